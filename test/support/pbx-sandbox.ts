@@ -1,0 +1,206 @@
+// Test helpers around scripts/pbx-sandbox: a real Asterisk 22 on loopback.
+//
+// The sandbox uses fixed ports (SIP 127.0.0.1:5060, HTTP/WS 127.0.0.1:8088, AMI 127.0.0.1:5038)
+// and one Asterisk per machine, so test files that use it must not overlap. `start()` takes a
+// machine-wide lock (a directory created with mkdir, which is atomic, holding the owner's pid)
+// and `stop()` releases it; a second test file calling `start()` waits for the first to stop.
+// A lock whose owner process is gone is taken over.
+//
+//   import * as sandbox from '../support/pbx-sandbox.js';
+//   t.before(() => sandbox.start({ agi: `127.0.0.1:${port}` }));
+//   t.teardown(() => sandbox.stop());
+//
+// `start()` is idempotent; `stop()` stops Asterisk only if this process started it (a sandbox
+// someone left running stays up, with its default settings put back).
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const SANDBOX_SCRIPT = fileURLToPath(new URL('../../scripts/pbx-sandbox', import.meta.url));
+export const SANDBOX_DIR = process.env.CALLSCREEN_SANDBOX_DIR ?? '/var/tmp/callscreen-sandbox';
+
+/** Where Asterisk listens and who is who on the loopback network. */
+export const SANDBOX = {
+  sip: '127.0.0.1:5060',
+  websocket: 'ws://127.0.0.1:8088/ws',
+  /** Requests from this IP are the `carrier` endpoint; agents' outbound calls/SMS go to carrierIp:5060. */
+  carrierIp: '127.0.0.2',
+  /** Suggested local IPs for SIPp playing agents' phones (agents authenticate with a password). */
+  agentIps: { agent101: '127.0.0.11', agent102: '127.0.0.12' } as const,
+  agents: {
+    agent101: { user: 'agent101', password: 'agent101pw', extension: '101' },
+    agent102: { user: 'agent102', password: 'agent102pw', extension: '102' },
+  } as const,
+  /** DIDs of org `demo`. +15550101 delivers SMS to agent102, the others to agent101. */
+  dids: Array.from({ length: 10 }, (_, i) => `+1555010${i}`),
+  ami: { host: '127.0.0.1', user: 'callscreen' },
+} as const;
+
+export interface SandboxSettings {
+  /** FastAGI host:port the dialplan calls (CALLSCREEN_AGI), default 127.0.0.1:4573. */
+  agi?: string;
+  /** AMI port (CALLSCREEN_AMI_PORT), default 5038. */
+  amiPort?: number;
+  /** AMI secret of user `callscreen` (CALLSCREEN_AMI_SECRET), default callscreen-sandbox. */
+  amiSecret?: string;
+  /** What calls do when the daemon is unreachable (CALLSCREEN_FAIL_MODE), default open. */
+  failMode?: 'open' | 'closed';
+}
+
+const LOCK_DIR = `${SANDBOX_DIR}.tests.lock`;
+const LOCK_OWNER = join(LOCK_DIR, 'owner');
+
+let lockHeld = false;
+let startedByUs = false;
+let reconfigured = false;
+
+function settingsEnv(settings: SandboxSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (settings.agi !== undefined) env.CALLSCREEN_AGI = settings.agi;
+  if (settings.amiPort !== undefined) env.CALLSCREEN_AMI_PORT = String(settings.amiPort);
+  if (settings.amiSecret !== undefined) env.CALLSCREEN_AMI_SECRET = settings.amiSecret;
+  if (settings.failMode !== undefined) env.CALLSCREEN_FAIL_MODE = settings.failMode;
+  return env;
+}
+
+interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runScript(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<ScriptResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      SANDBOX_SCRIPT,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(new Error(`pbx-sandbox ${args.join(' ')}: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+async function runScriptOk(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): Promise<string> {
+  const r = await runScript(args, env, timeoutMs);
+  if (r.code !== 0) throw new Error(`pbx-sandbox ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseLockSync(): void {
+  if (!lockHeld) return;
+  try {
+    if (readFileSync(LOCK_OWNER, 'utf8').trim() === String(process.pid)) rmSync(LOCK_DIR, { recursive: true, force: true });
+  } catch {
+    // already gone
+  }
+  lockHeld = false;
+}
+
+/** Take the machine-wide sandbox lock (waits for another test file to release it). */
+export async function acquireLock(timeoutMs = 15 * 60_000): Promise<void> {
+  if (lockHeld) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await mkdir(LOCK_DIR);
+      await writeFile(LOCK_OWNER, `${process.pid}\n`);
+      lockHeld = true;
+      process.once('exit', releaseLockSync);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    // Held by someone: take it over if the owner is gone (or never wrote its pid: give it 5 s).
+    const owner = Number((await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim());
+    if (owner > 0 ? !pidAlive(owner) : await lockLooksAbandoned()) {
+      await rm(LOCK_DIR, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the PBX sandbox lock ${LOCK_DIR} (pid ${owner})`);
+    await sleep(250);
+  }
+}
+
+async function lockLooksAbandoned(): Promise<boolean> {
+  await sleep(5000);
+  const owner = (await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim();
+  return owner === '';
+}
+
+export async function releaseLock(): Promise<void> {
+  releaseLockSync();
+}
+
+/** True when the sandbox's Asterisk is running and answers its CLI. */
+export async function isRunning(): Promise<boolean> {
+  return (await runScript(['status'])).code === 0;
+}
+
+/**
+ * Take the lock and make sure the sandbox runs with these settings (building the root the
+ * first time: a few minutes; then about a second). Settings left out come from the
+ * environment or the script's defaults. Calling it again with other settings reconfigures the
+ * running Asterisk (config rewritten, `core reload`).
+ */
+export async function start(settings: SandboxSettings = {}): Promise<{ startedByUs: boolean }> {
+  await acquireLock();
+  const wasRunning = await isRunning();
+  await runScriptOk(['start'], settingsEnv(settings), 20 * 60_000);
+  if (!wasRunning) startedByUs = true;
+  if (Object.keys(settings).length > 0) reconfigured = true;
+  return { startedByUs };
+}
+
+/** Reconfigure the running sandbox (same as start with new settings). */
+export async function configure(settings: SandboxSettings): Promise<void> {
+  await start(settings);
+}
+
+/**
+ * Stop Asterisk if this process started it (otherwise put the default settings back and leave
+ * it running), then release the lock.
+ */
+export async function stop(): Promise<void> {
+  if (!lockHeld) return;
+  try {
+    if (startedByUs) {
+      await runScriptOk(['stop'], process.env, 60_000);
+      startedByUs = false;
+    } else if (reconfigured && (await isRunning())) {
+      await runScriptOk(['start'], process.env, 60_000);
+    }
+    reconfigured = false;
+  } finally {
+    releaseLockSync();
+  }
+}
+
+/** Run an Asterisk CLI command in the sandbox and return its output. */
+export async function rx(command: string): Promise<string> {
+  return runScriptOk(['rx', command], process.env, 30_000);
+}
+
+/** The tail of the sandbox's Asterisk log (console output), for test diagnostics. */
+export async function logTail(lines = 50): Promise<string> {
+  const text = await readFile(join(SANDBOX_DIR, 'var/log/callscreen-sandbox.log'), 'utf8').catch(() => '');
+  return text.split('\n').slice(-lines).join('\n');
+}
