@@ -9,6 +9,8 @@
 // the whole file takes well under a minute. Set CALLSCREEN_SKIP_SANDBOX=1 to skip it.
 import t from 'tap';
 import net from 'node:net';
+import WebSocket from 'ws';
+import { Registerer, UserAgent } from 'sip.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
 
@@ -289,6 +291,54 @@ if (skip) {
       [],
       'the quarantined message was not delivered',
     );
+  });
+
+  t.test('a SIP.js agent registers over WebSocket and gets its DID’s SMS', async (t) => {
+    // SIP.js expects a browser WebSocket; Node 20 has none.
+    const g = globalThis as { WebSocket?: unknown };
+    g.WebSocket ??= WebSocket;
+    const agent = sandbox.SANDBOX.agents.agent102;
+    const received: Array<{ from: string; body: string }> = [];
+    const ua = new UserAgent({
+      uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
+      transportOptions: { server: sandbox.SANDBOX.websocket },
+      authorizationUsername: agent.user,
+      authorizationPassword: agent.password,
+      logLevel: 'error',
+      delegate: {
+        onMessage: (m) => {
+          received.push({ from: m.request.from.uri.toString(), body: m.request.body });
+          void m.accept();
+        },
+      },
+    });
+    await ua.start();
+    const registerer = new Registerer(ua);
+    t.teardown(async () => {
+      await registerer.unregister().catch(() => undefined);
+      await ua.stop();
+    });
+    const registered = new Promise<void>((resolve) =>
+      registerer.stateChange.addListener((state) => {
+        if (state === 'Registered') resolve();
+      }),
+    );
+    await registerer.register();
+    await registered;
+    t.match(await sandbox.rx(`pjsip show contacts`), /agent102\/sip:\S+;transp/, 'WS contact registered (the CLI cuts ";transport=ws" short)');
+
+    const sent = await runSipp({
+      scenario: 'carrier-message.xml',
+      remote: sandbox.SANDBOX.sip,
+      bindIp: sandbox.SANDBOX.carrierIp,
+      caller: '+15557770010',
+      did: '+15550101',
+      text: 'to agent102 over websocket',
+    });
+    t.same(sent.codes, [202], describeSipp(sent));
+    for (let i = 0; i < 60 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    t.same(received, [{ from: 'sip:+15557770010@127.0.0.2', body: 'to agent102 over websocket' }]);
+    t.equal(agi.sessionsFor('sms-inbound').at(-1)?.env.agi_arg_1, 'pjsip:agent102', '+15550101 delivers to agent102');
   });
 
   t.test('agents: outbound call screened then sent to the carrier; outbound SMS sent on', async (t) => {
