@@ -1,0 +1,124 @@
+/**
+ * The configuration schema: one JSON Schema (validated with ajv, as fastify does), with the
+ * defaults that make `npm start` work with no file at all. Every key is documented here; the README's
+ * table and config/callscreen.example.toml are kept in step by a test.
+ */
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    store: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        path: { type: 'string', minLength: 1, default: './var/callscreen.db', description: 'SQLite database file; created with its schema on first start' },
+        busy_timeout_ms: { type: 'integer', minimum: 0, maximum: 600000, default: 5000, description: 'how long a write waits for another process holding the lock (ms)' },
+        change_poll_ms: { type: 'integer', minimum: 5, maximum: 10000, default: 50, description: 'how often the daemon checks for changes committed by other processes (ms)' },
+        cache_max_entries: { type: 'integer', minimum: 100, maximum: 10000000, default: 100000, description: 'listed numbers whose entries are kept in the in-memory LRU' },
+        backup_before_migrate: { type: 'boolean', default: true, description: 'copy the database aside before a schema migration' },
+      },
+    },
+    screening: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        default_region: { type: 'string', pattern: '^[A-Z]{2}$', default: 'US', description: 'region used to read a DID before its organisation is known' },
+        fail_mode: { enum: ['open', 'closed'], default: 'open', description: 'when no verdict can be given in time: open lets the call through, closed rejects it' },
+        deadline_ms: { type: 'integer', minimum: 1, maximum: 10000, default: 250, description: 'time an adapter gives a verdict before applying fail_mode (ms)' },
+      },
+    },
+    records: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        flush_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'how often call records and hit counts are written (ms)' },
+        keep: { type: 'integer', minimum: 1000, maximum: 100000000, default: 1000000, description: 'screened-call records kept; older ones are pruned' },
+      },
+    },
+    log: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level' },
+        format: { enum: ['json', 'pretty'], default: 'json', description: 'json for journald, pretty for a terminal' },
+      },
+    },
+    fastagi: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'serve FastAGI for Asterisk' },
+        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:4573', description: 'address:port for FastAGI' },
+        org_from: { enum: ['did', 'context', 'fixed'], default: 'did', description: 'how the org of an inbound call is found: the dialled DID, the dialplan context name, or default_org' },
+        default_org: { type: 'string', default: '', description: 'org used when org_from = fixed, or when a DID belongs to no org (empty: fail mode applies)' },
+        idle_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 5000, description: 'a FastAGI connection that sends nothing for this long is closed (ms)' },
+        max_connections: { type: 'integer', minimum: 1, maximum: 100000, default: 2000, description: 'simultaneous FastAGI connections accepted' },
+      },
+    },
+    ami: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'connect to the Asterisk Manager Interface (agent warnings, SMS release)' },
+        host: { type: 'string', default: '127.0.0.1', description: 'AMI host' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 5038, description: 'AMI port' },
+        username: { type: 'string', default: 'callscreen', description: 'AMI user (manager.conf)' },
+        secret: { type: 'string', default: '', description: 'AMI secret; never logged' },
+        action_timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 3000, description: 'an AMI action with no response by then fails (ms)' },
+        reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
+        reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
+        keepalive_ms: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'Ping interval to detect a dead connection (ms)' },
+      },
+    },
+    agents: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        endpoint_pattern: { type: 'string', default: '^(PJSIP|SIP)/(agent[0-9]+)', description: 'regex on a channel name; group 2 is the endpoint that receives warnings' },
+        message_from: { type: 'string', default: 'sip:callscreen@localhost', description: 'From URI of warning messages' },
+      },
+    },
+    admin: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'serve the web panel and HTTP API' },
+        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:8080', description: 'address:port of the panel and API' },
+        tls_cert: { type: 'string', default: '', description: 'PEM certificate file; with tls_key, serve HTTPS' },
+        tls_key: { type: 'string', default: '', description: 'PEM private key file' },
+        session_hours: { type: 'integer', minimum: 1, maximum: 720, default: 12, description: 'how long a panel sign-in lasts (hours)' },
+        secure_cookies: { type: 'boolean', default: false, description: 'mark cookies Secure (set true behind TLS)' },
+      },
+    },
+    esl: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'serve outbound Event Socket for FreeSWITCH' },
+        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:8084', description: 'address:port for outbound ESL' },
+      },
+    },
+    sip_edge: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'connect to drachtio-server as a SIP edge application' },
+        host: { type: 'string', default: '127.0.0.1', description: 'drachtio-server admin host' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 9022, description: 'drachtio-server admin port' },
+        secret: { type: 'string', default: '', description: 'drachtio-server shared secret; never logged' },
+        pbx_uri: { type: 'string', default: 'sip:127.0.0.1:5060', description: 'where allowed calls are proxied' },
+        voicemail_uri: { type: 'string', default: '', description: 'where voicemail-mode callers are sent (empty: 302 to the PBX)' },
+      },
+    },
+  },
+} as const;
+
+export interface Config {
+  readonly store: { readonly path: string; readonly busy_timeout_ms: number; readonly change_poll_ms: number; readonly cache_max_entries: number; readonly backup_before_migrate: boolean };
+  readonly screening: { readonly default_region: string; readonly fail_mode: 'open' | 'closed'; readonly deadline_ms: number };
+  readonly records: { readonly flush_ms: number; readonly keep: number };
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly format: 'json' | 'pretty' };
+  readonly fastagi: { readonly enabled: boolean; readonly listen: string; readonly org_from: 'did' | 'context' | 'fixed'; readonly default_org: string; readonly idle_timeout_ms: number; readonly max_connections: number };
+  readonly ami: {
+    readonly enabled: boolean; readonly host: string; readonly port: number; readonly username: string; readonly secret: string;
+    readonly action_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly keepalive_ms: number;
+  };
+  readonly agents: { readonly endpoint_pattern: string; readonly message_from: string };
+  readonly admin: { readonly enabled: boolean; readonly listen: string; readonly tls_cert: string; readonly tls_key: string; readonly session_hours: number; readonly secure_cookies: boolean };
+  readonly esl: { readonly enabled: boolean; readonly listen: string };
+  readonly sip_edge: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secret: string; readonly pbx_uri: string; readonly voicemail_uri: string };
+}
+
+/** Keys whose values are never logged or printed. */
+export const SECRET_KEYS: readonly string[] = ['ami.secret', 'sip_edge.secret', 'admin.tls_key'];

@@ -1,0 +1,156 @@
+/**
+ * The composition root: the one place where parts are built and wired together. Nothing else
+ * constructs services or holds global state; every part gets what it needs through its constructor.
+ *
+ * - `openServices` is what the CLI needs: the database and the services that write to it.
+ * - `Daemon` adds the in-memory screening index, the change feed, the write-behind recorder and the
+ *   adapters (FastAGI, AMI, admin HTTP, Event Socket, SIP edge), each a `Component`.
+ */
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './core/clock.js';
+import { NumberNormalizer } from './core/phone-number.js';
+import type { Config } from './config/schema.js';
+import { AuditLog } from './services/audit-log.js';
+import { BlocklistService } from './services/blocklist-service.js';
+import { ContactService } from './services/contact-service.js';
+import { Importer } from './services/importer.js';
+import { OrgService } from './services/org-service.js';
+import { ScreenRecorder } from './services/screen-recorder.js';
+import { Screener } from './services/screener.js';
+import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
+import type { Database } from './store/database.js';
+import { ScreeningIndex } from './store/screening-index.js';
+import { openReader, openStore } from './store/store.js';
+
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly db: Database;
+  readonly normalizer: NumberNormalizer;
+  readonly audit: AuditLog;
+  readonly orgs: OrgService;
+  readonly contacts: ContactService;
+  readonly blocklist: BlocklistService;
+  readonly importer: Importer;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly clock?: Clock;
+  /** Overrides config.store.path (the CLI's --db). */
+  readonly dbPath?: string;
+}
+
+export async function openServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
+  const clock = options.clock ?? systemClock;
+  const path = options.dbPath ?? config.store.path;
+  const db = await openStore(path, {
+    busyTimeoutMs: config.store.busy_timeout_ms,
+    backupBeforeMigrate: config.store.backup_before_migrate,
+    onBackup: (file) => logger.info({ file }, 'database backed up before schema migration'),
+    now: () => clock.now(),
+  });
+  const normalizer = new NumberNormalizer();
+  const audit = new AuditLog(db, clock);
+  const orgs = new OrgService(db, audit, normalizer, clock);
+  const contacts = new ContactService(db, orgs, audit, normalizer, clock);
+  const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
+  const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
+}
+
+/** Something the daemon starts after the store is ready and stops before it closes. */
+export interface Component {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stop accepting, finish what is in flight, release resources. */
+  stop(): Promise<void>;
+}
+
+/** What adapters and the admin server receive. */
+export interface DaemonContext extends Services {
+  readonly reader: Database;
+  readonly index: ScreeningIndex;
+  readonly feed: ChangeFeed;
+  readonly recorder: ScreenRecorder;
+  readonly screener: Screener;
+  readonly timers: Timers;
+}
+
+export interface DaemonOptions extends ServiceOptions {
+  readonly timers?: Timers;
+  /** Build the adapters; defaults to `defaultComponents`. Tests pass their own. */
+  readonly components?: (ctx: DaemonContext) => Component[];
+}
+
+/** The adapters enabled by config. Each adapter module adds itself here. */
+export function defaultComponents(ctx: DaemonContext): Component[] {
+  const out: Component[] = [];
+  void ctx;
+  return out;
+}
+
+export class Daemon {
+  private ctx: DaemonContext | null = null;
+  private components: Component[] = [];
+  readyAt = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly options: DaemonOptions = {},
+  ) {}
+
+  get context(): DaemonContext {
+    if (!this.ctx) throw new Error('daemon not started');
+    return this.ctx;
+  }
+
+  async start(): Promise<DaemonContext> {
+    const t0 = performance.now();
+    const services = await openServices(this.config, this.logger, this.options);
+    const timers = this.options.timers ?? realTimers;
+    const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
+    const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
+    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, timers, () => services.clock.now());
+    await feed.init();
+    await index.loadAll();
+    const recorder = new ScreenRecorder(services.db, services.clock, this.logger.child({ component: 'recorder' }), {
+      flushMs: this.config.records.flush_ms,
+      keepRecords: this.config.records.keep,
+    }, timers);
+    const screener = new Screener(index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    this.ctx = { ...services, reader, index, feed, recorder, screener, timers };
+    feed.start();
+    recorder.start();
+    this.components = (this.options.components ?? defaultComponents)(this.ctx);
+    for (const c of this.components) {
+      await c.start();
+      this.logger.info({ component: c.name }, 'component started');
+    }
+    this.readyAt = Date.now();
+    const stats = index.stats();
+    this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
+    return this.ctx;
+  }
+
+  /** Stops components in reverse order, flushes records, closes the database. */
+  async stop(): Promise<void> {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    for (const c of [...this.components].reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.logger.warn({ err, component: c.name }, 'component did not stop cleanly');
+      }
+    }
+    await ctx.feed.stop();
+    await ctx.recorder.stop();
+    await ctx.reader.close();
+    await ctx.close();
+    this.ctx = null;
+    this.logger.info('callscreen stopped');
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Writes and reads of block and allow entries, with every rule a write must respect: numbers are
+ * normalised with the org's region, protected numbers are refused, expiry is in the future, and
+ * each change lands in the same transaction as its audit record.
+ */
+import type { Clock } from '../core/clock.js';
+import { parseExpiry } from '../core/duration.js';
+import { emergencyNumbers } from '../core/emergency-numbers.js';
+import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
+import { CallscreenError } from '../core/errors.js';
+import type { NumberNormalizer } from '../core/phone-number.js';
+import { digitsOf } from '../core/phone-number.js';
+import type { Database, SqlParam } from '../store/database.js';
+import { toEntryRecord, type EntryRecord, type EntryRow, type Org } from '../store/rows.js';
+import type { Actor } from './actor.js';
+import type { AuditLog } from './audit-log.js';
+import type { OrgService } from './org-service.js';
+
+export type Target =
+  | { readonly kind: 'exact'; readonly number: string }
+  | { readonly kind: 'prefix'; readonly prefix: string }
+  | { readonly kind: 'contact'; readonly contactId: number }
+  | { readonly kind: 'unidentified' };
+
+export interface BlockOptions {
+  readonly mode?: BlockMode;
+  readonly name?: string;
+  readonly reason?: string;
+  /** `30d`, `12h`, ISO-8601, or epoch ms. */
+  readonly expires?: string | number | null;
+}
+
+export interface ListQuery {
+  readonly search?: string;
+  readonly list?: ListKind;
+  readonly includeRemoved?: boolean;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface EntryListItem extends EntryRecord {
+  readonly expired: boolean;
+  /** For contact entries: the contact's name and numbers. */
+  readonly contact?: { readonly name: string; readonly numbers: readonly string[] };
+}
+
+export const MAX_NAME = 200;
+export const MAX_REASON = 1000;
+
+export class BlocklistService {
+  constructor(
+    private readonly db: Database,
+    private readonly orgs: OrgService,
+    private readonly audit: AuditLog,
+    private readonly normalizer: NumberNormalizer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Validates a target and returns the stored value (E.164, `+`-prefix, contact id, ''). */
+  async resolveTarget(org: Org, target: Target, list: ListKind): Promise<string> {
+    switch (target.kind) {
+      case 'exact': {
+        const n = this.normalizer.normalizeNumber(target.number, org.policy.region);
+        if (list === 'block') await this.refuseProtected(org, n);
+        return n;
+      }
+      case 'prefix':
+        return this.normalizer.normalizePrefix(target.prefix, org.policy.region);
+      case 'contact': {
+        if (list === 'allow') throw new CallscreenError('CS_ERR_USAGE', 'contacts can be blocked, not allowed; allow their numbers instead');
+        if (!Number.isSafeInteger(target.contactId) || target.contactId <= 0) {
+          throw new CallscreenError('CS_ERR_INVALID_VALUE', `contact id "${String(target.contactId)}" is not a number`, { key: 'contact' });
+        }
+        const row = await this.db.get('SELECT 1 FROM contacts WHERE id = ? AND org_id = ?', [target.contactId, org.id]);
+        if (!row) throw new CallscreenError('CS_ERR_CONTACT_NOT_FOUND', `no contact ${target.contactId} in organisation "${org.slug}"`, { contact: target.contactId });
+        return String(target.contactId);
+      }
+      case 'unidentified':
+        if (list === 'allow') throw new CallscreenError('CS_ERR_USAGE', 'the unidentified-caller class can be blocked, not allowed');
+        return '';
+    }
+  }
+
+  async block(orgSlug: string, target: Target, options: BlockOptions, actor: Actor): Promise<EntryRecord> {
+    const org = await this.orgs.require(orgSlug);
+    return this.put(org, 'block', target, options, actor);
+  }
+
+  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires'>, actor: Actor): Promise<EntryRecord> {
+    const org = await this.orgs.require(orgSlug);
+    if (target.kind !== 'exact' && target.kind !== 'prefix') {
+      throw new CallscreenError('CS_ERR_USAGE', 'allow takes a NUMBER or --prefix DIGITS');
+    }
+    return this.put(org, 'allow', target, options, actor);
+  }
+
+  private async put(org: Org, list: ListKind, target: Target, options: BlockOptions, actor: Actor): Promise<EntryRecord> {
+    const value = await this.resolveTarget(org, target, list);
+    const mode = options.mode ?? org.policy.defaultMode;
+    if (!BLOCK_MODES.includes(mode)) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(mode)}" is not one of voicemail, reject`, { key: 'mode' });
+    }
+    const name = cleanText(options.name ?? '', 'name', MAX_NAME);
+    const reason = cleanText(options.reason ?? '', 'reason', MAX_REASON);
+    const now = this.clock.now();
+    const expiresAt = this.expiry(options.expires, now);
+    const contactId = target.kind === 'contact' ? target.contactId : null;
+    return this.db.transaction(async () => {
+      const existing = await this.db.get<EntryRow>(
+        'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
+        [org.id, value, target.kind, list],
+      );
+      let id: number;
+      if (existing) {
+        await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ? WHERE id = ?', [mode, name, reason, expiresAt, existing.id]);
+        id = existing.id;
+      } else {
+        const r = await this.db.run(
+          `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source],
+        );
+        id = r.lastID;
+      }
+      const action = `${list}${existing ? '.update' : ''}`;
+      await this.audit.append(org.id, actor, action, describeTarget(target.kind, value), reason, {
+        entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+      });
+      return this.requireEntry(org.id, id);
+    });
+  }
+
+  /** Removes the active block on a target; history stays (removed_at/by/reason). */
+  async unblock(orgSlug: string, target: Target, actor: Actor, reason = ''): Promise<EntryRecord> {
+    return this.removeTarget(orgSlug, target, 'block', actor, reason);
+  }
+
+  async disallow(orgSlug: string, target: Target, actor: Actor, reason = ''): Promise<EntryRecord> {
+    return this.removeTarget(orgSlug, target, 'allow', actor, reason);
+  }
+
+  private async removeTarget(orgSlug: string, target: Target, list: ListKind, actor: Actor, reason: string): Promise<EntryRecord> {
+    const org = await this.orgs.require(orgSlug);
+    const value = target.kind === 'exact'
+      ? this.normalizer.normalizeNumber(target.number, org.policy.region)
+      : await this.resolveTarget(org, target, list);
+    const row = await this.db.get<EntryRow>(
+      'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
+      [org.id, value, target.kind, list],
+    );
+    if (!row) {
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `${describeTarget(target.kind, value)} is not on the ${list} list of "${org.slug}"`, { org: org.slug, value });
+    }
+    return this.removeRow(org, row, actor, reason);
+  }
+
+  /** Removes an entry by id (the panel and API act on rows). */
+  async removeById(orgSlug: string, entryId: number, actor: Actor, reason = ''): Promise<EntryRecord> {
+    const org = await this.orgs.require(orgSlug);
+    const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [entryId, org.id]);
+    if (!row) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${entryId} in organisation "${org.slug}"`, { entry: entryId });
+    return this.removeRow(org, row, actor, reason);
+  }
+
+  private async removeRow(org: Org, row: EntryRow, actor: Actor, reason: string): Promise<EntryRecord> {
+    const cleanReason = cleanText(reason, 'reason', MAX_REASON);
+    return this.db.transaction(async () => {
+      const r = await this.db.run(
+        'UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL',
+        [this.clock.now(), actor.name, cleanReason, row.id],
+      );
+      if (r.changes === 0) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `entry ${row.id} was already removed`, { entry: row.id });
+      await this.audit.append(org.id, actor, row.list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), cleanReason, {
+        entry: row.id, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(),
+      });
+      return this.requireEntry(org.id, row.id);
+    });
+  }
+
+  async getEntry(orgId: number, id: number): Promise<EntryRecord | undefined> {
+    const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ?', [id, orgId]);
+    return row ? toEntryRecord(row) : undefined;
+  }
+
+  private async requireEntry(orgId: number, id: number): Promise<EntryRecord> {
+    const e = await this.getEntry(orgId, id);
+    if (!e) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no entry ${id}`, { entry: id });
+    return e;
+  }
+
+  /**
+   * Lists entries, newest first. `search` matches digits anywhere in the number whatever the
+   * formatting typed ("(555) 12" finds +15551234567), contact numbers included, or the name.
+   */
+  async list(orgSlug: string, q: ListQuery = {}): Promise<{ org: Org; total: number; entries: EntryListItem[] }> {
+    const org = await this.orgs.require(orgSlug);
+    const where = ['e.org_id = ?'];
+    const params: SqlParam[] = [org.id];
+    if (!q.includeRemoved) where.push('e.removed_at IS NULL');
+    if (q.list) { where.push('e.list = ?'); params.push(q.list); }
+    const search = (q.search ?? '').trim();
+    if (search) {
+      const digits = digitsOf(search);
+      const alts = new Set<string>();
+      if (digits) {
+        alts.add(digits);
+        const noTrunk = digits.replace(/^0+/, '');
+        if (noTrunk && noTrunk !== digits) alts.add(noTrunk);
+      }
+      const conds: string[] = ['instr(lower(e.name), lower(?)) > 0'];
+      params.push(search);
+      for (const d of alts) {
+        conds.push("instr(replace(e.value, '+', ''), ?) > 0");
+        conds.push("(e.kind = 'contact' AND EXISTS (SELECT 1 FROM contact_numbers cn WHERE cn.contact_id = e.contact_id AND instr(replace(cn.number, '+', ''), ?) > 0))");
+        params.push(d, d);
+      }
+      where.push(`(${conds.join(' OR ')})`);
+    }
+    const clause = where.join(' AND ');
+    const total = (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM entries e WHERE ${clause}`, params))?.c ?? 0;
+    const limit = Math.max(1, Math.min(q.limit ?? 100, 10_000));
+    const rows = await this.db.all<EntryRow & { contact_name: string | null; contact_numbers: string | null }>(
+      `SELECT e.*, c.name AS contact_name,
+         (SELECT group_concat(number, ' ') FROM contact_numbers cn WHERE cn.contact_id = e.contact_id) AS contact_numbers
+       FROM entries e LEFT JOIN contacts c ON c.id = e.contact_id
+       WHERE ${clause} ORDER BY e.created_at DESC, e.id DESC LIMIT ? OFFSET ?`,
+      [...params, limit, Math.max(0, q.offset ?? 0)],
+    );
+    const now = this.clock.now();
+    return {
+      org,
+      total,
+      entries: rows.map((r) => ({
+        ...toEntryRecord(r),
+        expired: r.expires_at !== null && r.expires_at <= now,
+        ...(r.kind === 'contact' ? { contact: { name: r.contact_name ?? '', numbers: (r.contact_numbers ?? '').split(' ').filter(Boolean) } } : {}),
+      })),
+    };
+  }
+
+  private expiry(expires: BlockOptions['expires'], now: number): number | null {
+    if (expires === undefined || expires === null || expires === '') return null;
+    if (typeof expires === 'number') {
+      if (!Number.isFinite(expires) || expires <= now) {
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'expiry must be a time in the future', { key: 'expires' });
+      }
+      return expires;
+    }
+    return parseExpiry(expires, now);
+  }
+
+  private async refuseProtected(org: Org, n: string): Promise<void> {
+    if (emergencyNumbers(org.policy.region).includes(n)) {
+      throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${n} is an emergency number in ${org.policy.region} and can never be blocked`, { number: n });
+    }
+    const did = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
+    if (did) {
+      throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${n} is one of organisation "${org.slug}"'s own numbers and can never be blocked`, { number: n });
+    }
+  }
+}
+
+export function describeTarget(kind: EntryKind, value: string): string {
+  switch (kind) {
+    case 'exact': return value;
+    case 'prefix': return `prefix ${value}`;
+    case 'contact': return `contact ${value}`;
+    case 'unidentified': return 'unidentified callers';
+  }
+}
+
+/** Trims, refuses control characters other than tab, and bounds length; names the field when refusing. */
+export function cleanText(text: string, key: string, max: number): string {
+  const s = String(text).trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) {
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} contains control characters`, { key });
+  }
+  if (s.length > max) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is longer than ${max} characters`, { key, length: s.length });
+  return s;
+}

@@ -1,0 +1,270 @@
+/**
+ * CSV import and export of block/allow entries.
+ *
+ * Import is all or nothing: every row is checked first and every bad row reported with its line;
+ * only a fully valid file is written, in one transaction (a crash half-way leaves the database as
+ * it was). `dryRun` reports what would change without writing.
+ *
+ * Columns (header row required, any order, only `number` required except for unidentified rows):
+ * number, kind (exact|prefix|unidentified), list (block|allow), mode (voicemail|reject), name,
+ * reason, expires (ISO-8601 or 30d…), blocked_by, blocked_at (ISO-8601). `export` writes the same.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { Clock } from '../core/clock.js';
+import { csvField, CsvSyntaxError, readCsv } from '../core/csv.js';
+import { parseExpiry } from '../core/duration.js';
+import { emergencyNumbers } from '../core/emergency-numbers.js';
+import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
+import { CallscreenError } from '../core/errors.js';
+import type { NumberNormalizer } from '../core/phone-number.js';
+import type { Database, SqlParam } from '../store/database.js';
+import type { Org } from '../store/rows.js';
+import type { Actor } from './actor.js';
+import type { AuditLog } from './audit-log.js';
+import { cleanText, MAX_NAME, MAX_REASON, type BlocklistService } from './blocklist-service.js';
+import type { OrgService } from './org-service.js';
+
+export interface ImportRow {
+  readonly line: number;
+  readonly list: ListKind;
+  readonly kind: Exclude<EntryKind, 'contact'>;
+  readonly value: string;
+  readonly mode: BlockMode;
+  readonly name: string;
+  readonly reason: string;
+  readonly expiresAt: number | null;
+  readonly createdBy: string;
+  readonly createdAt: number;
+}
+
+export interface RowError {
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface ImportResult {
+  readonly rows: number;
+  readonly added: number;
+  readonly updated: number;
+  readonly duplicates: number;
+  readonly dryRun: boolean;
+}
+
+export interface ImportOptions {
+  readonly dryRun?: boolean;
+  /** Called as rows are checked and written: (phase, done, total). */
+  readonly onProgress?: (phase: 'check' | 'write', done: number, total: number) => void;
+}
+
+/** Largest file accepted (bytes, 512 MiB): ~10 million rows. */
+export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
+/** Bad rows reported at most; the count of the rest is given. */
+const MAX_REPORTED = 200;
+const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at'] as const;
+
+export class Importer {
+  constructor(
+    private readonly db: Database,
+    private readonly orgs: OrgService,
+    private readonly blocklist: BlocklistService,
+    private readonly audit: AuditLog,
+    private readonly normalizer: NumberNormalizer,
+    private readonly clock: Clock,
+  ) {}
+
+  async importFile(path: string, orgSlug: string, actor: Actor, options: ImportOptions = {}): Promise<ImportResult> {
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new CallscreenError('CS_ERR_FILE_NOT_FOUND', `cannot read ${path}`, { path });
+    }
+    if (size > MAX_IMPORT_BYTES) {
+      throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${path} is ${size} bytes; the largest import is ${MAX_IMPORT_BYTES} bytes — split it`, { path, size });
+    }
+    const text = decodeText(readFileSync(path), path);
+    return this.importText(text, orgSlug, actor, { ...options, fileName: path });
+  }
+
+  async importText(text: string, orgSlug: string, actor: Actor, options: ImportOptions & { fileName?: string } = {}): Promise<ImportResult> {
+    const org = await this.orgs.require(orgSlug);
+    const rows = await this.check(text, org, actor, options.onProgress);
+    const unique = new Map<string, ImportRow>();
+    for (const r of rows) unique.set(`${r.list}|${r.kind}|${r.value}`, r); // a later row wins
+    const duplicates = rows.length - unique.size;
+    const existing = await this.existingKeys(org.id);
+    let updated = 0;
+    for (const k of unique.keys()) if (existing.has(k)) updated++;
+    const result = { rows: rows.length, added: unique.size - updated, updated, duplicates, dryRun: options.dryRun === true };
+    if (options.dryRun) return result;
+    await this.write(org, [...unique.values()], actor, options.fileName ?? '(text)', result, options.onProgress);
+    return result;
+  }
+
+  /** Parses and validates every row; throws CS_ERR_IMPORT_INVALID listing bad rows by line. */
+  async check(text: string, org: Org, actor: Actor, onProgress?: ImportOptions['onProgress']): Promise<ImportRow[]> {
+    const errors: RowError[] = [];
+    let errorCount = 0;
+    const fail = (line: number, message: string): void => {
+      errorCount++;
+      if (errors.length < MAX_REPORTED) errors.push({ line, message });
+    };
+    const protectedSet = new Set([...emergencyNumbers(org.policy.region), ...(await this.orgs.dids(org.id))]);
+    const now = this.clock.now();
+    const out: ImportRow[] = [];
+    let header: string[] | null = null;
+    const approxTotal = Math.max(1, (text.match(/\n/g)?.length ?? 0));
+    try {
+      for (const rec of readCsv(text)) {
+        if (header === null) {
+          header = rec.fields.map((f) => f.trim().toLowerCase());
+          const unknown = header.filter((h) => !(KNOWN_COLUMNS as readonly string[]).includes(h));
+          if (unknown.length) fail(rec.line, `unknown column(s) ${unknown.join(', ')}; known: ${KNOWN_COLUMNS.join(', ')}`);
+          if (!header.includes('number')) fail(rec.line, 'the header row must name a "number" column');
+          if (errorCount) break;
+          continue;
+        }
+        if (rec.fields.length !== header.length) {
+          fail(rec.line, `has ${rec.fields.length} fields, the header has ${header.length}`);
+          continue;
+        }
+        const get = (col: string): string => {
+          const idx = header!.indexOf(col);
+          return idx < 0 ? '' : rec.fields[idx]!.trim();
+        };
+        try {
+          out.push(this.row(rec.line, get, org, protectedSet, actor, now));
+        } catch (err) {
+          fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
+        }
+        if (onProgress && out.length % 50_000 === 0) onProgress('check', rec.line, approxTotal);
+      }
+    } catch (err) {
+      if (err instanceof CsvSyntaxError) fail(err.line, err.message.replace(/^line \d+: /, ''));
+      else throw err;
+    }
+    if (header === null) fail(1, 'the file is empty; expected a header row such as "number,mode,name,reason"');
+    if (errorCount > 0) {
+      const more = errorCount > errors.length ? ` (and ${errorCount - errors.length} more)` : '';
+      throw new CallscreenError(
+        'CS_ERR_IMPORT_INVALID',
+        `${errorCount} bad row(s); nothing was imported${more}:\n` + errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n'),
+        { errors, errorCount },
+      );
+    }
+    return out;
+  }
+
+  private row(line: number, get: (c: string) => string, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number): ImportRow {
+    const kindText = (get('kind') || 'exact').toLowerCase();
+    if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified') {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, unidentified`);
+    }
+    const kind = kindText as ImportRow['kind'];
+    const listText = (get('list') || 'block').toLowerCase();
+    if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
+    const list = listText as ListKind;
+    const modeText = (get('mode') || org.policy.defaultMode).toLowerCase();
+    if (!BLOCK_MODES.includes(modeText as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
+    let value = '';
+    if (kind === 'exact') {
+      value = this.normalizer.normalizeNumber(get('number'), org.policy.region);
+      if (list === 'block' && protectedSet.has(value)) throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${value} is protected (emergency number or own DID) and cannot be blocked`);
+    } else if (kind === 'prefix') {
+      value = this.normalizer.normalizePrefix(get('number'), org.policy.region);
+    } else if (list === 'allow') {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'the unidentified class can only be blocked');
+    }
+    const expiresText = get('expires');
+    const blockedAt = get('blocked_at');
+    let createdAt = now;
+    if (blockedAt) {
+      createdAt = Date.parse(blockedAt);
+      if (Number.isNaN(createdAt)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `blocked_at "${blockedAt}" is not an ISO-8601 time`);
+    }
+    return {
+      line,
+      list,
+      kind,
+      value,
+      mode: modeText as BlockMode,
+      name: cleanText(get('name'), 'name', MAX_NAME),
+      reason: cleanText(get('reason'), 'reason', MAX_REASON),
+      expiresAt: expiresText ? parseExpiry(expiresText, now) : null,
+      createdBy: cleanText(get('blocked_by'), 'blocked_by', MAX_NAME) || actor.name,
+      createdAt,
+    };
+  }
+
+  private async existingKeys(orgId: number): Promise<Set<string>> {
+    const keys = new Set<string>();
+    await this.db.each<{ k: string }>(
+      "SELECT list || '|' || kind || '|' || value AS k FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind != 'contact'",
+      [orgId],
+      (r) => keys.add(r.k),
+    );
+    return keys;
+  }
+
+  private async write(org: Org, rows: readonly ImportRow[], actor: Actor, fileName: string, result: ImportResult, onProgress?: ImportOptions['onProgress']): Promise<void> {
+    const COLS = 11;
+    const PER_STATEMENT = 500; // 5,500 parameters, well under SQLite's 32,766
+    await this.db.transaction(async () => {
+      for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+        const chunk = rows.slice(i, i + PER_STATEMENT);
+        const params: SqlParam[] = [];
+        for (const r of chunk) params.push(org.id, r.list, r.kind, r.value, r.mode, r.name, r.reason, r.createdBy, r.createdAt, r.expiresAt, actor.source);
+        await this.db.run(
+          `INSERT INTO entries (org_id, list, kind, value, mode, name, reason, created_by, created_at, expires_at, source)
+           VALUES ${chunk.map(() => `(${new Array(COLS).fill('?').join(', ')})`).join(', ')}
+           ON CONFLICT (org_id, value, kind, list) WHERE removed_at IS NULL
+           DO UPDATE SET mode = excluded.mode, name = excluded.name, reason = excluded.reason, expires_at = excluded.expires_at`,
+          params,
+        );
+        if (onProgress && (i / PER_STATEMENT) % 100 === 0) onProgress('write', i + chunk.length, rows.length);
+      }
+      await this.audit.append(org.id, actor, 'import', fileName, '', { ...result });
+    });
+    onProgress?.('write', rows.length, rows.length);
+  }
+
+  async export(orgSlug: string, format: 'csv' | 'json'): Promise<{ text: string; skippedContacts: number }> {
+    const { entries } = await this.blocklist.list(orgSlug, { limit: 10_000_000 });
+    if (format === 'json') return { text: JSON.stringify(entries, null, 2) + '\n', skippedContacts: 0 };
+    const lines = [KNOWN_COLUMNS.join(',')];
+    let skippedContacts = 0;
+    for (const e of entries.slice().reverse()) {
+      if (e.kind === 'contact') { skippedContacts++; continue; }
+      lines.push([
+        e.value, e.kind, e.list, e.mode, csvField(e.name, true), csvField(e.reason, true),
+        e.expiresAt ? new Date(e.expiresAt).toISOString() : '', csvField(e.createdBy, true), new Date(e.createdAt).toISOString(),
+      ].join(','));
+    }
+    return { text: lines.join('\n') + '\n', skippedContacts };
+  }
+}
+
+/** UTF-8 (BOM optional) or UTF-16 with a BOM; anything else is refused with the line of the first bad byte. */
+export function decodeText(buf: Buffer, name: string): string {
+  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+  else if (buf[0] === 0xff && buf[1] === 0xfe) return new TextDecoder('utf-16le').decode(buf.subarray(2));
+  else if (buf[0] === 0xfe && buf[1] === 0xff) return new TextDecoder('utf-16be').decode(buf.subarray(2));
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= buf.length; i++) {
+      if (i === buf.length || buf[i] === 0x0a) {
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(start, i));
+        } catch {
+          break;
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+    throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${name} is not UTF-8 text (first bad byte on line ${line}); save it as UTF-8 CSV`, { line });
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Write-behind for the hot path: rule hit counts and the record of every screened call or message
+ * are queued in memory and written in one transaction per flush, so a verdict never waits for disk.
+ *
+ * Bounded: at most `maxQueue` records wait (default 50,000); beyond that the oldest are dropped and
+ * counted — hit counts are merged per entry and never dropped. A failed flush (database locked, disk
+ * full) keeps what it could not write and retries on the next tick; verdicts are unaffected.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { Channel, Direction } from '../core/screen-request.js';
+import type { VerdictAction } from '../core/verdict.js';
+import type { Database } from '../store/database.js';
+import type { Timers } from '../store/change-feed.js';
+
+export interface ScreenRecord {
+  readonly at: number;
+  readonly orgId: number | null;
+  readonly channel: Channel;
+  readonly direction: Direction;
+  readonly fromRaw: string;
+  readonly toRaw: string;
+  readonly number: string;
+  readonly action: VerdictAction;
+  readonly ruleKind: string | null;
+  readonly ruleId: string | null;
+  readonly reason: string;
+  readonly adapter: string;
+  readonly callId: string | null;
+  readonly failMode: string | null;
+  readonly latencyUs: number | null;
+}
+
+export interface ScreenedRow {
+  id: number; at: number; org_id: number | null; channel: Channel; direction: Direction; from_raw: string; to_raw: string; number: string;
+  action: VerdictAction; rule_kind: string | null; rule_id: string | null; reason: string; adapter: string; call_id: string | null;
+  fail_mode: string | null; latency_us: number | null;
+}
+
+export interface ScreenRecorderOptions {
+  /** Flush interval (ms, default 500). */
+  readonly flushMs?: number;
+  /** Records held at most while the database is unavailable (default 50,000). */
+  readonly maxQueue?: number;
+  /** Records kept in the table (default 1,000,000); older ones are pruned. */
+  readonly keepRecords?: number;
+}
+
+export class ScreenRecorder {
+  private records: ScreenRecord[] = [];
+  private hits = new Map<number, { count: number; last: number }>();
+  private handle: unknown = null;
+  private flushing: Promise<void> | null = null;
+  private dropped = 0;
+  private flushes = 0;
+  private failures = 0;
+  private readonly flushMs: number;
+  private readonly maxQueue: number;
+  private readonly keepRecords: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: ScreenRecorderOptions = {},
+    private readonly timers?: Timers,
+  ) {
+    this.flushMs = options.flushMs ?? 500;
+    this.maxQueue = options.maxQueue ?? 50_000;
+    this.keepRecords = options.keepRecords ?? 1_000_000;
+  }
+
+  recordHit(entryId: number, at: number): void {
+    const h = this.hits.get(entryId);
+    if (h) {
+      h.count++;
+      if (at > h.last) h.last = at;
+    } else this.hits.set(entryId, { count: 1, last: at });
+  }
+
+  record(rec: ScreenRecord): void {
+    if (this.records.length >= this.maxQueue) {
+      this.records.shift();
+      this.dropped++;
+    }
+    this.records.push(rec);
+  }
+
+  start(): void {
+    if (this.handle !== null || !this.timers) return;
+    this.handle = this.timers.setInterval(() => void this.flush(), this.flushMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.handle !== null) this.timers?.clearInterval(this.handle);
+    this.handle = null;
+    await this.flush();
+  }
+
+  stats(): { queued: number; pendingHits: number; dropped: number; flushes: number; failures: number } {
+    return { queued: this.records.length, pendingHits: this.hits.size, dropped: this.dropped, flushes: this.flushes, failures: this.failures };
+  }
+
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.records.length === 0 && this.hits.size === 0) return;
+    const records = this.records;
+    const hits = this.hits;
+    this.records = [];
+    this.hits = new Map();
+    try {
+      await this.db.transaction(async () => {
+        for (const [id, h] of hits) {
+          await this.db.run('UPDATE entries SET hit_count = hit_count + ?, last_hit_at = max(coalesce(last_hit_at, 0), ?) WHERE id = ?', [h.count, h.last, id]);
+        }
+        for (let i = 0; i < records.length; i += 100) {
+          const chunk = records.slice(i, i + 100);
+          const params = chunk.flatMap((r) => [
+            r.at, r.orgId, r.channel, r.direction, r.fromRaw, r.toRaw, r.number, r.action, r.ruleKind, r.ruleId, r.reason, r.adapter, r.callId, r.failMode, r.latencyUs,
+          ]);
+          await this.db.run(
+            `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            params,
+          );
+        }
+      });
+      if (++this.flushes % 200 === 0) await this.prune();
+    } catch (err) {
+      this.failures++;
+      // Put back what was not written: hits merged, records in front, still bounded.
+      for (const [id, h] of hits) {
+        const cur = this.hits.get(id);
+        if (cur) { cur.count += h.count; cur.last = Math.max(cur.last, h.last); } else this.hits.set(id, h);
+      }
+      const merged = records.concat(this.records);
+      const over = merged.length - this.maxQueue;
+      if (over > 0) { merged.splice(0, over); this.dropped += over; }
+      this.records = merged;
+      this.logger.warn({ err, queued: this.records.length }, 'could not write call records; will retry');
+    }
+  }
+
+  private async prune(): Promise<void> {
+    await this.db.run('DELETE FROM screened WHERE id <= (SELECT max(id) FROM screened) - ?', [this.keepRecords]).catch(() => undefined);
+    await this.db.run('DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - 1000000').catch(() => undefined);
+  }
+
+  /** Recent screened calls/messages of an org, newest first. */
+  async recent(orgId: number, limit = 50, offset = 0, channel?: Channel): Promise<ScreenedRow[]> {
+    return this.db.all<ScreenedRow>(
+      `SELECT * FROM screened WHERE org_id = ? ${channel ? 'AND channel = ?' : ''} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      channel ? [orgId, channel, Math.min(limit, 1000), offset] : [orgId, Math.min(limit, 1000), offset],
+    );
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The one screening decision every adapter asks for. Normalises the number with the org's region,
+ * finds what matches (memory first, SQLite only for a listed number not cached), lets the pure core
+ * decide and counts the rule hit. Adapters record the call with `recordVerdict` once they have
+ * answered (they know the latency and their own name).
+ */
+import type { Clock } from '../core/clock.js';
+import { decide, type Matches } from '../core/decide.js';
+import { CallscreenError } from '../core/errors.js';
+import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
+import type { ScreenRequest } from '../core/screen-request.js';
+import type { Verdict } from '../core/verdict.js';
+import type { OrgState, ScreeningIndex } from '../store/screening-index.js';
+import type { ScreenRecorder } from './screen-recorder.js';
+
+export class Screener {
+  constructor(
+    private readonly index: ScreeningIndex,
+    private readonly normalizer: NumberNormalizer,
+    private readonly clock: Clock,
+    private readonly recorder: ScreenRecorder | null,
+    /** Region used to read an inbound DID before its org is known (default US). */
+    private readonly defaultRegion = 'US',
+  ) {}
+
+  /** The org that owns an inbound number (DID), whatever form the PBX gives it in. */
+  orgForDid(raw: string): OrgState | undefined {
+    const parsed = this.normalizer.parseCallerId(raw, this.defaultRegion);
+    return parsed.kind === 'number' ? this.index.orgForDid(parsed.value) : undefined;
+  }
+
+  org(slug: string): OrgState | undefined {
+    return this.index.org(slug);
+  }
+
+  subjectOf(req: ScreenRequest, state: OrgState): ParsedCaller {
+    return this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, state.org.policy.region);
+  }
+
+  /** A verdict from memory alone, or undefined when SQLite must be read (then call `screen`). */
+  screenSync(req: ScreenRequest): Verdict | undefined {
+    const state = this.requireOrg(req.org);
+    const subject = this.subjectOf(req, state);
+    const matches = this.index.lookupSync(state, subject);
+    return matches === undefined ? undefined : this.finish(req, state, subject, matches);
+  }
+
+  async screen(req: ScreenRequest): Promise<Verdict> {
+    const state = this.requireOrg(req.org);
+    const subject = this.subjectOf(req, state);
+    const matches = this.index.lookupSync(state, subject) ?? (await this.index.lookup(state, subject));
+    return this.finish(req, state, subject, matches);
+  }
+
+  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, matches: Matches): Verdict {
+    const now = this.clock.now();
+    const verdict = decide({
+      channel: req.channel,
+      direction: req.direction,
+      subject,
+      withheld: req.withheld === true,
+      matches,
+      policy: state.org.policy,
+      now,
+    });
+    if (this.recorder !== null && verdict.rule !== null && typeof verdict.rule.id === 'number') {
+      this.recorder.recordHit(verdict.rule.id, now);
+    }
+    return verdict;
+  }
+
+  /**
+   * Records a screened call or message (recent calls, `callscreen calls`), including verdicts an
+   * adapter made itself (fail-open, fail-closed, unknown org). `latencyUs`: the adapter's measure.
+   */
+  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void {
+    this.recorder?.record({
+      at: this.clock.now(),
+      orgId,
+      channel: req.channel,
+      direction: req.direction,
+      fromRaw: req.from.slice(0, 256),
+      toRaw: req.to.slice(0, 256),
+      number: verdict.normalized,
+      action: verdict.action,
+      ruleKind: verdict.rule?.kind ?? null,
+      ruleId: verdict.rule ? String(verdict.rule.id) : null,
+      reason: verdict.reason.slice(0, 500),
+      adapter,
+      callId: req.callId ?? null,
+      failMode: verdict.failMode ?? null,
+      latencyUs: latencyUs === null ? null : Math.round(latencyUs),
+    });
+  }
+
+  private requireOrg(slug: string): OrgState {
+    const state = this.index.org(slug);
+    if (!state) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${slug}"`, { org: slug });
+    return state;
+  }
+}

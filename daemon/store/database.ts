@@ -1,0 +1,159 @@
+/**
+ * A small promise wrapper over one `sqlite3` connection. SQLite errors are turned into catalogue
+ * errors (busy → CS_ERR_DB_BUSY, full → CS_ERR_DB_FULL…) so callers and users see one vocabulary.
+ *
+ * Writes that must be atomic go through `transaction()`, which serialises on this connection:
+ * node-sqlite3 shares one connection between all callers, so two interleaved BEGINs would collide.
+ */
+import sqlite3 from 'sqlite3';
+import { CallscreenError } from '../core/errors.js';
+
+export type SqlParam = string | number | bigint | null | Buffer;
+export type SqlParams = readonly SqlParam[] | Readonly<Record<string, SqlParam>>;
+
+export interface RunResult {
+  readonly lastID: number;
+  readonly changes: number;
+}
+
+export interface DatabaseOptions {
+  /** How long a statement waits for another process's lock before CS_ERR_DB_BUSY (ms, default 5000). */
+  readonly busyTimeoutMs?: number;
+  readonly readOnly?: boolean;
+  /** Create the file when missing (default true). */
+  readonly create?: boolean;
+}
+
+export class Database {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(private readonly db: sqlite3.Database, readonly path: string) {}
+
+  static async open(path: string, options: DatabaseOptions = {}): Promise<Database> {
+    const mode = options.readOnly
+      ? sqlite3.OPEN_READONLY
+      : sqlite3.OPEN_READWRITE | (options.create === false ? 0 : sqlite3.OPEN_CREATE);
+    const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d: sqlite3.Database = new sqlite3.Database(path, mode, (err) => (err ? reject(err) : resolve(d)));
+    }).catch((err: unknown) => {
+      throw new CallscreenError('CS_ERR_DB_OPEN', `cannot open database ${path}: ${messageOf(err)}`, { path }, { cause: err });
+    });
+    const db = new Database(raw, path);
+    raw.configure('busyTimeout', options.busyTimeoutMs ?? 5000);
+    if (!options.readOnly) {
+      await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    }
+    await db.exec('PRAGMA foreign_keys = ON;');
+    return db;
+  }
+
+  run(sql: string, params: SqlParams = []): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      this.db.run(sql, params as unknown[], function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(translate(err, sql));
+        else resolve({ lastID: this.lastID, changes: this.changes });
+      });
+    });
+  }
+
+  get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => {
+      this.db.get(sql, params as unknown[], (err: Error | null, row: T | undefined) => (err ? reject(translate(err, sql)) : resolve(row)));
+    });
+  }
+
+  all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
+    return new Promise((resolve, reject) => {
+      this.db.all(sql, params as unknown[], (err: Error | null, rows: T[]) => (err ? reject(translate(err, sql)) : resolve(rows)));
+    });
+  }
+
+  /** Streams rows one at a time (large result sets without holding them all). */
+  each<T>(sql: string, params: SqlParams, onRow: (row: T) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.db.each(
+        sql,
+        params as unknown[],
+        (err: Error | null, row: T) => {
+          if (!err) onRow(row);
+        },
+        (err: Error | null, count: number) => (err ? reject(translate(err, sql)) : resolve(count)),
+      );
+    });
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.db.exec(sql, (err: Error | null) => (err ? reject(translate(err, sql)) : resolve()));
+    });
+  }
+
+  /**
+   * Runs `fn` inside BEGIN IMMEDIATE … COMMIT (ROLLBACK on any error). IMMEDIATE takes the write
+   * lock up front so a busy database fails at BEGIN, before any work, with CS_ERR_DB_BUSY.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn();
+        await this.exec('COMMIT');
+        return out;
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Online backup into `dest` (safe while other connections write). */
+  backup(dest: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      interface Backup {
+        step(pages: number, cb: (e: Error | null) => void): void;
+        finish(cb: (e: Error | null) => void): void;
+      }
+      const b: Backup = (this.db as unknown as { backup(f: string, cb: (e: Error | null) => void): Backup }).backup(dest, (err) => {
+        if (err) return reject(translate(err, 'backup'));
+        b.step(-1, (stepErr: Error | null) => {
+          if (stepErr) return reject(translate(stepErr, 'backup'));
+          b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup')) : resolve()));
+        });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(translate(err, 'close')) : resolve())));
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Maps SQLite result codes to catalogue errors; keeps the original as `cause`. */
+export function translate(err: unknown, sql: string): CallscreenError {
+  if (err instanceof CallscreenError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const msg = messageOf(err);
+  const details = { sqliteCode: code };
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new CallscreenError('CS_ERR_DB_BUSY', `database is locked by another process; try again (${msg})`, details, { cause: err });
+  }
+  if (code === 'SQLITE_FULL' || /ENOSPC|disk is full|database or disk is full/i.test(msg)) {
+    return new CallscreenError('CS_ERR_DB_FULL', `the disk holding the database is full; nothing was written (${msg})`, details, { cause: err });
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new CallscreenError('CS_ERR_DB_OPEN', `database problem: ${msg}`, details, { cause: err });
+  }
+  if (code === 'SQLITE_IOERR') {
+    return new CallscreenError('CS_ERR_DB_FULL', `database I/O error, often a full disk; nothing was written (${msg})`, details, { cause: err });
+  }
+  return new CallscreenError('CS_ERR_INTERNAL', `database error: ${msg}`, { ...details, statement: sql.slice(0, 80) }, { cause: err });
+}

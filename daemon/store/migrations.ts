@@ -1,0 +1,236 @@
+/**
+ * Schema migrations, applied in order on open; `PRAGMA user_version` records the last one applied.
+ * Each runs in one transaction: a failed migration leaves the database as it was.
+ * Never edit a released migration; append a new one.
+ */
+import { CallscreenError } from '../core/errors.js';
+import type { Database } from './database.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** Change-log triggers: any process that writes (CLI, panel, a script with sqlite3) is seen by every daemon. */
+const CHANGE_TRIGGERS = `
+CREATE TRIGGER entries_change_insert AFTER INSERT ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.org_id, NEW.kind, NEW.value);
+END;
+CREATE TRIGGER entries_change_update
+AFTER UPDATE OF org_id, list, kind, value, mode, name, reason, expires_at, removed_at, contact_id ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.org_id, OLD.kind, OLD.value);
+  INSERT INTO changes(org_id, what, key) SELECT NEW.org_id, NEW.kind, NEW.value
+    WHERE NEW.org_id IS NOT OLD.org_id OR NEW.kind IS NOT OLD.kind OR NEW.value IS NOT OLD.value;
+END;
+CREATE TRIGGER entries_change_delete AFTER DELETE ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.org_id, OLD.kind, OLD.value);
+END;
+CREATE TRIGGER contact_numbers_change_insert AFTER INSERT ON contact_numbers BEGIN
+  INSERT INTO changes(org_id, what, key) SELECT org_id, 'number', NEW.number FROM contacts WHERE id = NEW.contact_id;
+END;
+CREATE TRIGGER contact_numbers_change_delete AFTER DELETE ON contact_numbers BEGIN
+  INSERT INTO changes(org_id, what, key) SELECT org_id, 'number', OLD.number FROM contacts WHERE id = OLD.contact_id;
+END;
+CREATE TRIGGER orgs_change_insert AFTER INSERT ON orgs BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.id, 'org', NULL);
+END;
+CREATE TRIGGER orgs_change_update AFTER UPDATE ON orgs BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.id, 'org', NULL);
+END;
+CREATE TRIGGER orgs_change_delete AFTER DELETE ON orgs BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.id, 'org', NULL);
+END;
+CREATE TRIGGER org_numbers_change_insert AFTER INSERT ON org_numbers BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.org_id, 'org', NULL);
+END;
+CREATE TRIGGER org_numbers_change_delete AFTER DELETE ON org_numbers BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.org_id, 'org', NULL);
+END;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'organisations, contacts, block/allow entries, audit log, change log, screened calls, quarantine, users',
+    sql: `
+CREATE TABLE orgs (
+  id INTEGER PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  region TEXT NOT NULL,
+  agents_may_block INTEGER NOT NULL DEFAULT 0 CHECK (agents_may_block IN (0, 1)),
+  outbound_policy TEXT NOT NULL DEFAULT 'warn' CHECK (outbound_policy IN ('off', 'warn', 'confirm', 'deny')),
+  default_mode TEXT NOT NULL DEFAULT 'reject' CHECK (default_mode IN ('voicemail', 'reject')),
+  reject_code INTEGER NOT NULL DEFAULT 603 CHECK (reject_code IN (603, 486, 607, 404)),
+  created_at INTEGER NOT NULL
+);
+-- An organisation's own inbound numbers (DIDs): they pick the org of an inbound call and are protected.
+CREATE TABLE org_numbers (
+  number TEXT PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  added_at INTEGER NOT NULL
+);
+CREATE INDEX org_numbers_org ON org_numbers(org_id);
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX contacts_org ON contacts(org_id);
+CREATE TABLE contact_numbers (
+  contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+  number TEXT NOT NULL,
+  PRIMARY KEY (contact_id, number)
+) WITHOUT ROWID;
+CREATE INDEX contact_numbers_number ON contact_numbers(number);
+-- Block and allow entries. Unblocking sets removed_*: the history stays (seed 000: who, when).
+CREATE TABLE entries (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  list TEXT NOT NULL CHECK (list IN ('block', 'allow')),
+  kind TEXT NOT NULL CHECK (kind IN ('exact', 'prefix', 'contact', 'unidentified')),
+  value TEXT NOT NULL,
+  contact_id INTEGER REFERENCES contacts(id),
+  mode TEXT NOT NULL DEFAULT 'reject' CHECK (mode IN ('voicemail', 'reject')),
+  name TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  source TEXT NOT NULL CHECK (source IN ('cli', 'api', 'panel', 'import', 'astdb')),
+  hit_count INTEGER NOT NULL DEFAULT 0,
+  last_hit_at INTEGER,
+  removed_at INTEGER,
+  removed_by TEXT,
+  removed_reason TEXT
+);
+CREATE UNIQUE INDEX entries_active ON entries(org_id, value, kind, list) WHERE removed_at IS NULL;
+CREATE INDEX entries_org_created ON entries(org_id, created_at);
+CREATE INDEX entries_contact ON entries(contact_id) WHERE contact_id IS NOT NULL;
+-- Append-only: who did what, when, why, from where.
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  org_id INTEGER,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  origin TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_org_at ON audit_log(org_id, at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+-- What changed, in commit order; daemons follow it from the last sequence number they applied.
+CREATE TABLE changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id INTEGER,
+  what TEXT NOT NULL,
+  key TEXT
+);
+-- Every screened call and message (recent calls page, callscreen calls).
+CREATE TABLE screened (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  org_id INTEGER,
+  channel TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  from_raw TEXT NOT NULL,
+  to_raw TEXT NOT NULL,
+  number TEXT NOT NULL,
+  action TEXT NOT NULL,
+  rule_kind TEXT,
+  rule_id TEXT,
+  reason TEXT NOT NULL DEFAULT '',
+  adapter TEXT NOT NULL,
+  call_id TEXT,
+  fail_mode TEXT,
+  latency_us INTEGER
+);
+CREATE INDEX screened_org_at ON screened(org_id, at);
+-- SMS from blocked senders, held for supervisors (seed 002).
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  received_at INTEGER NOT NULL,
+  from_raw TEXT NOT NULL,
+  from_number TEXT NOT NULL,
+  to_number TEXT NOT NULL,
+  body TEXT NOT NULL,
+  deliver_to TEXT NOT NULL DEFAULT '',
+  entry_id INTEGER,
+  contact_id INTEGER,
+  adapter TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'released')),
+  released_at INTEGER,
+  released_by TEXT
+);
+CREATE INDEX quarantine_org_status ON quarantine(org_id, status, received_at);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent')),
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE user_orgs (
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, org_id)
+) WITHOUT ROWID;
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+${CHANGE_TRIGGERS}
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export async function schemaVersion(db: Database): Promise<number> {
+  const row = await db.get<{ user_version: number }>('PRAGMA user_version');
+  return row?.user_version ?? 0;
+}
+
+/**
+ * Brings the schema up to date. `beforeMigrate` runs once, only when there is something to apply to
+ * a database that already has data (the daemon takes a backup there).
+ */
+export async function migrate(db: Database, beforeMigrate?: (from: number, to: number) => Promise<void>): Promise<{ from: number; to: number }> {
+  const from = await schemaVersion(db);
+  if (from > SCHEMA_VERSION) {
+    throw new CallscreenError(
+      'CS_ERR_DB_SCHEMA',
+      `database ${db.path} has schema version ${from}, newer than this program's ${SCHEMA_VERSION}; upgrade callscreen`,
+      { path: db.path, found: from, supported: SCHEMA_VERSION },
+    );
+  }
+  const pending = MIGRATIONS.filter((m) => m.version > from);
+  if (pending.length === 0) return { from, to: from };
+  if (from > 0 && beforeMigrate) await beforeMigrate(from, SCHEMA_VERSION);
+  for (const m of pending) {
+    await db.transaction(async () => {
+      await db.exec(m.sql);
+      await db.exec(`PRAGMA user_version = ${m.version}`);
+    });
+  }
+  return { from, to: SCHEMA_VERSION };
+}

@@ -1,0 +1,94 @@
+/** Row shapes as SQLite returns them, and their mapping to domain types. */
+import type { BlockMode, EntryKind, EntrySource, EntryView, ListKind } from '../core/entry.js';
+import type { OrgPolicy, OutboundPolicy, RejectCode } from '../core/org-policy.js';
+
+export interface EntryRow {
+  id: number;
+  org_id: number;
+  list: ListKind;
+  kind: EntryKind;
+  value: string;
+  contact_id: number | null;
+  mode: BlockMode;
+  name: string;
+  reason: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  source: EntrySource;
+  hit_count: number;
+  last_hit_at: number | null;
+  removed_at: number | null;
+  removed_by: string | null;
+  removed_reason: string | null;
+}
+
+/** An entry as the CLI, API and panel show it. */
+export interface EntryRecord extends EntryView {
+  readonly orgId: number;
+  readonly contactId: number | null;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly source: EntrySource;
+  readonly hitCount: number;
+  readonly lastHitAt: number | null;
+  readonly removedAt: number | null;
+  readonly removedBy: string | null;
+  readonly removedReason: string | null;
+}
+
+export function toEntryView(r: EntryRow): EntryView {
+  return { id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at };
+}
+
+export function toEntryRecord(r: EntryRow): EntryRecord {
+  return {
+    ...toEntryView(r),
+    orgId: r.org_id,
+    contactId: r.contact_id,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    source: r.source,
+    hitCount: r.hit_count,
+    lastHitAt: r.last_hit_at,
+    removedAt: r.removed_at,
+    removedBy: r.removed_by,
+    removedReason: r.removed_reason,
+  };
+}
+
+export interface OrgRow {
+  id: number;
+  slug: string;
+  name: string;
+  region: string;
+  agents_may_block: number;
+  outbound_policy: OutboundPolicy;
+  default_mode: BlockMode;
+  reject_code: RejectCode;
+  created_at: number;
+}
+
+export interface Org {
+  readonly id: number;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly policy: OrgPolicy;
+}
+
+export function toOrg(r: OrgRow): Org {
+  return {
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    createdAt: r.created_at,
+    policy: Object.freeze({
+      region: r.region,
+      outboundPolicy: r.outbound_policy,
+      rejectCode: r.reject_code,
+      defaultMode: r.default_mode,
+      agentsMayBlock: r.agents_may_block === 1,
+    }),
+  };
+}
