@@ -15,6 +15,9 @@ import { BlocklistService } from './services/blocklist-service.js';
 import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
+import { QuarantineService } from './services/quarantine-service.js';
+import type { MessageDeliverer } from './services/message-deliverer.js';
+import type { AgentNotifier } from './agents/agent-notifier.js';
 import { ScreenRecorder } from './services/screen-recorder.js';
 import { Screener } from './services/screener.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
@@ -75,13 +78,34 @@ export interface DaemonContext extends Services {
   readonly feed: ChangeFeed;
   readonly recorder: ScreenRecorder;
   readonly screener: Screener;
+  readonly quarantine: QuarantineService;
+  /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
+  readonly agentNotifier: AgentNotifier | null;
   readonly timers: Timers;
+}
+
+/**
+ * Links to the PBX that services need (delivering released SMS, warning agents), built before the
+ * components so that QuarantineService and the adapters can be given them. Each PBX link module
+ * (AMI, ESL) contributes here; `components` are started with the rest.
+ */
+export interface PbxLinks {
+  readonly deliverer: MessageDeliverer | null;
+  readonly notifier: AgentNotifier | null;
+  readonly components: Component[];
+}
+
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers): PbxLinks {
+  void config; void logger; void services; void timers;
+  return { deliverer: null, notifier: null, components: [] };
 }
 
 export interface DaemonOptions extends ServiceOptions {
   readonly timers?: Timers;
   /** Build the adapters; defaults to `defaultComponents`. Tests pass their own. */
   readonly components?: (ctx: DaemonContext) => Component[];
+  /** Replace the PBX links (tests pass fakes). */
+  readonly pbxLinks?: typeof buildPbxLinks;
 }
 
 /** The adapters enabled by config. Each adapter module adds itself here. */
@@ -121,10 +145,12 @@ export class Daemon {
       keepRecords: this.config.records.keep,
     }, timers);
     const screener = new Screener(index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
-    this.ctx = { ...services, reader, index, feed, recorder, screener, timers };
+    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers);
+    const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
+    this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers };
     feed.start();
     recorder.start();
-    this.components = (this.options.components ?? defaultComponents)(this.ctx);
+    this.components = [...links.components, ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
       await c.start();
       this.logger.info({ component: c.name }, 'component started');
