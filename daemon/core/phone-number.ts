@@ -22,6 +22,7 @@ interface PlanMetadata {
   nationalPrefixTransformRule(): string | undefined;
   possibleLengths(): number[];
 }
+import { emergencyNumbers } from './emergency-numbers.js';
 import { CallscreenError } from './errors.js';
 
 export type UnidentifiedWhy = 'empty' | 'withheld-word' | 'all-zeros' | 'non-numeric';
@@ -39,6 +40,24 @@ const WITHHELD_WORDS = new Set([
 
 /** Characters people and carriers use to format numbers; removed before reading digits. */
 const SEPARATORS = /[\s\-.()/\u00a0\u2010-\u2015]/g;
+
+/**
+ * The "(0)" people write after the country code (`+44 (0)20 7946 0958`): a trunk prefix that must
+ * not be dialled after `+`. Left in, it would become a digit of the number (+4402079460958).
+ */
+const PAREN_TRUNK = /^(\+[\d\s\-.]*?)\(0\)/;
+
+/** Removes separators, and the "(0)" trunk hint of an international number. */
+function compactOf(user: string): string {
+  // extractUserPart has trimmed; the regex runs only for "+" numbers that contain "(".
+  const s = user.charCodeAt(0) === 43 && user.includes('(') ? user.replace(PAREN_TRUNK, '$1') : user;
+  return s.replace(SEPARATORS, '');
+}
+
+/** All zeros is a withheld caller ID, except where it is the emergency number (000 in AU). */
+function isZerosEmergency(digits: string, region: string): boolean {
+  return digits.length <= MAX_SHORT_CODE && emergencyNumbers(region).includes(digits);
+}
 
 /** ITU non-geographic calling codes: freephone, satellite, networks. */
 const NON_GEOGRAPHIC_CODES = ['800', '808', '870', '878', '881', '882', '883', '888', '979'];
@@ -127,12 +146,12 @@ export class NumberNormalizer {
     const user = extractUserPart(raw);
     if (user === '') return { kind: 'unidentified', why: 'empty' };
     if (WITHHELD_WORDS.has(user.toLowerCase())) return { kind: 'unidentified', why: 'withheld-word' };
-    const compact = user.replace(SEPARATORS, '');
+    const compact = compactOf(user);
     const plus = compact.startsWith('+');
     const digits = plus ? compact.slice(1) : compact;
     if (digits === '') return { kind: 'unidentified', why: 'empty' };
     if (!isAllDigits(digits)) return { kind: 'unidentified', why: 'non-numeric' };
-    if (isAllZeros(digits)) return { kind: 'unidentified', why: 'all-zeros' };
+    if (isAllZeros(digits) && (plus || !isZerosEmergency(digits, region))) return { kind: 'unidentified', why: 'all-zeros' };
     if (plus) return { kind: 'number', value: '+' + digits };
     if (digits.length <= MAX_SHORT_CODE) return { kind: 'number', value: digits }; // short code
     const value = this.nationalToE164(digits, region) ?? digits;
@@ -143,7 +162,7 @@ export class NumberNormalizer {
   normalizeNumber(raw: string, region: string): string {
     const input = String(raw ?? '');
     const user = extractUserPart(input);
-    const compact = user.replace(SEPARATORS, '');
+    const compact = compactOf(user);
     const plus = compact.startsWith('+');
     const digits = plus ? compact.slice(1) : compact;
     const fail = (why: string): never => {
@@ -151,7 +170,7 @@ export class NumberNormalizer {
     };
     if (digits === '') fail('it has no digits');
     if (!isAllDigits(digits)) fail('only digits, "+", spaces and - . ( ) / may appear');
-    if (isAllZeros(digits)) fail('all zeros is the unidentified-caller class, not a number (use --unidentified)');
+    if (isAllZeros(digits) && (plus || !isZerosEmergency(digits, region))) fail('all zeros is the unidentified-caller class, not a number (use --unidentified)');
     if (!plus && digits.length <= MAX_SHORT_CODE) {
       if (digits.length < MIN_SHORT_CODE) fail('too short');
       return digits; // short code (SMS short code, emergency number)
