@@ -19,7 +19,11 @@ import { QuarantineService } from './services/quarantine-service.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import { ScreenRecorder } from './services/screen-recorder.js';
-import { Screener } from './services/screener.js';
+import type { Screener } from './services/screener.js';
+import type { ComponentHealth } from './ops/component-health.js';
+import { DaemonMetrics } from './ops/metrics.js';
+import { MeteredScreener } from './ops/metered-screener.js';
+import { OpsView } from './ops/ops-view.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
@@ -69,6 +73,13 @@ export interface Component {
   start(): Promise<void>;
   /** Stop accepting, finish what is in flight, release resources. */
   stop(): Promise<void>;
+  /** State for /readyz and the callscreen_component_up metric (optional). */
+  health?(): ComponentHealth;
+  /**
+   * A reloaded config (SIGHUP) that passed validation: apply what can change live (timeouts…).
+   * Settings read from `ctx.config` at use time need nothing here: it already returns the new one.
+   */
+  reload?(config: Config): void | Promise<void>;
 }
 
 /** What adapters and the admin server receive. */
@@ -82,6 +93,10 @@ export interface DaemonContext extends Services {
   /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
   readonly agentNotifier: AgentNotifier | null;
   readonly timers: Timers;
+  /** Prometheus registry and verdict counters of this daemon (served at /metrics). */
+  readonly metrics: DaemonMetrics;
+  /** Readiness and lag view for /readyz and /metrics. */
+  readonly ops: OpsView;
 }
 
 /**
@@ -144,10 +159,13 @@ export class Daemon {
       flushMs: this.config.records.flush_ms,
       keepRecords: this.config.records.keep,
     }, timers);
-    const screener = new Screener(index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    const metrics = new DaemonMetrics();
+    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
-    this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers };
+    const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
+    this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    metrics.attach(ops);
     feed.start();
     recorder.start();
     this.components = [...links.components, ...(this.options.components ?? defaultComponents)(this.ctx)];

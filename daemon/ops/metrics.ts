@@ -1,0 +1,105 @@
+/**
+ * Prometheus metrics for one daemon. Each daemon owns its own `Registry` (never prom-client's
+ * global one) so two daemons in one process (tests) never share counters.
+ *
+ * Two kinds of series:
+ * - pushed: verdicts by adapter and action, their latency, fail-mode verdicts. The screener's
+ *   `recordVerdict` is the one place every adapter reports an answer, so `MeteredScreener` feeds
+ *   `recordVerdict` here and adapters need no extra call.
+ * - pulled at scrape time from the context: cache hit ratio, change-feed lag, recorder queue,
+ *   quarantine size, component (AMI/ESL/FastAGI…) state.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { VerdictAction } from '../core/verdict.js';
+import type { OpsView } from './ops-view.js';
+
+/** Latency buckets (seconds): the hot path answers in well under 1 ms; the deadline is 250 ms by default. */
+export const VERDICT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly verdicts: Counter<'adapter' | 'action'>;
+  private readonly latency: Histogram<'adapter'>;
+  private readonly failModes: Counter<'adapter' | 'mode'>;
+  private view: OpsView | null = null;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    // Process metrics (CPU, memory, event-loop lag) with the same registry; off in most tests.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'callscreen_' });
+    this.verdicts = new Counter({ name: 'callscreen_verdicts_total', help: 'Verdicts given, by adapter and action', labelNames: ['adapter', 'action'], registers });
+    this.latency = new Histogram({ name: 'callscreen_verdict_duration_seconds', help: 'Time from request to verdict as measured by the adapter (seconds)', labelNames: ['adapter'], buckets: VERDICT_BUCKETS, registers });
+    this.failModes = new Counter({ name: 'callscreen_fail_mode_verdicts_total', help: 'Verdicts given by fail mode (no list answer in time or an error), by adapter and mode', labelNames: ['adapter', 'mode'], registers });
+    this.pulled(registers);
+  }
+
+  /** Gives the collectors something to read; until then pulled series are absent. */
+  attach(view: OpsView): void {
+    this.view = view;
+  }
+
+  /** One answered request. `seconds` null when the adapter did not measure. */
+  recordVerdict(adapter: string, action: VerdictAction, seconds: number | null, failMode?: 'open' | 'closed'): void {
+    this.verdicts.inc({ adapter, action });
+    if (seconds !== null && Number.isFinite(seconds) && seconds >= 0) this.latency.observe({ adapter }, seconds);
+    if (failMode) this.failModes.inc({ adapter, mode: failMode });
+  }
+
+  /** Text exposition format for /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private pulled(registers: Registry[]): void {
+    const self = this;
+    const gauge = (name: string, help: string, read: (v: OpsView) => number | null | Promise<number | null>): void => {
+      new Gauge({
+        name, help, registers,
+        async collect() {
+          this.reset();
+          if (!self.view) return;
+          const v = await read(self.view);
+          if (v !== null) this.set(v);
+        },
+      });
+    };
+    // Counters the index and recorder keep themselves; exposed as counters so rate() works.
+    const counter = (name: string, help: string, read: (v: OpsView) => number): void => {
+      new Counter({
+        name, help, registers,
+        collect() {
+          this.reset();
+          if (self.view) this.inc(read(self.view));
+        },
+      });
+    };
+    counter('callscreen_cache_hits_total', 'Exact-number lookups answered from the in-memory LRU', (v) => v.ctx.index.stats().cacheHits);
+    counter('callscreen_cache_misses_total', 'Exact-number lookups that had to read SQLite', (v) => v.ctx.index.stats().cacheMisses);
+    gauge('callscreen_cache_hit_ratio', 'cache hits / (hits + misses) since start; 1 when nothing was looked up', (v) => {
+      const s = v.ctx.index.stats();
+      const total = s.cacheHits + s.cacheMisses;
+      return total === 0 ? 1 : s.cacheHits / total;
+    });
+    gauge('callscreen_cache_entries', 'Entries held in the LRU', (v) => v.ctx.index.stats().cacheSize);
+    gauge('callscreen_index_numbers', 'Listed numbers known to the in-memory index', (v) => v.ctx.index.stats().keys);
+    gauge('callscreen_index_orgs', 'Organisations loaded', (v) => v.ctx.index.stats().orgs);
+    gauge('callscreen_change_feed_last_seq', 'Last change-log sequence applied to memory', (v) => v.ctx.feed.getStatus().lastSeq);
+    gauge('callscreen_change_feed_pending', 'Changes committed to the database and not yet applied to memory', async (v) => (await v.changeLag()).pending);
+    gauge('callscreen_change_feed_lag_seconds', 'Seconds since memory last caught up, while changes are pending (0 when up to date)', async (v) => (await v.changeLag()).lagSeconds);
+    gauge('callscreen_change_feed_poll_age_seconds', 'Seconds since the change feed last polled', (v) => v.changeLagSync().pollAgeSeconds);
+    counter('callscreen_change_feed_errors_total', 'Change-feed polls that failed', (v) => v.ctx.feed.getStatus().errors);
+    gauge('callscreen_recorder_queued', 'Call records waiting to be written', (v) => v.ctx.recorder.stats().queued);
+    counter('callscreen_recorder_dropped_total', 'Call records dropped because the queue was full (database unavailable)', (v) => v.ctx.recorder.stats().dropped);
+    counter('callscreen_recorder_failures_total', 'Record flushes that failed', (v) => v.ctx.recorder.stats().failures);
+    gauge('callscreen_quarantine_held', 'SMS held in quarantine for supervisors', async (v) => v.ctx.quarantine.heldCount());
+    gauge('callscreen_uptime_seconds', 'Seconds since the daemon became ready', (v) => v.uptimeSeconds());
+    new Gauge({
+      name: 'callscreen_component_up', help: 'Component state: 1 up/connected, 0 down (AMI, ESL, FastAGI, admin…)', labelNames: ['component'], registers,
+      collect() {
+        this.reset();
+        if (!self.view) return;
+        for (const h of self.view.componentHealth()) this.set({ component: h.component }, h.ok ? 1 : 0);
+      },
+    });
+  }
+}
