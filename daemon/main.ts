@@ -28,6 +28,7 @@ import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
+import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 
 export interface Services {
   readonly config: Config;
@@ -110,8 +111,13 @@ export interface PbxLinks {
   readonly components: Component[];
 }
 
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers): PbxLinks {
-  void config; void logger; void services; void timers;
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screener?: Screener): PbxLinks {
+  // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
+  void timers;
+  if (config.ami.enabled && screener !== undefined) {
+    const ami = buildAmiLinks(config, logger, { screener, orgs: services.orgs, clock: services.clock });
+    return { deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components };
+  }
   return { deliverer: null, notifier: null, components: [] };
 }
 
@@ -161,7 +167,7 @@ export class Daemon {
     }, timers);
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
-    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers);
+    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screener);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
     this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers, metrics, ops };

@@ -1,0 +1,440 @@
+/**
+ * The daemon's AMI connection: one TCP session to Asterisk's manager interface, kept up by an
+ * explicit state machine, used to send `MessageSend` (agent warnings, released SMS) and to hear
+ * `DialBegin` (agents dialling).
+ *
+ *   disconnected → connecting → authenticating → connected
+ *        ↑              │ (refused, no banner,      │ (socket closed, missed pong)
+ *        │              ↓  login failed, timeout)   ↓
+ *        └──────────  backoff  ←────────────────────┘          stop() → stopped (from anywhere)
+ *
+ * Why not the `asterisk-manager` package (a dependency, and the design card's first choice): it
+ * holds every action sent before login or while disconnected and replays it whenever a later login
+ * succeeds (a warning minutes late is worse than none); it has no action timeout, so a lost response
+ * leaves a callback that never fires; `keepConnected()` only arms before the socket opens; it
+ * reconnects on a fixed +10 s ramp with no jitter and prints to stdout with console.log; and its
+ * socket and timers cannot be injected, so none of that could be tested without sleeping. Every one
+ * of those would have to be worked around from outside; AMI itself is a small line protocol
+ * (ami-protocol.ts), so this speaks it directly over `net`.
+ *
+ * Rules: actions are only written while `connected`, otherwise they fail at once with
+ * CS_ERR_UNAVAILABLE (never queued); each action fails with CS_ERR_TIMEOUT after
+ * `actionTimeoutMs`; the secret is written to the socket and nowhere else (not logs, not errors).
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { CallscreenError } from '../../core/errors.js';
+import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
+
+export type AmiState = 'disconnected' | 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'stopped';
+
+export interface AmiClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  /** Written to the socket in `Login`, never logged. */
+  readonly secret: string;
+  /** An action (and the connect + banner + login handshake) with no answer by then fails (ms). */
+  readonly actionTimeoutMs: number;
+  /** First reconnect delay; doubles per failed attempt up to `reconnectMaxMs` (ms). */
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  /** A `Ping` is sent this long after the last one was answered; no pong → reconnect (ms). */
+  readonly keepaliveMs: number;
+  /** Event classes asked for at login (`Events:`); `call` carries DialBegin. Default `call`. */
+  readonly events?: string;
+}
+
+/** One-shot timers, injected so that backoff, keep-alive and timeouts are tested without sleeping. */
+export interface AmiTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realAmiTimers: AmiTimers = {
+  setTimeout: (fn, ms) => {
+    const h = setTimeout(fn, ms);
+    // The AMI link never keeps the process alive on its own.
+    h.unref();
+    return h;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface AmiClientDeps {
+  readonly timers?: AmiTimers;
+  /** [0,1) source for backoff jitter; tests pin it. */
+  readonly random?: () => number;
+  /** Epoch ms, for `status().since`. */
+  readonly now?: () => number;
+}
+
+export interface AmiEvent {
+  /** `Event:` value, e.g. `DialBegin`. */
+  readonly name: string;
+  readonly fields: AmiMessage;
+}
+
+/** The fields of `DialBegin` the daemon reads (Asterisk 12+ bridging events). */
+export interface DialBeginEvent {
+  /** Calling channel, e.g. `PJSIP/agent101-00000004`. */
+  readonly channel: string;
+  readonly uniqueId: string;
+  readonly linkedId: string;
+  readonly callerIdNum: string;
+  /** Extension in the calling channel's dialplan: the dialled number in `from-agents`. */
+  readonly exten: string;
+  /** What Dial() was given after the technology: `+15559990001@carrier`, `agent102`. */
+  readonly dialString: string;
+  readonly destChannel: string;
+  readonly destCallerIdNum: string;
+}
+
+export function toDialBegin(e: AmiEvent): DialBeginEvent | null {
+  if (e.name !== 'DialBegin') return null;
+  const f = (k: string): string => field(e.fields, k) ?? '';
+  return {
+    channel: f('Channel'),
+    uniqueId: f('Uniqueid'),
+    linkedId: f('Linkedid'),
+    callerIdNum: f('CallerIDNum'),
+    exten: f('Exten'),
+    dialString: f('DialString'),
+    destChannel: f('DestChannel'),
+    destCallerIdNum: f('DestCallerIDNum'),
+  };
+}
+
+/** For metrics and `doctor`. */
+export interface AmiStatus {
+  readonly state: AmiState;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+  /** Reconnect attempts scheduled since start. */
+  readonly reconnects: number;
+  readonly actionsOk: number;
+  readonly actionsFailed: number;
+  readonly loginFailures: number;
+  readonly keepaliveMisses: number;
+  readonly events: number;
+  readonly lastError: string | null;
+}
+
+/** What notifiers and deliverers need: send an action, get its response. */
+export interface AmiActions {
+  action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
+}
+
+/** What the dial watcher needs: hear events. */
+export interface AmiEventSource {
+  onEvent(listener: (e: AmiEvent) => void): () => void;
+}
+
+interface Pending {
+  readonly action: string;
+  readonly timer: unknown;
+  /** User actions count in actionsOk/Failed; Login and Ping do not. */
+  readonly counted: boolean;
+  resolve(msg: AmiMessage): void;
+  reject(err: CallscreenError): void;
+}
+
+export class AmiClient implements AmiActions, AmiEventSource {
+  readonly name = 'ami';
+  private state: AmiState = 'disconnected';
+  private since: number;
+  private socket: net.Socket | null = null;
+  /** Bumped per connection so late callbacks of an old socket are ignored. */
+  private generation = 0;
+  /** Consecutive failed attempts: the exponent of the backoff. */
+  private attempt = 0;
+  private nextId = 0;
+  private readonly pending = new Map<string, Pending>();
+  private retryTimer: unknown = null;
+  private handshakeTimer: unknown = null;
+  private keepaliveTimer: unknown = null;
+  private readonly eventListeners = new Set<(e: AmiEvent) => void>();
+  private readonly stateListeners = new Set<(s: AmiState) => void>();
+  private readonly counters = { reconnects: 0, actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
+  private lastError: string | null = null;
+  private readonly timers: AmiTimers;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: AmiClientOptions,
+    private readonly logger: Logger,
+    deps: AmiClientDeps = {},
+  ) {
+    this.timers = deps.timers ?? realAmiTimers;
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
+    this.since = this.now();
+  }
+
+  /** Starts connecting and returns at once: the daemon does not wait for the PBX (warnings are best effort). */
+  async start(): Promise<void> {
+    if (this.state !== 'disconnected' && this.state !== 'stopped') return;
+    this.connect();
+  }
+
+  /** Logs off, closes the socket, cancels every timer; pending actions fail with CS_ERR_UNAVAILABLE. */
+  async stop(): Promise<void> {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.setState('stopped');
+    this.teardown('AMI client stopped');
+    if (socket === null || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      // Logoff is a courtesy: Asterisk logs a clean "logged off" instead of a dropped session.
+      socket.end(encodeAction('Logoff', `cs-${++this.nextId}`, {}));
+      // A peer that never closes its side does not hold up shutdown (bounded by the action timeout).
+      const t = setTimeout(() => socket.destroy(), this.options.actionTimeoutMs);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
+    });
+  }
+
+  status(): AmiStatus {
+    return { state: this.state, since: this.since, ...this.counters, lastError: this.lastError };
+  }
+
+  get currentState(): AmiState {
+    return this.state;
+  }
+
+  onEvent(listener: (e: AmiEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onState(listener: (s: AmiState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Resolves once connected (at once if already), rejects with CS_ERR_TIMEOUT after `timeoutMs`. */
+  whenConnected(timeoutMs: number): Promise<void> {
+    if (this.state === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = this.timers.setTimeout(() => {
+        off();
+        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI not connected within ${timeoutMs} ms`, { state: this.state }));
+      }, timeoutMs);
+      const off = this.onState((s) => {
+        if (s !== 'connected') return;
+        this.timers.clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends an action and resolves with its response. Fails at once with CS_ERR_UNAVAILABLE when not
+   * connected (never queued: a late warning or SMS is worse than a failed one, which the caller
+   * logs or retries itself), with CS_ERR_TIMEOUT when no response comes in `actionTimeoutMs`, and
+   * with CS_ERR_UNAVAILABLE when Asterisk answers `Response: Error`.
+   */
+  action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    if (this.state !== 'connected' || this.socket === null) {
+      this.counters.actionsFailed++;
+      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${this.state}); ${name} not sent`, { action: name, state: this.state }));
+    }
+    return this.send(name, fields, true);
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  private connect(): void {
+    this.retryTimer = null;
+    const gen = ++this.generation;
+    this.setState('connecting');
+    const socket = net.createConnection({ host: this.options.host, port: this.options.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setEncoding('utf8');
+    const parser = new AmiParser();
+    // Connect, banner and login must all finish in one action timeout, or the attempt failed.
+    this.handshakeTimer = this.timers.setTimeout(() => {
+      if (gen === this.generation) this.fail(`AMI handshake not done within ${this.options.actionTimeoutMs} ms (state ${this.state})`);
+    }, this.options.actionTimeoutMs);
+    socket.on('data', (chunk: string) => {
+      if (gen !== this.generation) return;
+      try {
+        for (const frame of parser.push(chunk)) {
+          if (frame.kind === 'banner') this.onBanner(frame.text);
+          else this.onMessage(frame.fields);
+        }
+      } catch (err) {
+        this.fail(`AMI protocol error: ${(err as Error).message}`);
+      }
+    });
+    socket.on('error', (err) => {
+      if (gen === this.generation) this.lastError = err.message;
+    });
+    socket.on('close', () => {
+      if (gen === this.generation) this.onClosed(this.lastError ?? 'connection closed');
+    });
+  }
+
+  private onBanner(text: string): void {
+    if (this.state !== 'connecting') return;
+    this.setState('authenticating', { banner: text });
+    const login: Record<string, string> = { Username: this.options.username, Secret: this.options.secret, Events: this.options.events ?? 'call' };
+    this.send('Login', login, false).then(
+      () => this.onLoggedIn(),
+      (err: CallscreenError) => {
+        this.counters.loginFailures++;
+        // The username and Asterisk's message only: the secret is in neither.
+        this.logger.error({ host: this.options.host, port: this.options.port, username: this.options.username, error: err.message }, 'AMI login failed');
+        this.fail(`login failed: ${err.message}`);
+      },
+    );
+  }
+
+  private onLoggedIn(): void {
+    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.attempt = 0;
+    this.lastError = null;
+    this.setState('connected');
+    this.armKeepalive();
+  }
+
+  private armKeepalive(): void {
+    const gen = this.generation;
+    this.keepaliveTimer = this.timers.setTimeout(() => {
+      this.keepaliveTimer = null;
+      if (gen !== this.generation || this.state !== 'connected') return;
+      this.send('Ping', {}, false).then(
+        () => {
+          if (gen === this.generation && this.state === 'connected') this.armKeepalive();
+        },
+        (err: CallscreenError) => {
+          if (gen !== this.generation) return;
+          this.counters.keepaliveMisses++;
+          this.logger.warn({ error: err.message }, 'AMI keep-alive missed: reconnecting');
+          this.fail(`keep-alive missed: ${err.message}`);
+        },
+      );
+    }, this.options.keepaliveMs);
+  }
+
+  /** Drops the current connection (the close handler then schedules the reconnect). */
+  private fail(reason: string): void {
+    this.lastError = reason;
+    const socket = this.socket;
+    if (socket !== null && !socket.destroyed) {
+      // No action may be written between here and the close event.
+      this.socket = null;
+      socket.destroy();
+      return;
+    }
+    this.onClosed(reason);
+  }
+
+  private onClosed(reason: string): void {
+    this.teardown(`AMI connection lost: ${reason}`);
+    if (this.state === 'stopped') return;
+    this.scheduleReconnect(reason);
+  }
+
+  /** Clears the connection's timers and fails its pending actions. */
+  private teardown(reason: string): void {
+    this.generation++;
+    this.socket = null;
+    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
+    if (this.keepaliveTimer !== null) this.timers.clearTimeout(this.keepaliveTimer);
+    this.handshakeTimer = null;
+    this.keepaliveTimer = null;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      this.timers.clearTimeout(p.timer);
+      if (p.counted) this.counters.actionsFailed++;
+      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }));
+    }
+  }
+
+  /**
+   * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and all
+   * of min(max, min·2ⁿ), so many daemons restarted together do not reconnect in step.
+   */
+  backoffDelay(attempt: number): number {
+    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** attempt);
+    return Math.round(base / 2 + (this.random() * base) / 2);
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const delayMs = this.backoffDelay(this.attempt);
+    this.attempt++;
+    this.counters.reconnects++;
+    this.setState('backoff', { delayMs, attempt: this.attempt, reason });
+    this.retryTimer = this.timers.setTimeout(() => {
+      if (this.state === 'backoff') this.connect();
+    }, delayMs);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  private send(name: string, fields: Readonly<Record<string, string>>, counted: boolean): Promise<AmiMessage> {
+    const socket = this.socket;
+    const id = `cs-${++this.nextId}`;
+    return new Promise<AmiMessage>((resolve, reject) => {
+      if (socket === null) {
+        reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name }));
+        return;
+      }
+      const timer = this.timers.setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        if (counted) this.counters.actionsFailed++;
+        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI ${name} got no response within ${this.options.actionTimeoutMs} ms`, { action: name, timeoutMs: this.options.actionTimeoutMs }));
+      }, this.options.actionTimeoutMs);
+      this.pending.set(id, { action: name, timer, counted, resolve, reject });
+      socket.write(encodeAction(name, id, fields));
+    });
+  }
+
+  private onMessage(msg: AmiMessage): void {
+    const event = field(msg, 'Event');
+    if (event !== undefined) {
+      this.counters.events++;
+      for (const l of this.eventListeners) {
+        try {
+          l({ name: event, fields: msg });
+        } catch (err) {
+          this.logger.error({ err, event }, 'AMI event listener failed');
+        }
+      }
+      return;
+    }
+    const id = field(msg, 'ActionID');
+    const response = field(msg, 'Response');
+    if (id === undefined || response === undefined) return;
+    const p = this.pending.get(id);
+    if (!p) return; // answered after its timeout: already failed, nothing to do
+    this.pending.delete(id);
+    this.timers.clearTimeout(p.timer);
+    if (response.toLowerCase() === 'error') {
+      if (p.counted) this.counters.actionsFailed++;
+      const message = field(msg, 'Message') ?? 'error';
+      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, { action: p.action, message }));
+      return;
+    }
+    if (p.counted) this.counters.actionsOk++;
+    p.resolve(msg);
+  }
+
+  private setState(next: AmiState, extra: Record<string, unknown> = {}): void {
+    const prev = this.state;
+    if (prev === next) return;
+    this.state = next;
+    this.since = this.now();
+    const level = next === 'backoff' ? 'warn' : 'info';
+    this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `AMI ${next}`);
+    for (const l of this.stateListeners) l(next);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Builds what the AMI link gives the daemon: the client (a component kept connected), the agent
+ * notifier and the SMS deliverer that use it, and the DialWatcher (warnings for sites whose
+ * dialplan does not call the `call-outbound` AGI). Called from main.ts `buildPbxLinks`.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import type { Config } from '../../config/schema.js';
+import type { ComponentHealth } from '../../ops/component-health.js';
+import type { OrgService } from '../../services/org-service.js';
+import { AmiAgentNotifier } from './ami-agent-notifier.js';
+import { AmiClient, type AmiTimers } from './ami-client.js';
+import { AmiMessageDeliverer } from './ami-message-deliverer.js';
+import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
+
+export interface AmiLinkParts {
+  readonly client: AmiClient;
+  readonly notifier: AmiAgentNotifier;
+  readonly deliverer: AmiMessageDeliverer;
+  readonly watcher: DialWatcher;
+  /** Started in this order by the daemon, stopped in reverse. */
+  readonly components: Array<{ name: string; start(): Promise<void>; stop(): Promise<void>; health?(): ComponentHealth }>;
+}
+
+export interface AmiLinkDeps {
+  readonly screener: OutboundScreener;
+  readonly orgs: Pick<OrgService, 'list'>;
+  readonly clock: Clock;
+  readonly timers?: AmiTimers;
+}
+
+export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
+  const a = config.ami;
+  const client = new AmiClient(
+    {
+      host: a.host,
+      port: a.port,
+      username: a.username,
+      secret: a.secret,
+      actionTimeoutMs: a.action_timeout_ms,
+      reconnectMinMs: a.reconnect_min_ms,
+      reconnectMaxMs: a.reconnect_max_ms,
+      keepaliveMs: a.keepalive_ms,
+    },
+    logger.child({ component: 'ami' }),
+    { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() },
+  );
+  const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
+  const deliverer = new AmiMessageDeliverer(client);
+  const fixedOrg = config.fastagi.default_org;
+  const watcher = new DialWatcher(
+    client,
+    deps.screener,
+    notifier,
+    {
+      endpointPattern: new RegExp(config.agents.endpoint_pattern),
+      // default_org, else the only org (a single-tenant site); several orgs and no default: skip.
+      resolveOrg: async () => {
+        if (fixedOrg !== '') return fixedOrg;
+        const all = await deps.orgs.list();
+        return all.length === 1 ? (all[0]?.slug ?? null) : null;
+      },
+    },
+    logger.child({ component: 'dial-watcher' }),
+  );
+  const amiComponent = {
+    name: client.name,
+    start: () => client.start(),
+    stop: () => client.stop(),
+    health: (): ComponentHealth => {
+      const s = client.status();
+      // Not required: calls are screened by FastAGI without AMI; only warnings and SMS release wait.
+      return { ok: s.state === 'connected', state: s.state, required: false, detail: { ...s, ...notifier.counters } };
+    },
+  };
+  const watcherComponent = {
+    name: watcher.name,
+    start: () => watcher.start(),
+    stop: () => watcher.stop(),
+    health: (): ComponentHealth => ({ ok: true, state: 'watching', required: false, detail: { ...watcher.counters } }),
+  };
+  return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent] };
+}
