@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import t from 'tap';
+import { realTimers } from '../../daemon/store/change-feed.js';
+import type { Database } from '../../daemon/store/database.js';
+import { captureLogger, cliActor, services, startDaemon, tempDir } from '../support/harness.js';
+
+const base = { org: 'demo', channel: 'call', direction: 'inbound', to: '+12125550100' } as const;
+const require = createRequire(import.meta.url);
+
+/** Runs `sql` from a separate node process with its own sqlite3 connection, as any script could. */
+function commitFromAnotherProcess(dir: string, dbPath: string, sql: string): Promise<void> {
+  const script = join(dir, 'writer.cjs');
+  writeFileSync(script, `
+const sqlite3 = require(${JSON.stringify(require.resolve('sqlite3'))});
+const db = new sqlite3.Database(process.argv[2]);
+db.configure('busyTimeout', 5000);
+db.exec(process.argv[3], (err) => { if (err) { console.error(err.message); process.exit(1); } db.close(() => process.exit(0)); });
+`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, dbPath, sql], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${stderr}`))));
+  });
+}
+
+t.test('a change committed by a second process reaches a running daemon’s verdicts', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { timers: realTimers });
+  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'allow', 'allowed and cached as not blocked');
+  await commitFromAnotherProcess(tempDir(t), s.dbPath,
+    "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', '+15551234567', 'voicemail', 'script', 0, 'cli');");
+  // Propagation is asynchronous by design (the feed polls every 20 ms here): wait, bounded.
+  const deadline = Date.now() + 5000;
+  let action = 'allow';
+  while (Date.now() < deadline) {
+    action = (await ctx.screener.screen({ ...base, from: '+15551234567' })).action;
+    if (action !== 'allow') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  t.equal(action, 'voicemail', 'the daemon saw the other process’s commit within 5 s');
+  t.equal((await ctx.screener.screen({ ...base, from: '+15557654321' })).action, 'allow', 'others unaffected');
+});
+
+t.test('only what changed is refreshed: other cached entries survive a change', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15551111111' }, {}, cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath);
+  await ctx.screener.screen({ ...base, from: '+15551111111' });
+  t.ok(ctx.screener.screenSync({ ...base, from: '+15551111111' }), 'cached');
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15552222222' }, {}, cliActor);
+  await ctx.feed.poll();
+  t.match(ctx.screener.screenSync({ ...base, from: '+15551111111' }), { action: 'reject' }, 'still answered from memory after an unrelated change');
+  t.match(ctx.screener.screenSync({ ...base, from: '+15552222222' }), { action: 'reject' }, 'the new one is in memory already');
+  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1900' }, {}, cliActor);
+  await ctx.feed.poll();
+  t.match(ctx.screener.screenSync({ ...base, from: '+19005550000' }), { action: 'reject', rule: { kind: 'prefix' } });
+  await s.orgs.updateSettings('demo', { outboundPolicy: 'deny' }, cliActor);
+  await ctx.feed.poll();
+  t.match(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'outbound', from: '201', to: '+15551111111' }), { action: 'deny' }, 'settings reloaded');
+});
+
+t.test('a bulk import rebuilds the key set once instead of number by number', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const { logger, lines } = captureLogger('info');
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock, logger });
+  const rows = ['number'];
+  for (let i = 0; i < 5000; i++) rows.push(`+1555${String(1000000 + i)}`);
+  await s.importer.importText(rows.join('\n'), 'demo', { name: 'importer', source: 'import', origin: 'test' });
+  const before = ctx.index.org('demo')?.generation;
+  await ctx.feed.poll();
+  t.ok(lines.some((l) => l.msg === 'bulk change: key set rebuilt'), 'took the bulk path');
+  t.not(ctx.index.org('demo')?.generation, before, 'new generation: old cache keys just age out');
+  t.equal(ctx.index.stats().keys, 5000);
+  t.equal((await ctx.screener.screen({ ...base, from: '+15551004999' })).action, 'reject');
+  t.equal((await ctx.screener.screen({ ...base, from: '+15552000000' })).action, 'allow');
+});
+
+t.test('a change log pruned past the daemon’s position makes it reload everything', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const { logger, lines } = captureLogger('info');
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock, logger });
+  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'allow');
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, {}, cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15557654321' }, {}, cliActor);
+  // Housekeeping by another process removed everything up to and including the daemon's position
+  // and the first new change; only the last row is left.
+  const top = (await s.db.get<{ s: number }>('SELECT max(seq) AS s FROM changes'))!.s;
+  await s.db.run('DELETE FROM changes WHERE seq < ?', [top]);
+  await ctx.feed.poll();
+  t.ok(lines.some((l) => /pruned past this daemon/.test(String(l.msg))), 'noticed the gap');
+  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'reject', 'the change whose log row was pruned is seen');
+  t.equal((await ctx.screener.screen({ ...base, from: '+15557654321' })).action, 'reject');
+});
+
+t.test('a fetch racing a change is not cached stale', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'reject' }, cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  // Hold back the first entry fetch's answer (read before the change) until the change is applied.
+  const reader = ctx.reader as Database & { all: Database['all'] };
+  const realAll = reader.all.bind(reader);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let held = false;
+  let onHeld!: () => void;
+  const heldNow = new Promise<void>((r) => (onHeld = r));
+  reader.all = (async (sql: string, params?: unknown) => {
+    const rows = await realAll(sql, params as never);
+    if (!held && /FROM entries WHERE org_id = \?1 AND value = \?2/.test(sql)) {
+      held = true;
+      onHeld();
+      await gate;
+    }
+    return rows;
+  }) as Database['all'];
+  const racing = ctx.screener.screen({ ...base, from: '+15551234567' });
+  await heldNow;
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'voicemail' }, cliActor);
+  await ctx.feed.poll();
+  release();
+  t.equal((await racing).action, 'reject', 'the racing call got the answer of when it asked');
+  t.match(ctx.screener.screenSync({ ...base, from: '+15551234567' }), { action: 'voicemail' }, 'the cache holds the newer entry, not the stale fetch');
+  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'voicemail');
+});
