@@ -24,6 +24,8 @@ import type { ComponentHealth } from './ops/component-health.js';
 import { DaemonMetrics } from './ops/metrics.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
+import { AdjustableTimers } from './ops/adjustable-timers.js';
+import { DAEMON_LIVE_KEYS, diffConfig, type ReloadResult } from './ops/config-reload.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
@@ -77,10 +79,11 @@ export interface Component {
   /** State for /readyz and the callscreen_component_up metric (optional). */
   health?(): ComponentHealth;
   /**
-   * A reloaded config (SIGHUP) that passed validation: apply what can change live (timeouts…).
-   * Settings read from `ctx.config` at use time need nothing here: it already returns the new one.
+   * A reloaded config (SIGHUP) that passed validation, with the dotted keys that changed: apply what
+   * can change live (timeouts…) and return the keys applied; the rest are logged as needing a
+   * restart. Settings read from `ctx.config` at use time need nothing here.
    */
-  reload?(config: Config): void | Promise<void>;
+  reload?(config: Config, changed: readonly string[]): readonly string[] | Promise<readonly string[]>;
 }
 
 /** What adapters and the admin server receive. */
@@ -94,6 +97,10 @@ export interface DaemonContext extends Services {
   /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
   readonly agentNotifier: AgentNotifier | null;
   readonly timers: Timers;
+  /**
+   * `config` always returns the current config: after a reload (SIGHUP) it is the new one, so read
+   * it at use time (e.g. screening.deadline_ms per call) rather than copying values at start.
+   */
   /** Prometheus registry and verdict counters of this daemon (served at /metrics). */
   readonly metrics: DaemonMetrics;
   /** Readiness and lag view for /readyz and /metrics. */
@@ -140,12 +147,18 @@ export class Daemon {
   private ctx: DaemonContext | null = null;
   private components: Component[] = [];
   readyAt = 0;
+  private current: Config;
+  private feedTimers: AdjustableTimers | null = null;
+  private recorderTimers: AdjustableTimers | null = null;
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly options: DaemonOptions = {},
-  ) {}
+  ) {
+    this.current = config;
+  }
 
   get context(): DaemonContext {
     if (!this.ctx) throw new Error('daemon not started');
@@ -158,19 +171,20 @@ export class Daemon {
     const timers = this.options.timers ?? realTimers;
     const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
     const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
-    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, timers, () => services.clock.now());
+    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), () => services.clock.now());
     await feed.init();
     await index.loadAll();
     const recorder = new ScreenRecorder(services.db, services.clock, this.logger.child({ component: 'recorder' }), {
       flushMs: this.config.records.flush_ms,
       keepRecords: this.config.records.keep,
-    }, timers);
+    }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screener);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
     this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     feed.start();
     recorder.start();
@@ -183,6 +197,35 @@ export class Daemon {
     const stats = index.stats();
     this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
     return this.ctx;
+  }
+
+  /**
+   * Applies a new, already validated config to the running daemon (SIGHUP). Nothing is restarted, so
+   * no call in flight is dropped; keys that cannot change live keep their old value and are listed
+   * in `restartRequired`. Reloads run one at a time.
+   */
+  reload(next: Config): Promise<ReloadResult> {
+    const run = this.reloading.then(async (): Promise<ReloadResult> => {
+      const changed = diffConfig(this.current, next);
+      const applied = new Set<string>(changed.filter((k) => DAEMON_LIVE_KEYS.includes(k)));
+      for (const c of this.components) {
+        if (!c.reload) continue;
+        try {
+          for (const k of await c.reload(next, changed)) applied.add(k);
+        } catch (err) {
+          this.logger.error({ err, component: c.name }, 'component could not apply the reloaded config');
+        }
+      }
+      if (applied.has('log.level')) this.logger.level = next.log.level;
+      if (applied.has('store.change_poll_ms')) this.feedTimers?.setPeriod(next.store.change_poll_ms);
+      if (applied.has('records.flush_ms')) this.recorderTimers?.setPeriod(next.records.flush_ms);
+      // Keys not applied keep their running value, so the config the daemon reports stays true.
+      const merged = mergeKeys(this.current, next, applied);
+      this.current = merged;
+      return { applied: changed.filter((k) => applied.has(k)), restartRequired: changed.filter((k) => !applied.has(k)) };
+    });
+    this.reloading = run.catch(() => undefined);
+    return run;
   }
 
   /** Stops components in reverse order, flushes records, closes the database. */
@@ -203,4 +246,16 @@ export class Daemon {
     this.ctx = null;
     this.logger.info('callscreen stopped');
   }
+}
+
+/** `base` with the keys in `take` (dotted) copied from `from`; frozen like a loaded config. */
+function mergeKeys(base: Config, from: Config, take: ReadonlySet<string>): Config {
+  const out = JSON.parse(JSON.stringify(base)) as Record<string, Record<string, unknown>>;
+  const src = from as unknown as Record<string, Record<string, unknown>>;
+  for (const k of take) {
+    const [section, key] = k.split('.') as [string, string];
+    (out[section] ??= {})[key] = src[section]?.[key];
+  }
+  for (const v of Object.values(out)) Object.freeze(v);
+  return Object.freeze(out) as unknown as Config;
 }
