@@ -1,0 +1,193 @@
+/**
+ * Every panel action, once: the JSON API and the HTML pages both call these, so a page can do
+ * nothing the API cannot and both refuse the same things. Each method authorises first
+ * (access-policy.ts), then calls the services, which validate, write and audit.
+ */
+import type { BlockMode } from '../core/entry.js';
+import { CallscreenError } from '../core/errors.js';
+import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
+import type { Channel } from '../core/screen-request.js';
+import type { DaemonContext } from '../main.js';
+import type { Actor } from '../services/actor.js';
+import type { Target } from '../services/blocklist-service.js';
+import type { Org } from '../store/rows.js';
+import { authorize, type Permission } from './access-policy.js';
+import { DashboardQuery } from './dashboard-query.js';
+import type { User } from './user-service.js';
+
+/** The signed-in user and how their changes are recorded. */
+export interface Principal {
+  readonly user: User;
+  readonly actor: Actor;
+}
+
+export type BlockKind = 'number' | 'prefix' | 'contact' | 'unidentified';
+
+export interface BlockInput {
+  readonly kind: BlockKind;
+  readonly number?: string;
+  readonly prefix?: string;
+  readonly contactId?: number;
+  readonly mode?: BlockMode;
+  readonly name?: string;
+  readonly reason?: string;
+  readonly expires?: string | null;
+}
+
+export interface SettingsInput {
+  readonly agentsMayBlock?: boolean;
+  readonly defaultMode?: BlockMode;
+  readonly rejectCode?: RejectCode;
+  readonly outboundPolicy?: OutboundPolicy;
+}
+
+export interface AuditFilter {
+  readonly actor?: string; readonly action?: string; readonly target?: string;
+  readonly since?: number; readonly until?: number; readonly limit?: number; readonly offset?: number;
+}
+
+export function targetOf(input: BlockInput): Target {
+  const need = (v: string | undefined, key: string): string => {
+    if (!v || !v.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is required to block a ${input.kind}`, { key });
+    return v;
+  };
+  switch (input.kind) {
+    case 'number': return { kind: 'exact', number: need(input.number, 'number') };
+    case 'prefix': return { kind: 'prefix', prefix: need(input.prefix, 'prefix') };
+    case 'contact':
+      if (input.contactId === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contactId is required to block a contact', { key: 'contactId' });
+      return { kind: 'contact', contactId: input.contactId };
+    case 'unidentified': return { kind: 'unidentified' };
+  }
+}
+
+export class AdminOperations {
+  private readonly dashboardQuery: DashboardQuery;
+
+  constructor(private readonly ctx: DaemonContext) {
+    this.dashboardQuery = new DashboardQuery(ctx.db, ctx.clock);
+  }
+
+  async org(p: Principal, slug: string, permission: Permission): Promise<Org> {
+    return authorize(p.user, await this.ctx.orgs.get(slug), slug, permission);
+  }
+
+  /** The organisations the user works in, with their settings. */
+  async orgs(p: Principal): Promise<Org[]> {
+    const out: Org[] = [];
+    for (const slug of p.user.orgs) {
+      const o = await this.ctx.orgs.get(slug);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  async listEntries(p: Principal, slug: string, q: { search?: string; list?: 'block' | 'allow'; limit?: number; offset?: number }) {
+    await this.org(p, slug, 'view');
+    return this.ctx.blocklist.list(slug, { list: q.list ?? 'block', search: q.search ?? '', limit: q.limit ?? 50, offset: q.offset ?? 0 });
+  }
+
+  async entry(p: Principal, slug: string, id: number) {
+    const org = await this.org(p, slug, 'view');
+    const e = await this.ctx.blocklist.getEntry(org.id, id);
+    if (!e || e.removedAt !== null) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
+    return e;
+  }
+
+  async block(p: Principal, slug: string, input: BlockInput) {
+    await this.org(p, slug, 'block');
+    return this.ctx.blocklist.block(slug, targetOf(input), {
+      ...(input.mode ? { mode: input.mode } : {}), name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
+    }, p.actor);
+  }
+
+  async allow(p: Principal, slug: string, input: BlockInput) {
+    await this.org(p, slug, 'allow');
+    return this.ctx.blocklist.allow(slug, targetOf(input), { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null }, p.actor);
+  }
+
+  async unblock(p: Principal, slug: string, entryId: number, note = '') {
+    await this.org(p, slug, 'unblock');
+    return this.ctx.blocklist.removeById(slug, entryId, p.actor, note);
+  }
+
+  async contacts(p: Principal, slug: string, search = '') {
+    await this.org(p, slug, 'view');
+    return this.ctx.contacts.list(slug, search);
+  }
+
+  async contact(p: Principal, slug: string, id: number) {
+    const org = await this.org(p, slug, 'view');
+    return this.ctx.contacts.require(org.id, id);
+  }
+
+  async addContact(p: Principal, slug: string, name: string, numbers: readonly string[]) {
+    await this.org(p, slug, 'contacts');
+    return this.ctx.contacts.add(slug, name, numbers, p.actor);
+  }
+
+  /**
+   * Seed 002: unblocking a contact settles its held messages first: release all (delivered now)
+   * or delete all. If a release fails (no PBX link) nothing is unblocked and the error is reported.
+   */
+  async unblockContact(p: Principal, slug: string, contactId: number, messages: 'release' | 'delete', note = '') {
+    const org = await this.org(p, slug, 'unblock');
+    await this.ctx.contacts.require(org.id, contactId);
+    const settled = await this.ctx.quarantine.settleAll(org.id, { contactId }, messages, p.actor);
+    const entry = await this.ctx.blocklist.unblock(slug, { kind: 'contact', contactId }, p.actor, note);
+    return { entry, settled, messages };
+  }
+
+  async quarantine(p: Principal, slug: string, q: { contactId?: number; status?: 'held' | 'released' | 'all'; limit?: number; offset?: number }) {
+    const org = await this.org(p, slug, 'quarantine');
+    return this.ctx.quarantine.list(org.id, {
+      status: q.status ?? 'held', limit: q.limit ?? 100, offset: q.offset ?? 0, ...(q.contactId !== undefined ? { contactId: q.contactId } : {}),
+    });
+  }
+
+  async releaseMessage(p: Principal, slug: string, id: number) {
+    const org = await this.org(p, slug, 'quarantine');
+    return this.ctx.quarantine.release(org.id, id, p.actor);
+  }
+
+  async deleteMessage(p: Principal, slug: string, id: number) {
+    const org = await this.org(p, slug, 'quarantine');
+    await this.ctx.quarantine.delete(org.id, id, p.actor);
+  }
+
+  async settleMessages(p: Principal, slug: string, selector: { contactId?: number; from?: string }, action: 'release' | 'delete') {
+    const org = await this.org(p, slug, 'quarantine');
+    return this.ctx.quarantine.settleAll(org.id, selector, action, p.actor);
+  }
+
+  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel }) {
+    const org = await this.org(p, slug, 'view');
+    return this.ctx.recorder.recent(org.id, q.limit ?? 50, q.offset ?? 0, q.channel);
+  }
+
+  async dashboard(p: Principal, slug: string, days = 14) {
+    const org = await this.org(p, slug, 'dashboard');
+    return this.dashboardQuery.forOrg(org.id, days);
+  }
+
+  async audit(p: Principal, slug: string, f: AuditFilter) {
+    const org = await this.org(p, slug, 'audit');
+    return this.ctx.audit.query({ orgId: org.id, ...f });
+  }
+
+  async settings(p: Principal, slug: string) {
+    return (await this.org(p, slug, 'settings')).policy;
+  }
+
+  async updateSettings(p: Principal, slug: string, patch: SettingsInput, note = '') {
+    await this.org(p, slug, 'settings');
+    return (await this.ctx.orgs.updateSettings(slug, patch, p.actor, note)).policy;
+  }
+
+  /** Softphones ask before dialling: the same decision the PBX adapters would get (seed 001). */
+  async precheck(p: Principal, slug: string, number: string, channel: Channel = 'call') {
+    await this.org(p, slug, 'view');
+    const v = await this.ctx.screener.screen({ org: slug, channel, direction: 'outbound', from: p.user.name, to: number });
+    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The admin HTTP server (a daemon Component): the web panel, the JSON API under /api/v1 with its
+ * OpenAPI document, and the ops endpoints (/healthz, /readyz, /metrics). Loopback by default
+ * (config admin.listen = 127.0.0.1:8080); HTTPS when admin.tls_cert and admin.tls_key are set.
+ */
+import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Component, DaemonContext } from '../main.js';
+import { registerOpsRoutes } from '../ops/ops-routes.js';
+import { AdminOperations } from './admin-operations.js';
+import { registerApiRoutes } from './api-routes.js';
+import { toHttpError } from './http-errors.js';
+import { registerPageRoutes, renderErrorPage } from './page-routes.js';
+import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
+import { RequestAuth } from './request-auth.js';
+import { SessionStore } from './session-store.js';
+import { SignInService } from './sign-in-service.js';
+import { SignInThrottle, type ThrottleOptions } from './sign-in-throttle.js';
+import { UserService } from './user-service.js';
+
+/** Largest request body accepted (bytes): forms and JSON here are small; bounds a hostile client. */
+export const BODY_LIMIT = 64 * 1024;
+
+/** Strict CSP: only our own script and stylesheet; no inline script, no framing, forms post home. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+].join('; ');
+
+export interface AdminServerOptions {
+  /** Overrides config admin.listen (tests use 127.0.0.1:0). */
+  readonly listen?: string;
+  readonly throttle?: ThrottleOptions;
+  /** Tests lower the scrypt cost to stay fast. */
+  readonly scrypt?: ScryptParams;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
+}
+
+export class AdminServer implements Component {
+  readonly name = 'admin';
+  readonly users: UserService;
+  private app: FastifyInstance | null = null;
+
+  constructor(private readonly ctx: DaemonContext, private readonly options: AdminServerOptions = {}) {
+    this.users = new UserService(ctx.db, ctx.orgs, ctx.audit, ctx.clock, options.scrypt ?? DEFAULT_SCRYPT);
+  }
+
+  /** Builds the fastify instance (routes ready, not listening): tests call `inject` on it. */
+  async build(): Promise<FastifyInstance> {
+    if (this.app) return this.app;
+    const { ctx } = this;
+    const cfg = ctx.config.admin;
+    const https = cfg.tls_cert && cfg.tls_key ? { cert: readFileSync(cfg.tls_cert), key: readFileSync(cfg.tls_key) } : null;
+    const app = Fastify({
+      loggerInstance: ctx.logger.child({ component: 'admin' }),
+      bodyLimit: BODY_LIMIT,
+      disableRequestLogging: false,
+      ...(https ? { https } : {}),
+    }) as unknown as FastifyInstance;
+    this.app = app;
+
+    const sessions = new SessionStore(ctx.db, ctx.clock, cfg.session_hours * 3_600_000);
+    const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies, maxAgeSeconds: cfg.session_hours * 3600 });
+    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle));
+    const ops = new AdminOperations(ctx);
+
+    await app.register(cookie);
+    await app.register(formbody, { bodyLimit: BODY_LIMIT });
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'callscreen admin API', version: '1', description: 'Every panel action. Sign in with POST /api/v1/session (cookie + x-csrf-token) or send Authorization: Bearer <token>.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'cs_session' } } },
+        security: [{ bearer: [] }, { session: [] }],
+      },
+    });
+
+    app.addHook('onSend', async (req, reply) => {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('x-frame-options', 'DENY');
+      reply.header('referrer-policy', 'no-referrer');
+      if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
+    });
+
+    app.setErrorHandler((err, req, reply) => {
+      const { status, body } = toHttpError(err);
+      if (status >= 500) req.log.error({ err }, 'admin request failed');
+      else req.log.info({ code: body.code, status }, body.message);
+      const retry = body.details.retryAfterSeconds;
+      if (typeof retry === 'number') reply.header('retry-after', String(retry));
+      if (req.url.startsWith('/api/')) return reply.code(status).send(body);
+      if (status === 401) return reply.redirect(`/signin?next=${encodeURIComponent(req.url)}`, 303);
+      return reply.code(status).type('text/html; charset=utf-8').send(renderErrorPage(status, body.message));
+    });
+    app.setNotFoundHandler((req) => {
+      throw Object.assign(new Error(`no such page: ${req.method} ${req.url.split('?')[0] ?? ''}`), { statusCode: 404, code: 'FST_ERR_NOT_FOUND' });
+    });
+
+    await app.register(async (api) => {
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      registerApiRoutes(api, { ops, auth, signIn, users: this.users });
+    }, { prefix: '/api/v1' });
+    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx }));
+    registerOpsRoutes(app, ctx);
+    await app.ready();
+    return app;
+  }
+
+  async start(): Promise<void> {
+    const app = await this.build();
+    const { host, port } = splitListen(this.options.listen ?? this.ctx.config.admin.listen);
+    await app.listen({ host, port });
+  }
+
+  /** The bound address (after start), e.g. to find an ephemeral port. */
+  address(): { host: string; port: number } {
+    const a = this.app?.server.address();
+    if (!a || typeof a === 'string') throw new Error('admin server is not listening');
+    return { host: a.address, port: a.port };
+  }
+
+  async stop(): Promise<void> {
+    await this.app?.close();
+    this.app = null;
+  }
+}

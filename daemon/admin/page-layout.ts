@@ -1,0 +1,62 @@
+/** The page frame every panel page shares: header with the organisation picker, navigation, notices. */
+import type { Org } from '../store/rows.js';
+import type { Permission } from './access-policy.js';
+import { html, type SafeHtml } from './html-escape.js';
+import type { User } from './user-service.js';
+
+export interface Frame {
+  readonly title: string;
+  readonly user: User;
+  readonly csrf: string;
+  readonly org: Org;
+  readonly orgs: readonly Org[];
+  readonly perms: Record<Permission, boolean>;
+  /** Path of this page: the organisation picker reloads it for the chosen org. */
+  readonly path: string;
+  readonly notice?: string | undefined;
+}
+
+const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
+  { path: '/blocked', label: 'Blocked callers', perm: 'view' },
+  { path: '/block', label: 'Block', perm: 'block' },
+  { path: '/contacts', label: 'Contacts', perm: 'view' },
+  { path: '/quarantine', label: 'Quarantined messages', perm: 'quarantine' },
+  { path: '/calls', label: 'Recent calls', perm: 'view' },
+  { path: '/dashboard', label: 'Dashboard', perm: 'dashboard' },
+  { path: '/audit', label: 'Audit log', perm: 'audit' },
+  { path: '/settings', label: 'Settings', perm: 'settings' },
+];
+
+export function document(title: string, body: SafeHtml): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · callscreen</title><link rel="stylesheet" href="/assets/panel.css"><script src="/assets/panel.js" defer></script></head>
+<body>${body}</body></html>`.value;
+}
+
+export function page(f: Frame, content: SafeHtml): string {
+  const orgQ = `?org=${encodeURIComponent(f.org.slug)}`;
+  return document(f.title, html`<a class="skip" href="#content">Skip to content</a>
+<header class="top">
+  <span class="brand">callscreen</span>
+  <form method="get" action="${f.path}">
+    <label for="org-picker">Organisation</label>
+    <select id="org-picker" name="org">${f.orgs.map((o) => html`<option value="${o.slug}"${o.slug === f.org.slug ? html` selected` : ''}>${o.name} (${o.slug})</option>`)}</select>
+    <button type="submit" class="secondary">Switch</button>
+  </form>
+  <span>${f.user.name} <span class="tag">${f.user.role}</span></span>
+  <form method="post" action="/signout"><input type="hidden" name="_csrf" value="${f.csrf}"><button type="submit" class="link">Sign out</button></form>
+</header>
+<nav class="main" aria-label="Main"><ul>${NAV.filter((n) => f.perms[n.perm]).map((n) => html`<li><a href="${n.path + orgQ}"${n.path === f.path ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>
+<main id="content">
+<h1>${f.title}</h1>
+${f.notice ? html`<p class="notice" role="status">${f.notice}</p>` : ''}
+${content}
+</main>`);
+}
+
+/** Epoch ms as "2026-11-01 14:03 UTC" (the server has no idea of the reader's zone; UTC is unambiguous). */
+export function when(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '';
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}

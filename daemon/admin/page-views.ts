@@ -1,0 +1,198 @@
+/** The bodies of the panel pages (the frame is page-layout.ts). Pure functions: data in, escaped HTML out. */
+import type { BlockMode } from '../core/entry.js';
+import type { OrgPolicy } from '../core/org-policy.js';
+import type { AuditEvent } from '../services/audit-log.js';
+import type { EntryListItem } from '../services/blocklist-service.js';
+import type { Contact } from '../services/contact-service.js';
+import type { QuarantinedMessage } from '../services/quarantine-service.js';
+import type { ScreenedRow } from '../services/screen-recorder.js';
+import type { EntryRecord } from '../store/rows.js';
+import type { Dashboard } from './dashboard-query.js';
+import { html, type SafeHtml } from './html-escape.js';
+import { when, type Frame } from './page-layout.js';
+
+/** Seed 001's words for the two modes. */
+export const MODE_LABEL: Readonly<Record<BlockMode, string>> = {
+  voicemail: 'Block and allow voicemails',
+  reject: 'Block all communications',
+};
+
+const csrfField = (f: Frame) => html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">`;
+
+export function describeEntry(e: EntryRecord & { contact?: { name: string; numbers: readonly string[] } }, contact?: Contact | null): string {
+  switch (e.kind) {
+    case 'exact': return e.value;
+    case 'prefix': return `${e.value}… (every number starting so)`;
+    case 'contact': {
+      const c = contact ?? e.contact;
+      return `Contact ${c?.name ?? e.value}${c && c.numbers.length ? ` (${c.numbers.join(', ')})` : ''}`;
+    }
+    case 'unidentified': return 'Unidentified callers (withheld / anonymous)';
+  }
+}
+
+function pager(path: string, f: Frame, pageNo: number, total: number | null, size: number, shown: number, extra: Record<string, string> = {}): SafeHtml {
+  const qs = (n: number) => `${path}?${new URLSearchParams({ org: f.org.slug, ...extra, page: String(n) }).toString()}`;
+  const hasNext = total === null ? shown === size : pageNo * size < total;
+  if (pageNo === 1 && !hasNext) return html``;
+  return html`<nav class="pager" aria-label="Pages">${pageNo > 1 ? html`<a href="${qs(pageNo - 1)}">← Previous</a>` : ''}<span>Page ${pageNo}${total !== null ? html` of ${Math.max(1, Math.ceil(total / size))}` : ''}</span>${hasNext ? html`<a href="${qs(pageNo + 1)}">Next →</a>` : ''}</nav>`;
+}
+
+export function renderBlocked(f: Frame, list: { total: number; entries: EntryListItem[] }, search: string, pageNo: number, size: number): SafeHtml {
+  const rows = list.entries.map((e) => html`<tr>
+  <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}</td>
+  <td data-label="Name">${e.name}</td>
+  <td data-label="Blocked By">${e.createdBy}</td>
+  <td data-label="Blocked On">${when(e.createdAt)}</td>
+  <td data-label="Mode">${MODE_LABEL[e.mode]}</td>
+  <td data-label="Reason">${e.reason}</td>
+  <td data-label="Expires">${e.expiresAt === null ? 'never' : when(e.expiresAt)}</td>
+  <td data-label="Hits">${e.hitCount}</td>
+  <td data-label="Action">${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</td>
+</tr>`);
+  return html`<form class="search" method="get" action="/blocked" role="search">
+  <input type="hidden" name="org" value="${f.org.slug}">
+  <div class="field"><label for="search">Search <span class="hint">full or partial number, any format, or name</span></label>
+  <input id="search" name="search" type="search" value="${search}" inputmode="tel"></div>
+  <div class="field"><button type="submit">Search</button></div>
+  ${search ? html`<div class="field"><a class="button secondary" href="/blocked?org=${f.org.slug}">Clear</a></div>` : ''}
+  ${f.perms.block ? html`<div class="field"><a class="button secondary" href="/block?org=${f.org.slug}">Block a number…</a></div>` : ''}
+</form>
+<p class="muted">${list.total} blocked ${list.total === 1 ? 'entry' : 'entries'}${search ? html` matching “${search}”` : ''}.</p>
+${list.entries.length === 0
+    ? html`<p class="empty">${search ? html`No blocked callers match “${search}” in ${f.org.name}.` : html`There are no blocked callers for ${f.org.name}. Try another organisation.`}</p>`
+    : html`<div class="table-wrap"><table class="stack"><caption class="skip">Blocked callers of ${f.org.name}</caption><thead><tr><th scope="col">Caller ID</th><th scope="col">Name</th><th scope="col">Blocked By</th><th scope="col">Blocked On</th><th scope="col">Mode</th><th scope="col">Reason</th><th scope="col">Expires</th><th scope="col">Hits</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table></div>`}
+${pager('/blocked', f, pageNo, list.total, size, list.entries.length, search ? { search } : {})}`;
+}
+
+export function renderBlockForm(f: Frame, contacts: readonly Contact[], pre: { kind: string; number: string; contact: string }): SafeHtml {
+  const checked = (k: string) => (pre.kind === k ? html` checked` : '');
+  const mode = f.org.policy.defaultMode;
+  return html`<form method="post" action="/block" class="card">
+  ${csrfField(f)}
+  <fieldset><legend>What to block</legend>
+    <label><input type="radio" name="kind" value="number"${checked('number')}> A phone number</label>
+    <label><input type="radio" name="kind" value="prefix"${checked('prefix')}> Every number starting with a prefix</label>
+    <label><input type="radio" name="kind" value="contact"${checked('contact')}> A contact — all of their numbers</label>
+    <label><input type="radio" name="kind" value="unidentified"${checked('unidentified')}> Unidentified callers (withheld, anonymous, no number)</label>
+  </fieldset>
+  <div class="field"><label for="number">Phone number <span class="hint">any format, e.g. (555) 123-4567 or +44 20 7946 0000</span></label><input id="number" name="number" type="tel" value="${pre.number}" maxlength="64"></div>
+  <div class="field"><label for="prefix">Prefix <span class="hint">for “starting with”, e.g. +1900</span></label><input id="prefix" name="prefix" type="text" maxlength="32"></div>
+  <div class="field"><label for="contactId">Contact <span class="hint">search contacts on the Contacts page</span></label>
+    <select id="contactId" name="contactId"><option value="">— none —</option>${contacts.map((c) => html`<option value="${c.id}"${String(c.id) === pre.contact ? html` selected` : ''}>${c.name} (${c.numbers.join(', ')})${c.blocked ? ' — blocked' : ''}</option>`)}</select></div>
+  <div class="field"><label><input type="checkbox" name="blockContact"> Block Contact <span class="hint">— with a number and a contact chosen: block every number of that contact</span></label></div>
+  <fieldset><legend>How to block</legend>
+    <label><input type="radio" name="mode" value="voicemail"${mode === 'voicemail' ? html` checked` : ''}> ${MODE_LABEL.voicemail} <span class="hint">— calls and SMS are blocked; the caller can leave a voice message</span></label>
+    <label><input type="radio" name="mode" value="reject"${mode === 'reject' ? html` checked` : ''}> ${MODE_LABEL.reject} <span class="hint">— calls, voice messages and SMS are all blocked</span></label>
+  </fieldset>
+  <div class="field"><label for="name">Name</label><input id="name" name="name" type="text" maxlength="200"></div>
+  <div class="field"><label for="reason">Reason</label><input id="reason" name="reason" type="text" maxlength="1000"></div>
+  <div class="field"><label for="expires">Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31</span></label><input id="expires" name="expires" type="text" maxlength="40"></div>
+  <button type="submit">Add to block list</button>
+</form>`;
+}
+
+export function renderContacts(f: Frame, contacts: readonly Contact[], search: string): SafeHtml {
+  const rows = contacts.map((c) => html`<tr>
+  <td data-label="Name">${c.name}</td><td data-label="Numbers">${c.numbers.join(', ')}</td>
+  <td data-label="Status">${c.blocked ? html`<span class="tag">Blocked</span>` : 'Active'}</td>
+  <td data-label="Action">${c.blocked
+    ? (f.perms.unblock ? html`<a class="button secondary" href="/contacts/${c.id}/unblock?org=${f.org.slug}">Unblock</a>` : '')
+    : (f.perms.block ? html`<form class="inline" method="post" action="/contacts/${c.id}/block">${csrfField(f)}<button type="submit" class="danger" aria-label="Block ${c.name}">Block</button></form>` : '')}</td>
+</tr>`);
+  return html`<form class="search" method="get" action="/contacts" role="search"><input type="hidden" name="org" value="${f.org.slug}">
+  <div class="field"><label for="search">Search contacts</label><input id="search" name="search" type="search" value="${search}"></div>
+  <div class="field"><button type="submit">Search</button></div></form>
+${contacts.length === 0 ? html`<p class="empty">No contacts${search ? html` match “${search}”` : ''} in ${f.org.name}.</p>`
+    : html`<table class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Numbers</th><th scope="col">Status</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table>`}
+${f.perms.contacts ? html`<h2>Add a contact</h2><form method="post" action="/contacts" class="card">${csrfField(f)}
+  <div class="field"><label for="cname">Name</label><input id="cname" name="name" type="text" required maxlength="200"></div>
+  <div class="field"><label for="cnumbers">Numbers <span class="hint">one per line or comma-separated</span></label><textarea id="cnumbers" name="numbers" rows="2"></textarea></div>
+  <button type="submit">Add contact</button></form>` : ''}`;
+}
+
+export function renderQuarantine(f: Frame, messages: readonly QuarantinedMessage[], total: number): SafeHtml {
+  if (messages.length === 0) return html`<p class="empty">No messages are held for ${f.org.name}. Messages from blocked contacts appear here.</p>`;
+  const groups = new Map<string, QuarantinedMessage[]>();
+  for (const m of messages) {
+    const key = m.contactId !== null ? `c${m.contactId}` : `n${m.from}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  const cards = [...groups.values()].map((ms) => {
+    const first = ms[0]!;
+    const who = first.contactId !== null ? `${first.contactName ?? 'Contact ' + first.contactId}` : first.from;
+    const selector = first.contactId !== null ? html`<input type="hidden" name="contactId" value="${first.contactId}">` : html`<input type="hidden" name="from" value="${first.from}">`;
+    return html`<section class="card" aria-label="Messages from ${who}">
+  <h2>${who} <span class="muted">${ms.length} held</span></h2>
+  <div class="actions">
+    <form class="inline" method="post" action="/quarantine/settle">${csrfField(f)}${selector}<input type="hidden" name="action" value="release"><button type="submit">Release all</button></form>
+    <form class="inline" method="post" action="/quarantine/settle" data-confirm="Delete all held messages from ${who}? This cannot be undone.">${csrfField(f)}${selector}<input type="hidden" name="action" value="delete"><button type="submit" class="danger">Delete all</button></form>
+    ${first.contactId !== null && f.perms.unblock ? html`<a class="button secondary" href="/contacts/${first.contactId}/unblock?org=${f.org.slug}">Unblock contact…</a>` : ''}
+  </div>
+  <table class="stack"><thead><tr><th scope="col">Received</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Message</th><th scope="col"><span class="skip">Actions</span></th></tr></thead><tbody>
+  ${ms.map((m) => html`<tr><td data-label="Received">${when(m.receivedAt)}</td><td data-label="From">${m.from}</td><td data-label="To">${m.to}</td><td data-label="Message">${m.body}</td>
+    <td data-label="Actions"><div class="actions"><form class="inline" method="post" action="/quarantine/${m.id}/release">${csrfField(f)}<button type="submit" class="secondary">Release</button></form>
+    <form class="inline" method="post" action="/quarantine/${m.id}/delete" data-confirm="Delete this message for good?">${csrfField(f)}<button type="submit" class="secondary">Delete</button></form></div></td></tr>`)}
+  </tbody></table></section>`;
+  });
+  return html`<p class="muted">${total} held message${total === 1 ? '' : 's'} from blocked senders. Release delivers a message to the agent now; Delete removes it from the system for good.</p>${cards}`;
+}
+
+const VERDICT_LABEL: Readonly<Record<string, string>> = {
+  allow: 'Allowed', reject: 'Rejected', voicemail: 'To voicemail', quarantine: 'Held', warn: 'Agent warned', confirm: 'Agent asked', deny: 'Refused',
+};
+
+export function renderCalls(f: Frame, calls: readonly ScreenedRow[], pageNo: number, size: number): SafeHtml {
+  if (calls.length === 0 && pageNo === 1) return html`<p class="empty">No calls or messages screened for ${f.org.name} yet.</p>`;
+  return html`<table class="stack"><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Verdict</th><th scope="col">Why</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>
+${calls.map((c) => html`<tr><td data-label="When">${when(c.at)}</td><td data-label="Type">${c.direction} ${c.channel === 'sms' ? 'SMS' : 'call'}</td>
+<td data-label="From">${c.from_raw}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action] ?? c.action}</span></td><td data-label="Why">${c.reason}</td>
+<td data-label="Action">${f.perms.block && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+')
+    ? html`<form class="inline" method="post" action="/calls/block">${csrfField(f)}<input type="hidden" name="number" value="${c.number}"><button type="submit" class="secondary" aria-label="Block ${c.number}">Block this caller</button></form>` : ''}</td></tr>`)}
+</tbody></table>${pager('/calls', f, pageNo, null, size, calls.length)}`;
+}
+
+export function renderDashboard(d: Dashboard): SafeHtml {
+  const max = Math.max(1, ...d.days.map((x) => x.calls + x.messages));
+  const w = 28, gap = 6, h = 140, top = 10;
+  const width = d.days.length * (w + gap);
+  const bars = d.days.map((x, i) => {
+    const ch = Math.round((x.calls / max) * h);
+    const mh = Math.round((x.messages / max) * h);
+    const xPos = i * (w + gap);
+    return html`<g><title>${x.day}: ${x.calls} calls, ${x.messages} messages blocked</title>
+<rect x="${xPos}" y="${top + h - ch - mh}" width="${w}" height="${mh}" fill="#e07b00"></rect>
+<rect x="${xPos}" y="${top + h - ch}" width="${w}" height="${ch}" fill="#0b5cad"></rect>
+<text x="${xPos + w / 2}" y="${top + h + 14}" text-anchor="middle">${x.day.slice(8)}</text></g>`;
+  });
+  return html`<p>${d.totals.blocked} of ${d.totals.screened} screened calls and messages were blocked in the last ${d.days.length} days.</p>
+<h2>Blocked per day</h2>
+<p class="legend"><span class="calls"></span>calls<span class="msgs"></span>messages</p>
+<svg class="bars" role="img" aria-label="Blocked calls and messages per day" viewBox="0 0 ${width} ${top + h + 20}" width="100%" height="${top + h + 20}" preserveAspectRatio="xMinYMin meet">${bars}</svg>
+<h2>Top blocked numbers</h2>
+${d.top.length === 0 ? html`<p class="empty">Nothing blocked in this period.</p>` : html`<table class="stack"><thead><tr><th scope="col">Number</th><th scope="col">Blocked</th><th scope="col">Last</th></tr></thead><tbody>
+${d.top.map((t) => html`<tr><td data-label="Number">${t.number}</td><td data-label="Blocked">${t.count}</td><td data-label="Last">${when(t.lastAt)}</td></tr>`)}</tbody></table>`}`;
+}
+
+export function renderAudit(f: Frame, r: { total: number; events: AuditEvent[] }, filter: { actor: string; action: string; target: string }, pageNo: number): SafeHtml {
+  return html`<form class="search" method="get" action="/audit" role="search"><input type="hidden" name="org" value="${f.org.slug}">
+  <div class="field"><label for="actor">Who</label><input id="actor" name="actor" type="text" value="${filter.actor}"></div>
+  <div class="field"><label for="action">Action <span class="hint">block, unblock…</span></label><input id="action" name="action" type="text" value="${filter.action}"></div>
+  <div class="field"><label for="target">Number or target contains</label><input id="target" name="target" type="text" value="${filter.target}"></div>
+  <div class="field"><button type="submit">Filter</button></div></form>
+${r.events.length === 0 ? html`<p class="empty">No audit events match.</p>` : html`<table class="stack"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Reason / note</th><th scope="col">From</th></tr></thead><tbody>
+${r.events.map((e) => html`<tr><td data-label="When">${when(e.at)}</td><td data-label="Who">${e.actor}</td><td data-label="Action">${e.action}</td><td data-label="Target">${e.target}</td><td data-label="Reason">${e.reason}</td><td data-label="From">${e.origin}</td></tr>`)}</tbody></table>`}
+${pager('/audit', f, pageNo, r.total, 50, r.events.length, Object.fromEntries(Object.entries(filter).filter(([, v]) => v)))}`;
+}
+
+export function renderSettings(f: Frame, s: OrgPolicy): SafeHtml {
+  const opt = (value: string | number, current: string | number, label: string) => html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
+  return html`<form method="post" action="/settings" class="card">${csrfField(f)}
+  <div class="field"><label><input type="checkbox" name="agentsMayBlock"${s.agentsMayBlock ? html` checked` : ''}> Agents may block contacts <span class="hint">— off: only supervisors and admins block</span></label></div>
+  <div class="field"><label for="defaultMode">Default block mode</label><select id="defaultMode" name="defaultMode">${opt('voicemail', s.defaultMode, MODE_LABEL.voicemail)}${opt('reject', s.defaultMode, MODE_LABEL.reject)}</select></div>
+  <div class="field"><label for="rejectCode">SIP code for rejected calls</label><select id="rejectCode" name="rejectCode">${opt(603, s.rejectCode, '603 Decline')}${opt(486, s.rejectCode, '486 Busy Here')}${opt(607, s.rejectCode, '607 Unwanted')}${opt(404, s.rejectCode, '404 Not Found')}</select></div>
+  <div class="field"><label for="outboundPolicy">When an agent dials a blocked number</label><select id="outboundPolicy" name="outboundPolicy">${opt('off', s.outboundPolicy, 'Off — say nothing')}${opt('warn', s.outboundPolicy, 'Warn the agent, let the call go on')}${opt('confirm', s.outboundPolicy, 'Ask the agent to confirm (proceed or abort)')}${opt('deny', s.outboundPolicy, 'Refuse the call')}</select></div>
+  <div class="field"><label for="note">Note (kept in the audit log)</label><input id="note" name="note" type="text" maxlength="1000"></div>
+  <button type="submit">Save settings</button></form>`;
+}
+

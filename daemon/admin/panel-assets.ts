@@ -1,0 +1,71 @@
+/**
+ * The panel's stylesheet and script, served from /assets/ (the CSP allows only same-origin script
+ * and style, never inline). No build step: plain CSS and a few lines of vanilla JS.
+ */
+export const PANEL_CSS = `
+:root { --fg:#1b1f24; --muted:#57606a; --bg:#fff; --panel:#f6f8fa; --line:#d0d7de; --accent:#0b5cad; --danger:#b42318; --ok:#1a7f37; --focus:#ffbf47; }
+* { box-sizing: border-box; }
+body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color:var(--fg); background:var(--bg); }
+a { color:var(--accent); }
+:focus-visible { outline:3px solid var(--focus); outline-offset:2px; }
+.skip { position:absolute; left:-999px; } .skip:focus { left:8px; top:8px; background:#fff; padding:4px 8px; z-index:2; }
+header.top { background:#14325c; color:#fff; padding:8px 16px; display:flex; flex-wrap:wrap; gap:8px 16px; align-items:center; }
+header.top a { color:#fff; } header.top .brand { font-weight:700; margin-right:auto; }
+header.top form { display:flex; gap:6px; align-items:center; margin:0; }
+header.top label { font-size:14px; }
+nav.main { background:var(--panel); border-bottom:1px solid var(--line); padding:0 16px; }
+nav.main ul { list-style:none; margin:0; padding:0; display:flex; flex-wrap:wrap; gap:0 4px; }
+nav.main a { display:inline-block; padding:10px 10px; text-decoration:none; color:var(--fg); border-bottom:3px solid transparent; }
+nav.main a[aria-current="page"] { border-bottom-color:var(--accent); font-weight:600; }
+main { padding:16px; max-width:1200px; margin:0 auto; }
+h1 { font-size:1.5rem; margin:0 0 12px; }
+h2 { font-size:1.15rem; margin:20px 0 8px; }
+.notice { padding:10px 12px; border-radius:6px; background:#dafbe1; border:1px solid #aceebb; margin-bottom:12px; }
+.error { padding:10px 12px; border-radius:6px; background:#ffebe9; border:1px solid #ffcecb; margin-bottom:12px; }
+.empty { padding:24px; text-align:center; color:var(--muted); background:var(--panel); border-radius:8px; }
+.muted { color:var(--muted); font-size:14px; }
+form.inline { display:inline; margin:0; }
+form.search { display:flex; flex-wrap:wrap; gap:8px; align-items:end; margin-bottom:12px; }
+.field { display:flex; flex-direction:column; gap:4px; margin-bottom:12px; }
+.field label, fieldset legend { font-weight:600; }
+input[type=text], input[type=search], input[type=password], input[type=tel], select, textarea {
+  font:inherit; padding:8px 10px; border:1px solid #8c959f; border-radius:6px; min-width:0; max-width:100%; background:#fff; }
+fieldset { border:1px solid var(--line); border-radius:8px; margin:0 0 12px; padding:8px 12px; }
+fieldset label { display:block; padding:4px 0; font-weight:normal; }
+.hint { font-weight:normal; color:var(--muted); font-size:14px; }
+button, .button { font:inherit; padding:8px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
+button.secondary, .button.secondary { background:#fff; color:var(--accent); }
+button.danger { background:var(--danger); border-color:var(--danger); }
+button.link { background:none; border:none; color:#fff; text-decoration:underline; padding:0; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th { background:var(--panel); font-size:14px; }
+.pager { display:flex; gap:12px; align-items:center; margin-top:12px; }
+.card { border:1px solid var(--line); border-radius:8px; padding:12px; margin-bottom:16px; }
+.card h2 { margin-top:0; }
+.actions { display:flex; flex-wrap:wrap; gap:8px; }
+.bars text { font-size:11px; fill:var(--muted); }
+.legend span { display:inline-block; width:12px; height:12px; vertical-align:middle; margin:0 4px 0 12px; }
+.legend .calls { background:#0b5cad; } .legend .msgs { background:#e07b00; }
+.signin { max-width:360px; margin:40px auto; }
+.signin input { width:100%; }
+.tag { display:inline-block; padding:0 6px; border-radius:10px; font-size:13px; background:var(--panel); border:1px solid var(--line); }
+@media (max-width: 640px) {
+  main { padding:12px; }
+  table.stack thead { position:absolute; left:-9999px; }
+  table.stack tr { display:block; border:1px solid var(--line); border-radius:8px; margin-bottom:12px; padding:4px 8px; }
+  table.stack td { display:flex; gap:8px; border:none; padding:4px 0; }
+  table.stack td::before { content:attr(data-label); font-weight:600; min-width:7.5em; color:var(--muted); }
+  header.top .brand { width:100%; }
+}
+`;
+
+/** Asks before a destructive form submits (data-confirm="question"); without JS the server still requires a real form post. */
+export const PANEL_JS = `
+document.addEventListener('submit', function (ev) {
+  var form = ev.target;
+  var submitter = ev.submitter;
+  var question = (submitter && submitter.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
+  if (question && !window.confirm(question)) ev.preventDefault();
+});
+`;
