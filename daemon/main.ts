@@ -18,6 +18,7 @@ import { OrgService } from './services/org-service.js';
 import { QuarantineService } from './services/quarantine-service.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
+import { AdminServer } from './admin/admin-server.js';
 import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
 import type { ComponentHealth } from './ops/component-health.js';
@@ -139,7 +140,7 @@ export interface DaemonOptions extends ServiceOptions {
 /** The adapters enabled by config. Each adapter module adds itself here. */
 export function defaultComponents(ctx: DaemonContext): Component[] {
   const out: Component[] = [];
-  void ctx;
+  if (ctx.config.admin.enabled) out.push(new AdminServer(ctx));
   return out;
 }
 
