@@ -1,0 +1,151 @@
+// Agent warnings end to end against the real Asterisk 22 sandbox: the daemon's AMI link (built by
+// main.ts buildPbxLinks from config) connects as user `callscreen`; agent101 dials a blocked
+// number from a SIPp phone (127.0.0.11, digest auth); the DialWatcher hears DialBegin, screens
+// the number and sends MessageSend; a SIP.js UserAgent registered over WebSocket as agent101 (in
+// Node, `ws` as WebSocket, no media) must get the warning naming the number, the entry's name and
+// reason within one second. Then the AMI session is kicked from the Asterisk CLI: the client
+// reconnects with backoff and warnings resume.
+//
+// The dialplan's call-outbound AGI points at a port where nothing listens (the FastAGI server is
+// not part of this test): the dialplan fails open and dials, which is the site without the AGI
+// hook that DialWatcher exists for.
+//
+// Uses the sandbox (root, fixed ports; serialised by its lock). CALLSCREEN_SKIP_SANDBOX=1 skips.
+import t from 'tap';
+import WebSocket from 'ws';
+import { Registerer, UserAgent } from 'sip.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
+import * as sandbox from '../support/pbx-sandbox.js';
+import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
+import { captureLogger, cliActor, startDaemon, tempDir } from '../support/harness.js';
+
+t.setTimeout(10 * 60_000);
+
+const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
+
+const BLOCKED = '+15559990666';
+const BLOCKED_2 = '+15559990777';
+/** Nothing listens here: the call-outbound AGI fails and the dialplan dials anyway (fail-open). */
+const NO_AGI = '127.0.0.1:4599';
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+if (skip) {
+  t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
+} else {
+  t.before(async () => {
+    await sandbox.start({ agi: NO_AGI, failMode: 'open' });
+  });
+  t.teardown(() => sandbox.stop());
+
+  t.test('an agent dialling a blocked number is warned by SIP MESSAGE within 1 s, across an AMI reconnect', async (t) => {
+    const dir = tempDir(t);
+    const { logger, lines } = captureLogger('debug');
+    const { ctx } = await startDaemon(t, join(dir, 'callscreen.db'), {
+      logger,
+      toml: [
+        '[ami]',
+        'enabled = true',
+        'secret = "callscreen-sandbox"',
+        'reconnect_min_ms = 100',
+        'reconnect_max_ms = 1000',
+        'keepalive_ms = 2000',
+        '[fastagi]',
+        'enabled = false',
+        'default_org = "demo"',
+      ].join('\n'),
+    });
+    await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
+    await ctx.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+    await ctx.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', name: 'Acme Debt Collectors', reason: 'harassment complaint' }, cliActor);
+    await ctx.blocklist.block('demo', { kind: 'exact', number: BLOCKED_2 }, { mode: 'reject', name: 'Spam Co', reason: 'robocalls' }, cliActor);
+    await ctx.feed.poll();
+    t.ok(ctx.agentNotifier, 'the AMI link gave the daemon an agent notifier');
+
+    const amiState = (): string | undefined => [...lines].reverse().find((l) => l.component === 'ami' && typeof l.to === 'string')?.to as string | undefined;
+    t.ok(await until(() => amiState() === 'connected', 5000), 'the daemon logged in to AMI');
+    t.match(await sandbox.rx('manager show connected'), /callscreen/, 'Asterisk lists the daemon’s session');
+
+    // agent101's softphone: SIP.js over WebSocket, registered.
+    const g = globalThis as { WebSocket?: unknown };
+    g.WebSocket ??= WebSocket;
+    const agent = sandbox.SANDBOX.agents.agent101;
+    const received: Array<{ at: number; from: string; body: string }> = [];
+    const ua = new UserAgent({
+      uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
+      transportOptions: { server: sandbox.SANDBOX.websocket },
+      authorizationUsername: agent.user,
+      authorizationPassword: agent.password,
+      logLevel: 'error',
+      delegate: {
+        onMessage: (m) => {
+          received.push({ at: Date.now(), from: m.request.from.uri.toString(), body: m.request.body });
+          void m.accept();
+        },
+      },
+    });
+    await ua.start();
+    const registerer = new Registerer(ua);
+    t.teardown(async () => {
+      await registerer.unregister().catch(() => undefined);
+      await ua.stop();
+    });
+    const registered = new Promise<void>((resolve) =>
+      registerer.stateChange.addListener((s) => {
+        if (s === 'Registered') resolve();
+      }),
+    );
+    await registerer.register();
+    await registered;
+
+    /** agent101 dials `number` from its SIPp phone; resolves with the warning and its latencies. */
+    const dialAndWait = async (number: string) => {
+      const before = received.length;
+      const carrier = await startSipp({ scenario: 'carrier-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 });
+      const started = Date.now();
+      const call = runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.agentIps.agent101, caller: agent.user, did: number, auth: agent });
+      const got = await until(() => received.length > before, 5000);
+      const result = await call;
+      await carrier.done;
+      const msg = received[before];
+      // When the daemon screened the DialBegin (it logs right after screening).
+      const screenedAt = [...lines].reverse().find((l) => l.msg === 'agent dial screened' && l.number === number)?.time as number | undefined;
+      return { got, msg, result, fromDialMs: msg ? msg.at - started : NaN, fromDialBeginMs: msg && screenedAt ? msg.at - screenedAt : NaN };
+    };
+
+    const first = await dialAndWait(BLOCKED);
+    t.same(first.result.codes, [200], `the call itself went through (warn, not block): ${describeSipp(first.result)}`);
+    t.ok(first.got, 'agent101 got a MESSAGE');
+    t.match(first.msg?.body ?? '', /^callscreen: You are calling \+15559990666 \(Acme Debt Collectors\), which is on the block list\. Reason: harassment complaint\./);
+    t.equal(first.msg?.from, 'sip:callscreen@localhost', 'From is agents.message_from');
+    t.ok(first.fromDialMs < 1000, `within 1 s of the dial (${first.fromDialMs} ms from starting SIPp)`);
+    t.comment(`warning latency: ${first.fromDialMs} ms from SIPp start (includes the 401 round), ${first.fromDialBeginMs} ms from DialBegin screened to MESSAGE at the softphone`);
+
+    // An allowed number: no warning.
+    const quiet = await dialAndWait('+15550000123');
+    t.notOk(quiet.got, 'no warning for a number that is not listed');
+
+    // Kick the daemon's AMI session from the Asterisk side.
+    const connected = await sandbox.rx('manager show connected');
+    const row = connected.split('\n').map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === 'callscreen');
+    const fd = row?.[4];
+    t.ok(fd && /^\d+$/.test(fd), `found the session's file descriptor in:\n${connected}`);
+    await sandbox.rx(`manager kick session ${fd}`);
+    t.ok(await until(() => lines.some((l) => l.component === 'ami' && l.to === 'backoff'), 5000), 'the client saw the session drop (backoff)');
+    t.ok(await until(() => amiState() === 'connected', 5000), 'and reconnected');
+
+    const second = await dialAndWait(BLOCKED_2);
+    t.ok(second.got, 'warnings resume after the reconnect');
+    t.match(second.msg?.body ?? '', /\+15559990777 \(Spam Co\).*Reason: robocalls\./);
+    t.ok(second.fromDialMs < 1000, `within 1 s (${second.fromDialMs} ms)`);
+    t.comment(`after reconnect: ${second.fromDialMs} ms from SIPp start, ${second.fromDialBeginMs} ms from DialBegin screened`);
+  });
+}
