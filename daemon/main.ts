@@ -32,6 +32,7 @@ import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
+import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 
 export interface Services {
   readonly config: Config;
@@ -141,6 +142,7 @@ export interface DaemonOptions extends ServiceOptions {
 export function defaultComponents(ctx: DaemonContext): Component[] {
   const out: Component[] = [];
   if (ctx.config.admin.enabled) out.push(new AdminServer(ctx));
+  if (ctx.config.fastagi.enabled) out.push(buildFastAgiServer(ctx));
   return out;
 }
 

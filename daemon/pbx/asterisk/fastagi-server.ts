@@ -1,0 +1,233 @@
+/**
+ * The FastAGI server Asterisk asks on every call and SMS (default 127.0.0.1:4573; routes in
+ * fastagi-routes.ts, wire format in agi-protocol.ts, one connection in agi-session.ts).
+ *
+ * Bounds, so that the PBX is never held and the daemon never grows:
+ * - at most `fastagi.max_connections` sockets; beyond that a connection is closed at once (Asterisk
+ *   then has AGISTATUS=FAILURE and its dialplan fails open);
+ * - a socket silent for `fastagi.idle_timeout_ms` is destroyed; lines over 8 KiB, more than 128
+ *   environment lines or anything that is not AGI end the session;
+ * - a verdict not ready `screening.deadline_ms` after the environment arrived is replaced by the
+ *   fail-mode verdict (`screening.fail_mode`), counted and logged.
+ * Settings are read from `config()` per connection, so a reload (SIGHUP) applies them live, except
+ * `listen`.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
+import type { ComponentHealth } from '../../ops/component-health.js';
+import { scriptOf } from './agi-protocol.js';
+import { AgiProtocolError, AgiSession } from './agi-session.js';
+import { ROUTES, TIMED_OUT, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
+
+/** One-shot timers (deadlines); injected so tests can control them. */
+export interface AgiTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realAgiTimers: AgiTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export interface FastAgiDeps extends RouteDeps {
+  /** The current config (changes on reload). */
+  readonly config: () => Config;
+  readonly logger: Logger;
+  readonly timers?: AgiTimers;
+  /** A monotonic clock in ms with sub-ms precision (default performance.now). */
+  readonly monotonicMs?: () => number;
+}
+
+export interface FastAgiCounters {
+  /** Open connections now. */
+  connections: number;
+  accepted: number;
+  /** Closed at once because max_connections were open. */
+  refused: number;
+  /** Sessions that ended in a protocol error (garbage, overlong line, idle, unknown route). */
+  protocolErrors: number;
+  /** Screening errors (exceptions, failed quarantine writes). */
+  errors: number;
+  /** Verdicts given by fail mode (deadline, unknown org, error): open and closed. */
+  failOpen: number;
+  failClosed: number;
+  timeouts: number;
+  unknownOrg: number;
+  /** Callers who hung up before the answer was complete. */
+  hangups: number;
+  verdicts: Record<VerdictAction, number>;
+}
+
+export class FastAgiServer {
+  readonly name = 'fastagi';
+  readonly counters: FastAgiCounters = {
+    connections: 0, accepted: 0, refused: 0, protocolErrors: 0, errors: 0, failOpen: 0, failClosed: 0, timeouts: 0, unknownOrg: 0, hangups: 0,
+    verdicts: Object.fromEntries(VERDICT_ACTIONS.map((a) => [a, 0])) as Record<VerdictAction, number>,
+  };
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly timers: AgiTimers;
+  private readonly monotonicMs: () => number;
+  private bound: { host: string; port: number } | null = null;
+
+  constructor(private readonly deps: FastAgiDeps) {
+    this.timers = deps.timers ?? realAgiTimers;
+    this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+  }
+
+  /** Where it listens (after start); port 0 in the config picks a free one (tests). */
+  address(): { host: string; port: number } {
+    if (!this.bound) throw new Error('FastAGI server not started');
+    return this.bound;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = parseListen(this.deps.config().fastagi.listen);
+    const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.deps.logger.error({ err }, 'FastAGI server error'));
+    const a = server.address() as net.AddressInfo;
+    this.bound = { host: a.address, port: a.port };
+    this.server = server;
+    this.deps.logger.info({ listen: `${a.address}:${a.port}` }, 'FastAGI listening');
+  }
+
+  /** Stops accepting, lets sessions in flight finish (bounded by their own timeouts), then closes the rest. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  health(): ComponentHealth {
+    const c = this.counters;
+    return {
+      ok: this.server !== null, state: this.server ? 'listening' : 'stopped',
+      detail: { connections: c.connections, accepted: c.accepted, refused: c.refused, failOpen: c.failOpen, failClosed: c.failClosed, timeouts: c.timeouts, errors: c.errors, protocolErrors: c.protocolErrors },
+    };
+  }
+
+  /** Read per connection from config(): nothing to do but say so. `listen` needs a restart. */
+  reload(_config: Config, changed: readonly string[]): readonly string[] {
+    return changed.filter((k) => k.startsWith('fastagi.') && k !== 'fastagi.listen' && k !== 'fastagi.enabled');
+  }
+
+  private accept(sock: net.Socket): void {
+    const cfg = this.deps.config().fastagi;
+    if (this.sockets.size >= cfg.max_connections) {
+      this.counters.refused++;
+      sock.destroy();
+      return;
+    }
+    this.counters.accepted++;
+    this.counters.connections++;
+    this.sockets.add(sock);
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      this.counters.connections--;
+    });
+    const session = new AgiSession(sock);
+    sock.setTimeout(cfg.idle_timeout_ms, () => session.fail(new AgiProtocolError('idle timeout', 'idle')));
+    const p = this.serve(session, sock).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  private async serve(session: AgiSession, sock: net.Socket): Promise<void> {
+    let env;
+    try {
+      env = await session.environment();
+    } catch (err) {
+      this.protocolError(err, sock);
+      return;
+    }
+    const t0 = this.monotonicMs();
+    const config = this.deps.config();
+    const script = scriptOf(env);
+    if (!script) {
+      this.counters.protocolErrors++;
+      this.deps.logger.warn({ request: (env.agi_request ?? '').slice(0, 200) }, 'FastAGI request for an unknown script');
+      session.fail(new AgiProtocolError('unknown script', 'not-agi'));
+      return;
+    }
+    const deadlineMs = config.screening.deadline_ms;
+    const ctx: RouteContext = {
+      env, session, config, deps: this.deps,
+      within: <T>(p: Promise<T>) => this.within(p, deadlineMs - (this.monotonicMs() - t0)),
+      elapsedUs: () => (this.monotonicMs() - t0) * 1000,
+    };
+    let outcome: RouteOutcome | undefined;
+    try {
+      outcome = await ROUTES[script](ctx);
+    } catch (err) {
+      // The connection broke while answering: the dialplan applies its own fail mode.
+      this.counters.errors++;
+      this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
+    }
+    if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - t0) * 1000);
+    if (session.hungUp) this.counters.hangups++;
+    // AGI ends when the server closes: Asterisk then sets AGISTATUS=SUCCESS and goes on.
+    if (!sock.destroyed) sock.end();
+  }
+
+  private finish(script: string, o: RouteOutcome, session: AgiSession, sessionUs: number): void {
+    const v = o.verdict;
+    const c = this.counters;
+    c.verdicts[v.action]++;
+    if (v.failMode === 'open' && o.fallback !== null) c.failOpen++;
+    if (v.failMode === 'closed') c.failClosed++;
+    if (o.fallback === 'timeout') c.timeouts++;
+    if (o.fallback === 'unknown-org') c.unknownOrg++;
+    if (o.fallback === 'error' || o.fallback === 'hold-failed') c.errors++;
+    this.deps.screener.recordVerdict(o.req, o.orgId, v, 'fastagi', o.latencyUs);
+    const log = this.deps.logger.child({ org: o.req.org || null, callId: o.req.callId ?? null, from: o.req.from, to: o.req.to });
+    const fields = {
+      script, action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason,
+      latencyUs: Math.round(o.latencyUs), sessionUs: Math.round(sessionUs), commands: session.commands,
+      ...(o.fallback ? { fallback: o.fallback, failMode: v.failMode } : {}), ...(session.hungUp ? { hungUp: true } : {}),
+      ...(o.error ? { err: o.error } : {}),
+    };
+    if (o.fallback) log.warn(fields, 'screened by fail mode');
+    else log.info(fields, 'screened');
+  }
+
+  private within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+    if (ms <= 0) {
+      p.catch(() => undefined);
+      return Promise.resolve(TIMED_OUT);
+    }
+    return new Promise((resolve, reject) => {
+      const h = this.timers.setTimeout(() => resolve(TIMED_OUT), ms);
+      p.then(
+        (v) => { this.timers.clearTimeout(h); resolve(v); },
+        (e: unknown) => { this.timers.clearTimeout(h); reject(e); },
+      );
+    });
+  }
+
+  private protocolError(err: unknown, sock: net.Socket): void {
+    const reason = err instanceof AgiProtocolError ? err.reason : 'error';
+    // A peer that connected and left (a port probe, Asterisk giving up) is not worth a warning.
+    if (reason === 'closed') return;
+    this.counters.protocolErrors++;
+    this.deps.logger.warn({ reason, remote: sock.remoteAddress }, 'FastAGI connection dropped: not a valid AGI session');
+  }
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
+}
