@@ -11,11 +11,13 @@
 // hook that DialWatcher exists for.
 //
 // Uses the sandbox (root, fixed ports; serialised by its lock). CALLSCREEN_SKIP_SANDBOX=1 skips.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { Registerer, UserAgent } from 'sip.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import net from 'node:net';
+import { defaultComponents } from '../../daemon/main.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
 import { captureLogger, cliActor, startDaemon, tempDir } from '../support/harness.js';
@@ -36,6 +38,65 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await sleep(5);
   }
   return true;
+}
+
+
+interface Received {
+  at: number;
+  from: string;
+  body: string;
+}
+
+const agent = sandbox.SANDBOX.agents.agent101;
+
+/** agent101's softphone: SIP.js over WebSocket (Node: `ws`), registered; collects MESSAGEs. */
+async function registerAgent101(t: Test): Promise<Received[]> {
+  const g = globalThis as { WebSocket?: unknown };
+  g.WebSocket ??= WebSocket;
+  const received: Received[] = [];
+  const ua = new UserAgent({
+    uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
+    transportOptions: { server: sandbox.SANDBOX.websocket },
+    authorizationUsername: agent.user,
+    authorizationPassword: agent.password,
+    logLevel: 'error',
+    delegate: {
+      onMessage: (m) => {
+        received.push({ at: Date.now(), from: m.request.from.uri.toString(), body: m.request.body });
+        void m.accept();
+      },
+    },
+  });
+  await ua.start();
+  const registerer = new Registerer(ua);
+  t.teardown(async () => {
+    await registerer.unregister().catch(() => undefined);
+    await ua.stop();
+  });
+  const registered = new Promise<void>((resolve) =>
+    registerer.stateChange.addListener((s) => {
+      if (s === 'Registered') resolve();
+    }),
+  );
+  await registerer.register();
+  await registered;
+  return received;
+}
+
+/** agent101 dials `number` from its SIPp phone; resolves with the first MESSAGE after it and latencies. */
+async function dial(received: Received[], lines: Array<Record<string, unknown>>, number: string, expectAnswer = true) {
+  const before = received.length;
+  const carrier = expectAnswer ? await startSipp({ scenario: 'carrier-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 }) : null;
+  const started = Date.now();
+  const call = runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.agentIps.agent101, caller: agent.user, did: number, auth: agent });
+  const got = await until(() => received.length > before, 5000);
+  const result = await call;
+  if (carrier) await carrier.done;
+  // Let a second (duplicate) warning arrive if one were coming.
+  await sleep(300);
+  const msg = received[before];
+  const screenedAt = [...lines].reverse().find((l) => l.msg === 'agent dial screened' && l.number === number)?.time as number | undefined;
+  return { got, msg, count: received.length - before, result, fromDialMs: msg ? msg.at - started : NaN, fromDialBeginMs: msg && screenedAt ? msg.at - screenedAt : NaN };
 }
 
 if (skip) {
@@ -74,52 +135,8 @@ if (skip) {
     t.ok(await until(() => amiState() === 'connected', 5000), 'the daemon logged in to AMI');
     t.match(await sandbox.rx('manager show connected'), /callscreen/, 'Asterisk lists the daemon’s session');
 
-    // agent101's softphone: SIP.js over WebSocket, registered.
-    const g = globalThis as { WebSocket?: unknown };
-    g.WebSocket ??= WebSocket;
-    const agent = sandbox.SANDBOX.agents.agent101;
-    const received: Array<{ at: number; from: string; body: string }> = [];
-    const ua = new UserAgent({
-      uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
-      transportOptions: { server: sandbox.SANDBOX.websocket },
-      authorizationUsername: agent.user,
-      authorizationPassword: agent.password,
-      logLevel: 'error',
-      delegate: {
-        onMessage: (m) => {
-          received.push({ at: Date.now(), from: m.request.from.uri.toString(), body: m.request.body });
-          void m.accept();
-        },
-      },
-    });
-    await ua.start();
-    const registerer = new Registerer(ua);
-    t.teardown(async () => {
-      await registerer.unregister().catch(() => undefined);
-      await ua.stop();
-    });
-    const registered = new Promise<void>((resolve) =>
-      registerer.stateChange.addListener((s) => {
-        if (s === 'Registered') resolve();
-      }),
-    );
-    await registerer.register();
-    await registered;
-
-    /** agent101 dials `number` from its SIPp phone; resolves with the warning and its latencies. */
-    const dialAndWait = async (number: string) => {
-      const before = received.length;
-      const carrier = await startSipp({ scenario: 'carrier-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 });
-      const started = Date.now();
-      const call = runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.agentIps.agent101, caller: agent.user, did: number, auth: agent });
-      const got = await until(() => received.length > before, 5000);
-      const result = await call;
-      await carrier.done;
-      const msg = received[before];
-      // When the daemon screened the DialBegin (it logs right after screening).
-      const screenedAt = [...lines].reverse().find((l) => l.msg === 'agent dial screened' && l.number === number)?.time as number | undefined;
-      return { got, msg, result, fromDialMs: msg ? msg.at - started : NaN, fromDialBeginMs: msg && screenedAt ? msg.at - screenedAt : NaN };
-    };
+    const received = await registerAgent101(t);
+    const dialAndWait = (number: string) => dial(received, lines, number);
 
     const first = await dialAndWait(BLOCKED);
     t.same(first.result.codes, [200], `the call itself went through (warn, not block): ${describeSipp(first.result)}`);
@@ -147,5 +164,55 @@ if (skip) {
     t.match(second.msg?.body ?? '', /\+15559990777 \(Spam Co\).*Reason: robocalls\./);
     t.ok(second.fromDialMs < 1000, `within 1 s (${second.fromDialMs} ms)`);
     t.comment(`after reconnect: ${second.fromDialMs} ms from SIPp start, ${second.fromDialBeginMs} ms from DialBegin screened`);
+  });
+
+  t.test('with the call-outbound AGI too: one warning per call (AGI and DialBegin deduplicated); deny is told', async (t) => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    const agiPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+    const dir = tempDir(t);
+    const { logger, lines } = captureLogger('debug');
+    const { ctx } = await startDaemon(t, join(dir, 'callscreen.db'), {
+      logger,
+      components: defaultComponents,
+      toml: [
+        '[ami]',
+        'enabled = true',
+        'secret = "callscreen-sandbox"',
+        'reconnect_min_ms = 100',
+        '[fastagi]',
+        'enabled = true',
+        `listen = "127.0.0.1:${agiPort}"`,
+        'default_org = "demo"',
+      ].join('\n'),
+    });
+    await sandbox.configure({ agi: `127.0.0.1:${agiPort}`, failMode: 'open' });
+    t.teardown(() => sandbox.configure({ agi: NO_AGI, failMode: 'open' }));
+    await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
+    await ctx.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+    await ctx.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', name: 'Acme Debt Collectors', reason: 'harassment complaint' }, cliActor);
+    await ctx.feed.poll();
+    const amiUp = (): boolean => lines.some((l) => l.component === 'ami' && l.to === 'connected');
+    t.ok(await until(amiUp, 5000), 'AMI connected');
+    const received = await registerAgent101(t);
+
+    const warned = await dial(received, lines, BLOCKED);
+    t.same(warned.result.codes, [200], `warn: the call goes on: ${describeSipp(warned.result)}`);
+    t.ok(warned.got, 'warning received');
+    t.equal(warned.count, 1, 'exactly one MESSAGE although the AGI and DialBegin both saw the call');
+    t.match(warned.msg?.body ?? '', /\+15559990666 \(Acme Debt Collectors\).*Reason: harassment complaint\. You may continue or hang up\./);
+    t.ok(lines.some((l) => l.msg === 'agent already warned for this call'), 'the second sighting was deduplicated by call id');
+    t.ok(warned.fromDialMs < 1000, `within 1 s (${warned.fromDialMs} ms from SIPp start)`);
+    t.comment(`AGI path: ${warned.fromDialMs} ms from SIPp start to the MESSAGE`);
+
+    await ctx.orgs.updateSettings('demo', { outboundPolicy: 'deny' }, cliActor);
+    await ctx.feed.poll();
+    const denied = await dial(received, lines, BLOCKED, false);
+    t.same(denied.result.codes, [403], `deny: the dialplan refuses the call: ${describeSipp(denied.result)}`);
+    t.ok(denied.got, 'and the agent is told why');
+    t.match(denied.msg?.body ?? '', /\+15559990666 \(Acme Debt Collectors\).*The call was not placed\./);
+    t.ok(denied.fromDialMs < 1000, `within 1 s (${denied.fromDialMs} ms)`);
   });
 }
