@@ -61,7 +61,8 @@ export class AdminServer implements Component {
     const app = Fastify({
       loggerInstance: ctx.logger.child({ component: 'admin' }),
       bodyLimit: BODY_LIMIT,
-      disableRequestLogging: false,
+      // Refuse unknown fields (fastify's default silently drops them) so a typo is a 400, not ignored.
+      ajv: { customOptions: { removeAdditional: false } },
       ...(https ? { https } : {}),
     }) as unknown as FastifyInstance;
     this.app = app;

@@ -1,0 +1,103 @@
+/**
+ * A daemon with the admin server on an ephemeral loopback port, a temp database, a manual clock, a
+ * fake message deliverer (there is no PBX link here: it records what a release would deliver), and
+ * a small org/user/blocklist fixture shared by the API and browser tests.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { AdminServer } from '../../daemon/admin/admin-server.js';
+import { ManualClock } from '../../daemon/core/clock.js';
+import { CallscreenError } from '../../daemon/core/errors.js';
+import { Daemon, type DaemonContext } from '../../daemon/main.js';
+import type { HeldMessage, MessageDeliverer } from '../../daemon/services/message-deliverer.js';
+import { cliActor, manualTimers, silentLogger, tempDir, testConfig, type TapLike } from './harness.js';
+
+export const PASSWORD = 'correct-horse-battery';
+
+export class FakeDeliverer implements MessageDeliverer {
+  readonly delivered: HeldMessage[] = [];
+  /** Set to make the next deliveries fail as an unreachable PBX would. */
+  down = false;
+  async deliver(message: HeldMessage): Promise<void> {
+    if (this.down) throw new CallscreenError('CS_ERR_UNAVAILABLE', 'PBX link is down');
+    this.delivered.push(message);
+  }
+}
+
+export interface Panel {
+  readonly daemon: Daemon;
+  readonly ctx: DaemonContext;
+  readonly server: AdminServer;
+  readonly app: FastifyInstance;
+  readonly clock: ManualClock;
+  readonly deliverer: FakeDeliverer | null;
+  readonly baseUrl: string;
+  /** Ids from the fixture. */
+  readonly ids: { spam: number; contact: number; contactEntry: number; messages: number[] };
+}
+
+export interface PanelOptions {
+  /** false: no PBX link at all, so a release must fail with 503. */
+  readonly deliverer?: boolean;
+}
+
+/**
+ * Orgs: acme (region US), globex (US). Users (password PASSWORD): alice admin of acme and globex;
+ * sam supervisor of acme; andy agent of acme; bob admin of globex only.
+ * acme blocks +1 555 123 4567 (“Spam Co”), +1 555 987 6543 and contact “Pushy Vendor”
+ * (+1 555 000 1111, +1 555 000 2222), who has two held messages.
+ */
+export async function startPanel(t: TapLike, options: PanelOptions = {}): Promise<Panel> {
+  const dbPath = join(tempDir(t), 'callscreen.db');
+  const clock = new ManualClock(Date.UTC(2026, 10, 1, 9, 0));
+  const deliverer = options.deliverer === false ? null : new FakeDeliverer();
+  let server: AdminServer | null = null;
+  const daemon = new Daemon(testConfig(dbPath), silentLogger(), {
+    clock,
+    timers: manualTimers,
+    pbxLinks: () => ({ deliverer, notifier: null, components: [] }),
+    components: (ctx) => {
+      // scrypt cost lowered for speed; the format and code path are the production ones.
+      server = new AdminServer(ctx, { listen: '127.0.0.1:0', scrypt: { N: 1024, r: 8, p: 1 } });
+      return [server];
+    },
+  });
+  const ctx = await daemon.start();
+  t.teardown(() => daemon.stop());
+  const s = server as unknown as AdminServer;
+
+  await ctx.orgs.add('acme', 'Acme Dental', 'US', cliActor);
+  await ctx.orgs.add('globex', 'Globex Clinic', 'US', cliActor);
+  await ctx.orgs.addDids('acme', ['+1 212 555 0100'], cliActor);
+  await s.users.add('alice', 'admin', ['acme', 'globex'], PASSWORD, cliActor);
+  await s.users.add('sam', 'supervisor', ['acme'], PASSWORD, cliActor);
+  await s.users.add('andy', 'agent', ['acme'], PASSWORD, cliActor);
+  await s.users.add('bob', 'admin', ['globex'], PASSWORD, cliActor);
+  const spam = await ctx.blocklist.block('acme', { kind: 'exact', number: '(555) 123-4567' }, { name: 'Spam Co', reason: 'robocalls', mode: 'reject' }, cliActor);
+  clock.advance(60_000);
+  await ctx.blocklist.block('acme', { kind: 'exact', number: '555-987-6543' }, { name: 'Car warranty', mode: 'voicemail' }, cliActor);
+  const contact = await ctx.contacts.add('acme', 'Pushy Vendor', ['+15550001111', '+15550002222'], cliActor);
+  const contactEntry = await ctx.blocklist.block('acme', { kind: 'contact', contactId: contact.id }, { name: 'Pushy Vendor', reason: 'spam texts' }, cliActor);
+  const acme = await ctx.orgs.require('acme');
+  const messages: number[] = [];
+  for (const body of ['Buy now!!!', 'Last chance <b>50% off</b>']) {
+    clock.advance(1000);
+    messages.push(await ctx.quarantine.hold({
+      orgId: acme.id, fromRaw: '+15550001111', to: '+12125550100', body, deliverTo: 'pjsip:agent101', adapter: 'test',
+      verdict: { action: 'quarantine', normalized: '+15550001111', reason: 'contact blocked', rule: { id: contactEntry.id, kind: 'contact', value: String(contact.id) } },
+    }));
+  }
+  await ctx.feed.poll();
+  const app = await s.build();
+  const { port } = s.address();
+  return { daemon, ctx, server: s, app, clock, deliverer, baseUrl: `http://127.0.0.1:${port}`, ids: { spam: spam.id, contact: contact.id, contactEntry: contactEntry.id, messages } };
+}
+
+/** Signs in through the JSON API; returns the cookie header and CSRF token for later requests. */
+export async function signIn(app: FastifyInstance, name: string, password = PASSWORD): Promise<{ cookie: string; csrf: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name, password } });
+  if (res.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${res.statusCode} ${res.body}`);
+  const c = res.cookies.find((x) => x.name === 'cs_session');
+  if (!c) throw new Error('no session cookie');
+  return { cookie: `cs_session=${c.value}`, csrf: (res.json() as { csrf: string }).csrf };
+}
