@@ -4,8 +4,32 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import { register as daemon } from './daemon.js';
+import { register as org } from './org.js';
+import { register as contact } from './contact.js';
+import { register as entries } from './entries.js';
+import { register as check } from './check.js';
+import { register as transfer } from './transfer.js';
+import { register as audit } from './audit.js';
+import { register as config } from './config.js';
+import { register as doctor } from './doctor.js';
+import { register as backup } from './backup.js';
+import { register as calls } from './calls.js';
+import { register as quarantine } from './quarantine.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
+  daemon,
+  org,
+  contact,
+  entries,
+  check,
+  transfer,
+  audit,
+  config,
+  doctor,
+  backup,
+  calls,
+  quarantine,
 ];

@@ -1,0 +1,139 @@
+/** `callscreen block | allow | unblock | list`: the block and allow lists of one organisation. */
+import { Option, type Command } from 'commander';
+import { BLOCK_MODES, type BlockMode } from '../../core/entry.js';
+import { describeTarget, type EntryListItem, type Target } from '../../services/blocklist-service.js';
+import type { EntryRecord } from '../../store/rows.js';
+import type { CliContext } from '../cli-context.js';
+import { exactlyOne, positiveInt } from '../options.js';
+import { clip, formatTime, renderTable } from '../table.js';
+
+interface TargetOptions {
+  prefix?: string;
+  contact?: string;
+  unidentified?: boolean;
+}
+
+function target(number: string | undefined, o: TargetOptions, allowOnly = false): Target {
+  const what = allowOnly ? 'NUMBER or --prefix DIGITS' : 'NUMBER, --prefix DIGITS, --contact ID or --unidentified';
+  return exactlyOne<Target>(what, [
+    number !== undefined && { kind: 'exact', number },
+    o.prefix !== undefined && { kind: 'prefix', prefix: o.prefix },
+    o.contact !== undefined && { kind: 'contact', contactId: /^\d+$/.test(o.contact.trim()) ? Number(o.contact) : Number.NaN },
+    o.unidentified === true && { kind: 'unidentified' },
+  ]);
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command('block [number]')
+    .description('block a number, a prefix, a contact (all its numbers) or unidentified callers')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--prefix <digits>', 'block every number starting with these digits')
+    .option('--contact <id>', 'block every number of a contact, including numbers added later')
+    .option('--unidentified', 'block callers with no usable caller id (anonymous, withheld, empty…)')
+    .addOption(new Option('--mode <mode>', "voicemail (block, allow voicemail) or reject (block all); default: the org's").choices([...BLOCK_MODES]))
+    .option('--name <text>', 'a name for the entry')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--by <user>', 'who is blocking (default $SUDO_USER/$USER)')
+    .option('--expires <when>', 'when the block ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
+    .option('--json', 'print the entry as JSON')
+    .action(async (number: string | undefined, o: TargetOptions & { org: string; mode?: string; name?: string; reason?: string; by?: string; expires?: string; json?: boolean }) => {
+      const t = target(number, o);
+      const actor = ctx.actor(o.by);
+      const s = await ctx.services();
+      const e = await s.blocklist.block(o.org, t, {
+        ...(o.mode !== undefined ? { mode: o.mode as BlockMode } : {}),
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.reason !== undefined ? { reason: o.reason } : {}),
+        ...(o.expires !== undefined ? { expires: o.expires } : {}),
+      }, actor);
+      if (o.json) ctx.json(e);
+      else ctx.out(`blocked ${describeTarget(e.kind, e.value)} in ${o.org} (${e.mode}${e.expiresAt !== null ? `, until ${formatTime(e.expiresAt)}` : ''}; entry ${e.id})`);
+    });
+
+  program.command('allow [number]')
+    .description('always let a number or prefix through (wins over every block)')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--prefix <digits>', 'allow every number starting with these digits')
+    .option('--name <text>', 'a name for the entry')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+    .option('--expires <when>', 'when the allow ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
+    .option('--json', 'print the entry as JSON')
+    .action(async (number: string | undefined, o: TargetOptions & { org: string; name?: string; reason?: string; by?: string; expires?: string; json?: boolean }) => {
+      const t = target(number, o, true);
+      const actor = ctx.actor(o.by);
+      const s = await ctx.services();
+      const e = await s.blocklist.allow(o.org, t, {
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.reason !== undefined ? { reason: o.reason } : {}),
+        ...(o.expires !== undefined ? { expires: o.expires } : {}),
+      }, actor);
+      if (o.json) ctx.json(e);
+      else ctx.out(`allowed ${describeTarget(e.kind, e.value)} in ${o.org} (entry ${e.id})`);
+    });
+
+  program.command('unblock [number]')
+    .description('remove a block (its history is kept: who blocked it, when, who unblocked it)')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--prefix <digits>', 'the prefix block to remove')
+    .option('--contact <id>', 'the contact block to remove')
+    .option('--unidentified', 'remove the block on unidentified callers')
+    .option('--by <user>', 'who is unblocking (default $SUDO_USER/$USER)')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--json', 'print the removed entry as JSON')
+    .action(async (number: string | undefined, o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean }) => {
+      const t = target(number, o);
+      const actor = ctx.actor(o.by);
+      const s = await ctx.services();
+      const e = await s.blocklist.unblock(o.org, t, actor, o.reason ?? '');
+      if (o.json) ctx.json(e);
+      else ctx.out(`unblocked ${describeTarget(e.kind, e.value)} in ${o.org} (blocked by ${e.createdBy} on ${formatTime(e.createdAt)})`);
+    });
+
+  program.command('list')
+    .description("list an organisation's blocked (and allowed) numbers, newest first")
+    .requiredOption('--org <org>', 'organisation')
+    .option('--search <digits>', 'full or partial number in any format, or part of a name')
+    .option('--all', 'include removed entries')
+    .option('--limit <n>', 'at most this many rows (default 100)', positiveInt('--limit'))
+    .option('--json', 'one JSON document')
+    .action(async (o: { org: string; search?: string; all?: boolean; limit?: number; json?: boolean }) => {
+      const s = await ctx.services();
+      const { total, entries } = await s.blocklist.list(o.org, {
+        ...(o.search !== undefined ? { search: o.search } : {}),
+        includeRemoved: o.all === true,
+        limit: o.limit ?? 100,
+      });
+      if (o.json) {
+        ctx.json({ org: o.org, total, entries });
+        return;
+      }
+      if (entries.length === 0) {
+        ctx.out(o.search ? `nothing in ${o.org} matches "${o.search}"` : `no blocked callers in ${o.org}`);
+        return;
+      }
+      const headers = ['Caller ID', 'Name', 'Mode', 'Blocked By', 'Blocked On', 'Reason', 'Expires', 'Hits'];
+      if (o.all) headers.push('Removed');
+      for (const l of renderTable(headers, entries.map((e) => row(e, o.all === true)))) ctx.out(l);
+      if (total > entries.length) ctx.out(`(${entries.length} of ${total}; use --limit or --search)`);
+    });
+}
+
+function callerId(e: EntryListItem): string {
+  if (e.kind === 'contact') return `contact ${e.value} ${e.contact?.name ?? ''} (${e.contact?.numbers.join(' ') ?? ''})`;
+  if (e.kind === 'prefix') return `${e.value}*`;
+  if (e.kind === 'unidentified') return '(unidentified)';
+  return e.value;
+}
+
+function row(e: EntryListItem, withRemoved: boolean): string[] {
+  const mode = e.list === 'allow' ? 'allow' : e.mode;
+  const expires = e.expiresAt === null ? '' : `${formatTime(e.expiresAt)}${e.expired ? ' (expired)' : ''}`;
+  const cells = [callerId(e), clip(e.name, 30), mode, e.createdBy, formatTime(e.createdAt), clip(e.reason), expires, String(e.hitCount)];
+  if (withRemoved) cells.push(removed(e));
+  return cells;
+}
+
+function removed(e: EntryRecord): string {
+  return e.removedAt === null ? '' : `${formatTime(e.removedAt)} by ${e.removedBy ?? '?'}`;
+}

@@ -1,0 +1,21 @@
+/** Option parsers shared by the command modules; bad values are usage errors naming the option. */
+import { CallscreenError } from '../core/errors.js';
+
+export function positiveInt(option: string): (text: string) => number {
+  return (text: string) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n <= 0) {
+      throw new CallscreenError('CS_ERR_USAGE', `${option} "${text}" is not a positive whole number`, { key: option });
+    }
+    return n;
+  };
+}
+
+/** Exactly one of the given targets was supplied, or a usage error listing them. */
+export function exactlyOne<T>(what: string, candidates: ReadonlyArray<T | undefined | false>): T {
+  const given = candidates.filter((c): c is T => c !== undefined && c !== false);
+  if (given.length !== 1) {
+    throw new CallscreenError('CS_ERR_USAGE', `give exactly one target: ${what} (got ${given.length})`);
+  }
+  return given[0]!;
+}
