@@ -33,6 +33,7 @@ import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
+import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 
 export interface Services {
   readonly config: Config;
@@ -143,6 +144,7 @@ export function defaultComponents(ctx: DaemonContext): Component[] {
   const out: Component[] = [];
   if (ctx.config.admin.enabled) out.push(new AdminServer(ctx));
   if (ctx.config.fastagi.enabled) out.push(buildFastAgiServer(ctx));
+  if (ctx.config.esl.enabled) out.push(buildEslServer(ctx));
   return out;
 }
 

@@ -1,0 +1,48 @@
+/**
+ * What the `connect` reply's channel data says about a call, read into the fields of a
+ * ScreenRequest. Header names are FreeSWITCH's (Caller-*, variable_*); SIP headers of the INVITE
+ * appear as `variable_sip_h_<Name>` only when the profile keeps them, so each has a fallback.
+ */
+import type { Direction } from '../../core/screen-request.js';
+
+export interface EslCall {
+  readonly uuid: string;
+  readonly channelName: string;
+  readonly direction: Direction;
+  readonly from: string;
+  readonly callerName: string;
+  readonly withheld: boolean;
+  /** The dialled number: the DID inbound, the agent's target outbound. */
+  readonly to: string;
+  /** `user@domain` of the calling agent (outbound), for `chat` warnings. */
+  readonly agent: string;
+}
+
+/** The user part of a SIP/TEL URI in a header value (`"Bob" <sip:+4930123@host>;tag` → `+4930123`). */
+export function uriUser(value: string): string {
+  const m = /(?:sips?|tel):([^@;>]+)/i.exec(value);
+  return m?.[1] ?? '';
+}
+
+export function readCall(h: Readonly<Record<string, string>>): EslCall {
+  const pai = h['variable_sip_h_P-Asserted-Identity'] ?? '';
+  const privacy = (h['variable_sip_h_Privacy'] ?? h['variable_sip_Privacy'] ?? '').toLowerCase();
+  // A network-asserted identity beats the From header the caller chose.
+  const from = uriUser(pai) || h['Caller-Caller-ID-Number'] || h['variable_sip_from_user'] || '';
+  const withheld = /\b(id|user|header)\b/.test(privacy) || h['Caller-Privacy-Hide-Number'] === 'true' || /^(anonymous|restricted|private)$/i.test(from);
+  // FreeSWITCH calls every leg that reaches the dialplan "inbound", agents' too: the shipped
+  // dialplan marks agents' calls with callscreen_direction=outbound before the socket app.
+  const direction: Direction = (h['variable_callscreen_direction'] ?? '').toLowerCase() === 'outbound' ? 'outbound' : 'inbound';
+  const user = h['Caller-Username'] || h['variable_sip_from_user'] || '';
+  const domain = h['variable_domain_name'] || h['variable_sip_from_host'] || '';
+  return {
+    uuid: h['Unique-ID'] ?? h['Channel-Unique-ID'] ?? '',
+    channelName: h['Channel-Name'] ?? '',
+    direction,
+    from,
+    callerName: h['Caller-Caller-ID-Name'] ?? '',
+    withheld,
+    to: h['Caller-Destination-Number'] ?? h['variable_destination_number'] ?? '',
+    agent: user !== '' && domain !== '' ? `${user}@${domain}` : user,
+  };
+}

@@ -1,0 +1,12 @@
+/** Builds the outbound Event Socket server from the daemon context (`esl.enabled`). */
+import type { DaemonContext } from '../../main.js';
+import { EslServer } from './esl-server.js';
+
+export function buildEslServer(ctx: DaemonContext): EslServer {
+  return new EslServer({
+    screener: ctx.screener,
+    orgSlugs: () => ctx.index.orgs().map((o) => o.org.slug),
+    config: () => ctx.config,
+    logger: ctx.logger.child({ component: 'esl' }),
+  });
+}

@@ -1,0 +1,200 @@
+/**
+ * The outbound Event Socket server (`esl.listen`, default 127.0.0.1:8084). FreeSWITCH's dialplan
+ * runs `socket 127.0.0.1:8084` with `socket_resume=true` (config/freeswitch/dialplan): for each call
+ * it dials us, we send `connect`, read the channel data, screen, and answer with `sendmsg`:
+ *
+ * - reject  → `set callscreen_action=reject`, then `respond <org's SIP code>` (before answer);
+ * - voicemail → `set callscreen_action=voicemail`, then `transfer <DID> XML callscreen_voicemail`
+ *   (the shipped context answers and runs mod_voicemail's `voicemail default ${domain_name} <DID>`);
+ * - allow   → `set callscreen_action=allow`; then `exit`, and the dialplan resumes.
+ *
+ * Agents' calls (marked `callscreen_direction=outbound`) that hit the list get a SIP MESSAGE over
+ * the same socket (`api chat`, see EslChatNotifier) and, for `deny`, a `respond`.
+ *
+ * When the daemon is down or exceeds the session deadline, FreeSWITCH finds no
+ * `callscreen_action` and the dialplan applies its own fail mode (open by default).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { ScreenRequest } from '../../core/screen-request.js';
+import type { Verdict } from '../../core/verdict.js';
+import type { Component } from '../../main.js';
+import type { ComponentHealth } from '../../ops/component-health.js';
+import type { OrgState } from '../../store/screening-index.js';
+import { EslChatNotifier } from './esl-chat-notifier.js';
+import { readCall, type EslCall } from './esl-channel.js';
+import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
+import { EslSession, realOneShotTimers, type OneShotTimers } from './esl-session.js';
+import { unscreenedVerdict } from './unscreened-verdict.js';
+
+/** The part of Screener this adapter uses (MeteredScreener in the daemon). */
+export interface EslScreener {
+  screenSync(req: ScreenRequest): Verdict | undefined;
+  screen(req: ScreenRequest): Promise<Verdict>;
+  orgForDid(raw: string): OrgState | undefined;
+  org(slug: string): OrgState | undefined;
+  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void;
+}
+
+export interface EslServerDeps {
+  readonly screener: EslScreener;
+  /** Slugs of all organisations: an agent's call carries no DID, so a single-org site uses its only org. */
+  readonly orgSlugs: () => readonly string[];
+  /** The current config (read per call, so a reload of screening.* applies at once). */
+  readonly config: () => Config;
+  readonly logger: Logger;
+  readonly timers?: OneShotTimers;
+}
+
+export interface EslServerOptions extends EslFrameLimits {
+  /** Overrides esl.listen (tests use port 0). */
+  readonly listen?: string;
+  /** Whole-connection budget (ms, default 2000): FreeSWITCH's socket app has no timeout of its own. */
+  readonly sessionDeadlineMs?: number;
+  /** Simultaneous connections accepted (default 2000); more are refused by the kernel backlog. */
+  readonly maxConnections?: number;
+}
+
+export const ESL_ADAPTER = 'esl';
+
+type Screened = { verdict: Verdict; orgId: number | null };
+
+export class EslServer implements Component {
+  readonly name = 'esl-server';
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers: OneShotTimers;
+  private counters = { connections: 0, screened: 0, failed: 0 };
+  private stateNow: 'stopped' | 'listening' = 'stopped';
+
+  constructor(private readonly deps: EslServerDeps, private readonly options: EslServerOptions = {}) {
+    this.timers = deps.timers ?? realOneShotTimers;
+  }
+
+  async start(): Promise<void> {
+    const listen = this.options.listen ?? this.deps.config().esl.listen;
+    const colon = listen.lastIndexOf(':');
+    const host = listen.slice(0, colon);
+    const port = Number(listen.slice(colon + 1));
+    const server = createServer((sock) => this.accept(sock));
+    server.maxConnections = this.options.maxConnections ?? 2000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.deps.logger.error({ err }, 'ESL server error'));
+    this.server = server;
+    this.stateNow = 'listening';
+    this.deps.logger.info({ listen: this.address() }, 'ESL server listening');
+  }
+
+  /** `host:port` actually bound (port 0 in tests). */
+  address(): string {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    this.stateNow = 'stopped';
+    // Calls in flight are cut: FreeSWITCH resumes their dialplan (socket_resume), i.e. fail mode.
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  health(): ComponentHealth {
+    return { ok: this.stateNow === 'listening', state: this.stateNow, detail: { ...this.counters, open: this.sockets.size } };
+  }
+
+  private accept(sock: Socket): void {
+    this.counters.connections++;
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
+    const log = this.deps.logger.child({ peer: `${sock.remoteAddress ?? ''}:${sock.remotePort ?? ''}` });
+    const session = new EslSession(sock, {
+      ...this.options,
+      deadlineMs: this.options.sessionDeadlineMs ?? 2000,
+      timers: this.timers,
+      onTransition: (from, to, why) => log.debug({ from, to, why }, 'ESL session state'),
+    });
+    this.serve(session, log).catch((err: unknown) => {
+      this.counters.failed++;
+      const reason = err instanceof EslProtocolError ? err.reason : 'error';
+      // A peer that is not FreeSWITCH, or a call cut short: the dialplan's fail mode applies.
+      log.warn({ err: err instanceof Error ? err.message : String(err), reason }, 'ESL session failed');
+      session.fail(err instanceof Error ? err : new Error(String(err)), 'failed');
+    });
+  }
+
+  private async serve(session: EslSession, log: Logger): Promise<void> {
+    const data = await session.channelData();
+    const started = performance.now();
+    const call = readCall(data);
+    const config = this.deps.config();
+    const state = call.direction === 'inbound' ? this.deps.screener.orgForDid(call.to) : this.agentOrg();
+    const req: ScreenRequest = {
+      org: state?.org.slug ?? '', channel: 'call', direction: call.direction, from: call.from, to: call.to,
+      ...(call.callerName ? { callerName: call.callerName } : {}), withheld: call.withheld, callId: call.uuid,
+    };
+    const { verdict, orgId } = await this.decide(req, state, config);
+    const latencyUs = (performance.now() - started) * 1000;
+    const callLog = log.child({ org: req.org, callId: call.uuid, from: req.from, to: req.to, verdict: verdict.action });
+    this.counters.screened++;
+    this.deps.screener.recordVerdict(req, orgId, verdict, ESL_ADAPTER, latencyUs);
+    await this.answer(session, call, verdict, callLog);
+    callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
+    session.close('answered');
+  }
+
+  private agentOrg(): OrgState | undefined {
+    const all = this.deps.orgSlugs();
+    return all.length === 1 && all[0] !== undefined ? this.deps.screener.org(all[0]) : undefined;
+  }
+
+  private async decide(req: ScreenRequest, state: OrgState | undefined, config: Config): Promise<Screened> {
+    const mode = config.screening.fail_mode;
+    if (!state) return { verdict: unscreenedVerdict('call', req.direction, mode, 'no organisation'), orgId: null };
+    const orgId = state.org.id;
+    try {
+      // Memory answers almost every call: no promise, no timer.
+      const sync = this.deps.screener.screenSync(req);
+      if (sync !== undefined) return { verdict: sync, orgId };
+      const deadlineMs = config.screening.deadline_ms;
+      let handle: unknown;
+      const timeout = new Promise<null>((resolve) => { handle = this.timers.setTimeout(() => resolve(null), deadlineMs); });
+      const v = await Promise.race([this.deps.screener.screen(req), timeout]);
+      this.timers.clearTimeout(handle);
+      return { verdict: v ?? unscreenedVerdict('call', req.direction, mode, `no verdict within ${deadlineMs} ms`), orgId };
+    } catch {
+      return { verdict: unscreenedVerdict('call', req.direction, mode, 'screening failed'), orgId };
+    }
+  }
+
+  private async answer(session: EslSession, call: EslCall, v: Verdict, log: Logger): Promise<void> {
+    const run = async (app: string, arg: string): Promise<void> => {
+      const reply = await session.send(executeCommand(app, arg));
+      const text = reply.headers['Reply-Text'] ?? '';
+      if (!text.startsWith('+OK')) log.warn({ app, reply: text }, 'FreeSWITCH refused a command');
+    };
+    if (v.action === 'reject' || v.action === 'deny') {
+      await run('set', 'callscreen_action=reject');
+      // respond sends the final response before answer: 603 Decline, 486 Busy Here, 607 Unwanted…
+      await run('respond', String(v.sipCode ?? (v.action === 'deny' ? 403 : 603)));
+    } else if (v.action === 'voicemail') {
+      await run('set', 'callscreen_action=voicemail');
+      await run('transfer', `${call.to} XML callscreen_voicemail`);
+    } else {
+      await run('set', 'callscreen_action=allow');
+    }
+    if (call.direction === 'outbound' && (v.action === 'warn' || v.action === 'confirm' || v.action === 'deny') && call.agent !== '') {
+      const from = this.deps.config().agents.message_from.replace(/^sips?:/, '');
+      await new EslChatNotifier(session, from, log).notify({ org: '', endpoint: call.agent, number: v.normalized, channel: 'call', verdict: v, callId: call.uuid });
+    }
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * One outbound Event Socket connection (FreeSWITCH's `socket` application dialled us for one call),
+ * as an explicit state machine:
+ *
+ *   connected ──send `connect`──▶ awaiting-channel-data ──reply──▶ ready ──close()──▶ closed
+ *        └──────────── deadline, bad frame, peer closed ─────────────────────────────▶ closed
+ *
+ * Commands are sent one at a time, each answered by the next `command/reply` or `api/response`
+ * frame; events (`text/event-plain`) are ignored since we never subscribe. The whole session is
+ * bounded by `deadlineMs`: when it passes, the socket is destroyed and the dialplan goes on
+ * (`socket_resume=true`), so a stuck daemon costs a call at most that long.
+ */
+import type { Socket } from 'node:net';
+import { EslFrameReader, EslProtocolError, type EslFrame, type EslFrameLimits } from './esl-frame.js';
+
+export type EslSessionState = 'connected' | 'awaiting-channel-data' | 'ready' | 'closed';
+
+/** One-shot timers, injected so tests control time. */
+export interface OneShotTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realOneShotTimers: OneShotTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface EslSessionOptions extends EslFrameLimits {
+  /** Whole-connection budget (ms): connect, screening, answer. */
+  readonly deadlineMs: number;
+  readonly timers: OneShotTimers;
+  /** Called on every state change (the server logs them at debug). */
+  readonly onTransition?: (from: EslSessionState, to: EslSessionState, why: string) => void;
+}
+
+type Waiter = { resolve: (f: EslFrame) => void; reject: (e: Error) => void };
+
+export class EslSession {
+  private stateNow: EslSessionState = 'connected';
+  private readonly reader: EslFrameReader;
+  private waiter: Waiter | null = null;
+  private failure: Error | null = null;
+  private readonly deadline: unknown;
+  /** Commands sent (tests and counters). */
+  commands = 0;
+
+  constructor(private readonly sock: Socket, private readonly options: EslSessionOptions) {
+    this.reader = new EslFrameReader(options);
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', (err) => this.fail(err, 'socket error'));
+    sock.on('close', () => this.fail(new EslProtocolError('connection closed', 'closed'), 'peer closed'));
+    this.deadline = options.timers.setTimeout(
+      () => this.fail(new EslProtocolError(`no result within ${options.deadlineMs} ms`, 'timeout'), 'deadline'),
+      options.deadlineMs,
+    );
+  }
+
+  get state(): EslSessionState {
+    return this.stateNow;
+  }
+
+  /** Sends `connect`; resolves with the channel data FreeSWITCH replies with. */
+  async channelData(): Promise<Readonly<Record<string, string>>> {
+    this.move('awaiting-channel-data', 'sent connect');
+    const reply = await this.send('connect\n\n');
+    this.move('ready', 'channel data received');
+    return reply.headers;
+  }
+
+  /** Sends one raw command (ending in a blank line) and resolves with its reply frame. */
+  send(text: string): Promise<EslFrame> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.waiter) return Promise.reject(new Error('ESL command sent while another is in flight'));
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.commands++;
+      this.sock.write(text);
+    });
+  }
+
+  /** Ends the session: `exit` tells FreeSWITCH to close its side; the dialplan resumes. Idempotent. */
+  close(why = 'done'): void {
+    if (this.stateNow === 'closed') return;
+    if (!this.failure && this.sock.writable) this.sock.end('exit\n\n');
+    this.finish(why);
+    // FreeSWITCH closes after `exit`; a peer that does not is cut off by the socket timeout below.
+    this.sock.setTimeout(1000, () => this.sock.destroy());
+  }
+
+  /** Protocol failure, deadline or close: wakes the waiter, destroys the socket. Idempotent. */
+  fail(err: Error, why: string): void {
+    if (this.failure) return;
+    this.failure = err;
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(err);
+    this.finish(why);
+    if (!this.sock.destroyed) this.sock.destroy();
+  }
+
+  private finish(why: string): void {
+    this.options.timers.clearTimeout(this.deadline);
+    this.move('closed', why);
+  }
+
+  private move(to: EslSessionState, why: string): void {
+    if (this.stateNow === to || this.stateNow === 'closed') return;
+    const from = this.stateNow;
+    this.stateNow = to;
+    this.options.onTransition?.(from, to, why);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.failure) return;
+    let frames: EslFrame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (err) {
+      return this.fail(err as Error, 'bad frame');
+    }
+    for (const frame of frames) {
+      const type = frame.headers['Content-Type'];
+      if (type === 'text/disconnect-notice') return this.fail(new EslProtocolError('FreeSWITCH disconnected', 'closed'), 'disconnect notice');
+      if (type !== 'command/reply' && type !== 'api/response') continue;
+      const w = this.waiter;
+      this.waiter = null;
+      w?.resolve(frame);
+    }
+  }
+}
