@@ -31,14 +31,14 @@ export async function inspectDatabase(path: string): Promise<DatabaseFacts> {
     }
     const version = await schemaVersion(db);
     const tables = new Set((await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => r.name));
-    if (version < 1 || !tables.has('entries') || !tables.has('organizations') || !tables.has('changes')) {
+    if (version < 1 || !tables.has('entries') || !tables.has('orgs') || !tables.has('changes')) {
       throw new CallscreenError('CS_ERR_DB_OPEN', `${path} is not a callscreen database (schema version ${version}, tables: ${[...tables].slice(0, 5).join(', ') || 'none'})`, { path });
     }
     if (version > SCHEMA_VERSION) {
       throw new CallscreenError('CS_ERR_DB_SCHEMA', `${path} has schema version ${version}, newer than this program's ${SCHEMA_VERSION}; upgrade callscreen first`, { path, found: version });
     }
     const entries = (await db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n ?? 0;
-    const orgs = (await db.get<{ n: number }>('SELECT count(*) AS n FROM organizations'))?.n ?? 0;
+    const orgs = (await db.get<{ n: number }>('SELECT count(*) AS n FROM orgs'))?.n ?? 0;
     return { schemaVersion: version, entries, orgs, bytes: statSync(path).size };
   } catch (err) {
     if (err instanceof CallscreenError && err.code === 'CS_ERR_INTERNAL') {
