@@ -87,7 +87,9 @@ function blockedVerdict(input: DecisionInput, normalized: string, entry: EntryVi
   const action = input.channel === 'sms' ? 'warn' : policy;
   const sipCode = action === 'deny' ? input.policy.rejectCode : undefined;
   const verb = action === 'warn' ? 'warning' : action === 'confirm' ? 'confirmation needed' : 'call refused';
-  return { action, normalized, rule, reason: `${verb}: ${what}${why}`, ...(sipCode ? { sipCode } : {}) };
+  const verdict: { -readonly [K in keyof Verdict]: Verdict[K] } = { action, normalized, rule, reason: `${verb}: ${what}${why}` };
+  if (sipCode) verdict.sipCode = sipCode;
+  return verdict;
 }
 
 function describe(entry: EntryView, normalized: string): string {
@@ -113,12 +115,10 @@ function firstActive(
 }
 
 function toRule(entry: EntryView, kind: VerdictRule['kind']): VerdictRule {
-  return {
-    id: entry.id,
-    kind,
-    value: entry.value,
-    ...(entry.name ? { name: entry.name } : {}),
-    ...(entry.reason ? { reason: entry.reason } : {}),
-    ...(entry.list === 'block' ? { mode: entry.mode } : {}),
-  };
+  // Assignments, not conditional spreads: each `...(c ? {…} : {})` cloned an object on the hot path.
+  const rule: { -readonly [K in keyof VerdictRule]: VerdictRule[K] } = { id: entry.id, kind, value: entry.value };
+  if (entry.name) rule.name = entry.name;
+  if (entry.reason) rule.reason = entry.reason;
+  if (entry.list === 'block') rule.mode = entry.mode;
+  return rule;
 }

@@ -143,6 +143,13 @@ export class NumberNormalizer {
   /** Lenient: for screening. Never throws. */
   parseCallerId(raw: string | null | undefined, region: string): ParsedCaller {
     if (raw === null || raw === undefined) return { kind: 'unidentified', why: 'empty' };
+    // Fast path: most PBXs hand over a bare number ("+15551234567", "2125551234"); one scan tells,
+    // and it skips URI parsing and the separator regex, half the cost of a verdict.
+    const plusFirst = raw.charCodeAt(0) === 43;
+    if (raw.length > (plusFirst ? 1 : 0) && isAllDigits(raw, plusFirst ? 1 : 0)) {
+      if (plusFirst) return isAllZeros(raw, 1) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: raw };
+      return this.fromDigits(raw, region);
+    }
     const user = extractUserPart(raw);
     if (user === '') return { kind: 'unidentified', why: 'empty' };
     if (WITHHELD_WORDS.has(user.toLowerCase())) return { kind: 'unidentified', why: 'withheld-word' };
@@ -151,8 +158,13 @@ export class NumberNormalizer {
     const digits = plus ? compact.slice(1) : compact;
     if (digits === '') return { kind: 'unidentified', why: 'empty' };
     if (!isAllDigits(digits)) return { kind: 'unidentified', why: 'non-numeric' };
-    if (isAllZeros(digits) && (plus || !isZerosEmergency(digits, region))) return { kind: 'unidentified', why: 'all-zeros' };
-    if (plus) return { kind: 'number', value: '+' + digits };
+    if (plus) return isAllZeros(digits) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: '+' + digits };
+    return this.fromDigits(digits, region);
+  }
+
+  /** Caller-ID digits without "+": all zeros, a short code, or a national/IDD number. */
+  private fromDigits(digits: string, region: string): ParsedCaller {
+    if (isAllZeros(digits) && !isZerosEmergency(digits, region)) return { kind: 'unidentified', why: 'all-zeros' };
     if (digits.length <= MAX_SHORT_CODE) return { kind: 'number', value: digits }; // short code
     const value = this.nationalToE164(digits, region) ?? digits;
     return { kind: 'number', value };
@@ -292,16 +304,16 @@ export class NumberNormalizer {
   }
 }
 
-function isAllDigits(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+function isAllDigits(s: string, from = 0): boolean {
+  for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return false;
   }
   return true;
 }
 
-function isAllZeros(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
+function isAllZeros(s: string, from = 0): boolean {
+  for (let i = from; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
   return true;
 }
 

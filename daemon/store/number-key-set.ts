@@ -17,8 +17,12 @@ const MAX_LOAD = 0.5;
  * short codes as a negative that also encodes their length (so `000` ≠ `00`).
  */
 export function numberKey(normalized: string): number {
-  if (normalized.charCodeAt(0) === 43 /* + */) return Number(normalized.slice(1));
-  return -(normalized.length * 10_000_000 + Number(normalized));
+  // Digit loop rather than Number(slice): string-to-double conversion of 11+ digits took ~0.5 µs,
+  // a third of a cached verdict. Exact: at most 15 digits, below 2^53.
+  const plus = normalized.charCodeAt(0) === 43; /* + */
+  let k = 0;
+  for (let i = plus ? 1 : 0; i < normalized.length; i++) k = k * 10 + (normalized.charCodeAt(i) - 48);
+  return plus ? k : -(normalized.length * 10_000_000 + k);
 }
 
 export class NumberKeySet {

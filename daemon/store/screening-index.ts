@@ -29,8 +29,14 @@ export interface OrgState {
   /** Distinct prefix lengths, longest first, so a lookup tries only lengths that exist. */
   prefixLengths: number[];
   unidentified: EntryView[];
-  /** Bumped when the key set is rebuilt wholesale; part of the LRU key, so old entries just age out. */
+  /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
+  /**
+   * Entries of this org's listed numbers, keyed by numberKey. One LRU per organisation, keyed by a
+   * number: the former single LRU keyed by `org.generation|+1555…` built and hashed a fresh string on
+   * every verdict (~0.3 µs of ~2.5 µs). The bound (cacheMax) is therefore per organisation.
+   */
+  cache: LRUCache<number, readonly EntryView[]>;
 }
 
 export interface ScreeningIndexOptions {
@@ -58,17 +64,17 @@ export class ScreeningIndex {
   private readonly bySlug = new Map<string, OrgState>();
   private readonly byId = new Map<number, OrgState>();
   private readonly byDid = new Map<string, OrgState>();
-  private readonly cache: LRUCache<string, readonly EntryView[]>;
+  private readonly cacheMax: number;
   /** Incremented on every applied change; a fetch that raced a change is not cached. */
   private epoch = 0;
-  /** Source of OrgState.generation values; never reused, so stale cache keys can never be hit. */
+  /** Source of OrgState.generation values; never reused. */
   private generations = 0;
   private cacheHits = 0;
   private cacheMisses = 0;
   private keyMisses = 0;
 
   constructor(private readonly db: Database, options: ScreeningIndexOptions = {}) {
-    this.cache = new LRUCache({ max: options.cacheMax ?? 100_000 });
+    this.cacheMax = options.cacheMax ?? 100_000;
   }
 
   async loadAll(): Promise<void> {
@@ -101,8 +107,9 @@ export class ScreeningIndex {
     const n = subject.value;
     const protection = this.protection(state, n);
     let exact: readonly EntryView[] = NO_ENTRIES;
-    if (state.keys.has(numberKey(n))) {
-      const cached = this.cache.get(cacheKey(state, n));
+    const key = numberKey(n);
+    if (state.keys.has(key)) {
+      const cached = state.cache.get(key);
       if (cached === undefined) {
         this.cacheMisses++;
         return undefined;
@@ -126,11 +133,13 @@ export class ScreeningIndex {
   stats(): { orgs: number; keys: number; keyBytes: number; cacheSize: number; cacheHits: number; cacheMisses: number; keyMisses: number } {
     let keys = 0;
     let keyBytes = 0;
+    let cacheSize = 0;
     for (const s of this.byId.values()) {
       keys += s.keys.size;
       keyBytes += s.keys.byteLength;
+      cacheSize += s.cache.size;
     }
-    return { orgs: this.byId.size, keys, keyBytes, cacheSize: this.cache.size, cacheHits: this.cacheHits, cacheMisses: this.cacheMisses, keyMisses: this.keyMisses };
+    return { orgs: this.byId.size, keys, keyBytes, cacheSize, cacheHits: this.cacheHits, cacheMisses: this.cacheMisses, keyMisses: this.keyMisses };
   }
 
   // ---- applying changes (called by the change feed) ----
@@ -160,10 +169,10 @@ export class ScreeningIndex {
     const key = numberKey(number);
     if (rows.length === 0) {
       state.keys.delete(key);
-      this.cache.delete(cacheKey(state, number));
+      state.cache.delete(key);
     } else {
       state.keys.add(key);
-      this.cache.set(cacheKey(state, number), Object.freeze(rows.map(toEntryView)));
+      state.cache.set(key, Object.freeze(rows.map(toEntryView)));
     }
   }
 
@@ -180,6 +189,7 @@ export class ScreeningIndex {
     if (!state) return;
     state.keys = await this.loadKeys(orgId);
     state.generation = ++this.generations;
+    state.cache = this.newCache();
   }
 
   /** Forgets everything and loads it again (the change log was pruned past us). */
@@ -188,7 +198,6 @@ export class ScreeningIndex {
     this.bySlug.clear();
     this.byId.clear();
     this.byDid.clear();
-    this.cache.clear();
     await this.loadAll();
   }
 
@@ -216,7 +225,7 @@ export class ScreeningIndex {
     const epoch = this.epoch;
     const rows = await this.db.all<EntryRow>(NUMBER_ENTRIES_SQL, [state.org.id, n]);
     const entries = rows.length === 0 ? NO_ENTRIES : Object.freeze(rows.map(toEntryView));
-    if (epoch === this.epoch) this.cache.set(cacheKey(state, n), entries);
+    if (epoch === this.epoch) state.cache.set(numberKey(n), entries);
     return entries;
   }
 
@@ -232,11 +241,16 @@ export class ScreeningIndex {
       prefixLengths: [],
       unidentified: [],
       generation: previous?.generation ?? ++this.generations,
+      cache: previous?.cache ?? this.newCache(),
     };
     await this.loadRules(state);
     this.bySlug.set(org.slug, state);
     this.byId.set(org.id, state);
     for (const d of state.dids) this.byDid.set(d, state);
+  }
+
+  private newCache(): LRUCache<number, readonly EntryView[]> {
+    return new LRUCache({ max: this.cacheMax });
   }
 
   private uninstall(state: OrgState): void {
@@ -277,6 +291,3 @@ export class ScreeningIndex {
   }
 }
 
-function cacheKey(state: OrgState, n: string): string {
-  return state.org.id + '.' + state.generation + '|' + n;
-}
