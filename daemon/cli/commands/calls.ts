@@ -1,0 +1,43 @@
+/** `callscreen calls`: the recent screened calls and messages of an organisation (the `screened` table). */
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { ScreenRecorder } from '../../services/screen-recorder.js';
+import { positiveInt } from '../options.js';
+import { clip, formatTime, renderTable } from '../table.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command('calls')
+    .description('recent screened calls and SMS, newest first: time, from, to, action and the rule that decided')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--limit <n>', 'at most this many (default 50, max 1000)', positiveInt('--limit'))
+    .option('--channel <channel>', 'call or sms (default both)')
+    .option('--json', 'one JSON document')
+    .action(async (o: { org: string; limit?: number; channel?: string; json?: boolean }) => {
+      const s = await ctx.services();
+      const org = await s.orgs.require(o.org);
+      const channel = o.channel === 'call' || o.channel === 'sms' ? o.channel : undefined;
+      // The daemon writes records behind (records.flush_ms, default 500 ms): the newest may not be here yet.
+      const recorder = new ScreenRecorder(s.db, s.clock, s.logger);
+      const rows = await recorder.recent(org.id, o.limit ?? 50, 0, channel);
+      if (o.json) {
+        ctx.json({
+          org: org.slug,
+          calls: rows.map((r) => ({
+            id: r.id, at: new Date(r.at).toISOString(), channel: r.channel, direction: r.direction, from: r.from_raw, to: r.to_raw,
+            number: r.number, action: r.action, rule: r.rule_kind ? `${r.rule_kind}:${r.rule_id ?? ''}` : null, reason: r.reason,
+            adapter: r.adapter, callId: r.call_id, failMode: r.fail_mode, latencyUs: r.latency_us,
+          })),
+        });
+        return;
+      }
+      if (rows.length === 0) {
+        ctx.out(`no screened calls for ${org.slug}`);
+        return;
+      }
+      const table = rows.map((r) => [
+        formatTime(r.at), `${r.channel} ${r.direction === 'inbound' ? 'in' : 'out'}`, clip(r.from_raw, 32), clip(r.to_raw, 24),
+        r.fail_mode ? `${r.action} (fail-${r.fail_mode})` : r.action, r.rule_kind ? `${r.rule_kind}:${r.rule_id ?? ''}` : '', clip(r.reason),
+      ]);
+      for (const l of renderTable(['When', 'Kind', 'From', 'To', 'Action', 'Rule', 'Reason'], table)) ctx.out(l);
+    });
+}

@@ -1,0 +1,148 @@
+/**
+ * `callscreen quarantine`: SMS held from blocked senders (seed 002) — list, release (deliver now),
+ * delete, and release-all / delete-all for a contact or sender.
+ *
+ * Releasing must deliver. The running daemon's AMI link cannot be borrowed from here, so the CLI
+ * opens its own AMI connection for the command (config [ami]: enabled, host, port, secret) and
+ * sends `MessageSend`; with AMI disabled, release fails with CS_ERR_UNAVAILABLE and the message
+ * stays held. List and delete need only the database.
+ */
+import type { Command } from 'commander';
+import type { Config } from '../../config/schema.js';
+import { CallscreenError } from '../../core/errors.js';
+import type { Services } from '../../main.js';
+import { AmiClient } from '../../pbx/asterisk/ami-client.js';
+import { AmiMessageDeliverer } from '../../pbx/asterisk/ami-message-deliverer.js';
+import type { HeldMessage, MessageDeliverer } from '../../services/message-deliverer.js';
+import { QuarantineService } from '../../services/quarantine-service.js';
+import type { CliContext } from '../cli-context.js';
+import { positiveInt } from '../options.js';
+import { clip, formatTime, renderTable } from '../table.js';
+
+/** An AMI connection opened on first use and closed when the command ends. */
+class OneShotAmiDeliverer implements MessageDeliverer {
+  private client: AmiClient | null = null;
+
+  constructor(private readonly config: Config, private readonly ctx: CliContext) {}
+
+  async deliver(message: HeldMessage): Promise<void> {
+    // The AMI client's timers do not keep a process alive (right for the daemon); a CLI waiting
+    // only on them would exit mid-command, so hold the event loop open while delivering.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await this.send(message);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async send(message: HeldMessage): Promise<void> {
+    const a = this.config.ami;
+    if (!this.client) {
+      this.client = new AmiClient({
+        host: a.host, port: a.port, username: a.username, secret: a.secret, actionTimeoutMs: a.action_timeout_ms,
+        reconnectMinMs: a.reconnect_min_ms, reconnectMaxMs: a.reconnect_max_ms, keepaliveMs: a.keepalive_ms, events: 'off',
+      }, this.ctx.logger().child({ component: 'ami' }));
+      await this.client.start();
+      try {
+        await this.client.whenConnected(a.action_timeout_ms);
+      } catch (err) {
+        throw new CallscreenError('CS_ERR_UNAVAILABLE', `cannot log in to AMI at ${a.host}:${a.port} to deliver the message; it stays held`, { host: a.host, port: a.port }, { cause: err });
+      }
+    }
+    await new AmiMessageDeliverer(this.client).deliver(message);
+  }
+
+  async close(): Promise<void> {
+    await this.client?.stop();
+  }
+}
+
+async function withQuarantine<T>(ctx: CliContext, fn: (q: QuarantineService, s: Services) => Promise<T>): Promise<T> {
+  const s = await ctx.services();
+  const config = ctx.config();
+  const deliverer = config.ami.enabled ? new OneShotAmiDeliverer(config, ctx) : null;
+  try {
+    return await fn(new QuarantineService(s.db, s.audit, s.clock, deliverer), s);
+  } finally {
+    await deliverer?.close();
+  }
+}
+
+const messageId = positiveInt('ID');
+
+export function register(program: Command, ctx: CliContext): void {
+  const q = program.command('quarantine').description('SMS held from blocked senders: list, release (deliver now) or delete');
+
+  q.command('list')
+    .description('held messages, newest first')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--status <status>', 'held (default), released or all')
+    .option('--contact <id>', 'only this contact', positiveInt('--contact'))
+    .option('--limit <n>', 'at most this many (default 100)', positiveInt('--limit'))
+    .option('--json', 'one JSON document')
+    .action(async (o: { org: string; status?: string; contact?: number; limit?: number; json?: boolean }) => {
+      const status = o.status === undefined ? 'held' : o.status;
+      if (status !== 'held' && status !== 'released' && status !== 'all') throw new CallscreenError('CS_ERR_USAGE', `--status "${status}": use held, released or all`);
+      await withQuarantine(ctx, async (quarantine, s) => {
+        const org = await s.orgs.require(o.org);
+        const { total, messages } = await quarantine.list(org.id, { status, limit: o.limit ?? 100, ...(o.contact !== undefined ? { contactId: o.contact } : {}) });
+        if (o.json) {
+          ctx.json({ org: org.slug, total, messages });
+          return;
+        }
+        if (messages.length === 0) {
+          ctx.out(`no ${status === 'all' ? '' : `${status} `}messages for ${org.slug}`);
+          return;
+        }
+        for (const l of renderTable(['ID', 'Received', 'From', 'To', 'Contact', 'Deliver to', 'Status', 'Text'], messages.map((m) => [
+          String(m.id), formatTime(m.receivedAt), m.from, m.to, m.contactName ?? '', m.deliverTo, m.status, clip(m.body.replace(/\s+/g, ' ')),
+        ]))) ctx.out(l);
+        if (total > messages.length) ctx.out(`(${messages.length} of ${total}; use --limit)`);
+      });
+    });
+
+  q.command('release <id>')
+    .description('deliver a held message now (opens an AMI connection: [ami] must be enabled)')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+    .option('--json', 'one JSON document')
+    .action(async (id: string, o: { org: string; by?: string; json?: boolean }) => {
+      await withQuarantine(ctx, async (quarantine, s) => {
+        const org = await s.orgs.require(o.org);
+        const m = await quarantine.release(org.id, messageId(id), ctx.actor(o.by));
+        if (o.json) ctx.json(m);
+        else ctx.out(`released message ${m.id} from ${m.from} to ${m.deliverTo}`);
+      });
+    });
+
+  q.command('delete <id>')
+    .description('delete a held message for good')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+    .action(async (id: string, o: { org: string; by?: string }) => {
+      await withQuarantine(ctx, async (quarantine, s) => {
+        const org = await s.orgs.require(o.org);
+        await quarantine.delete(org.id, messageId(id), ctx.actor(o.by));
+        ctx.out(`deleted message ${id}`);
+      });
+    });
+
+  for (const action of ['release', 'delete'] as const) {
+    q.command(`${action}-all`)
+      .description(`${action} every held message of a contact or a sender number`)
+      .requiredOption('--org <org>', 'organisation')
+      .option('--contact <id>', 'the contact', positiveInt('--contact'))
+      .option('--from <number>', 'the sender number')
+      .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+      .action(async (o: { org: string; contact?: number; from?: string; by?: string }) => {
+        if ((o.contact === undefined) === (o.from === undefined)) throw new CallscreenError('CS_ERR_USAGE', 'give exactly one of --contact or --from');
+        await withQuarantine(ctx, async (quarantine, s) => {
+          const org = await s.orgs.require(o.org);
+          const selector = o.contact !== undefined ? { contactId: o.contact } : { from: s.normalizer.normalizeNumber(o.from ?? '', org.policy.region) };
+          const n = await quarantine.settleAll(org.id, selector, action, ctx.actor(o.by));
+          ctx.out(`${action === 'release' ? 'released' : 'deleted'} ${n} message${n === 1 ? '' : 's'}`);
+        });
+      });
+  }
+}
