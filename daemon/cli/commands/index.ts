@@ -16,6 +16,7 @@ import { register as doctor } from './doctor.js';
 import { register as backup } from './backup.js';
 import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
+import { register as user } from './user.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -32,4 +33,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   backup,
   calls,
   quarantine,
+  user,
 ];
