@@ -54,9 +54,18 @@ SELECT e.* FROM contact_numbers cn
   JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
-const ORG_KEYS_SQL = `
-SELECT value AS n FROM entries WHERE org_id = ?1 AND kind = 'exact' AND removed_at IS NULL
-UNION
+/**
+ * One page of an org's exact-entry numbers in index order (entries_active: org_id, value), as one
+ * comma-joined string. Loading 1,000,000 numbers with node-sqlite3's `each` queued every row as a
+ * JS object faster than they were consumed: ~300 MB RSS and twice the time of these pages.
+ */
+const KEYS_PAGE_SQL = `
+SELECT count(*) AS c, max(value) AS last, group_concat(value) AS v FROM (
+  SELECT value FROM entries WHERE org_id = ?1 AND value > ?2 AND kind = 'exact' AND removed_at IS NULL
+  ORDER BY value LIMIT ?3)`;
+const KEYS_PAGE = 100_000;
+
+const CONTACT_KEYS_SQL = `
 SELECT cn.number AS n FROM entries e JOIN contact_numbers cn ON cn.contact_id = e.contact_id
   WHERE e.org_id = ?1 AND e.kind = 'contact' AND e.removed_at IS NULL`;
 
@@ -286,7 +295,16 @@ export class ScreeningIndex {
       [orgId],
     );
     const keys = new NumberKeySet(count?.c ?? 0);
-    await this.db.each<{ n: string }>(ORG_KEYS_SQL, [orgId], (r) => keys.add(numberKey(r.n)));
+    // Pages by value, not OFFSET or rowid: each page is an index seek, so the load stays linear.
+    let last = '';
+    for (;;) {
+      const page = await this.db.get<{ c: number; last: string | null; v: string | null }>(KEYS_PAGE_SQL, [orgId, last, KEYS_PAGE]);
+      if (!page || page.c === 0 || page.last === null || page.v === null) break;
+      for (const v of page.v.split(',')) keys.add(numberKey(v));
+      last = page.last;
+      if (page.c < KEYS_PAGE) break;
+    }
+    await this.db.each<{ n: string }>(CONTACT_KEYS_SQL, [orgId], (r) => keys.add(numberKey(r.n)));
     return keys;
   }
 }
