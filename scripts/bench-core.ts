@@ -52,30 +52,51 @@ function report(metric: string, value: number, unit: string, target: number | nu
   log(`  ${metric}: ${rows[rows.length - 1]!.value}${target === null ? '' : ` (target ${rows[rows.length - 1]!.target}, ${rows[rows.length - 1]!.ratio})`}`);
 }
 
+/** The import phase: builds the org and the CSV, imports it, prints the seconds the import took. */
+async function importPhase(dbPath: string): Promise<void> {
+  const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+  const cli = { name: 'bench', source: 'cli', origin: 'bench' } as const;
+  const setup = await openServices(config, pino({ level: 'silent' }));
+  await setup.orgs.add('bench', 'Bench', 'US', cli);
+  await setup.orgs.addDids('bench', ['+12125550100'], cli);
+  await setup.blocklist.block('bench', { kind: 'prefix', prefix: '+1900' }, {}, cli);
+  const csvPath = join(dirname(dbPath), 'blocked.csv');
+  const lines = ['number,mode,name,reason'];
+  for (let i = 0; i < N; i++) lines.push(`${blocked(i)},${i % 2 ? 'reject' : 'voicemail'},,bench`);
+  writeFileSync(csvPath, lines.join('\n') + '\n');
+  lines.length = 0;
+  const t0 = performance.now();
+  const imported = await setup.importer.importFile(csvPath, 'bench', { ...cli, source: 'import' });
+  const seconds = (performance.now() - t0) / 1000;
+  await setup.close();
+  if (imported.added !== N) throw new Error(`imported ${imported.added}, expected ${N}`);
+  process.stdout.write(JSON.stringify({ seconds }) + '\n');
+}
+
+function runImportChild(dbPath: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--import-phase', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`import phase exited ${code}`));
+      resolvePromise((JSON.parse(out.trim()) as { seconds: number }).seconds);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'callscreen-bench-'));
   const dbPath = join(dir, 'bench.db');
   const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
   const logger = pino({ level: 'silent' });
-  const actor = { name: 'bench', source: 'import', origin: 'bench' } as const;
   try {
     log(`callscreen core benchmark: ${N.toLocaleString('en-US')} blocked numbers, ${RUNS} runs each, db ${dbPath}`);
 
-    // ---- import ----
-    const setup = await openServices(config, logger);
-    await setup.orgs.add('bench', 'Bench', 'US', { ...actor, source: 'cli' });
-    await setup.orgs.addDids('bench', ['+12125550100'], { ...actor, source: 'cli' });
-    await setup.blocklist.block('bench', { kind: 'prefix', prefix: '+1900' }, {}, { ...actor, source: 'cli' });
-    const csvPath = join(dir, 'blocked.csv');
-    const lines = ['number,mode,name,reason'];
-    for (let i = 0; i < N; i++) lines.push(`${blocked(i)},${i % 2 ? 'reject' : 'voicemail'},,bench`);
-    writeFileSync(csvPath, lines.join('\n') + '\n');
-    lines.length = 0;
-    const tImport = performance.now();
-    const imported = await setup.importer.importFile(csvPath, 'bench', actor);
-    const importS = (performance.now() - tImport) / 1000;
-    await setup.close();
-    if (imported.added !== N) throw new Error(`imported ${imported.added}, expected ${N}`);
+    // ---- import, in a child process: the daemon measured below never held the CSV or the
+    // 1M parsed rows, as a real daemon would not (an import is the CLI's job). ----
+    const importS = await runImportChild(dbPath);
     report(`import ${N.toLocaleString('en-US')} rows (Importer, CSV)`, importS, 's', 20, false, 1);
 
     // ---- start to ready (median of RUNS cold-ish starts; the last one stays up) ----
@@ -208,12 +229,16 @@ let i = 0;
 function next() {
   if (i >= numbers.length) return db.close(() => process.exit(0));
   const n = numbers[i++];
-  db.run("INSERT INTO entries (org_id, list, kind, value, created_by, created_at, source) VALUES (1, 'block', 'exact', ?, 'bench', 0, 'cli')", [n], (err) => {
+  const attempt = () => db.run("INSERT INTO entries (org_id, list, kind, value, created_by, created_at, source) VALUES (1, 'block', 'exact', ?, 'bench', 0, 'cli')", [n], (err) => {
+    // The daemon's write-behind recorder holds the write lock while it flushes hit counts; a busy
+    // machine can stretch that past the busy timeout. Try again rather than lose the sample.
+    if (err && err.code === 'SQLITE_BUSY') return setTimeout(attempt, 5);
     if (err) { console.error(err.message); process.exit(1); }
     process.stdout.write(n + ' ' + Date.now() + '\\n');
     // Spread commits over time (and off the daemon's poll phase) rather than in one burst.
     setTimeout(next, 20 + Math.floor(Math.random() * 60));
   });
+  attempt();
 }
 db.exec('SELECT 1', next);
 `);
@@ -298,7 +323,7 @@ function findings(): string {
   return process.env.BENCH_FINDINGS ? `\n${process.env.BENCH_FINDINGS}\n` : '';
 }
 
-main().catch((err: unknown) => {
+(process.argv[2] === '--import-phase' ? importPhase(process.argv[3]!) : main()).catch((err: unknown) => {
   log(err instanceof Error ? (err.stack ?? err.message) : String(err));
   process.exit(1);
 });
