@@ -76,3 +76,16 @@ t.test('random differential against Set', async (t) => {
   t.equal(mismatches, 0);
   t.equal(s.size, ref.size);
 });
+
+t.test('numberKey agrees with Number() for every length up to 15 digits', async (t) => {
+  let bad = 0;
+  for (let len = 1; len <= 15; len++) {
+    for (let j = 0; j < 200; j++) {
+      let d = String(1 + ((j * 7) % 9));
+      while (d.length < len) d += String((j * 31 + d.length * 17) % 10);
+      if (numberKey('+' + d) !== Number(d)) bad++;
+      if (numberKey(d) !== -(d.length * 10_000_000 + Number(d))) bad++;
+    }
+  }
+  t.equal(bad, 0);
+});
