@@ -95,9 +95,14 @@ export class AdminOperations {
   }
 
   async block(p: Principal, slug: string, input: BlockInput) {
-    await this.org(p, slug, 'block');
+    const org = await this.org(p, slug, 'block');
+    let name = input.name ?? '';
+    // A contact block with no name of its own is listed under the contact's name (seed 001 pre-fills it).
+    if (!name.trim() && input.kind === 'contact' && input.contactId !== undefined) {
+      name = (await this.ctx.contacts.get(org.id, input.contactId))?.name ?? '';
+    }
     return this.ctx.blocklist.block(slug, targetOf(input), {
-      ...(input.mode ? { mode: input.mode } : {}), name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
+      ...(input.mode ? { mode: input.mode } : {}), name, reason: input.reason ?? '', expires: input.expires ?? null,
     }, p.actor);
   }
 

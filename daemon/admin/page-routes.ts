@@ -86,6 +86,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.get('/assets/panel.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
   app.get('/assets/panel.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));
 
+  // Browsers ask for it on every page; an empty answer keeps logs and consoles free of 404s.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
   app.get('/signin', async (req, reply) => sendHtml(reply, signInPage(safeNext(q(req, 'next') || '/'))));
   app.post('/signin', async (req, reply) => {
     const next = safeNext(field(req.body, 'next') || '/');

@@ -1,0 +1,177 @@
+/**
+ * The panel in a real browser (Debian's chromium, driven by playwright-core) against a daemon with
+ * the admin server on an ephemeral loopback port and a temp database. The PBX link is a fake
+ * deliverer (test/support/panel.ts) that records what a release delivers. Screenshots go to
+ * artifacts/screenshots/. Install the browser with scripts/install-browser.sh.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { PASSWORD, startPanel } from '../support/panel.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'artifacts', 'screenshots');
+
+async function signInAs(page: Page, baseUrl: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/blocked\?org=/);
+}
+
+t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing: run scripts/install-browser.sh` }, async (t) => {
+  mkdirSync(SHOTS, { recursive: true });
+  const panel = await startPanel(t);
+  const { baseUrl, ctx, ids } = panel;
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  t.teardown(() => browser.close());
+
+  const admin = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+  const pageErrors: string[] = [];
+  admin.on('pageerror', (e) => pageErrors.push(e.message));
+  admin.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  admin.on('dialog', (d) => void d.accept());
+
+  await t.test('sign in lands on Blocked callers of the first organisation', async (t) => {
+    await admin.goto(`${baseUrl}/quarantine?org=acme`);
+    t.match(admin.url(), /\/signin\?next=/, 'signed-out visit goes to the sign-in form');
+    await signInAs(admin, baseUrl, 'alice');
+    t.equal(await admin.getByRole('heading', { level: 1 }).textContent(), 'Blocked callers');
+    t.equal(await admin.locator('tbody tr').count(), 3);
+    await admin.screenshot({ path: join(SHOTS, 'blocked-desktop.png'), fullPage: true });
+  });
+
+  await t.test('organisation picker: the other org is empty and says so', async (t) => {
+    await admin.getByLabel('Organisation').selectOption('globex');
+    await admin.getByRole('button', { name: 'Switch' }).click();
+    await admin.waitForURL(/org=globex/);
+    t.match(await admin.locator('main').textContent(), 'There are no blocked callers for Globex Clinic. Try another organisation.');
+    await admin.getByLabel('Organisation').selectOption('acme');
+    await admin.getByRole('button', { name: 'Switch' }).click();
+    await admin.waitForURL(/org=acme/);
+    t.equal(await admin.locator('tbody tr').count(), 3);
+  });
+
+  await t.test('search by partial digits, then unblock with confirmation and a note', async (t) => {
+    await admin.getByLabel(/^Search/).fill('123-45');
+    await admin.getByLabel(/^Search/).press('Enter');
+    await admin.waitForURL(/search=123-45/);
+    const rows = admin.locator('tbody tr');
+    t.equal(await rows.count(), 1);
+    t.match(await rows.first().textContent(), /\+15551234567.*Spam Co.*tester/s);
+    await rows.first().getByRole('link', { name: /Unblock/ }).click();
+    await admin.waitForURL(/\/blocked\/\d+\/unblock/);
+    t.match(await admin.locator('main').textContent(), /Unblock \+15551234567 in Acme Dental\?/);
+    await admin.getByLabel(/^Note/).fill('ticket 42: a patient');
+    await admin.getByRole('button', { name: 'Confirm unblock' }).click();
+    await admin.waitForURL(/notice=/);
+    t.match(await admin.getByRole('status').textContent(), 'Unblocked +15551234567.');
+    t.equal(await admin.locator('tbody tr').count(), 2);
+    const audit = await ctx.audit.query({ action: 'unblock' });
+    t.match(audit.events[0], { actor: 'alice', reason: 'ticket 42: a patient' });
+  });
+
+  await t.test('block a contact with "Block and allow voicemails"', async (t) => {
+    await admin.getByRole('link', { name: 'Contacts' }).click();
+    await admin.getByLabel('Name').fill('Nuisance Caller');
+    await admin.getByLabel(/^Numbers/).fill('555-777-0001, 555-777-0002');
+    await admin.getByRole('button', { name: 'Add contact' }).click();
+    await admin.waitForURL(/notice=Added/);
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Block', exact: true }).click();
+    await admin.getByLabel('A contact — all of their numbers').check();
+    await admin.getByLabel(/^Contact/).selectOption({ label: 'Nuisance Caller (+15557770001, +15557770002)' });
+    await admin.getByLabel(/Block and allow voicemails/).check();
+    await admin.getByLabel('Reason').fill('keeps calling');
+    await admin.getByRole('button', { name: 'Add to block list' }).click();
+    await admin.waitForURL(/\/blocked\?.*notice=/);
+    t.match(await admin.getByRole('status').textContent(), 'Blocked contact Nuisance Caller');
+    t.match(await admin.locator('tbody tr').first().textContent(), /Contact Nuisance Caller.*Block and allow voicemails.*keeps calling/s);
+    const acme = await ctx.orgs.require('acme');
+    await ctx.feed.poll();
+    const v = await ctx.screener.screen({ org: 'acme', channel: 'call', direction: 'inbound', from: '+15557770002', to: '+12125550100' });
+    t.equal(v.action, 'voicemail', 'the daemon now sends that contact to voicemail');
+    t.ok(acme.id > 0);
+  });
+
+  await t.test('quarantined messages: release one, delete all, unblock contact with delete all', async (t) => {
+    await admin.getByRole('link', { name: 'Quarantined messages' }).click();
+    const card = admin.getByRole('region', { name: 'Messages from Pushy Vendor' });
+    t.equal(await card.locator('tbody tr').count(), 2);
+    await admin.screenshot({ path: join(SHOTS, 'quarantine-desktop.png'), fullPage: true });
+    await card.locator('tbody tr', { hasText: 'Buy now!!!' }).getByRole('button', { name: 'Release' }).click();
+    await admin.waitForURL(/notice=Released/);
+    t.equal(panel.deliverer?.delivered.length, 1);
+    t.equal(panel.deliverer?.delivered[0]?.body, 'Buy now!!!');
+    await admin.getByRole('region', { name: 'Messages from Pushy Vendor' }).getByRole('button', { name: 'Delete all' }).click();
+    await admin.waitForURL(/notice=Deleted/);
+    t.match(await admin.getByRole('status').textContent(), 'Deleted 1 message.');
+    t.match(await admin.locator('main').textContent(), 'No messages are held for Acme Dental');
+
+    const acme = await ctx.orgs.require('acme');
+    await ctx.quarantine.hold({
+      orgId: acme.id, fromRaw: '+15550002222', to: '+12125550100', body: 'one more', deliverTo: 'pjsip:agent101', adapter: 'test',
+      verdict: { action: 'quarantine', normalized: '+15550002222', reason: 'contact blocked', rule: { id: ids.contactEntry, kind: 'contact', value: String(ids.contact) } },
+    });
+    await admin.reload();
+    await admin.getByRole('link', { name: 'Unblock contact…' }).click();
+    t.match(await admin.locator('main').textContent(), '1 held message from this contact');
+    await admin.getByRole('radio', { name: /Delete all/ }).check();
+    await admin.getByRole('button', { name: 'Confirm unblock' }).click();
+    await admin.waitForURL(/notice=/);
+    t.match(await admin.getByRole('status').textContent(), 'Unblocked contact Pushy Vendor; deleted 1 message.');
+    t.equal(panel.deliverer?.delivered.length, 1, 'deleted, not delivered');
+    t.equal((await ctx.quarantine.list(acme.id, { status: 'all' })).total, 1, 'only the released one remains');
+  });
+
+  await t.test('recent calls: one-click Block this caller; dashboard draws bars', async (t) => {
+    const acme = await ctx.orgs.require('acme');
+    const req = { org: 'acme', channel: 'call', direction: 'inbound', from: '+15556660000', to: '+12125550100' } as const;
+    ctx.screener.recordVerdict(req, acme.id, await ctx.screener.screen(req), 'test', 80);
+    const blockedReq = { ...req, from: '+15559876543' };
+    ctx.screener.recordVerdict(blockedReq, acme.id, await ctx.screener.screen(blockedReq), 'test', 80);
+    await ctx.recorder.flush();
+    await admin.getByRole('link', { name: 'Recent calls' }).click();
+    await admin.getByRole('button', { name: 'Block +15556660000' }).click();
+    await admin.waitForURL(/notice=Blocked/);
+    t.match(await admin.getByRole('status').textContent(), 'Blocked +15556660000.');
+    await admin.getByRole('link', { name: 'Dashboard' }).click();
+    t.equal(await admin.locator('svg.bars rect').count(), 28, '14 days × calls and messages');
+    t.match(await admin.locator('main').textContent(), '+15559876543');
+    await admin.screenshot({ path: join(SHOTS, 'dashboard-desktop.png'), fullPage: true });
+  });
+
+  await t.test('an agent is refused an unblock', async (t) => {
+    const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await signInAs(agent, baseUrl, 'andy');
+    t.equal(await agent.getByRole('link', { name: /^Unblock/ }).count(), 0, 'no Unblock buttons for agents');
+    t.ok(await agent.getByText('admins unblock').first().isVisible());
+    const res = await agent.goto(`${baseUrl}/blocked/${ids.contactEntry + 1}/unblock?org=acme`);
+    t.equal(res?.status(), 403);
+    t.match(await agent.getByRole('alert').textContent(), 'a agent may not unblock');
+    const api = await agent.evaluate(async (id) => {
+      const me = await (await fetch('/api/v1/me')).json() as { csrf: string };
+      const r = await fetch(`/api/v1/orgs/acme/blocked/${id}/unblock`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf }, body: '{}' });
+      return r.status;
+    }, ids.contactEntry + 1);
+    t.equal(api, 403, 'the API refuses too');
+    await agent.screenshot({ path: join(SHOTS, 'agent-refused.png') });
+  });
+
+  await t.test('phone-sized viewport: readable, no sideways scrolling, keyboard focus visible', async (t) => {
+    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })).newPage();
+    await signInAs(phone, baseUrl, 'alice');
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    t.ok(overflow <= 0, `no horizontal overflow (${overflow}px)`);
+    t.equal(await phone.evaluate<string>("getComputedStyle(document.querySelector('thead')).position"), 'absolute', 'table rows become labelled cards');
+    await phone.keyboard.press('Tab');
+    t.equal(await phone.evaluate<string>('document.activeElement.textContent'), 'Skip to content', 'first Tab reaches the skip link');
+    await phone.screenshot({ path: join(SHOTS, 'blocked-phone.png'), fullPage: true });
+  });
+
+  t.same(pageErrors, [], 'no script errors or CSP violations in the console');
+});
