@@ -34,6 +34,7 @@ import { openReader, openStore } from './store/store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
+import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 
 export interface Services {
   readonly config: Config;
@@ -145,6 +146,7 @@ export function defaultComponents(ctx: DaemonContext): Component[] {
   if (ctx.config.admin.enabled) out.push(new AdminServer(ctx));
   if (ctx.config.fastagi.enabled) out.push(buildFastAgiServer(ctx));
   if (ctx.config.esl.enabled) out.push(buildEslServer(ctx));
+  if (ctx.config.sip_edge.enabled) out.push(buildSipEdge(ctx));
   return out;
 }
 

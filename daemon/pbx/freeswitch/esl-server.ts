@@ -26,7 +26,7 @@ import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
 import { EslSession, realOneShotTimers, type OneShotTimers } from './esl-session.js';
-import { unscreenedVerdict } from './unscreened-verdict.js';
+import { screenWithin } from './screen-within.js';
 
 /** The part of Screener this adapter uses (MeteredScreener in the daemon). */
 export interface EslScreener {
@@ -57,8 +57,6 @@ export interface EslServerOptions extends EslFrameLimits {
 }
 
 export const ESL_ADAPTER = 'esl';
-
-type Screened = { verdict: Verdict; orgId: number | null };
 
 export class EslServer implements Component {
   readonly name = 'esl-server';
@@ -142,7 +140,8 @@ export class EslServer implements Component {
       org: state?.org.slug ?? '', channel: 'call', direction: call.direction, from: call.from, to: call.to,
       ...(call.callerName ? { callerName: call.callerName } : {}), withheld: call.withheld, callId: call.uuid,
     };
-    const { verdict, orgId } = await this.decide(req, state, config);
+    const verdict = await screenWithin(this.deps.screener, req, state, config, this.timers);
+    const orgId = state?.org.id ?? null;
     const latencyUs = (performance.now() - started) * 1000;
     const callLog = log.child({ org: req.org, callId: call.uuid, from: req.from, to: req.to, verdict: verdict.action });
     this.counters.screened++;
@@ -155,25 +154,6 @@ export class EslServer implements Component {
   private agentOrg(): OrgState | undefined {
     const all = this.deps.orgSlugs();
     return all.length === 1 && all[0] !== undefined ? this.deps.screener.org(all[0]) : undefined;
-  }
-
-  private async decide(req: ScreenRequest, state: OrgState | undefined, config: Config): Promise<Screened> {
-    const mode = config.screening.fail_mode;
-    if (!state) return { verdict: unscreenedVerdict('call', req.direction, mode, 'no organisation'), orgId: null };
-    const orgId = state.org.id;
-    try {
-      // Memory answers almost every call: no promise, no timer.
-      const sync = this.deps.screener.screenSync(req);
-      if (sync !== undefined) return { verdict: sync, orgId };
-      const deadlineMs = config.screening.deadline_ms;
-      let handle: unknown;
-      const timeout = new Promise<null>((resolve) => { handle = this.timers.setTimeout(() => resolve(null), deadlineMs); });
-      const v = await Promise.race([this.deps.screener.screen(req), timeout]);
-      this.timers.clearTimeout(handle);
-      return { verdict: v ?? unscreenedVerdict('call', req.direction, mode, `no verdict within ${deadlineMs} ms`), orgId };
-    } catch {
-      return { verdict: unscreenedVerdict('call', req.direction, mode, 'screening failed'), orgId };
-    }
   }
 
   private async answer(session: EslSession, call: EslCall, v: Verdict, log: Logger): Promise<void> {
