@@ -5,7 +5,8 @@
  * Bounds, so that the PBX is never held and the daemon never grows:
  * - at most `fastagi.max_connections` sockets; beyond that a connection is closed at once (Asterisk
  *   then has AGISTATUS=FAILURE and its dialplan fails open);
- * - a socket silent for `fastagi.idle_timeout_ms` is destroyed; lines over 8 KiB, more than 128
+ * - a socket silent for `fastagi.idle_timeout_ms`, or whose environment is not complete by then, is
+ *   destroyed; lines over 8 KiB, more than 128
  *   environment lines or anything that is not AGI end the session;
  * - a verdict not ready `screening.deadline_ms` after the environment arrived is replaced by the
  *   fail-mode verdict (`screening.fail_mode`), counted and logged.
@@ -142,17 +143,22 @@ export class FastAgiServer {
     });
     const session = new AgiSession(sock);
     sock.setTimeout(cfg.idle_timeout_ms, () => session.fail(new AgiProtocolError('idle timeout', 'idle')));
-    const p = this.serve(session, sock).finally(() => this.inflight.delete(p));
+    const p = this.serve(session, sock, cfg.idle_timeout_ms).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
-  private async serve(session: AgiSession, sock: net.Socket): Promise<void> {
+  private async serve(session: AgiSession, sock: net.Socket, envMs: number): Promise<void> {
     let env;
+    // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
+    // the connection for hours: the whole environment must arrive within idle_timeout_ms.
+    const envTimer = setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
     try {
       env = await session.environment();
     } catch (err) {
       this.protocolError(err, sock);
       return;
+    } finally {
+      clearTimeout(envTimer);
     }
     const t0 = this.monotonicMs();
     const config = this.deps.config();
