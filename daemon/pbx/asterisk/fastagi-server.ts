@@ -91,7 +91,9 @@ export class FastAgiServer {
     const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port }, () => {
+      // Node's default backlog (511) is far below max_connections: a burst of calls beyond it had
+      // its SYNs dropped and retried a second or more later, past the screening deadline.
+      server.listen({ host, port, backlog: 4096 }, () => {
         server.off('error', reject);
         resolve();
       });
