@@ -7,7 +7,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
-import { cliActor, services, startDaemon } from '../support/harness.js';
+import { cliActor, services, startDaemon, type TapLike } from '../support/harness.js';
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -28,7 +28,7 @@ function flood(port: number, kinds: Array<[string, number]>): Promise<Array<{ ki
 const IDLE_MS = 1000;
 const SLACK_MS = 1500;
 
-async function rig(t: Tap.Test) {
+async function rig(t: TapLike) {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100'], cliActor);
@@ -49,8 +49,6 @@ async function rig(t: Tap.Test) {
   });
   return { server: srv, port: srv.address().port, held };
 }
-
-declare namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] }
 
 const REJECT = 'SET VARIABLE CALLSCREEN_ACTION "reject"';
 const ALLOW = 'SET VARIABLE CALLSCREEN_ACTION "allow"';
