@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -292,7 +292,7 @@ into a fresh temporary SQLite database through the Importer (from a generated CS
 (region US, one prefix rule), then a daemon started on it with no adapters. Each figure is the median of
 ${RUNS} runs. Ratio > 1 means better than the target.
 
-Machine: ${cpus().length} cores **shared with other work** (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}.
+Machine: ${cpus().length} cores **shared with other work** (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}.
 Figures on a shared 2-core box are noisy; treat them as a floor, not a ceiling.
 
 ${table}
