@@ -40,7 +40,7 @@ export class AuditLog {
   async append(orgId: number | null, actor: Actor, action: string, target: string, reason = '', detail: Record<string, unknown> = {}): Promise<void> {
     await this.db.run(
       'INSERT INTO audit_log (at, org_id, actor, action, target, reason, origin, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [this.clock.now(), orgId, actor.name, action, target, reason, `${actor.source}${actor.origin ? ' ' + actor.origin : ''}`, JSON.stringify(detail)],
+      [this.clock.now(), orgId, actor.name, action, target, reason, originOf(actor), JSON.stringify(detail)],
     );
   }
 
@@ -71,6 +71,12 @@ export class AuditLog {
       })),
     };
   }
+}
+
+/** `panel 10.0.0.5`, `cli@host` — the source is named once even when the origin already starts with it. */
+function originOf(actor: Actor): string {
+  if (!actor.origin) return actor.source;
+  return actor.origin.startsWith(actor.source) ? actor.origin : `${actor.source} ${actor.origin}`;
 }
 
 function safeJson(text: string): Record<string, unknown> {
