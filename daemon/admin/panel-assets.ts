@@ -50,6 +50,7 @@ th { background:var(--panel); font-size:14px; }
 .signin { max-width:360px; margin:40px auto; }
 .signin input { width:100%; }
 .tag { display:inline-block; padding:0 6px; border-radius:10px; font-size:13px; background:var(--panel); border:1px solid var(--line); }
+header.top .tag { color:var(--fg); }
 @media (max-width: 640px) {
   main { padding:12px; }
   table.stack thead { position:absolute; left:-9999px; }
@@ -57,6 +58,8 @@ th { background:var(--panel); font-size:14px; }
   table.stack td { display:flex; gap:8px; border:none; padding:4px 0; }
   table.stack td::before { content:attr(data-label); font-weight:600; min-width:7.5em; color:var(--muted); }
   header.top .brand { width:100%; }
+  header.top form { flex-wrap:wrap; max-width:100%; }
+  header.top select { max-width:55vw; }
 }
 `;
 
