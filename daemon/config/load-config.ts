@@ -86,10 +86,22 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
     case 'type':
       text = `must be ${(e.params as { type: string }).type}`;
       break;
+    case 'required': {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      key = base ? `${base}.${missing}` : missing;
+      text = 'must be set';
+      break;
+    }
+    case 'minLength':
+      text = (e.params as { limit: number }).limit === 1 ? 'must not be empty' : (e.message ?? e.keyword);
+      break;
     default:
       text = e.message ?? e.keyword;
   }
-  const line = lines.get(key) ?? lines.get(base) ?? null;
+  // The schema's only conditionals are "when [section] enabled = true" (esl_inbound.password).
+  const section = key.split('.')[0] ?? '';
+  if (e.schemaPath.includes('/then/')) text += ` when ${section}.enabled = true`;
+  const line = lines.get(key) ?? lines.get(base) ?? lines.get(section) ?? null;
   return { key, line, text: `${key || '(top level)'}${line !== null ? ` (line ${line})` : ''} ${text}` };
 }
 

@@ -90,6 +90,23 @@ export const CONFIG_SCHEMA = {
         listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:8084', description: 'address:port for outbound ESL' },
       },
     },
+    esl_inbound: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'log in to FreeSWITCH mod_event_socket (SMS screening through the chatplan, agent warnings, SMS release)' },
+        host: { type: 'string', default: '127.0.0.1', description: 'mod_event_socket host (event_socket.conf.xml listen-ip)' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 8021, description: 'mod_event_socket port (event_socket.conf.xml listen-port)' },
+        password: { type: 'string', default: '', description: 'event_socket.conf.xml password; required when enabled; never logged' },
+        command_timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 3000, description: 'a command (or the connect + auth handshake) with no reply by then fails and the connection is re-made (ms)' },
+        reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
+        reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
+        chatplan_marker: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,31}$', default: 'callscreen', description: 'message header the chatplan sets to "screen" before fire (also <marker>_direction and the global variable <marker>_sms)' },
+      },
+      // An inbound Event Socket login with an empty password cannot succeed: refuse it at load time.
+      // `required` too: ajv checks if/then before it fills defaults, so an absent key is seen as absent.
+      if: { properties: { enabled: { const: true } }, required: ['enabled'] },
+      then: { required: ['password'], properties: { password: { minLength: 1 } } },
+    },
     sip_edge: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
@@ -117,8 +134,12 @@ export interface Config {
   readonly agents: { readonly endpoint_pattern: string; readonly message_from: string };
   readonly admin: { readonly enabled: boolean; readonly listen: string; readonly tls_cert: string; readonly tls_key: string; readonly session_hours: number; readonly secure_cookies: boolean };
   readonly esl: { readonly enabled: boolean; readonly listen: string };
+  readonly esl_inbound: {
+    readonly enabled: boolean; readonly host: string; readonly port: number; readonly password: string;
+    readonly command_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly chatplan_marker: string;
+  };
   readonly sip_edge: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secret: string; readonly pbx_uri: string; readonly voicemail_uri: string };
 }
 
 /** Keys whose values are never logged or printed. */
-export const SECRET_KEYS: readonly string[] = ['ami.secret', 'sip_edge.secret', 'admin.tls_key'];
+export const SECRET_KEYS: readonly string[] = ['ami.secret', 'esl_inbound.password', 'sip_edge.secret', 'admin.tls_key'];
