@@ -22,6 +22,7 @@ export type ScenarioName =
   | 'inbound-call.xml'
   | 'inbound-call-withheld.xml'
   | 'inbound-call-withheld-pai.xml'
+  | 'inbound-call-hostile-from.xml'
   | 'carrier-message.xml'
   | 'carrier-uas.xml'
   | 'carrier-message-uas.xml'
