@@ -1,0 +1,480 @@
+/**
+ * The daemon's INBOUND Event Socket connection: it logs in to FreeSWITCH's mod_event_socket
+ * (`esl_inbound.host:port`, default 127.0.0.1:8021), asks for the events it was given, and sends
+ * commands (`api chat`, `sendevent`) that belong to no call. mod_sms chatplan applications have no
+ * `socket`, so this is the only way to see and answer SMS from FreeSWITCH. Kept up by an explicit
+ * state machine:
+ *
+ *   stopped ─start()─▶ connecting ──auth/request──▶ authenticating ──+OK accepted──▶ subscribing ──setup +OK──▶ ready
+ *                         │ (refused, no auth/request,     │ (-ERR invalid,              │ (-ERR, timeout)          │ (closed, disconnect
+ *                         │  ACL rude-rejection, timeout)  │  timeout)                   │                          │  notice, timeout,
+ *                         ▼                                ▼                             ▼                          ▼  bad frame)
+ *                      backoff ──────────────────── delay (min·2ⁿ, equal jitter, up to max) ──────────────────▶ connecting
+ *                                                                        stop() → stopped (from anywhere)
+ *
+ * Rules (the AMI client's, for the same reasons):
+ * - commands are written only while `ready`, one at a time: ESL replies carry no id, they come in
+ *   the order the commands were sent, so the next command waits for the reply to the one before.
+ *   When not ready a command fails at once with CS_ERR_UNAVAILABLE and is never queued across a
+ *   reconnect (a warning or an SMS minutes late is worse than a failure the caller logs);
+ * - every command, and the wait for `auth/request` after connecting, is bounded by
+ *   `commandTimeoutMs`. A command with no reply fails with CS_ERR_TIMEOUT and the connection is
+ *   re-made: a late reply would otherwise be read as the answer to the next command;
+ * - the password is written to the socket and nowhere else (no log line, error, or status field).
+ *
+ * Framing is EslFrameReader's (bounded header block and body); event bodies are read by
+ * parseEventPlain. Timers and the clock are injected so backoff and timeouts are tested without
+ * sleeping.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { CallscreenError } from '../../core/errors.js';
+import { parseEventPlain, type EslEvent } from './esl-event.js';
+import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
+import type { OneShotTimers } from './esl-session.js';
+
+export type EslInboundState = 'stopped' | 'connecting' | 'authenticating' | 'subscribing' | 'ready' | 'backoff';
+
+export interface EslInboundOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Written to the socket in `auth`, never logged. */
+  readonly password: string;
+  /** A command, or connect-to-auth/request, with no answer by then fails (ms). */
+  readonly commandTimeoutMs: number;
+  /** First reconnect delay; doubles per failed attempt up to `reconnectMaxMs` (ms). */
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  /** Command lines sent after a successful `auth`, in order, each needing `+OK` (`event plain MESSAGE`…). */
+  readonly setup: readonly string[];
+  /** Command lines sent by stop() while ready, before `exit`; best effort. Read at stop (config may have been reloaded). */
+  readonly teardown?: () => readonly string[];
+  /** Commands allowed to wait behind the one in flight (default 256); more fail at once. */
+  readonly maxQueued?: number;
+  /**
+   * Frame bounds (bytes). Default 64 KiB of headers and 256 KiB of body: a MESSAGE event is its
+   * headers (~1–2 KiB) plus the SMS text, which quarantine keeps up to 16 KiB of anyway.
+   */
+  readonly limits?: EslFrameLimits;
+}
+
+/** One-shot timers that never keep the process alive on their own (the link is best effort). */
+export const realInboundTimers: OneShotTimers = {
+  setTimeout: (fn, ms) => {
+    const h = setTimeout(fn, ms);
+    h.unref();
+    return h;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface EslInboundDeps {
+  readonly timers?: OneShotTimers;
+  /** [0,1) source for backoff jitter; tests pin it. */
+  readonly random?: () => number;
+  /** Epoch ms, for `status().since`. */
+  readonly now?: () => number;
+}
+
+/** For health, metrics and `doctor`. Never holds the password. */
+export interface EslInboundStatus {
+  readonly state: EslInboundState;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+  /** Reconnect attempts scheduled since start. */
+  readonly reconnects: number;
+  readonly commandsOk: number;
+  readonly commandsFailed: number;
+  readonly authFailures: number;
+  readonly events: number;
+  /** Event bodies that could not be read (ignored). */
+  readonly badEvents: number;
+  readonly lastError: string | null;
+}
+
+/** What notifiers, deliverers and the SMS screener need: send a command, get its reply frame. */
+export interface EslCommands {
+  /**
+   * `text` is written as is: a command line and its blank line (`api chat …\n\n`), or sendevent's
+   * header block, blank line and body. Rejects with CS_ERR_UNAVAILABLE (not ready, queue full,
+   * connection lost) or CS_ERR_TIMEOUT; a `-ERR` reply resolves (the caller reads it).
+   */
+  command(text: string): Promise<EslFrame>;
+}
+
+/** What the SMS screener needs: hear events. */
+export interface EslEventSource {
+  onEvent(listener: (e: EslEvent) => void): () => void;
+}
+
+/** The text of a reply: `Reply-Text` of a command/reply, the body of an api/response. */
+export function replyText(frame: EslFrame): string {
+  return frame.headers['Content-Type'] === 'api/response' ? frame.body.trim() : (frame.headers['Reply-Text'] ?? '').trim();
+}
+
+/** A short name for logs and errors: never the password, never a message body or a phone number. */
+export function commandLabel(text: string): string {
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  const words = firstLine.split(' ');
+  if (words[0] === 'auth') return 'auth';
+  return words.slice(0, 2).join(' ').split('|')[0]?.slice(0, 40) ?? '';
+}
+
+interface Pending {
+  readonly label: string;
+  readonly text: string;
+  /** Callers' commands count in commandsOk/Failed; auth and setup do not. */
+  readonly counted: boolean;
+  timer: unknown;
+  /** Called as the reply is read (for callers' commands: resolves their promise). */
+  onReply(frame: EslFrame): void;
+  onError(err: CallscreenError): void;
+}
+
+export class EslInboundClient implements EslCommands, EslEventSource {
+  readonly name = 'esl-inbound';
+  private state: EslInboundState = 'stopped';
+  private since: number;
+  private socket: net.Socket | null = null;
+  /** Bumped per connection so late callbacks of an old socket are ignored. */
+  private generation = 0;
+  /** Consecutive failed attempts: the exponent of the backoff. */
+  private attempt = 0;
+  private retryTimer: unknown = null;
+  private handshakeTimer: unknown = null;
+  private inflight: Pending | null = null;
+  private readonly queue: Pending[] = [];
+  private readonly eventListeners = new Set<(e: EslEvent) => void>();
+  private readonly stateListeners = new Set<(s: EslInboundState) => void>();
+  private readonly counters = { reconnects: 0, commandsOk: 0, commandsFailed: 0, authFailures: 0, events: 0, badEvents: 0 };
+  private lastError: string | null = null;
+  private readonly timers: OneShotTimers;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly limits: EslFrameLimits;
+
+  constructor(
+    private readonly options: EslInboundOptions,
+    private readonly logger: Logger,
+    deps: EslInboundDeps = {},
+  ) {
+    this.timers = deps.timers ?? realInboundTimers;
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
+    this.since = this.now();
+    this.limits = options.limits ?? { maxHeaderBytes: 65_536, maxBodyBytes: 262_144 };
+  }
+
+  get currentState(): EslInboundState {
+    return this.state;
+  }
+
+  /** Starts connecting and returns at once: the daemon does not wait for FreeSWITCH. */
+  async start(): Promise<void> {
+    if (this.state !== 'stopped') return;
+    this.connect();
+  }
+
+  /**
+   * Sends the teardown commands (when ready), then `exit`, and closes; cancels every timer.
+   * Commands still waiting fail with CS_ERR_UNAVAILABLE.
+   */
+  async stop(): Promise<void> {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.state === 'ready') {
+      for (const line of this.options.teardown?.() ?? []) {
+        try {
+          await this.command(`${line}\n\n`);
+        } catch (err) {
+          this.logger.warn({ command: commandLabel(line), error: (err as Error).message }, 'ESL teardown command not answered');
+        }
+      }
+    }
+    const socket = this.socket;
+    this.setState('stopped');
+    this.teardown('ESL client stopped');
+    if (socket === null || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      // `exit` is a courtesy: FreeSWITCH answers `+OK bye` and closes its side.
+      socket.end('exit\n\n');
+      // A peer that never closes does not hold up shutdown (bounded by the command timeout).
+      const t = setTimeout(() => socket.destroy(), this.options.commandTimeoutMs);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
+    });
+  }
+
+  status(): EslInboundStatus {
+    return { state: this.state, since: this.since, ...this.counters, lastError: this.lastError };
+  }
+
+  onEvent(listener: (e: EslEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onState(listener: (s: EslInboundState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  command(text: string): Promise<EslFrame> {
+    const label = commandLabel(text);
+    if (this.state !== 'ready' || this.socket === null) {
+      this.counters.commandsFailed++;
+      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected (state ${this.state}); ${label} not sent`, { command: label, state: this.state }));
+    }
+    const maxQueued = this.options.maxQueued ?? 256;
+    if (this.queue.length >= maxQueued) {
+      this.counters.commandsFailed++;
+      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `${maxQueued} Event Socket commands already waiting; ${label} not sent`, { command: label, queued: this.queue.length }));
+    }
+    return this.enqueue(text, label, true);
+  }
+
+  /** EslChatNotifier's sender interface: the same as `command`. */
+  send(text: string): Promise<EslFrame> {
+    return this.command(text);
+  }
+
+  /**
+   * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and all
+   * of min(max, min·2ⁿ) ms, so daemons restarted together do not reconnect in step.
+   */
+  backoffDelay(attempt: number): number {
+    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** attempt);
+    return Math.round(base / 2 + (this.random() * base) / 2);
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  private connect(): void {
+    this.retryTimer = null;
+    const gen = ++this.generation;
+    this.setState('connecting');
+    const socket = net.createConnection({ host: this.options.host, port: this.options.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const reader = new EslFrameReader(this.limits);
+    // Connecting and FreeSWITCH's `auth/request` greeting share one command timeout.
+    this.handshakeTimer = this.timers.setTimeout(() => {
+      if (gen === this.generation) this.fail(`no auth/request within ${this.options.commandTimeoutMs} ms (state ${this.state})`);
+    }, this.options.commandTimeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      if (gen !== this.generation || this.socket !== socket) return;
+      let frames: EslFrame[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.fail(`Event Socket protocol error: ${(err as Error).message}`);
+        return;
+      }
+      for (const frame of frames) {
+        // A frame may have failed the connection: the rest of the chunk belongs to a dead session.
+        if (gen !== this.generation || this.socket !== socket) return;
+        this.onFrame(frame);
+      }
+    });
+    socket.on('error', (err) => {
+      if (gen === this.generation) this.lastError = err.message;
+    });
+    socket.on('close', () => {
+      if (gen === this.generation) this.onClosed(this.lastError ?? 'connection closed');
+    });
+  }
+
+  private onFrame(frame: EslFrame): void {
+    const type = frame.headers['Content-Type'] ?? '';
+    switch (type) {
+      case 'auth/request':
+        this.onAuthRequest();
+        return;
+      case 'command/reply':
+      case 'api/response':
+        this.onReply(frame);
+        return;
+      case 'text/event-plain':
+        this.onEventFrame(frame);
+        return;
+      case 'text/disconnect-notice':
+        this.fail(`FreeSWITCH closed the Event Socket: ${frame.body.trim().split('\n')[0] ?? ''}`.trim());
+        return;
+      case 'text/rude-rejection':
+        this.logger.error({ host: this.options.host, port: this.options.port, reply: frame.body.trim().slice(0, 100) },
+          'FreeSWITCH refused this address: allow it in event_socket.conf.xml (apply-inbound-acl)');
+        this.fail('refused by the Event Socket ACL');
+        return;
+      default:
+        this.logger.debug({ contentType: type }, 'Event Socket frame ignored');
+    }
+  }
+
+  private onAuthRequest(): void {
+    if (this.state !== 'connecting') {
+      this.fail(`unexpected auth/request in state ${this.state}`);
+      return;
+    }
+    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.setState('authenticating');
+    // Handled as the reply is read, not a promise turn later: FreeSWITCH follows `-ERR invalid` with
+    // a disconnect notice, often in the same packet, and the refusal must be seen (and logged) first.
+    this.queueCommand(`auth ${this.options.password}\n\n`, 'auth', false, (reply) => {
+      const text = replyText(reply);
+      if (text.startsWith('+OK')) {
+        this.setState('subscribing');
+        this.sendSetup(0);
+        return;
+      }
+      this.counters.authFailures++;
+      // FreeSWITCH's answer (`-ERR invalid`) and where: the password is in neither.
+      this.logger.error({ host: this.options.host, port: this.options.port, reply: text.slice(0, 100) },
+        'Event Socket login refused: check esl_inbound.password against event_socket.conf.xml');
+      this.fail(`authentication failed: ${text.slice(0, 100)}`);
+    });
+  }
+
+  /** Sends setup command `i`, then the next once it is answered `+OK`; after the last, ready. */
+  private sendSetup(i: number): void {
+    const line = this.options.setup[i];
+    if (line === undefined) {
+      this.attempt = 0;
+      this.lastError = null;
+      this.setState('ready');
+      return;
+    }
+    const label = commandLabel(line);
+    this.queueCommand(`${line}\n\n`, label, false, (reply) => {
+      const text = replyText(reply);
+      if (!text.startsWith('+OK')) {
+        this.logger.error({ command: label, reply: text.slice(0, 100) }, 'FreeSWITCH refused an Event Socket setup command');
+        this.fail(`setup command ${label} refused: ${text.slice(0, 100)}`);
+        return;
+      }
+      this.sendSetup(i + 1);
+    });
+  }
+
+  private onReply(frame: EslFrame): void {
+    const p = this.inflight;
+    if (p === null) {
+      // Replies come in order, one per command: a reply nobody waits for means the two sides disagree.
+      this.fail('Event Socket reply with no command in flight');
+      return;
+    }
+    this.inflight = null;
+    this.timers.clearTimeout(p.timer);
+    if (p.counted) this.counters.commandsOk++;
+    p.onReply(frame);
+    this.pump();
+  }
+
+  private onEventFrame(frame: EslFrame): void {
+    if (this.state !== 'subscribing' && this.state !== 'ready') return;
+    const parsed = parseEventPlain(frame.body);
+    if (!parsed.ok) {
+      this.counters.badEvents++;
+      this.logger.warn({ error: parsed.error, bytes: Buffer.byteLength(frame.body) }, 'Event Socket event not understood: ignored');
+      return;
+    }
+    this.counters.events++;
+    for (const l of this.eventListeners) {
+      try {
+        l(parsed.event);
+      } catch (err) {
+        this.logger.error({ err, event: parsed.event.headers['Event-Name'] }, 'Event Socket event listener failed');
+      }
+    }
+  }
+
+  /**
+   * Drops the current connection and moves to backoff at once (not on the close event), so no
+   * command can find the state `ready` with no socket behind it; the close event that follows
+   * belongs to an old generation and is ignored.
+   */
+  private fail(reason: string): void {
+    this.lastError = reason;
+    const socket = this.socket;
+    this.onClosed(reason);
+    if (socket !== null && !socket.destroyed) socket.destroy();
+  }
+
+  private onClosed(reason: string): void {
+    this.teardown(`Event Socket connection lost: ${reason}`);
+    if (this.state === 'stopped') return;
+    this.scheduleReconnect(reason);
+  }
+
+  /** Clears the connection's timers and fails its commands. */
+  private teardown(reason: string): void {
+    this.generation++;
+    this.socket = null;
+    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    const all = [...(this.inflight ? [this.inflight] : []), ...this.queue.splice(0)];
+    this.inflight = null;
+    for (const p of all) {
+      this.timers.clearTimeout(p.timer);
+      if (p.counted) this.counters.commandsFailed++;
+      p.onError(new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.label} not answered`, { command: p.label }));
+    }
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const delayMs = this.backoffDelay(this.attempt);
+    this.attempt++;
+    this.counters.reconnects++;
+    this.setState('backoff', { delayMs, attempt: this.attempt, reason });
+    this.retryTimer = this.timers.setTimeout(() => {
+      if (this.state === 'backoff') this.connect();
+    }, delayMs);
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** A caller's command: its reply (or failure) as a promise. */
+  private enqueue(text: string, label: string, counted: boolean): Promise<EslFrame> {
+    return new Promise<EslFrame>((resolve, reject) => this.queueCommand(text, label, counted, resolve, reject));
+  }
+
+  /** Queues a command; `onReply` runs as its reply is read. Failures (lost, timeout) go to `onError`. */
+  private queueCommand(text: string, label: string, counted: boolean, onReply: (f: EslFrame) => void, onError: (e: CallscreenError) => void = () => undefined): void {
+    if (this.socket === null) {
+      onError(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected; ${label} not sent`, { command: label }));
+      return;
+    }
+    this.queue.push({ label, text, counted, timer: null, onReply, onError });
+    this.pump();
+  }
+
+  /** Writes the next command when none is in flight. */
+  private pump(): void {
+    const socket = this.socket;
+    if (this.inflight !== null || socket === null) return;
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    this.inflight = next;
+    const ms = this.options.commandTimeoutMs;
+    next.timer = this.timers.setTimeout(() => {
+      if (this.inflight !== next) return;
+      this.inflight = null;
+      if (next.counted) this.counters.commandsFailed++;
+      next.onError(new CallscreenError('CS_ERR_TIMEOUT', `FreeSWITCH did not answer ${next.label} within ${ms} ms`, { command: next.label, timeoutMs: ms }));
+      // No reply ids in ESL: a late reply would be taken for the next command's. Start over.
+      this.fail(`no reply to ${next.label} within ${ms} ms`);
+    }, ms);
+    socket.write(next.text);
+  }
+
+  private setState(next: EslInboundState, extra: Record<string, unknown> = {}): void {
+    const prev = this.state;
+    if (prev === next) return;
+    this.state = next;
+    this.since = this.now();
+    const level = next === 'backoff' ? 'warn' : 'info';
+    this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `ESL inbound ${next}`);
+    for (const l of this.stateListeners) l(next);
+  }
+}
