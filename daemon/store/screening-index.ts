@@ -15,7 +15,7 @@ import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { EntryView } from '../core/entry.js';
 import type { ParsedCaller } from '../core/phone-number.js';
-import type { Database } from './database.js';
+import type { Database, PreparedStatement } from './database.js';
 import { NumberKeySet, numberKey } from './number-key-set.js';
 import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from './rows.js';
 
@@ -81,6 +81,7 @@ export class ScreeningIndex {
   private cacheHits = 0;
   private cacheMisses = 0;
   private keyMisses = 0;
+  private numberStmt: Promise<PreparedStatement> | null = null;
 
   constructor(private readonly db: Database, options: ScreeningIndexOptions = {}) {
     this.cacheMax = options.cacheMax ?? 100_000;
@@ -174,7 +175,7 @@ export class ScreeningIndex {
     this.epoch++;
     const state = this.byId.get(orgId);
     if (!state) return;
-    const rows = await this.db.all<EntryRow>(NUMBER_ENTRIES_SQL, [orgId, number]);
+    const rows = await this.numberEntries(orgId, number);
     const key = numberKey(number);
     if (rows.length === 0) {
       state.keys.delete(key);
@@ -230,9 +231,19 @@ export class ScreeningIndex {
     return out ?? NO_ENTRIES;
   }
 
+  private numberEntries(orgId: number, n: string): Promise<EntryRow[]> {
+    // Compiled once (on first use), then reused by every cache miss: see PreparedStatement.
+    // A failed prepare (database busy) is not kept: the next miss tries again.
+    const stmt = (this.numberStmt ??= this.db.prepare(NUMBER_ENTRIES_SQL).catch((err: unknown) => {
+      this.numberStmt = null;
+      throw err;
+    }));
+    return stmt.then((st) => st.all<EntryRow>([orgId, n]));
+  }
+
   private async fetchNumber(state: OrgState, n: string): Promise<readonly EntryView[]> {
     const epoch = this.epoch;
-    const rows = await this.db.all<EntryRow>(NUMBER_ENTRIES_SQL, [state.org.id, n]);
+    const rows = await this.numberEntries(state.org.id, n);
     const entries = rows.length === 0 ? NO_ENTRIES : Object.freeze(rows.map(toEntryView));
     if (epoch === this.epoch) state.cache.set(numberKey(n), entries);
     return entries;

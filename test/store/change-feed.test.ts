@@ -107,22 +107,29 @@ t.test('a fetch racing a change is not cached stale', async (t) => {
   await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'reject' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   // Hold back the first entry fetch's answer (read before the change) until the change is applied.
-  const reader = ctx.reader as Database & { all: Database['all'] };
-  const realAll = reader.all.bind(reader);
+  // The index reads a number's entries through a prepared statement: wrap the one it prepares.
+  const reader = ctx.reader as Database & { prepare: Database['prepare'] };
+  const realPrepare = reader.prepare.bind(reader);
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let held = false;
   let onHeld!: () => void;
   const heldNow = new Promise<void>((r) => (onHeld = r));
-  reader.all = (async (sql: string, params?: unknown) => {
-    const rows = await realAll(sql, params as never);
-    if (!held && /FROM entries WHERE org_id = \?1 AND value = \?2/.test(sql)) {
-      held = true;
-      onHeld();
-      await gate;
-    }
-    return rows;
-  }) as Database['all'];
+  reader.prepare = async (sql: string) => {
+    const stmt = await realPrepare(sql);
+    if (!/FROM entries WHERE org_id = \?1 AND value = \?2/.test(sql)) return stmt;
+    return {
+      all: async <T>(params: Parameters<typeof stmt.all>[0]): Promise<T[]> => {
+        const rows = await stmt.all<T>(params);
+        if (!held) {
+          held = true;
+          onHeld();
+          await gate;
+        }
+        return rows;
+      },
+    };
+  };
   const racing = ctx.screener.screen({ ...base, from: '+15551234567' });
   await heldNow;
   await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'voicemail' }, cliActor);
