@@ -110,9 +110,8 @@ const agi = new TinyAgi(async (env, command) => {
   if (script === 'call-inbound') {
     const caller = env.agi_callerid;
     if (caller === REJECT_607) {
+      await command('SET VARIABLE CALLSCREEN_DETAIL "607|exact:1|a reason, with a comma | and a pipe"');
       await command('SET VARIABLE CALLSCREEN_ACTION reject');
-      await command('SET VARIABLE CALLSCREEN_SIP_CODE 607');
-      await command('SET VARIABLE CALLSCREEN_RULE "exact:1"');
     } else if (caller === REJECT_DEFAULT) {
       await command('SET VARIABLE CALLSCREEN_ACTION reject');
     } else if (caller === VOICEMAIL) {

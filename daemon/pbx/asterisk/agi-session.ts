@@ -42,6 +42,8 @@ export class AgiSession {
   private failure: Error | null = null;
   /** The caller hung up (out-of-band HANGUP) or the socket closed. */
   hungUp = false;
+  /** end() was called: the session is complete. */
+  private ended = false;
   /** Commands sent on this session (for tests and counters). */
   commands = 0;
 
@@ -53,7 +55,9 @@ export class AgiSession {
     sock.on('error', (err) => this.fail(err));
     sock.on('close', () => {
       this.hungUp = true;
-      this.fail(new AgiProtocolError('connection closed', 'closed'));
+      // Every call ends with a close; building an Error (a stack trace) for each cost more CPU than
+      // parsing the environment. The close after a failure needs nothing.
+      if (!this.failure && !this.ended) this.fail(new AgiProtocolError('connection closed', 'closed'));
     });
   }
 
@@ -79,6 +83,16 @@ export class AgiSession {
       this.commands++;
       this.sock.write(`${line}\n`);
     });
+  }
+
+  /**
+   * The server has answered: closes our side (Asterisk then sets AGISTATUS=SUCCESS and goes on).
+   * The close that follows is the normal end, not a failure.
+   */
+  end(): void {
+    if (this.failure || this.ended) return;
+    this.ended = true;
+    if (!this.sock.destroyed) this.sock.end();
   }
 
   /** Protocol failure or close: wakes whoever waits, destroys the socket. Idempotent. */

@@ -188,7 +188,7 @@ export class FastAgiServer {
     if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - t0) * 1000);
     if (session.hungUp) this.counters.hangups++;
     // AGI ends when the server closes: Asterisk then sets AGISTATUS=SUCCESS and goes on.
-    if (!sock.destroyed) sock.end();
+    session.end();
   }
 
   private finish(script: string, o: RouteOutcome, session: AgiSession, sessionUs: number): void {
@@ -201,6 +201,10 @@ export class FastAgiServer {
     if (o.fallback === 'unknown-org') c.unknownOrg++;
     if (o.fallback === 'error' || o.fallback === 'hold-failed') c.errors++;
     this.deps.screener.recordVerdict(o.req, o.orgId, v, 'fastagi', o.latencyUs);
+    // A child logger per call is built only when its line will be written (info, or a fallback's
+    // warn): a busy site that sets log.level = "warn" logs nothing for most calls, and then building
+    // the child and its fields would be wasted CPU on every call.
+    if (!o.fallback && !this.deps.logger.isLevelEnabled('info')) return;
     const log = this.deps.logger.child({ org: o.req.org || null, callId: o.req.callId ?? null, from: o.req.from, to: o.req.to });
     const fields = {
       script, action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason,

@@ -109,7 +109,7 @@ const recorded = async (ctx: DaemonContext) => {
   return org ? ctx.recorder.recent(org.org.id, 100) : [];
 };
 
-t.test('inbound calls: allow is one SET VARIABLE; reject and voicemail carry code, rule and reason', async (t) => {
+t.test('inbound calls: allow is one SET VARIABLE; reject and voicemail one more, the detail (code, rule, reason)', async (t) => {
   const r = await rig(t);
   const allowed = await asterisk(r.port, callEnv());
   t.same(allowed.commands, ['SET VARIABLE CALLSCREEN_ACTION "allow"'], 'exactly one command for an allowed call');
@@ -117,15 +117,14 @@ t.test('inbound calls: allow is one SET VARIABLE; reject and voicemail carry cod
 
   const rejected = await asterisk(r.port, callEnv({ agi_callerid: '5557770001' }));
   t.same(rejected.commands, [
-    'SET VARIABLE CALLSCREEN_SIP_CODE "603"',
-    `SET VARIABLE CALLSCREEN_RULE "exact:${r.blockedId}"`,
-    'SET VARIABLE CALLSCREEN_REASON "robo\\\\calls \\"daily\\""',
+    `SET VARIABLE CALLSCREEN_DETAIL "603|exact:${r.blockedId}|robo\\\\calls \\"daily\\""`,
     'SET VARIABLE CALLSCREEN_ACTION "reject"',
-  ], 'quotes and backslashes escaped; action last');
+  ], 'two commands; quotes and backslashes escaped; action last');
 
   const vm = await asterisk(r.port, callEnv({ agi_callerid: '+15557770003', agi_extension: 's', agi_dnid: '+15550101' }));
   t.equal(vm.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "voicemail"', 'DID from agi_dnid when the extension is "s"');
-  t.match(vm.commands.join('\n'), /CALLSCREEN_REASON "ex-customer"/);
+  t.same(vm.commands.length, 2);
+  t.match(vm.commands[0], /^SET VARIABLE CALLSCREEN_DETAIL "\|exact:\d+\|ex-customer"$/, 'no SIP code for voicemail');
 
   const rows = await recorded(r.ctx);
   t.equal(rows.length, 3, 'every screened call recorded');
@@ -141,14 +140,14 @@ t.test('withheld callers: Privacy id or an anonymous caller ID meet the unidenti
   const r = await rig(t);
   const anon = await asterisk(r.port, callEnv({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '' }));
   t.equal(anon.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "voicemail"');
-  t.match(anon.commands.join('\n'), /CALLSCREEN_RULE "unidentified:\d+"/);
+  t.match(anon.commands.join('\n'), /CALLSCREEN_DETAIL "\d*\|unidentified:\d+\|/);
 
   const privacyOnly = await asterisk(r.port, callEnv({ agi_callerid: '+15550000000', agi_arg_1: 'id' }));
   t.equal(privacyOnly.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "voicemail"', 'Privacy: id withholds even with a number');
 
   // PAI with a comma in the display name arrives split over arguments 2..n.
   const pai = await asterisk(r.port, callEnv({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '"Spam', agi_arg_3: ' Inc" <sip:+15557770001@127.0.0.2>' }));
-  t.match(pai.commands.join('\n'), /CALLSCREEN_RULE "exact:\d+"/, 'the PAI number is screened: the exact block wins over unidentified');
+  t.match(pai.commands.join('\n'), /CALLSCREEN_DETAIL "\d*\|exact:\d+\|/, 'the PAI number is screened: the exact block wins over unidentified');
   t.equal(pai.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"');
 });
 
@@ -166,7 +165,7 @@ t.test('organisation: unknown DID fails open (counted, logged); org_from context
   const byContext = await asterisk(closed.port, callEnv({ agi_callerid: '+15557770001', agi_context: 'demo', agi_extension: 's' }));
   t.equal(byContext.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"', 'org from the context name');
   const noOrg = await asterisk(closed.port, callEnv({ agi_context: 'from-carrier' }));
-  t.same(noOrg.commands.slice(0, 1), ['SET VARIABLE CALLSCREEN_SIP_CODE "503"'], 'fail closed: 503');
+  t.match(noOrg.commands[0], /^SET VARIABLE CALLSCREEN_DETAIL "503\|\|not screened/, 'fail closed: 503');
   t.equal(noOrg.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"');
   t.equal(closed.server.counters.failClosed, 1);
 
@@ -201,7 +200,7 @@ t.test('deadline: a screener that does not answer in screening.deadline_ms gets 
   const closed = await rig(t, '[screening]\ndeadline_ms = 50\nfail_mode = "closed"', slow(get));
   ctxRef = closed.ctx;
   const d = await asterisk(closed.port, callEnv());
-  t.equal(d.commands[0], 'SET VARIABLE CALLSCREEN_SIP_CODE "503"');
+  t.match(d.commands[0], /^SET VARIABLE CALLSCREEN_DETAIL "503\|\|/);
   t.equal(d.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"');
   const sms = await asterisk(closed.port, callEnv({ agi_network_script: 'sms-inbound', agi_arg_1: 'pjsip:agent101' }), { vars: { '${MESSAGE(from)}': '<sip:+15550000001@127.0.0.2>' } });
   t.equal(sms.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "quarantine"', 'fail closed SMS: held');
