@@ -16,6 +16,9 @@
  *   --cpu-prof   profile the daemon (node --cpu-prof) and append its top functions to the report
  *   --no-core    skip the in-process figures (scripts/bench-core.ts, run as a child)
  *
+ * After the PBX points (not in --quick) it also runs scripts/bench-agi.ts: the daemon's CPU per call
+ * over FastAGI with no Asterisk, next to a bare Node TCP server doing the same exchange.
+ *
  * All traffic stays on 127.0.0.0/8; every SIPp run is bounded in calls and time. Holds the PBX
  * sandbox lock (test/support/pbx-sandbox.ts) for the whole run. Needs root (the sandbox does).
  */
@@ -416,7 +419,7 @@ async function main(): Promise<void> {
   await stopDaemon();
   const profile = PROFILE ? summariseProfile(join(work, 'prof')) : '';
 
-  const core = CORE ? await runCore() : '';
+  const core = (CORE ? await runCore() : '') + (QUICK ? '' : await runAgi());
   writeReport({ results, best, alive, searchSkipped, rssBefore, rssAfter, load: [loadBefore, loadAfter], importS, astdbS, screenedCalls, profile, core });
 }
 
@@ -539,6 +542,27 @@ function summariseProfile(dir: string): string {
   return `\n## Daemon CPU profile (--cpu-prof, whole run, self time)\n\n| function | self ms | share |\n| --- | ---: | ---: |\n${top
     .map(([k, us]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} % |`)
     .join('\n')}\n`;
+}
+
+/** The daemon's own CPU per call over FastAGI without Asterisk, next to a bare Node server (bench-agi.ts). */
+async function runAgi(): Promise<string> {
+  log('daemon alone over FastAGI: running scripts/bench-agi.ts');
+  let out = '';
+  const ok = await new Promise<boolean>((res) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'bench-agi.ts')], {
+      cwd: root,
+      env: { ...process.env, BENCH_N: '100000', BENCH_RATES: '500,1000,2000' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      res(code === 0);
+    });
+  });
+  if (!ok) return '\n## Daemon alone (bench-agi)\n\nbench-agi did not finish in this run; see `npm run bench:agi`.\n';
+  return `\n## Daemon alone over FastAGI, no Asterisk (\`scripts/bench-agi.ts\`, same run)\n\n${out.trim()}\n`;
 }
 
 /** In-process figures: scripts/bench-core.ts in a child (its own report to a temp file), table reused. */

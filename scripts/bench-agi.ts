@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:agi`: the daemon's own cost per FastAGI call, without Asterisk or SIPp.
+ *
+ * The PBX benchmark (bench-pbx.ts) measures what a call costs end to end, but on a 2-core machine
+ * Asterisk, SIPp and the daemon share the CPU, so the daemon's part is hard to see. Here a client in
+ * this process plays Asterisk on loopback: one TCP connection per call, the AGI environment Asterisk
+ * 22 sends for `AGI(agi://…/call-inbound)` (25 lines), `200 result=1` to every command, then waits for
+ * the daemon to close. The daemon runs in its own process (scripts/bench-pbx-daemon.ts) so that its
+ * CPU time can be read from /proc/<pid>/stat.
+ *
+ * Printed per rate: calls answered, daemon CPU per 1,000 calls (ms), client-side latency p50/p99
+ * (connect → daemon closed, ms), commands per call. Half the callers are blocked numbers.
+ *
+ * Next to the daemon, interleaved at every rate, runs a *floor*: a bare Node TCP server that reads
+ * the environment, writes one `SET VARIABLE` and closes — no parsing, no screening, no records. Its
+ * CPU per call is what any Node FastAGI server pays for accept, two reads, a write and a close on
+ * this machine; the ratio daemon / floor is the daemon's own overhead, and holds up better than
+ * absolute figures on a noisy shared machine.
+ *
+ *   BENCH_N      blocked numbers loaded (default 100,000; the lookup cost hardly depends on it)
+ *   BENCH_RATES  calls/s points (default 500,1000,2000)
+ *   BENCH_SECS   seconds per point (default 5)
+ *   --cpu-prof   profile the daemon and print its top functions by self time
+ *   --log-info   run the daemon at log level info (one line per call) instead of warn
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { ConfigLoader } from '../daemon/config/load-config.js';
+import { openServices } from '../daemon/main.js';
+
+const argv = process.argv.slice(2);
+const PROFILE = argv.includes('--cpu-prof');
+const LOG_INFO = argv.includes('--log-info');
+const N = Number(process.env.BENCH_N ?? 100_000);
+const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').map(Number);
+const SECS = Number(process.env.BENCH_SECS ?? 5);
+const PORT = 4598;
+const FLOOR_PORT = 4597;
+/** The floor server (see the header), run as `node -e`. */
+const FLOOR_SERVER = `
+const net = require('node:net');
+net.createServer({ noDelay: true }, (s) => {
+  let buf = ''; let stage = 0;
+  s.setEncoding('latin1');
+  s.on('error', () => {});
+  s.on('data', (d) => {
+    buf += d;
+    if (stage === 0 && buf.includes('\\n\\n')) { stage = 1; buf = ''; s.write('SET VARIABLE CALLSCREEN_ACTION allow\\n'); }
+    else if (stage === 1 && buf.includes('\\n')) { stage = 2; s.end(); }
+  });
+}).listen({ port: ${FLOOR_PORT}, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write('ready\\n'));
+`;
+const DID = '+15559200000';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
+const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+/** What Asterisk 22 sends for one FastAGI call (res_agi.c setup_env), with our script and caller. */
+function environment(seq: number, caller: string): string {
+  const uid = `1700000000.${seq}`;
+  return [
+    'agi_network: yes', 'agi_network_script: call-inbound', `agi_request: agi://127.0.0.1:${PORT}/call-inbound`,
+    `agi_channel: PJSIP/carrier-${seq.toString(16).padStart(8, '0')}`, 'agi_language: en', 'agi_type: PJSIP',
+    `agi_uniqueid: ${uid}`, 'agi_version: 22.5.2', `agi_callerid: ${caller}`, 'agi_calleridname: unknown',
+    'agi_callingpres: 0', 'agi_callingani2: 0', 'agi_callington: 0', 'agi_callingtns: 0', `agi_dnid: ${DID}`,
+    'agi_rdnis: unknown', 'agi_context: callscreen-bench', `agi_extension: ${DID}`, 'agi_priority: 2',
+    'agi_enhanced: 0.0', 'agi_accountcode: ', `agi_threadid: ${140000000000000 + seq}`, '', '',
+  ].join('\n');
+}
+
+/** One call as Asterisk makes it; resolves with connect→close time (ms) and commands seen. */
+function call(port: number, seq: number, caller: string): Promise<{ ms: number; commands: number; ok: boolean }> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    let commands = 0;
+    let tail = '';
+    const sock = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => sock.write(environment(seq, caller)));
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      tail += d;
+      let nl: number;
+      while ((nl = tail.indexOf('\n')) >= 0) {
+        tail = tail.slice(nl + 1);
+        commands++;
+        sock.write('200 result=1\n');
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', (hadError) => res({ ms: performance.now() - t0, commands, ok: !hadError && commands > 0 }));
+  });
+}
+
+function cpuMs(pid: number): number {
+  // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const pctl = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+
+interface PointResult {
+  answered: number;
+  total: number;
+  donePerS: number;
+  cpuPer1000: number;
+  p50: number;
+  p99: number;
+  commands: number;
+}
+
+async function point(pid: number, port: number, rate: number, seq0: number): Promise<PointResult> {
+  const total = rate * SECS;
+  const results: Array<Promise<{ ms: number; commands: number; ok: boolean }>> = [];
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  // Open loop: calls start on schedule whether or not earlier ones are done, as calls arrive at a PBX.
+  await new Promise<void>((done) => {
+    let sent = 0;
+    const tick = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      for (; sent < due; sent++) {
+        const i = seq0 + sent;
+        results.push(call(port, i, i % 2 === 0 ? blocked(i % N) : random(i)));
+      }
+      if (sent >= total) {
+        clearInterval(tick);
+        done();
+      }
+    }, 2);
+  });
+  const rs = await Promise.all(results);
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(pid) - cpu0;
+  const ok = rs.filter((r) => r.ok);
+  const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
+  const cmds = ok.reduce((s, r) => s + r.commands, 0) / Math.max(1, ok.length);
+  return { answered: ok.length, total, donePerS: total / wallS, cpuPer1000: (cpu / total) * 1000, p50: pctl(ms, 0.5), p99: pctl(ms, 0.99), commands: cmds };
+}
+
+function topFunctions(dir: string): string {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return '(no profile written)';
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[]; timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const dt = (prof.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    if (!n) return;
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/)?/, '')}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)
+    .map(([k, v]) => `${v.toFixed(0).padStart(7)} ms ${((v / total) * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n');
+}
+
+/** Starts a Node child that prints "ready" on stdout when it listens. */
+async function spawnReady(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    const onExit = (code: number | null): void => rej(new Error(`${args.at(-1)} exited ${code} before ready`));
+    child.once('exit', onExit);
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        child.off('exit', onExit);
+        res();
+      }
+    });
+  });
+  child.stdout!.resume();
+  return child;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'callscreen-bench-agi-'));
+  const dbPath = join(work, 'bench.db');
+  let daemon: ChildProcess | null = null;
+  let floor: ChildProcess | null = null;
+  const table: string[] = [];
+  try {
+    const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+    const s = await openServices(config, pino({ level: 'silent' }));
+    const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
+    await s.orgs.add('bench', 'Bench', 'US', actor);
+    await s.orgs.addDids('bench', [DID], actor);
+    const csv = join(work, 'blocked.csv');
+    writeFileSync(csv, ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') + '\n');
+    await s.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
+    await s.close();
+    const configPath = join(work, 'callscreen.toml');
+    writeFileSync(configPath, [
+      '[store]', `path = ${JSON.stringify(dbPath)}`, '[log]', `level = "${LOG_INFO ? 'info' : 'warn'}"`,
+      '[fastagi]', 'enabled = true', `listen = "127.0.0.1:${PORT}"`, '[admin]', 'enabled = false', '[ami]', 'enabled = false',
+    ].join('\n') + '\n');
+    const args = ['--import', 'tsx'];
+    if (PROFILE) args.push('--cpu-prof', '--cpu-prof-dir', join(work, 'prof'));
+    args.push(join(root, 'scripts', 'bench-pbx-daemon.ts'), configPath);
+    const child = await spawnReady(args);
+    daemon = child;
+    floor = await spawnReady(['-e', FLOOR_SERVER]);
+    const pid = child.pid!;
+    await point(pid, PORT, 200, 0); // warm-up: JIT, caches
+    await point(floor.pid!, FLOOR_PORT, 200, 0);
+    table.push(`FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`);
+    table.push('| calls/s asked | server | answered | calls/s done | CPU ms / 1000 calls | p50 ms | p99 ms | commands/call |');
+    table.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const row = (rate: number, who: string, r: PointResult): string =>
+      `| ${rate} | ${who} | ${r.answered}/${r.total} | ${r.donePerS.toFixed(0)} | ${r.cpuPer1000.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.commands.toFixed(2)} |`;
+    let seq = 1_000_000;
+    for (const rate of RATES) {
+      const f = await point(floor.pid!, FLOOR_PORT, rate, seq);
+      const d = await point(pid, PORT, rate, seq);
+      seq += rate * SECS;
+      table.push(row(rate, 'floor', f), row(rate, 'callscreen', d));
+      table.push(`| | ratio | | | **${(d.cpuPer1000 / f.cpuPer1000).toFixed(2)}×** | ${(d.p50 / f.p50).toFixed(2)}× | ${(d.p99 / f.p99).toFixed(2)}× | |`);
+    }
+    floor.kill('SIGTERM');
+    floor = null;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    daemon = null;
+    if (PROFILE) table.push('', 'daemon CPU profile, self time (whole run):', '```', topFunctions(join(work, 'prof')), '```');
+    // The table on stdout (bench-pbx.ts reads it into BENCHMARKS.md); progress went to stderr.
+    process.stdout.write(table.join('\n') + '\n');
+  } finally {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (floor && floor.exitCode === null) floor.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
