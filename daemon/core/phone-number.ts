@@ -68,11 +68,27 @@ const MAX_SHORT_CODE = 6;
 const MIN_SHORT_CODE = 2; // French emergency numbers are two digits (15, 17, 18)
 
 /**
+ * A name-addr's quoted display name (RFC 3261 quoted-string, `\\` escapes) is skipped before the
+ * URI is looked for: the name is the caller's own text, and `"<sip:+1202…@x>" <sip:+1555…@h>` or
+ * `"a<b>c" <sip:…>` must not make us read a number out of it — a caller choosing which number is
+ * screened would be a way around the list. An unterminated quote is left as it is.
+ */
+function skipQuotedDisplayName(s: string): string {
+  if (s.charCodeAt(0) !== 34) return s;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92) i++; // backslash: the next character is literal
+    else if (c === 34) return s.slice(i + 1).trim();
+  }
+  return s;
+}
+
+/**
  * Takes the user part out of a SIP/TEL URI or a name-addr (`"Bob" <sip:+1555@host;user=phone>`),
  * drops URI parameters and headers, and percent-decodes. Plain numbers pass through.
  */
 export function extractUserPart(raw: string): string {
-  let s = raw.trim();
+  let s = skipQuotedDisplayName(raw.trim());
   const lt = s.indexOf('<');
   if (lt >= 0) {
     const gt = s.indexOf('>', lt + 1);

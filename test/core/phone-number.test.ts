@@ -99,6 +99,17 @@ t.test('normalizePrefix reads national, trunk, IDD and + forms', async (t) => {
   t.throws(() => n.normalizePrefix('+0', 'US'), { code: 'CS_ERR_INVALID_PREFIX' });
 });
 
+t.test('extractUserPart: a quoted display name is never read as the number', async (t) => {
+  // A caller controls the display name: reading a URI out of it would let them pick the number screened.
+  t.equal(extractUserPart('"<sip:+12025550199@x>, a;b" <sip:+15557771001@h>'), '+15557771001');
+  t.equal(extractUserPart('"a<b>c" <sip:+15557771001@h>'), '+15557771001');
+  t.equal(extractUserPart('"Spam, \\"Inc\\" <x>" <sip:+15557771001@h;user=phone>'), '+15557771001', 'escaped quotes inside');
+  t.equal(extractUserPart('"slash\\\\" <tel:+1-555-777-1001>'), '+1-555-777-1001', 'an escaped backslash before the closing quote');
+  t.equal(extractUserPart('"Spam (Inc" <sip:+15557771001@h>'), '+15557771001');
+  t.equal(extractUserPart('Plain Name <sip:+15557771001@h>'), '+15557771001', 'unquoted display name');
+  t.equal(extractUserPart('"unterminated <sip:+15557771001@h>'), '+15557771001', 'an unterminated quote: the URI is still found');
+});
+
 t.test('extractUserPart takes the user out of URIs and name-addrs', async (t) => {
   t.equal(extractUserPart('<sip:+15551234567@h;user=phone>'), '+15551234567');
   t.equal(extractUserPart('tel:+1-555-123-4567;ext=9'), '+1-555-123-4567');
