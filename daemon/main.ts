@@ -34,6 +34,7 @@ import { openReader, openStore } from './store/store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
+import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 
 export interface Services {
@@ -128,6 +129,13 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
   if (config.ami.enabled && screener !== undefined) {
     const ami = buildAmiLinks(config, logger, { screener, orgs: services.orgs, clock: services.clock });
     return { deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components };
+  }
+  if (config.esl_inbound.enabled && screener !== undefined) {
+    // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
+    // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
+    const holder = new QuarantineService(services.db, services.audit, services.clock, null);
+    const esl = buildEslInboundLinks(config, logger, { screener, quarantine: holder, orgs: services.orgs, now: () => services.clock.now() });
+    return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
 }

@@ -29,6 +29,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
+import type { ComponentHealth } from '../../ops/component-health.js';
 import { parseEventPlain, type EslEvent } from './esl-event.js';
 import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
 import type { OneShotTimers } from './esl-session.js';
@@ -208,6 +209,11 @@ export class EslInboundClient implements EslCommands, EslEventSource {
 
   status(): EslInboundStatus {
     return { state: this.state, since: this.since, ...this.counters, lastError: this.lastError };
+  }
+
+  /** For /readyz and metrics. Not required: calls are screened without it; SMS, warnings and releases wait for it. */
+  health(): ComponentHealth {
+    return { ok: this.state === 'ready', state: this.state, required: false, detail: { ...this.status() } };
   }
 
   onEvent(listener: (e: EslEvent) => void): () => void {

@@ -1,0 +1,61 @@
+// [esl_inbound]: refused at load when enabled with no password (the error names the key and the
+// line), the password is a secret everywhere the config is shown, and main.ts buildPbxLinks picks
+// the link: AMI when enabled (as before), else the inbound Event Socket.
+import t from 'tap';
+import { ConfigLoader, redactConfig } from '../../../daemon/config/load-config.js';
+import { CallscreenError } from '../../../daemon/core/errors.js';
+import { createLogger } from '../../../daemon/logger.js';
+import { buildPbxLinks } from '../../../daemon/main.js';
+import type { Screener } from '../../../daemon/services/screener.js';
+import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
+import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
+import { manualTimers, services, silentLogger, testConfig } from '../../support/harness.js';
+
+const refusal = (text: string): CallscreenError | null => {
+  try {
+    new ConfigLoader().fromText(text, 'callscreen.toml');
+    return null;
+  } catch (e) {
+    return e as CallscreenError;
+  }
+};
+
+t.test('enabled with no password, or an empty one: refused at load, naming esl_inbound.password and its line', async (t) => {
+  const missing = refusal('[log]\nlevel = "info"\n[esl_inbound]\nenabled = true\n');
+  t.equal(missing?.code, 'CS_ERR_CONFIG_INVALID');
+  t.equal(missing?.message, 'callscreen.toml: esl_inbound.password (line 3) must be set when esl_inbound.enabled = true', 'the [esl_inbound] line when the key is absent');
+  t.match(missing?.details, { key: 'esl_inbound.password', line: 3 });
+
+  const empty = refusal('[esl_inbound]\nenabled = true\npassword = ""\n');
+  t.equal(empty?.message, 'callscreen.toml: esl_inbound.password (line 3) must not be empty when esl_inbound.enabled = true');
+
+  t.equal(refusal('[esl_inbound]\nenabled = true\npassword = "ClueCon-x"\n'), null, 'a password: accepted');
+  t.equal(refusal('[esl_inbound]\nport = 8021\n'), null, 'disabled (the default): no password needed');
+  t.match(refusal('[esl_inbound]\nenabled = true\npassword = "x"\nchatplan_marker = "call screen"\n')?.message, /esl_inbound\.chatplan_marker \(line 4\) must match pattern/,
+    'the marker is a header and variable name');
+});
+
+t.test('the password is a secret: redacted in config check and in logged config objects', async (t) => {
+  const config = new ConfigLoader().fromText('[esl_inbound]\nenabled = true\npassword = "s3cr3t-esl"\n', 'x.toml');
+  t.match(redactConfig(config), { esl_inbound: { password: '[redacted]', enabled: true } });
+  const out: string[] = [];
+  const logger = createLogger({ level: 'info', format: 'json', destination: { write: (s: string) => out.push(s) } });
+  logger.info({ config }, 'effective config');
+  t.notMatch(out.join(''), 's3cr3t-esl');
+  t.match(out.join(''), /"password":"\[redacted\]"/);
+});
+
+t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Event Socket; neither: no links', async (t) => {
+  const s = await services(t);
+  const screener = {} as Screener; // nothing is started: the links are only built
+  const both = testConfig(s.dbPath, '[ami]\nenabled = true\n[esl_inbound]\nenabled = true\npassword = "x"\n');
+  t.same(buildPbxLinks(both, silentLogger(), s, manualTimers, screener).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
+
+  const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, manualTimers, screener);
+  t.same(esl.components.map((c) => c.name), ['esl-inbound', 'esl-sms'], 'the client starts first and stops last');
+  t.ok(esl.deliverer instanceof EslMessageDeliverer, 'released SMS go out over the Event Socket');
+  t.ok(esl.notifier instanceof EslAgentNotifier, 'and agent warnings');
+
+  const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, manualTimers, screener);
+  t.same(none, { deliverer: null, notifier: null, components: [] });
+});
