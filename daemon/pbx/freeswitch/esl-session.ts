@@ -6,9 +6,10 @@
  *        └──────────── deadline, bad frame, peer closed ─────────────────────────────▶ closed
  *
  * Commands are sent one at a time, each answered by the next `command/reply` or `api/response`
- * frame; events (`text/event-plain`) are ignored since we never subscribe. The whole session is
- * bounded by `deadlineMs`: when it passes, the socket is destroyed and the dialplan goes on
- * (`socket_resume=true`), so a stuck daemon costs a call at most that long.
+ * frame; events (`text/event-plain`) are ignored since we never subscribe. The whole connection
+ * is bounded by `deadlineMs`, including the time after `exit` until the peer closes: when it
+ * passes, the socket is destroyed and the dialplan goes on (`socket_resume=true`), so a stuck
+ * daemon costs a call at most that long, and a peer cannot hold a connection longer.
  */
 import type { Socket } from 'node:net';
 import { EslFrameReader, EslProtocolError, type EslFrame, type EslFrameLimits } from './esl-frame.js';
@@ -83,8 +84,10 @@ export class EslSession {
   close(why = 'done'): void {
     if (this.stateNow === 'closed') return;
     if (!this.failure && this.sock.writable) this.sock.end('exit\n\n');
-    this.finish(why);
-    // FreeSWITCH closes after `exit`; a peer that does not is cut off by the socket timeout below.
+    // The deadline is not cleared here but when the socket is gone (fail on 'close'): FreeSWITCH
+    // closes after `exit`, a silent peer that does not is cut off by the idle timeout below, and a
+    // peer that keeps talking (which restarts an idle timeout with every byte) by the deadline.
+    this.move('closed', why);
     this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
