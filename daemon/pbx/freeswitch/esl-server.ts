@@ -52,7 +52,7 @@ export interface EslServerOptions extends EslFrameLimits {
   readonly listen?: string;
   /** Whole-connection budget (ms, default 2000): FreeSWITCH's socket app has no timeout of its own. */
   readonly sessionDeadlineMs?: number;
-  /** Simultaneous connections accepted (default 2000); more are refused by the kernel backlog. */
+  /** Simultaneous connections accepted (default 2000); Node closes any beyond that at once. */
   readonly maxConnections?: number;
 }
 
@@ -79,7 +79,9 @@ export class EslServer implements Component {
     server.maxConnections = this.options.maxConnections ?? 2000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      // Node's default backlog (511) is below maxConnections: in a burst the kernel dropped the
+      // SYNs beyond it and FreeSWITCH retried 1 s, then 3 s later (as FastAGI had to learn).
+      server.listen({ host, port, backlog: 4096 }, () => {
         server.off('error', reject);
         resolve();
       });
