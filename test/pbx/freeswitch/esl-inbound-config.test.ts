@@ -2,6 +2,8 @@
 // line), the password is a secret everywhere the config is shown, and main.ts buildPbxLinks picks
 // the link: AMI when enabled (as before), else the inbound Event Socket.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigLoader, redactConfig } from '../../../daemon/config/load-config.js';
 import { CallscreenError } from '../../../daemon/core/errors.js';
 import { createLogger } from '../../../daemon/logger.js';
@@ -58,4 +60,19 @@ t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Eve
 
   const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, manualTimers, screener);
   t.same(none, { deliverer: null, notifier: null, components: [] });
+});
+
+t.test('the shipped chatplan snippet speaks the daemon\'s default marker: the names are kept in step here', async (t) => {
+  const xml = readFileSync(join(import.meta.dirname, '../../../config/freeswitch/chatplan-callscreen.xml'), 'utf8');
+  const marker = new ConfigLoader().fromText('', 'defaults').esl_inbound.chatplan_marker;
+  const extensions = [...xml.matchAll(/<extension name="([^"]+)">([\s\S]*?)<\/extension>/g)];
+  t.same(extensions.map((m) => m[1]), ['callscreen-sms-inbound', 'callscreen-sms-agent']);
+  for (const [, name, body = ''] of extensions) {
+    const conditions = [...body.matchAll(/<condition field="([^"]+)" expression="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
+    t.same(conditions.slice(0, 2), [`\${${marker}_sms} ^screen$`, `${marker} ^$`], `${name}: only while the daemon switched screening on, only unmarked messages`);
+    const actions = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"(?: data="([^"]*)")?\/>/g)].map((m) => `${m[1]}${m[2] ? ` ${m[2]}` : ''}`);
+    t.equal(actions[0], `set ${marker}=screen`, `${name}: marks the message as the daemon's event filter expects`);
+    t.same(actions.slice(-2), ['fire', 'stop'], `${name}: a copy to the daemon, then FreeSWITCH delivers nothing itself`);
+  }
+  t.match(xml, `set" data="${marker}_direction=outbound"`, 'agents\' messages are marked outbound');
 });
