@@ -139,7 +139,8 @@ t.test('single hostile peers: each closed by the server within the session deadl
     ['Content-Length 999999999', /^body-too-long$/],
     ['Content-Length 60000, body never sent', /^timeout$/],
     ['slow drip', /^timeout$/],
-    ['endless event frames', /^timeout$/],
+    ['endless event frames', /^too-many-frames$/],
+    ['tiny event frames as fast as TCP takes them', /^too-many-frames$/],
     ['an HTTP request', /^timeout$/],
     ['NUL bytes and CRs', /^not-esl$/],
     ['CRLF framing (telnet)', /^timeout$/],
@@ -216,6 +217,31 @@ t.test('hostile channel data: odd caller ids and header names still give the rig
   t.comment(`sent invalid UTF-8 and a bad %-escape in the caller name → ${JSON.stringify(p.received.match(/execute-app-arg: .*/g))}`);
   t.match(p.received, /execute-app-arg: callscreen_action=reject\n\n[\s\S]*execute-app-arg: 603\n/, 'invalid UTF-8 / bad %-escape in a value: still rejected');
   t.equal(r.lines.filter((l) => typeof l.level === 'number' && l.level >= 50).length, 0, 'no error logged');
+});
+
+t.test('20 peers blasting tiny frames as fast as TCP takes them: cut off at once, real calls keep their verdicts', async (t) => {
+  // Default session deadline: parsing junk is what costs here, not waiting.
+  const r = await rig(t, 2000);
+  const mark = r.lines.length;
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const blasters = Array.from({ length: 20 }, () => eslPeer(r.port, ESL_HOSTILE['tiny event frames as fast as TCP takes them']!, 10_000));
+  const calls: Array<ReturnType<typeof dialOut>> = [];
+  for (let i = 0; i < 10; i++) {
+    calls.push(dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': BLOCKED }), { timeoutMs: 10_000 }));
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const [peers, answered] = await Promise.all([Promise.all(blasters), Promise.all(calls)]);
+  lag.disable();
+  const reasons = r.lines.slice(mark).filter((l) => l.msg === 'ESL session failed').map((l) => String(l.reason));
+  t.comment(`sent: 20 peers writing "Content-Type: text/event-plain\\n\\n" as fast as TCP takes it → closed by the server after max ${Math.max(...peers.map((p) => p.ms)).toFixed(0)} ms, reasons ${JSON.stringify([...new Set(reasons)])}; event loop delay max ${(lag.max / 1e6).toFixed(0)} ms`);
+  t.comment(`survived: 10 real calls alongside, ${answered.filter((c) => JSON.stringify(executed(c)) === JSON.stringify(REJECT)).length}/10 rejected as they should be, in ${answered.map((c) => c.ms.toFixed(0)).join(', ')} ms`);
+  t.ok(peers.every((p) => p.closedBy === 'server'), 'every blaster closed by the server');
+  t.same(reasons, Array(20).fill('too-many-frames'), 'each one for too many frames, not at the deadline');
+  t.ok(peers.every((p) => p.ms < 1000), `each cut off well before the 2 s deadline (max ${Math.max(...peers.map((p) => p.ms)).toFixed(0)} ms)`);
+  t.same(answered.map((c) => executed(c)), Array(10).fill(REJECT), 'every real call alongside got its verdict');
+  // Were the blasters parsed until the deadline, each call would wait behind them (2 s and more).
+  t.ok(answered.every((c) => c.ms < 1500), `and got it without waiting behind the junk (max ${Math.max(...answered.map((c) => c.ms)).toFixed(0)} ms < 1,500 ms)`);
 });
 
 function flood(port: number, kinds: Array<[string, number]>): Promise<Array<{ kind: string; ms: number; closedBy: string; sentMore: boolean }>> {

@@ -89,6 +89,14 @@ export const ESL_HOSTILE: Record<string, EslAct> = {
   'Content-Length 60000, body never sent': write('Content-Type: command/reply\nContent-Length: 60000\n\nonly this'),
   'slow drip': (s) => { s.write('Content-Type: command/reply\n'); return drip('a', 300)(s); },
   'endless event frames': drip('Content-Type: text/event-plain\nContent-Length: 0\n\n'.repeat(5), 20),
+  'tiny event frames as fast as TCP takes them': (s) => {
+    const burst = Buffer.from('Content-Type: text/event-plain\n\n'.repeat(2048));
+    let on = true;
+    const go = (): void => { while (on && !s.destroyed && s.write(burst)); };
+    s.on('drain', go);
+    go();
+    return () => { on = false; };
+  },
   'an HTTP request': write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
   'NUL bytes and CRs': (s) => { s.write(Buffer.alloc(2048, 0)); s.write('\r\r\r\n\n'); },
   'CRLF framing (telnet)': write('Content-Type: command/reply\r\nReply-Text: +OK\r\n\r\n'),
