@@ -21,9 +21,15 @@ export interface EslFrameLimits {
   readonly maxHeaderBytes?: number;
   /** Largest body (bytes; default 64 KiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * Most frames one reader yields (default unlimited, for a connection subscribed to events). A
+   * connection that expects only a few replies sets it: parsing is what a flood of tiny frames
+   * costs, and that is CPU every other call on the event loop waits for.
+   */
+  readonly maxFrames?: number;
 }
 
-export type EslProtocolReason = 'header-too-long' | 'body-too-long' | 'not-esl' | 'closed' | 'timeout';
+export type EslProtocolReason = 'header-too-long' | 'body-too-long' | 'too-many-frames' | 'not-esl' | 'closed' | 'timeout';
 
 export class EslProtocolError extends Error {
   constructor(message: string, readonly reason: EslProtocolReason) {
@@ -61,6 +67,8 @@ export function parseHeaderBlock(text: string): Record<string, string> | null {
 export class EslFrameReader {
   private readonly maxHeader: number;
   private readonly maxBody: number;
+  private readonly maxFrames: number;
+  private frames = 0;
   private buf: Buffer = Buffer.alloc(0);
   /** Where the blank-line search resumes, so each byte is scanned once (not from the start per chunk). */
   private scanFrom = 0;
@@ -70,6 +78,7 @@ export class EslFrameReader {
   constructor(limits: EslFrameLimits = {}) {
     this.maxHeader = limits.maxHeaderBytes ?? 65_536;
     this.maxBody = limits.maxBodyBytes ?? 65_536;
+    this.maxFrames = limits.maxFrames ?? Infinity;
   }
 
   /** Bytes held waiting for the rest of a frame (for tests and health). */
@@ -98,6 +107,7 @@ export class EslFrameReader {
         return out;
       }
       if (end > this.maxHeader) throw new EslProtocolError('header block too long', 'header-too-long');
+      if (++this.frames > this.maxFrames) throw new EslProtocolError(`more than ${this.maxFrames} frames`, 'too-many-frames');
       const headers = parseHeaderBlock(this.buf.subarray(0, end).toString('utf8'));
       if (headers === null) throw new EslProtocolError('not an Event Socket header block', 'not-esl');
       this.buf = this.buf.subarray(end + 2);

@@ -47,7 +47,9 @@ export class EslSession {
   commands = 0;
 
   constructor(private readonly sock: Socket, private readonly options: EslSessionOptions) {
-    this.reader = new EslFrameReader(options);
+    // FreeSWITCH sends a handful of frames per session (we never subscribe to events): the
+    // connect reply, one reply per command, a disconnect notice. More is a peer burning our CPU.
+    this.reader = new EslFrameReader({ ...options, maxFrames: options.maxFrames ?? 32 });
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', (err) => this.fail(err, 'socket error'));
     sock.on('close', () => this.fail(new EslProtocolError('connection closed', 'closed'), 'peer closed'));
