@@ -75,7 +75,9 @@ async function importPhase(dbPath: string): Promise<void> {
 
 function runImportChild(dbPath: string): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--import-phase', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // process.execArgv carries `--import tsx` when run from source (npm run bench runs it so): without it
+    // the child cannot load this .ts file.
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--import-phase', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
