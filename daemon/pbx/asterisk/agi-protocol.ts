@@ -95,6 +95,12 @@ export interface InboundCaller {
   readonly name: string;
   /** Privacy: id (or header/user) or a caller ID that is no number. */
   readonly withheld: boolean;
+  /**
+   * `from` is the PAI as it came in the AGI arguments. Asterisk's argument parsing strips double
+   * quotes, so a display name holding `<` or a URI is no longer recognisable there: the route reads
+   * the PAI again with GET FULL VARIABLE ${CALLSCREEN_PAI}, which keeps the header as received.
+   */
+  readonly fromPai: boolean;
 }
 
 /** Caller IDs Asterisk and carriers use for "no number" (compared lower-case). */
@@ -116,6 +122,7 @@ export function inboundCaller(env: AgiEnv): InboundCaller {
   const name = env.agi_calleridname === 'unknown' ? '' : (env.agi_calleridname ?? '');
   return {
     from: noNumber && pai !== '' ? pai : callerId,
+    fromPai: noNumber && pai !== '',
     name,
     withheld: privacyWithheld || noNumber,
   };

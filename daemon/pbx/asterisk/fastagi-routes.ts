@@ -147,7 +147,14 @@ async function decideFor(ctx: RouteContext, req: ScreenRequest, state: OrgState 
 
 async function callInbound(ctx: RouteContext): Promise<RouteOutcome> {
   const { env, session } = ctx;
-  const caller = inboundCaller(env);
+  let caller = inboundCaller(env);
+  if (caller.fromPai) {
+    // Rare (a caller with no number but an asserted identity): one more round trip for the header
+    // with its quotes intact, so a display name cannot choose the number screened. A dialplan that
+    // does not set CALLSCREEN_PAI answers result=0 and the arguments' copy is used.
+    const raw = await getVariable(session, '${CALLSCREEN_PAI}');
+    if (raw !== undefined && raw.trim() !== '') caller = { ...caller, from: raw.trim() };
+  }
   const to = didOf(env);
   const state = inboundOrg(ctx, to);
   const req: ScreenRequest = {

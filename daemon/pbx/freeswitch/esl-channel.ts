@@ -3,6 +3,7 @@
  * ScreenRequest. Header names are FreeSWITCH's (Caller-*, variable_*); SIP headers of the INVITE
  * appear as `variable_sip_h_<Name>` only when the profile keeps them, so each has a fallback.
  */
+import { extractUserPart } from '../../core/phone-number.js';
 import type { Direction } from '../../core/screen-request.js';
 
 export interface EslCall {
@@ -18,10 +19,15 @@ export interface EslCall {
   readonly agent: string;
 }
 
-/** The user part of a SIP/TEL URI in a header value (`"Bob" <sip:+4930123@host>;tag` → `+4930123`). */
+/**
+ * The user part of a SIP/TEL URI in a header value (`"Bob" <sip:+4930123@host>;tag` → `+4930123`),
+ * by the core's name-addr reading: the quoted display name is the caller's own text and is skipped,
+ * so `"<sip:+1202…@x>" <sip:+1555…@h>` screens +1555…, not the number the caller wrote in its name.
+ * Empty when the value holds no URI.
+ */
 export function uriUser(value: string): string {
-  const m = /(?:sips?|tel):([^@;>]+)/i.exec(value);
-  return m?.[1] ?? '';
+  if (!/(?:sips?|tel):/i.test(value)) return '';
+  return extractUserPart(value);
 }
 
 export function readCall(h: Readonly<Record<string, string>>): EslCall {

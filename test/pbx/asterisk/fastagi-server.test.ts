@@ -149,6 +149,21 @@ t.test('withheld callers: Privacy id or an anonymous caller ID meet the unidenti
   const pai = await asterisk(r.port, callEnv({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '"Spam', agi_arg_3: ' Inc" <sip:+15557770001@127.0.0.2>' }));
   t.match(pai.commands.join('\n'), /CALLSCREEN_DETAIL "\d*\|exact:\d+\|/, 'the PAI number is screened: the exact block wins over unidentified');
   t.equal(pai.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"');
+  t.equal(pai.commands[0], 'GET FULL VARIABLE ${CALLSCREEN_PAI}', 'the PAI is read again with its quotes (this fake has none: the arguments are used)');
+
+  // Asterisk's argument parsing strips the quotes: '"<sip:+1555…0009@x>" <sip:+1555…0001@h>' arrives
+  // as '<sip:…0009@x> <sip:…0001@h>'. Read with its quotes, the display name is skipped.
+  const header = '"<sip:+15550000009@x>, a<b>c" <sip:+15557770001@127.0.0.2>';
+  const disguised = await asterisk(
+    r.port,
+    callEnv({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '<sip:+15550000009@x>', agi_arg_3: ' a<b>c <sip:+15557770001@127.0.0.2>' }),
+    { vars: { '${CALLSCREEN_PAI}': header } },
+  );
+  t.equal(disguised.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "reject"', 'a fake URI in the PAI display name does not unblock the caller');
+  t.match(disguised.commands.join('\n'), /CALLSCREEN_DETAIL "\d*\|exact:\d+\|/);
+  // An ordinary caller with a number costs no extra round trip.
+  const plain = await asterisk(r.port, callEnv({ agi_callerid: '+15550000000', agi_arg_1: '', agi_arg_2: '<sip:+15557770001@h>' }));
+  t.same(plain.commands, ['SET VARIABLE CALLSCREEN_ACTION "allow"'], 'From has a number: the PAI is not read');
 });
 
 t.test('organisation: unknown DID fails open (counted, logged); org_from context and fixed', async (t) => {
