@@ -101,6 +101,9 @@ export const CONFIG_SCHEMA = {
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
         chatplan_marker: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,31}$', default: 'callscreen', description: 'message header the chatplan sets to "screen" before fire (also <marker>_direction and the global variable <marker>_sms)' },
+        // At least 3 s: FreeSWITCH schedules in whole seconds and its task thread looks every 0.5 s,
+        // so a task set for +N s can run after N-1 s; the renewal (every third) must come before that.
+        watchdog_ms: { type: 'integer', minimum: 3000, maximum: 300000, default: 15000, description: 'if the daemon stops renewing for this long (rounded up to whole seconds), FreeSWITCH switches SMS screening off by itself (sched_api); renewed every third of it. Messages fired in that window after a crash are lost (ms)' },
       },
       // An inbound Event Socket login with an empty password cannot succeed: refuse it at load time.
       // `required` too: ajv checks if/then before it fills defaults, so an absent key is seen as absent.
@@ -137,6 +140,7 @@ export interface Config {
   readonly esl_inbound: {
     readonly enabled: boolean; readonly host: string; readonly port: number; readonly password: string;
     readonly command_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly chatplan_marker: string;
+    readonly watchdog_ms: number;
   };
   readonly sip_edge: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secret: string; readonly pbx_uri: string; readonly voicemail_uri: string };
 }
