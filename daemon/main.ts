@@ -35,6 +35,8 @@ import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
+import type { OneShotTimers } from './pbx/freeswitch/esl-session.js';
+import { pbxMessagingLink } from './pbx/pbx-link-choice.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 
 export interface Services {
@@ -123,18 +125,23 @@ export interface PbxLinks {
   readonly components: Component[];
 }
 
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screener?: Screener): PbxLinks {
+/**
+ * `oneShot`: timers for the inbound Event Socket link (backoff, command timeouts, the SMS watchdog's
+ * renewals); real unref'd ones when absent. Tests pass manual ones.
+ */
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screener?: Screener, oneShot?: OneShotTimers): PbxLinks {
   // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
   void timers;
-  if (config.ami.enabled && screener !== undefined) {
+  const link = pbxMessagingLink(config);
+  if (link === 'ami' && screener !== undefined) {
     const ami = buildAmiLinks(config, logger, { screener, orgs: services.orgs, clock: services.clock });
     return { deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components };
   }
-  if (config.esl_inbound.enabled && screener !== undefined) {
+  if (link === 'esl_inbound' && screener !== undefined) {
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
     // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
     const holder = new QuarantineService(services.db, services.audit, services.clock, null);
-    const esl = buildEslInboundLinks(config, logger, { screener, quarantine: holder, orgs: services.orgs, now: () => services.clock.now() });
+    const esl = buildEslInboundLinks(config, logger, { screener, quarantine: holder, orgs: services.orgs, now: () => services.clock.now(), ...(oneShot ? { timers: oneShot } : {}) });
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };

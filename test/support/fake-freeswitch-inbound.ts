@@ -8,7 +8,10 @@
  *   `text/disconnect-notice` and a close;
  * - `event plain <names>` → `+OK event listener enabled plain`; `filter <header> <value>` →
  *   `+OK filter added. [header]=[value]` (then only events carrying a filtered value are sent);
- * - `api <cmd>` → `api/response` with a Content-Length body (`Sent` for `chat`, `+OK` otherwise);
+ * - `api <cmd>` → `api/response` with a Content-Length body: mod_commands' `global_setvar <v>=<x>`
+ *   (`+OK`), `global_getvar <v>`, `sched_api +<secs> <group> <command>` (`+OK Added: <id>`) and
+ *   `sched_del <id|group>` (`+OK Deleted: <n>`) act on the fake's global variables and scheduler;
+ *   `chat` answers `Sent` (mod_sms), anything else `+OK`;
  * - `sendevent <NAME>` with its header lines and a Content-Length body → `+OK <event uuid>`;
  * - `exit` → `+OK bye`, a disconnect notice, close.
  *
@@ -17,6 +20,14 @@
  *
  * Every command is recorded (with its parsed headers and body, and how many earlier commands of the
  * connection were still unanswered when it arrived), so tests assert on recorded exchanges.
+ *
+ * FreeSWITCH's own state that outlives a connection is modelled too, on a virtual clock the test
+ * moves (`advance`): the global variables, and the core scheduler as switch_scheduler.c runs it —
+ * a task's runtime is whole epoch seconds (`+N` = now truncated to the second, plus N) and the task
+ * thread looks every 500 ms, running each task whose runtime has come. `restart()` loses both, as a
+ * FreeSWITCH restart does. `chatplan()` plays config/freeswitch/chatplan-callscreen.xml against the
+ * `<marker>_sms` variable: fired to the daemon (screen), refused (closed, inbound), or delivered
+ * unscreened by the rest of the site's chatplan (unset/off; agents' messages also when closed).
  * It is not FreeSWITCH: it proves our side of the protocol and the commands we choose, not what
  * mod_sms and sofia then do with them.
  */
@@ -38,6 +49,8 @@ export interface ReceivedCommand {
 interface Conn {
   readonly id: number;
   readonly sock: net.Socket;
+  /** The far end went silent without closing (network drop): nothing read, writes vanish. */
+  dead: boolean;
   authed: boolean;
   events: Set<string>;
   filters: Array<[string, string]>;
@@ -85,9 +98,28 @@ export function chatplanMessage(over: Record<string, string> = {}): Record<strin
 
 export interface FakeInboundOptions {
   readonly password: string;
-  /** Answer to `api <cmd>`; default `Sent` for chat (mod_sms's answer), `+OK` otherwise. */
+  /** Answer to `api <cmd>`; default: the modelled mod_commands/mod_sms answers (see above). */
   readonly apiReply?: (cmd: string) => string;
+  /** Global variables set at start (vars.xml `X-PRE-PROCESS cmd="set"`). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** Virtual epoch ms at start; default mid-second, so whole-second truncation shows. */
+  readonly clockMs?: number;
 }
+
+export interface ScheduledTask {
+  readonly id: number;
+  readonly group: string;
+  /** Epoch seconds it runs at (or after: the task thread looks every 500 ms). */
+  readonly runtime: number;
+  readonly command: string;
+}
+
+/** What the chatplan snippet did with a message. */
+export type ChatplanOutcome =
+  | 'fired' // screen: a copy fired as a MESSAGE event to at least one subscribed connection, then stop
+  | 'lost' // screen, but no connection subscribed: the copy went nowhere and the chatplan stopped
+  | 'refused' // closed: not delivered (inbound)
+  | 'delivered'; // unscreened: the rest of the site's chatplan sent it (recorded in `delivered`)
 
 export class FakeFreeswitchInbound {
   port = 0;
@@ -105,13 +137,114 @@ export class FakeFreeswitchInbound {
   /** Answer each command after a turn of the event loop, so a client that does not wait shows it. */
   readonly replyLater = true;
   connections = 0;
+  /** FreeSWITCH's global variables (switch_core_set_variable). */
+  readonly globals = new Map<string, string>();
+  /** The core scheduler's pending tasks. */
+  readonly tasks: ScheduledTask[] = [];
+  /** Commands the scheduler ran, with the virtual epoch ms they ran at. */
+  readonly ran: Array<{ readonly task: ScheduledTask; readonly atMs: number }> = [];
+  /** Messages the chatplan delivered unscreened (not through the daemon). */
+  readonly delivered: Array<{ readonly headers: Readonly<Record<string, string>>; readonly body: string }> = [];
+  /** Virtual epoch ms (the scheduler's clock; `advance` moves it). */
+  clockMs: number;
+  private taskSeq = 0;
+  private readonly presetVars: Readonly<Record<string, string>>;
   private server: net.Server | null = null;
   private readonly conns = new Map<number, Conn>();
   private readonly waiters: Array<{ from: number; pred: (c: ReceivedCommand) => boolean; resolve: (c: ReceivedCommand) => void }> = [];
 
   constructor(options: FakeInboundOptions) {
     this.password = options.password;
-    this.apiReply = options.apiReply ?? ((cmd) => (cmd.startsWith('chat ') ? 'Sent' : '+OK'));
+    this.apiReply = options.apiReply ?? ((cmd) => this.modelledApi(cmd));
+    this.presetVars = options.vars ?? {};
+    for (const [k, v] of Object.entries(this.presetVars)) this.globals.set(k, v);
+    // 1,800,000,000.25 s: a quarter into a second.
+    this.clockMs = options.clockMs ?? 1_800_000_000_250;
+  }
+
+  /**
+   * Moves the virtual clock on by `ms`, running the scheduler's task thread at every 500 ms tick on
+   * the way (its switch_yield(500000) loop), as switch_scheduler.c does: tasks whose runtime (epoch
+   * seconds) is at or before the tick's second run, in id order, and are removed (one-shot).
+   */
+  advance(ms: number): void {
+    const until = this.clockMs + ms;
+    for (let tick = Math.floor(this.clockMs / 500) * 500 + 500; tick <= until; tick += 500) {
+      this.clockMs = tick;
+      const nowS = Math.floor(tick / 1000);
+      for (const task of this.tasks.filter((x) => x.runtime <= nowS).sort((a, b) => a.id - b.id)) {
+        this.tasks.splice(this.tasks.indexOf(task), 1);
+        this.ran.push({ task, atMs: tick });
+        this.modelledApi(task.command);
+      }
+    }
+    this.clockMs = until;
+  }
+
+  /** FreeSWITCH stopped and started again on the same port: connections closed, globals back to vars.xml, no tasks. */
+  async restart(): Promise<void> {
+    await this.down();
+    this.globals.clear();
+    for (const [k, v] of Object.entries(this.presetVars)) this.globals.set(k, v);
+    this.tasks.splice(0);
+    this.taskSeq = 0;
+    await this.listen();
+  }
+
+  /**
+   * A message entering the chatplan snippet's context (inbound: carriers' messages to DIDs; outbound:
+   * agents' messages), as config/freeswitch/chatplan-callscreen.xml decides on `${<marker>_sms}`.
+   */
+  chatplan(headers: Readonly<Record<string, string>>, body: string, direction: 'inbound' | 'outbound' = 'inbound', marker = 'callscreen'): ChatplanOutcome {
+    const mode = this.globals.get(`${marker}_sms`);
+    if (mode === 'screen' && (headers[marker] ?? '') === '') {
+      const fired = { ...headers, [marker]: 'screen', ...(direction === 'outbound' ? { [`${marker}_direction`]: 'outbound' } : {}) };
+      return this.sendEvent(fired, body) > 0 ? 'fired' : 'lost';
+    }
+    if (mode === 'closed' && direction === 'inbound') return 'refused';
+    this.delivered.push({ headers, body });
+    return 'delivered';
+  }
+
+  /** The far end of every connection goes silent without closing (a network drop): FreeSWITCH still writes to it. */
+  blackhole(): void {
+    for (const c of this.conns.values()) c.dead = true;
+  }
+
+  /** mod_commands' global_setvar/global_getvar/sched_api/sched_del, mod_sms's chat; anything else `+OK`. */
+  private modelledApi(cmd: string): string {
+    const space = cmd.indexOf(' ');
+    const name = space === -1 ? cmd : cmd.slice(0, space);
+    const arg = space === -1 ? '' : cmd.slice(space + 1);
+    switch (name) {
+      case 'chat':
+        return 'Sent';
+      case 'global_setvar': {
+        // switch_separate_string on '=': the name, then the value (empty: unset).
+        const [v = '', value = ''] = arg.split('=');
+        if (v === '') return '-USAGE: <var>=<value>\n';
+        if (value === '') this.globals.delete(v);
+        else this.globals.set(v, value);
+        return '+OK';
+      }
+      case 'global_getvar':
+        return this.globals.get(arg) ?? '';
+      case 'sched_api': {
+        const m = /^\+(\d+) (\S+) (.+)$/.exec(arg);
+        if (!m) return '-ERR Invalid syntax. USAGE: [+@]<time> <group_name> <command_string>[&]\n';
+        const task: ScheduledTask = { id: ++this.taskSeq, group: m[2] ?? '', runtime: Math.floor(this.clockMs / 1000) + Number(m[1]), command: m[3] ?? '' };
+        this.tasks.push(task);
+        return `+OK Added: ${task.id}\n`;
+      }
+      case 'sched_del': {
+        if (arg === '') return '-ERR Invalid syntax\n';
+        const gone = this.tasks.filter((x) => (/^\d+$/.test(arg) ? x.id === Number(arg) : x.group === arg));
+        for (const x of gone) this.tasks.splice(this.tasks.indexOf(x), 1);
+        return `+OK Deleted: ${gone.length}\n`;
+      }
+      default:
+        return '+OK';
+    }
   }
 
   async listen(port = this.port): Promise<void> {
@@ -138,6 +271,8 @@ export class FakeFreeswitchInbound {
   /** Connections cut with no notice (a crash, a network drop). */
   kick(): void {
     for (const c of this.conns.values()) c.sock.destroy();
+    // Gone at once, not at the close event a turn later: nothing more is written to them.
+    this.conns.clear();
   }
 
   async close(): Promise<void> {
@@ -177,7 +312,7 @@ export class FakeFreeswitchInbound {
   }
 
   private accept(sock: net.Socket): void {
-    const c: Conn = { id: ++this.connections, sock, authed: false, events: new Set(), filters: [], buf: Buffer.alloc(0), unanswered: 0 };
+    const c: Conn = { id: ++this.connections, sock, dead: false, authed: false, events: new Set(), filters: [], buf: Buffer.alloc(0), unanswered: 0 };
     sock.on('error', () => undefined);
     // Small writes (partial frames) go out as written, not coalesced by Nagle.
     sock.setNoDelay(true);
@@ -193,6 +328,7 @@ export class FakeFreeswitchInbound {
   }
 
   private onData(c: Conn, chunk: Buffer): void {
+    if (c.dead) return;
     c.buf = Buffer.concat([c.buf, chunk]);
     for (;;) {
       // mod_event_socket skips line breaks before a command.
@@ -269,7 +405,7 @@ export class FakeFreeswitchInbound {
   }
 
   private write(c: Conn, data: string | Buffer): void {
-    if (c.sock.writable) c.sock.write(data);
+    if (c.sock.writable && !c.dead) c.sock.write(data);
   }
 
   private async writeChunked(c: Conn, data: string, size: number): Promise<void> {

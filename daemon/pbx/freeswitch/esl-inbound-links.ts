@@ -1,15 +1,16 @@
 /**
  * Builds what the inbound Event Socket link gives the daemon (`esl_inbound.enabled`): the client (a
- * component kept connected), the SMS screener that hears the chatplan's messages, the agent notifier
- * and the released-SMS deliverer that use it. Called from main.ts `buildPbxLinks`.
+ * component kept connected), the SMS screener that hears the chatplan's messages, the watchdog that
+ * switches screening on in the chatplan, the agent notifier and the released-SMS deliverer that use
+ * it. Called from main.ts `buildPbxLinks`; `buildEslInboundClient` also by the CLI, which logs in
+ * only to deliver a released message.
  *
  * What the client asks for once logged in:
  * - `event plain MESSAGE` and `filter <marker> screen`: only the copies the chatplan fires for
  *   screening cross the socket (FreeSWITCH filters), not every message event;
- * - `api global_setvar <marker>_sms=screen`: the chatplan screens only while this global variable
- *   says so. On a clean stop with screening.fail_mode = open the daemon sets it to `off`, and the
- *   chatplan delivers unscreened (fail open); with closed it is left on (messages are not delivered).
- *   A daemon that dies cannot unset it: see docs/freeswitch-and-sip-edge.md.
+ * - then EslSmsWatchdog sets `<marker>_sms=screen`, which the chatplan screens on, only while a
+ *   FreeSWITCH task is scheduled that sets it back (`off`, or `closed` with fail_mode closed) should
+ *   the daemon stop renewing it: see esl-sms-watchdog.ts and docs/freeswitch-and-sip-edge.md.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -17,16 +18,21 @@ import type { Component } from '../../main.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgService } from '../../services/org-service.js';
 import { EslAgentNotifier } from './esl-agent-notifier.js';
-import { EslInboundClient, type EslInboundDeps } from './esl-inbound-client.js';
+import { EslInboundClient, realInboundTimers, type EslInboundDeps } from './esl-inbound-client.js';
 import { EslMessageDeliverer } from './esl-message-deliverer.js';
 import { EslSmsScreener, type EslSmsVerdicts } from './esl-sms-screener.js';
+import { EslSmsWatchdog } from './esl-sms-watchdog.js';
 
 export interface EslInboundLinkParts {
   readonly client: EslInboundClient;
   readonly sms: EslSmsScreener;
   readonly notifier: EslAgentNotifier;
   readonly deliverer: EslMessageDeliverer;
-  /** Started in this order by the daemon, stopped in reverse (the SMS screener finishes first). */
+  readonly watchdog: EslSmsWatchdog;
+  /**
+   * Started in this order by the daemon, stopped in reverse: the watchdog first (screening switched
+   * off in the chatplan), then the SMS screener finishes the messages in hand, then the client exits.
+   */
   readonly components: Component[];
 }
 
@@ -36,27 +42,34 @@ export interface EslInboundLinkDeps extends EslInboundDeps {
   readonly orgs: Pick<OrgService, 'list'>;
 }
 
-export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslInboundLinkDeps): EslInboundLinkParts {
+/** What this login asks FreeSWITCH for: the daemon subscribes; the CLI sends nothing but its command. */
+export interface EslInboundSession {
+  readonly setup: readonly string[];
+  readonly teardown?: () => readonly string[];
+}
+
+/** The client for `[esl_inbound]`: one place maps the config onto it (the daemon's link and the CLI's). */
+export function buildEslInboundClient(config: Config, logger: Logger, session: EslInboundSession, deps: EslInboundDeps = {}): EslInboundClient {
   const e = config.esl_inbound;
-  const marker = e.chatplan_marker;
-  const client: EslInboundClient = new EslInboundClient(
+  return new EslInboundClient(
     {
-      host: e.host,
-      port: e.port,
-      password: e.password,
-      commandTimeoutMs: e.command_timeout_ms,
-      reconnectMinMs: e.reconnect_min_ms,
-      reconnectMaxMs: e.reconnect_max_ms,
-      setup: ['event plain MESSAGE', `filter ${marker} screen`, `api global_setvar ${marker}_sms=screen`],
-      // Read at stop: `sms` exists by then, and a reloaded fail mode counts.
-      teardown: (): readonly string[] => (sms.failMode() === 'open' ? [`api global_setvar ${marker}_sms=off`] : []),
+      host: e.host, port: e.port, password: e.password, commandTimeoutMs: e.command_timeout_ms,
+      reconnectMinMs: e.reconnect_min_ms, reconnectMaxMs: e.reconnect_max_ms, setup: session.setup,
+      ...(session.teardown ? { teardown: session.teardown } : {}),
     },
-    logger.child({ component: 'esl-inbound' }),
+    logger,
     { ...(deps.timers ? { timers: deps.timers } : {}), ...(deps.random ? { random: deps.random } : {}), ...(deps.now ? { now: deps.now } : {}) },
   );
+}
+
+export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslInboundLinkDeps): EslInboundLinkParts {
+  const marker = config.esl_inbound.chatplan_marker;
+  const client = buildEslInboundClient(config, logger.child({ component: 'esl-inbound' }), {
+    setup: ['event plain MESSAGE', `filter ${marker} screen`],
+  }, deps);
   const notifier = new EslAgentNotifier(client, config.agents.message_from, logger.child({ component: 'agent-notifier' }));
   const deliverer = new EslMessageDeliverer(client, marker);
-  const sms: EslSmsScreener = new EslSmsScreener({
+  const sms = new EslSmsScreener({
     screener: deps.screener,
     quarantine: deps.quarantine,
     notifier,
@@ -67,6 +80,11 @@ export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslIn
     logger: logger.child({ component: 'esl-sms' }),
     ...(deps.timers ? { timers: deps.timers } : {}),
   });
-  // Both are components as they are (start, stop, health; the screener also reload).
-  return { client, sms, notifier, deliverer, components: [client, sms] };
+  // Renewed on the client's timers: unref'd in the daemon (the link is best effort), a test's manual ones.
+  const watchdog = new EslSmsWatchdog({
+    commands: client, states: client, config, timers: deps.timers ?? realInboundTimers,
+    logger: logger.child({ component: 'esl-sms-watchdog' }), ...(deps.now ? { now: deps.now } : {}),
+  });
+  // All three are components as they are (start, stop, health; the screener and watchdog also reload).
+  return { client, sms, notifier, deliverer, watchdog, components: [client, sms, watchdog] };
 }

@@ -102,11 +102,6 @@ export class EslSmsScreener {
     return [];
   }
 
-  /** The fail mode now in force (the link's teardown follows it). */
-  failMode(): 'open' | 'closed' {
-    return this.config.screening.fail_mode;
-  }
-
   health(): ComponentHealth {
     return { ok: this.unsubscribe !== null, state: this.unsubscribe !== null ? 'screening' : 'stopped', required: false, detail: { ...this.counters, inflight: this.inflight.size } };
   }

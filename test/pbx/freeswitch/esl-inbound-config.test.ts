@@ -54,7 +54,7 @@ t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Eve
   t.same(buildPbxLinks(both, silentLogger(), s, manualTimers, screener).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
 
   const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, manualTimers, screener);
-  t.same(esl.components.map((c) => c.name), ['esl-inbound', 'esl-sms'], 'the client starts first and stops last');
+  t.same(esl.components.map((c) => c.name), ['esl-inbound', 'esl-sms', 'esl-sms-watchdog'], 'the client starts first and stops last; the watchdog stops first (screening off before nobody listens)');
   t.ok(esl.deliverer instanceof EslMessageDeliverer, 'released SMS go out over the Event Socket');
   t.ok(esl.notifier instanceof EslAgentNotifier, 'and agent warnings');
 
@@ -66,8 +66,11 @@ t.test('the shipped chatplan snippet speaks the daemon\'s default marker: the na
   const xml = readFileSync(join(import.meta.dirname, '../../../config/freeswitch/chatplan-callscreen.xml'), 'utf8');
   const marker = new ConfigLoader().fromText('', 'defaults').esl_inbound.chatplan_marker;
   const extensions = [...xml.matchAll(/<extension name="([^"]+)">([\s\S]*?)<\/extension>/g)];
-  t.same(extensions.map((m) => m[1]), ['callscreen-sms-inbound', 'callscreen-sms-agent']);
-  for (const [, name, body = ''] of extensions) {
+  t.same(extensions.map((m) => m[1]), ['callscreen-sms-inbound', 'callscreen-sms-closed', 'callscreen-sms-agent']);
+  const closed = extensions.find((m) => m[1] === 'callscreen-sms-closed')?.[2] ?? '';
+  t.match(closed, `<condition field="\${${marker}_sms}" expression="^closed$"/>`, 'refusing: only while the watchdog (or a clean stop) set closed');
+  t.same([...closed.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"/g)].map((m) => m[1]), ['stop']);
+  for (const [, name, body = ''] of extensions.filter((m) => m[1] !== 'callscreen-sms-closed')) {
     const conditions = [...body.matchAll(/<condition field="([^"]+)" expression="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
     t.same(conditions.slice(0, 2), [`\${${marker}_sms} ^screen$`, `${marker} ^$`], `${name}: only while the daemon switched screening on, only unmarked messages`);
     const actions = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"(?: data="([^"]*)")?\/>/g)].map((m) => `${m[1]}${m[2] ? ` ${m[2]}` : ''}`);

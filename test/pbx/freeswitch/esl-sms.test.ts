@@ -53,6 +53,8 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
       resolve();
     });
   });
+  // Logged in is not screening yet: the watchdog switches the chatplan over once its task is armed.
+  await fake.waitFor((c) => c.line === 'api global_setvar callscreen_sms=screen');
   const org = ctx.index.org('demo');
   if (!org) throw new Error('no org');
   return { ctx, daemon, fake, sms, lines, orgId: org.org.id };
@@ -76,8 +78,10 @@ const spam = (over: Record<string, string> = {}): Record<string, string> => chat
 
 t.test('blocked sender: held in quarantine with where it was going; nothing goes back to FreeSWITCH; recorded and logged', async (t) => {
   const r = await rig(t);
-  t.same(r.fake.received.map((c) => c.line), [`auth ${PASSWORD}`, 'event plain MESSAGE', 'filter callscreen screen', 'api global_setvar callscreen_sms=screen'],
-    'recorded exchange: login, MESSAGE events through the chatplan marker filter, screening switched on for the chatplan');
+  t.same(r.fake.received.map((c) => c.line), [
+    `auth ${PASSWORD}`, 'event plain MESSAGE', 'filter callscreen screen',
+    'api sched_del callscreen_watchdog', 'api sched_api +15 callscreen_watchdog global_setvar callscreen_sms=off', 'api global_setvar callscreen_sms=screen',
+  ], 'recorded exchange: login, MESSAGE events through the chatplan marker filter, the watchdog armed, then screening switched on for the chatplan');
   const mark = r.fake.received.length;
   const got = outcome(r.sms);
   const headers = spam();
@@ -208,13 +212,18 @@ t.test("FreeSWITCH's own delivery-report copies are not screened again", async (
   t.equal(r.sms.counters.messages, 1);
 });
 
-t.test('clean stop: screening switched off in the chatplan when fail_mode is open, left on when closed; then exit', async (t) => {
+t.test('clean stop: screening switched off in the chatplan (open) or to refusing (closed), the watchdog task deleted; then exit', async (t) => {
   const open = await rig(t);
   await open.daemon.stop();
-  t.same(open.fake.received.slice(-2).map((c) => c.line), ['api global_setvar callscreen_sms=off', 'exit'], 'messages flow unscreened while the daemon is away');
+  t.same(open.fake.received.slice(-3).map((c) => c.line), ['api global_setvar callscreen_sms=off', 'api sched_del callscreen_watchdog', 'exit'],
+    'messages flow unscreened while the daemon is away');
+  t.equal(open.fake.globals.get('callscreen_sms'), 'off');
+  t.same(open.fake.tasks, [], 'no task left to run later');
+  t.equal(open.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'delivered');
 
   const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
   await closed.daemon.stop();
-  t.same(closed.fake.received.slice(-1).map((c) => c.line), ['exit']);
-  t.equal(closed.fake.named('api global_setvar callscreen_sms=off').length, 0, 'closed: the chatplan keeps stopping messages');
+  t.same(closed.fake.received.slice(-3).map((c) => c.line), ['api global_setvar callscreen_sms=closed', 'api sched_del callscreen_watchdog', 'exit']);
+  t.equal(closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'refused', 'closed: messages to DIDs are refused, not fired to nobody');
+  t.equal(closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'agent', 'outbound'), 'delivered', "agents' messages still go out");
 });
