@@ -102,7 +102,7 @@ export class QuarantineService {
     const msg = await this.get(orgId, id);
     if (msg.status !== 'held') throw new CallscreenError('CS_ERR_MESSAGE_NOT_FOUND', `message ${id} was already released`, { message: id });
     if (!this.deliverer) {
-      throw new CallscreenError('CS_ERR_UNAVAILABLE', 'no PBX connection is configured to deliver messages (enable [ami] or [esl])');
+      throw new CallscreenError('CS_ERR_UNAVAILABLE', 'no PBX connection is configured to deliver messages (enable [ami] or [esl_inbound])');
     }
     const held: HeldMessage = { id: msg.id, from: msg.fromRaw || msg.from, to: msg.to, body: msg.body, deliverTo: msg.deliverTo };
     await this.deliverer.deliver(held);

@@ -2,10 +2,11 @@
  * `callscreen quarantine`: SMS held from blocked senders (seed 002) — list, release (deliver now),
  * delete, and release-all / delete-all for a contact or sender.
  *
- * Releasing must deliver. The running daemon's AMI link cannot be borrowed from here, so the CLI
- * opens its own AMI connection for the command (config [ami]: enabled, host, port, secret) and
- * sends `MessageSend`; with AMI disabled, release fails with CS_ERR_UNAVAILABLE and the message
- * stays held. List and delete need only the database.
+ * Releasing must deliver. The running daemon's PBX link cannot be borrowed from here, so the CLI
+ * opens its own for the command, chosen as the daemon chooses (pbxMessagingLink): AMI when [ami] is
+ * enabled (`MessageSend`), else the inbound Event Socket when [esl_inbound] is (`sendevent
+ * SMS::SEND_MESSAGE`, one-shot-esl-deliverer.ts). With neither, or no login, release fails with
+ * CS_ERR_UNAVAILABLE and the message stays held. List and delete need only the database.
  */
 import type { Command } from 'commander';
 import type { Config } from '../../config/schema.js';
@@ -14,8 +15,10 @@ import type { Services } from '../../main.js';
 import { AmiClient } from '../../pbx/asterisk/ami-client.js';
 import { AmiMessageDeliverer } from '../../pbx/asterisk/ami-message-deliverer.js';
 import type { HeldMessage, MessageDeliverer } from '../../services/message-deliverer.js';
+import { pbxMessagingLink } from '../../pbx/pbx-link-choice.js';
 import { QuarantineService } from '../../services/quarantine-service.js';
 import type { CliContext } from '../cli-context.js';
+import { OneShotEslDeliverer } from '../one-shot-esl-deliverer.js';
 import { positiveInt } from '../options.js';
 import { clip, formatTime, renderTable } from '../table.js';
 
@@ -61,7 +64,8 @@ class OneShotAmiDeliverer implements MessageDeliverer {
 async function withQuarantine<T>(ctx: CliContext, fn: (q: QuarantineService, s: Services) => Promise<T>): Promise<T> {
   const s = await ctx.services();
   const config = ctx.config();
-  const deliverer = config.ami.enabled ? new OneShotAmiDeliverer(config, ctx) : null;
+  const link = pbxMessagingLink(config);
+  const deliverer = link === 'ami' ? new OneShotAmiDeliverer(config, ctx) : link === 'esl_inbound' ? new OneShotEslDeliverer(config, ctx) : null;
   try {
     return await fn(new QuarantineService(s.db, s.audit, s.clock, deliverer), s);
   } finally {
@@ -103,7 +107,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   q.command('release <id>')
-    .description('deliver a held message now (opens an AMI connection: [ami] must be enabled)')
+    .description('deliver a held message now (logs in to the PBX: [ami] or [esl_inbound] must be enabled)')
     .requiredOption('--org <org>', 'organisation')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--json', 'one JSON document')
