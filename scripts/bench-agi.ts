@@ -214,6 +214,7 @@ async function main(): Promise<void> {
     await point(pid, PORT, 200, 0); // warm-up: JIT, caches
     await point(floor.pid!, FLOOR_PORT, 200, 0);
     table.push(`FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`);
+    table.push('');
     table.push('| calls/s asked | server | answered | calls/s done | CPU ms / 1000 calls | p50 ms | p99 ms | commands/call |');
     table.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     const row = (rate: number, who: string, r: PointResult): string =>

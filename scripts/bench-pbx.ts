@@ -564,6 +564,19 @@ ms per 1,000 calls, daemon / floor): 500/s 688 → 572–612 (3.0× → 2.0× th
 (4.0× → 2.5×); 2000/s 489–503 → 314–436 (3.3–4.2× → 2.6–2.9×). What remains above the floor: the second round trip of
 blocked calls, one SQLite read per blocked caller not in the LRU (half the calls here), parsing 25 environment lines,
 the call record and metrics. Verdicts themselves (\`screenSync\`, ~2 µs) are about 1 % of a call's cost.
+
+**Where the rest goes, from this run (quiet machine, interleaved):** the FastAGI exchange costs *Asterisk* more CPU
+than it costs the daemon. Asterisk CPU per call: 3.6 / 2.9 ms for the callscreen dialplan at 200 / 500 calls/s against
+2.1 / 1.9 ms for \`BLACKLIST()\` (res_agi's TCP connect, ~25 environment lines written one \`write()\` each, a poll
+and an \`fgets\` per command), while the daemon spends 1.1 / 0.86 ms. On 2 cores shared with SIPp, 500 calls/s
+× (2.9 + 0.86) ms is about 1.9 cores: the callscreen variant keeps every call and has no retransmission at 500/s,
+but queues (mean 156 ms, p99 540 ms), where \`BLACKLIST()\` answers in 1.1 ms. At 1000 calls/s this sandbox cannot
+hold \`BLACKLIST()\` either (2,196 retransmissions; only the no-screening dialplan holds), so the issue's 1000/s
+targets cannot be met on this machine by any screening that runs dialplan work per call, and the FastAGI variant
+misses them by far. What would close the gap is not a faster daemon but fewer trips out of Asterisk per call:
+e.g. the daemon keeping an AstDB mirror of the org's exact blocks so that the dialplan answers most calls
+in-process (as \`BLACKLIST()\` does) and asks the daemon only for what needs it (unidentified, prefixes, contacts,
+records) — not built.
 `;
 
 /** Top self-time functions of the daemon's CPU profile. */
