@@ -105,6 +105,12 @@ export interface SippResult {
   stderr: string;
   /** SIPp's error log (-trace_err), useful when a call failed. */
   errors: string;
+  /**
+   * Calls SIPp aborted on "an unexpected BYE": the PBX hung up an answered call at the very moment
+   * the scenario gave up waiting and sent its own BYE (a race SIPp cannot express). Such a call had
+   * its final response; it counts in failedCalls all the same.
+   */
+  unexpectedByes: number;
   workDir: string;
   args: string[];
 }
@@ -266,6 +272,7 @@ async function collect(
     stdout,
     stderr,
     errors,
+    unexpectedByes: (errors.match(/Aborting call on an unexpected BYE/g) ?? []).length,
     workDir,
     args,
   };
