@@ -35,7 +35,7 @@ import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
-import type { OneShotTimers } from './pbx/freeswitch/esl-session.js';
+import type { OneShotTimers } from './pbx/one-shot-timers.js';
 import { pbxMessagingLink } from './pbx/pbx-link-choice.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 

@@ -2,7 +2,7 @@
  * One-shot timers that fire only when a test advances time, so backoff, handshake and command
  * timeouts are tested without sleeping. `scheduled` keeps every delay ever asked for, in order.
  */
-import type { OneShotTimers } from '../../daemon/pbx/freeswitch/esl-session.js';
+import type { OneShotTimers } from '../../daemon/pbx/one-shot-timers.js';
 
 export class ManualOneShotTimers implements OneShotTimers {
   private now = 0;
@@ -19,6 +19,11 @@ export class ManualOneShotTimers implements OneShotTimers {
 
   clearTimeout(handle: unknown): void {
     this.active.delete(handle as number);
+  }
+
+  /** How many timers are armed now. */
+  get pending(): number {
+    return this.active.size;
   }
 
   /** Delays (ms) of the timers armed now, in the order they were armed. */

@@ -22,6 +22,7 @@
  * `actionTimeoutMs`; the secret is written to the socket and nowhere else (not logs, not errors).
  */
 import net from 'node:net';
+import { backgroundOneShotTimers, equalJitterBackoff, type OneShotTimers } from '../one-shot-timers.js';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
 import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
@@ -45,24 +46,8 @@ export interface AmiClientOptions {
   readonly events?: string;
 }
 
-/** One-shot timers, injected so that backoff, keep-alive and timeouts are tested without sleeping. */
-export interface AmiTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realAmiTimers: AmiTimers = {
-  setTimeout: (fn, ms) => {
-    const h = setTimeout(fn, ms);
-    // The AMI link never keeps the process alive on its own.
-    h.unref();
-    return h;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export interface AmiClientDeps {
-  readonly timers?: AmiTimers;
+  readonly timers?: OneShotTimers;
   /** [0,1) source for backoff jitter; tests pin it. */
   readonly random?: () => number;
   /** Epoch ms, for `status().since`. */
@@ -157,7 +142,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
   private readonly stateListeners = new Set<(s: AmiState) => void>();
   private readonly counters = { reconnects: 0, actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
   private lastError: string | null = null;
-  private readonly timers: AmiTimers;
+  private readonly timers: OneShotTimers;
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -166,7 +151,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
     private readonly logger: Logger,
     deps: AmiClientDeps = {},
   ) {
-    this.timers = deps.timers ?? realAmiTimers;
+    this.timers = deps.timers ?? backgroundOneShotTimers;
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? Date.now;
     this.since = this.now();
@@ -364,8 +349,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
    * of min(max, min·2ⁿ), so many daemons restarted together do not reconnect in step.
    */
   backoffDelay(attempt: number): number {
-    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** attempt);
-    return Math.round(base / 2 + (this.random() * base) / 2);
+    return equalJitterBackoff(attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs, this.random);
   }
 
   private scheduleReconnect(reason: string): void {

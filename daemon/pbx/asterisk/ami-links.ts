@@ -9,7 +9,8 @@ import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { OrgService } from '../../services/org-service.js';
 import { AmiAgentNotifier } from './ami-agent-notifier.js';
-import { AmiClient, type AmiTimers } from './ami-client.js';
+import type { OneShotTimers } from '../one-shot-timers.js';
+import { AmiClient } from './ami-client.js';
 import { AmiMessageDeliverer } from './ami-message-deliverer.js';
 import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
 
@@ -26,7 +27,7 @@ export interface AmiLinkDeps {
   readonly screener: OutboundScreener;
   readonly orgs: Pick<OrgService, 'list'>;
   readonly clock: Clock;
-  readonly timers?: AmiTimers;
+  readonly timers?: OneShotTimers;
 }
 
 export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {

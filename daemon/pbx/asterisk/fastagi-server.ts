@@ -18,26 +18,17 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
+import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
 import { ROUTES, TIMED_OUT, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
-
-/** One-shot timers (deadlines); injected so tests can control them. */
-export interface AgiTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realAgiTimers: AgiTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  readonly timers?: AgiTimers;
+  /** Screening deadlines; real timers by default. */
+  readonly timers?: OneShotTimers;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
 }
@@ -71,12 +62,12 @@ export class FastAgiServer {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly timers: AgiTimers;
+  private readonly timers: OneShotTimers;
   private readonly monotonicMs: () => number;
   private bound: { host: string; port: number } | null = null;
 
   constructor(private readonly deps: FastAgiDeps) {
-    this.timers = deps.timers ?? realAgiTimers;
+    this.timers = deps.timers ?? realOneShotTimers;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
   }
 

@@ -32,7 +32,7 @@ import { CallscreenError } from '../../core/errors.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { parseEventPlain, type EslEvent } from './esl-event.js';
 import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
-import type { OneShotTimers } from './esl-session.js';
+import { backgroundOneShotTimers, equalJitterBackoff, type OneShotTimers } from '../one-shot-timers.js';
 
 export type EslInboundState = 'stopped' | 'connecting' | 'authenticating' | 'subscribing' | 'ready' | 'backoff';
 
@@ -58,16 +58,6 @@ export interface EslInboundOptions {
    */
   readonly limits?: EslFrameLimits;
 }
-
-/** One-shot timers that never keep the process alive on their own (the link is best effort). */
-export const realInboundTimers: OneShotTimers = {
-  setTimeout: (fn, ms) => {
-    const h = setTimeout(fn, ms);
-    h.unref();
-    return h;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface EslInboundDeps {
   readonly timers?: OneShotTimers;
@@ -159,7 +149,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     private readonly logger: Logger,
     deps: EslInboundDeps = {},
   ) {
-    this.timers = deps.timers ?? realInboundTimers;
+    this.timers = deps.timers ?? backgroundOneShotTimers;
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? Date.now;
     this.since = this.now();
@@ -250,8 +240,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
    * of min(max, min·2ⁿ) ms, so daemons restarted together do not reconnect in step.
    */
   backoffDelay(attempt: number): number {
-    const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** attempt);
-    return Math.round(base / 2 + (this.random() * base) / 2);
+    return equalJitterBackoff(attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs, this.random);
   }
 
   // ------------------------------------------------------------------ connection

@@ -18,7 +18,8 @@ import type { Component } from '../../main.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgService } from '../../services/org-service.js';
 import { EslAgentNotifier } from './esl-agent-notifier.js';
-import { EslInboundClient, realInboundTimers, type EslInboundDeps } from './esl-inbound-client.js';
+import { backgroundOneShotTimers } from '../one-shot-timers.js';
+import { EslInboundClient, type EslInboundDeps } from './esl-inbound-client.js';
 import { EslMessageDeliverer } from './esl-message-deliverer.js';
 import { EslSmsScreener, type EslSmsVerdicts } from './esl-sms-screener.js';
 import { EslSmsWatchdog } from './esl-sms-watchdog.js';
@@ -82,7 +83,7 @@ export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslIn
   });
   // Renewed on the client's timers: unref'd in the daemon (the link is best effort), a test's manual ones.
   const watchdog = new EslSmsWatchdog({
-    commands: client, states: client, config, timers: deps.timers ?? realInboundTimers,
+    commands: client, states: client, config, timers: deps.timers ?? backgroundOneShotTimers,
     logger: logger.child({ component: 'esl-sms-watchdog' }), ...(deps.now ? { now: deps.now } : {}),
   });
   // All three are components as they are (start, stop, health; the screener and watchdog also reload).

@@ -25,7 +25,8 @@ import type { OrgState } from '../../store/screening-index.js';
 import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
-import { EslSession, realOneShotTimers, type OneShotTimers } from './esl-session.js';
+import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { EslSession } from './esl-session.js';
 import { screenWithin } from './screen-within.js';
 
 /** The part of Screener this adapter uses (MeteredScreener in the daemon). */

@@ -12,20 +12,10 @@
  * daemon costs a call at most that long, and a peer cannot hold a connection longer.
  */
 import type { Socket } from 'node:net';
+import type { OneShotTimers } from '../one-shot-timers.js';
 import { EslFrameReader, EslProtocolError, type EslFrame, type EslFrameLimits } from './esl-frame.js';
 
 export type EslSessionState = 'connected' | 'awaiting-channel-data' | 'ready' | 'closed';
-
-/** One-shot timers, injected so tests control time. */
-export interface OneShotTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realOneShotTimers: OneShotTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface EslSessionOptions extends EslFrameLimits {
   /** Whole-connection budget (ms): connect, screening, answer. */

@@ -32,7 +32,7 @@ import { readChatMessage, type EslChatMessage } from './esl-chat-message.js';
 import type { EslEvent } from './esl-event.js';
 import { replyText, type EslCommands, type EslEventSource } from './esl-inbound-client.js';
 import { sendMessageCommand } from './esl-send-message.js';
-import { realOneShotTimers, type OneShotTimers } from './esl-session.js';
+import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { screenWithin, type VerdictSource } from './screen-within.js';
 import { unscreenedVerdict } from './unscreened-verdict.js';
 

@@ -34,7 +34,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { replyText, type EslCommands, type EslInboundState } from './esl-inbound-client.js';
-import type { OneShotTimers } from './esl-session.js';
+import type { OneShotTimers } from '../one-shot-timers.js';
 
 export interface EslStateSource {
   readonly currentState: EslInboundState;

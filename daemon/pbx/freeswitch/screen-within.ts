@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { OrgState } from '../../store/screening-index.js';
-import type { OneShotTimers } from './esl-session.js';
+import type { OneShotTimers } from '../one-shot-timers.js';
 import { unscreenedVerdict } from './unscreened-verdict.js';
 
 export interface VerdictSource {

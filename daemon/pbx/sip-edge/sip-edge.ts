@@ -27,7 +27,7 @@ import type { Component } from '../../main.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgState } from '../../store/screening-index.js';
-import { realOneShotTimers, type OneShotTimers } from '../freeswitch/esl-session.js';
+import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { screenWithin, type VerdictSource } from '../freeswitch/screen-within.js';
 import { uriUser, withUser } from './sip-uri.js';
 

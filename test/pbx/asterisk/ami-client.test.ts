@@ -7,52 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../../../daemon/core/clock.js';
 import type { Verdict } from '../../../daemon/core/verdict.js';
 import { AmiAgentNotifier } from '../../../daemon/pbx/asterisk/ami-agent-notifier.js';
-import { AmiClient, type AmiClientOptions, type AmiTimers } from '../../../daemon/pbx/asterisk/ami-client.js';
+import { AmiClient, type AmiClientOptions } from '../../../daemon/pbx/asterisk/ami-client.js';
 import { DialWatcher } from '../../../daemon/pbx/asterisk/dial-watcher.js';
 import { captureLogger, silentLogger } from '../../support/harness.js';
+import { ManualOneShotTimers as ManualTimers } from '../../support/manual-timers.js';
 
 const SECRET = 'top-secret-ami-pw';
-
-/** Timers that fire only when the test advances time. */
-class ManualTimers implements AmiTimers {
-  private now = 0;
-  private seq = 0;
-  private readonly active = new Map<number, { at: number; ms: number; fn: () => void }>();
-  /** Every delay ever scheduled, in order (to read the backoff schedule). */
-  readonly scheduled: number[] = [];
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.active.set(id, { at: this.now + ms, ms, fn });
-    this.scheduled.push(ms);
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.active.delete(handle as number);
-  }
-
-  get pending(): number {
-    return this.active.size;
-  }
-
-  /** Delays of the timers now armed. */
-  armed(): number[] {
-    return [...this.active.values()].map((x) => x.ms);
-  }
-
-  advance(ms: number): void {
-    const until = this.now + ms;
-    for (;;) {
-      const due = [...this.active.entries()].filter(([, x]) => x.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.active.delete(due[0]);
-      this.now = due[1].at;
-      due[1].fn();
-    }
-    this.now = until;
-  }
-}
 
 type Fields = Record<string, string>;
 type Mode = 'ok' | 'bad-login' | 'drop' | 'silent';
