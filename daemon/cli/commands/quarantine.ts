@@ -5,67 +5,21 @@
  * Releasing must deliver. The running daemon's PBX link cannot be borrowed from here, so the CLI
  * opens its own for the command, chosen as the daemon chooses (pbxMessagingLink): AMI when [ami] is
  * enabled (`MessageSend`), else the inbound Event Socket when [esl_inbound] is (`sendevent
- * SMS::SEND_MESSAGE`, one-shot-esl-deliverer.ts). With neither, or no login, release fails with
+ * SMS::SEND_MESSAGE`; one-shot-deliverer.ts). With neither, or no login, release fails with
  * CS_ERR_UNAVAILABLE and the message stays held. List and delete need only the database.
  */
 import type { Command } from 'commander';
-import type { Config } from '../../config/schema.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { Services } from '../../main.js';
-import { AmiClient } from '../../pbx/asterisk/ami-client.js';
-import { AmiMessageDeliverer } from '../../pbx/asterisk/ami-message-deliverer.js';
-import type { HeldMessage, MessageDeliverer } from '../../services/message-deliverer.js';
-import { pbxMessagingLink } from '../../pbx/pbx-link-choice.js';
 import { QuarantineService } from '../../services/quarantine-service.js';
 import type { CliContext } from '../cli-context.js';
-import { OneShotEslDeliverer } from '../one-shot-esl-deliverer.js';
+import { oneShotDeliverer } from '../one-shot-deliverer.js';
 import { positiveInt } from '../options.js';
 import { clip, formatTime, renderTable } from '../table.js';
 
-/** An AMI connection opened on first use and closed when the command ends. */
-class OneShotAmiDeliverer implements MessageDeliverer {
-  private client: AmiClient | null = null;
-
-  constructor(private readonly config: Config, private readonly ctx: CliContext) {}
-
-  async deliver(message: HeldMessage): Promise<void> {
-    // The AMI client's timers do not keep a process alive (right for the daemon); a CLI waiting
-    // only on them would exit mid-command, so hold the event loop open while delivering.
-    const keepAlive = setInterval(() => undefined, 1000);
-    try {
-      await this.send(message);
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  private async send(message: HeldMessage): Promise<void> {
-    const a = this.config.ami;
-    if (!this.client) {
-      this.client = new AmiClient({
-        host: a.host, port: a.port, username: a.username, secret: a.secret, actionTimeoutMs: a.action_timeout_ms,
-        reconnectMinMs: a.reconnect_min_ms, reconnectMaxMs: a.reconnect_max_ms, keepaliveMs: a.keepalive_ms, events: 'off',
-      }, this.ctx.logger().child({ component: 'ami' }));
-      await this.client.start();
-      try {
-        await this.client.whenConnected(a.action_timeout_ms);
-      } catch (err) {
-        throw new CallscreenError('CS_ERR_UNAVAILABLE', `cannot log in to AMI at ${a.host}:${a.port} to deliver the message; it stays held`, { host: a.host, port: a.port }, { cause: err });
-      }
-    }
-    await new AmiMessageDeliverer(this.client).deliver(message);
-  }
-
-  async close(): Promise<void> {
-    await this.client?.stop();
-  }
-}
-
 async function withQuarantine<T>(ctx: CliContext, fn: (q: QuarantineService, s: Services) => Promise<T>): Promise<T> {
   const s = await ctx.services();
-  const config = ctx.config();
-  const link = pbxMessagingLink(config);
-  const deliverer = link === 'ami' ? new OneShotAmiDeliverer(config, ctx) : link === 'esl_inbound' ? new OneShotEslDeliverer(config, ctx) : null;
+  const deliverer = oneShotDeliverer(ctx.config(), ctx);
   try {
     return await fn(new QuarantineService(s.db, s.audit, s.clock, deliverer), s);
   } finally {

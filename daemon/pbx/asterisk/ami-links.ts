@@ -10,7 +10,7 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import type { OrgService } from '../../services/org-service.js';
 import { AmiAgentNotifier } from './ami-agent-notifier.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
-import { AmiClient } from './ami-client.js';
+import { AmiClient, type AmiClientDeps } from './ami-client.js';
 import { AmiMessageDeliverer } from './ami-message-deliverer.js';
 import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
 
@@ -30,9 +30,10 @@ export interface AmiLinkDeps {
   readonly timers?: OneShotTimers;
 }
 
-export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
+/** The AMI client as `[ami]` describes it (the daemon's link, and the CLI's one-shot login with `events: 'off'`). */
+export function buildAmiClient(config: Config, logger: Logger, options: { events?: string } = {}, deps: AmiClientDeps = {}): AmiClient {
   const a = config.ami;
-  const client = new AmiClient(
+  return new AmiClient(
     {
       host: a.host,
       port: a.port,
@@ -42,10 +43,15 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
       reconnectMinMs: a.reconnect_min_ms,
       reconnectMaxMs: a.reconnect_max_ms,
       keepaliveMs: a.keepalive_ms,
+      ...(options.events !== undefined ? { events: options.events } : {}),
     },
-    logger.child({ component: 'ami' }),
-    { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() },
+    logger,
+    deps,
   );
+}
+
+export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
+  const client = buildAmiClient(config, logger.child({ component: 'ami' }), {}, { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() });
   const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
   const deliverer = new AmiMessageDeliverer(client);
   const fixedOrg = config.fastagi.default_org;
