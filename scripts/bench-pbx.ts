@@ -196,7 +196,7 @@ async function settle(): Promise<number> {
     const c0 = cpuTicks(apid);
     await sleep(500);
     const busy = (cpuTicks(apid) - c0) / 50; // ticks are 10 ms: share of one core over 500 ms
-    const channels = Number(/(\d+) active channels?/.exec(await sandbox.rx('core show channels count').catch(() => ''))?.[1] ?? 'NaN');
+    const channels = await sandbox.activeChannels().catch(() => -1);
     if (channels === 0 && busy < 0.1) break;
   }
   return (Date.now() - t0) / 1000;

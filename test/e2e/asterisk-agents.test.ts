@@ -20,7 +20,7 @@ import net from 'node:net';
 import { defaultComponents } from '../../daemon/main.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
-import { captureLogger, cliActor, startDaemon, tempDir } from '../support/harness.js';
+import { captureLogger, cliActor, startDaemon, tempDir, until } from '../support/harness.js';
 
 t.setTimeout(10 * 60_000);
 
@@ -30,15 +30,6 @@ const BLOCKED = '+15559990666';
 const BLOCKED_2 = '+15559990777';
 /** Nothing listens here: the call-outbound AGI fails and the dialplan dials anyway (fail-open). */
 const NO_AGI = '127.0.0.1:4599';
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(5);
-  }
-  return true;
-}
 
 
 interface Received {
@@ -89,7 +80,7 @@ async function dial(received: Received[], lines: Array<Record<string, unknown>>,
   const carrier = expectAnswer ? await startSipp({ scenario: 'carrier-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 }) : null;
   const started = Date.now();
   const call = runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.agentIps.agent101, caller: agent.user, did: number, auth: agent });
-  const got = await until(() => received.length > before, 5000);
+  const got = await until(() => received.length > before, 5000, 5);
   const result = await call;
   if (carrier) await carrier.done;
   // Let a second (duplicate) warning arrive if one were coming.
@@ -132,7 +123,7 @@ if (skip) {
     t.ok(ctx.agentNotifier, 'the AMI link gave the daemon an agent notifier');
 
     const amiState = (): string | undefined => [...lines].reverse().find((l) => l.component === 'ami' && typeof l.to === 'string')?.to as string | undefined;
-    t.ok(await until(() => amiState() === 'connected', 5000), 'the daemon logged in to AMI');
+    t.ok(await until(() => amiState() === 'connected', 5000, 5), 'the daemon logged in to AMI');
     t.match(await sandbox.rx('manager show connected'), /callscreen/, 'Asterisk lists the daemon’s session');
 
     const received = await registerAgent101(t);
@@ -156,8 +147,8 @@ if (skip) {
     const fd = row?.[4];
     t.ok(fd && /^\d+$/.test(fd), `found the session's file descriptor in:\n${connected}`);
     await sandbox.rx(`manager kick session ${fd}`);
-    t.ok(await until(() => lines.some((l) => l.component === 'ami' && l.to === 'backoff'), 5000), 'the client saw the session drop (backoff)');
-    t.ok(await until(() => amiState() === 'connected', 5000), 'and reconnected');
+    t.ok(await until(() => lines.some((l) => l.component === 'ami' && l.to === 'backoff'), 5000, 5), 'the client saw the session drop (backoff)');
+    t.ok(await until(() => amiState() === 'connected', 5000, 5), 'and reconnected');
 
     const second = await dialAndWait(BLOCKED_2);
     t.ok(second.got, 'warnings resume after the reconnect');
@@ -195,7 +186,7 @@ if (skip) {
     await ctx.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', name: 'Acme Debt Collectors', reason: 'harassment complaint' }, cliActor);
     await ctx.feed.poll();
     const amiUp = (): boolean => lines.some((l) => l.component === 'ami' && l.to === 'connected');
-    t.ok(await until(amiUp, 5000), 'AMI connected');
+    t.ok(await until(amiUp, 5000, 5), 'AMI connected');
     const received = await registerAgent101(t);
 
     const warned = await dial(received, lines, BLOCKED);

@@ -19,7 +19,7 @@ import { EslServer } from '../../daemon/pbx/freeswitch/esl-server.js';
 import { mb, percentile } from '../support/faults-agi.js';
 import { ESL_HOSTILE, eslPeer, type EslAct } from '../support/faults-esl.js';
 import { channelData, dialOut, executed } from '../support/fake-freeswitch.js';
-import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../support/harness.js';
+import { captureLogger, cliActor, services, startDaemon, until, type TapLike } from '../support/harness.js';
 
 const FLOOD = fileURLToPath(new URL('../support/faults-esl.ts', import.meta.url));
 const BLOCKED = '+15557770001';
@@ -69,15 +69,6 @@ async function rig(t: TapLike, deadlineMs: number): Promise<Rig> {
 }
 
 const open = (r: Rig): number => (r.server.health().detail as { open: number }).open;
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 /** Well-behaved fake-FreeSWITCH calls, one every `everyMs`, alternating a blocked and an unlisted caller. */
 async function goodCalls(port: number, n: number, everyMs: number): Promise<{ ok: number; bad: string[]; ms: number[] }> {
@@ -148,7 +139,7 @@ t.test('single hostile peers: each closed by the server within the session deadl
   for (const [kind, reason] of cases) {
     const mark = r.lines.length;
     const p = await eslPeer(r.port, ESL_HOSTILE[kind]!, 10_000);
-    await until(() => r.lines.slice(mark).some((l) => l.msg === 'ESL session failed'), 1000);
+    await until(() => r.lines.slice(mark).some((l) => l.msg === 'ESL session failed'), 1000, 10);
     const failed = r.lines.slice(mark).find((l) => l.msg === 'ESL session failed');
     t.comment(`sent: connect answered with ${kind} → closed by ${p.closedBy} after ${p.ms.toFixed(0)} ms (deadline ${DEADLINE} ms), reason ${String(failed?.reason)}, server wrote ${JSON.stringify(p.received)}`);
     t.equal(p.closedBy, 'server', `${kind}: the server closed it`);
@@ -172,7 +163,7 @@ t.test('single hostile peers: each closed by the server within the session deadl
   for (const [what, after] of afterVerdict) {
     // The peer does not hang up, so the server's side tells how long it kept the connection.
     const p = await eslPeer(r.port, answerThen(BLOCKED, after), DEADLINE + SLACK + 300, { halfOpen: true });
-    await until(() => r.heldByPort.has(p.port), 5000);
+    await until(() => r.heldByPort.has(p.port), 5000, 10);
     const heldMs = r.heldByPort.get(p.port) ?? Infinity;
     const sent = p.received.split('\n\n').filter(Boolean);
     t.comment(`sent: a proper channel data for ${BLOCKED}, then ${what} → verdict ${JSON.stringify(sent.filter((c) => c.startsWith('sendmsg')).map((c) => /execute-app-arg: (.*)/.exec(c)?.[1]))}, then ${JSON.stringify(sent.at(-1))}; the server closed the connection after ${heldMs.toFixed(0)} ms`);
@@ -182,7 +173,7 @@ t.test('single hostile peers: each closed by the server within the session deadl
 
   const ok = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': BLOCKED }));
   t.same(executed(ok), REJECT, 'afterwards a blocked caller is still rejected');
-  t.ok(await until(() => open(r) === 0, 2000), 'no connection left open');
+  t.ok(await until(() => open(r) === 0, 2000, 10), 'no connection left open');
   t.match(r.server.health(), { ok: true, state: 'listening' });
   t.comment(`survived: ${JSON.stringify(r.server.health().detail)}`);
 });
@@ -284,13 +275,13 @@ t.test('2,000 hostile peers at once while real calls keep getting verdicts; boun
   const t0 = performance.now();
   const hostile = flood(r.port, kinds);
   // Real calls start once the flood is on (bounded wait).
-  await until(() => open(r) >= 300, 10_000);
+  await until(() => open(r) >= 300, 10_000, 10);
   t.comment(`flood on: ${open(r)} hostile connections open when the real calls start`);
   const [results, calls] = await Promise.all([hostile, goodCalls(r.port, 100, 10)]);
   const wall = performance.now() - t0;
   clearInterval(sampler);
   lag.disable();
-  await until(() => open(r) === 0, 5000);
+  await until(() => open(r) === 0, 5000, 10);
   const mem1 = process.memoryUsage();
 
   for (const [kind, n] of kinds) {

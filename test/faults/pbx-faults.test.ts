@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { cliActor, services, tempDir } from '../support/harness.js';
+import { cliActor, services, tempDir, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippCall } from '../support/sipp.js';
 
@@ -89,20 +89,6 @@ function procStats(pid: number): { rssMb: number; fds: number } {
   return { rssMb: rssKb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
-async function activeChannels(): Promise<number> {
-  const out = await sandbox.rx('core show channels count');
-  return Number(/(\d+) active channels?/.exec(out)?.[1] ?? -1);
-}
-
-async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 /** Callers for a load run: every fourth call from a blocked number, the rest random. */
 function loadCalls(n: number): SippCall[] {
   return Array.from({ length: Math.min(n, 1000) }, (_, i) => ({
@@ -156,7 +142,7 @@ if (skip) {
       t.ok(r.unexpectedByes <= Math.ceil(KILL_CALLS / 1000), `hang-up races stay rare (${r.unexpectedByes})`);
       t.ok((r.codeCounts[603] ?? 0) > 0, `some calls were rejected before the kill (603 × ${r.codeCounts[603] ?? 0})`);
       t.ok((r.codeCounts[200] ?? 0) > 0, `calls after the kill were let through, fail-open (200 × ${r.codeCounts[200] ?? 0})`);
-      t.ok(await until(async () => (await activeChannels()) === 0, 15_000, 250), 'no channel left in Asterisk (core show channels)');
+      t.ok(await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250), 'no channel left in Asterisk (core show channels)');
 
       const spawnAt = Date.now();
       daemon = await startDaemonProcess(config);
@@ -201,7 +187,7 @@ if (skip) {
         scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp,
         calls: loadCalls(count), count, rate: SOAK_RATE, timeoutSec: SOAK_SECONDS + 120,
       });
-      await until(async () => (await activeChannels()) === 0, 15_000, 250);
+      await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250);
       const after = procStats(pid);
       const errors = daemon.lines.filter((l) => typeof l.level === 'number' && (l.level as number) >= 50);
       t.comment(`soak: ${describeSipp(r)}; daemon rss ${before.rssMb.toFixed(1)} → ${after.rssMb.toFixed(1)} MB, fds ${before.fds} → ${after.fds}`);

@@ -17,7 +17,7 @@ import t from 'tap';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, tempDir } from '../support/harness.js';
+import { captureLogger, cliActor, services, startDaemon, tempDir, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, SCENARIO_DIR, type SippResult } from '../support/sipp.js';
 
@@ -128,20 +128,6 @@ function scenarioWithFrom(dir: string, from: Buffer, n: number): string {
   return path;
 }
 
-async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
-async function activeChannels(): Promise<number> {
-  const out = await sandbox.rx('core show channels count');
-  return Number(/(\d+) active channels?/.exec(out)?.[1] ?? -1);
-}
-
 if (skip) {
   t.comment('PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
   t.pass('skipped: not root');
@@ -229,7 +215,7 @@ if (skip) {
     }
 
     await t.test('afterwards: Asterisk up, the daemon up, no channel left', async (t) => {
-      t.ok(await until(async () => (await activeChannels()) === 0, 15_000, 250), 'no channel left in Asterisk (core show channels count = 0)');
+      t.ok(await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250), 'no channel left in Asterisk (core show channels count = 0)');
       t.ok(await sandbox.isRunning(), 'Asterisk still answers its CLI');
       const again = await runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller: BLOCKED, did: '+15550100', timeoutSec: 10 });
       t.same(again.codes, [603], 'a blocked caller is still rejected');

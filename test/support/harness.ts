@@ -70,3 +70,13 @@ export async function startDaemon(
   t.teardown(() => daemon.stop());
   return { daemon, ctx };
 }
+
+/** Polls `cond` every `stepMs` until it holds (true) or `timeoutMs` has passed (false). For real I/O only: time-based behaviour uses injected timers. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}

@@ -199,6 +199,12 @@ export async function rx(command: string): Promise<string> {
   return runScriptOk(['rx', command], process.env, 30_000);
 }
 
+/** Channels Asterisk has up now (`core show channels count`); -1 when the answer cannot be read. */
+export async function activeChannels(): Promise<number> {
+  const out = await rx('core show channels count');
+  return Number(/(\d+) active channels?/.exec(out)?.[1] ?? -1);
+}
+
 /** The tail of the sandbox's Asterisk log (console output), for test diagnostics. */
 export async function logTail(lines = 50): Promise<string> {
   const text = await readFile(join(SANDBOX_DIR, 'var/log/callscreen-sandbox.log'), 'utf8').catch(() => '');

@@ -5,6 +5,7 @@ import t from 'tap';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { cliActor, captureLogger, services, startDaemon, type TapLike } from '../../support/harness.js';
+import { callEnv } from '../../support/faults-agi.js';
 import { FastAgiServer, type FastAgiDeps } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import type { AgentWarning } from '../../../daemon/agents/agent-notifier.js';
 import type { DaemonContext } from '../../../daemon/main.js';
@@ -47,23 +48,6 @@ function asterisk(port: number, env: Record<string, string>, opts: { vars?: Reco
     sock.on('close', () => { clearTimeout(timer); resolve({ commands, closedBy: 'server', ms: performance.now() - t0 }); });
   });
 }
-
-const callEnv = (over: Record<string, string> = {}): Record<string, string> => ({
-  agi_network: 'yes',
-  agi_network_script: 'call-inbound',
-  agi_request: 'agi://127.0.0.1:4573/call-inbound',
-  agi_channel: 'PJSIP/carrier-00000001',
-  agi_type: 'PJSIP',
-  agi_uniqueid: `1700000000.${Math.floor(Math.random() * 1e6)}`,
-  agi_callerid: '+15550000000',
-  agi_calleridname: 'unknown',
-  agi_context: 'from-carrier',
-  agi_extension: '+15550100',
-  agi_dnid: '+15550100',
-  agi_arg_1: '',
-  agi_arg_2: '',
-  ...over,
-});
 
 interface Rig {
   ctx: DaemonContext;
