@@ -12,13 +12,12 @@
 //
 // Uses the sandbox (root, fixed ports; serialised by its lock). CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t, { type Test } from 'tap';
-import WebSocket from 'ws';
-import { Registerer, UserAgent } from 'sip.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import net from 'node:net';
 import { defaultComponents } from '../../daemon/main.js';
 import * as sandbox from '../support/pbx-sandbox.js';
+import { registerSoftphone } from '../support/softphone.js';
 import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
 import { captureLogger, cliActor, startDaemon, tempDir, until } from '../support/harness.js';
 
@@ -40,37 +39,10 @@ interface Received {
 
 const agent = sandbox.SANDBOX.agents.agent101;
 
-/** agent101's softphone: SIP.js over WebSocket (Node: `ws`), registered; collects MESSAGEs. */
+/** agent101's softphone: SIP.js over WebSocket, registered; collects MESSAGEs. */
 async function registerAgent101(t: Test): Promise<Received[]> {
-  const g = globalThis as { WebSocket?: unknown };
-  g.WebSocket ??= WebSocket;
   const received: Received[] = [];
-  const ua = new UserAgent({
-    uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
-    transportOptions: { server: sandbox.SANDBOX.websocket },
-    authorizationUsername: agent.user,
-    authorizationPassword: agent.password,
-    logLevel: 'error',
-    delegate: {
-      onMessage: (m) => {
-        received.push({ at: Date.now(), from: m.request.from.uri.toString(), body: m.request.body });
-        void m.accept();
-      },
-    },
-  });
-  await ua.start();
-  const registerer = new Registerer(ua);
-  t.teardown(async () => {
-    await registerer.unregister().catch(() => undefined);
-    await ua.stop();
-  });
-  const registered = new Promise<void>((resolve) =>
-    registerer.stateChange.addListener((s) => {
-      if (s === 'Registered') resolve();
-    }),
-  );
-  await registerer.register();
-  await registered;
+  await registerSoftphone(t, agent, (m) => received.push({ at: Date.now(), ...m }));
   return received;
 }
 

@@ -9,9 +9,8 @@
 // the whole file takes well under a minute. Set CALLSCREEN_SKIP_SANDBOX=1 to skip it.
 import t from 'tap';
 import net from 'node:net';
-import WebSocket from 'ws';
-import { Registerer, UserAgent } from 'sip.js';
 import * as sandbox from '../support/pbx-sandbox.js';
+import { registerSoftphone } from '../support/softphone.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(20 * 60_000);
@@ -293,37 +292,9 @@ if (skip) {
   });
 
   t.test('a SIP.js agent registers over WebSocket and gets its DID’s SMS', async (t) => {
-    // SIP.js expects a browser WebSocket; Node 20 has none.
-    const g = globalThis as { WebSocket?: unknown };
-    g.WebSocket ??= WebSocket;
     const agent = sandbox.SANDBOX.agents.agent102;
     const received: Array<{ from: string; body: string }> = [];
-    const ua = new UserAgent({
-      uri: UserAgent.makeURI(`sip:${agent.user}@127.0.0.1`),
-      transportOptions: { server: sandbox.SANDBOX.websocket },
-      authorizationUsername: agent.user,
-      authorizationPassword: agent.password,
-      logLevel: 'error',
-      delegate: {
-        onMessage: (m) => {
-          received.push({ from: m.request.from.uri.toString(), body: m.request.body });
-          void m.accept();
-        },
-      },
-    });
-    await ua.start();
-    const registerer = new Registerer(ua);
-    t.teardown(async () => {
-      await registerer.unregister().catch(() => undefined);
-      await ua.stop();
-    });
-    const registered = new Promise<void>((resolve) =>
-      registerer.stateChange.addListener((state) => {
-        if (state === 'Registered') resolve();
-      }),
-    );
-    await registerer.register();
-    await registered;
+    await registerSoftphone(t, agent, (m) => received.push(m));
     t.match(await sandbox.rx(`pjsip show contacts`), /agent102\/sip:\S+;transp/, 'WS contact registered (the CLI cuts ";transport=ws" short)');
 
     const sent = await runSipp({
