@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { openServices } from '../daemon/main.js';
+import { profileTable } from './cpu-profile.js';
 
 const argv = process.argv.slice(2);
 const PROFILE = argv.includes('--cpu-prof');
@@ -143,29 +144,6 @@ async function point(pid: number, port: number, rate: number, seq0: number): Pro
   return { answered: ok.length, total, donePerS: total / wallS, cpuPer1000: (cpu / total) * 1000, p50: pctl(ms, 0.5), p99: pctl(ms, 0.99), commands: cmds };
 }
 
-function topFunctions(dir: string): string {
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return '(no profile written)';
-  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
-    samples: number[]; timeDeltas: number[];
-  };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  let total = 0;
-  prof.samples.forEach((id, i) => {
-    const n = byId.get(id);
-    const dt = (prof.timeDeltas[i] ?? 0) / 1000;
-    total += dt;
-    if (!n) return;
-    const f = n.callFrame;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/)?/, '')}:${f.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + dt);
-  });
-  return [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)
-    .map(([k, v]) => `${v.toFixed(0).padStart(7)} ms ${((v / total) * 100).toFixed(1).padStart(5)} %  ${k}`).join('\n');
-}
-
 /** Starts a Node child that prints "ready" on stdout when it listens. */
 async function spawnReady(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -233,7 +211,7 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await exited;
     daemon = null;
-    if (PROFILE) table.push('', 'daemon CPU profile, self time (whole run):', '```', topFunctions(join(work, 'prof')), '```');
+    if (PROFILE) table.push('', 'daemon CPU profile, self time (whole run):', '', profileTable(join(work, 'prof'), 30) || '(no profile written)');
     // The table on stdout (bench-pbx.ts reads it into BENCHMARKS.md); progress went to stderr.
     process.stdout.write(table.join('\n') + '\n');
   } finally {

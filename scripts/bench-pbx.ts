@@ -33,6 +33,7 @@ import { ConfigLoader } from '../daemon/config/load-config.js';
 import { openServices } from '../daemon/main.js';
 import * as sandbox from '../test/support/pbx-sandbox.js';
 import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js';
+import { profileTable } from './cpu-profile.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -579,28 +580,10 @@ in-process (as \`BLACKLIST()\` does) and asks the daemon only for what needs it 
 records) — not built.
 `;
 
-/** Top self-time functions of the daemon's CPU profile. */
+/** Top self-time functions of the daemon's CPU profile, as a report section. */
 function summariseProfile(dir: string): string {
-  if (!existsSync(dir)) return '';
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return '';
-  interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
-  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  let total = 0;
-  prof.samples.forEach((id, i) => {
-    const n = byId.get(id)!;
-    const dt = prof.timeDeltas[i] ?? 0;
-    total += dt;
-    const url = n.callFrame.url.replace(/^.*\/(daemon|node_modules)\//, '$1/');
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
-    self.set(key, (self.get(key) ?? 0) + dt);
-  });
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
-  return `\n## Daemon CPU profile (--cpu-prof, whole run, self time)\n\n| function | self ms | share |\n| --- | ---: | ---: |\n${top
-    .map(([k, us]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / 1000).toFixed(0)} | ${((100 * us) / total).toFixed(1)} % |`)
-    .join('\n')}\n`;
+  const table = profileTable(dir);
+  return table ? `\n## Daemon CPU profile (--cpu-prof, whole run, self time)\n\n${table}` : '';
 }
 
 /** The daemon's own CPU per call over FastAGI without Asterisk, next to a bare Node server (bench-agi.ts). */
