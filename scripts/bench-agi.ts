@@ -24,7 +24,7 @@
  *   --log-info   run the daemon at log level info (one line per call) instead of warn
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -60,7 +60,6 @@ const DID = '+15559200000';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
 const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
-const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
 /** What Asterisk 22 sends for one FastAGI call (res_agi.c setup_env), with our script and caller. */
 function environment(seq: number, caller: string): string {

@@ -23,7 +23,7 @@
  * sandbox lock (test/support/pbx-sandbox.ts) for the whole run. Needs root (the sandbox does).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,7 +64,6 @@ const log = (msg: string): void => void process.stderr.write(`[${((Date.now() - 
 const VARIANTS = ['none', 'blacklist', 'callscreen'] as const;
 type Variant = (typeof VARIANTS)[number];
 const DID: Record<Variant, string> = { none: '+15559000000', blacklist: '+15559100000', callscreen: '+15559200000' };
-const LABEL: Record<Variant, string> = { none: 'no screening', blacklist: '`BLACKLIST()`', callscreen: 'callscreen (FastAGI)' };
 
 /** The i-th blocked number, as in bench-core: NANP, distinct for i < 8e9. */
 const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);

@@ -4,7 +4,6 @@ import t from 'tap';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeDrachtio, sipRequest } from '../../support/fake-drachtio.js';
 import { SipEdge } from '../../../daemon/pbx/sip-edge/sip-edge.js';
-import type { DaemonContext } from '../../../daemon/main.js';
 
 async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string } = {}) {
   const s = await services(t);
