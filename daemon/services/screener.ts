@@ -99,3 +99,9 @@ export class Screener {
     return state;
   }
 }
+
+/**
+ * What a PBX adapter (FastAGI, the Event Socket server, the chatplan SMS screener) needs of the
+ * screener: MeteredScreener in the daemon, fakes in tests.
+ */
+export type AdapterScreener = Pick<Screener, 'screenSync' | 'screen' | 'orgForDid' | 'org' | 'recordVerdict'>;

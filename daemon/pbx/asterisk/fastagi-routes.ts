@@ -13,21 +13,13 @@ import type { AgentNotifier } from '../../agents/agent-notifier.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
+import type { AdapterScreener } from '../../services/screener.js';
 import type { OrgState } from '../../store/screening-index.js';
 import { agentEndpoint, inboundCaller, setVariable, type AgiEnv, type AgiScript } from './agi-protocol.js';
 import type { AgiSession } from './agi-session.js';
 
-/** The part of Screener the routes use (MeteredScreener in the daemon, fakes in tests). */
-export interface FastAgiScreener {
-  screenSync(req: ScreenRequest): Verdict | undefined;
-  screen(req: ScreenRequest): Promise<Verdict>;
-  orgForDid(raw: string): OrgState | undefined;
-  org(slug: string): OrgState | undefined;
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void;
-}
-
 export interface RouteDeps {
-  readonly screener: FastAgiScreener;
+  readonly screener: AdapterScreener;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   readonly agentNotifier: AgentNotifier | null;
   /** Slugs of all organisations (the outbound "only org" rule). */

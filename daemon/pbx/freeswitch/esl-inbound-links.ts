@@ -21,7 +21,8 @@ import { EslAgentNotifier } from './esl-agent-notifier.js';
 import { backgroundOneShotTimers } from '../one-shot-timers.js';
 import { EslInboundClient, type EslInboundDeps } from './esl-inbound-client.js';
 import { EslMessageDeliverer } from './esl-message-deliverer.js';
-import { EslSmsScreener, type EslSmsVerdicts } from './esl-sms-screener.js';
+import type { AdapterScreener } from '../../services/screener.js';
+import { EslSmsScreener } from './esl-sms-screener.js';
 import { EslSmsWatchdog } from './esl-sms-watchdog.js';
 
 export interface EslInboundLinkParts {
@@ -38,7 +39,7 @@ export interface EslInboundLinkParts {
 }
 
 export interface EslInboundLinkDeps extends EslInboundDeps {
-  readonly screener: EslSmsVerdicts;
+  readonly screener: AdapterScreener;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   readonly orgs: Pick<OrgService, 'list'>;
 }

@@ -21,6 +21,7 @@ import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Component } from '../../main.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
+import type { AdapterScreener } from '../../services/screener.js';
 import type { OrgState } from '../../store/screening-index.js';
 import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
@@ -29,17 +30,8 @@ import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { EslSession } from './esl-session.js';
 import { screenWithin } from './screen-within.js';
 
-/** The part of Screener this adapter uses (MeteredScreener in the daemon). */
-export interface EslScreener {
-  screenSync(req: ScreenRequest): Verdict | undefined;
-  screen(req: ScreenRequest): Promise<Verdict>;
-  orgForDid(raw: string): OrgState | undefined;
-  org(slug: string): OrgState | undefined;
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void;
-}
-
 export interface EslServerDeps {
-  readonly screener: EslScreener;
+  readonly screener: AdapterScreener;
   /** Slugs of all organisations: an agent's call carries no DID, so a single-org site uses its only org. */
   readonly orgSlugs: () => readonly string[];
   /** The current config (read per call, so a reload of screening.* applies at once). */

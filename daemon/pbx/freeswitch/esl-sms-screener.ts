@@ -27,26 +27,20 @@ import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
+import type { AdapterScreener } from '../../services/screener.js';
 import type { OrgState } from '../../store/screening-index.js';
 import { readChatMessage, type EslChatMessage } from './esl-chat-message.js';
 import type { EslEvent } from './esl-event.js';
 import { replyText, type EslCommands, type EslEventSource } from './esl-inbound-client.js';
 import { sendMessageCommand } from './esl-send-message.js';
 import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
-import { screenWithin, type VerdictSource } from './screen-within.js';
+import { screenWithin } from './screen-within.js';
 import { unscreenedVerdict } from './unscreened-verdict.js';
 
 export const ESL_SMS_ADAPTER = 'esl-sms';
 
-/** The part of Screener this component uses (MeteredScreener in the daemon). */
-export interface EslSmsVerdicts extends VerdictSource {
-  orgForDid(raw: string): OrgState | undefined;
-  org(slug: string): OrgState | undefined;
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void;
-}
-
 export interface EslSmsScreenerDeps {
-  readonly screener: EslSmsVerdicts;
+  readonly screener: AdapterScreener;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   /** Warns agents (EslAgentNotifier); null: no warnings. */
   readonly notifier: AgentNotifier | null;
