@@ -123,6 +123,8 @@ export interface PbxLinks {
   readonly deliverer: MessageDeliverer | null;
   readonly notifier: AgentNotifier | null;
   readonly components: Component[];
+  /** Components that need the daemon's context (the AstDB mirror); started after `components`. */
+  readonly late?: (ctx: DaemonContext) => Component[];
 }
 
 /**
@@ -135,7 +137,11 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screener !== undefined) {
     const ami = buildAmiLinks(config, logger, { screener, orgs: services.orgs, clock: services.clock });
-    return { deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components };
+    const mirror = ami.mirror;
+    return {
+      deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
+      ...(mirror ? { late: (ctx: DaemonContext) => [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock })] } : {}),
+    };
   }
   if (link === 'esl_inbound' && screener !== undefined) {
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
@@ -210,7 +216,7 @@ export class Daemon {
     metrics.attach(ops);
     feed.start();
     recorder.start();
-    this.components = [...links.components, ...(this.options.components ?? defaultComponents)(this.ctx)];
+    this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
       await c.start();
       this.logger.info({ component: c.name }, 'component started');

@@ -63,6 +63,10 @@ export const CONFIG_SCHEMA = {
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
         keepalive_ms: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'Ping interval to detect a dead connection (ms)' },
+        astdb_mirror: { type: 'boolean', default: false, description: "keep the verdicts of listed numbers in Asterisk's AstDB so the dialplan answers them without a FastAGI round trip (docs/asterisk-contract.md, \"AstDB mirror\"); needs fastagi.org_from = did" },
+        astdb_family: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'callscreen', description: 'AstDB family the mirror owns (everything under it is rewritten at each sync)' },
+        astdb_alive_ttl_ms: { type: 'integer', minimum: 3000, maximum: 600000, default: 15000, description: "the dialplan stops using the mirror this long after the daemon's last heartbeat (a crash); renewed every third of it (ms)" },
+        astdb_window: { type: 'integer', minimum: 1, maximum: 5000, default: 256, description: 'DBPut actions in flight at once during a sync' },
       },
     },
     agents: {
@@ -133,6 +137,7 @@ export interface Config {
   readonly ami: {
     readonly enabled: boolean; readonly host: string; readonly port: number; readonly username: string; readonly secret: string;
     readonly action_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly keepalive_ms: number;
+    readonly astdb_mirror: boolean; readonly astdb_family: string; readonly astdb_alive_ttl_ms: number; readonly astdb_window: number;
   };
   readonly agents: { readonly endpoint_pattern: string; readonly message_from: string };
   readonly admin: { readonly enabled: boolean; readonly listen: string; readonly tls_cert: string; readonly tls_key: string; readonly session_hours: number; readonly secure_cookies: boolean };

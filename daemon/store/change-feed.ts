@@ -32,6 +32,16 @@ export const realTimers: Timers = {
   clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
 };
 
+/**
+ * What the feed just applied to the index, for followers that keep their own copy (the AstDB
+ * mirror): `all` after a reload of everything; `org` when an org's settings, DIDs, prefix rules,
+ * contacts or (bulk import) key set changed; `numbers` for exact-number changes only.
+ */
+export type AppliedChange =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'org'; readonly orgId: number }
+  | { readonly kind: 'numbers'; readonly orgId: number; readonly numbers: readonly string[] };
+
 interface ChangeRow {
   seq: number;
   org_id: number | null;
@@ -57,6 +67,7 @@ export class ChangeFeed {
   private readonly pollMs: number;
   private readonly bulkThreshold: number;
   private readonly batchSize: number;
+  private readonly followers = new Set<(c: AppliedChange) => void>();
 
   constructor(
     private readonly db: Database,
@@ -93,6 +104,22 @@ export class ChangeFeed {
     return { lastSeq: this.lastSeq, ...this.status };
   }
 
+  /** Called after each change is in the index (never during); returns the unsubscribe. */
+  onApplied(listener: (c: AppliedChange) => void): () => void {
+    this.followers.add(listener);
+    return () => this.followers.delete(listener);
+  }
+
+  private emit(c: AppliedChange): void {
+    for (const f of this.followers) {
+      try {
+        f(c);
+      } catch (err) {
+        this.logger.error({ err }, 'change follower failed');
+      }
+    }
+  }
+
   /** One poll; overlapping calls share the one in progress. Resolves when applied. */
   poll(): Promise<void> {
     this.running ??= this.pollOnce().finally(() => {
@@ -112,6 +139,7 @@ export class ChangeFeed {
       if (this.lastSeq > 0 && (await this.gapIsReal())) {
         this.logger.warn({ from: this.lastSeq }, 'change log was pruned past this daemon; reloading everything');
         await this.index.reloadAll();
+        this.emit({ kind: 'all' });
       } else {
         // A bulk change (an import of thousands of rows) rebuilds that org's key set once instead
         // of refreshing numbers one by one.
@@ -125,6 +153,7 @@ export class ChangeFeed {
           await this.index.reloadRules(orgId);
           await this.index.reloadKeys(orgId);
           this.logger.info({ orgId }, 'bulk change: key set rebuilt');
+          this.emit({ kind: 'org', orgId });
         }
         let from = this.lastSeq;
         for (;;) {
@@ -178,6 +207,9 @@ export class ChangeFeed {
       if (p.rules) await this.index.reloadRules(orgId);
       for (const n of p.numbers) await this.index.refreshNumber(orgId, n);
       for (const c of p.contacts) await this.index.refreshContact(orgId, c);
+      // Prefix rules and contacts can change the verdict of many numbers: followers redo the org.
+      if (p.org || p.rules || p.contacts.size > 0) this.emit({ kind: 'org', orgId });
+      else if (p.numbers.size > 0) this.emit({ kind: 'numbers', orgId, numbers: [...p.numbers] });
     }
   }
 

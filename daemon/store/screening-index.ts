@@ -140,6 +140,30 @@ export class ScreeningIndex {
     return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
   }
 
+  /**
+   * Matches of a number whose exact entries the caller read itself (the AstDB mirror pages through
+   * them with `exactEntriesAfter` instead of one read per number).
+   */
+  matchesWith(state: OrgState, n: string, exact: readonly EntryView[]): Matches {
+    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+  }
+
+  /** One page of an org's active exact entries, by number (index order), numbers after `after`. */
+  async exactEntriesAfter(orgId: number, after: string, limit: number): Promise<EntryView[]> {
+    const rows = await this.db.all<EntryRow>(
+      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND value > ? ORDER BY value LIMIT ?",
+      [orgId, after, limit],
+    );
+    return rows.map(toEntryView);
+  }
+
+  /** Numbers of an org's blocked (or allowed) contacts. */
+  async contactNumbers(orgId: number): Promise<string[]> {
+    const out: string[] = [];
+    await this.db.each<{ n: string }>(CONTACT_KEYS_SQL, [orgId], (r) => out.push(r.n));
+    return out;
+  }
+
   stats(): { orgs: number; keys: number; keyBytes: number; cacheSize: number; cacheHits: number; cacheMisses: number; keyMisses: number } {
     let keys = 0;
     let keyBytes = 0;

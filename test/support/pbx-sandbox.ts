@@ -182,6 +182,8 @@ export async function configure(settings: SandboxSettings): Promise<void> {
 export async function stop(): Promise<void> {
   if (!lockHeld) return;
   try {
+    // A daemon's AstDB mirror must not answer the next test file's calls (docs/asterisk-contract.md).
+    if (await isRunning()) await rx('database deltree callscreen').catch(() => undefined);
     if (startedByUs) {
       await runScriptOk(['stop'], process.env, 60_000);
       startedByUs = false;

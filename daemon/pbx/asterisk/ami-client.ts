@@ -405,7 +405,9 @@ export class AmiClient implements AmiActions, AmiEventSource {
     if (response.toLowerCase() === 'error') {
       if (p.counted) this.counters.actionsFailed++;
       const message = field(msg, 'Message') ?? 'error';
-      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, { action: p.action, message }));
+      // `reply`, not `message`: pino's err serializer takes any object with a string `message` for an
+      // error and tags it, which throws on the frozen details (a crash inside a log call).
+      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, { action: p.action, reply: message }));
       return;
     }
     if (p.counted) this.counters.actionsOk++;

@@ -12,6 +12,8 @@ import { AmiAgentNotifier } from './ami-agent-notifier.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
 import { AmiClient, type AmiClientDeps } from './ami-client.js';
 import { AmiMessageDeliverer } from './ami-message-deliverer.js';
+import { AstdbMirror, type AstdbMirrorDeps } from './astdb-mirror.js';
+import { backgroundOneShotTimers } from '../one-shot-timers.js';
 import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
 
 export interface AmiLinkParts {
@@ -21,6 +23,11 @@ export interface AmiLinkParts {
   readonly watcher: DialWatcher;
   /** Started in this order by the daemon, stopped in reverse. */
   readonly components: Array<{ name: string; start(): Promise<void>; stop(): Promise<void>; health?(): ComponentHealth }>;
+  /**
+   * The AstDB mirror (`astdb_mirror = true`), built once the daemon has its index and change feed;
+   * started after the AMI client and stopped before it, so it can withdraw its heartbeat.
+   */
+  readonly mirror: ((deps: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>) => AstdbMirror) | null;
 }
 
 export interface AmiLinkDeps {
@@ -51,7 +58,9 @@ export function buildAmiClient(config: Config, logger: Logger, options: { events
 }
 
 export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
-  const client = buildAmiClient(config, logger.child({ component: 'ami' }), {}, { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() });
+  // The mirror hears the dialplan's UserEvent(CallScreen): class `user` besides `call` (DialBegin).
+  const events = config.ami.astdb_mirror ? { events: 'call,user' } : {};
+  const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() });
   const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
   const deliverer = new AmiMessageDeliverer(client);
   const fixedOrg = config.fastagi.default_org;
@@ -86,5 +95,15 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
     stop: () => watcher.stop(),
     health: (): ComponentHealth => ({ ok: true, state: 'watching', required: false, detail: { ...watcher.counters } }),
   };
-  return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent] };
+  const mirror = config.ami.astdb_mirror
+    ? (d: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>): AstdbMirror => {
+        const log = logger.child({ component: 'astdb-mirror' });
+        if (config.fastagi.org_from !== 'did') log.warn({ org_from: config.fastagi.org_from }, 'astdb_mirror needs fastagi.org_from = did to name the org in the dialplan; every call will go through FastAGI');
+        return new AstdbMirror(
+          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: config.fastagi.org_from === 'did' },
+          { ...d, ami: client, timers: deps.timers ?? backgroundOneShotTimers, logger: log },
+        );
+      }
+    : null;
+  return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent], mirror };
 }

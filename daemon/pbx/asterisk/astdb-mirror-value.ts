@@ -1,0 +1,51 @@
+/**
+ * What the AstDB mirror stores for one listed number, decided without I/O (docs/asterisk-contract.md,
+ * "AstDB mirror"). The dialplan consults the mirror only for a caller ID that is a bare `+digits`
+ * number with no Privacy header, so the verdict mirrored is the core's verdict for that number,
+ * inbound call, not withheld — exactly what the FastAGI route would answer for the same call.
+ *
+ * Only verdicts that cannot change with time are mirrored: a number whose entries (exact, contact or a
+ * matching prefix) include one that has not expired yet but will, is left to the FastAGI route, and if
+ * it involves a block the organisation is "unsure" (a miss in the mirror then proves nothing).
+ */
+import { decide, type Matches } from '../../core/decide.js';
+import type { OrgPolicy } from '../../core/org-policy.js';
+import type { Verdict } from '../../core/verdict.js';
+import { detailValue } from './fastagi-routes.js';
+
+export type MirrorValue =
+  /** Blocked, for good: store `value` (`<action>|<sip code>|<rule>|<reason>`). */
+  | { readonly kind: 'put'; readonly value: string; readonly verdict: Verdict }
+  /** Allowed, for good: nothing stored; a miss means allow. */
+  | { readonly kind: 'none' }
+  /** Depends on time and may block: nothing stored, and a miss no longer means allow. */
+  | { readonly kind: 'unsure' };
+
+/**
+ * AstDB values are read by DB_EXISTS() into the dialplan's 4 KiB variable buffer, and each one sits in
+ * astdb.sqlite3 next to a million others: reasons are cut to keep a value within 240 characters.
+ */
+export const MAX_VALUE_CHARS = 240;
+
+/** The verdict the FastAGI route gives a bare E.164 caller with no Privacy header. */
+export function plainCallVerdict(number: string, matches: Matches, policy: OrgPolicy, now: number): Verdict {
+  return decide({ channel: 'call', direction: 'inbound', subject: { kind: 'number', value: number }, withheld: false, matches, policy, now });
+}
+
+export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolicy, now: number): MirrorValue {
+  let timeBound = false;
+  let mayBlock = false;
+  for (const list of [matches.exact, matches.prefixes]) {
+    for (const e of list) {
+      // Already expired: it never matches again, whatever the time.
+      if (e.expiresAt !== null && e.expiresAt <= now) continue;
+      if (e.expiresAt !== null) timeBound = true;
+      if (e.list === 'block') mayBlock = true;
+    }
+  }
+  if (timeBound) return matches.protection === null && mayBlock ? { kind: 'unsure' } : { kind: 'none' };
+  const verdict = plainCallVerdict(number, matches, policy, now);
+  if (verdict.action !== 'reject' && verdict.action !== 'voicemail') return { kind: 'none' };
+  const value = `${verdict.action}|${detailValue(verdict)}`.replace(/[\r\n]+/g, ' ');
+  return { kind: 'put', value: value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS) : value, verdict };
+}

@@ -1,0 +1,472 @@
+/**
+ * The AstDB mirror (`[ami] astdb_mirror = true`, docs/asterisk-contract.md "AstDB mirror"): keeps the
+ * verdicts of listed numbers in Asterisk's own database so the dialplan answers those calls — and,
+ * when it can prove it, unlisted callers too — without a FastAGI round trip.
+ *
+ * Why: a FastAGI call costs Asterisk a TCP connect, ~25 environment lines written one write() each,
+ * and a poll + fgets per command; measured, that is ~1 ms of Asterisk CPU per call more than
+ * `BLACKLIST()`, more than the daemon's whole cost (BENCHMARKS.md). A DB_EXISTS() is an in-process
+ * SQLite read, as cheap as BLACKLIST() itself.
+ *
+ * Keys, under family F (`astdb_family`, default `callscreen`):
+ *   F/alive               epoch seconds until which the mirror may be used (the heartbeat);
+ *   F/did/<DID>           the org slug owning an E.164 DID (org_from = did);
+ *   F/n/<org>/<number>    `<action>|<sip code>|<rule>|<reason>` for a number blocked for good;
+ *   F/complete/<org>      `1` when a bare E.164 caller not under n/<org> is allowed: the org has no
+ *                         prefix block and no block that depends on time.
+ * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` and
+ * there is no Privacy header; anything else goes to FastAGI as before. Each call answered from the
+ * mirror sends `UserEvent(CallScreen)`, from which the daemon records the call, counts the rule hit
+ * and logs it, like a FastAGI verdict (adapter `astdb-mirror`).
+ *
+ *   idle ──(AMI connected)──→ syncing ──(every org written, heartbeat put)──→ live
+ *     ↑                          │ (an action failed)                         │ (AMI lost)
+ *     └──────────────────────────┴────────────────────────────────────────────┘    stop() → stopped
+ *
+ * Order matters so that the mirror is never ahead of the list in the blocking direction and never
+ * claims completeness it does not have: a sync first deletes `alive` (and an org's `complete`), then
+ * rewrites, then puts them back. While syncing, calls go to FastAGI.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../core/clock.js';
+import { CallscreenError } from '../../core/errors.js';
+import type { EntryView } from '../../core/entry.js';
+import type { ScreenRequest } from '../../core/screen-request.js';
+import type { ComponentHealth } from '../../ops/component-health.js';
+import type { AdapterScreener } from '../../services/screener.js';
+import type { AppliedChange } from '../../store/change-feed.js';
+import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
+import type { OneShotTimers } from '../one-shot-timers.js';
+import { mirrorValueOf, plainCallVerdict } from './astdb-mirror-value.js';
+import type { AmiActions, AmiEvent, AmiEventSource, AmiState } from './ami-client.js';
+import { field } from './ami-protocol.js';
+
+export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
+
+export interface AstdbMirrorOptions {
+  /** AstDB family owned by the mirror (default `callscreen`). */
+  readonly family: string;
+  /** The dialplan stops trusting the mirror this long after the last heartbeat (ms, default 15000). */
+  readonly aliveTtlMs: number;
+  /** DBPut actions in flight at once during a sync (default 256). */
+  readonly window: number;
+  /** After a failed sync, the next try (ms, default 5000). */
+  readonly retryMs?: number;
+  /** Exact entries read per page during a sync (default 5000). */
+  readonly pageSize?: number;
+  /**
+   * Write F/did/<DID> (fastagi.org_from = did). Other org_from modes give the dialplan no way to
+   * name the org, so no DID is written and every call goes to FastAGI as before.
+   */
+  readonly writeDids: boolean;
+}
+
+export interface AstdbMirrorDeps {
+  readonly ami: AmiActions & AmiEventSource & { readonly currentState: AmiState; onState(l: (s: AmiState) => void): () => void };
+  readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
+  readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
+  readonly screener: AdapterScreener;
+  readonly clock: Clock;
+  readonly timers: OneShotTimers;
+  readonly logger: Logger;
+}
+
+/** What an org has in the mirror, to update it change by change. */
+interface OrgMirror {
+  readonly slug: string;
+  dids: Set<string>;
+  /** Numbers whose verdict depends on time and may block: while any, `complete` is withheld. */
+  unsure: Set<string>;
+  prefixBlock: boolean;
+  complete: boolean;
+}
+
+/** A number of the org had no mirror value written (the AMI link went away mid-sync, or stop()). */
+class SyncAborted extends Error {}
+
+export class AstdbMirror {
+  readonly name = 'astdb-mirror';
+  private state: MirrorState = 'idle';
+  /** Bumped when the AMI link drops or comes back: work of an older link stops at its next step. */
+  private link = 0;
+  private work: Promise<void> = Promise.resolve();
+  private readonly orgs = new Map<number, OrgMirror>();
+  private heartbeatTimer: unknown = null;
+  private retryTimer: unknown = null;
+  private readonly unsubscribe: Array<() => void> = [];
+  private lastError: string | null = null;
+  readonly counters = { syncs: 0, syncFailures: 0, puts: 0, deletes: 0, heartbeats: 0, calls: 0, disagreements: 0, lastSyncMs: 0 };
+  private readonly retryMs: number;
+  private readonly pageSize: number;
+  private readonly family: string;
+
+  constructor(private readonly options: AstdbMirrorOptions, private readonly deps: AstdbMirrorDeps) {
+    this.retryMs = options.retryMs ?? 5000;
+    this.pageSize = options.pageSize ?? 5000;
+    this.family = options.family;
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'stopped') this.state = 'idle';
+    this.unsubscribe.push(
+      this.deps.ami.onState((s) => this.onAmiState(s)),
+      this.deps.ami.onEvent((e) => this.onEvent(e)),
+      this.deps.feed.onApplied((c) => this.onChange(c)),
+    );
+    if (this.deps.ami.currentState === 'connected') this.onAmiState('connected');
+  }
+
+  /** Takes the heartbeat away first, so the dialplan goes back to FastAGI at once, not in ttl. */
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.clearTimers();
+    const wasUp = this.state === 'live' || this.state === 'syncing';
+    this.link++;
+    this.setState('stopped');
+    if (wasUp && this.deps.ami.currentState === 'connected') {
+      await this.del('alive').catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw the AstDB mirror heartbeat; the dialplan stops using it within the ttl'));
+    }
+    await this.work.catch(() => undefined);
+  }
+
+  get currentState(): MirrorState {
+    return this.state;
+  }
+
+  health(): ComponentHealth {
+    // Not required: without the mirror every call still goes through FastAGI.
+    return { ok: this.state === 'live', state: this.state, required: false, detail: { ...this.counters, lastError: this.lastError } };
+  }
+
+  /** Resolves when the work queued so far is done (tests, and `sync` callers that must wait). */
+  idle(): Promise<void> {
+    return this.work.catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ link and changes
+
+  private onAmiState(s: AmiState): void {
+    if (this.state === 'stopped') return;
+    if (s === 'connected') {
+      this.link++;
+      this.queue('full sync', (link) => this.fullSync(link));
+    } else if (this.state !== 'idle') {
+      // Asterisk may have restarted or the list changed meanwhile: a full sync on the next link.
+      this.link++;
+      this.clearTimers();
+      this.setState('idle', { ami: s });
+    }
+  }
+
+  private onChange(c: AppliedChange): void {
+    // Not live and not syncing: the next full sync reads the list as it is then.
+    if (this.state !== 'live' && this.state !== 'syncing') return;
+    if (c.kind === 'all') this.queue('full sync', (link) => this.fullSync(link));
+    else if (c.kind === 'org') this.queue('org sync', (link) => this.syncOrg(link, c.orgId));
+    else this.queue('number sync', (link) => this.syncNumbers(link, c.orgId, c.numbers));
+  }
+
+  /** Jobs run one at a time, in order, each bound to the AMI link it was queued on. */
+  private queue(what: string, job: (link: number) => Promise<void>): void {
+    const link = this.link;
+    this.work = this.work.then(async () => {
+      if (link !== this.link || this.state === 'stopped') return;
+      try {
+        await job(link);
+      } catch (err) {
+        this.fail(what, link, err);
+      }
+    }).catch((err: unknown) => {
+      // Never leave the queue rejected: every later job would be skipped.
+      this.lastError = String(err);
+    });
+  }
+
+  /** Any failed step: back to idle (the dialplan goes to FastAGI once `alive` lapses), full sync later. */
+  private fail(what: string, link: number, err: unknown): void {
+    if (err instanceof SyncAborted || link !== this.link || this.state === 'stopped') return;
+    this.counters.syncFailures++;
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.deps.logger.warn({ err, what, retryMs: this.retryMs }, 'AstDB mirror update failed; calls go through FastAGI until a full sync succeeds');
+    this.link++;
+    this.clearTimers();
+    this.setState('idle');
+    this.retryTimer = this.deps.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (this.state === 'idle' && this.deps.ami.currentState === 'connected') this.onAmiState('connected');
+    }, this.retryMs);
+  }
+
+  // ------------------------------------------------------------------ syncs
+
+  private async fullSync(link: number): Promise<void> {
+    const t0 = this.deps.clock.now();
+    this.setState('syncing');
+    this.clearTimers();
+    await this.del('alive');
+    await this.delTree('');
+    this.orgs.clear();
+    const window = new PutWindow(this, this.options.window, link);
+    for (const state of this.deps.index.orgs()) await this.writeOrg(window, state);
+    await window.drain();
+    this.check(link);
+    await this.heartbeat(link);
+    this.counters.syncs++;
+    this.counters.lastSyncMs = this.deps.clock.now() - t0;
+    this.setState('live', { orgs: this.orgs.size, ms: this.counters.lastSyncMs });
+  }
+
+  /** An org's settings, DIDs, prefixes or contacts changed (or a bulk import): rewrite that org. */
+  private async syncOrg(link: number, orgId: number): Promise<void> {
+    const old = this.orgs.get(orgId);
+    const state = this.deps.index.orgById(orgId);
+    if (old) {
+      await this.del(`complete/${old.slug}`);
+      for (const d of old.dids) await this.del(`did/${d}`);
+      await this.delTree(`n/${old.slug}`);
+      this.orgs.delete(orgId);
+    }
+    if (!state) return;
+    const window = new PutWindow(this, this.options.window, link);
+    await this.writeOrg(window, state);
+    await window.drain();
+  }
+
+  private async syncNumbers(link: number, orgId: number, numbers: readonly string[]): Promise<void> {
+    const state = this.deps.index.orgById(orgId);
+    const org = this.orgs.get(orgId);
+    if (!state || !org) return;
+    const now = this.deps.clock.now();
+    for (const n of numbers) {
+      this.check(link);
+      const v = mirrorValueOf(n, await this.deps.index.lookup(state, { kind: 'number', value: n }), state.org.policy, now);
+      if (v.kind === 'unsure') org.unsure.add(n);
+      else org.unsure.delete(n);
+      // Completeness goes first when it is lost, last when it comes back.
+      if (org.complete && !this.isComplete(org)) await this.setComplete(org, false);
+      if (v.kind === 'put') await this.put(`n/${org.slug}/${n}`, v.value);
+      else await this.del(`n/${org.slug}/${n}`);
+    }
+    if (!org.complete && this.isComplete(org)) await this.setComplete(org, true);
+  }
+
+  private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
+    const slug = state.org.slug;
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, this.deps.clock.now()), complete: false };
+    this.orgs.set(state.org.id, org);
+    const now = this.deps.clock.now();
+    const policy = state.org.policy;
+    const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
+    const write = async (n: string, exact: readonly EntryView[] | null): Promise<void> => {
+      const matches = exact === null ? await this.deps.index.lookup(state, { kind: 'number', value: n }) : this.deps.index.matchesWith(state, n, exact);
+      const v = mirrorValueOf(n, matches, policy, now);
+      if (v.kind === 'unsure') org.unsure.add(n);
+      else if (v.kind === 'put') await window.put(`n/${slug}/${n}`, v.value);
+    };
+    let after = '';
+    for (;;) {
+      window.check();
+      const page = await this.deps.index.exactEntriesAfter(state.org.id, after, this.pageSize);
+      if (page.length === 0) break;
+      // A number's entries may straddle two pages: a full page's last number is read again whole.
+      const full = page.length === this.pageSize;
+      const last = page[page.length - 1]!.value;
+      let i = 0;
+      while (i < page.length) {
+        const n = page[i]!.value;
+        let j = i;
+        while (j < page.length && page[j]!.value === n) j++;
+        if (full && n === last) break;
+        // Numbers of contacts are written below with their contact entries.
+        if (!contacts.has(n)) await write(n, page.slice(i, j));
+        after = n;
+        i = j;
+      }
+      if (!full) break;
+      if (i === 0) {
+        // One number filled the whole page: read it alone.
+        if (!contacts.has(last)) await write(last, null);
+        after = last;
+      }
+    }
+    for (const n of contacts) await write(n, null);
+    if (this.options.writeDids) for (const d of org.dids) await window.put(`did/${d}`, slug);
+    await window.drain();
+    if (this.isComplete(org)) await this.setComplete(org, true);
+  }
+
+  private isComplete(org: OrgMirror): boolean {
+    return !org.prefixBlock && org.unsure.size === 0;
+  }
+
+  private async setComplete(org: OrgMirror, complete: boolean): Promise<void> {
+    if (complete) await this.put(`complete/${org.slug}`, '1');
+    else await this.del(`complete/${org.slug}`);
+    org.complete = complete;
+  }
+
+  // ------------------------------------------------------------------ heartbeat
+
+  /**
+   * Puts `alive` = now + ttl (epoch seconds, compared with ${EPOCH} in the dialplan) and re-arms
+   * itself every ttl/3. Not queued behind syncs: a long org sync must not let `alive` lapse, and an
+   * org being rewritten has its `complete` withdrawn first, so a live heartbeat is still true. A full
+   * sync clears the timer before it deletes `alive`.
+   */
+  private async heartbeat(link: number): Promise<void> {
+    this.check(link);
+    const until = Math.ceil((this.deps.clock.now() + this.options.aliveTtlMs) / 1000);
+    await this.put('alive', String(until));
+    this.counters.heartbeats++;
+    if (this.heartbeatTimer !== null) this.deps.timers.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = this.deps.timers.setTimeout(() => {
+      this.heartbeatTimer = null;
+      if (this.state !== 'live' || link !== this.link) return;
+      this.heartbeat(link).catch((err: unknown) => this.fail('heartbeat', link, err));
+    }, Math.floor(this.options.aliveTtlMs / 3));
+  }
+
+  private clearTimers(): void {
+    if (this.heartbeatTimer !== null) this.deps.timers.clearTimeout(this.heartbeatTimer);
+    if (this.retryTimer !== null) this.deps.timers.clearTimeout(this.retryTimer);
+    this.heartbeatTimer = null;
+    this.retryTimer = null;
+  }
+
+  // ------------------------------------------------------------------ calls answered by the dialplan
+
+  /**
+   * `UserEvent(CallScreen,Org: …,From: …,To: …,Action: …)` from the contract's mirror subroutine.
+   * The daemon screens the call itself (memory, or one SQLite read) so the record carries its rule
+   * and reason and the hit is counted; a different answer means the mirror lagged a change.
+   */
+  private onEvent(e: AmiEvent): void {
+    if (e.name !== 'UserEvent' || field(e.fields, 'UserEvent') !== 'CallScreen') return;
+    const f = (k: string): string => field(e.fields, k) ?? '';
+    const state = this.deps.screener.org(f('Org'));
+    const req: ScreenRequest = { org: f('Org'), channel: 'call', direction: 'inbound', from: f('From'), to: f('To'), withheld: false, callId: f('Uniqueid') };
+    const applied = f('Action');
+    this.counters.calls++;
+    const finish = (verdict: ReturnType<typeof plainCallVerdict>): void => {
+      const v = verdict.action === applied ? verdict : {
+        ...verdict,
+        action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
+        reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
+      } as typeof verdict;
+      if (v !== verdict) {
+        this.counters.disagreements++;
+        this.deps.logger.warn({ org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action }, 'AstDB mirror answered a call differently from the list (a change was on its way)');
+      }
+      this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, 'astdb-mirror', null);
+      if (!this.deps.logger.isLevelEnabled('info')) return;
+      this.deps.logger
+        .child({ org: req.org, callId: req.callId, from: req.from, to: req.to })
+        .info({ script: 'call-inbound', adapter: 'astdb-mirror', action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason }, 'screened');
+    };
+    if (!state) {
+      this.deps.logger.warn({ org: req.org, callId: req.callId }, 'AstDB mirror call for an org this daemon does not have');
+      return;
+    }
+    try {
+      const sync = this.deps.screener.screenSync(req);
+      if (sync !== undefined) return finish(sync);
+      this.deps.screener.screen(req).then(finish, (err: unknown) => this.deps.logger.warn({ err, callId: req.callId }, 'could not record a call answered by the AstDB mirror'));
+    } catch (err) {
+      this.deps.logger.warn({ err, callId: req.callId }, 'could not record a call answered by the AstDB mirror');
+    }
+  }
+
+  // ------------------------------------------------------------------ AMI
+
+  /** Throws SyncAborted when the link this work belongs to is gone. */
+  check(link: number): void {
+    if (link !== this.link || this.state === 'stopped') throw new SyncAborted();
+  }
+
+  putAction(key: string, value: string): Promise<unknown> {
+    this.counters.puts++;
+    return this.deps.ami.action('DBPut', { Family: this.family, Key: key, Val: value });
+  }
+
+  private put(key: string, value: string): Promise<unknown> {
+    return this.putAction(key, value);
+  }
+
+  /** DBDel; a key that is not there is not an error. */
+  private async del(key: string): Promise<void> {
+    this.counters.deletes++;
+    await this.deps.ami.action('DBDel', { Family: this.family, Key: key }).catch(notFoundIsFine);
+  }
+
+  /** DBDelTree of F/<sub> (all of F when sub is empty); an empty tree is not an error. */
+  private async delTree(sub: string): Promise<void> {
+    this.counters.deletes++;
+    await this.deps.ami.action('DBDelTree', { Family: sub === '' ? this.family : `${this.family}/${sub}` }).catch(notFoundIsFine);
+  }
+
+  private setState(next: MirrorState, extra: Record<string, unknown> = {}): void {
+    const prev = this.state;
+    if (prev === next) return;
+    this.state = next;
+    const level = next === 'idle' && prev !== 'stopped' ? 'warn' : 'info';
+    this.deps.logger[level]({ from: prev, to: next, family: this.family, ...extra }, `AstDB mirror ${next}`);
+  }
+}
+
+/**
+ * Asterisk answers `Response: Error` for a key or tree that is not there: "Database entry could not be
+ * deleted" (DBDel), "Database entry not found" (DBDelTree of an empty family).
+ */
+function notFoundIsFine(err: unknown): void {
+  if (err instanceof CallscreenError && err.code === 'CS_ERR_UNAVAILABLE' && /not found|could not be deleted/i.test(err.message)) return;
+  throw err;
+}
+
+/** A prefix block that still matches now or later makes a miss in the mirror inconclusive. */
+function hasPrefixBlock(state: OrgState, now: number): boolean {
+  for (const entries of state.prefixes.values()) {
+    for (const e of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
+  }
+  return false;
+}
+
+/**
+ * Up to `max` DBPut actions in flight on the one AMI connection: a sync of a million numbers is
+ * ~10 s of pipelined actions instead of a million round trips, and warnings sent meanwhile wait behind
+ * at most `max` responses. The first failure stops the sync.
+ */
+class PutWindow {
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
+  private failure: unknown = null;
+
+  constructor(private readonly mirror: AstdbMirror, private readonly max: number, private readonly link: number) {}
+
+  check(): void {
+    if (this.failure !== null) throw this.failure;
+    this.mirror.check(this.link);
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    while (this.inFlight >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.check();
+    this.inFlight++;
+    this.mirror.putAction(key, value).then(
+      () => this.done(),
+      (err: unknown) => {
+        this.failure ??= err;
+        this.done();
+      },
+    );
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((r) => this.waiting.push(r));
+    this.check();
+  }
+
+  private done(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
+  }
+}

@@ -1,0 +1,166 @@
+// The AstDB mirror (`[ami] astdb_mirror = true`) against a real Asterisk 22: the daemon writes the
+// verdicts of listed numbers into AstDB over AMI, the sandbox dialplan's callscreen-mirror
+// subroutine answers those calls without FastAGI, and the daemon records them from the
+// UserEvent. Proves: mirror hits (reject with the org's code, voicemail), unlisted callers allowed
+// in-process only while the org is "complete", callers the mirror must not answer (Privacy: id)
+// going to FastAGI, changes reaching AstDB (a prefix block withdraws completeness, an unblock
+// removes the key), and a stopped daemon withdrawing its heartbeat so calls fall back at once.
+//
+// Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
+import t from 'tap';
+import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
+import { ManualClock } from '../../daemon/core/clock.js';
+import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
+import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
+import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
+import * as sandbox from '../support/pbx-sandbox.js';
+import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
+
+t.setTimeout(10 * 60_000);
+
+const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
+
+const REJECTED = '+15557770001';
+const VOICEMAIL = '+15557770003';
+const UNLISTED = '+15557770004';
+const PREFIX = '+1555888';
+
+const inbound = (caller: string, did: string, scenario = 'inbound-call.xml'): Promise<SippResult> =>
+  runSipp({ scenario, remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, timeoutSec: 20 });
+const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
+
+/** `database get` output → the value, or null when the key is not there. */
+async function astdb(key: string): Promise<string | null> {
+  const out = await sandbox.rx(`database get callscreen ${key}`);
+  const m = /^Value: (.*)$/m.exec(out);
+  return m ? m[1]!.trim() : null;
+}
+
+if (skip) {
+  t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
+} else {
+  t.test('calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
+    // Asterisk compares the heartbeat with its own ${EPOCH}: here the daemon's clock follows the wall clock.
+    const clock = new ManualClock(Date.now());
+    const follow = setInterval(() => clock.set(Date.now()), 100);
+    t.teardown(() => clearInterval(follow));
+    const s = await services(t, { clock });
+    await s.orgs.add('demo', 'Demo', 'US', cliActor);
+    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+    await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
+    const rejectEntry = await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', name: 'Robocaller', reason: 'spam' }, cliActor);
+    await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
+    await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
+
+    const { logger, lines } = captureLogger('info');
+    let server: FastAgiServer | undefined;
+    const { ctx, daemon } = await startDaemon(t, s.dbPath, {
+      clock: s.clock,
+      logger,
+      toml: [
+        '[fastagi]', 'listen = "127.0.0.1:0"',
+        '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 100', 'reconnect_max_ms = 1000', 'keepalive_ms = 2000',
+        'astdb_mirror = true',
+      ].join('\n'),
+      components: (c) => [(server = buildFastAgiServer(c))],
+    });
+    if (!server) throw new Error('no FastAGI server');
+    const agi = server;
+    await sandbox.start({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
+    t.teardown(() => sandbox.stop());
+
+    const mirrorState = (): unknown => [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
+    t.ok(await until(() => mirrorState() === 'live', 15_000, 20), 'the mirror synced and went live');
+
+    t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|spam`, 'a blocked number: action, SIP code, rule, reason');
+    t.match(await astdb(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|ex-customer$/);
+    t.equal(await astdb(`n/demo/${UNLISTED}`), null, 'an unlisted number is not written');
+    t.equal(await astdb('did/+15550100'), 'demo', 'DIDs name their org');
+    t.equal(await astdb('complete/demo'), '1', 'no prefix block, no timed block: a miss means allow');
+    const alive = Number(await astdb('alive'));
+    t.ok(alive * 1000 > Date.now(), `heartbeat in the future (${alive})`);
+
+    const agiCalls = (): number => agi.counters.accepted;
+    const records = async (): Promise<ScreenedRow[]> => {
+      await ctx.recorder.flush();
+      return ctx.db.all<ScreenedRow>('SELECT * FROM screened ORDER BY id');
+    };
+
+    await t.test('a blocked caller is rejected from the mirror with the org’s code, FastAGI not asked', async (t) => {
+      const before = agiCalls();
+      const r = await inbound(REJECTED, '+15550100');
+      t.same(r.codes, [607], describeSipp(r));
+      t.equal(agiCalls(), before, 'no FastAGI session');
+      t.ok(await until(async () => (await records()).some((x) => x.number === REJECTED && x.adapter === 'astdb-mirror'), 5000), 'recorded from the UserEvent');
+      const rec = (await records()).find((x) => x.number === REJECTED)!;
+      t.match(rec, { action: 'reject', rule_kind: 'exact', rule_id: String(rejectEntry.id), to_raw: '+15550100', adapter: 'astdb-mirror' });
+      t.ok(rec.call_id, 'with Asterisk’s unique id');
+      t.ok(lines.some((l) => l.msg === 'screened' && l.adapter === 'astdb-mirror' && l.from === REJECTED && l.org === 'demo'), 'logged with org, call id, from, to and the verdict');
+    });
+
+    await t.test('a voicemail-mode caller reaches voicemail from the mirror', async (t) => {
+      const before = agiCalls();
+      const r = await inbound(VOICEMAIL, '+15550101');
+      t.same(r.codes, [200], describeSipp(r));
+      t.equal(disposition(r), 'voicemail');
+      t.equal(agiCalls(), before, 'no FastAGI session');
+    });
+
+    await t.test('an unlisted caller is allowed in-process while the org is complete', async (t) => {
+      const before = agiCalls();
+      const r = await inbound(UNLISTED, '+15550102');
+      t.same(r.codes, [200], describeSipp(r));
+      t.equal(disposition(r), 'allow');
+      t.equal(agiCalls(), before, 'no FastAGI session');
+      t.ok(await until(async () => (await records()).some((x) => x.number === UNLISTED && x.action === 'allow' && x.adapter === 'astdb-mirror'), 5000), 'recorded as allowed');
+    });
+
+    await t.test('a withheld caller (Privacy: id) is not the mirror’s: FastAGI applies the unidentified rule', async (t) => {
+      const before = agiCalls();
+      const r = await inbound(REJECTED, '+15550103', 'inbound-call-withheld.xml');
+      t.same(r.codes, [200], describeSipp(r));
+      t.equal(disposition(r), 'voicemail');
+      t.equal(agiCalls(), before + 1, 'one FastAGI session');
+    });
+
+    await t.test('a prefix block withdraws completeness: unlisted callers go to FastAGI, which applies it', async (t) => {
+      await ctx.blocklist.block('demo', { kind: 'prefix', prefix: PREFIX }, { mode: 'reject', reason: 'range' }, cliActor);
+      await ctx.feed.poll();
+      t.ok(await until(async () => (await astdb('complete/demo')) === null, 5000, 50), 'complete/demo deleted');
+      t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|spam`, 'listed numbers written again');
+      let before = agiCalls();
+      const r = await inbound(`${PREFIX}0001`, '+15550104');
+      t.same(r.codes, [607], describeSipp(r));
+      t.equal(agiCalls(), before + 1, 'answered by FastAGI');
+      before = agiCalls();
+      const hit = await inbound(REJECTED, '+15550104');
+      t.same(hit.codes, [607], 'a listed number is still answered by the mirror');
+      t.equal(agiCalls(), before, 'without FastAGI');
+
+      await ctx.blocklist.unblock('demo', { kind: 'prefix', prefix: PREFIX }, cliActor);
+      await ctx.feed.poll();
+      t.ok(await until(async () => (await astdb('complete/demo')) === '1', 5000, 50), 'complete again once the prefix is gone');
+    });
+
+    await t.test('an unblocked number leaves the mirror within the change feed’s poll', async (t) => {
+      await ctx.blocklist.unblock('demo', { kind: 'exact', number: REJECTED }, cliActor);
+      const t0 = Date.now();
+      await ctx.feed.poll();
+      t.ok(await until(async () => (await astdb(`n/demo/${REJECTED}`)) === null, 5000, 10), 'key deleted');
+      t.comment(`unblock → AstDB key gone in ${Date.now() - t0} ms`);
+      const before = agiCalls();
+      const r = await inbound(REJECTED, '+15550105');
+      t.same(r.codes, [200], describeSipp(r));
+      t.equal(disposition(r), 'allow');
+      t.equal(agiCalls(), before, 'allowed by the mirror (complete), no FastAGI');
+    });
+
+    await t.test('a stopped daemon withdraws its heartbeat: calls go to FastAGI (here unreachable: fail open)', async (t) => {
+      await daemon.stop();
+      t.equal(await astdb('alive'), null, 'alive deleted on stop');
+      const r = await inbound(VOICEMAIL, '+15550106');
+      t.same(r.codes, [200], describeSipp(r));
+      t.equal(disposition(r), 'fail-open', 'the mirror was not used once the daemon had gone');
+    });
+  });
+}

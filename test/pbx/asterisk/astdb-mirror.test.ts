@@ -1,0 +1,233 @@
+// AstdbMirror against a fake AMI that keeps an AstDB in a Map (DBPut / DBDel / DBDelTree with
+// Asterisk's "not found" errors), over a real store, index and change feed. Timers and the clock are
+// manual: heartbeats and retries are tested by advancing them. The real Asterisk is in
+// test/e2e/asterisk-astdb-mirror.test.ts.
+import t from 'tap';
+import { CallscreenError } from '../../../daemon/core/errors.js';
+import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
+import type { AmiEvent, AmiState } from '../../../daemon/pbx/asterisk/ami-client.js';
+import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
+import type { DaemonContext } from '../../../daemon/main.js';
+import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
+import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
+import { ManualOneShotTimers } from '../../support/manual-timers.js';
+
+class FakeAmi {
+  currentState: AmiState = 'disconnected';
+  readonly db = new Map<string, string>();
+  readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
+  /** Keys whose DBPut Asterisk refuses (a full disk, say). */
+  readonly refuse = new Set<string>();
+  private readonly states = new Set<(s: AmiState) => void>();
+  private readonly events = new Set<(e: AmiEvent) => void>();
+
+  async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
+    this.actions.push({ name, fields: { ...fields } });
+    const key = `/${fields.Family}/${fields.Key}`;
+    const fail = (m: string): never => {
+      throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${name} failed: ${m}`, { action: name, reply: m });
+    };
+    if (name === 'DBPut') {
+      if (this.refuse.has(fields.Key ?? '')) fail('Failed to update entry');
+      this.db.set(key, fields.Val ?? '');
+    } else if (name === 'DBDel') {
+      if (!this.db.delete(key)) fail('Database entry could not be deleted');
+    } else if (name === 'DBDelTree') {
+      const prefix = `/${fields.Family}/`;
+      const gone = [...this.db.keys()].filter((k) => k.startsWith(prefix));
+      if (gone.length === 0) fail('Database entry not found');
+      for (const k of gone) this.db.delete(k);
+    }
+    return { Response: 'Success' };
+  }
+
+  get(key: string): string | undefined {
+    return this.db.get(`/callscreen/${key}`);
+  }
+
+  setState(s: AmiState): void {
+    this.currentState = s;
+    for (const l of this.states) l(s);
+  }
+
+  emit(fields: Record<string, string>): void {
+    for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
+  }
+
+  onState(l: (s: AmiState) => void): () => void {
+    this.states.add(l);
+    return () => this.states.delete(l);
+  }
+
+  onEvent(l: (e: AmiEvent) => void): () => void {
+    this.events.add(l);
+    return () => this.events.delete(l);
+  }
+}
+
+const BLOCKED = '+15557770001';
+const VOICEMAIL = '+15557770002';
+const OVERRIDDEN = '+15557770003';
+const TIMED = '+15557770009';
+const DID = '+15550100';
+
+async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', [DID], cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'spam' }, cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: OVERRIDDEN }, { mode: 'reject' }, cliActor);
+  await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  const ami = new FakeAmi();
+  const timers = new ManualOneShotTimers();
+  const { logger, lines } = captureLogger('info');
+  const mirror = new AstdbMirror(
+    { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
+    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: s.clock, timers, logger },
+  );
+  await mirror.start();
+  t.teardown(() => mirror.stop());
+  return { s, ctx, ami, timers, mirror, lines };
+}
+
+async function connect(ami: FakeAmi, mirror: AstdbMirror): Promise<void> {
+  ami.setState('connected');
+  await mirror.idle();
+}
+
+async function records(ctx: DaemonContext): Promise<ScreenedRow[]> {
+  await ctx.recorder.flush();
+  return ctx.db.all<ScreenedRow>('SELECT * FROM screened ORDER BY id');
+}
+
+t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat — nothing else', async (t) => {
+  const { s, ami, mirror } = await setup(t, { pageSize: 2 });
+  t.equal(mirror.currentState, 'idle', 'nothing before AMI is up');
+  await connect(ami, mirror);
+  t.equal(mirror.currentState, 'live');
+  t.match(ami.get(`n/demo/${BLOCKED}`), /^reject\|603\|exact:\d+\|spam$/);
+  t.match(ami.get(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|ex-customer$/);
+  t.equal(ami.get(`n/demo/${OVERRIDDEN}`), undefined, 'blocked and allowed: the allow wins, nothing stored');
+  t.equal(ami.get(`did/${DID}`), 'demo');
+  t.equal(ami.get('complete/demo'), '1');
+  t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'alive = now + ttl, epoch seconds');
+  t.equal(ami.db.size, 5, 'two numbers, one DID, complete, alive');
+  const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
+  t.same(ami.actions.slice(0, firstPut).map((a) => a.name), ['DBDel', 'DBDelTree'], 'alive withdrawn and the tree cleared before any write');
+  t.equal(ami.actions.at(-1)?.fields.Key, 'alive', 'alive put back last');
+});
+
+t.test('a block that will expire is not mirrored and makes misses inconclusive until it is gone', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await s.blocklist.block('demo', { kind: 'exact', number: TIMED }, { mode: 'reject', expires: '1h' }, cliActor);
+  await ctx.feed.poll();
+  await connect(ami, mirror);
+  t.equal(ami.get(`n/demo/${TIMED}`), undefined, 'the FastAGI route answers it (its verdict changes with time)');
+  t.equal(ami.get('complete/demo'), undefined, 'an unlisted caller is no longer provably allowed');
+  await s.blocklist.unblock('demo', { kind: 'exact', number: TIMED }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get('complete/demo'), '1', 'complete again');
+});
+
+t.test('changes: a number added or removed is written at once; a prefix rewrites the org without completeness', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await connect(ami, mirror);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15557770100' }, { mode: 'reject', reason: 'new' }, cliActor);
+  await s.blocklist.unblock('demo', { kind: 'exact', number: BLOCKED }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.match(ami.get('n/demo/+15557770100'), /^reject\|603\|exact:\d+\|new$/);
+  t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'unblocked: key deleted');
+
+  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get('complete/demo'), undefined, 'a prefix block: a miss proves nothing');
+  t.ok(ami.get(`n/demo/${VOICEMAIL}`), 'listed numbers rewritten');
+  t.equal(ami.get(`did/${DID}`), 'demo');
+  // An allow prefix over a blocked number: its key must go.
+  await s.blocklist.allow('demo', { kind: 'prefix', prefix: '+155577700' }, {}, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get(`n/demo/${VOICEMAIL}`), undefined, 'allowed by prefix now');
+  t.equal(mirror.currentState, 'live');
+});
+
+t.test('heartbeat every ttl/3 with the clock; AMI lost → idle; back → full sync that removes stale keys', async (t) => {
+  const { s, ami, mirror, timers } = await setup(t);
+  await connect(ami, mirror);
+  s.clock.advance(5000);
+  timers.advance(5000);
+  await mirror.idle();
+  t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'renewed from the clock');
+  ami.setState('backoff');
+  t.equal(mirror.currentState, 'idle');
+  t.equal(timers.pending, 0, 'no heartbeat while AMI is down');
+  ami.db.set('/callscreen/n/demo/+19999999999', 'reject|603|exact:99|stale');
+  await connect(ami, mirror);
+  t.equal(mirror.currentState, 'live');
+  t.equal(ami.get('n/demo/+19999999999'), undefined, 'a key the list no longer has is gone');
+});
+
+t.test('a refused write: idle (calls go to FastAGI), retried after retryMs', async (t) => {
+  const { ami, mirror, timers, lines } = await setup(t);
+  ami.refuse.add(`n/demo/${BLOCKED}`);
+  await connect(ami, mirror);
+  t.equal(mirror.currentState, 'idle');
+  t.equal(ami.get('alive'), undefined, 'never marked alive');
+  t.ok(lines.some((l) => l.msg?.toString().startsWith('AstDB mirror update failed') && (l.err as { message?: string })?.message?.includes('Failed to update entry')), 'logged with the reason');
+  ami.refuse.clear();
+  timers.advance(5000);
+  await mirror.idle();
+  t.equal(mirror.currentState, 'live', 'the retry synced');
+  t.ok(ami.get(`n/demo/${BLOCKED}`));
+});
+
+t.test('calls the dialplan answered: recorded, counted and logged; a lagging answer is flagged', async (t) => {
+  const { ctx, ami, mirror, lines } = await setup(t);
+  await connect(ami, mirror);
+  ami.emit({ Org: 'demo', From: BLOCKED, To: DID, Action: 'reject', Uniqueid: '1700000000.1' });
+  ami.emit({ Org: 'demo', From: '+15557770555', To: DID, Action: 'allow', Uniqueid: '1700000000.2' });
+  // The mirror said reject, the list (now) says allow: the call was rejected, so that is recorded.
+  ami.emit({ Org: 'demo', From: '+15557770556', To: DID, Action: 'reject', Uniqueid: '1700000000.3' });
+  // A listed number not in the LRU is read from SQLite first: its record may come last.
+  let rows = await records(ctx);
+  for (let i = 0; i < 50 && rows.length < 3; i++) rows = (await new Promise((r) => setTimeout(r, 10)), await records(ctx));
+  rows.sort((a, b) => String(a.call_id).localeCompare(String(b.call_id)));
+  t.match(rows, [
+    { number: BLOCKED, action: 'reject', rule_kind: 'exact', adapter: 'astdb-mirror', call_id: '1700000000.1', to_raw: DID },
+    { number: '+15557770555', action: 'allow', rule_kind: null, adapter: 'astdb-mirror' },
+    { number: '+15557770556', action: 'reject', reason: /answered by the AstDB mirror \(reject\) before a change reached it/ },
+  ]);
+  t.equal(mirror.counters.disagreements, 1);
+  t.ok(lines.some((l) => l.msg === 'screened' && l.callId === '1700000000.1' && l.org === 'demo' && l.from === BLOCKED && l.action === 'reject'));
+});
+
+t.test('stop withdraws the heartbeat', async (t) => {
+  const { ami, mirror } = await setup(t);
+  await connect(ami, mirror);
+  await mirror.stop();
+  t.equal(ami.get('alive'), undefined);
+  t.equal(mirror.currentState, 'stopped');
+});
+
+t.test('mirrorValueOf: what is stored for one number', async (t) => {
+  const policy = { region: 'US', rejectCode: 607, outboundPolicy: 'warn' } as unknown as Parameters<typeof mirrorValueOf>[2];
+  const now = 1_000_000;
+  const e = (over: Record<string, unknown>) => ({ id: 1, list: 'block', kind: 'exact', value: '+1555', mode: 'reject', name: '', reason: 'r|x\ny', expiresAt: null, ...over }) as never;
+  const m = (exact: never[], prefixes: never[] = [], protection: 'did' | null = null) => ({ exact, prefixes, unidentified: [], protection });
+  t.same(mirrorValueOf('+1555', m([e({})]), policy, now), { kind: 'put', value: 'reject|607|exact:1|r/x y', verdict: mirrorValueOf('+1555', m([e({})]), policy, now).kind === 'put' ? (mirrorValueOf('+1555', m([e({})]), policy, now) as { verdict: unknown }).verdict : null }, 'a pipe in the reason becomes /, a line break a space');
+  t.equal(mirrorValueOf('+1555', m([e({ expiresAt: now + 1 })]), policy, now).kind, 'unsure', 'expires later: unsure');
+  t.equal(mirrorValueOf('+1555', m([e({ expiresAt: now })]), policy, now).kind, 'none', 'already expired: never matches again');
+  t.equal(mirrorValueOf('+1555', m([e({}), e({ id: 2, list: 'allow', expiresAt: now + 1 })]), policy, now).kind, 'unsure', 'a timed allow over a block: unsure');
+  t.equal(mirrorValueOf('+1555', m([e({ list: 'allow', expiresAt: now + 1 })]), policy, now).kind, 'none', 'only a timed allow: allowed either way');
+  t.equal(mirrorValueOf('+1555', m([e({})], [], 'did'), policy, now).kind, 'none', 'protected: never blocked');
+  t.equal(mirrorValueOf('+1555', m([], [e({ kind: 'prefix', value: '+15' })]), policy, now).kind, 'put', 'a prefix block reaches a listed number');
+  const long = mirrorValueOf('+1555', m([e({ reason: 'x'.repeat(1000) })]), policy, now);
+  t.ok(long.kind === 'put' && long.value.length === 240, 'cut to 240 characters');
+});
