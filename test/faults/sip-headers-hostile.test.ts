@@ -17,7 +17,8 @@ import t from 'tap';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, tempDir, until } from '../support/harness.js';
+import { ManualClock } from '../../daemon/core/clock.js';
+import { captureLogger, cliActor, services, startDaemon, tempDir, until, type TapLike } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, SCENARIO_DIR, type SippResult } from '../support/sipp.js';
 
@@ -128,12 +129,24 @@ function scenarioWithFrom(dir: string, from: Buffer, n: number): string {
   return path;
 }
 
+/** The mirror's heartbeat is compared with Asterisk's ${EPOCH}: a test clock that follows the wall clock. */
+function wallClock(t: TapLike): ManualClock {
+  const clock = new ManualClock(Date.now());
+  const follow = setInterval(() => clock.set(Date.now()), 100);
+  t.teardown(() => clearInterval(follow));
+  return clock;
+}
+
 if (skip) {
   t.comment('PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
   t.pass('skipped: not root');
 } else {
-  t.test('hostile From / P-Asserted-Identity / display names through the real Asterisk', async (t) => {
-    const s = await services(t);
+  // Twice: FastAGI alone, then with the AstDB mirror in front ([ami] astdb_mirror = true), which
+  // answers in the dialplan when the caller ID is +digits and no Privacy header came: no case may
+  // get a different verdict from it. This org has a prefix block, so the mirror answers listed
+  // numbers only; unlisted callers still go to FastAGI (docs/asterisk-contract.md).
+  for (const mirror of [false, true]) t.test(`hostile From / P-Asserted-Identity / display names through the real Asterisk${mirror ? ', AstDB mirror on' : ''}`, async (t) => {
+    const s = await services(t, mirror ? { clock: wallClock(t) } : {});
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
     await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'robocaller' }, cliActor);
@@ -146,7 +159,7 @@ if (skip) {
     const { ctx } = await startDaemon(t, s.dbPath, {
       clock: s.clock,
       logger,
-      toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
+      toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"' + (mirror ? '\n[ami]\nenabled = true\nsecret = "callscreen-sandbox"\nastdb_mirror = true' : ''),
       components: (c) => [(server = buildFastAgiServer(c))],
     });
     if (!server) throw new Error('no FastAGI server');
@@ -155,6 +168,10 @@ if (skip) {
     await sandbox.start({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
     t.teardown(() => sandbox.stop());
     t.comment(`sandbox ready in ${Date.now() - began} ms (includes waiting for the sandbox lock)`);
+    if (mirror) {
+      const live = (): boolean => lines.some((l) => l.component === 'astdb-mirror' && l.to === 'live');
+      t.ok(await until(live, 15_000, 20), 'the AstDB mirror is live');
+    }
     const orgId = ctx.index.org('demo')?.org.id ?? 0;
     const dir = tempDir(t);
 
@@ -220,6 +237,10 @@ if (skip) {
       const again = await runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller: BLOCKED, did: '+15550100', timeoutSec: 10 });
       t.same(again.codes, [603], 'a blocked caller is still rejected');
       t.equal(agi.counters.connections, 0, 'no FastAGI connection left open');
+      if (mirror) {
+        const byMirror = outcomes.filter((o) => o.row?.adapter === 'astdb-mirror');
+        t.ok(byMirror.length > 0, `the mirror answered ${byMirror.length} of the cases (${byMirror.map((o) => o.c.name).join('; ')})`);
+      }
       t.equal(agi.counters.errors, 0, 'no FastAGI session error');
       const errors = lines.filter((l) => typeof l.level === 'number' && l.level >= 50);
       t.same(errors.map((l) => l.msg), [], 'the daemon logged no error');
