@@ -9,10 +9,9 @@
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import { ManualClock } from '../../daemon/core/clock.js';
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
+import { captureLogger, cliActor, services, startDaemon, until, wallClock } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
 
@@ -40,11 +39,8 @@ if (skip) {
   t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
 } else {
   t.test('calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
-    // Asterisk compares the heartbeat with its own ${EPOCH}: here the daemon's clock follows the wall clock.
-    const clock = new ManualClock(Date.now());
-    const follow = setInterval(() => clock.set(Date.now()), 100);
-    t.teardown(() => clearInterval(follow));
-    const s = await services(t, { clock });
+    // Asterisk compares the heartbeat with its own ${EPOCH}: the daemon's clock follows the wall clock.
+    const s = await services(t, { clock: wallClock(t) });
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
     await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
     await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);

@@ -17,8 +17,7 @@ import t from 'tap';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { ManualClock } from '../../daemon/core/clock.js';
-import { captureLogger, cliActor, services, startDaemon, tempDir, until, type TapLike } from '../support/harness.js';
+import { captureLogger, cliActor, services, startDaemon, tempDir, until, wallClock } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, SCENARIO_DIR, type SippResult } from '../support/sipp.js';
 
@@ -127,14 +126,6 @@ function scenarioWithFrom(dir: string, from: Buffer, n: number): string {
   const path = join(dir, `hostile-from-${n}.xml`);
   writeFileSync(path, Buffer.concat([template.subarray(0, at), from, template.subarray(at + '[cs_from]'.length)]));
   return path;
-}
-
-/** The mirror's heartbeat is compared with Asterisk's ${EPOCH}: a test clock that follows the wall clock. */
-function wallClock(t: TapLike): ManualClock {
-  const clock = new ManualClock(Date.now());
-  const follow = setInterval(() => clock.set(Date.now()), 100);
-  t.teardown(() => clearInterval(follow));
-  return clock;
 }
 
 if (skip) {

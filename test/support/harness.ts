@@ -80,3 +80,14 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: n
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * A ManualClock that follows the wall clock (set every 100 ms), for daemons whose timestamps a real
+ * peer compares with its own time: the AstDB mirror's heartbeat against Asterisk's ${EPOCH}.
+ */
+export function wallClock(t: TapLike): ManualClock {
+  const clock = new ManualClock(Date.now());
+  const follow = setInterval(() => clock.set(Date.now()), 100);
+  t.teardown(() => clearInterval(follow));
+  return clock;
+}
