@@ -44,6 +44,14 @@ export interface AmiClientOptions {
   readonly keepaliveMs: number;
   /** Event classes asked for at login (`Events:`); `call` carries DialBegin. Default `call`. */
   readonly events?: string;
+  /**
+   * Whitelist filters (AMI `Filter` action, a regex on the event text) sent right after login, before
+   * `connected`: of class `call` the daemon needs DialBegin only, and Asterisk otherwise writes every
+   * Newchannel, HangupRequest, SoftHangupRequest and Hangup of every call to this session (four
+   * events, ~80 lines a call, parsed and dropped). A refused filter is logged and the session goes on
+   * unfiltered. Default: none.
+   */
+  readonly eventFilters?: readonly string[];
 }
 
 export interface AmiClientDeps {
@@ -270,7 +278,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
     this.setState('authenticating', { banner: text });
     const login: Record<string, string> = { Username: this.options.username, Secret: this.options.secret, Events: this.options.events ?? 'call' };
     this.send('Login', login, false).then(
-      () => this.onLoggedIn(),
+      () => this.applyFilters().then(() => this.onLoggedIn()),
       (err: CallscreenError) => {
         this.counters.loginFailures++;
         // The username and Asterisk's message only: the secret is in neither.
@@ -280,7 +288,20 @@ export class AmiClient implements AmiActions, AmiEventSource {
     );
   }
 
+  private async applyFilters(): Promise<void> {
+    const gen = this.generation;
+    for (const filter of this.options.eventFilters ?? []) {
+      if (gen !== this.generation) return;
+      try {
+        await this.send('Filter', { Operation: 'Add', Filter: filter }, false);
+      } catch (err) {
+        this.logger.warn({ filter, error: (err as Error).message }, 'AMI event filter refused; events of the subscribed classes all come through');
+      }
+    }
+  }
+
   private onLoggedIn(): void {
+    if (this.state !== 'authenticating') return;
     if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.attempt = 0;

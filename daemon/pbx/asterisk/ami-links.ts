@@ -38,7 +38,7 @@ export interface AmiLinkDeps {
 }
 
 /** The AMI client as `[ami]` describes it (the daemon's link, and the CLI's one-shot login with `events: 'off'`). */
-export function buildAmiClient(config: Config, logger: Logger, options: { events?: string } = {}, deps: AmiClientDeps = {}): AmiClient {
+export function buildAmiClient(config: Config, logger: Logger, options: { events?: string; eventFilters?: readonly string[] } = {}, deps: AmiClientDeps = {}): AmiClient {
   const a = config.ami;
   return new AmiClient(
     {
@@ -51,6 +51,7 @@ export function buildAmiClient(config: Config, logger: Logger, options: { events
       reconnectMaxMs: a.reconnect_max_ms,
       keepaliveMs: a.keepalive_ms,
       ...(options.events !== undefined ? { events: options.events } : {}),
+      ...(options.eventFilters !== undefined ? { eventFilters: options.eventFilters } : {}),
     },
     logger,
     deps,
@@ -58,8 +59,11 @@ export function buildAmiClient(config: Config, logger: Logger, options: { events
 }
 
 export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
-  // The mirror hears the dialplan's UserEvent(CallScreen): class `user` besides `call` (DialBegin).
-  const events = config.ami.astdb_mirror ? { events: 'call,user' } : {};
+  // The dial watcher needs DialBegin (class `call`), the mirror the dialplan's UserEvent (class
+  // `user`); a filter keeps the rest of those classes (four events per call) off this session.
+  const events = config.ami.astdb_mirror
+    ? { events: 'call,user', eventFilters: ['Event: DialBegin', 'Event: UserEvent'] }
+    : { eventFilters: ['Event: DialBegin'] };
   const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() });
   const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
   const deliverer = new AmiMessageDeliverer(client);

@@ -11,27 +11,25 @@
 import { decide, type Matches } from '../../core/decide.js';
 import type { OrgPolicy } from '../../core/org-policy.js';
 import type { Verdict } from '../../core/verdict.js';
-import { detailValue } from './fastagi-routes.js';
 
 export type MirrorValue =
-  /** Blocked, for good: store `value` (`<action>|<sip code>|<rule>|<reason>`). */
+  /** Blocked, for good: store `value` (`<action>|<sip code>|<rule>|`). */
   | { readonly kind: 'put'; readonly value: string; readonly verdict: Verdict }
   /** Allowed, for good: nothing stored; a miss means allow. */
   | { readonly kind: 'none' }
   /** Depends on time and may block: nothing stored, and a miss no longer means allow. */
   | { readonly kind: 'unsure' };
 
-/**
- * AstDB values are read by DB_EXISTS() into the dialplan's 4 KiB variable buffer, and each one sits in
- * astdb.sqlite3 next to a million others: reasons are cut to keep a value within 240 characters.
- */
-export const MAX_VALUE_CHARS = 240;
-
 /** The verdict the FastAGI route gives a bare E.164 caller with no Privacy header. */
 export function plainCallVerdict(number: string, matches: Matches, policy: OrgPolicy, now: number): Verdict {
   return decide({ channel: 'call', direction: 'inbound', subject: { kind: 'number', value: number }, withheld: false, matches, policy, now });
 }
 
+/**
+ * `<action>|<sip code>|<rule>|`: the dialplan splits it into CALLSCREEN_ACTION and CALLSCREEN_DETAIL
+ * with one MSet, which separates on commas, so the value holds no free text: the reason (an admin's
+ * words) stays in the daemon's record of the call, and the detail's reason field is empty.
+ */
 export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolicy, now: number): MirrorValue {
   let timeBound = false;
   let mayBlock = false;
@@ -46,6 +44,7 @@ export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolic
   if (timeBound) return matches.protection === null && mayBlock ? { kind: 'unsure' } : { kind: 'none' };
   const verdict = plainCallVerdict(number, matches, policy, now);
   if (verdict.action !== 'reject' && verdict.action !== 'voicemail') return { kind: 'none' };
-  const value = `${verdict.action}|${detailValue(verdict)}`.replace(/[\r\n]+/g, ' ');
-  return { kind: 'put', value: value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS) : value, verdict };
+  const code = verdict.action === 'reject' ? String(verdict.sipCode ?? 603) : '';
+  const rule = verdict.rule ? `${verdict.rule.kind}:${verdict.rule.id}` : '';
+  return { kind: 'put', value: `${verdict.action}|${code}|${rule}|`, verdict };
 }

@@ -24,6 +24,8 @@ class FakeAmi {
   mode: Mode = 'ok';
   /** Actions (by name) left unanswered, to test timeouts and dead peers. */
   readonly ignore = new Set<string>();
+  /** `Filter` values answered with an error (an Asterisk that refuses the filter). */
+  readonly refuse = new Set<string>();
   port = 0;
   private readonly server = net.createServer((s) => this.serve(s));
 
@@ -84,6 +86,10 @@ class FakeAmi {
       sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
       return;
     }
+    if (f.Action === 'Filter' && this.refuse.has(f.Filter ?? '')) {
+      sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: Permission denied\r\n\r\n`);
+      return;
+    }
     if (f.Action === 'Logoff') {
       sock.end(`Response: Goodbye\r\nActionID: ${id}\r\nMessage: Thanks for all the fish.\r\n\r\n`);
       return;
@@ -111,13 +117,13 @@ async function until(cond: () => boolean, what: string, ms = 2000): Promise<void
   }
 }
 
-async function setup(t: Test, opts: { mode?: Mode; random?: () => number } = {}) {
+async function setup(t: Test, opts: { mode?: Mode; random?: () => number; eventFilters?: string[] } = {}) {
   const server = new FakeAmi();
   server.mode = opts.mode ?? 'ok';
   await server.listen();
   const timers = new ManualTimers();
   const { logger, lines } = captureLogger();
-  const client = new AmiClient({ ...OPTIONS, port: server.port }, logger, { timers, random: opts.random ?? (() => 1) });
+  const client = new AmiClient({ ...OPTIONS, port: server.port, ...(opts.eventFilters ? { eventFilters: opts.eventFilters } : {}) }, logger, { timers, random: opts.random ?? (() => 1) });
   t.teardown(async () => {
     await client.stop();
     await server.close();
@@ -139,6 +145,16 @@ t.test('logs in, sends actions with their ActionID, logs transitions and never t
   const transitions = lines.filter((l) => typeof l.to === 'string').map((l) => `${String(l.from)}>${String(l.to)}`);
   t.same(transitions, ['disconnected>connecting', 'connecting>authenticating', 'authenticating>connected']);
   t.notMatch(JSON.stringify(lines), SECRET, 'the secret is in no log line');
+});
+
+t.test('event filters go out after login and before connected; a refused one is logged and the session goes on', async (t) => {
+  const { server, client, lines } = await setup(t, { eventFilters: ['Event: DialBegin', 'Event: UserEvent'] });
+  server.refuse.add('Event: UserEvent');
+  await client.start();
+  await until(() => client.currentState === 'connected', 'connected');
+  t.same(server.actions.map((a) => a.Action), ['Login', 'Filter', 'Filter'], 'login, then each filter, before anything else');
+  t.same(server.named('Filter').map((f) => [f.Operation, f.Filter]), [['Add', 'Event: DialBegin'], ['Add', 'Event: UserEvent']]);
+  t.ok(lines.some((l) => l.msg?.toString().startsWith('AMI event filter refused') && l.filter === 'Event: UserEvent'), 'the refused filter is named in the log');
 });
 
 t.test('a failed login is logged without the secret and retried with backoff', async (t) => {
