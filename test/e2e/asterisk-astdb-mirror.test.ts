@@ -48,6 +48,10 @@ if (skip) {
     await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
 
+    // The sandbox (and its lock) first: another test file's sandbox.stop() drops the callscreen family,
+    // which would wipe a mirror synced before this file holds the lock. The AGI port is set below.
+    await sandbox.start({ failMode: 'open' });
+    t.teardown(() => sandbox.stop());
     const { logger, lines } = captureLogger('info');
     let server: FastAgiServer | undefined;
     const { ctx, daemon } = await startDaemon(t, s.dbPath, {
@@ -62,8 +66,7 @@ if (skip) {
     });
     if (!server) throw new Error('no FastAGI server');
     const agi = server;
-    await sandbox.start({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
-    t.teardown(() => sandbox.stop());
+    await sandbox.configure({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
 
     const mirrorState = (): unknown => [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
     t.ok(await until(() => mirrorState() === 'live', 15_000, 20), 'the mirror synced and went live');

@@ -145,6 +145,11 @@ if (skip) {
     await s.blocklist.block('demo', { kind: 'prefix', prefix: BLOCKED_PREFIX }, { mode: 'reject', reason: 'spoofed range' }, cliActor);
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
 
+    // The sandbox lock before the daemon: with the mirror on, another test file's sandbox.stop()
+    // (which drops the callscreen family) must not come after the mirror's first sync.
+    const began = Date.now();
+    await sandbox.start({ failMode: 'open' });
+    t.teardown(() => sandbox.stop());
     const { logger, lines } = captureLogger('info');
     let server: FastAgiServer | undefined;
     const { ctx } = await startDaemon(t, s.dbPath, {
@@ -155,9 +160,7 @@ if (skip) {
     });
     if (!server) throw new Error('no FastAGI server');
     const agi: FastAgiServer = server;
-    const began = Date.now();
-    await sandbox.start({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
-    t.teardown(() => sandbox.stop());
+    await sandbox.configure({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
     t.comment(`sandbox ready in ${Date.now() - began} ms (includes waiting for the sandbox lock)`);
     if (mirror) {
       const live = (): boolean => lines.some((l) => l.component === 'astdb-mirror' && l.to === 'live');

@@ -336,15 +336,17 @@ export class AstdbMirror {
   // ------------------------------------------------------------------ calls answered by the dialplan
 
   /**
-   * `UserEvent(CallScreen,Org: …,From: …,To: …,Action: …)` from the contract's mirror subroutine.
+   * `UserEvent(CallScreen,From: …,To: …,Action: …)` from the contract's mirror steps.
    * The daemon screens the call itself (memory, or one SQLite read) so the record carries its rule
    * and reason and the hit is counted; a different answer means the mirror lagged a change.
    */
   private onEvent(e: AmiEvent): void {
     if (e.name !== 'UserEvent' || field(e.fields, 'UserEvent') !== 'CallScreen') return;
     const f = (k: string): string => field(e.fields, k) ?? '';
-    const state = this.deps.screener.org(f('Org'));
-    const req: ScreenRequest = { org: f('Org'), channel: 'call', direction: 'inbound', from: f('From'), to: f('To'), withheld: false, callId: f('Uniqueid') };
+    // The dialplan names the DID, not the org (one priority fewer): the org is the DID's, as in the
+    // FastAGI route; an `Org:` field, when a dialplan sends one, wins.
+    const state = f('Org') !== '' ? this.deps.screener.org(f('Org')) : this.deps.screener.orgForDid(f('To'));
+    const req: ScreenRequest = { org: state?.org.slug ?? f('Org'), channel: 'call', direction: 'inbound', from: f('From'), to: f('To'), withheld: false, callId: f('Uniqueid') };
     const applied = f('Action');
     this.counters.calls++;
     const finish = (verdict: ReturnType<typeof plainCallVerdict>): void => {
@@ -364,7 +366,7 @@ export class AstdbMirror {
         .info({ script: 'call-inbound', adapter: 'astdb-mirror', action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason }, 'screened');
     };
     if (!state) {
-      this.deps.logger.warn({ org: req.org, callId: req.callId }, 'AstDB mirror call for an org this daemon does not have');
+      this.deps.logger.warn({ org: req.org, to: req.to, callId: req.callId }, 'AstDB mirror call for a DID or org this daemon does not have');
       return;
     }
     try {

@@ -192,7 +192,8 @@ t.test('calls the dialplan answered: recorded, counted and logged; a lagging ans
   const { ctx, ami, mirror, lines } = await setup(t);
   await connect(ami, mirror);
   ami.emit({ Org: 'demo', From: BLOCKED, To: DID, Action: 'reject', Uniqueid: '1700000000.1' });
-  ami.emit({ Org: 'demo', From: '+15557770555', To: DID, Action: 'allow', Uniqueid: '1700000000.2' });
+  // As the shipped dialplan sends it: no Org, the DID names it.
+  ami.emit({ From: '+15557770555', To: DID, Action: 'allow', Uniqueid: '1700000000.2' });
   // The mirror said reject, the list (now) says allow: the call was rejected, so that is recorded.
   ami.emit({ Org: 'demo', From: '+15557770556', To: DID, Action: 'reject', Uniqueid: '1700000000.3' });
   // A listed number not in the LRU is read from SQLite first: its record may come last.
