@@ -363,12 +363,6 @@ function astdbUsedMb(): number {
   return ((pages - free) * pageSize) / 2 ** 20;
 }
 
-/** `database get <family> <key>` in the sandbox's CLI: the value, or null when there is none. */
-async function astdbGet(family: string, key: string): Promise<string | null> {
-  const out = await sandbox.rx(`database get ${family} ${key}`).catch(() => '');
-  return /^Value: (.*)$/m.exec(out)?.[1]?.trim() ?? null;
-}
-
 /**
  * Waits until the daemon's AstDB mirror is live for org bench: the heartbeat callscreen/alive is set
  * and callscreen/complete/bench = 1 (put last by a full sync). Returns the seconds it took from `t0`;
@@ -377,8 +371,8 @@ async function astdbGet(family: string, key: string): Promise<string | null> {
 async function waitMirrorLive(t0: number): Promise<number> {
   for (;;) {
     if (!daemon || daemon.exitCode !== null) throw new Error('daemon exited while the AstDB mirror was syncing');
-    const alive = await astdbGet('callscreen', 'alive');
-    if (alive !== null && (await astdbGet('callscreen', 'complete/bench')) === '1') break;
+    const alive = await sandbox.astdbGet('callscreen', 'alive');
+    if (alive !== null && (await sandbox.astdbGet('callscreen', 'complete/bench')) === '1') break;
     if (performance.now() - t0 > MIRROR_SYNC_TIMEOUT_MS) {
       throw new Error(`AstDB mirror not live ${(MIRROR_SYNC_TIMEOUT_MS / 1000).toFixed(0)} s after the daemon was ready (callscreen/alive ${alive ?? 'unset'})`);
     }
@@ -386,10 +380,10 @@ async function waitMirrorLive(t0: number): Promise<number> {
   }
   const s = (performance.now() - t0) / 1000;
   // Spot checks: the DID of the mirror variant names the org, the first and last blocked numbers are there.
-  const did = await astdbGet('callscreen', `did/${DID.mirror}`);
+  const did = await sandbox.astdbGet('callscreen', `did/${DID.mirror}`);
   if (did !== 'bench') throw new Error(`AstDB mirror live but callscreen/did/${DID.mirror} is ${did ?? 'unset'}, expected bench`);
   for (const n of [blocked(0), blocked(N - 1)]) {
-    if ((await astdbGet('callscreen', `n/bench/${n}`)) === null) throw new Error(`AstDB mirror live but callscreen/n/bench/${n} is missing`);
+    if ((await sandbox.astdbGet('callscreen', `n/bench/${n}`)) === null) throw new Error(`AstDB mirror live but callscreen/n/bench/${n} is missing`);
   }
   return s;
 }

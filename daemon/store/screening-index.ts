@@ -339,7 +339,7 @@ export class ScreeningIndex {
       last = page.last;
       if (page.c < KEYS_PAGE) break;
     }
-    await this.db.each<{ n: string }>(CONTACT_KEYS_SQL, [orgId], (r) => keys.add(numberKey(r.n)));
+    for (const n of await this.contactNumbers(orgId)) keys.add(numberKey(n));
     return keys;
   }
 }

@@ -28,12 +28,8 @@ const inbound = (caller: string, did: string, scenario = 'inbound-call.xml'): Pr
   runSipp({ scenario, remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, timeoutSec: 20 });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
-/** `database get` output → the value, or null when the key is not there. */
-async function astdb(key: string): Promise<string | null> {
-  const out = await sandbox.rx(`database get callscreen ${key}`);
-  const m = /^Value: (.*)$/m.exec(out);
-  return m ? m[1]!.trim() : null;
-}
+/** A key of the mirror's family, or null when it is not there. */
+const astdb = (key: string): Promise<string | null> => sandbox.astdbGet('callscreen', key);
 
 if (skip) {
   t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');

@@ -201,6 +201,12 @@ export async function rx(command: string): Promise<string> {
   return runScriptOk(['rx', command], process.env, 30_000);
 }
 
+/** One AstDB value (`database get <family> <key>`), or null when the key is not there. */
+export async function astdbGet(family: string, key: string): Promise<string | null> {
+  const out = await rx(`database get ${family} ${key}`).catch(() => '');
+  return /^Value: (.*)$/m.exec(out)?.[1]?.trim() ?? null;
+}
+
 /** Channels Asterisk has up now (`core show channels count`); -1 when the answer cannot be read. */
 export async function activeChannels(): Promise<number> {
   const out = await rx('core show channels count');

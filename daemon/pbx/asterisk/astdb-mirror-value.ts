@@ -21,7 +21,7 @@ export type MirrorValue =
   | { readonly kind: 'unsure' };
 
 /** The verdict the FastAGI route gives a bare E.164 caller with no Privacy header. */
-export function plainCallVerdict(number: string, matches: Matches, policy: OrgPolicy, now: number): Verdict {
+function plainCallVerdict(number: string, matches: Matches, policy: OrgPolicy, now: number): Verdict {
   return decide({ channel: 'call', direction: 'inbound', subject: { kind: 'number', value: number }, withheld: false, matches, policy, now });
 }
 

@@ -35,12 +35,13 @@ import type { Clock } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
+import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { AdapterScreener } from '../../services/screener.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
-import { mirrorValueOf, plainCallVerdict } from './astdb-mirror-value.js';
+import { mirrorValueOf } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource, AmiState } from './ami-client.js';
 import { field } from './ami-protocol.js';
 
@@ -255,9 +256,9 @@ export class AstdbMirror {
 
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, this.deps.clock.now()), complete: false };
-    this.orgs.set(state.org.id, org);
     const now = this.deps.clock.now();
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, now), complete: false };
+    this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
     const write = async (n: string, exact: readonly EntryView[] | null): Promise<void> => {
@@ -293,7 +294,7 @@ export class AstdbMirror {
       }
     }
     for (const n of contacts) await write(n, null);
-    if (this.options.writeDids) for (const d of org.dids) await window.put(`did/${d}`, slug);
+    for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
     if (this.isComplete(org)) await this.setComplete(org, true);
   }
@@ -352,12 +353,12 @@ export class AstdbMirror {
     const req: ScreenRequest = { org: state?.org.slug ?? f('Org'), channel: 'call', direction: 'inbound', from: f('From'), to: f('To'), withheld: false, callId: f('Uniqueid') };
     const applied = f('Action');
     this.counters.calls++;
-    const finish = (verdict: ReturnType<typeof plainCallVerdict>): void => {
+    const finish = (verdict: Verdict): void => {
       const v = verdict.action === applied ? verdict : {
         ...verdict,
         action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
         reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
-      } as typeof verdict;
+      } as Verdict;
       if (v !== verdict) {
         this.counters.disagreements++;
         this.deps.logger.warn({ org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action }, 'AstDB mirror answered a call differently from the list (a change was on its way)');
@@ -388,13 +389,10 @@ export class AstdbMirror {
     if (link !== this.link || this.state === 'stopped') throw new SyncAborted();
   }
 
-  putAction(key: string, value: string): Promise<unknown> {
+  /** DBPut of F/<key> (also used by PutWindow). */
+  put(key: string, value: string): Promise<unknown> {
     this.counters.puts++;
     return this.deps.ami.action('DBPut', { Family: this.family, Key: key, Val: value });
-  }
-
-  private put(key: string, value: string): Promise<unknown> {
-    return this.putAction(key, value);
   }
 
   /** DBDel; a key that is not there is not an error. */
@@ -456,7 +454,7 @@ class PutWindow {
     while (this.inFlight >= this.max) await new Promise<void>((r) => this.waiting.push(r));
     this.check();
     this.inFlight++;
-    this.mirror.putAction(key, value).then(
+    this.mirror.put(key, value).then(
       () => this.done(),
       (err: unknown) => {
         this.failure ??= err;
