@@ -201,6 +201,28 @@ CREATE TABLE api_tokens (
 ${CHANGE_TRIGGERS}
 `,
   },
+  {
+    version: 2,
+    description: 'admin: per-org prefix minimum for supervisors; scoped, expiring API tokens; session idle time',
+    sql: `
+-- Admin-only org policy, apart from orgs so the screening path never reads it.
+CREATE TABLE org_admin_policy (
+  org_id INTEGER PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+  min_prefix_digits INTEGER CHECK (min_prefix_digits IS NULL OR min_prefix_digits BETWEEN 1 AND 15)
+);
+-- role: what the token may do (never above its owner's role; NULL for old tokens = the owner's);
+-- read_only: GET only. expires_at NULL only for tokens made before this migration.
+ALTER TABLE api_tokens ADD COLUMN role TEXT CHECK (role IS NULL OR role IN ('admin', 'supervisor', 'agent'));
+ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1));
+ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_tokens ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN revoked_reason TEXT;
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+-- Idle timeout: a session unused this long ends even before its absolute expiry.
+ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
+CREATE INDEX sessions_user ON sessions(user_id);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
