@@ -17,6 +17,8 @@ export const ERROR_CATALOGUE = {
   CS_ERR_MESSAGE_NOT_FOUND: { exit: 66, http: 404, title: 'no such quarantined message' },
   CS_ERR_USER_NOT_FOUND: { exit: 66, http: 404, title: 'no such user' },
   CS_ERR_USER_EXISTS: { exit: 65, http: 409, title: 'user already exists' },
+  CS_ERR_TOKEN_NOT_FOUND: { exit: 66, http: 404, title: 'no such API token' },
+  CS_ERR_ORIGIN: { exit: 77, http: 403, title: 'request comes from another site' },
   CS_ERR_FILE_NOT_FOUND: { exit: 66, http: 404, title: 'file not found or unreadable' },
   CS_ERR_IMPORT_INVALID: { exit: 65, http: 422, title: 'import file has invalid rows; nothing was written' },
   CS_ERR_CONFIG_SYNTAX: { exit: 78, http: 500, title: 'configuration file is not valid TOML' },
