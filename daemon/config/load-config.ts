@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { CallscreenError } from '../core/errors.js';
+import { checkConfigRules } from './config-rules.js';
 import { CONFIG_SCHEMA, SECRET_KEYS, type Config } from './schema.js';
 
 export interface LoadedConfig {
@@ -59,7 +60,20 @@ export class ConfigLoader {
         { file: name, key: first.key, line: first.line, errors: described },
       );
     }
-    return deepFreeze(data as Config);
+    const config = data as Config;
+    // Rules the schema cannot say (listen addresses, regexes, pairs): the same refusal at start,
+    // on reload and in `config check`.
+    const broken = checkConfigRules(config);
+    if (broken.length > 0) {
+      const lines = keyLines(text);
+      const described = broken.map((b): Described => {
+        const line = lines.get(b.key) ?? lines.get(b.key.split('.')[0] ?? '') ?? null;
+        return { key: b.key, line, text: `${b.key}${line !== null ? ` (line ${line})` : ''} ${b.text}` };
+      });
+      const first = described[0]!;
+      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, { file: name, key: first.key, line: first.line, errors: described });
+    }
+    return deepFreeze(config);
   }
 }
 

@@ -44,7 +44,7 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         enabled: { type: 'boolean', default: true, description: 'serve FastAGI for Asterisk' },
-        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:4573', description: 'address:port for FastAGI' },
+        listen: { type: 'string', minLength: 1, default: '127.0.0.1:4573', description: 'IPv4 address or host name:port for FastAGI (port 1-65535; checked in config-rules.ts)' },
         org_from: { enum: ['did', 'context', 'fixed'], default: 'did', description: 'how the org of an inbound call is found: the dialled DID, the dialplan context name, or default_org' },
         default_org: { type: 'string', default: '', description: 'org used when org_from = fixed, or when a DID belongs to no org (empty: fail mode applies)' },
         idle_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 5000, description: 'a FastAGI connection that sends nothing for this long is closed (ms)' },
@@ -80,7 +80,7 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         enabled: { type: 'boolean', default: true, description: 'serve the web panel and HTTP API' },
-        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:8080', description: 'address:port of the panel and API' },
+        listen: { type: 'string', minLength: 1, default: '127.0.0.1:8080', description: 'IPv4 address or host name:port of the panel and API' },
         tls_cert: { type: 'string', default: '', description: 'PEM certificate file; with tls_key, serve HTTPS' },
         tls_key: { type: 'string', default: '', description: 'PEM private key file' },
         session_hours: { type: 'integer', minimum: 1, maximum: 720, default: 12, description: 'how long a panel sign-in lasts (hours)' },
@@ -91,7 +91,7 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         enabled: { type: 'boolean', default: false, description: 'serve outbound Event Socket for FreeSWITCH' },
-        listen: { type: 'string', pattern: '^[^:]+:\\d{1,5}$', default: '127.0.0.1:8084', description: 'address:port for outbound ESL' },
+        listen: { type: 'string', minLength: 1, default: '127.0.0.1:8084', description: 'IPv4 address or host name:port for outbound ESL' },
       },
     },
     esl_inbound: {

@@ -83,3 +83,59 @@ t.test('the CLI refuses a broken config file: exit code, key and line on stderr,
   t.match(r.err, `(line ${lineNo})`);
   t.notMatch(r.err + r.out, /hunter2/, 'the AMI secret is not printed');
 });
+
+/** [what, line, section, key, message]: values the schema lets through but the daemon could not use. */
+const RULE_CASES: Array<[string, string, string, string, RegExp]> = [
+  ['port out of range', 'listen = "127.0.0.1:70000"', 'fastagi', 'fastagi.listen', /port 70000 is out of range \(0-65535\)/],
+  ['no port', 'listen = "127.0.0.1"', 'fastagi', 'fastagi.listen', /is not host:port/],
+  ['malformed IPv4', 'listen = "127.0.0.300:4573"', 'fastagi', 'fastagi.listen', /"127\.0\.0\.300" is not an IPv4 address/],
+  ['empty host', 'listen = ":4573"', 'fastagi', 'fastagi.listen', /the host is empty/],
+  ['IPv6 literal', 'listen = "[::1]:4573"', 'fastagi', 'fastagi.listen', /IPv6 listen addresses are not supported/],
+  ['bad host name', 'listen = "my_host:4573"', 'fastagi', 'fastagi.listen', /"my_host" is not a host name/],
+  ['two listeners on one port', 'listen = "127.0.0.1:8080"', 'fastagi', 'fastagi.listen', /clashes with admin\.listen|clashes with fastagi\.listen/],
+  ['regex that does not compile', 'endpoint_pattern = "^(PJSIP"', 'agents', 'agents.endpoint_pattern', /is not a valid regular expression/],
+  ['half a TLS pair', 'tls_cert = "/etc/ssl/x.pem"', 'admin', 'admin.tls_key', /both or neither/],
+  ['reconnect min above max', 'reconnect_min_ms = 60000', 'ami', 'ami.reconnect_min_ms', /must not exceed ami\.reconnect_max_ms/],
+];
+
+t.test('what the daemon would refuse at start is refused at load: listen addresses, regexes, pairs', async (t) => {
+  const loader = new ConfigLoader();
+  const base = [...BASE, '[agents]', '', '[admin]', ''];
+  for (const [what, line, section, key, msg] of RULE_CASES) {
+    const lines = [...base];
+    const at = lines.indexOf(`[${section}]`) + 1;
+    // Replace the section's existing key of the same name (fastagi.listen) rather than duplicating it.
+    const name = line.split('=')[0]!.trim();
+    const existing = lines.findIndex((l, i) => i >= at && l.startsWith(`${name} =`) && lines.slice(at, i).every((x) => !x.startsWith('[')));
+    if (existing >= 0) lines[existing] = line;
+    else lines.splice(at, 0, line);
+    const lineNo = (existing >= 0 ? existing : at) + 1;
+    const err = (() => { try { loader.fromText(lines.join('\n'), 'callscreen.toml'); return null; } catch (e) { return e as CallscreenError; } })();
+    t.comment(`sent: ${what} — "${line}" on line ${lineNo} → ${err?.code ?? 'accepted'}: ${err?.message ?? ''}`);
+    t.equal(err?.code, 'CS_ERR_CONFIG_INVALID', `${what}: refused`);
+    t.match(err?.message ?? '', msg, `${what}: says what is wrong`);
+    t.match(err?.message ?? '', key, `${what}: names ${key}`);
+    if (key === 'admin.tls_key') continue; // the missing half has no line of its own
+    t.match(err?.message ?? '', `(line ${lineNo})`, `${what}: names line ${lineNo}`);
+  }
+  for (const ok of ['listen = "0.0.0.0:4573"', 'listen = "localhost:4573"', 'listen = "127.0.0.1:0"']) {
+    const lines = BASE.map((l) => (l.startsWith('listen =') ? ok : l));
+    t.doesNotThrow(() => loader.fromText(lines.join('\n'), 'callscreen.toml'), `accepted: ${ok}`);
+  }
+});
+
+t.test('config check and the daemon refuse the same file with the same message', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'callscreen.toml');
+  writeFileSync(path, BASE.map((l) => (l.startsWith('listen =') ? 'listen = "127.0.0.1:99999"' : l)).join('\n'));
+  const [check, daemon] = await Promise.all([
+    cli(['--config', path, 'config', 'check'], 60_000).done,
+    cli(['--config', path, '--db', join(dir, 'cs.db'), 'daemon'], 60_000).done,
+  ]);
+  t.comment(`config check → exit ${String(check.code)}: ${check.err.trim()}`);
+  t.comment(`daemon → exit ${String(daemon.code)}: ${daemon.err.trim()}`);
+  t.equal(check.code, 78, 'config check exits 78 (EX_CONFIG)');
+  t.equal(daemon.code, 78, 'the daemon refuses to start with the same code');
+  t.match(check.err, /CS_ERR_CONFIG_INVALID: .*fastagi\.listen \(line 6\) port 99999 is out of range/);
+  t.equal(daemon.err.trim(), check.err.trim(), 'the same message');
+});
