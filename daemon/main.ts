@@ -27,6 +27,8 @@ import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
 import { DAEMON_LIVE_KEYS, diffConfig, type ReloadResult } from './ops/config-reload.js';
+import { DaemonLock, type LockSystem } from './ops/daemon-lock.js';
+import { describeStartFailure } from './ops/start-failure.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
@@ -159,6 +161,8 @@ export interface DaemonOptions extends ServiceOptions {
   readonly components?: (ctx: DaemonContext) => Component[];
   /** Replace the PBX links (tests pass fakes). */
   readonly pbxLinks?: typeof buildPbxLinks;
+  /** The process checks behind the one-daemon-per-database lock (tests); the real ones by default. */
+  readonly lockSystem?: LockSystem;
 }
 
 /** The adapters enabled by config. Each adapter module adds itself here. */
@@ -179,6 +183,7 @@ export class Daemon {
   private feedTimers: AdjustableTimers | null = null;
   private recorderTimers: AdjustableTimers | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
+  private lock: DaemonLock | null = null;
 
   constructor(
     private readonly config: Config,
@@ -193,11 +198,46 @@ export class Daemon {
     return this.ctx;
   }
 
+  /**
+   * Takes the database's daemon lock, opens the store and starts every component. When anything
+   * fails, what was started is stopped again, the lock released and the error thrown names what
+   * to fix (CS_ERR_LISTEN_FAILED with the config key, CS_ERR_ALREADY_RUNNING with the other pid):
+   * never a half-started daemon serving the panel with no screening behind it.
+   */
   async start(): Promise<DaemonContext> {
+    const path = this.options.dbPath ?? this.config.store.path;
+    if (path !== ':memory:') {
+      const lock = new DaemonLock(path, this.options.lockSystem);
+      lock.acquire((owner) => this.logger.warn({ lock: lock.path, owner }, 'removed a stale daemon lock: the daemon that held it is gone'));
+      this.lock = lock;
+    }
+    const cleanups: Array<() => Promise<void>> = [];
+    try {
+      return await this.startLocked(cleanups);
+    } catch (err) {
+      this.logger.error({ err }, 'callscreen could not start; stopping what had started');
+      for (const c of cleanups.reverse()) {
+        try {
+          await c();
+        } catch (e) {
+          this.logger.warn({ err: e }, 'cleanup after a failed start did not finish cleanly');
+        }
+      }
+      this.ctx = null;
+      this.components = [];
+      this.lock?.release();
+      this.lock = null;
+      throw err;
+    }
+  }
+
+  private async startLocked(cleanups: Array<() => Promise<void>>): Promise<DaemonContext> {
     const t0 = performance.now();
     const services = await openServices(this.config, this.logger, this.options);
+    cleanups.push(() => services.close());
     const timers = this.options.timers ?? realTimers;
     const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
+    cleanups.push(() => reader.close());
     const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
     const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), () => services.clock.now());
     await feed.init();
@@ -215,10 +255,19 @@ export class Daemon {
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     feed.start();
+    cleanups.push(() => feed.stop());
     recorder.start();
+    cleanups.push(() => recorder.stop());
     this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
-      await c.start();
+      try {
+        await c.start();
+      } catch (err) {
+        // It may have half-opened something (a socket): stop it too, then the ones before it.
+        cleanups.push(() => c.stop());
+        throw describeStartFailure(c.name, err, this.config);
+      }
+      cleanups.push(() => c.stop());
       this.logger.info({ component: c.name }, 'component started');
     }
     this.readyAt = Date.now();
@@ -272,6 +321,8 @@ export class Daemon {
     await ctx.reader.close();
     await ctx.close();
     this.ctx = null;
+    this.lock?.release();
+    this.lock = null;
     this.logger.info('callscreen stopped');
   }
 }
