@@ -11,7 +11,9 @@ import type { DaemonContext } from '../main.js';
 import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
 import type { Org } from '../store/rows.js';
-import { authorize, type Permission } from './access-policy.js';
+import { parseExpiry } from '../core/duration.js';
+import { authorize, can, checkBlockScope, isWeakening, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
+import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
 import type { User } from './user-service.js';
 
@@ -21,7 +23,7 @@ export interface Principal {
   readonly actor: Actor;
 }
 
-export type BlockKind = 'number' | 'prefix' | 'contact' | 'unidentified';
+export type { BlockKind } from './access-policy.js';
 
 export interface BlockInput {
   readonly kind: BlockKind;
@@ -39,6 +41,8 @@ export interface SettingsInput {
   readonly defaultMode?: BlockMode;
   readonly rejectCode?: RejectCode;
   readonly outboundPolicy?: OutboundPolicy;
+  /** Shortest prefix a supervisor may block (digits after "+"); null = calling code + 3. */
+  readonly supervisorMinPrefixDigits?: number | null;
 }
 
 export interface AuditFilter {
@@ -63,9 +67,11 @@ export function targetOf(input: BlockInput): Target {
 
 export class AdminOperations {
   private readonly dashboardQuery: DashboardQuery;
+  readonly policies: AdminOrgPolicyStore;
 
   constructor(private readonly ctx: DaemonContext) {
     this.dashboardQuery = new DashboardQuery(ctx.db, ctx.clock);
+    this.policies = new AdminOrgPolicyStore(ctx.db);
   }
 
   async org(p: Principal, slug: string, permission: Permission): Promise<Org> {
@@ -94,16 +100,33 @@ export class AdminOperations {
     return e;
   }
 
+  /**
+   * Blocks, or re-posts a block on an existing entry. Beyond the role's `block` action the scope is
+   * checked (agents: contacts only; supervisors: no prefix shorter than the org's minimum), and a
+   * re-post that weakens the entry (reject → voicemail, an expiry added or brought forward) needs
+   * `unblock`: weakening is unblocking (seed 000, admins only).
+   */
   async block(p: Principal, slug: string, input: BlockInput) {
     const org = await this.org(p, slug, 'block');
+    const target = targetOf(input);
+    const value = await this.ctx.blocklist.resolveTarget(org, target, 'block');
+    checkBlockScope(p.user, org, await this.policies.get(org.id), input.kind, target.kind === 'prefix' ? value : '');
     let name = input.name ?? '';
     // A contact block with no name of its own is listed under the contact's name (seed 001 pre-fills it).
     if (!name.trim() && input.kind === 'contact' && input.contactId !== undefined) {
       name = (await this.ctx.contacts.get(org.id, input.contactId))?.name ?? '';
     }
-    return this.ctx.blocklist.block(slug, targetOf(input), {
-      ...(input.mode ? { mode: input.mode } : {}), name, reason: input.reason ?? '', expires: input.expires ?? null,
-    }, p.actor);
+    const mode = input.mode ?? org.policy.defaultMode;
+    // Parsed once here so the weakening check and the write use the same instant.
+    const expiresAt = input.expires ? parseExpiry(input.expires, this.ctx.clock.now()) : null;
+    const existing = await this.ctx.db.get<{ mode: BlockMode; expires_at: number | null }>(
+      "SELECT mode, expires_at FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = 'block' AND removed_at IS NULL",
+      [org.id, value, target.kind],
+    );
+    if (existing && isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) && !can(p.user, org, 'unblock')) {
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken an existing block (${existing.mode}${existing.expires_at === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: value });
+    }
+    return this.ctx.blocklist.block(slug, target, { mode, name, reason: input.reason ?? '', expires: expiresAt }, p.actor);
   }
 
   async allow(p: Principal, slug: string, input: BlockInput) {
@@ -180,13 +203,31 @@ export class AdminOperations {
     return this.ctx.audit.query({ orgId: org.id, ...f });
   }
 
-  async settings(p: Principal, slug: string) {
-    return (await this.org(p, slug, 'settings')).policy;
+  async settings(p: Principal, slug: string): Promise<Org['policy'] & { supervisorMinPrefixDigits: number | null }> {
+    const org = await this.org(p, slug, 'settings');
+    return { ...org.policy, supervisorMinPrefixDigits: (await this.policies.get(org.id)).minPrefixDigits };
   }
 
   async updateSettings(p: Principal, slug: string, patch: SettingsInput, note = '') {
-    await this.org(p, slug, 'settings');
-    return (await this.ctx.orgs.updateSettings(slug, patch, p.actor, note)).policy;
+    const org = await this.org(p, slug, 'settings');
+    const { supervisorMinPrefixDigits, ...orgPatch } = patch;
+    if (supervisorMinPrefixDigits != null && !(Number.isInteger(supervisorMinPrefixDigits) && supervisorMinPrefixDigits >= 1 && supervisorMinPrefixDigits <= 15)) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'supervisorMinPrefixDigits must be 1–15 digits or null (country code + 3)', { field: 'supervisorMinPrefixDigits' });
+    }
+    // The org's own settings first: they validate and refuse before anything is written.
+    if (Object.keys(orgPatch).length > 0) await this.ctx.orgs.updateSettings(slug, orgPatch, p.actor, note);
+    if (supervisorMinPrefixDigits !== undefined) {
+      await this.ctx.db.transaction(async () => {
+        await this.policies.setMinPrefixDigits(org.id, supervisorMinPrefixDigits);
+        await this.ctx.audit.append(org.id, p.actor, 'org.settings', slug, note, { supervisorMinPrefixDigits });
+      });
+    }
+    return this.settings(p, slug);
+  }
+
+  /** The admin-only policy of an org the user may see (pages use it to explain refusals). */
+  async adminPolicy(p: Principal, slug: string): Promise<AdminOrgPolicy> {
+    return this.policies.get((await this.org(p, slug, 'view')).id);
   }
 
   /** Softphones ask before dialling: the same decision the PBX adapters would get (seed 001). */

@@ -8,16 +8,19 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
 import type { Component, DaemonContext } from '../main.js';
 import { registerOpsRoutes } from '../ops/ops-routes.js';
+import type { RouteAccess } from './access-hook.js';
 import { AdminOperations } from './admin-operations.js';
+import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
 import { RequestAuth } from './request-auth.js';
-import { SessionStore } from './session-store.js';
-import { SignInService } from './sign-in-service.js';
+import { DEFAULT_IDLE_MS, SessionStore } from './session-store.js';
+import { SignInService, type SignInOutcome } from './sign-in-service.js';
 import { SignInThrottle, type ThrottleOptions } from './sign-in-throttle.js';
 import { UserService } from './user-service.js';
 
@@ -36,7 +39,14 @@ export interface AdminServerOptions {
   readonly throttle?: ThrottleOptions;
   /** Tests lower the scrypt cost to stay fast. */
   readonly scrypt?: ScryptParams;
+  /** Concurrent password hashes and queue (hash-gate.ts; default 2 and 8). */
+  readonly hashGate?: HashGateOptions;
+  /** Session idle limit (ms), default 30 min. */
+  readonly sessionIdleMs?: number;
 }
+
+/** HSTS sent whenever the server itself serves TLS: one year (s), the usual preload-free value. */
+export const HSTS = 'max-age=31536000';
 
 export function splitListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
@@ -46,6 +56,8 @@ export function splitListen(listen: string): { host: string; port: number } {
 export class AdminServer implements Component {
   readonly name = 'admin';
   readonly users: UserService;
+  /** Every API and page route with its access rule (filled when built; tests walk it). */
+  readonly routes: RouteAccess[] = [];
   private app: FastifyInstance | null = null;
 
   constructor(private readonly ctx: DaemonContext, private readonly options: AdminServerOptions = {}) {
@@ -67,9 +79,10 @@ export class AdminServer implements Component {
     }) as unknown as FastifyInstance;
     this.app = app;
 
-    const sessions = new SessionStore(ctx.db, ctx.clock, cfg.session_hours * 3_600_000);
-    const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies, maxAgeSeconds: cfg.session_hours * 3600 });
-    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle));
+    const sessions = new SessionStore(ctx.db, ctx.clock, cfg.session_hours * 3_600_000, this.options.sessionIdleMs ?? DEFAULT_IDLE_MS);
+    // With TLS served here the cookie is always Secure; secure_cookies covers TLS ended at a proxy.
+    const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies || https !== null, maxAgeSeconds: cfg.session_hours * 3600 });
+    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle), new HashGate(this.options.hashGate), signInCounter(ctx.metrics.registry));
     const ops = new AdminOperations(ctx);
 
     await app.register(cookie);
@@ -89,6 +102,7 @@ export class AdminServer implements Component {
       reply.header('x-frame-options', 'DENY');
       reply.header('referrer-policy', 'no-referrer');
       if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
+      if (https) reply.header('strict-transport-security', HSTS);
     });
 
     app.setErrorHandler((err, req, reply) => {
@@ -106,10 +120,10 @@ export class AdminServer implements Component {
     });
 
     await app.register(async (api) => {
-      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-      registerApiRoutes(api, { ops, auth, signIn, users: this.users });
+      registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
+      api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
     }, { prefix: '/api/v1' });
-    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx }));
+    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes }));
     registerOpsRoutes(app, ctx);
     await app.ready();
     return app;
@@ -132,4 +146,12 @@ export class AdminServer implements Component {
     await this.app?.close();
     this.app = null;
   }
+}
+
+/** Counts sign-in outcomes: `callscreen_signin_total{outcome}` (ok, failed, account, address, unknown, busy). */
+function signInCounter(registry: Registry): (o: SignInOutcome) => void {
+  const name = 'callscreen_signin_total';
+  const counter = (registry.getSingleMetric(name) as Counter<'outcome'> | undefined)
+    ?? new Counter({ name, help: 'Sign-in attempts by outcome: ok, failed, or refused by the throttle (account, address, unknown = global budget for unknown names, busy = hashing gate full)', labelNames: ['outcome'], registers: [registry] });
+  return (outcome) => counter.inc({ outcome });
 }

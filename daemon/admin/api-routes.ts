@@ -8,15 +8,20 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
 import type { AdminOperations, AuditFilter, BlockInput, SettingsInput } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
-import type { RequestAuth } from './request-auth.js';
+import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
+import { checkSameOrigin, type RequestAuth } from './request-auth.js';
+import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
-import type { UserService } from './user-service.js';
+import type { Role, UserService } from './user-service.js';
 
 export interface ApiDeps {
   readonly ops: AdminOperations;
   readonly auth: RequestAuth;
   readonly signIn: SignInService;
   readonly users: UserService;
+  readonly orgs: OrgService;
+  /** Filled with each route's access rule. */
+  readonly routes: RouteAccess[];
 }
 
 const orgParam = { type: 'object', required: ['org'], properties: { org: { type: 'string', maxLength: 63 } } } as const;
@@ -44,7 +49,7 @@ function num(v: unknown): number {
 
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { ops, auth, signIn } = deps;
-  const who = (req: FastifyRequest) => auth.require(req);
+  installAccess(app, auth, deps.orgs, deps.routes);
   const p = (req: FastifyRequest) => req.params as { org: string; id?: number };
 
   // Only JSON bodies: a form post or text/plain cannot reach the API (and CORS-free simple
@@ -57,174 +62,247 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
   });
 
-  app.post('/session', {
+  app.post('/session', { config: { access: 'public' },
     schema: {
       summary: 'Sign in (sets the session cookie; returns the CSRF token for later changes)', tags: ['session'],
       body: { type: 'object', additionalProperties: false, required: ['name', 'password'], properties: { name: text(64), password: text(1024) } },
     },
   }, async (req, reply) => {
+    // Login CSRF: a page elsewhere must not sign this browser in (as anyone).
+    checkSameOrigin(req);
     const body = req.body as { name: string; password: string };
     const user = await signIn.check(body.name, body.password, req.ip);
     const csrf = await auth.startSession(req, reply, user);
     return { user: { name: user.name, role: user.role, orgs: user.orgs }, csrf };
   });
 
-  app.delete('/session', { schema: { summary: 'Sign out', tags: ['session'] } }, async (req, reply) => {
-    await auth.require(req);
+  app.delete('/session', { config: { access: 'signed-in' }, schema: { summary: 'Sign out', tags: ['session'] } }, async (req, reply) => {
     await auth.endSession(req, reply);
     return { signedOut: true };
   });
 
-  app.get('/me', { schema: { summary: 'The signed-in user and their organisations', tags: ['session'] } }, async (req) => {
-    const a = await who(req);
+  app.get('/me', { config: { access: 'signed-in' }, schema: { summary: 'The signed-in user and their organisations', tags: ['session'] } }, async (req) => {
+    const a = principalOf(req);
     const orgs = await ops.orgs(a);
     return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, permissions: permissionsFor(a.user, o) })) };
   });
 
+  const tokenInfo = {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' }, user: { type: 'string' }, name: { type: 'string' }, role: { type: ['string', 'null'] }, readOnly: { type: 'boolean' },
+      createdAt: { type: 'integer' }, createdBy: { type: 'string' }, expiresAt: { type: ['integer', 'null'] }, lastUsedAt: { type: ['integer', 'null'] },
+      revokedAt: { type: ['integer', 'null'] }, revokedReason: { type: ['string', 'null'] }, state: { enum: ['active', 'expired', 'revoked'] },
+    },
+  } as const;
+
   app.post('/me/tokens', {
-    schema: { summary: 'Create an API token for yourself (shown once)', tags: ['session'], body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: text(100) } } },
+    config: { access: 'signed-in' },
+    schema: {
+      summary: 'Create an API token for yourself (the secret is shown once). Role at most your own; default expiry 90 days', tags: ['tokens'],
+      body: {
+        type: 'object', additionalProperties: false, required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 100 }, role: { enum: ['admin', 'supervisor', 'agent'] }, readOnly: { type: 'boolean' },
+          expiresInDays: { type: 'integer', minimum: 1, maximum: 366, description: 'default 90' },
+        },
+      },
+      response: { 201: { type: 'object', properties: { ...tokenInfo.properties, token: { type: 'string' } } } },
+    },
   }, async (req, reply) => {
-    const a = await who(req);
-    const t = await deps.users.createToken(a.user.name, (req.body as { name: string }).name, a.actor);
+    const a = principalOf(req);
+    // A token cannot mint tokens: a leaked token must not outlive its own expiry or revocation.
+    if (a.via === 'token') throw new CallscreenError('CS_ERR_FORBIDDEN', 'tokens are created from a signed-in session or the CLI, not with another token', { permission: 'tokens' });
+    const b = req.body as { name: string; role?: Role; readOnly?: boolean; expiresInDays?: number };
+    const t = await deps.users.createToken(a.user.name, b, a.actor, a.user.role);
     return reply.code(201).send(t);
   });
 
-  app.get('/orgs', { schema: { summary: 'Organisations the user works in', tags: ['orgs'] } }, async (req) => {
-    const a = await who(req);
+  app.get('/me/tokens', { config: { access: 'signed-in' }, schema: { summary: 'Your API tokens (never the secrets), with last use', tags: ['tokens'], response: { 200: { type: 'object', properties: { tokens: { type: 'array', items: tokenInfo } } } } } }, async (req) => {
+    const a = principalOf(req);
+    return { tokens: await deps.users.listTokens(a.user.name) };
+  });
+
+  app.post('/me/tokens/:id/revoke', {
+    config: { access: 'signed-in' },
+    schema: { summary: 'Revoke one of your API tokens', tags: ['tokens'], params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } }, response: { 200: tokenInfo } },
+  }, async (req) => {
+    const a = principalOf(req);
+    return deps.users.revokeToken(a.user.name, num((req.params as { id: number }).id), a.actor);
+  });
+
+  app.post('/me/password', {
+    config: { access: 'signed-in' },
+    schema: {
+      summary: 'Change your own password; your other sessions end', tags: ['session'],
+      body: { type: 'object', additionalProperties: false, required: ['current', 'password'], properties: { current: text(1024), password: { type: 'string', minLength: 10, maxLength: 1024 } } },
+    },
+  }, async (req) => {
+    const a = principalOf(req);
+    if (a.via !== 'session') throw new CallscreenError('CS_ERR_FORBIDDEN', 'sign in with your password to change it (not with a token)', { permission: 'password' });
+    const b = req.body as { current: string; password: string };
+    await signIn.confirmPassword(a.user, b.current, req.ip);
+    await deps.users.setPassword(a.user.name, b.password, a.actor, { self: true, ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}) });
+    return { changed: true };
+  });
+
+  app.post('/orgs/:org/users/:name/password', {
+    config: { access: 'users' },
+    schema: {
+      summary: 'Reset a user\'s password (admins of every organisation the user works in); all their sessions end', tags: ['session'],
+      params: { type: 'object', required: ['org', 'name'], properties: { org: { type: 'string', maxLength: 63 }, name: text(64) } },
+      body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password: { type: 'string', minLength: 10, maxLength: 1024 } } },
+    },
+  }, async (req) => {
+    const a = principalOf(req);
+    const name = (req.params as { name: string }).name;
+    const target = await deps.users.get(name);
+    // Another org's user does not exist as far as this admin can tell; a user who also works in an
+    // org this admin does not manage could be used to reach that org, so is refused.
+    if (!target || !target.orgs.includes(orgOf(req).slug)) throw new CallscreenError('CS_ERR_USER_NOT_FOUND', `no user "${name}"`, { user: name });
+    if (!target.orgs.every((o) => a.user.orgs.includes(o))) {
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `"${name}" also works in organisations you do not manage; ask their admin or use the CLI`, { permission: 'users' });
+    }
+    await deps.users.setPassword(name, (req.body as { password: string }).password, a.actor, { self: false });
+    return { reset: name };
+  });
+
+  app.get('/orgs', { config: { access: 'signed-in' }, schema: { summary: 'Organisations the user works in', tags: ['orgs'] } }, async (req) => {
+    const a = principalOf(req);
     return { orgs: (await ops.orgs(a)).map((o) => ({ slug: o.slug, name: o.name, settings: o.policy, permissions: permissionsFor(a.user, o) })) };
   });
 
-  app.get('/orgs/:org/blocked', {
+  app.get('/orgs/:org/blocked', { config: { access: 'view' },
     schema: {
       summary: 'List or search blocked (or allowed) entries; search matches partial digits in any format, or the name', tags: ['blocklist'],
       params: orgParam,
       querystring: { type: 'object', additionalProperties: false, properties: { search: text(100), list: { enum: ['block', 'allow'] }, ...paging } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const q = req.query as { search?: string; list?: 'block' | 'allow'; limit: number; offset: number };
     const r = await ops.listEntries(a, p(req).org, q);
     return { org: r.org.slug, total: r.total, limit: q.limit, offset: q.offset, entries: r.entries };
   });
 
-  app.post('/orgs/:org/blocked', { schema: { summary: 'Block a number, prefix, contact or unidentified callers', tags: ['blocklist'], params: orgParam, body: blockBody } }, async (req, reply) => {
-    const a = await who(req);
+  app.post('/orgs/:org/blocked', { config: { access: 'block' }, schema: { summary: 'Block a number, prefix, contact or unidentified callers', tags: ['blocklist'], params: orgParam, body: blockBody } }, async (req, reply) => {
+    const a = principalOf(req);
     return reply.code(201).send(await ops.block(a, p(req).org, req.body as BlockInput));
   });
 
-  app.post('/orgs/:org/blocked/:id/unblock', { schema: { summary: 'Unblock an entry (admins), with an optional note', tags: ['blocklist'], params: orgIdParams, body: noteBody } }, async (req) => {
-    const a = await who(req);
+  app.post('/orgs/:org/blocked/:id/unblock', { config: { access: 'unblock' }, schema: { summary: 'Unblock an entry (admins), with an optional note', tags: ['blocklist'], params: orgIdParams, body: noteBody } }, async (req) => {
+    const a = principalOf(req);
     return ops.unblock(a, p(req).org, num(p(req).id), (req.body as { note?: string } | undefined)?.note ?? '');
   });
 
-  app.post('/orgs/:org/allowed', {
+  app.post('/orgs/:org/allowed', { config: { access: 'allow' },
     schema: {
       summary: 'Allow a number or prefix (never blocked, admins)', tags: ['blocklist'], params: orgParam,
       body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] } } },
     },
   }, async (req, reply) => {
-    const a = await who(req);
+    const a = principalOf(req);
     return reply.code(201).send(await ops.allow(a, p(req).org, req.body as BlockInput));
   });
 
-  app.get('/orgs/:org/contacts', {
+  app.get('/orgs/:org/contacts', { config: { access: 'view' },
     schema: { summary: 'List or search contacts', tags: ['contacts'], params: orgParam, querystring: { type: 'object', additionalProperties: false, properties: { search: text(100) } } },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     return { contacts: await ops.contacts(a, p(req).org, (req.query as { search?: string }).search ?? '') };
   });
 
-  app.post('/orgs/:org/contacts', {
+  app.post('/orgs/:org/contacts', { config: { access: 'contacts' },
     schema: {
       summary: 'Add a contact with its numbers', tags: ['contacts'], params: orgParam,
       body: { type: 'object', additionalProperties: false, required: ['name', 'numbers'], properties: { name: text(200), numbers: { type: 'array', maxItems: 50, items: text(64) } } },
     },
   }, async (req, reply) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const b = req.body as { name: string; numbers: string[] };
     return reply.code(201).send(await ops.addContact(a, p(req).org, b.name, b.numbers));
   });
 
-  app.post('/orgs/:org/contacts/:id/block', {
+  app.post('/orgs/:org/contacts/:id/block', { config: { access: 'block' },
     schema: {
       summary: 'Block a contact: all its numbers, including ones added later (seed 001 "Block Contact")', tags: ['contacts'], params: orgIdParams,
       body: { type: 'object', additionalProperties: false, properties: { mode: blockBody.properties.mode, reason: text(1000), expires: blockBody.properties.expires } },
     },
   }, async (req, reply) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const b = req.body as Omit<BlockInput, 'kind'>;
     const contact = await ops.contact(a, p(req).org, num(p(req).id));
     return reply.code(201).send(await ops.block(a, p(req).org, { ...b, kind: 'contact', contactId: contact.id, name: contact.name }));
   });
 
-  app.post('/orgs/:org/contacts/:id/unblock', {
+  app.post('/orgs/:org/contacts/:id/unblock', { config: { access: 'unblock' },
     schema: {
       summary: 'Unblock a contact (admins); its held messages are released or deleted first (seed 002 "Unblock All" / "Delete All")', tags: ['contacts'],
       params: orgIdParams,
       body: { type: 'object', additionalProperties: false, required: ['messages'], properties: { messages: { enum: ['release', 'delete'] }, note: text(1000) } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const b = req.body as { messages: 'release' | 'delete'; note?: string };
     return ops.unblockContact(a, p(req).org, num(p(req).id), b.messages, b.note ?? '');
   });
 
-  app.get('/orgs/:org/quarantine', {
+  app.get('/orgs/:org/quarantine', { config: { access: 'quarantine' },
     schema: {
       summary: 'Quarantined messages (held SMS from blocked senders)', tags: ['quarantine'], params: orgParam,
       querystring: { type: 'object', additionalProperties: false, properties: { contact: { type: 'integer', minimum: 1 }, status: { enum: ['held', 'released', 'all'] }, ...paging } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const q = req.query as { contact?: number; status?: 'held' | 'released' | 'all'; limit: number; offset: number };
     return ops.quarantine(a, p(req).org, { ...q, ...(q.contact !== undefined ? { contactId: q.contact } : {}) });
   });
 
-  app.post('/orgs/:org/quarantine/:id/release', { schema: { summary: 'Deliver a held message now (503 when no PBX link can deliver it)', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
-    const a = await who(req);
+  app.post('/orgs/:org/quarantine/:id/release', { config: { access: 'quarantine' }, schema: { summary: 'Deliver a held message now (503 when no PBX link can deliver it)', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
+    const a = principalOf(req);
     return ops.releaseMessage(a, p(req).org, num(p(req).id));
   });
 
-  app.post('/orgs/:org/quarantine/:id/delete', { schema: { summary: 'Delete a held message for good', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
-    const a = await who(req);
+  app.post('/orgs/:org/quarantine/:id/delete', { config: { access: 'quarantine' }, schema: { summary: 'Delete a held message for good', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
+    const a = principalOf(req);
     await ops.deleteMessage(a, p(req).org, num(p(req).id));
     return { deleted: num(p(req).id) };
   });
 
-  app.post('/orgs/:org/quarantine/settle', {
+  app.post('/orgs/:org/quarantine/settle', { config: { access: 'quarantine' },
     schema: {
       summary: 'Release all or delete all held messages of a contact or sender', tags: ['quarantine'], params: orgParam,
       body: { type: 'object', additionalProperties: false, required: ['action'], properties: { action: { enum: ['release', 'delete'] }, contactId: { type: 'integer', minimum: 1 }, from: text(64) } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const b = req.body as { action: 'release' | 'delete'; contactId?: number; from?: string };
     const n = await ops.settleMessages(a, p(req).org, { ...(b.contactId !== undefined ? { contactId: b.contactId } : {}), ...(b.from ? { from: b.from } : {}) }, b.action);
     return { action: b.action, count: n };
   });
 
-  app.get('/orgs/:org/calls', {
+  app.get('/orgs/:org/calls', { config: { access: 'view' },
     schema: {
       summary: 'Recently screened calls and messages with their verdicts', tags: ['calls'], params: orgParam,
       querystring: { type: 'object', additionalProperties: false, properties: { channel: { enum: ['call', 'sms'] }, ...paging } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const q = req.query as { channel?: 'call' | 'sms'; limit: number; offset: number };
     return { calls: await ops.recentCalls(a, p(req).org, q) };
   });
 
-  app.get('/orgs/:org/dashboard', {
+  app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },
     schema: {
       summary: 'Blocked calls and messages per day, top blocked numbers', tags: ['dashboard'], params: orgParam,
       querystring: { type: 'object', additionalProperties: false, properties: { days: { type: 'integer', minimum: 1, maximum: 366, default: 14 } } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     return ops.dashboard(a, p(req).org, (req.query as { days: number }).days);
   });
 
-  app.get('/orgs/:org/audit', {
+  app.get('/orgs/:org/audit', { config: { access: 'audit' },
     schema: {
       summary: 'Audit log with filters (since/until: epoch ms)', tags: ['audit'], params: orgParam,
       querystring: {
@@ -233,7 +311,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     return ops.audit(a, p(req).org, req.query as AuditFilter);
   });
 
@@ -242,31 +320,32 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     defaultMode: { enum: ['voicemail', 'reject'] },
     rejectCode: { enum: [603, 486, 607, 404] },
     outboundPolicy: { enum: ['off', 'warn', 'confirm', 'deny'] },
+    supervisorMinPrefixDigits: { type: ['integer', 'null'], minimum: 1, maximum: 15, description: 'shortest prefix a supervisor may block, digits after "+"; null = country code + 3' },
   } as const;
 
-  app.get('/orgs/:org/settings', { schema: { summary: 'Organisation settings (admins)', tags: ['settings'], params: orgParam } }, async (req) => {
-    const a = await who(req);
+  app.get('/orgs/:org/settings', { config: { access: 'settings' }, schema: { summary: 'Organisation settings (admins)', tags: ['settings'], params: orgParam } }, async (req) => {
+    const a = principalOf(req);
     return ops.settings(a, p(req).org);
   });
 
-  app.patch('/orgs/:org/settings', {
+  app.patch('/orgs/:org/settings', { config: { access: 'settings' },
     schema: {
       summary: 'Change organisation settings (admins)', tags: ['settings'], params: orgParam,
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { ...settingsProps, note: text(1000) } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const { note, ...patch } = req.body as SettingsInput & { note?: string };
     return ops.updateSettings(a, p(req).org, patch, note ?? '');
   });
 
-  app.get('/orgs/:org/precheck', {
+  app.get('/orgs/:org/precheck', { config: { access: 'view' },
     schema: {
       summary: 'Pre-dial check for softphones: what would happen calling (or texting) this number', tags: ['calls'], params: orgParam,
       querystring: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: text(64), channel: { enum: ['call', 'sms'], default: 'call' } } },
     },
   }, async (req) => {
-    const a = await who(req);
+    const a = principalOf(req);
     const q = req.query as { number: string; channel: 'call' | 'sms' };
     if (!q.number.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'querystring field "number" is required', { field: 'number' });
     return ops.precheck(a, p(req).org, q.number, q.channel);

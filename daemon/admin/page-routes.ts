@@ -15,7 +15,10 @@ import type { AdminOperations, BlockKind } from './admin-operations.js';
 import { html } from './html-escape.js';
 import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
 import { document, page, when, type Frame } from './page-layout.js';
-import type { AuthState, RequestAuth } from './request-auth.js';
+import { checkSameOrigin, type AuthState, type RequestAuth } from './request-auth.js';
+import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
+import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
+import type { UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
 import { describeEntry, renderAudit, renderBlockForm, renderBlocked, renderCalls, renderContacts, renderDashboard, renderQuarantine, renderSettings } from './page-views.js';
 
@@ -24,6 +27,9 @@ export interface PageDeps {
   readonly auth: RequestAuth;
   readonly signIn: SignInService;
   readonly ctx: DaemonContext;
+  readonly users: UserService;
+  /** Filled with each route's access rule. */
+  readonly routes: RouteAccess[];
 }
 
 type Form = Record<string, string | string[] | undefined>;
@@ -45,9 +51,23 @@ function idParam(req: FastifyRequest): number {
   return n;
 }
 
-/** Only local paths: `next` must not send a user to another site after sign-in. */
+/**
+ * Only local paths: `next` must not send a user to another site after sign-in. A browser drops
+ * tabs and newlines from URLs (so `/<TAB>/evil.example` becomes `//evil.example`) and reads `\`
+ * as `/`, so any control character, a backslash, or a second leading slash sends home instead.
+ */
 export function safeNext(next: string): string {
-  return /^\/(?![/\\])/.test(next) ? next : '/';
+  // eslint-disable-next-line no-control-regex
+  if (!next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next) || next.startsWith('//')) return '/';
+  return next;
+}
+
+/** `page=` of a paged list: 1…100000, else a 400 naming the parameter (never a database error). */
+export function pageParam(req: FastifyRequest): number {
+  const raw = q(req, 'page');
+  if (raw === '') return 1;
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "page" must be a page number from 1 to 100000', { field: 'page', in: 'querystring' });
+  return Number(raw);
 }
 
 export function renderErrorPage(status: number, message: string): string {
@@ -68,29 +88,32 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 
 export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const { ops, auth, signIn } = deps;
+  installAccess(app, auth, deps.ctx.orgs, deps.routes);
 
   const sendHtml = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body);
 
-  /** The signed-in user, the organisation chosen (query/form `org`, else their first) and the page frame. */
+  /** The signed-in user and the organisation the access hook authorised (query/form `org`, else their first), and the page frame. */
   async function frame(req: FastifyRequest, path: string, title: string): Promise<{ a: AuthState; org: Org; f: Frame }> {
-    const a = await auth.require(req);
+    const a = principalOf(req);
+    const org = orgOf(req);
     const orgs = await ops.orgs(a);
-    const wanted = field(req.body, 'org') || q(req, 'org') || orgs[0]?.slug || '';
-    const org = await ops.org(a, wanted, 'view');
-    return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice: q(req, 'notice') || undefined } };
+    const notice = await renderNotice(deps.ctx, org, req.query as Record<string, unknown>);
+    return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice } };
   }
 
-  const back = (reply: FastifyReply, path: string, org: string, notice: string, extra = '') =>
-    reply.redirect(`${path}?org=${encodeURIComponent(org)}&notice=${encodeURIComponent(notice)}${extra}`, 303);
+  const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>
+    reply.redirect(`${path}?org=${encodeURIComponent(org)}&${noticeQuery(key, args)}`, 303);
 
-  app.get('/assets/panel.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
-  app.get('/assets/panel.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));
+  app.get('/assets/panel.css', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
+  app.get('/assets/panel.js', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));
 
   // Browsers ask for it on every page; an empty answer keeps logs and consoles free of 404s.
-  app.get('/favicon.ico', async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
-  app.get('/signin', async (req, reply) => sendHtml(reply, signInPage(safeNext(q(req, 'next') || '/'))));
-  app.post('/signin', async (req, reply) => {
+  app.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
+  app.get('/signin', { config: { access: 'public' } }, async (req, reply) => sendHtml(reply, signInPage(safeNext(q(req, 'next') || '/'))));
+  app.post('/signin', { config: { access: 'public' } }, async (req, reply) => {
     const next = safeNext(field(req.body, 'next') || '/');
+    // Login CSRF: a form on another site must not sign this browser in (as the attacker).
+    checkSameOrigin(req);
     try {
       const user = await signIn.check(field(req.body, 'name'), field(req.body, 'password'), req.ip);
       await auth.startSession(req, reply, user);
@@ -104,28 +127,26 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       throw err;
     }
   });
-  app.post('/signout', async (req, reply) => {
-    await auth.require(req);
+  app.post('/signout', { config: { access: 'signed-in' } }, async (req, reply) => {
     await auth.endSession(req, reply);
     return reply.redirect('/signin', 303);
   });
-  app.get('/', async (req, reply) => {
-    const a = await auth.require(req);
+  app.get('/', { config: { access: 'signed-in' } }, async (req, reply) => {
+    const a = principalOf(req);
     return reply.redirect(`/blocked?org=${encodeURIComponent(a.user.orgs[0] ?? '')}`, 303);
   });
 
   // Seed 000: Blocked callers — search, organisation picker, Caller ID / Blocked By / Blocked On, Unblock.
-  app.get('/blocked', async (req, reply) => {
+  app.get('/blocked', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/blocked', 'Blocked callers');
     const search = q(req, 'search');
-    const pageNo = Math.max(1, Number(q(req, 'page')) || 1);
+    const pageNo = pageParam(req);
     const list = await ops.listEntries(a, org.slug, { search, limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
     return sendHtml(reply, page(f, renderBlocked(f, list, search, pageNo, PAGE_SIZE)));
   });
 
-  app.get('/blocked/:id/unblock', async (req, reply) => {
+  app.get('/blocked/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/blocked', 'Unblock caller');
-    await ops.org(a, org.slug, 'unblock');
     const e = await ops.entry(a, org.slug, idParam(req));
     const contact = e.kind === 'contact' && e.contactId !== null ? await ops.contact(a, org.slug, e.contactId) : null;
     return sendHtml(reply, page(f, html`<div class="card">
@@ -139,21 +160,20 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 </form></div>`));
   });
 
-  app.post('/blocked/:id/unblock', async (req, reply) => {
+  app.post('/blocked/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/blocked', 'Unblock caller');
     const e = await ops.unblock(a, org.slug, idParam(req), field(req.body, 'note'));
-    return back(reply, '/blocked', org.slug, `Unblocked ${e.kind === 'exact' ? e.value : `entry ${e.id}`}.`);
+    return back(reply, '/blocked', org.slug, 'unblocked', { ref: e.id });
   });
 
   // Seed 001: Block — number, prefix, contact or unidentified; the two modes in the seed's words.
-  app.get('/block', async (req, reply) => {
+  app.get('/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/block', 'Block');
-    await ops.org(a, org.slug, 'block');
     const contacts = await ops.contacts(a, org.slug);
     return sendHtml(reply, page(f, renderBlockForm(f, contacts, { kind: q(req, 'kind') || 'number', number: q(req, 'number'), contact: q(req, 'contact') })));
   });
 
-  app.post('/block', async (req, reply) => {
+  app.post('/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/block', 'Block');
     const kind = field(req.body, 'kind') as BlockKind;
     const contactField = field(req.body, 'contactId');
@@ -169,33 +189,32 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       reason: field(req.body, 'reason'),
       expires: field(req.body, 'expires') || null,
     });
-    return back(reply, '/blocked', org.slug, `Blocked ${e.kind === 'exact' ? e.value : e.kind === 'contact' ? `contact ${e.name || e.value}` : e.kind === 'prefix' ? `numbers starting ${e.value}` : 'unidentified callers'}.`);
+    return back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
   });
 
   // Seed 002: contacts, with Block / Unblock on each.
-  app.get('/contacts', async (req, reply) => {
+  app.get('/contacts', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/contacts', 'Contacts');
     const search = q(req, 'search');
     return sendHtml(reply, page(f, renderContacts(f, await ops.contacts(a, org.slug, search), search)));
   });
 
-  app.post('/contacts', async (req, reply) => {
+  app.post('/contacts', { config: { access: 'contacts' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/contacts', 'Contacts');
     const numbers = field(req.body, 'numbers').split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
     const c = await ops.addContact(a, org.slug, field(req.body, 'name'), numbers);
-    return back(reply, '/contacts', org.slug, `Added contact ${c.name}.`);
+    return back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
   });
 
-  app.post('/contacts/:id/block', async (req, reply) => {
+  app.post('/contacts/:id/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/contacts', 'Contacts');
     const c = await ops.contact(a, org.slug, idParam(req));
     await ops.block(a, org.slug, { kind: 'contact', contactId: c.id, name: c.name, reason: field(req.body, 'reason'), ...(field(req.body, 'mode') ? { mode: field(req.body, 'mode') as BlockMode } : {}) });
-    return back(reply, field(req.body, 'return') === 'quarantine' ? '/quarantine' : '/contacts', org.slug, `Blocked contact ${c.name}: all their numbers.`);
+    return back(reply, field(req.body, 'return') === 'quarantine' ? '/quarantine' : '/contacts', org.slug, 'contact-blocked', { ref: c.id });
   });
 
-  app.get('/contacts/:id/unblock', async (req, reply) => {
+  app.get('/contacts/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/contacts', 'Unblock contact');
-    await ops.org(a, org.slug, 'unblock');
     const c = await ops.contact(a, org.slug, idParam(req));
     const held = await ops.quarantine(a, org.slug, { contactId: c.id });
     return sendHtml(reply, page(f, html`<div class="card">
@@ -211,74 +230,73 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 </form></div>`));
   });
 
-  app.post('/contacts/:id/unblock', async (req, reply) => {
+  app.post('/contacts/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/contacts', 'Unblock contact');
     const messages = field(req.body, 'messages') === 'delete' ? 'delete' : 'release';
     const r = await ops.unblockContact(a, org.slug, idParam(req), messages, field(req.body, 'note'));
-    return back(reply, '/quarantine', org.slug, `Unblocked contact ${r.entry.name || r.entry.value}; ${messages === 'release' ? 'released' : 'deleted'} ${r.settled} message${r.settled === 1 ? '' : 's'}.`);
+    return back(reply, '/quarantine', org.slug, messages === 'release' ? 'contact-unblocked-released' : 'contact-unblocked-deleted', { ref: idParam(req), count: r.settled });
   });
 
   // Seed 002: the supervisor's list of held messages, per contact.
-  app.get('/quarantine', async (req, reply) => {
+  app.get('/quarantine', { config: { access: 'quarantine' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/quarantine', 'Quarantined messages');
-    await ops.org(a, org.slug, 'quarantine');
     const held = await ops.quarantine(a, org.slug, { limit: 500 });
     return sendHtml(reply, page(f, renderQuarantine(f, held.messages, held.total)));
   });
 
-  app.post('/quarantine/:id/release', async (req, reply) => {
+  app.post('/quarantine/:id/release', { config: { access: 'quarantine' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/quarantine', 'Quarantined messages');
-    const m = await ops.releaseMessage(a, org.slug, idParam(req));
-    return back(reply, '/quarantine', org.slug, `Released the message from ${m.from}.`);
+    await ops.releaseMessage(a, org.slug, idParam(req));
+    return back(reply, '/quarantine', org.slug, 'released');
   });
 
-  app.post('/quarantine/:id/delete', async (req, reply) => {
+  app.post('/quarantine/:id/delete', { config: { access: 'quarantine' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/quarantine', 'Quarantined messages');
     await ops.deleteMessage(a, org.slug, idParam(req));
-    return back(reply, '/quarantine', org.slug, 'Deleted the message.');
+    return back(reply, '/quarantine', org.slug, 'deleted');
   });
 
-  app.post('/quarantine/settle', async (req, reply) => {
+  app.post('/quarantine/settle', { config: { access: 'quarantine' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/quarantine', 'Quarantined messages');
     const action = field(req.body, 'action') === 'delete' ? 'delete' : 'release';
     const contact = field(req.body, 'contactId');
     const n = await ops.settleMessages(a, org.slug, contact ? { contactId: Number(contact) } : { from: field(req.body, 'from') }, action);
-    return back(reply, '/quarantine', org.slug, `${action === 'release' ? 'Released' : 'Deleted'} ${n} message${n === 1 ? '' : 's'}.`);
+    return back(reply, '/quarantine', org.slug, action === 'release' ? 'settled-released' : 'settled-deleted', { count: n });
   });
 
   // Recent calls, each with one-click "Block this caller".
-  app.get('/calls', async (req, reply) => {
+  app.get('/calls', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/calls', 'Recent calls');
-    const pageNo = Math.max(1, Number(q(req, 'page')) || 1);
+    const pageNo = pageParam(req);
     const calls = await ops.recentCalls(a, org.slug, { limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
     return sendHtml(reply, page(f, renderCalls(f, calls, pageNo, PAGE_SIZE)));
   });
 
-  app.post('/calls/block', async (req, reply) => {
+  app.post('/calls/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/calls', 'Recent calls');
     const e = await ops.block(a, org.slug, { kind: 'number', number: field(req.body, 'number'), reason: 'blocked from recent calls' });
-    return back(reply, '/calls', org.slug, `Blocked ${e.value}.`);
+    return back(reply, '/calls', org.slug, 'blocked', { ref: e.id });
   });
 
-  app.get('/dashboard', async (req, reply) => {
+  app.get('/dashboard', { config: { access: 'dashboard' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/dashboard', 'Dashboard');
     return sendHtml(reply, page(f, renderDashboard(await ops.dashboard(a, org.slug, 14))));
   });
 
-  app.get('/audit', async (req, reply) => {
+  app.get('/audit', { config: { access: 'audit' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/audit', 'Audit log');
     const filter = { actor: q(req, 'actor'), action: q(req, 'action'), target: q(req, 'target') };
-    const pageNo = Math.max(1, Number(q(req, 'page')) || 1);
+    const pageNo = pageParam(req);
     const r = await ops.audit(a, org.slug, { ...filter, limit: 50, offset: (pageNo - 1) * 50 });
     return sendHtml(reply, page(f, renderAudit(f, r, filter, pageNo)));
   });
 
-  app.get('/settings', async (req, reply) => {
+  app.get('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
     return sendHtml(reply, page(f, renderSettings(f, await ops.settings(a, org.slug))));
   });
 
-  app.post('/settings', async (req, reply) => {
+  app.post('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/settings', 'Settings');
     await ops.updateSettings(a, org.slug, {
       agentsMayBlock: field(req.body, 'agentsMayBlock') === 'on',
@@ -286,7 +304,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       rejectCode: Number(field(req.body, 'rejectCode')) as RejectCode,
       outboundPolicy: field(req.body, 'outboundPolicy') as OutboundPolicy,
     }, field(req.body, 'note'));
-    return back(reply, '/settings', org.slug, 'Settings saved.');
+    return back(reply, '/settings', org.slug, 'settings-saved');
   });
 
 }

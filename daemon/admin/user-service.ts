@@ -31,6 +31,45 @@ const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** Shortest password accepted (characters). */
 export const MIN_PASSWORD = 10;
 
+/** Lifetime of a new API token unless given (days). */
+export const DEFAULT_TOKEN_DAYS = 90;
+/** Longest lifetime a token may be given (days): every token ends. */
+export const MAX_TOKEN_DAYS = 366;
+/** A token's use is written to the audit log at most this often (ms): 1 h. */
+export const TOKEN_USE_AUDIT_MS = 3_600_000;
+/** Least to most trusted. */
+const ROLE_ORDER: readonly Role[] = ['agent', 'supervisor', 'admin'];
+
+export interface TokenSpec {
+  readonly name: string;
+  /** Default: the lower of the owner's and the creator's role. */
+  readonly role?: Role;
+  readonly readOnly?: boolean;
+  /** Default DEFAULT_TOKEN_DAYS (90). */
+  readonly expiresInDays?: number;
+}
+
+export interface TokenInfo {
+  readonly id: number;
+  readonly user: string;
+  readonly name: string;
+  /** null: made before scoped tokens (acts with the owner's role). */
+  readonly role: Role | null;
+  readonly readOnly: boolean;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly expiresAt: number | null;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+  readonly revokedReason: string | null;
+  readonly state: 'active' | 'expired' | 'revoked';
+}
+
+interface TokenRow {
+  id: number; user_id: number; user_name: string; name: string; created_at: number; created_by: string; last_used_at: number | null;
+  revoked_at: number | null; revoked_reason: string | null; role: Role | null; read_only: number; expires_at: number | null;
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -107,38 +146,133 @@ export class UserService {
     return ok && row.disabled === 0 ? this.toUser(row) : null;
   }
 
+  /**
+   * Disables or enables an account. Disabling signs the user out everywhere and revokes every API
+   * token for good: enabling later brings back neither (new tokens must be made).
+   */
   async setDisabled(name: string, disabled: boolean, actor: Actor): Promise<User> {
     const user = await this.require(name);
     await this.db.transaction(async () => {
       await this.db.run('UPDATE users SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, user.id]);
-      // A disabled user is signed out everywhere at once.
-      if (disabled) await this.db.run('DELETE FROM sessions WHERE user_id = ?', [user.id]);
+      if (disabled) {
+        await this.db.run('DELETE FROM sessions WHERE user_id = ?', [user.id]);
+        await this.db.run("UPDATE api_tokens SET revoked_at = ?, revoked_reason = 'user disabled' WHERE user_id = ? AND revoked_at IS NULL", [this.clock.now(), user.id]);
+      }
       await this.appendForUser(user, actor, disabled ? 'user.disable' : 'user.enable');
     });
     return this.require(name);
   }
 
-  /** Creates an API token; the plain token is returned once and never stored. */
-  async createToken(userName: string, tokenName: string, actor: Actor): Promise<{ id: number; token: string }> {
-    const user = await this.require(userName);
-    const label = tokenName.trim().slice(0, 100) || 'token';
-    const token = `cs_${randomBytes(32).toString('base64url')}`;
-    const id = await this.db.transaction(async () => {
-      const r = await this.db.run('INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)', [user.id, label, sha256(token), this.clock.now()]);
-      await this.appendForUser(user, actor, 'user.token.add', { token: r.lastID, name: label });
-      return r.lastID;
+  /**
+   * Sets a new password and ends the user's sessions, all but `keepSessionHash` (the session that
+   * changed its own password stays signed in). `self` says whether it was a change or a reset.
+   */
+  async setPassword(name: string, password: string, actor: Actor, opts: { keepSessionHash?: string; self: boolean }): Promise<User> {
+    const user = await this.require(name);
+    if (password.length < MIN_PASSWORD) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `password must be at least ${MIN_PASSWORD} characters`, { key: 'password', field: 'password' });
+    }
+    const hash = await hashPassword(password, this.scryptParams);
+    await this.db.transaction(async () => {
+      await this.db.run('UPDATE users SET password_hash = ? WHERE id = ?', [hash, user.id]);
+      await this.db.run('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?', [user.id, opts.keepSessionHash ?? null]);
+      await this.appendForUser(user, actor, opts.self ? 'user.password.change' : 'user.password.reset');
     });
-    return { id, token };
+    return user;
   }
 
-  /** The enabled user a (not revoked) token belongs to, or null. */
-  async verifyToken(token: string): Promise<User | null> {
-    const row = await this.db.get<{ id: number; user_id: number }>('SELECT id, user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL', [sha256(token)]);
-    if (!row) return null;
-    const user = await this.getById(row.user_id);
-    if (!user || user.disabled) return null;
-    await this.db.run('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', [this.clock.now(), row.id]);
-    return user;
+  /** True when `password` is the user's current one (for a self-service change). */
+  async checkPassword(user: User, password: string): Promise<boolean> {
+    const row = await this.db.get<UserRow>('SELECT * FROM users WHERE id = ?', [user.id]);
+    return row ? verifyPassword(password, row.password_hash) : false;
+  }
+
+  /**
+   * Creates an API token for `userName`; the plain token is returned once and never stored.
+   * The token's role is at most the owner's and at most `creatorRole` (a user cannot mint a token
+   * stronger than themself); `readOnly` tokens may only read. Default lifetime 90 days.
+   */
+  async createToken(userName: string, spec: TokenSpec, actor: Actor, creatorRole: Role = 'admin'): Promise<TokenInfo & { token: string }> {
+    const user = await this.require(userName);
+    if (user.disabled) throw new CallscreenError('CS_ERR_FORBIDDEN', `user "${user.name}" is disabled: no new tokens`, { user: user.name });
+    const label = spec.name.trim().slice(0, 100);
+    if (!label) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'a token needs a name (what it is for)', { field: 'name' });
+    const ceiling = ROLE_ORDER.indexOf(user.role) < ROLE_ORDER.indexOf(creatorRole) ? user.role : creatorRole;
+    const role = spec.role ?? ceiling;
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
+    if (ROLE_ORDER.indexOf(role) > ROLE_ORDER.indexOf(ceiling)) {
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `a token may not carry role ${role}: at most ${ceiling}`, { field: 'role', max: ceiling });
+    }
+    const days = spec.expiresInDays ?? DEFAULT_TOKEN_DAYS;
+    if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `token lifetime must be 1–${MAX_TOKEN_DAYS} days, not ${String(days)}`, { field: 'expiresInDays' });
+    }
+    const now = this.clock.now();
+    const expiresAt = now + days * 86_400_000;
+    const token = `cs_${randomBytes(32).toString('base64url')}`;
+    const id = await this.db.transaction(async () => {
+      const r = await this.db.run(
+        'INSERT INTO api_tokens (user_id, name, token_hash, created_at, role, read_only, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [user.id, label, sha256(token), now, role, spec.readOnly ? 1 : 0, expiresAt, actor.name],
+      );
+      await this.appendForUser(user, actor, 'user.token.add', { token: r.lastID, name: label, role, readOnly: spec.readOnly === true, expiresAt: new Date(expiresAt).toISOString() });
+      return r.lastID;
+    });
+    return { ...(await this.requireToken(id)), token };
+  }
+
+  /** A user's tokens (never the secret), newest first; revoked and expired ones included. */
+  async listTokens(userName: string): Promise<TokenInfo[]> {
+    const user = await this.require(userName);
+    const rows = await this.db.all<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id DESC', [user.id]);
+    return rows.map((r) => this.toToken(r));
+  }
+
+  /** Revokes a token of `userName` (404 if it is not theirs). */
+  async revokeToken(userName: string, id: number, actor: Actor, reason = 'revoked'): Promise<TokenInfo> {
+    const user = await this.require(userName);
+    return this.db.transaction(async () => {
+      const r = await this.db.run('UPDATE api_tokens SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [this.clock.now(), reason, id, user.id]);
+      const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND t.user_id = ?', [id, user.id]);
+      if (!row) throw new CallscreenError('CS_ERR_TOKEN_NOT_FOUND', `no token ${id} for user "${user.name}"`, { token: id });
+      if (r.changes > 0) await this.appendForUser(user, actor, 'user.token.revoke', { token: id, name: row.name });
+      return this.toToken(row);
+    });
+  }
+
+  /**
+   * The user a live token acts as — with the token's role (never above the user's) and read-only
+   * flag — or null when the token is unknown, revoked, expired or its user disabled. Use is audited
+   * at most once an hour per token (`TOKEN_USE_AUDIT_MS`) so a busy softphone does not flood the log.
+   */
+  async verifyToken(token: string): Promise<{ user: User; tokenId: number; readOnly: boolean } | null> {
+    const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL', [sha256(token)]);
+    const now = this.clock.now();
+    if (!row || (row.expires_at !== null && row.expires_at <= now)) return null;
+    const owner = await this.getById(row.user_id);
+    if (!owner || owner.disabled) return null;
+    const tokenRole = row.role ?? owner.role;
+    const role = ROLE_ORDER.indexOf(tokenRole) < ROLE_ORDER.indexOf(owner.role) ? tokenRole : owner.role;
+    await this.db.run('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', [now, row.id]);
+    if (row.last_used_at === null || now - row.last_used_at >= TOKEN_USE_AUDIT_MS) {
+      await this.appendForUser(owner, { name: owner.name, source: 'api', origin: '' }, 'user.token.use', { token: row.id, name: row.name });
+    }
+    return { user: { ...owner, role }, tokenId: row.id, readOnly: row.read_only === 1 };
+  }
+
+  private async requireToken(id: number): Promise<TokenInfo> {
+    const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?', [id]);
+    if (!row) throw new CallscreenError('CS_ERR_TOKEN_NOT_FOUND', `no token ${id}`, { token: id });
+    return this.toToken(row);
+  }
+
+  private toToken(r: TokenRow): TokenInfo {
+    const now = this.clock.now();
+    const state = r.revoked_at !== null ? 'revoked' : r.expires_at !== null && r.expires_at <= now ? 'expired' : 'active';
+    return {
+      id: r.id, user: r.user_name, name: r.name, role: r.role, readOnly: r.read_only === 1, createdAt: r.created_at, createdBy: r.created_by,
+      expiresAt: r.expires_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at, revokedReason: r.revoked_reason, state,
+    };
   }
 
   private async appendForUser(user: User, actor: Actor, action: string, detail: Record<string, unknown> = {}): Promise<void> {

@@ -31,9 +31,9 @@ t.test('sign-in: cookie flags, wrong password, throttling with the injected cloc
   const nobody = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'mallory', password: 'whatever-123' } });
   t.equal(nobody.statusCode, 401, 'unknown user: same answer as a wrong password');
 
-  for (let i = 0; i < 4; i++) await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: 'wrong-password' } });
+  for (let i = 0; i < 9; i++) await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: 'wrong-password' } });
   const locked = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: PASSWORD } });
-  t.equal(locked.statusCode, 429, 'after 5 failures even the right password waits');
+  t.equal(locked.statusCode, 429, 'after 10 failures of one account even the right password waits');
   t.equal(locked.json().code, 'CS_ERR_THROTTLED');
   t.equal(locked.headers['retry-after'], '60');
   clock.advance(60_000);
@@ -170,8 +170,12 @@ t.test('roles: agents never unblock and block only when the org allows it; super
   const on = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { agentsMayBlock: true, note: 'front desk asked' });
   t.equal(on.statusCode, 200);
   t.equal(on.json().agentsMayBlock, true);
-  const agentBlockOn = await call(app, andy, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15553330000', mode: 'voicemail' });
-  t.equal(agentBlockOn.statusCode, 201, 'allowed once the admin turns it on');
+  const agentNumber = await call(app, andy, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15553330000', mode: 'voicemail' });
+  t.equal(agentNumber.statusCode, 403, 'even with the setting on, agents block contacts only');
+  t.match(agentNumber.json().message, /contacts only/);
+  const newContact = await call(app, alice, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Cold Caller', numbers: ['+15553330000'] });
+  const agentBlockOn = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${newContact.json().id}/block`, { mode: 'voicemail' });
+  t.equal(agentBlockOn.statusCode, 201, 'a contact: allowed once the admin turns it on');
   t.equal(agentBlockOn.json().createdBy, 'andy');
   t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${agentBlockOn.json().id}/unblock`, {})).statusCode, 403, 'still never unblocks');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1900' })).statusCode, 201, 'supervisors block');

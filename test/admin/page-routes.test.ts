@@ -62,7 +62,9 @@ t.test('seed 000 page: columns, empty state, paging, unblock confirmation and fo
   t.match(noCsrf.body, /CSRF/);
   const done = await app.inject({ method: 'POST', url: `/blocked/${ids.spam}/unblock`, headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, note: 'mistake' } });
   t.equal(done.statusCode, 303);
-  t.match(String(done.headers.location), /^\/blocked\?org=acme&notice=Unblocked/);
+  t.equal(String(done.headers.location), `/blocked?org=acme&notice=unblocked&ref=${ids.spam}`);
+  const banner = await app.inject({ method: 'GET', url: String(done.headers.location), headers: { cookie: alice.cookie } });
+  t.match(banner.body, '<p class="notice" role="status">Unblocked +15551234567.</p>', 'the banner names the entry, read from the database');
 });
 
 t.test('agents see no Unblock button and are refused the confirmation page; admins-only pages', async (t) => {
@@ -91,7 +93,7 @@ t.test('every page renders for an admin; settings and block forms work', async (
   const saved = await app.inject({ method: 'POST', url: '/settings', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, agentsMayBlock: 'on', defaultMode: 'voicemail', rejectCode: '486', outboundPolicy: 'confirm' } });
   t.equal(saved.statusCode, 303);
   const api = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
-  t.same(api.json(), { region: 'US', agentsMayBlock: true, defaultMode: 'voicemail', rejectCode: 486, outboundPolicy: 'confirm' });
+  t.same(api.json(), { region: 'US', agentsMayBlock: true, defaultMode: 'voicemail', rejectCode: 486, outboundPolicy: 'confirm', supervisorMinPrefixDigits: null });
   const blocked = await app.inject({ method: 'POST', url: '/block', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, kind: 'prefix', prefix: '+1900', mode: 'reject', name: 'premium', reason: '', expires: '30d' } });
   t.equal(blocked.statusCode, 303);
   const bad = await app.inject({ method: 'POST', url: '/block', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, kind: 'number', number: 'not a number' } });

@@ -17,6 +17,7 @@ import { register as backup } from './backup.js';
 import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
+import { register as token } from './token.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -34,4 +35,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   calls,
   quarantine,
   user,
+  token,
 ];

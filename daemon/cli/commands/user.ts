@@ -25,7 +25,7 @@ export function register(program: Command, ctx: CliContext): void {
   // Tests hand in their own stdin through the io object; the real CLI reads the process's.
   const stdin = (): Readable => (ctx.io as { stdin?: Readable }).stdin ?? process.stdin;
 
-  const user = program.command('user').description('panel and API users: add, list, tokens, disable');
+  const user = program.command('user').description('panel and API users: add, list, password, tokens, disable');
 
   user.command('add')
     .description('add a user with a role in one or more organisations')
@@ -58,20 +58,33 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   user.command('token')
-    .description('create an API token for a user (softphones, scripts): Authorization: Bearer <token>')
+    .description('create an API token for a user (same as: callscreen token create USER --name LABEL)')
     .argument('<name>', 'user name')
     .option('--label <label>', 'what the token is for', 'cli')
     .option('--json', 'one JSON document')
     .option('--by <name>', 'who is making the change (audit log)')
     .action(async (name: string, o: { label: string; json?: boolean; by?: string }) => {
-      const t = await (await users()).createToken(name, o.label, ctx.actor(o.by));
+      const t = await (await users()).createToken(name, { name: o.label }, ctx.actor(o.by));
       if (o.json) ctx.json(t);
-      else ctx.out(`token for ${name} (shown once): ${t.token}`);
+      else ctx.out(`token for ${name} (shown once, expires ${new Date(t.expiresAt ?? 0).toISOString()}): ${t.token}`);
+    });
+
+  user.command('password')
+    .description("reset a user's password (from stdin, else generated and printed once); ends all their sessions")
+    .argument('<name>', 'user name')
+    .option('--password-stdin', 'read the new password from stdin')
+    .option('--by <name>', 'who is making the change (audit log)')
+    .action(async (name: string, o: { passwordStdin?: boolean; by?: string }) => {
+      const generated = !o.passwordStdin;
+      const password = generated ? generatePassword() : await readAll(stdin());
+      await (await users()).setPassword(name, password, ctx.actor(o.by), { self: false });
+      ctx.out(`✓ password of ${name} reset; their sessions ended`);
+      if (generated) ctx.out(`  password (shown once): ${password}`);
     });
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
     user.command(verb)
-      .description(disabled ? 'stop a user signing in (signs them out everywhere)' : 'let a disabled user sign in again')
+      .description(disabled ? 'stop a user signing in (signs them out everywhere, revokes their tokens for good)' : 'let a disabled user sign in again (their old tokens stay revoked)')
       .argument('<name>', 'user name')
       .option('--by <name>', 'who is making the change (audit log)')
       .action(async (name: string, o: { by?: string }) => {
