@@ -29,6 +29,8 @@ import { AdjustableTimers } from './ops/adjustable-timers.js';
 import { DAEMON_LIVE_KEYS, diffConfig, type ReloadResult } from './ops/config-reload.js';
 import { DaemonLock, type LockSystem } from './ops/daemon-lock.js';
 import { describeStartFailure } from './ops/start-failure.js';
+import { ReadinessMonitor } from './ops/readiness-monitor.js';
+import { StoreHealth } from './ops/store-health.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
@@ -184,6 +186,7 @@ export class Daemon {
   private recorderTimers: AdjustableTimers | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
+  private readiness: ReadinessMonitor | null = null;
 
   constructor(
     private readonly config: Config,
@@ -254,6 +257,11 @@ export class Daemon {
     this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
+    // Which file was opened, so readiness can tell when it is deleted or replaced under us.
+    const storeHealth = new StoreHealth(services.db.path);
+    await storeHealth.remember();
+    const readiness = new ReadinessMonitor(ops, storeHealth, this.logger.child({ component: 'readiness' }), timers);
+    ops.attachMonitor(readiness);
     feed.start();
     cleanups.push(() => feed.stop());
     recorder.start();
@@ -270,6 +278,8 @@ export class Daemon {
       cleanups.push(() => c.stop());
       this.logger.info({ component: c.name }, 'component started');
     }
+    readiness.start();
+    this.readiness = readiness;
     this.readyAt = Date.now();
     const stats = index.stats();
     this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
@@ -316,6 +326,8 @@ export class Daemon {
         this.logger.warn({ err, component: c.name }, 'component did not stop cleanly');
       }
     }
+    await this.readiness?.stop();
+    this.readiness = null;
     await ctx.feed.stop();
     await ctx.recorder.stop();
     await ctx.reader.close();

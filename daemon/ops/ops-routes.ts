@@ -8,14 +8,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DaemonContext } from '../main.js';
-import { checkReadiness } from './readiness.js';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: DaemonContext): void {
   app.get('/healthz', async (_req, reply) => {
     return reply.code(200).send({ status: 'ok', pid: process.pid, uptimeSeconds: Math.round(ctx.ops.uptimeSeconds()) });
   });
   app.get('/readyz', async (_req, reply) => {
-    const r = await checkReadiness(ctx.ops);
+    const r = await ctx.ops.readiness();
     return reply.code(r.ready ? 200 : 503).send(r);
   });
   app.get('/metrics', async (_req, reply) => {

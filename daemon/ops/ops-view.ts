@@ -4,6 +4,8 @@
  */
 import type { Component, DaemonContext } from '../main.js';
 import type { ComponentHealthReport } from './component-health.js';
+import { checkReadiness, type Readiness } from './readiness.js';
+import type { ReadinessMonitor } from './readiness-monitor.js';
 
 export interface ChangeLag {
   /** Changes committed (max seq in the log) and not yet applied by this daemon. */
@@ -24,8 +26,20 @@ export class OpsView {
     private readonly wallNow: () => number = Date.now,
   ) {}
 
+  private monitor: ReadinessMonitor | null = null;
+
   get ctx(): DaemonContext {
     return this.context();
+  }
+
+  /** The daemon's readiness monitor: /readyz then evaluates through it (store file checks, logs once per change). */
+  attachMonitor(monitor: ReadinessMonitor): void {
+    this.monitor = monitor;
+  }
+
+  /** What /readyz answers. */
+  readiness(): Promise<Readiness> {
+    return this.monitor ? this.monitor.evaluate() : checkReadiness(this);
   }
 
   componentHealth(): ComponentHealthReport[] {

@@ -1,14 +1,23 @@
 /**
- * /readyz: is this daemon able to give verdicts now? Ready when the store answers, the change feed
- * has polled recently (so list edits reach memory) and every required component (AMI when enabled,
- * the FastAGI listener…) reports ok.
+ * /readyz: is this daemon able to give verdicts that follow the list, and is every link it was
+ * told to keep up? Not ready (503, with the reason) while:
+ * - the store does not answer, or its file is deleted, replaced, unreadable, read-only or corrupt,
+ *   or its disk is full (store-health.ts);
+ * - the change feed has not polled recently (list edits would not reach memory);
+ * - a required component is down: the listeners, and every enabled PBX link (AMI, the inbound
+ *   Event Socket, drachtio) — those say `required: false` for their own purposes (calls are still
+ *   screened without them) but a link the config enables and that is down is an outage to page on.
+ * The daemon keeps screening from memory meanwhile; readiness only reports.
  */
 import type { OpsView } from './ops-view.js';
+import type { StoreHealth } from './store-health.js';
 
 export interface ReadinessCheck {
   readonly name: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** A stable word for why it is not ok (deleted, replaced, disk-full, link-down…): logs, doctor. */
+  readonly reason?: string;
 }
 
 export interface Readiness {
@@ -19,13 +28,35 @@ export interface Readiness {
 /** A store query slower than this counts as not ready (ms). */
 export const STORE_PROBE_TIMEOUT_MS = 1000;
 
-export async function checkReadiness(view: OpsView): Promise<Readiness> {
+/** Components that are links to a peer: down (while enabled, i.e. present) means not ready. */
+export const LINK_COMPONENTS: ReadonlySet<string> = new Set(['ami', 'esl-inbound', 'sip-edge']);
+
+/** What to do, by reason: printed by `callscreen doctor` under a failing readiness check. */
+export const READINESS_FIXES: Readonly<Record<string, string>> = {
+  'deleted': 'the database file was removed while the daemon ran: restore it (callscreen restore FILE) or put it back, then systemctl restart callscreen',
+  'replaced': 'the database file was replaced while the daemon ran (a copy or restore without stopping it): systemctl restart callscreen so the daemon opens the new file',
+  'unreadable': 'give the service user read and write access to the database and its directory: chown callscreen: FILE DIR && chmod 0640 FILE && chmod 0750 DIR',
+  'read-only': 'the file system holding the database is read-only: remount it read-write (mount -o remount,rw …) and check the kernel log (dmesg) for I/O errors',
+  'corrupt': 'restore the latest backup: systemctl stop callscreen && callscreen restore FILE && systemctl start callscreen (callscreen doctor runs PRAGMA quick_check)',
+  'disk-full': 'free space on the database\'s file system (df -h DIR; old backups, logs), then the daemon becomes ready by itself',
+  'store-slow': 'the database does not answer: another process holds a long lock (fuser FILE) or the disk is failing',
+  'feed-stalled': 'the change feed stopped polling: the event loop is blocked or the database unreadable; see the log, then systemctl restart callscreen',
+  'link-down': 'the PBX link is down: check the PBX is running and the credentials in the config ([ami], [esl_inbound], [sip_edge]); the log names the last error',
+  'component-down': 'a listener stopped: see the log, then systemctl restart callscreen',
+};
+
+export async function checkReadiness(view: OpsView, storeHealth: StoreHealth | null = null): Promise<Readiness> {
   const checks: ReadinessCheck[] = [];
   checks.push(await probeStore(view));
+  if (storeHealth) checks.push(...(await storeHealth.check()));
   checks.push(feedCheck(view));
   for (const h of view.componentHealth()) {
-    if (h.required === false) continue;
-    checks.push({ name: h.component, ok: h.ok, detail: h.state });
+    const link = LINK_COMPONENTS.has(h.component);
+    if (h.required === false && !link) continue;
+    const lastError = typeof h.detail?.lastError === 'string' ? `, last error: ${h.detail.lastError}` : '';
+    checks.push(h.ok
+      ? { name: h.component, ok: true, detail: h.state }
+      : { name: h.component, ok: false, reason: link ? 'link-down' : 'component-down', detail: `${h.state}${lastError}` });
   }
   return { ready: checks.every((c) => c.ok), checks };
 }
@@ -39,7 +70,7 @@ async function probeStore(view: OpsView): Promise<ReadinessCheck> {
     await Promise.race([Promise.all([view.ctx.db.get('SELECT 1'), view.ctx.reader.get('SELECT 1')]), timeout]);
     return { name: 'store', ok: true, detail: view.ctx.db.path };
   } catch (err) {
-    return { name: 'store', ok: false, detail: err instanceof Error ? err.message : String(err) };
+    return { name: 'store', ok: false, reason: 'store-slow', detail: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);
   }
@@ -50,8 +81,8 @@ function feedCheck(view: OpsView): ReadinessCheck {
   // 20 missed polls, at least 2 s: a busy event loop can delay a few without harm.
   const maxAgeS = Math.max(2, (20 * pollMs) / 1000);
   const status = view.ctx.feed.getStatus();
-  if (status.lastPollAt === 0) return { name: 'change_feed', ok: false, detail: 'has not polled yet' };
+  if (status.lastPollAt === 0) return { name: 'change_feed', ok: false, reason: 'feed-stalled', detail: 'has not polled yet' };
   const age = view.changeLagSync().pollAgeSeconds;
-  if (age > maxAgeS) return { name: 'change_feed', ok: false, detail: `last poll ${age.toFixed(1)} s ago (limit ${maxAgeS} s)` };
+  if (age > maxAgeS) return { name: 'change_feed', ok: false, reason: 'feed-stalled', detail: `last poll ${age.toFixed(1)} s ago (limit ${maxAgeS} s)` };
   return { name: 'change_feed', ok: true, detail: `last poll ${age.toFixed(2)} s ago, seq ${status.lastSeq}${status.lastError ? `, last error: ${status.lastError}` : ''}` };
 }
