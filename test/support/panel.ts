@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { AdminServer } from '../../daemon/admin/admin-server.js';
+import { AdminServer, type AdminServerOptions } from '../../daemon/admin/admin-server.js';
 import { ManualClock } from '../../daemon/core/clock.js';
 import { CallscreenError } from '../../daemon/core/errors.js';
 import { Daemon, type DaemonContext } from '../../daemon/main.js';
@@ -39,6 +39,10 @@ export interface Panel {
 export interface PanelOptions {
   /** false: no PBX link at all, so a release must fail with 503. */
   readonly deliverer?: boolean;
+  /** Extra TOML for the daemon's config (e.g. [admin] tls_cert/tls_key). */
+  readonly toml?: string;
+  /** Admin server options over the test defaults (throttle, hashing gate, idle limit, scrypt). */
+  readonly admin?: AdminServerOptions;
 }
 
 /**
@@ -52,13 +56,13 @@ export async function startPanel(t: TapLike, options: PanelOptions = {}): Promis
   const clock = new ManualClock(Date.UTC(2026, 10, 1, 9, 0));
   const deliverer = options.deliverer === false ? null : new FakeDeliverer();
   let server: AdminServer | null = null;
-  const daemon = new Daemon(testConfig(dbPath), silentLogger(), {
+  const daemon = new Daemon(testConfig(dbPath, options.toml), silentLogger(), {
     clock,
     timers: manualTimers,
     pbxLinks: () => ({ deliverer, notifier: null, components: [] }),
     components: (ctx) => {
       // scrypt cost lowered for speed; the format and code path are the production ones.
-      server = new AdminServer(ctx, { listen: '127.0.0.1:0', scrypt: { N: 1024, r: 8, p: 1 } });
+      server = new AdminServer(ctx, { listen: '127.0.0.1:0', scrypt: { N: 1024, r: 8, p: 1 }, ...options.admin });
       return [server];
     },
   });
