@@ -20,7 +20,10 @@ export interface CliContext {
   config(): Config;
   /** The config file used, or null for embedded defaults (after config() was called). */
   configSource(): string | null;
-  /** Opens (once) the database and services; closed when the command ends. */
+  /**
+   * Opens (once) the existing database and services; closed when the command ends. Throws
+   * CS_ERR_DB_MISSING when the file does not exist (only `init` and the daemon create one).
+   */
   services(): Promise<Services>;
   /** The --db override, if given. */
   dbPath(): string | undefined;

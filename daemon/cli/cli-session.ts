@@ -2,6 +2,7 @@
  * The CliContext one `callscreen` invocation runs with: config and services opened lazily (so
  * `--help` and `config check` never touch the database) and closed when the command ends.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../core/errors.js';
@@ -52,9 +53,28 @@ export class CliSession implements CliContext {
     return this.log;
   }
 
+  /** --db, else [store] path. */
+  databasePath(): string {
+    return this.dbPath() ?? this.config().store.path;
+  }
+
+  /**
+   * Opens an existing database. A missing file is refused (CS_ERR_DB_MISSING, naming the path):
+   * a mistyped --db must not quietly create an empty database that answers "no organisations";
+   * only `callscreen init` and the daemon's first start create one.
+   */
   services(): Promise<Services> {
-    const dbPath = this.dbPath();
-    this.opened ??= openServices(this.config(), this.logger(), dbPath !== undefined ? { dbPath } : {});
+    if (this.opened === null) {
+      const path = this.databasePath();
+      if (path !== ':memory:' && !existsSync(path)) {
+        throw new CallscreenError(
+          'CS_ERR_DB_MISSING',
+          `database ${path} does not exist; check --db / [store] path${this.configSource() !== null ? ` in ${this.configSource()}` : ''}, or create it with: callscreen init`,
+          { path },
+        );
+      }
+      this.opened = openServices(this.config(), this.logger(), { dbPath: path });
+    }
     return this.opened;
   }
 

@@ -21,7 +21,7 @@ import type { Database, SqlParam } from '../store/database.js';
 import type { Org } from '../store/rows.js';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit-log.js';
-import { cleanText, MAX_NAME, MAX_REASON, type BlocklistService } from './blocklist-service.js';
+import { cleanText, MAX_NAME, MAX_REASON, toListItem, type BlocklistService } from './blocklist-service.js';
 import type { OrgService } from './org-service.js';
 
 export interface ImportRow {
@@ -228,20 +228,46 @@ export class Importer {
     onProgress?.('write', rows.length, rows.length);
   }
 
-  async export(orgSlug: string, format: 'csv' | 'json'): Promise<{ text: string; skippedContacts: number }> {
-    const { entries } = await this.blocklist.list(orgSlug, { limit: 10_000_000 });
-    if (format === 'json') return { text: JSON.stringify(entries, null, 2) + '\n', skippedContacts: 0 };
-    const lines = [KNOWN_COLUMNS.join(',')];
-    let skippedContacts = 0;
-    for (const e of entries.slice().reverse()) {
-      if (e.kind === 'contact') { skippedContacts++; continue; }
-      lines.push([
-        e.value, e.kind, e.list, e.mode, csvField(e.name, true), csvField(e.reason, true),
-        e.expiresAt ? new Date(e.expiresAt).toISOString() : '', csvField(e.createdBy, true), new Date(e.createdAt).toISOString(),
-      ].join(','));
-    }
-    return { text: lines.join('\n') + '\n', skippedContacts };
+  /**
+   * Streams every active entry of an org (no limit) to `write`, page by page, oldest first, from one
+   * snapshot. `write` may return a promise (backpressure: the next page is read once it resolves);
+   * an error from it or from SQLite ends the export with that error, so a caller never mistakes a
+   * partial export for a whole one. CSV rows re-import as is; contact blocks are JSON only (a CSV
+   * row holds one number) and are counted in `skippedContacts`.
+   */
+  async exportTo(orgSlug: string, format: 'csv' | 'json', write: (chunk: string) => void | Promise<void>): Promise<{ rows: number; skippedContacts: number }> {
+    await this.orgs.require(orgSlug); // not-found before any output
+    return this.db.readTransaction(async () => {
+      let rows = 0;
+      let skippedContacts = 0;
+      await write(format === 'json' ? '[' : KNOWN_COLUMNS.join(',') + '\n');
+      for await (const page of this.blocklist.pages(orgSlug)) {
+        let chunk = '';
+        if (format === 'json') {
+          const now = this.clock.now();
+          for (const r of page) chunk += (rows++ === 0 ? '\n  ' : ',\n  ') + JSON.stringify(toListItem(r, now));
+        } else {
+          for (const r of page) {
+            if (r.kind === 'contact') { skippedContacts++; continue; }
+            rows++;
+            chunk += `${r.value},${r.kind},${r.list},${r.mode},${csvField(r.name, true)},${csvField(r.reason, true)},`
+              + `${r.expires_at !== null ? new Date(r.expires_at).toISOString() : ''},${csvField(r.created_by, true)},${new Date(r.created_at).toISOString()}\n`;
+          }
+        }
+        await write(chunk);
+      }
+      if (format === 'json') await write(rows === 0 ? ']\n' : '\n]\n');
+      return { rows, skippedContacts };
+    });
   }
+
+  /** The whole export as one string (small lists, tests); exportTo streams. */
+  async export(orgSlug: string, format: 'csv' | 'json'): Promise<{ text: string; rows: number; skippedContacts: number }> {
+    const parts: string[] = [];
+    const r = await this.exportTo(orgSlug, format, (chunk) => { parts.push(chunk); });
+    return { text: parts.join(''), ...r };
+  }
+
 }
 
 /** UTF-8 (BOM optional) or UTF-16 with a BOM; anything else is refused with the line of the first bad byte. */

@@ -5,6 +5,7 @@
  * Writes that must be atomic go through `transaction()`, which serialises on this connection:
  * node-sqlite3 shares one connection between all callers, so two interleaved BEGINs would collide.
  */
+import { existsSync } from 'node:fs';
 import sqlite3 from 'sqlite3';
 import { CallscreenError } from '../core/errors.js';
 
@@ -49,6 +50,16 @@ export class Database {
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
       const d: sqlite3.Database = new sqlite3.Database(path, mode, (err) => (err ? reject(err) : resolve(d)));
     }).catch((err: unknown) => {
+      if (options.create === false && path !== ':memory:' && !existsSync(path)) {
+        throw new CallscreenError(
+          'CS_ERR_DB_MISSING',
+          `database ${path} does not exist; check --db / [store] path, or create it with: callscreen init --db ${path}`,
+          { path },
+          { cause: err },
+        );
+      }
+      const translated = translate(err, 'open', path);
+      if (translated.code !== 'CS_ERR_INTERNAL') throw translated;
       throw new CallscreenError('CS_ERR_DB_OPEN', `cannot open database ${path}: ${messageOf(err)}`, { path }, { cause: err });
     });
     const db = new Database(raw, path);
@@ -61,9 +72,10 @@ export class Database {
   }
 
   run(sql: string, params: SqlParams = []): Promise<RunResult> {
+    const path = this.path; // `this` inside the callback is node-sqlite3's statement, not us
     return new Promise((resolve, reject) => {
       this.db.run(sql, params as unknown[], function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(translate(err, sql));
+        if (err) reject(translate(err, sql, path));
         else resolve({ lastID: this.lastID, changes: this.changes });
       });
     });
@@ -71,13 +83,13 @@ export class Database {
 
   get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
-      this.db.get(sql, params as unknown[], (err: Error | null, row: T | undefined) => (err ? reject(translate(err, sql)) : resolve(row)));
+      this.db.get(sql, params as unknown[], (err: Error | null, row: T | undefined) => (err ? reject(translate(err, sql, this.path)) : resolve(row)));
     });
   }
 
   all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
     return new Promise((resolve, reject) => {
-      this.db.all(sql, params as unknown[], (err: Error | null, rows: T[]) => (err ? reject(translate(err, sql)) : resolve(rows)));
+      this.db.all(sql, params as unknown[], (err: Error | null, rows: T[]) => (err ? reject(translate(err, sql, this.path)) : resolve(rows)));
     });
   }
 
@@ -85,12 +97,12 @@ export class Database {
   prepare(sql: string): Promise<PreparedStatement> {
     return new Promise((resolve, reject) => {
       const stmt: sqlite3.Statement = this.db.prepare(sql, (err: Error | null) => {
-        if (err) return reject(translate(err, sql));
+        if (err) return reject(translate(err, sql, this.path));
         this.statements.add(stmt);
         resolve({
           all: <T>(params: SqlParams) =>
             new Promise<T[]>((res, rej) => {
-              stmt.all(params as unknown[], (e: Error | null, rows: T[]) => (e ? rej(translate(e, sql)) : res(rows)));
+              stmt.all(params as unknown[], (e: Error | null, rows: T[]) => (e ? rej(translate(e, sql, this.path)) : res(rows)));
             }),
         });
       });
@@ -106,14 +118,14 @@ export class Database {
         (err: Error | null, row: T) => {
           if (!err) onRow(row);
         },
-        (err: Error | null, count: number) => (err ? reject(translate(err, sql)) : resolve(count)),
+        (err: Error | null, count: number) => (err ? reject(translate(err, sql, this.path)) : resolve(count)),
       );
     });
   }
 
   exec(sql: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.db.exec(sql, (err: Error | null) => (err ? reject(translate(err, sql)) : resolve()));
+      this.db.exec(sql, (err: Error | null) => (err ? reject(translate(err, sql, this.path)) : resolve()));
     });
   }
 
@@ -137,6 +149,24 @@ export class Database {
     return next;
   }
 
+  /**
+   * Runs `fn` inside a plain (deferred) BEGIN … COMMIT that only reads: every statement in it sees
+   * one snapshot of the database (WAL: writers of other connections are not blocked meanwhile), so
+   * a long paged read — an export — is consistent. Queued with `transaction()` on this connection.
+   */
+  readTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      await this.exec('BEGIN');
+      try {
+        return await fn();
+      } finally {
+        await this.exec('COMMIT').catch(() => this.exec('ROLLBACK').catch(() => undefined));
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Online backup into `dest` (safe while other connections write). */
   backup(dest: string): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -145,10 +175,10 @@ export class Database {
         finish(cb: (e: Error | null) => void): void;
       }
       const b: Backup = (this.db as unknown as { backup(f: string, cb: (e: Error | null) => void): Backup }).backup(dest, (err) => {
-        if (err) return reject(translate(err, 'backup'));
+        if (err) return reject(translate(err, 'backup', this.path));
         b.step(-1, (stepErr: Error | null) => {
-          if (stepErr) return reject(translate(stepErr, 'backup'));
-          b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup')) : resolve()));
+          if (stepErr) return reject(translate(stepErr, 'backup', this.path));
+          b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup', this.path)) : resolve()));
         });
       });
     });
@@ -162,7 +192,7 @@ export class Database {
     const finalized = [...this.statements].map((stmt) => new Promise<void>((res) => stmt.finalize(() => res())));
     this.statements.clear();
     return Promise.all(finalized).then(
-      () => new Promise((resolve, reject) => this.db.close((err) => (err ? reject(translate(err, 'close')) : resolve()))),
+      () => new Promise((resolve, reject) => this.db.close((err) => (err ? reject(translate(err, 'close', this.path)) : resolve()))),
     );
   }
 }
@@ -171,20 +201,35 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Maps SQLite result codes to catalogue errors; keeps the original as `cause`. */
-export function translate(err: unknown, sql: string): CallscreenError {
+/**
+ * Maps SQLite result codes to catalogue errors; keeps the original as `cause`. This is the one
+ * place a SQLite code becomes a catalogue code: every statement, open and backup comes through it.
+ * `path` is the database file, named in errors the user must act on (corrupt, missing).
+ */
+export function translate(err: unknown, sql: string, path?: string): CallscreenError {
   if (err instanceof CallscreenError) return err;
   const code = (err as { code?: string }).code ?? '';
   const msg = messageOf(err);
-  const details = { sqliteCode: code };
+  const details: Record<string, unknown> = { sqliteCode: code, ...(path !== undefined ? { path } : {}) };
+  // SQLITE_NOTADB: the header is not SQLite's (overwritten, truncated, another file); SQLITE_CORRUPT:
+  // a damaged page. Either way retrying cannot help and writing on would spread the damage.
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    const file = path ?? 'the database';
+    return new CallscreenError(
+      'CS_ERR_DB_CORRUPT',
+      `${file} is corrupt (${msg}); nothing was written. Stop the daemon and run: callscreen restore BACKUP_FILE${path !== undefined ? ` --db ${path}` : ''}`,
+      details,
+      { cause: err },
+    );
+  }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new CallscreenError('CS_ERR_DB_BUSY', `database is locked by another process; try again (${msg})`, details, { cause: err });
   }
   if (code === 'SQLITE_FULL' || /ENOSPC|disk is full|database or disk is full/i.test(msg)) {
     return new CallscreenError('CS_ERR_DB_FULL', `the disk holding the database is full; nothing was written (${msg})`, details, { cause: err });
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new CallscreenError('CS_ERR_DB_OPEN', `database problem: ${msg}`, details, { cause: err });
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+    return new CallscreenError('CS_ERR_DB_OPEN', `cannot use database${path !== undefined ? ` ${path}` : ''}: ${msg}`, details, { cause: err });
   }
   if (code === 'SQLITE_IOERR') {
     return new CallscreenError('CS_ERR_DB_FULL', `database I/O error, often a full disk; nothing was written (${msg})`, details, { cause: err });

@@ -18,6 +18,7 @@ t.test('user add / token / list / disable', async (t) => {
     } as Parameters<typeof runCli>[1]);
     return { code, out, err };
   };
+  t.equal((await run(null, 'init')).code, 0); // only init (or the daemon) creates a database
   t.equal((await run(null, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
   const viaStdin = await run('from-stdin-password\n', 'user', 'add', 'alice', '--role', 'admin', '--org', 'acme', '--password-stdin');
   t.equal(viaStdin.code, 0, viaStdin.err);

@@ -15,6 +15,7 @@ function cli(args: string[], env: Record<string, string> = {}): { status: number
 
 t.test('exit codes and output of the real bin', async (t) => {
   const db = join(tempDir(t), 'c.db');
+  t.equal(cli(['--db', db, 'init']).status, 0, 'init creates the database');
   const add = cli(['--db', db, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US']);
   t.equal(add.status, 0, add.stderr);
   t.match(add.stdout, /added organisation acme/);

@@ -12,7 +12,11 @@ interface Run { code: number; out: string; err: string }
 function setup(t: TapLike): { dir: string; run: (opts: { tty?: boolean }, ...argv: string[]) => Promise<Run> } {
   const dir = tempDir(t);
   const db = join(dir, 'callscreen.db');
+  // Only `init` (and the daemon) create a database: every suite here starts from an initialised one.
+  let ready: Promise<number> | null = null;
   const run = async (opts: { tty?: boolean }, ...argv: string[]): Promise<Run> => {
+    ready ??= runCli(['--db', db, 'init'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} });
+    if ((await ready) !== 0) throw new Error('callscreen init failed');
     let out = '';
     let err = '';
     const code = await runCli(['--db', db, ...argv], {

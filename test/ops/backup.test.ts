@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliActor, services, startDaemon, tempDir } from '../support/harness.js';
 import { backupDatabase, inspectDatabase, restoreDatabase } from '../../daemon/ops/backup.js';
@@ -71,4 +71,57 @@ t.test('online backup while a daemon runs; restore refuses non-callscreen files'
   await e.close();
   await t.rejects(restoreDatabase(empty, join(dir, 'other.db')), { code: 'CS_ERR_DB_OPEN', message: /not a callscreen database/ });
   t.notOk(existsSync(join(dir, 'other.db')), 'nothing written when the file is refused');
+});
+
+t.test('backup and restore keep the owner, group and mode of the live database and leave no stray files', async (t) => {
+  // A throwaway uid/gid standing for the service user: the suite runs as root (restore is documented
+  // as run with sudo), so it can hand the database to them and check restore hands it back.
+  const root = process.getuid?.() === 0;
+  const dir = tempDir(t);
+  const dbPath = join(dir, 'cs.db');
+  const s = await services(t, {});
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+12025550100' }, { mode: 'reject' }, cliActor);
+  await s.close();
+  // The harness's database is elsewhere; copy it into a directory of our own to list what is left.
+  await backupDatabase(s.dbPath, dbPath);
+  const SERVICE = { uid: 4242, gid: 4343 };
+  if (root) chownSync(dbPath, SERVICE.uid, SERVICE.gid);
+  chmodSync(dbPath, 0o640);
+  const owner = (p: string): { uid: number; gid: number; mode: number } => {
+    const st = statSync(p);
+    return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
+  };
+  const live = owner(dbPath);
+
+  const backup = join(dir, 'nightly.db');
+  await backupDatabase(dbPath, backup);
+  t.same(owner(backup), live, 'the backup has the live database\'s owner, group and mode (0640), not 0644');
+  await backupDatabase(dbPath, backup, { overwrite: true });
+  t.same(owner(backup), live, 'also when it replaces an older backup');
+
+  // Someone loosened the backup's mode: restore still gives the live database its own.
+  chmodSync(backup, 0o644);
+  const r = await restoreDatabase(backup, dbPath);
+  t.equal(r.entries, 1);
+  t.same(owner(dbPath), live, root ? 'restored as root, the database stays the service user\'s, 0640' : 'mode kept (not root: owner not checked)');
+  t.same(owner(`${dbPath}.bak`), live, 'the kept previous database is unchanged');
+  t.same(readdirSync(dir).sort(), ['cs.db', 'cs.db.bak', 'nightly.db'], 'no .partial-PID, .restore-PID, -wal, -shm or -journal file left');
+
+  // A database that is not there yet: restore creates it 0640.
+  const fresh = join(dir, 'new', 'cs.db');
+  mkdirSync(join(dir, 'new'));
+  await restoreDatabase(backup, fresh);
+  t.equal(owner(fresh).mode, 0o640, 'a new database from a backup is 0640');
+  t.same(readdirSync(join(dir, 'new')), ['cs.db']);
+  if (!root) t.test('owner and group after a restore as root', { skip: 'this suite is not running as root, so it cannot chown' }, () => undefined);
+});
+
+t.test('a failed backup leaves nothing under the name asked for, nor a partial file', async (t) => {
+  const dir = tempDir(t);
+  const notDb = join(dir, 'notes.db');
+  writeFileSync(notDb, 'x'.repeat(4096));
+  await t.rejects(backupDatabase(notDb, join(dir, 'b.db')), { code: 'CS_ERR_DB_CORRUPT' });
+  t.same(readdirSync(dir), ['notes.db']);
+  await t.rejects(backupDatabase(join(dir, 'missing.db'), join(dir, 'b.db')), { code: 'CS_ERR_DB_MISSING', message: /missing\.db does not exist/ });
 });

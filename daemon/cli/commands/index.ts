@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
 import { register as daemon } from './daemon.js';
+import { register as init } from './init.js';
 import { register as org } from './org.js';
 import { register as contact } from './contact.js';
 import { register as entries } from './entries.js';
@@ -23,6 +24,7 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   daemon,
+  init,
   org,
   contact,
   entries,

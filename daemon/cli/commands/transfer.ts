@@ -1,5 +1,4 @@
 /** `callscreen import | export`: move a block list in and out as CSV, JSON or a FreePBX AstDB. */
-import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Actor } from '../../services/actor.js';
 import { AstdbImport, type AstdbImportResult } from '../../services/astdb-import.js';
@@ -7,6 +6,7 @@ import type { ImportResult } from '../../services/importer.js';
 import type { CliContext } from '../cli-context.js';
 import { exactlyOne } from '../options.js';
 import { ProgressBar } from '../progress-bar.js';
+import { AtomicFile, writeAll } from '../stream-writer.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program.command('import [file]')
@@ -55,9 +55,20 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--output <file>', 'write to a file instead of stdout')
     .action(async (o: { org: string; format: 'csv' | 'json'; output?: string }) => {
       const s = await ctx.services();
-      const { text, skippedContacts } = await s.importer.export(o.org, o.format);
-      if (o.output !== undefined) writeFileSync(o.output, text);
-      else ctx.io.stdout.write(text);
-      if (skippedContacts > 0) ctx.err(`note: ${skippedContacts} contact block(s) are not in the CSV (a CSV row holds one number); use --format json`);
+      await s.orgs.require(o.org); // a wrong org fails before any file is made
+      let result: { rows: number; skippedContacts: number };
+      if (o.output !== undefined) {
+        // Whole or nothing: a failure half-way leaves no partial file under the name asked for.
+        const file = new AtomicFile(o.output);
+        try {
+          result = await s.importer.exportTo(o.org, o.format, (chunk) => file.write(chunk));
+          file.commit();
+        } finally {
+          file.abort();
+        }
+      } else {
+        result = await s.importer.exportTo(o.org, o.format, (chunk) => writeAll(ctx.io.stdout, chunk));
+      }
+      if (result.skippedContacts > 0) ctx.err(`note: ${result.skippedContacts} contact block(s) are not in the CSV (a CSV row holds one number); use --format json`);
     });
 }
