@@ -62,6 +62,9 @@ export function targetOf(input: BlockInput): Target {
       if (input.contactId === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contactId is required to block a contact', { key: 'contactId' });
       return { kind: 'contact', contactId: input.contactId };
     case 'unidentified': return { kind: 'unidentified' };
+    default:
+      // Forms post any text: a kind the panel never offers is the caller's mistake, named.
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${String(input.kind)}" is not one of number, prefix, contact, unidentified`, { field: 'kind' });
   }
 }
 
