@@ -9,6 +9,8 @@
  * FreeSWITCH does with them.
  */
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseHeaderBlock } from '../../daemon/pbx/freeswitch/esl-frame.js';
 
 export interface FakeFreeswitchCall {
   /** Commands received, each without its terminating blank line (`connect`, `sendmsg\ncall-command: …`). */
@@ -31,15 +33,19 @@ export interface FakeFreeswitchOptions {
   readonly timeoutMs?: number;
 }
 
-/** Channel data of an inbound SIP call, as FreeSWITCH puts it in the `connect` reply. */
+/**
+ * Channel data of an inbound SIP call, as FreeSWITCH puts it in the `connect` reply (the shape of
+ * test/pbx/freeswitch/recorded/, trimmed: a real reply has ~170 headers).
+ */
 export function channelData(over: Record<string, string> = {}): Record<string, string> {
   const uuid = `4b5c${Math.floor(Math.random() * 1e9)}-0000-4000-8000-000000000000`;
   return {
     'Event-Name': 'CHANNEL_DATA',
     'Content-Type': 'command/reply',
-    'Reply-Text': '+OK',
+    // As recorded from 1.10.12: "+OK" and a line feed, and single-channel for `socket host:port`.
+    'Reply-Text': '+OK\n',
     'Socket-Mode': 'static',
-    Control: 'full',
+    Control: 'single-channel',
     'Channel-State': 'CS_EXECUTE',
     'Channel-Name': 'sofia/external/+15550000000@198.51.100.7',
     'Unique-ID': uuid,
@@ -54,6 +60,17 @@ export function channelData(over: Record<string, string> = {}): Record<string, s
     'variable_domain_name': 'pbx.example',
     ...over,
   };
+}
+
+/**
+ * A `connect` reply recorded from a real FreeSWITCH 1.10.12 (test/pbx/freeswitch/recorded/
+ * connect-reply-<name>.txt, the bytes as they arrived), decoded; dialOut() sends it again encoded.
+ */
+export function recordedConnectReply(name: 'plain' | 'withheld' | 'withheld-pai'): Record<string, string> {
+  const raw = readFileSync(new URL(`../pbx/freeswitch/recorded/connect-reply-${name}.txt`, import.meta.url), 'utf8');
+  const headers = parseHeaderBlock(raw.replace(/\n\n$/, ''));
+  if (!headers) throw new Error(`recorded connect reply ${name} does not parse`);
+  return headers;
 }
 
 const encode = (headers: Record<string, string>): string =>

@@ -31,10 +31,15 @@ export function uriUser(value: string): string {
 }
 
 export function readCall(h: Readonly<Record<string, string>>): EslCall {
-  const pai = h['variable_sip_h_P-Asserted-Identity'] ?? '';
+  // sofia (1.10.12, recorded in test/pbx/freeswitch/recorded/) puts the asserted identity's user
+  // part, bare, in variable_sip_P-Asserted-Identity and already in Caller-Caller-ID-Number;
+  // variable_sip_h_P-Asserted-Identity (the whole header) is there only where a site copies it.
+  const paiHeader = uriUser(h['variable_sip_h_P-Asserted-Identity'] ?? '');
+  const paiUser = (h['variable_sip_P-Asserted-Identity'] ?? '').trim();
   const privacy = (h['variable_sip_h_Privacy'] ?? h['variable_sip_Privacy'] ?? '').toLowerCase();
-  // A network-asserted identity beats the From header the caller chose.
-  const from = uriUser(pai) || h['Caller-Caller-ID-Number'] || h['variable_sip_from_user'] || '';
+  // A network-asserted identity beats the From header the caller chose. The bare user part holds no
+  // display name, so nothing a caller wrote there can choose the number screened.
+  const from = paiHeader || (/^[^\s<>"@;:]+$/.test(paiUser) ? paiUser : '') || h['Caller-Caller-ID-Number'] || h['variable_sip_from_user'] || '';
   const withheld = /\b(id|user|header)\b/.test(privacy) || h['Caller-Privacy-Hide-Number'] === 'true' || /^(anonymous|restricted|private)$/i.test(from);
   // FreeSWITCH calls every leg that reaches the dialplan "inbound", agents' too: the shipped
   // dialplan marks agents' calls with callscreen_direction=outbound before the socket app.
