@@ -23,7 +23,6 @@ export const STOP_DEADLINE_MS = 5000;
 
 export async function runDaemon(config: Config, logger: Logger, options: RunOptions = {}): Promise<void> {
   const daemon = new Daemon(config, logger, options.dbPath ? { dbPath: options.dbPath } : {});
-  await daemon.start();
   const reload = createReloadHandler(daemon, options.configPath ?? null, logger);
   // SIGHUPs that arrive during a reload collapse into one more reload after it.
   let reloading: Promise<unknown> | null = null;
@@ -44,7 +43,15 @@ export async function runDaemon(config: Config, logger: Logger, options: RunOpti
         }
       });
   };
+  // Before start: a SIGHUP with no handler ends the process, and `systemctl reload` (or a test)
+  // may send one the moment "callscreen ready" is logged, before start() has returned here.
   process.on('SIGHUP', onHup);
+  try {
+    await daemon.start();
+  } catch (err) {
+    process.off('SIGHUP', onHup);
+    throw err;
+  }
   // The daemon's own timers are unref'd; with every listener disabled nothing else would keep the
   // process alive, and it must run until told to stop.
   const keepAlive = setInterval(() => undefined, 1 << 30);
