@@ -58,10 +58,13 @@ export class AdminServer implements Component {
   readonly users: UserService;
   /** Every API and page route with its access rule (filled when built; tests walk it). */
   readonly routes: RouteAccess[] = [];
+  /** Bounds concurrent password hashing (its stats show in tests and ops). */
+  readonly hashGate: HashGate;
   private app: FastifyInstance | null = null;
 
   constructor(private readonly ctx: DaemonContext, private readonly options: AdminServerOptions = {}) {
     this.users = new UserService(ctx.db, ctx.orgs, ctx.audit, ctx.clock, options.scrypt ?? DEFAULT_SCRYPT);
+    this.hashGate = new HashGate(options.hashGate);
   }
 
   /** Builds the fastify instance (routes ready, not listening): tests call `inject` on it. */
@@ -82,7 +85,7 @@ export class AdminServer implements Component {
     const sessions = new SessionStore(ctx.db, ctx.clock, cfg.session_hours * 3_600_000, this.options.sessionIdleMs ?? DEFAULT_IDLE_MS);
     // With TLS served here the cookie is always Secure; secure_cookies covers TLS ended at a proxy.
     const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies || https !== null, maxAgeSeconds: cfg.session_hours * 3600 });
-    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle), new HashGate(this.options.hashGate), signInCounter(ctx.metrics.registry));
+    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle), this.hashGate, signInCounter(ctx.metrics.registry));
     const ops = new AdminOperations(ctx);
 
     await app.register(cookie);

@@ -20,6 +20,10 @@ export class HashGate {
   private readonly maxQueued: number;
   /** Requests refused because the gate and its queue were full. */
   refused = 0;
+  /** Most hashes that ever ran at once (never above maxConcurrent). */
+  peak = 0;
+  /** Hashes run. */
+  runs = 0;
 
   constructor(options: HashGateOptions = {}) {
     this.maxConcurrent = options.maxConcurrent ?? 2;
@@ -36,6 +40,8 @@ export class HashGate {
     } else {
       this.active++;
     }
+    this.runs++;
+    this.peak = Math.max(this.peak, this.active);
     try {
       return await fn();
     } finally {
@@ -46,7 +52,7 @@ export class HashGate {
     }
   }
 
-  stats(): { active: number; queued: number; refused: number } {
-    return { active: this.active, queued: this.waiting.length, refused: this.refused };
+  stats(): { active: number; queued: number; refused: number; peak: number; runs: number } {
+    return { active: this.active, queued: this.waiting.length, refused: this.refused, peak: this.peak, runs: this.runs };
   }
 }
