@@ -1,13 +1,12 @@
 /**
- * `callscreen check`: the verdict the daemon would give, computed the same way (a ScreeningIndex
- * on a reader connection and the Screener, without recording hits or calls).
+ * `callscreen check`: the verdict the daemon would give, from the same core decide(), reading only
+ * the asked org and that number's entries (NumberCheck): no index of every org is loaded, and no hit
+ * or call is recorded.
  */
 import { Option, type Command } from 'commander';
 import { CallscreenError } from '../../core/errors.js';
 import { CHANNELS, DIRECTIONS, type Channel, type Direction, type ScreenRequest } from '../../core/screen-request.js';
-import { Screener } from '../../services/screener.js';
-import { ScreeningIndex } from '../../store/screening-index.js';
-import { openReader } from '../../store/store.js';
+import { NumberCheck } from '../../services/number-check.js';
 import type { CliContext } from '../cli-context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -24,22 +23,14 @@ export function register(program: Command, ctx: CliContext): void {
         throw new CallscreenError('CS_ERR_USAGE', 'an outbound check needs --to NUMBER (the number the agent dials)', { key: 'to' });
       }
       const s = await ctx.services();
-      const reader = await openReader(s.db.path, s.config.store.busy_timeout_ms);
-      try {
-        const index = new ScreeningIndex(reader, { cacheMax: 1000 });
-        await index.loadAll();
-        const screener = new Screener(index, s.normalizer, s.clock, null, s.config.screening.default_region);
-        const req: ScreenRequest = { org: o.org, channel: o.channel, direction: o.direction, from, to: o.to ?? '', ...(o.withheld ? { withheld: true } : {}) };
-        if (!screener.org(o.org)) await s.orgs.require(o.org); // the catalogue's not-found error with its hint
-        const v = await screener.screen(req);
-        if (o.json) {
-          ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), org: o.org, channel: o.channel, direction: o.direction });
-          return;
-        }
-        ctx.out(`${v.action}  ${v.normalized}${v.sipCode !== undefined ? `  (SIP ${v.sipCode})` : ''}`);
-        ctx.out(v.reason);
-      } finally {
-        await reader.close();
+      await s.orgs.require(o.org); // the catalogue's not-found error with its hint
+      const req: ScreenRequest = { org: o.org, channel: o.channel, direction: o.direction, from, to: o.to ?? '', ...(o.withheld ? { withheld: true } : {}) };
+      const v = await new NumberCheck(s.db, s.normalizer, s.clock).screen(req);
+      if (o.json) {
+        ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), org: o.org, channel: o.channel, direction: o.direction });
+        return;
       }
+      ctx.out(`${v.action}  ${v.normalized}${v.sipCode !== undefined ? `  (SIP ${v.sipCode})` : ''}`);
+      ctx.out(v.reason);
     });
 }

@@ -1,0 +1,84 @@
+/**
+ * The verdict for one number, read straight from SQLite: what `callscreen check` needs. Building
+ * the daemon's ScreeningIndex for it loaded every org's whole key set first — 3–4 s on a database of
+ * 1.2M entries to answer one question. This reads only the asked org (its row, whether the number
+ * is one of its DIDs, its prefix entries that are prefixes of the number, its unidentified entries)
+ * and that number's own entries, a handful of indexed reads whatever the size of the list, then asks
+ * the same pure `decide()` as the daemon, so the answer is the daemon's.
+ *
+ * What it must find is what ScreeningIndex finds, in the same order, since decide() takes the first
+ * active entry: exact entries then blocks of contacts holding the number; prefixes longest first,
+ * entries on one prefix by id; unidentified entries by id. test/cli/check.test.ts compares the two.
+ */
+import type { Clock } from '../core/clock.js';
+import { decide, type Matches, type Protection } from '../core/decide.js';
+import { emergencyNumbers } from '../core/emergency-numbers.js';
+import type { EntryView } from '../core/entry.js';
+import { CallscreenError } from '../core/errors.js';
+import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
+import type { ScreenRequest } from '../core/screen-request.js';
+import type { Verdict } from '../core/verdict.js';
+import type { Database } from '../store/database.js';
+import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from '../store/rows.js';
+
+/** A number's exact entries, then blocks of the contacts it belongs to (the index's own query). */
+const NUMBER_ENTRIES_SQL = `
+SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL
+UNION ALL
+SELECT e.* FROM contact_numbers cn
+  JOIN contacts c ON c.id = cn.contact_id
+  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL
+  WHERE cn.number = ?2 AND c.org_id = ?1`;
+
+export class NumberCheck {
+  constructor(
+    private readonly db: Database,
+    private readonly normalizer: NumberNormalizer,
+    private readonly clock: Clock,
+  ) {}
+
+  async screen(req: ScreenRequest): Promise<Verdict> {
+    const row = await this.db.get<OrgRow>('SELECT * FROM orgs WHERE slug = ?', [req.org]);
+    if (!row) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${req.org}"`, { org: req.org });
+    const org = toOrg(row);
+    const subject = this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, org.policy.region);
+    return decide({
+      channel: req.channel,
+      direction: req.direction,
+      subject,
+      withheld: req.withheld === true,
+      matches: await this.matches(org, subject),
+      policy: org.policy,
+      now: this.clock.now(),
+    });
+  }
+
+  private async matches(org: Org, subject: ParsedCaller): Promise<Matches> {
+    const unidentified = await this.entries(
+      // value = '' (what an unidentified entry stores) keeps this an index seek on entries_active.
+      "SELECT * FROM entries WHERE org_id = ? AND value = '' AND kind = 'unidentified' AND removed_at IS NULL ORDER BY id",
+      [org.id],
+    );
+    if (subject.kind === 'unidentified') return { exact: [], prefixes: [], unidentified, protection: null };
+    const n = subject.value;
+    // Every leading part of the number is a candidate prefix (at most ~16): one IN over the index.
+    const candidates = Array.from({ length: n.length }, (_, i) => n.slice(0, i + 1));
+    const prefixes = await this.entries(
+      `SELECT * FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL
+         AND value IN (${candidates.map(() => '?').join(', ')}) ORDER BY length(value) DESC, id`,
+      [org.id, ...candidates],
+    );
+    const exact = await this.entries(NUMBER_ENTRIES_SQL, [org.id, n]);
+    return { exact, prefixes, unidentified, protection: await this.protection(org, n) };
+  }
+
+  private async protection(org: Org, n: string): Promise<Protection | null> {
+    if (emergencyNumbers(org.policy.region).includes(n)) return 'emergency';
+    const did = await this.db.get('SELECT 1 FROM org_numbers WHERE org_id = ? AND number = ?', [org.id, n]);
+    return did ? 'did' : null;
+  }
+
+  private async entries(sql: string, params: Array<string | number>): Promise<EntryView[]> {
+    return (await this.db.all<EntryRow>(sql, params)).map(toEntryView);
+  }
+}
