@@ -21,6 +21,7 @@ import type { AgentNotifier } from './agents/agent-notifier.js';
 import { AdminServer } from './admin/admin-server.js';
 import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
+import { ScreeningService } from './services/screening-service.js';
 import type { ComponentHealth } from './ops/component-health.js';
 import { DaemonMetrics } from './ops/metrics.js';
 import { MeteredScreener } from './ops/metered-screener.js';
@@ -104,6 +105,8 @@ export interface DaemonContext extends Services {
   readonly feed: ChangeFeed;
   readonly recorder: ScreenRecorder;
   readonly screener: Screener;
+  /** The screening policy every PBX adapter asks: org resolution, the verdict, fail mode. */
+  readonly screening: ScreeningService;
   readonly quarantine: QuarantineService;
   /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
   readonly agentNotifier: AgentNotifier | null;
@@ -135,23 +138,27 @@ export interface PbxLinks {
  * `oneShot`: timers for the inbound Event Socket link (backoff, command timeouts, the SMS watchdog's
  * renewals); real unref'd ones when absent. Tests pass manual ones.
  */
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screener?: Screener, oneShot?: OneShotTimers): PbxLinks {
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screening?: ScreeningService, oneShot?: OneShotTimers): PbxLinks {
   // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
   void timers;
   const link = pbxMessagingLink(config);
-  if (link === 'ami' && screener !== undefined) {
-    const ami = buildAmiLinks(config, logger, { screener, orgs: services.orgs, clock: services.clock });
+  if (link === 'ami' && screening !== undefined) {
+    const ami = buildAmiLinks(config, logger, { screener: screening.screener, orgs: services.orgs, clock: services.clock });
     const mirror = ami.mirror;
     return {
       deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
-      ...(mirror ? { late: (ctx: DaemonContext) => [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock })] } : {}),
+      // The fail counter reads what the dialplan let through while the daemon was unreachable.
+      late: (ctx: DaemonContext) => [
+        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock })] : []),
+        ami.failCounter(ctx.metrics),
+      ],
     };
   }
-  if (link === 'esl_inbound' && screener !== undefined) {
+  if (link === 'esl_inbound' && screening !== undefined) {
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
     // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
     const holder = new QuarantineService(services.db, services.audit, services.clock, null);
-    const esl = buildEslInboundLinks(config, logger, { screener, quarantine: holder, orgs: services.orgs, now: () => services.clock.now(), ...(oneShot ? { timers: oneShot } : {}) });
+    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, now: () => services.clock.now(), ...(oneShot ? { timers: oneShot } : {}) });
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
@@ -251,10 +258,13 @@ export class Daemon {
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
-    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screener);
+    const screening = new ScreeningService({
+      screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
+    });
+    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
-    this.ctx = { ...services, reader, index, feed, recorder, screener, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    this.ctx = { ...services, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     // Which file was opened, so readiness can tell when it is deleted or replaced under us.

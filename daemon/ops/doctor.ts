@@ -2,11 +2,16 @@
  * The checks behind `callscreen doctor`: each says what it looked at, whether it is fine, and when
  * not, the command or edit that fixes it. Read-only: nothing is created, migrated or changed.
  */
-import { existsSync, statSync } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
+import { access, statfs } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { Database } from '../store/database.js';
 import { SCHEMA_VERSION, schemaVersion } from '../store/migrations.js';
+import { lockPathFor, readOwner, realLockSystem } from './daemon-lock.js';
+import { READINESS_FIXES, type Readiness } from './readiness.js';
+import { MIN_FREE_BYTES } from './store-health.js';
 
 export interface DoctorCheck {
   readonly name: string;
@@ -45,7 +50,10 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     ['esl.listen', config.esl.enabled, config.esl.listen],
   ];
   const daemonPid = config.admin.enabled ? await runningDaemonPid(config.admin.listen, timeoutMs) : null;
+  checks.push(...(await storageChecks(dbPath)));
+  checks.push(lockCheck(dbPath));
   for (const [key, enabled, addr] of listeners) if (enabled) checks.push(await portCheck(key, addr, daemonPid));
+  if (daemonPid !== null) checks.push(...(await daemonReadiness(config.admin.listen, dbPath, timeoutMs)));
   if (config.ami.enabled) checks.push(...(await amiChecks(config, timeoutMs)));
   return checks;
 }
@@ -87,6 +95,70 @@ async function databaseChecks(path: string): Promise<DoctorCheck[]> {
     await db?.close();
   }
   return out;
+}
+
+/** Room on the database's disk and write access to it (a read-only mount, a chown gone wrong). */
+async function storageChecks(path: string): Promise<DoctorCheck[]> {
+  const dir = dirname(path);
+  const out: DoctorCheck[] = [];
+  try {
+    const s = await statfs(dir);
+    const free = s.bavail * s.bsize;
+    out.push(free < MIN_FREE_BYTES
+      ? { name: 'disk space', ok: false, detail: `${free} bytes free in ${dir} (the daemon needs ${MIN_FREE_BYTES})`, fix: READINESS_FIXES['disk-full']!.replace('DIR', dir) }
+      : { name: 'disk space', ok: true, detail: `${Math.floor(free / (1024 * 1024))} MiB free in ${dir}` });
+  } catch (err) {
+    out.push({ name: 'disk space', ok: false, detail: `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, fix: `create ${dir} or set store.path` });
+    return out;
+  }
+  if (existsSync(path)) {
+    try {
+      await access(path, constants.R_OK | constants.W_OK);
+      await access(dir, constants.W_OK);
+      out.push({ name: 'database writable', ok: true, detail: `${path} and ${dir} writable by this user` });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      out.push(code === 'EROFS'
+        ? { name: 'database writable', ok: false, detail: `${path} is on a read-only file system`, fix: READINESS_FIXES['read-only']! }
+        : { name: 'database writable', ok: false, detail: `${path} or ${dir}: ${code ?? String(err)} for this user (run doctor as the service user: sudo -u callscreen callscreen doctor)`, fix: fill(READINESS_FIXES.unreadable!, path) });
+    }
+  }
+  return out;
+}
+
+/** Who holds the one-daemon-per-database lock (daemon-lock.ts); a stale one is fine (taken over at start). */
+function lockCheck(path: string): DoctorCheck {
+  const lock = lockPathFor(path);
+  if (!existsSync(lock)) return { name: 'daemon lock', ok: true, detail: `${lock}: no daemon holds ${path}` };
+  const owner = readOwner(lock);
+  if (owner === null) return { name: 'daemon lock', ok: true, detail: `${lock} is unreadable: treated as stale and replaced at the next start` };
+  const alive = owner.host !== realLockSystem.host || realLockSystem.alive(owner.pid);
+  return alive
+    ? { name: 'daemon lock', ok: true, detail: `held by the daemon pid ${owner.pid} on ${owner.host} since ${owner.since}` }
+    : { name: 'daemon lock', ok: true, detail: `stale (pid ${owner.pid} is gone): taken over at the next start` };
+}
+
+/** The running daemon's /readyz: each failing check with what to do about it. */
+async function daemonReadiness(adminListen: string, dbPath: string, timeoutMs: number): Promise<DoctorCheck[]> {
+  const { host, port } = splitAddr(adminListen);
+  let r: Readiness;
+  try {
+    const res = await fetch(`http://${host}:${port}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
+    r = (await res.json()) as Readiness;
+  } catch (err) {
+    return [{ name: 'daemon readiness', ok: false, detail: `GET /readyz: ${err instanceof Error ? err.message : String(err)}`, fix: 'see the log: journalctl -u callscreen -e' }];
+  }
+  const failing = r.checks.filter((c) => !c.ok);
+  if (failing.length === 0) return [{ name: 'daemon readiness', ok: true, detail: `ready (${r.checks.map((c) => c.name).join(', ')})` }];
+  return failing.map((c) => ({
+    name: `daemon readiness: ${c.name}`, ok: false, detail: `${c.reason ?? 'failing'}: ${c.detail}`,
+    fix: fill(READINESS_FIXES[c.reason ?? ''] ?? 'see the log: journalctl -u callscreen -e', dbPath),
+  }));
+}
+
+/** The fix texts say FILE and DIR; doctor knows which. */
+function fill(text: string, dbPath: string): string {
+  return text.replace(/\bFILE\b/g, dbPath).replace(/\bDIR\b/g, dirname(dbPath));
 }
 
 function splitAddr(addr: string): { host: string; port: number } {

@@ -33,11 +33,11 @@ export const LINK_COMPONENTS: ReadonlySet<string> = new Set(['ami', 'esl-inbound
 
 /** What to do, by reason: printed by `callscreen doctor` under a failing readiness check. */
 export const READINESS_FIXES: Readonly<Record<string, string>> = {
-  'deleted': 'the database file was removed while the daemon ran: restore it (callscreen restore FILE) or put it back, then systemctl restart callscreen',
+  'deleted': 'the database file was removed while the daemon ran: restore it (callscreen restore BACKUP_FILE) or put it back, then systemctl restart callscreen',
   'replaced': 'the database file was replaced while the daemon ran (a copy or restore without stopping it): systemctl restart callscreen so the daemon opens the new file',
   'unreadable': 'give the service user read and write access to the database and its directory: chown callscreen: FILE DIR && chmod 0640 FILE && chmod 0750 DIR',
   'read-only': 'the file system holding the database is read-only: remount it read-write (mount -o remount,rw …) and check the kernel log (dmesg) for I/O errors',
-  'corrupt': 'restore the latest backup: systemctl stop callscreen && callscreen restore FILE && systemctl start callscreen (callscreen doctor runs PRAGMA quick_check)',
+  'corrupt': 'restore the latest backup: systemctl stop callscreen && callscreen restore BACKUP_FILE && systemctl start callscreen (callscreen doctor runs PRAGMA quick_check)',
   'disk-full': 'free space on the database\'s file system (df -h DIR; old backups, logs), then the daemon becomes ready by itself',
   'store-slow': 'the database does not answer: another process holds a long lock (fuser FILE) or the disk is failing',
   'feed-stalled': 'the change feed stopped polling: the event loop is blocked or the database unreadable; see the log, then systemctl restart callscreen',

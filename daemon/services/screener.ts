@@ -1,8 +1,9 @@
 /**
- * The one screening decision every adapter asks for. Normalises the number with the org's region,
- * finds what matches (memory first, SQLite only for a listed number not cached), lets the pure core
- * decide and counts the rule hit. Adapters record the call with `recordVerdict` once they have
- * answered (they know the latency and their own name).
+ * The one screening decision: normalises the number with the org's region, finds what matches in
+ * memory, lets the pure core decide and counts the rule hit. `screenSync` is the call path's: it
+ * never waits (see ScreeningIndex). `screen` waits for a listed number's name and reason when they
+ * are not cached: for `callscreen check`, the panel and agent warnings. Adapters do not call this
+ * directly: they ask the ScreeningService, which owns org resolution and fail mode.
  */
 import type { Clock } from '../core/clock.js';
 import { decide, type Matches } from '../core/decide.js';
@@ -37,19 +38,18 @@ export class Screener {
     return this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, state.org.policy.region);
   }
 
-  /** A verdict from memory alone, or undefined when SQLite must be read (then call `screen`). */
-  screenSync(req: ScreenRequest): Verdict | undefined {
+  /** The verdict, from memory alone: never waits on SQLite or the thread pool. */
+  screenSync(req: ScreenRequest): Verdict {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    const matches = this.index.lookupSync(state, subject);
-    return matches === undefined ? undefined : this.finish(req, state, subject, matches);
+    return this.finish(req, state, subject, this.index.lookupSync(state, subject));
   }
 
+  /** The same verdict as `screenSync`, with the matched entry's name and reason read if not cached. */
   async screen(req: ScreenRequest): Promise<Verdict> {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    const matches = this.index.lookupSync(state, subject) ?? (await this.index.lookup(state, subject));
-    return this.finish(req, state, subject, matches);
+    return this.finish(req, state, subject, await this.index.lookup(state, subject));
   }
 
   private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, matches: Matches): Verdict {
@@ -101,7 +101,7 @@ export class Screener {
 }
 
 /**
- * What a PBX adapter (FastAGI, the Event Socket server, the chatplan SMS screener) needs of the
- * screener: MeteredScreener in the daemon, fakes in tests.
+ * What the ScreeningService (and the AstDB mirror) need of the screener: MeteredScreener in the
+ * daemon, fakes in tests.
  */
 export type AdapterScreener = Pick<Screener, 'screenSync' | 'screen' | 'orgForDid' | 'org' | 'recordVerdict'>;

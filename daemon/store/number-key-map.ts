@@ -1,11 +1,16 @@
 /**
- * A compact set of phone numbers: open addressing with linear probing over a Float64Array.
- * Holds the numbers of one organisation that have any exact entry (block or allow) or belong to a
- * blocked contact, so a caller who is on no list — the flood of spoofed, never-seen robocall
- * numbers — is answered from memory without touching SQLite or the LRU.
+ * A compact map from a phone number to a summary of its entries: open addressing with linear
+ * probing over three parallel Float64Arrays (key, meta, expiry).
  *
- * Why not a Set<number>: E.164 numbers exceed V8's small-integer range, so each would be a boxed
- * heap number; 1,000,000 of them in a Set cost ~50 MB, here 16 MB (2^21 slots of 8 bytes).
+ * It holds every number of one organisation that has an exact entry (block or allow) or belongs to
+ * a blocked contact, and for each the little a verdict needs — entry id, block/allow, mode, expiry —
+ * so that *every* verdict is answered from memory, listed or not, without waiting on SQLite or the
+ * libuv thread pool that SQLite shares with scrypt, file I/O and DNS (issue #13: a sign-in flood held
+ * the pool, uncached listed callers missed their deadline and were let through).
+ *
+ * Why not a Map<number, object>: E.164 numbers exceed V8's small-integer range, so each key would
+ * be a boxed heap number and each value an object: ~150 bytes a number. Here a slot is 24 bytes;
+ * 1,000,000 numbers take 2^21 slots (load ≤ 0.5), 48 MiB.
  */
 const EMPTY = 0;
 const TOMBSTONE = -1;
@@ -25,16 +30,27 @@ export function numberKey(normalized: string): number {
   return plus ? k : -(normalized.length * 10_000_000 + k);
 }
 
-export class NumberKeySet {
-  private slots: Float64Array;
+/** What `get` returns for a key that is absent. */
+export const ABSENT = -2;
+
+export class NumberKeyMap {
+  private keys: Float64Array;
+  /** Per slot: the caller's summary of the number (any double ≥ -1; see ScreeningIndex). */
+  private metas: Float64Array;
+  /** Per slot: a second double for the caller (the index keeps the expiry there, epoch ms, 0 = none). */
+  private extras: Float64Array;
   private mask: number;
   private live = 0;
   private used = 0; // live + tombstones
+  /** Slot of the last successful `get`, so `extra()` right after it costs no second probe. */
+  private lastSlot = -1;
 
   constructor(expected = 0) {
     let cap = MIN_CAPACITY;
     while (cap * MAX_LOAD < expected) cap *= 2;
-    this.slots = new Float64Array(cap);
+    this.keys = new Float64Array(cap);
+    this.metas = new Float64Array(cap);
+    this.extras = new Float64Array(cap);
     this.mask = cap - 1;
   }
 
@@ -42,67 +58,88 @@ export class NumberKeySet {
     return this.live;
   }
 
-  /** Bytes held by the table. */
+  /** Bytes held by the tables. */
   get byteLength(): number {
-    return this.slots.byteLength;
+    return this.keys.byteLength + this.metas.byteLength + this.extras.byteLength;
   }
 
   has(key: number): boolean {
-    const slots = this.slots;
-    let i = hash(key) & this.mask;
-    for (;;) {
-      const v = slots[i]!;
-      if (v === key) return true;
-      if (v === EMPTY) return false;
-      i = (i + 1) & this.mask;
-    }
+    return this.slotOf(key) >= 0;
   }
 
-  add(key: number): void {
+  /** The meta stored with `key`, or ABSENT. Its extra is then `extra()`. */
+  get(key: number): number {
+    const i = this.slotOf(key);
+    this.lastSlot = i;
+    return i < 0 ? ABSENT : this.metas[i]!;
+  }
+
+  /** The extra of the key last found by `get` (0 when that `get` found nothing). */
+  extra(): number {
+    return this.lastSlot < 0 ? 0 : this.extras[this.lastSlot]!;
+  }
+
+  /** Adds `key` or replaces what it holds. */
+  set(key: number, meta: number, extra: number): void {
     if (key === EMPTY || key === TOMBSTONE || !Number.isFinite(key)) throw new RangeError(`invalid number key ${key}`);
-    if ((this.used + 1) > this.slots.length * MAX_LOAD) this.rehash(this.live + 1 > this.slots.length * MAX_LOAD * 0.5 ? this.slots.length * 2 : this.slots.length);
-    const slots = this.slots;
+    this.lastSlot = -1;
+    const existing = this.slotOf(key);
+    if (existing >= 0) {
+      this.metas[existing] = meta;
+      this.extras[existing] = extra;
+      return;
+    }
+    if ((this.used + 1) > this.keys.length * MAX_LOAD) this.rehash(this.live + 1 > this.keys.length * MAX_LOAD * 0.5 ? this.keys.length * 2 : this.keys.length);
+    const keys = this.keys;
     let i = hash(key) & this.mask;
     let firstTomb = -1;
     for (;;) {
-      const v = slots[i]!;
-      if (v === key) return;
+      const v = keys[i]!;
       if (v === EMPTY) break;
       if (v === TOMBSTONE && firstTomb < 0) firstTomb = i;
       i = (i + 1) & this.mask;
     }
-    if (firstTomb >= 0) slots[firstTomb] = key;
-    else {
-      slots[i] = key;
-      this.used++;
-    }
+    const slot = firstTomb >= 0 ? firstTomb : i;
+    if (firstTomb < 0) this.used++;
+    keys[slot] = key;
+    this.metas[slot] = meta;
+    this.extras[slot] = extra;
     this.live++;
   }
 
   delete(key: number): boolean {
-    const slots = this.slots;
+    this.lastSlot = -1;
+    const i = this.slotOf(key);
+    if (i < 0) return false;
+    this.keys[i] = TOMBSTONE;
+    this.live--;
+    return true;
+  }
+
+  private slotOf(key: number): number {
+    const keys = this.keys;
     let i = hash(key) & this.mask;
     for (;;) {
-      const v = slots[i]!;
-      if (v === key) {
-        slots[i] = TOMBSTONE;
-        this.live--;
-        return true;
-      }
-      if (v === EMPTY) return false;
+      const v = keys[i]!;
+      if (v === key) return i;
+      if (v === EMPTY) return -1;
       i = (i + 1) & this.mask;
     }
   }
 
   private rehash(capacity: number): void {
-    const old = this.slots;
-    this.slots = new Float64Array(capacity);
+    const oldKeys = this.keys;
+    const oldMetas = this.metas;
+    const oldExtras = this.extras;
+    this.keys = new Float64Array(capacity);
+    this.metas = new Float64Array(capacity);
+    this.extras = new Float64Array(capacity);
     this.mask = capacity - 1;
     this.live = 0;
     this.used = 0;
-    for (let j = 0; j < old.length; j++) {
-      const v = old[j]!;
-      if (v !== EMPTY && v !== TOMBSTONE) this.add(v);
+    for (let j = 0; j < oldKeys.length; j++) {
+      const v = oldKeys[j]!;
+      if (v !== EMPTY && v !== TOMBSTONE) this.set(v, oldMetas[j]!, oldExtras[j]!);
     }
   }
 }

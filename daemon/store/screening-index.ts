@@ -2,13 +2,18 @@
  * The in-memory side of the blocklist, kept in step with SQLite by the change feed.
  *
  * Per organisation it holds: settings, DIDs, emergency numbers, prefix and unidentified entries
- * (few, all in memory), and a NumberKeySet of every number that has an exact entry or belongs to
- * a blocked contact. Full entries for those numbers are fetched from SQLite on first use and kept in
- * an LRU. So:
- *   - a number on no list (most callers, and every spoofed robocall) → answered from the key set;
- *   - a listed number seen recently → answered from the LRU;
- *   - a listed number not seen recently → one indexed SQLite read, then cached.
- * The first two are synchronous (`lookupSync`), which is what keeps the hot path fast.
+ * (few, all in memory), and a NumberKeyMap of every number that has an exact entry or belongs to a
+ * blocked contact, with what a verdict needs of its entry (id, block/allow, mode, expiry). So every
+ * verdict is answered from memory, synchronously (`lookupSync`), listed number or not, cached or
+ * not: the call path never waits on SQLite, nor on the libuv thread pool SQLite shares with scrypt
+ * and file I/O, nor on an import holding the write lock (issue #13).
+ *
+ *   - a number on no list (most callers, and every spoofed robocall) → answered from the key map;
+ *   - a listed number with one exact entry → answered from the key map's summary; its name and
+ *     reason (text only: they never change the action) come from an LRU of full entries, which a
+ *     background read fills after the first call that missed it;
+ *   - a number with several entries, or on a blocked contact (few: contacts are entered by hand) →
+ *     full entries kept in memory (`OrgState.complex`).
  */
 import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
@@ -16,14 +21,20 @@ import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { EntryView } from '../core/entry.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
-import { NumberKeySet, numberKey } from './number-key-set.js';
+import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
 import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from './rows.js';
 
 export interface OrgState {
   readonly org: Org;
   readonly dids: ReadonlySet<string>;
   readonly emergency: ReadonlySet<string>;
-  keys: NumberKeySet;
+  /**
+   * Every listed number (numberKey) → a summary of its one exact entry (`summaryOf`), or COMPLEX
+   * when its entries are in `complex`. Extra: the entry's expiry (epoch ms, 0 = never).
+   */
+  keys: NumberKeyMap;
+  /** Full entries of numbers with more than one entry or on a blocked contact, by numberKey. */
+  complex: Map<number, readonly EntryView[]>;
   /** prefix → entries (block and allow) on exactly that prefix. */
   prefixes: Map<string, EntryView[]>;
   /** Distinct prefix lengths, longest first, so a lookup tries only lengths that exist. */
@@ -32,16 +43,48 @@ export interface OrgState {
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
   /**
-   * Entries of this org's listed numbers, keyed by numberKey. One LRU per organisation, keyed by a
-   * number: the former single LRU keyed by `org.generation|+1555…` built and hashed a fresh string on
-   * every verdict (~0.3 µs of ~2.5 µs). The bound (cacheMax) is therefore per organisation.
+   * Full entries (with name and reason) of this org's listed numbers seen recently, keyed by
+   * numberKey. Only text comes from here: the action is already known from `keys`. One LRU per
+   * organisation, keyed by a number: a single LRU keyed by `org.generation|+1555…` built and hashed a
+   * fresh string on every verdict (~0.3 µs of ~2.5 µs). The bound (cacheMax) is per organisation.
    */
   cache: LRUCache<number, readonly EntryView[]>;
 }
 
 export interface ScreeningIndexOptions {
-  /** Entries cached for listed numbers (default 100,000). */
+  /** Listed numbers whose full entries (name, reason) are cached, per organisation (default 100,000). */
   readonly cacheMax?: number;
+  /**
+   * Background reads of full entries in flight at once (default 8). Beyond it a listed number's
+   * verdict simply carries no name: a flood of uncached listed callers cannot queue reads without
+   * bound (they share the thread pool with everything else).
+   */
+  readonly maxWarming?: number;
+}
+
+/** A number whose entries are in `OrgState.complex` rather than summarised in the key map. */
+const COMPLEX = -1;
+const ALLOW_BIT = 1;
+const VOICEMAIL_BIT = 2;
+
+/** The key map's summary of a number's single exact entry: id × 4 + allow bit + voicemail bit. */
+export function summaryOf(e: Pick<EntryView, 'id' | 'list' | 'mode'>): number {
+  return e.id * 4 + (e.list === 'allow' ? ALLOW_BIT : 0) + (e.mode === 'voicemail' ? VOICEMAIL_BIT : 0);
+}
+
+/** The entry a summary stands for, without name and reason. */
+function entryOfSummary(meta: number, value: string, expiry: number): EntryView {
+  const flags = meta % 4;
+  return {
+    id: (meta - flags) / 4,
+    list: (flags & ALLOW_BIT) !== 0 ? 'allow' : 'block',
+    kind: 'exact',
+    value,
+    mode: (flags & VOICEMAIL_BIT) !== 0 ? 'voicemail' : 'reject',
+    name: '',
+    reason: '',
+    expiresAt: expiry === 0 ? null : expiry,
+  };
 }
 
 const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
@@ -55,14 +98,17 @@ SELECT e.* FROM contact_numbers cn
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 /**
- * One page of an org's exact-entry numbers in index order (entries_active: org_id, value), as one
- * comma-joined string. Loading 1,000,000 numbers with node-sqlite3's `each` queued every row as a
- * JS object faster than they were consumed: ~300 MB RSS and twice the time of these pages.
+ * One page of an org's exact entries in index order (entries_active: org_id, value, kind, list), as
+ * one comma-joined string of `value:summary:expiry` triples. Loading 1,000,000 numbers with
+ * node-sqlite3's `each` queued every row as a JS object faster than they were consumed: ~300 MB RSS
+ * and twice the time of these pages. `value >= ?2`, not `>`: a number can have two exact entries
+ * (block and allow) and a page may end between them; rows already read are skipped in JS.
  */
 const KEYS_PAGE_SQL = `
-SELECT count(*) AS c, max(value) AS last, group_concat(value) AS v FROM (
-  SELECT value FROM entries WHERE org_id = ?1 AND value > ?2 AND kind = 'exact' AND removed_at IS NULL
-  ORDER BY value LIMIT ?3)`;
+SELECT count(*) AS c, group_concat(t, ',') AS v FROM (
+  SELECT value || ':' || (id * 4 + (list = 'allow') + 2 * (mode = 'voicemail')) || ':' || ifnull(expires_at, 0) AS t
+  FROM entries WHERE org_id = ?1 AND value >= ?2 AND kind = 'exact' AND removed_at IS NULL
+  ORDER BY value, list LIMIT ?3)`;
 const KEYS_PAGE = 100_000;
 
 const CONTACT_KEYS_SQL = `
@@ -78,13 +124,23 @@ export class ScreeningIndex {
   private epoch = 0;
   /** Source of OrgState.generation values; never reused. */
   private generations = 0;
+  private readonly maxWarming: number;
+  /** Listed numbers answered with their full entries from the LRU. */
   private cacheHits = 0;
+  /** Listed numbers answered from the key map's summary alone (no name or reason yet). */
   private cacheMisses = 0;
+  /** Numbers on no list. */
   private keyMisses = 0;
+  /** Background reads that failed (the database unreadable): verdicts went on from memory. */
+  private warmFailures = 0;
+  /** `${orgId}:${number}` of the background reads in flight. */
+  private readonly warming = new Set<string>();
+  private readonly warmReads = new Set<Promise<void>>();
   private numberStmt: Promise<PreparedStatement> | null = null;
 
   constructor(private readonly db: Database, options: ScreeningIndexOptions = {}) {
     this.cacheMax = options.cacheMax ?? 100_000;
+    this.maxWarming = options.maxWarming ?? 8;
   }
 
   async loadAll(): Promise<void> {
@@ -109,8 +165,12 @@ export class ScreeningIndex {
     return [...this.byId.values()];
   }
 
-  /** Matches answered from memory, or undefined when SQLite must be read (then call `lookup`). */
-  lookupSync(state: OrgState, subject: ParsedCaller): Matches | undefined {
+  /**
+   * What matches, from memory alone: never waits, never fails for want of the database. A listed
+   * number whose full entries are not cached is answered from its summary (same action, rule and
+   * expiry; no name or reason) and its full entries are read in the background for the next call.
+   */
+  lookupSync(state: OrgState, subject: ParsedCaller): Matches {
     if (subject.kind === 'unidentified') {
       return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null };
     }
@@ -118,26 +178,42 @@ export class ScreeningIndex {
     const protection = this.protection(state, n);
     let exact: readonly EntryView[] = NO_ENTRIES;
     const key = numberKey(n);
-    if (state.keys.has(key)) {
-      const cached = state.cache.get(key);
-      if (cached === undefined) {
-        this.cacheMisses++;
-        return undefined;
-      }
+    const meta = state.keys.get(key);
+    if (meta === COMPLEX) {
       this.cacheHits++;
-      exact = cached;
+      exact = state.complex.get(key) ?? NO_ENTRIES;
+    } else if (meta !== ABSENT) {
+      const cached = state.cache.get(key);
+      if (cached !== undefined) {
+        this.cacheHits++;
+        exact = cached;
+      } else {
+        this.cacheMisses++;
+        exact = [entryOfSummary(meta, n, state.keys.extra())];
+        this.warm(state, n);
+      }
     } else {
       this.keyMisses++;
     }
     return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection };
   }
 
+  /**
+   * Like `lookupSync`, but waits for a listed number's full entries (name, reason) when they are not
+   * cached. For `callscreen check`, the panel's pre-dial check and agent warnings — never the call
+   * path. The action is the same as `lookupSync`'s.
+   */
   async lookup(state: OrgState, subject: ParsedCaller): Promise<Matches> {
-    const fast = this.lookupSync(state, subject);
-    if (fast !== undefined) return fast;
-    const n = (subject as { value: string }).value;
-    const exact = await this.fetchNumber(state, n);
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+    if (subject.kind === 'number') {
+      const key = numberKey(subject.value);
+      const meta = state.keys.get(key);
+      if (meta !== ABSENT && meta !== COMPLEX && !state.cache.has(key)) {
+        const n = subject.value;
+        const exact = await this.fetchNumber(state, n);
+        return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+      }
+    }
+    return this.lookupSync(state, subject);
   }
 
   /**
@@ -146,6 +222,11 @@ export class ScreeningIndex {
    */
   matchesWith(state: OrgState, n: string, exact: readonly EntryView[]): Matches {
     return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+  }
+
+  /** Resolves once the background reads in flight have settled (tests; a clean stop). */
+  async settled(): Promise<void> {
+    while (this.warmReads.size > 0) await Promise.allSettled([...this.warmReads]);
   }
 
   /** One page of an org's active exact entries, by number (index order), numbers after `after`. */
@@ -164,16 +245,24 @@ export class ScreeningIndex {
     return out;
   }
 
-  stats(): { orgs: number; keys: number; keyBytes: number; cacheSize: number; cacheHits: number; cacheMisses: number; keyMisses: number } {
+  stats(): {
+    orgs: number; keys: number; keyBytes: number; complex: number; cacheSize: number;
+    cacheHits: number; cacheMisses: number; keyMisses: number; warmFailures: number;
+  } {
     let keys = 0;
     let keyBytes = 0;
     let cacheSize = 0;
+    let complex = 0;
     for (const s of this.byId.values()) {
       keys += s.keys.size;
       keyBytes += s.keys.byteLength;
       cacheSize += s.cache.size;
+      complex += s.complex.size;
     }
-    return { orgs: this.byId.size, keys, keyBytes, cacheSize, cacheHits: this.cacheHits, cacheMisses: this.cacheMisses, keyMisses: this.keyMisses };
+    return {
+      orgs: this.byId.size, keys, keyBytes, complex, cacheSize,
+      cacheHits: this.cacheHits, cacheMisses: this.cacheMisses, keyMisses: this.keyMisses, warmFailures: this.warmFailures,
+    };
   }
 
   // ---- applying changes (called by the change feed) ----
@@ -200,14 +289,7 @@ export class ScreeningIndex {
     const state = this.byId.get(orgId);
     if (!state) return;
     const rows = await this.numberEntries(orgId, number);
-    const key = numberKey(number);
-    if (rows.length === 0) {
-      state.keys.delete(key);
-      state.cache.delete(key);
-    } else {
-      state.keys.add(key);
-      state.cache.set(key, Object.freeze(rows.map(toEntryView)));
-    }
+    this.install(state, number, rows.map(toEntryView));
   }
 
   /** Every number of a contact (its block was added, changed or removed). */
@@ -221,7 +303,9 @@ export class ScreeningIndex {
     this.epoch++;
     const state = this.byId.get(orgId);
     if (!state) return;
-    state.keys = await this.loadKeys(orgId);
+    const loaded = await this.loadKeys(orgId);
+    state.keys = loaded.keys;
+    state.complex = loaded.complex;
     state.generation = ++this.generations;
     state.cache = this.newCache();
   }
@@ -269,18 +353,56 @@ export class ScreeningIndex {
     const epoch = this.epoch;
     const rows = await this.numberEntries(state.org.id, n);
     const entries = rows.length === 0 ? NO_ENTRIES : Object.freeze(rows.map(toEntryView));
-    if (epoch === this.epoch) state.cache.set(numberKey(n), entries);
+    // A read that raced a change may hold the old entries: not cached (the change feed installs
+    // the new ones itself).
+    if (epoch === this.epoch && entries.length > 0) state.cache.set(numberKey(n), entries);
     return entries;
+  }
+
+  /** Reads a listed number's full entries into the LRU, in the background, within maxWarming. */
+  private warm(state: OrgState, n: string): void {
+    const id = `${state.org.id}:${n}`;
+    if (this.warming.size >= this.maxWarming || this.warming.has(id)) return;
+    this.warming.add(id);
+    const read: Promise<void> = this.fetchNumber(state, n).then(
+      () => undefined,
+      () => {
+        this.warmFailures++;
+      },
+    ).finally(() => {
+      this.warming.delete(id);
+      this.warmReads.delete(read);
+    });
+    this.warmReads.add(read);
+  }
+
+  /** A number's entries as the key map, the complex map and the LRU hold them. */
+  private install(state: OrgState, number: string, entries: readonly EntryView[]): void {
+    const key = numberKey(number);
+    state.cache.delete(key);
+    state.complex.delete(key);
+    const only = entries.length === 1 ? entries[0] : undefined;
+    if (entries.length === 0) {
+      state.keys.delete(key);
+    } else if (only !== undefined && only.kind === 'exact') {
+      state.keys.set(key, summaryOf(only), only.expiresAt ?? 0);
+      state.cache.set(key, Object.freeze([only]));
+    } else {
+      state.keys.set(key, COMPLEX, 0);
+      state.complex.set(key, Object.freeze([...entries]));
+    }
   }
 
   private async installOrg(row: OrgRow, previous?: OrgState): Promise<void> {
     const org = toOrg(row);
     const dids = await this.db.all<{ number: string }>('SELECT number FROM org_numbers WHERE org_id = ?', [org.id]);
+    const loaded = previous ?? (await this.loadKeys(org.id));
     const state: OrgState = {
       org,
       dids: new Set(dids.map((d) => d.number)),
       emergency: new Set(emergencyNumbers(org.policy.region)),
-      keys: previous?.keys ?? (await this.loadKeys(org.id)),
+      keys: loaded.keys,
+      complex: loaded.complex,
       prefixes: new Map(),
       prefixLengths: [],
       unidentified: [],
@@ -324,23 +446,50 @@ export class ScreeningIndex {
     state.unidentified = unidentified;
   }
 
-  private async loadKeys(orgId: number): Promise<NumberKeySet> {
+  /**
+   * An org's key map from scratch: every exact entry's summary (paged, see KEYS_PAGE_SQL), then the
+   * full entries of numbers that have several entries or belong to a blocked contact.
+   */
+  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]> }> {
     const count = await this.db.get<{ c: number }>(
       "SELECT count(*) AS c FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL",
       [orgId],
     );
-    const keys = new NumberKeySet(count?.c ?? 0);
+    const keys = new NumberKeyMap(count?.c ?? 0);
+    const complex = new Map<number, readonly EntryView[]>();
+    const several = new Set<string>();
     // Pages by value, not OFFSET or rowid: each page is an index seek, so the load stays linear.
     let last = '';
+    let lastWasBlock = false;
     for (;;) {
-      const page = await this.db.get<{ c: number; last: string | null; v: string | null }>(KEYS_PAGE_SQL, [orgId, last, KEYS_PAGE]);
-      if (!page || page.c === 0 || page.last === null || page.v === null) break;
-      for (const v of page.v.split(',')) keys.add(numberKey(v));
-      last = page.last;
-      if (page.c < KEYS_PAGE) break;
+      const page = await this.db.get<{ c: number; v: string | null }>(KEYS_PAGE_SQL, [orgId, last, KEYS_PAGE]);
+      if (!page || page.c === 0 || page.v === null) break;
+      let fresh = 0;
+      for (const t of page.v.split(',')) {
+        const c1 = t.indexOf(':');
+        const c2 = t.indexOf(':', c1 + 1);
+        const value = t.slice(0, c1);
+        const meta = Number(t.slice(c1 + 1, c2));
+        const isAllow = (meta % 4 & ALLOW_BIT) !== 0;
+        // Rows of the previous page's last number come again (value >= last): skip those read.
+        if (value === last && (lastWasBlock || isAllow)) continue;
+        fresh++;
+        const key = numberKey(value);
+        if (keys.has(key)) several.add(value);
+        else keys.set(key, meta, Number(t.slice(c2 + 1)));
+        last = value;
+        lastWasBlock = !isAllow;
+      }
+      if (page.c < KEYS_PAGE || fresh === 0) break;
     }
-    for (const n of await this.contactNumbers(orgId)) keys.add(numberKey(n));
-    return keys;
+    for (const n of await this.contactNumbers(orgId)) several.add(n);
+    // Few (contacts are entered by hand; block and allow on one number is rare): one read each.
+    for (const n of several) {
+      const entries = Object.freeze((await this.numberEntries(orgId, n)).map(toEntryView));
+      if (entries.length === 0) continue;
+      keys.set(numberKey(n), COMPLEX, 0);
+      complex.set(numberKey(n), entries);
+    }
+    return { keys, complex };
   }
 }
-

@@ -48,7 +48,7 @@ async function rig(t: TapLike, deadlineMs: number): Promise<Rig> {
     clock: s.clock,
     components: (c) => [
       (server = new EslServer(
-        { screener: c.screener, orgSlugs: () => c.index.orgs().map((o) => o.org.slug), config: () => c.config, logger },
+        { screening: c.screening, config: () => c.config, logger },
         { listen: '127.0.0.1:0', sessionDeadlineMs: deadlineMs, maxConnections: 2200 },
       )),
     ],

@@ -3,7 +3,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { services, silentLogger, tempDir } from '../support/harness.js';
+import { services, silentLogger, startDaemon, tempDir } from '../support/harness.js';
+import { AdminServer } from '../../daemon/admin/admin-server.js';
+import { unlinkSync, copyFileSync } from 'node:fs';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { runDoctor, type DoctorCheck } from '../../daemon/ops/doctor.js';
 import { register } from '../../daemon/cli/commands/doctor.js';
@@ -55,7 +57,7 @@ t.test('passing: valid config, sound db, free ports, AMI login and the hook pres
   const config = new ConfigLoader().load(file).config;
   const checks = await runDoctor({ config, configSource: file, timeoutMs: 2000 });
   t.same(checks.filter((c) => !c.ok), [], 'nothing fails');
-  t.same(checks.map((c) => c.name), ['config', 'config permissions', 'database permissions', 'database integrity', 'schema version', 'port fastagi.listen', 'AMI login', 'dialplan hook']);
+  t.same(checks.map((c) => c.name), ['config', 'config permissions', 'database permissions', 'database integrity', 'schema version', 'disk space', 'database writable', 'daemon lock', 'port fastagi.listen', 'AMI login', 'dialplan hook']);
   t.match(byName(checks, 'database integrity')?.detail, /quick_check: ok/);
 });
 
@@ -136,4 +138,33 @@ t.test('the command prints ✓/✗ with fixes, --json, and fails when a check fa
   const report = JSON.parse(out[0] ?? '{}') as { ok: boolean; checks: DoctorCheck[] };
   t.equal(report.ok, false);
   t.match(report.checks[0], { name: 'config', ok: false, detail: /fastagi\.listen \(line 2\)/ });
+});
+
+t.test('a running daemon that is not ready: doctor names each reason and what to do', async (t) => {
+  const dir = tempDir(t);
+  const dbPath = join(dir, 'cs.db');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const adminPort = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  const listeners = `[fastagi]\nenabled = false\n[admin]\nlisten = "127.0.0.1:${adminPort}"\n`;
+  const toml = `[store]\npath = ${JSON.stringify(dbPath)}\n${listeners}`;
+  const { ctx } = await startDaemon(t, dbPath, { toml: listeners, components: (c) => [new AdminServer(c)] });
+  await ctx.feed.poll();
+  const file = join(dir, 'callscreen.toml');
+  writeFileSync(file, toml);
+  chmodSync(file, 0o640);
+  const config = new ConfigLoader().load(file).config;
+  const ready = await runDoctor({ config, configSource: file, timeoutMs: 5000 });
+  t.match(byName(ready, 'daemon readiness'), { ok: true, detail: /^ready/ });
+  t.match(byName(ready, 'daemon lock'), { ok: true, detail: new RegExp(`held by the daemon pid ${process.pid}`) });
+  // Replaced under the running daemon (a restore without stopping it).
+  copyFileSync(dbPath, join(dir, 'new.db'));
+  unlinkSync(dbPath);
+  copyFileSync(join(dir, 'new.db'), dbPath);
+  await ctx.feed.poll();
+  const checks = await runDoctor({ config, configSource: file, timeoutMs: 5000 });
+  const c = byName(checks, 'daemon readiness: database');
+  t.match(c, { ok: false, detail: /^replaced: .*replaced under the running daemon/, fix: /systemctl restart callscreen/ });
+  t.comment(`✗ ${c?.name}: ${c?.detail}\n    fix: ${c?.fix}`);
 });

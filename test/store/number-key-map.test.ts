@@ -1,5 +1,5 @@
 import t from 'tap';
-import { NumberKeySet, numberKey } from '../../daemon/store/number-key-set.js';
+import { ABSENT, NumberKeyMap, numberKey } from '../../daemon/store/number-key-map.js';
 
 t.test('numberKey: E.164 positive, short codes negative and length-aware', async (t) => {
   t.equal(numberKey('+15551234567'), 15551234567);
@@ -9,29 +9,29 @@ t.test('numberKey: E.164 positive, short codes negative and length-aware', async
   t.not(numberKey('0911'), numberKey('911'));
 });
 
-t.test('add, has, delete, re-add over a tombstone', async (t) => {
-  const s = new NumberKeySet();
+t.test('set, has, delete, re-set over a tombstone', async (t) => {
+  const s = new NumberKeyMap();
   t.equal(s.size, 0);
-  s.add(15551234567);
-  s.add(15551234567);
-  t.equal(s.size, 1, 'adding twice keeps one');
+  s.set(15551234567, 7, 0);
+  s.set(15551234567, 7, 0);
+  t.equal(s.size, 1, 'setting twice keeps one');
   t.ok(s.has(15551234567));
   t.notOk(s.has(15551234568));
   t.ok(s.delete(15551234567));
   t.notOk(s.delete(15551234567), 'second delete finds nothing');
   t.notOk(s.has(15551234567));
-  s.add(15551234567);
+  s.set(15551234567, 7, 0);
   t.ok(s.has(15551234567));
   t.equal(s.size, 1);
-  t.throws(() => s.add(0), RangeError, 'the empty marker is not a key');
-  t.throws(() => s.add(-1), RangeError, 'the tombstone marker is not a key');
-  t.throws(() => s.add(Number.NaN), RangeError);
+  t.throws(() => s.set(0, 7, 0), RangeError, 'the empty marker is not a key');
+  t.throws(() => s.set(-1, 7, 0), RangeError, 'the tombstone marker is not a key');
+  t.throws(() => s.set(Number.NaN, 7, 0), RangeError);
 });
 
 t.test('grows past its initial capacity and keeps every key', async (t) => {
-  const s = new NumberKeySet();
+  const s = new NumberKeyMap();
   const before = s.byteLength;
-  for (let i = 1; i <= 50_000; i++) s.add(15550000000 + i);
+  for (let i = 1; i <= 50_000; i++) s.set(15550000000 + i, 7, 0);
   t.equal(s.size, 50_000);
   t.ok(s.byteLength > before, 'rehashed to a bigger table');
   let missing = 0;
@@ -41,10 +41,10 @@ t.test('grows past its initial capacity and keeps every key', async (t) => {
 });
 
 t.test('a churn of add/delete does not grow the table without bound (tombstones are reclaimed)', async (t) => {
-  const s = new NumberKeySet(100);
+  const s = new NumberKeyMap(100);
   const cap = s.byteLength;
   for (let i = 1; i <= 200_000; i++) {
-    s.add(i);
+    s.set(i, 7, 0);
     s.delete(i);
   }
   t.equal(s.size, 0);
@@ -59,7 +59,7 @@ t.test('random differential against Set', async (t) => {
     seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
     return (seed >>> 0) / 4294967296;
   };
-  const s = new NumberKeySet();
+  const s = new NumberKeyMap();
   const ref = new Set<number>();
   // Keys from a small range so adds, deletes and lookups collide often; short codes included.
   const key = (): number => (rnd() < 0.1 ? -(3 * 10_000_000 + Math.floor(rnd() * 1000)) : 4400000000 + Math.floor(rnd() * 5000));
@@ -67,7 +67,7 @@ t.test('random differential against Set', async (t) => {
   for (let i = 0; i < 100_000; i++) {
     const k = key();
     const op = rnd();
-    if (op < 0.45) { s.add(k); ref.add(k); }
+    if (op < 0.45) { s.set(k, 7, 0); ref.add(k); }
     else if (op < 0.75) { if (s.delete(k) !== ref.delete(k)) mismatches++; }
     else if (s.has(k) !== ref.has(k)) mismatches++;
     if (s.size !== ref.size) mismatches++;
@@ -88,4 +88,25 @@ t.test('numberKey agrees with Number() for every length up to 15 digits', async 
     }
   }
   t.equal(bad, 0);
+});
+
+t.test('values: get returns the meta, extra() the second value of the key just found; set replaces both', async (t) => {
+  const s = new NumberKeyMap();
+  t.equal(s.get(15551234567), ABSENT, 'absent');
+  t.equal(s.extra(), 0, 'no extra after a miss');
+  s.set(15551234567, 40_001, 1_767_225_600_000);
+  s.set(15551234568, 0, 0);
+  t.equal(s.get(15551234567), 40_001);
+  t.equal(s.extra(), 1_767_225_600_000);
+  t.equal(s.get(15551234568), 0, 'a meta of 0 is a value, not absence');
+  t.equal(s.extra(), 0);
+  s.set(15551234567, -1, 0);
+  t.equal(s.get(15551234567), -1, 'replaced');
+  t.equal(s.extra(), 0);
+  t.equal(s.size, 2);
+  for (let i = 1; i <= 5000; i++) s.set(4400000000 + i, i * 4 + 1, i);
+  let bad = 0;
+  for (let i = 1; i <= 5000; i++) if (s.get(4400000000 + i) !== i * 4 + 1 || s.extra() !== i) bad++;
+  t.equal(bad, 0, 'values survive rehashing');
+  t.equal(s.get(15551234568), 0);
 });

@@ -8,8 +8,9 @@
  * - a socket silent for `fastagi.idle_timeout_ms`, or whose environment is not complete by then, is
  *   destroyed; lines over 8 KiB, more than 128
  *   environment lines or anything that is not AGI end the session;
- * - a verdict not ready `screening.deadline_ms` after the environment arrived is replaced by the
- *   fail-mode verdict (`screening.fail_mode`), counted and logged.
+ * - verdicts come from memory (ScreeningService): nothing on the way waits on SQLite; what the list
+ *   cannot answer (no org, an error, a message that could not be held) gets the fail-mode verdict
+ *   (`screening.fail_mode`), counted and logged.
  * Settings are read from `config()` per connection, so a reload (SIGHUP) applies them live, except
  * `listen`.
  */
@@ -21,13 +22,13 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
-import { ROUTES, TIMED_OUT, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
+import { ROUTES, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
 
 export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  /** Screening deadlines; real timers by default. */
+  /** The environment's idle deadline; real timers by default. */
   readonly timers?: OneShotTimers;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
@@ -43,20 +44,22 @@ export interface FastAgiCounters {
   protocolErrors: number;
   /** Screening errors (exceptions, failed quarantine writes). */
   errors: number;
-  /** Verdicts given by fail mode (deadline, unknown org, error): open and closed. */
+  /** Verdicts given by fail mode (unknown org, error, hold failed): open and closed. */
   failOpen: number;
   failClosed: number;
-  timeouts: number;
   unknownOrg: number;
   /** Callers who hung up before the answer was complete. */
   hangups: number;
   verdicts: Record<VerdictAction, number>;
 }
 
+/** Refused connections are logged at most once per this many ms, with the count since the last line. */
+export const REFUSED_LOG_MS = 1000;
+
 export class FastAgiServer {
   readonly name = 'fastagi';
   readonly counters: FastAgiCounters = {
-    connections: 0, accepted: 0, refused: 0, protocolErrors: 0, errors: 0, failOpen: 0, failClosed: 0, timeouts: 0, unknownOrg: 0, hangups: 0,
+    connections: 0, accepted: 0, refused: 0, protocolErrors: 0, errors: 0, failOpen: 0, failClosed: 0, unknownOrg: 0, hangups: 0,
     verdicts: Object.fromEntries(VERDICT_ACTIONS.map((a) => [a, 0])) as Record<VerdictAction, number>,
   };
   private server: net.Server | null = null;
@@ -65,6 +68,9 @@ export class FastAgiServer {
   private readonly timers: OneShotTimers;
   private readonly monotonicMs: () => number;
   private bound: { host: string; port: number } | null = null;
+  /** Refusals not yet in a log line, and the timer that writes the next one (null: none pending). */
+  private refusedUnlogged = 0;
+  private refusedLogTimer: unknown = null;
 
   constructor(private readonly deps: FastAgiDeps) {
     this.timers = deps.timers ?? realOneShotTimers;
@@ -100,6 +106,9 @@ export class FastAgiServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
+    if (this.refusedLogTimer !== null) this.timers.clearTimeout(this.refusedLogTimer);
+    this.refusedLogTimer = null;
+    this.logRefused();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);
@@ -111,7 +120,7 @@ export class FastAgiServer {
     const c = this.counters;
     return {
       ok: this.server !== null, state: this.server ? 'listening' : 'stopped',
-      detail: { connections: c.connections, accepted: c.accepted, refused: c.refused, failOpen: c.failOpen, failClosed: c.failClosed, timeouts: c.timeouts, errors: c.errors, protocolErrors: c.protocolErrors },
+      detail: { connections: c.connections, accepted: c.accepted, refused: c.refused, failOpen: c.failOpen, failClosed: c.failClosed, unknownOrg: c.unknownOrg, errors: c.errors, protocolErrors: c.protocolErrors },
     };
   }
 
@@ -125,6 +134,7 @@ export class FastAgiServer {
     if (this.sockets.size >= cfg.max_connections) {
       this.counters.refused++;
       sock.destroy();
+      this.noteRefused();
       return;
     }
     this.counters.accepted++;
@@ -162,12 +172,7 @@ export class FastAgiServer {
       session.fail(new AgiProtocolError('unknown script', 'not-agi'));
       return;
     }
-    const deadlineMs = config.screening.deadline_ms;
-    const ctx: RouteContext = {
-      env, session, config, deps: this.deps,
-      within: <T>(p: Promise<T>) => this.within(p, deadlineMs - (this.monotonicMs() - t0)),
-      elapsedUs: () => (this.monotonicMs() - t0) * 1000,
-    };
+    const ctx: RouteContext = { env, session, config, deps: this.deps, elapsedUs: () => (this.monotonicMs() - t0) * 1000 };
     let outcome: RouteOutcome | undefined;
     try {
       outcome = await ROUTES[script](ctx);
@@ -183,42 +188,60 @@ export class FastAgiServer {
   }
 
   private finish(script: string, o: RouteOutcome, session: AgiSession, sessionUs: number): void {
-    const v = o.verdict;
+    const s = o.screened;
+    const v = s.verdict;
     const c = this.counters;
     c.verdicts[v.action]++;
-    if (v.failMode === 'open' && o.fallback !== null) c.failOpen++;
+    if (v.failMode === 'open' && s.fallback !== null) c.failOpen++;
     if (v.failMode === 'closed') c.failClosed++;
-    if (o.fallback === 'timeout') c.timeouts++;
-    if (o.fallback === 'unknown-org') c.unknownOrg++;
-    if (o.fallback === 'error' || o.fallback === 'hold-failed') c.errors++;
-    this.deps.screener.recordVerdict(o.req, o.orgId, v, 'fastagi', o.latencyUs);
-    // A child logger per call is built only when its line will be written (info, or a fallback's
-    // warn): a busy site that sets log.level = "warn" logs nothing for most calls, and then building
-    // the child and its fields would be wasted CPU on every call.
-    if (!o.fallback && !this.deps.logger.isLevelEnabled('info')) return;
-    const log = this.deps.logger.child({ org: o.req.org || null, callId: o.req.callId ?? null, from: o.req.from, to: o.req.to });
-    const fields = {
+    if (s.fallback === 'unknown-org') c.unknownOrg++;
+    if (s.fallback === 'error' || s.fallback === 'hold-failed') c.errors++;
+    // Records, counts by fail mode and logs every fail-mode answer at warn (with why).
+    this.deps.screening.record(s, 'fastagi', o.latencyUs, this.deps.logger);
+    // A child logger per call is built only when its line will be written: a busy site that sets
+    // log.level = "warn" logs nothing for most calls, and then building the child and its fields
+    // would be wasted CPU on every call.
+    if (s.fallback !== null || !this.deps.logger.isLevelEnabled('info')) return;
+    const log = this.deps.logger.child({ org: s.req.org || null, callId: s.req.callId ?? null, from: s.req.from, to: s.req.to });
+    log.info({
       script, action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason,
       latencyUs: Math.round(o.latencyUs), sessionUs: Math.round(sessionUs), commands: session.commands,
-      ...(o.fallback ? { fallback: o.fallback, failMode: v.failMode } : {}), ...(session.hungUp ? { hungUp: true } : {}),
-      ...(o.error ? { err: o.error } : {}),
-    };
-    if (o.fallback) log.warn(fields, 'screened by fail mode');
-    else log.info(fields, 'screened');
+      ...(session.hungUp ? { hungUp: true } : {}),
+    }, 'screened');
   }
 
-  private within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-    if (ms <= 0) {
-      p.catch(() => undefined);
-      return Promise.resolve(TIMED_OUT);
-    }
-    return new Promise((resolve, reject) => {
-      const h = this.timers.setTimeout(() => resolve(TIMED_OUT), ms);
-      p.then(
-        (v) => { this.timers.clearTimeout(h); resolve(v); },
-        (e: unknown) => { this.timers.clearTimeout(h); reject(e); },
-      );
-    });
+  /**
+   * A refused connection is a call Asterisk's dialplan lets through unscreened (fail open), so it
+   * must be seen, but a flood of them must not flood the log: the first is logged at once, the
+   * rest counted and logged once per REFUSED_LOG_MS while they keep coming. The running total is
+   * `callscreen_fastagi_refused_total` (metrics.ts, from health()).
+   */
+  private noteRefused(): void {
+    this.refusedUnlogged++;
+    if (this.refusedLogTimer !== null) return;
+    this.logRefused();
+    this.armRefusedLog();
+  }
+
+  private armRefusedLog(): void {
+    this.refusedLogTimer = this.timers.setTimeout(() => {
+      this.refusedLogTimer = null;
+      // Nothing refused in the last window: stop; the next refusal is logged at once again.
+      if (this.refusedUnlogged === 0) return;
+      this.logRefused();
+      this.armRefusedLog();
+    }, REFUSED_LOG_MS);
+  }
+
+  private logRefused(): void {
+    const n = this.refusedUnlogged;
+    if (n === 0) return;
+    this.refusedUnlogged = 0;
+    const max = this.deps.config().fastagi.max_connections;
+    this.deps.logger.warn(
+      { refused: n, refusedTotal: this.counters.refused, open: this.sockets.size, maxConnections: max },
+      `FastAGI refused ${n} connection${n === 1 ? '' : 's'}: ${max} open (fastagi.max_connections); Asterisk applies its dialplan fail mode to those calls`,
+    );
   }
 
   private protocolError(err: unknown, sock: net.Socket): void {

@@ -4,8 +4,7 @@ import { EslServer } from './esl-server.js';
 
 export function buildEslServer(ctx: DaemonContext): EslServer {
   return new EslServer({
-    screener: ctx.screener,
-    orgSlugs: () => ctx.index.orgs().map((o) => o.org.slug),
+    screening: ctx.screening,
     config: () => ctx.config,
     logger: ctx.logger.child({ component: 'esl' }),
   });

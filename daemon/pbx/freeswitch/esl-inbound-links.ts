@@ -16,12 +16,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Component } from '../../main.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
-import type { OrgService } from '../../services/org-service.js';
 import { EslAgentNotifier } from './esl-agent-notifier.js';
 import { backgroundOneShotTimers } from '../one-shot-timers.js';
 import { EslInboundClient, type EslInboundDeps } from './esl-inbound-client.js';
 import { EslMessageDeliverer } from './esl-message-deliverer.js';
-import type { AdapterScreener } from '../../services/screener.js';
+import type { ScreeningService } from '../../services/screening-service.js';
 import { EslSmsScreener } from './esl-sms-screener.js';
 import { EslSmsWatchdog } from './esl-sms-watchdog.js';
 
@@ -39,9 +38,8 @@ export interface EslInboundLinkParts {
 }
 
 export interface EslInboundLinkDeps extends EslInboundDeps {
-  readonly screener: AdapterScreener;
+  readonly screening: ScreeningService;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
-  readonly orgs: Pick<OrgService, 'list'>;
 }
 
 /** What this login asks FreeSWITCH for: the daemon subscribes; the CLI sends nothing but its command. */
@@ -72,15 +70,13 @@ export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslIn
   const notifier = new EslAgentNotifier(client, config.agents.message_from, logger.child({ component: 'agent-notifier' }));
   const deliverer = new EslMessageDeliverer(client, marker);
   const sms = new EslSmsScreener({
-    screener: deps.screener,
+    screening: deps.screening,
     quarantine: deps.quarantine,
     notifier,
     events: client,
     commands: client,
-    orgSlugs: async () => (await deps.orgs.list()).map((o) => o.slug),
     config,
     logger: logger.child({ component: 'esl-sms' }),
-    ...(deps.timers ? { timers: deps.timers } : {}),
   });
   // Renewed on the client's timers: unref'd in the daemon (the link is best effort), a test's manual ones.
   const watchdog = new EslSmsWatchdog({

@@ -17,23 +17,19 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
-import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { Component } from '../../main.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import type { AdapterScreener } from '../../services/screener.js';
-import type { OrgState } from '../../store/screening-index.js';
+import { BY_DID, type Screened, type ScreeningService } from '../../services/screening-service.js';
 import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
 import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
 import { EslSession } from './esl-session.js';
-import { screenWithin } from './screen-within.js';
 
 export interface EslServerDeps {
-  readonly screener: AdapterScreener;
-  /** Slugs of all organisations: an agent's call carries no DID, so a single-org site uses its only org. */
-  readonly orgSlugs: () => readonly string[];
+  /** Org by DID (agents: the only org of a single-org site), the verdict, fail mode. */
+  readonly screening: ScreeningService;
   /** The current config (read per call, so a reload of screening.* applies at once). */
   readonly config: () => Config;
   readonly logger: Logger;
@@ -129,29 +125,23 @@ export class EslServer implements Component {
     const data = await session.channelData();
     const started = performance.now();
     const call = readCall(data);
-    const config = this.deps.config();
-    const state = call.direction === 'inbound' ? this.deps.screener.orgForDid(call.to) : this.agentOrg();
-    const req: ScreenRequest = {
-      org: state?.org.slug ?? '', channel: 'call', direction: call.direction, from: call.from, to: call.to,
+    const ask = {
+      channel: 'call', direction: call.direction, from: call.from, to: call.to,
       ...(call.callerName ? { callerName: call.callerName } : {}), withheld: call.withheld, callId: call.uuid,
-    };
-    const verdict = await screenWithin(this.deps.screener, req, state, config, this.timers);
-    const orgId = state?.org.id ?? null;
+    } as const;
+    const s = call.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
+    const { req, verdict } = s;
     const latencyUs = (performance.now() - started) * 1000;
     const callLog = log.child({ org: req.org, callId: call.uuid, from: req.from, to: req.to, verdict: verdict.action });
     this.counters.screened++;
-    this.deps.screener.recordVerdict(req, orgId, verdict, ESL_ADAPTER, latencyUs);
-    await this.answer(session, call, verdict, callLog);
+    this.deps.screening.record(s, ESL_ADAPTER, latencyUs, log);
+    await this.answer(session, call, s, callLog);
     callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
     session.close('answered');
   }
 
-  private agentOrg(): OrgState | undefined {
-    const all = this.deps.orgSlugs();
-    return all.length === 1 && all[0] !== undefined ? this.deps.screener.org(all[0]) : undefined;
-  }
-
-  private async answer(session: EslSession, call: EslCall, v: Verdict, log: Logger): Promise<void> {
+  private async answer(session: EslSession, call: EslCall, s: Screened, log: Logger): Promise<void> {
+    const v = s.verdict;
     const run = async (app: string, arg: string): Promise<void> => {
       const reply = await session.send(executeCommand(app, arg));
       const text = reply.headers['Reply-Text'] ?? '';
@@ -169,7 +159,9 @@ export class EslServer implements Component {
     }
     if (call.direction === 'outbound' && (v.action === 'warn' || v.action === 'confirm' || v.action === 'deny') && call.agent !== '') {
       const from = this.deps.config().agents.message_from.replace(/^sips?:/, '');
-      await new EslChatNotifier(session, from, log).notify({ org: '', endpoint: call.agent, number: v.normalized, channel: 'call', verdict: v, callId: call.uuid });
+      // The action is already set; the warning quotes the entry's name and reason (maybe one read).
+      const text = await this.deps.screening.withText(s);
+      await new EslChatNotifier(session, from, log).notify({ org: '', endpoint: call.agent, number: v.normalized, channel: 'call', verdict: text, callId: call.uuid });
     }
   }
 }

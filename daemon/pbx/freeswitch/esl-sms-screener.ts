@@ -2,56 +2,49 @@
  * FreeSWITCH SMS screening through the chatplan (config/freeswitch/chatplan-callscreen.xml). The
  * chatplan marks a message `<marker>: screen`, `fire`s a copy of it as a MESSAGE event and `stop`s,
  * so FreeSWITCH delivers nothing itself. This component hears that copy on the inbound Event Socket,
- * turns it into one ScreenRequest, gets one Verdict, and does with it what the Asterisk SMS route
- * does (same verdict, same outcome):
+ * asks the ScreeningService (org by DID, verdict from memory, fail mode), and does with the answer
+ * what the Asterisk SMS route does (same verdict, same outcome):
  *
  * - inbound, blocked (quarantine, reject) → held in quarantine with where it was going (deliverTo);
  * - inbound, allowed → sent on with `sendevent CUSTOM SMS::SEND_MESSAGE` (its own headers,
  *   `<marker>: screened`), which is what the chatplan's `send` would have done at that point;
  * - outbound (an agent texting: `<marker>_direction: outbound`) → always sent on; a listed number
  *   warns the agent over `api chat` (SMS are never refused, only warned about);
- * - no verdict within screening.deadline_ms, or no org for the DID → screening.fail_mode: open
+ * - no org for the DID (agents: several orgs and none is the default) → screening.fail_mode: open
  *   delivers; closed holds (and, with no org to hold it for, does not deliver: FreeSWITCH has
  *   already answered 202 to the sender, so there is no one to refuse);
  * - the hold fails (database) → fail_mode again, as the Asterisk route: open delivers;
  * - FreeSWITCH does not take an allowed message back (not connected, refused, timeout) → held, so
  *   a message already screened is not lost; a supervisor can release it.
  *
- * Every message gets one record (`recordVerdict`, adapter `esl-sms`) and one log line with org,
- * call id (the event's id), from, to and verdict.
+ * Every message gets one record (`ScreeningService.record`, adapter `esl-sms`) and one log line with
+ * org, call id (the event's id), from, to and verdict.
  */
 import type { Logger } from 'pino';
 import type { AgentNotifier } from '../../agents/agent-notifier.js';
 import type { Config } from '../../config/schema.js';
-import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
-import type { AdapterScreener } from '../../services/screener.js';
+import { BY_DID, type Screened, type ScreeningService } from '../../services/screening-service.js';
 import type { OrgState } from '../../store/screening-index.js';
 import { readChatMessage, type EslChatMessage } from './esl-chat-message.js';
 import type { EslEvent } from './esl-event.js';
 import { replyText, type EslCommands, type EslEventSource } from './esl-inbound-client.js';
 import { sendMessageCommand } from './esl-send-message.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
-import { screenWithin } from './screen-within.js';
-import { unscreenedVerdict } from './unscreened-verdict.js';
 
 export const ESL_SMS_ADAPTER = 'esl-sms';
 
 export interface EslSmsScreenerDeps {
-  readonly screener: AdapterScreener;
+  readonly screening: ScreeningService;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   /** Warns agents (EslAgentNotifier); null: no warnings. */
   readonly notifier: AgentNotifier | null;
   readonly events: EslEventSource;
   readonly commands: EslCommands;
-  /** Slugs of all organisations: an agent's message carries no DID, so a single-org site uses its only org. */
-  readonly orgSlugs: () => Promise<readonly string[]>;
   /** The config at start; reload() replaces it (screening.* apply to the next message). */
   readonly config: Config;
   readonly logger: Logger;
-  readonly timers?: OneShotTimers;
 }
 
 export type EslSmsOutcomeKind = 'delivered' | 'held' | 'dropped' | 'failed';
@@ -70,14 +63,12 @@ export class EslSmsScreener {
   private unsubscribe: (() => void) | null = null;
   private readonly inflight = new Set<Promise<void>>();
   private readonly outcomeListeners = new Set<(o: EslSmsOutcome) => void>();
-  private readonly timers: OneShotTimers;
   /** Stands in for an id when FreeSWITCH gave the event none. */
   private localSeq = 0;
   readonly counters = { messages: 0, delivered: 0, held: 0, dropped: 0, failed: 0, warnings: 0 };
 
   constructor(private readonly deps: EslSmsScreenerDeps) {
     this.config = deps.config;
-    this.timers = deps.timers ?? realOneShotTimers;
   }
 
   async start(): Promise<void> {
@@ -125,29 +116,31 @@ export class EslSmsScreener {
     const config = this.config;
     const read = readChatMessage(e, config.esl_inbound.chatplan_marker);
     const m: EslChatMessage = read.id !== '' ? read : { ...read, id: `esl-sms-${++this.localSeq}` };
-    const state = m.direction === 'inbound' ? this.deps.screener.orgForDid(m.to) : await this.agentOrg();
-    const req: ScreenRequest = {
-      org: state?.org.slug ?? '', channel: 'sms', direction: m.direction, from: m.from, to: m.to, withheld: m.withheld, callId: m.id,
-    };
-    const v = await screenWithin(this.deps.screener, req, state, config, this.timers);
+    const ask = { channel: 'sms', direction: m.direction, from: m.from, to: m.to, withheld: m.withheld, callId: m.id } as const;
+    const s = m.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
+    const { req, org: state, verdict: v } = s;
     const latencyUs = (performance.now() - started) * 1000;
-    this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, ESL_SMS_ADAPTER, latencyUs);
+    const held = m.direction === 'inbound' && (v.action === 'quarantine' || v.action === 'reject');
+    // A message to hold is recorded once its fate is known: held, or fail mode if it could not be.
+    if (!held) this.deps.screening.record(s, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
     const log = this.deps.logger.child({ org: req.org, callId: m.id, from: req.from, to: req.to, verdict: v.action });
     if (m.direction === 'outbound') {
       const sent = this.deliver(e, m, state, v, log);
-      this.warnAgent(m, state, v);
+      this.warnAgent(m, s);
       await sent;
       return;
     }
-    if (v.action === 'quarantine' || v.action === 'reject') {
-      await this.holdOrFallBack(e, m, state, v, config, log);
+    if (held) {
+      await this.holdOrFallBack(e, m, s, latencyUs, log);
       return;
     }
     await this.deliver(e, m, state, v, log);
   }
 
-  private async holdOrFallBack(e: EslEvent, m: EslChatMessage, state: OrgState | undefined, v: Verdict, config: Config, log: Logger): Promise<void> {
+  private async holdOrFallBack(e: EslEvent, m: EslChatMessage, s: Screened, latencyUs: number, log: Logger): Promise<void> {
+    const { org: state, verdict: v } = s;
     if (!state) {
+      this.deps.screening.record(s, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
       log.warn({ reason: v.reason }, 'message not delivered: fail closed and no organisation to hold it for');
       this.settle(m, v, 'dropped');
       return;
@@ -156,14 +149,16 @@ export class EslSmsScreener {
       const id = await this.deps.quarantine.hold({
         orgId: state.org.id, fromRaw: m.fromRaw, to: m.to, body: e.body, deliverTo: m.deliverTo, verdict: v, adapter: ESL_SMS_ADAPTER,
       });
+      this.deps.screening.record(s, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
       log.info({ quarantineId: id, reason: v.reason }, 'message held');
       this.settle(m, v, 'held', id);
     } catch (err) {
       // Not stored: holding would lose it. The fail mode decides, as on Asterisk (open: deliver after all).
-      const fallback = unscreenedVerdict('sms', 'inbound', config.screening.fail_mode, 'could not store the message');
-      log.error({ err: err instanceof Error ? err.message : String(err), then: fallback.action }, 'message could not be held');
-      if (fallback.action === 'allow') await this.deliver(e, m, state, fallback, log);
-      else this.settle(m, fallback, 'dropped');
+      const fallback = this.deps.screening.unscreened(s.req, state, 'could not store the message', 'hold-failed', err);
+      this.deps.screening.record(fallback, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
+      log.error({ err: err instanceof Error ? err.message : String(err), then: fallback.verdict.action }, 'message could not be held');
+      if (fallback.verdict.action === 'allow') await this.deliver(e, m, state, fallback.verdict, log);
+      else this.settle(m, fallback.verdict, 'dropped');
     }
   }
 
@@ -201,22 +196,18 @@ export class EslSmsScreener {
     this.settle(m, v, 'failed');
   }
 
-  private warnAgent(m: EslChatMessage, state: OrgState | undefined, v: Verdict): void {
+  private warnAgent(m: EslChatMessage, s: Screened): void {
+    const { org: state, verdict: v } = s;
     const notifier = this.deps.notifier;
     if (!notifier || !state || m.agent === '') return;
     if (v.action !== 'warn' && v.action !== 'confirm' && v.action !== 'deny') return;
     this.counters.warnings++;
-    // Not awaited by the message; notify never throws. Tracked so that stop() waits for it.
-    const p = notifier.notify({ org: state.org.slug, endpoint: m.agent, number: v.normalized, channel: 'sms', verdict: v, callId: m.id })
+    // Not awaited by the message; withText and notify never throw. Tracked so that stop() waits for it.
+    const p = this.deps.screening.withText(s)
+      .then((text) => notifier.notify({ org: state.org.slug, endpoint: m.agent, number: v.normalized, channel: 'sms', verdict: text, callId: m.id }))
       .then(() => undefined)
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
-  }
-
-  /** An agent's message carries no DID: the only org of a single-org site, else none (fail mode applies). */
-  private async agentOrg(): Promise<OrgState | undefined> {
-    const all = await this.deps.orgSlugs();
-    return all.length === 1 && all[0] !== undefined ? this.deps.screener.org(all[0]) : undefined;
   }
 
   private settle(m: EslChatMessage, v: Verdict, outcome: EslSmsOutcomeKind, quarantineId?: number): void {

@@ -8,7 +8,7 @@ import { ConfigLoader, redactConfig } from '../../../daemon/config/load-config.j
 import { CallscreenError } from '../../../daemon/core/errors.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { buildPbxLinks } from '../../../daemon/main.js';
-import type { Screener } from '../../../daemon/services/screener.js';
+import type { ScreeningService } from '../../../daemon/services/screening-service.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
 import { manualTimers, services, silentLogger, testConfig } from '../../support/harness.js';
@@ -49,16 +49,16 @@ t.test('the password is a secret: redacted in config check and in logged config 
 
 t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Event Socket; neither: no links', async (t) => {
   const s = await services(t);
-  const screener = {} as Screener; // nothing is started: the links are only built
+  const screening = {} as ScreeningService; // nothing is started: the links are only built
   const both = testConfig(s.dbPath, '[ami]\nenabled = true\n[esl_inbound]\nenabled = true\npassword = "x"\n');
-  t.same(buildPbxLinks(both, silentLogger(), s, manualTimers, screener).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
+  t.same(buildPbxLinks(both, silentLogger(), s, manualTimers, screening).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
 
-  const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, manualTimers, screener);
+  const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, manualTimers, screening);
   t.same(esl.components.map((c) => c.name), ['esl-inbound', 'esl-sms', 'esl-sms-watchdog'], 'the client starts first and stops last; the watchdog stops first (screening off before nobody listens)');
   t.ok(esl.deliverer instanceof EslMessageDeliverer, 'released SMS go out over the Event Socket');
   t.ok(esl.notifier instanceof EslAgentNotifier, 'and agent warnings');
 
-  const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, manualTimers, screener);
+  const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, manualTimers, screening);
   t.same(none, { deliverer: null, notifier: null, components: [] });
 });
 

@@ -28,7 +28,7 @@ async function rig(t: TapLike, toml = '', options: { sessionDeadlineMs?: number;
     toml,
     components: (ctx) => [
       (server = new EslServer(
-        { screener: ctx.screener, orgSlugs: () => ctx.index.orgs().map((o) => o.org.slug), config: () => ctx.config, logger },
+        { screening: ctx.screening, config: () => ctx.config, logger },
         { listen: '127.0.0.1:0', ...options },
       )),
     ],
@@ -146,7 +146,7 @@ t.test('daemon restart: FreeSWITCH is refused while down (dialplan fail mode), s
   });
   t.equal(refused, 'ECONNREFUSED', 'socket app fails at once, socket_resume lets the dialplan go on');
   const again = new EslServer(
-    { screener: r.ctx.screener, orgSlugs: () => ['demo'], config: () => r.ctx.config, logger: captureLogger().logger },
+    { screening: r.ctx.screening, config: () => r.ctx.config, logger: captureLogger().logger },
     { listen: `127.0.0.1:${port}` },
   );
   await again.start();
