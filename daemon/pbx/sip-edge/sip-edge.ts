@@ -13,10 +13,13 @@
  *   proxied to the PBX. Should the hold fail, `503` (the sender may retry) rather than a silent loss.
  *
  * Connection states: stopped → connecting → connected ⇄ reconnecting → stopped. drachtio-srf
- * reconnects by itself (150 ms growing ×1.7); every transition is logged.
+ * reconnects by itself (150 ms growing ×1.7), capped here at RECONNECT_MAX_MS; every transition is
+ * logged. A wrong secret is logged once per run of refusals (drachtio-server closes the connection
+ * and drachtio-srf tries again every 255 ms).
  *
- * Note: drachtio-server answers requests itself (typically 503/480) when no application is
- * connected: the edge fails CLOSED while the daemon is down, unlike the FastAGI and ESL paths.
+ * Note: drachtio-server 0.9.4 answers INVITE and MESSAGE itself with `503 Service Unavailable`
+ * when no application is connected (measured: test/e2e/sip-edge-drachtio.test.ts): the edge
+ * fails CLOSED while the daemon is down, unlike the FastAGI and ESL paths.
  */
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
@@ -42,6 +45,8 @@ export interface SipEdgeDeps {
   readonly config: () => Config;
   readonly logger: Logger;
   readonly timers?: OneShotTimers;
+  /** Ceiling of drachtio-srf's reconnect delay, ms (default RECONNECT_MAX_MS). */
+  readonly reconnectMaxMs?: number;
 }
 
 export type SipEdgeState = 'stopped' | 'connecting' | 'connected' | 'reconnecting';
@@ -51,18 +56,81 @@ export const SIP_EDGE_ADAPTER = 'sip-edge';
 export const BLOCKED_MESSAGE_STATUS = 603;
 
 /**
- * Reason phrases given explicitly. drachtio-srf's Response#send refuses any code missing from its
- * status table, which predates 607 Unwanted (RFC 8197): an org set to 607 is answered 603 Decline
- * by the edge (logged once per call) until the library accepts it; patching its shared table would
- * be global mutable state.
+ * Upper bound of drachtio-srf's reconnect delay, ms. drachtio-srf 5.0.29 grows the delay ×1.7 from
+ * 150 ms with no ceiling unless one is passed (`reconnect.retryMaxDelay`): after drachtio-server had
+ * been down a minute the edge would wait about 30 s more, after an hour many minutes, while every call
+ * got 503 from drachtio-server. 2 s keeps that gap short for one cheap loopback connect a try.
  */
-export const EDGE_UNSENDABLE: Readonly<Record<number, number>> = { 607: 603 };
+export const RECONNECT_MAX_MS = 2000;
+
 const REASONS: Readonly<Record<number, string>> = { 302: 'Moved Temporarily', 403: 'Forbidden', 404: 'Not Found', 486: 'Busy Here', 503: 'Service Unavailable', 603: 'Decline', 607: 'Unwanted' };
 
-function sendStatus(res: Srf.SrfResponse, wanted: number, headers: Record<string, string> = {}): number {
-  const code = EDGE_UNSENDABLE[wanted] ?? wanted;
-  res.send(code, REASONS[code] ?? 'Rejected', { headers });
-  return code;
+/** The parts of a drachtio-srf Response that Response#send itself uses (not in its typings). */
+interface RawResponse {
+  msg: { status: number; reason: string };
+  status: number;
+  finished: boolean;
+  _agent: { sendResponse(res: unknown, opts: { headers?: Record<string, string> }): void };
+  emit(event: 'end', info: { status: number; reason: string }): boolean;
+}
+
+function isRawResponse(res: unknown): res is RawResponse {
+  const r = res as Partial<RawResponse> | null;
+  return typeof r?.msg === 'object' && typeof r._agent?.sendResponse === 'function';
+}
+
+/**
+ * Sends a final response with an explicit reason phrase. drachtio-srf's Response#send refuses any
+ * code missing from its status table (the `sip-status` package), which predates 607 Unwanted
+ * (RFC 8197); drachtio-server itself sends 607 as given (checked against 0.9.4 on the wire). For
+ * such a code this does what Response#send does after its check: set status and reason on the
+ * response and hand it to drachtio-srf's agent. Patching the shared table instead would be global
+ * mutable state in someone else's module.
+ */
+export function sendStatus(res: Srf.SrfResponse, code: number, headers: Record<string, string> = {}): void {
+  const reason = REASONS[code] ?? 'Rejected';
+  try {
+    res.send(code, reason, { headers });
+    return;
+  } catch (err) {
+    // Response#send validates before it sends anything: nothing has gone out yet.
+    if (!isRawResponse(res)) throw err;
+  }
+  res.msg.status = res.status = code;
+  res.msg.reason = reason;
+  res._agent.sendResponse(res, { headers });
+  res.finished = true;
+  res.emit('end', { status: code, reason });
+}
+
+/** drachtio-srf's wire protocol as a client (lib/wire-protocol.js; not in its typings). */
+interface WireInternals {
+  closing?: boolean;
+  socket?: { destroy(): void };
+  reconnectVars?: { retryTimer?: ReturnType<typeof setTimeout> | null };
+}
+
+/**
+ * Disconnects and stops drachtio-srf's reconnecting for good. Srf#disconnect() alone is not enough
+ * in drachtio-srf 5.0.29: while no connection is up (drachtio-server down, or refusing the secret)
+ * it throws an assertion before it marks its wire protocol closing, and the pending retry timer
+ * then reconnects forever — a stopped edge would come back and keep the process alive. So in that
+ * case the same two things disconnect() would have done are done here: mark it closing (its retry
+ * path checks that flag) and clear the retry timer.
+ */
+function haltSrf(srf: Srf): void {
+  try {
+    srf.disconnect();
+    return;
+  } catch {
+    // not connected: see above
+  }
+  const wp = (srf as unknown as { _app?: { client?: { wp?: WireInternals } } })._app?.client?.wp;
+  if (!wp) return;
+  wp.closing = true;
+  if (wp.reconnectVars?.retryTimer) clearTimeout(wp.reconnectVars.retryTimer);
+  if (wp.reconnectVars) wp.reconnectVars.retryTimer = null;
+  wp.socket?.destroy();
 }
 
 type Req = Srf.SrfRequest;
@@ -74,6 +142,8 @@ export class SipEdge implements Component {
   private stateNow: SipEdgeState = 'stopped';
   private readonly timers: OneShotTimers;
   private counters = { invites: 0, messages: 0, connects: 0, errors: 0 };
+  /** True while drachtio-server keeps refusing the secret (logged once per run of refusals). */
+  private refused = false;
 
   constructor(private readonly deps: SipEdgeDeps) {
     this.timers = deps.timers ?? realOneShotTimers;
@@ -89,16 +159,27 @@ export class SipEdge implements Component {
     const srf = new Srf();
     this.srf = srf;
     srf.on('connect', (err: Error | null, hostport: string) => {
-      if (err) {
-        this.counters.errors++;
-        this.deps.logger.error({ err: err.message }, 'drachtio-server refused the edge (check sip_edge.secret)');
+      if (this.srf !== srf) {
+        // Stopped while a connection attempt was under way: drop what it opened.
+        if (!err) haltSrf(srf);
         return;
       }
+      if (err) {
+        this.counters.errors++;
+        if (!this.refused) this.deps.logger.error({ err: err.message }, 'drachtio-server refused the edge (check sip_edge.secret)');
+        else this.deps.logger.debug({ err: err.message }, 'drachtio-server refused the edge again');
+        this.refused = true;
+        return;
+      }
+      this.refused = false;
       this.counters.connects++;
       this.move('connected', { hostport });
     });
-    // Srf re-emits its wire protocol's 'reconnecting' (not in its typings).
-    (srf as unknown as NodeJS.EventEmitter).on('reconnecting', () => this.move('reconnecting', {}));
+    // Srf re-emits its wire protocol's 'reconnecting' (not in its typings) with the delay before the try, ms.
+    (srf as unknown as NodeJS.EventEmitter).on('reconnecting', (info: { delay?: number; attempt?: number } | undefined) => {
+      this.deps.logger.debug({ delayMs: info?.delay, attempt: info?.attempt }, 'drachtio reconnect scheduled');
+      this.move('reconnecting', {});
+    });
     srf.on('error', (err: Error) => {
       this.counters.errors++;
       if (this.stateNow === 'connected') this.move('reconnecting', { err: err.message });
@@ -109,24 +190,22 @@ export class SipEdge implements Component {
     this.move('connecting', { host: c.host, port: c.port });
     // The secret goes to drachtio-srf only; it is never logged.
     // Returns the app, not a promise, despite its typings; outcomes arrive as connect/error events.
-    srf.connect({ host: c.host, port: c.port, secret: c.secret });
+    // `reconnect` is passed through to drachtio-srf's wire protocol but missing from its typings.
+    const options: Srf.SrfConfig & { reconnect: { retryMaxDelay: number } } = {
+      host: c.host, port: c.port, secret: c.secret, reconnect: { retryMaxDelay: this.deps.reconnectMaxMs ?? RECONNECT_MAX_MS },
+    };
+    srf.connect(options);
   }
 
   async stop(): Promise<void> {
     const srf = this.srf;
     this.srf = null;
-    if (srf) {
-      try {
-        srf.disconnect();
-      } catch {
-        // not connected: nothing to close
-      }
-    }
+    if (srf) haltSrf(srf);
     this.move('stopped', {});
   }
 
   health(): ComponentHealth {
-    return { ok: this.stateNow === 'connected', state: this.stateNow, detail: { ...this.counters } };
+    return { ok: this.stateNow === 'connected', state: this.stateNow, detail: { ...this.counters, refused: this.refused } };
   }
 
   private move(to: SipEdgeState, detail: Record<string, unknown>): void {
@@ -165,8 +244,7 @@ export class SipEdge implements Component {
     const edge = config.sip_edge;
     try {
       if (v.action === 'reject') {
-        const sent = sendStatus(res, v.sipCode ?? 603);
-        if (sent !== v.sipCode) log.warn({ wanted: v.sipCode, sent }, 'drachtio-srf cannot send this code; sent 603');
+        sendStatus(res, v.sipCode ?? 603);
       } else if (v.action === 'voicemail') {
         if (edge.voicemail_uri !== '') await this.proxy(req, edge.voicemail_uri.replace('{did}', sreq.to));
         else sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, sreq.to)};callscreen=voicemail>` });

@@ -1,11 +1,12 @@
 // The SIP edge (drachtio-srf) against test/support/fake-drachtio.ts, a protocol peer that plays
-// drachtio-server in its `length#message` TCP framing. Real daemon underneath.
+// drachtio-server in its `length#message` TCP framing as a real drachtio-server 0.9.4 does (the
+// real one: test/e2e/sip-edge-drachtio.test.ts). Real daemon underneath.
 import t from 'tap';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeDrachtio, sipRequest } from '../../support/fake-drachtio.js';
 import { SipEdge } from '../../../daemon/pbx/sip-edge/sip-edge.js';
 
-async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string } = {}) {
+async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string; reconnectMaxMs?: number } = {}) {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100'], cliActor);
@@ -19,7 +20,7 @@ async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string } 
   const { ctx } = await startDaemon(t, s.dbPath, {
     clock: s.clock,
     toml: `[sip_edge]\nhost = "127.0.0.1"\nport = ${port}\nsecret = "${opts.secret ?? 's3cret'}"\npbx_uri = "sip:10.0.0.5:5060"\nvoicemail_uri = "${opts.voicemailUri ?? ''}"\n`,
-    components: (ctx) => [(edge = new SipEdge({ screener: ctx.screener, quarantine: ctx.quarantine, config: () => ctx.config, logger }))],
+    components: (ctx) => [(edge = new SipEdge({ screener: ctx.screener, quarantine: ctx.quarantine, config: () => ctx.config, logger, ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}) }))],
   });
   if (!edge) throw new Error('no edge');
   return { ctx, edge, fake, port, lines };
@@ -51,8 +52,7 @@ t.test('INVITE: blocked → 603 from the edge; org codes 607/486; voicemail → 
   await r.ctx.feed.poll();
   const unwanted = r.fake.sendRequest(sipRequest('INVITE', { from: '5557770001', to: '+15550100' }));
   await r.fake.until(() => r.fake.forTxn(unwanted).length > 0);
-  t.equal(status(r.fake.forTxn(unwanted)[0]?.sip ?? ''), '603', 'org code 607: drachtio-srf refuses it, 603 sent instead');
-  t.ok(r.lines.some((l) => l.msg === "drachtio-srf cannot send this code; sent 603"), 'and said so');
+  t.match(r.fake.forTxn(unwanted)[0]?.sip ?? '', /^SIP\/2\.0 607 Unwanted\r\n/, 'org code 607: sent as 607 Unwanted past drachtio-srf\'s status table');
   await r.ctx.orgs.updateSettings('demo', { rejectCode: 486 }, cliActor);
   await r.ctx.feed.poll();
 
@@ -67,6 +67,7 @@ t.test('INVITE: blocked → 603 from the edge; org codes 607/486; voicemail → 
   const proxy = r.fake.forTxn(ok)[0];
   t.equal(proxy?.verb, 'proxy', 'allowed call proxied by drachtio-server');
   t.equal(proxy?.tokens.at(-1), 'sip:+15550100@10.0.0.5:5060', 'to pbx_uri with the DID');
+  t.equal(r.fake.forTxn(ok).length, 1, 'nothing else sent for it: the destination\'s answer goes back by drachtio-server');
 
   const pai = r.fake.sendRequest(sipRequest('INVITE', { from: '+15550000000', to: '+15550100', headers: { 'P-Asserted-Identity': '<sip:+15557770001@carrier>' } }));
   await r.fake.until(() => r.fake.forTxn(pai).length > 0);
@@ -129,11 +130,41 @@ t.test('drachtio-server restart: the edge reconnects, re-authenticates and serve
   t.equal(status(r.fake.forTxn(txn)[0]?.sip ?? ''), '603');
 });
 
-t.test('wrong secret: not connected, health not ok', async (t) => {
+t.test('wrong secret: not connected, health not ok; drachtio-server closes and srf retries, logged once', async (t) => {
   const r = await rig(t, { secret: 'wrong' });
-  await r.fake.until(() => r.fake.received.some((m) => m.verb === 'authenticate'));
+  await r.fake.until(() => r.fake.received.filter((m) => m.verb === 'authenticate').length >= 3, 5000);
   await new Promise((res) => setTimeout(res, 50));
   t.notOk(r.fake.authenticated);
-  t.match(r.edge.health(), { ok: false });
-  t.ok(r.lines.some((l) => l.msg === 'drachtio-server refused the edge (check sip_edge.secret)'));
+  t.match(r.edge.health(), { ok: false, detail: { refused: true } });
+  t.equal(r.lines.filter((l) => l.msg === 'drachtio-server refused the edge (check sip_edge.secret)').length, 1, 'one error for the run of refusals');
+  t.ok(r.lines.some((l) => l.msg === 'drachtio-server refused the edge again'), 'the retries at debug');
+});
+
+t.test('reconnect delay is capped (drachtio-srf alone grows it ×1.7 without end)', async (t) => {
+  const r = await rig(t, { reconnectMaxMs: 500 });
+  await r.fake.until(() => r.fake.routes.length === 2);
+  await r.fake.close();
+  const delays = (): number[] => r.lines.filter((l) => l.msg === 'drachtio reconnect scheduled').map((l) => Number(l.delayMs));
+  await r.fake.until(() => false, 1).catch(() => undefined);
+  for (let i = 0; i < 100 && !delays().includes(500); i++) await new Promise((res) => setTimeout(res, 50));
+  t.ok(delays().length >= 3, `delays: ${delays().join(', ')}`);
+  t.ok(delays().every((d) => d <= 500), 'never above reconnectMaxMs');
+  t.ok(delays().includes(500), 'and held at it');
+  await r.fake.listen(r.port);
+  await r.fake.until(() => r.fake.routes.length === 2, 5000);
+  await new Promise((res) => setImmediate(res));
+  t.equal(r.edge.state, 'connected');
+});
+
+t.test('stopped while drachtio-server is down: the edge stays stopped (Srf#disconnect alone would throw and keep retrying)', async (t) => {
+  const r = await rig(t, { reconnectMaxMs: 300 });
+  await r.fake.until(() => r.fake.routes.length === 2);
+  await r.fake.close();
+  await r.fake.until(() => false, 400).catch(() => undefined); // a few refused retries
+  await r.edge.stop();
+  const before = r.fake.connections;
+  await r.fake.listen(r.port);
+  await r.fake.until(() => r.fake.connections > before, 1000).catch(() => undefined); // > 3 × the 300 ms cap
+  t.equal(r.fake.connections, before, 'no connection after stop');
+  t.equal(r.edge.state, 'stopped');
 });
