@@ -44,7 +44,7 @@ export function page(f: Frame, content: SafeHtml): string {
     <select id="org-picker" name="org">${f.orgs.map((o) => html`<option value="${o.slug}"${o.slug === f.org.slug ? html` selected` : ''}>${o.name} (${o.slug})</option>`)}</select>
     <button type="submit" class="secondary">Switch</button>
   </form>
-  <span>${f.user.name} <span class="tag">${f.user.role}</span></span>
+  <span><a href="/account${orgQ}"${f.path === '/account' ? html` aria-current="page"` : ''}>${f.user.name}</a> <span class="tag">${f.user.role}</span></span>
   <form method="post" action="/signout"><input type="hidden" name="_csrf" value="${f.csrf}"><button type="submit" class="link">Sign out</button></form>
 </header>
 <nav class="main" aria-label="Main"><ul>${NAV.filter((n) => f.perms[n.perm]).map((n) => html`<li><a href="${n.path + orgQ}"${n.path === f.path ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>

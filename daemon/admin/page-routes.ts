@@ -16,9 +16,10 @@ import { html } from './html-escape.js';
 import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
 import { document, page, when, type Frame } from './page-layout.js';
 import { checkSameOrigin, type AuthState, type RequestAuth } from './request-auth.js';
-import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
+import { installAccess, principalOf, requestedOrg, type RouteAccess } from './access-hook.js';
+import { renderAccount } from './account-page.js';
 import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
-import type { UserService } from './user-service.js';
+import type { Role, UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
 import { describeEntry, renderAudit, renderBlockForm, renderBlocked, renderCalls, renderContacts, renderDashboard, renderQuarantine, renderSettings } from './page-views.js';
 
@@ -62,6 +63,13 @@ export function safeNext(next: string): string {
   return next;
 }
 
+/** The settings form's prefix minimum: empty = the default (null), else whole digits. */
+function minDigitsField(raw: string): number | null {
+  if (raw.trim() === '') return null;
+  if (!/^\d{1,2}$/.test(raw.trim())) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "supervisorMinPrefixDigits" must be a number of digits, or empty for the default', { field: 'supervisorMinPrefixDigits' });
+  return Number(raw.trim());
+}
+
 /** `page=` of a paged list: 1…100000, else a 400 naming the parameter (never a database error). */
 export function pageParam(req: FastifyRequest): number {
   const raw = q(req, 'page');
@@ -95,7 +103,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   /** The signed-in user and the organisation the access hook authorised (query/form `org`, else their first), and the page frame. */
   async function frame(req: FastifyRequest, path: string, title: string): Promise<{ a: AuthState; org: Org; f: Frame }> {
     const a = principalOf(req);
-    const org = orgOf(req);
+    // Pages open to every signed-in user (Account) still show an org: the one asked for, if theirs.
+    const org = req.accessOrg ?? await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view');
     const orgs = await ops.orgs(a);
     const notice = await renderNotice(deps.ctx, org, req.query as Record<string, unknown>);
     return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice } };
@@ -296,6 +305,37 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     return sendHtml(reply, page(f, renderSettings(f, await ops.settings(a, org.slug))));
   });
 
+  // Account: own password and API tokens (every role).
+  app.get('/account', { config: { access: 'signed-in' } }, async (req, reply) => {
+    const { a, f } = await frame(req, '/account', 'Account');
+    return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name))));
+  });
+
+  app.post('/account/tokens', { config: { access: 'signed-in' } }, async (req, reply) => {
+    const { a, f } = await frame(req, '/account', 'Account');
+    const days = field(req.body, 'days') || '90';
+    if (!/^\d{1,3}$/.test(days)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "days" must be a whole number of days', { field: 'days' });
+    const role = field(req.body, 'role') as Role;
+    const t = await deps.users.createToken(a.user.name, {
+      name: field(req.body, 'name'), ...(role ? { role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
+    }, a.actor, a.user.role);
+    // The secret is shown on this answer only (not after a redirect: it must never be in a URL).
+    return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })), 201);
+  });
+
+  app.post('/account/tokens/:id/revoke', { config: { access: 'signed-in' } }, async (req, reply) => {
+    const { a, org } = await frame(req, '/account', 'Account');
+    await deps.users.revokeToken(a.user.name, idParam(req), a.actor);
+    return back(reply, '/account', org.slug, 'token-revoked');
+  });
+
+  app.post('/account/password', { config: { access: 'signed-in' } }, async (req, reply) => {
+    const { a, org } = await frame(req, '/account', 'Account');
+    await signIn.confirmPassword(a.user, field(req.body, 'current'), req.ip);
+    await deps.users.setPassword(a.user.name, field(req.body, 'password'), a.actor, { self: true, ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}) });
+    return back(reply, '/account', org.slug, 'password-changed');
+  });
+
   app.post('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/settings', 'Settings');
     await ops.updateSettings(a, org.slug, {
@@ -303,6 +343,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       defaultMode: field(req.body, 'defaultMode') as BlockMode,
       rejectCode: Number(field(req.body, 'rejectCode')) as RejectCode,
       outboundPolicy: field(req.body, 'outboundPolicy') as OutboundPolicy,
+      supervisorMinPrefixDigits: minDigitsField(field(req.body, 'supervisorMinPrefixDigits')),
     }, field(req.body, 'note'));
     return back(reply, '/settings', org.slug, 'settings-saved');
   });

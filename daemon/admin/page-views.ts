@@ -185,13 +185,14 @@ ${r.events.map((e) => html`<tr><td data-label="When">${when(e.at)}</td><td data-
 ${pager('/audit', f, pageNo, r.total, 50, r.events.length, Object.fromEntries(Object.entries(filter).filter(([, v]) => v)))}`;
 }
 
-export function renderSettings(f: Frame, s: OrgPolicy): SafeHtml {
+export function renderSettings(f: Frame, s: OrgPolicy & { supervisorMinPrefixDigits: number | null }): SafeHtml {
   const opt = (value: string | number, current: string | number, label: string) => html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
   return html`<form method="post" action="/settings" class="card">${csrfField(f)}
   <div class="field"><label><input type="checkbox" name="agentsMayBlock"${s.agentsMayBlock ? html` checked` : ''}> Agents may block contacts <span class="hint">— off: only supervisors and admins block</span></label></div>
   <div class="field"><label for="defaultMode">Default block mode</label><select id="defaultMode" name="defaultMode">${opt('voicemail', s.defaultMode, MODE_LABEL.voicemail)}${opt('reject', s.defaultMode, MODE_LABEL.reject)}</select></div>
   <div class="field"><label for="rejectCode">SIP code for rejected calls</label><select id="rejectCode" name="rejectCode">${opt(603, s.rejectCode, '603 Decline')}${opt(486, s.rejectCode, '486 Busy Here')}${opt(607, s.rejectCode, '607 Unwanted')}${opt(404, s.rejectCode, '404 Not Found')}</select></div>
   <div class="field"><label for="outboundPolicy">When an agent dials a blocked number</label><select id="outboundPolicy" name="outboundPolicy">${opt('off', s.outboundPolicy, 'Off — say nothing')}${opt('warn', s.outboundPolicy, 'Warn the agent, let the call go on')}${opt('confirm', s.outboundPolicy, 'Ask the agent to confirm (proceed or abort)')}${opt('deny', s.outboundPolicy, 'Refuse the call')}</select></div>
+  <div class="field"><label for="supervisorMinPrefixDigits">Shortest prefix a supervisor may block (digits after +) <span class="hint">— empty: country code + 3</span></label><input id="supervisorMinPrefixDigits" name="supervisorMinPrefixDigits" type="number" min="1" max="15" value="${s.supervisorMinPrefixDigits ?? ''}"></div>
   <div class="field"><label for="note">Note (kept in the audit log)</label><input id="note" name="note" type="text" maxlength="1000"></div>
   <button type="submit">Save settings</button></form>`;
 }
