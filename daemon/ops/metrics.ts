@@ -45,6 +45,16 @@ export class DaemonMetrics {
     if (failMode) this.failModes.inc({ adapter, mode: failMode });
   }
 
+  /**
+   * Calls and SMS the dialplan let through (or refused) without a verdict because the daemon could
+   * not be asked (AGISTATUS not SUCCESS): counted by Asterisk in AstDB and read over AMI by
+   * DialplanFailCounter. Same series as the daemon's own fail-mode verdicts, adapter "dialplan",
+   * so the one alert on callscreen_fail_mode_verdicts_total covers both.
+   */
+  recordDialplanFailMode(mode: 'open' | 'closed', count: number): void {
+    if (count > 0) this.failModes.inc({ adapter: 'dialplan', mode }, count);
+  }
+
   /** Text exposition format for /metrics. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
@@ -92,6 +102,10 @@ export class DaemonMetrics {
     counter('callscreen_recorder_dropped_total', 'Call records dropped because the queue was full (database unavailable)', (v) => v.ctx.recorder.stats().dropped);
     counter('callscreen_recorder_failures_total', 'Record flushes that failed', (v) => v.ctx.recorder.stats().failures);
     gauge('callscreen_quarantine_held', 'SMS held in quarantine for supervisors', async (v) => v.ctx.quarantine.heldCount());
+    counter('callscreen_fastagi_refused_total', 'FastAGI connections closed at once because fastagi.max_connections were open (Asterisk then applies its dialplan fail mode)', (v) => {
+      const d = v.componentHealth().find((h) => h.component === 'fastagi')?.detail;
+      return typeof d?.refused === 'number' ? d.refused : 0;
+    });
     gauge('callscreen_uptime_seconds', 'Seconds since the daemon became ready', (v) => v.uptimeSeconds());
     new Gauge({
       name: 'callscreen_component_up', help: 'Component state: 1 up/connected, 0 down (AMI, ESL, FastAGI, admin…)', labelNames: ['component'], registers,

@@ -15,6 +15,7 @@ import { AmiMessageDeliverer } from './ami-message-deliverer.js';
 import { AstdbMirror, type AstdbMirrorDeps } from './astdb-mirror.js';
 import { backgroundOneShotTimers } from '../one-shot-timers.js';
 import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
+import { DialplanFailCounter } from './dialplan-fail-counter.js';
 
 export interface AmiLinkParts {
   readonly client: AmiClient;
@@ -28,6 +29,8 @@ export interface AmiLinkParts {
    * started after the AMI client and stopped before it, so it can withdraw its heartbeat.
    */
   readonly mirror: ((deps: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>) => AstdbMirror) | null;
+  /** Reads the dialplan's fail-mode counters from AstDB into the daemon's metrics (built once metrics exist). */
+  readonly failCounter: (metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics']) => DialplanFailCounter;
 }
 
 export interface AmiLinkDeps {
@@ -109,5 +112,7 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
         );
       }
     : null;
-  return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent], mirror };
+  const failCounter = (metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics']): DialplanFailCounter =>
+    new DialplanFailCounter({ ami: client, metrics, logger: logger.child({ component: 'dialplan-fail-counter' }), timers: deps.timers ?? backgroundOneShotTimers, eventTimeoutMs: config.ami.action_timeout_ms });
+  return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent], mirror, failCounter };
 }
