@@ -3,5 +3,5 @@ import type { DaemonContext } from '../../main.js';
 import { SipEdge } from './sip-edge.js';
 
 export function buildSipEdge(ctx: DaemonContext): SipEdge {
-  return new SipEdge({ screener: ctx.screener, quarantine: ctx.quarantine, config: () => ctx.config, logger: ctx.logger.child({ component: 'sip-edge' }) });
+  return new SipEdge({ screening: ctx.screening, quarantine: ctx.quarantine, config: () => ctx.config, logger: ctx.logger.child({ component: 'sip-edge' }) });
 }

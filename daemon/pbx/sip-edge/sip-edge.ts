@@ -10,7 +10,11 @@
  * - INVITE, allowed → proxied to `pbx_uri` with the DID as user part;
  * - MESSAGE from a blocked sender → held in quarantine, then refused with `603 Decline` (the sender
  *   learns it was not delivered, as with a blocked call; nothing says it was kept); allowed →
- *   proxied to the PBX. Should the hold fail, `503` (the sender may retry) rather than a silent loss.
+ *   proxied to the PBX. Should the hold fail, the fail mode decides as on every door: open passes
+ *   it on, closed refuses it with `503` (the sender may retry) — never a silent loss.
+ *
+ * Org resolution (by DID, no default), the verdict (from memory, synchronous) and fail mode belong
+ * to the ScreeningService; this adapter only reads SIP and answers in SIP.
  *
  * Connection states: stopped → connecting → connected ⇄ reconnecting → stopped. drachtio-srf
  * reconnects by itself (150 ms growing ×1.7), capped here at RECONNECT_MAX_MS; every transition is
@@ -24,27 +28,18 @@
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
-import type { ScreenRequest } from '../../core/screen-request.js';
-import type { Verdict } from '../../core/verdict.js';
 import type { Component } from '../../main.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
-import type { OrgState } from '../../store/screening-index.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
-import { screenWithin, type VerdictSource } from '../freeswitch/screen-within.js';
+import { BY_DID, type Ask, type Screened, type ScreeningService } from '../../services/screening-service.js';
 import { uriUser, withUser } from './sip-uri.js';
 
-export interface SipEdgeScreener extends VerdictSource {
-  orgForDid(raw: string): OrgState | undefined;
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void;
-}
-
 export interface SipEdgeDeps {
-  readonly screener: SipEdgeScreener;
+  /** The screening policy: the org by DID, the verdict from memory, fail mode, records. */
+  readonly screening: Pick<ScreeningService, 'inbound' | 'unscreened' | 'record'>;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   readonly config: () => Config;
   readonly logger: Logger;
-  readonly timers?: OneShotTimers;
   /** Ceiling of drachtio-srf's reconnect delay, ms (default RECONNECT_MAX_MS). */
   readonly reconnectMaxMs?: number;
 }
@@ -140,14 +135,11 @@ export class SipEdge implements Component {
   readonly name = 'sip-edge';
   private srf: Srf | null = null;
   private stateNow: SipEdgeState = 'stopped';
-  private readonly timers: OneShotTimers;
   private counters = { invites: 0, messages: 0, connects: 0, errors: 0 };
   /** True while drachtio-server keeps refusing the secret (logged once per run of refusals). */
   private refused = false;
 
-  constructor(private readonly deps: SipEdgeDeps) {
-    this.timers = deps.timers ?? realOneShotTimers;
-  }
+  constructor(private readonly deps: SipEdgeDeps) {}
 
   get state(): SipEdgeState {
     return this.stateNow;
@@ -215,41 +207,44 @@ export class SipEdge implements Component {
     this.deps.logger[to === 'reconnecting' ? 'warn' : 'info']({ from, to, ...detail }, 'SIP edge state');
   }
 
-  private request(req: Req, channel: 'call' | 'sms'): { sreq: ScreenRequest; state: OrgState | undefined } {
+  /** The request as the screening service takes it: DID from the Request-URI, caller from PAI or From. */
+  private ask(req: Req, channel: 'call' | 'sms'): Ask {
     const did = uriUser(req.uri) || uriUser(req.get('To') ?? '');
     const pai = req.has('P-Asserted-Identity') ? uriUser(req.get('P-Asserted-Identity')) : '';
     // A network-asserted identity beats the From header the caller chose.
     const from = pai || uriUser(req.get('From') ?? '');
     const privacy = req.has('Privacy') ? req.get('Privacy').toLowerCase() : '';
     const name = /^\s*"([^"]*)"/.exec(req.get('From') ?? '')?.[1] ?? '';
-    const state = this.deps.screener.orgForDid(did);
-    const sreq: ScreenRequest = {
-      org: state?.org.slug ?? '', channel, direction: 'inbound', from, to: did,
+    return {
+      channel, direction: 'inbound', from, to: did,
       ...(name ? { callerName: name } : {}),
       withheld: /\b(id|user|header)\b/.test(privacy) || /^(anonymous|restricted)$/i.test(from),
       callId: req.get('Call-ID') ?? '',
     };
-    return { sreq, state };
+  }
+
+  private logFor(s: Screened): Logger {
+    return this.deps.logger.child({ org: s.req.org, callId: s.req.callId, from: s.req.from, to: s.req.to, verdict: s.verdict.action });
   }
 
   private async onInvite(req: Req, res: Res): Promise<void> {
     this.counters.invites++;
     const started = performance.now();
-    const config = this.deps.config();
-    const { sreq, state } = this.request(req, 'call');
-    const v = await screenWithin(this.deps.screener, sreq, state, config, this.timers);
+    const edge = this.deps.config().sip_edge;
+    // Synchronous, from memory: no deadline to race (the screening service's contract).
+    const s = this.deps.screening.inbound(BY_DID, this.ask(req, 'call'));
+    const v = s.verdict;
     const latencyUs = (performance.now() - started) * 1000;
-    this.deps.screener.recordVerdict(sreq, state?.org.id ?? null, v, SIP_EDGE_ADAPTER, latencyUs);
-    const log = this.deps.logger.child({ org: sreq.org, callId: sreq.callId, from: sreq.from, to: sreq.to, verdict: v.action });
-    const edge = config.sip_edge;
+    const log = this.logFor(s);
+    this.deps.screening.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
     try {
       if (v.action === 'reject') {
         sendStatus(res, v.sipCode ?? 603);
       } else if (v.action === 'voicemail') {
-        if (edge.voicemail_uri !== '') await this.proxy(req, edge.voicemail_uri.replace('{did}', sreq.to));
-        else sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, sreq.to)};callscreen=voicemail>` });
+        if (edge.voicemail_uri !== '') await this.proxy(req, edge.voicemail_uri.replace('{did}', s.req.to));
+        else sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, s.req.to)};callscreen=voicemail>` });
       } else {
-        await this.proxy(req, withUser(edge.pbx_uri, sreq.to));
+        await this.proxy(req, withUser(edge.pbx_uri, s.req.to));
       }
       log[v.action === 'allow' ? 'debug' : 'info']({ reason: v.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
     } catch (err) {
@@ -261,33 +256,37 @@ export class SipEdge implements Component {
   private async onMessage(req: Req, res: Res): Promise<void> {
     this.counters.messages++;
     const started = performance.now();
-    const config = this.deps.config();
-    const { sreq, state } = this.request(req, 'sms');
-    const v = await screenWithin(this.deps.screener, sreq, state, config, this.timers);
+    const edge = this.deps.config().sip_edge;
+    const svc = this.deps.screening;
+    let s = svc.inbound(BY_DID, this.ask(req, 'sms'));
     const latencyUs = (performance.now() - started) * 1000;
-    const log = this.deps.logger.child({ org: sreq.org, callId: sreq.callId, from: sreq.from, to: sreq.to, verdict: v.action });
-    this.deps.screener.recordVerdict(sreq, state?.org.id ?? null, v, SIP_EDGE_ADAPTER, latencyUs);
+    const log = this.logFor(s);
+    const blocked = s.verdict.action === 'quarantine' || s.verdict.action === 'reject' || s.verdict.action === 'voicemail';
     try {
-      if (v.action === 'quarantine' || v.action === 'reject' || v.action === 'voicemail') {
-        if (!state) {
-          // Fail-closed with no org to hold it for: refuse, nothing is stored.
-          sendStatus(res, 503);
-          return;
-        }
+      if (blocked && s.org) {
         try {
           const id = await this.deps.quarantine.hold({
-            orgId: state.org.id, fromRaw: req.get('From') ?? sreq.from, to: sreq.to, body: req.body ?? '',
-            deliverTo: withUser(config.sip_edge.pbx_uri, sreq.to), verdict: v, adapter: SIP_EDGE_ADAPTER,
+            orgId: s.org.org.id, fromRaw: req.get('From') ?? s.req.from, to: s.req.to, body: req.body ?? '',
+            deliverTo: withUser(edge.pbx_uri, s.req.to), verdict: s.verdict, adapter: SIP_EDGE_ADAPTER,
           });
+          svc.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
           sendStatus(res, BLOCKED_MESSAGE_STATUS);
           log.info({ quarantineId: id }, 'message held');
+          return;
         } catch (err) {
-          sendStatus(res, 503);
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'message could not be held; refused with 503');
+          // Not stored: refusing it as held would lose it. The fail mode decides, as on the other
+          // doors: open passes it on; closed refuses it with 503 (the sender may retry).
+          s = svc.unscreened(s.req, s.org, 'could not store the message', 'hold-failed', err);
+          log.error({ err: err instanceof Error ? err.message : String(err), then: s.verdict.action }, 'message could not be held');
         }
+      }
+      svc.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
+      if (s.verdict.action !== 'allow') {
+        // Fail closed (no org to hold it for, or the hold failed): refused, nothing stored.
+        sendStatus(res, 503);
         return;
       }
-      await this.proxy(req, withUser(config.sip_edge.pbx_uri, sreq.to));
+      await this.proxy(req, withUser(edge.pbx_uri, s.req.to));
       log.debug('message passed on');
     } catch (err) {
       this.counters.errors++;

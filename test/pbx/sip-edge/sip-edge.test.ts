@@ -6,7 +6,7 @@ import { captureLogger, cliActor, services, startDaemon, type TapLike } from '..
 import { FakeDrachtio, sipRequest } from '../../support/fake-drachtio.js';
 import { SipEdge } from '../../../daemon/pbx/sip-edge/sip-edge.js';
 
-async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string; reconnectMaxMs?: number } = {}) {
+async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string; reconnectMaxMs?: number; failMode?: 'open' | 'closed'; holdFails?: boolean } = {}) {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100'], cliActor);
@@ -19,8 +19,8 @@ async function rig(t: TapLike, opts: { secret?: string; voicemailUri?: string; r
   let edge: SipEdge | undefined;
   const { ctx } = await startDaemon(t, s.dbPath, {
     clock: s.clock,
-    toml: `[sip_edge]\nhost = "127.0.0.1"\nport = ${port}\nsecret = "${opts.secret ?? 's3cret'}"\npbx_uri = "sip:10.0.0.5:5060"\nvoicemail_uri = "${opts.voicemailUri ?? ''}"\n`,
-    components: (ctx) => [(edge = new SipEdge({ screener: ctx.screener, quarantine: ctx.quarantine, config: () => ctx.config, logger, ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}) }))],
+    toml: `[screening]\nfail_mode = "${opts.failMode ?? 'open'}"\n[sip_edge]\nhost = "127.0.0.1"\nport = ${port}\nsecret = "${opts.secret ?? 's3cret'}"\npbx_uri = "sip:10.0.0.5:5060"\nvoicemail_uri = "${opts.voicemailUri ?? ''}"\n`,
+    components: (ctx) => [(edge = new SipEdge({ screening: ctx.screening, quarantine: opts.holdFails ? { hold: () => Promise.reject(new Error('disk I/O error')) } : ctx.quarantine, config: () => ctx.config, logger, ...(opts.reconnectMaxMs ? { reconnectMaxMs: opts.reconnectMaxMs } : {}) }))],
   });
   if (!edge) throw new Error('no edge');
   return { ctx, edge, fake, port, lines };
@@ -167,4 +167,25 @@ t.test('stopped while drachtio-server is down: the edge stays stopped (Srf#disco
   await r.fake.until(() => r.fake.connections > before, 1000).catch(() => undefined); // > 3 × the 300 ms cap
   t.equal(r.fake.connections, before, 'no connection after stop');
   t.equal(r.edge.state, 'stopped');
+});
+
+t.test('fail modes come from the screening service: unknown DID open → proxied, closed → 503; hold failure open → passed on', async (t) => {
+  const open = await rig(t, { holdFails: true });
+  await open.fake.until(() => open.fake.routes.length === 2);
+  const unknown = open.fake.sendRequest(sipRequest('INVITE', { from: '+15557770001', to: '+15559999999' }));
+  await open.fake.until(() => open.fake.forTxn(unknown).length > 0);
+  t.equal(open.fake.forTxn(unknown)[0]?.verb, 'proxy', 'no org for the DID, fail open: passed on');
+  const sms = open.fake.sendRequest(sipRequest('MESSAGE', { from: '+15557770001', to: '+15550100', body: 'x' }));
+  await open.fake.until(() => open.fake.forTxn(sms).length > 0);
+  t.equal(open.fake.forTxn(sms)[0]?.verb, 'proxy', 'blocked sender but the hold failed, fail open: passed on, not lost');
+  t.ok(open.lines.some((l) => l.msg === 'message could not be held' && l.then === 'allow'));
+  t.ok(open.lines.some((l) => l.msg === 'not screened: let through (fail open)' && l.fallback === 'hold-failed'), 'the service logged the fallback');
+
+  const closed = await rig(t, { failMode: 'closed', holdFails: true });
+  await closed.fake.until(() => closed.fake.routes.length === 2);
+  const call = closed.fake.sendRequest(sipRequest('INVITE', { from: '+15550000000', to: '+15559999999' }));
+  const msg = closed.fake.sendRequest(sipRequest('MESSAGE', { from: '+15557770001', to: '+15550100', body: 'x' }));
+  await closed.fake.until(() => closed.fake.forTxn(call).length > 0 && closed.fake.forTxn(msg).length > 0);
+  t.equal(status(closed.fake.forTxn(call)[0]?.sip ?? ''), '503', 'no org, fail closed: 503');
+  t.equal(status(closed.fake.forTxn(msg)[0]?.sip ?? ''), '503', 'hold failed, fail closed: 503 (the sender may retry)');
 });
