@@ -129,7 +129,9 @@ t.test('real process: SIGHUP reloads, bad file refused, SIGTERM exits 0 within 5
   const { child } = p;
   const out = p.lines;
   const waitFor = (re: RegExp): Promise<Record<string, unknown>> => p.waitFor(re);
+  const spawnedAt = Date.now();
   await waitFor(/callscreen ready/);
+  t.comment(`spawn → "callscreen ready" in ${Date.now() - spawnedAt} ms`);
   writeFileSync(file, toml('[screening]\ndeadline_ms = 99\n[esl]\nlisten = "127.0.0.1:9999"\n'));
   child.kill('SIGHUP');
   const ok = await waitFor(/config reloaded/);
