@@ -172,11 +172,14 @@ export async function start(settings: FsSettings = {}): Promise<void> {
   await runOk(['start'], settingsEnv(settings), 10 * 60_000);
 }
 
-/** Stops FreeSWITCH (nothing left running, run directory removed) and releases the lock. */
+/**
+ * Stops FreeSWITCH (nothing left running, run directory removed) and releases the lock.
+ * CALLSCREEN_FS_KEEP=1 leaves it running, log and all, for a look after a failed test.
+ */
 export async function stop(): Promise<void> {
   if (!lockHeld) return;
   try {
-    await runOk(['stop'], process.env, 60_000);
+    if (process.env.CALLSCREEN_FS_KEEP !== '1') await runOk(['stop'], process.env, 60_000);
   } finally {
     releaseLockSync();
   }

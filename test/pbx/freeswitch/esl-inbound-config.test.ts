@@ -63,19 +63,23 @@ t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Eve
 });
 
 t.test('the shipped chatplan snippet speaks the daemon\'s default marker: the names are kept in step here', async (t) => {
-  const xml = readFileSync(join(import.meta.dirname, '../../../config/freeswitch/chatplan-callscreen.xml'), 'utf8');
+  // Two files: the carriers' context and the phones' (the first extension that matches ends a chatplan).
+  const xml = ['chatplan-callscreen.xml', 'chatplan-callscreen-agent.xml']
+    .map((f) => readFileSync(join(import.meta.dirname, '../../../config/freeswitch', f), 'utf8')).join('\n');
   const marker = new ConfigLoader().fromText('', 'defaults').esl_inbound.chatplan_marker;
   const extensions = [...xml.matchAll(/<extension name="([^"]+)">([\s\S]*?)<\/extension>/g)];
   t.same(extensions.map((m) => m[1]), ['callscreen-sms-inbound', 'callscreen-sms-closed', 'callscreen-sms-agent']);
   const closed = extensions.find((m) => m[1] === 'callscreen-sms-closed')?.[2] ?? '';
   t.match(closed, `<condition field="\${${marker}_sms}" expression="^closed$"/>`, 'refusing: only while the watchdog (or a clean stop) set closed');
-  t.same([...closed.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"/g)].map((m) => m[1]), ['stop']);
+  // `final`, not `stop`: only final_delivery keeps the core from delivering the message itself after
+  // the chatplan (seen on a real FreeSWITCH 1.10.12: test/e2e/freeswitch-sms.test.ts).
+  t.same([...closed.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"/g)].map((m) => m[1]), ['final']);
   for (const [, name, body = ''] of extensions.filter((m) => m[1] !== 'callscreen-sms-closed')) {
     const conditions = [...body.matchAll(/<condition field="([^"]+)" expression="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
     t.same(conditions.slice(0, 2), [`\${${marker}_sms} ^screen$`, `${marker} ^$`], `${name}: only while the daemon switched screening on, only unmarked messages`);
     const actions = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"(?: data="([^"]*)")?\/>/g)].map((m) => `${m[1]}${m[2] ? ` ${m[2]}` : ''}`);
     t.equal(actions[0], `set ${marker}=screen`, `${name}: marks the message as the daemon's event filter expects`);
-    t.same(actions.slice(-2), ['fire', 'stop'], `${name}: a copy to the daemon, then FreeSWITCH delivers nothing itself`);
+    t.same(actions.slice(-2), ['fire', 'final'], `${name}: a copy to the daemon, then FreeSWITCH delivers nothing itself`);
   }
   t.match(xml, `set" data="${marker}_direction=outbound"`, 'agents\' messages are marked outbound');
 });
