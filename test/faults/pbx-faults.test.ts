@@ -19,7 +19,10 @@ import { describeSipp, runSipp, startSipp, type SippCall } from '../support/sipp
 t.setTimeout(20 * 60_000);
 
 const FULL = process.env.CS_FAULTS_FULL === '1';
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
+const CI = process.env.CI === 'true' || process.env.CI === '1';
+const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' ? 'CALLSCREEN_SKIP_SANDBOX=1' : process.getuid?.() !== 0 ? 'the PBX sandbox needs root (chroot)' : null;
+/** Safety ceiling for a real daemon process to log "callscreen ready" (ms): a loaded 2-core machine needs far more than an idle one. */
+const READY_CEILING_MS = 180_000;
 const BIN = new URL('../../daemon/cli/bin.ts', import.meta.url).pathname;
 const BLOCKED = ['+15557771001', '+15557771002', '+15557771003'];
 
@@ -51,13 +54,13 @@ interface DaemonProcess {
   readyAt: number;
 }
 
-/** Starts `callscreen daemon` as its own process; resolves once it logged "callscreen ready". */
+/** Starts `callscreen daemon` as its own process; resolves once it logged "callscreen ready", fails if it exits first. */
 function startDaemonProcess(configPath: string): Promise<DaemonProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   let buf = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('daemon not ready within 30 s')), 30_000);
+    const timer = setTimeout(() => reject(new Error(`daemon not ready within the ${READY_CEILING_MS / 1000} s safety ceiling`)), READY_CEILING_MS);
     child.stdout!.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       let nl: number;
@@ -97,11 +100,9 @@ function loadCalls(n: number): SippCall[] {
   }));
 }
 
-if (skip) {
-  t.comment('PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
-  t.pass('skipped: not root');
-} else {
-  t.test('the daemon killed under load, Asterisk restarted, a soak', async (t) => {
+if (skip !== null && CI) t.fail(`${skip}: the sandbox suites must run in CI`);
+else {
+  t.test('the daemon killed under load, Asterisk restarted, a soak', { skip: skip ?? false }, async (t) => {
     const s = await services(t);
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
     await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
@@ -120,6 +121,7 @@ if (skip) {
     t.teardown(() => { daemon.child.kill('SIGKILL'); });
     await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
     t.teardown(() => sandbox.stop());
+    await sandbox.rx('database deltree callscreen_stats');
 
     const blockedOnce = async (): Promise<number | undefined> =>
       (await runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller: BLOCKED[0], did: '+15550100', timeoutSec: 10 })).codes[0];
@@ -158,6 +160,13 @@ if (skip) {
       t.ok(resumed, 'a blocked caller is rejected again after the restart');
       t.comment(`restart: process spawn → ready ${readyMs} ms (includes loading TypeScript through tsx); ready → first blocked verdict ${firstVerdictMs} ms`);
       t.ok(firstVerdictMs >= 0 && firstVerdictMs <= 2000, `verdicts resume within 2 s of the daemon being ready (${firstVerdictMs} ms)`);
+      // The calls let through while the daemon was dead are not lost to monitoring: the dialplan
+      // counted them in AstDB and the restarted daemon reads them at its AMI login.
+      const counted = (): Record<string, unknown> | undefined => daemon.lines.find((l) => /^the dialplan handled \d+ call/.test(String(l.msg)));
+      t.ok(await until(() => counted() !== undefined, 60_000), 'the restarted daemon logs the calls the dialplan let through');
+      const n = Number(counted()?.count);
+      t.comment(`dialplan fail-open count read by the restarted daemon: ${n} (SIPp saw ${r.codeCounts[200] ?? 0} answered calls, before and after the kill)`);
+      t.ok(n > 0 && n <= (r.codeCounts[200] ?? 0), `counted ${n} fail-open calls, no more than were answered`);
     });
 
     await t.test('Asterisk restarted: AMI reconnects by itself', async (t) => {
