@@ -103,7 +103,10 @@ export class AdminServer implements Component {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('x-frame-options', 'DENY');
-      reply.header('referrer-policy', 'no-referrer');
+      // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` on its own
+      // same-site form posts, and the Origin check (request-auth.ts) could not tell them from a
+      // sandboxed attacker. Other sites still get no Referer.
+      reply.header('referrer-policy', 'same-origin');
       if (!req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
       if (https) reply.header('strict-transport-security', HSTS);
     });

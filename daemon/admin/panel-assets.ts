@@ -28,7 +28,7 @@ form.inline { display:inline; margin:0; }
 form.search { display:flex; flex-wrap:wrap; gap:8px; align-items:end; margin-bottom:12px; }
 .field { display:flex; flex-direction:column; gap:4px; margin-bottom:12px; }
 .field label, fieldset legend { font-weight:600; }
-input[type=text], input[type=search], input[type=password], input[type=tel], select, textarea {
+input[type=text], input[type=search], input[type=password], input[type=tel], input[type=number], select, textarea {
   font:inherit; padding:8px 10px; border:1px solid #8c959f; border-radius:6px; min-width:0; max-width:100%; background:#fff; }
 fieldset { border:1px solid var(--line); border-radius:8px; margin:0 0 12px; padding:8px 12px; }
 fieldset label { display:block; padding:4px 0; font-weight:normal; }

@@ -81,7 +81,7 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     await admin.getByLabel('Name').fill('Nuisance Caller');
     await admin.getByLabel(/^Numbers/).fill('555-777-0001, 555-777-0002');
     await admin.getByRole('button', { name: 'Add contact' }).click();
-    await admin.waitForURL(/notice=Added/);
+    await admin.waitForURL(/notice=contact-added/);
     await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Block', exact: true }).click();
     await admin.getByLabel('A contact — all of their numbers').check();
     await admin.getByLabel(/^Contact/).selectOption({ label: 'Nuisance Caller (+15557770001, +15557770002)' });
@@ -104,11 +104,11 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     t.equal(await card.locator('tbody tr').count(), 2);
     await admin.screenshot({ path: join(SHOTS, 'quarantine-desktop.png'), fullPage: true });
     await card.locator('tbody tr', { hasText: 'Buy now!!!' }).getByRole('button', { name: 'Release' }).click();
-    await admin.waitForURL(/notice=Released/);
+    await admin.waitForURL(/notice=released/);
     t.equal(panel.deliverer?.delivered.length, 1);
     t.equal(panel.deliverer?.delivered[0]?.body, 'Buy now!!!');
     await admin.getByRole('region', { name: 'Messages from Pushy Vendor' }).getByRole('button', { name: 'Delete all' }).click();
-    await admin.waitForURL(/notice=Deleted/);
+    await admin.waitForURL(/notice=settled-deleted/);
     t.match(await admin.getByRole('status').textContent(), 'Deleted 1 message.');
     t.match(await admin.locator('main').textContent(), 'No messages are held for Acme Dental');
 
@@ -137,7 +137,7 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     await ctx.recorder.flush();
     await admin.getByRole('link', { name: 'Recent calls' }).click();
     await admin.getByRole('button', { name: 'Block +15556660000' }).click();
-    await admin.waitForURL(/notice=Blocked/);
+    await admin.waitForURL(/notice=blocked/);
     t.match(await admin.getByRole('status').textContent(), 'Blocked +15556660000.');
     await admin.getByRole('link', { name: 'Dashboard' }).click();
     t.equal(await admin.locator('svg.bars rect').count(), 28, '14 days × calls and messages');
@@ -160,6 +160,32 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     }, ids.contactEntry + 1);
     t.equal(api, 403, 'the API refuses too');
     await agent.screenshot({ path: join(SHOTS, 'agent-refused.png') });
+  });
+
+  await t.test('login CSRF: a page on another site cannot sign this browser in; the Account page makes a token', async (t) => {
+    // "Another site": the same test server reached as localhost is a different origin from 127.0.0.1.
+    const port = new URL(baseUrl).port;
+    const ctxB = await browser.newContext();
+    const victim = await ctxB.newPage();
+    await victim.route(`http://localhost:${port}/evil`, (route) => route.fulfill({
+      contentType: 'text/html',
+      body: `<form method="post" action="${baseUrl}/signin"><input name="name" value="andy"><input name="password" value="${PASSWORD}"><input name="next" value="/"></form><script>document.forms[0].submit()</script>`,
+    }));
+    const landed = victim.waitForResponse((r) => r.url().startsWith(`${baseUrl}/signin`) && r.request().method() === 'POST');
+    await victim.goto(`http://localhost:${port}/evil`);
+    const res = await landed;
+    t.equal(res.status(), 403, 'the cross-site sign-in post is refused');
+    t.equal((await ctxB.cookies(baseUrl)).filter((c) => c.name === 'cs_session').length, 0, 'no session cookie was set');
+
+    await admin.goto(`${baseUrl}/account?org=acme`);
+    await admin.getByLabel('Name (what it is for)').fill('wallboard');
+    await admin.getByLabel('Read-only').check();
+    await admin.getByRole('button', { name: 'Create token' }).click();
+    t.match(await admin.locator('code.secret').textContent(), /^cs_/, 'shown once on the answer');
+    await admin.goto(`${baseUrl}/account?org=acme`);
+    t.equal(await admin.locator('code.secret').count(), 0, 'not on a reload');
+    t.match(await admin.locator('tbody tr').first().textContent(), /wallboard.*admin \(read-only\).*active/s);
+    await admin.screenshot({ path: join(SHOTS, 'account-desktop.png'), fullPage: true });
   });
 
   await t.test('phone-sized viewport: readable, no sideways scrolling, keyboard focus visible', async (t) => {
