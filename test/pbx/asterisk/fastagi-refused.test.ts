@@ -1,0 +1,55 @@
+// FastAGI over max_connections: every refusal counted (health, /metrics) and logged at most once
+// per REFUSED_LOG_MS with the count since the last line — time advanced by hand, not slept.
+import t from 'tap';
+import net from 'node:net';
+import { FastAgiServer, REFUSED_LOG_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
+import { captureLogger, startDaemon, tempDir, until } from '../../support/harness.js';
+import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { join } from 'node:path';
+
+t.test('refusals: the first logged at once, the rest once per window with their count, all in the metric', async (t) => {
+  const { logger, lines } = captureLogger('info');
+  const timers = new ManualOneShotTimers();
+  let server: FastAgiServer | undefined;
+  const { ctx } = await startDaemon(t, join(tempDir(t), 'cs.db'), {
+    toml: '[fastagi]\nlisten = "127.0.0.1:0"\nmax_connections = 2\nidle_timeout_ms = 60000\n',
+    components: (c) => [(server = new FastAgiServer({ screening: c.screening, quarantine: c.quarantine, agentNotifier: null, config: () => c.config, logger, timers }))],
+  });
+  if (!server) throw new Error('no server');
+  const srv = server;
+  const port = srv.address().port;
+  const open: net.Socket[] = [];
+  t.teardown(() => { for (const s of open) s.destroy(); });
+  const connect = async (): Promise<void> => {
+    const s = net.connect(port, '127.0.0.1');
+    open.push(s);
+    s.on('error', () => undefined);
+    await new Promise<void>((r) => { s.once('connect', () => r()); s.once('close', () => r()); });
+  };
+  // Two held connections fill the server; the next ones are refused. Each wait is on the server's own count.
+  await connect();
+  await connect();
+  t.ok(await until(() => srv.counters.connections === 2, 30_000, 10), 'two connections held');
+  const refusedLines = (): Array<Record<string, unknown>> => lines.filter((l) => /^FastAGI refused/.test(String(l.msg)));
+  await connect();
+  t.ok(await until(() => srv.counters.refused === 1, 30_000, 10));
+  t.match(refusedLines(), [{ level: 40, refused: 1, refusedTotal: 1, maxConnections: 2 }], 'the first refusal is logged at once');
+  for (let i = 0; i < 5; i++) await connect();
+  t.ok(await until(() => srv.counters.refused === 6, 30_000, 10), 'six refused');
+  t.equal(refusedLines().length, 1, 'no more lines within the window');
+  timers.advance(REFUSED_LOG_MS);
+  t.match(refusedLines()[1], { refused: 5, refusedTotal: 6 }, 'one line for the next five');
+  t.match(String(refusedLines()[1]?.msg), /FastAGI refused 5 connections: 2 open \(fastagi\.max_connections\)/);
+  timers.advance(REFUSED_LOG_MS);
+  t.equal(refusedLines().length, 2, 'a quiet window writes nothing');
+  t.equal(timers.pending, 0, 'and stops the timer');
+  await connect();
+  t.ok(await until(() => srv.counters.refused === 7, 30_000, 10));
+  t.equal(refusedLines().length, 3, 'the next refusal after a quiet window is logged at once');
+  t.match((await ctx.metrics.render()).body, /^callscreen_fastagi_refused_total 7$/m, 'callscreen_fastagi_refused_total');
+  await connect();
+  t.ok(await until(() => srv.counters.refused === 8, 30_000, 10));
+  await srv.stop();
+  t.match(refusedLines()[3], { refused: 1, refusedTotal: 8 }, 'stop writes what was still unlogged');
+  t.equal(timers.pending, 0);
+});
