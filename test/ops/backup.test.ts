@@ -1,5 +1,6 @@
 import t from 'tap';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliActor, services, startDaemon, tempDir } from '../support/harness.js';
 import { backupDatabase, inspectDatabase, restoreDatabase } from '../../daemon/ops/backup.js';
@@ -106,6 +107,18 @@ t.test('backup and restore keep the owner, group and mode of the live database a
   t.equal(r.entries, 1);
   t.same(owner(dbPath), live, root ? 'restored as root, the database stays the service user\'s, 0640' : 'mode kept (not root: owner not checked)');
   t.same(owner(`${dbPath}.bak`), live, 'the kept previous database is unchanged');
+  if (root) {
+    // The point of keeping the owner: the service user can still write (no SQLITE_READONLY). Its
+    // own process, with its uid, in a directory it owns (as /var/lib/callscreen is).
+    chownSync(dir, SERVICE.uid, SERVICE.gid);
+    const script = "const s = require('sqlite3'); const d = new s.Database(process.argv[1]);"
+      + " d.run(\"INSERT INTO orgs (slug, name, region, created_at) VALUES ('svc', 'S', 'US', 1)\", (e) => { process.stdout.write(e ? String(e.code) : 'written'); d.close(); });";
+    // Through `env -i` so tap's process-info hook is not carried into a process that cannot write its files.
+    const w = spawnSync('env', ['-i', `PATH=${process.env['PATH'] ?? ''}`, process.execPath, '-e', script, dbPath], { ...SERVICE, cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+    t.equal(w.stdout, 'written', `the service user writes to the restored database ${w.stderr}`);
+    rmSync(`${dbPath}-journal`, { force: true });
+    chownSync(dir, 0, 0);
+  }
   t.same(readdirSync(dir).sort(), ['cs.db', 'cs.db.bak', 'nightly.db'], 'no .partial-PID, .restore-PID, -wal, -shm or -journal file left');
 
   // A database that is not there yet: restore creates it 0640.
