@@ -9,7 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, openSync, renameSync, unlinkSync, writeSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { captureLogger, cliActor, startDaemon, tempDir } from '../support/harness.js';
+import net from 'node:net';
+import { captureLogger, cliActor, startDaemon, tempDir, until } from '../support/harness.js';
+import { buildSipEdge } from '../../daemon/pbx/sip-edge/sip-edge-component.js';
 import { registerOpsRoutes } from '../../daemon/ops/ops-routes.js';
 import { StoreHealth, realStoreFs, type StoreFs } from '../../daemon/ops/store-health.js';
 import { READINESS_FIXES } from '../../daemon/ops/readiness.js';
@@ -167,4 +169,36 @@ t.test('disk full, on a real tmpfs', { skip: CI ? false : notRoot }, async (t) =
   // A read-only remount is refused by the kernel while the daemon holds the file open for writing
   // ("mount point is busy"): a live file system turns read-only only after I/O errors
   // (errors=remount-ro), so that case is the injected EROFS test above.
+});
+
+t.test('real link clients with nobody to talk to: AMI, inbound Event Socket and the drachtio edge each make /readyz 503', async (t) => {
+  const closed = async (): Promise<number> => {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    return port;
+  };
+  const cases: Array<[string, string, (c: DaemonContext) => Component[]]> = [
+    ['ami', `[ami]\nenabled = true\nport = ${await closed()}\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`, () => []],
+    ['esl-inbound', `[esl_inbound]\nenabled = true\nport = ${await closed()}\npassword = "x"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`, () => []],
+    ['sip-edge', `[sip_edge]\nenabled = true\nport = ${await closed()}\nsecret = "x"\n`, (c) => [buildSipEdge(c)]],
+  ];
+  for (const [name, toml, components] of cases) {
+    const dir = tempDir(t);
+    const { logger, lines } = captureLogger('info');
+    const { ctx, daemon } = await startDaemon(t, join(dir, 'cs.db'), { logger, toml, components });
+    await ctx.feed.poll();
+    // The client connects in the background: wait until it has tried (its own state says so).
+    const link = (): { ok: boolean; state: string } | undefined => ctx.ops.componentHealth().find((h) => h.component === name);
+    t.ok(await until(() => link() !== undefined && link()?.state !== 'connecting' && link()?.state !== 'disconnected', 30_000, 20), `${name}: tried to connect (${link()?.state})`);
+    const r = await ctx.ops.readiness();
+    t.notOk(r.ready, `${name} down: not ready`);
+    const check = r.checks.find((c) => c.name === name);
+    t.match(check, { ok: false, reason: 'link-down' }, `${name}: link-down`);
+    t.comment(`${name}: ${check?.detail}`);
+    await ctx.ops.readiness();
+    t.equal(notReadyLines(lines, name), 1, `${name}: logged once over two evaluations`);
+    await daemon.stop();
+  }
 });
