@@ -22,8 +22,8 @@ export const CONFIG_SCHEMA = {
       type: 'object', additionalProperties: false, default: {},
       properties: {
         default_region: { type: 'string', pattern: '^[A-Z]{2}$', default: 'US', description: 'region used to read a DID before its organisation is known' },
-        fail_mode: { enum: ['open', 'closed'], default: 'open', description: 'when no verdict can be given in time: open lets the call through, closed rejects it' },
-        deadline_ms: { type: 'integer', minimum: 1, maximum: 10000, default: 250, description: 'time an adapter gives a verdict before applying fail_mode (ms)' },
+        fail_mode: { enum: ['open', 'closed'], default: 'open', description: 'when the list cannot answer (no organisation for the number called, an error): open lets the call through, closed rejects it with 503 and holds SMS' },
+        deadline_ms: { type: 'integer', minimum: 1, maximum: 10000, default: 250, description: 'accepted so that existing files still load; no longer used: every verdict comes from memory and never waits (issue #13)' },
       },
     },
     records: {

@@ -109,7 +109,8 @@ SELECT count(*) AS c, group_concat(t, ',') AS v FROM (
   SELECT value || ':' || (id * 4 + (list = 'allow') + 2 * (mode = 'voicemail')) || ':' || ifnull(expires_at, 0) AS t
   FROM entries WHERE org_id = ?1 AND value >= ?2 AND kind = 'exact' AND removed_at IS NULL
   ORDER BY value, list LIMIT ?3)`;
-const KEYS_PAGE = 100_000;
+/** Rows per page (~10 ms of parsing on the event loop that answers calls; 50 pages for 1M). */
+const KEYS_PAGE = 20_000;
 
 const CONTACT_KEYS_SQL = `
 SELECT cn.number AS n FROM entries e JOIN contact_numbers cn ON cn.contact_id = e.contact_id
