@@ -30,7 +30,8 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', fs.FS.dids, cliActor);
   // 607 Unwanted: the code FreeSWITCH must send as it is, before any answer.
-  await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
+  // warn: an agent who dials a listed number is told (SIP MESSAGE), and the call goes on.
+  await s.orgs.updateSettings('demo', { rejectCode: 607, outboundPolicy: 'warn' }, cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', name: 'Robocaller', reason: 'spam' }, cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
   await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
@@ -100,6 +101,22 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     // caller id number): the number the network vouches for is the one screened, withheld or not.
     const r = await inbound(REJECTED, '+15550104', 'fs-inbound-call-withheld-pai.xml');
     t.same(r.codes, [607], describeSipp(r));
+  });
+
+  await t.test('an agent dialling a blocked number is warned by SIP MESSAGE, and the call goes on', async (t) => {
+    const agent = fs.FS.agents.agent101;
+    const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
+    const reg = await runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phone, caller: agent.user, text: '120', auth: agent });
+    t.same(reg.codes, [200], `agent101 registered: ${describeSipp(reg)}`);
+    t.teardown(() => runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phone, caller: agent.user, text: '0', auth: agent }));
+    const inbox = await startSipp({ scenario: 'agent-message-uas.xml', ...phone, count: 1, timeoutSec: 15 });
+    const call = await runSipp({ scenario: 'fs-agent-call.xml', remote: fs.FS.internal, bindIp: fs.FS.agentIps.agent101, caller: agent.user, did: REJECTED, auth: agent });
+    t.same(call.codes, [200], `warn: the call goes on (${describeSipp(call)})`);
+    const got = await inbox.done;
+    const m = got.records.find((x) => x.kind === 'MESSAGE');
+    t.match(m?.body ?? '', /15557770001|555.?777.?0001/, `the warning names the number: ${describeSipp(got)}`);
+    t.match(m?.from ?? '', /callscreen@/, 'from agents.message_from');
+    t.comment(`warning text: ${m?.body ?? ''}`);
   });
 
   await t.test('daemon restarted mid-traffic: every call gets its answer, blocked callers are rejected again after', async (t) => {
