@@ -1,6 +1,7 @@
 // Which commands may create a database (only `init`; the daemon's first start is in bin.test.ts),
 // what a missing or mistyped --db does to every other command, and writes on a corrupt database.
-import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runCli } from '../../daemon/cli/program.js';
@@ -101,4 +102,26 @@ t.test('writes on a corrupt database fail with CS_ERR_DB_CORRUPT naming the file
   t.equal(p.code, 74, p.err);
   t.match(p.err, /^callscreen: CS_ERR_DB_CORRUPT: .*page\.db is corrupt .*callscreen restore/);
   t.notMatch(p.out, /blocked/, 'block did not report success');
+});
+
+t.test('through the real bin: a mistyped --db exits 66, a corrupt database 74, and neither creates a file', async (t) => {
+  const dir = tempDir(t);
+  const bin = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/cli/bin.ts', ...args], {
+      encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', USER: 'tester' }, timeout: 120_000, // a real process on a busy machine: generous
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const typo = join(dir, 'callscren.db');
+  const missing = bin(['--db', typo, 'org', 'list']);
+  t.equal(missing.status, 66);
+  t.equal(missing.stdout, '');
+  t.match(missing.stderr, /^callscreen: CS_ERR_DB_MISSING: database .*callscren\.db does not exist/);
+  t.notOk(existsSync(typo));
+  const junk = join(dir, 'junk.db');
+  writeFileSync(junk, 'SQLite format 2\0 not really'.padEnd(4096, '.'));
+  const corrupt = bin(['--db', junk, 'block', '5551234567', '--org', 'acme']);
+  t.equal(corrupt.status, 74);
+  t.match(corrupt.stderr, /^callscreen: CS_ERR_DB_CORRUPT: .*junk\.db is corrupt .*callscreen restore/);
+  t.same(readdirSync(dir), ['junk.db'], 'no -wal, -shm or -journal left by the refused write');
 });
