@@ -26,7 +26,8 @@
  * a task's runtime is whole epoch seconds (`+N` = now truncated to the second, plus N) and the task
  * thread looks every 500 ms, running each task whose runtime has come. `restart()` loses both, as a
  * FreeSWITCH restart does. `chatplan()` plays config/freeswitch/chatplan-callscreen.xml against the
- * `<marker>_sms` variable: fired to the daemon (screen), refused (closed, inbound), or delivered
+ * `<marker>_sms` variable: fired to the daemon (screen; then, as the real core does, the same message
+ * again as a delivery report that the daemon must ignore), refused (closed, inbound), or delivered
  * unscreened by the rest of the site's chatplan (unset/off; agents' messages also when closed).
  * It is not FreeSWITCH: it proves our side of the protocol and the commands we choose, not what
  * mod_sms and sofia then do with them.
@@ -199,7 +200,13 @@ export class FakeFreeswitchInbound {
     const mode = this.globals.get(`${marker}_sms`);
     if (mode === 'screen' && (headers[marker] ?? '') === '') {
       const fired = { ...headers, [marker]: 'screen', ...(direction === 'outbound' ? { [`${marker}_direction`]: 'outbound' } : {}) };
-      return this.sendEvent(fired, body) > 0 ? 'fired' : 'lost';
+      const reached = this.sendEvent(fired, body);
+      // After the chatplan the core fires the message once more as its own delivery report
+      // (switch_loadable_module.c do_chat_send): same headers, the marker included, so it passes the
+      // daemon's filter too, plus `final` and the report flag (recorded from 1.10.12:
+      // test/pbx/freeswitch/recorded/message-event-after-chatplan.txt). A screener must ignore it.
+      this.sendEvent({ ...fired, final_delivery: 'true', 'Nonblocking-Delivery': 'true' }, body);
+      return reached > 0 ? 'fired' : 'lost';
     }
     if (mode === 'closed' && direction === 'inbound') return 'refused';
     this.delivered.push({ headers, body });
