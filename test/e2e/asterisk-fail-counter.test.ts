@@ -119,5 +119,18 @@ else {
     t.same(r4.codes, [503, 503, 503], 'fail closed: refused with 503');
     d = await start();
     t.ok(await until(async () => (await metric(d.ctx, 'callscreen_fail_mode_verdicts_total{adapter="dialplan",mode="closed"}')) === 3, 60_000, 100), 'mode="closed" counts 3');
+
+    // 6. AMI login refused by the real Asterisk (wrong secret): /readyz 503, the reason and Asterisk's words.
+    await d.daemon.stop();
+    const { logger } = captureLogger('info');
+    const wrong = await startDaemon(t, s.dbPath, { clock: s.clock, logger, toml: toml().replace('secret = "callscreen-sandbox"', 'secret = "not-the-secret"'), components: (c) => [buildFastAgiServer(c)] });
+    const ami = (): { ok: boolean; detail?: Readonly<Record<string, unknown>> } | undefined => wrong.ctx.ops.componentHealth().find((h) => h.component === 'ami');
+    t.ok(await until(() => typeof ami()?.detail?.loginFailures === 'number' && (ami()?.detail?.loginFailures as number) > 0, 60_000, 100), 'Asterisk refused the login');
+    await wrong.ctx.feed.poll();
+    const r = await wrong.ctx.ops.readiness();
+    const check = r.checks.find((c) => c.name === 'ami');
+    t.comment(`/readyz with a wrong AMI secret: ready=${String(r.ready)}, ami: ${check?.detail ?? ''}`);
+    t.notOk(r.ready, 'not ready while AMI login fails');
+    t.match(check, { ok: false, reason: 'link-down', detail: /login failed/ });
   });
 }
