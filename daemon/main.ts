@@ -143,7 +143,7 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
   void timers;
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screening !== undefined) {
-    const ami = buildAmiLinks(config, logger, { screener: screening.screener, orgs: services.orgs, clock: services.clock });
+    const ami = buildAmiLinks(config, logger, { screening, clock: services.clock });
     const mirror = ami.mirror;
     return {
       deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,

@@ -7,14 +7,14 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import type { OrgService } from '../../services/org-service.js';
+import type { ScreeningService } from '../../services/screening-service.js';
 import { AmiAgentNotifier } from './ami-agent-notifier.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
 import { AmiClient, type AmiClientDeps } from './ami-client.js';
 import { AmiMessageDeliverer } from './ami-message-deliverer.js';
 import { AstdbMirror, type AstdbMirrorDeps } from './astdb-mirror.js';
 import { backgroundOneShotTimers } from '../one-shot-timers.js';
-import { DialWatcher, type OutboundScreener } from './dial-watcher.js';
+import { DialWatcher } from './dial-watcher.js';
 import { DialplanFailCounter } from './dialplan-fail-counter.js';
 
 export interface AmiLinkParts {
@@ -34,8 +34,8 @@ export interface AmiLinkParts {
 }
 
 export interface AmiLinkDeps {
-  readonly screener: OutboundScreener;
-  readonly orgs: Pick<OrgService, 'list'>;
+  /** The agent's org (default_org, else the only org) and the verdict with its text for the warning. */
+  readonly screening: ScreeningService;
   readonly clock: Clock;
   readonly timers?: OneShotTimers;
 }
@@ -73,16 +73,12 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
   const fixedOrg = config.fastagi.default_org;
   const watcher = new DialWatcher(
     client,
-    deps.screener,
+    deps.screening.screener,
     notifier,
     {
       endpointPattern: new RegExp(config.agents.endpoint_pattern),
       // default_org, else the only org (a single-tenant site); several orgs and no default: skip.
-      resolveOrg: async () => {
-        if (fixedOrg !== '') return fixedOrg;
-        const all = await deps.orgs.list();
-        return all.length === 1 ? (all[0]?.slug ?? null) : null;
-      },
+      resolveOrg: async () => deps.screening.outboundOrg({ orgFrom: 'did', defaultOrg: fixedOrg })?.org.slug ?? null,
     },
     logger.child({ component: 'dial-watcher' }),
   );

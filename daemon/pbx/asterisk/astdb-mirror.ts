@@ -341,8 +341,8 @@ export class AstdbMirror {
 
   /**
    * `UserEvent(CallScreen,From: …,To: …,Action: …)` from the contract's mirror steps.
-   * The daemon screens the call itself (memory, or one SQLite read) so the record carries its rule
-   * and reason and the hit is counted; a different answer means the mirror lagged a change.
+   * The daemon screens the call itself (from memory, as every verdict) so the record carries its
+   * rule and the hit is counted; a different answer means the mirror lagged a change.
    */
   private onEvent(e: AmiEvent): void {
     if (e.name !== 'UserEvent' || field(e.fields, 'UserEvent') !== 'CallScreen') return;
@@ -374,9 +374,7 @@ export class AstdbMirror {
       return;
     }
     try {
-      const sync = this.deps.screener.screenSync(req);
-      if (sync !== undefined) return finish(sync);
-      this.deps.screener.screen(req).then(finish, (err: unknown) => this.deps.logger.warn({ err, callId: req.callId }, 'could not record a call answered by the AstDB mirror'));
+      finish(this.deps.screener.screenSync(req));
     } catch (err) {
       this.deps.logger.warn({ err, callId: req.callId }, 'could not record a call answered by the AstDB mirror');
     }
