@@ -19,6 +19,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route: see access-hook.ts. */
     access?: Access;
+    /** The route's success status when not 200 (the OpenAPI document and serialiser use it). */
+    status?: number;
   }
   interface FastifyRequest {
     /** The signed-in caller; set by the access hook on every non-public route. */

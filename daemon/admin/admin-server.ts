@@ -13,6 +13,8 @@ import type { Component, DaemonContext } from '../main.js';
 import { registerOpsRoutes } from '../ops/ops-routes.js';
 import type { RouteAccess } from './access-hook.js';
 import { AdminOperations } from './admin-operations.js';
+import { renderApiDocs, type OpenApiDoc } from './api-docs-page.js';
+import { openapiTransform } from './openapi.js';
 import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
 import { toHttpError } from './http-errors.js';
@@ -97,6 +99,7 @@ export class AdminServer implements Component {
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'cs_session' } } },
         security: [{ bearer: [] }, { session: [] }],
       },
+      transform: openapiTransform as never,
     });
 
     app.addHook('onSend', async (req, reply) => {
@@ -128,6 +131,8 @@ export class AdminServer implements Component {
     await app.register(async (api) => {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+      api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
+        reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
     }, { prefix: '/api/v1' });
     await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes }));
     registerOpsRoutes(app, ctx);

@@ -9,6 +9,7 @@ import { CallscreenError } from '../core/errors.js';
 import type { AdminOperations, AuditFilter, BlockInput, SettingsInput } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
 import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
+import { installResponseSchemas } from './openapi.js';
 import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
@@ -50,6 +51,7 @@ function num(v: unknown): number {
 export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { ops, auth, signIn } = deps;
   installAccess(app, auth, deps.orgs, deps.routes);
+  installResponseSchemas(app);
   const p = (req: FastifyRequest) => req.params as { org: string; id?: number };
 
   // Only JSON bodies: a form post or text/plain cannot reach the API (and CORS-free simple
@@ -97,7 +99,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   } as const;
 
   app.post('/me/tokens', {
-    config: { access: 'signed-in' },
+    config: { access: 'signed-in', status: 201 },
     schema: {
       summary: 'Create an API token for yourself (the secret is shown once). Role at most your own; default expiry 90 days', tags: ['tokens'],
       body: {
@@ -107,7 +109,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           expiresInDays: { type: 'integer', minimum: 1, maximum: 366, description: 'default 90' },
         },
       },
-      response: { 201: { type: 'object', properties: { ...tokenInfo.properties, token: { type: 'string' } } } },
+      response: { 201: { description: 'Created; the secret is in token, shown once', type: 'object', properties: { ...tokenInfo.properties, token: { type: 'string' } } } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);
@@ -118,14 +120,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.code(201).send(t);
   });
 
-  app.get('/me/tokens', { config: { access: 'signed-in' }, schema: { summary: 'Your API tokens (never the secrets), with last use', tags: ['tokens'], response: { 200: { type: 'object', properties: { tokens: { type: 'array', items: tokenInfo } } } } } }, async (req) => {
+  app.get('/me/tokens', { config: { access: 'signed-in' }, schema: { summary: 'Your API tokens (never the secrets), with last use', tags: ['tokens'], response: { 200: { description: 'Your tokens, newest first', type: 'object', properties: { tokens: { type: 'array', items: tokenInfo } } } } } }, async (req) => {
     const a = principalOf(req);
     return { tokens: await deps.users.listTokens(a.user.name) };
   });
 
   app.post('/me/tokens/:id/revoke', {
     config: { access: 'signed-in' },
-    schema: { summary: 'Revoke one of your API tokens', tags: ['tokens'], params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } }, response: { 200: tokenInfo } },
+    schema: { summary: 'Revoke one of your API tokens', tags: ['tokens'], params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } }, response: { 200: { ...tokenInfo, description: 'The token, now revoked' } } },
   }, async (req) => {
     const a = principalOf(req);
     return deps.users.revokeToken(a.user.name, num((req.params as { id: number }).id), a.actor);
@@ -185,7 +187,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return { org: r.org.slug, total: r.total, limit: q.limit, offset: q.offset, entries: r.entries };
   });
 
-  app.post('/orgs/:org/blocked', { config: { access: 'block' }, schema: { summary: 'Block a number, prefix, contact or unidentified callers', tags: ['blocklist'], params: orgParam, body: blockBody } }, async (req, reply) => {
+  app.post('/orgs/:org/blocked', { config: { access: 'block', status: 201 }, schema: { summary: 'Block a number, prefix, contact or unidentified callers', tags: ['blocklist'], params: orgParam, body: blockBody } }, async (req, reply) => {
     const a = principalOf(req);
     return reply.code(201).send(await ops.block(a, p(req).org, req.body as BlockInput));
   });
@@ -195,7 +197,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return ops.unblock(a, p(req).org, num(p(req).id), (req.body as { note?: string } | undefined)?.note ?? '');
   });
 
-  app.post('/orgs/:org/allowed', { config: { access: 'allow' },
+  app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
     schema: {
       summary: 'Allow a number or prefix (never blocked, admins)', tags: ['blocklist'], params: orgParam,
       body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] } } },
@@ -212,7 +214,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return { contacts: await ops.contacts(a, p(req).org, (req.query as { search?: string }).search ?? '') };
   });
 
-  app.post('/orgs/:org/contacts', { config: { access: 'contacts' },
+  app.post('/orgs/:org/contacts', { config: { access: 'contacts', status: 201 },
     schema: {
       summary: 'Add a contact with its numbers', tags: ['contacts'], params: orgParam,
       body: { type: 'object', additionalProperties: false, required: ['name', 'numbers'], properties: { name: text(200), numbers: { type: 'array', maxItems: 50, items: text(64) } } },
@@ -223,7 +225,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.code(201).send(await ops.addContact(a, p(req).org, b.name, b.numbers));
   });
 
-  app.post('/orgs/:org/contacts/:id/block', { config: { access: 'block' },
+  app.post('/orgs/:org/contacts/:id/block', { config: { access: 'block', status: 201 },
     schema: {
       summary: 'Block a contact: all its numbers, including ones added later (seed 001 "Block Contact")', tags: ['contacts'], params: orgIdParams,
       body: { type: 'object', additionalProperties: false, properties: { mode: blockBody.properties.mode, reason: text(1000), expires: blockBody.properties.expires } },
