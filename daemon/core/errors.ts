@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   CS_ERR_DB_FULL: { exit: 74, http: 507, title: 'disk or database is full' },
   CS_ERR_DB_CORRUPT: { exit: 74, http: 503, title: 'database file is corrupt; restore it from a backup' },
   CS_ERR_DB_MISSING: { exit: 66, http: 503, title: 'database file does not exist; create it with callscreen init' },
+  CS_ERR_OUTPUT: { exit: 74, http: 500, title: 'the output cannot be written (disk full, I/O error)' },
   CS_ERR_DB_SCHEMA: { exit: 74, http: 500, title: 'database schema is newer than this program' },
   CS_ERR_UNAUTHENTICATED: { exit: 77, http: 401, title: 'sign-in required' },
   CS_ERR_FORBIDDEN: { exit: 77, http: 403, title: 'not allowed for this user' },
