@@ -3,7 +3,7 @@
  * its HTTP status. Fastify's own refusals (schema validation, body too large, wrong content type,
  * malformed JSON) keep their status but get a catalogue code; validation names the field.
  */
-import { CallscreenError, isCallscreenError } from '../core/errors.js';
+import { CallscreenError, ERROR_CATALOGUE, isCallscreenError } from '../core/errors.js';
 
 export interface HttpError {
   readonly status: number;
@@ -20,6 +20,10 @@ interface FastifyLikeError {
 
 export function toHttpError(err: unknown): HttpError {
   if (isCallscreenError(err)) {
+    // A 5xx says only what kind of failure it was (the catalogue's title): its message and details
+    // can carry a path, SQL or a driver's text, which the daemon log has and a browser must not.
+    // CS_ERR_UNAVAILABLE is ours alone ("no PBX connection is configured…") and tells what to do.
+    if (err.httpStatus >= 500 && err.code !== 'CS_ERR_UNAVAILABLE') return { status: err.httpStatus, body: { code: err.code, message: `${ERROR_CATALOGUE[err.code].title}; see the daemon log`, details: {} } };
     return { status: err.httpStatus, body: { code: err.code, message: err.message, details: { ...err.details } } };
   }
   const e = (err ?? {}) as FastifyLikeError;

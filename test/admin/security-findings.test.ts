@@ -237,3 +237,16 @@ t.test('sessions: idle timeout; password change and reset end the other sessions
   t.equal((await call(app, a, 'GET', '/api/v1/me')).statusCode, 401, 'a reset ends every session of the user');
   await signIn(app, 'sam', 'reset-by-alice-1');
 });
+
+// Before: a database error reached the page and the JSON body with its driver's text.
+t.test('errors never show internals: a 5xx carries only the catalogue title', async (t) => {
+  const { toHttpError } = await import('../../daemon/admin/http-errors.js');
+  const { CallscreenError, toCallscreenError } = await import('../../daemon/core/errors.js');
+  const wrapped = toHttpError(toCallscreenError(new Error('SQLITE_ERROR: near "OFFSET": syntax error in /var/lib/callscreen/callscreen.db')));
+  t.equal(wrapped.status, 500);
+  t.same(wrapped.body, { code: 'CS_ERR_INTERNAL', message: 'internal error; see the daemon log', details: {} });
+  const corrupt = toHttpError(new CallscreenError('CS_ERR_DB_BUSY', 'database /var/lib/callscreen/callscreen.db is locked', { path: '/var/lib/callscreen/callscreen.db' }));
+  t.notMatch(JSON.stringify(corrupt.body), /var\/lib/);
+  t.equal(toHttpError(new CallscreenError('CS_ERR_UNAVAILABLE', 'no PBX connection is configured')).body.message, 'no PBX connection is configured', 'our own 503 advice stays');
+  t.match(toHttpError(new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "page" …', { field: 'page' })).body, { details: { field: 'page' } });
+});
