@@ -56,6 +56,7 @@ if (why !== null && drachtio.mustRun) {
     await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', reason: 'robocalls' }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: SMS_BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
+    await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'reject', reason: 'no caller id' }, cliActor);
 
     const begun = Date.now();
     t.comment((await drachtio.start()).trim().split('\n').at(-1) ?? '');
@@ -107,6 +108,17 @@ if (why !== null && drachtio.mustRun) {
       t.comment(`edge reject, INVITE→final response: ${[r603, r607, r486].map((r) => r.responseTimes.meanMs.toFixed(1)).join(' / ')} ms`);
     });
 
+    await t.test('withheld callers through drachtio-server: P-Asserted-Identity screened; no identity meets the unidentified rule', async (t) => {
+      const viaPai = await runSipp({ scenario: 'inbound-call-withheld-pai.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller: REJECTED, did: '+15550105', timeoutSec: 20, extraArgs: cp() });
+      t.same(viaPai.codes, [486], `From anonymous, PAI the blocked number: ${describeSipp(viaPai)}`);
+      const anonymous = await runSipp({ scenario: 'inbound-call-withheld.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller: ALLOWED, did: '+15550105', timeoutSec: 20, extraArgs: cp() });
+      t.same(anonymous.codes, [486], `From anonymous, Privacy: id, no PAI: ${describeSipp(anonymous)}`);
+      await ctx.recorder.flush();
+      const recs = (await ctx.recorder.recent(orgId, 200)).filter((x) => x.adapter === 'sip-edge' && x.to_raw === '+15550105');
+      t.ok(recs.some((x) => x.rule_kind === 'exact' && x.number === REJECTED), 'the asserted number matched its exact entry');
+      t.ok(recs.some((x) => x.rule_kind === 'unidentified'), 'the anonymous caller matched the unidentified rule');
+    });
+
     await t.test('voicemail-mode caller: proxied to voicemail_uri', async (t) => {
       const vm = await startSipp({ scenario: 'voicemail-uas.xml', bindIp: VOICEMAIL_SERVER.ip, bindPort: VOICEMAIL_SERVER.port, count: 1, timeoutSec: 20, extraArgs: cp() });
       const r = await call(VOICEMAIL, '+15550101');
@@ -154,6 +166,28 @@ if (why !== null && drachtio.mustRun) {
       const back = await call(REJECTED, '+15550103');
       t.same(back.codes, [486], `screened again: ${describeSipp(back)}`);
       t.comment(`edge start → connected: ${connectedMs} ms; start → first screened call answered: ${Date.now() - startAt} ms`);
+    });
+
+    await t.test('wrong secret: drachtio-server refuses and closes; logged once, health says so; stop ends the retries', async (t) => {
+      const wrong = captureLogger('debug');
+      const bad = new SipEdge({
+        screening: ctx.screening, quarantine: ctx.quarantine, logger: wrong.logger,
+        config: () => ({ ...ctx.config, sip_edge: { ...ctx.config.sip_edge, secret: 'not-the-secret' } }),
+      });
+      await bad.start();
+      const refusedAgain = () => wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge again').length;
+      t.ok(await until(() => refusedAgain() >= 2, 20_000, 20), 'refused, again and again (drachtio-srf retries every 255 ms)');
+      t.equal(wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge (check sip_edge.secret)').length, 1, 'one error line');
+      t.match(bad.health(), { ok: false, detail: { refused: true } });
+      await bad.stop();
+      const after = refusedAgain();
+      await new Promise((r) => setTimeout(r, 1000)); // ~4 retry periods of 255 ms
+      t.equal(refusedAgain(), after, 'no retry after stop');
+      const log = await drachtio.logTail(400);
+      t.match(log, /secret validation failed/, 'drachtio-server logged the refusal');
+      t.comment(`drachtio-server's own log line: ${/.*secret validation failed.*/.exec(log)?.[0] ?? ''}`);
+      const r = await call(REJECTED, '+15550106');
+      t.same(r.codes, [486], 'the right edge still serves');
     });
 
     await t.test('drachtio-server restarted: the app reconnects by itself', async (t) => {
