@@ -57,6 +57,8 @@ export interface FsSettings {
   vars?: string;
   /** A file of numbers for mod_blacklist list "callscreen" (CALLSCREEN_FS_BLACKLIST). */
   blacklist?: string;
+  /** The benchmark DIDs (CALLSCREEN_FS_BENCH=1): scripts/bench-freeswitch.ts. */
+  bench?: boolean;
 }
 
 const EXIT_UNAVAILABLE = 4;
@@ -159,6 +161,7 @@ function settingsEnv(s: FsSettings): NodeJS.ProcessEnv {
   if (s.failMode !== undefined) env.CALLSCREEN_FAIL_MODE = s.failMode;
   if (s.vars !== undefined) env.CALLSCREEN_FS_VARS = s.vars;
   if (s.blacklist !== undefined) env.CALLSCREEN_FS_BLACKLIST = s.blacklist;
+  if (s.bench !== undefined) env.CALLSCREEN_FS_BENCH = s.bench ? '1' : '0';
   return env;
 }
 
@@ -188,6 +191,11 @@ export async function stop(): Promise<void> {
 /** One FreeSWITCH API command (fs_cli -x) and its output. */
 export async function cli(command: string): Promise<string> {
   return runOk(['cli', command], process.env, 30_000);
+}
+
+/** The running FreeSWITCH's process id (for CPU accounting), or 0. */
+export async function pid(): Promise<number> {
+  return Number((await readFile(join(FS_DIR, 'freeswitch.pid'), 'utf8').catch(() => '0')).trim()) || 0;
 }
 
 /** Channels FreeSWITCH has now (`show channels count`); -1 when the answer cannot be read. */
