@@ -5,6 +5,7 @@
  * at once instead of producing rows nobody receives.
  */
 import { once } from 'node:events';
+import { CallscreenError } from '../core/errors.js';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /** The part of a Writable this needs; the in-process test streams have only `write`. */
@@ -20,7 +21,10 @@ export async function writeAll(stream: WritableLike, chunk: string): Promise<voi
   const accepted = stream.write(chunk);
   if (accepted !== false || typeof stream.once !== 'function') return;
   // events.once rejects on 'error', so a closed pipe or a failed disk ends the wait.
-  await once(stream as unknown as NodeJS.EventEmitter, 'drain');
+  await once(stream as unknown as NodeJS.EventEmitter, 'drain').catch((err: unknown) => {
+    // The output failed, not the program: one line saying so, no stack trace.
+    throw new CallscreenError('CS_ERR_OUTPUT', `cannot write the output: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }
 
 /**

@@ -70,7 +70,11 @@ t.test('an export that cannot be written (a full disk) fails: exit non-zero, say
   t.equal(cli(['--db', db, 'init']).status, 0);
   t.equal(cli(['--db', db, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US']).status, 0);
   t.equal(cli(['--db', db, 'block', '5551234567', '--org', 'acme']).status, 0);
-  const full = spawnSync('bash', ['-c', `"${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme >/dev/full`], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
-  t.not(full.status, 0, `exit ${String(full.status)}`);
-  t.match(full.stderr, /ENOSPC/);
+  const full = spawnSync('sh', ['-c', `"${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme >/dev/full`], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
+  t.equal(full.status, 74, 'exit 74 (CS_ERR_OUTPUT), not 0');
+  t.match(full.stderr, /^callscreen: CS_ERR_OUTPUT: cannot write the output: ENOSPC/);
+  t.notMatch(full.stderr, /\n {4}at /, 'no stack trace');
+  const small = spawnSync('sh', ['-c', `"${process.execPath}" ${BIN.join(' ')} config check >/dev/full`], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
+  t.equal(small.status, 74, 'a short output that cannot be written: 74 too');
+  t.match(small.stderr, /^callscreen: CS_ERR_OUTPUT: .*ENOSPC/);
 });
