@@ -8,8 +8,9 @@
  * Commands are sent one at a time, each answered by the next `command/reply` or `api/response`
  * frame; events (`text/event-plain`) are ignored since we never subscribe. The whole connection
  * is bounded by `deadlineMs`, including the time after `exit` until the peer closes: when it
- * passes, the socket is destroyed and the dialplan goes on (`socket_resume=true`), so a stuck
- * daemon costs a call at most that long, and a peer cannot hold a connection longer.
+ * passes, the socket is destroyed and the dialplan goes on (the synchronous `socket` app returns and
+ * the next action runs: seen on FreeSWITCH 1.10.12), so a stuck daemon costs a call at most that
+ * long, and a peer cannot hold a connection longer.
  */
 import type { Socket } from 'node:net';
 import type { OneShotTimers } from '../one-shot-timers.js';
