@@ -23,6 +23,18 @@ const LISTEN_ERRNO: Readonly<Record<string, string>> = {
   EAI_AGAIN: 'host name could not be resolved now',
 };
 
+/** Keys naming files a component reads at start. */
+const FILE_KEYS: ReadonlyArray<{ key: string; value: (c: Config) => string }> = [
+  { key: 'admin.tls_cert', value: (c) => c.admin.tls_cert },
+  { key: 'admin.tls_key', value: (c) => c.admin.tls_key },
+];
+
+const FILE_ERRNO: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'not readable by the service user',
+  EISDIR: 'is a directory, not a file',
+};
+
 export function describeStartFailure(component: string, err: unknown, config: Config): CallscreenError {
   if (isCallscreenError(err)) return err;
   const errno = (err as NodeJS.ErrnoException | null)?.code;
@@ -35,6 +47,12 @@ export function describeStartFailure(component: string, err: unknown, config: Co
       { key: listen.key, address: addr, errno, component },
       { cause: err },
     );
+  }
+  // A file the config names (the panel's TLS pair) that cannot be read.
+  const file = (err as NodeJS.ErrnoException | null)?.path;
+  if (file !== undefined && errno !== undefined) {
+    const key = FILE_KEYS.find((k) => k.value(config) === file);
+    if (key) return new CallscreenError('CS_ERR_FILE_NOT_FOUND', `${key.key} ${file}: ${FILE_ERRNO[errno] ?? errno}`, { key: key.key, path: file, errno, component }, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new CallscreenError('CS_ERR_INTERNAL', `component ${component} failed to start: ${message}`, { component }, { cause: err });

@@ -143,3 +143,16 @@ t.test('a component failing to start: the ones started before it are stopped, th
   t.notOk(existsSync(lockPathFor(dbPath)), 'lock released');
   await t.rejects(startDaemon(t, dbPath, { components: () => [comp('ami', Object.assign(new Error('boom'), {}))] }), { code: 'CS_ERR_INTERNAL', message: 'component ami failed to start: boom' });
 });
+
+t.test('the panel cannot read its TLS certificate: the error names admin.tls_cert and the file', async (t) => {
+  const dir = tempDir(t);
+  const dbPath = join(dir, 'cs.db');
+  const cert = join(dir, 'missing-cert.pem');
+  writeFileSync(join(dir, 'key.pem'), 'not a key');
+  const { AdminServer } = await import('../../daemon/admin/admin-server.js');
+  await t.rejects(startDaemon(t, dbPath, {
+    toml: `[admin]\nlisten = "127.0.0.1:0"\ntls_cert = ${JSON.stringify(cert)}\ntls_key = ${JSON.stringify(join(dir, 'key.pem'))}\n`,
+    components: (c) => [new AdminServer(c)],
+  }), { code: 'CS_ERR_FILE_NOT_FOUND', message: `admin.tls_cert ${cert}: no such file`, details: { key: 'admin.tls_cert' } });
+  t.notOk(existsSync(lockPathFor(dbPath)), 'lock released');
+});
