@@ -135,7 +135,7 @@ export class SipEdge implements Component {
   readonly name = 'sip-edge';
   private srf: Srf | null = null;
   private stateNow: SipEdgeState = 'stopped';
-  private counters = { invites: 0, messages: 0, connects: 0, errors: 0 };
+  private counters = { invites: 0, messages: 0, connects: 0, errors: 0, unanswered: 0 };
   /** True while drachtio-server keeps refusing the secret (logged once per run of refusals). */
   private refused = false;
 
@@ -237,16 +237,16 @@ export class SipEdge implements Component {
     const latencyUs = (performance.now() - started) * 1000;
     const log = this.logFor(s);
     this.deps.screening.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
+    log[v.action === 'allow' ? 'debug' : 'info']({ reason: v.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
     try {
       if (v.action === 'reject') {
         sendStatus(res, v.sipCode ?? 603);
-      } else if (v.action === 'voicemail') {
-        if (edge.voicemail_uri !== '') await this.proxy(req, edge.voicemail_uri.replace('{did}', s.req.to));
-        else sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, s.req.to)};callscreen=voicemail>` });
+      } else if (v.action === 'voicemail' && edge.voicemail_uri === '') {
+        sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, s.req.to)};callscreen=voicemail>` });
       } else {
-        await this.proxy(req, withUser(edge.pbx_uri, s.req.to));
+        const destination = v.action === 'voicemail' ? edge.voicemail_uri.replace('{did}', s.req.to) : withUser(edge.pbx_uri, s.req.to);
+        this.checkProxied(await this.proxy(req, destination), destination, log);
       }
-      log[v.action === 'allow' ? 'debug' : 'info']({ reason: v.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
     } catch (err) {
       this.counters.errors++;
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'SIP edge could not pass the call on');
@@ -286,7 +286,8 @@ export class SipEdge implements Component {
         sendStatus(res, 503);
         return;
       }
-      await this.proxy(req, withUser(edge.pbx_uri, s.req.to));
+      const destination = withUser(edge.pbx_uri, s.req.to);
+      this.checkProxied(await this.proxy(req, destination), destination, log);
       log.debug('message passed on');
     } catch (err) {
       this.counters.errors++;
@@ -294,11 +295,30 @@ export class SipEdge implements Component {
     }
   }
 
-  private proxy(req: Req, destination: string): Promise<void> {
+  /**
+   * Proxies through drachtio-server (no Record-Route: ACK, BYE and re-INVITEs then go between the
+   * caller and whoever answered). Resolves, once the destination's final response has been relayed,
+   * with its status; undefined when none came. Measured with drachtio-server 0.9.4 and a PBX that
+   * was down: an INVITE got `408 Request Timeout` from drachtio-server after 32 s (Timer B) and
+   * drachtio-srf reported no final status; a MESSAGE got no response at all (non-INVITE timeout).
+   */
+  private proxy(req: Req, destination: string): Promise<number | undefined> {
     const srf = this.srf;
     if (!srf) return Promise.reject(new Error('SIP edge stopped'));
     return new Promise((resolve, reject) => {
-      srf.proxyRequest(req, [destination], {}, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+      srf.proxyRequest(req, [destination], {}, (err: unknown, results: unknown) => {
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else resolve(typeof results === 'object' && results !== null ? (results as { finalStatus?: number }).finalStatus : undefined);
+      });
     });
+  }
+
+  /** Logs a proxied request that the destination did not take (none answered, or 5xx/408). */
+  private checkProxied(status: number | undefined, destination: string, log: Logger): void {
+    if (status !== undefined && status < 500 && status !== 408) return;
+    this.counters.unanswered++;
+    log.warn({ destination, status: status ?? null }, status === undefined
+      ? 'the destination gave no final response (is it up? drachtio-server answers 408 after 32 s)'
+      : 'the destination refused the request');
   }
 }

@@ -189,3 +189,17 @@ t.test('fail modes come from the screening service: unknown DID open → proxied
   t.equal(status(closed.fake.forTxn(call)[0]?.sip ?? ''), '503', 'no org, fail closed: 503');
   t.equal(status(closed.fake.forTxn(msg)[0]?.sip ?? ''), '503', 'hold failed, fail closed: 503 (the sender may retry)');
 });
+
+t.test('a proxied request the PBX refuses is logged with its status; one it takes is not', async (t) => {
+  const r = await rig(t);
+  await r.fake.until(() => r.fake.routes.length === 2);
+  const ok = r.fake.sendRequest(sipRequest('INVITE', { from: '+15550000000', to: '+15550100' }));
+  await r.fake.until(() => r.fake.forTxn(ok).length > 0);
+  r.fake.proxyStatus = 503;
+  const down = r.fake.sendRequest(sipRequest('MESSAGE', { from: '+15550000000', to: '+15550100', body: 'hi' }));
+  await r.fake.until(() => r.fake.forTxn(down).length > 0);
+  const refused = (): Array<Record<string, unknown>> => r.lines.filter((l) => l.msg === 'the destination refused the request');
+  for (let i = 0; i < 50 && refused().length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+  t.match(refused(), [{ status: 503, destination: 'sip:+15550100@10.0.0.5:5060' }], 'only the refused one, with its status');
+  t.match(r.edge.health(), { detail: { unanswered: 1 } });
+});
