@@ -184,7 +184,10 @@ t.test('list: table columns, --search in another format, --limit, --all', async 
   const json = JSON.parse((await s.run('list', '--org', 'acme', '--search', '555-987', '--json')).out) as { total: number; entries: Array<{ value: string }> };
   t.same(json.entries.map((e) => e.value), ['+15559876543']);
   const limited = await s.run('list', '--org', 'acme', '--limit', '1');
-  t.match(limited.out, /\(1 of 2; use --limit or --search\)/);
+  t.match(limited.out, /\(1 of 2; use --limit, --search, or callscreen export for every entry\)/);
+  const tooMany = await s.run('list', '--org', 'acme', '--limit', '10001');
+  t.equal(tooMany.code, 64, 'a --limit beyond one page is refused, not quietly cut to 10,000');
+  t.match(tooMany.err, /CS_ERR_USAGE: --limit 10001 is more than 10000 rows; for every entry use: callscreen export --org acme/);
   t.match((await s.run('list', '--org', 'acme', '--search', '777')).out, /nothing in acme matches "777"/);
   const bad = await s.run('list', '--org', 'acme', '--limit', 'lots');
   t.equal(bad.code, 64);

@@ -1,7 +1,8 @@
 /** `callscreen block | allow | unblock | list`: the block and allow lists of one organisation. */
 import { Option, type Command } from 'commander';
 import { BLOCK_MODES, type BlockMode } from '../../core/entry.js';
-import { describeTarget, type EntryListItem, type Target } from '../../services/blocklist-service.js';
+import { CallscreenError } from '../../core/errors.js';
+import { describeTarget, MAX_LIST_PAGE, type EntryListItem, type Target } from '../../services/blocklist-service.js';
 import type { EntryRecord } from '../../store/rows.js';
 import type { CliContext } from '../cli-context.js';
 import { exactlyOne, positiveInt } from '../options.js';
@@ -95,9 +96,13 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--org <org>', 'organisation')
     .option('--search <digits>', 'full or partial number in any format, or part of a name')
     .option('--all', 'include removed entries')
-    .option('--limit <n>', 'at most this many rows (default 100)', positiveInt('--limit'))
+    .option('--limit <n>', `at most this many rows (default 100, at most ${MAX_LIST_PAGE}; every entry: callscreen export)`, positiveInt('--limit'))
     .option('--json', 'one JSON document')
     .action(async (o: { org: string; search?: string; all?: boolean; limit?: number; json?: boolean }) => {
+      if (o.limit !== undefined && o.limit > MAX_LIST_PAGE) {
+        // Refused rather than quietly cut to a page: `export` streams every entry.
+        throw new CallscreenError('CS_ERR_USAGE', `--limit ${o.limit} is more than ${MAX_LIST_PAGE} rows; for every entry use: callscreen export --org ${o.org}`, { key: 'limit' });
+      }
       const s = await ctx.services();
       const { total, entries } = await s.blocklist.list(o.org, {
         ...(o.search !== undefined ? { search: o.search } : {}),
@@ -115,7 +120,7 @@ export function register(program: Command, ctx: CliContext): void {
       const headers = ['Caller ID', 'Name', 'Mode', 'Blocked By', 'Blocked On', 'Reason', 'Expires', 'Hits'];
       if (o.all) headers.push('Removed');
       for (const l of renderTable(headers, entries.map((e) => row(e, o.all === true)))) ctx.out(l);
-      if (total > entries.length) ctx.out(`(${entries.length} of ${total}; use --limit or --search)`);
+      if (total > entries.length) ctx.out(`(${entries.length} of ${total}; use --limit, --search, or callscreen export for every entry)`);
     });
 }
 
