@@ -130,6 +130,23 @@ if (why !== null && drachtio.mustRun) {
       t.match(got.records.find((x) => x.kind === 'VOICEMAIL')?.from, /\+15557770003/, 'the caller kept');
     });
 
+    await t.test('voicemail_uri empty: the edge redirects voicemail-mode callers to the PBX with 302', async (t) => {
+      await theEdge.stop();
+      const redirecting = new SipEdge({
+        screening: ctx.screening, quarantine: ctx.quarantine, logger,
+        config: () => ({ ...ctx.config, sip_edge: { ...ctx.config.sip_edge, voicemail_uri: '' } }),
+      });
+      await redirecting.start();
+      t.teardown(() => redirecting.stop());
+      t.ok(await until(() => redirecting.state === 'connected', 30_000, 5), 'connected');
+      const r = await call(VOICEMAIL, '+15550107');
+      await redirecting.stop();
+      await theEdge.start();
+      t.ok(await until(() => theEdge.state === 'connected', 30_000, 5), 'the first edge back');
+      t.same(r.codes, [302], describeSipp(r));
+      t.equal(r.records.find((x) => x.kind === 'RESULT')?.redirect, `sip:+15550107@${sandbox.SANDBOX.sip};callscreen=voicemail`, 'Contact: the DID at the PBX, marked');
+    });
+
     await t.test('allowed caller: proxied to the PBX and answered there', async (t) => {
       const r = await call(ALLOWED, '+15550102');
       t.same(r.codes, [200], describeSipp(r));
