@@ -66,15 +66,17 @@ ${pager('/blocked', f, pageNo, list.total, size, list.entries.length, search ? {
 }
 
 export function renderBlockForm(f: Frame, contacts: readonly Contact[], pre: { kind: string; number: string; contact: string }): SafeHtml {
-  const checked = (k: string) => (pre.kind === k ? html` checked` : '');
+  // Agents block contacts only (access-policy.ts): the other kinds are not offered to them.
+  const agent = f.user.role === 'agent';
+  const checked = (k: string) => (pre.kind === k || (agent && k === 'contact') ? html` checked` : '');
   const mode = f.org.policy.defaultMode;
   return html`<form method="post" action="/block" class="card">
   ${csrfField(f)}
   <fieldset><legend>What to block</legend>
-    <label><input type="radio" name="kind" value="number"${checked('number')}> A phone number</label>
-    <label><input type="radio" name="kind" value="prefix"${checked('prefix')}> Every number starting with a prefix</label>
+    ${agent ? '' : html`<label><input type="radio" name="kind" value="number"${checked('number')}> A phone number</label>`}
+    ${agent ? '' : html`<label><input type="radio" name="kind" value="prefix"${checked('prefix')}> Every number starting with a prefix</label>`}
     <label><input type="radio" name="kind" value="contact"${checked('contact')}> A contact — all of their numbers</label>
-    <label><input type="radio" name="kind" value="unidentified"${checked('unidentified')}> Unidentified callers (withheld, anonymous, no number)</label>
+    ${agent ? '' : html`<label><input type="radio" name="kind" value="unidentified"${checked('unidentified')}> Unidentified callers (withheld, anonymous, no number)</label>`}
   </fieldset>
   <div class="field"><label for="number">Phone number <span class="hint">any format, e.g. (555) 123-4567 or +44 20 7946 0000</span></label><input id="number" name="number" type="tel" value="${pre.number}" maxlength="64"></div>
   <div class="field"><label for="prefix">Prefix <span class="hint">for “starting with”, e.g. +1900</span></label><input id="prefix" name="prefix" type="text" maxlength="32"></div>
@@ -147,7 +149,7 @@ export function renderCalls(f: Frame, calls: readonly ScreenedRow[], pageNo: num
   return html`<table class="stack"><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Verdict</th><th scope="col">Why</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>
 ${calls.map((c) => html`<tr><td data-label="When">${when(c.at)}</td><td data-label="Type">${c.direction} ${c.channel === 'sms' ? 'SMS' : 'call'}</td>
 <td data-label="From">${c.from_raw}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action] ?? c.action}</span></td><td data-label="Why">${c.reason}</td>
-<td data-label="Action">${f.perms.block && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+')
+<td data-label="Action">${f.perms.block && f.user.role !== 'agent' && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+')
     ? html`<form class="inline" method="post" action="/calls/block">${csrfField(f)}<input type="hidden" name="number" value="${c.number}"><button type="submit" class="secondary" aria-label="Block ${c.number}">Block this caller</button></form>` : ''}</td></tr>`)}
 </tbody></table>${pager('/calls', f, pageNo, null, size, calls.length)}`;
 }

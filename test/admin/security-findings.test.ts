@@ -70,6 +70,9 @@ t.test('agents block contacts only, and only with the setting on; supervisors ha
     t.equal(r.statusCode, 403, `agent ${body.kind}: refused`);
   }
   t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${ids.contact}/block`, { mode: 'reject' })).statusCode, 201, 'agent contact, setting on: yes');
+  const blockPage = await app.inject({ method: 'GET', url: '/block?org=acme', headers: { cookie: andy.cookie } });
+  t.match(blockPage.body, 'name="kind" value="contact" checked', 'the Block page offers an agent contacts');
+  t.notMatch(blockPage.body, /name="kind" value="(number|prefix|unidentified)"/, 'and nothing else');
 
   for (const prefix of ['+1', '+15', '+155']) {
     const r = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix });
