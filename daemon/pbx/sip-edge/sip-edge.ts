@@ -110,8 +110,8 @@ interface WireInternals {
  * in drachtio-srf 5.0.29: while no connection is up (drachtio-server down, or refusing the secret)
  * it throws an assertion before it marks its wire protocol closing, and the pending retry timer
  * then reconnects forever — a stopped edge would come back and keep the process alive. So in that
- * case the same two things disconnect() would have done are done here: mark it closing (its retry
- * path checks that flag) and clear the retry timer.
+ * case what disconnect() would have done is done here: mark it closing (drachtio-srf schedules no
+ * further retry once it is), clear the retry already scheduled, and drop a socket still opening.
  */
 function haltSrf(srf: Srf): void {
   try {
