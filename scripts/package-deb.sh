@@ -95,12 +95,24 @@ if [ -d "$LIB/node_modules/sqlite3/build" ]; then
   find "$LIB/node_modules/sqlite3/build/Release" -mindepth 1 ! -name 'node_sqlite3.node' -exec rm -rf {} +
 fi
 rm -rf "$LIB/node_modules/sqlite3/deps" "$LIB/node_modules/sqlite3/src" "$LIB/node_modules/.package-lock.json"
-find "$LIB/node_modules" \( -name '*.map' -o -name '*.ts' ! -name '*.d.ts' -o -name '.github' -o -name '.git' \
-  -o -name '*.md' ! -iname 'LICENSE*' -o -name '.npmignore' -o -name '.eslintrc*' -o -name '.travis.yml' \) \
-  -prune -exec rm -rf {} + 2>/dev/null || true
-find "$LIB/node_modules" -name '*.d.ts' -delete
+# Build-time only (sqlite3 loads its compiled module through `bindings`): the compiler driver, the
+# prebuilt-binary fetcher and C++ headers never run on the server.
+rm -rf "$LIB/node_modules/node-gyp" "$LIB/node_modules/prebuild-install" "$LIB/node_modules/node-addon-api"
+# Never loaded at run time: tests, examples, benchmarks, sources maps, type declarations, helper
+# scripts in other languages, VCS files.
+find "$LIB/node_modules" -mindepth 2 -type d \( -name test -o -name tests -o -name __tests__ -o -name example \
+  -o -name examples -o -name benchmark -o -name benchmarks -o -name bench -o -name integration -o -name .github \
+  -o -name .git -o -name docs -o -name man -o -name .husky \) -prune -exec rm -rf {} +
+find "$LIB/node_modules" -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+  -o -name '*.ts' -o -name '*.md' ! -iname 'LICEN[CS]E*' -o -name '*.markdown' -o -name '*.sh' -o -name '*.bat' \
+  -o -name '*.cmd' -o -name '*.py' -o -name '*.gyp' -o -name '*.gypi' -o -name '*.cc' -o -name '*.h' \
+  -o -name '.git*' -o -name '.npmignore' -o -name '.eslint*' -o -name '.prettier*' -o -name '.travis.yml' \
+  -o -name '.editorconfig' -o -name '.taprc' -o -name '.nycrc*' -o -name 'Makefile' -o -name '*.html' \) -delete
 find "$LIB/node_modules" -name '*.node' -exec strip --strip-unneeded {} +
-chmod -R u=rwX,go=rX "$LIB/node_modules"
+# Nothing in node_modules is run directly (the bundled node runs every script), so no file is
+# executable: scripts with `#!/usr/bin/env node` must not look like programs needing nodejs.
+find "$LIB/node_modules" -type d -exec chmod 0755 {} +
+find "$LIB/node_modules" -type f -exec chmod 0644 {} +
 
 # 3. The Node runtime this build runs with, stripped of debug symbols.
 say "bundling $NODE ($("$NODE" --version))"
@@ -134,8 +146,28 @@ cp "$DEB_DIR/copyright" "$ROOT/usr/share/doc/callscreen/copyright"
   printf 'callscreen (%s) unstable; urgency=medium\n\n' "$VERSION"
   printf '  * Built from %s.\n\n' "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo 'a source tree')"
   printf ' -- callscreen maintainers <maintainers@callscreen.example.com>  %s\n' "$(date -R)"
-} | gzip -9n >"$ROOT/usr/share/doc/callscreen/changelog.Debian.gz"
+} | gzip -9n >"$ROOT/usr/share/doc/callscreen/changelog.gz"
+# Node links its own zlib (and OpenSSL, libuv, ICU…) statically: the reason it is bundled at all.
+mkdir -p "$ROOT/usr/share/lintian/overrides"
+printf '%s\n' '# Node.js links zlib statically; the package bundles Node because Debian 12 has only Node 18.' \
+  'callscreen: embedded-library zlib [usr/lib/callscreen/bin/node]' >"$ROOT/usr/share/lintian/overrides/callscreen"
+# A man page from the CLI's own --help (docs/cli.md is the full reference).
+mkdir -p "$ROOT/usr/share/man/man1"
+help="$("$LIB/bin/node" "$LIB/dist/daemon/cli/bin.js" --help 2>&1 | sed -e 's/\\/\\\\/g' -e 's/^\./\\\&./')" \
+  || die "callscreen --help failed in the stage" 70
+{
+  printf '.TH CALLSCREEN 1 "%s" "callscreen %s" "User Commands"\n' "$(date -u +%Y-%m-%d)" "$VERSION"
+  printf '.SH NAME\ncallscreen \\- manage the callscreen call and SMS screening daemon\n'
+  printf '.SH SYNOPSIS\n.B callscreen\n\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n'
+  printf '.SH DESCRIPTION\nThe blocklist, organisations, users, backups and the daemon itself. Each command has\n'
+  printf '.B \\-\\-help\n; the full reference is /usr/share/doc/callscreen/cli.md.\n'
+  printf '.SH COMMANDS\n.nf\n%s\n.fi\n' "$help"
+  printf '.SH FILES\n.TP\n/etc/callscreen/callscreen.toml\nthe configuration (CALLSCREEN_CONFIG overrides it)\n'
+  printf '.TP\n/var/lib/callscreen/callscreen.db\nthe database; pre-upgrade backups in /var/lib/callscreen/backups\n'
+  printf '.SH SEE ALSO\n/usr/share/doc/callscreen/operations.md\n'
+} | gzip -9n >"$ROOT/usr/share/man/man1/callscreen.1.gz"
 find "$ROOT/usr/share" -type f -exec chmod 0644 {} +
+chmod 0644 "$LIB/package.json" "$LIB/VERSION"
 find "$ROOT/usr/share" -type d -exec chmod 0755 {} +
 
 # 5. Control data.

@@ -11,7 +11,8 @@
  */
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { agiCall, callEnv } from '../support/faults-agi.js';
@@ -52,7 +53,10 @@ const inRoot = (args: string[], timeout?: number): SpawnSyncReturns<string> =>
   sh('chroot', [CHROOT, 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C', 'HOME=/root', 'USER=root', ...args], timeout === undefined ? {} : { timeout });
 
 const apt = (...args: string[]): SpawnSyncReturns<string> =>
-  inRoot(['apt-get', '-y', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...args]);
+  inRoot(['apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...args]);
+
+/** An assertion message that carries the command's output only when it failed. */
+const said = (r: SpawnSyncReturns<string>, what: string): string => (r.status === 0 ? what : `${what} (exit ${r.status}):\n${r.stdout}${r.stderr}`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -227,7 +231,11 @@ async function run(t: Test): Promise<void> {
   let previousSchema: number;
   const prevVersion = `${version}~prev1`;
   if (older && older.versions < currentSchema) {
-    const cached = join(CACHE, `callscreen_${prevVersion}_${older.commit.slice(0, 12)}.deb`);
+    // Keyed by the commit and by the packaging scripts that built it.
+    const recipe = createHash('sha256');
+    for (const f of ['scripts/package-deb.sh', ...readdirSync(join(root, 'scripts/deb')).sort().map((n) => `scripts/deb/${n}`)]) recipe.update(readFileSync(join(root, f)));
+    const cached = join(CACHE, `callscreen_${prevVersion}_${older.commit.slice(0, 12)}_${recipe.digest('hex').slice(0, 12)}.deb`);
+    for (const stale of readdirSync(CACHE).filter((n) => n.endsWith('.deb') && join(CACHE, n) !== cached)) rmSync(join(CACHE, stale), { force: true });
     if (!existsSync(cached)) {
       const src = join(work, 'older-src');
       mkdirSync(src, { recursive: true });
@@ -252,7 +260,7 @@ async function run(t: Test): Promise<void> {
   for (const f of [previous, current, failing]) must(sh('cp', [f, join(CHROOT, 'tmp')]), 'copy .deb');
   const inChroot = (f: string): string => `/tmp/${f.split('/').at(-1) ?? ''}`;
   const install1 = apt('install', inChroot(previous));
-  t.equal(install1.status, 0, `apt-get install ./previous.deb\n${install1.stdout}${install1.stderr}`);
+  t.equal(install1.status, 0, said(install1, 'apt-get install ./previous.deb'));
   t.match(install1.stdout, /Next steps/, 'postinst tells the admin what to do next');
   const pw = /^callscreen:x:(\d+):(\d+):.*:\/var\/lib\/callscreen:\/usr\/sbin\/nologin$/m.exec(inRoot(['getent', 'passwd', 'callscreen']).stdout);
   t.ok(pw, 'system user callscreen, home /var/lib/callscreen, no login shell');
@@ -286,10 +294,10 @@ async function run(t: Test): Promise<void> {
   t.ok(quick.length >= 4, `README quick start has ${quick.length} commands`);
   for (const line of quick) {
     const r = inRoot(['sh', '-c', line]);
-    t.equal(r.status, 0, `${line}\n${r.stdout}${r.stderr}`);
+    t.equal(r.status, 0, said(r, line));
   }
   const user = inRoot(['callscreen', 'user', 'add', 'alice', '--role', 'supervisor', '--org', 'demo']);
-  t.equal(user.status, 0, `callscreen user add\n${user.stderr}`);
+  t.equal(user.status, 0, said(user, 'callscreen user add alice --role supervisor --org demo'));
   await until(async () => (await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567' }))).commands.some((c) => /CALLSCREEN_ACTION "reject"/.test(c)), 10_000, 200);
   const call = await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567', agi_dnid: '+15550100', agi_extension: '+15550100' }));
   t.ok(call.commands.some((c) => c === 'SET VARIABLE CALLSCREEN_ACTION "reject"'), `FastAGI call from the blocked number rejected: ${call.commands.join(' | ')}`);
@@ -303,15 +311,15 @@ async function run(t: Test): Promise<void> {
 
   // 4. Upgrade to this tree: data and the edited config kept, the daemon back and ready.
   const up = apt('install', inChroot(current));
-  t.equal(up.status, 0, `upgrade\n${up.stdout}${up.stderr}`);
+  t.equal(up.status, 0, said(up, `apt-get install ./callscreen_${version}_amd64.deb (upgrade)`));
   t.match(up.stdout, /backed up \/var\/lib\/callscreen\/callscreen\.db to \/var\/lib\/callscreen\/backups\/pre-upgrade-/, 'backup taken');
-  t.match(up.stdout, new RegExp(`upgraded from ${prevVersion.replace(/[.+~]/g, '\\$&')} to ${version}`));
+  t.match(up.stdout, new RegExp(`upgraded from ${prevVersion.replace(/[.+~]/g, '\\$&')} to ${version}`), 'says it upgraded');
   t.equal(readFileSync(conf, 'utf8'), edited, 'edited config kept byte for byte');
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'daemon ready after the upgrade');
   const rows1 = counts();
   t.equal(rows1.schema, currentSchema, `migrated to schema v${currentSchema}`);
   for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows1[k] ?? 0) >= (rows0[k] ?? 0), `${k} kept (${rows0[k]} → ${rows1[k]})`);
-  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version);
+  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version, 'the new program is on disk');
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'the old program is gone once the new one is ready');
   const list = inRoot(['callscreen', 'list', '--org', 'demo', '--search', '555123']);
   t.match(list.stdout, /Robocaller/, 'the quick start entry is listed after the upgrade');
@@ -323,6 +331,8 @@ async function run(t: Test): Promise<void> {
   t.match(bad.stderr, /FAILED: the database migration failed/, 'says what failed');
   t.match(bad.stderr, /database restored from \/var\/lib\/callscreen\/backups\/pre-upgrade-/, 'says the database was restored');
   t.match(bad.stderr, /dpkg --configure callscreen/, 'says how to retry');
+  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout, /half-configured/, 'dpkg knows the upgrade did not finish');
+  t.comment(`what the admin sees:\n${bad.stderr.split('\n').filter((l) => l.startsWith('callscreen:')).join('\n')}`);
   t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version, 'the old program is back on disk');
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'and the old version is running and ready');
   const rows2 = counts();
@@ -332,28 +342,29 @@ async function run(t: Test): Promise<void> {
   t.ok(call2.commands.includes('SET VARIABLE CALLSCREEN_ACTION "reject"'), 'still screening after the rollback');
   // The way back the message offers: reinstall the version that works.
   const back = apt('install', '--allow-downgrades', inChroot(current));
-  t.equal(back.status, 0, `apt-get install --allow-downgrades the working version\n${back.stdout}${back.stderr}`);
-  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'callscreen']).stdout, `install ok installed ${version}`);
+  t.equal(back.status, 0, said(back, 'apt-get install --allow-downgrades the working version'));
+  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'callscreen']).stdout, `install ok installed ${version}`, 'installed and configured again');
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.failed')), 'the failed program is cleared');
   t.comment(`rollback proven by ${elapsed()}`);
 
   // 6. remove keeps data and config; install again finds them.
   const rm = apt('remove', 'callscreen');
-  t.equal(rm.status, 0, `remove\n${rm.stderr}`);
-  t.match(rm.stdout, /kept \/etc\/callscreen\/callscreen\.toml and \/var\/lib\/callscreen/);
+  t.equal(rm.status, 0, said(rm, 'apt-get remove callscreen'));
+  t.match(rm.stdout, /kept \/etc\/callscreen\/callscreen\.toml and \/var\/lib\/callscreen/, 'says what it kept');
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen')), 'program removed');
   t.ok(await until(async () => !(await ready(adminPort)), 20_000, 250), 'daemon stopped on remove');
   t.ok(existsSync(join(CHROOT, 'var/lib/callscreen/callscreen.db')), 'database kept');
   t.equal(readFileSync(conf, 'utf8'), edited, 'config kept');
   const again = apt('install', inChroot(current));
-  t.equal(again.status, 0, `install again\n${again.stderr}`);
+  t.equal(again.status, 0, said(again, 'apt-get install again'));
+  t.match(again.stdout, /found the kept database; backed up/, 'the kept database is backed up before it is opened');
   const rows3 = counts();
   for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rows3[k], rows1[k], `${k} found again`);
   t.equal(readFileSync(conf, 'utf8'), edited, 'config still the edited one');
 
   // 7. purge leaves nothing of ours.
   const purge = apt('purge', 'callscreen');
-  t.equal(purge.status, 0, `purge\n${purge.stderr}`);
+  t.equal(purge.status, 0, said(purge, 'apt-get purge callscreen'));
   t.notOk(inRoot(['getent', 'passwd', 'callscreen']).status === 0, 'user deleted');
   for (const f of [previous, current, failing]) rmSync(join(CHROOT, inChroot(f)), { force: true });
   const after = listing(CHROOT);
