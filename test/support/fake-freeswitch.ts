@@ -2,7 +2,8 @@
  * A protocol peer that plays FreeSWITCH's side of an outbound Event Socket connection (the
  * `socket` dialplan application): it dials our server, waits for `connect`, replies with the
  * channel data as a `command/reply` header block (values URL-encoded, as mod_event_socket sends
- * them), answers each `sendmsg` with `+OK`, each `api` with an `api/response` body, and `exit` with
+ * them), answers each `sendmsg` with `+OK`, each `api` with an `api/response` body (only with
+ * `Control: full` in the channel data, as FreeSWITCH: else `-ERR command not found`), and `exit` with
  * `+OK bye` and a `text/disconnect-notice`. It records every command it was sent, in order.
  *
  * It is not FreeSWITCH: it proves our side of the framing and the commands we choose, not what
@@ -115,6 +116,10 @@ export function dialOut(port: number, data: Record<string, string>, options: Fak
           else write(encode(data));
         } else if (cmd.startsWith('sendmsg')) {
           write('Content-Type: command/reply\nReply-Text: +OK\n\n');
+        } else if (cmd.startsWith('api ') && data['Control'] !== 'full') {
+          // mod_event_socket refuses api (and everything but sendmsg/getvar/event…) on a socket the
+          // dialplan opened without `full` (recorded from 1.10.12).
+          write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n');
         } else if (cmd.startsWith('api ')) {
           const body = options.apiBody?.(cmd.slice(4)) ?? 'Sent';
           write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`);
