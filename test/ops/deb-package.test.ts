@@ -3,7 +3,8 @@
  * apt-get into a clean Debian 12 root (scripts/deb/bookworm-root.sh: debootstrap once, cached under
  * /var/tmp, each run on its own copy), the daemon started the way the unit starts it, the README's
  * quick start and a FastAGI call against it; then upgrade from a package of an older schema, a
- * failing migration rolled back, remove + install, purge.
+ * failing migration rolled back (then fixed and retried with dpkg --configure), remove + install,
+ * purge; lintian on the package.
  *
  * No systemd runs in the chroot, so the maintainer scripts take their no-systemd path (the daemon
  * found by its process, started as the unit would). Needs root; on a cached base about 4–5 min,
@@ -26,6 +27,12 @@ const CHROOT = `/var/tmp/callscreen-deb-test-${process.pid}`;
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 const APT_TIMEOUT_MS = 5 * 60_000;
 const READY_TIMEOUT_MS = 90_000;
+
+function lintianMissing(): string | null {
+  if (spawnSync('sh', ['-c', 'command -v lintian']).status === 0) return null;
+  spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', 'lintian'], { stdio: 'ignore', timeout: APT_TIMEOUT_MS });
+  return spawnSync('sh', ['-c', 'command -v lintian']).status === 0 ? null : 'lintian is not installed and apt-get could not install it';
+}
 
 function why(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (debootstrap, chroot, dpkg in a chroot)';
@@ -252,7 +259,17 @@ async function run(t: Test): Promise<void> {
     previousSchema = currentSchema;
     t.comment('no commit with an older schema: the previous package is this tree with a lower version');
   }
-  const failing = repack(current, `${version}+failmig`, work, (js) => withMigration(js, 'CREATE TABLE orgs (id INTEGER);'));
+  // The next release, whose migration fails until the admin "fixes the cause" (a table it needs).
+  const failing = repack(current, `${version}+next1`, work, (js) => withMigration(js, 'CREATE TABLE deb_test_probe (x INTEGER); INSERT INTO deb_test_gate VALUES (1);'));
+
+  await t.test('lintian: no errors', { skip: lintianMissing() ?? false }, async (t) => {
+    // --fast packages are uncompressed on purpose; the released one is xz (npm run package).
+    const r = sh('lintian', ['--tag-display-limit', '0', '--suppress-tags', 'uses-no-compression-for-data-tarball,uses-no-compression-for-control-tarball', current], { timeout: 600_000 });
+    const lines = `${r.stdout}${r.stderr}`.split('\n');
+    t.same(lines.filter((l) => l.startsWith('E:')), [], 'no lintian errors');
+    const warnings = lines.filter((l) => l.startsWith('W:'));
+    t.comment(`lintian warnings kept (${warnings.length}): ${[...new Set(warnings.map((w) => w.split(' ')[2]))].join(', ')}`);
+  });
 
   // 2. Fresh install of the previous release, config edited as an admin would.
   must(sh(join(root, 'scripts/deb/bookworm-root.sh'), ['fresh', CHROOT], { timeout: 300_000 }), 'fresh root');
@@ -340,12 +357,31 @@ async function run(t: Test): Promise<void> {
   for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rows2[k], rows1[k], `${k} intact after the rollback`);
   const call2 = await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567' }));
   t.ok(call2.commands.includes('SET VARIABLE CALLSCREEN_ACTION "reject"'), 'still screening after the rollback');
-  // The way back the message offers: reinstall the version that works.
+  // One way on the message offers: reinstall the version that works.
   const back = apt('install', '--allow-downgrades', inChroot(current));
   t.equal(back.status, 0, said(back, 'apt-get install --allow-downgrades the working version'));
   t.match(inRoot(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'callscreen']).stdout, `install ok installed ${version}`, 'installed and configured again');
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.failed')), 'the failed program is cleared');
-  t.comment(`rollback proven by ${elapsed()}`);
+  // The other: fix the cause and let dpkg finish the upgrade.
+  const bad2 = apt('install', inChroot(failing));
+  t.not(bad2.status, 0, 'the next release fails again while the cause is there');
+  const gate = `
+    const { createRequire } = require('node:module');
+    const sqlite3 = createRequire('/usr/lib/callscreen/package.json')('sqlite3');
+    const db = new sqlite3.Database('/var/lib/callscreen/callscreen.db');
+    db.exec('CREATE TABLE deb_test_gate (x INTEGER)', (e) => { if (e) { console.error(e); process.exit(1); } db.close(); });`;
+  must(inRoot(['setpriv', '--reuid=callscreen', '--regid=callscreen', '--init-groups', '/usr/lib/callscreen/bin/node', '-e', gate]), 'fixing the cause');
+  const retry = inRoot(['dpkg', '--configure', 'callscreen']);
+  t.equal(retry.status, 0, said(retry, 'dpkg --configure callscreen after fixing the cause'));
+  t.match(retry.stdout, /retrying the upgrade/, 'postinst says it retries');
+  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), `${version}+next1`, 'the next release is on disk');
+  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout, 'install ok installed', 'and configured');
+  t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'and running and ready');
+  const rowsNext = counts();
+  t.equal(rowsNext.schema, currentSchema + 1, `migrated to schema v${currentSchema + 1}`);
+  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rowsNext[k], rows1[k], `${k} kept through the retried upgrade`);
+  t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.failed')) || existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'no program copies left');
+  t.comment(`rollback, downgrade and retry proven by ${elapsed()}`);
 
   // 6. remove keeps data and config; install again finds them.
   const rm = apt('remove', 'callscreen');
@@ -355,7 +391,7 @@ async function run(t: Test): Promise<void> {
   t.ok(await until(async () => !(await ready(adminPort)), 20_000, 250), 'daemon stopped on remove');
   t.ok(existsSync(join(CHROOT, 'var/lib/callscreen/callscreen.db')), 'database kept');
   t.equal(readFileSync(conf, 'utf8'), edited, 'config kept');
-  const again = apt('install', inChroot(current));
+  const again = apt('install', inChroot(failing));
   t.equal(again.status, 0, said(again, 'apt-get install again'));
   t.match(again.stdout, /found the kept database; backed up/, 'the kept database is backed up before it is opened');
   const rows3 = counts();
