@@ -235,7 +235,8 @@ export class FakeFreeswitchInbound {
         return '+OK';
       }
       case 'global_getvar':
-        return this.globals.get(arg) ?? '';
+        // An unset variable answers "-ERR no reply" (recorded from 1.10.12), not an empty body.
+        return this.globals.get(arg) ?? '-ERR no reply\n';
       case 'sched_api': {
         const m = /^\+(\d+) (\S+) (.+)$/.exec(arg);
         if (!m) return '-ERR Invalid syntax. USAGE: [+@]<time> <group_name> <command_string>[&]\n';
