@@ -103,6 +103,12 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     t.same(r.codes, [607], describeSipp(r));
   });
 
+  await t.test('a P-Asserted-Identity whose display name holds another number: the URI’s number is screened', async (t) => {
+    // sofia reads the URI's user part; nothing the caller writes in the quoted name can choose it.
+    const r = await inbound(REJECTED, '+15550104', 'fs-inbound-call-hostile-pai.xml');
+    t.same(r.codes, [607], describeSipp(r));
+  });
+
   await t.test('an agent dialling a blocked number is warned by SIP MESSAGE, and the call goes on', async (t) => {
     const agent = fs.FS.agents.agent101;
     const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
