@@ -30,6 +30,15 @@ export interface BlockOptions {
   readonly expires?: string | number | null;
 }
 
+/** What `edit` changes; a field left out keeps its value. */
+export interface EntryChanges {
+  readonly mode?: BlockMode;
+  readonly name?: string;
+  readonly reason?: string;
+  /** `30d`, `12h`, ISO-8601, epoch ms; null or '' = never. */
+  readonly expires?: string | number | null;
+}
+
 export interface ListQuery {
   readonly search?: string;
   readonly list?: ListKind;
@@ -132,6 +141,49 @@ export class BlocklistService {
         entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
       });
       return this.requireEntry(org.id, id);
+    });
+  }
+
+  /**
+   * Edits an active entry in place: mode (block entries only), name, reason, expiry. A field left
+   * out keeps its value; `expires: null` (or '') means never. The entry keeps its id, target, who
+   * created it and its hits; the audit record (`block.update` / `allow.update`) holds the values
+   * before and after and `note` as its reason. Whether the user may make the change (weakening is
+   * unblocking) is the caller's to check before calling.
+   */
+  async edit(orgSlug: string, entryId: number, changes: EntryChanges, actor: Actor, note = ''): Promise<EntryRecord> {
+    const org = await this.orgs.require(orgSlug);
+    const now = this.clock.now();
+    const name = changes.name !== undefined ? cleanText(changes.name, 'name', MAX_NAME) : undefined;
+    const reason = changes.reason !== undefined ? cleanText(changes.reason, 'reason', MAX_REASON) : undefined;
+    const cleanNote = cleanText(note, 'note', MAX_REASON);
+    if (changes.mode !== undefined && !BLOCK_MODES.includes(changes.mode)) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(changes.mode)}" is not one of voicemail, reject`, { key: 'mode' });
+    }
+    const expiresAt = changes.expires !== undefined ? this.expiry(changes.expires, now) : undefined;
+    return this.db.transaction(async () => {
+      const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [entryId, org.id]);
+      if (!row) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${entryId} in organisation "${org.slug}"`, { entry: entryId });
+      if (changes.mode !== undefined && row.list === 'allow') {
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', `entry ${entryId} is an allow entry: it has no mode`, { key: 'mode' });
+      }
+      const after = {
+        mode: changes.mode ?? row.mode,
+        name: name ?? row.name,
+        reason: reason ?? row.reason,
+        expiresAt: expiresAt !== undefined ? expiresAt : row.expires_at,
+      };
+      const before = { mode: row.mode, name: row.name, reason: row.reason, expiresAt: row.expires_at };
+      const changed = (Object.keys(after) as Array<keyof typeof after>).filter((k) => after[k] !== before[k]);
+      if (changed.length === 0) return toEntryRecord(row);
+      await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ? WHERE id = ?', [after.mode, after.name, after.reason, after.expiresAt, row.id]);
+      const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+      await this.audit.append(org.id, actor, `${row.list}.update`, describeTarget(row.kind, row.value), cleanNote, {
+        entry: row.id, changed,
+        before: { ...before, expiresAt: iso(before.expiresAt) },
+        after: { ...after, expiresAt: iso(after.expiresAt) },
+      });
+      return this.requireEntry(org.id, row.id);
     });
   }
 

@@ -49,6 +49,38 @@ export class ContactService {
     return this.require(org.id, contactId);
   }
 
+  /**
+   * Removes numbers from a contact; all or nothing. A number not on the contact is refused by name.
+   * If the contact is blocked, a removed number is no longer blocked through it (callers check that
+   * the user may unblock: see `activeBlock`).
+   */
+  async removeNumbers(orgSlug: string, contactId: number, numbers: readonly string[], actor: Actor, reason = ''): Promise<Contact> {
+    const org = await this.orgs.require(orgSlug);
+    await this.require(org.id, contactId);
+    if (numbers.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'name at least one number to remove', { key: 'numbers' });
+    const normalized = [...new Set(numbers.map((n) => this.normalizer.normalizeNumber(n, org.policy.region)))];
+    await this.db.transaction(async () => {
+      for (const n of normalized) {
+        const on = await this.db.get('SELECT 1 FROM contact_numbers WHERE contact_id = ? AND number = ?', [contactId, n]);
+        if (!on) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not a number of contact ${contactId}; nothing was removed`, { key: 'numbers', number: n, contact: contactId });
+      }
+      for (const n of normalized) await this.db.run('DELETE FROM contact_numbers WHERE contact_id = ? AND number = ?', [contactId, n]);
+      await this.audit.append(org.id, actor, 'contact.number.remove', `contact ${contactId}`, reason, { numbers: normalized });
+    });
+    return this.require(org.id, contactId);
+  }
+
+  /** The contact's block in force now (active and not expired), or undefined. */
+  async activeBlock(orgId: number, contactId: number): Promise<{ id: number; mode: string; expiresAt: number | null } | undefined> {
+    const row = await this.db.get<{ id: number; mode: string; expires_at: number | null }>(
+      `SELECT e.id, e.mode, e.expires_at FROM entries e JOIN contacts c ON c.id = e.contact_id
+       WHERE e.contact_id = ? AND c.org_id = ? AND e.kind = 'contact' AND e.list = 'block' AND e.removed_at IS NULL
+         AND (e.expires_at IS NULL OR e.expires_at > ?)`,
+      [contactId, orgId, this.clock.now()],
+    );
+    return row ? { id: row.id, mode: row.mode, expiresAt: row.expires_at } : undefined;
+  }
+
   async require(orgId: number, contactId: number): Promise<Contact> {
     const c = await this.get(orgId, contactId);
     if (!c) throw new CallscreenError('CS_ERR_CONTACT_NOT_FOUND', `no contact ${contactId} in this organisation`, { contact: contactId });

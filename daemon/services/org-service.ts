@@ -84,6 +84,51 @@ export class OrgService {
     });
   }
 
+  /**
+   * Removes inbound numbers from an organisation; all or nothing. A number that is not one of this
+   * org's DIDs is refused by name (nothing removed). Calls to a removed DID no longer find the org
+   * (they get screening.fail_mode) and the number is no longer protected from blocking.
+   */
+  async removeDids(slug: string, numbers: readonly string[], actor: Actor, reason = ''): Promise<string[]> {
+    const org = await this.require(slug);
+    if (numbers.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'name at least one DID to remove', { key: 'numbers' });
+    const normalized = [...new Set(numbers.map((n) => this.normalizer.normalizeNumber(n, org.policy.region)))];
+    return this.db.transaction(async () => {
+      for (const n of normalized) {
+        const own = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
+        if (!own) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not a DID of organisation "${slug}"; nothing was removed`, { key: 'numbers', number: n, org: slug });
+      }
+      for (const n of normalized) await this.db.run('DELETE FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
+      await this.audit.append(org.id, actor, 'org.did.remove', normalized.join(' '), reason);
+      return normalized;
+    });
+  }
+
+  /** The upper-case region code, or a refusal naming it. Lets callers validate before writing. */
+  checkRegion(region: string): string {
+    const cc = region.trim().toUpperCase();
+    if (!this.normalizer.isSupportedRegion(cc)) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `region "${region}" is not an ISO 3166 country code with a numbering plan (e.g. US, GB, DE)`, { key: 'region', input: region });
+    }
+    return cc;
+  }
+
+  /**
+   * Changes the region numbers are read in (national forms, trunk prefixes, emergency numbers).
+   * Stored entries are E.164 already and keep their meaning; what changes is how callers and future
+   * input in national form are read, and which emergency numbers are protected. Audited with both.
+   */
+  async setRegion(slug: string, region: string, actor: Actor, reason = ''): Promise<Org> {
+    const org = await this.require(slug);
+    const cc = this.checkRegion(region);
+    if (cc === org.policy.region) return org;
+    return this.db.transaction(async () => {
+      await this.db.run('UPDATE orgs SET region = ? WHERE id = ?', [cc, org.id]);
+      await this.audit.append(org.id, actor, 'org.region', slug, reason, { from: org.policy.region, to: cc });
+      return this.require(slug);
+    });
+  }
+
   async updateSettings(slug: string, patch: OrgSettingsPatch, actor: Actor, reason = ''): Promise<Org> {
     const org = await this.require(slug);
     const sets: string[] = [];
