@@ -37,7 +37,8 @@ export const FS = {
   esl: { host: '127.0.0.1', port: 8021, password: 'callscreen-fs-sandbox' },
   /** SIPp plays the carrier from here; agents' SMS go to carrierIp:5060. */
   carrierIp: '127.0.0.2',
-  agentIps: { agent101: '127.0.0.11', agent102: '127.0.0.12' } as const,
+  /** Agents' phones (SIPp); not the Asterisk sandbox's 127.0.0.11/12, so both suites can run at once. */
+  agentIps: { agent101: '127.0.0.21', agent102: '127.0.0.22' } as const,
   agents: {
     agent101: { user: 'agent101', password: 'agent101pw' },
     agent102: { user: 'agent102', password: 'agent102pw' },
