@@ -11,7 +11,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
-import { csvField, CsvSyntaxError, readCsv } from '../core/csv.js';
+import { csvField, CSV_DELIMITERS, CsvSyntaxError, delimiterName, readCsv, sniffDelimiter, type CsvDelimiter } from '../core/csv.js';
 import { parseExpiry } from '../core/duration.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
@@ -52,6 +52,8 @@ export interface ImportResult {
 
 export interface ImportOptions {
   readonly dryRun?: boolean;
+  /** The file's separator; when absent it is sniffed from the header line (comma, semicolon, tab). */
+  readonly delimiter?: CsvDelimiter;
   /** Called as rows are checked and written: (phase, done, total). */
   readonly onProgress?: (phase: 'check' | 'write', done: number, total: number) => void;
 }
@@ -62,6 +64,8 @@ export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 const EXPORT_PAGE = 500;
 /** Rows checked between two turns of the event loop (~2–5 ms of work). */
 const YIELD_EVERY = 256;
+/** Rows checked between two progress reports. */
+const PROGRESS_EVERY = 50_000;
 /** Bad rows reported at most; the count of the rest is given. */
 const MAX_REPORTED = 200;
 const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at'] as const;
@@ -92,7 +96,7 @@ export class Importer {
 
   async importText(text: string, orgSlug: string, actor: Actor, options: ImportOptions & { fileName?: string } = {}): Promise<ImportResult> {
     const org = await this.orgs.require(orgSlug);
-    const rows = await this.check(text, org, actor, options.onProgress);
+    const rows = await this.check(text, org, actor, options.onProgress, options.delimiter);
     const unique = new Map<string, ImportRow>();
     for (const r of rows) unique.set(`${r.list}|${r.kind}|${r.value}`, r); // a later row wins
     const duplicates = rows.length - unique.size;
@@ -105,8 +109,11 @@ export class Importer {
     return result;
   }
 
-  /** Parses and validates every row; throws CS_ERR_IMPORT_INVALID listing bad rows by line. */
-  async check(text: string, org: Org, actor: Actor, onProgress?: ImportOptions['onProgress']): Promise<ImportRow[]> {
+  /**
+   * Parses and validates every row; throws CS_ERR_IMPORT_INVALID listing bad rows by line. The
+   * separator is `delimiter` when given, else sniffed from the header line (csv.ts).
+   */
+  async check(text: string, org: Org, actor: Actor, onProgress?: ImportOptions['onProgress'], delimiter?: CsvDelimiter): Promise<ImportRow[]> {
     const errors: RowError[] = [];
     let errorCount = 0;
     const fail = (line: number, message: string): void => {
@@ -118,9 +125,13 @@ export class Importer {
     const out: ImportRow[] = [];
     let header: string[] | null = null;
     const approxTotal = Math.max(1, (text.match(/\n/g)?.length ?? 0));
+    const layout = headerLayout(text, delimiter);
+    if ('error' in layout) fail(layout.line, layout.error);
+    const sep = 'delimiter' in layout ? layout.delimiter : ',';
     let sinceYield = 0;
+    let sinceProgress = 0;
     try {
-      for (const rec of readCsv(text)) {
+      for (const rec of errorCount ? [] : readCsv(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1)) {
         // Checking a row costs ~10 µs (number parsing): a 1M-row file is seconds of CPU. Give the
         // event loop back every YIELD_EVERY rows so that calls screened by this process meanwhile
         // wait at most a few ms, not for the whole file (issue #13).
@@ -130,14 +141,16 @@ export class Importer {
         }
         if (header === null) {
           header = rec.fields.map((f) => f.trim().toLowerCase());
-          const unknown = header.filter((h) => !(KNOWN_COLUMNS as readonly string[]).includes(h));
-          if (unknown.length) fail(rec.line, `unknown column(s) ${unknown.join(', ')}; known: ${KNOWN_COLUMNS.join(', ')}`);
-          if (!header.includes('number')) fail(rec.line, 'the header row must name a "number" column');
+          for (const problem of headerProblems(header, sep, delimiter !== undefined)) fail(rec.line, problem);
           if (errorCount) break;
           continue;
         }
+        if (onProgress && ++sinceProgress >= PROGRESS_EVERY) {
+          sinceProgress = 0;
+          onProgress('check', rec.line, approxTotal);
+        }
         if (rec.fields.length !== header.length) {
-          fail(rec.line, `has ${rec.fields.length} fields, the header has ${header.length}`);
+          fail(rec.line, `has ${rec.fields.length} field${rec.fields.length === 1 ? '' : 's'}, the header has ${header.length}${otherSeparatorHint(rec.fields, header.length, sep)}`);
           continue;
         }
         const get = (col: string): string => {
@@ -149,13 +162,12 @@ export class Importer {
         } catch (err) {
           fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
         }
-        if (onProgress && out.length % 50_000 === 0) onProgress('check', rec.line, approxTotal);
       }
     } catch (err) {
       if (err instanceof CsvSyntaxError) fail(err.line, err.message.replace(/^line \d+: /, ''));
       else throw err;
     }
-    if (header === null) fail(1, 'the file is empty; expected a header row such as "number,mode,name,reason"');
+    if (header === null && errorCount === 0) fail(1, `the file is empty; expected a header row such as "number,mode,name,reason"`);
     if (errorCount > 0) {
       const more = errorCount > errors.length ? ` (and ${errorCount - errors.length} more)` : '';
       throw new CallscreenError(
@@ -164,6 +176,7 @@ export class Importer {
         { errors, errorCount },
       );
     }
+    onProgress?.('check', approxTotal, approxTotal);
     return out;
   }
 
@@ -179,6 +192,9 @@ export class Importer {
     const modeText = (get('mode') || org.policy.defaultMode).toLowerCase();
     if (!BLOCK_MODES.includes(modeText as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
     let value = '';
+    if (kind !== 'unidentified' && /^\d+(?:[.,]\d+)?e\+?\d+$/i.test(get('number'))) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `number "${get('number')}" is a spreadsheet's scientific notation, not the number: format the column as Text (or write ="+15551234567") and save again`);
+    }
     if (kind === 'exact') {
       value = this.normalizer.normalizeNumber(get('number'), org.policy.region);
       if (list === 'block' && protectedSet.has(value)) throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${value} is protected (emergency number or own DID) and cannot be blocked`);
@@ -282,6 +298,76 @@ export class Importer {
     return { text: parts.join(''), ...r };
   }
 
+}
+
+/** Where the CSV starts and which separator it uses, or why that cannot be told. */
+type HeaderLayout = { delimiter: CsvDelimiter; start: number; startLine: number } | { error: string; line: number };
+
+function headerLayout(text: string, given: CsvDelimiter | undefined): HeaderLayout {
+  // The header is the first non-blank line (readCsv skips blank lines the same way).
+  let start = 0;
+  let line = 1;
+  for (;;) {
+    const end = text.indexOf('\n', start);
+    const first = text.slice(start, end < 0 ? text.length : end).replace(/\r$/, '');
+    if (first.trim() !== '' || end < 0) {
+      // Excel's `sep=;` line names the separator; it is not the header.
+      const sep = /^sep=(.)$/i.exec(first);
+      if (sep) {
+        const d = sep[1] as CsvDelimiter;
+        if (!CSV_DELIMITERS.includes(d)) return { error: `"${first}" names a separator callscreen does not read; use comma, semicolon or tab`, line };
+        if (end < 0) return { delimiter: given ?? d, start: text.length, startLine: line + 1 };
+        return { delimiter: given ?? d, start: end + 1, startLine: line + 1 };
+      }
+      if (given) return { delimiter: given, start: 0, startLine: 1 };
+      const sniffed = sniffDelimiter(first, isKnownColumn);
+      if (sniffed.delimiter !== null) return { delimiter: sniffed.delimiter, start: 0, startLine: 1 };
+      return {
+        line,
+        error: `the header "${clipText(first)}" contains ${sniffed.candidates.map(delimiterName).join(' and ')} and none of them splits it into known columns`
+          + ` (${KNOWN_COLUMNS.join(', ')}): say which separates the columns with --delimiter (${sniffed.candidates.map(cliSpelling).join(', ')})`,
+      };
+    }
+    start = end + 1;
+    line++;
+  }
+}
+
+function isKnownColumn(name: string): boolean {
+  return (KNOWN_COLUMNS as readonly string[]).includes(name);
+}
+
+/** Column names that people use for the number; named in the message so the fix is obvious. */
+const NUMBER_ALIASES = new Set(['phone', 'phone number', 'phone_number', 'telephone', 'tel', 'caller', 'caller id', 'callerid', 'caller_id', 'cid', 'msisdn', 'mobile', 'e164']);
+
+/** What is wrong with a header (already trimmed and lower-cased), in words that say what was expected. */
+function headerProblems(header: readonly string[], sep: CsvDelimiter, given: boolean): string[] {
+  const unknown = header.filter((h) => !isKnownColumn(h));
+  if (unknown.length === 0) return header.includes('number') ? [] : ['the header row must name a "number" column (the only one required)'];
+  const only = header.length === 1 ? header[0]! : null;
+  const other = only === null ? undefined : CSV_DELIMITERS.find((d) => d !== sep && only.includes(d));
+  if (other !== undefined) {
+    return [`the header has one column \`${clipText(only!)}\`: is the file separated by ${delimiterName(other)}? pass --delimiter ${cliSpelling(other)}`
+      + (given ? ` (it was read with --delimiter ${cliSpelling(sep)})` : '')];
+  }
+  const alias = unknown.find((h) => NUMBER_ALIASES.has(h));
+  const hint = alias !== undefined && !header.includes('number') ? `; rename "${alias}" to "number"` : '';
+  return [`unknown column(s) ${unknown.map((u) => clipText(u)).join(', ')}; expected column names from: number (required), ${KNOWN_COLUMNS.filter((c) => c !== 'number').join(', ')}${hint}`];
+}
+
+/** A row of one field that another separator would split into the header's count. */
+function otherSeparatorHint(fields: readonly string[], headerLength: number, sep: CsvDelimiter): string {
+  if (fields.length !== 1 || headerLength < 2) return '';
+  const other = CSV_DELIMITERS.find((d) => d !== sep && fields[0]!.split(d).length === headerLength);
+  return other === undefined ? '' : ` (this row is separated by ${delimiterName(other)}, the header by ${delimiterName(sep)})`;
+}
+
+function cliSpelling(d: CsvDelimiter): string {
+  return d === '\t' ? 'tab' : `'${d}'`;
+}
+
+function clipText(s: string): string {
+  return s.length > 80 ? s.slice(0, 77) + '...' : s;
 }
 
 /** UTF-8 (BOM optional) or UTF-16 with a BOM; anything else is refused with the line of the first bad byte. */

@@ -76,3 +76,53 @@ t.test('encodings: UTF-8 with BOM, UTF-16 LE/BE with BOM, invalid UTF-8 names th
   await t.rejects(s.importer.importFile(bad, 'demo', importActor), { code: 'CS_ERR_IMPORT_INVALID', message: /first bad byte on line 3/, details: { line: 3 } });
   await t.rejects(s.importer.importFile(join(dir, 'missing.csv'), 'demo', importActor), { code: 'CS_ERR_FILE_NOT_FOUND' });
 });
+
+t.test('the separator is told from the header: comma, semicolon, tab, an Excel sep= line', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const cases: Array<[string, string]> = [
+    ['semicolon', 'number;mode;name;reason\n+15551230001;reject;"Smith; J";spam, surveys\n'],
+    ['tab', 'number\tmode\tname\treason\n+15551230002\treject\tSmith, J\tspam; surveys\n'],
+    ['comma', 'number,mode,name,reason\n+15551230003,reject,"Smith, J",x\n'],
+    ['sep= line (Excel)', 'sep=;\nnumber;mode\n+15551230004;reject\n'],
+  ];
+  for (const [what, csv] of cases) {
+    const r = await s.importer.importText(csv, 'demo', importActor);
+    t.equal(r.added, 1, `${what}: one row added`);
+  }
+  const { entries } = await s.blocklist.list('demo');
+  t.match(entries.find((e) => e.value === '+15551230001'), { mode: 'reject', name: 'Smith; J', reason: 'spam, surveys' }, 'semicolon: quoted ; kept, , is text');
+  t.match(entries.find((e) => e.value === '+15551230002'), { name: 'Smith, J', reason: 'spam; surveys' }, 'tab');
+  // A bad row in a sep= file is named by its real line (the sep line counts).
+  await t.rejects(s.importer.importText('sep=;\nnumber;mode\nnonsense;reject\n', 'demo', importActor), { message: /line 3: .*not a phone number/ });
+});
+
+t.test("Excel's =\"…\" cells read as their text, quoted or not; scientific notation is named", async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const csv = 'number;name\n="+15551230010";="Plain"\n"=""+15551230011""";x\n="5551230012";\n';
+  const r = await s.importer.importText(csv, 'demo', importActor);
+  t.equal(r.added, 3);
+  const values = (await s.blocklist.list('demo')).entries.map((e) => e.value).sort();
+  t.same(values, ['+15551230010', '+15551230011', '+15551230012'], 'all three read');
+  t.equal((await s.blocklist.list('demo')).entries.find((e) => e.value === '+15551230010')?.name, 'Plain', 'a text cell too');
+  await t.rejects(s.importer.importText('number,name\n1.55512E+10,x\n', 'demo', importActor), { message: /line 2: number "1.55512E\+10" is a spreadsheet's scientific notation.*format the column as Text/ });
+});
+
+t.test('a header that cannot be read says what was expected', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  // Forced to the wrong separator: one column that holds another separator.
+  await t.rejects(s.importer.importText('number;reason;mode\n+15551234567;x;reject\n', 'demo', importActor, { delimiter: ',' }),
+    { code: 'CS_ERR_IMPORT_INVALID', message: /line 1: the header has one column `number;reason;mode`: is the file separated by `;`\? pass --delimiter ';' \(it was read with --delimiter ','\)/ });
+  // Sniffing cannot decide: names it does not know, two separators.
+  await t.rejects(s.importer.importText('phone;note,x\n+15551234567;y,z\n', 'demo', importActor),
+    { message: /line 1: the header "phone;note,x" contains `,` and `;` and none of them splits it into known columns .*--delimiter \(',', ';'\)/ });
+  // One separator, unknown names: the expected names, and which one to rename.
+  await t.rejects(s.importer.importText('phone;reason\n+15551234567;x\n', 'demo', importActor),
+    { message: /line 1: unknown column\(s\) phone; expected column names from: number \(required\), kind, .*; rename "phone" to "number"/ });
+  // A row written with another separator than the header.
+  await t.rejects(s.importer.importText('number,mode\n+15551234567;reject\n', 'demo', importActor),
+    { message: /line 2: has 1 field, the header has 2 \(this row is separated by `;`, the header by `,`\)/ });
+  t.equal((await s.db.get<{ c: number }>('SELECT count(*) AS c FROM entries'))?.c, 0, 'nothing written');
+});

@@ -1,5 +1,7 @@
 /** `callscreen import | export`: move a block list in and out as CSV, JSON or a FreePBX AstDB. */
 import { Option, type Command } from 'commander';
+import { parseDelimiter, type CsvDelimiter } from '../../core/csv.js';
+import { CallscreenError } from '../../core/errors.js';
 import type { Actor } from '../../services/actor.js';
 import { AstdbImport, type AstdbImportResult } from '../../services/astdb-import.js';
 import type { ImportResult } from '../../services/importer.js';
@@ -13,19 +15,24 @@ export function register(program: Command, ctx: CliContext): void {
     .description('import a CSV (number,kind,list,mode,name,reason,expires,blocked_by,blocked_at) or a FreePBX AstDB; all or nothing')
     .requiredOption('--org <org>', 'organisation')
     .option('--from-astdb <path>', "read the FreePBX blacklist from Asterisk's astdb.sqlite3 instead of a CSV")
+    .option('--delimiter <sep>', "the CSV's separator: ',' ';' or tab (default: told from the header line)", csvDelimiter)
     .option('--dry-run', 'check every row and report what would change; write nothing')
     .option('--by <user>', 'who is importing (default $SUDO_USER/$USER)')
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string | undefined, o: { org: string; fromAstdb?: string; dryRun?: boolean; by?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, o: { org: string; fromAstdb?: string; delimiter?: CsvDelimiter; dryRun?: boolean; by?: string; json?: boolean }) => {
       const source = exactlyOne<{ csv: string } | { astdb: string }>('FILE.csv or --from-astdb PATH', [
         file !== undefined && { csv: file },
         o.fromAstdb !== undefined && { astdb: o.fromAstdb },
       ]);
+      if ('astdb' in source && o.delimiter !== undefined) {
+        throw new CallscreenError('CS_ERR_USAGE', '--delimiter applies to a CSV file, not to --from-astdb', { key: 'delimiter' });
+      }
       const by = ctx.actor(o.by);
       const s = await ctx.services();
       const bar = ctx.io.stderr.isTTY ? new ProgressBar((t) => ctx.io.stderr.write(t)) : null;
       const options = {
         dryRun: o.dryRun === true,
+        ...(o.delimiter !== undefined ? { delimiter: o.delimiter } : {}),
         ...(bar ? { onProgress: (phase: 'check' | 'write', done: number, total: number) => bar.update(phase, done, total) } : {}),
       };
       let result: ImportResult | AstdbImportResult;
@@ -71,4 +78,11 @@ export function register(program: Command, ctx: CliContext): void {
       }
       if (result.skippedContacts > 0) ctx.err(`note: ${result.skippedContacts} contact block(s) are not in the CSV (a CSV row holds one number); use --format json`);
     });
+}
+
+/** --delimiter: the character (`,` `;` a real tab) or its name (comma, semicolon, tab, \t). */
+function csvDelimiter(text: string): CsvDelimiter {
+  const d = parseDelimiter(text);
+  if (d === null) throw new CallscreenError('CS_ERR_USAGE', `--delimiter "${text}" is not one of ',' ';' tab (or comma, semicolon)`, { key: 'delimiter' });
+  return d;
 }

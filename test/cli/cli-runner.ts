@@ -1,0 +1,68 @@
+/**
+ * Runs `callscreen` in-process (runCli) on a fresh, initialised SQLite file in a temp dir, with an
+ * organisation "acme" (US), and captures stdout/stderr. For the command tests of issue #17.
+ */
+import { join } from 'node:path';
+import { runCli } from '../../daemon/cli/program.js';
+import { Database } from '../../daemon/store/database.js';
+import { tempDir, type TapLike } from '../support/harness.js';
+
+export interface Run { code: number; out: string; err: string }
+
+export interface CliRunner {
+  readonly db: string;
+  readonly dir: string;
+  run(...argv: string[]): Promise<Run>;
+  /** Like run, with stderr claiming to be a terminal (the import progress bar is drawn). */
+  runTty(...argv: string[]): Promise<Run>;
+  /** One number from the database (read-only connection). */
+  scalar(sql: string, params?: Array<string | number>): Promise<number>;
+}
+
+export async function cliWithOrg(t: TapLike): Promise<CliRunner> {
+  const dir = tempDir(t);
+  const db = join(dir, 'callscreen.db');
+  const exec = async (tty: boolean, argv: string[]): Promise<Run> => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['--db', db, ...argv], {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s), isTTY: tty },
+      env: { USER: 'tester' },
+    });
+    return { code, out, err };
+  };
+  for (const argv of [['init'], ['org', 'add', 'acme', '--name', 'Acme', '--region', 'US']]) {
+    const r = await exec(false, argv);
+    if (r.code !== 0) throw new Error(`callscreen ${argv.join(' ')} failed: ${r.err}`);
+  }
+  return {
+    db,
+    dir,
+    run: (...argv) => exec(false, argv),
+    runTty: (...argv) => exec(true, argv),
+    async scalar(sql, params = []) {
+      const d = await Database.open(db, { readOnly: true });
+      try {
+        const row = await d.get<{ v: number }>(sql, params);
+        return row?.v ?? Number.NaN;
+      } finally {
+        await d.close();
+      }
+    },
+  };
+}
+
+/** What a terminal shows after `text` is written to it: \r returns to the line's start, \n ends it. */
+export function screen(text: string): string[] {
+  const lines: string[] = [];
+  let cur: string[] = [];
+  let col = 0;
+  for (const ch of text) {
+    if (ch === '\n') { lines.push(cur.join('')); cur = []; col = 0; continue; }
+    if (ch === '\r') { col = 0; continue; }
+    cur[col++] = ch;
+  }
+  if (cur.length) lines.push(cur.join(''));
+  return lines.map((l) => l.trimEnd());
+}
