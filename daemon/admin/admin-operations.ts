@@ -12,7 +12,8 @@ import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
 import type { Org } from '../store/rows.js';
 import { parseExpiry } from '../core/duration.js';
-import { authorize, can, checkBlockScope, isWeakening, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
+import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
+import { Screener } from '../services/screener.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
 import type { User } from './user-service.js';
@@ -43,6 +44,14 @@ export interface SettingsInput {
   readonly outboundPolicy?: OutboundPolicy;
   /** Shortest prefix a supervisor may block (digits after "+"); null = calling code + 3. */
   readonly supervisorMinPrefixDigits?: number | null;
+}
+
+/** An edit of an entry: a field left out keeps its value; `expires: null` = never. */
+export interface EntryEdit {
+  readonly mode?: BlockMode;
+  readonly name?: string;
+  readonly reason?: string;
+  readonly expires?: string | null;
 }
 
 export interface AuditFilter {
@@ -238,5 +247,105 @@ export class AdminOperations {
     await this.org(p, slug, 'view');
     const v = await this.ctx.screener.screen({ org: slug, channel, direction: 'outbound', from: p.user.name, to: number });
     return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule };
+  }
+
+  // ---- Actions the API lacked (issue #17): orgs and DIDs, contact numbers, editing an entry,
+  // removing an allow entry, the inbound check. Same pattern: authorise, check scope, call services.
+
+  /** One organisation: settings, DIDs, and what this user may do in it. */
+  async orgDetail(p: Principal, slug: string) {
+    const org = await this.org(p, slug, 'view');
+    return { slug: org.slug, name: org.name, region: org.policy.region, settings: org.policy, dids: await this.ctx.orgs.dids(org.id), permissions: permissionsFor(p.user, org) };
+  }
+
+  async addDids(p: Principal, slug: string, numbers: readonly string[]) {
+    const org = await this.org(p, slug, 'settings');
+    const added = await this.ctx.orgs.addDids(slug, numbers, p.actor);
+    return { added, dids: await this.ctx.orgs.dids(org.id) };
+  }
+
+  async removeDids(p: Principal, slug: string, numbers: readonly string[], note = '') {
+    const org = await this.org(p, slug, 'settings');
+    const removed = await this.ctx.orgs.removeDids(slug, numbers, p.actor, note);
+    return { removed, dids: await this.ctx.orgs.dids(org.id) };
+  }
+
+  /**
+   * `updateSettings` plus the org's region and name. Everything is validated before anything is
+   * written (the region here, the rest by updateSettings), so bad input changes nothing.
+   */
+  async updateOrgSettings(p: Principal, slug: string, patch: SettingsInput & { region?: string; name?: string }, note = '') {
+    await this.org(p, slug, 'settings');
+    const { region, ...rest } = patch;
+    if (region !== undefined) this.ctx.orgs.checkRegion(region);
+    await this.updateSettings(p, slug, rest, note);
+    if (region !== undefined) await this.ctx.orgs.setRegion(slug, region, p.actor, note);
+    return { name: (await this.ctx.orgs.require(slug)).name, ...(await this.settings(p, slug)) };
+  }
+
+  async addContactNumbers(p: Principal, slug: string, contactId: number, numbers: readonly string[]) {
+    await this.org(p, slug, 'contacts');
+    return this.ctx.contacts.addNumbers(slug, contactId, numbers, p.actor);
+  }
+
+  /** Taking a number off a blocked contact unblocks that number: weakening, so admins only. */
+  async removeContactNumbers(p: Principal, slug: string, contactId: number, numbers: readonly string[], note = '') {
+    const org = await this.org(p, slug, 'contacts');
+    await this.ctx.contacts.require(org.id, contactId);
+    if (await this.ctx.contacts.activeBlock(org.id, contactId) && !can(p.user, org, 'unblock')) {
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `contact ${contactId} is blocked: removing a number from it unblocks that number, which only admins do`, { permission: 'unblock', role: p.user.role, contact: contactId });
+    }
+    return this.ctx.contacts.removeNumbers(slug, contactId, numbers, p.actor, note);
+  }
+
+  /**
+   * Edits an entry in place (mode, name, reason, expiry). Block entries: the same scope rules as
+   * blocking (agents contacts only, supervisors no prefix shorter than the minimum), and a change
+   * that weakens the entry (reject → voicemail, an expiry added or brought forward) needs `unblock`.
+   * Allow entries: admins (`allow`).
+   */
+  async editEntry(p: Principal, slug: string, id: number, list: 'block' | 'allow', changes: EntryEdit, note = '') {
+    const org = await this.org(p, slug, list);
+    const e = await this.ctx.blocklist.getEntry(org.id, id);
+    if (!e || e.removedAt !== null) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
+    if (e.list !== list) {
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `entry ${id} is on the ${e.list} list, not the ${list} list`, { entry: id, list: e.list });
+    }
+    // Parsed once so the weakening check and the write use the same instant.
+    const expiresAt = changes.expires === undefined ? undefined
+      : changes.expires === null || changes.expires === '' ? null : parseExpiry(changes.expires, this.ctx.clock.now());
+    if (list === 'block') {
+      checkBlockScope(p.user, org, await this.policies.get(org.id), e.kind === 'exact' ? 'number' : e.kind, e.kind === 'prefix' ? e.value : '');
+      const after = { mode: changes.mode ?? e.mode, expiresAt: expiresAt === undefined ? e.expiresAt : expiresAt };
+      if (isWeakening({ mode: e.mode, expiresAt: e.expiresAt }, after) && !can(p.user, org, 'unblock')) {
+        throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken entry ${id} (${e.mode}${e.expiresAt === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: id });
+      }
+    }
+    return this.ctx.blocklist.edit(slug, id, {
+      ...(changes.mode !== undefined ? { mode: changes.mode } : {}),
+      ...(changes.name !== undefined ? { name: changes.name } : {}),
+      ...(changes.reason !== undefined ? { reason: changes.reason } : {}),
+      ...(expiresAt !== undefined ? { expires: expiresAt } : {}),
+    }, p.actor, note);
+  }
+
+  /** Removes an allow entry (admins); the block entries under it apply again. */
+  async disallow(p: Principal, slug: string, id: number, note = '') {
+    const org = await this.org(p, slug, 'allow');
+    const e = await this.ctx.blocklist.getEntry(org.id, id);
+    if (!e || e.removedAt !== null || e.list !== 'allow') throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active allow entry ${id} in "${slug}"`, { entry: id });
+    return this.ctx.blocklist.removeById(slug, id, p.actor, note);
+  }
+
+  /**
+   * What an inbound call or message from `from` would get now: the daemon's own Screener logic over
+   * the daemon's own in-memory index (so the verdict is the one a call gets), but with no recorder,
+   * so asking does not count as a hit on the matched entry.
+   */
+  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false) {
+    await this.org(p, slug, 'view');
+    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null);
+    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld });
+    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null };
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
-import type { AdminOperations, AuditFilter, BlockInput, SettingsInput } from './admin-operations.js';
+import type { AdminOperations, AuditFilter, BlockInput, EntryEdit, SettingsInput } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
 import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
 import { installResponseSchemas } from './openapi.js';
@@ -323,6 +323,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     rejectCode: { enum: [603, 486, 607, 404] },
     outboundPolicy: { enum: ['off', 'warn', 'confirm', 'deny'] },
     supervisorMinPrefixDigits: { type: ['integer', 'null'], minimum: 1, maximum: 15, description: 'shortest prefix a supervisor may block, digits after "+"; null = country code + 3' },
+    region: { type: 'string', minLength: 2, maxLength: 2, description: 'ISO 3166 country whose numbering plan reads national numbers and gives the protected emergency numbers (e.g. US, GB, DE)' },
+    name: { type: 'string', minLength: 1, maxLength: 200, description: 'the organisation\'s display name' },
   } as const;
 
   app.get('/orgs/:org/settings', { config: { access: 'settings' }, schema: { summary: 'Organisation settings (admins)', tags: ['settings'], params: orgParam } }, async (req) => {
@@ -332,13 +334,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.patch('/orgs/:org/settings', { config: { access: 'settings' },
     schema: {
-      summary: 'Change organisation settings (admins)', tags: ['settings'], params: orgParam,
+      summary: 'Change organisation settings, region or name (admins)', tags: ['settings'], params: orgParam,
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { ...settingsProps, note: text(1000) } },
     },
   }, async (req) => {
     const a = principalOf(req);
-    const { note, ...patch } = req.body as SettingsInput & { note?: string };
-    return ops.updateSettings(a, p(req).org, patch, note ?? '');
+    const { note, ...patch } = req.body as SettingsInput & { region?: string; name?: string; note?: string };
+    return ops.updateOrgSettings(a, p(req).org, patch, note ?? '');
   });
 
   app.get('/orgs/:org/precheck', { config: { access: 'view' },
@@ -351,5 +353,115 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const q = req.query as { number: string; channel: 'call' | 'sms' };
     if (!q.number.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'querystring field "number" is required', { field: 'number' });
     return ops.precheck(a, p(req).org, q.number, q.channel);
+  });
+
+  // ---- Issue #17: every action from every door. Orgs and DIDs, contact numbers, editing an entry,
+  // removing an allow entry, the inbound check.
+
+  const numbersBody = (summary: string) => ({
+    type: 'object', additionalProperties: false, required: ['numbers'],
+    properties: { numbers: { type: 'array', minItems: 1, maxItems: 50, items: text(64), description: summary }, note: text(1000) },
+  }) as const;
+
+  app.get('/orgs/:org', { config: { access: 'view' },
+    schema: { summary: 'One organisation: name, region, settings, inbound numbers (DIDs) and your permissions in it', tags: ['orgs'], params: orgParam },
+  }, async (req) => ops.orgDetail(principalOf(req), p(req).org));
+
+  app.post('/orgs/:org/dids', { config: { access: 'settings', status: 201 },
+    schema: {
+      summary: 'Add inbound numbers (DIDs) to the organisation (admins); all or nothing, 409 if one belongs to another organisation', tags: ['orgs'], params: orgParam,
+      body: { type: 'object', additionalProperties: false, required: ['numbers'], properties: { numbers: numbersBody('').properties.numbers } },
+    },
+  }, async (req, reply) => {
+    const b = req.body as { numbers: string[] };
+    return reply.code(201).send(await ops.addDids(principalOf(req), p(req).org, b.numbers));
+  });
+
+  app.post('/orgs/:org/dids/remove', { config: { access: 'settings' },
+    schema: {
+      summary: 'Remove inbound numbers (DIDs) from the organisation (admins); all or nothing. Calls to a removed DID no longer find the organisation (screening.fail_mode applies) and it is no longer protected from blocking',
+      tags: ['orgs'], params: orgParam, body: numbersBody('DIDs of this organisation, any format'),
+    },
+  }, async (req) => {
+    const b = req.body as { numbers: string[]; note?: string };
+    return ops.removeDids(principalOf(req), p(req).org, b.numbers, b.note ?? '');
+  });
+
+  app.post('/orgs/:org/contacts/:id/numbers', { config: { access: 'contacts' },
+    schema: {
+      summary: 'Add numbers to a contact; a blocked contact\'s new numbers are blocked at once', tags: ['contacts'], params: orgIdParams,
+      body: { type: 'object', additionalProperties: false, required: ['numbers'], properties: { numbers: numbersBody('').properties.numbers } },
+    },
+  }, async (req) => ops.addContactNumbers(principalOf(req), p(req).org, num(p(req).id), (req.body as { numbers: string[] }).numbers));
+
+  app.post('/orgs/:org/contacts/:id/numbers/remove', { config: { access: 'contacts' },
+    schema: {
+      summary: 'Remove numbers from a contact; all or nothing. On a blocked contact this unblocks those numbers, so admins only', tags: ['contacts'], params: orgIdParams,
+      body: numbersBody('numbers of this contact, any format'),
+    },
+  }, async (req) => {
+    const b = req.body as { numbers: string[]; note?: string };
+    return ops.removeContactNumbers(principalOf(req), p(req).org, num(p(req).id), b.numbers, b.note ?? '');
+  });
+
+  const editProps = {
+    name: text(200), reason: text(1000),
+    expires: { type: ['string', 'null'], maxLength: 40, description: '30d, 12h, 90m, 2w or an ISO-8601 date; null or "" = never; left out = unchanged' },
+    note: { ...text(1000), description: 'why: kept in the audit log' },
+  } as const;
+
+  app.get('/orgs/:org/blocked/:id', { config: { access: 'view' },
+    schema: { summary: 'One active block or allow entry', tags: ['blocklist'], params: orgIdParams },
+  }, async (req) => ops.entry(principalOf(req), p(req).org, num(p(req).id)));
+
+  app.patch('/orgs/:org/blocked/:id', { config: { access: 'block' },
+    schema: {
+      summary: 'Edit a block entry in place: mode, name, reason, expiry (fields left out stay). Same scope as blocking; a change that weakens it (reject → voicemail, an expiry added or brought forward) is an unblock: admins only',
+      tags: ['blocklist'], params: orgIdParams,
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { mode: blockBody.properties.mode, ...editProps } },
+    },
+  }, async (req) => {
+    const { note, ...changes } = req.body as EntryEdit & { note?: string };
+    return ops.editEntry(principalOf(req), p(req).org, num(p(req).id), 'block', changes, note ?? '');
+  });
+
+  app.patch('/orgs/:org/allowed/:id', { config: { access: 'allow' },
+    schema: {
+      summary: 'Edit an allow entry in place: name, reason, expiry (admins)', tags: ['blocklist'], params: orgIdParams,
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: editProps },
+    },
+  }, async (req) => {
+    const { note, ...changes } = req.body as EntryEdit & { note?: string };
+    return ops.editEntry(principalOf(req), p(req).org, num(p(req).id), 'allow', changes, note ?? '');
+  });
+
+  app.post('/orgs/:org/allowed/:id/disallow', { config: { access: 'allow' },
+    schema: { summary: 'Remove an allow entry (admins), with an optional note; blocks under it apply again', tags: ['blocklist'], params: orgIdParams, body: noteBody },
+  }, async (req) => ops.disallow(principalOf(req), p(req).org, num(p(req).id), (req.body as { note?: string } | undefined)?.note ?? ''));
+
+  app.get('/orgs/:org/check', { config: { access: 'view' },
+    schema: {
+      summary: 'Inbound check: what a call (or SMS) from this caller would get now, from the daemon\'s own screening (the hit is not counted)', tags: ['calls'], params: orgParam,
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['number'],
+        properties: {
+          number: { ...text(64), description: 'the caller as a PBX would give it; empty, "anonymous", "restricted"… = an unidentified caller' },
+          channel: { enum: ['call', 'sms'], default: 'call' },
+          withheld: { type: 'boolean', default: false, description: 'the network withheld the caller\'s identity (Privacy: id)' },
+        },
+      },
+      response: {
+        200: {
+          description: 'The verdict', type: 'object',
+          properties: {
+            action: { enum: ['allow', 'reject', 'voicemail', 'quarantine'] }, reason: { type: 'string' }, normalized: { type: 'string' },
+            rule: { type: ['object', 'null'], additionalProperties: true }, sipCode: { type: ['integer', 'null'], description: 'SIP status a rejected call gets' },
+          },
+        },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { number: string; channel: 'call' | 'sms'; withheld: boolean };
+    return ops.checkInbound(principalOf(req), p(req).org, q.number, q.channel, q.withheld);
   });
 }
