@@ -89,10 +89,11 @@ stop_daemon() {
   fi
 }
 
+# Starts the daemon that was running before (an upgrade or a rollback). With systemd, systemctl
+# itself: deb-systemd-invoke would skip a unit the admin disabled but ran by hand.
 start_daemon() {
   if have_systemd; then
-    if command -v deb-systemd-invoke >/dev/null 2>&1; then deb-systemd-invoke start callscreen.service
-    else systemctl start callscreen.service; fi
+    systemctl start callscreen.service
     return
   fi
   # As the unit would: ExecStart as the service user with its environment and directory, in its
