@@ -240,3 +240,25 @@ t.test('the new routes are in the OpenAPI document with their bodies', async (t)
   t.ok(spec.paths['/api/v1/orgs/{org}/dids']!.post!.responses['201'], 'adding DIDs documented as 201');
   t.same(spec.paths['/api/v1/orgs/{org}/check']!.get!.parameters?.map((x) => x.name).filter((n) => n !== 'org').sort(), ['channel', 'number', 'withheld']);
 });
+
+t.test('over a real socket with a bearer token: edit, check, DIDs as a script would', async (t) => {
+  const { app, baseUrl, ids } = await startPanel(t);
+  const alice = await signIn(app, 'alice');
+  const token = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'script' })).json().token as string;
+  const sup = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'sup', role: 'supervisor' })).json().token as string;
+  const http = (tok: string, method: string, path: string, body?: unknown) => fetch(`${baseUrl}/api/v1${path}`, {
+    method, headers: { authorization: `Bearer ${tok}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const edit = await http(token, 'PATCH', `/orgs/acme/blocked/${ids.spam}`, { reason: 'edited over HTTP', note: 'script' });
+  t.equal(edit.status, 200);
+  t.match(await edit.json(), { reason: 'edited over HTTP', mode: 'reject' });
+  const weaken = await http(sup, 'PATCH', `/orgs/acme/blocked/${ids.spam}`, { mode: 'voicemail' });
+  t.equal(weaken.status, 403, "an admin's supervisor token cannot weaken: the token acts with its own role");
+  const check = await http(token, 'GET', `/orgs/acme/check?number=${encodeURIComponent('+1 555 123 4567')}`);
+  t.match(await check.json(), { action: 'reject', sipCode: 603, rule: { id: ids.spam } });
+  const dids = await http(token, 'POST', '/orgs/acme/dids', { numbers: ['+12125550111'] });
+  t.equal(dids.status, 201);
+  t.equal((await http(sup, 'POST', '/orgs/acme/dids/remove', { numbers: ['+12125550111'] })).status, 403);
+  t.same(await (await http(token, 'POST', '/orgs/acme/dids/remove', { numbers: ['+12125550111'] })).json(), { removed: ['+12125550111'], dids: ['+12125550100'] });
+});
