@@ -7,6 +7,10 @@ import { ERROR_CATALOGUE, toCallscreenError, type CallscreenError } from '../cor
 import type { CliIo } from './cli-context.js';
 import { CliSession, type GlobalOptions } from './cli-session.js';
 import { COMMANDS } from './commands/index.js';
+import { packageVersion } from './version.js';
+
+/** Global options that take a value: `callscreen --db FILE` alone still asks for nothing. */
+const GLOBAL_WITH_VALUE = new Set(['--config', '--db']);
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = new Command('callscreen');
@@ -15,6 +19,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description('Screen calls and SMS against a blocklist: manage organisations, blocks, imports; run the daemon')
     .option('--config <file>', 'config file (default: $CALLSCREEN_CONFIG, else embedded defaults)')
     .option('--db <file>', 'database file (overrides [store] path)')
+    .version(packageVersion(), '-V, --version', 'print the version (package.json) and exit')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -32,6 +37,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   };
   inherit(program);
+  if (asksForNothing(argv)) {
+    // Plain `callscreen` is someone finding out what it does, not a mistake: the help on stdout
+    // and 0, as docker and kubectl do (git and npm print it and exit 1, which reads as a
+    // failure to someone who only wanted to look). A group without its subcommand
+    // (`callscreen contact`) stays a usage error (64): something was asked, half-way.
+    io.stdout.write(program.helpInformation());
+    await session.close();
+    return 0;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
@@ -48,6 +62,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } finally {
     await session.close();
   }
+}
+
+/** Nothing but global options (`callscreen`, `callscreen --db x.db`): nothing was asked for. */
+function asksForNothing(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) { i++; continue; }
+    if ([...GLOBAL_WITH_VALUE].some((g) => a.startsWith(`${g}=`))) continue;
+    return false;
+  }
+  return true;
 }
 
 /** `callscreen: CODE: message`, then one line per detail that helps (bad rows, key, line). */

@@ -1,4 +1,4 @@
-/** `callscreen block | allow | unblock | list`: the block and allow lists of one organisation. */
+/** `callscreen block | allow | unblock | disallow | list`: the block and allow lists of one organisation. */
 import { Option, type Command } from 'commander';
 import { BLOCK_MODES, type BlockMode } from '../../core/entry.js';
 import { CallscreenError } from '../../core/errors.js';
@@ -89,6 +89,22 @@ export function register(program: Command, ctx: CliContext): void {
       const e = await s.blocklist.unblock(o.org, t, actor, o.reason ?? '');
       if (o.json) ctx.json(e);
       else ctx.out(`unblocked ${describeTarget(e.kind, e.value)} in ${o.org} (blocked by ${e.createdBy} on ${formatTime(e.createdAt)})`);
+    });
+
+  program.command('disallow [number]')
+    .description('remove an allow entry (its history is kept), so blocks apply to the number again')
+    .requiredOption('--org <org>', 'organisation')
+    .option('--prefix <digits>', 'the prefix allow entry to remove')
+    .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--json', 'print the removed entry as JSON')
+    .action(async (number: string | undefined, o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean }) => {
+      const t = target(number, o, true);
+      const actor = ctx.actor(o.by);
+      const s = await ctx.services();
+      const e = await s.blocklist.disallow(o.org, t, actor, o.reason ?? '');
+      if (o.json) ctx.json(e);
+      else ctx.out(`removed the allow entry for ${describeTarget(e.kind, e.value)} in ${o.org} (allowed by ${e.createdBy} on ${formatTime(e.createdAt)})`);
     });
 
   program.command('list')
