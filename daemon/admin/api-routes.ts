@@ -358,9 +358,11 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // ---- Issue #17: every action from every door. Orgs and DIDs, contact numbers, editing an entry,
   // removing an allow entry, the inbound check.
 
-  const numbersBody = (summary: string) => ({
+  /** 1–50 numbers in any format the org's region reads (all or nothing). */
+  const numbersList = (description: string) => ({ type: 'array', minItems: 1, maxItems: 50, items: text(64), description }) as const;
+  const numbersBody = (description: string, withNote: boolean) => ({
     type: 'object', additionalProperties: false, required: ['numbers'],
-    properties: { numbers: { type: 'array', minItems: 1, maxItems: 50, items: text(64), description: summary }, note: text(1000) },
+    properties: { numbers: numbersList(description), ...(withNote ? { note: { ...text(1000), description: 'why: kept in the audit log' } } : {}) },
   }) as const;
 
   app.get('/orgs/:org', { config: { access: 'view' },
@@ -370,7 +372,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/orgs/:org/dids', { config: { access: 'settings', status: 201 },
     schema: {
       summary: 'Add inbound numbers (DIDs) to the organisation (admins); all or nothing, 409 if one belongs to another organisation', tags: ['orgs'], params: orgParam,
-      body: { type: 'object', additionalProperties: false, required: ['numbers'], properties: { numbers: numbersBody('').properties.numbers } },
+      body: numbersBody('inbound numbers, any format; one that belongs to another organisation is refused', false),
     },
   }, async (req, reply) => {
     const b = req.body as { numbers: string[] };
@@ -380,7 +382,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/orgs/:org/dids/remove', { config: { access: 'settings' },
     schema: {
       summary: 'Remove inbound numbers (DIDs) from the organisation (admins); all or nothing. Calls to a removed DID no longer find the organisation (screening.fail_mode applies) and it is no longer protected from blocking',
-      tags: ['orgs'], params: orgParam, body: numbersBody('DIDs of this organisation, any format'),
+      tags: ['orgs'], params: orgParam, body: numbersBody('DIDs of this organisation, any format', true),
     },
   }, async (req) => {
     const b = req.body as { numbers: string[]; note?: string };
@@ -390,14 +392,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/orgs/:org/contacts/:id/numbers', { config: { access: 'contacts' },
     schema: {
       summary: 'Add numbers to a contact; a blocked contact\'s new numbers are blocked at once', tags: ['contacts'], params: orgIdParams,
-      body: { type: 'object', additionalProperties: false, required: ['numbers'], properties: { numbers: numbersBody('').properties.numbers } },
+      body: numbersBody('numbers to add, any format', false),
     },
   }, async (req) => ops.addContactNumbers(principalOf(req), p(req).org, num(p(req).id), (req.body as { numbers: string[] }).numbers));
 
   app.post('/orgs/:org/contacts/:id/numbers/remove', { config: { access: 'contacts' },
     schema: {
       summary: 'Remove numbers from a contact; all or nothing. On a blocked contact this unblocks those numbers, so admins only', tags: ['contacts'], params: orgIdParams,
-      body: numbersBody('numbers of this contact, any format'),
+      body: numbersBody('numbers of this contact, any format', true),
     },
   }, async (req) => {
     const b = req.body as { numbers: string[]; note?: string };
