@@ -342,6 +342,7 @@ export class Daemon {
     await ctx.recorder.stop();
     await ctx.reader.close();
     await ctx.close();
+    ctx.metrics.close();
     this.ctx = null;
     this.lock?.release();
     this.lock = null;

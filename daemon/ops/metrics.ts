@@ -38,6 +38,15 @@ export class DaemonMetrics {
     this.view = view;
   }
 
+  /**
+   * Lets go of the daemon on stop: the pulled gauges no longer read its view, and the registry drops
+   * its metrics (prom-client's default-metric observers are process-wide and keep the registry).
+   */
+  close(): void {
+    this.view = null;
+    this.registry.clear();
+  }
+
   /** One answered request. `seconds` null when the adapter did not measure. */
   recordVerdict(adapter: string, action: VerdictAction, seconds: number | null, failMode?: 'open' | 'closed'): void {
     this.verdicts.inc({ adapter, action });
