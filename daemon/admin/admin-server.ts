@@ -28,6 +28,8 @@ import { UserService } from './user-service.js';
 
 /** Largest request body accepted (bytes): forms and JSON here are small; bounds a hostile client. */
 export const BODY_LIMIT = 64 * 1024;
+/** Ops endpoints that are polled; their requests are logged at warn and above only. */
+const POLLED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Strict CSP: only our own script and stylesheet; no inline script, no framing, forms post home. */
 export const CONTENT_SECURITY_POLICY = [
@@ -135,6 +137,11 @@ export class AdminServer implements Component {
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
     }, { prefix: '/api/v1' });
     await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes }));
+    // /healthz, /readyz and /metrics are polled (systemd, monitoring, Prometheus: every few
+    // seconds): their request lines at info would bury everything else. Their errors still log.
+    app.addHook('onRoute', (route) => {
+      if (POLLED_PATHS.has(route.url)) route.logLevel = 'warn';
+    });
     registerOpsRoutes(app, ctx);
     await app.ready();
     return app;
