@@ -146,7 +146,7 @@ export class ScreeningIndex {
 
   async loadAll(): Promise<void> {
     const rows = await this.db.all<OrgRow>('SELECT * FROM orgs ORDER BY id');
-    for (const row of rows) await this.installOrg(row);
+    for (const row of rows) this.installOrg(await this.buildOrg(row));
   }
 
   org(slug: string): OrgState | undefined {
@@ -272,9 +272,13 @@ export class ScreeningIndex {
   async reloadOrg(orgId: number): Promise<void> {
     this.epoch++;
     const row = await this.db.get<OrgRow>('SELECT * FROM orgs WHERE id = ?', [orgId]);
-    const old = this.byId.get(orgId);
-    if (old) this.uninstall(old);
-    if (row) await this.installOrg(row, old);
+    // The new state is built in full before the swap, which is synchronous: between two awaits the
+    // org must never be missing, or its calls would find no organisation and fail open (seen under an
+    // import: 56 of 2,000 blocked callers let through while the org was being reloaded).
+    const next = row ? await this.buildOrg(row, this.byId.get(orgId)) : undefined;
+    const current = this.byId.get(orgId);
+    if (current) this.uninstall(current);
+    if (next) this.installOrg(next);
   }
 
   /** Prefix and unidentified entries of one org. */
@@ -314,10 +318,14 @@ export class ScreeningIndex {
   /** Forgets everything and loads it again (the change log was pruned past us). */
   async reloadAll(): Promise<void> {
     this.epoch++;
+    // Built in full, then swapped in one synchronous step (see reloadOrg): no call finds no org.
+    const rows = await this.db.all<OrgRow>('SELECT * FROM orgs ORDER BY id');
+    const states: OrgState[] = [];
+    for (const row of rows) states.push(await this.buildOrg(row));
     this.bySlug.clear();
     this.byId.clear();
     this.byDid.clear();
-    await this.loadAll();
+    for (const state of states) this.installOrg(state);
   }
 
   // ---- internals ----
@@ -394,7 +402,8 @@ export class ScreeningIndex {
     }
   }
 
-  private async installOrg(row: OrgRow, previous?: OrgState): Promise<void> {
+  /** An org's state from SQLite (its key map kept from `previous` when given); not yet visible. */
+  private async buildOrg(row: OrgRow, previous?: OrgState): Promise<OrgState> {
     const org = toOrg(row);
     const dids = await this.db.all<{ number: string }>('SELECT number FROM org_numbers WHERE org_id = ?', [org.id]);
     const loaded = previous ?? (await this.loadKeys(org.id));
@@ -411,8 +420,13 @@ export class ScreeningIndex {
       cache: previous?.cache ?? this.newCache(),
     };
     await this.loadRules(state);
-    this.bySlug.set(org.slug, state);
-    this.byId.set(org.id, state);
+    return state;
+  }
+
+  /** Makes a built org visible to lookups: synchronous, so no call sees it half-installed. */
+  private installOrg(state: OrgState): void {
+    this.bySlug.set(state.org.slug, state);
+    this.byId.set(state.org.id, state);
     for (const d of state.dids) this.byDid.set(d, state);
   }
 

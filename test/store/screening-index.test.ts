@@ -85,3 +85,29 @@ t.test('verdicts from the key map equal verdicts from the full entries', async (
   t.equal(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' }).action, 'allow', 'unblocked');
   t.equal(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(40_000), to: '+15550100' }).action, 'voicemail', 'newly blocked');
 });
+
+t.test('an org being reloaded is never missing: calls made meanwhile find it (they would fail open)', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', ['+15550100'], cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: num(1) }, { mode: 'reject' }, cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  const orgId = ctx.index.org('demo')!.org.id;
+  for (const reload of [() => ctx.index.reloadOrg(orgId), () => ctx.index.reloadAll()]) {
+    let done = false;
+    let looks = 0;
+    let missing = 0;
+    const p = reload().then(() => { done = true; });
+    // Look between every turn of the event loop until the reload has finished.
+    while (!done) {
+      looks++;
+      if (ctx.index.orgForDid('+15550100') === undefined || ctx.index.org('demo') === undefined) missing++;
+      const v = ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' });
+      if (v.action !== 'reject') missing++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await p;
+    t.ok(looks > 1, `looked ${looks} times while it reloaded`);
+    t.equal(missing, 0, 'the org, its DID and its verdicts were there every time');
+  }
+});
