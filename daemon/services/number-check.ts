@@ -19,16 +19,9 @@ import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
 import type { Verdict } from '../core/verdict.js';
 import type { Database } from '../store/database.js';
+import { NUMBER_ENTRIES_SQL } from '../store/screening-index.js';
 import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from '../store/rows.js';
 
-/** A number's exact entries, then blocks of the contacts it belongs to (the index's own query). */
-const NUMBER_ENTRIES_SQL = `
-SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL
-UNION ALL
-SELECT e.* FROM contact_numbers cn
-  JOIN contacts c ON c.id = cn.contact_id
-  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL
-  WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 export class NumberCheck {
   constructor(

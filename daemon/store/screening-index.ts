@@ -89,7 +89,8 @@ function entryOfSummary(meta: number, value: string, expiry: number): EntryView 
 
 const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
 
-const NUMBER_ENTRIES_SQL = `
+/** A number's exact entries, then blocks of the contacts it belongs to (also `callscreen check`'s). */
+export const NUMBER_ENTRIES_SQL = `
 SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL
 UNION ALL
 SELECT e.* FROM contact_numbers cn

@@ -16,12 +16,11 @@
 // is atomic, holding the owner's pid; taken over when that process is gone) that stop() releases,
 // so two test files that both use it run one after the other.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { SandboxLock } from './sandbox-lock.js';
 import { EslFrameReader, type EslFrame } from '../../daemon/pbx/freeswitch/esl-frame.js';
 import { parseEventPlain, type EslEvent } from '../../daemon/pbx/freeswitch/esl-event.js';
 
@@ -64,8 +63,7 @@ export interface FsSettings {
 
 const EXIT_UNAVAILABLE = 4;
 const LOCK_DIR = `${FS_DIR}.tests.lock`;
-const LOCK_OWNER = join(LOCK_DIR, 'owner');
-let lockHeld = false;
+const lock = new SandboxLock(LOCK_DIR, 'FreeSWITCH sandbox');
 
 interface ScriptResult {
   code: number;
@@ -112,50 +110,6 @@ export async function skipReason(): Promise<string | undefined> {
   return reason === undefined ? undefined : `no real FreeSWITCH: ${reason}`;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLockSync(): void {
-  if (!lockHeld) return;
-  try {
-    if (readFileSync(LOCK_OWNER, 'utf8').trim() === String(process.pid)) rmSync(LOCK_DIR, { recursive: true, force: true });
-  } catch {
-    // already gone
-  }
-  lockHeld = false;
-}
-
-async function acquireLock(timeoutMs = 15 * 60_000): Promise<void> {
-  if (lockHeld) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(LOCK_DIR);
-      await writeFile(LOCK_OWNER, `${process.pid}\n`);
-      lockHeld = true;
-      process.once('exit', releaseLockSync);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number((await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim());
-    // An owner that never wrote its pid is given 5 s before its lock counts as abandoned.
-    const abandoned = owner > 0 ? !pidAlive(owner) : await sleep(5000).then(async () => (await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim() === '');
-    if (abandoned) {
-      await rm(LOCK_DIR, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the FreeSWITCH sandbox lock ${LOCK_DIR} (pid ${owner})`);
-    await sleep(250);
-  }
-}
-
 function settingsEnv(s: FsSettings): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (s.esl !== undefined) env.CALLSCREEN_ESL = s.esl;
@@ -172,7 +126,7 @@ function settingsEnv(s: FsSettings): NodeJS.ProcessEnv {
  * with other settings restarts FreeSWITCH with them (the config is written at start).
  */
 export async function start(settings: FsSettings = {}): Promise<void> {
-  await acquireLock();
+  await lock.acquire();
   await runOk(['start'], settingsEnv(settings), 10 * 60_000);
 }
 
@@ -181,11 +135,11 @@ export async function start(settings: FsSettings = {}): Promise<void> {
  * CALLSCREEN_FS_KEEP=1 leaves it running, log and all, for a look after a failed test.
  */
 export async function stop(): Promise<void> {
-  if (!lockHeld) return;
+  if (!lock.held) return;
   try {
     if (process.env.CALLSCREEN_FS_KEEP !== '1') await runOk(['stop'], process.env, 60_000);
   } finally {
-    releaseLockSync();
+    lock.releaseSync();
   }
 }
 

@@ -13,11 +13,10 @@
 // `start()` is idempotent; `stop()` stops Asterisk only if this process started it (a sandbox
 // someone left running stays up, with its default settings put back).
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { rmSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { SandboxLock } from './sandbox-lock.js';
 
 export const SANDBOX_SCRIPT = fileURLToPath(new URL('../../scripts/pbx-sandbox', import.meta.url));
 export const SANDBOX_DIR = process.env.CALLSCREEN_SANDBOX_DIR ?? '/var/tmp/callscreen-sandbox';
@@ -51,9 +50,8 @@ export interface SandboxSettings {
 }
 
 const LOCK_DIR = `${SANDBOX_DIR}.tests.lock`;
-const LOCK_OWNER = join(LOCK_DIR, 'owner');
 
-let lockHeld = false;
+const lock = new SandboxLock(LOCK_DIR, 'PBX sandbox');
 let startedByUs = false;
 let reconfigured = false;
 
@@ -96,58 +94,13 @@ async function runScriptOk(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: 
   return r.stdout;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLockSync(): void {
-  if (!lockHeld) return;
-  try {
-    if (readFileSync(LOCK_OWNER, 'utf8').trim() === String(process.pid)) rmSync(LOCK_DIR, { recursive: true, force: true });
-  } catch {
-    // already gone
-  }
-  lockHeld = false;
-}
-
 /** Take the machine-wide sandbox lock (waits for another test file to release it). */
-export async function acquireLock(timeoutMs = 15 * 60_000): Promise<void> {
-  if (lockHeld) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(LOCK_DIR);
-      await writeFile(LOCK_OWNER, `${process.pid}\n`);
-      lockHeld = true;
-      process.once('exit', releaseLockSync);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    // Held by someone: take it over if the owner is gone (or never wrote its pid: give it 5 s).
-    const owner = Number((await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim());
-    if (owner > 0 ? !pidAlive(owner) : await lockLooksAbandoned()) {
-      await rm(LOCK_DIR, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the PBX sandbox lock ${LOCK_DIR} (pid ${owner})`);
-    await sleep(250);
-  }
-}
-
-async function lockLooksAbandoned(): Promise<boolean> {
-  await sleep(5000);
-  const owner = (await readFile(LOCK_OWNER, 'utf8').catch(() => '')).trim();
-  return owner === '';
+export async function acquireLock(timeoutMs?: number): Promise<void> {
+  await lock.acquire(timeoutMs);
 }
 
 export async function releaseLock(): Promise<void> {
-  releaseLockSync();
+  lock.releaseSync();
 }
 
 /** True when the sandbox's Asterisk is running and answers its CLI. */
@@ -162,7 +115,7 @@ export async function isRunning(): Promise<boolean> {
  * running Asterisk (config rewritten, `core reload`).
  */
 export async function start(settings: SandboxSettings = {}): Promise<{ startedByUs: boolean }> {
-  await acquireLock();
+  await lock.acquire();
   const wasRunning = await isRunning();
   await runScriptOk(['start'], settingsEnv(settings), 20 * 60_000);
   if (!wasRunning) startedByUs = true;
@@ -180,7 +133,7 @@ export async function configure(settings: SandboxSettings): Promise<void> {
  * it running), then release the lock.
  */
 export async function stop(): Promise<void> {
-  if (!lockHeld) return;
+  if (!lock.held) return;
   try {
     // A daemon's AstDB mirror must not answer the next test file's calls (docs/asterisk-contract.md).
     if (await isRunning()) await rx('database deltree callscreen').catch(() => undefined);
@@ -192,7 +145,7 @@ export async function stop(): Promise<void> {
     }
     reconfigured = false;
   } finally {
-    releaseLockSync();
+    lock.releaseSync();
   }
 }
 
