@@ -8,7 +8,10 @@
  * screening, `${blacklist(check callscreen ${caller_id_number})}` in the dialplan, and callscreen over
  * the outbound Event Socket through the shipped snippet (the daemon in this process). Every call is
  * ended before answer (603 blocked, 486 otherwise), so the variants differ only by the screening step.
- * Half the callers are blocked numbers, half random.
+ * Half the callers are blocked numbers, half random. callscreen runs twice on the same DID and
+ * snippet: `callscreen` with the exchange the daemon ships (one sendmsg a call, then FIN) and
+ * `callscreen-2cmd` with the daemon switched to the older one (`set callscreen_action`, then
+ * respond, then `exit`), so the two are measured interleaved.
  *
  * Each rate (BENCH_RATES, default 200,500,1000 calls/s; about 5 s of traffic each) is run for every
  * variant, interleaved (every repetition runs all variants in a rotated order; BENCH_REPS, default
@@ -29,8 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon, openServices } from '../daemon/main.js';
-import { buildEslServer } from '../daemon/pbx/freeswitch/esl-component.js';
-import type { EslServer } from '../daemon/pbx/freeswitch/esl-server.js';
+import { EslServer } from '../daemon/pbx/freeswitch/esl-server.js';
 import * as fs from '../test/support/fs-sandbox.js';
 import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js';
 
@@ -40,9 +42,14 @@ const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
 const RATES = (process.env.BENCH_RATES ?? (QUICK ? '200,500' : '200,500,1000')).split(',').map(Number);
 /** Calls per point: about 5 s of traffic, at least 1,000. */
 const callsAt = (rate: number): number => Math.max(1000, rate * 5);
-const VARIANTS = ['none', 'mod_blacklist', 'callscreen'] as const;
+const VARIANTS = ['none', 'mod_blacklist', 'callscreen-2cmd', 'callscreen'] as const;
 type Variant = (typeof VARIANTS)[number];
-const DID: Record<Variant, string> = { none: '+15559990001', mod_blacklist: '+15559990002', callscreen: '+15559990003' };
+const DID: Record<Variant, string> = {
+  none: '+15559990001', mod_blacklist: '+15559990002', 'callscreen-2cmd': '+15559990003', callscreen: '+15559990003',
+};
+const isCallscreen = (v: Variant): boolean => v === 'callscreen' || v === 'callscreen-2cmd';
+/** The ESL server's options, switched per point between the two exchanges (read per call). */
+const eslOptions: { listen: string; exchange: 'one' | 'classic' } = { listen: '127.0.0.1:0', exchange: 'one' };
 /** Linux clock ticks per second for /proc/<pid>/stat (sysconf(_SC_CLK_TCK); 100 on every Linux we run on). */
 const CLK_TCK = 100;
 
@@ -90,6 +97,7 @@ async function waitIdle(): Promise<void> {
 
 async function runPoint(variant: Variant, rate: number, pid: number): Promise<Point> {
   await waitIdle();
+  eslOptions.exchange = variant === 'callscreen-2cmd' ? 'classic' : 'one';
   const calls = callsAt(rate);
   const rows = callers(calls).map((c) => ({ ...c, did: DID[variant] }));
   const fs0 = fsCpuMs(pid);
@@ -103,7 +111,7 @@ async function runPoint(variant: Variant, rate: number, pid: number): Promise<Po
   const done = Math.max(1, r.successfulCalls + r.failedCalls);
   return {
     variant, rate, calls, meanMs: r.responseTimes.meanMs, p99Ms: p99(r.responseTimes.samples), retrans: r.retransmissions,
-    failed: r.failedCalls, fsCpuMsPerCall: fsMs / done, daemonCpuMsPerCall: variant === 'callscreen' ? (d.user + d.system) / 1000 / done : 0,
+    failed: r.failedCalls, fsCpuMsPerCall: fsMs / done, daemonCpuMsPerCall: isCallscreen(variant) ? (d.user + d.system) / 1000 / done : 0,
     codes: r.codeCounts,
   };
 }
@@ -132,7 +140,9 @@ async function main(): Promise<void> {
   if (r.added !== N) throw new Error(`imported ${r.added}, expected ${N}`);
 
   let server: EslServer | undefined;
-  const daemon = new Daemon(config, pino({ level: 'silent' }), { components: (ctx) => [(server = buildEslServer(ctx))] });
+  const daemon = new Daemon(config, pino({ level: 'silent' }), {
+    components: (ctx) => [(server = new EslServer({ screening: ctx.screening, config: () => ctx.config, logger: ctx.logger }, eslOptions))],
+  });
   await daemon.start();
   const esl = server?.address() ?? '';
   const points: Point[] = [];
@@ -172,16 +182,16 @@ function render(points: Point[]): string {
   }));
   const cell = (ps: Point[]): string => `${med(ps, 'meanMs').toFixed(1)} ms / ${med(ps, 'p99Ms')} ms / ${med(ps, 'retrans')}${med(ps, 'failed') ? ` / ${med(ps, 'failed')} failed` : ''}`;
   const lines = [
-    `### FreeSWITCH 1.10.12: no screening, mod_blacklist, callscreen over outbound Event Socket`,
+    `### FreeSWITCH 1.10.12: no screening, mod_blacklist, callscreen over outbound Event Socket (two exchanges)`,
     '',
     `${N.toLocaleString('en-US')} blocked numbers; half the callers blocked; ${REPS} repetition(s), interleaved, median; ${cpus().length} cores, shared.`,
     '',
-    '| calls/s | no screening: mean / p99 / retransmissions | mod_blacklist | callscreen (ESL) |',
-    '| ---: | --- | --- | --- |',
+    '| calls/s | no screening: mean / p99 / retransmissions | mod_blacklist | callscreen, 2 commands + exit | callscreen, 1 command + FIN |',
+    '| ---: | --- | --- | --- | --- |',
     ...RATES.map((rate) => `| ${rate} | ${VARIANTS.map((v) => cell(at(v, rate))).join(' | ')} |`),
     `| highest sustained of these (0 failed, 0 retransmissions, p99 < 50 ms) | ${VARIANTS.map((v) => String(sustained(v) || 'none')).join(' | ')} |`,
     ...RATES.map((rate) => `| FreeSWITCH CPU per call at ${rate}/s | ${VARIANTS.map((v) => `${med(at(v, rate), 'fsCpuMsPerCall').toFixed(2)} ms`).join(' | ')} |`),
-    ...RATES.map((rate) => `| daemon CPU per call at ${rate}/s | — | — | ${med(at('callscreen', rate), 'daemonCpuMsPerCall').toFixed(2)} ms |`),
+    ...RATES.map((rate) => `| daemon CPU per call at ${rate}/s | — | — | ${med(at('callscreen-2cmd', rate), 'daemonCpuMsPerCall').toFixed(2)} ms | ${med(at('callscreen', rate), 'daemonCpuMsPerCall').toFixed(2)} ms |`),
     '',
   ];
   // The FreeSWITCH-native screening to match is mod_blacklist ("no screening" is the floor, not a rival).

@@ -65,8 +65,9 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     t.equal(res.phrase, 'Unwanted', 'sofia knows 607 by name');
     t.equal(res.cause, '819', 'with Reason: SIP;cause=819;text="UNWANTED" (FreeSWITCH’s own cause number, recorded)');
     const end = await events.hangupOf(res.callid ?? '');
-    t.equal(end?.headers['variable_callscreen_action'], 'reject');
     t.equal(end?.headers['Hangup-Cause'], 'UNWANTED');
+    const apps = events.appsOf(res.callid ?? '');
+    t.same(apps.filter((a) => a.startsWith('respond(') || a.startsWith('set(callscreen')), ['respond(607)'], `one command from the daemon, nothing after it: ${apps.join(' ')}`);
     t.equal(end?.headers['Caller-Channel-Answered-Time'], '0', 'never answered');
     t.notOk(events.appsOf(res.callid ?? '').some((a) => a.startsWith('answer(')), 'no answer ran');
   });
@@ -79,6 +80,7 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     await events.hangupOf(res.callid ?? '');
     const apps = events.appsOf(res.callid ?? '');
     t.ok(apps.includes('transfer(+15550101 XML callscreen_voicemail)'), apps.join(' '));
+    t.notOk(apps.some((a) => a.startsWith('set(callscreen_action')), 'the transfer alone: no set before it');
     t.ok(apps.includes(`voicemail(default ${fs.FS.domain} +15550101)`), 'mod_voicemail ran for the DID’s mailbox (there are no sound files: it stops at its first prompt)');
   });
 
@@ -130,10 +132,10 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     const sipp = await startSipp({ scenario: 'fs-inbound-call.xml', remote: fs.FS.sip, bindIp: fs.FS.carrierIp, calls, count: 80, rate: 20, timeoutSec: 60 });
     // Stop once traffic flows, and start again once FreeSWITCH has let a blocked caller through
     // unscreened (fail-open seen), so the down window is decided by what happened, not by a timer.
-    const flowing = await events.waitFor((e) => e.headers['Event-Name'] === 'CHANNEL_HANGUP_COMPLETE' && e.headers['variable_callscreen_action'] === 'reject' && e.headers['Caller-Destination-Number'] === '+15550105', 20_000);
+    const flowing = await events.waitFor((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Application'] === 'respond' && e.headers['Application-Data'] === '607' && e.headers['Caller-Destination-Number'] === '+15550105', 20_000);
     t.ok(flowing, 'traffic flowing and screened');
     await daemon.stop();
-    const failOpen = await events.waitFor((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Application-Data'] === 'unscreened-open-' + ' XML callscreen_unscreened' && e.headers['Caller-Caller-ID-Number'] === REJECTED, 20_000);
+    const failOpen = await events.waitFor((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Application-Data'] === 'callscreen_fail_mode=open- XML callscreen_unscreened' && e.headers['Caller-Caller-ID-Number'] === REJECTED, 20_000);
     t.ok(failOpen, 'while the daemon is down a blocked caller goes on unscreened (fail-open)');
     daemon = await daemonUp();
     const r = await sipp.done;
@@ -152,7 +154,7 @@ t.test('calls through a real FreeSWITCH', { skip: skip ?? false }, async (t) => 
     t.same(r.codes, [200], describeSipp(r));
     t.equal(result(r).route, '', 'the route saw no callscreen_action');
     await events.hangupOf(result(r).callid ?? '');
-    t.ok(events.appsOf(result(r).callid ?? '').includes('execute_extension(unscreened-open- XML callscreen_unscreened)'));
+    t.ok(events.appsOf(result(r).callid ?? '').includes('execute_extension(callscreen_fail_mode=open- XML callscreen_unscreened)'));
   });
 
   await t.test('fail-closed: daemon down → 503 before answer; daemon up → screened as usual', async (t) => {

@@ -49,7 +49,9 @@ async function rig(t: TapLike, deadlineMs: number): Promise<Rig> {
     components: (c) => [
       (server = new EslServer(
         { screening: c.screening, config: () => c.config, logger },
-        { listen: '127.0.0.1:0', sessionDeadlineMs: deadlineMs, maxConnections: 2200 },
+        // The two-command exchange that ends in `exit`: the peers below misbehave after `exit`. The
+        // default one-command exchange ends in a FIN with the same 1 s idle cut and deadline after it.
+        { listen: '127.0.0.1:0', sessionDeadlineMs: deadlineMs, maxConnections: 2200, exchange: 'classic' },
       )),
     ],
   });

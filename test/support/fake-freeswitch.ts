@@ -133,6 +133,13 @@ export function dialOut(port: number, data: Record<string, string>, options: Fak
         }
       }
     });
+    // The server's FIN where `exit` would be (the one-command exchange): FreeSWITCH's read_packet
+    // sees end-of-file, ends the listener and says goodbye as it does after `exit`, minus the reply.
+    sock.on('end', () => {
+      if (commands.at(-1) === 'exit') return;
+      const bye = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
+      write(`Content-Type: text/disconnect-notice\nContent-Length: ${bye.length}\n\n${bye}`);
+    });
     sock.on('error', (err) => (done ? undefined : commands.length === 0 ? reject(err) : finish('server')));
     sock.on('close', () => finish('server'));
   });

@@ -1,7 +1,8 @@
 /**
  * The outbound Event Socket server (`esl.listen`, default 127.0.0.1:8084). FreeSWITCH's dialplan
- * runs `socket 127.0.0.1:8084` with `socket_resume=true` (config/freeswitch/dialplan): for each call
- * it dials us, we send `connect`, read the channel data, screen, and answer with `sendmsg`:
+ * runs `socket 127.0.0.1:8084` (config/freeswitch/dialplan-callscreen.xml): for each call
+ * it dials us, we send `connect`, read the channel data, screen, and answer with `sendmsg`. The
+ * two-command exchange (`exchange: 'classic'`, and agents' calls):
  *
  * - reject  → `set callscreen_action=reject`, then `respond <org's SIP code>` (before answer);
  * - voicemail → `set callscreen_action=voicemail`, then `transfer <DID> XML callscreen_voicemail`
@@ -13,6 +14,18 @@
  *
  * When the daemon is down or exceeds the session deadline, FreeSWITCH finds no
  * `callscreen_action` and the dialplan applies its own fail mode (open by default).
+ *
+ * One command a call (issue #21), the default: `respond <code>` alone for a rejected call,
+ * `transfer <DID> XML callscreen_voicemail` alone for voicemail, `set callscreen_action=allow` alone
+ * for an allowed one, then our FIN instead of `exit`. What FreeSWITCH pays per call is mostly per
+ * application run (each fires CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE events carrying every
+ * channel variable) and per byte we send (mod_event_socket reads commands one byte per recv() and
+ * sched_yield()), so the `set callscreen_action=reject|voicemail` that went before respond and
+ * transfer, and the `exit`, are gone: after `respond` the call is over and after `transfer` it has
+ * left the snippet, so nothing in the dialplan reads callscreen_action on those paths. (FreeSWITCH's
+ * own records of a rejected call no longer carry callscreen_action=reject; the daemon's do.)
+ * `exchange: 'classic'` keeps the two-command exchange (the bench compares them); agents' calls
+ * always use it, since the warning is sent on the same socket after the verdict.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -43,6 +56,11 @@ export interface EslServerOptions extends EslFrameLimits {
   readonly sessionDeadlineMs?: number;
   /** Simultaneous connections accepted (default 2000); Node closes any beyond that at once. */
   readonly maxConnections?: number;
+  /**
+   * `one` (default): one command and FIN for inbound calls; `classic`: `set callscreen_action`, then
+   * respond/transfer, then `exit` (scripts/bench-freeswitch.ts measures the two interleaved).
+   */
+  readonly exchange?: 'one' | 'classic';
 }
 
 export const ESL_ADAPTER = 'esl';
@@ -135,6 +153,12 @@ export class EslServer implements Component {
     const callLog = log.child({ org: req.org, callId: call.uuid, from: req.from, to: req.to, verdict: verdict.action });
     this.counters.screened++;
     this.deps.screening.record(s, ESL_ADAPTER, latencyUs, log);
+    if (this.options.exchange !== 'classic' && call.direction === 'inbound') {
+      const one = oneCommand(verdict, call);
+      session.closeWith(executeCommand(one.app, one.arg), 'answered');
+      callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
+      return;
+    }
     await this.answer(session, call, s, callLog);
     callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
     session.close('answered');
@@ -164,4 +188,13 @@ export class EslServer implements Component {
       await new EslChatNotifier(session, from, log).notify({ org: '', endpoint: call.agent, number: v.normalized, channel: 'call', verdict: text, callId: call.uuid });
     }
   }
+}
+
+/** The single command that gives an inbound call its verdict (see the header). */
+function oneCommand(v: Verdict, call: EslCall): { app: string; arg: string } {
+  // respond sends the final response before answer: 603 Decline, 486 Busy Here, 607 Unwanted…
+  if (v.action === 'reject' || v.action === 'deny') return { app: 'respond', arg: String(v.sipCode ?? (v.action === 'deny' ? 403 : 603)) };
+  if (v.action === 'voicemail') return { app: 'transfer', arg: `${call.to} XML callscreen_voicemail` };
+  // Read by the snippet's fail-mode step: an allowed call is not an unscreened one.
+  return { app: 'set', arg: 'callscreen_action=allow' };
 }

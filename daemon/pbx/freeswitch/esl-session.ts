@@ -84,6 +84,23 @@ export class EslSession {
     this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
+  /**
+   * Ends the session with one last command and no `exit`: the command, then our FIN. FreeSWITCH
+   * runs the command, then reads end-of-file where `exit` would be, and closes its side — the same
+   * ending for 6 bytes fewer, each of which mod_event_socket reads with a recv() and a sched_yield()
+   * of its own. Its reply is not awaited: a synchronous-mode `sendmsg` says `+OK` whatever the app
+   * did (mod_event_socket.c parse_command), so waiting for it would cost a round trip for nothing.
+   */
+  closeWith(command: string, why = 'done'): void {
+    if (this.stateNow === 'closed') return;
+    if (!this.failure && this.sock.writable) {
+      this.commands++;
+      this.sock.end(command);
+    }
+    this.move('closed', why);
+    this.sock.setTimeout(1000, () => this.sock.destroy());
+  }
+
   /** Protocol failure, deadline or close: wakes the waiter, destroys the socket. Idempotent. */
   fail(err: Error, why: string): void {
     if (this.failure) return;

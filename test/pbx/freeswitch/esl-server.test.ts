@@ -14,7 +14,7 @@ interface Rig {
   lines: Array<Record<string, unknown>>;
 }
 
-async function rig(t: TapLike, toml = '', options: { sessionDeadlineMs?: number; maxHeaderBytes?: number } = {}): Promise<Rig> {
+async function rig(t: TapLike, toml = '', options: { sessionDeadlineMs?: number; maxHeaderBytes?: number; exchange?: 'one' | 'classic' } = {}): Promise<Rig> {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100', '+15550101'], cliActor);
@@ -43,18 +43,18 @@ const recorded = async (ctx: DaemonContext) => {
   return org ? ctx.recorder.recent(org.org.id, 100) : [];
 };
 
-t.test('blocked caller: rejected before answer with the org SIP code, then exit', async (t) => {
+t.test('blocked caller: rejected before answer with the org SIP code, one command, then FIN', async (t) => {
   const r = await rig(t);
   const call = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770001' }));
   t.equal(call.commands[0], 'connect', 'connect is the first thing sent');
-  t.same(executed(call), ['set callscreen_action=reject', 'respond 603'], 'set, then respond 603 (default reject code)');
-  t.equal(call.commands.at(-1), 'exit', 'the session ends with exit');
+  t.same(executed(call), ['respond 603'], 'respond 603 alone (default reject code): no set before it');
+  t.equal(call.commands.length, 2, 'connect and the respond: no exit, the server closes its side');
   t.equal(call.endedBy, 'server');
 
   await r.ctx.orgs.updateSettings('demo', { rejectCode: 486 }, cliActor);
   await r.ctx.feed.poll();
   const busy = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '5557770001' }));
-  t.same(executed(busy), ['set callscreen_action=reject', 'respond 486'], 'the org reject code is used (486 Busy Here)');
+  t.same(executed(busy), ['respond 486'], 'the org reject code is used (486 Busy Here)');
 
   const rows = await recorded(r.ctx);
   t.ok(rows.length >= 2 && rows.every((x) => x.adapter === 'esl' && x.action === 'reject' && typeof x.call_id === 'string'), 'recorded as esl calls');
@@ -66,17 +66,28 @@ t.test('blocked caller: rejected before answer with the org SIP code, then exit'
 t.test('voicemail-mode caller: transferred to the DID in callscreen_voicemail; withheld caller too', async (t) => {
   const r = await rig(t);
   const vm = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770003', 'Caller-Destination-Number': '+15550101' }));
-  t.same(executed(vm), ['set callscreen_action=voicemail', 'transfer +15550101 XML callscreen_voicemail']);
+  t.same(executed(vm), ['transfer +15550101 XML callscreen_voicemail']);
   const anon = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': 'anonymous', 'variable_sip_h_Privacy': 'id' }));
-  t.same(executed(anon), ['set callscreen_action=voicemail', 'transfer +15550100 XML callscreen_voicemail'], 'Privacy: id meets the unidentified rule');
+  t.same(executed(anon), ['transfer +15550100 XML callscreen_voicemail'], 'Privacy: id meets the unidentified rule');
 });
 
-t.test('allowed caller: one set, exit; P-Asserted-Identity beats the From number', async (t) => {
+t.test('allowed caller: one set, then FIN; P-Asserted-Identity beats the From number', async (t) => {
   const r = await rig(t);
   const ok = await dialOut(r.port, channelData());
-  t.same(ok.commands, ['connect', 'sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: callscreen_action=allow', 'exit'], 'recorded exchange');
+  t.same(ok.commands, ['connect', 'sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: callscreen_action=allow'], 'recorded exchange');
   const pai = await dialOut(r.port, channelData({ 'variable_sip_h_P-Asserted-Identity': '"Spam" <sip:+15557770001@carrier.example>;party=calling' }));
-  t.same(executed(pai), ['set callscreen_action=reject', 'respond 603'], 'the asserted identity is screened');
+  t.same(executed(pai), ['respond 603'], 'the asserted identity is screened');
+});
+
+t.test('exchange: classic — set callscreen_action, then respond/transfer, then exit (the bench compares the two)', async (t) => {
+  const r = await rig(t, '', { exchange: 'classic' });
+  const blocked = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770001' }));
+  t.same(executed(blocked), ['set callscreen_action=reject', 'respond 603']);
+  t.equal(blocked.commands.at(-1), 'exit');
+  const vm = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770003', 'Caller-Destination-Number': '+15550101' }));
+  t.same(executed(vm), ['set callscreen_action=voicemail', 'transfer +15550101 XML callscreen_voicemail']);
+  const ok = await dialOut(r.port, channelData());
+  t.same(ok.commands, ['connect', 'sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: callscreen_action=allow', 'exit']);
 });
 
 t.test('unknown DID: fail open by default, 503 when screening.fail_mode is closed', async (t) => {
@@ -85,7 +96,7 @@ t.test('unknown DID: fail open by default, 503 when screening.fail_mode is close
   t.same(executed(a), ['set callscreen_action=allow']);
   const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
   const b = await dialOut(closed.port, channelData({ 'Caller-Destination-Number': '+15559999999' }));
-  t.same(executed(b), ['set callscreen_action=reject', 'respond 503']);
+  t.same(executed(b), ['respond 503']);
 });
 
 t.test('agent dialling a blocked number: warned with api chat on the same socket', async (t) => {
@@ -111,7 +122,7 @@ t.test('agent dialling a blocked number: warned with api chat on the same socket
 t.test('partial frames: a connect reply dribbled in 7-byte pieces gives the same answer', async (t) => {
   const r = await rig(t);
   const call = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770001' }), { chunkBytes: 7 });
-  t.same(executed(call), ['set callscreen_action=reject', 'respond 603']);
+  t.same(executed(call), ['respond 603']);
 });
 
 t.test('malformed frames: garbage, oversize and silent peers are cut off; the server keeps serving', async (t) => {
@@ -129,7 +140,7 @@ t.test('malformed frames: garbage, oversize and silent peers are cut off; the se
   t.ok(silent.ms >= 250 && silent.ms < 2000, `closed after ~300 ms (${Math.round(silent.ms)} ms)`);
 
   const ok = await dialOut(r.port, channelData({ 'Caller-Caller-ID-Number': '+15557770001' }));
-  t.same(executed(ok), ['set callscreen_action=reject', 'respond 603'], 'still serving');
+  t.same(executed(ok), ['respond 603'], 'still serving');
   t.match(r.lines.filter((l) => l.msg === 'ESL session failed').map((l) => l.reason), ['not-esl', 'header-too-long', 'timeout']);
   t.match(r.server.health(), { ok: true, state: 'listening', detail: { failed: 3 } });
 });
@@ -152,5 +163,5 @@ t.test('daemon restart: FreeSWITCH is refused while down (dialplan fail mode), s
   await again.start();
   t.teardown(() => again.stop());
   const call = await dialOut(port, channelData({ 'Caller-Caller-ID-Number': '+15557770001' }));
-  t.same(executed(call), ['set callscreen_action=reject', 'respond 603'], 'the restarted server answers on the same port');
+  t.same(executed(call), ['respond 603'], 'the restarted server answers on the same port');
 });
