@@ -39,6 +39,13 @@ export const ACTIONS: Readonly<Record<Permission, readonly Role[]>> = {
   users: ['admin'],
 };
 
+/** Each action as the refusal says it: "agents may not unblock numbers". */
+export const ACTION_WORDS: Readonly<Record<Permission, string>> = {
+  view: 'see this organisation', block: 'block numbers', unblock: 'unblock numbers', allow: 'change the allow list',
+  contacts: 'add or change contacts', quarantine: 'handle held messages', dashboard: 'see the dashboard',
+  audit: 'read the audit log', settings: 'change settings', users: 'manage users',
+};
+
 /** Roles from least to most trusted: a token may carry a role no higher than its creator's. */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { agent: 0, supervisor: 1, admin: 2 };
 
@@ -82,7 +89,7 @@ export function authorize(user: User, org: Org | undefined, slug: string, permis
   if (!can(user, org, permission)) {
     const why = permission === 'block' && user.role === 'agent'
       ? 'agents may block only when an admin turns on "agents may block" in settings'
-      : `a ${user.role} may not ${permission} in "${org.slug}"`;
+      : `${user.role}s may not ${ACTION_WORDS[permission]} in "${org.slug}"`;
     throw new CallscreenError('CS_ERR_FORBIDDEN', why, { permission, role: user.role });
   }
   return org;

@@ -19,6 +19,7 @@ export interface Frame {
 const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
   { path: '/blocked', label: 'Blocked callers', perm: 'view' },
   { path: '/block', label: 'Block', perm: 'block' },
+  { path: '/allowed', label: 'Allowed callers', perm: 'view' },
   { path: '/contacts', label: 'Contacts', perm: 'view' },
   { path: '/quarantine', label: 'Quarantined messages', perm: 'quarantine' },
   { path: '/calls', label: 'Recent calls', perm: 'view' },

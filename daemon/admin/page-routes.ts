@@ -21,7 +21,10 @@ import { renderAccount } from './account-page.js';
 import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
 import type { Role, UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
-import { describeEntry, renderAudit, renderBlockForm, renderBlocked, renderCalls, renderContacts, renderDashboard, renderQuarantine, renderSettings } from './page-views.js';
+import { CONTACT_FIELDS, describeEntry, renderAudit, renderBlocked, renderCalls, renderContacts, renderDashboard, renderQuarantine, renderSettings, SETTINGS_FIELDS, settingsValues, type SettingsFormValues } from './page-views.js';
+import { BLOCK_FIELDS, renderBlockForm, type BlockFormValues } from './page-block-form.js';
+import { ALLOW_FIELDS, EMPTY_ALLOW_FORM, renderAllowed, type AllowFormValues } from './page-allowed.js';
+import { formErrorOf } from './panel-form-error.js';
 
 export interface PageDeps {
   readonly ops: AdminOperations;
@@ -179,26 +182,73 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.get('/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/block', 'Block');
     const contacts = await ops.contacts(a, org.slug);
-    return sendHtml(reply, page(f, renderBlockForm(f, contacts, { kind: q(req, 'kind') || 'number', number: q(req, 'number'), contact: q(req, 'contact') })));
+    // Links pre-fill the form: ?kind=contact&contact=ID, ?number=… (from Recent calls or a search).
+    const values: BlockFormValues = { kind: q(req, 'kind') || 'number', number: q(req, 'number'), prefix: q(req, 'prefix'), contactId: q(req, 'contact'), mode: '', name: '', reason: '', expires: '' };
+    return sendHtml(reply, page(f, renderBlockForm(f, contacts, values)));
   });
 
   app.post('/block', { config: { access: 'block' } }, async (req, reply) => {
-    const { a, org } = await frame(req, '/block', 'Block');
-    const kind = field(req.body, 'kind') as BlockKind;
-    const contactField = field(req.body, 'contactId');
-    // Seed 001 "Block Contact": a number chosen with a contact and the box ticked blocks the whole contact.
-    const asContact = kind === 'number' && field(req.body, 'blockContact') === 'on' && contactField !== '';
-    const e = await ops.block(a, org.slug, {
-      kind: asContact ? 'contact' : kind,
-      number: field(req.body, 'number'),
-      prefix: field(req.body, 'prefix'),
-      ...(contactField ? { contactId: Number(contactField) } : {}),
-      ...(field(req.body, 'mode') ? { mode: field(req.body, 'mode') as BlockMode } : {}),
-      name: field(req.body, 'name'),
-      reason: field(req.body, 'reason'),
-      expires: field(req.body, 'expires') || null,
-    });
-    return back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
+    const { a, org, f } = await frame(req, '/block', 'Block');
+    const b = req.body;
+    const v: BlockFormValues = {
+      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), contactId: field(b, 'contactId'),
+      mode: field(b, 'mode'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
+    };
+    const kind = v.kind as BlockKind;
+    try {
+      if (kind === 'contact' && v.contactId !== '' && !/^\d{1,15}$/.test(v.contactId)) {
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a contact from the list', { field: 'contactId' });
+      }
+      // Only the chosen kind's field is read: the fieldsets of the other kinds may still hold text
+      // (hidden by the stylesheet, or all shown in a browser without :has()).
+      const e = await ops.block(a, org.slug, {
+        kind,
+        ...(kind === 'number' ? { number: v.number } : {}),
+        ...(kind === 'prefix' ? { prefix: v.prefix } : {}),
+        ...(kind === 'contact' && v.contactId !== '' ? { contactId: Number(v.contactId) } : {}),
+        ...(v.mode ? { mode: v.mode as BlockMode } : {}),
+        name: v.name,
+        reason: v.reason,
+        expires: v.expires || null,
+      });
+      return back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
+    } catch (err) {
+      const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' ? 'prefix' : kind === 'number' ? 'number' : null);
+      if (!fe) throw err;
+      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe)), fe.status);
+    }
+  });
+
+  // The allow list: numbers and prefixes that always get through; admins add and remove.
+  app.get('/allowed', { config: { access: 'view' } }, async (req, reply) => {
+    const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
+    const pageNo = pageParam(req);
+    const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
+    return sendHtml(reply, page(f, renderAllowed(f, list, pageNo, PAGE_SIZE, EMPTY_ALLOW_FORM)));
+  });
+
+  app.post('/allowed', { config: { access: 'allow' } }, async (req, reply) => {
+    const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
+    const b = req.body;
+    const v: AllowFormValues = { kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires') };
+    try {
+      if (v.kind !== 'number' && v.kind !== 'prefix') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number or a prefix to allow', { field: 'kind' });
+      const e = await ops.allow(a, org.slug, {
+        kind: v.kind, ...(v.kind === 'number' ? { number: v.number } : { prefix: v.prefix }), name: v.name, reason: v.reason, expires: v.expires || null,
+      });
+      return back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
+    } catch (err) {
+      const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' ? 'prefix' : 'number');
+      if (!fe) throw err;
+      const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
+      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe)), fe.status);
+    }
+  });
+
+  app.post('/allowed/:id/remove', { config: { access: 'allow' } }, async (req, reply) => {
+    const { a, org } = await frame(req, '/allowed', 'Allowed callers');
+    const e = await ops.disallow(a, org.slug, idParam(req), field(req.body, 'note'));
+    return back(reply, '/allowed', org.slug, 'disallowed', { ref: e.id });
   });
 
   // Seed 002: contacts, with Block / Unblock on each.
@@ -209,10 +259,17 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   });
 
   app.post('/contacts', { config: { access: 'contacts' } }, async (req, reply) => {
-    const { a, org } = await frame(req, '/contacts', 'Contacts');
-    const numbers = field(req.body, 'numbers').split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
-    const c = await ops.addContact(a, org.slug, field(req.body, 'name'), numbers);
-    return back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
+    const { a, org, f } = await frame(req, '/contacts', 'Contacts');
+    const typed = { name: field(req.body, 'name'), numbers: field(req.body, 'numbers') };
+    const numbers = typed.numbers.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
+    try {
+      const c = await ops.addContact(a, org.slug, typed.name, numbers);
+      return back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
+    } catch (err) {
+      const fe = formErrorOf(err, CONTACT_FIELDS, { name: 'cname', numbers: 'cnumbers' }, 'cnumbers');
+      if (!fe) throw err;
+      return sendHtml(reply, page(f, renderContacts(f, await ops.contacts(a, org.slug), '', typed, fe)), fe.status);
+    }
   });
 
   app.post('/contacts/:id/block', { config: { access: 'block' } }, async (req, reply) => {
@@ -302,7 +359,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   app.get('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
-    return sendHtml(reply, page(f, renderSettings(f, await ops.settings(a, org.slug))));
+    return sendHtml(reply, page(f, renderSettings(f, settingsValues(await ops.settings(a, org.slug)))));
   });
 
   // Account: own password and API tokens (every role).
@@ -337,15 +394,26 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   });
 
   app.post('/settings', { config: { access: 'settings' } }, async (req, reply) => {
-    const { a, org } = await frame(req, '/settings', 'Settings');
-    await ops.updateSettings(a, org.slug, {
-      agentsMayBlock: field(req.body, 'agentsMayBlock') === 'on',
-      defaultMode: field(req.body, 'defaultMode') as BlockMode,
-      rejectCode: Number(field(req.body, 'rejectCode')) as RejectCode,
-      outboundPolicy: field(req.body, 'outboundPolicy') as OutboundPolicy,
-      supervisorMinPrefixDigits: minDigitsField(field(req.body, 'supervisorMinPrefixDigits')),
-    }, field(req.body, 'note'));
-    return back(reply, '/settings', org.slug, 'settings-saved');
+    const { a, org, f } = await frame(req, '/settings', 'Settings');
+    const b = req.body;
+    const v: SettingsFormValues = {
+      agentsMayBlock: field(b, 'agentsMayBlock') === 'on', defaultMode: field(b, 'defaultMode'), rejectCode: field(b, 'rejectCode'),
+      outboundPolicy: field(b, 'outboundPolicy'), supervisorMinPrefixDigits: field(b, 'supervisorMinPrefixDigits'), note: field(b, 'note'),
+    };
+    try {
+      await ops.updateSettings(a, org.slug, {
+        agentsMayBlock: v.agentsMayBlock,
+        defaultMode: v.defaultMode as BlockMode,
+        rejectCode: Number(v.rejectCode) as RejectCode,
+        outboundPolicy: v.outboundPolicy as OutboundPolicy,
+        supervisorMinPrefixDigits: minDigitsField(v.supervisorMinPrefixDigits),
+      }, v.note);
+      return back(reply, '/settings', org.slug, 'settings-saved');
+    } catch (err) {
+      const fe = formErrorOf(err, SETTINGS_FIELDS, { minPrefixDigits: 'supervisorMinPrefixDigits' });
+      if (!fe) throw err;
+      return sendHtml(reply, page(f, renderSettings(f, v, fe)), fe.status);
+    }
   });
 
 }

@@ -10,6 +10,7 @@ import type { EntryRecord } from '../store/rows.js';
 import type { Dashboard } from './dashboard-query.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { when, type Frame } from './page-layout.js';
+import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
 
 /** Seed 001's words for the two modes. */
 export const MODE_LABEL: Readonly<Record<BlockMode, string>> = {
@@ -31,7 +32,7 @@ export function describeEntry(e: EntryRecord & { contact?: { name: string; numbe
   }
 }
 
-function pager(path: string, f: Frame, pageNo: number, total: number | null, size: number, shown: number, extra: Record<string, string> = {}): SafeHtml {
+export function pager(path: string, f: Frame, pageNo: number, total: number | null, size: number, shown: number, extra: Record<string, string> = {}): SafeHtml {
   const qs = (n: number) => `${path}?${new URLSearchParams({ org: f.org.slug, ...extra, page: String(n) }).toString()}`;
   const hasNext = total === null ? shown === size : pageNo * size < total;
   if (pageNo === 1 && !hasNext) return html``;
@@ -65,36 +66,10 @@ ${list.entries.length === 0
 ${pager('/blocked', f, pageNo, list.total, size, list.entries.length, search ? { search } : {})}`;
 }
 
-export function renderBlockForm(f: Frame, contacts: readonly Contact[], pre: { kind: string; number: string; contact: string }): SafeHtml {
-  // Agents block contacts only (access-policy.ts): the other kinds are not offered to them.
-  const agent = f.user.role === 'agent';
-  const checked = (k: string) => (pre.kind === k || (agent && k === 'contact') ? html` checked` : '');
-  const mode = f.org.policy.defaultMode;
-  return html`<form method="post" action="/block" class="card">
-  ${csrfField(f)}
-  <fieldset><legend>What to block</legend>
-    ${agent ? '' : html`<label><input type="radio" name="kind" value="number"${checked('number')}> A phone number</label>`}
-    ${agent ? '' : html`<label><input type="radio" name="kind" value="prefix"${checked('prefix')}> Every number starting with a prefix</label>`}
-    <label><input type="radio" name="kind" value="contact"${checked('contact')}> A contact — all of their numbers</label>
-    ${agent ? '' : html`<label><input type="radio" name="kind" value="unidentified"${checked('unidentified')}> Unidentified callers (withheld, anonymous, no number)</label>`}
-  </fieldset>
-  <div class="field"><label for="number">Phone number <span class="hint">any format, e.g. (555) 123-4567 or +44 20 7946 0000</span></label><input id="number" name="number" type="tel" value="${pre.number}" maxlength="64"></div>
-  <div class="field"><label for="prefix">Prefix <span class="hint">for “starting with”, e.g. +1900</span></label><input id="prefix" name="prefix" type="text" maxlength="32"></div>
-  <div class="field"><label for="contactId">Contact <span class="hint">search contacts on the Contacts page</span></label>
-    <select id="contactId" name="contactId"><option value="">— none —</option>${contacts.map((c) => html`<option value="${c.id}"${String(c.id) === pre.contact ? html` selected` : ''}>${c.name} (${c.numbers.join(', ')})${c.blocked ? ' — blocked' : ''}</option>`)}</select></div>
-  <div class="field"><label><input type="checkbox" name="blockContact"> Block Contact <span class="hint">— with a number and a contact chosen: block every number of that contact</span></label></div>
-  <fieldset><legend>How to block</legend>
-    <label><input type="radio" name="mode" value="voicemail"${mode === 'voicemail' ? html` checked` : ''}> ${MODE_LABEL.voicemail} <span class="hint">— calls and SMS are blocked; the caller can leave a voice message</span></label>
-    <label><input type="radio" name="mode" value="reject"${mode === 'reject' ? html` checked` : ''}> ${MODE_LABEL.reject} <span class="hint">— calls, voice messages and SMS are all blocked</span></label>
-  </fieldset>
-  <div class="field"><label for="name">Name</label><input id="name" name="name" type="text" maxlength="200"></div>
-  <div class="field"><label for="reason">Reason</label><input id="reason" name="reason" type="text" maxlength="1000"></div>
-  <div class="field"><label for="expires">Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31</span></label><input id="expires" name="expires" type="text" maxlength="40"></div>
-  <button type="submit">Add to block list</button>
-</form>`;
-}
+/** The Add-a-contact form's ids; a refused post is shown with what was typed (`typed`) and the error (`fe`). */
+export const CONTACT_FIELDS = ['cname', 'cnumbers'] as const;
 
-export function renderContacts(f: Frame, contacts: readonly Contact[], search: string): SafeHtml {
+export function renderContacts(f: Frame, contacts: readonly Contact[], search: string, typed: { name: string; numbers: string } = { name: '', numbers: '' }, fe?: FormError): SafeHtml {
   const rows = contacts.map((c) => html`<tr>
   <td data-label="Name">${c.name}</td><td data-label="Numbers">${c.numbers.join(', ')}</td>
   <td data-label="Status">${c.blocked ? html`<span class="tag">Blocked</span>` : 'Active'}</td>
@@ -107,9 +82,9 @@ export function renderContacts(f: Frame, contacts: readonly Contact[], search: s
   <div class="field"><button type="submit">Search</button></div></form>
 ${contacts.length === 0 ? html`<p class="empty">No contacts${search ? html` match “${search}”` : ''} in ${f.org.name}.</p>`
     : html`<table class="stack"><thead><tr><th scope="col">Name</th><th scope="col">Numbers</th><th scope="col">Status</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table>`}
-${f.perms.contacts ? html`<h2>Add a contact</h2><form method="post" action="/contacts" class="card">${csrfField(f)}
-  <div class="field"><label for="cname">Name</label><input id="cname" name="name" type="text" required maxlength="200"></div>
-  <div class="field"><label for="cnumbers">Numbers <span class="hint">one per line or comma-separated</span></label><textarea id="cnumbers" name="numbers" rows="2"></textarea></div>
+${f.perms.contacts ? html`<h2 id="add-contact">Add a contact</h2>${errorSummary(fe)}<form method="post" action="/contacts" class="card" novalidate>${csrfField(f)}
+  <div class="field"><label for="cname">Name</label><input id="cname" name="name" type="text" required maxlength="200" value="${typed.name}"${invalidAttrs(fe, 'cname')}>${fieldError(fe, 'cname')}</div>
+  <div class="field"><label for="cnumbers">Numbers <span class="hint">one per line or comma-separated</span></label><textarea id="cnumbers" name="numbers" rows="2"${invalidAttrs(fe, 'cnumbers')}>${typed.numbers}</textarea>${fieldError(fe, 'cnumbers')}</div>
   <button type="submit">Add contact</button></form>` : ''}`;
 }
 
@@ -187,15 +162,32 @@ ${r.events.map((e) => html`<tr><td data-label="When">${when(e.at)}</td><td data-
 ${pager('/audit', f, pageNo, r.total, 50, r.events.length, Object.fromEntries(Object.entries(filter).filter(([, v]) => v)))}`;
 }
 
-export function renderSettings(f: Frame, s: OrgPolicy & { supervisorMinPrefixDigits: number | null }): SafeHtml {
-  const opt = (value: string | number, current: string | number, label: string) => html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
-  return html`<form method="post" action="/settings" class="card">${csrfField(f)}
+/** The settings form as posted (strings), so a refused post shows what was chosen. */
+export interface SettingsFormValues {
+  readonly agentsMayBlock: boolean;
+  readonly defaultMode: string;
+  readonly rejectCode: string;
+  readonly outboundPolicy: string;
+  readonly supervisorMinPrefixDigits: string;
+  readonly note: string;
+}
+
+export const SETTINGS_FIELDS = ['defaultMode', 'rejectCode', 'outboundPolicy', 'supervisorMinPrefixDigits', 'note'] as const;
+
+export function settingsValues(s: OrgPolicy & { supervisorMinPrefixDigits: number | null }): SettingsFormValues {
+  return { agentsMayBlock: s.agentsMayBlock, defaultMode: s.defaultMode, rejectCode: String(s.rejectCode), outboundPolicy: s.outboundPolicy, supervisorMinPrefixDigits: s.supervisorMinPrefixDigits === null ? '' : String(s.supervisorMinPrefixDigits), note: '' };
+}
+
+export function renderSettings(f: Frame, s: SettingsFormValues, fe?: FormError): SafeHtml {
+  const opt = (value: string | number, current: string, label: string) => html`<option value="${value}"${String(value) === current ? html` selected` : ''}>${label}</option>`;
+  const sel = (id: keyof SettingsFormValues) => html` id="${id}" name="${id}"${invalidAttrs(fe, id)}`;
+  return html`${errorSummary(fe)}<form method="post" action="/settings" class="card" novalidate>${csrfField(f)}
   <div class="field"><label><input type="checkbox" name="agentsMayBlock"${s.agentsMayBlock ? html` checked` : ''}> Agents may block contacts <span class="hint">— off: only supervisors and admins block</span></label></div>
-  <div class="field"><label for="defaultMode">Default block mode</label><select id="defaultMode" name="defaultMode">${opt('voicemail', s.defaultMode, MODE_LABEL.voicemail)}${opt('reject', s.defaultMode, MODE_LABEL.reject)}</select></div>
-  <div class="field"><label for="rejectCode">SIP code for rejected calls</label><select id="rejectCode" name="rejectCode">${opt(603, s.rejectCode, '603 Decline')}${opt(486, s.rejectCode, '486 Busy Here')}${opt(607, s.rejectCode, '607 Unwanted')}${opt(404, s.rejectCode, '404 Not Found')}</select></div>
-  <div class="field"><label for="outboundPolicy">When an agent dials a blocked number</label><select id="outboundPolicy" name="outboundPolicy">${opt('off', s.outboundPolicy, 'Off — say nothing')}${opt('warn', s.outboundPolicy, 'Warn the agent, let the call go on')}${opt('confirm', s.outboundPolicy, 'Ask the agent to confirm (proceed or abort)')}${opt('deny', s.outboundPolicy, 'Refuse the call')}</select></div>
-  <div class="field"><label for="supervisorMinPrefixDigits">Shortest prefix a supervisor may block (digits after +) <span class="hint">— empty: country code + 3</span></label><input id="supervisorMinPrefixDigits" name="supervisorMinPrefixDigits" type="number" min="1" max="15" value="${s.supervisorMinPrefixDigits ?? ''}"></div>
-  <div class="field"><label for="note">Note (kept in the audit log)</label><input id="note" name="note" type="text" maxlength="1000"></div>
+  <div class="field"><label for="defaultMode">Default block mode</label><select${sel('defaultMode')}>${opt('voicemail', s.defaultMode, MODE_LABEL.voicemail)}${opt('reject', s.defaultMode, MODE_LABEL.reject)}</select>${fieldError(fe, 'defaultMode')}</div>
+  <div class="field"><label for="rejectCode">SIP code for rejected calls</label><select${sel('rejectCode')}>${opt(603, s.rejectCode, '603 Decline')}${opt(486, s.rejectCode, '486 Busy Here')}${opt(607, s.rejectCode, '607 Unwanted')}${opt(404, s.rejectCode, '404 Not Found')}</select>${fieldError(fe, 'rejectCode')}</div>
+  <div class="field"><label for="outboundPolicy">When an agent dials a blocked number</label><select${sel('outboundPolicy')}>${opt('off', s.outboundPolicy, 'Off — say nothing')}${opt('warn', s.outboundPolicy, 'Warn the agent, let the call go on')}${opt('confirm', s.outboundPolicy, 'Ask the agent to confirm (proceed or abort)')}${opt('deny', s.outboundPolicy, 'Refuse the call')}</select>${fieldError(fe, 'outboundPolicy')}</div>
+  <div class="field"><label for="supervisorMinPrefixDigits">Shortest prefix a supervisor may block (digits after +) <span class="hint">— empty: country code + 3</span></label><input${sel('supervisorMinPrefixDigits')} type="text" inputmode="numeric" maxlength="2" value="${s.supervisorMinPrefixDigits}">${fieldError(fe, 'supervisorMinPrefixDigits')}</div>
+  <div class="field"><label for="note">Note (kept in the audit log)</label><input${sel('note')} type="text" maxlength="1000" value="${s.note}">${fieldError(fe, 'note')}</div>
   <button type="submit">Save settings</button></form>`;
 }
 

@@ -47,6 +47,16 @@ th { background:var(--panel); font-size:14px; }
 .bars text { font-size:11px; fill:var(--muted); }
 .legend span { display:inline-block; width:12px; height:12px; vertical-align:middle; margin:0 4px 0 12px; }
 .legend .calls { background:#0b5cad; } .legend .msgs { background:#e07b00; }
+.field-error { color:var(--danger); font-weight:600; font-size:14px; margin:0; }
+[aria-invalid="true"] { border-color:var(--danger) !important; box-shadow:0 0 0 1px var(--danger); }
+.error a { color:inherit; }
+/* Block and allow forms: only the chosen kind's fieldset shows. No script needed; a browser
+   without :has() shows them all, and the server reads only the chosen kind's field. */
+.kind-form:has(input[name=kind][value=number]:not(:checked)) .for-number,
+.kind-form:has(input[name=kind][value=prefix]:not(:checked)) .for-prefix,
+.kind-form:has(input[name=kind][value=contact]:not(:checked)) .for-contact,
+.kind-form:has(input[name=kind][value=unidentified]:not(:checked)) .for-unidentified { display:none; }
+.kind-form .field input, .kind-form .field select { max-width:36rem; }
 .signin { max-width:360px; margin:40px auto; }
 .signin input { width:100%; }
 .tag { display:inline-block; padding:0 6px; border-radius:10px; font-size:13px; background:var(--panel); border:1px solid var(--line); }

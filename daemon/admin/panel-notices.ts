@@ -10,7 +10,7 @@ import type { Org } from '../store/rows.js';
 import { CallscreenError } from '../core/errors.js';
 
 export type NoticeKey =
-  | 'blocked' | 'unblocked' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
+  | 'blocked' | 'unblocked' | 'allowed' | 'disallowed' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
   | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked';
 
 export interface NoticeArgs {
@@ -47,6 +47,8 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
   switch (key) {
     case 'blocked': return `Blocked ${await entry()}.`;
     case 'unblocked': return `Unblocked ${await entry()}.`;
+    case 'allowed': return `Added ${await entry()} to the allow list.`;
+    case 'disallowed': return `Removed ${await entry()} from the allow list.`;
     case 'contact-added': return `Added contact ${await contact()}.`;
     case 'contact-blocked': return `Blocked contact ${await contact()}: all their numbers.`;
     case 'contact-unblocked-released': return `Unblocked contact ${await contact()}; released ${plural(count, 'message')}.`;
