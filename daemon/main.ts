@@ -19,10 +19,11 @@ import { QuarantineService } from './services/quarantine-service.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import { AdminServer } from './admin/admin-server.js';
+import type { Component } from './component.js';
+import type { DaemonContext, Services } from './daemon-context.js';
 import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
 import { ScreeningService } from './services/screening-service.js';
-import type { ComponentHealth } from './ops/component-health.js';
 import { DaemonMetrics } from './ops/metrics.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
@@ -33,7 +34,6 @@ import { describeStartFailure } from './ops/start-failure.js';
 import { ReadinessMonitor } from './ops/readiness-monitor.js';
 import { StoreHealth } from './ops/store-health.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
-import type { Database } from './store/database.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
@@ -43,20 +43,6 @@ import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
 import type { OneShotTimers } from './pbx/one-shot-timers.js';
 import { pbxMessagingLink } from './pbx/pbx-link-choice.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
-
-export interface Services {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly db: Database;
-  readonly normalizer: NumberNormalizer;
-  readonly audit: AuditLog;
-  readonly orgs: OrgService;
-  readonly contacts: ContactService;
-  readonly blocklist: BlocklistService;
-  readonly importer: Importer;
-  close(): Promise<void>;
-}
 
 export interface ServiceOptions {
   readonly clock?: Clock;
@@ -80,45 +66,6 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
   return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
-}
-
-/** Something the daemon starts after the store is ready and stops before it closes. */
-export interface Component {
-  readonly name: string;
-  start(): Promise<void>;
-  /** Stop accepting, finish what is in flight, release resources. */
-  stop(): Promise<void>;
-  /** State for /readyz and the callscreen_component_up metric (optional). */
-  health?(): ComponentHealth;
-  /**
-   * A reloaded config (SIGHUP) that passed validation, with the dotted keys that changed: apply what
-   * can change live (timeouts…) and return the keys applied; the rest are logged as needing a
-   * restart. Settings read from `ctx.config` at use time need nothing here.
-   */
-  reload?(config: Config, changed: readonly string[]): readonly string[] | Promise<readonly string[]>;
-}
-
-/** What adapters and the admin server receive. */
-export interface DaemonContext extends Services {
-  readonly reader: Database;
-  readonly index: ScreeningIndex;
-  readonly feed: ChangeFeed;
-  readonly recorder: ScreenRecorder;
-  readonly screener: Screener;
-  /** The screening policy every PBX adapter asks: org resolution, the verdict, fail mode. */
-  readonly screening: ScreeningService;
-  readonly quarantine: QuarantineService;
-  /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
-  readonly agentNotifier: AgentNotifier | null;
-  readonly timers: Timers;
-  /**
-   * `config` always returns the current config: after a reload (SIGHUP) it is the new one, so read
-   * it at use time (e.g. screening.deadline_ms per call) rather than copying values at start.
-   */
-  /** Prometheus registry and verdict counters of this daemon (served at /metrics). */
-  readonly metrics: DaemonMetrics;
-  /** Readiness and lag view for /readyz and /metrics. */
-  readonly ops: OpsView;
 }
 
 /**

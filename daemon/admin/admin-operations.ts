@@ -7,7 +7,7 @@ import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { Channel } from '../core/screen-request.js';
-import type { DaemonContext } from '../main.js';
+import type { DaemonContext } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
 import type { Org } from '../store/rows.js';

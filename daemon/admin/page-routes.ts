@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
-import type { DaemonContext } from '../main.js';
+import type { DaemonContext } from '../daemon-context.js';
 import type { Org } from '../store/rows.js';
 import { permissionsFor } from './access-policy.js';
 import type { AdminOperations, BlockKind } from './admin-operations.js';

@@ -5,7 +5,7 @@
  * a trusted page. An unknown key or a malformed ref/count is a 400 naming the parameter.
  */
 import { describeTarget } from '../services/blocklist-service.js';
-import type { DaemonContext } from '../main.js';
+import type { DaemonContext } from '../daemon-context.js';
 import type { Org } from '../store/rows.js';
 import { CallscreenError } from '../core/errors.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Services } from '../main.js';
+import type { Services } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
 
 export interface CliIo {

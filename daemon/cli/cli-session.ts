@@ -9,7 +9,8 @@ import { CallscreenError } from '../core/errors.js';
 import { ConfigLoader, type LoadedConfig } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
-import { openServices, type Services } from '../main.js';
+import { openServices } from '../main.js';
+import type { Services } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
 import type { CliContext, CliIo } from './cli-context.js';
 

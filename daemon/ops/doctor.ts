@@ -10,7 +10,8 @@ import type { Config } from '../config/schema.js';
 import { Database } from '../store/database.js';
 import { SCHEMA_VERSION, schemaVersion } from '../store/migrations.js';
 import { lockPathFor, readOwner, realLockSystem } from './daemon-lock.js';
-import { READINESS_FIXES, type Readiness } from './readiness.js';
+import { READINESS_FIXES } from './readiness.js';
+import type { Readiness } from './readiness-check.js';
 import { MIN_FREE_BYTES } from './store-health.js';
 
 export interface DoctorCheck {

@@ -7,7 +7,7 @@
  * - /metrics: Prometheus text format.
  */
 import type { FastifyInstance } from 'fastify';
-import type { DaemonContext } from '../main.js';
+import type { DaemonContext } from '../daemon-context.js';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: DaemonContext): void {
   app.get('/healthz', async (_req, reply) => {

@@ -2,10 +2,34 @@
  * The operational view of a running daemon: what /readyz and /metrics read. Built by the
  * composition root once the context exists; holds no state of its own beyond what it is given.
  */
-import type { Component, DaemonContext } from '../main.js';
+import type { Component } from '../component.js';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import type { QuarantineService } from '../services/quarantine-service.js';
+import type { ScreenRecorder } from '../services/screen-recorder.js';
+import type { ChangeFeed } from '../store/change-feed.js';
+import type { Database } from '../store/database.js';
+import type { ScreeningIndex } from '../store/screening-index.js';
 import type { ComponentHealthReport } from './component-health.js';
-import { checkReadiness, type Readiness } from './readiness.js';
+import { checkReadiness } from './readiness.js';
+import type { Readiness } from './readiness-check.js';
 import type { ReadinessMonitor } from './readiness-monitor.js';
+
+/**
+ * The parts of the daemon's context the view, readiness and the metrics read. Not `DaemonContext`
+ * itself: that holds this view (`ops`), and naming it here would tie the two modules in a cycle.
+ * A `DaemonContext` is one.
+ */
+export interface OpsSources {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly db: Database;
+  readonly reader: Database;
+  readonly feed: ChangeFeed;
+  readonly index: ScreeningIndex;
+  readonly recorder: ScreenRecorder;
+  readonly quarantine: QuarantineService;
+}
 
 export interface ChangeLag {
   /** Changes committed (max seq in the log) and not yet applied by this daemon. */
@@ -19,7 +43,7 @@ export interface ChangeLag {
 export class OpsView {
   constructor(
     /** The running daemon's context (a getter: the view is built while the context is). */
-    private readonly context: () => DaemonContext,
+    private readonly context: () => OpsSources,
     private readonly components: () => readonly Component[],
     /** Epoch ms when the daemon became ready (0 while starting). */
     private readonly readyAt: () => number,
@@ -28,7 +52,7 @@ export class OpsView {
 
   private monitor: ReadinessMonitor | null = null;
 
-  get ctx(): DaemonContext {
+  get ctx(): OpsSources {
     return this.context();
   }
 

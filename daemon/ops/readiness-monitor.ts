@@ -6,8 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Timers } from '../store/change-feed.js';
-import type { OpsView } from './ops-view.js';
-import { checkReadiness, READINESS_FIXES, type Readiness } from './readiness.js';
+import { checkReadiness, READINESS_FIXES } from './readiness.js';
+import type { Readiness, ReadinessSubject } from './readiness-check.js';
 import type { StoreHealth } from './store-health.js';
 
 /** Default period of the background evaluation (ms). */
@@ -21,7 +21,7 @@ export class ReadinessMonitor {
   private latest: Readiness | null = null;
 
   constructor(
-    private readonly view: OpsView,
+    private readonly view: ReadinessSubject,
     private readonly storeHealth: StoreHealth | null,
     private readonly logger: Logger,
     private readonly timers: Timers,

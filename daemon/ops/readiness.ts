@@ -9,21 +9,8 @@
  *   screened without them) but a link the config enables and that is down is an outage to page on.
  * The daemon keeps screening from memory meanwhile; readiness only reports.
  */
-import type { OpsView } from './ops-view.js';
+import type { Readiness, ReadinessCheck, ReadinessSubject } from './readiness-check.js';
 import type { StoreHealth } from './store-health.js';
-
-export interface ReadinessCheck {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-  /** A stable word for why it is not ok (deleted, replaced, disk-full, link-down…): logs, doctor. */
-  readonly reason?: string;
-}
-
-export interface Readiness {
-  readonly ready: boolean;
-  readonly checks: readonly ReadinessCheck[];
-}
 
 /** A store query slower than this counts as not ready (ms). */
 export const STORE_PROBE_TIMEOUT_MS = 1000;
@@ -45,7 +32,7 @@ export const READINESS_FIXES: Readonly<Record<string, string>> = {
   'component-down': 'a listener stopped: see the log, then systemctl restart callscreen',
 };
 
-export async function checkReadiness(view: OpsView, storeHealth: StoreHealth | null = null): Promise<Readiness> {
+export async function checkReadiness(view: ReadinessSubject, storeHealth: StoreHealth | null = null): Promise<Readiness> {
   const checks: ReadinessCheck[] = [];
   checks.push(await probeStore(view));
   if (storeHealth) checks.push(...(await storeHealth.check()));
@@ -61,7 +48,7 @@ export async function checkReadiness(view: OpsView, storeHealth: StoreHealth | n
   return { ready: checks.every((c) => c.ok), checks };
 }
 
-async function probeStore(view: OpsView): Promise<ReadinessCheck> {
+async function probeStore(view: ReadinessSubject): Promise<ReadinessCheck> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${STORE_PROBE_TIMEOUT_MS} ms`)), STORE_PROBE_TIMEOUT_MS);
@@ -76,7 +63,7 @@ async function probeStore(view: OpsView): Promise<ReadinessCheck> {
   }
 }
 
-function feedCheck(view: OpsView): ReadinessCheck {
+function feedCheck(view: ReadinessSubject): ReadinessCheck {
   const pollMs = view.ctx.config.store.change_poll_ms;
   // 20 missed polls, at least 2 s: a busy event loop can delay a few without harm.
   const maxAgeS = Math.max(2, (20 * pollMs) / 1000);

@@ -5,13 +5,18 @@
  */
 import type { Logger } from 'pino';
 import { ConfigLoader } from '../config/load-config.js';
+import type { Config } from '../config/schema.js';
 import { isCallscreenError } from '../core/errors.js';
-import type { Daemon } from '../main.js';
 import type { ReloadResult } from './config-reload.js';
+
+/** What the handler needs of the daemon (main.ts `Daemon.reload`), so ops need not import the composition root. */
+export interface Reloadable {
+  reload(next: Config): Promise<ReloadResult>;
+}
 
 export type ReloadOutcome = ({ readonly ok: true } & ReloadResult) | { readonly ok: false; readonly reason: string };
 
-export function createReloadHandler(daemon: Pick<Daemon, 'reload'>, configPath: string | null, logger: Logger, loader = new ConfigLoader()): () => Promise<ReloadOutcome> {
+export function createReloadHandler(daemon: Reloadable, configPath: string | null, logger: Logger, loader = new ConfigLoader()): () => Promise<ReloadOutcome> {
   return async () => {
     let next;
     try {

@@ -21,7 +21,7 @@ import { constants } from 'node:fs';
 import { access, open, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Database } from '../store/database.js';
-import type { ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from './readiness-check.js';
 
 /** Below this much free space (bytes) the disk counts as full: 8 MiB, a few WAL checkpoints. */
 export const MIN_FREE_BYTES = 8 * 1024 * 1024;

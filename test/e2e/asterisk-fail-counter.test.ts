@@ -12,7 +12,7 @@ import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.
 import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippCall } from '../support/sipp.js';
-import type { DaemonContext } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 import type { Daemon } from '../../daemon/main.js';
 
 t.setTimeout(15 * 60_000);

@@ -14,7 +14,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import type { DaemonContext } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 import { EslServer } from '../../daemon/pbx/freeswitch/esl-server.js';
 import { mb, percentile } from '../support/faults-agi.js';
 import { ESL_HOSTILE, eslPeer, type EslAct } from '../support/faults-esl.js';

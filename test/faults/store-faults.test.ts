@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, openSync, write
 import { join } from 'node:path';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { CallscreenError } from '../../daemon/core/errors.js';
-import { Daemon, openServices, type DaemonContext } from '../../daemon/main.js';
+import { Daemon, openServices } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
 import { cliActor, silentLogger, tempDir, type TapLike } from '../support/harness.js';
 import { CI, FULL, cli, holdWriteLock } from '../support/faults-store.js';

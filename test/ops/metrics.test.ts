@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { cliActor, startDaemon, tempDir } from '../support/harness.js';
 import { registerOpsRoutes } from '../../daemon/ops/ops-routes.js';
-import type { Component } from '../../daemon/main.js';
+import type { Component } from '../../daemon/component.js';
 
 t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, components', async (t) => {
   const dbPath = join(tempDir(t), 'cs.db');

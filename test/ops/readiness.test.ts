@@ -15,7 +15,8 @@ import { buildSipEdge } from '../../daemon/pbx/sip-edge/sip-edge-component.js';
 import { registerOpsRoutes } from '../../daemon/ops/ops-routes.js';
 import { StoreHealth, realStoreFs, type StoreFs } from '../../daemon/ops/store-health.js';
 import { READINESS_FIXES } from '../../daemon/ops/readiness.js';
-import type { Component, DaemonContext } from '../../daemon/main.js';
+import type { Component } from '../../daemon/component.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
-import type { DaemonContext } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 import { cliActor, services, startDaemon, tempDir } from '../support/harness.js';
 
 type Test = Pick<typeof t, 'equal'>;

@@ -10,7 +10,9 @@ import { pino, type Logger } from 'pino';
 import { ManualClock } from '../../daemon/core/clock.js';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import type { Config } from '../../daemon/config/schema.js';
-import { Daemon, openServices, type Component, type DaemonContext, type Services } from '../../daemon/main.js';
+import { Daemon, openServices } from '../../daemon/main.js';
+import type { Component } from '../../daemon/component.js';
+import type { DaemonContext, Services } from '../../daemon/daemon-context.js';
 import type { Actor } from '../../daemon/services/actor.js';
 import type { Timers } from '../../daemon/store/change-feed.js';
 

@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { AdminServer, type AdminServerOptions } from '../../daemon/admin/admin-server.js';
 import { ManualClock } from '../../daemon/core/clock.js';
 import { CallscreenError } from '../../daemon/core/errors.js';
-import { Daemon, type DaemonContext } from '../../daemon/main.js';
+import { Daemon } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
 import type { HeldMessage, MessageDeliverer } from '../../daemon/services/message-deliverer.js';
 import { cliActor, manualTimers, silentLogger, tempDir, testConfig, type TapLike } from './harness.js';
 

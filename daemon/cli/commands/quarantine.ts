@@ -10,7 +10,7 @@
  */
 import type { Command } from 'commander';
 import { CallscreenError } from '../../core/errors.js';
-import type { Services } from '../../main.js';
+import type { Services } from '../../daemon-context.js';
 import { QuarantineService } from '../../services/quarantine-service.js';
 import type { CliContext } from '../cli-context.js';
 import { oneShotDeliverer } from '../one-shot-deliverer.js';

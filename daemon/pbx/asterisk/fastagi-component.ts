@@ -2,7 +2,7 @@
  * Wires the FastAGI server to the daemon: the screening service, the quarantine, the agent
  * notifier (null without AMI: no warnings, calls still screened) and the live config.
  */
-import type { DaemonContext } from '../../main.js';
+import type { DaemonContext } from '../../daemon-context.js';
 import { FastAgiServer } from './fastagi-server.js';
 
 export function buildFastAgiServer(ctx: DaemonContext): FastAgiServer {

@@ -1,5 +1,5 @@
 /** Builds the outbound Event Socket server from the daemon context (`esl.enabled`). */
-import type { DaemonContext } from '../../main.js';
+import type { DaemonContext } from '../../daemon-context.js';
 import { EslServer } from './esl-server.js';
 
 export function buildEslServer(ctx: DaemonContext): EslServer {

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
-import type { Component } from '../../main.js';
+import type { Component } from '../../component.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import { EslAgentNotifier } from './esl-agent-notifier.js';
 import { backgroundOneShotTimers } from '../one-shot-timers.js';

@@ -31,7 +31,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Verdict } from '../../core/verdict.js';
-import type { Component } from '../../main.js';
+import type { Component } from '../../component.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { BY_DID, type Screened, type ScreeningService } from '../../services/screening-service.js';
 import { EslChatNotifier } from './esl-chat-notifier.js';

@@ -1,5 +1,5 @@
 /** Builds the drachtio SIP edge from the daemon context (`sip_edge.enabled`). */
-import type { DaemonContext } from '../../main.js';
+import type { DaemonContext } from '../../daemon-context.js';
 import { SipEdge } from './sip-edge.js';
 
 export function buildSipEdge(ctx: DaemonContext): SipEdge {

@@ -28,7 +28,7 @@
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
-import type { Component } from '../../main.js';
+import type { Component } from '../../component.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import { BY_DID, type Ask, type Screened, type ScreeningService } from '../../services/screening-service.js';

@@ -8,7 +8,7 @@ import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asteri
 import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
 import type { AmiEvent, AmiState } from '../../../daemon/pbx/asterisk/ami-client.js';
 import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
-import type { DaemonContext } from '../../../daemon/main.js';
+import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { ManualOneShotTimers } from '../../support/manual-timers.js';

@@ -8,7 +8,7 @@ import { cliActor, captureLogger, services, startDaemon, until, type TapLike } f
 import { callEnv } from '../../support/faults-agi.js';
 import { FastAgiServer, type FastAgiDeps } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import type { AgentWarning } from '../../../daemon/agents/agent-notifier.js';
-import type { DaemonContext } from '../../../daemon/main.js';
+import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { ScreeningService } from '../../../daemon/services/screening-service.js';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import fsp from 'node:fs/promises';

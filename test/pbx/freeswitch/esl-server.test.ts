@@ -5,7 +5,7 @@ import net from 'node:net';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { channelData, dialOut, executed } from '../../support/fake-freeswitch.js';
 import { EslServer } from '../../../daemon/pbx/freeswitch/esl-server.js';
-import type { DaemonContext } from '../../../daemon/main.js';
+import type { DaemonContext } from '../../../daemon/daemon-context.js';
 
 interface Rig {
   ctx: DaemonContext;

@@ -6,7 +6,8 @@
 // "The daemon is killed" = its connection is cut and its timers never move again: what FreeSWITCH
 // sees of a SIGKILLed process (the kernel closes its socket) and of one that never comes back.
 import t, { type Test } from 'tap';
-import { Daemon, buildPbxLinks, type DaemonContext, type PbxLinks } from '../../../daemon/main.js';
+import { Daemon, buildPbxLinks, type PbxLinks } from '../../../daemon/main.js';
+import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { EslInboundClient } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
 import { EslSmsWatchdog } from '../../../daemon/pbx/freeswitch/esl-sms-watchdog.js';

@@ -4,7 +4,8 @@
 // mod_event_socket inbound side in its wire format). The fake fires MESSAGE events the way the
 // chatplan snippet's `fire` does; the tests assert on the commands it recorded and on database rows.
 import t, { type Test } from 'tap';
-import { Daemon, buildPbxLinks, type DaemonContext, type PbxLinks } from '../../../daemon/main.js';
+import { Daemon, buildPbxLinks, type PbxLinks } from '../../../daemon/main.js';
+import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { EslInboundClient } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
 import { captureLogger, cliActor, manualTimers, services, testConfig } from '../../support/harness.js';
