@@ -8,7 +8,7 @@
  *        │              ↓  login failed, timeout)   ↓
  *        └──────────  backoff  ←────────────────────┘          stop() → stopped (from anywhere)
  *
- * Why not the `asterisk-manager` package (a dependency, and the design card's first choice): it
+ * Why not the `asterisk-manager` package (the design card's first choice, no longer a dependency): it
  * holds every action sent before login or while disconnected and replays it whenever a later login
  * succeeds (a warning minutes late is worse than none); it has no action timeout, so a lost response
  * leaves a callback that never fires; `keepConnected()` only arms before the socket opens; it
