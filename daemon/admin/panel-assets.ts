@@ -61,6 +61,8 @@ th { background:var(--panel); font-size:14px; }
 .signin input { width:100%; }
 .tag { display:inline-block; padding:0 6px; border-radius:10px; font-size:13px; background:var(--panel); border:1px solid var(--line); }
 header.top .tag { color:var(--fg); }
+/* Times on one line at desktop widths ("Blocked On" wrapped to 2–4 lines at 1280 px). */
+@media (min-width: 641px) { td[data-label="Blocked On"], td[data-label="Added On"], td[data-label="Expires"], td[data-label="When"], td[data-label="Received"] { white-space:nowrap; } }
 @media (max-width: 640px) {
   main { padding:12px; }
   table.stack thead { position:absolute; left:-9999px; }
