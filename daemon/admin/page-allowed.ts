@@ -36,7 +36,7 @@ export function renderAllowed(f: Frame, list: { total: number; entries: EntryLis
   const kind = v.kind === 'prefix' ? 'prefix' : 'number';
   const input = (name: 'number' | 'prefix' | 'name' | 'reason' | 'expires', label: SafeHtml, attrs: SafeHtml) => html`<div class="field"><label for="${name}">${label}</label>
     <input id="${name}" name="${name}" value="${v[name]}"${attrs}${invalidAttrs(fe, name)}>${fieldError(fe, name)}</div>`;
-  const form = f.perms.allow ? html`<h2 id="add-allowed">Always allow a caller</h2>${errorSummary(fe)}<form method="post" action="/allowed" class="card kind-form" novalidate>${csrfField(f)}
+  const form = f.perms.allow ? html`<h2 id="add-allowed">Always allow a caller</h2><form method="post" action="/allowed" class="card kind-form" novalidate>${errorSummary(fe, { number: 'number', prefix: 'prefix' })}${csrfField(f)}
   <fieldset class="kinds"><legend>What are you allowing?</legend>
     <label><input type="radio" name="kind" value="number"${kind === 'number' ? html` checked` : ''}> A phone number</label>
     <label><input type="radio" name="kind" value="prefix"${kind === 'prefix' ? html` checked` : ''}> Every number starting with a prefix</label>

@@ -37,7 +37,7 @@ export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: Block
   const radio = (k: string, label: string, hint: string) => html`<label><input type="radio" name="kind" value="${k}"${k === kind ? html` checked` : ''}> ${label} <span class="hint">— ${hint}</span></label>`;
   const input = (name: string, label: SafeHtml, attrs: SafeHtml) => html`<div class="field"><label for="${name}">${label}</label>
     <input id="${name}" name="${name}" value="${(v as unknown as Record<string, string>)[name] ?? ''}"${attrs}${invalidAttrs(fe, name)}>${fieldError(fe, name)}</div>`;
-  return html`${errorSummary(fe)}<form method="post" action="/block" class="card kind-form" novalidate>
+  return html`<form method="post" action="/block" class="card kind-form" novalidate>${errorSummary(fe, { number: 'number', prefix: 'prefix', contactId: 'contact' })}
   <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">
   <fieldset class="kinds"><legend>What are you blocking?</legend>
     ${agent ? '' : radio('number', 'A phone number', 'one caller')}

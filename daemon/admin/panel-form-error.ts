@@ -36,9 +36,12 @@ export function formErrorOf(err: unknown, known: readonly string[], fields: Read
 }
 
 /** The banner at the top of a refused form: read out at once (role=alert), linking to the field. */
-export function errorSummary(fe: FormError | undefined): SafeHtml {
+export function errorSummary(fe: FormError | undefined, kindOf: Readonly<Record<string, string>> = {}): SafeHtml {
   if (!fe) return html``;
-  return html`<div class="error" role="alert"><strong>Not saved:</strong> ${fe.message}${fe.field ? html` <a href="#${fe.field}">Go to the field</a>` : ''}</div>`;
+  // On a kind form, an error about one kind's field goes away with that kind's fieldset when the
+  // user picks another kind (panel.css hides `.for-<kind>`), instead of pointing at a hidden field.
+  const kind = fe.field ? kindOf[fe.field] : undefined;
+  return html`<div class="error${kind ? ` for-kind for-${kind}` : ''}" role="alert"><strong>Not saved:</strong> ${fe.message}${fe.field ? html` <a href="#${fe.field}">Go to the field</a>` : ''}</div>`;
 }
 
 /** ` aria-invalid aria-describedby` for the input the error concerns (its id is the field name). */
