@@ -187,6 +187,19 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     t.equal(await phone.getByRole('alert').count(), 0, 'nor the error about it');
     await phone.screenshot({ path: join(SHOTS, 'block-unidentified-phone.png'), fullPage: true });
     await phone.context().close();
+
+    // The kind switch is CSS only: the form works the same with JavaScript off.
+    const noJs = await (await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false })).newPage();
+    await signInAs(noJs, baseUrl, 'alice');
+    await noJs.goto(`${baseUrl}/block?org=acme`);
+    await noJs.getByRole('radio', { name: /Every number starting with a prefix/ }).check();
+    t.ok(await noJs.getByLabel(/^Prefix/).isVisible(), 'without script: the prefix field shows');
+    t.notOk(await noJs.getByLabel(/^Phone number/).isVisible(), 'without script: the number field hides');
+    await noJs.getByLabel(/^Prefix/).fill('+1 900 555');
+    await noJs.getByRole('button', { name: 'Add to block list' }).click();
+    await noJs.waitForURL(/notice=blocked/);
+    t.match(await noJs.getByRole('status').textContent(), 'Blocked prefix +1900555');
+    await noJs.context().close();
   });
 
   await t.test('allow list: add, see it win over a block, remove', async (t) => {
