@@ -1,23 +1,14 @@
 /** `callscreen user` in-process: prompt-free add (stdin or generated password), token, list; the password then signs in. */
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import t from 'tap';
 import { UserService } from '../../daemon/admin/user-service.js';
-import { runCli } from '../../daemon/cli/program.js';
 import { openServices } from '../../daemon/main.js';
 import { silentLogger, tempDir, testConfig } from '../support/harness.js';
+import { runOn } from '../cli/cli-runner.js';
 
 t.test('user add / token / list / disable', async (t) => {
   const db = join(tempDir(t), 'callscreen.db');
-  const run = async (stdin: string | null, ...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(['--db', db, ...argv], {
-      stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: { USER: 'tester' },
-      ...(stdin !== null ? { stdin: Readable.from([stdin]) } : {}),
-    } as Parameters<typeof runCli>[1]);
-    return { code, out, err };
-  };
+  const run = (stdin: string | null, ...argv: string[]) => runOn(db, argv, stdin !== null ? { stdin } : {});
   t.equal((await run(null, 'init')).code, 0); // only init (or the daemon) creates a database
   t.equal((await run(null, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
   const viaStdin = await run('from-stdin-password\n', 'user', 'add', 'alice', '--role', 'admin', '--org', 'acme', '--password-stdin');

@@ -3,6 +3,7 @@
  * organisation "acme" (US), and captures stdout/stderr. For the command tests of issue #17.
  */
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
 import { tempDir, type TapLike } from '../support/harness.js';
@@ -19,19 +20,23 @@ export interface CliRunner {
   scalar(sql: string, params?: Array<string | number>): Promise<number>;
 }
 
+/** One `callscreen --db DB …` in-process, output captured; `stdin` is what it reads, `tty` a terminal stderr. */
+export async function runOn(db: string, argv: readonly string[], options: { stdin?: string; tty?: boolean } = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['--db', db, ...argv], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s), isTTY: options.tty === true },
+    env: { USER: 'tester' },
+    ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
+  } as Parameters<typeof runCli>[1]);
+  return { code, out, err };
+}
+
 export async function cliWithOrg(t: TapLike): Promise<CliRunner> {
   const dir = tempDir(t);
   const db = join(dir, 'callscreen.db');
-  const exec = async (tty: boolean, argv: string[]): Promise<Run> => {
-    let out = '';
-    let err = '';
-    const code = await runCli(['--db', db, ...argv], {
-      stdout: { write: (s: string) => (out += s) },
-      stderr: { write: (s: string) => (err += s), isTTY: tty },
-      env: { USER: 'tester' },
-    });
-    return { code, out, err };
-  };
+  const exec = (tty: boolean, argv: string[]): Promise<Run> => runOn(db, argv, { tty });
   for (const argv of [['init'], ['org', 'add', 'acme', '--name', 'Acme', '--region', 'US']]) {
     const r = await exec(false, argv);
     if (r.code !== 0) throw new Error(`callscreen ${argv.join(' ')} failed: ${r.err}`);

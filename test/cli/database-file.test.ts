@@ -4,22 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
 import { tempDir } from '../support/harness.js';
+import { runOn } from './cli-runner.js';
 
-interface Run { code: number; out: string; err: string }
-
-async function run(db: string, ...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['--db', db, ...argv], {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: { USER: 'tester' },
-  });
-  return { code, out, err };
-}
+const run = (db: string, ...argv: string[]) => runOn(db, argv);
 
 t.test('a missing --db is refused by every command but init, naming the path; nothing is created', async (t) => {
   const dir = tempDir(t);

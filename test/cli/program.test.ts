@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
 import { tempDir, type TapLike } from '../support/harness.js';
+import { runOn } from './cli-runner.js';
 
 interface Run { code: number; out: string; err: string }
 
@@ -16,14 +17,7 @@ function setup(t: TapLike): { db: string; dir: string; run: (...argv: string[]) 
   const run = async (...argv: string[]): Promise<Run> => {
     ready ??= runCli(['--db', db, 'init'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} });
     if ((await ready) !== 0) throw new Error('callscreen init failed');
-    let out = '';
-    let err = '';
-    const code = await runCli(['--db', db, ...argv], {
-      stdout: { write: (s: string) => (out += s) },
-      stderr: { write: (s: string) => (err += s) },
-      env: { USER: 'tester' },
-    });
-    return { code, out, err };
+    return runOn(db, argv);
   };
   // Rows in every table a command writes: equal before and after means nothing was written.
   const counts = async (): Promise<string> => {

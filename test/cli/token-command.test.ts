@@ -1,23 +1,14 @@
 /** `callscreen token create / list / revoke` and `callscreen user password`, in-process on a real SQLite file. */
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import t from 'tap';
 import { UserService } from '../../daemon/admin/user-service.js';
-import { runCli } from '../../daemon/cli/program.js';
 import { openServices } from '../../daemon/main.js';
 import { silentLogger, tempDir, testConfig } from '../support/harness.js';
+import { runOn } from './cli-runner.js';
 
 t.test('token create / list / revoke; user disable revokes for good; user password resets', async (t) => {
   const db = join(tempDir(t), 'callscreen.db');
-  const run = async (stdin: string | null, ...argv: string[]) => {
-    let out = '';
-    let err = '';
-    const code = await runCli(['--db', db, ...argv], {
-      stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: { USER: 'tester' },
-      ...(stdin !== null ? { stdin: Readable.from([stdin]) } : {}),
-    } as Parameters<typeof runCli>[1]);
-    return { code, out, err };
-  };
+  const run = (stdin: string | null, ...argv: string[]) => runOn(db, argv, stdin !== null ? { stdin } : {});
   t.equal((await run(null, 'init')).code, 0);
   t.equal((await run(null, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
   t.equal((await run('first-password-1\n', 'user', 'add', 'sam', '--role', 'supervisor', '--org', 'acme', '--password-stdin')).code, 0);
