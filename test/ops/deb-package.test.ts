@@ -181,32 +181,13 @@ function counts(): Record<string, number> {
 }
 
 /** One inbound SMS over FastAGI, answering the variables the daemon asks for. */
-function agiSms(port: number, from: string, body: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const vars: Record<string, string> = {
-      '${MESSAGE(from)}': `<sip:${from}@127.0.0.2>`,
-      '${BASE64_ENCODE(${MESSAGE(body)})}': Buffer.from(body).toString('base64'),
-    };
-    const env = callEnv({ agi_network_script: 'sms-inbound', agi_channel: 'Message/ast_msg_queue', agi_arg_1: 'pjsip:agent101' });
-    const commands: string[] = [];
-    const sock = net.connect(port, '127.0.0.1');
-    const timer = setTimeout(() => { sock.destroy(); resolve(commands); }, 10_000);
-    let buf = '';
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${Object.entries(env).map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n`));
-    sock.on('data', (d: string) => {
-      buf += d;
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const cmd = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        commands.push(cmd);
-        const v = /^GET FULL VARIABLE (.*)$/.exec(cmd)?.[1];
-        sock.write(v === undefined ? '200 result=1\n' : vars[v] === undefined ? '200 result=0\n' : `200 result=1 (${vars[v]})\n`);
-      }
-    });
-    sock.on('error', (e) => { clearTimeout(timer); reject(e); });
-    sock.on('close', () => { clearTimeout(timer); resolve(commands); });
+async function agiSms(port: number, from: string, body: string): Promise<string[]> {
+  const env = callEnv({ agi_network_script: 'sms-inbound', agi_channel: 'Message/ast_msg_queue', agi_arg_1: 'pjsip:agent101' });
+  const r = await agiCall(port, env, 10_000, {
+    '${MESSAGE(from)}': `<sip:${from}@127.0.0.2>`,
+    '${BASE64_ENCODE(${MESSAGE(body)})}': Buffer.from(body).toString('base64'),
   });
+  return r.commands;
 }
 
 /** Every path in a root with its numeric owner and group, relative, sorted (for the purge comparison). */

@@ -28,8 +28,11 @@ export const callEnv = (over: Record<string, string> = {}): Record<string, strin
   ...over,
 });
 
-/** Plays Asterisk for one call: sends the environment, answers each command `200 result=1`. */
-export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5000): Promise<AgiCallResult> {
+/**
+ * Plays Asterisk for one call: sends the environment, answers each command `200 result=1`; a
+ * `GET FULL VARIABLE X` gets `vars[X]` (`200 result=1 (value)`), or `200 result=0` when unset.
+ */
+export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5000, vars: Readonly<Record<string, string>> = {}): Promise<AgiCallResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const commands: string[] = [];
@@ -49,9 +52,11 @@ export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5
     sock.on('data', (d: string) => {
       buf += d;
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        commands.push(buf.slice(0, nl));
+        const cmd = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        sock.write(/^GET FULL VARIABLE/.test(commands.at(-1) ?? '') ? '200 result=0\n' : '200 result=1\n');
+        commands.push(cmd);
+        const v = /^GET FULL VARIABLE (.*)$/.exec(cmd)?.[1];
+        sock.write(v === undefined ? '200 result=1\n' : vars[v] === undefined ? '200 result=0\n' : `200 result=1 (${vars[v]})\n`);
       }
     });
     sock.on('error', () => end('error'));
