@@ -28,7 +28,7 @@ export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  /** The environment's idle deadline; real timers by default. */
+  /** The refused-connection log window (one line a second); real timers by default. */
   readonly timers?: OneShotTimers;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
