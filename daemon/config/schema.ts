@@ -63,7 +63,7 @@ export const CONFIG_SCHEMA = {
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
         keepalive_ms: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'Ping interval to detect a dead connection (ms)' },
-        astdb_mirror: { type: 'boolean', default: false, description: "keep the verdicts of listed numbers in Asterisk's AstDB so the dialplan answers them without a FastAGI round trip (docs/asterisk-contract.md, \"AstDB mirror\"); needs fastagi.org_from = did" },
+        astdb_mirror: { type: 'boolean', default: true, description: "keep the verdicts of listed numbers in Asterisk's AstDB so the dialplan answers them without a FastAGI round trip (docs/asterisk-contract.md, \"AstDB mirror\"); on whenever [ami] is, off with any fastagi.org_from other than did" },
         astdb_family: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'callscreen', description: 'AstDB family the mirror owns (everything under it is rewritten at each sync)' },
         astdb_alive_ttl_ms: { type: 'integer', minimum: 3000, maximum: 600000, default: 15000, description: "the dialplan stops using the mirror this long after the daemon's last heartbeat (a crash); renewed every third of it (ms)" },
         astdb_window: { type: 'integer', minimum: 1, maximum: 5000, default: 256, description: 'DBPut actions in flight at once during a sync' },
