@@ -192,10 +192,20 @@ export class Replicator {
       }
       for (;;) {
         const rows = await this.store.changesAfter(local.applied_seq, this.batch);
+        // The write gate (this process or another on this file) may have moved the replica on meanwhile.
+        const fresh = await this.localState();
+        if (fresh.applied_seq !== local.applied_seq) {
+          local = fresh;
+          continue;
+        }
         if (rows.length === 0) {
           const head = await this.store.head();
           this.noteHead(head);
           if (head > local.applied_seq) {
+            if ((await this.localState()).applied_seq !== local.applied_seq || (await this.store.changesAfter(local.applied_seq, 1)).length > 0) {
+              local = await this.localState();
+              continue;
+            }
             await this.resync(storeId, specs, `the log no longer holds change ${local.applied_seq + 1}`);
             local = await this.localState();
             continue;
@@ -260,7 +270,11 @@ export class Replicator {
       if (!list) byTable.set(r.tbl, (list = []));
       list.push(r.data);
     }
-    await this.db.localTransaction(async () => {
+    const done = await this.db.localTransaction(async () => {
+      // A write of this node committed after the snapshot was read: the snapshot is older than the
+      // file, and applying it would take that write back out. The next catch-up follows the log.
+      const cur = await this.db.get<LocalState>('SELECT store_id, applied_seq FROM replica_state WHERE id = 1');
+      if (cur && cur.store_id === storeId && cur.applied_seq >= snap.seq) return false;
       await this.db.exec('PRAGMA defer_foreign_keys = ON');
       await this.db.exec('CREATE TEMP TABLE IF NOT EXISTS cs_keep (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID');
       await this.db.exec('DELETE FROM temp.cs_keep');
@@ -281,7 +295,9 @@ export class Replicator {
       await this.db.run('UPDATE replica_state SET store_id = ?, applied_seq = ?, applied_at = ?, resynced_at = ? WHERE id = 1', [storeId, snap.seq, this.now(), this.now()]);
       await this.db.exec('DELETE FROM temp.cs_keep');
       await this.db.exec('DELETE FROM temp.cs_capture').catch(() => undefined);
+      return true;
     });
+    if (!done) return;
     this.st.resyncs++;
     this.markApplied(snap.seq);
     this.noteHead(snap.seq);

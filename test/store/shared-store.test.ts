@@ -66,6 +66,11 @@ async function run(t: Test): Promise<void> {
     t.comment(`propagation A → B and C: ${Math.round(performance.now() - t0)} ms`);
     const heads = await Promise.all(['a', 'b', 'c'].map(async (n) => (await node(n).db.get<{ s: number }>('SELECT applied_seq AS s FROM replica_state'))?.s));
     t.same(new Set(heads).size, 1, `every replica at the same change (${heads.join(', ')})`);
+    const ready = await node('b').ops.readiness();
+    t.match(ready.checks.find((c) => c.name === 'replica'), { ok: true, detail: /^b ← postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen, applied \d+ of \d+, lag 0 changes/ }, '/readyz reports the replica and its lag');
+    const metrics = (await node('c').metrics.render()).body;
+    t.match(metrics, /^callscreen_replica_lag_changes 0$/m, '/metrics has the lag');
+    t.match(metrics, /^callscreen_replica_connected 1$/m);
   });
 
   await t.test('PostgreSQL away: writes refused clearly, verdicts unchanged; back: outboxes drained, counts exact', async (t) => {
@@ -82,6 +87,8 @@ async function run(t: Test): Promise<void> {
     t.notMatch(String((err as Error).message), /callscreen-pg-sandbox/, 'the password is not in the message');
     t.ok(ms < 5000, `refused at once (${Math.round(ms)} ms, connect_timeout_ms 1000)`);
     t.equal((await node('b').blocklist.list('acme')).entries.filter((e) => e.value === '+15559990000').length, 0, 'nothing half-written on B');
+    await node('b').shared!.replicator.catchUp().catch(() => undefined);
+    t.match((await node('b').ops.readiness()).checks.find((c) => c.name === 'replica'), { ok: false, reason: 'shared-store-down', detail: /unreachable .*screening from the replica/ }, '/readyz says PostgreSQL is away');
     // Calls go on from the replicas, each recorded on its node.
     let blocked = 0;
     for (let i = 0; i < 30; i++) {
