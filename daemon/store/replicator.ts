@@ -301,6 +301,9 @@ export class Replicator {
     this.st.resyncs++;
     this.markApplied(snap.seq);
     this.noteHead(snap.seq);
-    this.logger.warn({ why, seq: snap.seq, rows: snap.rows.length, ms: this.now() - t0, store: this.store.where }, 'replica resynced whole from the shared store');
+    const fields = { why, seq: snap.seq, rows: snap.rows.length, ms: this.now() - t0, store: this.store.where };
+    // A new node's first copy is expected; a resync later means the log was pruned past this node.
+    if (this.st.resyncs === 1 && why.startsWith('first start')) this.logger.info(fields, 'replica copied whole from the shared store');
+    else this.logger.warn(fields, 'replica resynced whole from the shared store');
   }
 }
