@@ -234,6 +234,8 @@ export class Daemon {
     cleanups.push(() => feed.stop());
     recorder.start();
     cleanups.push(() => recorder.stop());
+    // Replicated changes reach memory as soon as they are in the file, not a feed interval later.
+    services.shared?.replicator.onApplied(() => void feed.poll());
     services.shared?.start();
     this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
@@ -297,6 +299,7 @@ export class Daemon {
     }
     await this.readiness?.stop();
     this.readiness = null;
+    await ctx.shared?.stop();
     await ctx.feed.stop();
     await ctx.recorder.stop();
     await ctx.reader.close();

@@ -57,12 +57,32 @@ export class Replicator {
   private readonly batch: number;
   private readonly now: () => number;
   private readonly waiters = new Set<() => void>();
+  private readonly appliedListeners = new Set<() => void>();
   private st = { appliedSeq: 0, headSeq: 0, connected: false, listening: false, behindSince: 0, lastAppliedAt: 0, resyncs: 0, errors: 0, lastError: null as string | null };
 
   constructor(private readonly db: Database, private readonly store: PgStore, private readonly logger: Logger, options: ReplicatorOptions = {}) {
     this.pollMs = options.pollMs ?? 1000;
     this.batch = options.batch ?? 500;
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Called after each commit of replicated changes to the file: the daemon polls its change feed
+   * at once instead of up to change_poll_ms later. Returns the unsubscribe.
+   */
+  onApplied(listener: () => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  private emitApplied(): void {
+    for (const l of this.appliedListeners) {
+      try {
+        l();
+      } catch (err) {
+        this.logger.error({ err }, 'replica listener failed');
+      }
+    }
   }
 
   status(): ReplicatorStatus {
@@ -234,6 +254,7 @@ export class Replicator {
         });
         local = { ...local, applied_seq: applied };
         this.markApplied(applied);
+        this.emitApplied();
         if (rows.length < this.batch) break;
       }
       this.st.connected = true;
@@ -298,6 +319,7 @@ export class Replicator {
       return true;
     });
     if (!done) return;
+    this.emitApplied();
     this.st.resyncs++;
     this.markApplied(snap.seq);
     this.noteHead(snap.seq);
