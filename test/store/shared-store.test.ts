@@ -167,4 +167,15 @@ async function run(t: Test): Promise<void> {
     const audit = await node('b').audit.query({ action: 'block.update', target: '+15556660000' });
     t.same(audit.events.map((e) => e.actor).sort(), ['admin-a', 'admin-b'], 'both edits audited, on every node');
   });
+
+  await t.test('an import of 10,000 numbers on one node is one change every node applies whole', async (t) => {
+    const csv = ['number,mode,name', ...Array.from({ length: 10_000 }, (_, i) => `+1555900${String(i).padStart(4, '0')},reject,imported`)].join('\n');
+    const t0 = performance.now();
+    const r = await node('b').importer.importText(csv, 'acme', actor('b'));
+    t.comment(`import through PostgreSQL: ${Math.round(performance.now() - t0)} ms (${JSON.stringify(r).slice(0, 120)})`);
+    t.ok(await until(async () => (await action('a', '+15559009999')) === 'reject' && (await action('c', '+15559000000')) === 'reject', 60_000, 50), 'A and C reject imported numbers');
+    t.comment(`import until A and C reject: ${Math.round(performance.now() - t0)} ms`);
+    const counts = await Promise.all(['a', 'b', 'c'].map(async (n) => (await node(n).db.get<{ c: number }>("SELECT count(*) AS c FROM entries WHERE name = 'imported' AND removed_at IS NULL"))?.c));
+    t.same(counts, [10_000, 10_000, 10_000], 'every node has all of them');
+  });
 }
