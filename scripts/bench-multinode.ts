@@ -5,7 +5,9 @@
  *    caller (p50/p99/max over CS_BENCH_BLOCKS blocks, default 200; target p99 ≤ 250 ms);
  *  - write latency of one block through the write gate (p50/p99);
  *  - catch-up: a node stopped while CS_BENCH_CHANGES changes (default 10,000) are made, restarted,
- *    time until it has applied them all.
+ *    time until it has applied them all;
+ *  - verdict rate: screenSync calls per second on a node of the shared store against a single-node
+ *    daemon (SQLite alone) holding the same list, interleaved, best of 5 rounds each.
  * Verdicts are read with screenSync, the call path's own read, every 1 ms.
  * The machine is shared with other work: figures are an upper bound, not a quiet-machine measurement.
  */
@@ -73,6 +75,30 @@ try {
   }
   console.log(`propagation (block on one node → both others reject): ${fmt(propagation)}`);
   console.log(`write through the gate (one block, PostgreSQL + local commit): ${fmt(writes)}`);
+
+  // Verdict rate: the call path reads memory only, so a node of a shared store should match one alone.
+  const single = new Daemon(loader.fromText(`[store]\npath = ${JSON.stringify(join(dir, 'single.db'))}\n[log]\nlevel = "warn"\n`, 'single.toml'), pino({ level: 'warn' }), { timers: realTimers, components: () => [] });
+  const sctx = await single.start();
+  await sctx.orgs.add('acme', 'Acme', 'US', actor);
+  await sctx.orgs.addDids('acme', ['+12125550100'], actor);
+  for (let i = 0; i < BLOCKS; i++) await sctx.blocklist.block('acme', { kind: 'exact', number: `+1555700${String(i).padStart(4, '0')}` }, {}, actor);
+  await sctx.feed.poll();
+  const rate = (ctx: DaemonContext): number => {
+    const n = 200_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      ctx.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: `+1555700${String(i % (2 * BLOCKS)).padStart(4, '0')}`, to: '+12125550100' });
+    }
+    return n / ((performance.now() - t0) / 1000);
+  };
+  let bestShared = 0;
+  let bestSingle = 0;
+  for (let round = 0; round < 5; round++) {
+    bestShared = Math.max(bestShared, rate(a));
+    bestSingle = Math.max(bestSingle, rate(sctx));
+  }
+  await single.stop();
+  console.log(`verdict rate (screenSync, best of 5): node of the shared store ${Math.round(bestShared).toLocaleString('en')}/s, single node ${Math.round(bestSingle).toLocaleString('en')}/s (ratio ${(bestShared / bestSingle).toFixed(2)})`);
 
   await daemons.get('c')!.stop();
   daemons.delete('c');
