@@ -22,6 +22,7 @@ import type { OpsView } from './ops/ops-view.js';
 import type { ChangeFeed, Timers } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import type { ScreeningIndex } from './store/screening-index.js';
+import type { SharedStore } from './store/shared-store.js';
 
 /** The database and the services that write to it: what the CLI needs (`openServices`). */
 export interface Services {
@@ -35,6 +36,8 @@ export interface Services {
   readonly contacts: ContactService;
   readonly blocklist: BlocklistService;
   readonly importer: Importer;
+  /** The shared PostgreSQL store when [store] backend = "postgres" (issue #15); absent for one node. */
+  readonly shared?: SharedStore;
   close(): Promise<void>;
 }
 

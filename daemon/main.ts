@@ -36,6 +36,7 @@ import { StoreHealth } from './ops/store-health.js';
 import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
+import { SharedStore } from './store/shared-store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
@@ -65,6 +66,16 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
+  if (config.store.backend === 'postgres') {
+    // Writes go to PostgreSQL through the gate; reads stay on this file, made fresh here when possible.
+    const shared = new SharedStore(config, db, logger, () => clock.now());
+    await shared.syncOnce();
+    const close = async (): Promise<void> => {
+      await shared.close();
+      await db.close();
+    };
+    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, shared, close };
+  }
   return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
 }
 
@@ -223,6 +234,9 @@ export class Daemon {
     cleanups.push(() => feed.stop());
     recorder.start();
     cleanups.push(() => recorder.stop());
+    // Replicated changes reach memory as soon as they are in the file, not a feed interval later.
+    services.shared?.replicator.onApplied(() => void feed.poll());
+    services.shared?.start();
     this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
       try {
@@ -285,6 +299,7 @@ export class Daemon {
     }
     await this.readiness?.stop();
     this.readiness = null;
+    await ctx.shared?.stop();
     await ctx.feed.stop();
     await ctx.recorder.stop();
     await ctx.reader.close();

@@ -73,6 +73,8 @@ export function checkConfigRules(config: Config): RuleViolation[] {
   } catch (err) {
     out.push({ key: 'agents.endpoint_pattern', text: `is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}` });
   }
+  const storeUrl = checkStoreUrl(config);
+  if (storeUrl !== null) out.push({ key: 'store.url', text: storeUrl });
   if ((config.admin.tls_cert === '') !== (config.admin.tls_key === '')) {
     out.push({ key: config.admin.tls_cert === '' ? 'admin.tls_cert' : 'admin.tls_key', text: 'must be set together with admin.tls_key and admin.tls_cert (both or neither)' });
   }
@@ -81,4 +83,23 @@ export function checkConfigRules(config: Config): RuleViolation[] {
     if (s.reconnect_min_ms > s.reconnect_max_ms) out.push({ key: `${section}.reconnect_min_ms`, text: `(${s.reconnect_min_ms}) must not exceed ${section}.reconnect_max_ms (${s.reconnect_max_ms})` });
   }
   return out;
+}
+
+/**
+ * With backend = postgres the url must be a PostgreSQL url with a host and a database; the reason
+ * never repeats the url itself (it may hold a password).
+ */
+function checkStoreUrl(config: Config): string | null {
+  if (config.store.backend !== 'postgres') return null;
+  if (config.store.url === '') return 'must be set when store.backend = "postgres" (postgres://user:password@host:5432/database)';
+  let u: URL;
+  try {
+    u = new URL(config.store.url);
+  } catch {
+    return 'is not a url (postgres://user:password@host:5432/database)';
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return `must start with postgres:// (got ${u.protocol}//)`;
+  if (u.hostname === '') return 'has no host (postgres://user:password@host:5432/database)';
+  if (u.pathname.replace(/^\//, '') === '') return 'names no database (postgres://user:password@host:5432/database)';
+  return null;
 }

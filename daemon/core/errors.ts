@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   CS_ERR_THROTTLED: { exit: 75, http: 429, title: 'too many attempts; wait and try again' },
   CS_ERR_TIMEOUT: { exit: 75, http: 504, title: 'operation timed out' },
   CS_ERR_UNAVAILABLE: { exit: 69, http: 503, title: 'service unavailable' },
+  CS_ERR_CONFLICT: { exit: 75, http: 409, title: 'the shared store changed under this write; nothing was written, try again' },
   CS_ERR_LISTEN_FAILED: { exit: 71, http: 500, title: 'cannot listen on a configured address (in use, not permitted or not of this host)' },
   CS_ERR_ALREADY_RUNNING: { exit: 75, http: 409, title: 'another daemon already serves this database' },
   CS_ERR_INTERNAL: { exit: 70, http: 500, title: 'internal error' },

@@ -106,6 +106,14 @@ export class DaemonMetrics {
     gauge('callscreen_change_feed_pending', 'Changes committed to the database and not yet applied to memory', async (v) => (await v.changeLag()).pending);
     gauge('callscreen_change_feed_lag_seconds', 'Seconds since memory last caught up, while changes are pending (0 when up to date)', async (v) => (await v.changeLag()).lagSeconds);
     gauge('callscreen_change_feed_poll_age_seconds', 'Seconds since the change feed last polled', (v) => v.changeLagSync().pollAgeSeconds);
+    // A node of a shared PostgreSQL store (issue #15); absent for a single node.
+    gauge('callscreen_replica_applied_seq', 'Last change of the shared store applied to this replica', (v) => v.ctx.shared?.status().replica.appliedSeq ?? null);
+    gauge('callscreen_replica_lag_changes', 'Changes in the shared store not yet applied to this replica', (v) => v.ctx.shared?.status().lagChanges ?? null);
+    gauge('callscreen_replica_lag_seconds', 'Seconds this replica has been behind the shared store (0 when caught up)', (v) => { const s = v.ctx.shared?.status(); return s ? s.lagMs / 1000 : null; });
+    gauge('callscreen_replica_connected', '1 when the last exchange with PostgreSQL worked', (v) => { const s = v.ctx.shared?.status(); return s ? (s.replica.connected ? 1 : 0) : null; });
+    gauge('callscreen_replica_resyncs_total', 'Whole resyncs of this replica since start', (v) => v.ctx.shared?.status().replica.resyncs ?? null);
+    gauge('callscreen_outbox_pending_records', 'Call records not yet shipped to the shared store', (v) => v.ctx.shared?.status().outbox.pendingRecords ?? null);
+    gauge('callscreen_shared_writes_refused_total', 'Writes refused because PostgreSQL was unreachable', (v) => v.ctx.shared?.gate.getStats().refused ?? null);
     counter('callscreen_change_feed_errors_total', 'Change-feed polls that failed', (v) => v.ctx.feed.getStatus().errors);
     gauge('callscreen_recorder_queued', 'Call records waiting to be written', (v) => v.ctx.recorder.stats().queued);
     counter('callscreen_recorder_dropped_total', 'Call records dropped because the queue was full (database unavailable)', (v) => v.ctx.recorder.stats().dropped);

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { QuarantineService } from '../services/quarantine-service.js';
 import type { ScreenRecorder } from '../services/screen-recorder.js';
+import type { SharedStore } from '../store/shared-store.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import type { Database } from '../store/database.js';
 import type { ScreeningIndex } from '../store/screening-index.js';
@@ -29,6 +30,8 @@ export interface OpsSources {
   readonly index: ScreeningIndex;
   readonly recorder: ScreenRecorder;
   readonly quarantine: QuarantineService;
+  /** The shared PostgreSQL store when this node is one of several (issue #15). */
+  readonly shared?: SharedStore;
 }
 
 export interface ChangeLag {

@@ -223,6 +223,26 @@ ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
 CREATE INDEX sessions_user ON sessions(user_id);
 `,
   },
+  {
+    version: 8,
+    description: 'replica of a shared PostgreSQL store: last change applied, and how far call records and hit counts were shipped',
+    sql: `
+-- One row. applied_seq: the last change of the shared store's log applied to this file (0: never;
+-- store_id '' or another store's: resync whole). shipped_screened_id / shipped_hits_at: the outbox
+-- marks (screened rows with a larger id, hit counts of entries hit at or after that time (ms) are
+-- still to be shipped). Unused while [store] backend = "sqlite".
+CREATE TABLE replica_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  store_id TEXT NOT NULL DEFAULT '',
+  applied_seq INTEGER NOT NULL DEFAULT 0,
+  applied_at INTEGER,
+  resynced_at INTEGER,
+  shipped_screened_id INTEGER NOT NULL DEFAULT 0,
+  shipped_hits_at INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO replica_state (id) VALUES (1);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
