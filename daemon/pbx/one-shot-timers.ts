@@ -27,13 +27,3 @@ export const backgroundOneShotTimers: OneShotTimers = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
-
-/**
- * Exponential backoff with "equal jitter": the n-th consecutive failure (n from 0) waits between
- * half and all of min(maxMs, minMs·2ⁿ) ms, so daemons restarted together do not reconnect in step.
- * `random` is a [0,1) source (Math.random; tests pin it).
- */
-export function equalJitterBackoff(attempt: number, minMs: number, maxMs: number, random: () => number): number {
-  const base = Math.min(maxMs, minMs * 2 ** attempt);
-  return Math.round(base / 2 + (random() * base) / 2);
-}

@@ -8,7 +8,7 @@ import type { Component } from '../../daemon/component.js';
 t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, components', async (t) => {
   const dbPath = join(tempDir(t), 'cs.db');
   let amiOk = true;
-  const ami: Component = { name: 'ami', start: async () => {}, stop: async () => {}, health: () => ({ ok: amiOk, state: amiOk ? 'connected' : 'reconnecting' }) };
+  const ami: Component = { name: 'ami', start: async () => {}, stop: async () => {}, health: () => ({ ok: amiOk, state: amiOk ? 'connected' : 'backoff' }) };
   const { ctx } = await startDaemon(t, dbPath, { components: () => [ami] });
   await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
   await ctx.blocklist.block('demo', { kind: 'exact', number: '+12025550100' }, { mode: 'reject' }, cliActor);

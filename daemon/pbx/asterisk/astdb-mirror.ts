@@ -42,7 +42,8 @@ import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
-import type { AmiActions, AmiEvent, AmiEventSource, AmiState } from './ami-client.js';
+import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
@@ -66,7 +67,7 @@ export interface AstdbMirrorOptions {
 }
 
 export interface AstdbMirrorDeps {
-  readonly ami: AmiActions & AmiEventSource & { readonly currentState: AmiState; onState(l: (s: AmiState) => void): () => void };
+  readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
@@ -149,7 +150,7 @@ export class AstdbMirror {
 
   // ------------------------------------------------------------------ link and changes
 
-  private onAmiState(s: AmiState): void {
+  private onAmiState(s: LinkState): void {
     if (this.state === 'stopped') return;
     if (s === 'connected') {
       this.link++;

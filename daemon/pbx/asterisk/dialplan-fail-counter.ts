@@ -17,7 +17,8 @@
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { OneShotTimers } from '../one-shot-timers.js';
-import type { AmiEvent, AmiState } from './ami-client.js';
+import type { AmiEvent } from './ami-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
 import { field, type AmiMessage } from './ami-protocol.js';
 
 export const STATS_FAMILY = 'callscreen_stats';
@@ -30,8 +31,8 @@ const MODES: readonly Mode[] = ['open', 'closed'];
 export interface FailCounterAmi {
   action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
   onEvent(listener: (e: AmiEvent) => void): () => void;
-  onState(listener: (s: AmiState) => void): () => void;
-  readonly currentState: AmiState;
+  onState(listener: (s: LinkState) => void): () => void;
+  readonly currentState: LinkState;
 }
 
 export interface FailCounterDeps {

@@ -143,7 +143,7 @@ t.test('logs in, sends actions with their ActionID, logs transitions and never t
   t.equal(res.ActionID, server.named('MessageSend')[0]?.ActionID, 'response matched by ActionID');
   t.match(client.status(), { state: 'connected', actionsOk: 1, actionsFailed: 0, reconnects: 0 });
   const transitions = lines.filter((l) => typeof l.to === 'string').map((l) => `${String(l.from)}>${String(l.to)}`);
-  t.same(transitions, ['disconnected>connecting', 'connecting>authenticating', 'authenticating>connected']);
+  t.same(transitions, ['stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected']);
   t.notMatch(JSON.stringify(lines), SECRET, 'the secret is in no log line');
 });
 

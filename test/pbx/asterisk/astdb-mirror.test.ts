@@ -6,7 +6,8 @@ import t from 'tap';
 import { CallscreenError } from '../../../daemon/core/errors.js';
 import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
-import type { AmiEvent, AmiState } from '../../../daemon/pbx/asterisk/ami-client.js';
+import type { AmiEvent } from '../../../daemon/pbx/asterisk/ami-client.js';
+import type { LinkState } from '../../../daemon/net/reconnecting-link.js';
 import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
@@ -14,12 +15,12 @@ import { captureLogger, cliActor, services, startDaemon, type TapLike } from '..
 import { ManualOneShotTimers } from '../../support/manual-timers.js';
 
 class FakeAmi {
-  currentState: AmiState = 'disconnected';
+  currentState: LinkState = 'stopped';
   readonly db = new Map<string, string>();
   readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
   /** Keys whose DBPut Asterisk refuses (a full disk, say). */
   readonly refuse = new Set<string>();
-  private readonly states = new Set<(s: AmiState) => void>();
+  private readonly states = new Set<(s: LinkState) => void>();
   private readonly events = new Set<(e: AmiEvent) => void>();
 
   async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
@@ -47,7 +48,7 @@ class FakeAmi {
     return this.db.get(`/callscreen/${key}`);
   }
 
-  setState(s: AmiState): void {
+  setState(s: LinkState): void {
     this.currentState = s;
     for (const l of this.states) l(s);
   }
@@ -56,7 +57,7 @@ class FakeAmi {
     for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
   }
 
-  onState(l: (s: AmiState) => void): () => void {
+  onState(l: (s: LinkState) => void): () => void {
     this.states.add(l);
     return () => this.states.delete(l);
   }
