@@ -68,14 +68,29 @@ export interface LinkOptions {
   readonly closeTimeoutMs: number;
 }
 
-export interface LinkDeps {
-  readonly logger: Logger;
+/** What a link's client is given besides its logger: time and randomness, injected for tests. */
+export interface LinkClientDeps {
   /** Default: unref'd real timers (a reconnect timer never keeps the process alive on its own). */
   readonly timers?: OneShotTimers;
   /** [0,1) source for backoff jitter; tests pin it. Default Math.random. */
   readonly random?: () => number;
   /** Epoch ms, for `since`. Default Date.now. */
   readonly now?: () => number;
+}
+
+export interface LinkDeps extends LinkClientDeps {
+  readonly logger: Logger;
+}
+
+/** The link's part of a client's status (metrics, health, `doctor`). */
+export interface LinkStatus {
+  readonly state: LinkState;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+  /** Reconnect attempts scheduled since start. */
+  readonly reconnects: number;
+  /** Why the last connection or attempt ended; null once connected again. */
+  readonly lastError: string | null;
 }
 
 /** What the protocol client does on each connection. */
@@ -129,6 +144,10 @@ export class ReconnectingLink {
   /** Why the last connection or attempt ended; null once connected again. */
   get lastError(): string | null {
     return this.lastErrorText;
+  }
+
+  status(): LinkStatus {
+    return { state: this.current, since: this.sinceMs, reconnects: this.reconnectCount, lastError: this.lastErrorText };
   }
 
   /** The current connection's number: a callback holding an older one belongs to a dead socket. */

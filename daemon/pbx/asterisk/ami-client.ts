@@ -25,7 +25,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { backgroundOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
-import { ReconnectingLink, type LinkState } from '../../net/reconnecting-link.js';
+import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
 import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
@@ -55,13 +55,7 @@ export interface AmiClientOptions {
   readonly eventFilters?: readonly string[];
 }
 
-export interface AmiClientDeps {
-  readonly timers?: OneShotTimers;
-  /** [0,1) source for backoff jitter; tests pin it. */
-  readonly random?: () => number;
-  /** Epoch ms, for `status().since`. */
-  readonly now?: () => number;
-}
+export type AmiClientDeps = LinkClientDeps;
 
 export interface AmiEvent {
   /** `Event:` value, e.g. `DialBegin`. */
@@ -100,18 +94,12 @@ export function toDialBegin(e: AmiEvent): DialBeginEvent | null {
 }
 
 /** For metrics and `doctor`. */
-export interface AmiStatus {
-  readonly state: LinkState;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  /** Reconnect attempts scheduled since start. */
-  readonly reconnects: number;
+export interface AmiStatus extends LinkStatus {
   readonly actionsOk: number;
   readonly actionsFailed: number;
   readonly loginFailures: number;
   readonly keepaliveMisses: number;
   readonly events: number;
-  readonly lastError: string | null;
 }
 
 /** What notifiers and deliverers need: send an action, get its response. */
@@ -158,7 +146,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
         // A peer that never closes its side does not hold up shutdown.
         closeTimeoutMs: options.actionTimeoutMs,
       },
-      { logger, timers: this.timers, ...(deps.random ? { random: deps.random } : {}), ...(deps.now ? { now: deps.now } : {}) },
+      { ...deps, logger, timers: this.timers },
       { attach: () => this.attach(), detach: (reason) => this.detach(reason) },
     );
   }
@@ -175,7 +163,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
   }
 
   status(): AmiStatus {
-    return { state: this.link.state, since: this.link.since, reconnects: this.link.reconnects, ...this.counters, lastError: this.link.lastError };
+    return { ...this.link.status(), ...this.counters };
   }
 
   get currentState(): LinkState {

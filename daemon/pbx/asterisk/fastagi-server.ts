@@ -20,6 +20,7 @@ import type { Config } from '../../config/schema.js';
 import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { listenAddress, listenOn } from '../../net/listen.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
 import { ROUTES, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
@@ -84,19 +85,10 @@ export class FastAgiServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseListen(this.deps.config().fastagi.listen);
     const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Node's default backlog (511) is far below max_connections: a burst of calls beyond it had
-      // its SYNs dropped and retried a second or more later, past the screening deadline.
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // A deep accept queue (LISTEN_BACKLOG): a burst of calls must not have its SYNs dropped.
+    const a = await listenOn(server, listenAddress(this.deps.config().fastagi.listen));
     server.on('error', (err) => this.deps.logger.error({ err }, 'FastAGI server error'));
-    const a = server.address() as net.AddressInfo;
     this.bound = { host: a.address, port: a.port };
     this.server = server;
     this.deps.logger.info({ listen: `${a.address}:${a.port}` }, 'FastAGI listening');
@@ -251,9 +243,4 @@ export class FastAgiServer {
     this.counters.protocolErrors++;
     this.deps.logger.warn({ reason, remote: sock.remoteAddress }, 'FastAGI connection dropped: not a valid AGI session');
   }
-}
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
 }

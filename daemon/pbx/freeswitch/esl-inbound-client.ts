@@ -32,7 +32,7 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import { parseEventPlain, type EslEvent } from './esl-event.js';
 import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
 import { backgroundOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
-import { ReconnectingLink, type LinkState } from '../../net/reconnecting-link.js';
+import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 
 export interface EslInboundOptions {
   readonly host: string;
@@ -57,28 +57,16 @@ export interface EslInboundOptions {
   readonly limits?: EslFrameLimits;
 }
 
-export interface EslInboundDeps {
-  readonly timers?: OneShotTimers;
-  /** [0,1) source for backoff jitter; tests pin it. */
-  readonly random?: () => number;
-  /** Epoch ms, for `status().since`. */
-  readonly now?: () => number;
-}
+export type EslInboundDeps = LinkClientDeps;
 
 /** For health, metrics and `doctor`. Never holds the password. */
-export interface EslInboundStatus {
-  readonly state: LinkState;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  /** Reconnect attempts scheduled since start. */
-  readonly reconnects: number;
+export interface EslInboundStatus extends LinkStatus {
   readonly commandsOk: number;
   readonly commandsFailed: number;
   readonly authFailures: number;
   readonly events: number;
   /** Event bodies that could not be read (ignored). */
   readonly badEvents: number;
-  readonly lastError: string | null;
 }
 
 /** What notifiers, deliverers and the SMS screener need: send a command, get its reply frame. */
@@ -148,7 +136,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
         // A peer that never closes does not hold up shutdown.
         closeTimeoutMs: options.commandTimeoutMs,
       },
-      { logger, timers: this.timers, ...(deps.random ? { random: deps.random } : {}), ...(deps.now ? { now: deps.now } : {}) },
+      { ...deps, logger, timers: this.timers },
       { attach: () => this.attach(), detach: (reason) => this.detach(reason) },
     );
   }
@@ -181,7 +169,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   }
 
   status(): EslInboundStatus {
-    return { state: this.link.state, since: this.link.since, reconnects: this.link.reconnects, ...this.counters, lastError: this.link.lastError };
+    return { ...this.link.status(), ...this.counters };
   }
 
   /** For /readyz and metrics. Not required: calls are screened without it; SMS, warnings and releases wait for it. */

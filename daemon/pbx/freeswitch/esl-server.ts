@@ -38,6 +38,7 @@ import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
 import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { listenAddress, listenOn } from '../../net/listen.js';
 import { EslSession } from './esl-session.js';
 
 export interface EslServerDeps {
@@ -78,21 +79,10 @@ export class EslServer implements Component {
   }
 
   async start(): Promise<void> {
-    const listen = this.options.listen ?? this.deps.config().esl.listen;
-    const colon = listen.lastIndexOf(':');
-    const host = listen.slice(0, colon);
-    const port = Number(listen.slice(colon + 1));
     const server = createServer((sock) => this.accept(sock));
     server.maxConnections = this.options.maxConnections ?? 2000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Node's default backlog (511) is below maxConnections: in a burst the kernel dropped the
-      // SYNs beyond it and FreeSWITCH retried 1 s, then 3 s later (as FastAGI had to learn).
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // A deep accept queue (LISTEN_BACKLOG): in a burst FreeSWITCH must not have its SYNs dropped.
+    await listenOn(server, listenAddress(this.options.listen ?? this.deps.config().esl.listen));
     server.on('error', (err) => this.deps.logger.error({ err }, 'ESL server error'));
     this.server = server;
     this.stateNow = 'listening';
