@@ -20,7 +20,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../core/errors.js';
-import { backgroundOneShotTimers, type OneShotTimers } from '../pbx/one-shot-timers.js';
+import { backgroundScheduler, systemClock, type Clock, type Scheduler } from '../core/clock.js';
 
 /** The words both links use: `subscribing` is the wait for the setup commands after login. */
 export type LinkState = 'stopped' | 'connecting' | 'authenticating' | 'subscribing' | 'connected' | 'backoff';
@@ -71,11 +71,11 @@ export interface LinkOptions {
 /** What a link's client is given besides its logger: time and randomness, injected for tests. */
 export interface LinkClientDeps {
   /** Default: unref'd real timers (a reconnect timer never keeps the process alive on its own). */
-  readonly timers?: OneShotTimers;
+  readonly timers?: Scheduler;
   /** [0,1) source for backoff jitter; tests pin it. Default Math.random. */
   readonly random?: () => number;
-  /** Epoch ms, for `since`. Default Date.now. */
-  readonly now?: () => number;
+  /** For `since`. Default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface LinkDeps extends LinkClientDeps {
@@ -114,17 +114,17 @@ export class ReconnectingLink {
   private retryTimer: unknown = null;
   private handshakeTimer: unknown = null;
   private readonly listeners = new Set<(s: LinkState) => void>();
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly logger: Logger;
 
   constructor(private readonly options: LinkOptions, deps: LinkDeps, private readonly hooks: LinkHooks) {
     this.logger = deps.logger;
-    this.timers = deps.timers ?? backgroundOneShotTimers;
+    this.timers = deps.timers ?? backgroundScheduler;
     this.random = deps.random ?? Math.random;
-    this.now = deps.now ?? Date.now;
-    this.sinceMs = this.now();
+    this.clock = deps.clock ?? systemClock;
+    this.sinceMs = this.clock.now();
   }
 
   get state(): LinkState {
@@ -293,7 +293,7 @@ export class ReconnectingLink {
     const prev = this.current;
     checkTransition(this.options.label, prev, next);
     this.current = next;
-    this.sinceMs = this.now();
+    this.sinceMs = this.clock.now();
     const level = next === 'backoff' ? 'warn' : 'info';
     this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `${this.options.label} ${next}`);
     for (const l of this.listeners) l(next);

@@ -5,7 +5,7 @@ import net from 'node:net';
 import t, { type Test } from 'tap';
 import { checkTransition, equalJitterBackoff, ReconnectingLink, TRANSITIONS, type LinkState } from '../../daemon/net/reconnecting-link.js';
 import { captureLogger } from '../support/harness.js';
-import { ManualOneShotTimers } from '../support/manual-timers.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const STATES: readonly LinkState[] = ['stopped', 'connecting', 'authenticating', 'subscribing', 'connected', 'backoff'];
 
@@ -34,18 +34,18 @@ async function server(t: Test, onConn: (s: net.Socket) => void = () => undefined
 }
 
 function rig(port: number, hooks: { detached?: string[]; data?: Buffer[] } = {}) {
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger();
-  let clock = 1_000;
+  const clock = new ManualClock(1_000);
   const link = new ReconnectingLink(
     { label: 'Test', host: '127.0.0.1', port, handshakeTimeoutMs: 500, reconnectMinMs: 100, reconnectMaxMs: 400, closeTimeoutMs: 1_000 },
-    { logger, timers, random: () => 1, now: () => clock },
+    { logger, timers, random: () => 1, clock },
     {
       attach: () => (chunk) => hooks.data?.push(chunk),
       detach: (reason) => hooks.detached?.push(reason),
     },
   );
-  return { link, timers, lines, tick: (ms: number) => { clock += ms; } };
+  return { link, timers, lines, tick: (ms: number) => clock.set(clock.now() + ms) };
 }
 
 t.test('the transition table: every state may be stopped (but stopped itself), and only these moves are legal', async (t) => {

@@ -24,7 +24,7 @@
  * `actionTimeoutMs`; the secret is written to the socket and nowhere else (not logs, not errors).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { backgroundOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
 import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
@@ -129,14 +129,14 @@ export class AmiClient implements AmiActions, AmiEventSource {
   private keepaliveTimer: unknown = null;
   private readonly eventListeners = new Set<(e: AmiEvent) => void>();
   private readonly counters = { actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
 
   constructor(
     private readonly options: AmiClientOptions,
     private readonly logger: Logger,
     deps: AmiClientDeps = {},
   ) {
-    this.timers = deps.timers ?? backgroundOneShotTimers;
+    this.timers = deps.timers ?? backgroundScheduler;
     this.link = new ReconnectingLink(
       {
         label: 'AMI', host: options.host, port: options.port,

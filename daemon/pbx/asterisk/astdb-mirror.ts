@@ -31,7 +31,7 @@
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
+import type { Clock, Scheduler } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
@@ -40,7 +40,6 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import type { AdapterScreener } from '../../services/screener.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
@@ -72,7 +71,7 @@ export interface AstdbMirrorDeps {
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
   readonly clock: Clock;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   readonly logger: Logger;
 }
 

@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
+import type { Scheduler } from '../../core/clock.js';
 import type { AmiEvent } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field, type AmiMessage } from './ami-protocol.js';
@@ -39,7 +39,7 @@ export interface FailCounterDeps {
   readonly ami: FailCounterAmi;
   readonly metrics: { recordDialplanFailMode(mode: Mode, count: number): void };
   readonly logger: Logger;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   /** How long to wait for a DBGet's value event after its response (ms; the AMI action timeout). */
   readonly eventTimeoutMs: number;
   readonly pollMs?: number;

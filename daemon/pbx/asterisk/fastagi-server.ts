@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { systemScheduler, type Scheduler } from '../../core/clock.js';
 import { listenAddress, listenOn } from '../../net/listen.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
@@ -29,8 +29,8 @@ export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  /** The refused-connection log window (one line a second); real timers by default. */
-  readonly timers?: OneShotTimers;
+  /** Its deadlines: the environment wait, the stop grace, the refused-connection log window (ms). System scheduler by default. */
+  readonly timers?: Scheduler;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
 }
@@ -57,6 +57,9 @@ export interface FastAgiCounters {
 /** Refused connections are logged at most once per this many ms, with the count since the last line. */
 export const REFUSED_LOG_MS = 1000;
 
+/** How long stop() lets sessions in flight finish before it closes their sockets (ms). */
+export const STOP_GRACE_MS = 2000;
+
 export class FastAgiServer {
   readonly name = 'fastagi';
   readonly counters: FastAgiCounters = {
@@ -66,7 +69,7 @@ export class FastAgiServer {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private readonly monotonicMs: () => number;
   private bound: { host: string; port: number } | null = null;
   /** Refusals not yet in a log line, and the timer that writes the next one (null: none pending). */
@@ -74,7 +77,7 @@ export class FastAgiServer {
   private refusedLogTimer: unknown = null;
 
   constructor(private readonly deps: FastAgiDeps) {
-    this.timers = deps.timers ?? realOneShotTimers;
+    this.timers = deps.timers ?? systemScheduler;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
   }
 
@@ -103,7 +106,10 @@ export class FastAgiServer {
     this.logRefused();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Sessions in flight get up to 2 s (STOP_GRACE_MS) to answer before their sockets are cut.
+    let grace: unknown = null;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise<void>((r) => { grace = this.timers.setTimeout(r, STOP_GRACE_MS); })]);
+    this.timers.clearTimeout(grace);
     for (const s of this.sockets) s.destroy();
     await closed;
   }
@@ -146,14 +152,14 @@ export class FastAgiServer {
     let env;
     // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
     // the connection for hours: the whole environment must arrive within idle_timeout_ms.
-    const envTimer = setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
+    const envTimer = this.timers.setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
     try {
       env = await session.environment();
     } catch (err) {
       this.protocolError(err, sock);
       return;
     } finally {
-      clearTimeout(envTimer);
+      this.timers.clearTimeout(envTimer);
     }
     const t0 = this.monotonicMs();
     const config = this.deps.config();

@@ -31,7 +31,7 @@ import { CallscreenError } from '../../core/errors.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { parseEventPlain, type EslEvent } from './esl-event.js';
 import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
-import { backgroundOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
 import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 
 export interface EslInboundOptions {
@@ -115,7 +115,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   private readonly queue: Pending[] = [];
   private readonly eventListeners = new Set<(e: EslEvent) => void>();
   private readonly counters = { commandsOk: 0, commandsFailed: 0, authFailures: 0, events: 0, badEvents: 0 };
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private readonly limits: EslFrameLimits;
 
   constructor(
@@ -123,7 +123,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     private readonly logger: Logger,
     deps: EslInboundDeps = {},
   ) {
-    this.timers = deps.timers ?? backgroundOneShotTimers;
+    this.timers = deps.timers ?? backgroundScheduler;
     this.limits = options.limits ?? { maxHeaderBytes: 65_536, maxBodyBytes: 262_144 };
     this.link = new ReconnectingLink(
       {

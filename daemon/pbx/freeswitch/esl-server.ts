@@ -37,7 +37,7 @@ import { BY_DID, type Screened, type ScreeningService } from '../../services/scr
 import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { systemScheduler, type Scheduler } from '../../core/clock.js';
 import { listenAddress, listenOn } from '../../net/listen.js';
 import { EslSession } from './esl-session.js';
 
@@ -47,7 +47,7 @@ export interface EslServerDeps {
   /** The current config (read per call, so a reload of screening.* applies at once). */
   readonly config: () => Config;
   readonly logger: Logger;
-  readonly timers?: OneShotTimers;
+  readonly timers?: Scheduler;
 }
 
 export interface EslServerOptions extends EslFrameLimits {
@@ -70,12 +70,12 @@ export class EslServer implements Component {
   readonly name = 'esl-server';
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private counters = { connections: 0, screened: 0, failed: 0 };
   private stateNow: 'stopped' | 'listening' = 'stopped';
 
   constructor(private readonly deps: EslServerDeps, private readonly options: EslServerOptions = {}) {
-    this.timers = deps.timers ?? realOneShotTimers;
+    this.timers = deps.timers ?? systemScheduler;
   }
 
   async start(): Promise<void> {

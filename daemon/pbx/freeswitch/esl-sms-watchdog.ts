@@ -35,7 +35,7 @@ import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { replyText, type EslCommands } from './esl-inbound-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
+import { systemClock, type Clock, type Scheduler } from '../../core/clock.js';
 
 export interface EslStateSource {
   readonly currentState: LinkState;
@@ -47,10 +47,10 @@ export interface EslSmsWatchdogDeps {
   readonly states: EslStateSource;
   /** The config at start; reload() replaces it (watchdog_ms and the fail mode apply at the next renewal). */
   readonly config: Config;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   readonly logger: Logger;
   /** Epoch ms, for health. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 /** What FreeSWITCH's task sets `<marker>_sms` to when the daemon is gone, per screening.fail_mode. */
@@ -75,13 +75,13 @@ export class EslSmsWatchdog {
   private inflight: Promise<void> | null = null;
   /** Epoch ms of the last renewal that ended with screening on, or null (not armed). */
   private armedAt: number | null = null;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly roundListeners = new Set<(armed: boolean) => void>();
   readonly counters = { renewals: 0, failures: 0 };
 
   constructor(private readonly deps: EslSmsWatchdogDeps) {
     this.config = deps.config;
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
@@ -187,7 +187,7 @@ export class EslSmsWatchdog {
         return;
       }
       this.counters.renewals++;
-      if (gen === this.generation) this.armedAt = this.now();
+      if (gen === this.generation) this.armedAt = this.clock.now();
       if (first) log.info({ taskId: this.taskId, watchdogS: watchdogSeconds(config), fallback: watchdogFallback(config) }, 'SMS screening switched on in the chatplan, with a FreeSWITCH watchdog');
     } catch (err) {
       // Not connected or no reply: the client re-makes the connection and the next login re-arms.

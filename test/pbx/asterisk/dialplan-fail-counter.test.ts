@@ -6,7 +6,7 @@ import { DialplanFailCounter, FAIL_COUNTER_POLL_MS, STATS_FAMILY, type FailCount
 import type { AmiEvent } from '../../../daemon/pbx/asterisk/ami-client.js';
 import type { LinkState } from '../../../daemon/net/reconnecting-link.js';
 import { captureLogger } from '../../support/harness.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 class FakeAmi implements FailCounterAmi {
   currentState: LinkState = 'stopped';
@@ -38,9 +38,9 @@ class FakeAmi implements FailCounterAmi {
   }
 }
 
-function rig(): { ami: FakeAmi; counter: DialplanFailCounter; timers: ManualOneShotTimers; recorded: Array<[string, number]>; lines: Array<Record<string, unknown>> } {
+function rig(): { ami: FakeAmi; counter: DialplanFailCounter; timers: ManualClock; recorded: Array<[string, number]>; lines: Array<Record<string, unknown>> } {
   const ami = new FakeAmi();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const recorded: Array<[string, number]> = [];
   const { logger, lines } = captureLogger('info');
   const counter = new DialplanFailCounter({ ami, metrics: { recordDialplanFailMode: (m, n) => recorded.push([m, n]) }, logger, timers, eventTimeoutMs: 1000 });

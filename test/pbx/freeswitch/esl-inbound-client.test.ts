@@ -11,7 +11,7 @@ import type { LinkState } from '../../../daemon/net/reconnecting-link.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { captureLogger } from '../../support/harness.js';
 import { chatplanMessage, eventFrame, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const PASSWORD = 'Cl0ueCon-test-pw-93';
 
@@ -36,7 +36,7 @@ const nextEvent = (client: EslInboundClient): Promise<EslEvent> => new Promise((
 async function setup(t: Test, opts: { serverPassword?: string; options?: Partial<EslInboundOptions> } = {}) {
   const fake = new FakeFreeswitchInbound({ password: opts.serverPassword ?? PASSWORD });
   await fake.listen();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger();
   const client = new EslInboundClient(
     {
