@@ -142,13 +142,16 @@ export class FastAgiServer {
       this.sockets.delete(sock);
       this.counters.connections--;
     });
+    // The session's clock starts here, not at the environment: callscreen_verdict_duration_seconds
+    // times what Asterisk waits for (environment sent, verdict computed, its commands answered).
+    const acceptedAt = this.monotonicMs();
     const session = new AgiSession(sock);
     sock.setTimeout(cfg.idle_timeout_ms, () => session.fail(new AgiProtocolError('idle timeout', 'idle')));
-    const p = this.serve(session, sock, cfg.idle_timeout_ms).finally(() => this.inflight.delete(p));
+    const p = this.serve(session, sock, cfg.idle_timeout_ms, acceptedAt).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
-  private async serve(session: AgiSession, sock: net.Socket, envMs: number): Promise<void> {
+  private async serve(session: AgiSession, sock: net.Socket, envMs: number, acceptedAt: number): Promise<void> {
     let env;
     // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
     // the connection for hours: the whole environment must arrive within idle_timeout_ms.
@@ -179,7 +182,7 @@ export class FastAgiServer {
       this.counters.errors++;
       this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
     }
-    if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - t0) * 1000);
+    if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - acceptedAt) * 1000);
     if (session.hungUp) this.counters.hangups++;
     // AGI ends when the server closes: Asterisk then sets AGISTATUS=SUCCESS and goes on.
     session.end();
@@ -194,8 +197,9 @@ export class FastAgiServer {
     if (v.failMode === 'closed') c.failClosed++;
     if (s.fallback === 'unknown-org') c.unknownOrg++;
     if (s.fallback === 'error' || s.fallback === 'hold-failed') c.errors++;
-    // Records, counts by fail mode and logs every fail-mode answer at warn (with why).
-    this.deps.screening.record(s, 'fastagi', o.latencyUs, this.deps.logger);
+    // Records (latency_us: environment → verdict), counts by fail mode and logs every fail-mode
+    // answer at warn (with why); the histogram observes the whole session (accept → last answer).
+    this.deps.screening.record(s, 'fastagi', o.latencyUs, this.deps.logger, sessionUs);
     // A child logger per call is built only when its line will be written: a busy site that sets
     // log.level = "warn" logs nothing for most calls, and then building the child and its fields
     // would be wasted CPU on every call.
