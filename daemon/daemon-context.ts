@@ -4,7 +4,7 @@
  * only, in their own module so that those parts need not import main.ts, which imports them.
  */
 import type { Logger } from 'pino';
-import type { Clock } from './core/clock.js';
+import type { Clock, Scheduler } from './core/clock.js';
 import type { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import type { AuditLog } from './services/audit-log.js';
@@ -19,7 +19,7 @@ import type { Screener } from './services/screener.js';
 import type { ScreeningService } from './services/screening-service.js';
 import type { DaemonMetrics } from './ops/metrics.js';
 import type { OpsView } from './ops/ops-view.js';
-import type { ChangeFeed, Timers } from './store/change-feed.js';
+import type { ChangeFeed } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import type { ScreeningIndex } from './store/screening-index.js';
 import type { SharedStore } from './store/shared-store.js';
@@ -53,7 +53,7 @@ export interface DaemonContext extends Services {
   readonly quarantine: QuarantineService;
   /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
   readonly agentNotifier: AgentNotifier | null;
-  readonly timers: Timers;
+  readonly timers: Scheduler;
   /**
    * `config` always returns the current config: after a reload (SIGHUP) it is the new one, so read
    * it at use time (e.g. screening.deadline_ms per call) rather than copying values at start.

@@ -7,7 +7,7 @@
  *   adapters (FastAGI, AMI, admin HTTP, Event Socket, SIP edge), each a `Component`.
  */
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './core/clock.js';
 import { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import { AuditLog } from './services/audit-log.js';
@@ -33,7 +33,7 @@ import { DaemonLock, type LockSystem } from './ops/daemon-lock.js';
 import { describeStartFailure } from './ops/start-failure.js';
 import { ReadinessMonitor } from './ops/readiness-monitor.js';
 import { StoreHealth } from './ops/store-health.js';
-import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
+import { ChangeFeed } from './store/change-feed.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
 import { SharedStore } from './store/shared-store.js';
@@ -41,7 +41,6 @@ import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
-import type { OneShotTimers } from './pbx/one-shot-timers.js';
 import { pbxMessagingLink } from './pbx/pbx-link-choice.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 
@@ -58,7 +57,7 @@ export async function openServices(config: Config, logger: Logger, options: Serv
     busyTimeoutMs: config.store.busy_timeout_ms,
     backupBeforeMigrate: config.store.backup_before_migrate,
     onBackup: (file) => logger.info({ file }, 'database backed up before schema migration'),
-    now: () => clock.now(),
+    clock,
   });
   const normalizer = new NumberNormalizer();
   const audit = new AuditLog(db, clock);
@@ -93,12 +92,10 @@ export interface PbxLinks {
 }
 
 /**
- * `oneShot`: timers for the inbound Event Socket link (backoff, command timeouts, the SMS watchdog's
- * renewals); real unref'd ones when absent. Tests pass manual ones.
+ * `scheduler`: timers of the inbound Event Socket link (backoff, command timeouts, the SMS
+ * watchdog's renewals); the unref'd background scheduler when absent. Tests pass a ManualClock.
  */
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screening?: ScreeningService, oneShot?: OneShotTimers): PbxLinks {
-  // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
-  void timers;
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, screening?: ScreeningService, scheduler?: Scheduler): PbxLinks {
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screening !== undefined) {
     const ami = buildAmiLinks(config, logger, { screening, clock: services.clock });
@@ -116,14 +113,15 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
     // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
     const holder = new QuarantineService(services.db, services.audit, services.clock, null);
-    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, now: () => services.clock.now(), ...(oneShot ? { timers: oneShot } : {}) });
+    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, clock: services.clock, ...(scheduler ? { timers: scheduler } : {}) });
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
 }
 
 export interface DaemonOptions extends ServiceOptions {
-  readonly timers?: Timers;
+  /** Timers of the change feed, recorder and readiness monitor (default: the system scheduler). */
+  readonly timers?: Scheduler;
   /** Build the adapters; defaults to `defaultComponents`. Tests pass their own. */
   readonly components?: (ctx: DaemonContext) => Component[];
   /** Replace the PBX links (tests pass fakes). */
@@ -203,11 +201,11 @@ export class Daemon {
     const t0 = performance.now();
     const services = await openServices(this.config, this.logger, this.options);
     cleanups.push(() => services.close());
-    const timers = this.options.timers ?? realTimers;
+    const timers = this.options.timers ?? systemScheduler;
     const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
     cleanups.push(() => reader.close());
     const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
-    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), () => services.clock.now());
+    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), services.clock);
     await feed.init();
     await index.loadAll();
     const recorder = new ScreenRecorder(services.db, services.clock, this.logger.child({ component: 'recorder' }), {
@@ -219,7 +217,7 @@ export class Daemon {
     const screening = new ScreeningService({
       screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
     });
-    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screening);
+    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
     this.ctx = { ...services, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
@@ -251,7 +249,7 @@ export class Daemon {
     }
     readiness.start();
     this.readiness = readiness;
-    this.readyAt = Date.now();
+    this.readyAt = services.clock.now();
     const stats = index.stats();
     this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
     return this.ctx;

@@ -26,9 +26,10 @@ import { pino, type Logger } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon } from '../daemon/main.js';
 import { AstdbMirror } from '../daemon/pbx/asterisk/astdb-mirror.js';
-import type { AmiEvent, AmiState } from '../daemon/pbx/asterisk/ami-client.js';
+import type { AmiEvent } from '../daemon/pbx/asterisk/ami-client.js';
+import type { LinkState } from '../daemon/net/reconnecting-link.js';
 import { AmiParser, type AmiMessage } from '../daemon/pbx/asterisk/ami-protocol.js';
-import type { OneShotTimers } from '../daemon/pbx/one-shot-timers.js';
+import { backgroundScheduler } from '../daemon/core/clock.js';
 import { profileTable } from './cpu-profile.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -53,7 +54,7 @@ function frame(i: number): string {
 
 /** The AMI side the mirror needs; actions succeed at once (the sync is not what is measured). */
 class BenchAmi {
-  currentState: AmiState = 'connected';
+  currentState: LinkState = 'connected';
   readonly listeners = new Set<(e: AmiEvent) => void>();
   async action(): Promise<AmiMessage> {
     return { Response: 'Success' };
@@ -66,8 +67,6 @@ class BenchAmi {
     return () => this.listeners.delete(l);
   }
 }
-
-const noTimers: OneShotTimers = { setTimeout: () => null, clearTimeout: () => undefined };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -95,7 +94,7 @@ async function run(stage: 'parse' | 'handle' | 'handle+log'): Promise<number> {
     const logger: Logger = pino({ level: stage === 'handle' ? 'warn' : 'info' }, devnull);
     mirror = new AstdbMirror(
       { family: 'callscreen', aliveTtlMs: 60_000, window: 256, writeDids: true },
-      { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, timers: noTimers, logger },
+      { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, timers: backgroundScheduler, logger },
     );
     await mirror.start();
     await mirror.idle();

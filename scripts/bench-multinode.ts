@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon } from '../daemon/main.js';
 import type { DaemonContext } from '../daemon/daemon-context.js';
-import { realTimers } from '../daemon/store/change-feed.js';
+import { systemScheduler as realTimers } from '../daemon/core/clock.js';
 import { PgSandbox } from '../test/support/pg-sandbox.js';
 
 const BLOCKS = Number(process.env.CS_BENCH_BLOCKS ?? 200);

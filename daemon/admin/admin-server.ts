@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { DaemonContext } from '../daemon-context.js';
+import { listenAddress } from '../net/listen.js';
 import { registerOpsRoutes } from '../ops/ops-routes.js';
 import type { RouteAccess } from './access-hook.js';
 import { AdminOperations } from './admin-operations.js';
@@ -52,11 +53,6 @@ export interface AdminServerOptions {
 
 /** HSTS sent whenever the server itself serves TLS: one year (s), the usual preload-free value. */
 export const HSTS = 'max-age=31536000';
-
-export function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
-}
 
 export class AdminServer implements Component {
   readonly name = 'admin';
@@ -150,7 +146,7 @@ export class AdminServer implements Component {
 
   async start(): Promise<void> {
     const app = await this.build();
-    const { host, port } = splitListen(this.options.listen ?? this.ctx.config.admin.listen);
+    const { host, port } = listenAddress(this.options.listen ?? this.ctx.config.admin.listen);
     await app.listen({ host, port });
   }
 

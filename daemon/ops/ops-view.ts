@@ -50,7 +50,6 @@ export class OpsView {
     private readonly components: () => readonly Component[],
     /** Epoch ms when the daemon became ready (0 while starting). */
     private readonly readyAt: () => number,
-    private readonly wallNow: () => number = Date.now,
   ) {}
 
   private monitor: ReadinessMonitor | null = null;
@@ -101,6 +100,6 @@ export class OpsView {
 
   uptimeSeconds(): number {
     const at = this.readyAt();
-    return at === 0 ? 0 : Math.max(0, (this.wallNow() - at) / 1000);
+    return at === 0 ? 0 : Math.max(0, (this.ctx.clock.now() - at) / 1000);
   }
 }

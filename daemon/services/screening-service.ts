@@ -157,8 +157,8 @@ export class ScreeningService {
    * fail-mode answer at warn, so that none passes unseen. `latencyUs`: the adapter's own measure;
    * `log`: the adapter's logger (so the line names its component), the service's by default.
    */
-  record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger): void {
-    this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs);
+  record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger, sessionUs: number | null = null): void {
+    this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs, sessionUs);
     if (s.fallback === null) return;
     const e = s.error;
     log.warn({

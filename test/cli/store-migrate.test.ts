@@ -3,7 +3,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { Daemon } from '../../daemon/main.js';
-import { realTimers } from '../../daemon/store/change-feed.js';
+import { systemScheduler as realTimers } from '../../daemon/core/clock.js';
 import { silentLogger } from '../support/harness.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
 import { cliWithOrg } from './cli-runner.js';

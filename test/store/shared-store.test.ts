@@ -6,7 +6,7 @@ import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { Daemon } from '../../daemon/main.js';
 import type { DaemonContext } from '../../daemon/daemon-context.js';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
-import { realTimers } from '../../daemon/store/change-feed.js';
+import { systemScheduler as realTimers } from '../../daemon/core/clock.js';
 import type { Actor } from '../../daemon/services/actor.js';
 import { silentLogger, tempDir, until } from '../support/harness.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';

@@ -1,16 +1,17 @@
 // A fake AMI that keeps an AstDB in a Map (DBPut / DBDel / DBDelTree with Asterisk's "not found"
 // errors), for the AstDB mirror's tests.
 import { CallscreenError } from '../../daemon/core/errors.js';
-import type { AmiEvent, AmiState } from '../../daemon/pbx/asterisk/ami-client.js';
+import type { AmiEvent } from '../../daemon/pbx/asterisk/ami-client.js';
+import type { LinkState } from '../../daemon/net/reconnecting-link.js';
 import type { AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
 
 export class FakeAmi {
-  currentState: AmiState = 'disconnected';
+  currentState: LinkState = 'stopped';
   readonly db = new Map<string, string>();
   readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
   /** Keys whose DBPut Asterisk refuses (a full disk, say). */
   readonly refuse = new Set<string>();
-  private readonly states = new Set<(s: AmiState) => void>();
+  private readonly states = new Set<(s: LinkState) => void>();
   private readonly events = new Set<(e: AmiEvent) => void>();
 
   async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
@@ -38,7 +39,7 @@ export class FakeAmi {
     return this.db.get(`/callscreen/${key}`);
   }
 
-  setState(s: AmiState): void {
+  setState(s: LinkState): void {
     this.currentState = s;
     for (const l of this.states) l(s);
   }
@@ -47,7 +48,7 @@ export class FakeAmi {
     for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
   }
 
-  onState(l: (s: AmiState) => void): () => void {
+  onState(l: (s: LinkState) => void): () => void {
     this.states.add(l);
     return () => this.states.delete(l);
   }

@@ -33,7 +33,7 @@
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
+import type { Clock, Scheduler } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
@@ -42,9 +42,9 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import type { AdapterScreener } from '../../services/screener.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
-import type { AmiActions, AmiEvent, AmiEventSource, AmiState } from './ami-client.js';
+import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
@@ -68,12 +68,12 @@ export interface AstdbMirrorOptions {
 }
 
 export interface AstdbMirrorDeps {
-  readonly ami: AmiActions & AmiEventSource & { readonly currentState: AmiState; onState(l: (s: AmiState) => void): () => void };
+  readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
   readonly clock: Clock;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   readonly logger: Logger;
 }
 
@@ -183,7 +183,7 @@ export class AstdbMirror {
 
   // ------------------------------------------------------------------ link and changes
 
-  private onAmiState(s: AmiState): void {
+  private onAmiState(s: LinkState): void {
     if (this.state === 'stopped') return;
     if (s === 'connected') {
       this.link++;

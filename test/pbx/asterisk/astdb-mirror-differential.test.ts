@@ -12,7 +12,7 @@ import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const DIDS = ['+15550100', '+15550101'];
 const ROUNDS = 4;
@@ -64,7 +64,7 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
   await s.orgs.addDids('demo', DIDS, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const ami = new FakeAmi();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger } = captureLogger('warn');
   const mirror = new AstdbMirror(
     { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7 },

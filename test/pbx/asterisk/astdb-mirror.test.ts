@@ -9,7 +9,7 @@ import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
@@ -27,7 +27,7 @@ async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const ami = new FakeAmi();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger('info');
   const mirror = new AstdbMirror(
     { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
