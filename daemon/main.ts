@@ -25,6 +25,10 @@ import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
 import { ScreeningService } from './services/screening-service.js';
 import { DaemonMetrics } from './ops/metrics.js';
+import { floodMetrics } from './ops/flood-metrics.js';
+import { FloodDetector } from './services/flood-detector.js';
+import { FloodHolds } from './services/flood-holds.js';
+import { FloodPolicyCache } from './services/flood-policy-service.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
@@ -141,6 +145,8 @@ export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
   private readiness: ReadinessMonitor | null = null;
+  /** Flood holds still being written and settings being read: waited for before the database closes. */
+  private floodIdle: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -205,8 +211,25 @@ export class Daemon {
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    // Flood detection (issue #16): counts after each verdict, writes holds in the background.
+    const floodLog = this.logger.child({ component: 'flood' });
+    const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) => floodLog.warn({ err }, 'flood settings could not be read'));
+    await floodPolicies.load();
+    let flood: FloodDetector | null = null;
+    const floodHolds = new FloodHolds({ blocklist: services.blocklist, db: services.db, clock: services.clock, logger: floodLog, onHeld: floodMetrics(metrics.registry, () => flood) });
+    cleanups.push(() => floodHolds.idle());
+    this.floodIdle = async () => {
+      await floodPolicies.settled();
+      await floodHolds.idle();
+    };
+    flood = new FloodDetector({
+      clock: services.clock, policy: (id) => floodPolicies.policy(id), onHold: (h) => floodHolds.hold(h),
+      parseNumber: (raw, region) => services.normalizer.parseCallerId(raw, region),
+    });
+    const detector = flood;
     const screening = new ScreeningService({
       screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
+      observe: (s) => detector.observeScreened(s),
     });
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
@@ -287,6 +310,8 @@ export class Daemon {
     this.readiness = null;
     await ctx.feed.stop();
     await ctx.recorder.stop();
+    await this.floodIdle?.();
+    this.floodIdle = null;
     await ctx.reader.close();
     await ctx.close();
     ctx.metrics.close();

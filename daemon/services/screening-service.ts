@@ -56,6 +56,11 @@ export interface ScreeningServiceDeps {
   /** The current config, read per request so that a reload of screening.* applies at once. */
   readonly config: () => Config;
   readonly logger: Logger;
+  /**
+   * Told of every recorded answer, after the verdict was given (the flood detector): it must not
+   * throw and must not wait.
+   */
+  readonly observe?: (s: Screened) => void;
 }
 
 /**
@@ -159,6 +164,7 @@ export class ScreeningService {
    */
   record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger): void {
     this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs);
+    this.deps.observe?.(s);
     if (s.fallback === null) return;
     const e = s.error;
     log.warn({
