@@ -28,7 +28,10 @@ import { DaemonMetrics } from './ops/metrics.js';
 import { floodMetrics } from './ops/flood-metrics.js';
 import { FloodDetector } from './services/flood-detector.js';
 import { FloodHolds } from './services/flood-holds.js';
-import { FloodPolicyCache } from './services/flood-policy-service.js';
+import { FloodPolicyCache, FloodPolicyService } from './services/flood-policy-service.js';
+import { HandsetBlockService } from './services/handset-block-service.js';
+import { UserService } from './admin/user-service.js';
+import { DEFAULT_SCRYPT } from './admin/password-hash.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
@@ -69,7 +72,9 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
+  const flood = new FloodPolicyService(db, orgs, audit);
+  const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, flood, handset, close: () => db.close() };
 }
 
 /**

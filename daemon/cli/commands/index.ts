@@ -19,6 +19,8 @@ import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
 import { register as token } from './token.js';
+import { register as flood } from './flood.js';
+import { register as requests } from './requests.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -38,4 +40,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   quarantine,
   user,
   token,
+  flood,
+  requests,
 ];
