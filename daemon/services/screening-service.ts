@@ -151,6 +151,11 @@ export class ScreeningService {
     }
   }
 
+  /** Passes an answer given elsewhere (the AstDB mirror) to the observer, as record() does. */
+  observe(s: Screened): void {
+    this.deps.observe?.(s);
+  }
+
   /** The fail-mode answer for a request the list could not answer (see unscreenedVerdict). */
   unscreened(req: ScreenRequest, org: OrgState | undefined, why: string, fallback: Fallback, error?: unknown): Screened {
     const verdict = unscreenedVerdict(req.channel, req.direction, this.deps.config().screening.fail_mode, why);
