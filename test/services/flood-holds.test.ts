@@ -3,7 +3,7 @@
 // it ends by itself. Per-org settings through `callscreen flood`, with bad values refused.
 import t from 'tap';
 import { runOn } from '../cli/cli-runner.js';
-import { cliActor, services, startDaemon, until } from '../support/harness.js';
+import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
 import { SCHEMA_VERSION, schemaVersion } from '../../daemon/store/migrations.js';
 
 const MIN = 60_000;
@@ -14,7 +14,8 @@ t.test('a flooding caller is held by an expiring auto rule, audited as auto', as
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100', '+15550101'], cliActor);
   await s.flood.set('demo', { maxCalls: 3, holdMinutes: 30 }, cliActor);
-  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  const { logger, lines } = captureLogger('info');
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock, logger });
   const call = () => {
     const r = ctx.screening.inbound({ orgFrom: 'did', defaultOrg: '' }, { channel: 'call', direction: 'inbound', from: '+14155550123', to: '+15550100' });
     ctx.screening.record(r, 'test', 1);
@@ -28,6 +29,9 @@ t.test('a flooding caller is held by an expiring auto rule, audited as auto', as
   t.match(e, { kind: 'exact', value: '+14155550123', mode: 'voicemail', createdBy: 'auto', source: 'auto', name: 'flood hold' });
   t.equal(e?.expiresAt, s.clock.now() + 30 * MIN, 'expires after holdMinutes');
   t.match(e?.reason, /^auto: 4 calls from one number within 10 min$/);
+  t.match(lines.filter((l) => l.component === 'flood'), [{
+    level: 40, msg: 'flood: +14155550123 held (voicemail) by an automatic rule', org: 'demo', signal: 'rate', count: 4, windowMinutes: 10,
+  }], 'one warn line per hold');
   const audit = await s.audit.query({ actor: 'auto' });
   t.match(audit.events, [{ action: 'block', target: '+14155550123', origin: 'flood detector' }]);
 
