@@ -6,7 +6,9 @@
  * Asynchronous and bounded: `hold()` returns at once; writes run one at a time in order; at most
  * `maxPending` (default 100) wait, and any beyond are dropped, counted and logged (a flood of floods
  * must not grow the daemon). A number or prefix already blocked (and not expired) is left as it is:
- * an automatic hold never rewrites an admin's entry.
+ * an automatic hold never rewrites an admin's entry. A number that is one of the org's contacts, or
+ * that an agent called in the last KNOWN_CALLER_MS (7 days), is never held by itself: people the
+ * org knows call often. (A prefix hold still applies to them, like any prefix entry.)
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -17,6 +19,9 @@ import type { FloodHold, FloodSignal } from './flood-detector.js';
 
 /** Who a flood hold is by, in entries and the audit log. */
 export const AUTO_ACTOR: Actor = Object.freeze({ name: 'auto', source: 'auto', origin: 'flood detector' });
+
+/** How far back an agent's call to a number makes it a known caller (ms): 7 days. */
+export const KNOWN_CALLER_MS = 7 * 86_400_000;
 
 export const SIGNAL_WORDS: Readonly<Record<FloodSignal, string>> = {
   rate: 'calls from one number',
@@ -75,6 +80,13 @@ export class FloodHolds {
         log.info({ ...what, entry: existing.id }, 'flood detected; already blocked, left as it is');
         return;
       }
+      if (h.kind === 'exact') {
+        const known = await this.knownCaller(h);
+        if (known !== null) {
+          log.info({ ...what, known }, 'flood detected from a known caller; not held');
+          return;
+        }
+      }
       const reason = `auto: ${h.count} ${SIGNAL_WORDS[h.signal]} within ${h.windowMinutes} min`;
       const target = h.kind === 'exact' ? { kind: 'exact', number: h.value } as const : { kind: 'prefix', prefix: h.value } as const;
       const entry = await this.deps.blocklist.block(h.org, target, { mode: h.mode, name: 'flood hold', reason, expires: h.expiresAt }, AUTO_ACTOR);
@@ -85,5 +97,17 @@ export class FloodHolds {
       this.failed++;
       log.warn({ ...what, err }, 'flood detected but the hold could not be written');
     }
+  }
+
+  /** 'contact' or 'called back' when the org knows the number, else null. */
+  private async knownCaller(h: FloodHold): Promise<'contact' | 'called back' | null> {
+    const db = this.deps.db;
+    const contact = await db.get('SELECT 1 FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id WHERE c.org_id = ? AND n.number = ? LIMIT 1', [h.orgId, h.value]);
+    if (contact) return 'contact';
+    const called = await db.get(
+      "SELECT 1 FROM screened WHERE org_id = ? AND at >= ? AND direction = 'outbound' AND channel = 'call' AND number = ? LIMIT 1",
+      [h.orgId, this.deps.clock.now() - KNOWN_CALLER_MS, h.value],
+    );
+    return called ? 'called back' : null;
   }
 }

@@ -85,3 +85,24 @@ t.test('callscreen flood shows and changes the settings; bad values are refused 
   const reset = await runOn(s.dbPath, ['flood', 'demo', '--reset', '--json']);
   t.same(JSON.parse(reset.out).changed, []);
 });
+
+t.test('contacts and numbers agents called are not held by themselves', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', ['+15550100'], cliActor);
+  await s.flood.set('demo', { maxCalls: 1, prefixMaxCalls: 100 }, cliActor);
+  await s.contacts.add('demo', 'Supplier', ['+14155550200'], cliActor);
+  const { logger, lines } = captureLogger('info');
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock, logger });
+  const routing = { orgFrom: 'did', defaultOrg: 'demo' } as const;
+  const out = ctx.screening.outbound(routing, { channel: 'call', direction: 'outbound', from: '101', to: '+14155550300' });
+  ctx.screening.record(out, 'test', 1);
+  await ctx.recorder.flush();
+  for (const from of ['+14155550200', '+14155550200', '+14155550300', '+14155550300', '+12125550400', '+12125550400']) {
+    ctx.screening.record(ctx.screening.inbound(routing, { channel: 'call', direction: 'inbound', from, to: '+15550100' }), 'test', 1);
+  }
+  t.ok(await until(async () => (await s.blocklist.list('demo')).total === 1, 5000, 20), 'one hold written');
+  t.same((await s.blocklist.list('demo')).entries.map((e) => e.value), ['+12125550400'], 'only the stranger is held');
+  t.same(lines.filter((l) => l.msg === 'flood detected from a known caller; not held').map((l) => [l.value, l.known]).sort(),
+    [['+14155550200', 'contact'], ['+14155550300', 'called back']]);
+});
