@@ -20,10 +20,12 @@ t.setTimeout(10 * 60_000);
 const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 /** Rings agent101 (config/asterisk/extensions.conf, [callscreen-handset-sandbox]). */
 const RINGS_AGENT = '+15550200';
-const FLOODER = '+14155550111';
-const SWEEPER = '+14155550122';
-const LAST_CALLER = '+14155550133';
-const ON_THE_LINE = '+14155550144';
+const FLOODER = '+13125550111';
+const SWEEPER = '+16175550122';
+const LAST_CALLER = '+17185550133';
+/** A North American DID of the sandbox ([callscreen-flood-sandbox]): its exchange is +1 415 555. */
+const NANP_DID = '+14155550100';
+const ON_THE_LINE = '+19175550144';
 
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 const dispositions = (r: SippResult): string[] => r.records.filter((x) => x.kind === 'RESULT').map((x) => x.disposition ?? '');
@@ -34,9 +36,10 @@ if (skip) {
   t.test('flood holds and handset feature codes through a real Asterisk', async (t) => {
     const s = await services(t);
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', [...sandbox.SANDBOX.dids, RINGS_AGENT], cliActor);
-    // More than 3 calls in 10 min, or 3 different DIDs, are a flood here.
-    await s.flood.set('demo', { maxCalls: 3, didSweep: 3 }, cliActor);
+    await s.orgs.addDids('demo', [...sandbox.SANDBOX.dids, RINGS_AGENT, NANP_DID], cliActor);
+    // More than 3 calls in 10 min, 3 different DIDs, more than 4 calls from neighbours (numbers that
+    // differ in their last 4 digits), or more than 2 from the called DID's own exchange, are a flood here.
+    await s.flood.set('demo', { maxCalls: 3, didSweep: 3, prefixMaxCalls: 4, neighbour: true, neighbourMaxCalls: 2 }, cliActor);
     const users = new UserService(s.db, s.orgs, s.audit, s.clock, { N: 1024, r: 8, p: 1 });
     await users.add('agent101', 'supervisor', ['demo'], 'agent101-password', cliActor);
 
@@ -76,6 +79,30 @@ if (skip) {
       t.match(metrics, /callscreen_flood_holds_total\{signal="rate"\} 1/);
       t.match(metrics, /callscreen_flood_holds_total\{signal="did-sweep"\} 1/);
       t.match((await s.audit.query({ actor: 'auto' })).events.length, 2, 'both audited as auto');
+    });
+
+    await t.test('neighbours: many numbers sharing a prefix hold the prefix', async (t) => {
+      const calls = ['+12125551001', '+12125551002', '+12125551003', '+12125551004', '+12125551005'].map((caller, i) => ({ caller, did: `+1555010${i}` }));
+      const burst = await carrier(calls, { rate: 20, maxConcurrent: 5 });
+      t.same(burst.codes, [200, 200, 200, 200, 200], describeSipp(burst));
+      t.ok(await until(async () => (await s.blocklist.list('demo', { search: '212555' })).total === 1, 10_000, 50), 'hold written');
+      t.match((await s.blocklist.list('demo', { search: '212555' })).entries, [{ kind: 'prefix', value: '+1212555', createdBy: 'auto', reason: /5 calls from neighbouring numbers/ }]);
+      await ctx.feed.poll();
+      t.equal(disposition(await carrier([{ caller: '+12125559999', did: '+15550106' }])), 'voicemail', 'another neighbour meets the prefix hold');
+    });
+
+    await t.test('neighbour spoofing (opt in): callers from the DID’s own exchange hold it', async (t) => {
+      const spoofed = ['+14155557001', '+14155557002', '+14155557003'].map((caller) => ({ caller, did: NANP_DID }));
+      const burst = await carrier(spoofed);
+      t.same(dispositions(burst), ['allow', 'allow', 'allow'], describeSipp(burst));
+      t.ok(await until(async () => (await s.blocklist.list('demo', { search: '1415555' })).entries.some((e) => e.kind === 'prefix'), 10_000, 50), 'hold written');
+      t.match((await s.blocklist.list('demo', { search: '1415555' })).entries.find((e) => e.kind === 'prefix'),
+        { value: '+1415555', createdBy: 'auto', reason: /3 calls from numbers sharing the called number's area code and exchange/ });
+      await ctx.feed.poll();
+      t.equal(disposition(await carrier([{ caller: '+14155557004', did: NANP_DID }])), 'voicemail');
+      const metrics = await ctx.metrics.registry.metrics();
+      t.match(metrics, /callscreen_flood_holds_total\{signal="neighbours"\} 1/);
+      t.match(metrics, /callscreen_flood_holds_total\{signal="neighbour-spoofing"\} 1/);
     });
 
     const agent = sandbox.SANDBOX.agents.agent101;
