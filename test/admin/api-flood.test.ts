@@ -3,6 +3,7 @@
 // requests listed for admins and supervisors, approved or declined by admins only.
 import t from 'tap';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { AUTO_ACTOR } from '../../daemon/services/flood-holds.js';
 import { signIn, startPanel } from '../support/panel.js';
 
 type Creds = { cookie: string; csrf: string };
@@ -45,4 +46,15 @@ t.test('flood settings and block requests over the API, by role', async (t) => {
   t.match(twice.json().message, /already approved/);
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/block-requests/999/approve')).statusCode, 404);
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/block-requests?status=all')).json().requests.length, 1);
+});
+
+t.test('a flood hold is shown on the panel’s Blocked page like any entry, blocked by auto', async (t) => {
+  const { app, ctx, clock } = await startPanel(t);
+  const sam = await signIn(app, 'sam');
+  await ctx.blocklist.block('acme', { kind: 'exact', number: '+13055550188' }, { mode: 'voicemail', name: 'flood hold', reason: 'auto: 6 calls from one number within 10 min', expires: clock.now() + 3_600_000 }, AUTO_ACTOR);
+  const page = await app.inject({ method: 'GET', url: '/blocked?org=acme&search=3055550188', headers: { cookie: sam.cookie } });
+  t.equal(page.statusCode, 200);
+  t.match(page.body, /<td data-label="Blocked By">auto<\/td>/);
+  t.match(page.body, /auto: 6 calls from one number within 10 min/);
+  t.notMatch(page.body, /<td data-label="Expires">never/, 'it shows when it expires');
 });
