@@ -44,7 +44,7 @@ export interface FloodHold {
   /** Distinct numbers among those calls (1 for rate and did-sweep). */
   readonly numbers: number;
   readonly windowMinutes: number;
-  /** Epoch ms: the hold's expiry. */
+  /** Epoch ms: when it tripped, and when the hold ends by itself. */
   readonly at: number;
   readonly expiresAt: number;
   readonly mode: BlockMode;
