@@ -9,6 +9,8 @@ import type { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import type { AuditLog } from './services/audit-log.js';
 import type { BlocklistService } from './services/blocklist-service.js';
+import type { FloodPolicyService } from './services/flood-policy-service.js';
+import type { HandsetBlockService } from './services/handset-block-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
 import type { OrgService } from './services/org-service.js';
@@ -38,6 +40,10 @@ export interface Services {
   readonly importer: Importer;
   /** The shared PostgreSQL store when [store] backend = "postgres" (issue #15); absent for one node. */
   readonly shared?: SharedStore;
+  /** Per-org flood detection settings (`callscreen flood`). */
+  readonly flood: FloodPolicyService;
+  /** Feature codes on the phone (block the last or current caller) and the requests they queue. */
+  readonly handset: HandsetBlockService;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,13 @@ import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
 import { ScreeningService } from './services/screening-service.js';
 import { DaemonMetrics } from './ops/metrics.js';
+import { floodMetrics } from './ops/flood-metrics.js';
+import { FloodDetector } from './services/flood-detector.js';
+import { FloodHolds } from './services/flood-holds.js';
+import { FloodPolicyCache, FloodPolicyService } from './services/flood-policy-service.js';
+import { HandsetBlockService } from './services/handset-block-service.js';
+import { UserService } from './admin/user-service.js';
+import { DEFAULT_SCRYPT } from './admin/password-hash.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
@@ -65,6 +72,8 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
+  const flood = new FloodPolicyService(db, orgs, audit);
+  const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
   if (config.store.backend === 'postgres') {
     // Writes go to PostgreSQL through the gate; reads stay on this file, made fresh here when possible.
     const shared = new SharedStore(config, db, logger, () => clock.now());
@@ -73,9 +82,9 @@ export async function openServices(config: Config, logger: Logger, options: Serv
       await shared.close();
       await db.close();
     };
-    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, shared, close };
+    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, flood, handset, shared, close };
   }
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, flood, handset, close: () => db.close() };
 }
 
 /**
@@ -104,7 +113,7 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
       deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
       // The fail counter reads what the dialplan let through while the daemon was unreachable.
       late: (ctx: DaemonContext) => [
-        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock })] : []),
+        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, observe: (s) => ctx.screening.observe(s) })] : []),
         ami.failCounter(ctx.metrics),
       ],
     };
@@ -150,6 +159,8 @@ export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
   private readiness: ReadinessMonitor | null = null;
+  /** Flood holds still being written and settings being read: waited for before the database closes. */
+  private floodIdle: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -214,8 +225,25 @@ export class Daemon {
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    // Flood detection (issue #16): counts after each verdict, writes holds in the background.
+    const floodLog = this.logger.child({ component: 'flood' });
+    const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) => floodLog.warn({ err }, 'flood settings could not be read'));
+    await floodPolicies.load();
+    let flood: FloodDetector | null = null;
+    const floodHolds = new FloodHolds({ blocklist: services.blocklist, db: services.db, clock: services.clock, logger: floodLog, onHeld: floodMetrics(metrics.registry, () => flood) });
+    cleanups.push(() => floodHolds.idle());
+    this.floodIdle = async () => {
+      await floodPolicies.settled();
+      await floodHolds.idle();
+    };
+    flood = new FloodDetector({
+      clock: services.clock, policy: (id) => floodPolicies.policy(id), onHold: (h) => floodHolds.hold(h),
+      parseNumber: (raw, region) => services.normalizer.parseCallerId(raw, region),
+    });
+    const detector = flood;
     const screening = new ScreeningService({
       screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
+      observe: (s) => detector.observeScreened(s),
     });
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
@@ -300,6 +328,8 @@ export class Daemon {
     await ctx.shared?.stop();
     await ctx.feed.stop();
     await ctx.recorder.stop();
+    await this.floodIdle?.();
+    this.floodIdle = null;
     await ctx.reader.close();
     await ctx.close();
     ctx.metrics.close();

@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   CS_ERR_USER_NOT_FOUND: { exit: 66, http: 404, title: 'no such user' },
   CS_ERR_USER_EXISTS: { exit: 65, http: 409, title: 'user already exists' },
   CS_ERR_TOKEN_NOT_FOUND: { exit: 66, http: 404, title: 'no such API token' },
+  CS_ERR_REQUEST_NOT_FOUND: { exit: 66, http: 404, title: 'no such block request' },
   CS_ERR_ORIGIN: { exit: 77, http: 403, title: 'request comes from another site' },
   CS_ERR_FILE_NOT_FOUND: { exit: 66, http: 404, title: 'file not found or unreadable' },
   CS_ERR_IMPORT_INVALID: { exit: 65, http: 422, title: 'import file has invalid rows; nothing was written' },

@@ -31,6 +31,9 @@ const SHARED: readonly SharedTable[] = [
   { name: 'user_orgs' },
   { name: 'api_tokens', local: ['last_used_at'] },
   { name: 'audit_log', appendOnly: true },
+  // Flood settings and handset block requests (#16): an admin on any node sees and decides them.
+  { name: 'org_flood_policy' },
+  { name: 'block_requests' },
 ];
 
 export interface TableSpec {

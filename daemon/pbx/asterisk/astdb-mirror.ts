@@ -40,6 +40,7 @@ import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { AdapterScreener } from '../../services/screener.js';
+import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
@@ -75,6 +76,8 @@ export interface AstdbMirrorDeps {
   readonly clock: Clock;
   readonly timers: Scheduler;
   readonly logger: Logger;
+  /** Told of each call the mirror answered, like ScreeningService.record's observer (the flood detector). */
+  readonly observe?: (s: Screened) => void;
 }
 
 /** What an org has in the mirror, to update it change by change. */
@@ -401,6 +404,7 @@ export class AstdbMirror {
         this.deps.logger.warn({ org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action }, 'AstDB mirror answered a call differently from the list (a change was on its way)');
       }
       this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, 'astdb-mirror', null);
+      this.deps.observe?.({ req, org: state, verdict: v, fallback: null });
       if (!this.deps.logger.isLevelEnabled('info')) return;
       this.deps.logger
         .child({ org: req.org, callId: req.callId, from: req.from, to: req.to })

@@ -23,6 +23,7 @@ import { systemScheduler, type Scheduler } from '../../core/clock.js';
 import { listenAddress, listenOn } from '../../net/listen.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
+import { blockCaller } from './handset-route.js';
 import { ROUTES, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
 
 export interface FastAgiDeps extends RouteDeps {
@@ -174,6 +175,17 @@ export class FastAgiServer {
       return;
     }
     const ctx: RouteContext = { env, session, config, deps: this.deps, elapsedUs: () => (this.monotonicMs() - t0) * 1000 };
+    if (script === 'block-caller') {
+      // A feature code, not a screening: no verdict to count or record (the block is audited).
+      try {
+        await blockCaller(ctx, this.deps.logger);
+      } catch (err) {
+        this.counters.errors++;
+        this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
+      }
+      session.end();
+      return;
+    }
     let outcome: RouteOutcome | undefined;
     try {
       outcome = await ROUTES[script](ctx);
