@@ -23,7 +23,8 @@ export class ConfigLoader {
 
   constructor() {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-    this.validate = ajv.compile(CONFIG_SCHEMA);
+    // The validator narrows what it accepts to Config (the type derived from the same schema).
+    this.validate = ajv.compile<Config>(CONFIG_SCHEMA);
   }
 
   /** Loads `path`, or the embedded defaults when path is null. */
@@ -60,7 +61,7 @@ export class ConfigLoader {
         { file: name, key: first.key, line: first.line, errors: described },
       );
     }
-    const config = data as Config;
+    const config = data;
     // Rules the schema cannot say (listen addresses, regexes, pairs): the same refusal at start,
     // on reload and in `config check`.
     const broken = checkConfigRules(config);
