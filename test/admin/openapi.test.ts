@@ -56,3 +56,20 @@ t.test('/api/v1/docs: a readable page of the same document, public, no inline sc
   t.notMatch(page.body, /<script>/);
   t.notMatch(page.body, '/blocked/{id}/unblock</code> <span class="tag">public', 'no page route leaks in');
 });
+
+t.test('response schemas list every field a handler returns: the check verdict and its rule come out whole', async (t) => {
+  const { app, ctx } = await startPanel(t);
+  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as {
+    paths: Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: { properties: Record<string, { properties?: Record<string, unknown> }> } } } }> }>>;
+  };
+  const alice = await signIn(app, 'alice');
+  const headers = { cookie: alice.cookie, 'x-csrf-token': alice.csrf };
+  const blocked = await app.inject({ method: 'POST', url: '/api/v1/orgs/acme/blocked', headers, payload: { kind: 'number', number: '+15554440002', name: 'Spam Co', reason: 'robocalls', mode: 'voicemail' } });
+  t.equal(blocked.statusCode, 201);
+  await ctx.feed.poll(); // the screening index learns the new entry from the change feed
+  const check = (await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/check?number=%2B15554440002', headers })).json() as { rule: Record<string, unknown> };
+  t.match(check, { action: 'voicemail', normalized: '+15554440002', rule: { kind: 'exact', value: '+15554440002', name: 'Spam Co', reason: 'robocalls', mode: 'voicemail' } });
+  const schema = spec.paths['/api/v1/orgs/{org}/check']!.get!.responses['200']!.content['application/json'].schema;
+  t.same(Object.keys(check).sort(), Object.keys(schema.properties).sort(), 'the verdict fields are the documented ones');
+  t.same(Object.keys(check.rule).sort(), Object.keys(schema.properties.rule!.properties ?? {}).sort(), 'every documented rule field is filled here, and none is dropped');
+});
