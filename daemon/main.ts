@@ -86,8 +86,8 @@ export interface PbxLinks {
  * renewals); real unref'd ones when absent. Tests pass manual ones.
  */
 export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screening?: ScreeningService, oneShot?: OneShotTimers): PbxLinks {
-  // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
-  void timers;
+  // `timers` (the poll interval) is not used: AMI uses its own one-shot timers (backoff, keep-alive,
+  // action timeouts).
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screening !== undefined) {
     const ami = buildAmiLinks(config, logger, { screening, clock: services.clock });

@@ -149,14 +149,14 @@ async function spawnReady(args: string[]): Promise<ChildProcess> {
   await new Promise<void>((res, rej) => {
     const onExit = (code: number | null): void => rej(new Error(`${args.at(-1)} exited ${code} before ready`));
     child.once('exit', onExit);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) {
         child.off('exit', onExit);
         res();
       }
     });
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   return child;
 }
 

@@ -194,7 +194,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
 
   app.post('/orgs/:org/blocked/:id/unblock', { config: { access: 'unblock' }, schema: { summary: 'Unblock an entry (admins), with an optional note', tags: ['blocklist'], params: orgIdParams, body: noteBody } }, async (req) => {
     const a = principalOf(req);
-    return ops.unblock(a, req.params.org, req.params.id, req.body?.note ?? '');
+    return ops.unblock(a, req.params.org, req.params.id, req.body.note ?? '');
   });
 
   app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
@@ -442,7 +442,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
 
   app.post('/orgs/:org/allowed/:id/disallow', { config: { access: 'allow' },
     schema: { summary: 'Remove an allow entry (admins), with an optional note; blocks under it apply again', tags: ['blocklist'], params: orgIdParams, body: noteBody },
-  }, async (req) => ops.disallow(principalOf(req), req.params.org, req.params.id, req.body?.note ?? ''));
+  }, async (req) => ops.disallow(principalOf(req), req.params.org, req.params.id, req.body.note ?? ''));
 
   app.get('/orgs/:org/check', { config: { access: 'view' },
     schema: {

@@ -33,7 +33,7 @@ export function parseListenAddress(value: string): ListenAddress | string {
   if (!m) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
   const host = m[1]!;
   const port = Number(m[2]);
-  if (m[2]!.length > 5 || port > 65535) return `port ${m[2]} is out of range (0-65535)`;
+  if (m[2]!.length > 5 || port > 65535) return `port ${m[2]!} is out of range (0-65535)`;
   if (host === '') return 'the host is empty (127.0.0.1: this host only; 0.0.0.0: every interface)';
   if (/^[0-9.]+$/.test(host)) {
     if (isIP(host) !== 4) return `"${host}" is not an IPv4 address`;

@@ -90,7 +90,7 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
   let text: string;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
       key = base ? `${base}.${extra}` : extra;
       text = base ? `unknown key "${extra}" in [${base}]` : `unknown section or key "${extra}"`;
       break;
@@ -102,7 +102,7 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
       text = `must be ${(e.params as { type: string }).type}`;
       break;
     case 'required': {
-      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      const missing = (e.params as { missingProperty: string }).missingProperty;
       key = base ? `${base}.${missing}` : missing;
       text = 'must be set';
       break;

@@ -144,6 +144,9 @@ type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonl
  * (JSON Schema's "may be set, never read back"). The one list: `redactConfig` (`config check`)
  * and the logger's redact paths both read it.
  */
-export const SECRET_KEYS: readonly string[] = Object.entries(CONFIG_SCHEMA.properties).flatMap(([section, s]) =>
-  Object.entries(s.properties).flatMap(([key, k]) => ('writeOnly' in k && k.writeOnly ? [`${section}.${key}`] : [])),
-);
+export const SECRET_KEYS: readonly string[] = secretKeys(CONFIG_SCHEMA.properties);
+
+function secretKeys(sections: Readonly<Record<string, { readonly properties: Readonly<Record<string, object>> }>>): string[] {
+  return Object.entries(sections).flatMap(([section, s]) =>
+    Object.entries(s.properties).flatMap(([key, k]) => ('writeOnly' in k && k.writeOnly === true ? [`${section}.${key}`] : [])));
+}

@@ -226,7 +226,7 @@ t.test('inbound check: the verdict a call gets, for every role, without counting
 
 t.test('the new routes are in the OpenAPI document with their bodies', async (t) => {
   const { app } = await startPanel(t);
-  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: Array<{ name: string }> }>> };
+  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{ paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: Array<{ name: string }> }>> }>();
   for (const [path, method] of [
     ['/api/v1/orgs/{org}', 'get'], ['/api/v1/orgs/{org}/dids', 'post'], ['/api/v1/orgs/{org}/dids/remove', 'post'],
     ['/api/v1/orgs/{org}/contacts/{id}/numbers', 'post'], ['/api/v1/orgs/{org}/contacts/{id}/numbers/remove', 'post'],

@@ -109,7 +109,7 @@ t.test('contacts and settings forms keep what was typed', async (t) => {
   t.match(tagOf(settings.body, 'supervisorMinPrefixDigits'), 'value="six"');
   t.match(tagOf(settings.body, 'note'), 'value="ticket 9"');
   const api = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
-  t.equal((api.json() as { rejectCode: number }).rejectCode, 603, 'nothing was saved');
+  t.equal(api.json<{ rejectCode: number }>().rejectCode, 603, 'nothing was saved');
 });
 
 t.test('allow-list page: list with paging, add and remove for admins, read-only for others', async (t) => {

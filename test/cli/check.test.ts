@@ -69,7 +69,7 @@ t.test('NumberCheck gives the daemon\'s verdict for every rule, reading only the
       }
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
-  }) as Database;
+  });
   const acmeId = (await s.orgs.require('acme')).id;
   await new NumberCheck(spy, s.normalizer, clock).screen({ org: 'acme', channel: 'call', direction: 'inbound', from: '+15551230001', to: '' });
   t.ok(seen.length <= 6, `${seen.length} statements`);

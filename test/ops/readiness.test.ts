@@ -39,7 +39,7 @@ async function setup(t: Test, dir: string, components: Component[] = []): Promis
   return { ctx, readyz, lines, blocked };
 }
 
-const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => l.msg !== undefined && String(l.msg).startsWith(`not ready: ${check} `)).length;
+const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`not ready: ${check} `)).length;
 const okAgainLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => String(l.msg).startsWith(`${check} ok again`)).length;
 
 t.test('deleted, then replaced, under the running daemon', async (t) => {
@@ -83,8 +83,7 @@ t.test('unreadable, read-only, disk full: injected (root reads every file; a bus
   let denied = false;
   const fs: StoreFs = { ...realStoreFs, access: async (p, m) => { if (denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); return realStoreFs.access(p, m); } };
   const health = new StoreHealth(join(dir, 'x.db'), fs);
-  const { ctx } = await startDaemon(t, join(dir, 'x.db'));
-  void ctx;
+  await startDaemon(t, join(dir, 'x.db'));
   await health.remember();
   t.match(await health.check(), [{ name: 'database', ok: true }, { name: 'disk', ok: true }]);
   denied = true;

@@ -42,8 +42,8 @@ export interface SippCall {
 }
 
 export interface SippOptions extends SippCall {
-  /** A file name in test/e2e/sipp/ or an absolute path. */
-  scenario: ScenarioName | string;
+  /** A file name in test/e2e/sipp/ (a ScenarioName) or an absolute path. */
+  scenario: string;
   /** host:port to send to; omit for a UAS scenario (SIPp then waits for requests). */
   remote?: string;
   /** Rows of the injection file, used in turn (and again from the top when calls outnumber them). */

@@ -24,7 +24,7 @@
 import net from 'node:net';
 import { backgroundOneShotTimers, equalJitterBackoff, type OneShotTimers } from '../one-shot-timers.js';
 import type { Logger } from 'pino';
-import { CallscreenError } from '../../core/errors.js';
+import { CallscreenError, toCallscreenError } from '../../core/errors.js';
 import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
 
 export type AmiState = 'disconnected' | 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'stopped';
@@ -279,7 +279,8 @@ export class AmiClient implements AmiActions, AmiEventSource {
     const login: Record<string, string> = { Username: this.options.username, Secret: this.options.secret, Events: this.options.events ?? 'call' };
     this.send('Login', login, false).then(
       () => this.applyFilters().then(() => this.onLoggedIn()),
-      (err: CallscreenError) => {
+      (reason: unknown) => {
+        const err = toCallscreenError(reason);
         this.counters.loginFailures++;
         // The username and Asterisk's message only: the secret is in neither.
         this.logger.error({ host: this.options.host, port: this.options.port, username: this.options.username, error: err.message }, 'AMI login failed');
@@ -319,7 +320,8 @@ export class AmiClient implements AmiActions, AmiEventSource {
         () => {
           if (gen === this.generation && this.state === 'connected') this.armKeepalive();
         },
-        (err: CallscreenError) => {
+        (reason: unknown) => {
+          const err = toCallscreenError(reason);
           if (gen !== this.generation) return;
           this.counters.keepaliveMisses++;
           this.logger.warn({ error: err.message }, 'AMI keep-alive missed: reconnecting');

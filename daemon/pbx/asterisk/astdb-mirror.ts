@@ -30,6 +30,7 @@
  * claims completeness it does not have: a sync first deletes `alive` (and an org's `complete`), then
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
  */
+import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
@@ -439,7 +440,7 @@ function hasPrefixBlock(state: OrgState, now: number): boolean {
 class PutWindow {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private failure: unknown = null;
+  private failure: Error | null = null;
 
   constructor(private readonly mirror: AstdbMirror, private readonly max: number, private readonly link: number) {}
 
@@ -455,7 +456,7 @@ class PutWindow {
     this.mirror.put(key, value).then(
       () => this.done(),
       (err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(inspect(err));
         this.done();
       },
     );

@@ -13,7 +13,6 @@ import type { AgentNotifier } from '../../agents/agent-notifier.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgRouting, Screened, ScreeningService } from '../../services/screening-service.js';
-import type { OrgState } from '../../store/screening-index.js';
 import { agentEndpoint, inboundCaller, setVariable, type AgiEnv, type AgiScript } from './agi-protocol.js';
 import type { AgiSession } from './agi-session.js';
 

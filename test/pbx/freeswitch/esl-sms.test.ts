@@ -47,7 +47,10 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
   if (!sms || !client) throw new Error('no SMS screener or Event Socket client among the PBX links');
   await new Promise<void>((resolve) => {
-    if (client.currentState === 'ready') return resolve();
+    if (client.currentState === 'ready') {
+      resolve();
+      return;
+    }
     const off = client.onState((st) => {
       if (st !== 'ready') return;
       off();
