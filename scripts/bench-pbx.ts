@@ -395,7 +395,7 @@ async function startDaemon(configPath: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error('daemon not ready within 120 s')), 120_000);
-    child.once('exit', (code) => rej(new Error(`daemon exited ${code} before ready`)));
+    child.once('exit', (code) => rej(new Error(`daemon exited ${String(code)} before ready`)));
     let ready = false;
     let partial = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -37,7 +37,7 @@ async function startDaemonProcess(configPath: string): Promise<ChildProcess> {
   const on = await until(async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'screen' || child.exitCode !== null, 60_000, 200);
   if (!on || child.exitCode !== null) {
     child.kill('SIGKILL');
-    throw new Error(`the daemon did not switch SMS screening on (exit ${child.exitCode}):\n${out}`);
+    throw new Error(`the daemon did not switch SMS screening on (exit ${String(child.exitCode)}):\n${out}`);
   }
   return child;
 }

@@ -240,7 +240,7 @@ t.test('20 peers blasting tiny frames as fast as TCP takes them: cut off at once
 function flood(port: number, kinds: Array<[string, number]>): Promise<Array<{ kind: string; ms: number; closedBy: string; sentMore: boolean }>> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', FLOOD, String(port), JSON.stringify(kinds)], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err) reject(err as Error);
+      if (err) reject(new Error(err.message, { cause: err }));
       else resolve(JSON.parse(stdout) as Array<{ kind: string; ms: number; closedBy: string; sentMore: boolean }>);
     });
   });

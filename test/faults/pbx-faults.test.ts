@@ -81,7 +81,7 @@ function startDaemonProcess(configPath: string): Promise<DaemonProcess> {
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited early with ${code}`));
+      reject(new Error(`daemon exited early with ${String(code)}`));
     });
   });
 }

@@ -79,7 +79,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
   t.ok(f.ms < holdMs, 'it failed within its busy timeout, not at the end of the lock');
   t.equal(await lock.done, 0, 'lock holder released');
   const s = await slow;
-  t.comment(`patient write (busy_timeout_ms ${holdMs + 10_000}): ${s.ok ? `succeeded after ${s.ms.toFixed(0)} ms` : `failed ${s.err}`}`);
+  t.comment(`patient write (busy_timeout_ms ${holdMs + 10_000}): ${s.ok ? `succeeded after ${s.ms.toFixed(0)} ms` : `failed ${String(s.err)}`}`);
   t.ok(s.ok, 'the patient write waited and succeeded');
   t.ok(s.ms >= holdMs - 300, 'it waited for the lock');
   // The failed write is retried by its user and succeeds; nothing half-written in between.
@@ -88,7 +88,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
   await ctx.feed.poll();
   await ctx.recorder.flush();
   const recorded = (await ctx.db.get<{ n: number }>("SELECT count(*) AS n FROM screened WHERE adapter = 'faults'"))?.n;
-  t.comment(`after the lock: ${recorded}/${verdicts} verdict records written, both writes present`);
+  t.comment(`after the lock: ${String(recorded)}/${verdicts} verdict records written, both writes present`);
   t.equal(recorded, verdicts, 'no verdict record lost: the write-behind queue waited and flushed');
   for (const n of ['+15557770002', '+15557770003']) t.equal((await ctx.screener.screen(call(n))).action, 'reject', `${n} blocked after the lock`);
 });
@@ -142,7 +142,7 @@ t.test('SIGKILL in the middle of a large CSV import: the database opens intact, 
   const check = await s.db.all<{ quick_check: string }>('PRAGMA quick_check');
   const after = (await s.db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n;
   await s.close();
-  t.comment(`survived: PRAGMA quick_check = ${check.map((c) => c.quick_check).join(',')}; entries ${after} (1 before the import)`);
+  t.comment(`survived: PRAGMA quick_check = ${check.map((c) => c.quick_check).join(',')}; entries ${String(after)} (1 before the import)`);
   t.same(check.map((c) => c.quick_check), ['ok'], 'database intact');
   t.equal(after, 1, 'all or nothing: none of the killed import was committed');
 
@@ -151,7 +151,7 @@ t.test('SIGKILL in the middle of a large CSV import: the database opens intact, 
   const s2 = await openServices(conf(dbPath, 5000), silentLogger());
   const full = (await s2.db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n;
   await s2.close();
-  t.comment(`re-run: ${again.out.trim()}; entries ${full}`);
+  t.comment(`re-run: ${again.out.trim()}; entries ${String(full)}`);
   t.equal(full, rows + 1, 'the re-run imported every row: nothing lost');
 });
 
@@ -202,7 +202,7 @@ t.test('data directory full: writes fail with CS_ERR_DB_FULL, verdicts go on, wr
   await ctx.recorder.flush();
   const rec = (await ctx.db.get<{ n: number }>("SELECT count(*) AS n FROM screened WHERE adapter = 'faults'"))?.n;
   const check = await ctx.db.all<{ quick_check: string }>('PRAGMA quick_check');
-  t.comment(`space back: write ok, ${rec}/1000 verdict records written after the disk had room again, quick_check ${check.map((c) => c.quick_check).join(',')}`);
+  t.comment(`space back: write ok, ${String(rec)}/1000 verdict records written after the disk had room again, quick_check ${check.map((c) => c.quick_check).join(',')}`);
   t.same(check.map((c) => c.quick_check), ['ok'], 'database intact');
   t.equal(rec, 1000, 'verdict records kept in memory while the disk was full were written afterwards');
   writeFileSync(join(mnt, 'probe'), 'ok');

@@ -32,7 +32,7 @@ async function compare(t: Test, ctx: DaemonContext, numbers: readonly string[], 
     const same = a.action === b.action && a.sipCode === b.sipCode && a.rule?.id === b.rule?.id && a.rule?.kind === b.rule?.kind && a.rule?.mode === b.rule?.mode;
     if (!same) {
       differ++;
-      if (examples.length < 5) examples.push(`${numbers[i]}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
+      if (examples.length < 5) examples.push(`${String(numbers[i])}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
     }
   }
   t.equal(differ, 0, `${label}: summary and full entries agree on ${reqs.length} numbers ${examples.join('; ')}`);

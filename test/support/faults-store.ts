@@ -38,7 +38,7 @@ export function cli(args: string[], timeoutMs = 120_000): { child: ChildProcess;
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((resolve) =>
     child.on('exit', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); }));

@@ -102,7 +102,7 @@ t.test('blocked sender: held in quarantine with where it was going; nothing goes
 
   await r.ctx.recorder.flush();
   const records = await r.ctx.recorder.recent(r.orgId, 10);
-  t.match(records[0], { adapter: 'esl-sms', action: 'quarantine', channel: 'sms', call_id: `${headers['Core-UUID']}:${headers['Event-Sequence']}` });
+  t.match(records[0], { adapter: 'esl-sms', action: 'quarantine', channel: 'sms', call_id: `${String(headers['Core-UUID'])}:${String(headers['Event-Sequence'])}` });
   t.match(r.lines.find((l) => l.msg === 'message held'), {
     org: 'demo', from: '+15557770001', to: '+15550100', verdict: 'quarantine', callId: o.id, quarantineId: o.quarantineId,
   }, 'one log line with org, call id, from, to and verdict');
@@ -212,7 +212,7 @@ t.test("FreeSWITCH's own delivery-report copies are not screened again", async (
   r.fake.sendEvent(report, 'copy');
   r.fake.sendEvent(real, 'original');
   const o = await got;
-  t.equal(o.id, `${real['Core-UUID']}:${real['Event-Sequence']}`, 'the first outcome is the real message: the report was skipped');
+  t.equal(o.id, `${String(real['Core-UUID'])}:${String(real['Event-Sequence'])}`, 'the first outcome is the real message: the report was skipped');
   t.equal(r.sms.counters.messages, 1);
 });
 
