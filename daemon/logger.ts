@@ -3,11 +3,18 @@
  * Secrets are redacted by path wherever they appear in a logged object.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { SECRET_KEYS } from './config/schema.js';
 
-export const REDACT_PATHS = [
+/**
+ * Paths pino replaces with `[redacted]`: any `secret`/`password`/`token`/`authorization` field one
+ * level deep, the request headers that carry credentials, and every config key the schema marks
+ * secret (SECRET_KEYS, the one list) under a logged `config`.
+ */
+export const REDACT_PATHS: readonly string[] = [
   'secret', '*.secret', 'password', '*.password', 'token', '*.token', 'authorization', '*.authorization',
-  'req.headers.cookie', 'req.headers.authorization', 'headers.cookie', 'config.ami.secret', 'config.sip_edge.secret',
-  'config.esl_inbound.password', 'config.store.url', 'connectionString', '*.connectionString',
+  'req.headers.cookie', 'req.headers.authorization', 'headers.cookie',
+  ...SECRET_KEYS.map((key) => `config.${key}`),
+  'config.store.url', 'connectionString', '*.connectionString',
 ];
 
 export interface LoggerOptions {
@@ -18,7 +25,7 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const base = { level: options.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'callscreen' } };
+  const base = { level: options.level, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' }, base: { service: 'callscreen' } };
   if (options.destination) return pino(base, options.destination);
   if (options.format === 'pretty') {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard', destination: 2 } } });

@@ -147,16 +147,16 @@ async function point(pid: number, port: number, rate: number, seq0: number): Pro
 async function spawnReady(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
-    const onExit = (code: number | null): void => rej(new Error(`${args.at(-1)} exited ${code} before ready`));
+    const onExit = (code: number | null): void => rej(new Error(`${String(args.at(-1))} exited ${String(code)} before ready`));
     child.once('exit', onExit);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) {
         child.off('exit', onExit);
         res();
       }
     });
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   return child;
 }
 

@@ -100,7 +100,10 @@ function runChild<T>(phase: '--import-phase' | '--rss-phase', dbPath: string): P
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${phase} exited ${code}`));
+      if (code !== 0) {
+        reject(new Error(`${phase} exited ${String(code)}`));
+        return;
+      }
       resolvePromise(JSON.parse(out.trim()) as T);
     });
   });
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
       let t0 = performance.now();
       for (let i = 0; i < CACHED_OPS; i++) {
         const v = screener.screenSync(hot[i % HOT]!);
-        if (v !== undefined && v.action !== 'allow') sink++;
+        if (v.action !== 'allow') sink++;
       }
       syncRates.push(CACHED_OPS / ((performance.now() - t0) / 1000));
       t0 = performance.now();
@@ -168,8 +171,8 @@ async function main(): Promise<void> {
 
     // ---- unique never-seen callers (the spoofed robocall flood) ----
     const UNIQUE = 500_000;
-    const e164: ScreenRequest[] = new Array(UNIQUE);
-    const national: ScreenRequest[] = new Array(UNIQUE);
+    const e164 = new Array<ScreenRequest>(UNIQUE);
+    const national = new Array<ScreenRequest>(UNIQUE);
     const e164Rates: number[] = [];
     const nationalRates: number[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -180,10 +183,10 @@ async function main(): Promise<void> {
         national[i] = { ...base, from: `(${d.slice(0, 3)}) ${d.slice(3, 6)}-${d.slice(6)}` };
       }
       let t0 = performance.now();
-      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(e164[i]!)?.action !== 'allow') sink++;
+      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(e164[i]!).action !== 'allow') sink++;
       e164Rates.push(UNIQUE / ((performance.now() - t0) / 1000));
       t0 = performance.now();
-      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(national[i]!)?.action !== 'allow') sink++;
+      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(national[i]!).action !== 'allow') sink++;
       nationalRates.push(UNIQUE / ((performance.now() - t0) / 1000));
     }
     report('verdicts/s, unique never-seen callers, E.164 (+1…)', median(e164Rates), '/s', 200_000, true);

@@ -74,8 +74,8 @@ function csv(path: string, first: number, count: number): void {
 function run(cmd: string, args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
   const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
   const done = new Promise<{ code: number | null; out: string }>((res) => child.on('exit', (code) => res({ code, out })));
   return { child, done };
 }
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const daemon = run(process.execPath, [...tsx, 'scripts/bench-pbx-daemon.ts', cfgPath]);
     await new Promise<void>((res, rej) => {
       daemon.child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) res(); });
-      void daemon.done.then((r) => rej(new Error(`daemon exited ${r.code}: ${r.out.slice(-500)}`)));
+      void daemon.done.then((r) => rej(new Error(`daemon exited ${String(r.code)}: ${r.out.slice(-500)}`)));
     });
     log('daemon ready');
 
@@ -165,8 +165,8 @@ async function main(): Promise<void> {
           // Let every load get under way before the first call.
           await new Promise((r) => setTimeout(r, 1500));
           stops.push(async () => { flood.child.kill('SIGTERM'); return `sign-ins ${(await flood.done).out.trim()}`; });
-          stops.push(async () => { const r = await imp.done; return `import exit ${r.code}`; });
-          stops.push(async () => { const r = await exp.done; return `export exit ${r.code}`; });
+          stops.push(async () => { const r = await imp.done; return `import exit ${String(r.code)}`; });
+          stops.push(async () => { const r = await exp.done; return `export exit ${String(r.code)}`; });
         }
         const { ms, notRejected } = await calls(next);
         next += RATE * SECS;

@@ -351,10 +351,10 @@ async function startDaemon(configPath: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error('daemon not ready within 120 s')), 120_000);
-    child.once('exit', (code) => rej(new Error(`daemon exited ${code} before ready`)));
+    child.once('exit', (code) => rej(new Error(`daemon exited ${String(code)} before ready`)));
     let ready = false;
     let partial = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop()!;
       for (const line of lines) {
@@ -563,7 +563,7 @@ function writeReport(r: Report): void {
       if (fo > 0) verdicts.push(`${label} ${rate}/s: ${fo} calls got a fail-open verdict (median)`);
     }
   }
-  const bestCell = (v: Variant): string => `${r.best[v] ? r.best[v].toLocaleString('en-US') : '< ' + RATES[0]}${r.alive.has(v) ? ' (all tried)' : ''}`;
+  const bestCell = (v: Variant): string => `${r.best[v] ? r.best[v].toLocaleString('en-US') : `< ${RATES[0] ?? 0}`}${r.alive.has(v) ? ' (all tried)' : ''}`;
   const sustainedOk = (v: Variant): boolean => r.best.blacklist > 0 && r.best[v] >= 0.9 * r.best.blacklist;
   lines.push(`| highest sustained calls/s (0 retransmissions, p99 < 50 ms) | ${bestCell('none')} | ${bestCell('blacklist')} | ${bestCell('callscreen')} | ${bestCell('mirror')} | ${ratio(r.best.callscreen, r.best.blacklist)} | ${ratio(r.best.mirror, r.best.blacklist)} | ≥ 0.90× — ${SCREENED.map(([label, v]) => `${label}: ${check(sustainedOk(v))}`).join('; ')} |`);
   lines.push(`| daemon resident memory before → after the run (MB; one daemon serves both callscreen columns) | | | ${fmt(r.rssBefore, 0)} → ${fmt(r.rssAfter, 0)} | (same daemon) | | | flat |`);
@@ -628,7 +628,7 @@ async function runAgi(): Promise<string> {
       env: { ...process.env, BENCH_N: '100000', BENCH_RATES: '500,1000,2000' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const t = setTimeout(() => child.kill('SIGKILL'), 5 * 60_000);
     child.once('exit', (code) => {
       clearTimeout(t);

@@ -7,6 +7,7 @@ import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { Channel } from '../core/screen-request.js';
+import { isInboundAction } from '../core/verdict.js';
 import type { DaemonContext } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
@@ -346,6 +347,8 @@ export class AdminOperations {
     await this.org(p, slug, 'view');
     const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null);
     const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld });
+    // An inbound request never gets an agent's outbound action; the API documents the inbound ones.
+    if (!isInboundAction(v.action)) throw new CallscreenError('CS_ERR_INTERNAL', `inbound screening answered "${v.action}"`, { action: v.action });
     return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null };
   }
 }

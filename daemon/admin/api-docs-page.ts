@@ -15,7 +15,7 @@ interface Operation {
 }
 export interface OpenApiDoc { info?: { title?: string; description?: string }; paths?: Record<string, Record<string, Operation>> }
 
-const typeOf = (s: Schema | undefined): string => (s?.enum ? s.enum.map(String).join(' | ') : Array.isArray(s?.type) ? s.type.join(' | ') : String(s?.type ?? 'any'));
+const typeOf = (s: Schema | undefined): string => (s?.enum ? s.enum.map(String).join(' | ') : Array.isArray(s?.type) ? s.type.join(' | ') : (typeof s?.type === 'string' ? s.type : 'any'));
 
 function operation(method: string, path: string, op: Operation): SafeHtml {
   const body = op.requestBody?.content?.['application/json']?.schema;

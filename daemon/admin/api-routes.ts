@@ -4,16 +4,19 @@
  * application/json bodies are accepted (415 otherwise). The schemas also feed the OpenAPI
  * document at /api/v1/openapi.json.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyInstance } from 'fastify';
+import { BLOCK_MODES } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import type { AdminOperations, AuditFilter, BlockInput, EntryEdit, SettingsInput } from './admin-operations.js';
+import { INBOUND_ACTIONS, RULE_KINDS } from '../core/verdict.js';
+import type { AdminOperations } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
 import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
 import { installResponseSchemas } from './openapi.js';
 import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
-import type { Role, UserService } from './user-service.js';
+import type { UserService } from './user-service.js';
 
 export interface ApiDeps {
   readonly ops: AdminOperations;
@@ -44,15 +47,13 @@ const blockBody = {
 } as const;
 const noteBody = { type: 'object', additionalProperties: false, properties: { note: text(1000) } } as const;
 
-function num(v: unknown): number {
-  return typeof v === 'number' ? v : Number(v);
-}
-
-export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): void {
   const { ops, auth, signIn } = deps;
-  installAccess(app, auth, deps.orgs, deps.routes);
-  installResponseSchemas(app);
-  const p = (req: FastifyRequest) => req.params as { org: string; id?: number };
+  installAccess(instance, auth, deps.orgs, deps.routes);
+  installResponseSchemas(instance);
+  // Each route's body, query and params are typed from its own schema (the one ajv validates with
+  // and the OpenAPI document shows), so a handler cannot read a field the schema does not have.
+  const app = instance.withTypeProvider<JsonSchemaToTsProvider>();
 
   // Only JSON bodies: a form post or text/plain cannot reach the API (and CORS-free simple
   // requests from other sites are refused before anything runs).
@@ -72,8 +73,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req, reply) => {
     // Login CSRF: a page elsewhere must not sign this browser in (as anyone).
     checkSameOrigin(req);
-    const body = req.body as { name: string; password: string };
-    const user = await signIn.check(body.name, body.password, req.ip);
+    const user = await signIn.check(req.body.name, req.body.password, req.ip);
     const csrf = await auth.startSession(req, reply, user);
     return { user: { name: user.name, role: user.role, orgs: user.orgs }, csrf };
   });
@@ -89,8 +89,10 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, permissions: permissionsFor(a.user, o) })) };
   });
 
+  // Response schemas list every field (additionalProperties: false): the serialiser drops unlisted
+  // fields anyway, and the handler's return type is then checked against the schema.
   const tokenInfo = {
-    type: 'object',
+    type: 'object', additionalProperties: false,
     properties: {
       id: { type: 'integer' }, user: { type: 'string' }, name: { type: 'string' }, role: { type: ['string', 'null'] }, readOnly: { type: 'boolean' },
       createdAt: { type: 'integer' }, createdBy: { type: 'string' }, expiresAt: { type: ['integer', 'null'] }, lastUsedAt: { type: ['integer', 'null'] },
@@ -109,18 +111,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           expiresInDays: { type: 'integer', minimum: 1, maximum: 366, description: 'default 90' },
         },
       },
-      response: { 201: { description: 'Created; the secret is in token, shown once', type: 'object', properties: { ...tokenInfo.properties, token: { type: 'string' } } } },
+      response: { 201: { description: 'Created; the secret is in token, shown once', type: 'object', additionalProperties: false, properties: { ...tokenInfo.properties, token: { type: 'string' } } } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);
     // A token cannot mint tokens: a leaked token must not outlive its own expiry or revocation.
     if (a.via === 'token') throw new CallscreenError('CS_ERR_FORBIDDEN', 'tokens are created from a signed-in session or the CLI, not with another token', { permission: 'tokens' });
-    const b = req.body as { name: string; role?: Role; readOnly?: boolean; expiresInDays?: number };
-    const t = await deps.users.createToken(a.user.name, b, a.actor, a.user.role);
+    const t = await deps.users.createToken(a.user.name, req.body, a.actor, a.user.role);
     return reply.code(201).send(t);
   });
 
-  app.get('/me/tokens', { config: { access: 'signed-in' }, schema: { summary: 'Your API tokens (never the secrets), with last use', tags: ['tokens'], response: { 200: { description: 'Your tokens, newest first', type: 'object', properties: { tokens: { type: 'array', items: tokenInfo } } } } } }, async (req) => {
+  app.get('/me/tokens', { config: { access: 'signed-in' }, schema: { summary: 'Your API tokens (never the secrets), with last use', tags: ['tokens'], response: { 200: { description: 'Your tokens, newest first', type: 'object', additionalProperties: false, properties: { tokens: { type: 'array', items: tokenInfo } } } } } }, async (req) => {
     const a = principalOf(req);
     return { tokens: await deps.users.listTokens(a.user.name) };
   });
@@ -130,7 +131,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     schema: { summary: 'Revoke one of your API tokens', tags: ['tokens'], params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } }, response: { 200: { ...tokenInfo, description: 'The token, now revoked' } } },
   }, async (req) => {
     const a = principalOf(req);
-    return deps.users.revokeToken(a.user.name, num((req.params as { id: number }).id), a.actor);
+    return deps.users.revokeToken(a.user.name, req.params.id, a.actor);
   });
 
   app.post('/me/password', {
@@ -142,9 +143,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   }, async (req) => {
     const a = principalOf(req);
     if (a.via !== 'session') throw new CallscreenError('CS_ERR_FORBIDDEN', 'sign in with your password to change it (not with a token)', { permission: 'password' });
-    const b = req.body as { current: string; password: string };
-    await signIn.confirmPassword(a.user, b.current, req.ip);
-    await deps.users.setPassword(a.user.name, b.password, a.actor, { self: true, ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}) });
+    await signIn.confirmPassword(a.user, req.body.current, req.ip);
+    await deps.users.setPassword(a.user.name, req.body.password, a.actor, { self: true, ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}) });
     return { changed: true };
   });
 
@@ -157,7 +157,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const name = (req.params as { name: string }).name;
+    const name = req.params.name;
     const target = await deps.users.get(name);
     // Another org's user does not exist as far as this admin can tell; a user who also works in an
     // org this admin does not manage could be used to reach that org, so is refused.
@@ -165,7 +165,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (!target.orgs.every((o) => a.user.orgs.includes(o))) {
       throw new CallscreenError('CS_ERR_FORBIDDEN', `"${name}" also works in organisations you do not manage; ask their admin or use the CLI`, { permission: 'users' });
     }
-    await deps.users.setPassword(name, (req.body as { password: string }).password, a.actor, { self: false });
+    await deps.users.setPassword(name, req.body.password, a.actor, { self: false });
     return { reset: name };
   });
 
@@ -182,19 +182,19 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query as { search?: string; list?: 'block' | 'allow'; limit: number; offset: number };
-    const r = await ops.listEntries(a, p(req).org, q);
+    const q = req.query;
+    const r = await ops.listEntries(a, req.params.org, q);
     return { org: r.org.slug, total: r.total, limit: q.limit, offset: q.offset, entries: r.entries };
   });
 
   app.post('/orgs/:org/blocked', { config: { access: 'block', status: 201 }, schema: { summary: 'Block a number, prefix, contact or unidentified callers', tags: ['blocklist'], params: orgParam, body: blockBody } }, async (req, reply) => {
     const a = principalOf(req);
-    return reply.code(201).send(await ops.block(a, p(req).org, req.body as BlockInput));
+    return reply.code(201).send(await ops.block(a, req.params.org, req.body));
   });
 
   app.post('/orgs/:org/blocked/:id/unblock', { config: { access: 'unblock' }, schema: { summary: 'Unblock an entry (admins), with an optional note', tags: ['blocklist'], params: orgIdParams, body: noteBody } }, async (req) => {
     const a = principalOf(req);
-    return ops.unblock(a, p(req).org, num(p(req).id), (req.body as { note?: string } | undefined)?.note ?? '');
+    return ops.unblock(a, req.params.org, req.params.id, req.body.note ?? '');
   });
 
   app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
@@ -204,14 +204,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req, reply) => {
     const a = principalOf(req);
-    return reply.code(201).send(await ops.allow(a, p(req).org, req.body as BlockInput));
+    return reply.code(201).send(await ops.allow(a, req.params.org, req.body));
   });
 
   app.get('/orgs/:org/contacts', { config: { access: 'view' },
     schema: { summary: 'List or search contacts', tags: ['contacts'], params: orgParam, querystring: { type: 'object', additionalProperties: false, properties: { search: text(100) } } },
   }, async (req) => {
     const a = principalOf(req);
-    return { contacts: await ops.contacts(a, p(req).org, (req.query as { search?: string }).search ?? '') };
+    return { contacts: await ops.contacts(a, req.params.org, req.query.search ?? '') };
   });
 
   app.post('/orgs/:org/contacts', { config: { access: 'contacts', status: 201 },
@@ -221,8 +221,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req, reply) => {
     const a = principalOf(req);
-    const b = req.body as { name: string; numbers: string[] };
-    return reply.code(201).send(await ops.addContact(a, p(req).org, b.name, b.numbers));
+    const b = req.body;
+    return reply.code(201).send(await ops.addContact(a, req.params.org, b.name, b.numbers));
   });
 
   app.post('/orgs/:org/contacts/:id/block', { config: { access: 'block', status: 201 },
@@ -232,9 +232,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req, reply) => {
     const a = principalOf(req);
-    const b = req.body as Omit<BlockInput, 'kind'>;
-    const contact = await ops.contact(a, p(req).org, num(p(req).id));
-    return reply.code(201).send(await ops.block(a, p(req).org, { ...b, kind: 'contact', contactId: contact.id, name: contact.name }));
+    const b = req.body;
+    const contact = await ops.contact(a, req.params.org, req.params.id);
+    return reply.code(201).send(await ops.block(a, req.params.org, { ...b, kind: 'contact', contactId: contact.id, name: contact.name }));
   });
 
   app.post('/orgs/:org/contacts/:id/unblock', { config: { access: 'unblock' },
@@ -245,8 +245,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const b = req.body as { messages: 'release' | 'delete'; note?: string };
-    return ops.unblockContact(a, p(req).org, num(p(req).id), b.messages, b.note ?? '');
+    const b = req.body;
+    return ops.unblockContact(a, req.params.org, req.params.id, b.messages, b.note ?? '');
   });
 
   app.get('/orgs/:org/quarantine', { config: { access: 'quarantine' },
@@ -256,19 +256,19 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query as { contact?: number; status?: 'held' | 'released' | 'all'; limit: number; offset: number };
-    return ops.quarantine(a, p(req).org, { ...q, ...(q.contact !== undefined ? { contactId: q.contact } : {}) });
+    const q = req.query;
+    return ops.quarantine(a, req.params.org, { ...q, ...(q.contact !== undefined ? { contactId: q.contact } : {}) });
   });
 
   app.post('/orgs/:org/quarantine/:id/release', { config: { access: 'quarantine' }, schema: { summary: 'Deliver a held message now (503 when no PBX link can deliver it)', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
     const a = principalOf(req);
-    return ops.releaseMessage(a, p(req).org, num(p(req).id));
+    return ops.releaseMessage(a, req.params.org, req.params.id);
   });
 
   app.post('/orgs/:org/quarantine/:id/delete', { config: { access: 'quarantine' }, schema: { summary: 'Delete a held message for good', tags: ['quarantine'], params: orgIdParams } }, async (req) => {
     const a = principalOf(req);
-    await ops.deleteMessage(a, p(req).org, num(p(req).id));
-    return { deleted: num(p(req).id) };
+    await ops.deleteMessage(a, req.params.org, req.params.id);
+    return { deleted: req.params.id };
   });
 
   app.post('/orgs/:org/quarantine/settle', { config: { access: 'quarantine' },
@@ -278,8 +278,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const b = req.body as { action: 'release' | 'delete'; contactId?: number; from?: string };
-    const n = await ops.settleMessages(a, p(req).org, { ...(b.contactId !== undefined ? { contactId: b.contactId } : {}), ...(b.from ? { from: b.from } : {}) }, b.action);
+    const b = req.body;
+    const n = await ops.settleMessages(a, req.params.org, { ...(b.contactId !== undefined ? { contactId: b.contactId } : {}), ...(b.from ? { from: b.from } : {}) }, b.action);
     return { action: b.action, count: n };
   });
 
@@ -290,8 +290,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query as { channel?: 'call' | 'sms'; limit: number; offset: number };
-    return { calls: await ops.recentCalls(a, p(req).org, q) };
+    const q = req.query;
+    return { calls: await ops.recentCalls(a, req.params.org, q) };
   });
 
   app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },
@@ -301,7 +301,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    return ops.dashboard(a, p(req).org, (req.query as { days: number }).days);
+    return ops.dashboard(a, req.params.org, req.query.days);
   });
 
   app.get('/orgs/:org/audit', { config: { access: 'audit' },
@@ -314,7 +314,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    return ops.audit(a, p(req).org, req.query as AuditFilter);
+    return ops.audit(a, req.params.org, req.query);
   });
 
   const settingsProps = {
@@ -329,7 +329,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/orgs/:org/settings', { config: { access: 'settings' }, schema: { summary: 'Organisation settings (admins)', tags: ['settings'], params: orgParam } }, async (req) => {
     const a = principalOf(req);
-    return ops.settings(a, p(req).org);
+    return ops.settings(a, req.params.org);
   });
 
   app.patch('/orgs/:org/settings', { config: { access: 'settings' },
@@ -339,8 +339,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const { note, ...patch } = req.body as SettingsInput & { region?: string; name?: string; note?: string };
-    return ops.updateOrgSettings(a, p(req).org, patch, note ?? '');
+    const { note, ...patch } = req.body;
+    return ops.updateOrgSettings(a, req.params.org, patch, note ?? '');
   });
 
   app.get('/orgs/:org/precheck', { config: { access: 'view' },
@@ -350,9 +350,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query as { number: string; channel: 'call' | 'sms' };
+    const q = req.query;
     if (!q.number.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'querystring field "number" is required', { field: 'number' });
-    return ops.precheck(a, p(req).org, q.number, q.channel);
+    return ops.precheck(a, req.params.org, q.number, q.channel);
   });
 
   // ---- Issue #17: every action from every door. Orgs and DIDs, contact numbers, editing an entry,
@@ -360,50 +360,53 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   /** 1–50 numbers in any format the org's region reads (all or nothing). */
   const numbersList = (description: string) => ({ type: 'array', minItems: 1, maxItems: 50, items: text(64), description }) as const;
-  const numbersBody = (description: string, withNote: boolean) => ({
+  const numbersBody = (description: string) => ({
+    type: 'object', additionalProperties: false, required: ['numbers'], properties: { numbers: numbersList(description) },
+  }) as const;
+  const numbersNoteBody = (description: string) => ({
     type: 'object', additionalProperties: false, required: ['numbers'],
-    properties: { numbers: numbersList(description), ...(withNote ? { note: { ...text(1000), description: 'why: kept in the audit log' } } : {}) },
+    properties: { numbers: numbersList(description), note: { ...text(1000), description: 'why: kept in the audit log' } },
   }) as const;
 
   app.get('/orgs/:org', { config: { access: 'view' },
     schema: { summary: 'One organisation: name, region, settings, inbound numbers (DIDs) and your permissions in it', tags: ['orgs'], params: orgParam },
-  }, async (req) => ops.orgDetail(principalOf(req), p(req).org));
+  }, async (req) => ops.orgDetail(principalOf(req), req.params.org));
 
   app.post('/orgs/:org/dids', { config: { access: 'settings', status: 201 },
     schema: {
       summary: 'Add inbound numbers (DIDs) to the organisation (admins); all or nothing, 409 if one belongs to another organisation', tags: ['orgs'], params: orgParam,
-      body: numbersBody('inbound numbers, any format; one that belongs to another organisation is refused', false),
+      body: numbersBody('inbound numbers, any format; one that belongs to another organisation is refused'),
     },
   }, async (req, reply) => {
-    const b = req.body as { numbers: string[] };
-    return reply.code(201).send(await ops.addDids(principalOf(req), p(req).org, b.numbers));
+    const b = req.body;
+    return reply.code(201).send(await ops.addDids(principalOf(req), req.params.org, b.numbers));
   });
 
   app.post('/orgs/:org/dids/remove', { config: { access: 'settings' },
     schema: {
       summary: 'Remove inbound numbers (DIDs) from the organisation (admins); all or nothing. Calls to a removed DID no longer find the organisation (screening.fail_mode applies) and it is no longer protected from blocking',
-      tags: ['orgs'], params: orgParam, body: numbersBody('DIDs of this organisation, any format', true),
+      tags: ['orgs'], params: orgParam, body: numbersNoteBody('DIDs of this organisation, any format'),
     },
   }, async (req) => {
-    const b = req.body as { numbers: string[]; note?: string };
-    return ops.removeDids(principalOf(req), p(req).org, b.numbers, b.note ?? '');
+    const b = req.body;
+    return ops.removeDids(principalOf(req), req.params.org, b.numbers, b.note ?? '');
   });
 
   app.post('/orgs/:org/contacts/:id/numbers', { config: { access: 'contacts' },
     schema: {
       summary: 'Add numbers to a contact; a blocked contact\'s new numbers are blocked at once', tags: ['contacts'], params: orgIdParams,
-      body: numbersBody('numbers to add, any format', false),
+      body: numbersBody('numbers to add, any format'),
     },
-  }, async (req) => ops.addContactNumbers(principalOf(req), p(req).org, num(p(req).id), (req.body as { numbers: string[] }).numbers));
+  }, async (req) => ops.addContactNumbers(principalOf(req), req.params.org, req.params.id, req.body.numbers));
 
   app.post('/orgs/:org/contacts/:id/numbers/remove', { config: { access: 'contacts' },
     schema: {
       summary: 'Remove numbers from a contact; all or nothing. On a blocked contact this unblocks those numbers, so admins only', tags: ['contacts'], params: orgIdParams,
-      body: numbersBody('numbers of this contact, any format', true),
+      body: numbersNoteBody('numbers of this contact, any format'),
     },
   }, async (req) => {
-    const b = req.body as { numbers: string[]; note?: string };
-    return ops.removeContactNumbers(principalOf(req), p(req).org, num(p(req).id), b.numbers, b.note ?? '');
+    const b = req.body;
+    return ops.removeContactNumbers(principalOf(req), req.params.org, req.params.id, b.numbers, b.note ?? '');
   });
 
   const editProps = {
@@ -414,7 +417,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/orgs/:org/blocked/:id', { config: { access: 'view' },
     schema: { summary: 'One active block or allow entry', tags: ['blocklist'], params: orgIdParams },
-  }, async (req) => ops.entry(principalOf(req), p(req).org, num(p(req).id)));
+  }, async (req) => ops.entry(principalOf(req), req.params.org, req.params.id));
 
   app.patch('/orgs/:org/blocked/:id', { config: { access: 'block' },
     schema: {
@@ -423,8 +426,8 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { mode: blockBody.properties.mode, ...editProps } },
     },
   }, async (req) => {
-    const { note, ...changes } = req.body as EntryEdit & { note?: string };
-    return ops.editEntry(principalOf(req), p(req).org, num(p(req).id), 'block', changes, note ?? '');
+    const { note, ...changes } = req.body;
+    return ops.editEntry(principalOf(req), req.params.org, req.params.id, 'block', changes, note ?? '');
   });
 
   app.patch('/orgs/:org/allowed/:id', { config: { access: 'allow' },
@@ -433,13 +436,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: editProps },
     },
   }, async (req) => {
-    const { note, ...changes } = req.body as EntryEdit & { note?: string };
-    return ops.editEntry(principalOf(req), p(req).org, num(p(req).id), 'allow', changes, note ?? '');
+    const { note, ...changes } = req.body;
+    return ops.editEntry(principalOf(req), req.params.org, req.params.id, 'allow', changes, note ?? '');
   });
 
   app.post('/orgs/:org/allowed/:id/disallow', { config: { access: 'allow' },
     schema: { summary: 'Remove an allow entry (admins), with an optional note; blocks under it apply again', tags: ['blocklist'], params: orgIdParams, body: noteBody },
-  }, async (req) => ops.disallow(principalOf(req), p(req).org, num(p(req).id), (req.body as { note?: string } | undefined)?.note ?? ''));
+  }, async (req) => ops.disallow(principalOf(req), req.params.org, req.params.id, req.body.note ?? ''));
 
   app.get('/orgs/:org/check', { config: { access: 'view' },
     schema: {
@@ -454,16 +457,24 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
       response: {
         200: {
-          description: 'The verdict', type: 'object',
+          description: 'The verdict', type: 'object', additionalProperties: false,
           properties: {
-            action: { enum: ['allow', 'reject', 'voicemail', 'quarantine'] }, reason: { type: 'string' }, normalized: { type: 'string' },
-            rule: { type: ['object', 'null'], additionalProperties: true }, sipCode: { type: ['integer', 'null'], description: 'SIP status a rejected call gets' },
+            action: { enum: INBOUND_ACTIONS }, reason: { type: 'string' }, normalized: { type: 'string' },
+            rule: {
+              type: ['object', 'null'], additionalProperties: false, description: 'the rule that decided; null when nothing matched',
+              properties: {
+                id: { type: ['integer', 'string'], description: 'entry id; for a protected number the protection (emergency or did)' },
+                kind: { enum: RULE_KINDS }, value: { type: 'string', description: 'the number, prefix or contact id matched; empty for unidentified' },
+                name: { type: 'string' }, reason: { type: 'string' }, mode: { enum: BLOCK_MODES },
+              },
+            },
+            sipCode: { type: ['integer', 'null'], description: 'SIP status a rejected call gets' },
           },
         },
       },
     },
   }, async (req) => {
-    const q = req.query as { number: string; channel: 'call' | 'sms'; withheld: boolean };
-    return ops.checkInbound(principalOf(req), p(req).org, q.number, q.channel, q.withheld);
+    const q = req.query;
+    return ops.checkInbound(principalOf(req), req.params.org, q.number, q.channel, q.withheld);
   });
 }

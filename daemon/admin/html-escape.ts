@@ -6,7 +6,7 @@
  */
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-export function escapeHtml(value: unknown): string {
+export function escapeHtml(value: string | number | boolean | bigint | null | undefined): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
@@ -18,13 +18,16 @@ export class SafeHtml {
   }
 }
 
-type Interpolated = unknown | SafeHtml | readonly (SafeHtml | unknown)[];
+/** Anything: SafeHtml as is, arrays joined, null/undefined/false as nothing, text and numbers escaped. */
+type Interpolated = unknown;
 
 function render(v: Interpolated): string {
   if (v instanceof SafeHtml) return v.value;
   if (Array.isArray(v)) return v.map(render).join('');
   if (v === null || v === undefined || v === false) return '';
-  return escapeHtml(v);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return escapeHtml(v);
+  // An object here is a bug in a page (it would print "[object Object]"): refuse it loudly.
+  throw new TypeError(`html\`\`: cannot interpolate a ${typeof v}`);
 }
 
 export function html(strings: TemplateStringsArray, ...values: Interpolated[]): SafeHtml {

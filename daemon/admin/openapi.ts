@@ -64,7 +64,7 @@ export function installResponseSchemas(app: FastifyInstance): void {
 
 /** @fastify/swagger `transform`: HTML pages out, security per route from its access rule. */
 export function openapiTransform({ schema, url, route }: { schema: Record<string, unknown> | undefined; url: string; route: RouteOptions }): { schema: Record<string, unknown>; url: string } {
-  const access = (route.config as { access?: Access } | undefined)?.access;
+  const access = route.config?.access;
   const isApi = url.startsWith('/api/v1/');
   if (!isApi && !OPS_PATHS.has(url)) return { schema: { ...schema, hide: true }, url };
   const isPublic = !isApi || access === 'public';

@@ -133,7 +133,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     try {
       const user = await signIn.check(field(req.body, 'name'), field(req.body, 'password'), req.ip);
       await auth.startSession(req, reply, user);
-      return reply.redirect(next, 303);
+      return await reply.redirect(next, 303);
     } catch (err) {
       if (err instanceof CallscreenError && (err.code === 'CS_ERR_UNAUTHENTICATED' || err.code === 'CS_ERR_THROTTLED')) {
         const retry = err.details.retryAfterSeconds;
@@ -215,7 +215,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
         reason: v.reason,
         expires: v.expires || null,
       });
-      return back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
+      return await back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
     } catch (err) {
       const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' ? 'prefix' : kind === 'number' ? 'number' : null);
       if (!fe) throw err;
@@ -240,7 +240,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const e = await ops.allow(a, org.slug, {
         kind: v.kind, ...(v.kind === 'number' ? { number: v.number } : { prefix: v.prefix }), name: v.name, reason: v.reason, expires: v.expires || null,
       });
-      return back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
+      return await back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
     } catch (err) {
       const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' ? 'prefix' : 'number');
       if (!fe) throw err;
@@ -268,7 +268,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const numbers = typed.numbers.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
     try {
       const c = await ops.addContact(a, org.slug, typed.name, numbers);
-      return back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
+      return await back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
     } catch (err) {
       const fe = formErrorOf(err, CONTACT_FIELDS, { name: 'cname', numbers: 'cnumbers' }, 'cnumbers');
       if (!fe) throw err;
@@ -376,9 +376,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, f } = await frame(req, '/account', 'Account');
     const days = field(req.body, 'days') || '90';
     if (!/^\d{1,3}$/.test(days)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "days" must be a whole number of days', { field: 'days' });
-    const role = field(req.body, 'role') as Role;
+    const role = field(req.body, 'role');
     const t = await deps.users.createToken(a.user.name, {
-      name: field(req.body, 'name'), ...(role ? { role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
+      name: field(req.body, 'name'), ...(role ? { role: role as Role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
     }, a.actor, a.user.role);
     // The secret is shown on this answer only (not after a redirect: it must never be in a URL).
     return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })), 201);
@@ -412,7 +412,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
         outboundPolicy: v.outboundPolicy as OutboundPolicy,
         supervisorMinPrefixDigits: minDigitsField(v.supervisorMinPrefixDigits),
       }, v.note);
-      return back(reply, '/settings', org.slug, 'settings-saved');
+      return await back(reply, '/settings', org.slug, 'settings-saved');
     } catch (err) {
       const fe = formErrorOf(err, SETTINGS_FIELDS, { minPrefixDigits: 'supervisorMinPrefixDigits' });
       if (!fe) throw err;

@@ -97,7 +97,7 @@ export function renderQuarantine(f: Frame, messages: readonly QuarantinedMessage
   }
   const cards = [...groups.values()].map((ms) => {
     const first = ms[0]!;
-    const who = first.contactId !== null ? `${first.contactName ?? 'Contact ' + first.contactId}` : first.from;
+    const who = first.contactId !== null ? first.contactName ?? `Contact ${first.contactId}` : first.from;
     const selector = first.contactId !== null ? html`<input type="hidden" name="contactId" value="${first.contactId}">` : html`<input type="hidden" name="from" value="${first.from}">`;
     return html`<section class="card" aria-label="Messages from ${who}">
   <h2>${who} <span class="muted">${ms.length} held</span></h2>

@@ -199,7 +199,7 @@ export class UserService {
     if (!label) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'a token needs a name (what it is for)', { field: 'name' });
     const ceiling = ROLE_ORDER.indexOf(user.role) < ROLE_ORDER.indexOf(creatorRole) ? user.role : creatorRole;
     const role = spec.role ?? ceiling;
-    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
     if (ROLE_ORDER.indexOf(role) > ROLE_ORDER.indexOf(ceiling)) {
       throw new CallscreenError('CS_ERR_FORBIDDEN', `a token may not carry role ${role}: at most ${ceiling}`, { field: 'role', max: ceiling });
     }

@@ -24,7 +24,8 @@ export function isWarning(body: string | undefined): boolean {
  * Returns a function that puts the previous handler back.
  */
 export function watchWarnings(ua: Pick<UserAgent, 'delegate'>, onWarning: (text: string, message: Message) => void): () => void {
-  const previous = ua.delegate?.onMessage;
+  // Bound: sip.js declares onMessage as a method of the delegate, which may use `this`.
+  const previous = ua.delegate?.onMessage?.bind(ua.delegate);
   const handler = (message: Message): void => {
     const body = message.request.body;
     if (!isWarning(body)) {

@@ -70,7 +70,7 @@ export class CliSession implements CliContext {
       if (path !== ':memory:' && !existsSync(path)) {
         throw new CallscreenError(
           'CS_ERR_DB_MISSING',
-          `database ${path} does not exist; check --db / [store] path${this.configSource() !== null ? ` in ${this.configSource()}` : ''}, or create it with: callscreen init`,
+          `database ${path} does not exist; check --db / [store] path${configIn(this.configSource())}, or create it with: callscreen init`,
           { path },
         );
       }
@@ -103,4 +103,9 @@ export class CliSession implements CliContext {
     this.opened = null;
     if (opened) await (await opened.catch(() => null))?.close();
   }
+}
+
+/** " in FILE" for messages that point at the config file; empty when the defaults are in use. */
+function configIn(source: string | null): string {
+  return source !== null ? ` in ${source}` : '';
 }

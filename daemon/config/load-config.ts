@@ -23,7 +23,8 @@ export class ConfigLoader {
 
   constructor() {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-    this.validate = ajv.compile(CONFIG_SCHEMA);
+    // The validator narrows what it accepts to Config (the type derived from the same schema).
+    this.validate = ajv.compile<Config>(CONFIG_SCHEMA);
   }
 
   /** Loads `path`, or the embedded defaults when path is null. */
@@ -60,7 +61,7 @@ export class ConfigLoader {
         { file: name, key: first.key, line: first.line, errors: described },
       );
     }
-    const config = data as Config;
+    const config = data;
     // Rules the schema cannot say (listen addresses, regexes, pairs): the same refusal at start,
     // on reload and in `config check`.
     const broken = checkConfigRules(config);
@@ -89,7 +90,7 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
   let text: string;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
       key = base ? `${base}.${extra}` : extra;
       text = base ? `unknown key "${extra}" in [${base}]` : `unknown section or key "${extra}"`;
       break;
@@ -101,7 +102,7 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
       text = `must be ${(e.params as { type: string }).type}`;
       break;
     case 'required': {
-      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      const missing = (e.params as { missingProperty: string }).missingProperty;
       key = base ? `${base}.${missing}` : missing;
       text = 'must be set';
       break;

@@ -3,6 +3,8 @@
  * defaults that make `npm start` work with no file at all. Every key is documented here; the README's
  * table and config/callscreen.example.toml are kept in step by a test.
  */
+import type { FromSchema } from 'json-schema-to-ts';
+
 export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -67,7 +69,7 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', default: '127.0.0.1', description: 'AMI host' },
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 5038, description: 'AMI port' },
         username: { type: 'string', default: 'callscreen', description: 'AMI user (manager.conf)' },
-        secret: { type: 'string', default: '', description: 'AMI secret; never logged' },
+        secret: { type: 'string', writeOnly: true, default: '', description: 'AMI secret; never logged' },
         action_timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 3000, description: 'an AMI action with no response by then fails (ms)' },
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
@@ -91,7 +93,7 @@ export const CONFIG_SCHEMA = {
         enabled: { type: 'boolean', default: true, description: 'serve the web panel and HTTP API' },
         listen: { type: 'string', minLength: 1, default: '127.0.0.1:8080', description: 'IPv4 address or host name:port of the panel and API' },
         tls_cert: { type: 'string', default: '', description: 'PEM certificate file; with tls_key, serve HTTPS' },
-        tls_key: { type: 'string', default: '', description: 'PEM private key file' },
+        tls_key: { type: 'string', writeOnly: true, default: '', description: 'PEM private key file' },
         session_hours: { type: 'integer', minimum: 1, maximum: 720, default: 12, description: 'how long a panel sign-in lasts (hours)' },
         secure_cookies: { type: 'boolean', default: false, description: 'mark cookies Secure (set true behind TLS)' },
       },
@@ -109,7 +111,7 @@ export const CONFIG_SCHEMA = {
         enabled: { type: 'boolean', default: false, description: 'log in to FreeSWITCH mod_event_socket (SMS screening through the chatplan, agent warnings, SMS release)' },
         host: { type: 'string', default: '127.0.0.1', description: 'mod_event_socket host (event_socket.conf.xml listen-ip)' },
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 8021, description: 'mod_event_socket port (event_socket.conf.xml listen-port)' },
-        password: { type: 'string', default: '', description: 'event_socket.conf.xml password; required when enabled; never logged' },
+        password: { type: 'string', writeOnly: true, default: '', description: 'event_socket.conf.xml password; required when enabled; never logged' },
         command_timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 3000, description: 'a command (or the connect + auth handshake) with no reply by then fails and the connection is re-made (ms)' },
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
@@ -129,7 +131,7 @@ export const CONFIG_SCHEMA = {
         enabled: { type: 'boolean', default: false, description: 'connect to drachtio-server as a SIP edge application' },
         host: { type: 'string', default: '127.0.0.1', description: 'drachtio-server admin host' },
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 9022, description: 'drachtio-server admin port' },
-        secret: { type: 'string', default: '', description: 'drachtio-server shared secret; never logged' },
+        secret: { type: 'string', writeOnly: true, default: '', description: 'drachtio-server shared secret; never logged' },
         pbx_uri: { type: 'string', default: 'sip:127.0.0.1:5060', description: 'where allowed calls are proxied' },
         voicemail_uri: { type: 'string', default: '', description: 'where voicemail-mode callers are sent (empty: 302 to the PBX)' },
       },
@@ -137,33 +139,25 @@ export const CONFIG_SCHEMA = {
   },
 } as const;
 
-export interface Config {
-  readonly store: {
-    readonly path: string; readonly busy_timeout_ms: number; readonly change_poll_ms: number; readonly cache_max_entries: number; readonly backup_before_migrate: boolean;
-    readonly backend: 'sqlite' | 'postgres'; readonly url: string; readonly pool_size: number; readonly tls: 'off' | 'require' | 'verify'; readonly tls_ca: string;
-    readonly connect_timeout_ms: number; readonly node_name: string; readonly replica_poll_ms: number; readonly log_keep: number;
-  };
-  readonly screening: { readonly default_region: string; readonly fail_mode: 'open' | 'closed'; readonly deadline_ms: number };
-  readonly records: { readonly flush_ms: number; readonly keep: number };
-  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly format: 'json' | 'pretty' };
-  readonly fastagi: { readonly enabled: boolean; readonly listen: string; readonly org_from: 'did' | 'context' | 'fixed'; readonly default_org: string; readonly idle_timeout_ms: number; readonly max_connections: number };
-  readonly ami: {
-    readonly enabled: boolean; readonly host: string; readonly port: number; readonly username: string; readonly secret: string;
-    readonly action_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly keepalive_ms: number;
-    readonly astdb_mirror: boolean; readonly astdb_family: string; readonly astdb_alive_ttl_ms: number; readonly astdb_window: number;
-  };
-  readonly agents: { readonly endpoint_pattern: string; readonly message_from: string };
-  readonly admin: { readonly enabled: boolean; readonly listen: string; readonly tls_cert: string; readonly tls_key: string; readonly session_hours: number; readonly secure_cookies: boolean };
-  readonly esl: { readonly enabled: boolean; readonly listen: string };
-  readonly esl_inbound: {
-    readonly enabled: boolean; readonly host: string; readonly port: number; readonly password: string;
-    readonly command_timeout_ms: number; readonly reconnect_min_ms: number; readonly reconnect_max_ms: number; readonly chatplan_marker: string;
-    readonly watchdog_ms: number;
-  };
-  readonly sip_edge: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly secret: string; readonly pbx_uri: string; readonly voicemail_uri: string };
-}
+/**
+ * The loaded config's type, derived from the schema above (json-schema-to-ts), so a key added there
+ * is typed everywhere at once. Keys with a `default` are present after loading (ajv fills them,
+ * `useDefaults`), hence required here; the whole tree is frozen by the loader, hence readonly.
+ */
+export type Config = DeepReadonly<FromSchema<typeof CONFIG_SCHEMA>>;
 
-/** Keys whose values are never logged or printed. */
-export const SECRET_KEYS: readonly string[] = ['ami.secret', 'esl_inbound.password', 'sip_edge.secret', 'admin.tls_key'];
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/**
+ * Dotted keys whose values are never logged or printed: the ones the schema marks `writeOnly`
+ * (JSON Schema's "may be set, never read back"). The one list: `redactConfig` (`config check`)
+ * and the logger's redact paths both read it.
+ */
+export const SECRET_KEYS: readonly string[] = secretKeys(CONFIG_SCHEMA.properties);
+
+function secretKeys(sections: Readonly<Record<string, { readonly properties: Readonly<Record<string, object>> }>>): string[] {
+  return Object.entries(sections).flatMap(([section, s]) =>
+    Object.entries(s.properties).flatMap(([key, k]) => ('writeOnly' in k && k.writeOnly === true ? [`${section}.${key}`] : [])));
+}
 /** Keys holding a url whose password part is never logged or printed (the rest stays readable). */
 export const SECRET_URL_KEYS: readonly string[] = ['store.url'];

@@ -188,7 +188,7 @@ export class NumberNormalizer {
 
   /** Strict: for writes. Returns E.164 or a short code; throws CS_ERR_INVALID_NUMBER. */
   normalizeNumber(raw: string, region: string): string {
-    const input = String(raw ?? '');
+    const input = raw;
     const user = extractUserPart(input);
     const compact = compactOf(user);
     const plus = compact.startsWith('+');
@@ -225,7 +225,7 @@ export class NumberNormalizer {
 
   /** A prefix: `+1900`, `1900` or `900` in region US all give `+1900`. */
   normalizePrefix(raw: string, region: string): string {
-    const input = String(raw ?? '');
+    const input = raw;
     const compact = input.trim().replace(SEPARATORS, '');
     const plus = compact.startsWith('+');
     let digits = plus ? compact.slice(1) : compact;
@@ -295,7 +295,7 @@ export class NumberNormalizer {
     try {
       const md = new Metadata();
       if (/^[A-Z]{2}$/.test(region) && isSupportedCountry(region)) {
-        md.selectNumberingPlan(region as CountryCode);
+        md.selectNumberingPlan(region);
         const np = md.numberingPlan as unknown as PlanMetadata;
         const iddRaw = np.IDDPrefix();
         const idd = /^\d+$/.test(iddRaw) ? iddRaw : null;
@@ -303,7 +303,7 @@ export class NumberNormalizer {
         const forParsing = np.nationalPrefixForParsing() ?? null;
         const simple = !np.nationalPrefixTransformRule() && (forParsing === null || forParsing === trunkRaw);
         plan = {
-          region: region as CountryCode,
+          region,
           callingCode: np.callingCode(),
           idd,
           trunk: simple ? trunkRaw : null,

@@ -8,7 +8,16 @@ import type { BlockMode } from './entry.js';
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
 export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
 
-export type RuleKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'allow' | 'protected';
+/** The actions an inbound call or SMS can get (warn, confirm and deny are for an agent's outbound call). */
+export const INBOUND_ACTIONS = ['allow', 'reject', 'voicemail', 'quarantine'] as const satisfies readonly VerdictAction[];
+export type InboundAction = (typeof INBOUND_ACTIONS)[number];
+
+export function isInboundAction(action: VerdictAction): action is InboundAction {
+  return (INBOUND_ACTIONS as readonly VerdictAction[]).includes(action);
+}
+
+export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'allow', 'protected'] as const;
+export type RuleKind = (typeof RULE_KINDS)[number];
 
 export interface VerdictRule {
   /** Entry id; for protected numbers the protection (`emergency` or `did`). */

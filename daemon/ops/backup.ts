@@ -72,7 +72,7 @@ export async function inspectDatabase(path: string): Promise<DatabaseFacts> {
  */
 function notACallscreenDatabase(path: string, err: unknown): unknown {
   if (err instanceof CallscreenError && (err.code === 'CS_ERR_INTERNAL' || err.code === 'CS_ERR_DB_CORRUPT')) {
-    const why = err.code === 'CS_ERR_DB_CORRUPT' ? String((err.cause as Error | undefined)?.message ?? err.message) : err.message;
+    const why = err.code === 'CS_ERR_DB_CORRUPT' ? ((err.cause as Error | undefined)?.message ?? err.message) : err.message;
     return new CallscreenError('CS_ERR_DB_OPEN', `${path} is not a callscreen database: ${why}`, { path }, { cause: err });
   }
   return err;

@@ -83,14 +83,16 @@ export class DaemonMetrics {
   }
 
   private pulled(registers: Registry[]): void {
-    const self = this;
+    // prom-client calls collect() with `this` = the metric, so the view is read through a closure.
+    const viewNow = (): OpsView | null => this.view;
     const gauge = (name: string, help: string, read: (v: OpsView) => number | null | Promise<number | null>): void => {
       new Gauge({
         name, help, registers,
         async collect() {
           this.reset();
-          if (!self.view) return;
-          const v = await read(self.view);
+          const view = viewNow();
+          if (!view) return;
+          const v = await read(view);
           if (v !== null) this.set(v);
         },
       });
@@ -101,7 +103,8 @@ export class DaemonMetrics {
         name, help, registers,
         collect() {
           this.reset();
-          if (self.view) this.inc(read(self.view));
+          const view = viewNow();
+          if (view) this.inc(read(view));
         },
       });
     };
@@ -141,8 +144,9 @@ export class DaemonMetrics {
       name: 'callscreen_component_up', help: 'Component state: 1 up/connected, 0 down (AMI, ESL, FastAGI, admin…)', labelNames: ['component'], registers,
       collect() {
         this.reset();
-        if (!self.view) return;
-        for (const h of self.view.componentHealth()) this.set({ component: h.component }, h.ok ? 1 : 0);
+        const view = viewNow();
+        if (!view) return;
+        for (const h of view.componentHealth()) this.set({ component: h.component }, h.ok ? 1 : 0);
       },
     });
   }

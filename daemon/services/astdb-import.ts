@@ -17,7 +17,8 @@ import type { ImportOptions, ImportResult, Importer, RowError } from './importer
 
 export interface AstdbRecord {
   readonly key: string;
-  readonly value: string;
+  /** null when the AstDB row holds NULL (CAST(NULL AS TEXT) stays NULL). */
+  readonly value: string | null;
 }
 
 export interface AstdbSkip {

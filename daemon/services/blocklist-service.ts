@@ -112,7 +112,7 @@ export class BlocklistService {
     const value = await this.resolveTarget(org, target, list);
     const mode = options.mode ?? org.policy.defaultMode;
     if (!BLOCK_MODES.includes(mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(mode)}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
     }
     const name = cleanText(options.name ?? '', 'name', MAX_NAME);
     const reason = cleanText(options.reason ?? '', 'reason', MAX_REASON);
@@ -158,7 +158,7 @@ export class BlocklistService {
     const reason = changes.reason !== undefined ? cleanText(changes.reason, 'reason', MAX_REASON) : undefined;
     const cleanNote = cleanText(note, 'note', MAX_REASON);
     if (changes.mode !== undefined && !BLOCK_MODES.includes(changes.mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(changes.mode)}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${changes.mode}" is not one of voicemail, reject`, { key: 'mode' });
     }
     const expiresAt = changes.expires !== undefined ? this.expiry(changes.expires, now) : undefined;
     return this.db.transaction(async () => {
@@ -359,7 +359,7 @@ export function describeTarget(kind: EntryKind, value: string): string {
 
 /** Trims, refuses control characters other than tab, and bounds length; names the field when refusing. */
 export function cleanText(text: string, key: string, max: number): string {
-  const s = String(text).trim();
+  const s = text.trim();
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) {
     throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} contains control characters`, { key });

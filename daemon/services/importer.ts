@@ -186,10 +186,10 @@ export class Importer {
     if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, unidentified`);
     }
-    const kind = kindText as ImportRow['kind'];
+    const kind = kindText;
     const listText = (get('list') || 'block').toLowerCase();
     if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
-    const list = listText as ListKind;
+    const list = listText;
     const modeText = (get('mode') || org.policy.defaultMode).toLowerCase();
     if (!BLOCK_MODES.includes(modeText as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
     let value = '';
@@ -227,10 +227,10 @@ export class Importer {
 
   private async existingKeys(orgId: number): Promise<Set<string>> {
     const keys = new Set<string>();
-    await this.db.each<{ k: string }>(
+    await this.db.each(
       "SELECT list || '|' || kind || '|' || value AS k FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind != 'contact'",
       [orgId],
-      (r) => keys.add(r.k),
+      (r) => keys.add((r as { k: string }).k),
     );
     return keys;
   }

@@ -15,6 +15,7 @@
  * - **seeing every fail-mode verdict**: each is counted (`callscreen_fail_mode_verdicts_total`, by
  *   adapter and mode, through `record`) and logged at warn with why.
  */
+import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Channel, Direction, ScreenRequest } from '../core/screen-request.js';
@@ -175,7 +176,7 @@ export class ScreeningService {
     log.warn({
       adapter, fallback: s.fallback, failMode: s.verdict.failMode, action: s.verdict.action, org: s.req.org,
       channel: s.req.channel, direction: s.req.direction, from: s.req.from, to: s.req.to, callId: s.req.callId,
-      reason: s.verdict.reason, ...(e !== undefined ? { err: e instanceof Error ? e : { message: String(e) } } : {}),
+      reason: s.verdict.reason, ...(e !== undefined ? { err: e instanceof Error ? e : { message: inspect(e) } } : {}),
     }, s.verdict.failMode === 'open' ? 'not screened: let through (fail open)' : 'not screened: refused (fail closed)');
   }
 }

@@ -121,7 +121,10 @@ export class Database {
   prepare(sql: string): Promise<PreparedStatement> {
     return new Promise((resolve, reject) => {
       const stmt: sqlite3.Statement = this.db.prepare(sql, (err: Error | null) => {
-        if (err) return reject(translate(err, sql, this.path));
+        if (err) {
+          reject(translate(err, sql, this.path));
+          return;
+        }
         this.statements.add(stmt);
         resolve({
           all: <T>(params: SqlParams) =>
@@ -133,13 +136,13 @@ export class Database {
     });
   }
 
-  /** Streams rows one at a time (large result sets without holding them all). */
-  each<T>(sql: string, params: SqlParams, onRow: (row: T) => void): Promise<number> {
+  /** Streams rows one at a time (large result sets without holding them all); the caller knows their shape. */
+  each(sql: string, params: SqlParams, onRow: (row: unknown) => void): Promise<number> {
     return new Promise((resolve, reject) => {
       this.db.each(
         sql,
         params as unknown[],
-        (err: Error | null, row: T) => {
+        (err: Error | null, row: unknown) => {
           if (!err) onRow(row);
         },
         (err: Error | null, count: number) => (err ? reject(translate(err, sql, this.path)) : resolve(count)),
@@ -207,9 +210,15 @@ export class Database {
         finish(cb: (e: Error | null) => void): void;
       }
       const b: Backup = (this.db as unknown as { backup(f: string, cb: (e: Error | null) => void): Backup }).backup(dest, (err) => {
-        if (err) return reject(translate(err, 'backup', this.path));
+        if (err) {
+          reject(translate(err, 'backup', this.path));
+          return;
+        }
         b.step(-1, (stepErr: Error | null) => {
-          if (stepErr) return reject(translate(stepErr, 'backup', this.path));
+          if (stepErr) {
+            reject(translate(stepErr, 'backup', this.path));
+            return;
+          }
           b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup', this.path)) : resolve()));
         });
       });

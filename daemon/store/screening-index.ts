@@ -249,7 +249,7 @@ export class ScreeningIndex {
   /** Numbers of an org's blocked (or allowed) contacts. */
   async contactNumbers(orgId: number): Promise<string[]> {
     const out: string[] = [];
-    await this.db.each<{ n: string }>(CONTACT_KEYS_SQL, [orgId], (r) => out.push(r.n));
+    await this.db.each(CONTACT_KEYS_SQL, [orgId], (r) => out.push((r as { n: string }).n));
     return out;
   }
 

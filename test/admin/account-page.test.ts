@@ -26,17 +26,17 @@ t.test('an agent makes, sees and revokes a token, and changes their password, fr
   const secret = /<code class="secret">(cs_[\w-]+)<\/code>/.exec(made.body)?.[1];
   t.ok(secret, 'the secret is on the answer to the form');
   t.match(made.body, '&lt;script&gt;x&lt;/script&gt; phone', 'the name is escaped');
-  t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } })).statusCode, 200);
+  t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${String(secret)}` } })).statusCode, 200);
   const again = await app.inject({ method: 'GET', url: '/account?org=acme', headers: { cookie: andy.cookie } });
   t.notMatch(again.body, secret!, 'and never again');
   t.equal((await form(app, andy, '/account/tokens', { name: 'x', role: 'admin' })).statusCode, 403, 'a forged role above their own: refused');
   t.equal((await form(app, andy, '/account/tokens', { name: 'x', days: '1e3' })).statusCode, 400);
 
   const id = /action="\/account\/tokens\/(\d+)\/revoke"/.exec(again.body)?.[1];
-  const revoked = await form(app, andy, `/account/tokens/${id}/revoke`, {});
+  const revoked = await form(app, andy, `/account/tokens/${String(id)}/revoke`, {});
   t.equal(revoked.statusCode, 303);
   t.equal(revoked.headers.location, '/account?org=acme&notice=token-revoked');
-  t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${secret}` } })).statusCode, 401);
+  t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${String(secret)}` } })).statusCode, 401);
 
   const other = await signIn(app, 'andy');
   t.equal((await form(app, andy, '/account/password', { current: 'wrong-one-here', password: 'new-password-99' })).statusCode, 403);

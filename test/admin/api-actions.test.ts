@@ -99,7 +99,7 @@ t.test('contact numbers: add (contacts), remove (contacts; admins when the conta
 
   // An unblocked contact: supervisors may take numbers off it (nothing is unblocked by it).
   const c = await call(app, sam, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Plumber', numbers: ['+15556660001', '+15556660002'] });
-  const plain = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${c.json().id}/numbers/remove`, { numbers: ['+15556660002'] });
+  const plain = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/numbers/remove`, { numbers: ['+15556660002'] });
   t.equal(plain.statusCode, 200);
   t.same(plain.json().numbers, ['+15556660001']);
 });
@@ -151,7 +151,7 @@ t.test('editing an entry: fields in place; weakening needs unblock; scope as for
 
   // Supervisors: not a prefix shorter than the org's minimum (here an admin's +190; +1 needs 3 more digits).
   const prefix = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+190', mode: 'voicemail' });
-  const samPrefix = await call(app, sam, 'PATCH', `/api/v1/orgs/acme/blocked/${prefix.json().id}`, { mode: 'reject' });
+  const samPrefix = await call(app, sam, 'PATCH', `/api/v1/orgs/acme/blocked/${String(prefix.json().id)}`, { mode: 'reject' });
   t.equal(samPrefix.statusCode, 403, "a supervisor cannot take over a prefix they could not block");
   t.match(samPrefix.json().message, /at least 4 digits/);
 
@@ -171,7 +171,7 @@ t.test('allow-list removal: admins, allow entries only, audited as disallow; blo
   const allowed = await call(app, alice, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '(555) 123-4567', reason: 'a patient' });
   await ctx.feed.poll();
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json(), { action: 'allow', rule: { kind: 'allow' } });
-  const url = `/api/v1/orgs/acme/allowed/${allowed.json().id}/disallow`;
+  const url = `/api/v1/orgs/acme/allowed/${String(allowed.json().id)}/disallow`;
   t.equal((await call(app, sam, 'POST', url, {})).statusCode, 403);
   t.equal((await call(app, alice, 'POST', `/api/v1/orgs/acme/allowed/${ids.spam}/disallow`, {})).statusCode, 404, 'a block entry is not removed through disallow');
   const r = await call(app, alice, 'POST', url, { note: 'no longer a patient' });
@@ -203,7 +203,7 @@ t.test('inbound check: the verdict a call gets, for every role, without counting
     t.equal(r.statusCode, 200, c.q);
     const v = await ctx.screener.screen({ org: 'acme', channel: c.channel, direction: 'inbound', from: c.from, to: '' });
     t.same(r.json(), { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null }, `same verdict as the daemon's screener: ${c.q}`);
-    got.push(r.json().action);
+    got.push(r.json<{ action: string }>().action);
   }
   t.same(got, ['reject', 'voicemail', 'quarantine', 'reject', 'allow', 'allow', 'allow', 'allow']);
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json().sipCode, 603);
@@ -226,7 +226,7 @@ t.test('inbound check: the verdict a call gets, for every role, without counting
 
 t.test('the new routes are in the OpenAPI document with their bodies', async (t) => {
   const { app } = await startPanel(t);
-  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: Array<{ name: string }> }>> };
+  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{ paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: Array<{ name: string }> }>> }>();
   for (const [path, method] of [
     ['/api/v1/orgs/{org}', 'get'], ['/api/v1/orgs/{org}/dids', 'post'], ['/api/v1/orgs/{org}/dids/remove', 'post'],
     ['/api/v1/orgs/{org}/contacts/{id}/numbers', 'post'], ['/api/v1/orgs/{org}/contacts/{id}/numbers/remove', 'post'],

@@ -136,7 +136,7 @@ t.test('list and search: partial digits in any format; SQL meta-characters are p
   t.match(all.json().entries[2], { value: '+15551234567', name: 'Spam Co', createdBy: 'tester', mode: 'reject' });
   for (const search of ['123-45', '(555) 123', '5551234567', '+1 555 123 4567']) {
     const r = await call(app, sam, 'GET', `/api/v1/orgs/acme/blocked?search=${encodeURIComponent(search)}`);
-    t.same(r.json().entries.map((e: { value: string }) => e.value), ['+15551234567'], `search "${search}"`);
+    t.same(r.json<{ entries: Array<{ value: string }> }>().entries.map((e) => e.value), ['+15551234567'], `search "${search}"`);
   }
   const viaContact = await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked?search=0002222');
   t.equal(viaContact.json().entries[0].kind, 'contact', "a contact's numbers are searched too");
@@ -174,10 +174,10 @@ t.test('roles: agents never unblock and block only when the org allows it; super
   t.equal(agentNumber.statusCode, 403, 'even with the setting on, agents block contacts only');
   t.match(agentNumber.json().message, /contacts only/);
   const newContact = await call(app, alice, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Cold Caller', numbers: ['+15553330000'] });
-  const agentBlockOn = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${newContact.json().id}/block`, { mode: 'voicemail' });
+  const agentBlockOn = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${String(newContact.json().id)}/block`, { mode: 'voicemail' });
   t.equal(agentBlockOn.statusCode, 201, 'a contact: allowed once the admin turns it on');
   t.equal(agentBlockOn.json().createdBy, 'andy');
-  t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${agentBlockOn.json().id}/unblock`, {})).statusCode, 403, 'still never unblocks');
+  t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${String(agentBlockOn.json().id)}/unblock`, {})).statusCode, 403, 'still never unblocks');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1900' })).statusCode, 201, 'supervisors block');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '+15551110000' })).statusCode, 403, 'allow is for admins');
   const allowed = await call(app, alice, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '+15551110000', reason: 'the doctor' });
@@ -193,14 +193,14 @@ t.test('roles: agents never unblock and block only when the org allows it; super
   t.match(audit.json().events[0], { actor: 'alice', action: 'unblock', target: '+15551234567', reason: 'ticket 42: was a patient', origin: /^panel / });
   const byActor = await call(app, sam, 'GET', '/api/v1/orgs/acme/audit?actor=andy');
   t.ok(byActor.json().events.length >= 1);
-  t.ok(byActor.json().events.every((e: { actor: string }) => e.actor === 'andy'), 'audit filter by actor');
+  t.ok(byActor.json<{ events: Array<{ actor: string }> }>().events.every((e) => e.actor === 'andy'), 'audit filter by actor');
 });
 
 t.test('organisations: a user of one org can neither see nor change another', async (t) => {
   const { app, ids } = await startPanel(t);
   const [alice, bob] = [await signIn(app, 'alice'), await signIn(app, 'bob')];
-  t.same((await call(app, alice, 'GET', '/api/v1/orgs')).json().orgs.map((o: { slug: string }) => o.slug), ['acme', 'globex'], 'a user may manage several orgs');
-  t.same((await call(app, bob, 'GET', '/api/v1/orgs')).json().orgs.map((o: { slug: string }) => o.slug), ['globex']);
+  t.same((await call(app, alice, 'GET', '/api/v1/orgs')).json<{ orgs: Array<{ slug: string }> }>().orgs.map((o) => o.slug), ['acme', 'globex'], 'a user may manage several orgs');
+  t.same((await call(app, bob, 'GET', '/api/v1/orgs')).json<{ orgs: Array<{ slug: string }> }>().orgs.map((o) => o.slug), ['globex']);
   for (const [method, url, body] of [
     ['GET', '/api/v1/orgs/acme/blocked', undefined],
     ['POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000' }],
@@ -216,7 +216,7 @@ t.test('organisations: a user of one org can neither see nor change another', as
   }
   const viaOwnOrg = await call(app, bob, 'POST', `/api/v1/orgs/globex/blocked/${ids.spam}/unblock`, {});
   t.equal(viaOwnOrg.statusCode, 404, "acme's entry id through globex: not found");
-  t.equal((await call(app, bob, 'POST', `/api/v1/orgs/globex/quarantine/${ids.messages[0]}/delete`, {})).statusCode, 404);
+  t.equal((await call(app, bob, 'POST', `/api/v1/orgs/globex/quarantine/${String(ids.messages[0])}/delete`, {})).statusCode, 404);
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json().total, 3, 'nothing changed');
 });
 
@@ -226,11 +226,11 @@ t.test('contacts and quarantined messages: release, delete, release all / delete
   const held = await call(app, sam, 'GET', `/api/v1/orgs/acme/quarantine?contact=${ids.contact}`);
   t.equal(held.json().total, 2);
   t.equal(held.json().messages[0].contactName, 'Pushy Vendor');
-  const rel = await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${ids.messages[0]}/release`, {});
+  const rel = await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[0])}/release`, {});
   t.equal(rel.statusCode, 200);
   t.equal(rel.json().status, 'released');
   t.equal(deliverer?.delivered[0]?.body, 'Buy now!!!');
-  t.equal((await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${ids.messages[1]}/delete`, {})).statusCode, 200);
+  t.equal((await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[1])}/delete`, {})).statusCode, 200);
   t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/quarantine')).json().total, 0);
 
   const c = await call(app, sam, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Nuisance', numbers: ['555-777-0001', '555-777-0002'] });
@@ -238,7 +238,7 @@ t.test('contacts and quarantined messages: release, delete, release all / delete
   t.same(c.json().numbers, ['+15557770001', '+15557770002']);
   const list = await call(app, sam, 'GET', '/api/v1/orgs/acme/contacts?search=Nuis');
   t.equal(list.json().contacts.length, 1);
-  const blocked = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${c.json().id}/block`, { mode: 'voicemail', reason: 'spam' });
+  const blocked = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/block`, { mode: 'voicemail', reason: 'spam' });
   t.equal(blocked.statusCode, 201);
   t.match(blocked.json(), { kind: 'contact', name: 'Nuisance', mode: 'voicemail' });
 
@@ -248,7 +248,7 @@ t.test('contacts and quarantined messages: release, delete, release all / delete
   const un = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${ids.contact}/unblock`, { messages: 'release', note: 'reviewed' });
   t.equal(un.statusCode, 200);
   t.match(un.json(), { settled: 0, messages: 'release', entry: { kind: 'contact', removedBy: 'alice' } });
-  const badChoice = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${c.json().id}/unblock`, { messages: 'keep' });
+  const badChoice = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/unblock`, { messages: 'keep' });
   t.equal(badChoice.statusCode, 400);
   t.equal(badChoice.json().details.field, 'messages');
 });
@@ -256,7 +256,7 @@ t.test('contacts and quarantined messages: release, delete, release all / delete
 t.test('release without a PBX link fails clearly with 503 and the message stays held', async (t) => {
   const { app, ids } = await startPanel(t, { deliverer: false });
   const alice = await signIn(app, 'alice');
-  const r = await call(app, alice, 'POST', `/api/v1/orgs/acme/quarantine/${ids.messages[0]}/release`, {});
+  const r = await call(app, alice, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[0])}/release`, {});
   t.equal(r.statusCode, 503);
   t.equal(r.json().code, 'CS_ERR_UNAVAILABLE');
   t.match(r.json().message, /no PBX connection/);
@@ -281,13 +281,13 @@ t.test('recent calls, dashboard, precheck, OpenAPI', async (t) => {
 
   const calls = await call(app, andy, 'GET', '/api/v1/orgs/acme/calls');
   t.equal(calls.json().calls.length, 4);
-  t.same(calls.json().calls.map((c: { action: string }) => c.action), ['quarantine', 'allow', 'reject', 'reject']);
+  t.same(calls.json<{ calls: Array<{ action: string }> }>().calls.map((c) => c.action), ['quarantine', 'allow', 'reject', 'reject']);
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/calls?channel=sms')).json().calls.length, 1);
 
-  const dash = (await call(app, alice, 'GET', '/api/v1/orgs/acme/dashboard?days=3')).json();
+  const dash = (await call(app, alice, 'GET', '/api/v1/orgs/acme/dashboard?days=3')).json<{ days: unknown[]; top: Array<{ lastAt: number }>; totals: unknown }>();
   t.equal(dash.days.length, 3);
   t.same(dash.days.slice(1), [{ day: '2026-11-01', calls: 2, messages: 0 }, { day: '2026-11-02', calls: 0, messages: 1 }]);
-  t.same(dash.top[0], { number: '+15551234567', count: 2, lastAt: dash.top[0].lastAt });
+  t.same(dash.top[0], { number: '+15551234567', count: 2, lastAt: dash.top[0]?.lastAt });
   t.same(dash.totals, { screened: 4, blocked: 3 });
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/dashboard')).statusCode, 403);
 
@@ -300,10 +300,10 @@ t.test('recent calls, dashboard, precheck, OpenAPI', async (t) => {
 
   const doc = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
   t.equal(doc.statusCode, 200);
-  const spec = doc.json();
+  const spec = doc.json<{ openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }> | undefined> }>();
   t.equal(spec.openapi, '3.0.3');
   for (const path of ['/api/v1/orgs/{org}/blocked', '/api/v1/orgs/{org}/blocked/{id}/unblock', '/api/v1/orgs/{org}/quarantine/settle', '/api/v1/orgs/{org}/precheck', '/api/v1/orgs/{org}/settings']) {
     t.ok(spec.paths[path], `documents ${path}`);
   }
-  t.ok(spec.paths['/api/v1/orgs/{org}/blocked'].post.requestBody, 'with body schemas');
+  t.ok(spec.paths['/api/v1/orgs/{org}/blocked']?.post?.requestBody, 'with body schemas');
 });

@@ -9,7 +9,7 @@ interface Op { responses: Record<string, { description?: string; content?: { 'ap
 
 t.test('the document lists exactly the API routes, with real statuses, errors and security', async (t) => {
   const { app, server } = await startPanel(t);
-  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as { paths: Record<string, Record<string, Op>> };
+  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{ paths: Record<string, Record<string, Op>> }>();
   const toDoc = (url: string) => url.replace(/:(\w+)/g, '{$1}');
   const documented = new Set(Object.entries(spec.paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m.toUpperCase()} ${p}`)));
   const api = server.routes.filter((r) => r.url.startsWith('/api/v1/') && !['/api/v1/openapi.json', '/api/v1/docs'].includes(r.url));
@@ -55,4 +55,21 @@ t.test('/api/v1/docs: a readable page of the same document, public, no inline sc
   t.match(page.body, /<code>201<\/code> Created/);
   t.notMatch(page.body, /<script>/);
   t.notMatch(page.body, '/blocked/{id}/unblock</code> <span class="tag">public', 'no page route leaks in');
+});
+
+t.test('response schemas list every field a handler returns: the check verdict and its rule come out whole', async (t) => {
+  const { app, ctx } = await startPanel(t);
+  const spec = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{
+    paths: Record<string, Record<string, { responses: Record<string, { content: { 'application/json': { schema: { properties: Record<string, { properties?: Record<string, unknown> }> } } } }> }>>;
+  }>();
+  const alice = await signIn(app, 'alice');
+  const headers = { cookie: alice.cookie, 'x-csrf-token': alice.csrf };
+  const blocked = await app.inject({ method: 'POST', url: '/api/v1/orgs/acme/blocked', headers, payload: { kind: 'number', number: '+15554440002', name: 'Spam Co', reason: 'robocalls', mode: 'voicemail' } });
+  t.equal(blocked.statusCode, 201);
+  await ctx.feed.poll(); // the screening index learns the new entry from the change feed
+  const check = (await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/check?number=%2B15554440002', headers })).json<{ rule: Record<string, unknown> }>();
+  t.match(check, { action: 'voicemail', normalized: '+15554440002', rule: { kind: 'exact', value: '+15554440002', name: 'Spam Co', reason: 'robocalls', mode: 'voicemail' } });
+  const schema = spec.paths['/api/v1/orgs/{org}/check']!.get!.responses['200']!.content['application/json'].schema;
+  t.same(Object.keys(check).sort(), Object.keys(schema.properties).sort(), 'the verdict fields are the documented ones');
+  t.same(Object.keys(check.rule).sort(), Object.keys(schema.properties.rule!.properties ?? {}).sort(), 'every documented rule field is filled here, and none is dropped');
 });

@@ -109,7 +109,7 @@ t.test('contacts and settings forms keep what was typed', async (t) => {
   t.match(tagOf(settings.body, 'supervisorMinPrefixDigits'), 'value="six"');
   t.match(tagOf(settings.body, 'note'), 'value="ticket 9"');
   const api = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
-  t.equal((api.json() as { rejectCode: number }).rejectCode, 603, 'nothing was saved');
+  t.equal(api.json<{ rejectCode: number }>().rejectCode, 603, 'nothing was saved');
 });
 
 t.test('allow-list page: list with paging, add and remove for admins, read-only for others', async (t) => {
@@ -145,7 +145,7 @@ t.test('allow-list page: list with paging, add and remove for admins, read-only 
 
   const id = /action="\/allowed\/(\d+)\/remove"/.exec(p1.body)?.[1];
   t.ok(id, 'each row has a Remove form');
-  const removed = await post(app, alice, `/allowed/${id}/remove`, {});
+  const removed = await post(app, alice, `/allowed/${String(id)}/remove`, {});
   t.equal(removed.statusCode, 303);
   t.match(String(removed.headers.location), /notice=disallowed/);
   t.equal((await ctx.blocklist.list('acme', { list: 'allow', search: '', limit: 100, offset: 0 })).total, 30);

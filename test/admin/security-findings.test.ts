@@ -111,10 +111,10 @@ t.test('tokens: named, scoped, expiring, listed, revoked; disable revokes for go
   const listed = await call(app, alice, 'GET', '/api/v1/me/tokens');
   t.equal(listed.json().tokens.length, 2);
   t.notMatch(listed.body, /cs_/, 'the secrets are never listed');
-  t.equal(listed.json().tokens.find((x: { id: number }) => x.id === ro.json().id).lastUsedAt, clock.now() - 5_000, 'last use shown');
-  t.equal((await call(app, alice, 'POST', `/api/v1/me/tokens/${sup.json().id}/revoke`, {})).statusCode, 200);
+  t.equal(listed.json<{ tokens: Array<{ id: number; lastUsedAt: number | null }> }>().tokens.find((x) => x.id === ro.json<{ id: number }>().id)?.lastUsedAt, clock.now() - 5_000, 'last use shown');
+  t.equal((await call(app, alice, 'POST', `/api/v1/me/tokens/${String(sup.json().id)}/revoke`, {})).statusCode, 200);
   t.equal((await call(app, supToken, 'GET', '/api/v1/me')).statusCode, 401, 'revoked');
-  t.equal((await call(app, andy, 'POST', `/api/v1/me/tokens/${ro.json().id}/revoke`, {})).statusCode, 404, 'not someone else\'s');
+  t.equal((await call(app, andy, 'POST', `/api/v1/me/tokens/${String(ro.json().id)}/revoke`, {})).statusCode, 404, 'not someone else\'s');
 
   const andyTok = await call(app, andy, 'POST', '/api/v1/me/tokens', { name: 'softphone' });
   const andyToken = { bearer: andyTok.json().token as string };
@@ -125,7 +125,7 @@ t.test('tokens: named, scoped, expiring, listed, revoked; disable revokes for go
 
   clock.advance(90 * 86_400_000);
   t.equal((await call(app, roToken, 'GET', '/api/v1/me')).statusCode, 401, 'expired after 90 days');
-  const audit = (await call(app, await signIn(app, 'alice'), 'GET', '/api/v1/orgs/acme/audit?target=alice&limit=50')).json().events.map((e: { action: string }) => e.action);
+  const audit = (await call(app, await signIn(app, 'alice'), 'GET', '/api/v1/orgs/acme/audit?target=alice&limit=50')).json<{ events: Array<{ action: string }> }>().events.map((e) => e.action);
   for (const a of ['user.token.add', 'user.token.use', 'user.token.revoke']) t.ok(audit.includes(a), `audited: ${a}`);
 });
 

@@ -64,7 +64,7 @@ t.test(`${FLOOD} sign-ins with random names, ${CONCURRENT} at once: bounded hash
   await flood;
 
   const gate = server.hashGate.stats();
-  t.comment(`statuses ${JSON.stringify(Object.fromEntries(statuses))}; hashes run ${gate.runs}, peak ${gate.peak}, refused busy ${gate.refused}; read ${readMs.toFixed(0)} ms, flood still running then: ${floodStillRunning}`);
+  t.comment(`statuses ${JSON.stringify(Object.fromEntries(statuses))}; hashes run ${gate.runs}, peak ${gate.peak}, refused busy ${gate.refused}; read ${readMs.toFixed(0)} ms, flood still running then: ${String(floodStillRunning)}`);
   t.same([...statuses.keys()].sort(), [401, 429].filter((s) => statuses.has(s)), 'only 401 and 429: no server errors');
   t.ok((statuses.get(429) ?? 0) >= FLOOD - 60, 'almost every random name was refused before hashing');
   t.ok(gate.peak <= 2, 'never more than 2 hashes at once');

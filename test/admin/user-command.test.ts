@@ -35,7 +35,7 @@ t.test('user add / token / list / disable', async (t) => {
   const users = new UserService(s.db, s.orgs, s.audit, s.clock);
   t.match(await users.authenticate('alice', 'from-stdin-password'), { name: 'alice', role: 'admin' });
   t.match(await users.authenticate('sam', password), { name: 'sam' });
-  t.match(await users.verifyToken(JSON.parse(token.out).token), { user: { name: 'alice' }, readOnly: false });
+  t.match(await users.verifyToken((JSON.parse(token.out) as { token: string }).token), { user: { name: 'alice' }, readOnly: false });
   t.equal((await run(null, 'user', 'disable', 'sam')).code, 0);
   t.equal(await users.authenticate('sam', password), null, 'disabled users cannot sign in');
 });

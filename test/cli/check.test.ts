@@ -7,7 +7,6 @@ import { ManualClock } from '../support/manual-clock.js';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
 import { runCli } from '../../daemon/cli/program.js';
 import { NumberCheck } from '../../daemon/services/number-check.js';
-import type { Database } from '../../daemon/store/database.js';
 import { cliActor, services, startDaemon, tempDir } from '../support/harness.js';
 
 t.test('NumberCheck gives the daemon\'s verdict for every rule, reading only the asked org', async (t) => {
@@ -69,11 +68,11 @@ t.test('NumberCheck gives the daemon\'s verdict for every rule, reading only the
       }
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
-  }) as Database;
+  });
   const acmeId = (await s.orgs.require('acme')).id;
   await new NumberCheck(spy, s.normalizer, clock).screen({ org: 'acme', channel: 'call', direction: 'inbound', from: '+15551230001', to: '' });
   t.ok(seen.length <= 6, `${seen.length} statements`);
-  for (const q of seen.slice(1)) t.equal((q.params as unknown[])[0], acmeId, `only acme's rows: ${q.sql.trim().split('\n')[0]}`);
+  for (const q of seen.slice(1)) t.equal((q.params as unknown[])[0], acmeId, `only acme's rows: ${String(q.sql.trim().split('\n')[0])}`);
   t.notOk(seen.some((q) => /FROM orgs(?! WHERE slug)/.test(q.sql)), 'no read of every org');
   await t.rejects(check.screen({ org: 'nope', channel: 'call', direction: 'inbound', from: '1', to: '' }), { code: 'CS_ERR_ORG_NOT_FOUND' });
 });

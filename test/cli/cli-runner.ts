@@ -29,7 +29,7 @@ export async function runOn(db: string, argv: readonly string[], options: { stdi
     stderr: { write: (s: string) => (err += s), isTTY: options.tty === true },
     env: { USER: 'tester' },
     ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
-  } as Parameters<typeof runCli>[1]);
+  });
   return { code, out, err };
 }
 

@@ -54,8 +54,8 @@ t.test('list, export, check and config check into a closed pipe: exit 0, nothing
   ]) {
     const r = await closedPipe(['--db', db, ...args]);
     t.equal(r.code, 0, `${args.join(' ')}: exit 0`);
-    t.equal(r.signal, null, `${args[0]}: not killed by a signal`);
-    t.equal(r.stderr, '', `${args[0]}: nothing on stderr (no EPIPE stack trace)`);
+    t.equal(r.signal, null, `${String(args[0])}: not killed by a signal`);
+    t.equal(r.stderr, '', `${String(args[0])}: nothing on stderr (no EPIPE stack trace)`);
   }
 
   // The shell pipeline users type: the reader leaves after one line, export is still writing.

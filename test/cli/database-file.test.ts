@@ -32,9 +32,9 @@ t.test('a missing --db is refused by every command but init, naming the path; no
   for (const argv of commands) {
     const r = await run(typo, ...argv);
     t.equal(r.code, 66, `${argv.slice(0, 2).join(' ')}: exit 66`);
-    t.match(r.err, /^callscreen: CS_ERR_DB_MISSING: database .*calscreen\.db does not exist/, `${argv[0]}: names the path`);
-    t.match(r.err, /callscreen init/, `${argv[0]}: says how to create one`);
-    t.notOk(existsSync(typo), `${argv[0]}: no database created`);
+    t.match(r.err, /^callscreen: CS_ERR_DB_MISSING: database .*calscreen\.db does not exist/, `${String(argv[0])}: names the path`);
+    t.match(r.err, /callscreen init/, `${String(argv[0])}: says how to create one`);
+    t.notOk(existsSync(typo), `${String(argv[0])}: no database created`);
   }
   t.same(readdirSync(dir), [], 'no file of any kind left behind');
 });

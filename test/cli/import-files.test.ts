@@ -35,7 +35,7 @@ t.test('a file read with the wrong separator says which to pass; bad --delimiter
   writeFileSync(semi, 'number;reason;mode\n+15551234567;x;reject\n');
   const r = await c.run('import', semi, '--org', 'acme', '--delimiter', ',');
   t.equal(r.code, 65);
-  t.match(r.err, /^callscreen: CS_ERR_IMPORT_INVALID: 1 bad row\(s\); nothing was imported:\n  line 1: the header has one column `number;reason;mode`: is the file separated by `;`\? pass --delimiter ';'/);
+  t.match(r.err, /^callscreen: CS_ERR_IMPORT_INVALID: 1 bad row\(s\); nothing was imported:\n {2}line 1: the header has one column `number;reason;mode`: is the file separated by `;`\? pass --delimiter ';'/);
   t.equal(r.out, '');
   const bad = await c.run('import', semi, '--org', 'acme', '--delimiter', '|');
   t.equal(bad.code, 64);
@@ -68,6 +68,6 @@ t.test('the progress bar on a terminal leaves no stale characters', async (t) =>
   t.equal(r.code, 0, r.err);
   const shown = screen(r.err);
   t.equal(shown.length, 1, 'one line of progress');
-  t.match(shown[0], /^write  \[#{30}\] 100% 120000\/120000$/, 'the last state, nothing after it');
+  t.match(shown[0], /^write {2}\[#{30}\] 100% 120000\/120000$/, 'the last state, nothing after it');
   t.equal(await c.scalar(entries), 120_000);
 });

@@ -118,7 +118,7 @@ if (skip) {
     const row = connected.split('\n').map((l) => l.trim().split(/\s+/)).find((cols) => cols[0] === 'callscreen');
     const fd = row?.[4];
     t.ok(fd && /^\d+$/.test(fd), `found the session's file descriptor in:\n${connected}`);
-    await sandbox.rx(`manager kick session ${fd}`);
+    await sandbox.rx(`manager kick session ${String(fd)}`);
     t.ok(await until(() => lines.some((l) => l.component === 'ami' && l.to === 'backoff'), 5000, 5), 'the client saw the session drop (backoff)');
     t.ok(await until(() => amiState() === 'connected', 5000, 5), 'and reconnected');
 

@@ -31,13 +31,13 @@ const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
 async function startDaemonProcess(configPath: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   // Generous: a cold tsx start on a busy 2-core machine.
   const on = await until(async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'screen' || child.exitCode !== null, 60_000, 200);
   if (!on || child.exitCode !== null) {
     child.kill('SIGKILL');
-    throw new Error(`the daemon did not switch SMS screening on (exit ${child.exitCode}):\n${out}`);
+    throw new Error(`the daemon did not switch SMS screening on (exit ${String(child.exitCode)}):\n${out}`);
   }
   return child;
 }

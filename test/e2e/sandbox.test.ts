@@ -145,7 +145,7 @@ if (skip) {
     const port = await agi.listen();
     const begun = Date.now();
     const { startedByUs } = await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
-    t.comment(`sandbox ready in ${Date.now() - begun} ms (started by this test: ${startedByUs}), FastAGI on ${port}`);
+    t.comment(`sandbox ready in ${Date.now() - begun} ms (started by this test: ${String(startedByUs)}), FastAGI on ${port}`);
   });
 
   t.teardown(async () => {

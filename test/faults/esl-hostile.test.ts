@@ -84,7 +84,7 @@ async function goodCalls(port: number, n: number, everyMs: number): Promise<{ ok
       const got = executed(c);
       if (JSON.stringify(got) === JSON.stringify(blocked ? REJECT : ALLOW) && c.endedBy === 'server') out.ok++;
       else out.bad.push(`${from} got ${JSON.stringify(got)} (${c.endedBy})`);
-    }, (err: Error) => { out.bad.push(`${from}: ${err.message}`); }));
+    }, (err: unknown) => { out.bad.push(`${from}: ${err instanceof Error ? err.message : String(err)}`); }));
     await new Promise((r) => setTimeout(r, everyMs));
   }
   await Promise.all(calls);
@@ -240,7 +240,7 @@ t.test('20 peers blasting tiny frames as fast as TCP takes them: cut off at once
 function flood(port: number, kinds: Array<[string, number]>): Promise<Array<{ kind: string; ms: number; closedBy: string; sentMore: boolean }>> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', FLOOD, String(port), JSON.stringify(kinds)], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err) reject(err);
+      if (err) reject(new Error(err.message, { cause: err }));
       else resolve(JSON.parse(stdout) as Array<{ kind: string; ms: number; closedBy: string; sentMore: boolean }>);
     });
   });

@@ -19,7 +19,7 @@ const FLOOD = fileURLToPath(new URL('../support/faults-agi-flood.ts', import.met
 function flood(port: number, kinds: Array<[string, number]>): Promise<Array<{ kind: string; ms: number; closedBy: string }>> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', FLOOD, String(port), JSON.stringify(kinds)], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
-      if (err) reject(err);
+      if (err) reject(new Error(err.message, { cause: err }));
       else resolve(JSON.parse(stdout) as Array<{ kind: string; ms: number; closedBy: string }>);
     });
   });

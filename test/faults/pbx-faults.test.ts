@@ -61,7 +61,7 @@ function startDaemonProcess(configPath: string): Promise<DaemonProcess> {
   let buf = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`daemon not ready within the ${READY_CEILING_MS / 1000} s safety ceiling`)), READY_CEILING_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
@@ -81,7 +81,7 @@ function startDaemonProcess(configPath: string): Promise<DaemonProcess> {
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited early with ${code}`));
+      reject(new Error(`daemon exited early with ${String(code)}`));
     });
   });
 }
@@ -201,7 +201,7 @@ else {
       });
       await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250);
       const after = procStats(pid);
-      const errors = daemon.lines.filter((l) => typeof l.level === 'number' && (l.level as number) >= 50);
+      const errors = daemon.lines.filter((l) => typeof l.level === 'number' && l.level >= 50);
       t.comment(`soak: ${describeSipp(r)}; daemon rss ${before.rssMb.toFixed(1)} → ${after.rssMb.toFixed(1)} MB, fds ${before.fds} → ${after.fds}`);
       t.equal(r.failedCalls, 0, 'no call failed');
       t.equal(r.successfulCalls, count, 'every call completed');

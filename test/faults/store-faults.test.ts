@@ -52,7 +52,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
   const fast = ctx.blocklist.block('demo', { kind: 'exact', number: '+15557770002' }, { mode: 'reject', reason: 'during lock' }, cliActor)
     .then(() => ({ ok: true, ms: performance.now() - t0, err: '' }), (e: unknown) => ({ ok: false, ms: performance.now() - t0, err: `${errCode(e)}: ${(e as Error).message}` }));
   const slow = patient.blocklist.block('demo', { kind: 'exact', number: '+15557770003' }, { mode: 'reject', reason: 'waited for the lock' }, cliActor)
-    .then(() => ({ ok: true, ms: performance.now() - t0, err: undefined as string | undefined }), (e: unknown) => ({ ok: false, ms: performance.now() - t0, err: errCode(e) as string | undefined }));
+    .then(() => ({ ok: true, ms: performance.now() - t0, err: undefined as string | undefined }), (e: unknown) => ({ ok: false, ms: performance.now() - t0, err: errCode(e) }));
   // Verdicts while the lock is held: memory answers; each is recorded (write-behind).
   let verdicts = 0;
   let wrong = 0;
@@ -61,7 +61,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
     for (const from of ['+15557770001', '+15551230000']) {
       const a = performance.now();
       const req = call(from);
-      const v = ctx.screener.screenSync(req) ?? (await ctx.screener.screen(req));
+      const v = ctx.screener.screenSync(req);
       maxUs = Math.max(maxUs, (performance.now() - a) * 1000);
       ctx.screener.recordVerdict(req, orgId, v, 'faults', 1);
       verdicts++;
@@ -79,7 +79,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
   t.ok(f.ms < holdMs, 'it failed within its busy timeout, not at the end of the lock');
   t.equal(await lock.done, 0, 'lock holder released');
   const s = await slow;
-  t.comment(`patient write (busy_timeout_ms ${holdMs + 10_000}): ${s.ok ? `succeeded after ${s.ms.toFixed(0)} ms` : `failed ${s.err}`}`);
+  t.comment(`patient write (busy_timeout_ms ${holdMs + 10_000}): ${s.ok ? `succeeded after ${s.ms.toFixed(0)} ms` : `failed ${String(s.err)}`}`);
   t.ok(s.ok, 'the patient write waited and succeeded');
   t.ok(s.ms >= holdMs - 300, 'it waited for the lock');
   // The failed write is retried by its user and succeeds; nothing half-written in between.
@@ -88,7 +88,7 @@ t.test('another process holds the write lock: verdicts from memory, writes wait 
   await ctx.feed.poll();
   await ctx.recorder.flush();
   const recorded = (await ctx.db.get<{ n: number }>("SELECT count(*) AS n FROM screened WHERE adapter = 'faults'"))?.n;
-  t.comment(`after the lock: ${recorded}/${verdicts} verdict records written, both writes present`);
+  t.comment(`after the lock: ${String(recorded)}/${verdicts} verdict records written, both writes present`);
   t.equal(recorded, verdicts, 'no verdict record lost: the write-behind queue waited and flushed');
   for (const n of ['+15557770002', '+15557770003']) t.equal((await ctx.screener.screen(call(n))).action, 'reject', `${n} blocked after the lock`);
 });
@@ -122,9 +122,10 @@ t.test('SIGKILL in the middle of a large CSV import: the database opens intact, 
   const wal = `${dbPath}-wal`;
   const t0 = performance.now();
   let killedAtWal = -1;
-  let exited = false;
-  void run.done.then(() => { exited = true; });
-  while (!exited && performance.now() - t0 < 300_000) {
+  // A box, not a `let`: the flag is set in a callback the loop below does not see.
+  const state = { exited: false };
+  void run.done.then(() => { state.exited = true; });
+  while (!state.exited && performance.now() - t0 < 300_000) {
     const size = existsSync(wal) ? statSync(wal).size : 0;
     if (size > 2 * 1024 * 1024) {
       killedAtWal = size;
@@ -141,7 +142,7 @@ t.test('SIGKILL in the middle of a large CSV import: the database opens intact, 
   const check = await s.db.all<{ quick_check: string }>('PRAGMA quick_check');
   const after = (await s.db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n;
   await s.close();
-  t.comment(`survived: PRAGMA quick_check = ${check.map((c) => c.quick_check).join(',')}; entries ${after} (1 before the import)`);
+  t.comment(`survived: PRAGMA quick_check = ${check.map((c) => c.quick_check).join(',')}; entries ${String(after)} (1 before the import)`);
   t.same(check.map((c) => c.quick_check), ['ok'], 'database intact');
   t.equal(after, 1, 'all or nothing: none of the killed import was committed');
 
@@ -150,7 +151,7 @@ t.test('SIGKILL in the middle of a large CSV import: the database opens intact, 
   const s2 = await openServices(conf(dbPath, 5000), silentLogger());
   const full = (await s2.db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n;
   await s2.close();
-  t.comment(`re-run: ${again.out.trim()}; entries ${full}`);
+  t.comment(`re-run: ${again.out.trim()}; entries ${String(full)}`);
   t.equal(full, rows + 1, 'the re-run imported every row: nothing lost');
 });
 
@@ -160,7 +161,7 @@ t.test('data directory full: writes fail with CS_ERR_DB_FULL, verdicts go on, wr
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'pipe' });
   } catch (err) {
-    const why = `cannot mount a 2 MB tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root with CAP_SYS_ADMIN`;
+    const why = `cannot mount a 2 MB tmpfs here (${(err as Error).message.split('\n')[0] ?? ''}); needs root with CAP_SYS_ADMIN`;
     t.test('writes on a full disk', { skip: why }, () => undefined);
     return;
   }
@@ -190,7 +191,7 @@ t.test('data directory full: writes fail with CS_ERR_DB_FULL, verdicts go on, wr
   let wrong = 0;
   for (let i = 0; i < 1000; i++) {
     const req = call(i % 2 ? '+15557770001' : '+15551230000');
-    const v = ctx.screener.screenSync(req) ?? (await ctx.screener.screen(req));
+    const v = ctx.screener.screenSync(req);
     ctx.screener.recordVerdict(req, orgId, v, 'faults', 1);
     if (v.action !== (i % 2 ? 'reject' : 'allow')) wrong++;
   }
@@ -201,7 +202,7 @@ t.test('data directory full: writes fail with CS_ERR_DB_FULL, verdicts go on, wr
   await ctx.recorder.flush();
   const rec = (await ctx.db.get<{ n: number }>("SELECT count(*) AS n FROM screened WHERE adapter = 'faults'"))?.n;
   const check = await ctx.db.all<{ quick_check: string }>('PRAGMA quick_check');
-  t.comment(`space back: write ok, ${rec}/1000 verdict records written after the disk had room again, quick_check ${check.map((c) => c.quick_check).join(',')}`);
+  t.comment(`space back: write ok, ${String(rec)}/1000 verdict records written after the disk had room again, quick_check ${check.map((c) => c.quick_check).join(',')}`);
   t.same(check.map((c) => c.quick_check), ['ok'], 'database intact');
   t.equal(rec, 1000, 'verdict records kept in memory while the disk was full were written afterwards');
   writeFileSync(join(mnt, 'probe'), 'ok');

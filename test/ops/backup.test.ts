@@ -20,10 +20,10 @@ t.test('backup taken during writes is consistent and restores intact', async (t)
   const dir = tempDir(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   for (let i = 0; i < 200; i++) await s.blocklist.block('demo', { kind: 'exact', number: `+1202555${String(1000 + i)}` }, { mode: 'reject' }, cliActor);
-  let writing = true;
+  const writes = { on: true };
   let written = 200;
   const writer = (async () => {
-    for (let i = 200; writing && i < 5000; i++) {
+    for (let i = 200; writes.on && i < 5000; i++) {
       await s.blocklist.block('demo', { kind: 'exact', number: `+1202555${String(1000 + i)}` }, { mode: 'reject' }, cliActor);
       written++;
     }
@@ -33,7 +33,7 @@ t.test('backup taken during writes is consistent and restores intact', async (t)
   const facts = await backupDatabase(s.dbPath, file);
   const atBackup = written;
   await new Promise((r) => setTimeout(r, 50));
-  writing = false;
+  writes.on = false;
   await writer;
   t.ok(facts.entries >= 200 && facts.entries <= atBackup + 1, `backup holds ${facts.entries} entries, taken while ${atBackup} were written`);
   t.ok(written > facts.entries, `writes went on (${written} in the end)`);

@@ -51,7 +51,7 @@ function sh(cmd: string, args: string[], opts: { timeout?: number; input?: strin
 }
 
 function must(r: SpawnSyncReturns<string>, what: string): string {
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${String(r.status)}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -63,7 +63,7 @@ const apt = (...args: string[]): SpawnSyncReturns<string> =>
   inRoot(['apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...args]);
 
 /** An assertion message that carries the command's output only when it failed. */
-const said = (r: SpawnSyncReturns<string>, what: string): string => (r.status === 0 ? what : `${what} (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+const said = (r: SpawnSyncReturns<string>, what: string): string => (r.status === 0 ? what : `${what} (exit ${String(r.status)}):\n${r.stdout}${r.stderr}`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -149,7 +149,7 @@ function startAsUnit(unit: Unit, log: string): void {
     detached: true, stdio: ['ignore', 'ignore', 'ignore'],
   });
   child.unref();
-  writeFileSync(log, `started pid ${child.pid}\n`, { flag: 'a' });
+  writeFileSync(log, `started pid ${String(child.pid)}\n`, { flag: 'a' });
 }
 
 async function ready(port: number): Promise<boolean> {
@@ -304,7 +304,7 @@ async function run(t: Test): Promise<void> {
   await until(() => (counts().screened ?? 0) > 0, 10_000, 500);
   const rows0 = counts();
   t.equal(rows0.schema, previousSchema, `previous package made schema v${previousSchema}`);
-  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows0[k] ?? 0) > 0, `${k}: ${rows0[k]} rows`);
+  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows0[k] ?? 0) > 0, `${k}: ${String(rows0[k])} rows`);
   t.comment(`installed and exercised by ${elapsed()}`);
 
   // 4. Upgrade to this tree: data and the edited config kept, the daemon back and ready.
@@ -316,7 +316,7 @@ async function run(t: Test): Promise<void> {
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'daemon ready after the upgrade');
   const rows1 = counts();
   t.equal(rows1.schema, currentSchema, `migrated to schema v${currentSchema}`);
-  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows1[k] ?? 0) >= (rows0[k] ?? 0), `${k} kept (${rows0[k]} → ${rows1[k]})`);
+  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows1[k] ?? 0) >= (rows0[k] ?? 0), `${k} kept (${String(rows0[k])} → ${String(rows1[k])})`);
   t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version, 'the new program is on disk');
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'the old program is gone once the new one is ready');
   const list = inRoot(['callscreen', 'list', '--org', 'demo', '--search', '555123']);

@@ -166,5 +166,5 @@ t.test('a running daemon that is not ready: doctor names each reason and what to
   const checks = await runDoctor({ config, configSource: file, timeoutMs: 5000 });
   const c = byName(checks, 'daemon readiness: database');
   t.match(c, { ok: false, detail: /^replaced: .*replaced under the running daemon/, fix: /systemctl restart callscreen/ });
-  t.comment(`✗ ${c?.name}: ${c?.detail}\n    fix: ${c?.fix}`);
+  t.comment(`✗ ${String(c?.name)}: ${String(c?.detail)}\n    fix: ${String(c?.fix)}`);
 });

@@ -39,7 +39,7 @@ async function setup(t: Test, dir: string, components: Component[] = []): Promis
   return { ctx, readyz, lines, blocked };
 }
 
-const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => l.msg !== undefined && String(l.msg).startsWith(`not ready: ${check} `)).length;
+const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`not ready: ${check} `)).length;
 const okAgainLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => String(l.msg).startsWith(`${check} ok again`)).length;
 
 t.test('deleted, then replaced, under the running daemon', async (t) => {
@@ -83,8 +83,7 @@ t.test('unreadable, read-only, disk full: injected (root reads every file; a bus
   let denied = false;
   const fs: StoreFs = { ...realStoreFs, access: async (p, m) => { if (denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); return realStoreFs.access(p, m); } };
   const health = new StoreHealth(join(dir, 'x.db'), fs);
-  const { ctx } = await startDaemon(t, join(dir, 'x.db'));
-  void ctx;
+  await startDaemon(t, join(dir, 'x.db'));
   await health.remember();
   t.match(await health.check(), [{ name: 'database', ok: true }, { name: 'disk', ok: true }]);
   denied = true;
@@ -124,7 +123,7 @@ function mountTmpfs(t: { teardown(fn: () => unknown): void }, dir: string, sizeM
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', mnt], { stdio: 'pipe' });
   } catch (err) {
-    return `cannot mount a tmpfs (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]}): needs root`;
+    return `cannot mount a tmpfs (${String(String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0])}): needs root`;
   }
   t.teardown(() => { try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }); } catch { /* already gone */ } });
   return null;
@@ -192,12 +191,12 @@ t.test('real link clients with nobody to talk to: AMI, inbound Event Socket and 
     await ctx.feed.poll();
     // The client connects in the background: wait until it has tried (its own state says so).
     const link = (): { ok: boolean; state: string } | undefined => ctx.ops.componentHealth().find((h) => h.component === name);
-    t.ok(await until(() => link() !== undefined && link()?.state !== 'connecting' && link()?.state !== 'stopped', 30_000, 20), `${name}: tried to connect (${link()?.state})`);
+    t.ok(await until(() => link() !== undefined && link()?.state !== 'connecting' && link()?.state !== 'stopped', 30_000, 20), `${name}: tried to connect (${String(link()?.state)})`);
     const r = await ctx.ops.readiness();
     t.notOk(r.ready, `${name} down: not ready`);
     const check = r.checks.find((c) => c.name === name);
     t.match(check, { ok: false, reason: 'link-down' }, `${name}: link-down`);
-    t.comment(`${name}: ${check?.detail}`);
+    t.comment(`${name}: ${String(check?.detail)}`);
     await ctx.ops.readiness();
     t.equal(notReadyLines(lines, name), 1, `${name}: logged once over two evaluations`);
     await daemon.stop();

@@ -24,7 +24,7 @@ db.exec(process.argv[3], (err) => { if (err) { console.error(err.message); proce
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${String(code)}: ${stderr}`))));
   });
 }
 

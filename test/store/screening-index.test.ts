@@ -32,7 +32,7 @@ async function compare(t: Test, ctx: DaemonContext, numbers: readonly string[], 
     const same = a.action === b.action && a.sipCode === b.sipCode && a.rule?.id === b.rule?.id && a.rule?.kind === b.rule?.kind && a.rule?.mode === b.rule?.mode;
     if (!same) {
       differ++;
-      if (examples.length < 5) examples.push(`${numbers[i]}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
+      if (examples.length < 5) examples.push(`${String(numbers[i])}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
     }
   }
   t.equal(differ, 0, `${label}: summary and full entries agree on ${reqs.length} numbers ${examples.join('; ')}`);
@@ -94,12 +94,12 @@ t.test('an org being reloaded is never missing: calls made meanwhile find it (th
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const orgId = ctx.index.org('demo')!.org.id;
   for (const reload of [() => ctx.index.reloadOrg(orgId), () => ctx.index.reloadAll()]) {
-    let done = false;
+    const reloading = { done: false };
     let looks = 0;
     let missing = 0;
-    const p = reload().then(() => { done = true; });
+    const p = reload().then(() => { reloading.done = true; });
     // Look between every turn of the event loop until the reload has finished.
-    while (!done) {
+    while (!reloading.done) {
       looks++;
       if (ctx.index.orgForDid('+15550100') === undefined || ctx.index.org('demo') === undefined) missing++;
       const v = ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' });

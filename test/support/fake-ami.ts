@@ -17,7 +17,7 @@ export class FakeAmi {
   async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
     if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
     this.actions.push({ name, fields: { ...fields } });
-    const key = `/${fields.Family}/${fields.Key}`;
+    const key = `/${String(fields.Family)}/${String(fields.Key)}`;
     const fail = (m: string): never => {
       throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${name} failed: ${m}`, { action: name, reply: m });
     };
@@ -27,7 +27,7 @@ export class FakeAmi {
     } else if (name === 'DBDel') {
       if (!this.db.delete(key)) fail('Database entry could not be deleted');
     } else if (name === 'DBDelTree') {
-      const prefix = `/${fields.Family}/`;
+      const prefix = `/${String(fields.Family)}/`;
       const gone = [...this.db.keys()].filter((k) => k.startsWith(prefix));
       if (gone.length === 0) fail('Database entry not found');
       for (const k of gone) this.db.delete(k);

@@ -135,8 +135,6 @@ export class FakeFreeswitchInbound {
   rudeRejection = false;
   /** Send no auth/request (a port that accepts and stays silent). */
   greet = true;
-  /** Answer each command after a turn of the event loop, so a client that does not wait shows it. */
-  readonly replyLater = true;
   connections = 0;
   /** FreeSWITCH's global variables (switch_core_set_variable). */
   readonly globals = new Map<string, string>();
@@ -363,12 +361,11 @@ export class FakeFreeswitchInbound {
       }
       if (this.silentOn?.(line)) continue;
       c.unanswered++;
-      const answer = (): void => {
+      // Each command is answered after a turn of the event loop, so a client that does not wait shows it.
+      setImmediate(() => {
         c.unanswered--;
         this.answer(c, line);
-      };
-      if (this.replyLater) setImmediate(answer);
-      else answer();
+      });
     }
   }
 

@@ -26,7 +26,7 @@ export async function holdWriteLock(dbPath: string, holdMs: number): Promise<{ c
   const killer = setTimeout(() => child.kill('SIGKILL'), holdMs + 30_000);
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => { clearTimeout(killer); resolve(code); }));
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
+    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); });
     child.on('exit', (code) => reject(new Error(`lock holder exited early (${String(code)})`)));
   });
   return { child, done };
@@ -37,8 +37,8 @@ export function cli(args: string[], timeoutMs = 120_000): { child: ChildProcess;
   const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/bin.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((resolve) =>
     child.on('exit', (code, signal) => { clearTimeout(killer); resolve({ code, signal, out, err }); }));

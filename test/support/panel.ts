@@ -104,5 +104,5 @@ export async function signIn(app: FastifyInstance, name: string, password = PASS
   if (res.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${res.statusCode} ${res.body}`);
   const c = res.cookies.find((x) => x.name === 'cs_session');
   if (!c) throw new Error('no session cookie');
-  return { cookie: `cs_session=${c.value}`, csrf: (res.json() as { csrf: string }).csrf };
+  return { cookie: `cs_session=${c.value}`, csrf: res.json<{ csrf: string }>().csrf };
 }

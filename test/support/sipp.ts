@@ -42,8 +42,8 @@ export interface SippCall {
 }
 
 export interface SippOptions extends SippCall {
-  /** A file name in test/e2e/sipp/ or an absolute path. */
-  scenario: ScenarioName | string;
+  /** A file name in test/e2e/sipp/ (a ScenarioName) or an absolute path. */
+  scenario: string;
   /** host:port to send to; omit for a UAS scenario (SIPp then waits for requests). */
   remote?: string;
   /** Rows of the injection file, used in turn (and again from the top when calls outnumber them). */
@@ -343,7 +343,7 @@ export async function runSipp(opts: SippOptions): Promise<SippResult> {
 export function describeSipp(r: SippResult): string {
   return [
     `sipp ${r.args.join(' ')}`,
-    `exit=${r.exitCode}${r.signal ? ` signal=${r.signal}` : ''} ok=${r.successfulCalls} failed=${r.failedCalls}` +
+    `exit=${String(r.exitCode)}${r.signal ? ` signal=${r.signal}` : ''} ok=${r.successfulCalls} failed=${r.failedCalls}` +
       ` retrans=${r.retransmissions} codes=${JSON.stringify(r.codeCounts)}` +
       ` rtt mean=${r.responseTimes.meanMs.toFixed(1)}ms p95=${r.responseTimes.p95Ms}ms max=${r.responseTimes.maxMs}ms`,
     Object.keys(r.failures).length ? `failures=${JSON.stringify(r.failures)}` : '',

@@ -4,7 +4,7 @@
  * `onMessage`. Unregistered and stopped by tap's teardown.
  */
 import WebSocket from 'ws';
-import { Registerer, UserAgent } from 'sip.js';
+import { Registerer, RegistererState, UserAgent } from 'sip.js';
 import type { TapLike } from './harness.js';
 import { SANDBOX } from './pbx-sandbox.js';
 
@@ -41,7 +41,7 @@ export async function registerSoftphone(
   });
   const registered = new Promise<void>((resolve) =>
     registerer.stateChange.addListener((s) => {
-      if (s === 'Registered') resolve();
+      if (s === RegistererState.Registered) resolve();
     }),
   );
   await registerer.register();

@@ -114,13 +114,17 @@ export class AgiSession {
     if (!this.sock.destroyed) this.sock.destroy();
   }
 
+  private hasFailed(): boolean {
+    return this.failure !== null;
+  }
+
   private onData(chunk: Buffer): void {
     if (this.failure) return;
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, nl);
       start = nl + 1;
-      if (this.pendingBytes + piece.length > this.maxLine) return this.fail(new AgiProtocolError('line too long', 'line-too-long'));
+      if (this.pendingBytes + piece.length > this.maxLine) { this.fail(new AgiProtocolError('line too long', 'line-too-long')); return; }
       let line: string;
       if (this.pending.length > 0) {
         this.pending.push(piece);
@@ -130,11 +134,13 @@ export class AgiSession {
       } else line = piece.toString('utf8');
       if (line.endsWith('\r')) line = line.slice(0, -1);
       this.onLine(line);
-      if (this.failure) return;
+      // A method call, not `this.failure`: onLine may have failed the session (TypeScript's
+      // narrowing from the check at the top does not see that).
+      if (this.hasFailed()) return;
     }
     const rest = chunk.subarray(start);
     if (rest.length === 0) return;
-    if (this.pendingBytes + rest.length > this.maxLine) return this.fail(new AgiProtocolError('line too long', 'line-too-long'));
+    if (this.pendingBytes + rest.length > this.maxLine) { this.fail(new AgiProtocolError('line too long', 'line-too-long')); return; }
     // Copy: the socket may reuse its buffer.
     this.pending.push(Buffer.from(rest));
     this.pendingBytes += rest.length;
@@ -143,7 +149,7 @@ export class AgiSession {
   private onLine(line: string): void {
     if (!this.envDone) {
       if (line === '') {
-        if (this.envLines === 0) return this.fail(new AgiProtocolError('empty environment', 'not-agi'));
+        if (this.envLines === 0) { this.fail(new AgiProtocolError('empty environment', 'not-agi')); return; }
         this.envDone = true;
         const ew = this.envWaiter;
         this.envWaiter = null;
@@ -151,8 +157,8 @@ export class AgiSession {
         return;
       }
       const kv = parseEnvLine(line);
-      if (!kv) return this.fail(new AgiProtocolError('not an AGI environment line', 'not-agi'));
-      if (++this.envLines > this.maxEnvLines) return this.fail(new AgiProtocolError('too many environment lines', 'too-many-lines'));
+      if (!kv) { this.fail(new AgiProtocolError('not an AGI environment line', 'not-agi')); return; }
+      if (++this.envLines > this.maxEnvLines) { this.fail(new AgiProtocolError('too many environment lines', 'too-many-lines')); return; }
       this.env[kv.key] = kv.value;
       return;
     }
@@ -166,7 +172,7 @@ export class AgiSession {
     // break) must not be taken for the reply to this command.
     if (w.lines.length === 0 && !/^\d{3}[ -]/.test(line)) return;
     w.lines.push(line);
-    if (w.lines.length > this.maxReplyLines) return this.fail(new AgiProtocolError('reply too long', 'too-many-lines'));
+    if (w.lines.length > this.maxReplyLines) { this.fail(new AgiProtocolError('reply too long', 'too-many-lines')); return; }
     // "520-Invalid command syntax…" continues until "520 End of proper usage."
     if (/^\d{3}-/.test(w.lines[0] ?? '') && !/^\d{3} /.test(line)) return;
     this.waiter = null;

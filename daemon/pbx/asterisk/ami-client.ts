@@ -27,7 +27,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
 import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
-import { CallscreenError } from '../../core/errors.js';
+import { CallscreenError, toCallscreenError } from '../../core/errors.js';
 import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
 
 export interface AmiClientOptions {
@@ -248,7 +248,8 @@ export class AmiClient implements AmiActions, AmiEventSource {
         this.link.advance('subscribing');
         return this.applyFilters(gen).then(() => this.onSubscribed(gen));
       },
-      (err: CallscreenError) => {
+      (reason: unknown) => {
+        const err = toCallscreenError(reason);
         // Lost with its connection: that failure is already reported.
         if (gen !== this.link.generation) return;
         this.counters.loginFailures++;
@@ -286,7 +287,8 @@ export class AmiClient implements AmiActions, AmiEventSource {
         () => {
           if (gen === this.link.generation && this.link.state === 'connected') this.armKeepalive();
         },
-        (err: CallscreenError) => {
+        (reason: unknown) => {
+          const err = toCallscreenError(reason);
           if (gen !== this.link.generation) return;
           this.counters.keepaliveMisses++;
           this.logger.warn({ error: err.message }, 'AMI keep-alive missed: reconnecting');

@@ -32,6 +32,7 @@
  * claims completeness it does not have: a sync first deletes `alive` (and an org's `complete`), then
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
  */
+import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock, Scheduler } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
@@ -481,7 +482,7 @@ function blockPrefixes(state: OrgState, now: number): string[] {
 class PutWindow {
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private failure: unknown = null;
+  private failure: Error | null = null;
 
   constructor(private readonly mirror: AstdbMirror, private readonly max: number, private readonly link: number) {}
 
@@ -497,7 +498,7 @@ class PutWindow {
     this.mirror.put(key, value).then(
       () => this.done(),
       (err: unknown) => {
-        this.failure ??= err;
+        this.failure ??= err instanceof Error ? err : new Error(inspect(err));
         this.done();
       },
     );

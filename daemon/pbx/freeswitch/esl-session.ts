@@ -130,11 +130,12 @@ export class EslSession {
     try {
       frames = this.reader.push(chunk);
     } catch (err) {
-      return this.fail(err as Error, 'bad frame');
+      this.fail(err as Error, 'bad frame');
+      return;
     }
     for (const frame of frames) {
       const type = frame.headers['Content-Type'];
-      if (type === 'text/disconnect-notice') return this.fail(new EslProtocolError('FreeSWITCH disconnected', 'closed'), 'disconnect notice');
+      if (type === 'text/disconnect-notice') { this.fail(new EslProtocolError('FreeSWITCH disconnected', 'closed'), 'disconnect notice'); return; }
       if (type !== 'command/reply' && type !== 'api/response') continue;
       const w = this.waiter;
       this.waiter = null;

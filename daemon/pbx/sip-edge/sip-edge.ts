@@ -25,6 +25,7 @@
  * when no application is connected (measured: test/e2e/sip-edge-drachtio.test.ts): the edge
  * fails CLOSED while the daemon is down, unlike the FastAGI and ESL paths.
  */
+import { inspect } from 'node:util';
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -186,7 +187,7 @@ export class SipEdge implements Component {
     const options: Srf.SrfConfig & { reconnect: { retryMaxDelay: number } } = {
       host: c.host, port: c.port, secret: c.secret, reconnect: { retryMaxDelay: this.deps.reconnectMaxMs ?? RECONNECT_MAX_MS },
     };
-    srf.connect(options);
+    void srf.connect(options);
   }
 
   async stop(): Promise<void> {
@@ -209,17 +210,17 @@ export class SipEdge implements Component {
 
   /** The request as the screening service takes it: DID from the Request-URI, caller from PAI or From. */
   private ask(req: Req, channel: 'call' | 'sms'): Ask {
-    const did = uriUser(req.uri) || uriUser(req.get('To') ?? '');
+    const did = uriUser(req.uri) || uriUser(header(req, 'To'));
     const pai = req.has('P-Asserted-Identity') ? uriUser(req.get('P-Asserted-Identity')) : '';
     // A network-asserted identity beats the From header the caller chose.
-    const from = pai || uriUser(req.get('From') ?? '');
+    const from = pai || uriUser(header(req, 'From'));
     const privacy = req.has('Privacy') ? req.get('Privacy').toLowerCase() : '';
-    const name = /^\s*"([^"]*)"/.exec(req.get('From') ?? '')?.[1] ?? '';
+    const name = /^\s*"([^"]*)"/.exec(header(req, 'From'))?.[1] ?? '';
     return {
       channel, direction: 'inbound', from, to: did,
       ...(name ? { callerName: name } : {}),
       withheld: /\b(id|user|header)\b/.test(privacy) || /^(anonymous|restricted)$/i.test(from),
-      callId: req.get('Call-ID') ?? '',
+      callId: header(req, 'Call-ID'),
     };
   }
 
@@ -266,7 +267,7 @@ export class SipEdge implements Component {
       if (blocked && s.org) {
         try {
           const id = await this.deps.quarantine.hold({
-            orgId: s.org.org.id, fromRaw: req.get('From') ?? s.req.from, to: s.req.to, body: req.body ?? '',
+            orgId: s.org.org.id, fromRaw: header(req, 'From') || s.req.from, to: s.req.to, body: bodyOf(req),
             deliverTo: withUser(edge.pbx_uri, s.req.to), verdict: s.verdict, adapter: SIP_EDGE_ADAPTER,
           });
           svc.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
@@ -307,7 +308,7 @@ export class SipEdge implements Component {
     if (!srf) return Promise.reject(new Error('SIP edge stopped'));
     return new Promise((resolve, reject) => {
       srf.proxyRequest(req, [destination], {}, (err: unknown, results: unknown) => {
-        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        if (err) reject(err instanceof Error ? err : new Error(inspect(err)));
         else resolve(typeof results === 'object' && results !== null ? (results as { finalStatus?: number }).finalStatus : undefined);
       });
     });
@@ -321,4 +322,20 @@ export class SipEdge implements Component {
       ? 'the destination gave no final response (is it up? drachtio-server answers 408 after 32 s)'
       : 'the destination refused the request');
   }
+}
+
+/** What drachtio-srf really gives: its typings say `string`, but a missing header or body is undefined. */
+interface RawSipMessage {
+  get(name: string): string | undefined;
+  readonly body?: string;
+}
+
+/** A header's value, or '' when the request has none. */
+function header(req: RawSipMessage, name: string): string {
+  return req.get(name) ?? '';
+}
+
+/** The message body, or '' when there is none. */
+function bodyOf(req: RawSipMessage): string {
+  return req.body ?? '';
 }

@@ -10,5 +10,5 @@ export function uriUser(value: string): string {
 export function withUser(uri: string, user: string): string {
   const m = /^(sips?):(?:[^@]*@)?(.*)$/i.exec(uri);
   if (!m) return uri;
-  return user === '' ? `${m[1]}:${m[2]}` : `${m[1]}:${user}@${m[2]}`;
+  return user === '' ? `${m[1]!}:${m[2]!}` : `${m[1]!}:${user}@${m[2]!}`;
 }

@@ -124,7 +124,7 @@ t.test('a refused write: idle (calls go to FastAGI), retried after retryMs', asy
   await connect(ami, mirror);
   t.equal(mirror.currentState, 'idle');
   t.equal(ami.get('alive'), undefined, 'never marked alive');
-  t.ok(lines.some((l) => l.msg?.toString().startsWith('AstDB mirror update failed') && (l.err as { message?: string })?.message?.includes('Failed to update entry')), 'logged with the reason');
+  t.ok(lines.some((l) => l.msg?.toString().startsWith('AstDB mirror update failed') && (l.err as { message?: string }).message?.includes('Failed to update entry')), 'logged with the reason');
   ami.refuse.clear();
   timers.advance(5000);
   await mirror.idle();

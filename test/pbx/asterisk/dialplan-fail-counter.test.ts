@@ -25,7 +25,7 @@ class FakeAmi implements FailCounterAmi {
 
   async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<Readonly<Record<string, string>>> {
     const id = `cs-${++this.n}`;
-    const key = `${fields.Family}/${fields.Key}`;
+    const key = `${String(fields.Family)}/${String(fields.Key)}`;
     this.actions.push(`${name} ${key}${fields.Val !== undefined ? `=${fields.Val}` : ''}`);
     if (name === 'DBPut') { this.db.set(key, fields.Val ?? ''); return { Response: 'Success', ActionID: id }; }
     if (this.failGet) throw new Error('AMI DBGet failed: Permission denied');

@@ -410,5 +410,5 @@ t.test('many concurrent sessions are each answered correctly', async (t) => {
   t.equal(rows.length, 100, 'recent() is limited; all recorded below');
   const lat = (await r.ctx.db.all<{ l: number }>('SELECT latency_us AS l FROM screened ORDER BY l')).map((x) => x.l);
   t.equal(lat.length, n);
-  t.comment(`${n} concurrent sessions in ${ms.toFixed(0)} ms; screening latency p50 ${lat[Math.floor(n / 2)]} µs, p99 ${lat[Math.floor(n * 0.99)]} µs`);
+  t.comment(`${n} concurrent sessions in ${ms.toFixed(0)} ms; screening latency p50 ${String(lat[Math.floor(n / 2)])} µs, p99 ${String(lat[Math.floor(n * 0.99)])} µs`);
 });

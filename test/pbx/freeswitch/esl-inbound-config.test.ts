@@ -8,7 +8,7 @@ import { ConfigLoader, redactConfig } from '../../../daemon/config/load-config.j
 import { CallscreenError } from '../../../daemon/core/errors.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { buildPbxLinks } from '../../../daemon/main.js';
-import type { ScreeningService } from '../../../daemon/services/screening-service.js';
+import { ScreeningService } from '../../../daemon/services/screening-service.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
 import { services, silentLogger, testConfig } from '../../support/harness.js';
@@ -49,7 +49,8 @@ t.test('the password is a secret: redacted in config check and in logged config 
 
 t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Event Socket; neither: no links', async (t) => {
   const s = await services(t);
-  const screening = {} as ScreeningService; // nothing is started: the links are only built
+  // Nothing is started, the links are only built: an instance with no state is enough.
+  const screening = Object.create(ScreeningService.prototype) as ScreeningService;
   const both = testConfig(s.dbPath, '[ami]\nenabled = true\n[esl_inbound]\nenabled = true\npassword = "x"\n');
   t.same(buildPbxLinks(both, silentLogger(), s, screening).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
 
@@ -75,11 +76,11 @@ t.test('the shipped chatplan snippet speaks the daemon\'s default marker: the na
   // the chatplan (seen on a real FreeSWITCH 1.10.12: test/e2e/freeswitch-sms.test.ts).
   t.same([...closed.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"/g)].map((m) => m[1]), ['final']);
   for (const [, name, body = ''] of extensions.filter((m) => m[1] !== 'callscreen-sms-closed')) {
-    const conditions = [...body.matchAll(/<condition field="([^"]+)" expression="([^"]+)"/g)].map((m) => `${m[1]} ${m[2]}`);
-    t.same(conditions.slice(0, 2), [`\${${marker}_sms} ^screen$`, `${marker} ^$`], `${name}: only while the daemon switched screening on, only unmarked messages`);
-    const actions = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"(?: data="([^"]*)")?\/>/g)].map((m) => `${m[1]}${m[2] ? ` ${m[2]}` : ''}`);
-    t.equal(actions[0], `set ${marker}=screen`, `${name}: marks the message as the daemon's event filter expects`);
-    t.same(actions.slice(-2), ['fire', 'final'], `${name}: a copy to the daemon, then FreeSWITCH delivers nothing itself`);
+    const conditions = [...body.matchAll(/<condition field="([^"]+)" expression="([^"]+)"/g)].map((m) => `${String(m[1])} ${String(m[2])}`);
+    t.same(conditions.slice(0, 2), [`\${${marker}_sms} ^screen$`, `${marker} ^$`], `${String(name)}: only while the daemon switched screening on, only unmarked messages`);
+    const actions = [...body.replace(/<!--[\s\S]*?-->/g, '').matchAll(/<action application="([^"]+)"(?: data="([^"]*)")?\/>/g)].map((m) => `${String(m[1])}${m[2] ? ` ${m[2]}` : ''}`);
+    t.equal(actions[0], `set ${marker}=screen`, `${String(name)}: marks the message as the daemon's event filter expects`);
+    t.same(actions.slice(-2), ['fire', 'final'], `${String(name)}: a copy to the daemon, then FreeSWITCH delivers nothing itself`);
   }
   t.match(xml, `set" data="${marker}_direction=outbound"`, 'agents\' messages are marked outbound');
 });

@@ -68,7 +68,7 @@ async function rig(t: Test, toml = '', before: (fake: FakeFreeswitchInbound) => 
   const { sms, client, watchdog } = parts;
   if (!sms || !client || !watchdog) throw new Error('missing a part of the Event Socket link');
   // The login's round (arm, switch on) ends after the client is ready: wait for it, not for time.
-  if (watchdog.health().ok === false) await round(watchdog);
+  if (!watchdog.health().ok) await round(watchdog);
   return { ctx, daemon, fake, timers, sms, client, watchdog, lines };
 }
 

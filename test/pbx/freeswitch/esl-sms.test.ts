@@ -48,7 +48,10 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
   if (!sms || !client) throw new Error('no SMS screener or Event Socket client among the PBX links');
   await new Promise<void>((resolve) => {
-    if (client.currentState === 'connected') return resolve();
+    if (client.currentState === 'connected') {
+      resolve();
+      return;
+    }
     const off = client.onState((st) => {
       if (st !== 'connected') return;
       off();
@@ -100,7 +103,7 @@ t.test('blocked sender: held in quarantine with where it was going; nothing goes
 
   await r.ctx.recorder.flush();
   const records = await r.ctx.recorder.recent(r.orgId, 10);
-  t.match(records[0], { adapter: 'esl-sms', action: 'quarantine', channel: 'sms', call_id: `${headers['Core-UUID']}:${headers['Event-Sequence']}` });
+  t.match(records[0], { adapter: 'esl-sms', action: 'quarantine', channel: 'sms', call_id: `${String(headers['Core-UUID'])}:${String(headers['Event-Sequence'])}` });
   t.match(r.lines.find((l) => l.msg === 'message held'), {
     org: 'demo', from: '+15557770001', to: '+15550100', verdict: 'quarantine', callId: o.id, quarantineId: o.quarantineId,
   }, 'one log line with org, call id, from, to and verdict');
@@ -210,7 +213,7 @@ t.test("FreeSWITCH's own delivery-report copies are not screened again", async (
   r.fake.sendEvent(report, 'copy');
   r.fake.sendEvent(real, 'original');
   const o = await got;
-  t.equal(o.id, `${real['Core-UUID']}:${real['Event-Sequence']}`, 'the first outcome is the real message: the report was skipped');
+  t.equal(o.id, `${String(real['Core-UUID'])}:${String(real['Event-Sequence'])}`, 'the first outcome is the real message: the report was skipped');
   t.equal(r.sms.counters.messages, 1);
 });
 
