@@ -19,7 +19,7 @@ import { CallscreenError } from '../core/errors.js';
 import type { Org } from '../store/rows.js';
 import type { Role, User } from './user-service.js';
 
-export type Permission = 'view' | 'block' | 'unblock' | 'allow' | 'contacts' | 'quarantine' | 'dashboard' | 'audit' | 'settings' | 'users';
+export type Permission = 'view' | 'block' | 'unblock' | 'allow' | 'contacts' | 'quarantine' | 'dashboard' | 'audit' | 'settings' | 'users' | 'import';
 
 /** Route-level access: an action in an org, or only "signed in", or public (sign-in, health). */
 export type Access = Permission | 'signed-in' | 'public';
@@ -37,13 +37,15 @@ export const ACTIONS: Readonly<Record<Permission, readonly Role[]>> = {
   settings: ['admin'],
   /** Reset another user's password: only for users whose every org the admin also works in. */
   users: ['admin'],
+  /** Import a list: it may add allow entries and weaken blocks (mode, expiry), so admins only. */
+  import: ['admin'],
 };
 
 /** Each action as the refusal says it: "agents may not unblock numbers". */
 export const ACTION_WORDS: Readonly<Record<Permission, string>> = {
   view: 'see this organisation', block: 'block numbers', unblock: 'unblock numbers', allow: 'change the allow list',
   contacts: 'add or change contacts', quarantine: 'handle held messages', dashboard: 'see the dashboard',
-  audit: 'read the audit log', settings: 'change settings', users: 'manage users',
+  audit: 'read the audit log', settings: 'change settings', users: 'manage users', import: 'import lists',
 };
 
 /** Roles from least to most trusted: a token may carry a role no higher than its creator's. */

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
+import { VERDICT_ACTIONS, type VerdictAction } from '../core/verdict.js';
 import type { AdminOperations, AuditFilter, BlockInput, EntryEdit, SettingsInput } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
 import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
@@ -14,8 +15,9 @@ import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
 import type { Role, UserService } from './user-service.js';
+import { registerDoorApiRoutes, type DoorApiDeps } from './api-door-routes.js';
 
-export interface ApiDeps {
+export interface ApiDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
   readonly auth: RequestAuth;
   readonly signIn: SignInService;
@@ -286,12 +288,18 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/orgs/:org/calls', { config: { access: 'view' },
     schema: {
       summary: 'Recently screened calls and messages with their verdicts', tags: ['calls'], params: orgParam,
-      querystring: { type: 'object', additionalProperties: false, properties: { channel: { enum: ['call', 'sms'] }, ...paging } },
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          channel: { enum: ['call', 'sms'] }, verdict: { enum: [...VERDICT_ACTIONS], description: 'only calls that got this verdict' },
+          number: { ...text(64), description: 'only calls whose caller or called number contains these digits' }, ...paging,
+        },
+      },
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query as { channel?: 'call' | 'sms'; limit: number; offset: number };
-    return { calls: await ops.recentCalls(a, p(req).org, q) };
+    const { verdict, ...q } = req.query as { channel?: 'call' | 'sms'; verdict?: VerdictAction; number?: string; limit: number; offset: number };
+    return { calls: await ops.recentCalls(a, p(req).org, { ...q, ...(verdict ? { action: verdict } : {}) }) };
   });
 
   app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },
@@ -466,4 +474,6 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const q = req.query as { number: string; channel: 'call' | 'sms'; withheld: boolean };
     return ops.checkInbound(principalOf(req), p(req).org, q.number, q.channel, q.withheld);
   });
+
+  registerDoorApiRoutes(app, deps);
 }
