@@ -19,6 +19,8 @@ import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
 import { register as token } from './token.js';
+import { register as edit } from './edit.js';
+import { register as dashboard } from './dashboard.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -28,6 +30,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   org,
   contact,
   entries,
+  edit,
   check,
   transfer,
   audit,
@@ -35,6 +38,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   doctor,
   backup,
   calls,
+  dashboard,
   quarantine,
   user,
   token,
