@@ -25,6 +25,8 @@ const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
   { path: '/calls', label: 'Recent calls', perm: 'view' },
   { path: '/dashboard', label: 'Dashboard', perm: 'dashboard' },
   { path: '/audit', label: 'Audit log', perm: 'audit' },
+  { path: '/import', label: 'Import / export', perm: 'view' },
+  { path: '/users', label: 'Users', perm: 'users' },
   { path: '/settings', label: 'Settings', perm: 'settings' },
 ];
 
@@ -56,8 +58,18 @@ ${content}
 </main>`);
 }
 
-/** Epoch ms as "2026-11-01 14:03 UTC" (the server has no idea of the reader's zone; UTC is unambiguous). */
-export function when(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '';
+/** Epoch ms as "2026-11-01 14:03 UTC". */
+export function utcText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/**
+ * Epoch ms as a `<time>`: the server writes UTC (it does not know the reader's zone, and UTC is
+ * unambiguous without script); panel.js rewrites the text in the viewer's own zone and keeps the
+ * UTC time in the title, shown on hover.
+ */
+export function when(ms: number | null | undefined): SafeHtml {
+  if (ms === null || ms === undefined) return html``;
+  const utc = utcText(ms);
+  return html`<time datetime="${new Date(ms).toISOString()}" title="${utc}">${utc}</time>`;
 }

@@ -83,4 +83,44 @@ document.addEventListener('submit', function (ev) {
   var question = (submitter && submitter.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
   if (question && !window.confirm(question)) ev.preventDefault();
 });
+// Times in the viewer's own zone; the UTC time the server wrote stays in the title (hover).
+function localTimes(root) {
+  var fmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  root.querySelectorAll('time[datetime]').forEach(function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d.getTime())) return;
+    if (!t.title) t.title = t.textContent;
+    t.textContent = fmt.format(d);
+    t.setAttribute('data-local', '');
+  });
+}
+// Import: a chosen file is read into the CSV text box (forms post no files without multipart).
+function fileInto(ev) {
+  var input = ev.target;
+  var target = input.getAttribute('data-into') && document.getElementById(input.getAttribute('data-into'));
+  if (!target || !input.files || !input.files[0]) return;
+  var reader = new FileReader();
+  reader.onload = function () { target.value = String(reader.result); };
+  reader.readAsText(input.files[0]);
+}
+// Bulk selection: the "select every row on this page" box, and a live count on the bulk button.
+function bulk(root) {
+  var all = root.querySelector('input[data-select-all]');
+  var boxes = root.querySelectorAll('input[name="ids"]');
+  var count = root.querySelector('[data-selected-count]');
+  function update() {
+    var n = 0;
+    boxes.forEach(function (b) { if (b.checked) n++; });
+    if (count) count.textContent = String(n);
+    if (all) all.checked = n > 0 && n === boxes.length;
+  }
+  if (all) all.addEventListener('change', function () { boxes.forEach(function (b) { b.checked = all.checked; }); update(); });
+  boxes.forEach(function (b) { b.addEventListener('change', update); });
+  update();
+}
+document.addEventListener('DOMContentLoaded', function () {
+  localTimes(document);
+  bulk(document);
+  document.querySelectorAll('input[type=file][data-into]').forEach(function (i) { i.addEventListener('change', fileInto); });
+});
 `;
