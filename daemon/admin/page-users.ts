@@ -26,8 +26,9 @@ export function renderUsers(f: Frame, users: ReadonlyArray<User & { manageable: 
   <td data-label="User">${u.name}${u.id === f.user.id ? html` <span class="tag">you</span>` : ''}</td><td data-label="Role">${u.role}</td>
   <td data-label="Organisations">${u.orgs.join(', ')}</td><td data-label="State">${u.disabled ? html`<span class="tag">disabled</span>` : 'active'}</td>
   <td data-label="Action"><div class="actions">${!u.manageable ? html`<span class="muted">works in other organisations too: their admins or the CLI</span>`
+    : u.id === f.user.id ? html`<a href="/account?org=${f.org.slug}">Your account</a>`
     : html`${act(u, 'password', 'Reset password', 'secondary', `Reset the password of ${u.name}? They are signed out everywhere and need the new one.`)}
-    ${u.id === f.user.id ? '' : u.disabled ? act(u, 'enable', 'Enable', 'secondary', `Let ${u.name} sign in again?`) : act(u, 'disable', 'Disable', 'danger', `Disable ${u.name}? They are signed out everywhere and their API tokens are revoked for good.`)}`}</div></td>
+    ${u.disabled ? act(u, 'enable', 'Enable', 'secondary', `Let ${u.name} sign in again?`) : act(u, 'disable', 'Disable', 'danger', `Disable ${u.name}? They are signed out everywhere and their API tokens are revoked for good.`)}`}</div></td>
 </tr>`);
   return html`${extra?.secret ? html`<div class="card" role="status"><p>Password of <strong>${extra.secret.name}</strong> — give it to them now; it is not shown again:</p><p><code class="secret">${extra.secret.password}</code></p></div>` : ''}
 <table class="stack"><caption class="skip">Users of ${f.org.name}</caption><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Organisations</th><th scope="col">State</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table>

@@ -48,6 +48,8 @@ export class UserAdminOperations {
   /** Sets a new password (all the user's sessions end); generated and returned once when none is given. */
   async resetPassword(p: Principal, slug: string, name: string, password?: string): Promise<{ user: User; password?: string }> {
     const target = await this.target(p, slug, name);
+    // A reset ends every session of the user, this one too: your own password changes on Account.
+    if (target.id === p.user.id) throw new CallscreenError('CS_ERR_FORBIDDEN', 'change your own password on the Account page (it asks for the current one)', { field: 'name' });
     const generated = password === undefined || password === '';
     const secret = generated ? generatePassword() : password;
     const user = await this.users.setPassword(target.name, secret, p.actor, { self: false });
