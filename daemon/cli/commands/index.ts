@@ -21,6 +21,7 @@ import { register as user } from './user.js';
 import { register as token } from './token.js';
 import { register as edit } from './edit.js';
 import { register as dashboard } from './dashboard.js';
+import { register as completion } from './completion.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -42,4 +43,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   quarantine,
   user,
   token,
+  completion,
 ];
