@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CSV_DELIMITERS, type CsvDelimiter } from '../core/csv.js';
+import { CallscreenError } from '../core/errors.js';
 import { principalOf } from './access-hook.js';
 import type { BulkOperations } from './bulk-operations.js';
 import type { TransferOperations } from './transfer-operations.js';
@@ -50,7 +51,7 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
 
   app.get('/orgs/:org/users', { config: { access: 'users' },
     schema: { summary: 'Users who work in the organisation (admins); manageable = every organisation of theirs is one of yours', tags: ['users'], params: orgParam },
-  }, async (req) => ({ users: (await deps.userAdmin.list(principalOf(req), slug(req))).map((u) => ({ name: u.name, role: u.role, orgs: u.orgs, disabled: u.disabled, manageable: u.manageable })) }));
+  }, async (req) => ({ users: (await deps.userAdmin.list(principalOf(req), slug(req))).map((u) => ({ name: u.name, role: u.orgRole, roles: u.roles, orgs: u.orgs, disabled: u.disabled, manageable: u.manageable })) }));
 
   app.post('/orgs/:org/users', { config: { access: 'users', status: 201 },
     schema: {
@@ -68,12 +69,20 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
 
   app.patch('/orgs/:org/users/:name', { config: { access: 'users' },
     schema: {
-      summary: 'Disable or enable a user of this organisation (admins; not yourself). Disabling signs them out and revokes their tokens for good', tags: ['users'], params: userParams,
-      body: { type: 'object', additionalProperties: false, required: ['disabled'], properties: { disabled: { type: 'boolean' } } },
+      summary: 'Change a user of this organisation (admins; not yourself): their role in this organisation (others keep theirs), or disable/enable them. Disabling signs them out and revokes their tokens for good', tags: ['users'], params: userParams,
+      body: {
+        type: 'object', additionalProperties: false, minProperties: 1,
+        properties: { disabled: { type: 'boolean' }, role: { enum: ['admin', 'supervisor', 'agent'], description: 'their role in this organisation' } },
+      },
     },
   }, async (req) => {
-    const u = await deps.userAdmin.setDisabled(principalOf(req), slug(req), (req.params as { name: string }).name, (req.body as { disabled: boolean }).disabled);
-    return { user: { name: u.name, role: u.role, orgs: u.orgs, disabled: u.disabled } };
+    const a = principalOf(req);
+    const name = (req.params as { name: string }).name;
+    const b = req.body as { disabled?: boolean; role?: Role };
+    const afterRole = b.role !== undefined ? await deps.userAdmin.setRole(a, slug(req), name, b.role) : null;
+    const u = b.disabled !== undefined ? await deps.userAdmin.setDisabled(a, slug(req), name, b.disabled) : afterRole;
+    if (!u) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'give role or disabled', { field: 'role' });
+    return { user: { name: u.name, role: u.roles[slug(req)] ?? u.role, roles: u.roles, orgs: u.orgs, disabled: u.disabled } };
   });
 
   app.post('/orgs/:org/import', { config: { access: 'import' }, bodyLimit: API_IMPORT_BYTES,

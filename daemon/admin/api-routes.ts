@@ -14,7 +14,7 @@ import { installResponseSchemas } from './openapi.js';
 import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
-import type { Role, UserService } from './user-service.js';
+import { highestRole, roleIn, type Role, type UserService } from './user-service.js';
 import { registerDoorApiRoutes, type DoorApiDeps } from './api-door-routes.js';
 
 export interface ApiDeps extends DoorApiDeps {
@@ -88,7 +88,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/me', { config: { access: 'signed-in' }, schema: { summary: 'The signed-in user and their organisations', tags: ['session'] } }, async (req) => {
     const a = principalOf(req);
     const orgs = await ops.orgs(a);
-    return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, permissions: permissionsFor(a.user, o) })) };
+    return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, role: roleIn(a.user, o.slug), permissions: permissionsFor(a.user, o) })) };
   });
 
   const tokenInfo = {
@@ -118,7 +118,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // A token cannot mint tokens: a leaked token must not outlive its own expiry or revocation.
     if (a.via === 'token') throw new CallscreenError('CS_ERR_FORBIDDEN', 'tokens are created from a signed-in session or the CLI, not with another token', { permission: 'tokens' });
     const b = req.body as { name: string; role?: Role; readOnly?: boolean; expiresInDays?: number };
-    const t = await deps.users.createToken(a.user.name, b, a.actor, a.user.role);
+    const t = await deps.users.createToken(a.user.name, b, a.actor, highestRole(a.user));
     return reply.code(201).send(t);
   });
 

@@ -13,6 +13,7 @@ import { html, type SafeHtml } from './html-escape.js';
 import { frameOf, query, sendHtml } from './page-kit.js';
 import { page, when, type Frame } from './page-layout.js';
 import { pager } from './page-views.js';
+import { roleIn } from './user-service.js';
 
 export const VERDICT_LABEL: Readonly<Record<VerdictAction, string>> = {
   allow: 'Allowed', reject: 'Rejected', voicemail: 'To voicemail', quarantine: 'Held', warn: 'Agent warned', confirm: 'Agent asked', deny: 'Refused',
@@ -36,7 +37,7 @@ export function renderCallsPage(f: Frame, calls: readonly ScreenedRow[], filter:
     return html`${form}<p class="empty">${filtered ? html`No screened calls or messages match in ${f.org.name}.` : pageNo === 1 ? html`No calls or messages screened for ${f.org.name} yet.` : html`No more calls.`}</p>${pager('/calls', f, pageNo, null, size, 0, extra(filter))}`;
   }
   // One click blocks a caller who got through: the number as screened (normalised), inbound only.
-  const blockable = (c: ScreenedRow) => f.perms.block && f.user.role !== 'agent' && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+');
+  const blockable = (c: ScreenedRow) => f.perms.block && roleIn(f.user, f.org.slug) !== 'agent' && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+');
   return html`${form}<table class="stack"><caption class="skip">Recent calls of ${f.org.name}</caption><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Verdict</th><th scope="col">Why</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>
 ${calls.map((c) => html`<tr><td data-label="When">${when(c.at)}</td><td data-label="Type">${c.direction} ${c.channel === 'sms' ? 'SMS' : 'call'}</td>
 <td data-label="From">${c.from_raw}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action] ?? c.action}</span></td><td data-label="Why">${c.reason}</td>

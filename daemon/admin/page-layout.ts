@@ -2,7 +2,7 @@
 import type { Org } from '../store/rows.js';
 import type { Permission } from './access-policy.js';
 import { html, type SafeHtml } from './html-escape.js';
-import type { User } from './user-service.js';
+import { roleIn, type User } from './user-service.js';
 
 export interface Frame {
   readonly title: string;
@@ -47,7 +47,7 @@ export function page(f: Frame, content: SafeHtml): string {
     <select id="org-picker" name="org">${f.orgs.map((o) => html`<option value="${o.slug}"${o.slug === f.org.slug ? html` selected` : ''}>${o.name} (${o.slug})</option>`)}</select>
     <button type="submit" class="secondary">Switch</button>
   </form>
-  <span><a href="/account${orgQ}"${f.path === '/account' ? html` aria-current="page"` : ''}>${f.user.name}</a> <span class="tag">${f.user.role}</span></span>
+  <span><a href="/account${orgQ}"${f.path === '/account' ? html` aria-current="page"` : ''}>${f.user.name}</a> <span class="tag">${roleIn(f.user, f.org.slug)}</span></span>
   <form method="post" action="/signout"><input type="hidden" name="_csrf" value="${f.csrf}"><button type="submit" class="link">Sign out</button></form>
 </header>
 <nav class="main" aria-label="Main"><ul>${NAV.filter((n) => f.perms[n.perm]).map((n) => html`<li><a href="${n.path + orgQ}"${n.path === f.path ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>

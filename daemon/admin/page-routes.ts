@@ -19,7 +19,7 @@ import { checkSameOrigin, type AuthState, type RequestAuth } from './request-aut
 import { installAccess, principalOf, requestedOrg, type RouteAccess } from './access-hook.js';
 import { renderAccount } from './account-page.js';
 import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
-import type { Role, UserService } from './user-service.js';
+import { highestRole, type Role, type UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
 import { CONTACT_FIELDS, describeEntry, pager, renderAudit, renderBlocked, renderContacts, renderDashboard, renderQuarantine, renderSettings, SETTINGS_FIELDS, settingsValues, type SettingsFormValues } from './page-views.js';
 import { BLOCK_FIELDS, renderBlockForm, type BlockFormValues } from './page-block-form.js';
@@ -381,7 +381,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const role = field(req.body, 'role') as Role;
     const t = await deps.users.createToken(a.user.name, {
       name: field(req.body, 'name'), ...(role ? { role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
-    }, a.actor, a.user.role);
+    }, a.actor, highestRole(a.user));
     // The secret is shown on this answer only (not after a redirect: it must never be in a URL).
     return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })), 201);
   });

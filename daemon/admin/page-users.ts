@@ -18,13 +18,15 @@ import { MIN_PASSWORD, ROLES, type Role, type User } from './user-service.js';
 interface AddUserForm { readonly name: string; readonly role: string }
 const USER_FIELDS = ['uname', 'role', 'password'] as const;
 
-export function renderUsers(f: Frame, users: ReadonlyArray<User & { manageable: boolean }>, v: AddUserForm, extra?: { fe?: FormError; secret?: { name: string; password: string } }): SafeHtml {
+export function renderUsers(f: Frame, users: ReadonlyArray<User & { orgRole: Role; manageable: boolean }>, v: AddUserForm, extra?: { fe?: FormError; secret?: { name: string; password: string } }): SafeHtml {
   const fe = extra?.fe;
   const csrf = html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">`;
   const act = (u: User, action: string, label: string, cls: string, confirm: string) => html`<form class="inline" method="post" action="/users/${u.name}" data-confirm="${confirm}">${csrf}<input type="hidden" name="action" value="${action}"><button type="submit" class="${cls}" aria-label="${label} ${u.name}">${label}</button></form>`;
   const rows = users.map((u) => html`<tr>
-  <td data-label="User">${u.name}${u.id === f.user.id ? html` <span class="tag">you</span>` : ''}</td><td data-label="Role">${u.role}</td>
-  <td data-label="Organisations">${u.orgs.join(', ')}</td><td data-label="State">${u.disabled ? html`<span class="tag">disabled</span>` : 'active'}</td>
+  <td data-label="User">${u.name}${u.id === f.user.id ? html` <span class="tag">you</span>` : ''}</td><td data-label="Role">${u.manageable && u.id !== f.user.id
+    ? html`<form class="inline role" method="post" action="/users/${u.name}">${csrf}<input type="hidden" name="action" value="role"><label class="skip" for="role-${u.name}">Role of ${u.name} in ${f.org.name}</label><select id="role-${u.name}" name="role">${ROLES.map((r) => html`<option value="${r}"${r === u.orgRole ? html` selected` : ''}>${r}</option>`)}</select> <button type="submit" class="secondary" aria-label="Change role of ${u.name}">Change</button></form>`
+    : u.orgRole}</td>
+  <td data-label="Organisations">${u.orgs.map((o) => `${o} (${u.roles[o] ?? u.role})`).join(', ')}</td><td data-label="State">${u.disabled ? html`<span class="tag">disabled</span>` : 'active'}</td>
   <td data-label="Action"><div class="actions">${!u.manageable ? html`<span class="muted">works in other organisations too: their admins or the CLI</span>`
     : u.id === f.user.id ? html`<a href="/account?org=${f.org.slug}">Your account</a>`
     : html`${act(u, 'password', 'Reset password', 'secondary', `Reset the password of ${u.name}? They are signed out everywhere and need the new one.`)}
@@ -37,7 +39,7 @@ export function renderUsers(f: Frame, users: ReadonlyArray<User & { manageable: 
   <div class="field"><label for="uname">User name <span class="hint">letters, digits, . _ @ -</span></label><input id="uname" name="name" type="text" maxlength="64" autocomplete="off" value="${v.name}"${invalidAttrs(fe, 'uname')}>${fieldError(fe, 'uname')}</div>
   <div class="field"><label for="role">Role</label><select id="role" name="role"${invalidAttrs(fe, 'role')}>${ROLES.map((r) => html`<option value="${r}"${r === (v.role || 'agent') ? html` selected` : ''}>${r}</option>`)}</select>${fieldError(fe, 'role')}</div>
   <div class="field"><label for="password">Password <span class="hint">empty = generate one (shown once); else at least ${MIN_PASSWORD} characters</span></label><input id="password" name="password" type="password" autocomplete="new-password"${invalidAttrs(fe, 'password')}>${fieldError(fe, 'password')}</div>
-  <p class="muted">Admins manage users, settings and the allow list; supervisors block, handle held messages and read the audit log; agents see the lists and block contacts when settings allow.</p>
+  <p class="muted">The role is this organisation's; a user who works in several has one in each. Admins manage users, settings and the allow list; supervisors block, handle held messages and read the audit log; agents see the lists and block contacts when settings allow.</p>
   <button type="submit">Add user</button></form>`;
 }
 
@@ -74,10 +76,16 @@ export function registerUserPages(app: FastifyInstance, deps: { readonly ops: Ad
       await userAdmin.setDisabled(a, org.slug, name, action === 'disable');
       return back(reply, '/users', org.slug, action === 'disable' ? 'user-disabled' : 'user-enabled');
     }
+    if (action === 'role') {
+      const role = field(req.body, 'role');
+      if (!(ROLES as readonly string[]).includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a role', { field: 'role' });
+      await userAdmin.setRole(a, org.slug, name, role as Role);
+      return back(reply, '/users', org.slug, 'user-role');
+    }
     if (action === 'password') {
       const r = await userAdmin.resetPassword(a, org.slug, name);
       return sendHtml(reply, page({ ...f, notice: `Password of ${r.user.name} reset; their sessions ended.` }, renderUsers(f, await userAdmin.list(a, org.slug), empty, r.password ? { secret: { name: r.user.name, password: r.password } } : {})));
     }
-    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "action" must be disable, enable or password', { field: 'action' });
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "action" must be role, disable, enable or password', { field: 'action' });
   });
 }

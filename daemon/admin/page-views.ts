@@ -9,6 +9,7 @@ import type { EntryRecord } from '../store/rows.js';
 import type { Dashboard } from './dashboard-query.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { when, type Frame } from './page-layout.js';
+import { roleIn } from './user-service.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
 
 /** Seed 001's words for the two modes. */
@@ -52,7 +53,7 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
   <td data-label="Reason">${e.reason}</td>
   <td data-label="Expires">${e.expiresAt === null ? 'never' : when(e.expiresAt)}</td>
   <td data-label="Hits">${e.hitCount}</td>
-  <td data-label="Action"><div class="actions">${f.perms.block && (f.user.role !== 'agent' || e.kind === 'contact') ? html`<a class="button secondary" href="/blocked/${e.id}/edit?org=${f.org.slug}" aria-label="Edit ${describeEntry(e)}">Edit</a>` : ''}${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</div></td>
+  <td data-label="Action"><div class="actions">${f.perms.block && (roleIn(f.user, f.org.slug) !== 'agent' || e.kind === 'contact') ? html`<a class="button secondary" href="/blocked/${e.id}/edit?org=${f.org.slug}" aria-label="Edit ${describeEntry(e)}">Edit</a>` : ''}${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</div></td>
 </tr>`);
   return html`<form class="search" method="get" action="/blocked" role="search">
   <input type="hidden" name="org" value="${f.org.slug}">

@@ -11,17 +11,28 @@ import { CallscreenError } from '../core/errors.js';
 import { generatePassword } from './password-hash.js';
 import type { AdminOperations, Principal } from './admin-operations.js';
 import { ROLE_RANK } from './access-policy.js';
-import type { Role, User, UserService } from './user-service.js';
+import { roleIn, type Role, type User, type UserService } from './user-service.js';
 
 export class UserAdminOperations {
   constructor(private readonly ops: AdminOperations, private readonly users: UserService) {}
 
-  /** The users who work in the organisation, each with whether this admin may manage them. */
-  async list(p: Principal, slug: string): Promise<Array<User & { manageable: boolean }>> {
+  /** The users who work in the organisation, each with their role in it and whether this admin may manage them. */
+  async list(p: Principal, slug: string): Promise<Array<User & { orgRole: Role; manageable: boolean }>> {
     const org = await this.ops.org(p, slug, 'users');
     return (await this.users.list())
       .filter((u) => u.orgs.includes(org.slug))
-      .map((u) => ({ ...u, manageable: this.manages(p, u) }));
+      .map((u) => ({ ...u, orgRole: roleIn(u, org.slug), manageable: this.manages(p, u) }));
+  }
+
+  /**
+   * Gives a user of this organisation another role in it (their roles elsewhere stay). Not your
+   * own (an admin demoting themself could leave the organisation with no admin).
+   */
+  async setRole(p: Principal, slug: string, name: string, role: Role): Promise<User> {
+    const target = await this.target(p, slug, name);
+    if (target.id === p.user.id) throw new CallscreenError('CS_ERR_FORBIDDEN', 'you cannot change your own role (ask another admin, or use the CLI)', { field: 'role' });
+    if (ROLE_RANK[role] === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of admin, supervisor, agent`, { field: 'role' });
+    return this.users.setRole(target.name, slug, role, p.actor);
   }
 
   /**
@@ -32,7 +43,8 @@ export class UserAdminOperations {
   async add(p: Principal, slug: string, name: string, role: Role, password?: string): Promise<{ user: User; password?: string }> {
     const org = await this.ops.org(p, slug, 'users');
     if (ROLE_RANK[role] === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of admin, supervisor, agent`, { field: 'role' });
-    if (ROLE_RANK[role] > ROLE_RANK[p.user.role]) throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${p.user.role} may not make a ${role}`, { field: 'role' });
+    const own = roleIn(p.user, org.slug);
+    if (ROLE_RANK[role] > ROLE_RANK[own]) throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${own} may not make a ${role}`, { field: 'role' });
     const generated = password === undefined || password === '';
     const secret = generated ? generatePassword() : password;
     const user = await this.users.add(name, role, [org.slug], secret, p.actor);

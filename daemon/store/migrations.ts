@@ -223,6 +223,14 @@ ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;
 CREATE INDEX sessions_user ON sessions(user_id);
 `,
   },
+  {
+    version: 3,
+    description: 'admin: a role per organisation (a person may be admin of one org and agent of another)',
+    sql: `
+-- role: the user's role in this organisation; NULL = users.role (every row before this migration).
+ALTER TABLE user_orgs ADD COLUMN role TEXT CHECK (role IS NULL OR role IN ('admin', 'supervisor', 'agent'));
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

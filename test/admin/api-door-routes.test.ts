@@ -109,3 +109,36 @@ t.test('calls filtered by verdict and number', async (t) => {
   t.same(both.json().calls.map((c: { number: string }) => c.number), ['+15553330001']);
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=maybe')).statusCode, 400);
 });
+
+t.test('a role per organisation: admin of one, agent of another; set by an admin (API) or the CLI (user role)', async (t) => {
+  const { app, server, ids } = await startPanel(t);
+  // alice: admin of acme and globex; made an agent in acme only.
+  await server.users.setRole('alice', 'acme', 'agent', { name: 'root', source: 'cli', origin: 'test' });
+  const alice = await signIn(app, 'alice');
+  const me = await call(app, alice, 'GET', '/api/v1/me');
+  t.same(me.json().orgs.map((o: { slug: string; role: string }) => [o.slug, o.role]), [['acme', 'agent'], ['globex', 'admin']]);
+  const refused = await call(app, alice, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {});
+  t.equal(refused.statusCode, 403, 'an agent in acme may not unblock there');
+  t.match(refused.json().message, 'agents may not unblock numbers in "acme"');
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/globex/settings')).statusCode, 200, 'still admin of globex');
+
+  const bob = await signIn(app, 'bob');
+  const gina = await call(app, bob, 'POST', '/api/v1/orgs/globex/users', { name: 'gina', role: 'agent', password: 'gina-password-1' });
+  t.equal(gina.statusCode, 201);
+  t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/alice', { role: 'agent' })).statusCode, 403, 'alice also works in acme: not bob\'s');
+  t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/bob', { role: 'agent' })).statusCode, 403, 'not your own role');
+  t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', {})).statusCode, 400, 'nothing to change');
+  const promoted = await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { role: 'supervisor' });
+  t.equal(promoted.statusCode, 200, promoted.body);
+  t.match(promoted.json().user, { name: 'gina', role: 'supervisor', roles: { globex: 'supervisor' } });
+  const ginaSession = await signIn(app, 'gina', 'gina-password-1');
+  t.equal((await call(app, ginaSession, 'GET', '/api/v1/orgs/globex/audit')).statusCode, 200, 'a supervisor reads the audit log');
+  const audit = await call(app, bob, 'GET', '/api/v1/orgs/globex/audit?action=user.role');
+  t.match(audit.json().events[0], { actor: 'bob', target: 'gina' });
+
+  // A token carries at most the user's highest role, and is capped by the role in each org.
+  const token = await server.users.createToken('alice', { name: 'wallboard', role: 'supervisor' }, { name: 'alice', source: 'cli', origin: 'test' });
+  const bearer = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token.token}` } });
+  t.equal((await bearer('/api/v1/orgs/globex/audit')).statusCode, 200, 'supervisor token in globex');
+  t.equal((await bearer('/api/v1/orgs/acme/audit')).statusCode, 403, 'but alice is an agent in acme');
+});

@@ -73,3 +73,16 @@ t.test('calls --verdict --number --offset, quarantine list --offset, dashboard',
   t.equal(d.code, 0, d.err);
   t.equal((JSON.parse(d.out) as { days: unknown[] }).days.length, 7);
 });
+
+t.test('user role: a role per organisation', async (t) => {
+  const cli = await cliWithOrg(t);
+  t.equal((await cli.run('org', 'add', 'beta', '--name', 'Beta', '--region', 'US')).code, 0);
+  t.equal((await cli.run('user', 'add', 'pat', '--role', 'admin', '--org', 'acme', 'beta')).code, 0);
+  const r = await cli.run('user', 'role', 'pat', '--org', 'beta', '--role', 'agent');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, '✓ pat is agent in beta (acme: admin, beta: agent)');
+  const list = await cli.run('user', 'list');
+  t.match(list.out, /pat\tadmin\tacme,beta:agent/);
+  t.equal((await cli.run('user', 'role', 'pat', '--org', 'beta', '--role', 'boss')).code, 64);
+  t.equal((await cli.run('user', 'role', 'nobody', '--org', 'beta', '--role', 'agent')).code, 66);
+});

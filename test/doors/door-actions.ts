@@ -20,7 +20,6 @@ export interface DoorAction {
 }
 
 const ORG_ADD = 'creating an organisation is the host operator\'s job (its DIDs and the PBX dialplan come with it); panel and API users act only inside organisations they already work in';
-const PER_ORG_ROLE = 'not built yet: a user has one role across all their organisations (it needs a schema change, left for a later round)';
 
 export const DOOR_ACTIONS: readonly DoorAction[] = [
   // The block and allow lists
@@ -57,7 +56,7 @@ export const DOOR_ACTIONS: readonly DoorAction[] = [
   { id: 'user.add', what: 'Add a user with a role', api: 'POST /orgs/:org/users', cli: 'user add', panel: 'POST /users' },
   { id: 'user.disable', what: 'Disable or enable a user', api: 'PATCH /orgs/:org/users/:name', cli: 'user disable', panel: 'POST /users/:name' },
   { id: 'user.password.reset', what: 'Reset a user\'s password', api: 'POST /orgs/:org/users/:name/password', cli: 'user password', panel: 'POST /users/:name' },
-  { id: 'user.role.per-org', what: 'Give a user a different role in each organisation', api: null, cli: null, panel: null, why: { api: PER_ORG_ROLE, cli: PER_ORG_ROLE, panel: PER_ORG_ROLE } },
+  { id: 'user.role.per-org', what: 'Give a user a different role in each organisation', api: 'PATCH /orgs/:org/users/:name', cli: 'user role', panel: 'POST /users/:name' },
   { id: 'password.change', what: 'Change your own password', api: 'POST /me/password', cli: null, panel: 'POST /account/password', why: { cli: 'the CLI is the host operator, not a signed-in user: `callscreen user password NAME` resets anyone\'s' } },
   { id: 'token.create', what: 'Create an API token', api: 'POST /me/tokens', cli: 'token create', panel: 'POST /account/tokens' },
   { id: 'token.list', what: 'List API tokens with last use', api: 'GET /me/tokens', cli: 'token list', panel: 'GET /account' },
