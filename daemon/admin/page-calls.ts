@@ -32,6 +32,7 @@ export function renderCallsPage(f: Frame, calls: readonly ScreenedRow[], filter:
   <div class="field"><label for="number">Number <span class="hint">partial, any format</span></label><input id="number" name="number" type="search" inputmode="tel" maxlength="64" value="${filter.number}"></div>
   <div class="field"><button type="submit">Filter</button></div>
   ${filtered ? html`<div class="field"><a class="button secondary" href="/calls?org=${f.org.slug}">Clear</a></div>` : ''}
+  <div class="field"><a class="button secondary" href="/check?org=${f.org.slug}">Check a caller…</a></div>
 </form>`;
   if (calls.length === 0) {
     return html`${form}<p class="empty">${filtered ? html`No screened calls or messages match in ${f.org.name}.` : pageNo === 1 ? html`No calls or messages screened for ${f.org.name} yet.` : html`No more calls.`}</p>${pager('/calls', f, pageNo, null, size, 0, extra(filter))}`;

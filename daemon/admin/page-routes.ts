@@ -33,6 +33,7 @@ import { registerTransferPages } from './page-transfer.js';
 import { registerUserPages } from './page-users.js';
 import { registerOrgPages, renderOrgSection } from './page-org.js';
 import { registerContactPages } from './page-contact.js';
+import { registerCheckPage } from './page-check.js';
 
 export interface PageDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
@@ -431,4 +432,5 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
   registerOrgPages(app, more);
   registerContactPages(app, more);
+  registerCheckPage(app, more);
 }

@@ -66,7 +66,7 @@ export const DOOR_ACTIONS: readonly DoorAction[] = [
   { id: 'import.dry-run', what: 'Preview an import: what would change, every bad row', api: 'POST /orgs/:org/import', cli: 'import', panel: 'POST /import' },
   { id: 'export', what: 'Export the lists (CSV or JSON)', api: 'GET /orgs/:org/export', cli: 'export', panel: 'GET /export' },
   // Checks, calls, quarantine, reports
-  { id: 'check.inbound', what: 'What a call from a number would get now', api: 'GET /orgs/:org/check', cli: 'check', panel: null, why: { panel: 'not on a page yet: Recent calls shows what real calls got; use the API or `callscreen check`' } },
+  { id: 'check.inbound', what: 'What a call from a number would get now', api: 'GET /orgs/:org/check', cli: 'check', panel: 'GET /check' },
   { id: 'check.outbound', what: 'What dialling a number would get (the softphones\' pre-dial check)', api: 'GET /orgs/:org/precheck', cli: 'check', panel: null, why: { panel: 'a softphone asks before dialling (docs/agents.md); a person at the panel has no call to check' } },
   { id: 'calls.list', what: 'Recent calls filtered by verdict and number, paged', api: 'GET /orgs/:org/calls', cli: 'calls', panel: 'GET /calls' },
   { id: 'dashboard', what: 'Blocked per day and top blocked numbers', api: 'GET /orgs/:org/dashboard', cli: 'dashboard', panel: 'GET /dashboard' },

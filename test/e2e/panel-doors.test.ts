@@ -232,7 +232,7 @@ t.test('issue #17 panel flows in chromium', { skip: existsSync(CHROMIUM) ? false
   await t.test('users: add one (password shown once), disable them; other orgs\' users are listed, not changed', async (t) => {
     await admin.goto(`${baseUrl}/users?org=acme`);
     await admin.getByLabel(/^User name/).fill('nora');
-    await admin.getByLabel('Role').selectOption('supervisor');
+    await admin.getByLabel('Role', { exact: true }).selectOption('supervisor');
     await admin.getByRole('button', { name: 'Add user' }).click();
     t.match(await admin.locator('.notice').textContent(), 'Added supervisor nora.');
     t.ok(((await admin.locator('code.secret').textContent()) ?? '').length >= 10, 'the generated password, once');
@@ -243,7 +243,24 @@ t.test('issue #17 panel flows in chromium', { skip: existsSync(CHROMIUM) ? false
     await admin.getByRole('button', { name: 'Add user' }).click();
     t.match(await admin.locator('#uname-error').textContent(), /letters, digits/);
     t.equal(await admin.getByLabel(/^User name/).inputValue(), 'bad name!', 'what was typed stays');
+    await admin.getByLabel('Role of sam in Acme Dental').selectOption('agent');
+    await admin.getByRole('button', { name: 'Change role of sam' }).click();
+    await admin.waitForURL(/notice=user-role/);
+    const sam = await panel.server.users.require('sam');
+    t.same(sam.roles, { acme: 'agent' }, 'sam is now an agent in acme');
     await review(t, 'users', '/users?org=acme');
+  });
+
+  await t.test('check a caller: the verdict a call would get now', async (t) => {
+    await admin.goto(`${baseUrl}/calls?org=acme`);
+    await admin.getByRole('link', { name: 'Check a caller…' }).click();
+    await admin.getByLabel(/^Caller/).fill('(555) 000-1111');
+    await admin.getByRole('button', { name: 'Check' }).click();
+    await admin.waitForURL(/go=1/);
+    t.match(await admin.getByRole('heading', { level: 2 }).textContent(), /A call from \+15550001111: Rejected/);
+    const nav = await admin.evaluate<number>("document.querySelector('nav.main ul').getBoundingClientRect().height");
+    t.ok(nav < 60, `the navigation is one line at 1280 px (${nav}px)`);
+    await review(t, 'check', '/check?org=acme&number=5550001111&channel=call&go=1');
   });
 
   await t.test('settings: region and name, DIDs added and removed', async (t) => {
