@@ -22,7 +22,7 @@ const EDIT_FIELDS = ['mode', 'name', 'reason', 'expires'] as const;
 
 /** The expiry as the form shows it: the exact instant (re-posting it unchanged changes nothing), or '' = never. */
 function expiryValue(e: EntryRecord): string {
-  return e.expiresAt === null ? '' : new Date(e.expiresAt).toISOString();
+  return e.expiresAt === null ? '' : new Date(e.expiresAt).toISOString().replace('.000Z', 'Z');
 }
 
 export function renderEntryEdit(f: Frame, e: EntryRecord, v: EditFormValues, fe?: FormError): SafeHtml {
@@ -39,7 +39,7 @@ export function renderEntryEdit(f: Frame, e: EntryRecord, v: EditFormValues, fe?
   </fieldset>` : ''}
   ${input('name', html`Name <span class="hint">optional</span>`, html` type="text" maxlength="200"`)}
   ${input('reason', html`Reason <span class="hint">optional</span>`, html` type="text" maxlength="1000"`)}
-  ${input('expires', html`Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31</span>`, html` type="text" maxlength="40"`)}
+  ${input('expires', html`Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31; a time ending in Z is UTC</span>`, html` type="text" maxlength="40"`)}
   <div class="field"><label for="note">Note <span class="hint">why you changed it; kept in the audit log</span></label><input id="note" name="note" type="text" maxlength="1000"></div>
   <div class="actions"><button type="submit">Save changes</button><a class="button secondary" href="/${list}?org=${f.org.slug}">Cancel</a></div>
 </form>`;
