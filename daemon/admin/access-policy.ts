@@ -17,9 +17,9 @@ import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { Org } from '../store/rows.js';
-import type { Role, User } from './user-service.js';
+import { roleIn, type Role, type User } from './user-service.js';
 
-export type Permission = 'view' | 'block' | 'unblock' | 'allow' | 'contacts' | 'quarantine' | 'dashboard' | 'audit' | 'settings' | 'users';
+export type Permission = 'view' | 'block' | 'unblock' | 'allow' | 'contacts' | 'quarantine' | 'dashboard' | 'audit' | 'settings' | 'users' | 'import';
 
 /** Route-level access: an action in an org, or only "signed in", or public (sign-in, health). */
 export type Access = Permission | 'signed-in' | 'public';
@@ -37,13 +37,15 @@ export const ACTIONS: Readonly<Record<Permission, readonly Role[]>> = {
   settings: ['admin'],
   /** Reset another user's password: only for users whose every org the admin also works in. */
   users: ['admin'],
+  /** Import a list: it may add allow entries and weaken blocks (mode, expiry), so admins only. */
+  import: ['admin'],
 };
 
 /** Each action as the refusal says it: "agents may not unblock numbers". */
 export const ACTION_WORDS: Readonly<Record<Permission, string>> = {
   view: 'see this organisation', block: 'block numbers', unblock: 'unblock numbers', allow: 'change the allow list',
   contacts: 'add or change contacts', quarantine: 'handle held messages', dashboard: 'see the dashboard',
-  audit: 'read the audit log', settings: 'change settings', users: 'manage users',
+  audit: 'read the audit log', settings: 'change settings', users: 'manage users', import: 'import lists',
 };
 
 /** Roles from least to most trusted: a token may carry a role no higher than its creator's. */
@@ -75,10 +77,12 @@ export function minPrefixDigits(policy: AdminOrgPolicy, prefixDigits: string): n
   return (callingCodeLength(prefixDigits) || 3) + DEFAULT_PREFIX_DIGITS_AFTER_CODE;
 }
 
+/** Roles are per organisation (users.role unless user_orgs.role says otherwise): `roleIn`. */
 export function can(user: User, org: Org, permission: Permission): boolean {
   if (!user.orgs.includes(org.slug)) return false;
-  if (permission === 'block' && user.role === 'agent') return org.policy.agentsMayBlock;
-  return ACTIONS[permission].includes(user.role);
+  const role = roleIn(user, org.slug);
+  if (permission === 'block' && role === 'agent') return org.policy.agentsMayBlock;
+  return ACTIONS[permission].includes(role);
 }
 
 /** Throws 404 for an organisation the user does not work in, 403 for a missing permission. */
@@ -87,10 +91,11 @@ export function authorize(user: User, org: Org | undefined, slug: string, permis
     throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${slug}"`, { org: slug });
   }
   if (!can(user, org, permission)) {
-    const why = permission === 'block' && user.role === 'agent'
+    const role = roleIn(user, org.slug);
+    const why = permission === 'block' && role === 'agent'
       ? 'agents may block only when an admin turns on "agents may block" in settings'
-      : `${user.role}s may not ${ACTION_WORDS[permission]} in "${org.slug}"`;
-    throw new CallscreenError('CS_ERR_FORBIDDEN', why, { permission, role: user.role });
+      : `${role}s may not ${ACTION_WORDS[permission]} in "${org.slug}"`;
+    throw new CallscreenError('CS_ERR_FORBIDDEN', why, { permission, role });
   }
   return org;
 }
@@ -102,16 +107,17 @@ export type BlockKind = 'number' | 'prefix' | 'contact' | 'unidentified';
  * prefix shorter than the org's minimum; admins anything. `prefix` is the normalised prefix.
  */
 export function checkBlockScope(user: User, org: Org, policy: AdminOrgPolicy, kind: BlockKind, prefix = ''): void {
-  if (user.role === 'admin') return;
-  if (user.role === 'agent' && kind !== 'contact') {
-    throw new CallscreenError('CS_ERR_FORBIDDEN', `agents may block contacts only, not a ${kind}`, { permission: 'block', role: user.role, kind });
+  const role = roleIn(user, org.slug);
+  if (role === 'admin') return;
+  if (role === 'agent' && kind !== 'contact') {
+    throw new CallscreenError('CS_ERR_FORBIDDEN', `agents may block contacts only, not a ${kind}`, { permission: 'block', role, kind });
   }
   if (kind === 'prefix') {
     const digits = prefix.replace(/^\+/, '');
     const min = prefix.startsWith('+') ? minPrefixDigits(policy, digits) : Number.POSITIVE_INFINITY;
     if (digits.length < min) {
       const need = Number.isFinite(min) ? `at least ${min} digits after "+" in "${org.slug}"` : 'a "+country code" prefix';
-      throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${user.role} may block a prefix of ${need}; ask an admin for "${prefix}"`, { permission: 'block', role: user.role, kind, minDigits: Number.isFinite(min) ? min : null });
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${role} may block a prefix of ${need}; ask an admin for "${prefix}"`, { permission: 'block', role, kind, minDigits: Number.isFinite(min) ? min : null });
     }
   }
 }

@@ -8,6 +8,7 @@ import { CallscreenError } from '../core/errors.js';
 import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { Channel } from '../core/screen-request.js';
 import { isInboundAction } from '../core/verdict.js';
+import type { VerdictAction } from '../core/verdict.js';
 import type { DaemonContext } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
@@ -201,9 +202,10 @@ export class AdminOperations {
     return this.ctx.quarantine.settleAll(org.id, selector, action, p.actor);
   }
 
-  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel }) {
+  /** Recent calls, filtered by channel, verdict and (partial) number. */
+  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }) {
     const org = await this.org(p, slug, 'view');
-    return this.ctx.recorder.recent(org.id, q.limit ?? 50, q.offset ?? 0, q.channel);
+    return this.ctx.recorder.find(org.id, { ...q, limit: q.limit ?? 50, offset: q.offset ?? 0 });
   }
 
   async dashboard(p: Principal, slug: string, days = 14) {

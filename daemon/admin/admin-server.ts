@@ -15,6 +15,9 @@ import { listenAddress } from '../net/listen.js';
 import { registerOpsRoutes } from '../ops/ops-routes.js';
 import type { RouteAccess } from './access-hook.js';
 import { AdminOperations } from './admin-operations.js';
+import { BulkOperations } from './bulk-operations.js';
+import { TransferOperations } from './transfer-operations.js';
+import { UserAdminOperations } from './user-admin-operations.js';
 import { renderApiDocs, type OpenApiDoc } from './api-docs-page.js';
 import { openapiTransform } from './openapi.js';
 import { HashGate, type HashGateOptions } from './hash-gate.js';
@@ -89,6 +92,7 @@ export class AdminServer implements Component {
     const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies || https !== null, maxAgeSeconds: cfg.session_hours * 3600 });
     const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle), this.hashGate, signInCounter(ctx.metrics.registry));
     const ops = new AdminOperations(ctx);
+    const doors = { bulk: new BulkOperations(ctx, ops), transfer: new TransferOperations(ctx, ops), userAdmin: new UserAdminOperations(ops, this.users) };
 
     await app.register(cookie);
     await app.register(formbody, { bodyLimit: BODY_LIMIT });
@@ -129,13 +133,13 @@ export class AdminServer implements Component {
     });
 
     await app.register(async (api) => {
-      registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
+      registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes, ...doors });
       registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
     }, { prefix: '/api/v1' });
-    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes }));
+    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes, ...doors }));
     // /healthz, /readyz and /metrics are polled (systemd, monitoring, Prometheus: every few
     // seconds): their request lines at info would bury everything else. Their errors still log.
     app.addHook('onRoute', (route) => {

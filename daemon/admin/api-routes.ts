@@ -8,7 +8,7 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import type { FastifyInstance } from 'fastify';
 import { BLOCK_MODES } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import { INBOUND_ACTIONS, RULE_KINDS } from '../core/verdict.js';
+import { INBOUND_ACTIONS, RULE_KINDS, VERDICT_ACTIONS } from '../core/verdict.js';
 import type { AdminOperations } from './admin-operations.js';
 import { permissionsFor } from './access-policy.js';
 import { installAccess, orgOf, principalOf, type RouteAccess } from './access-hook.js';
@@ -16,9 +16,10 @@ import { installResponseSchemas } from './openapi.js';
 import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
-import type { UserService } from './user-service.js';
+import { highestRole, roleIn, type Role, type UserService } from './user-service.js';
+import { registerDoorApiRoutes, type DoorApiDeps } from './api-door-routes.js';
 
-export interface ApiDeps {
+export interface ApiDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
   readonly auth: RequestAuth;
   readonly signIn: SignInService;
@@ -86,7 +87,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   app.get('/me', { config: { access: 'signed-in' }, schema: { summary: 'The signed-in user and their organisations', tags: ['session'] } }, async (req) => {
     const a = principalOf(req);
     const orgs = await ops.orgs(a);
-    return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, permissions: permissionsFor(a.user, o) })) };
+    return { user: { name: a.user.name, role: a.user.role }, via: a.via, csrf: a.csrf ?? null, orgs: orgs.map((o) => ({ slug: o.slug, name: o.name, role: roleIn(a.user, o.slug), permissions: permissionsFor(a.user, o) })) };
   });
 
   // Response schemas list every field (additionalProperties: false): the serialiser drops unlisted
@@ -117,7 +118,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
     const a = principalOf(req);
     // A token cannot mint tokens: a leaked token must not outlive its own expiry or revocation.
     if (a.via === 'token') throw new CallscreenError('CS_ERR_FORBIDDEN', 'tokens are created from a signed-in session or the CLI, not with another token', { permission: 'tokens' });
-    const t = await deps.users.createToken(a.user.name, req.body, a.actor, a.user.role);
+    const t = await deps.users.createToken(a.user.name, req.body, a.actor, highestRole(a.user));
     return reply.code(201).send(t);
   });
 
@@ -286,12 +287,18 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   app.get('/orgs/:org/calls', { config: { access: 'view' },
     schema: {
       summary: 'Recently screened calls and messages with their verdicts', tags: ['calls'], params: orgParam,
-      querystring: { type: 'object', additionalProperties: false, properties: { channel: { enum: ['call', 'sms'] }, ...paging } },
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          channel: { enum: ['call', 'sms'] }, verdict: { enum: [...VERDICT_ACTIONS], description: 'only calls that got this verdict' },
+          number: { ...text(64), description: 'only calls whose caller or called number contains these digits' }, ...paging,
+        },
+      },
     },
   }, async (req) => {
     const a = principalOf(req);
-    const q = req.query;
-    return { calls: await ops.recentCalls(a, req.params.org, q) };
+    const { verdict, ...q } = req.query;
+    return { calls: await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) }) };
   });
 
   app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },
@@ -477,4 +484,6 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
     const q = req.query;
     return ops.checkInbound(principalOf(req), req.params.org, q.number, q.channel, q.withheld);
   });
+
+  registerDoorApiRoutes(app, deps);
 }

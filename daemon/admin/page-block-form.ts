@@ -8,6 +8,7 @@
  */
 import type { Contact } from '../services/contact-service.js';
 import type { Frame } from './page-layout.js';
+import { roleIn } from './user-service.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { MODE_LABEL } from './page-views.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
@@ -31,7 +32,7 @@ export const BLOCK_FIELDS = ['kind', 'number', 'prefix', 'contactId', 'mode', 'n
 
 export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: BlockFormValues, fe?: FormError): SafeHtml {
   // Agents block contacts only (access-policy.ts): the other kinds are not offered to them.
-  const agent = f.user.role === 'agent';
+  const agent = roleIn(f.user, f.org.slug) === 'agent';
   const kind = agent ? 'contact' : (BLOCK_KINDS as readonly string[]).includes(v.kind) ? v.kind : 'number';
   const mode = v.mode === 'voicemail' || v.mode === 'reject' ? v.mode : f.org.policy.defaultMode;
   const radio = (k: string, label: string, hint: string) => html`<label><input type="radio" name="kind" value="${k}"${k === kind ? html` checked` : ''}> ${label} <span class="hint">— ${hint}</span></label>`;

@@ -2,7 +2,7 @@
 import type { Org } from '../store/rows.js';
 import type { Permission } from './access-policy.js';
 import { html, type SafeHtml } from './html-escape.js';
-import type { User } from './user-service.js';
+import { roleIn, type User } from './user-service.js';
 
 export interface Frame {
   readonly title: string;
@@ -27,6 +27,8 @@ const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
   { path: '/calls', label: 'Recent calls', perm: 'view' },
   { path: '/dashboard', label: 'Dashboard', perm: 'dashboard' },
   { path: '/audit', label: 'Audit log', perm: 'audit' },
+  { path: '/import', label: 'Import / export', perm: 'view' },
+  { path: '/users', label: 'Users', perm: 'users' },
   { path: '/settings', label: 'Settings', perm: 'settings' },
 ];
 
@@ -47,7 +49,7 @@ export function page(f: Frame, content: SafeHtml): string {
     <select id="org-picker" name="org">${f.orgs.map((o) => html`<option value="${o.slug}"${o.slug === f.org.slug ? html` selected` : ''}>${o.name} (${o.slug})</option>`)}</select>
     <button type="submit" class="secondary">Switch</button>
   </form>
-  <span><a href="/account${orgQ}"${f.path === '/account' ? html` aria-current="page"` : ''}>${f.user.name}</a> <span class="tag">${f.user.role}</span></span>
+  <span><a href="/account${orgQ}"${f.path === '/account' ? html` aria-current="page"` : ''}>${f.user.name}</a> <span class="tag">${roleIn(f.user, f.org.slug)}</span></span>
   <form method="post" action="/signout"><input type="hidden" name="_csrf" value="${f.csrf}"><button type="submit" class="link">Sign out</button></form>
 </header>
 <nav class="main" aria-label="Main"><ul>${NAV.filter((n) => f.perms[n.perm]).map((n) => html`<li><a href="${n.path + orgQ}"${n.path === f.path ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>
@@ -59,8 +61,18 @@ ${content}
 </main>`);
 }
 
-/** Epoch ms as "2026-11-01 14:03 UTC" (the server has no idea of the reader's zone; UTC is unambiguous). */
-export function when(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '';
+/** Epoch ms as "2026-11-01 14:03 UTC". */
+export function utcText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+/**
+ * Epoch ms as a `<time>`: the server writes UTC (it does not know the reader's zone, and UTC is
+ * unambiguous without script); panel.js rewrites the text in the viewer's own zone and keeps the
+ * UTC time in the title, shown on hover.
+ */
+export function when(ms: number | null | undefined): SafeHtml {
+  if (ms === null || ms === undefined) return html``;
+  const utc = utcText(ms);
+  return html`<time datetime="${new Date(ms).toISOString()}" title="${utc}">${utc}</time>`;
 }

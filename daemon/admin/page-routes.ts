@@ -19,14 +19,23 @@ import { checkSameOrigin, type AuthState, type RequestAuth } from './request-aut
 import { installAccess, principalOf, requestedOrg, type RouteAccess } from './access-hook.js';
 import { renderAccount } from './account-page.js';
 import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
-import type { Role, UserService } from './user-service.js';
+import { highestRole, type Role, type UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
-import { CONTACT_FIELDS, describeEntry, renderAudit, renderBlocked, renderCalls, renderContacts, renderDashboard, renderQuarantine, renderSettings, SETTINGS_FIELDS, settingsValues, type SettingsFormValues } from './page-views.js';
+import { CONTACT_FIELDS, describeEntry, pager, renderAudit, renderBlocked, renderContacts, renderDashboard, renderQuarantine, renderSettings, SETTINGS_FIELDS, settingsValues, type SettingsFormValues } from './page-views.js';
 import { BLOCK_FIELDS, renderBlockForm, type BlockFormValues } from './page-block-form.js';
 import { ALLOW_FIELDS, EMPTY_ALLOW_FORM, renderAllowed, type AllowFormValues } from './page-allowed.js';
 import { formErrorOf } from './panel-form-error.js';
+import type { DoorApiDeps } from './api-door-routes.js';
+import { registerEntryEditPages } from './page-entry-edit.js';
+import { registerBulkPages } from './page-bulk.js';
+import { registerCallsPage } from './page-calls.js';
+import { registerTransferPages } from './page-transfer.js';
+import { registerUserPages } from './page-users.js';
+import { registerOrgPages, renderOrgSection } from './page-org.js';
+import { registerContactPages } from './page-contact.js';
+import { registerCheckPage } from './page-check.js';
 
-export interface PageDeps {
+export interface PageDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
   readonly auth: RequestAuth;
   readonly signIn: SignInService;
@@ -38,6 +47,8 @@ export interface PageDeps {
 
 type Form = Record<string, string | string[] | undefined>;
 export const PAGE_SIZE = 25;
+/** Held messages per page of Quarantined messages (grouped by sender within the page). */
+export const QUARANTINE_PAGE = 50;
 
 function field(body: unknown, key: string): string {
   const v = (body as Form | undefined)?.[key];
@@ -310,8 +321,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   // Seed 002: the supervisor's list of held messages, per contact.
   app.get('/quarantine', { config: { access: 'quarantine' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/quarantine', 'Quarantined messages');
-    const held = await ops.quarantine(a, org.slug, { limit: 500 });
-    return sendHtml(reply, page(f, renderQuarantine(f, held.messages, held.total)));
+    // Paged (issue #17: the list stopped at 500); Release all / Delete all still settle every held message of a sender.
+    const pageNo = pageParam(req);
+    const held = await ops.quarantine(a, org.slug, { limit: QUARANTINE_PAGE, offset: (pageNo - 1) * QUARANTINE_PAGE });
+    return sendHtml(reply, page(f, html`${renderQuarantine(f, held.messages, held.total)}${pager('/quarantine', f, pageNo, held.total, QUARANTINE_PAGE, held.messages.length)}`));
   });
 
   app.post('/quarantine/:id/release', { config: { access: 'quarantine' } }, async (req, reply) => {
@@ -335,13 +348,6 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   });
 
   // Recent calls, each with one-click "Block this caller".
-  app.get('/calls', { config: { access: 'view' } }, async (req, reply) => {
-    const { a, org, f } = await frame(req, '/calls', 'Recent calls');
-    const pageNo = pageParam(req);
-    const calls = await ops.recentCalls(a, org.slug, { limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
-    return sendHtml(reply, page(f, renderCalls(f, calls, pageNo, PAGE_SIZE)));
-  });
-
   app.post('/calls/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/calls', 'Recent calls');
     const e = await ops.block(a, org.slug, { kind: 'number', number: field(req.body, 'number'), reason: 'blocked from recent calls' });
@@ -363,7 +369,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   app.get('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
-    return sendHtml(reply, page(f, renderSettings(f, settingsValues(await ops.settings(a, org.slug)))));
+    const orgSection = renderOrgSection(f, await deps.ctx.orgs.dids(org.id), { orgName: org.name, region: org.policy.region, dids: '' });
+    return sendHtml(reply, page(f, html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${orgSection}`));
   });
 
   // Account: own password and API tokens (every role).
@@ -379,7 +386,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const role = field(req.body, 'role');
     const t = await deps.users.createToken(a.user.name, {
       name: field(req.body, 'name'), ...(role ? { role: role as Role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
-    }, a.actor, a.user.role);
+    }, a.actor, highestRole(a.user));
     // The secret is shown on this answer only (not after a redirect: it must never be in a URL).
     return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })), 201);
   });
@@ -420,4 +427,14 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     }
   });
 
+  // Issue #17's pages, each in its own module.
+  const more = { ops, ctx: deps.ctx };
+  registerEntryEditPages(app, more);
+  registerBulkPages(app, { ...more, bulk: deps.bulk });
+  registerCallsPage(app, { ...more, pageParam });
+  registerTransferPages(app, { ...more, transfer: deps.transfer });
+  registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
+  registerOrgPages(app, more);
+  registerContactPages(app, more);
+  registerCheckPage(app, more);
 }

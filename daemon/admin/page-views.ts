@@ -5,11 +5,11 @@ import type { AuditEvent } from '../services/audit-log.js';
 import type { EntryListItem } from '../services/blocklist-service.js';
 import type { Contact } from '../services/contact-service.js';
 import type { QuarantinedMessage } from '../services/quarantine-service.js';
-import type { ScreenedRow } from '../services/screen-recorder.js';
 import type { EntryRecord } from '../store/rows.js';
 import type { Dashboard } from './dashboard-query.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { when, type Frame } from './page-layout.js';
+import { roleIn } from './user-service.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
 
 /** Seed 001's words for the two modes. */
@@ -40,7 +40,11 @@ export function pager(path: string, f: Frame, pageNo: number, total: number | nu
 }
 
 export function renderBlocked(f: Frame, list: { total: number; entries: EntryListItem[] }, search: string, pageNo: number, size: number): SafeHtml {
+  // Bulk selection (admins): each row's box belongs to the bulk form below the table (form="bulk"),
+  // so the per-row links stay plain links and no form is nested.
+  const bulk = f.perms.unblock && list.entries.length > 0;
   const rows = list.entries.map((e) => html`<tr>
+  ${bulk ? html`<td data-label="Select"><input type="checkbox" name="ids" value="${e.id}" form="bulk" aria-label="Select ${describeEntry(e)}"></td>` : ''}
   <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}</td>
   <td data-label="Name">${e.name}</td>
   <td data-label="Blocked By">${e.createdBy}</td>
@@ -49,7 +53,7 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
   <td data-label="Reason">${e.reason}</td>
   <td data-label="Expires">${e.expiresAt === null ? 'never' : when(e.expiresAt)}</td>
   <td data-label="Hits">${e.hitCount}</td>
-  <td data-label="Action">${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</td>
+  <td data-label="Action"><div class="actions">${f.perms.block && (roleIn(f.user, f.org.slug) !== 'agent' || e.kind === 'contact') ? html`<a class="button secondary" href="/blocked/${e.id}/edit?org=${f.org.slug}" aria-label="Edit ${describeEntry(e)}">Edit</a>` : ''}${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</div></td>
 </tr>`);
   return html`<form class="search" method="get" action="/blocked" role="search">
   <input type="hidden" name="org" value="${f.org.slug}">
@@ -62,7 +66,13 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
 <p class="muted">${list.total} blocked ${list.total === 1 ? 'entry' : 'entries'}${search ? html` matching “${search}”` : ''}.</p>
 ${list.entries.length === 0
     ? html`<p class="empty">${search ? html`No blocked callers match “${search}” in ${f.org.name}.` : html`There are no blocked callers for ${f.org.name}. Try another organisation.`}</p>`
-    : html`<div class="table-wrap"><table class="stack"><caption class="skip">Blocked callers of ${f.org.name}</caption><thead><tr><th scope="col">Caller ID</th><th scope="col">Name</th><th scope="col">Blocked By</th><th scope="col">Blocked On</th><th scope="col">Mode</th><th scope="col">Reason</th><th scope="col">Expires</th><th scope="col">Hits</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table></div>`}
+    : html`<div class="table-wrap"><table class="stack"><caption class="skip">Blocked callers of ${f.org.name}</caption><thead><tr>${bulk ? html`<th scope="col"><input type="checkbox" data-select-all aria-label="Select every entry on this page"></th>` : ''}<th scope="col">Caller ID</th><th scope="col">Name</th><th scope="col">Blocked By</th><th scope="col">Blocked On</th><th scope="col">Mode</th><th scope="col">Reason</th><th scope="col">Expires</th><th scope="col">Hits</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>${rows}</tbody></table></div>`}
+${bulk ? html`<form id="bulk" method="post" action="/blocked/bulk" class="card bulk">
+  <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}"><input type="hidden" name="search" value="${search}">
+  <label><input type="checkbox" name="all" value="1"> Every one of the ${list.total} ${list.total === 1 ? 'entry' : 'entries'}${search ? html` matching “${search}”` : ''}, not only the ticked ones</label>
+  <button type="submit" class="danger">Unblock selected… (<span data-selected-count>0</span>)</button>
+  <span class="hint">You confirm on the next page.</span>
+</form>` : ''}
 ${pager('/blocked', f, pageNo, list.total, size, list.entries.length, search ? { search } : {})}`;
 }
 
@@ -71,7 +81,7 @@ export const CONTACT_FIELDS = ['cname', 'cnumbers'] as const;
 
 export function renderContacts(f: Frame, contacts: readonly Contact[], search: string, typed: { name: string; numbers: string } = { name: '', numbers: '' }, fe?: FormError): SafeHtml {
   const rows = contacts.map((c) => html`<tr>
-  <td data-label="Name">${c.name}</td><td data-label="Numbers">${c.numbers.join(', ')}</td>
+  <td data-label="Name"><a href="/contacts/${c.id}?org=${f.org.slug}">${c.name}</a></td><td data-label="Numbers">${c.numbers.join(', ')}</td>
   <td data-label="Status">${c.blocked ? html`<span class="tag">Blocked</span>` : 'Active'}</td>
   <td data-label="Action">${c.blocked
     ? (f.perms.unblock ? html`<a class="button secondary" href="/contacts/${c.id}/unblock?org=${f.org.slug}">Unblock</a>` : '')
@@ -113,20 +123,6 @@ export function renderQuarantine(f: Frame, messages: readonly QuarantinedMessage
   </tbody></table></section>`;
   });
   return html`<p class="muted">${total} held message${total === 1 ? '' : 's'} from blocked senders. Release delivers a message to the agent now; Delete removes it from the system for good.</p>${cards}`;
-}
-
-const VERDICT_LABEL: Readonly<Record<string, string>> = {
-  allow: 'Allowed', reject: 'Rejected', voicemail: 'To voicemail', quarantine: 'Held', warn: 'Agent warned', confirm: 'Agent asked', deny: 'Refused',
-};
-
-export function renderCalls(f: Frame, calls: readonly ScreenedRow[], pageNo: number, size: number): SafeHtml {
-  if (calls.length === 0 && pageNo === 1) return html`<p class="empty">No calls or messages screened for ${f.org.name} yet.</p>`;
-  return html`<table class="stack"><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Verdict</th><th scope="col">Why</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>
-${calls.map((c) => html`<tr><td data-label="When">${when(c.at)}</td><td data-label="Type">${c.direction} ${c.channel === 'sms' ? 'SMS' : 'call'}</td>
-<td data-label="From">${c.from_raw}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action] ?? c.action}</span></td><td data-label="Why">${c.reason}</td>
-<td data-label="Action">${f.perms.block && f.user.role !== 'agent' && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+')
-    ? html`<form class="inline" method="post" action="/calls/block">${csrfField(f)}<input type="hidden" name="number" value="${c.number}"><button type="submit" class="secondary" aria-label="Block ${c.number}">Block this caller</button></form>` : ''}</td></tr>`)}
-</tbody></table>${pager('/calls', f, pageNo, null, size, calls.length)}`;
 }
 
 export function renderDashboard(d: Dashboard): SafeHtml {

@@ -15,9 +15,9 @@ header.top form { display:flex; gap:6px; align-items:center; margin:0; }
 header.top label { font-size:14px; }
 nav.main { background:var(--panel); border-bottom:1px solid var(--line); padding:0 16px; }
 nav.main ul { list-style:none; margin:0; padding:0; display:flex; flex-wrap:wrap; gap:0 4px; }
-nav.main a { display:inline-block; padding:10px 10px; text-decoration:none; color:var(--fg); border-bottom:3px solid transparent; }
+nav.main a { display:inline-block; padding:10px 7px; text-decoration:none; color:var(--fg); border-bottom:3px solid transparent; }
 nav.main a[aria-current="page"] { border-bottom-color:var(--accent); font-weight:600; }
-main { padding:16px; max-width:1200px; margin:0 auto; }
+main { padding:16px; max-width:1280px; margin:0 auto; }
 h1 { font-size:1.5rem; margin:0 0 12px; }
 h2 { font-size:1.15rem; margin:20px 0 8px; }
 .notice { padding:10px 12px; border-radius:6px; background:#dafbe1; border:1px solid #aceebb; margin-bottom:12px; }
@@ -57,6 +57,17 @@ th { background:var(--panel); font-size:14px; }
 .kind-form:has(input[name=kind][value=contact]:not(:checked)) .for-contact,
 .kind-form:has(input[name=kind][value=unidentified]:not(:checked)) .for-unidentified { display:none; }
 .kind-form .field input, .kind-form .field select { max-width:36rem; }
+/* Buttons inside table rows: compact and side by side, so a row's actions take one line at 1280 px. */
+td .button, td button { padding:4px 10px; font-size:14px; }
+td[data-label="Action"] .actions { flex-wrap:nowrap; gap:6px; }
+.table-wrap { overflow-x:auto; }
+/* Plain lists of numbers with a button each (DIDs, a contact's numbers). */
+ul.plain { list-style:none; padding:0; margin:0 0 12px; max-width:36rem; }
+ul.plain li { display:flex; gap:12px; align-items:center; justify-content:space-between; padding:6px 0; border-bottom:1px solid var(--line); }
+input#region { max-width:6rem; text-transform:uppercase; }
+form.card .field input:not([type=checkbox]):not([type=radio]):not([type=file]), form.card .field select { max-width:36rem; }
+form.bulk { display:flex; flex-wrap:wrap; gap:8px 16px; align-items:center; }
+form.bulk label { font-weight:normal; }
 .signin { max-width:360px; margin:40px auto; }
 .signin input { width:100%; }
 .tag { display:inline-block; padding:0 6px; border-radius:10px; font-size:13px; background:var(--panel); border:1px solid var(--line); }
@@ -82,5 +93,49 @@ document.addEventListener('submit', function (ev) {
   var submitter = ev.submitter;
   var question = (submitter && submitter.getAttribute('data-confirm')) || form.getAttribute('data-confirm');
   if (question && !window.confirm(question)) ev.preventDefault();
+});
+// Times in the viewer's own zone; the UTC time the server wrote stays in the title (hover).
+function localTimes(root) {
+  // "2026-11-01 04:00 EST": the server's compact shape, in the viewer's zone (a long locale date
+  // made the Blocked callers table wider than 1280 px).
+  var fmt = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+  root.querySelectorAll('time[datetime]').forEach(function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d.getTime())) return;
+    if (!t.title) t.title = t.textContent;
+    var p = {};
+    fmt.formatToParts(d).forEach(function (x) { p[x.type] = x.value; });
+    t.textContent = p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + ' ' + p.timeZoneName;
+    t.setAttribute('data-local', '');
+  });
+}
+// Import: a chosen file is read into the CSV text box (forms post no files without multipart).
+function fileInto(ev) {
+  var input = ev.target;
+  var target = input.getAttribute('data-into') && document.getElementById(input.getAttribute('data-into'));
+  if (!target || !input.files || !input.files[0]) return;
+  var reader = new FileReader();
+  reader.onload = function () { target.value = String(reader.result); };
+  reader.readAsText(input.files[0]);
+}
+// Bulk selection: the "select every row on this page" box, and a live count on the bulk button.
+function bulk(root) {
+  var all = root.querySelector('input[data-select-all]');
+  var boxes = root.querySelectorAll('input[name="ids"]');
+  var count = root.querySelector('[data-selected-count]');
+  function update() {
+    var n = 0;
+    boxes.forEach(function (b) { if (b.checked) n++; });
+    if (count) count.textContent = String(n);
+    if (all) all.checked = n > 0 && n === boxes.length;
+  }
+  if (all) all.addEventListener('change', function () { boxes.forEach(function (b) { b.checked = all.checked; }); update(); });
+  boxes.forEach(function (b) { b.addEventListener('change', update); });
+  update();
+}
+document.addEventListener('DOMContentLoaded', function () {
+  localTimes(document);
+  bulk(document);
+  document.querySelectorAll('input[type=file][data-into]').forEach(function (i) { i.addEventListener('change', fileInto); });
 });
 `;

@@ -11,7 +11,9 @@ import { CallscreenError } from '../core/errors.js';
 
 export type NoticeKey =
   | 'blocked' | 'unblocked' | 'allowed' | 'disallowed' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
-  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked';
+  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
+  | 'edited' | 'bulk-unblocked' | 'imported' | 'numbers-added' | 'numbers-removed' | 'dids-added' | 'dids-removed' | 'org-saved'
+  | 'user-disabled' | 'user-enabled' | 'user-role';
 
 export interface NoticeArgs {
   /** An entry or contact id, per key. */
@@ -60,6 +62,17 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'settings-saved': return 'Settings saved.';
     case 'password-changed': return 'Password changed; your other sessions were signed out.';
     case 'token-revoked': return 'Token revoked.';
+    case 'edited': return `Saved the changes to ${await entry()}.`;
+    case 'bulk-unblocked': return `Unblocked ${plural(count, 'entry').replace(/entrys$/, 'entries')}.`;
+    case 'imported': return `Imported ${plural(count, 'row')}.`;
+    case 'numbers-added': return `Added ${plural(count, 'number')} to contact ${await contact()}.`;
+    case 'numbers-removed': return `Removed ${plural(count, 'number')} from contact ${await contact()}.`;
+    case 'dids-added': return `Added ${plural(count, 'inbound number')}.`;
+    case 'dids-removed': return `Removed ${plural(count, 'inbound number')}.`;
+    case 'org-saved': return 'Organisation name and region saved.';
+    case 'user-disabled': return 'User disabled: signed out everywhere, their tokens revoked.';
+    case 'user-enabled': return 'User enabled.';
+    case 'user-role': return 'Role changed; it applies from their next request.';
     default:
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "notice" is not one of the panel\'s messages', { field: 'notice', in: 'querystring' });
   }

@@ -19,7 +19,10 @@ export const ROLES: readonly Role[] = ['admin', 'supervisor', 'agent'];
 export interface User {
   readonly id: number;
   readonly name: string;
+  /** The user's own role: the one they get in an organisation unless `roles` says otherwise. */
   readonly role: Role;
+  /** The role in each organisation they work in (slug → role); every slug of `orgs` is here. */
+  readonly roles: Readonly<Record<string, Role>>;
   readonly disabled: boolean;
   /** Slugs of the organisations this user works in. */
   readonly orgs: readonly string[];
@@ -68,6 +71,18 @@ export interface TokenInfo {
 interface TokenRow {
   id: number; user_id: number; user_name: string; name: string; created_at: number; created_by: string; last_used_at: number | null;
   revoked_at: number | null; revoked_reason: string | null; role: Role | null; read_only: number; expires_at: number | null;
+}
+
+/** The user's role in an organisation (their own role where none is set for it). */
+export function roleIn(user: User, orgSlug: string): Role {
+  return user.roles[orgSlug] ?? user.role;
+}
+
+/** The highest role the user has anywhere: what a token of theirs may carry at most. */
+export function highestRole(user: User): Role {
+  const roles = Object.values(user.roles);
+  if (roles.length === 0) return user.role;
+  return roles.reduce((best, r) => (ROLE_ORDER.indexOf(r) > ROLE_ORDER.indexOf(best) ? r : best));
 }
 
 export function sha256(text: string): string {
@@ -197,7 +212,8 @@ export class UserService {
     if (user.disabled) throw new CallscreenError('CS_ERR_FORBIDDEN', `user "${user.name}" is disabled: no new tokens`, { user: user.name });
     const label = spec.name.trim().slice(0, 100);
     if (!label) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'a token needs a name (what it is for)', { field: 'name' });
-    const ceiling = ROLE_ORDER.indexOf(user.role) < ROLE_ORDER.indexOf(creatorRole) ? user.role : creatorRole;
+    const own = highestRole(user);
+    const ceiling = ROLE_ORDER.indexOf(own) < ROLE_ORDER.indexOf(creatorRole) ? own : creatorRole;
     const role = spec.role ?? ceiling;
     if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
     if (ROLE_ORDER.indexOf(role) > ROLE_ORDER.indexOf(ceiling)) {
@@ -257,7 +273,10 @@ export class UserService {
     if (row.last_used_at === null || now - row.last_used_at >= TOKEN_USE_AUDIT_MS) {
       await this.appendForUser(owner, { name: owner.name, source: 'api', origin: '' }, 'user.token.use', { token: row.id, name: row.name });
     }
-    return { user: { ...owner, role }, tokenId: row.id, readOnly: row.read_only === 1 };
+    // The token's role caps the owner's role in every organisation.
+    const roles: Record<string, Role> = {};
+    for (const [slug, r] of Object.entries(owner.roles)) roles[slug] = ROLE_ORDER.indexOf(tokenRole) < ROLE_ORDER.indexOf(r) ? tokenRole : r;
+    return { user: { ...owner, role, roles }, tokenId: row.id, readOnly: row.read_only === 1 };
   }
 
   private async requireToken(id: number): Promise<TokenInfo> {
@@ -283,7 +302,24 @@ export class UserService {
   }
 
   private async toUser(row: UserRow): Promise<User> {
-    const orgs = await this.db.all<{ slug: string }>('SELECT o.slug FROM user_orgs uo JOIN orgs o ON o.id = uo.org_id WHERE uo.user_id = ? ORDER BY o.slug', [row.id]);
-    return { id: row.id, name: row.name, role: row.role, disabled: row.disabled !== 0, orgs: orgs.map((o) => o.slug) };
+    const orgs = await this.db.all<{ slug: string; role: Role | null }>('SELECT o.slug, uo.role FROM user_orgs uo JOIN orgs o ON o.id = uo.org_id WHERE uo.user_id = ? ORDER BY o.slug', [row.id]);
+    const roles: Record<string, Role> = {};
+    for (const o of orgs) roles[o.slug] = o.role ?? row.role;
+    return { id: row.id, name: row.name, role: row.role, roles, disabled: row.disabled !== 0, orgs: orgs.map((o) => o.slug) };
+  }
+
+  /**
+   * Gives the user `role` in one organisation they work in (others keep theirs), or adds them to it
+   * with that role. Sessions and tokens follow at once: roles are read on every request.
+   */
+  async setRole(name: string, orgSlug: string, role: Role, actor: Actor): Promise<User> {
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of ${ROLES.join(', ')}`, { key: 'role', field: 'role' });
+    const user = await this.require(name);
+    const org = await this.orgs.require(orgSlug);
+    await this.db.transaction(async () => {
+      await this.db.run('INSERT INTO user_orgs (user_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (user_id, org_id) DO UPDATE SET role = excluded.role', [user.id, org.id, role]);
+      await this.audit.append(org.id, actor, 'user.role', user.name, '', { role, before: user.roles[org.slug] ?? null });
+    });
+    return this.require(name);
   }
 }

@@ -19,3 +19,14 @@ export function exactlyOne<T>(what: string, candidates: ReadonlyArray<T | undefi
   }
   return given[0]!;
 }
+
+/** A whole number ≥ 0 (an --offset), or a usage error naming the option. */
+export function nonNegativeInt(option: string): (text: string) => number {
+  return (text: string) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
+      throw new CallscreenError('CS_ERR_USAGE', `${option} "${text}" is not a whole number (0 or more)`, { key: option });
+    }
+    return n;
+  };
+}

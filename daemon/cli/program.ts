@@ -12,7 +12,11 @@ import { packageVersion } from './version.js';
 /** Global options that take a value: `callscreen --db FILE` alone still asks for nothing. */
 const GLOBAL_WITH_VALUE = new Set(['--config', '--db']);
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+/**
+ * Every command, defined once: runCli parses with it, and `callscreen completion` and
+ * `callscreen man` (help-docs.ts) walk the same tree, so help, completion and the man page agree.
+ */
+export function buildProgram(io: CliIo): { program: Command; session: CliSession } {
   const program = new Command('callscreen');
   const session = new CliSession(io, () => program.opts<GlobalOptions>());
   program
@@ -37,6 +41,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
   };
   inherit(program);
+  return { program, session };
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const { program, session } = buildProgram(io);
   if (asksForNothing(argv)) {
     // Plain `callscreen` is someone finding out what it does, not a mistake: the help on stdout
     // and 0, as docker and kubectl do (git and npm print it and exit 1, which reads as a

@@ -234,6 +234,30 @@ export class BlocklistService {
     });
   }
 
+  /**
+   * Removes many active entries of one list at once (the panel's bulk unblock, `unblock-many`), all
+   * or nothing: one transaction, each removal audited as a single one is. An id that is not an
+   * active entry of `list` in this org refuses the whole batch, naming it.
+   */
+  async removeMany(orgSlug: string, entryIds: readonly number[], list: ListKind, actor: Actor, reason = ''): Promise<EntryRecord[]> {
+    const org = await this.orgs.require(orgSlug);
+    const cleanReason = cleanText(reason, 'reason', MAX_REASON);
+    const ids = [...new Set(entryIds)];
+    return this.db.transaction(async () => {
+      const out: EntryRecord[] = [];
+      for (const id of ids) {
+        const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [id, org.id]);
+        if (!row || row.list !== list) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active ${list} entry ${id} in organisation "${org.slug}"; nothing was removed`, { entry: id });
+        await this.db.run('UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ?', [this.clock.now(), actor.name, cleanReason, id]);
+        await this.audit.append(org.id, actor, list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), cleanReason, {
+          entry: row.id, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(), bulk: ids.length,
+        });
+        out.push(toEntryRecord({ ...row, removed_at: this.clock.now(), removed_by: actor.name, removed_reason: cleanReason }));
+      }
+      return out;
+    });
+  }
+
   async getEntry(orgId: number, id: number): Promise<EntryRecord | undefined> {
     const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ?', [id, orgId]);
     return row ? toEntryRecord(row) : undefined;

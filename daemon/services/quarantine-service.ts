@@ -11,6 +11,9 @@ import type { Actor } from './actor.js';
 import type { AuditLog } from './audit-log.js';
 import type { HeldMessage, MessageDeliverer } from './message-deliverer.js';
 
+/** Held messages read per round of a release-all / delete-all (the list's own page maximum). */
+const SETTLE_PAGE = 1000;
+
 export interface QuarantinedMessage {
   readonly id: number;
   readonly orgId: number;
@@ -125,14 +128,19 @@ export class QuarantineService {
   /** Release or delete every held message of a contact (or sender number). Returns how many. */
   async settleAll(orgId: number, selector: { contactId?: number; from?: string }, action: 'release' | 'delete', actor: Actor): Promise<number> {
     if (selector.contactId === undefined && !selector.from) throw new CallscreenError('CS_ERR_USAGE', 'name a contact or a sender number');
-    const { messages } = await this.list(orgId, { ...selector, status: 'held', limit: 1000 });
+    // In pages of SETTLE_PAGE (a page settled leaves the held list, so the next read starts
+    // again at offset 0): every held message is settled, not only the first page (issue #17:
+    // bulk actions stopped at 1,000). A failed release throws and leaves the rest held.
     let n = 0;
-    for (const m of messages) {
-      if (action === 'release') await this.release(orgId, m.id, actor);
-      else await this.delete(orgId, m.id, actor);
-      n++;
+    for (;;) {
+      const { messages } = await this.list(orgId, { ...selector, status: 'held', limit: SETTLE_PAGE });
+      if (messages.length === 0) return n;
+      for (const m of messages) {
+        if (action === 'release') await this.release(orgId, m.id, actor);
+        else await this.delete(orgId, m.id, actor);
+        n++;
+      }
     }
-    return n;
   }
 
   async heldCount(): Promise<number> {

@@ -164,9 +164,27 @@ export class ScreenRecorder {
 
   /** Recent screened calls/messages of an org, newest first. */
   async recent(orgId: number, limit = 50, offset = 0, channel?: Channel): Promise<ScreenedRow[]> {
+    return this.find(orgId, { limit, offset, ...(channel ? { channel } : {}) });
+  }
+
+  /**
+   * Recent screened calls/messages of an org, newest first, filtered: by channel, by verdict
+   * (`action`), and by `number` — its digits found anywhere in the normalised caller or in the raw
+   * from/to (so "555 12" finds +15551234567). At most 1,000 rows a page.
+   */
+  async find(orgId: number, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }): Promise<ScreenedRow[]> {
+    const where = ['org_id = ?'];
+    const params: Array<string | number> = [orgId];
+    if (q.channel) { where.push('channel = ?'); params.push(q.channel); }
+    if (q.action) { where.push('action = ?'); params.push(q.action); }
+    const digits = (q.number ?? '').replace(/\D/g, '');
+    if (digits) {
+      where.push("(instr(replace(number, '+', ''), ?) > 0 OR instr(from_raw, ?) > 0 OR instr(to_raw, ?) > 0)");
+      params.push(digits, digits, digits);
+    }
     return this.db.all<ScreenedRow>(
-      `SELECT * FROM screened WHERE org_id = ? ${channel ? 'AND channel = ?' : ''} ORDER BY id DESC LIMIT ? OFFSET ?`,
-      channel ? [orgId, channel, Math.min(limit, 1000), offset] : [orgId, Math.min(limit, 1000), offset],
+      `SELECT * FROM screened WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ? OFFSET ?`,
+      [...params, Math.max(1, Math.min(q.limit ?? 50, 1000)), Math.max(0, q.offset ?? 0)],
     );
   }
 

@@ -255,6 +255,14 @@ CREATE INDEX block_requests_org_status ON block_requests(org_id, status, request
     apply: widenEntrySources,
   },
   {
+    version: 7,
+    description: 'admin: a role per organisation (a person may be admin of one org and agent of another)',
+    sql: `
+-- role: the user's role in this organisation; NULL = users.role (every row before this migration).
+ALTER TABLE user_orgs ADD COLUMN role TEXT CHECK (role IS NULL OR role IN ('admin', 'supervisor', 'agent'));
+`,
+  },
+  {
     version: 8,
     description: 'replica of a shared PostgreSQL store: last change applied, and how far call records and hit counts were shipped',
     sql: `

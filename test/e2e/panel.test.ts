@@ -140,7 +140,7 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     ctx.screener.recordVerdict(blockedReq, acme.id, await ctx.screener.screen(blockedReq), 'test', 80);
     await ctx.recorder.flush();
     await admin.getByRole('link', { name: 'Recent calls' }).click();
-    await admin.getByRole('button', { name: 'Block +15556660000' }).click();
+    await admin.getByRole('button', { name: 'Block this caller, +15556660000' }).click();
     await admin.waitForURL(/notice=blocked/);
     t.match(await admin.getByRole('status').textContent(), 'Blocked +15556660000.');
     await admin.getByRole('link', { name: 'Dashboard' }).click();

@@ -1,8 +1,9 @@
 /** `callscreen calls`: the recent screened calls and messages of an organisation (the `screened` table). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
 import type { CliContext } from '../cli-context.js';
 import { ScreenRecorder } from '../../services/screen-recorder.js';
-import { positiveInt } from '../options.js';
+import { nonNegativeInt, positiveInt } from '../options.js';
 import { clip, formatTime, renderTable } from '../table.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -10,15 +11,20 @@ export function register(program: Command, ctx: CliContext): void {
     .description('recent screened calls and SMS, newest first: time, from, to, action and the rule that decided')
     .requiredOption('--org <org>', 'organisation')
     .option('--limit <n>', 'at most this many (default 50, max 1000)', positiveInt('--limit'))
+    .option('--offset <n>', 'skip this many (newest) first: the next page', nonNegativeInt('--offset'))
     .option('--channel <channel>', 'call or sms (default both)')
+    .addOption(new Option('--verdict <action>', 'only calls that got this verdict').choices([...VERDICT_ACTIONS]))
+    .option('--number <digits>', 'only calls whose caller or called number contains these digits (any format)')
     .option('--json', 'one JSON document')
-    .action(async (o: { org: string; limit?: number; channel?: string; json?: boolean }) => {
+    .action(async (o: { org: string; limit?: number; offset?: number; channel?: string; verdict?: VerdictAction; number?: string; json?: boolean }) => {
       const s = await ctx.services();
       const org = await s.orgs.require(o.org);
       const channel = o.channel === 'call' || o.channel === 'sms' ? o.channel : undefined;
       // The daemon writes records behind (records.flush_ms, default 500 ms): the newest may not be here yet.
       const recorder = new ScreenRecorder(s.db, s.clock, s.logger);
-      const rows = await recorder.recent(org.id, o.limit ?? 50, 0, channel);
+      const rows = await recorder.find(org.id, {
+        limit: o.limit ?? 50, offset: o.offset ?? 0, ...(channel ? { channel } : {}), ...(o.verdict ? { action: o.verdict } : {}), ...(o.number ? { number: o.number } : {}),
+      });
       if (o.json) {
         ctx.json({
           org: org.slug,

@@ -22,6 +22,9 @@ import { register as token } from './token.js';
 import { register as store } from './store.js';
 import { register as flood } from './flood.js';
 import { register as requests } from './requests.js';
+import { register as edit } from './edit.js';
+import { register as dashboard } from './dashboard.js';
+import { register as completion } from './completion.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -31,6 +34,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   org,
   contact,
   entries,
+  edit,
   check,
   transfer,
   audit,
@@ -38,10 +42,12 @@ export const COMMANDS: readonly RegisterCommand[] = [
   doctor,
   backup,
   calls,
+  dashboard,
   quarantine,
   user,
   token,
   store,
   flood,
   requests,
+  completion,
 ];

@@ -52,6 +52,16 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out(`${slug}: ${added.join(' ')}`);
     });
 
+  did.command('remove <org> <numbers...>')
+    .description('remove inbound numbers (DIDs) from an organisation; all or nothing. Calls to them no longer find the organisation')
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
+    .action(async (slug: string, numbers: string[], o: { reason?: string; by?: string }) => {
+      const s = await ctx.services();
+      const removed = await s.orgs.removeDids(slug, numbers, ctx.actor(o.by), o.reason ?? '');
+      ctx.out(`${slug}: removed ${removed.join(' ')}`);
+    });
+
   org.command('settings <org>')
     .description('show or change an organisation\'s settings')
     .addOption(new Option('--agents-may-block <on|off>', 'agents may block callers (seed 002: off by default)').choices(['on', 'off']))
@@ -59,10 +69,11 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--default-mode <mode>', 'mode of new blocks when none is given').choices([...BLOCK_MODES]))
     .addOption(new Option('--reject-code <code>', 'SIP status for rejected calls').choices(REJECT_CODES.map(String)))
     .option('--name <name>', 'display name')
+    .option('--region <cc>', 'ISO 3166 country whose numbering plan reads national numbers (US, GB, DE…)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--json', 'one JSON document')
-    .action(async (slug: string, o: { agentsMayBlock?: string; outboundPolicy?: string; defaultMode?: string; rejectCode?: string; name?: string; reason?: string; by?: string; json?: boolean }) => {
+    .action(async (slug: string, o: { agentsMayBlock?: string; outboundPolicy?: string; defaultMode?: string; rejectCode?: string; name?: string; region?: string; reason?: string; by?: string; json?: boolean }) => {
       const s = await ctx.services();
       const patch = {
         ...(o.agentsMayBlock !== undefined ? { agentsMayBlock: o.agentsMayBlock === 'on' } : {}),
@@ -71,9 +82,12 @@ export function register(program: Command, ctx: CliContext): void {
         ...(o.rejectCode !== undefined ? { rejectCode: Number(o.rejectCode) as RejectCode } : {}),
         ...(o.name !== undefined ? { name: o.name } : {}),
       };
-      const org = Object.keys(patch).length === 0
+      // The region is checked before anything is written, so a bad one changes nothing.
+      if (o.region !== undefined) s.orgs.checkRegion(o.region);
+      let org = Object.keys(patch).length === 0
         ? await s.orgs.require(slug)
         : await s.orgs.updateSettings(slug, patch, ctx.actor(o.by), o.reason ?? '');
+      if (o.region !== undefined) org = await s.orgs.setRegion(slug, o.region, ctx.actor(o.by), o.reason ?? '');
       if (o.json) ctx.json({ slug: org.slug, name: org.name, ...org.policy });
       else printSettings(ctx, org);
     });

@@ -14,7 +14,7 @@ import type { Services } from '../../daemon-context.js';
 import { QuarantineService } from '../../services/quarantine-service.js';
 import type { CliContext } from '../cli-context.js';
 import { oneShotDeliverer } from '../one-shot-deliverer.js';
-import { positiveInt } from '../options.js';
+import { nonNegativeInt, positiveInt } from '../options.js';
 import { clip, formatTime, renderTable } from '../table.js';
 
 async function withQuarantine<T>(ctx: CliContext, fn: (q: QuarantineService, s: Services) => Promise<T>): Promise<T> {
@@ -37,14 +37,15 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption('--org <org>', 'organisation')
     .option('--status <status>', 'held (default), released or all')
     .option('--contact <id>', 'only this contact', positiveInt('--contact'))
-    .option('--limit <n>', 'at most this many (default 100)', positiveInt('--limit'))
+    .option('--limit <n>', 'at most this many (default 100, at most 1000)', positiveInt('--limit'))
+    .option('--offset <n>', 'skip this many (newest) first: the next page', nonNegativeInt('--offset'))
     .option('--json', 'one JSON document')
-    .action(async (o: { org: string; status?: string; contact?: number; limit?: number; json?: boolean }) => {
+    .action(async (o: { org: string; status?: string; contact?: number; limit?: number; offset?: number; json?: boolean }) => {
       const status = o.status === undefined ? 'held' : o.status;
       if (status !== 'held' && status !== 'released' && status !== 'all') throw new CallscreenError('CS_ERR_USAGE', `--status "${status}": use held, released or all`);
       await withQuarantine(ctx, async (quarantine, s) => {
         const org = await s.orgs.require(o.org);
-        const { total, messages } = await quarantine.list(org.id, { status, limit: o.limit ?? 100, ...(o.contact !== undefined ? { contactId: o.contact } : {}) });
+        const { total, messages } = await quarantine.list(org.id, { status, limit: o.limit ?? 100, offset: o.offset ?? 0, ...(o.contact !== undefined ? { contactId: o.contact } : {}) });
         if (o.json) {
           ctx.json({ org: org.slug, total, messages });
           return;
@@ -56,7 +57,8 @@ export function register(program: Command, ctx: CliContext): void {
         for (const l of renderTable(['ID', 'Received', 'From', 'To', 'Contact', 'Deliver to', 'Status', 'Text'], messages.map((m) => [
           String(m.id), formatTime(m.receivedAt), m.from, m.to, m.contactName ?? '', m.deliverTo, m.status, clip(m.body.replace(/\s+/g, ' ')),
         ]))) ctx.out(l);
-        if (total > messages.length) ctx.out(`(${messages.length} of ${total}; use --limit)`);
+        const shownTo = (o.offset ?? 0) + messages.length;
+        if (total > shownTo) ctx.out(`(${(o.offset ?? 0) + 1}–${shownTo} of ${total}; next page: --offset ${shownTo})`);
       });
     });
 

@@ -54,7 +54,19 @@ export function register(program: Command, ctx: CliContext): void {
       const list = await (await users()).list();
       if (o.json) ctx.json({ users: list });
       else if (list.length === 0) ctx.out('no users yet: callscreen user add NAME --role admin --org ORG');
-      else for (const u of list) ctx.out(`${u.name}\t${u.role}\t${u.orgs.join(',')}${u.disabled ? '\tdisabled' : ''}`);
+      else for (const u of list) ctx.out(`${u.name}\t${u.role}\t${u.orgs.map((o) => (u.roles[o] ?? u.role) === u.role ? o : `${o}:${u.roles[o]}`).join(',')}${u.disabled ? '\tdisabled' : ''}`);
+    });
+
+  user.command('role')
+    .description('give a user a role in one organisation (others keep theirs); adds them to it if they do not work there yet')
+    .argument('<name>', 'user name')
+    .requiredOption('--org <org>', 'the organisation')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
+    .option('--by <name>', 'who is making the change (audit log)')
+    .action(async (name: string, o: { org: string; role: string; by?: string }) => {
+      if (!ROLES.includes(o.role as Role)) throw new CallscreenError('CS_ERR_USAGE', `--role must be one of ${ROLES.join(', ')}`, { key: 'role' });
+      const u = await (await users()).setRole(name, o.org, o.role as Role, ctx.actor(o.by));
+      ctx.out(`✓ ${u.name} is ${o.role} in ${o.org}${u.orgs.length > 1 ? ` (${u.orgs.map((x) => `${x}: ${u.roles[x] ?? u.role}`).join(', ')})` : ''}`);
     });
 
   user.command('token')
