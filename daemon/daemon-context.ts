@@ -11,6 +11,7 @@ import type { AuditLog } from './services/audit-log.js';
 import type { BlocklistService } from './services/blocklist-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
+import type { WhatIfService } from './services/what-if.js';
 import type { OrgService } from './services/org-service.js';
 import type { QuarantineService } from './services/quarantine-service.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
@@ -35,6 +36,8 @@ export interface Services {
   readonly contacts: ContactService;
   readonly blocklist: BlocklistService;
   readonly importer: Importer;
+  /** Replays recorded calls against a proposed entry before it is saved (issue #16). */
+  readonly whatIf: WhatIfService;
   close(): Promise<void>;
 }
 

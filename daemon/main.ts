@@ -16,6 +16,8 @@ import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
 import { QuarantineService } from './services/quarantine-service.js';
+import { liveRules, privateRules } from './services/current-rules.js';
+import { WhatIfService } from './services/what-if.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import { AdminServer } from './admin/admin-server.js';
@@ -65,7 +67,8 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
+  const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, close: () => db.close() };
 }
 
 /**
@@ -211,7 +214,9 @@ export class Daemon {
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
-    this.ctx = { ...services, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    // The daemon's what-if reads the current rules from its live index (no second load of the org).
+    const whatIf = new WhatIfService({ db: services.db, orgs: services.orgs, blocklist: services.blocklist, clock: services.clock, currentRules: liveRules(index), busyTimeoutMs: this.config.store.busy_timeout_ms });
+    this.ctx = { ...services, whatIf, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     // Which file was opened, so readiness can tell when it is deleted or replaced under us.
