@@ -253,7 +253,7 @@ export class WhatIfService {
           calls: t.changedCalls, inboundCalls: t.inboundCalls, inboundSms: t.inboundSms, outbound: t.outbound,
           numbers: t.changedNumbers, calledBack: t.calledBack, contacts: t.contacts,
         };
-        const broadBecause = broadness(proposal.list, changed);
+        const broadBecause = broadness(proposal.list, proposal.target.kind, changed);
         return {
           org: org.slug, days, since, until: now,
           rule: { list: proposal.list, kind: proposal.target.kind, value, mode: proposal.list === 'block' ? mode : null, expiresAt, replaces: existing?.id ?? null },
@@ -277,10 +277,11 @@ export class WhatIfService {
 }
 
 /** Why a change with these figures needs confirming (empty: it does not). */
-export function broadness(list: ListKind, changed: WhatIfReport['changed']): string[] {
+export function broadness(list: ListKind, kind: EntryKind, changed: WhatIfReport['changed']): string[] {
   const why: string[] = [];
   if (changed.numbers > BROAD_NUMBERS) why.push(`it changes the verdict for ${changed.numbers} distinct numbers (more than ${BROAD_NUMBERS})`);
-  if (list === 'block' && changed.contacts > 0) why.push(`${changed.contacts} of them ${changed.contacts === 1 ? 'is a contact' : 'are contacts'}`);
+  // Blocking a contact is blocking contacts' numbers on purpose: that alone asks for no confirmation.
+  if (list === 'block' && kind !== 'contact' && changed.contacts > 0) why.push(`${changed.contacts} of them ${changed.contacts === 1 ? 'is a contact' : 'are contacts'}`);
   if (list === 'block' && changed.calledBack > 0) why.push(`agents called ${changed.calledBack} of them back`);
   return why;
 }

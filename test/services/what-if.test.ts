@@ -78,7 +78,7 @@ t.test('unidentified callers, a contact block, refusals', async (t) => {
   const anon = await s.whatIf.report('acme', { list: 'block', target: { kind: 'unidentified' }, options: { mode: 'voicemail' } });
   t.match(anon, { changed: { calls: 2, numbers: 1 }, transitions: { 'allow→voicemail': 2 } });
   const contact = await s.whatIf.report('acme', { list: 'block', target: { kind: 'contact', contactId: friend.id } });
-  t.match(contact, { changed: { calls: 2, inboundCalls: 1, inboundSms: 1, contacts: 1 }, broad: true });
+  t.match(contact, { changed: { calls: 2, inboundCalls: 1, inboundSms: 1, contacts: 1 }, broad: false }, 'blocking a contact is not broad for being a contact');
 
   await t.rejects(s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+12125550100' } }), { code: 'CS_ERR_PROTECTED_NUMBER' },
     'the same refusals as the write');
