@@ -12,6 +12,7 @@ import type { BlocklistService } from './services/blocklist-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
 import type { WhatIfService } from './services/what-if.js';
+import type { StaleReportService } from './services/stale-report.js';
 import type { OrgService } from './services/org-service.js';
 import type { QuarantineService } from './services/quarantine-service.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
@@ -38,6 +39,8 @@ export interface Services {
   readonly importer: Importer;
   /** Replays recorded calls against a proposed entry before it is saved (issue #16). */
   readonly whatIf: WhatIfService;
+  /** Entries that do nothing (expired, unused, shadowed) and their clean-up (issue #16). */
+  readonly stale: StaleReportService;
   close(): Promise<void>;
 }
 

@@ -18,6 +18,7 @@ import { OrgService } from './services/org-service.js';
 import { QuarantineService } from './services/quarantine-service.js';
 import { liveRules, privateRules } from './services/current-rules.js';
 import { WhatIfService } from './services/what-if.js';
+import { StaleReportService } from './services/stale-report.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import { AdminServer } from './admin/admin-server.js';
@@ -68,7 +69,9 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
   const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, close: () => db.close() };
+  // The stale report asks about every entry: always a private index, never the daemon's live one.
+  const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, close: () => db.close() };
 }
 
 /**
