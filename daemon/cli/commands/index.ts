@@ -19,6 +19,7 @@ import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
 import { register as token } from './token.js';
+import { register as stale } from './stale.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -38,4 +39,5 @@ export const COMMANDS: readonly RegisterCommand[] = [
   quarantine,
   user,
   token,
+  stale,
 ];
