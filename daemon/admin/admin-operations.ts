@@ -15,6 +15,7 @@ import { parseExpiry } from '../core/duration.js';
 import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
 import { Screener } from '../services/screener.js';
 import { requireConfirmation, type WhatIfReport } from '../services/what-if.js';
+import type { CleanUpResult, StaleQuery, StaleReport } from '../services/stale-report.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
 import type { User } from './user-service.js';
@@ -180,6 +181,19 @@ export class AdminOperations {
       name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
     };
     return this.ctx.whatIf.report(slug, { list, target, options }, input.days);
+  }
+
+  /** Expired, unused and shadowed entries (stale-report.ts): whoever may view the org's list. */
+  async staleReport(p: Principal, slug: string, q: StaleQuery): Promise<StaleReport> {
+    await this.org(p, slug, 'view');
+    return this.ctx.stale.report(slug, q);
+  }
+
+  /** Their clean-up: unblocking and removing allow entries, so `unblock` and `allow` (admins). */
+  async staleCleanUp(p: Principal, slug: string, q: StaleQuery & { dryRun?: boolean }, reason = ''): Promise<CleanUpResult> {
+    await this.org(p, slug, 'unblock');
+    await this.org(p, slug, 'allow');
+    return this.ctx.stale.cleanUp(slug, q, p.actor, reason);
   }
 
   async unblock(p: Principal, slug: string, entryId: number, note = '') {

@@ -19,6 +19,7 @@ import { openapiTransform } from './openapi.js';
 import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerWhatIfRoutes } from './api-routes-what-if.js';
+import { registerStaleRoutes } from './api-routes-stale.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
@@ -135,6 +136,7 @@ export class AdminServer implements Component {
     await app.register(async (api) => {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
       registerWhatIfRoutes(api, { ops });
+      registerStaleRoutes(api, { ops });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
