@@ -16,7 +16,7 @@ import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
 import { QuarantineService } from './services/quarantine-service.js';
-import { liveRules, privateRules } from './services/current-rules.js';
+import { askedRules, liveRules, privateRules } from './services/current-rules.js';
 import { WhatIfService } from './services/what-if.js';
 import { StaleReportService } from './services/stale-report.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
@@ -68,7 +68,8 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
-  const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  // The CLI's what-if reads only the rules of the numbers it replays (askedRules), not the whole org.
+  const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: askedRules, busyTimeoutMs: config.store.busy_timeout_ms });
   // The stale report asks about every entry: always a private index, never the daemon's live one.
   const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
   return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, close: () => db.close() };

@@ -98,7 +98,11 @@ export interface StaleReportDeps {
   readonly busyTimeoutMs?: number;
 }
 
-interface Found { readonly row: EntryRow; readonly category: StaleCategory; readonly why: string; readonly by?: StaleEntry['shadowedBy'] }
+/** An entry found, by id: full rows are read only for what is listed or removed (a report over 100k entries lists 100). */
+interface Found { readonly id: number; readonly category: StaleCategory; readonly why: string; readonly by?: StaleEntry['shadowedBy'] }
+
+/** Rows read per statement when listing or removing found entries. */
+const ROWS = 500;
 
 export class StaleReportService {
   constructor(private readonly deps: StaleReportDeps) {}
@@ -111,9 +115,15 @@ export class StaleReportService {
     }
     const org = await this.deps.orgs.require(orgSlug);
     const { days, found } = await this.find(org, q);
+    const listed = found.slice(0, limit);
+    const rows = await rowsOf(this.deps.db, org.id, listed.map((f) => f.id));
+    const entries = listed.flatMap((f) => {
+      const row = rows.get(f.id);
+      return row ? [toStaleEntry(f, row)] : [];
+    });
     return {
       org: org.slug, days, at: this.deps.clock.now(), counts: countOf(found), total: found.length,
-      entries: found.slice(0, limit).map(toStaleEntry), elapsedMs: Math.round(performance.now() - started),
+      entries, elapsedMs: Math.round(performance.now() - started),
     };
   }
 
@@ -126,23 +136,25 @@ export class StaleReportService {
     const note = cleanText(reason, 'reason', MAX_REASON);
     const org = await this.deps.orgs.require(orgSlug);
     const { days, found } = await this.find(org, q);
-    if (q.dryRun === true) return { org: org.slug, dryRun: true, removed: countOf(found), ids: found.map((f) => f.row.id) };
+    if (q.dryRun === true) return { org: org.slug, dryRun: true, removed: countOf(found), ids: found.map((f) => f.id) };
     const { db, audit, clock } = this.deps;
     const removed = emptyCounts();
     const ids: number[] = [];
     await db.transaction(async () => {
       const now = clock.now();
-      for (const f of found) {
-        const r = await db.run(
-          'UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND org_id = ? AND removed_at IS NULL AND mode = ? AND expires_at IS ?',
-          [now, actor.name, note || `stale: ${f.category}`, f.row.id, org.id, f.row.mode, f.row.expires_at],
-        );
-        if (r.changes === 0) continue;
-        removed[f.category]++;
-        ids.push(f.row.id);
-        await audit.append(org.id, actor, f.row.list === 'block' ? 'unblock' : 'disallow', describeTarget(f.row.kind, f.row.value), note, {
-          entry: f.row.id, cleanup: f.category, why: f.why, blockedBy: f.row.created_by, blockedAt: new Date(f.row.created_at).toISOString(),
-        });
+      for (let i = 0; i < found.length; i += ROWS) {
+        const chunk = found.slice(i, i + ROWS);
+        const rows = await rowsOf(db, org.id, chunk.map((f) => f.id));
+        for (const f of chunk) {
+          const row = rows.get(f.id);
+          if (row === undefined || row.removed_at !== null) continue;
+          await db.run('UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL', [now, actor.name, note || `stale: ${f.category}`, row.id]);
+          removed[f.category]++;
+          ids.push(row.id);
+          await audit.append(org.id, actor, row.list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), note, {
+            entry: row.id, cleanup: f.category, why: f.why, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(),
+          });
+        }
       }
       await audit.append(org.id, actor, 'stale.cleanup', '', note, { days, ...removed });
     });
@@ -163,8 +175,8 @@ export class StaleReportService {
     try {
       const expired: Found[] = [];
       if (wanted.has('expired')) {
-        for (const row of await conn.all<EntryRow>('SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id', [org.id, now])) {
-          expired.push({ row, category: 'expired', why: `expired on ${new Date(row.expires_at ?? 0).toISOString()}` });
+        for (const r of await conn.all<{ id: number; expires_at: number }>('SELECT id, expires_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id', [org.id, now])) {
+          expired.push({ id: r.id, category: 'expired', why: `expired on ${new Date(r.expires_at).toISOString()}` });
         }
       }
       // Shadowing is looked for even when not asked for: an entry that shadows another is not "unused".
@@ -172,15 +184,15 @@ export class StaleReportService {
       const unused: Found[] = [];
       if (wanted.has('unused')) {
         const cutoff = now - days * DAY_MS;
-        const shadowedIds = new Set(shadowed.map((s) => s.row.id));
-        for (const row of await conn.all<EntryRow>(
-          `SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+        const shadowedIds = new Set(shadowed.map((s) => s.id));
+        for (const r of await conn.all<{ id: number; last_hit_at: number | null; created_at: number }>(
+          `SELECT id, last_hit_at, created_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
            AND coalesce(last_hit_at, created_at) < ? ORDER BY coalesce(last_hit_at, created_at), id`,
           [org.id, now, cutoff],
         )) {
-          if (shadowers.has(row.id) || (wanted.has('shadowed') && shadowedIds.has(row.id))) continue;
-          const why = row.last_hit_at === null ? `no hit since it was added on ${iso(row.created_at)}` : `last hit on ${iso(row.last_hit_at)}`;
-          unused.push({ row, category: 'unused', why: `${why} (more than ${days} days)` });
+          if (shadowers.has(r.id) || (wanted.has('shadowed') && shadowedIds.has(r.id))) continue;
+          const why = r.last_hit_at === null ? `no hit since it was added on ${iso(r.created_at)}` : `last hit on ${iso(r.last_hit_at)}`;
+          unused.push({ id: r.id, category: 'unused', why: `${why} (more than ${days} days)` });
         }
       }
       return { days, found: [...expired, ...(wanted.has('shadowed') ? shadowed : []), ...unused] };
@@ -242,18 +254,7 @@ export class StaleReportService {
       check(m, allEntries(m).filter((e) => e.kind === 'prefix' && e.value === value), subject);
     }
 
-    if (hits.length === 0) return { shadowed: [], shadowers };
-    const shadowed: Found[] = [];
-    const byId = new Map(hits.map((h) => [h.id, h]));
-    const ids = [...byId.keys()];
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      for (const row of await conn.all<EntryRow>(`SELECT * FROM entries WHERE id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`, chunk)) {
-        const h = byId.get(row.id)!;
-        shadowed.push({ row, category: 'shadowed', why: h.why, by: h.by });
-      }
-    }
-    return { shadowed, shadowers };
+    return { shadowed: hits.map((h) => ({ id: h.id, category: 'shadowed', why: h.why, by: h.by })), shadowers };
   }
 }
 
@@ -271,8 +272,17 @@ function countOf(found: readonly Found[]): Record<StaleCategory, number> {
   return c;
 }
 
-function toStaleEntry(f: Found): StaleEntry {
-  const r = f.row;
+/** Full rows of some of an org's entries, by id, read ROWS at a time. */
+async function rowsOf(db: Database, orgId: number, ids: readonly number[]): Promise<Map<number, EntryRow>> {
+  const out = new Map<number, EntryRow>();
+  for (let i = 0; i < ids.length; i += ROWS) {
+    const chunk = ids.slice(i, i + ROWS);
+    for (const r of await db.all<EntryRow>(`SELECT * FROM entries WHERE org_id = ? AND id IN (${chunk.map(() => '?').join(',')})`, [orgId, ...chunk])) out.set(r.id, r);
+  }
+  return out;
+}
+
+function toStaleEntry(f: Found, r: EntryRow): StaleEntry {
   return {
     id: r.id, category: f.category, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, createdBy: r.created_by,
     createdAt: r.created_at, expiresAt: r.expires_at, hitCount: r.hit_count, lastHitAt: r.last_hit_at, why: f.why, ...(f.by ? { shadowedBy: f.by } : {}),
