@@ -4,6 +4,7 @@
  * a "Save anyway" button that posts the form again with `confirm=yes`. Rendered inside the form so
  * the button submits what was typed; no script.
  */
+import { CallscreenError } from '../core/errors.js';
 import type { WhatIfReport } from '../services/what-if.js';
 import { html, type SafeHtml } from './html-escape.js';
 
@@ -40,4 +41,11 @@ export function renderWhatIf(r: WhatIfReport, mode: 'preview' | 'confirm'): Safe
 /** The form's buttons: save first (Enter in a field saves), then the preview. */
 export function whatIfButtons(saveLabel: string): SafeHtml {
   return html`<div class="actions"><button type="submit">${saveLabel}</button><button type="submit" name="whatIf" value="1" class="secondary">Preview what it would have done</button></div>`;
+}
+
+/** The confirm step for a refused broad entry (CS_ERR_CONFIRM_REQUIRED carries the report), else undefined. */
+export function confirmStepOf(err: unknown): SafeHtml | undefined {
+  if (!(err instanceof CallscreenError) || err.code !== 'CS_ERR_CONFIRM_REQUIRED') return undefined;
+  const report = err.details.whatIf as WhatIfReport | undefined;
+  return report ? renderWhatIf(report, 'confirm') : undefined;
 }
