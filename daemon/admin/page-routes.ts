@@ -26,6 +26,7 @@ import { BLOCK_FIELDS, renderBlockForm, type BlockFormValues } from './page-bloc
 import { ALLOW_FIELDS, EMPTY_ALLOW_FORM, renderAllowed, type AllowFormValues } from './page-allowed.js';
 import { formErrorOf } from './panel-form-error.js';
 import { confirmStepOf, renderWhatIf } from './page-what-if.js';
+import { registerStalePages } from './page-stale.js';
 
 export interface PageDeps {
   readonly ops: AdminOperations;
@@ -116,6 +117,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>
     reply.redirect(`${path}?org=${encodeURIComponent(org)}&${noticeQuery(key, args)}`, 303);
+
+  registerStalePages(app, { ops, frame, sendHtml, back });
 
   app.get('/assets/panel.css', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
   app.get('/assets/panel.js', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));

@@ -11,7 +11,8 @@ import { CallscreenError } from '../core/errors.js';
 
 export type NoticeKey =
   | 'blocked' | 'unblocked' | 'allowed' | 'disallowed' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
-  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked';
+  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
+  | 'stale-cleaned';
 
 export interface NoticeArgs {
   /** An entry or contact id, per key. */
@@ -60,6 +61,7 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'settings-saved': return 'Settings saved.';
     case 'password-changed': return 'Password changed; your other sessions were signed out.';
     case 'token-revoked': return 'Token revoked.';
+    case 'stale-cleaned': return `Removed ${count} stale ${count === 1 ? 'entry' : 'entries'}.`;
     default:
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "notice" is not one of the panel\'s messages', { field: 'notice', in: 'querystring' });
   }

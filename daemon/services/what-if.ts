@@ -81,7 +81,7 @@ export interface WhatIfReport {
     /** The active entry this proposal changes, or null for a new one. */
     readonly replaces: number | null;
   };
-  /** Every record of the org in the window (screened by the list: fail-mode records left out). */
+  /** Records of the org in the window (fail-mode ones, which the list never answered, included here only). */
   readonly replayed: { readonly calls: number };
   /** Records the proposed entry would have decided. */
   readonly matched: { readonly calls: number; readonly numbers: number };
@@ -180,7 +180,8 @@ export class WhatIfService {
         )).map((r) => r.n));
         // number '' is a fail-mode record (no org, an error): the list never answered it.
         const window = "org_id = ? AND at >= ? AND at <= ? AND number <> ''";
-        const total = await conn.get<{ c: number }>(`SELECT count(*) AS c FROM screened WHERE ${window}`, [org.id, since, now]);
+        // Counted on screened_org_at alone: with `number <> ''` it read a million rows (0.7 s).
+        const total = await conn.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE org_id = ? AND at >= ? AND at <= ?', [org.id, since, now]);
         const only = candidates(proposal.target, value);
         // With a narrowing, the covering screened_org_number index by name: SQLite's planner (no
         // ANALYZE statistics) otherwise reads the whole window by time for a prefix.
