@@ -248,9 +248,12 @@ export class WhatIfService {
             else t.inboundCalls += g.n;
             const key = `${was.action}→${would.action}`;
             transitions[key] = (transitions[key] ?? 0) + g.n;
+            // An example shows what callers would have got (inbound), else what agents would have.
+            if (tally.changed === 0 || g.direction === 'inbound') {
+              tally.before = was.action;
+              tally.after = would.action;
+            }
             tally.changed += g.n;
-            tally.before = was.action;
-            tally.after = would.action;
           }
           after = page[page.length - 1]!.r;
           if (page.length < PAGE) break;
