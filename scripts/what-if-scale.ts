@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+15550000007' } });
       return `changed ${r.changed.calls} records, ${r.changed.numbers} numbers`;
     });
-    await time('what-if: prefix +155500 (~1% of records)', async () => {
+    await time('what-if: prefix +155500 (half the records)', async () => {
       const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+155500' } });
       return `changed ${r.changed.calls} records, ${r.changed.numbers} numbers, broad ${r.broad}`;
     });
