@@ -77,3 +77,19 @@ t.test('expired, shadowed and unused entries; the clean-up removes them, audited
   const again = await s.stale.cleanUp('acme', { days: 1, categories: ['expired', 'shadowed'] }, cliActor);
   t.same(again.removed, { expired: 0, shadowed: 0, unused: 0 }, 'nothing left to clean');
 });
+
+t.test('more exact numbers than one page (1,000) under a prefix: every one is found shadowed', async (t) => {
+  const s = await services(t);
+  const org = await s.orgs.add('acme', 'Acme', 'US', cliActor);
+  await s.blocklist.block('acme', { kind: 'prefix', prefix: '+1900' }, { mode: 'reject' }, cliActor);
+  await s.db.run(
+    `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 1099)
+     INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source)
+     SELECT ?, 'block', 'exact', '+1900555' || printf('%04d', i), 'reject', 'import', ?, 'import' FROM c`,
+    [org.id, s.clock.now()],
+  );
+  const r = await s.stale.report('acme', { categories: ['shadowed'], limit: 5 });
+  t.same(r.counts, { expired: 0, unused: 0, shadowed: 1100 });
+  t.equal(r.entries.length, 5);
+  t.match(r.entries[0], { category: 'shadowed', kind: 'exact', value: /^\+1900555\d{4}$/, createdBy: 'import' });
+});

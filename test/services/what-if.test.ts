@@ -100,3 +100,18 @@ t.test(`broad by count: more than ${BROAD_NUMBERS} distinct numbers`, async (t) 
   const narrow = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+19005550000' } });
   t.match(narrow, { changed: { numbers: 1 }, broad: false });
 });
+
+t.test('pages: more groups than one page (1,000) are all replayed, a number split across pages counted once', async (t) => {
+  const s = await services(t);
+  const org = await s.orgs.add('acme', 'Acme', 'US', cliActor);
+  const now = s.clock.now();
+  // 1,100 numbers, each with an inbound and an outbound record: 2,200 groups, pairs straddling page ends.
+  await s.db.run(
+    `WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 2199)
+     INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, adapter)
+     SELECT ?, ?, 'call', CASE WHEN i % 2 = 0 THEN 'inbound' ELSE 'outbound' END, '', '', '+1900555' || printf('%04d', i / 2), 'allow', 'test' FROM c`,
+    [now - DAY, org.id],
+  );
+  const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+1900' } });
+  t.same(r.changed, { calls: 2200, inboundCalls: 1100, inboundSms: 0, outbound: 1100, numbers: 1100, calledBack: 1100, contacts: 0 });
+});
