@@ -4,11 +4,13 @@
  * only, in their own module so that those parts need not import main.ts, which imports them.
  */
 import type { Logger } from 'pino';
-import type { Clock } from './core/clock.js';
+import type { Clock, Scheduler } from './core/clock.js';
 import type { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import type { AuditLog } from './services/audit-log.js';
 import type { BlocklistService } from './services/blocklist-service.js';
+import type { FloodPolicyService } from './services/flood-policy-service.js';
+import type { HandsetBlockService } from './services/handset-block-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
 import type { WhatIfService } from './services/what-if.js';
@@ -21,9 +23,10 @@ import type { Screener } from './services/screener.js';
 import type { ScreeningService } from './services/screening-service.js';
 import type { DaemonMetrics } from './ops/metrics.js';
 import type { OpsView } from './ops/ops-view.js';
-import type { ChangeFeed, Timers } from './store/change-feed.js';
+import type { ChangeFeed } from './store/change-feed.js';
 import type { Database } from './store/database.js';
 import type { ScreeningIndex } from './store/screening-index.js';
+import type { SharedStore } from './store/shared-store.js';
 
 /** The database and the services that write to it: what the CLI needs (`openServices`). */
 export interface Services {
@@ -41,6 +44,12 @@ export interface Services {
   readonly whatIf: WhatIfService;
   /** Entries that do nothing (expired, unused, shadowed) and their clean-up (issue #16). */
   readonly stale: StaleReportService;
+  /** The shared PostgreSQL store when [store] backend = "postgres" (issue #15); absent for one node. */
+  readonly shared?: SharedStore;
+  /** Per-org flood detection settings (`callscreen flood`). */
+  readonly flood: FloodPolicyService;
+  /** Feature codes on the phone (block the last or current caller) and the requests they queue. */
+  readonly handset: HandsetBlockService;
   close(): Promise<void>;
 }
 
@@ -56,7 +65,7 @@ export interface DaemonContext extends Services {
   readonly quarantine: QuarantineService;
   /** Sends agents their warnings; null when no PBX link (AMI/ESL) is enabled. */
   readonly agentNotifier: AgentNotifier | null;
-  readonly timers: Timers;
+  readonly timers: Scheduler;
   /**
    * `config` always returns the current config: after a reload (SIGHUP) it is the new one, so read
    * it at use time (e.g. screening.deadline_ms per call) rather than copying values at start.

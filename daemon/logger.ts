@@ -7,7 +7,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export const REDACT_PATHS = [
   'secret', '*.secret', 'password', '*.password', 'token', '*.token', 'authorization', '*.authorization',
   'req.headers.cookie', 'req.headers.authorization', 'headers.cookie', 'config.ami.secret', 'config.sip_edge.secret',
-  'config.esl_inbound.password',
+  'config.esl_inbound.password', 'config.store.url', 'connectionString', '*.connectionString',
 ];
 
 export interface LoggerOptions {

@@ -7,7 +7,7 @@
  *   adapters (FastAGI, AMI, admin HTTP, Event Socket, SIP edge), each a `Component`.
  */
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from './core/clock.js';
 import { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import { AuditLog } from './services/audit-log.js';
@@ -28,6 +28,13 @@ import { ScreenRecorder } from './services/screen-recorder.js';
 import type { Screener } from './services/screener.js';
 import { ScreeningService } from './services/screening-service.js';
 import { DaemonMetrics } from './ops/metrics.js';
+import { floodMetrics } from './ops/flood-metrics.js';
+import { FloodDetector } from './services/flood-detector.js';
+import { FloodHolds } from './services/flood-holds.js';
+import { FloodPolicyCache, FloodPolicyService } from './services/flood-policy-service.js';
+import { HandsetBlockService } from './services/handset-block-service.js';
+import { UserService } from './admin/user-service.js';
+import { DEFAULT_SCRYPT } from './admin/password-hash.js';
 import { MeteredScreener } from './ops/metered-screener.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
@@ -36,14 +43,14 @@ import { DaemonLock, type LockSystem } from './ops/daemon-lock.js';
 import { describeStartFailure } from './ops/start-failure.js';
 import { ReadinessMonitor } from './ops/readiness-monitor.js';
 import { StoreHealth } from './ops/store-health.js';
-import { ChangeFeed, realTimers, type Timers } from './store/change-feed.js';
+import { ChangeFeed } from './store/change-feed.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
+import { SharedStore } from './store/shared-store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
-import type { OneShotTimers } from './pbx/one-shot-timers.js';
 import { pbxMessagingLink } from './pbx/pbx-link-choice.js';
 import { buildSipEdge } from './pbx/sip-edge/sip-edge-component.js';
 
@@ -60,7 +67,7 @@ export async function openServices(config: Config, logger: Logger, options: Serv
     busyTimeoutMs: config.store.busy_timeout_ms,
     backupBeforeMigrate: config.store.backup_before_migrate,
     onBackup: (file) => logger.info({ file }, 'database backed up before schema migration'),
-    now: () => clock.now(),
+    clock,
   });
   const normalizer = new NumberNormalizer();
   const audit = new AuditLog(db, clock);
@@ -72,7 +79,19 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: askedRules, busyTimeoutMs: config.store.busy_timeout_ms });
   // The stale report asks about every entry: always a private index, never the daemon's live one.
   const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, close: () => db.close() };
+  const flood = new FloodPolicyService(db, orgs, audit);
+  const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
+  if (config.store.backend === 'postgres') {
+    // Writes go to PostgreSQL through the gate; reads stay on this file, made fresh here when possible.
+    const shared = new SharedStore(config, db, logger, () => clock.now());
+    await shared.syncOnce();
+    const close = async (): Promise<void> => {
+      await shared.close();
+      await db.close();
+    };
+    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, shared, close };
+  }
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, close: () => db.close() };
 }
 
 /**
@@ -89,12 +108,10 @@ export interface PbxLinks {
 }
 
 /**
- * `oneShot`: timers for the inbound Event Socket link (backoff, command timeouts, the SMS watchdog's
- * renewals); real unref'd ones when absent. Tests pass manual ones.
+ * `scheduler`: timers of the inbound Event Socket link (backoff, command timeouts, the SMS
+ * watchdog's renewals); the unref'd background scheduler when absent. Tests pass a ManualClock.
  */
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, timers: Timers, screening?: ScreeningService, oneShot?: OneShotTimers): PbxLinks {
-  // AMI uses its own one-shot timers (backoff, keep-alive, action timeouts), not the poll interval.
-  void timers;
+export function buildPbxLinks(config: Config, logger: Logger, services: Services, screening?: ScreeningService, scheduler?: Scheduler): PbxLinks {
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screening !== undefined) {
     const ami = buildAmiLinks(config, logger, { screening, clock: services.clock });
@@ -103,7 +120,7 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
       deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
       // The fail counter reads what the dialplan let through while the daemon was unreachable.
       late: (ctx: DaemonContext) => [
-        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock })] : []),
+        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, observe: (s) => ctx.screening.observe(s) })] : []),
         ami.failCounter(ctx.metrics),
       ],
     };
@@ -112,14 +129,15 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
     // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
     const holder = new QuarantineService(services.db, services.audit, services.clock, null);
-    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, now: () => services.clock.now(), ...(oneShot ? { timers: oneShot } : {}) });
+    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, clock: services.clock, ...(scheduler ? { timers: scheduler } : {}) });
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
 }
 
 export interface DaemonOptions extends ServiceOptions {
-  readonly timers?: Timers;
+  /** Timers of the change feed, recorder and readiness monitor (default: the system scheduler). */
+  readonly timers?: Scheduler;
   /** Build the adapters; defaults to `defaultComponents`. Tests pass their own. */
   readonly components?: (ctx: DaemonContext) => Component[];
   /** Replace the PBX links (tests pass fakes). */
@@ -148,6 +166,8 @@ export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
   private readiness: ReadinessMonitor | null = null;
+  /** Flood holds still being written and settings being read: waited for before the database closes. */
+  private floodIdle: (() => Promise<void>) | null = null;
 
   constructor(
     private readonly config: Config,
@@ -199,11 +219,11 @@ export class Daemon {
     const t0 = performance.now();
     const services = await openServices(this.config, this.logger, this.options);
     cleanups.push(() => services.close());
-    const timers = this.options.timers ?? realTimers;
+    const timers = this.options.timers ?? systemScheduler;
     const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
     cleanups.push(() => reader.close());
     const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
-    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), () => services.clock.now());
+    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), services.clock);
     await feed.init();
     await index.loadAll();
     const recorder = new ScreenRecorder(services.db, services.clock, this.logger.child({ component: 'recorder' }), {
@@ -212,10 +232,27 @@ export class Daemon {
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
     const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    // Flood detection (issue #16): counts after each verdict, writes holds in the background.
+    const floodLog = this.logger.child({ component: 'flood' });
+    const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) => floodLog.warn({ err }, 'flood settings could not be read'));
+    await floodPolicies.load();
+    let flood: FloodDetector | null = null;
+    const floodHolds = new FloodHolds({ blocklist: services.blocklist, db: services.db, clock: services.clock, logger: floodLog, onHeld: floodMetrics(metrics.registry, () => flood) });
+    cleanups.push(() => floodHolds.idle());
+    this.floodIdle = async () => {
+      await floodPolicies.settled();
+      await floodHolds.idle();
+    };
+    flood = new FloodDetector({
+      clock: services.clock, policy: (id) => floodPolicies.policy(id), onHold: (h) => floodHolds.hold(h),
+      parseNumber: (raw, region) => services.normalizer.parseCallerId(raw, region),
+    });
+    const detector = flood;
     const screening = new ScreeningService({
       screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
+      observe: (s) => detector.observeScreened(s),
     });
-    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, timers, screening);
+    const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
     // The daemon's what-if reads the current rules from its live index (no second load of the org).
@@ -232,6 +269,9 @@ export class Daemon {
     cleanups.push(() => feed.stop());
     recorder.start();
     cleanups.push(() => recorder.stop());
+    // Replicated changes reach memory as soon as they are in the file, not a feed interval later.
+    services.shared?.replicator.onApplied(() => void feed.poll());
+    services.shared?.start();
     this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
     for (const c of this.components) {
       try {
@@ -246,7 +286,7 @@ export class Daemon {
     }
     readiness.start();
     this.readiness = readiness;
-    this.readyAt = Date.now();
+    this.readyAt = services.clock.now();
     const stats = index.stats();
     this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
     return this.ctx;
@@ -294,8 +334,11 @@ export class Daemon {
     }
     await this.readiness?.stop();
     this.readiness = null;
+    await ctx.shared?.stop();
     await ctx.feed.stop();
     await ctx.recorder.stop();
+    await this.floodIdle?.();
+    this.floodIdle = null;
     await ctx.reader.close();
     await ctx.close();
     ctx.metrics.close();

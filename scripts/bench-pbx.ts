@@ -12,7 +12,9 @@
  *
  * Each point is repeated (3×, interleaved: every repetition runs all variants in a rotated order) and
  * the median is reported; then a short search for the highest rate with no retransmissions, no failed
- * calls and p99 < 50 ms. Output: one table on stdout and in BENCHMARKS.md (BENCH_OUT overrides).
+ * calls and p99 < 50 ms. Output: one table on stdout, and the generated sections of BENCHMARKS.md
+ * (BENCH_OUT overrides) rewritten in place: what was found and changed is written there by hand,
+ * between them, never in this script. SIPp scenario: test/e2e/sipp/bench-call.xml.
  *
  *   --quick      smoke run: 100,000 numbers, 1 repetition, 200 and 1000 calls/s, short search
  *   --cpu-prof   profile the daemon (node --cpu-prof) and append its top functions to the report
@@ -36,6 +38,7 @@ import { openServices } from '../daemon/main.js';
 import * as sandbox from '../test/support/pbx-sandbox.js';
 import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js';
 import { profileTable } from './cpu-profile.js';
+import { writeSection } from './report-section.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -91,54 +94,8 @@ const pctl = (sorted: number[], p: number): number =>
 
 // ------------------------------------------------------------------------------------------ SIPp
 
-/**
- * INVITE, then any of the final responses the bench dialplan gives, ACK. Response time: INVITE → final.
- * No SDP (late offer): with an offer Asterisk allocates an RTP port per call, and under a backlog the
- * sandbox's 1,000-port range (rtp.conf) ran out (488 Not Acceptable Here) before screening was measured.
- */
-const SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="callscreen bench: inbound call rejected before answer">
-  <send retrans="500" start_rtd="1">
-    <![CDATA[
-
-      INVITE sip:[field1]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[field1]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:carrier@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      User-Agent: callscreen-bench-sipp
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="486" optional="true" rtd="1" next="ack">
-    <action><log message="CALLSCREEN-RESULT code=486"/></action>
-  </recv>
-  <recv response="603" rtd="1" next="ack">
-    <action><log message="CALLSCREEN-RESULT code=603"/></action>
-  </recv>
-  <label id="ack"/>
-  <send>
-    <![CDATA[
-
-      ACK sip:[field1]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-`;
+/** The bench's scenario, with the tests' in test/e2e/sipp/ (the one place SIPp scenarios live). */
+const SCENARIO = 'bench-call.xml';
 
 interface Point {
   variant: Variant;
@@ -190,7 +147,6 @@ const asteriskPid = (): number => {
 
 let work = '';
 let dbPath = '';
-let scenarioPath = '';
 let daemon: ChildProcess | null = null;
 /** Times the daemon logged its AstDB mirror leaving `live` for `idle` (AMI lost, a failed update). */
 let mirrorDrops = 0;
@@ -239,7 +195,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const d0 = cpuTicks(dpid);
   const a0 = cpuTicks(apid);
   const r: SippResult = await runSipp({
-    scenario: scenarioPath,
+    scenario: SCENARIO,
     remote: SIP,
     bindIp: CARRIER_IP,
     calls: rows,
@@ -449,8 +405,6 @@ async function cleanup(): Promise<void> {
 async function main(): Promise<void> {
   work = mkdtempSync(join(tmpdir(), 'callscreen-bench-pbx-'));
   dbPath = join(work, 'bench.db');
-  scenarioPath = join(work, 'bench-call.xml');
-  writeFileSync(scenarioPath, SCENARIO);
   log(`callscreen PBX benchmark${QUICK ? ' (--quick)' : ''}: ${N.toLocaleString('en-US')} blocked numbers, ${REPS} repetition(s), rates ${RATES.join('/')} calls/s`);
 
   log('waiting for the PBX sandbox lock');
@@ -650,95 +604,13 @@ Daemon calls screened over the run: ${r.screenedCalls.toLocaleString('en-US')} (
 
 ${table}
 
-${verdicts.map((v) => `- ${v}`).join('\n')}
-${FINDINGS}
-${r.profile}
-${r.core}`;
-  writeFileSync(OUT, text);
+${verdicts.map((v) => `- ${v}`).join('\n')}`;
+  // Only the generated parts: what was found and changed is written by hand in BENCHMARKS.md
+  // between them, and stays there across runs.
+  writeSection(OUT, 'bench-pbx summary', text);
+  writeSection(OUT, 'bench-pbx details', `${r.profile}\n${r.core}`);
   process.stdout.write(`\n${table}\n\nwritten to ${OUT}\n`);
 }
-
-/** What profiling found (kept here so that a regenerated report keeps it). */
-const FINDINGS = `
-## The AstDB mirror (2026-11-23): what was measured and changed
-
-The fourth column is the lever the section below ("Where the rest goes") pointed at. It took three versions, each
-measured with this bench at 1,000,000 numbers:
-
-1. **A \`Gosub\` subroutine** (about twelve priorities per call; run stopped after its first repetition): no gain for
-   Asterisk. At 200 calls/s Asterisk CPU per 1,000 calls was 3,940 ms for the mirror, 3,820 ms for FastAGI and
-   2,645 ms for \`BLACKLIST()\`. The daemon's CPU halved (735 against 1,425 ms). At 500/s the mirror had 728
-   retransmissions. A sandbox experiment (3,000 calls at 300/s, 4 runs interleaved, Asterisk CPU per 1,000 calls,
-   medians) found the cause:
-   - \`BLACKLIST()\` 2,063 ms; one \`DB_EXISTS()\` 2,353; \`Set\` then \`GotoIf\` 1,970; the Privacy header read plus
-     \`DB_EXISTS()\` 2,253;
-   - the \`Gosub\` mirror 3,037; the same steps as seven flat priorities 2,617.
-
-   What costs Asterisk is priorities executed: each publishes a channel snapshot, which the CDR engine and the
-   manager consume. The AstDB reads, \`REGEX\` and \`UserEvent\` cost little: removing each gave 2,430–2,587 against
-   2,587, within the noise.
-2. **Seven flat priorities**: at 500/s, 0 retransmissions, mean 10.1 ms, p99 60 ms. \`BLACKLIST()\` had
-   1.7 / 16 ms, FastAGI 367 retransmissions. Asterisk CPU per 1,000 calls was 3,004 ms against 2,372. The highest
-   sustained rate stayed 200 (p99 just over 50 ms at 500/s). The daemon's AMI session also received every \`call\`
-   event (Newchannel, HangupRequest, SoftHangupRequest, Hangup: four per call) only to drop them. It now whitelists
-   \`DialBegin\` and \`UserEvent\` with the AMI \`Filter\` action.
-3. **Two priorities in front of the AGI, five to a blocked caller's hang-up** (\`BLACKLIST()\`: two), which is the
-   table above. At 500/s the median has 0 retransmissions, mean 7.5 ms and p99 48 ms. Asterisk CPU is 1.20× that of
-   \`BLACKLIST()\` (2,948 against 2,464 ms per 1,000 calls), against 1.22–1.76× for FastAGI across runs. Daemon CPU
-   is 0.43 ms a call, half of FastAGI's 0.84. The highest sustained rate is 500 calls/s, the same as \`BLACKLIST()\`.
-   - That is a narrow pass: p99 48 ms against the 50 ms limit. Of the three repetitions at 500/s, one queued
-     (p99 264 ms); it ran right after the FastAGI point, which had overloaded Asterisk.
-   - At 1000 calls/s nothing holds on this machine in this run: \`BLACKLIST()\` had 4,633 retransmissions, and no
-     screening at all had 920 in one repetition. So all three 1000/s targets are missed, for both callscreen
-     variants.
-
-**What the mirror costs:**
-- The first sync of 1,000,000 numbers took 29–44 s. During the sync, and during any org rewrite after a prefix
-  change or a bulk import, calls go to FastAGI.
-- \`astdb.sqlite3\` grew by 108 MB for 1,000,000 keys (66.7 → 174.7 MB in use).
-- Each mirror-answered call still costs the daemon 0.35–0.45 ms of CPU: it parses the \`UserEvent\`, screens the
-  call again in memory, and records it.
-
-## What profiling found (2026-11-23) and what was changed
-
-The previous run (same machine, 1,000,000 numbers) had callscreen at 500 calls/s with a mean response of 49.7 ms
-against 0.75 ms for \`BLACKLIST()\`, and the daemon spending 1.0–1.4 ms of CPU per call. \`npm run bench:agi\` was
-written to see the daemon alone (no Asterisk, no SIPp; a client plays Asterisk over loopback) next to a *floor*: a bare
-Node TCP server doing the same exchange. \`--cpu-prof\` on it showed, by self time:
-
-1. **Hit counts written one UPDATE per entry** (recorder flush): each a prepare, a step and a finalize through the
-   sqlite3 thread pool; with blocked calls from distinct numbers this was the largest single cost (~13 % of all
-   samples, more than the AGI parsing and screening together). Now one \`WITH … UPDATE … FROM\` per 300 entries.
-2. **A listed number's entries read with \`db.all()\`** on every LRU miss: prepare + step + finalize each time. Now one
-   prepared statement, reused.
-3. **Four AGI commands for a rejected call** (\`CALLSCREEN_SIP_CODE\`, \`_RULE\`, \`_REASON\`, \`_ACTION\`): each is a
-   round trip (a write and a read syscall on both sides, an Asterisk channel-thread wake-up); socket writes
-   (\`writeUtf8String\`) were the largest native cost. Asterisk reads AGI commands with a buffered \`fgets\` after a
-   poll, so they cannot be pipelined safely. Now \`CALLSCREEN_DETAIL\` = \`code|rule|reason\` + \`CALLSCREEN_ACTION\`:
-   2.5 → 1.5 commands per call on this half-blocked mix.
-4. **An \`AgiProtocolError\` (a stack trace) built for every normal close**, and a pino child logger built per call
-   even when its line was below the log level. Both now only when used.
-
-Measured with \`bench:agi\` (100,000 numbers, 5 s per point, before and after interleaved twice in one session, CPU
-ms per 1,000 calls, daemon / floor): 500/s 688 → 572–612 (3.0× → 2.0× the floor); 1000/s 578–602 → 372–428
-(4.0× → 2.5×); 2000/s 489–503 → 314–436 (3.3–4.2× → 2.6–2.9×). What remains above the floor: the second round trip of
-blocked calls, one SQLite read per blocked caller not in the LRU (half the calls here), parsing 25 environment lines,
-the call record and metrics. Verdicts themselves (\`screenSync\`, ~2 µs) are about 1 % of a call's cost.
-
-**Where the rest goes (the run of 2026-11-23 before the AstDB mirror; quiet machine, interleaved, daemon without an
-AMI session):** the FastAGI exchange costs *Asterisk* more CPU
-than it costs the daemon. Asterisk CPU per call: 3.6 / 2.9 ms for the callscreen dialplan at 200 / 500 calls/s against
-2.1 / 1.9 ms for \`BLACKLIST()\` (res_agi's TCP connect, ~25 environment lines written one \`write()\` each, a poll
-and an \`fgets\` per command), while the daemon spends 1.1 / 0.86 ms. On 2 cores shared with SIPp, 500 calls/s
-× (2.9 + 0.86) ms is about 1.9 cores: the callscreen variant keeps every call and has no retransmission at 500/s,
-but queues (mean 156 ms, p99 540 ms), where \`BLACKLIST()\` answers in 1.1 ms. At 1000 calls/s this sandbox cannot
-hold \`BLACKLIST()\` either (2,196 retransmissions; only the no-screening dialplan holds), so the issue's 1000/s
-targets cannot be met on this machine by any screening that runs dialplan work per call, and the FastAGI variant
-misses them by far. What would close the gap is not a faster daemon but fewer trips out of Asterisk per call:
-e.g. the daemon keeping an AstDB mirror of the org's exact blocks so that the dialplan answers most calls
-in-process (as \`BLACKLIST()\` does) and asks the daemon only for what needs it (unidentified, prefixes, contacts,
-records). That is what the AstDB mirror (\`[ami] astdb_mirror\`, the fourth column above) now does.
-`;
 
 /** Top self-time functions of the daemon's CPU profile, as a report section. */
 function summariseProfile(dir: string): string {

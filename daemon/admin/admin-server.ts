@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { DaemonContext } from '../daemon-context.js';
+import { listenAddress } from '../net/listen.js';
 import { registerOpsRoutes } from '../ops/ops-routes.js';
 import type { RouteAccess } from './access-hook.js';
 import { AdminOperations } from './admin-operations.js';
@@ -20,6 +21,7 @@ import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
 import { registerWhatIfRoutes } from './api-routes-what-if.js';
 import { registerStaleRoutes } from './api-routes-stale.js';
+import { registerFloodApiRoutes } from './api-flood-routes.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
@@ -54,11 +56,6 @@ export interface AdminServerOptions {
 
 /** HSTS sent whenever the server itself serves TLS: one year (s), the usual preload-free value. */
 export const HSTS = 'max-age=31536000';
-
-export function splitListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) };
-}
 
 export class AdminServer implements Component {
   readonly name = 'admin';
@@ -137,6 +134,7 @@ export class AdminServer implements Component {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
       registerWhatIfRoutes(api, { ops });
       registerStaleRoutes(api, { ops });
+      registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
@@ -154,7 +152,7 @@ export class AdminServer implements Component {
 
   async start(): Promise<void> {
     const app = await this.build();
-    const { host, port } = splitListen(this.options.listen ?? this.ctx.config.admin.listen);
+    const { host, port } = listenAddress(this.options.listen ?? this.ctx.config.admin.listen);
     await app.listen({ host, port });
   }
 

@@ -14,6 +14,8 @@ export interface Frame {
   /** Path of this page: the organisation picker reloads it for the chosen org. */
   readonly path: string;
   readonly notice?: string | undefined;
+  /** Set while the shared PostgreSQL store cannot be reached (issue #15): the panel is read-only. */
+  readonly readOnly?: string | undefined;
 }
 
 const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
@@ -52,6 +54,7 @@ export function page(f: Frame, content: SafeHtml): string {
 <nav class="main" aria-label="Main"><ul>${NAV.filter((n) => f.perms[n.perm]).map((n) => html`<li><a href="${n.path + orgQ}"${n.path === f.path ? html` aria-current="page"` : ''}>${n.label}</a></li>`)}</ul></nav>
 <main id="content">
 <h1>${f.title}</h1>
+${f.readOnly ? html`<p class="notice read-only" role="alert">Read-only: ${f.readOnly}</p>` : ''}
 ${f.notice ? html`<p class="notice" role="status">${f.notice}</p>` : ''}
 ${content}
 </main>`);

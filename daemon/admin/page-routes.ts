@@ -112,7 +112,11 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const org = req.accessOrg ?? await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view');
     const orgs = await ops.orgs(a);
     const notice = await renderNotice(deps.ctx, org, req.query as Record<string, unknown>);
-    return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice } };
+    const shared = deps.ctx.shared?.status();
+    const readOnly = shared && !shared.replica.connected
+      ? `the shared store ${shared.store} cannot be reached, so changes are refused until it is back. Calls are still screened with the list as it was.`
+      : undefined;
+    return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice, readOnly } };
   }
 
   const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>

@@ -63,7 +63,7 @@ async function amiLogin(config: Config, ctx: CliContext): Promise<PbxLogin> {
 function eslReady(client: EslInboundClient): Promise<void> {
   return new Promise((resolve, reject) => {
     const off = client.onState((s) => {
-      if (s === 'ready') {
+      if (s === 'connected') {
         off();
         resolve();
       } else if (s === 'backoff') {

@@ -4,8 +4,8 @@
  * for the same reasons. Each rule names what the daemon would otherwise fail on later, at start or
  * on the first call: a listen address it cannot bind, a regex it cannot compile, half a TLS pair.
  */
-import { isIP } from 'node:net';
 import type { Config } from './schema.js';
+import { parseListenAddress } from '../net/listen.js';
 
 export interface RuleViolation {
   /** Dotted key (`fastagi.listen`). */
@@ -16,34 +16,6 @@ export interface RuleViolation {
 /** Keys holding `host:port` listen addresses (the ones the daemon binds). */
 export const LISTEN_KEYS = ['fastagi.listen', 'admin.listen', 'esl.listen'] as const;
 export type ListenKey = (typeof LISTEN_KEYS)[number];
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * `host:port` with host an IPv4 address or a host name, and port 0–65535 (0: any free port, which
- * tests use). IPv6 literals are refused: the listeners split host and port at the last colon and
- * would not bind `[::1]`. Returns the reason when it is not an address the daemon can use.
- */
-export function parseListenAddress(value: string): ListenAddress | string {
-  if (value.includes('[') || (value.match(/:/g) ?? []).length > 1) return `"${value}": IPv6 listen addresses are not supported; use an IPv4 address or a host name`;
-  const m = /^([^:]*):(\d+)$/.exec(value);
-  if (!m) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (m[2]!.length > 5 || port > 65535) return `port ${m[2]} is out of range (0-65535)`;
-  if (host === '') return 'the host is empty (127.0.0.1: this host only; 0.0.0.0: every interface)';
-  if (/^[0-9.]+$/.test(host)) {
-    if (isIP(host) !== 4) return `"${host}" is not an IPv4 address`;
-    return { host, port };
-  }
-  // A host name: RFC 1123 labels (letters, digits, hyphens; no leading or trailing hyphen).
-  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  if (host.length > 253 || !host.split('.').every((l) => label.test(l))) return `"${host}" is not a host name or IPv4 address`;
-  return { host, port };
-}
 
 /** Every rule broken by `config` (already schema-valid, defaults filled). */
 export function checkConfigRules(config: Config): RuleViolation[] {
@@ -73,6 +45,8 @@ export function checkConfigRules(config: Config): RuleViolation[] {
   } catch (err) {
     out.push({ key: 'agents.endpoint_pattern', text: `is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}` });
   }
+  const storeUrl = checkStoreUrl(config);
+  if (storeUrl !== null) out.push({ key: 'store.url', text: storeUrl });
   if ((config.admin.tls_cert === '') !== (config.admin.tls_key === '')) {
     out.push({ key: config.admin.tls_cert === '' ? 'admin.tls_cert' : 'admin.tls_key', text: 'must be set together with admin.tls_key and admin.tls_cert (both or neither)' });
   }
@@ -81,4 +55,23 @@ export function checkConfigRules(config: Config): RuleViolation[] {
     if (s.reconnect_min_ms > s.reconnect_max_ms) out.push({ key: `${section}.reconnect_min_ms`, text: `(${s.reconnect_min_ms}) must not exceed ${section}.reconnect_max_ms (${s.reconnect_max_ms})` });
   }
   return out;
+}
+
+/**
+ * With backend = postgres the url must be a PostgreSQL url with a host and a database; the reason
+ * never repeats the url itself (it may hold a password).
+ */
+function checkStoreUrl(config: Config): string | null {
+  if (config.store.backend !== 'postgres') return null;
+  if (config.store.url === '') return 'must be set when store.backend = "postgres" (postgres://user:password@host:5432/database)';
+  let u: URL;
+  try {
+    u = new URL(config.store.url);
+  } catch {
+    return 'is not a url (postgres://user:password@host:5432/database)';
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return `must start with postgres:// (got ${u.protocol}//)`;
+  if (u.hostname === '') return 'has no host (postgres://user:password@host:5432/database)';
+  if (u.pathname.replace(/^\//, '') === '') return 'names no database (postgres://user:password@host:5432/database)';
+  return null;
 }

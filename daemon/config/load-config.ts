@@ -10,7 +10,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { CallscreenError } from '../core/errors.js';
 import { checkConfigRules } from './config-rules.js';
-import { CONFIG_SCHEMA, SECRET_KEYS, type Config } from './schema.js';
+import { CONFIG_SCHEMA, SECRET_KEYS, SECRET_URL_KEYS, type Config } from './schema.js';
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -157,5 +157,15 @@ export function redactConfig(config: Config): Record<string, unknown> {
     const sec = copy[section];
     if (sec && typeof sec[key] === 'string' && sec[key] !== '') sec[key] = '[redacted]';
   }
+  for (const path of SECRET_URL_KEYS) {
+    const [section, key] = path.split('.') as [string, string];
+    const sec = copy[section];
+    if (sec && typeof sec[key] === 'string') sec[key] = redactUrl(sec[key]);
+  }
   return copy;
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user:[redacted]@host/db`; a url with no password is returned as is. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:[redacted]@');
 }

@@ -16,6 +16,15 @@ export const CONFIG_SCHEMA = {
         change_poll_ms: { type: 'integer', minimum: 5, maximum: 10000, default: 50, description: 'how often the daemon checks for changes committed by other processes (ms)' },
         cache_max_entries: { type: 'integer', minimum: 100, maximum: 10000000, default: 100000, description: 'listed numbers whose entries are kept in the in-memory LRU' },
         backup_before_migrate: { type: 'boolean', default: true, description: 'copy the database aside before a schema migration' },
+        backend: { enum: ['sqlite', 'postgres'], default: 'sqlite', description: 'sqlite: this node alone; postgres: PostgreSQL (url) is the shared system of record and path is this node\'s replica (docs/operations.md, "Several nodes")' },
+        url: { type: 'string', default: '', description: 'PostgreSQL url postgres://user:password@host:port/database when backend = postgres; the password is never logged' },
+        pool_size: { type: 'integer', minimum: 1, maximum: 100, default: 4, description: 'PostgreSQL connections this process keeps open at most (plus one for LISTEN)' },
+        tls: { enum: ['off', 'require', 'verify'], default: 'off', description: 'TLS to PostgreSQL: off, require (encrypted, server not verified) or verify (certificate checked against tls_ca and the host name)' },
+        tls_ca: { type: 'string', default: '', description: 'PEM file of the CA that signed PostgreSQL\'s certificate (tls = verify; empty: the system CAs)' },
+        connect_timeout_ms: { type: 'integer', minimum: 100, maximum: 60000, default: 2000, description: 'a PostgreSQL connection not made by then fails, and a write with it fails with CS_ERR_UNAVAILABLE (ms)' },
+        node_name: { type: 'string', pattern: '^[A-Za-z0-9._-]{0,64}$', default: '', description: 'this node\'s name in the shared change log and call records (empty: the host name)' },
+        replica_poll_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 1000, description: 'how often the replicator asks PostgreSQL for changes when no NOTIFY woke it (ms)' },
+        log_keep: { type: 'integer', minimum: 1000, maximum: 100000000, default: 1000000, description: 'changes kept in PostgreSQL\'s change log; a node further behind resyncs whole' },
       },
     },
     screening: {
@@ -63,7 +72,7 @@ export const CONFIG_SCHEMA = {
         reconnect_min_ms: { type: 'integer', minimum: 10, maximum: 60000, default: 500, description: 'first reconnect delay; doubles up to reconnect_max_ms (ms)' },
         reconnect_max_ms: { type: 'integer', minimum: 100, maximum: 600000, default: 30000, description: 'longest reconnect delay (ms)' },
         keepalive_ms: { type: 'integer', minimum: 1000, maximum: 600000, default: 15000, description: 'Ping interval to detect a dead connection (ms)' },
-        astdb_mirror: { type: 'boolean', default: false, description: "keep the verdicts of listed numbers in Asterisk's AstDB so the dialplan answers them without a FastAGI round trip (docs/asterisk-contract.md, \"AstDB mirror\"); needs fastagi.org_from = did" },
+        astdb_mirror: { type: 'boolean', default: true, description: "keep the verdicts of listed numbers in Asterisk's AstDB so the dialplan answers them without a FastAGI round trip (docs/asterisk-contract.md, \"AstDB mirror\"); on whenever [ami] is, off with any fastagi.org_from other than did" },
         astdb_family: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'callscreen', description: 'AstDB family the mirror owns (everything under it is rewritten at each sync)' },
         astdb_alive_ttl_ms: { type: 'integer', minimum: 3000, maximum: 600000, default: 15000, description: "the dialplan stops using the mirror this long after the daemon's last heartbeat (a crash); renewed every third of it (ms)" },
         astdb_window: { type: 'integer', minimum: 1, maximum: 5000, default: 256, description: 'DBPut actions in flight at once during a sync' },
@@ -129,7 +138,11 @@ export const CONFIG_SCHEMA = {
 } as const;
 
 export interface Config {
-  readonly store: { readonly path: string; readonly busy_timeout_ms: number; readonly change_poll_ms: number; readonly cache_max_entries: number; readonly backup_before_migrate: boolean };
+  readonly store: {
+    readonly path: string; readonly busy_timeout_ms: number; readonly change_poll_ms: number; readonly cache_max_entries: number; readonly backup_before_migrate: boolean;
+    readonly backend: 'sqlite' | 'postgres'; readonly url: string; readonly pool_size: number; readonly tls: 'off' | 'require' | 'verify'; readonly tls_ca: string;
+    readonly connect_timeout_ms: number; readonly node_name: string; readonly replica_poll_ms: number; readonly log_keep: number;
+  };
   readonly screening: { readonly default_region: string; readonly fail_mode: 'open' | 'closed'; readonly deadline_ms: number };
   readonly records: { readonly flush_ms: number; readonly keep: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; readonly format: 'json' | 'pretty' };
@@ -152,3 +165,5 @@ export interface Config {
 
 /** Keys whose values are never logged or printed. */
 export const SECRET_KEYS: readonly string[] = ['ami.secret', 'esl_inbound.password', 'sip_edge.secret', 'admin.tls_key'];
+/** Keys holding a url whose password part is never logged or printed (the rest stays readable). */
+export const SECRET_URL_KEYS: readonly string[] = ['store.url'];

@@ -7,10 +7,11 @@ export type BlockMode = 'voicemail' | 'reject';
 export type ListKind = 'block' | 'allow';
 /** exact number, number prefix, every number of a contact, or the unidentified-caller class. */
 export type EntryKind = 'exact' | 'prefix' | 'contact' | 'unidentified';
-export type EntrySource = 'cli' | 'api' | 'panel' | 'import' | 'astdb';
+/** auto: a flood hold made by the daemon; handset: a feature code pressed on a phone. */
+export type EntrySource = 'cli' | 'api' | 'panel' | 'import' | 'astdb' | 'auto' | 'handset';
 
 export const BLOCK_MODES: readonly BlockMode[] = ['voicemail', 'reject'];
-export const ENTRY_SOURCES: readonly EntrySource[] = ['cli', 'api', 'panel', 'import', 'astdb'];
+export const ENTRY_SOURCES: readonly EntrySource[] = ['cli', 'api', 'panel', 'import', 'astdb', 'auto', 'handset'];
 
 /** The fields a verdict needs; the store's full row has more (hits, audit fields). */
 export interface EntryView {

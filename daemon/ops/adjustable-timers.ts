@@ -1,19 +1,31 @@
 /**
- * Timers whose period can be changed after the fact, so a reloaded config can change how often the
- * change feed polls and the recorder flushes without rebuilding either (they arm one interval at
- * start and keep it).
+ * A scheduler whose interval period can be changed after the fact, so a reloaded config can change
+ * how often the change feed polls and the recorder flushes without rebuilding either (they arm one
+ * interval at start and keep it). Time and timeouts pass through to the scheduler it wraps.
  */
-import type { Timers } from '../store/change-feed.js';
+import type { Scheduler } from '../core/clock.js';
 
 interface Armed {
   fn: () => void;
   inner: unknown;
 }
 
-export class AdjustableTimers implements Timers {
+export class AdjustableTimers implements Scheduler {
   private readonly armed = new Set<Armed>();
 
-  constructor(private readonly base: Timers, private periodMs: number | null = null) {}
+  constructor(private readonly base: Scheduler, private periodMs: number | null = null) {}
+
+  now(): number {
+    return this.base.now();
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    return this.base.setTimeout(fn, ms);
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.base.clearTimeout(handle);
+  }
 
   setInterval(fn: () => void, ms: number): unknown {
     const a: Armed = { fn, inner: this.base.setInterval(fn, this.periodMs ?? ms) };

@@ -7,6 +7,7 @@ import { access, statfs } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { listenAddress } from '../net/listen.js';
 import { Database } from '../store/database.js';
 import { SCHEMA_VERSION, schemaVersion } from '../store/migrations.js';
 import { lockPathFor, readOwner, realLockSystem } from './daemon-lock.js';
@@ -141,7 +142,7 @@ function lockCheck(path: string): DoctorCheck {
 
 /** The running daemon's /readyz: each failing check with what to do about it. */
 async function daemonReadiness(adminListen: string, dbPath: string, timeoutMs: number): Promise<DoctorCheck[]> {
-  const { host, port } = splitAddr(adminListen);
+  const { host, port } = listenAddress(adminListen);
   let r: Readiness;
   try {
     const res = await fetch(`http://${host}:${port}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -162,14 +163,9 @@ function fill(text: string, dbPath: string): string {
   return text.replace(/\bFILE\b/g, dbPath).replace(/\bDIR\b/g, dirname(dbPath));
 }
 
-function splitAddr(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
-}
-
 /** The pid our daemon reports on /healthz at the admin address, or null when nothing answers. */
 async function runningDaemonPid(adminListen: string, timeoutMs: number): Promise<number | null> {
-  const { host, port } = splitAddr(adminListen);
+  const { host, port } = listenAddress(adminListen);
   try {
     const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
     const body = (await res.json()) as { status?: string; pid?: number };
@@ -180,7 +176,7 @@ async function runningDaemonPid(adminListen: string, timeoutMs: number): Promise
 }
 
 async function portCheck(key: string, addr: string, daemonPid: number | null): Promise<DoctorCheck> {
-  const { host, port } = splitAddr(addr);
+  const { host, port } = listenAddress(addr);
   const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
     const srv = createServer();
     srv.once('error', (e: NodeJS.ErrnoException) => resolve(e));

@@ -13,8 +13,10 @@ export class MeteredScreener extends Screener {
     super(...args);
   }
 
-  override recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void {
-    super.recordVerdict(req, orgId, verdict, adapter, latencyUs);
-    this.metrics.recordVerdict(adapter, verdict.action, latencyUs === null ? null : latencyUs / 1e6, verdict.failMode);
+  override recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null, sessionUs: number | null = null): void {
+    super.recordVerdict(req, orgId, verdict, adapter, latencyUs, sessionUs);
+    // The histogram times what the PBX waited for: the whole session when the adapter measured it.
+    const us = sessionUs ?? latencyUs;
+    this.metrics.recordVerdict(adapter, verdict.action, us === null ? null : us / 1e6, verdict.failMode);
   }
 }

@@ -13,8 +13,18 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { VerdictAction } from '../core/verdict.js';
 import type { OpsView } from './ops-view.js';
 
-/** Latency buckets (seconds): the hot path answers in well under 1 ms; the deadline is 250 ms by default. */
-export const VERDICT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/**
+ * Latency buckets (seconds): the hot path answers in well under 1 ms; the deadline is 250 ms by
+ * default; a FastAGI session (accept → last command answered) under load can take seconds.
+ */
+export const VERDICT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus reserves for counters
+ * (rate() over a gauge is meaningless): dropped. Each is the sum of a by-type gauge prom-client
+ * also registers (callscreen_nodejs_active_resources{type}, _handles{type}, _requests{type}).
+ */
+const TOTAL_NAMED_GAUGES = ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total'];
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -26,9 +36,12 @@ export class DaemonMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     // Process metrics (CPU, memory, event-loop lag) with the same registry; off in most tests.
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'callscreen_' });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'callscreen_' });
+      for (const name of TOTAL_NAMED_GAUGES) this.registry.removeSingleMetric(`callscreen_${name}`);
+    }
     this.verdicts = new Counter({ name: 'callscreen_verdicts_total', help: 'Verdicts given, by adapter and action', labelNames: ['adapter', 'action'], registers });
-    this.latency = new Histogram({ name: 'callscreen_verdict_duration_seconds', help: 'Time from request to verdict as measured by the adapter (seconds)', labelNames: ['adapter'], buckets: VERDICT_BUCKETS, registers });
+    this.latency = new Histogram({ name: 'callscreen_verdict_duration_seconds', help: 'What the PBX waited for a verdict, as the adapter measures it: FastAGI from accepting the connection to the last command answered; the others from request to verdict (seconds)', labelNames: ['adapter'], buckets: VERDICT_BUCKETS, registers });
     this.failModes = new Counter({ name: 'callscreen_fail_mode_verdicts_total', help: 'Verdicts given by fail mode (no list answer in time or an error), by adapter and mode', labelNames: ['adapter', 'mode'], registers });
     this.pulled(registers);
   }
@@ -106,6 +119,14 @@ export class DaemonMetrics {
     gauge('callscreen_change_feed_pending', 'Changes committed to the database and not yet applied to memory', async (v) => (await v.changeLag()).pending);
     gauge('callscreen_change_feed_lag_seconds', 'Seconds since memory last caught up, while changes are pending (0 when up to date)', async (v) => (await v.changeLag()).lagSeconds);
     gauge('callscreen_change_feed_poll_age_seconds', 'Seconds since the change feed last polled', (v) => v.changeLagSync().pollAgeSeconds);
+    // A node of a shared PostgreSQL store (issue #15); absent for a single node.
+    gauge('callscreen_replica_applied_seq', 'Last change of the shared store applied to this replica', (v) => v.ctx.shared?.status().replica.appliedSeq ?? null);
+    gauge('callscreen_replica_lag_changes', 'Changes in the shared store not yet applied to this replica', (v) => v.ctx.shared?.status().lagChanges ?? null);
+    gauge('callscreen_replica_lag_seconds', 'Seconds this replica has been behind the shared store (0 when caught up)', (v) => { const s = v.ctx.shared?.status(); return s ? s.lagMs / 1000 : null; });
+    gauge('callscreen_replica_connected', '1 when the last exchange with PostgreSQL worked', (v) => { const s = v.ctx.shared?.status(); return s ? (s.replica.connected ? 1 : 0) : null; });
+    gauge('callscreen_replica_resyncs_total', 'Whole resyncs of this replica since start', (v) => v.ctx.shared?.status().replica.resyncs ?? null);
+    gauge('callscreen_outbox_pending_records', 'Call records not yet shipped to the shared store', (v) => v.ctx.shared?.status().outbox.pendingRecords ?? null);
+    gauge('callscreen_shared_writes_refused_total', 'Writes refused because PostgreSQL was unreachable', (v) => v.ctx.shared?.gate.getStats().refused ?? null);
     counter('callscreen_change_feed_errors_total', 'Change-feed polls that failed', (v) => v.ctx.feed.getStatus().errors);
     gauge('callscreen_recorder_queued', 'Call records waiting to be written', (v) => v.ctx.recorder.stats().queued);
     counter('callscreen_recorder_dropped_total', 'Call records dropped because the queue was full (database unavailable)', (v) => v.ctx.recorder.stats().dropped);

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { QuarantineService } from '../services/quarantine-service.js';
 import type { ScreenRecorder } from '../services/screen-recorder.js';
+import type { SharedStore } from '../store/shared-store.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import type { Database } from '../store/database.js';
 import type { ScreeningIndex } from '../store/screening-index.js';
@@ -29,6 +30,8 @@ export interface OpsSources {
   readonly index: ScreeningIndex;
   readonly recorder: ScreenRecorder;
   readonly quarantine: QuarantineService;
+  /** The shared PostgreSQL store when this node is one of several (issue #15). */
+  readonly shared?: SharedStore;
 }
 
 export interface ChangeLag {
@@ -47,7 +50,6 @@ export class OpsView {
     private readonly components: () => readonly Component[],
     /** Epoch ms when the daemon became ready (0 while starting). */
     private readonly readyAt: () => number,
-    private readonly wallNow: () => number = Date.now,
   ) {}
 
   private monitor: ReadinessMonitor | null = null;
@@ -98,6 +100,6 @@ export class OpsView {
 
   uptimeSeconds(): number {
     const at = this.readyAt();
-    return at === 0 ? 0 : Math.max(0, (this.wallNow() - at) / 1000);
+    return at === 0 ? 0 : Math.max(0, (this.ctx.clock.now() - at) / 1000);
   }
 }

@@ -4,6 +4,7 @@
  * ops view can share them without importing each other in a cycle.
  */
 import type { Config } from '../config/schema.js';
+import type { SharedStoreStatus } from '../store/shared-store.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import type { Database } from '../store/database.js';
 import type { ComponentHealthReport } from './component-health.js';
@@ -28,6 +29,8 @@ export interface ReadinessSubject {
     readonly db: Database;
     readonly reader: Database;
     readonly feed: Pick<ChangeFeed, 'getStatus'>;
+    /** The shared PostgreSQL store, when this node is one of several (issue #15). */
+    readonly shared?: { status(): SharedStoreStatus };
   };
   componentHealth(): ComponentHealthReport[];
   /** Seconds since the change feed last polled and last applied a change (0 when never). */

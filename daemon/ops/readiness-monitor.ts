@@ -5,7 +5,7 @@
  * the journal that is already out of room. Concurrent evaluations share one run.
  */
 import type { Logger } from 'pino';
-import type { Timers } from '../store/change-feed.js';
+import type { Scheduler } from '../core/clock.js';
 import { checkReadiness, READINESS_FIXES } from './readiness.js';
 import type { Readiness, ReadinessSubject } from './readiness-check.js';
 import type { StoreHealth } from './store-health.js';
@@ -24,7 +24,7 @@ export class ReadinessMonitor {
     private readonly view: ReadinessSubject,
     private readonly storeHealth: StoreHealth | null,
     private readonly logger: Logger,
-    private readonly timers: Timers,
+    private readonly timers: Scheduler,
     private readonly intervalMs = READINESS_INTERVAL_MS,
   ) {}
 

@@ -30,6 +30,8 @@ export const READINESS_FIXES: Readonly<Record<string, string>> = {
   'feed-stalled': 'the change feed stopped polling: the event loop is blocked or the database unreadable; see the log, then systemctl restart callscreen',
   'link-down': 'the PBX link is down: check the PBX is running and the credentials in the config ([ami], [esl_inbound], [sip_edge]); the log names the last error',
   'component-down': 'a listener stopped: see the log, then systemctl restart callscreen',
+  'shared-store-down': 'PostgreSQL ([store] url) cannot be reached: screening goes on from this node\'s replica and writes are refused; check PostgreSQL (pg_isready -d URL), the network and the credentials; the log names the last error',
+  'replica-behind': 'this node\'s replica is far behind PostgreSQL\'s change log: see the replicator\'s log lines (a failing apply, a disk problem); it resyncs by itself when the log no longer holds what it needs',
 };
 
 export async function checkReadiness(view: ReadinessSubject, storeHealth: StoreHealth | null = null): Promise<Readiness> {
@@ -37,6 +39,8 @@ export async function checkReadiness(view: ReadinessSubject, storeHealth: StoreH
   checks.push(await probeStore(view));
   if (storeHealth) checks.push(...(await storeHealth.check()));
   checks.push(feedCheck(view));
+  const replica = replicaCheck(view);
+  if (replica) checks.push(replica);
   for (const h of view.componentHealth()) {
     const link = LINK_COMPONENTS.has(h.component);
     if (h.required === false && !link) continue;
@@ -61,6 +65,20 @@ async function probeStore(view: ReadinessSubject): Promise<ReadinessCheck> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Changes pending on a replica for longer than this make it not ready (s). */
+export const REPLICA_MAX_LAG_S = 30;
+
+/** With a shared store (issue #15): PostgreSQL reachable and this replica not far behind. */
+function replicaCheck(view: ReadinessSubject): ReadinessCheck | null {
+  const shared = view.ctx.shared;
+  if (!shared) return null;
+  const s = shared.status();
+  const lag = `applied ${s.replica.appliedSeq} of ${s.replica.headSeq}, lag ${s.lagChanges} changes / ${(s.lagMs / 1000).toFixed(1)} s, outbox ${s.outbox.pendingRecords} records`;
+  if (!s.replica.connected) return { name: 'replica', ok: false, reason: 'shared-store-down', detail: `${s.store} unreachable (${s.replica.lastError ?? 'not reached yet'}); screening from the replica, ${lag}` };
+  if (s.lagMs > REPLICA_MAX_LAG_S * 1000) return { name: 'replica', ok: false, reason: 'replica-behind', detail: lag };
+  return { name: 'replica', ok: true, detail: `${s.node} ← ${s.store}, ${lag}` };
 }
 
 function feedCheck(view: ReadinessSubject): ReadinessCheck {

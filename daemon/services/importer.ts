@@ -131,7 +131,8 @@ export class Importer {
     let sinceYield = 0;
     let sinceProgress = 0;
     try {
-      for (const rec of errorCount ? [] : readCsv(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1)) {
+      const records = errorCount ? [] : readCsv(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1);
+      for await (const rec of records) {
         // Checking a row costs ~10 µs (number parsing): a 1M-row file is seconds of CPU. Give the
         // event loop back every YIELD_EVERY rows so that calls screened by this process meanwhile
         // wait at most a few ms, not for the whole file (issue #13).

@@ -7,11 +7,10 @@
  * full) keeps what it could not write and retries on the next tick; verdicts are unaffected.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
+import type { Clock, Scheduler } from '../core/clock.js';
 import type { Channel, Direction } from '../core/screen-request.js';
 import type { VerdictAction } from '../core/verdict.js';
 import type { Database } from '../store/database.js';
-import type { Timers } from '../store/change-feed.js';
 
 export interface ScreenRecord {
   readonly at: number;
@@ -63,7 +62,7 @@ export class ScreenRecorder {
     private readonly clock: Clock,
     private readonly logger: Logger,
     options: ScreenRecorderOptions = {},
-    private readonly timers?: Timers,
+    private readonly timers?: Scheduler,
   ) {
     this.flushMs = options.flushMs ?? 500;
     this.maxQueue = options.maxQueue ?? 50_000;

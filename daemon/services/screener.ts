@@ -71,9 +71,11 @@ export class Screener {
 
   /**
    * Records a screened call or message (recent calls, `callscreen calls`), including verdicts an
-   * adapter made itself (fail-open, fail-closed, unknown org). `latencyUs`: the adapter's measure.
+   * adapter made itself (fail-open, fail-closed, unknown org). `latencyUs`: the adapter's measure
+   * of request → verdict (µs), recorded. `sessionUs`: what the PBX waited in all (µs), when the
+   * adapter measures more than the verdict (FastAGI); metered by MeteredScreener, not recorded.
    */
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void {
+  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null, _sessionUs: number | null = null): void {
     this.recorder?.record({
       at: this.clock.now(),
       orgId,

@@ -56,6 +56,11 @@ export interface ScreeningServiceDeps {
   /** The current config, read per request so that a reload of screening.* applies at once. */
   readonly config: () => Config;
   readonly logger: Logger;
+  /**
+   * Told of every recorded answer, after the verdict was given (the flood detector): it must not
+   * throw and must not wait.
+   */
+  readonly observe?: (s: Screened) => void;
 }
 
 /**
@@ -146,6 +151,11 @@ export class ScreeningService {
     }
   }
 
+  /** Passes an answer given elsewhere (the AstDB mirror) to the observer, as record() does. */
+  observe(s: Screened): void {
+    this.deps.observe?.(s);
+  }
+
   /** The fail-mode answer for a request the list could not answer (see unscreenedVerdict). */
   unscreened(req: ScreenRequest, org: OrgState | undefined, why: string, fallback: Fallback, error?: unknown): Screened {
     const verdict = unscreenedVerdict(req.channel, req.direction, this.deps.config().screening.fail_mode, why);
@@ -157,8 +167,9 @@ export class ScreeningService {
    * fail-mode answer at warn, so that none passes unseen. `latencyUs`: the adapter's own measure;
    * `log`: the adapter's logger (so the line names its component), the service's by default.
    */
-  record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger): void {
-    this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs);
+  record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger, sessionUs: number | null = null): void {
+    this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs, sessionUs);
+    this.deps.observe?.(s);
     if (s.fallback === null) return;
     const e = s.error;
     log.warn({

@@ -6,6 +6,7 @@
  * connection has committed; only then is the change table read.
  */
 import type { Logger } from 'pino';
+import { systemClock, systemScheduler, type Clock, type Scheduler } from '../core/clock.js';
 import type { Database } from './database.js';
 import type { ScreeningIndex } from './screening-index.js';
 
@@ -17,20 +18,6 @@ export interface ChangeFeedOptions {
   /** Rows read per batch (default 20,000). */
   readonly batchSize?: number;
 }
-
-export interface Timers {
-  setInterval(fn: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  setInterval: (fn, ms) => {
-    const h = setInterval(fn, ms);
-    h.unref();
-    return h;
-  },
-  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
-};
 
 /**
  * What the feed just applied to the index, for followers that keep their own copy (the AstDB
@@ -74,8 +61,8 @@ export class ChangeFeed {
     private readonly index: ScreeningIndex,
     private readonly logger: Logger,
     options: ChangeFeedOptions = {},
-    private readonly timers: Timers = realTimers,
-    private readonly now: () => number = Date.now,
+    private readonly timers: Scheduler = systemScheduler,
+    private readonly clock: Clock = systemClock,
   ) {
     this.pollMs = options.pollMs ?? 50;
     this.bulkThreshold = options.bulkThreshold ?? 2000;
@@ -129,7 +116,7 @@ export class ChangeFeed {
   }
 
   private async pollOnce(): Promise<void> {
-    this.status.lastPollAt = this.now();
+    this.status.lastPollAt = this.clock.now();
     try {
       const version = await this.readDataVersion();
       if (version === this.dataVersion) return;
@@ -169,7 +156,7 @@ export class ChangeFeed {
       }
       this.status.applied += top - this.lastSeq;
       this.lastSeq = top;
-      this.status.lastAppliedAt = this.now();
+      this.status.lastAppliedAt = this.clock.now();
     } catch (err) {
       // Verdicts go on from memory; the next tick retries from the same sequence number.
       this.status.errors++;

@@ -35,9 +35,20 @@ export interface PreparedStatement {
   all<T>(params: SqlParams): Promise<T[]>;
 }
 
+/**
+ * Where a write transaction really goes when this file is a replica of a shared store (issue #15,
+ * pg-write-gate.ts): the gate runs `fn` through `localTransaction` and commits it elsewhere first.
+ */
+export type WriteGate = <T>(fn: () => Promise<T>) => Promise<T>;
+
+const WRITE_STATEMENT = /^\s*(insert|update|delete|replace)\b/i;
+
 export class Database {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private gate: WriteGate | null = null;
+  /** True while a transaction's function runs on this connection (its statements join it). */
+  private inTransaction = false;
   /** Finalized by close(): SQLite will not close a connection with live statements. */
   private readonly statements = new Set<sqlite3.Statement>();
 
@@ -71,7 +82,20 @@ export class Database {
     return db;
   }
 
+  /**
+   * Sends every later `transaction()` — and every lone write statement, as a one-statement
+   * transaction — through `gate` (null: back to plain local transactions).
+   */
+  setWriteGate(gate: WriteGate | null): void {
+    this.gate = gate;
+  }
+
   run(sql: string, params: SqlParams = []): Promise<RunResult> {
+    if (this.gate !== null && !this.inTransaction && WRITE_STATEMENT.test(sql)) return this.transaction(() => this.runHere(sql, params));
+    return this.runHere(sql, params);
+  }
+
+  private runHere(sql: string, params: SqlParams): Promise<RunResult> {
     const path = this.path; // `this` inside the callback is node-sqlite3's statement, not us
     return new Promise((resolve, reject) => {
       this.db.run(sql, params as unknown[], function (this: sqlite3.RunResult, err: Error | null) {
@@ -134,8 +158,14 @@ export class Database {
    * lock up front so a busy database fails at BEGIN, before any work, with CS_ERR_DB_BUSY.
    */
   transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate !== null ? this.gate(fn) : this.localTransaction(fn);
+  }
+
+  /** `transaction()` on this file alone, never through the write gate (the gate and the replicator use it). */
+  localTransaction<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(async () => {
       await this.exec('BEGIN IMMEDIATE');
+      this.inTransaction = true;
       try {
         const out = await fn();
         await this.exec('COMMIT');
@@ -143,6 +173,8 @@ export class Database {
       } catch (err) {
         await this.exec('ROLLBACK').catch(() => undefined);
         throw err;
+      } finally {
+        this.inTransaction = false;
       }
     });
     this.queue = next.catch(() => undefined);

@@ -10,6 +10,8 @@ export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  /** Steps SQL alone cannot say (they read the schema first); run after `sql`, in the same transaction. */
+  readonly apply?: (db: Database) => Promise<void>;
 }
 
 /** Change-log triggers: any process that writes (CLI, panel, a script with sqlite3) is seen by every daemon. */
@@ -224,6 +226,35 @@ CREATE INDEX sessions_user ON sessions(user_id);
 `,
   },
   {
+    version: 5,
+    description: 'flood detection settings per org; block requests from handsets queued for an admin; entry sources auto and handset',
+    sql: `
+-- Flood and robocall detection per org (daemon/core/flood-policy.ts): a JSON object of the keys an
+-- admin changed; a key left out (or no row) takes the documented default.
+CREATE TABLE org_flood_policy (
+  org_id INTEGER PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+  settings TEXT NOT NULL DEFAULT '{}'
+);
+-- A handset feature code (block the last or the current caller) by someone who may not block that
+-- number: kept for an admin to approve (the block is then made as the admin) or decline.
+CREATE TABLE block_requests (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  number TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  origin TEXT NOT NULL DEFAULT '',
+  why TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'declined')),
+  decided_by TEXT,
+  decided_at INTEGER,
+  entry_id INTEGER
+);
+CREATE INDEX block_requests_org_status ON block_requests(org_id, status, requested_at);
+`,
+    apply: widenEntrySources,
+  },
+  {
     version: 6,
     description: 'call records by number: what-if replays read one number or prefix of the window, not every record',
     sql: `
@@ -235,7 +266,47 @@ CREATE INDEX sessions_user ON sessions(user_id);
 CREATE INDEX screened_org_number ON screened(org_id, number, at, direction, channel);
 `,
   },
+  {
+    version: 8,
+    description: 'replica of a shared PostgreSQL store: last change applied, and how far call records and hit counts were shipped',
+    sql: `
+-- One row. applied_seq: the last change of the shared store's log applied to this file (0: never;
+-- store_id '' or another store's: resync whole). shipped_screened_id / shipped_hits_at: the outbox
+-- marks (screened rows with a larger id, hit counts of entries hit at or after that time (ms) are
+-- still to be shipped). Unused while [store] backend = "sqlite".
+CREATE TABLE replica_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  store_id TEXT NOT NULL DEFAULT '',
+  applied_seq INTEGER NOT NULL DEFAULT 0,
+  applied_at INTEGER,
+  resynced_at INTEGER,
+  shipped_screened_id INTEGER NOT NULL DEFAULT 0,
+  shipped_hits_at INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO replica_state (id) VALUES (1);
+`,
+  },
 ];
+
+/**
+ * entries.source gains 'auto' (flood holds) and 'handset' (feature codes). SQLite cannot alter a
+ * CHECK constraint, and rebuilding entries would have to name every column (later migrations add
+ * some): the table's SQL text is edited in place instead, the documented way for a change that does
+ * not touch stored data (sqlite.org/lang_altertable.html, "other kinds of table schema changes"),
+ * and schema_version is bumped so every connection, this one included, reads the new text.
+ */
+async function widenEntrySources(db: Database): Promise<void> {
+  const row = await db.get<{ sql: string }>("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'entries'");
+  const from = "'import', 'astdb')";
+  if (!row || !row.sql.includes(from)) {
+    throw new CallscreenError('CS_ERR_DB_SCHEMA', 'entries.source has an unexpected CHECK constraint; cannot add the sources auto and handset', {});
+  }
+  const version = (await db.get<{ schema_version: number }>('PRAGMA schema_version'))?.schema_version ?? 0;
+  await db.exec('PRAGMA writable_schema = ON');
+  await db.run("UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'entries'", [from, "'import', 'astdb', 'auto', 'handset')"]);
+  await db.exec(`PRAGMA schema_version = ${version + 1}`);
+  await db.exec('PRAGMA writable_schema = OFF');
+}
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
@@ -263,6 +334,7 @@ export async function migrate(db: Database, beforeMigrate?: (from: number, to: n
   for (const m of pending) {
     await db.transaction(async () => {
       await db.exec(m.sql);
+      if (m.apply) await m.apply(db);
       await db.exec(`PRAGMA user_version = ${m.version}`);
     });
   }

@@ -127,9 +127,13 @@ export class ScreeningIndex {
   /** Source of OrgState.generation values; never reused. */
   private generations = 0;
   private readonly maxWarming: number;
-  /** Listed numbers answered with their full entries from the LRU. */
+  /** Listed numbers answered with their full entries from memory (the LRU, or complex keys). */
   private cacheHits = 0;
-  /** Listed numbers answered from the key map's summary alone (no name or reason yet). */
+  /**
+   * Listed numbers whose full entries were not in memory: answered from the key map's summary
+   * (lookupSync) or read from SQLite first (lookup). One lookup counts one hit or one miss, never
+   * both and never twice, so callscreen_cache_hit_ratio is hits / (hits + misses) of lookups.
+   */
   private cacheMisses = 0;
   /** Numbers on no list. */
   private keyMisses = 0;
@@ -210,6 +214,8 @@ export class ScreeningIndex {
       const key = numberKey(subject.value);
       const meta = state.keys.get(key);
       if (meta !== ABSENT && meta !== COMPLEX && !state.cache.has(key)) {
+        // Counted here and only here for this path: lookupSync is not reached below.
+        this.cacheMisses++;
         const n = subject.value;
         const exact = await this.fetchNumber(state, n);
         return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };

@@ -5,6 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.js';
 import { Database } from './database.js';
 import { migrate } from './migrations.js';
 
@@ -13,7 +14,8 @@ export interface OpenStoreOptions {
   readonly backupBeforeMigrate?: boolean;
   /** Called with the backup file's path when one was taken. */
   readonly onBackup?: (path: string) => void;
-  readonly now?: () => number;
+  /** For the backup file's timestamp; the system clock by default. */
+  readonly clock?: Clock;
 }
 
 export async function openStore(path: string, options: OpenStoreOptions = {}): Promise<Database> {
@@ -29,7 +31,7 @@ export async function openStore(path: string, options: OpenStoreOptions = {}): P
   }
   await migrate(db, async (from, to) => {
     if (options.backupBeforeMigrate === false || path === ':memory:' || statSync(path).size === 0) return;
-    const stamp = new Date((options.now ?? Date.now)()).toISOString().replace(/[:.]/g, '-');
+    const stamp = new Date((options.clock ?? systemClock).now()).toISOString().replace(/[:.]/g, '-');
     const dest = `${path}.before-v${to}-from-v${from}.${stamp}.bak`;
     await db.backup(dest);
     options.onBackup?.(dest);

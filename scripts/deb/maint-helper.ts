@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import type { Config } from '../../daemon/config/schema.js';
 import { CallscreenError, toCallscreenError } from '../../daemon/core/errors.js';
+import { listenAddress } from '../../daemon/net/listen.js';
 import { openStore } from '../../daemon/store/store.js';
 
 /** Default wait for readiness: generous, the admin's box may be busy (ms). */
@@ -36,8 +37,8 @@ function loadConfig(args: readonly string[]): Config {
 
 /** host:port → [host, port]; the config rules already checked the shape. */
 function hostPort(listen: string): [string, number] {
-  const at = listen.lastIndexOf(':');
-  return [listen.slice(0, at), Number(listen.slice(at + 1))];
+  const { host, port } = listenAddress(listen);
+  return [host, port];
 }
 
 async function probeHttp(url: string): Promise<{ ok: boolean; detail: string }> {

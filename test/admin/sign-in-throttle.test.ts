@@ -1,7 +1,7 @@
 /** The sign-in throttle: per account, per address (IPv6 by /64) and a global budget for unknown names. */
 import t from 'tap';
 import { addressKey, SignInThrottle } from '../../daemon/admin/sign-in-throttle.js';
-import { ManualClock } from '../../daemon/core/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 t.test('per account: rotating addresses does not reset the budget; the lock doubles, is capped, and success clears it', async (t) => {
   const clock = new ManualClock();

@@ -3,7 +3,7 @@
 // of reads that never touch another org, and the command's output.
 import { join } from 'node:path';
 import t from 'tap';
-import { ManualClock } from '../../daemon/core/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
 import { runCli } from '../../daemon/cli/program.js';
 import { NumberCheck } from '../../daemon/services/number-check.js';

@@ -58,12 +58,31 @@ export async function cliWithOrg(t: TapLike): Promise<CliRunner> {
   };
 }
 
-/** What a terminal shows after `text` is written to it: \r returns to the line's start, \n ends it. */
+/**
+ * What a terminal shows after `text` is written to it: \r returns to the line's start, \n ends it;
+ * of the escapes, `CSI n G` moves to column n, `CSI 0K`/`CSI K` erases right of the cursor,
+ * `CSI 2K` the whole line, `ESC 7`/`ESC 8` save and restore the column; other CSI sequences
+ * (cursor visibility, line wrapping) change nothing shown.
+ */
 export function screen(text: string): string[] {
   const lines: string[] = [];
   let cur: string[] = [];
   let col = 0;
-  for (const ch of text) {
+  let saved = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '\x1b') {
+      if (text[i + 1] === '7') { saved = col; i++; continue; }
+      if (text[i + 1] === '8') { col = saved; i++; continue; }
+      const csi = /^\x1b\[([?0-9;]*)([A-Za-z])/.exec(text.slice(i, i + 16));
+      if (!csi) throw new Error(`screen(): an escape it does not know at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
+      const [whole, arg = '', cmd] = csi;
+      if (cmd === 'G') col = Math.max(0, Number(arg || '1') - 1);
+      else if (cmd === 'K' && (arg === '' || arg === '0')) cur.length = Math.min(cur.length, col);
+      else if (cmd === 'K' && arg === '2') cur = [];
+      i += whole.length - 1;
+      continue;
+    }
     if (ch === '\n') { lines.push(cur.join('')); cur = []; col = 0; continue; }
     if (ch === '\r') { col = 0; continue; }
     cur[col++] = ch;

@@ -50,7 +50,7 @@ t.test('the progress bar on a terminal leaves no stale characters', async (t) =>
   // The bug: the check phase drew `… 200000/200001`, the write phase `… 500/200000` over it, and
   // the terminal showed `0% 500/2000001`. Drawn here with the figures of a real run's phases.
   let out = '';
-  const bar = new ProgressBar((s) => (out += s));
+  const bar = new ProgressBar({ write: (s: string) => (out += s) });
   bar.update('check', 200_000, 200_001);
   bar.update('check', 200_001, 200_001);
   bar.update('write', 500, 200_000);

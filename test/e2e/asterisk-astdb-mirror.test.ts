@@ -3,8 +3,8 @@
 // inbound dialplan answer those calls without FastAGI, and the daemon records them from the
 // UserEvent. Proves: mirror hits (reject with the org's code, voicemail), unlisted callers allowed
 // in-process only while the org is "complete", callers the mirror must not answer (Privacy: id)
-// going to FastAGI, changes reaching AstDB (a prefix block withdraws completeness, an unblock
-// removes the key), and a stopped daemon withdrawing its heartbeat so calls fall back at once.
+// going to FastAGI, changes reaching AstDB (a prefix block is excluded from completeness — callers
+// under it go to FastAGI, the others are still allowed in-process —, an unblock removes the key), and a stopped daemon withdrawing its heartbeat so calls fall back at once.
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
@@ -71,7 +71,7 @@ if (skip) {
     t.match(await astdb(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
     t.equal(await astdb(`n/demo/${UNLISTED}`), null, 'an unlisted number is not written');
     t.equal(await astdb('did/+15550100'), 'demo', 'DIDs name their org');
-    t.equal(await astdb('complete/demo'), '1', 'no prefix block, no timed block: a miss means allow');
+    t.equal(await astdb('complete/demo'), '^-', 'no prefix block, no timed block: a miss means allow, nothing excluded');
     const alive = Number(await astdb('alive'));
     t.ok(alive * 1000 > Date.now(), `heartbeat in the future (${alive})`);
 
@@ -118,10 +118,10 @@ if (skip) {
       t.equal(agiCalls(), before + 1, 'one FastAGI session');
     });
 
-    await t.test('a prefix block withdraws completeness: unlisted callers go to FastAGI, which applies it', async (t) => {
+    await t.test('a prefix block is excluded: callers under it go to FastAGI, other unlisted callers stay in-process', async (t) => {
       await ctx.blocklist.block('demo', { kind: 'prefix', prefix: PREFIX }, { mode: 'reject', reason: 'range' }, cliActor);
       await ctx.feed.poll();
-      t.ok(await until(async () => (await astdb('complete/demo')) === null, 5000, 50), 'complete/demo deleted');
+      t.ok(await until(async () => (await astdb('complete/demo')) === '^[+](1555888)', 5000, 50), 'complete/demo excludes the prefix');
       t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|`, 'listed numbers written again');
       let before = agiCalls();
       const r = await inbound(`${PREFIX}0001`, '+15550104');
@@ -131,10 +131,15 @@ if (skip) {
       const hit = await inbound(REJECTED, '+15550104');
       t.same(hit.codes, [607], 'a listed number is still answered by the mirror');
       t.equal(agiCalls(), before, 'without FastAGI');
+      before = agiCalls();
+      const other = await inbound(UNLISTED, '+15550104');
+      t.same(other.codes, [200], describeSipp(other));
+      t.equal(disposition(other), 'allow');
+      t.equal(agiCalls(), before, 'an unlisted caller outside the prefix is still allowed by the mirror');
 
       await ctx.blocklist.unblock('demo', { kind: 'prefix', prefix: PREFIX }, cliActor);
       await ctx.feed.poll();
-      t.ok(await until(async () => (await astdb('complete/demo')) === '1', 5000, 50), 'complete again once the prefix is gone');
+      t.ok(await until(async () => (await astdb('complete/demo')) === '^-', 5000, 50), 'nothing excluded once the prefix is gone');
     });
 
     await t.test('an unblocked number leaves the mirror within the change feed’s poll', async (t) => {

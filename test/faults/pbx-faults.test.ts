@@ -113,7 +113,10 @@ else {
       '[store]', `path = ${JSON.stringify(s.dbPath)}`,
       '[log]', 'level = "info"',
       '[fastagi]', `listen = "127.0.0.1:${port}"`, 'default_org = "demo"',
-      '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 200', 'reconnect_max_ms = 2000', 'keepalive_ms = 2000',
+      // FastAGI alone: this proves the dialplan's fail-open path and its counter. With the AstDB mirror
+      // (on by default) the dialplan would go on answering from AstDB for astdb_alive_ttl_ms after the
+      // kill, and this restart comes sooner, so no call would fail open to count.
+      '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 200', 'reconnect_max_ms = 2000', 'keepalive_ms = 2000', 'astdb_mirror = false',
       '[admin]', 'enabled = false',
     ].join('\n'));
 

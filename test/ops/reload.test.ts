@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { captureLogger, cliActor, startDaemon, tempDir } from '../support/harness.js';
 import { createReloadHandler } from '../../daemon/ops/reload-handler.js';
 import { AdjustableTimers } from '../../daemon/ops/adjustable-timers.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { diffConfig } from '../../daemon/ops/config-reload.js';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { Database } from '../../daemon/store/database.js';
@@ -76,13 +77,17 @@ t.test('component reload hook can apply more keys', async (t) => {
 t.test('diffConfig and AdjustableTimers', async (t) => {
   const loader = new ConfigLoader();
   t.same(diffConfig(loader.fromText('', 'a'), loader.fromText('[admin]\nlisten = "127.0.0.1:9"\n', 'b')), ['admin.listen']);
-  const armed: Array<{ ms: number; live: boolean }> = [];
-  const timers = new AdjustableTimers({ setInterval: (_fn, ms) => { const h = { ms, live: true }; armed.push(h); return h; }, clearInterval: (h) => { (h as { live: boolean }).live = false; } });
-  const h = timers.setInterval(() => {}, 500);
+  const base = new ManualClock();
+  const timers = new AdjustableTimers(base);
+  let runs = 0;
+  const h = timers.setInterval(() => runs++, 500);
+  t.same(base.intervals(), [500]);
   timers.setPeriod(100);
-  t.same(armed.map((a) => [a.ms, a.live]), [[500, false], [100, true]], 're-armed at the new period');
+  t.same(base.intervals(), [100], 're-armed at the new period, the old one cleared');
+  base.advance(250);
+  t.equal(runs, 2, 'runs at the new period');
   timers.clearInterval(h);
-  t.same(armed.map((a) => a.live), [false, false]);
+  t.same(base.intervals(), []);
 });
 
 // Decided by counts, not by the clock: a fixed amount of work (not "as much as fits in 300 ms"),

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
-import { realTimers } from '../../daemon/store/change-feed.js';
+import { systemScheduler } from '../../daemon/core/clock.js';
 import type { Database } from '../../daemon/store/database.js';
 import { captureLogger, cliActor, services, startDaemon, tempDir } from '../support/harness.js';
 
@@ -31,7 +31,7 @@ db.exec(process.argv[3], (err) => { if (err) { console.error(err.message); proce
 t.test('a change committed by a second process reaches a running daemon’s verdicts', async (t) => {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  const { ctx } = await startDaemon(t, s.dbPath, { timers: realTimers });
+  const { ctx } = await startDaemon(t, s.dbPath, { timers: systemScheduler });
   t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'allow', 'allowed and cached as not blocked');
   await commitFromAnotherProcess(tempDir(t), s.dbPath,
     "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', '+15551234567', 'voicemail', 'script', 0, 'cli');");

@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { ManualClock } from '../../daemon/core/clock.js';
+import { ManualClock } from './manual-clock.js';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import type { Config } from '../../daemon/config/schema.js';
 import { Daemon, openServices } from '../../daemon/main.js';
 import type { Component } from '../../daemon/component.js';
 import type { DaemonContext, Services } from '../../daemon/daemon-context.js';
 import type { Actor } from '../../daemon/services/actor.js';
-import type { Timers } from '../../daemon/store/change-feed.js';
+import type { Scheduler } from '../../daemon/core/clock.js';
 
 export interface TapLike {
   teardown(fn: () => unknown): void;
@@ -55,17 +55,16 @@ export async function services(t: TapLike, options: { clock?: ManualClock; toml?
   return { ...s, dbPath, clock };
 }
 
-/** Timers that never fire by themselves: tests call poll()/flush() when they want. */
-export const manualTimers: Timers = { setInterval: () => 0, clearInterval: () => undefined };
 
 export async function startDaemon(
   t: TapLike,
   dbPath: string,
-  options: { clock?: ManualClock; timers?: Timers; components?: (ctx: DaemonContext) => Component[]; toml?: string; logger?: Logger } = {},
+  options: { clock?: ManualClock; timers?: Scheduler; components?: (ctx: DaemonContext) => Component[]; toml?: string; logger?: Logger } = {},
 ): Promise<{ daemon: Daemon; ctx: DaemonContext }> {
   const daemon = new Daemon(testConfig(dbPath, options.toml), options.logger ?? silentLogger(), {
     ...(options.clock ? { clock: options.clock } : {}),
-    timers: options.timers ?? manualTimers,
+    // Timers that never fire by themselves (a ManualClock nobody advances): tests call poll()/flush().
+    timers: options.timers ?? new ManualClock(),
     components: options.components ?? (() => []),
   });
   const ctx = await daemon.start();

@@ -6,12 +6,12 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AdminServer, type AdminServerOptions } from '../../daemon/admin/admin-server.js';
-import { ManualClock } from '../../daemon/core/clock.js';
+import { ManualClock } from './manual-clock.js';
 import { CallscreenError } from '../../daemon/core/errors.js';
 import { Daemon } from '../../daemon/main.js';
 import type { DaemonContext } from '../../daemon/daemon-context.js';
 import type { HeldMessage, MessageDeliverer } from '../../daemon/services/message-deliverer.js';
-import { cliActor, manualTimers, silentLogger, tempDir, testConfig, type TapLike } from './harness.js';
+import { cliActor, silentLogger, tempDir, testConfig, type TapLike } from './harness.js';
 
 export const PASSWORD = 'correct-horse-battery';
 
@@ -59,7 +59,7 @@ export async function startPanel(t: TapLike, options: PanelOptions = {}): Promis
   let server: AdminServer | null = null;
   const daemon = new Daemon(testConfig(dbPath, options.toml), silentLogger(), {
     clock,
-    timers: manualTimers,
+    timers: new ManualClock(),
     pbxLinks: () => ({ deliverer, notifier: null, components: [] }),
     components: (ctx) => {
       // scrypt cost lowered for speed; the format and code path are the production ones.

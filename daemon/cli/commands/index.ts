@@ -20,6 +20,9 @@ import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
 import { register as token } from './token.js';
 import { register as stale } from './stale.js';
+import { register as store } from './store.js';
+import { register as flood } from './flood.js';
+import { register as requests } from './requests.js';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
@@ -40,4 +43,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   user,
   token,
   stale,
+  store,
+  flood,
+  requests,
 ];

@@ -29,7 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const by = ctx.actor(o.by);
       const s = await ctx.services();
-      const bar = ctx.io.stderr.isTTY ? new ProgressBar((t) => ctx.io.stderr.write(t)) : null;
+      const bar = ctx.io.stderr.isTTY ? new ProgressBar(ctx.io.stderr) : null;
       const options = {
         dryRun: o.dryRun === true,
         ...(o.delimiter !== undefined ? { delimiter: o.delimiter } : {}),

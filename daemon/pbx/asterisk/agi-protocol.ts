@@ -7,8 +7,14 @@
 /** The environment as sent: `agi_request`, `agi_callerid`, `agi_arg_1`, … (keys without the `agi_` prefix are refused). */
 export type AgiEnv = Readonly<Record<string, string>>;
 
-/** Routes the daemon serves: the path of `agi://host:port/<script>`. */
-export const AGI_SCRIPTS = ['call-inbound', 'call-outbound', 'sms-inbound', 'sms-outbound'] as const;
+/** Routes that screen a call or message: the path of `agi://host:port/<script>`. */
+export const SCREEN_SCRIPTS = ['call-inbound', 'call-outbound', 'sms-inbound', 'sms-outbound'] as const;
+export type ScreenScript = (typeof SCREEN_SCRIPTS)[number];
+/** Routes that act rather than screen: `block-caller` (the handset feature codes, handset-route.ts). */
+export const ACTION_SCRIPTS = ['block-caller'] as const;
+export type ActionScript = (typeof ACTION_SCRIPTS)[number];
+/** Every route the daemon serves. */
+export const AGI_SCRIPTS = [...SCREEN_SCRIPTS, ...ACTION_SCRIPTS] as const;
 export type AgiScript = (typeof AGI_SCRIPTS)[number];
 
 /** One `agi_name: value` line; null when the line is not one (garbage, or not AGI at all). */

@@ -1,12 +1,14 @@
 /**
- * The daemon's AMI connection: one TCP session to Asterisk's manager interface, kept up by an
- * explicit state machine, used to send `MessageSend` (agent warnings, released SMS) and to hear
+ * The daemon's AMI connection: one TCP session to Asterisk's manager interface, kept up by the
+ * shared link state machine (net/reconnecting-link.ts: the states, backoff and handshake timeout of
+ * every background link), used to send `MessageSend` (agent warnings, released SMS) and to hear
  * `DialBegin` (agents dialling).
  *
- *   disconnected → connecting → authenticating → connected
- *        ↑              │ (refused, no banner,      │ (socket closed, missed pong)
- *        │              ↓  login failed, timeout)   ↓
- *        └──────────  backoff  ←────────────────────┘          stop() → stopped (from anywhere)
+ *   stopped → connecting ─banner→ authenticating ─Login ok→ subscribing ─Filters sent→ connected
+ *                 │ (refused, no banner,  │ (login failed,         │ (timeout)            │ (socket closed,
+ *                 ↓  timeout)             ↓  timeout)              ↓                      ↓  missed pong)
+ *              backoff ──── delay (min·2ⁿ ms, equal jitter, up to max) ──▶ connecting
+ *                                                       stop() → stopped (from anywhere)
  *
  * Why not the `asterisk-manager` package (the design card's first choice, no longer a dependency): it
  * holds every action sent before login or while disconnected and replays it whenever a later login
@@ -21,13 +23,12 @@
  * CS_ERR_UNAVAILABLE (never queued); each action fails with CS_ERR_TIMEOUT after
  * `actionTimeoutMs`; the secret is written to the socket and nowhere else (not logs, not errors).
  */
-import net from 'node:net';
-import { backgroundOneShotTimers, equalJitterBackoff, type OneShotTimers } from '../one-shot-timers.js';
+import { StringDecoder } from 'node:string_decoder';
+import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
+import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
 import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
-
-export type AmiState = 'disconnected' | 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'stopped';
 
 export interface AmiClientOptions {
   readonly host: string;
@@ -54,13 +55,7 @@ export interface AmiClientOptions {
   readonly eventFilters?: readonly string[];
 }
 
-export interface AmiClientDeps {
-  readonly timers?: OneShotTimers;
-  /** [0,1) source for backoff jitter; tests pin it. */
-  readonly random?: () => number;
-  /** Epoch ms, for `status().since`. */
-  readonly now?: () => number;
-}
+export type AmiClientDeps = LinkClientDeps;
 
 export interface AmiEvent {
   /** `Event:` value, e.g. `DialBegin`. */
@@ -99,18 +94,12 @@ export function toDialBegin(e: AmiEvent): DialBeginEvent | null {
 }
 
 /** For metrics and `doctor`. */
-export interface AmiStatus {
-  readonly state: AmiState;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  /** Reconnect attempts scheduled since start. */
-  readonly reconnects: number;
+export interface AmiStatus extends LinkStatus {
   readonly actionsOk: number;
   readonly actionsFailed: number;
   readonly loginFailures: number;
   readonly keepaliveMisses: number;
   readonly events: number;
-  readonly lastError: string | null;
 }
 
 /** What notifiers and deliverers need: send an action, get its response. */
@@ -134,68 +123,51 @@ interface Pending {
 
 export class AmiClient implements AmiActions, AmiEventSource {
   readonly name = 'ami';
-  private state: AmiState = 'disconnected';
-  private since: number;
-  private socket: net.Socket | null = null;
-  /** Bumped per connection so late callbacks of an old socket are ignored. */
-  private generation = 0;
-  /** Consecutive failed attempts: the exponent of the backoff. */
-  private attempt = 0;
+  private readonly link: ReconnectingLink;
   private nextId = 0;
   private readonly pending = new Map<string, Pending>();
-  private retryTimer: unknown = null;
-  private handshakeTimer: unknown = null;
   private keepaliveTimer: unknown = null;
   private readonly eventListeners = new Set<(e: AmiEvent) => void>();
-  private readonly stateListeners = new Set<(s: AmiState) => void>();
-  private readonly counters = { reconnects: 0, actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
-  private lastError: string | null = null;
-  private readonly timers: OneShotTimers;
-  private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly counters = { actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
+  private readonly timers: Scheduler;
 
   constructor(
     private readonly options: AmiClientOptions,
     private readonly logger: Logger,
     deps: AmiClientDeps = {},
   ) {
-    this.timers = deps.timers ?? backgroundOneShotTimers;
-    this.random = deps.random ?? Math.random;
-    this.now = deps.now ?? Date.now;
-    this.since = this.now();
+    this.timers = deps.timers ?? backgroundScheduler;
+    this.link = new ReconnectingLink(
+      {
+        label: 'AMI', host: options.host, port: options.port,
+        // Connect, banner, login and filters must all finish in one action timeout, or the attempt failed.
+        handshakeTimeoutMs: options.actionTimeoutMs,
+        reconnectMinMs: options.reconnectMinMs, reconnectMaxMs: options.reconnectMaxMs,
+        // A peer that never closes its side does not hold up shutdown.
+        closeTimeoutMs: options.actionTimeoutMs,
+      },
+      { ...deps, logger, timers: this.timers },
+      { attach: () => this.attach(), detach: (reason) => this.detach(reason) },
+    );
   }
 
   /** Starts connecting and returns at once: the daemon does not wait for the PBX (warnings are best effort). */
   async start(): Promise<void> {
-    if (this.state !== 'disconnected' && this.state !== 'stopped') return;
-    this.connect();
+    this.link.start();
   }
 
   /** Logs off, closes the socket, cancels every timer; pending actions fail with CS_ERR_UNAVAILABLE. */
   async stop(): Promise<void> {
-    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    const socket = this.socket;
-    this.setState('stopped');
-    this.teardown('AMI client stopped');
-    if (socket === null || socket.destroyed) return;
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      // Logoff is a courtesy: Asterisk logs a clean "logged off" instead of a dropped session.
-      socket.end(encodeAction('Logoff', `cs-${++this.nextId}`, {}));
-      // A peer that never closes its side does not hold up shutdown (bounded by the action timeout).
-      const t = setTimeout(() => socket.destroy(), this.options.actionTimeoutMs);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-    });
+    // Logoff is a courtesy: Asterisk logs a clean "logged off" instead of a dropped session.
+    await this.link.stop(encodeAction('Logoff', `cs-${++this.nextId}`, {}));
   }
 
   status(): AmiStatus {
-    return { state: this.state, since: this.since, ...this.counters, lastError: this.lastError };
+    return { ...this.link.status(), ...this.counters };
   }
 
-  get currentState(): AmiState {
-    return this.state;
+  get currentState(): LinkState {
+    return this.link.state;
   }
 
   onEvent(listener: (e: AmiEvent) => void): () => void {
@@ -203,18 +175,17 @@ export class AmiClient implements AmiActions, AmiEventSource {
     return () => this.eventListeners.delete(listener);
   }
 
-  onState(listener: (s: AmiState) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+  onState(listener: (s: LinkState) => void): () => void {
+    return this.link.onState(listener);
   }
 
   /** Resolves once connected (at once if already), rejects with CS_ERR_TIMEOUT after `timeoutMs`. */
   whenConnected(timeoutMs: number): Promise<void> {
-    if (this.state === 'connected') return Promise.resolve();
+    if (this.link.state === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = this.timers.setTimeout(() => {
         off();
-        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI not connected within ${timeoutMs} ms`, { state: this.state }));
+        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI not connected within ${timeoutMs} ms`, { state: this.link.state }));
       }, timeoutMs);
       const off = this.onState((s) => {
         if (s !== 'connected') return;
@@ -232,129 +203,102 @@ export class AmiClient implements AmiActions, AmiEventSource {
    * with CS_ERR_UNAVAILABLE when Asterisk answers `Response: Error`.
    */
   action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
-    if (this.state !== 'connected' || this.socket === null) {
+    const state = this.link.state;
+    if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
-      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${this.state}); ${name} not sent`, { action: name, state: this.state }));
+      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, { action: name, state }));
     }
     return this.send(name, fields, true);
   }
 
+  /**
+   * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and all
+   * of min(max, min·2ⁿ) ms, so many daemons restarted together do not reconnect in step.
+   */
+  backoffDelay(attempt: number): number {
+    return this.link.backoffDelay(attempt);
+  }
+
   // ------------------------------------------------------------------ connection
 
-  private connect(): void {
-    this.retryTimer = null;
-    const gen = ++this.generation;
-    this.setState('connecting');
-    const socket = net.createConnection({ host: this.options.host, port: this.options.port });
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.setEncoding('utf8');
+  /** A new connection: AMI is text, decoded per connection so a character split across reads survives. */
+  private attach(): (chunk: Buffer) => void {
+    const decoder = new StringDecoder('utf8');
     const parser = new AmiParser();
-    // Connect, banner and login must all finish in one action timeout, or the attempt failed.
-    this.handshakeTimer = this.timers.setTimeout(() => {
-      if (gen === this.generation) this.fail(`AMI handshake not done within ${this.options.actionTimeoutMs} ms (state ${this.state})`);
-    }, this.options.actionTimeoutMs);
-    socket.on('data', (chunk: string) => {
-      if (gen !== this.generation) return;
+    return (chunk) => {
       try {
-        for (const frame of parser.push(chunk)) {
+        for (const frame of parser.push(decoder.write(chunk))) {
           if (frame.kind === 'banner') this.onBanner(frame.text);
           else this.onMessage(frame.fields);
         }
       } catch (err) {
-        this.fail(`AMI protocol error: ${(err as Error).message}`);
+        this.link.fail(`AMI protocol error: ${(err as Error).message}`);
       }
-    });
-    socket.on('error', (err) => {
-      if (gen === this.generation) this.lastError = err.message;
-    });
-    socket.on('close', () => {
-      if (gen === this.generation) this.onClosed(this.lastError ?? 'connection closed');
-    });
+    };
   }
 
   private onBanner(text: string): void {
-    if (this.state !== 'connecting') return;
-    this.setState('authenticating', { banner: text });
+    if (this.link.state !== 'connecting') return;
+    const gen = this.link.generation;
+    this.link.advance('authenticating', { banner: text });
     const login: Record<string, string> = { Username: this.options.username, Secret: this.options.secret, Events: this.options.events ?? 'call' };
     this.send('Login', login, false).then(
-      () => this.applyFilters().then(() => this.onLoggedIn()),
+      () => {
+        if (gen !== this.link.generation) return;
+        this.link.advance('subscribing');
+        return this.applyFilters(gen).then(() => this.onSubscribed(gen));
+      },
       (err: CallscreenError) => {
+        // Lost with its connection: that failure is already reported.
+        if (gen !== this.link.generation) return;
         this.counters.loginFailures++;
         // The username and Asterisk's message only: the secret is in neither.
         this.logger.error({ host: this.options.host, port: this.options.port, username: this.options.username, error: err.message }, 'AMI login failed');
-        this.fail(`login failed: ${err.message}`);
+        this.link.fail(`login failed: ${err.message}`);
       },
     );
   }
 
-  private async applyFilters(): Promise<void> {
-    const gen = this.generation;
+  private async applyFilters(gen: number): Promise<void> {
     for (const filter of this.options.eventFilters ?? []) {
-      if (gen !== this.generation) return;
+      if (gen !== this.link.generation) return;
       try {
         await this.send('Filter', { Operation: 'Add', Filter: filter }, false);
       } catch (err) {
+        if (gen !== this.link.generation) return;
         this.logger.warn({ filter, error: (err as Error).message }, 'AMI event filter refused; events of the subscribed classes all come through');
       }
     }
   }
 
-  private onLoggedIn(): void {
-    if (this.state !== 'authenticating') return;
-    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    this.attempt = 0;
-    this.lastError = null;
-    this.setState('connected');
+  private onSubscribed(gen: number): void {
+    if (gen !== this.link.generation || this.link.state !== 'subscribing') return;
+    this.link.established();
     this.armKeepalive();
   }
 
   private armKeepalive(): void {
-    const gen = this.generation;
+    const gen = this.link.generation;
     this.keepaliveTimer = this.timers.setTimeout(() => {
       this.keepaliveTimer = null;
-      if (gen !== this.generation || this.state !== 'connected') return;
+      if (gen !== this.link.generation || this.link.state !== 'connected') return;
       this.send('Ping', {}, false).then(
         () => {
-          if (gen === this.generation && this.state === 'connected') this.armKeepalive();
+          if (gen === this.link.generation && this.link.state === 'connected') this.armKeepalive();
         },
         (err: CallscreenError) => {
-          if (gen !== this.generation) return;
+          if (gen !== this.link.generation) return;
           this.counters.keepaliveMisses++;
           this.logger.warn({ error: err.message }, 'AMI keep-alive missed: reconnecting');
-          this.fail(`keep-alive missed: ${err.message}`);
+          this.link.fail(`keep-alive missed: ${err.message}`);
         },
       );
     }, this.options.keepaliveMs);
   }
 
-  /** Drops the current connection (the close handler then schedules the reconnect). */
-  private fail(reason: string): void {
-    this.lastError = reason;
-    const socket = this.socket;
-    if (socket !== null && !socket.destroyed) {
-      // No action may be written between here and the close event.
-      this.socket = null;
-      socket.destroy();
-      return;
-    }
-    this.onClosed(reason);
-  }
-
-  private onClosed(reason: string): void {
-    this.teardown(`AMI connection lost: ${reason}`);
-    if (this.state === 'stopped') return;
-    this.scheduleReconnect(reason);
-  }
-
-  /** Clears the connection's timers and fails its pending actions. */
-  private teardown(reason: string): void {
-    this.generation++;
-    this.socket = null;
-    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
+  /** The connection is gone: clears its keep-alive and fails its pending actions. */
+  private detach(reason: string): void {
     if (this.keepaliveTimer !== null) this.timers.clearTimeout(this.keepaliveTimer);
-    this.handshakeTimer = null;
     this.keepaliveTimer = null;
     const pending = [...this.pending.values()];
     this.pending.clear();
@@ -365,31 +309,12 @@ export class AmiClient implements AmiActions, AmiEventSource {
     }
   }
 
-  /**
-   * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and all
-   * of min(max, min·2ⁿ), so many daemons restarted together do not reconnect in step.
-   */
-  backoffDelay(attempt: number): number {
-    return equalJitterBackoff(attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs, this.random);
-  }
-
-  private scheduleReconnect(reason: string): void {
-    const delayMs = this.backoffDelay(this.attempt);
-    this.attempt++;
-    this.counters.reconnects++;
-    this.setState('backoff', { delayMs, attempt: this.attempt, reason });
-    this.retryTimer = this.timers.setTimeout(() => {
-      if (this.state === 'backoff') this.connect();
-    }, delayMs);
-  }
-
   // ------------------------------------------------------------------ messages
 
   private send(name: string, fields: Readonly<Record<string, string>>, counted: boolean): Promise<AmiMessage> {
-    const socket = this.socket;
     const id = `cs-${++this.nextId}`;
     return new Promise<AmiMessage>((resolve, reject) => {
-      if (socket === null) {
+      if (!this.link.open) {
         reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name }));
         return;
       }
@@ -399,7 +324,7 @@ export class AmiClient implements AmiActions, AmiEventSource {
         reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI ${name} got no response within ${this.options.actionTimeoutMs} ms`, { action: name, timeoutMs: this.options.actionTimeoutMs }));
       }, this.options.actionTimeoutMs);
       this.pending.set(id, { action: name, timer, counted, resolve, reject });
-      socket.write(encodeAction(name, id, fields));
+      this.link.write(encodeAction(name, id, fields));
     });
   }
 
@@ -433,15 +358,5 @@ export class AmiClient implements AmiActions, AmiEventSource {
     }
     if (p.counted) this.counters.actionsOk++;
     p.resolve(msg);
-  }
-
-  private setState(next: AmiState, extra: Record<string, unknown> = {}): void {
-    const prev = this.state;
-    if (prev === next) return;
-    this.state = next;
-    this.since = this.now();
-    const level = next === 'backoff' ? 'warn' : 'info';
-    this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `AMI ${next}`);
-    for (const l of this.stateListeners) l(next);
   }
 }

@@ -4,16 +4,14 @@
  * dialplan does not call the `call-outbound` AGI). Called from main.ts `buildPbxLinks`.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
+import { backgroundScheduler, type Clock, type Scheduler } from '../../core/clock.js';
 import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { ScreeningService } from '../../services/screening-service.js';
 import { AmiAgentNotifier } from './ami-agent-notifier.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
 import { AmiClient, type AmiClientDeps } from './ami-client.js';
 import { AmiMessageDeliverer } from './ami-message-deliverer.js';
 import { AstdbMirror, type AstdbMirrorDeps } from './astdb-mirror.js';
-import { backgroundOneShotTimers } from '../one-shot-timers.js';
 import { DialWatcher } from './dial-watcher.js';
 import { DialplanFailCounter } from './dialplan-fail-counter.js';
 
@@ -37,7 +35,7 @@ export interface AmiLinkDeps {
   /** The agent's org (default_org, else the only org) and the verdict with its text for the warning. */
   readonly screening: ScreeningService;
   readonly clock: Clock;
-  readonly timers?: OneShotTimers;
+  readonly timers?: Scheduler;
 }
 
 /** The AMI client as `[ami]` describes it (the daemon's link, and the CLI's one-shot login with `events: 'off'`). */
@@ -64,10 +62,16 @@ export function buildAmiClient(config: Config, logger: Logger, options: { events
 export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps): AmiLinkParts {
   // The dial watcher needs DialBegin (class `call`), the mirror the dialplan's UserEvent (class
   // `user`); a filter keeps the rest of those classes (four events per call) off this session.
-  const events = config.ami.astdb_mirror
+  // On by default (#20); it needs the DID to name the org in the dialplan, so other org_from modes
+  // leave it off (said once at start).
+  const mirrorOn = config.ami.astdb_mirror && config.fastagi.org_from === 'did';
+  if (config.ami.astdb_mirror && !mirrorOn) {
+    logger.child({ component: 'astdb-mirror' }).info({ org_from: config.fastagi.org_from }, 'AstDB mirror off: it needs fastagi.org_from = did to name the org in the dialplan; every call goes through FastAGI');
+  }
+  const events = mirrorOn
     ? { events: 'call,user', eventFilters: ['Event: DialBegin', 'Event: UserEvent'] }
     : { eventFilters: ['Event: DialBegin'] };
-  const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, { ...(deps.timers ? { timers: deps.timers } : {}), now: () => deps.clock.now() });
+  const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, { ...(deps.timers ? { timers: deps.timers } : {}), clock: deps.clock });
   const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
   const deliverer = new AmiMessageDeliverer(client);
   const fixedOrg = config.fastagi.default_org;
@@ -98,17 +102,14 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
     stop: () => watcher.stop(),
     health: (): ComponentHealth => ({ ok: true, state: 'watching', required: false, detail: { ...watcher.counters } }),
   };
-  const mirror = config.ami.astdb_mirror
-    ? (d: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>): AstdbMirror => {
-        const log = logger.child({ component: 'astdb-mirror' });
-        if (config.fastagi.org_from !== 'did') log.warn({ org_from: config.fastagi.org_from }, 'astdb_mirror needs fastagi.org_from = did to name the org in the dialplan; every call will go through FastAGI');
-        return new AstdbMirror(
-          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: config.fastagi.org_from === 'did' },
-          { ...d, ami: client, timers: deps.timers ?? backgroundOneShotTimers, logger: log },
-        );
-      }
+  const mirror = mirrorOn
+    ? (d: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>): AstdbMirror =>
+        new AstdbMirror(
+          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: true },
+          { ...d, ami: client, timers: deps.timers ?? backgroundScheduler, logger: logger.child({ component: 'astdb-mirror' }) },
+        )
     : null;
   const failCounter = (metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics']): DialplanFailCounter =>
-    new DialplanFailCounter({ ami: client, metrics, logger: logger.child({ component: 'dialplan-fail-counter' }), timers: deps.timers ?? backgroundOneShotTimers, eventTimeoutMs: config.ami.action_timeout_ms });
+    new DialplanFailCounter({ ami: client, metrics, logger: logger.child({ component: 'dialplan-fail-counter' }), timers: deps.timers ?? backgroundScheduler, eventTimeoutMs: config.ami.action_timeout_ms });
   return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent], mirror, failCounter };
 }

@@ -15,8 +15,10 @@
  *   F/did/<DID>           the org slug owning an E.164 DID (org_from = did);
  *   F/n/<org>/<number>    `<action>|<sip code>|<rule>|` for a number blocked for good (no free text:
  *                         the dialplan splits it with MSet, on commas);
- *   F/complete/<org>      `1` when a bare E.164 caller not under n/<org> is allowed: the org has no
- *                         prefix block and no block that depends on time.
+ *   F/complete/<org>      present when a bare E.164 caller not under n/<org> is allowed unless it matches
+ *                         this POSIX regex (the exclusions: the org's block prefixes and its numbers
+ *                         whose verdict depends on time, `^[+](1900|15557770009$)`; `^-`, which no
+ *                         caller ID matches, when there are none). A caller matching it goes to FastAGI.
  * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` and
  * there is no Privacy header; anything else goes to FastAGI as before. Each call answered from the
  * mirror sends `UserEvent(CallScreen)`, from which the daemon records the call, counts the rule hit
@@ -31,18 +33,19 @@
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../../core/clock.js';
+import type { Clock, Scheduler } from '../../core/clock.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { AdapterScreener } from '../../services/screener.js';
+import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
-import type { AmiActions, AmiEvent, AmiEventSource, AmiState } from './ami-client.js';
+import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
@@ -66,23 +69,57 @@ export interface AstdbMirrorOptions {
 }
 
 export interface AstdbMirrorDeps {
-  readonly ami: AmiActions & AmiEventSource & { readonly currentState: AmiState; onState(l: (s: AmiState) => void): () => void };
+  readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
   readonly clock: Clock;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   readonly logger: Logger;
+  /** Told of each call the mirror answered, like ScreeningService.record's observer (the flood detector). */
+  readonly observe?: (s: Screened) => void;
 }
 
 /** What an org has in the mirror, to update it change by change. */
 interface OrgMirror {
   readonly slug: string;
   dids: Set<string>;
-  /** Numbers whose verdict depends on time and may block: while any, `complete` is withheld. */
+  /** Numbers whose verdict depends on time and may block: the dialplan sends them to FastAGI. */
   unsure: Set<string>;
-  prefixBlock: boolean;
-  complete: boolean;
+  /** Block prefixes that match now or later (`+digits`): callers under them go to FastAGI. */
+  prefixes: readonly string[];
+  /** The `complete/<org>` value written, or null when the key is absent. */
+  complete: string | null;
+}
+
+/**
+ * Longest exclusion pattern written (characters, default 2000). The dialplan substitutes it into an
+ * expression, and Asterisk substitutes in fixed buffers of 4 KB (VAR_BUF_SIZE); past this the org is
+ * left incomplete (unlisted callers go to FastAGI), which is always safe.
+ */
+const MAX_EXCLUSION_CHARS = 2000;
+
+/** Matches no caller ID the dialplan lets through its `^[+][1-9][0-9]*$` check. */
+const EXCLUDES_NOTHING = '^-';
+
+/**
+ * The `complete/<org>` value: a POSIX extended regex matching the callers a miss under `n/<org>`
+ * says nothing about — under a block prefix, or a number whose verdict depends on time. Null when it
+ * cannot be written (too long, or a value that is not `+digits`): then no miss is conclusive.
+ */
+export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>): string | null {
+  const alternatives: string[] = [];
+  for (const p of prefixes) {
+    if (!/^\+\d+$/.test(p)) return null;
+    alternatives.push(p.slice(1));
+  }
+  for (const n of numbers) {
+    if (!/^\+\d+$/.test(n)) return null;
+    alternatives.push(`${n.slice(1)}$`);
+  }
+  if (alternatives.length === 0) return EXCLUDES_NOTHING;
+  const pattern = `^[+](${alternatives.sort().join('|')})`;
+  return pattern.length <= MAX_EXCLUSION_CHARS ? pattern : null;
 }
 
 /** Work of an AMI link that is gone, or after stop(): it stops quietly; the next full sync redoes it. */
@@ -149,7 +186,7 @@ export class AstdbMirror {
 
   // ------------------------------------------------------------------ link and changes
 
-  private onAmiState(s: AmiState): void {
+  private onAmiState(s: LinkState): void {
     if (this.state === 'stopped') return;
     if (s === 'connected') {
       this.link++;
@@ -246,18 +283,20 @@ export class AstdbMirror {
       const v = mirrorValueOf(n, await this.deps.index.lookup(state, { kind: 'number', value: n }), state.org.policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
       else org.unsure.delete(n);
-      // Completeness goes first when it is lost, last when it comes back.
-      if (org.complete && !this.isComplete(org)) await this.setComplete(org, false);
+      // Completeness goes first when it narrows (a new exclusion), last when it widens.
+      const next = this.completeValue(org);
+      if (org.complete !== null && org.complete !== next) await this.setComplete(org, null);
       if (v.kind === 'put') await this.put(`n/${org.slug}/${n}`, v.value);
       else await this.del(`n/${org.slug}/${n}`);
     }
-    if (!org.complete && this.isComplete(org)) await this.setComplete(org, true);
+    const next = this.completeValue(org);
+    if (next !== null && org.complete !== next) await this.setComplete(org, next);
   }
 
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, now), complete: false };
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), complete: null };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -296,17 +335,18 @@ export class AstdbMirror {
     for (const n of contacts) await write(n, null);
     for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
-    if (this.isComplete(org)) await this.setComplete(org, true);
+    const complete = this.completeValue(org);
+    if (complete !== null) await this.setComplete(org, complete);
   }
 
-  private isComplete(org: OrgMirror): boolean {
-    return !org.prefixBlock && org.unsure.size === 0;
+  private completeValue(org: OrgMirror): string | null {
+    return exclusionPattern(org.prefixes, org.unsure);
   }
 
-  private async setComplete(org: OrgMirror, complete: boolean): Promise<void> {
-    if (complete) await this.put(`complete/${org.slug}`, '1');
+  private async setComplete(org: OrgMirror, value: string | null): Promise<void> {
+    if (value !== null) await this.put(`complete/${org.slug}`, value);
     else await this.del(`complete/${org.slug}`);
-    org.complete = complete;
+    org.complete = value;
   }
 
   // ------------------------------------------------------------------ heartbeat
@@ -364,6 +404,7 @@ export class AstdbMirror {
         this.deps.logger.warn({ org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action }, 'AstDB mirror answered a call differently from the list (a change was on its way)');
       }
       this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, 'astdb-mirror', null);
+      this.deps.observe?.({ req, org: state, verdict: v, fallback: null });
       if (!this.deps.logger.isLevelEnabled('info')) return;
       this.deps.logger
         .child({ org: req.org, callId: req.callId, from: req.from, to: req.to })
@@ -423,12 +464,13 @@ function notFoundIsFine(err: unknown): void {
   throw err;
 }
 
-/** A prefix block that still matches now or later makes a miss in the mirror inconclusive. */
-function hasPrefixBlock(state: OrgState, now: number): boolean {
-  for (const entries of state.prefixes.values()) {
-    for (const e of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
+/** The org's block prefixes that still match now or later: a miss under them is inconclusive. */
+function blockPrefixes(state: OrgState, now: number): string[] {
+  const out: string[] = [];
+  for (const [prefix, entries] of state.prefixes) {
+    if (entries.some((e) => e.list === 'block' && (e.expiresAt === null || e.expiresAt > now))) out.push(prefix);
   }
-  return false;
+  return out;
 }
 
 /**

@@ -16,8 +16,9 @@
  */
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
-import type { AmiEvent, AmiState } from './ami-client.js';
+import type { Scheduler } from '../../core/clock.js';
+import type { AmiEvent } from './ami-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
 import { field, type AmiMessage } from './ami-protocol.js';
 
 export const STATS_FAMILY = 'callscreen_stats';
@@ -30,15 +31,15 @@ const MODES: readonly Mode[] = ['open', 'closed'];
 export interface FailCounterAmi {
   action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
   onEvent(listener: (e: AmiEvent) => void): () => void;
-  onState(listener: (s: AmiState) => void): () => void;
-  readonly currentState: AmiState;
+  onState(listener: (s: LinkState) => void): () => void;
+  readonly currentState: LinkState;
 }
 
 export interface FailCounterDeps {
   readonly ami: FailCounterAmi;
   readonly metrics: { recordDialplanFailMode(mode: Mode, count: number): void };
   readonly logger: Logger;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   /** How long to wait for a DBGet's value event after its response (ms; the AMI action timeout). */
   readonly eventTimeoutMs: number;
   readonly pollMs?: number;

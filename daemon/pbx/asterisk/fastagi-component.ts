@@ -10,6 +10,7 @@ export function buildFastAgiServer(ctx: DaemonContext): FastAgiServer {
     screening: ctx.screening,
     quarantine: ctx.quarantine,
     agentNotifier: ctx.agentNotifier,
+    handset: ctx.handset,
     config: () => ctx.config,
     logger: ctx.logger.child({ component: 'fastagi' }),
   });

@@ -11,16 +11,19 @@
 import type { Config } from '../../config/schema.js';
 import type { AgentNotifier } from '../../agents/agent-notifier.js';
 import type { Verdict } from '../../core/verdict.js';
+import type { HandsetBlockService } from '../../services/handset-block-service.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgRouting, Screened, ScreeningService } from '../../services/screening-service.js';
 import type { OrgState } from '../../store/screening-index.js';
-import { agentEndpoint, inboundCaller, setVariable, type AgiEnv, type AgiScript } from './agi-protocol.js';
+import { agentEndpoint, inboundCaller, setVariable, type AgiEnv, type ScreenScript } from './agi-protocol.js';
 import type { AgiSession } from './agi-session.js';
 
 export interface RouteDeps {
   readonly screening: ScreeningService;
   readonly quarantine: { hold(input: HoldInput): Promise<number> };
   readonly agentNotifier: AgentNotifier | null;
+  /** The handset feature codes (route block-caller); absent: that route answers "refused". */
+  readonly handset?: Pick<HandsetBlockService, 'block'>;
 }
 
 export interface RouteOutcome {
@@ -178,7 +181,7 @@ async function smsOutbound(ctx: RouteContext): Promise<RouteOutcome> {
   return { screened: s, latencyUs };
 }
 
-export const ROUTES: Readonly<Record<AgiScript, (ctx: RouteContext) => Promise<RouteOutcome>>> = {
+export const ROUTES: Readonly<Record<ScreenScript, (ctx: RouteContext) => Promise<RouteOutcome>>> = {
   'call-inbound': callInbound,
   'call-outbound': callOutbound,
   'sms-inbound': smsInbound,

@@ -19,17 +19,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import { VERDICT_ACTIONS, type VerdictAction } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { systemScheduler, type Scheduler } from '../../core/clock.js';
+import { listenAddress, listenOn } from '../../net/listen.js';
 import { scriptOf } from './agi-protocol.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
+import { blockCaller } from './handset-route.js';
 import { ROUTES, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
 
 export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  /** The refused-connection log window (one line a second); real timers by default. */
-  readonly timers?: OneShotTimers;
+  /** Its deadlines: the environment wait, the stop grace, the refused-connection log window (ms). System scheduler by default. */
+  readonly timers?: Scheduler;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
 }
@@ -56,6 +58,9 @@ export interface FastAgiCounters {
 /** Refused connections are logged at most once per this many ms, with the count since the last line. */
 export const REFUSED_LOG_MS = 1000;
 
+/** How long stop() lets sessions in flight finish before it closes their sockets (ms). */
+export const STOP_GRACE_MS = 2000;
+
 export class FastAgiServer {
   readonly name = 'fastagi';
   readonly counters: FastAgiCounters = {
@@ -65,7 +70,7 @@ export class FastAgiServer {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private readonly monotonicMs: () => number;
   private bound: { host: string; port: number } | null = null;
   /** Refusals not yet in a log line, and the timer that writes the next one (null: none pending). */
@@ -73,7 +78,7 @@ export class FastAgiServer {
   private refusedLogTimer: unknown = null;
 
   constructor(private readonly deps: FastAgiDeps) {
-    this.timers = deps.timers ?? realOneShotTimers;
+    this.timers = deps.timers ?? systemScheduler;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
   }
 
@@ -84,19 +89,10 @@ export class FastAgiServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = parseListen(this.deps.config().fastagi.listen);
     const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Node's default backlog (511) is far below max_connections: a burst of calls beyond it had
-      // its SYNs dropped and retried a second or more later, past the screening deadline.
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // A deep accept queue (LISTEN_BACKLOG): a burst of calls must not have its SYNs dropped.
+    const a = await listenOn(server, listenAddress(this.deps.config().fastagi.listen));
     server.on('error', (err) => this.deps.logger.error({ err }, 'FastAGI server error'));
-    const a = server.address() as net.AddressInfo;
     this.bound = { host: a.address, port: a.port };
     this.server = server;
     this.deps.logger.info({ listen: `${a.address}:${a.port}` }, 'FastAGI listening');
@@ -111,7 +107,10 @@ export class FastAgiServer {
     this.logRefused();
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Sessions in flight get up to 2 s (STOP_GRACE_MS) to answer before their sockets are cut.
+    let grace: unknown = null;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise<void>((r) => { grace = this.timers.setTimeout(r, STOP_GRACE_MS); })]);
+    this.timers.clearTimeout(grace);
     for (const s of this.sockets) s.destroy();
     await closed;
   }
@@ -144,24 +143,27 @@ export class FastAgiServer {
       this.sockets.delete(sock);
       this.counters.connections--;
     });
+    // The session's clock starts here, not at the environment: callscreen_verdict_duration_seconds
+    // times what Asterisk waits for (environment sent, verdict computed, its commands answered).
+    const acceptedAt = this.monotonicMs();
     const session = new AgiSession(sock);
     sock.setTimeout(cfg.idle_timeout_ms, () => session.fail(new AgiProtocolError('idle timeout', 'idle')));
-    const p = this.serve(session, sock, cfg.idle_timeout_ms).finally(() => this.inflight.delete(p));
+    const p = this.serve(session, sock, cfg.idle_timeout_ms, acceptedAt).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
-  private async serve(session: AgiSession, sock: net.Socket, envMs: number): Promise<void> {
+  private async serve(session: AgiSession, sock: net.Socket, envMs: number, acceptedAt: number): Promise<void> {
     let env;
     // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
     // the connection for hours: the whole environment must arrive within idle_timeout_ms.
-    const envTimer = setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
+    const envTimer = this.timers.setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
     try {
       env = await session.environment();
     } catch (err) {
       this.protocolError(err, sock);
       return;
     } finally {
-      clearTimeout(envTimer);
+      this.timers.clearTimeout(envTimer);
     }
     const t0 = this.monotonicMs();
     const config = this.deps.config();
@@ -173,6 +175,17 @@ export class FastAgiServer {
       return;
     }
     const ctx: RouteContext = { env, session, config, deps: this.deps, elapsedUs: () => (this.monotonicMs() - t0) * 1000 };
+    if (script === 'block-caller') {
+      // A feature code, not a screening: no verdict to count or record (the block is audited).
+      try {
+        await blockCaller(ctx, this.deps.logger);
+      } catch (err) {
+        this.counters.errors++;
+        this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
+      }
+      session.end();
+      return;
+    }
     let outcome: RouteOutcome | undefined;
     try {
       outcome = await ROUTES[script](ctx);
@@ -181,7 +194,7 @@ export class FastAgiServer {
       this.counters.errors++;
       this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
     }
-    if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - t0) * 1000);
+    if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - acceptedAt) * 1000);
     if (session.hungUp) this.counters.hangups++;
     // AGI ends when the server closes: Asterisk then sets AGISTATUS=SUCCESS and goes on.
     session.end();
@@ -196,8 +209,9 @@ export class FastAgiServer {
     if (v.failMode === 'closed') c.failClosed++;
     if (s.fallback === 'unknown-org') c.unknownOrg++;
     if (s.fallback === 'error' || s.fallback === 'hold-failed') c.errors++;
-    // Records, counts by fail mode and logs every fail-mode answer at warn (with why).
-    this.deps.screening.record(s, 'fastagi', o.latencyUs, this.deps.logger);
+    // Records (latency_us: environment → verdict), counts by fail mode and logs every fail-mode
+    // answer at warn (with why); the histogram observes the whole session (accept → last answer).
+    this.deps.screening.record(s, 'fastagi', o.latencyUs, this.deps.logger, sessionUs);
     // A child logger per call is built only when its line will be written: a busy site that sets
     // log.level = "warn" logs nothing for most calls, and then building the child and its fields
     // would be wasted CPU on every call.
@@ -251,9 +265,4 @@ export class FastAgiServer {
     this.counters.protocolErrors++;
     this.deps.logger.warn({ reason, remote: sock.remoteAddress }, 'FastAGI connection dropped: not a valid AGI session');
   }
-}
-
-export function parseListen(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) };
 }

@@ -2,10 +2,10 @@
  * The daemon's INBOUND Event Socket connection: it logs in to FreeSWITCH's mod_event_socket
  * (`esl_inbound.host:port`, default 127.0.0.1:8021), asks for the events it was given, and sends
  * commands (`api chat`, `sendevent`) that belong to no call. mod_sms chatplan applications have no
- * `socket`, so this is the only way to see and answer SMS from FreeSWITCH. Kept up by an explicit
- * state machine:
+ * `socket`, so this is the only way to see and answer SMS from FreeSWITCH. Kept up by the shared
+ * link state machine (net/reconnecting-link.ts, the AMI client's too, with the same state words):
  *
- *   stopped ─start()─▶ connecting ──auth/request──▶ authenticating ──+OK accepted──▶ subscribing ──setup +OK──▶ ready
+ *   stopped ─start()─▶ connecting ──auth/request──▶ authenticating ──+OK accepted──▶ subscribing ──setup +OK──▶ connected
  *                         │ (refused, no auth/request,     │ (-ERR invalid,              │ (-ERR, timeout)          │ (closed, disconnect
  *                         │  ACL rude-rejection, timeout)  │  timeout)                   │                          │  notice, timeout,
  *                         ▼                                ▼                             ▼                          ▼  bad frame)
@@ -13,9 +13,9 @@
  *                                                                        stop() → stopped (from anywhere)
  *
  * Rules (the AMI client's, for the same reasons):
- * - commands are written only while `ready`, one at a time: ESL replies carry no id, they come in
+ * - commands are written only while `connected`, one at a time: ESL replies carry no id, they come in
  *   the order the commands were sent, so the next command waits for the reply to the one before.
- *   When not ready a command fails at once with CS_ERR_UNAVAILABLE and is never queued across a
+ *   When not connected a command fails at once with CS_ERR_UNAVAILABLE and is never queued across a
  *   reconnect (a warning or an SMS minutes late is worse than a failure the caller logs);
  * - every command, and the wait for `auth/request` after connecting, is bounded by
  *   `commandTimeoutMs`. A command with no reply fails with CS_ERR_TIMEOUT and the connection is
@@ -26,15 +26,13 @@
  * parseEventPlain. Timers and the clock are injected so backoff and timeouts are tested without
  * sleeping.
  */
-import net from 'node:net';
 import type { Logger } from 'pino';
 import { CallscreenError } from '../../core/errors.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import { parseEventPlain, type EslEvent } from './esl-event.js';
 import { EslFrameReader, type EslFrame, type EslFrameLimits } from './esl-frame.js';
-import { backgroundOneShotTimers, equalJitterBackoff, type OneShotTimers } from '../one-shot-timers.js';
-
-export type EslInboundState = 'stopped' | 'connecting' | 'authenticating' | 'subscribing' | 'ready' | 'backoff';
+import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
+import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 
 export interface EslInboundOptions {
   readonly host: string;
@@ -59,28 +57,16 @@ export interface EslInboundOptions {
   readonly limits?: EslFrameLimits;
 }
 
-export interface EslInboundDeps {
-  readonly timers?: OneShotTimers;
-  /** [0,1) source for backoff jitter; tests pin it. */
-  readonly random?: () => number;
-  /** Epoch ms, for `status().since`. */
-  readonly now?: () => number;
-}
+export type EslInboundDeps = LinkClientDeps;
 
 /** For health, metrics and `doctor`. Never holds the password. */
-export interface EslInboundStatus {
-  readonly state: EslInboundState;
-  /** Epoch ms of the last state change. */
-  readonly since: number;
-  /** Reconnect attempts scheduled since start. */
-  readonly reconnects: number;
+export interface EslInboundStatus extends LinkStatus {
   readonly commandsOk: number;
   readonly commandsFailed: number;
   readonly authFailures: number;
   readonly events: number;
   /** Event bodies that could not be read (ignored). */
   readonly badEvents: number;
-  readonly lastError: string | null;
 }
 
 /** What notifiers, deliverers and the SMS screener need: send a command, get its reply frame. */
@@ -124,24 +110,12 @@ interface Pending {
 
 export class EslInboundClient implements EslCommands, EslEventSource {
   readonly name = 'esl-inbound';
-  private state: EslInboundState = 'stopped';
-  private since: number;
-  private socket: net.Socket | null = null;
-  /** Bumped per connection so late callbacks of an old socket are ignored. */
-  private generation = 0;
-  /** Consecutive failed attempts: the exponent of the backoff. */
-  private attempt = 0;
-  private retryTimer: unknown = null;
-  private handshakeTimer: unknown = null;
+  private readonly link: ReconnectingLink;
   private inflight: Pending | null = null;
   private readonly queue: Pending[] = [];
   private readonly eventListeners = new Set<(e: EslEvent) => void>();
-  private readonly stateListeners = new Set<(s: EslInboundState) => void>();
-  private readonly counters = { reconnects: 0, commandsOk: 0, commandsFailed: 0, authFailures: 0, events: 0, badEvents: 0 };
-  private lastError: string | null = null;
-  private readonly timers: OneShotTimers;
-  private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly counters = { commandsOk: 0, commandsFailed: 0, authFailures: 0, events: 0, badEvents: 0 };
+  private readonly timers: Scheduler;
   private readonly limits: EslFrameLimits;
 
   constructor(
@@ -149,31 +123,39 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     private readonly logger: Logger,
     deps: EslInboundDeps = {},
   ) {
-    this.timers = deps.timers ?? backgroundOneShotTimers;
-    this.random = deps.random ?? Math.random;
-    this.now = deps.now ?? Date.now;
-    this.since = this.now();
+    this.timers = deps.timers ?? backgroundScheduler;
     this.limits = options.limits ?? { maxHeaderBytes: 65_536, maxBodyBytes: 262_144 };
+    this.link = new ReconnectingLink(
+      {
+        label: 'ESL inbound', host: options.host, port: options.port,
+        // Connecting and FreeSWITCH's `auth/request` greeting share one command timeout; every
+        // command after it has its own.
+        handshakeTimeoutMs: options.commandTimeoutMs,
+        handshakeTimeoutText: (ms, state) => `no auth/request within ${ms} ms (state ${state})`,
+        reconnectMinMs: options.reconnectMinMs, reconnectMaxMs: options.reconnectMaxMs,
+        // A peer that never closes does not hold up shutdown.
+        closeTimeoutMs: options.commandTimeoutMs,
+      },
+      { ...deps, logger, timers: this.timers },
+      { attach: () => this.attach(), detach: (reason) => this.detach(reason) },
+    );
   }
 
-  get currentState(): EslInboundState {
-    return this.state;
+  get currentState(): LinkState {
+    return this.link.state;
   }
 
   /** Starts connecting and returns at once: the daemon does not wait for FreeSWITCH. */
   async start(): Promise<void> {
-    if (this.state !== 'stopped') return;
-    this.connect();
+    this.link.start();
   }
 
   /**
-   * Sends the teardown commands (when ready), then `exit`, and closes; cancels every timer.
+   * Sends the teardown commands (when connected), then `exit`, and closes; cancels every timer.
    * Commands still waiting fail with CS_ERR_UNAVAILABLE.
    */
   async stop(): Promise<void> {
-    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    if (this.state === 'ready') {
+    if (this.link.state === 'connected') {
       for (const line of this.options.teardown?.() ?? []) {
         try {
           await this.command(`${line}\n\n`);
@@ -182,28 +164,17 @@ export class EslInboundClient implements EslCommands, EslEventSource {
         }
       }
     }
-    const socket = this.socket;
-    this.setState('stopped');
-    this.teardown('ESL client stopped');
-    if (socket === null || socket.destroyed) return;
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      // `exit` is a courtesy: FreeSWITCH answers `+OK bye` and closes its side.
-      socket.end('exit\n\n');
-      // A peer that never closes does not hold up shutdown (bounded by the command timeout).
-      const t = setTimeout(() => socket.destroy(), this.options.commandTimeoutMs);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-    });
+    // `exit` is a courtesy: FreeSWITCH answers `+OK bye` and closes its side.
+    await this.link.stop('exit\n\n');
   }
 
   status(): EslInboundStatus {
-    return { state: this.state, since: this.since, ...this.counters, lastError: this.lastError };
+    return { ...this.link.status(), ...this.counters };
   }
 
   /** For /readyz and metrics. Not required: calls are screened without it; SMS, warnings and releases wait for it. */
   health(): ComponentHealth {
-    return { ok: this.state === 'ready', state: this.state, required: false, detail: { ...this.status() } };
+    return { ok: this.link.state === 'connected', state: this.link.state, required: false, detail: { ...this.status() } };
   }
 
   onEvent(listener: (e: EslEvent) => void): () => void {
@@ -211,16 +182,16 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     return () => this.eventListeners.delete(listener);
   }
 
-  onState(listener: (s: EslInboundState) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+  onState(listener: (s: LinkState) => void): () => void {
+    return this.link.onState(listener);
   }
 
   command(text: string): Promise<EslFrame> {
     const label = commandLabel(text);
-    if (this.state !== 'ready' || this.socket === null) {
+    const state = this.link.state;
+    if (state !== 'connected' || !this.link.open) {
       this.counters.commandsFailed++;
-      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected (state ${this.state}); ${label} not sent`, { command: label, state: this.state }));
+      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected (state ${state}); ${label} not sent`, { command: label, state }));
     }
     const maxQueued = this.options.maxQueued ?? 256;
     if (this.queue.length >= maxQueued) {
@@ -240,44 +211,29 @@ export class EslInboundClient implements EslCommands, EslEventSource {
    * of min(max, min·2ⁿ) ms, so daemons restarted together do not reconnect in step.
    */
   backoffDelay(attempt: number): number {
-    return equalJitterBackoff(attempt, this.options.reconnectMinMs, this.options.reconnectMaxMs, this.random);
+    return this.link.backoffDelay(attempt);
   }
 
   // ------------------------------------------------------------------ connection
 
-  private connect(): void {
-    this.retryTimer = null;
-    const gen = ++this.generation;
-    this.setState('connecting');
-    const socket = net.createConnection({ host: this.options.host, port: this.options.port });
-    this.socket = socket;
-    socket.setNoDelay(true);
+  /** A new connection: a fresh frame reader; frames of a connection that failed mid-chunk are dropped. */
+  private attach(): (chunk: Buffer) => void {
     const reader = new EslFrameReader(this.limits);
-    // Connecting and FreeSWITCH's `auth/request` greeting share one command timeout.
-    this.handshakeTimer = this.timers.setTimeout(() => {
-      if (gen === this.generation) this.fail(`no auth/request within ${this.options.commandTimeoutMs} ms (state ${this.state})`);
-    }, this.options.commandTimeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      if (gen !== this.generation || this.socket !== socket) return;
+    const gen = this.link.generation;
+    return (chunk) => {
       let frames: EslFrame[];
       try {
         frames = reader.push(chunk);
       } catch (err) {
-        this.fail(`Event Socket protocol error: ${(err as Error).message}`);
+        this.link.fail(`Event Socket protocol error: ${(err as Error).message}`);
         return;
       }
       for (const frame of frames) {
         // A frame may have failed the connection: the rest of the chunk belongs to a dead session.
-        if (gen !== this.generation || this.socket !== socket) return;
+        if (gen !== this.link.generation) return;
         this.onFrame(frame);
       }
-    });
-    socket.on('error', (err) => {
-      if (gen === this.generation) this.lastError = err.message;
-    });
-    socket.on('close', () => {
-      if (gen === this.generation) this.onClosed(this.lastError ?? 'connection closed');
-    });
+    };
   }
 
   private onFrame(frame: EslFrame): void {
@@ -294,12 +250,12 @@ export class EslInboundClient implements EslCommands, EslEventSource {
         this.onEventFrame(frame);
         return;
       case 'text/disconnect-notice':
-        this.fail(`FreeSWITCH closed the Event Socket: ${frame.body.trim().split('\n')[0] ?? ''}`.trim());
+        this.link.fail(`FreeSWITCH closed the Event Socket: ${frame.body.trim().split('\n')[0] ?? ''}`.trim());
         return;
       case 'text/rude-rejection':
         this.logger.error({ host: this.options.host, port: this.options.port, reply: frame.body.trim().slice(0, 100) },
           'FreeSWITCH refused this address: allow it in event_socket.conf.xml (apply-inbound-acl)');
-        this.fail('refused by the Event Socket ACL');
+        this.link.fail('refused by the Event Socket ACL');
         return;
       default:
         this.logger.debug({ contentType: type }, 'Event Socket frame ignored');
@@ -307,19 +263,18 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   }
 
   private onAuthRequest(): void {
-    if (this.state !== 'connecting') {
-      this.fail(`unexpected auth/request in state ${this.state}`);
+    if (this.link.state !== 'connecting') {
+      this.link.fail(`unexpected auth/request in state ${this.link.state}`);
       return;
     }
-    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    this.setState('authenticating');
+    this.link.handshakeDone();
+    this.link.advance('authenticating');
     // Handled as the reply is read, not a promise turn later: FreeSWITCH follows `-ERR invalid` with
     // a disconnect notice, often in the same packet, and the refusal must be seen (and logged) first.
     this.queueCommand(`auth ${this.options.password}\n\n`, 'auth', false, (reply) => {
       const text = replyText(reply);
       if (text.startsWith('+OK')) {
-        this.setState('subscribing');
+        this.link.advance('subscribing');
         this.sendSetup(0);
         return;
       }
@@ -327,17 +282,15 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       // FreeSWITCH's answer (`-ERR invalid`) and where: the password is in neither.
       this.logger.error({ host: this.options.host, port: this.options.port, reply: text.slice(0, 100) },
         'Event Socket login refused: check esl_inbound.password against event_socket.conf.xml');
-      this.fail(`authentication failed: ${text.slice(0, 100)}`);
+      this.link.fail(`authentication failed: ${text.slice(0, 100)}`);
     });
   }
 
-  /** Sends setup command `i`, then the next once it is answered `+OK`; after the last, ready. */
+  /** Sends setup command `i`, then the next once it is answered `+OK`; after the last, connected. */
   private sendSetup(i: number): void {
     const line = this.options.setup[i];
     if (line === undefined) {
-      this.attempt = 0;
-      this.lastError = null;
-      this.setState('ready');
+      this.link.established();
       return;
     }
     const label = commandLabel(line);
@@ -345,7 +298,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       const text = replyText(reply);
       if (!text.startsWith('+OK')) {
         this.logger.error({ command: label, reply: text.slice(0, 100) }, 'FreeSWITCH refused an Event Socket setup command');
-        this.fail(`setup command ${label} refused: ${text.slice(0, 100)}`);
+        this.link.fail(`setup command ${label} refused: ${text.slice(0, 100)}`);
         return;
       }
       this.sendSetup(i + 1);
@@ -356,7 +309,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     const p = this.inflight;
     if (p === null) {
       // Replies come in order, one per command: a reply nobody waits for means the two sides disagree.
-      this.fail('Event Socket reply with no command in flight');
+      this.link.fail('Event Socket reply with no command in flight');
       return;
     }
     this.inflight = null;
@@ -367,7 +320,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   }
 
   private onEventFrame(frame: EslFrame): void {
-    if (this.state !== 'subscribing' && this.state !== 'ready') return;
+    if (this.link.state !== 'subscribing' && this.link.state !== 'connected') return;
     const parsed = parseEventPlain(frame.body);
     if (!parsed.ok) {
       this.counters.badEvents++;
@@ -384,30 +337,8 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     }
   }
 
-  /**
-   * Drops the current connection and moves to backoff at once (not on the close event), so no
-   * command can find the state `ready` with no socket behind it; the close event that follows
-   * belongs to an old generation and is ignored.
-   */
-  private fail(reason: string): void {
-    this.lastError = reason;
-    const socket = this.socket;
-    this.onClosed(reason);
-    if (socket !== null && !socket.destroyed) socket.destroy();
-  }
-
-  private onClosed(reason: string): void {
-    this.teardown(`Event Socket connection lost: ${reason}`);
-    if (this.state === 'stopped') return;
-    this.scheduleReconnect(reason);
-  }
-
-  /** Clears the connection's timers and fails its commands. */
-  private teardown(reason: string): void {
-    this.generation++;
-    this.socket = null;
-    if (this.handshakeTimer !== null) this.timers.clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
+  /** The connection is gone: fails the command in flight and those waiting. */
+  private detach(reason: string): void {
     const all = [...(this.inflight ? [this.inflight] : []), ...this.queue.splice(0)];
     this.inflight = null;
     for (const p of all) {
@@ -415,16 +346,6 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       if (p.counted) this.counters.commandsFailed++;
       p.onError(new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.label} not answered`, { command: p.label }));
     }
-  }
-
-  private scheduleReconnect(reason: string): void {
-    const delayMs = this.backoffDelay(this.attempt);
-    this.attempt++;
-    this.counters.reconnects++;
-    this.setState('backoff', { delayMs, attempt: this.attempt, reason });
-    this.retryTimer = this.timers.setTimeout(() => {
-      if (this.state === 'backoff') this.connect();
-    }, delayMs);
   }
 
   // ------------------------------------------------------------------ commands
@@ -436,7 +357,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
 
   /** Queues a command; `onReply` runs as its reply is read. Failures (lost, timeout) go to `onError`. */
   private queueCommand(text: string, label: string, counted: boolean, onReply: (f: EslFrame) => void, onError: (e: CallscreenError) => void = () => undefined): void {
-    if (this.socket === null) {
+    if (!this.link.open) {
       onError(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected; ${label} not sent`, { command: label }));
       return;
     }
@@ -446,8 +367,7 @@ export class EslInboundClient implements EslCommands, EslEventSource {
 
   /** Writes the next command when none is in flight. */
   private pump(): void {
-    const socket = this.socket;
-    if (this.inflight !== null || socket === null) return;
+    if (this.inflight !== null || !this.link.open) return;
     const next = this.queue.shift();
     if (next === undefined) return;
     this.inflight = next;
@@ -458,18 +378,8 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       if (next.counted) this.counters.commandsFailed++;
       next.onError(new CallscreenError('CS_ERR_TIMEOUT', `FreeSWITCH did not answer ${next.label} within ${ms} ms`, { command: next.label, timeoutMs: ms }));
       // No reply ids in ESL: a late reply would be taken for the next command's. Start over.
-      this.fail(`no reply to ${next.label} within ${ms} ms`);
+      this.link.fail(`no reply to ${next.label} within ${ms} ms`);
     }, ms);
-    socket.write(next.text);
-  }
-
-  private setState(next: EslInboundState, extra: Record<string, unknown> = {}): void {
-    const prev = this.state;
-    if (prev === next) return;
-    this.state = next;
-    this.since = this.now();
-    const level = next === 'backoff' ? 'warn' : 'info';
-    this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `ESL inbound ${next}`);
-    for (const l of this.stateListeners) l(next);
+    this.link.write(next.text);
   }
 }

@@ -17,7 +17,7 @@ import type { Config } from '../../config/schema.js';
 import type { Component } from '../../component.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import { EslAgentNotifier } from './esl-agent-notifier.js';
-import { backgroundOneShotTimers } from '../one-shot-timers.js';
+import { backgroundScheduler } from '../../core/clock.js';
 import { EslInboundClient, type EslInboundDeps } from './esl-inbound-client.js';
 import { EslMessageDeliverer } from './esl-message-deliverer.js';
 import type { ScreeningService } from '../../services/screening-service.js';
@@ -58,7 +58,7 @@ export function buildEslInboundClient(config: Config, logger: Logger, session: E
       ...(session.teardown ? { teardown: session.teardown } : {}),
     },
     logger,
-    { ...(deps.timers ? { timers: deps.timers } : {}), ...(deps.random ? { random: deps.random } : {}), ...(deps.now ? { now: deps.now } : {}) },
+    deps,
   );
 }
 
@@ -80,8 +80,8 @@ export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslIn
   });
   // Renewed on the client's timers: unref'd in the daemon (the link is best effort), a test's manual ones.
   const watchdog = new EslSmsWatchdog({
-    commands: client, states: client, config, timers: deps.timers ?? backgroundOneShotTimers,
-    logger: logger.child({ component: 'esl-sms-watchdog' }), ...(deps.now ? { now: deps.now } : {}),
+    commands: client, states: client, config, timers: deps.timers ?? backgroundScheduler,
+    logger: logger.child({ component: 'esl-sms-watchdog' }), ...(deps.clock ? { clock: deps.clock } : {}),
   });
   // All three are components as they are (start, stop, health; the screener and watchdog also reload).
   return { client, sms, notifier, deliverer, watchdog, components: [client, sms, watchdog] };

@@ -37,7 +37,8 @@ import { BY_DID, type Screened, type ScreeningService } from '../../services/scr
 import { EslChatNotifier } from './esl-chat-notifier.js';
 import { readCall, type EslCall } from './esl-channel.js';
 import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-frame.js';
-import { realOneShotTimers, type OneShotTimers } from '../one-shot-timers.js';
+import { systemScheduler, type Scheduler } from '../../core/clock.js';
+import { listenAddress, listenOn } from '../../net/listen.js';
 import { EslSession } from './esl-session.js';
 
 export interface EslServerDeps {
@@ -46,7 +47,7 @@ export interface EslServerDeps {
   /** The current config (read per call, so a reload of screening.* applies at once). */
   readonly config: () => Config;
   readonly logger: Logger;
-  readonly timers?: OneShotTimers;
+  readonly timers?: Scheduler;
 }
 
 export interface EslServerOptions extends EslFrameLimits {
@@ -69,30 +70,19 @@ export class EslServer implements Component {
   readonly name = 'esl-server';
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private readonly timers: OneShotTimers;
+  private readonly timers: Scheduler;
   private counters = { connections: 0, screened: 0, failed: 0 };
   private stateNow: 'stopped' | 'listening' = 'stopped';
 
   constructor(private readonly deps: EslServerDeps, private readonly options: EslServerOptions = {}) {
-    this.timers = deps.timers ?? realOneShotTimers;
+    this.timers = deps.timers ?? systemScheduler;
   }
 
   async start(): Promise<void> {
-    const listen = this.options.listen ?? this.deps.config().esl.listen;
-    const colon = listen.lastIndexOf(':');
-    const host = listen.slice(0, colon);
-    const port = Number(listen.slice(colon + 1));
     const server = createServer((sock) => this.accept(sock));
     server.maxConnections = this.options.maxConnections ?? 2000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Node's default backlog (511) is below maxConnections: in a burst the kernel dropped the
-      // SYNs beyond it and FreeSWITCH retried 1 s, then 3 s later (as FastAGI had to learn).
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    // A deep accept queue (LISTEN_BACKLOG): in a burst FreeSWITCH must not have its SYNs dropped.
+    await listenOn(server, listenAddress(this.options.listen ?? this.deps.config().esl.listen));
     server.on('error', (err) => this.deps.logger.error({ err }, 'ESL server error'));
     this.server = server;
     this.stateNow = 'listening';

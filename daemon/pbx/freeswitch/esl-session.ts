@@ -13,7 +13,7 @@
  * long, and a peer cannot hold a connection longer.
  */
 import type { Socket } from 'node:net';
-import type { OneShotTimers } from '../one-shot-timers.js';
+import type { Scheduler } from '../../core/clock.js';
 import { EslFrameReader, EslProtocolError, type EslFrame, type EslFrameLimits } from './esl-frame.js';
 
 export type EslSessionState = 'connected' | 'awaiting-channel-data' | 'ready' | 'closed';
@@ -21,7 +21,7 @@ export type EslSessionState = 'connected' | 'awaiting-channel-data' | 'ready' | 
 export interface EslSessionOptions extends EslFrameLimits {
   /** Whole-connection budget (ms): connect, screening, answer. */
   readonly deadlineMs: number;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   /** Called on every state change (the server logs them at debug). */
   readonly onTransition?: (from: EslSessionState, to: EslSessionState, why: string) => void;
 }

@@ -5,7 +5,7 @@
  *
  * Why: while `<marker>_sms=screen` the chatplan fires a copy of each message and stops. A daemon that
  * is SIGKILLed, a host that dies or a network that drops cannot unset it, and every message fired
- * then is lost. So, on each login (client `ready`):
+ * then is lost. So, on each login (client `connected`):
  *
  *   api sched_del <marker>_watchdog                        tasks left by an earlier login or daemon
  *   api sched_api +<N> <marker>_watchdog global_setvar <marker>_sms=<fallback>   → "+OK Added: <id>"
@@ -33,12 +33,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
-import { replyText, type EslCommands, type EslInboundState } from './esl-inbound-client.js';
-import type { OneShotTimers } from '../one-shot-timers.js';
+import { replyText, type EslCommands } from './esl-inbound-client.js';
+import type { LinkState } from '../../net/reconnecting-link.js';
+import { systemClock, type Clock, type Scheduler } from '../../core/clock.js';
 
 export interface EslStateSource {
-  readonly currentState: EslInboundState;
-  onState(listener: (s: EslInboundState) => void): () => void;
+  readonly currentState: LinkState;
+  onState(listener: (s: LinkState) => void): () => void;
 }
 
 export interface EslSmsWatchdogDeps {
@@ -46,10 +47,10 @@ export interface EslSmsWatchdogDeps {
   readonly states: EslStateSource;
   /** The config at start; reload() replaces it (watchdog_ms and the fail mode apply at the next renewal). */
   readonly config: Config;
-  readonly timers: OneShotTimers;
+  readonly timers: Scheduler;
   readonly logger: Logger;
   /** Epoch ms, for health. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 /** What FreeSWITCH's task sets `<marker>_sms` to when the daemon is gone, per screening.fail_mode. */
@@ -74,19 +75,19 @@ export class EslSmsWatchdog {
   private inflight: Promise<void> | null = null;
   /** Epoch ms of the last renewal that ended with screening on, or null (not armed). */
   private armedAt: number | null = null;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly roundListeners = new Set<(armed: boolean) => void>();
   readonly counters = { renewals: 0, failures: 0 };
 
   constructor(private readonly deps: EslSmsWatchdogDeps) {
     this.config = deps.config;
-    this.now = deps.now ?? Date.now;
+    this.clock = deps.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
     if (this.unsubscribe) return;
     this.unsubscribe = this.deps.states.onState((s) => this.onState(s));
-    if (this.deps.states.currentState === 'ready') this.onState('ready');
+    if (this.deps.states.currentState === 'connected') this.onState('connected');
   }
 
   /**
@@ -98,7 +99,7 @@ export class EslSmsWatchdog {
     this.unsubscribe = null;
     this.cancel();
     await this.inflight;
-    if (this.deps.states.currentState !== 'ready') return;
+    if (this.deps.states.currentState !== 'connected') return;
     const m = this.config.esl_inbound.chatplan_marker;
     for (const line of [`api global_setvar ${m}_sms=${watchdogFallback(this.config)}`, `api sched_del ${m}_watchdog`]) {
       try {
@@ -128,9 +129,9 @@ export class EslSmsWatchdog {
     return () => this.roundListeners.delete(listener);
   }
 
-  private onState(s: EslInboundState): void {
+  private onState(s: LinkState): void {
     this.cancel();
-    if (s !== 'ready' || this.unsubscribe === null) return;
+    if (s !== 'connected' || this.unsubscribe === null) return;
     // A new login: whatever task id we knew belonged to the old one (or to a FreeSWITCH since restarted).
     this.taskId = null;
     this.run(true);
@@ -186,7 +187,7 @@ export class EslSmsWatchdog {
         return;
       }
       this.counters.renewals++;
-      if (gen === this.generation) this.armedAt = this.now();
+      if (gen === this.generation) this.armedAt = this.clock.now();
       if (first) log.info({ taskId: this.taskId, watchdogS: watchdogSeconds(config), fallback: watchdogFallback(config) }, 'SMS screening switched on in the chatplan, with a FreeSWITCH watchdog');
     } catch (err) {
       // Not connected or no reply: the client re-makes the connection and the next login re-arms.

@@ -3,7 +3,7 @@
 // as false and retried by the other hook, released SMS (multi-line bodies base64), the dialled
 // number read from DialBegin, and the wire encoding refusing header injection.
 import t from 'tap';
-import { ManualClock } from '../../../daemon/core/clock.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import { CallscreenError } from '../../../daemon/core/errors.js';
 import type { Verdict } from '../../../daemon/core/verdict.js';
 import { AmiAgentNotifier } from '../../../daemon/pbx/asterisk/ami-agent-notifier.js';

@@ -4,13 +4,12 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManualClock } from '../../../daemon/core/clock.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import type { Verdict } from '../../../daemon/core/verdict.js';
 import { AmiAgentNotifier } from '../../../daemon/pbx/asterisk/ami-agent-notifier.js';
 import { AmiClient, type AmiClientOptions } from '../../../daemon/pbx/asterisk/ami-client.js';
 import { DialWatcher } from '../../../daemon/pbx/asterisk/dial-watcher.js';
 import { captureLogger, silentLogger } from '../../support/harness.js';
-import { ManualOneShotTimers as ManualTimers } from '../../support/manual-timers.js';
 
 const SECRET = 'top-secret-ami-pw';
 
@@ -121,7 +120,7 @@ async function setup(t: Test, opts: { mode?: Mode; random?: () => number; eventF
   const server = new FakeAmi();
   server.mode = opts.mode ?? 'ok';
   await server.listen();
-  const timers = new ManualTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger();
   const client = new AmiClient({ ...OPTIONS, port: server.port, ...(opts.eventFilters ? { eventFilters: opts.eventFilters } : {}) }, logger, { timers, random: opts.random ?? (() => 1) });
   t.teardown(async () => {
@@ -143,7 +142,7 @@ t.test('logs in, sends actions with their ActionID, logs transitions and never t
   t.equal(res.ActionID, server.named('MessageSend')[0]?.ActionID, 'response matched by ActionID');
   t.match(client.status(), { state: 'connected', actionsOk: 1, actionsFailed: 0, reconnects: 0 });
   const transitions = lines.filter((l) => typeof l.to === 'string').map((l) => `${String(l.from)}>${String(l.to)}`);
-  t.same(transitions, ['disconnected>connecting', 'connecting>authenticating', 'authenticating>connected']);
+  t.same(transitions, ['stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected']);
   t.notMatch(JSON.stringify(lines), SECRET, 'the secret is in no log line');
 });
 
@@ -265,7 +264,7 @@ t.test('keep-alive: Ping every keepalive_ms; a missed pong drops the connection 
 t.test('a peer that is not AMI (no banner) fails the handshake in action_timeout_ms', async (t) => {
   const silent = net.createServer(() => undefined);
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
-  const timers = new ManualTimers();
+  const timers = new ManualClock();
   const client = new AmiClient({ ...OPTIONS, port: (silent.address() as net.AddressInfo).port }, silentLogger(), { timers, random: () => 1 });
   t.teardown(async () => {
     await client.stop();

@@ -3,69 +3,13 @@
 // manual: heartbeats and retries are tested by advancing them. The real Asterisk is in
 // test/e2e/asterisk-astdb-mirror.test.ts.
 import t from 'tap';
-import { CallscreenError } from '../../../daemon/core/errors.js';
 import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
-import type { AmiEvent, AmiState } from '../../../daemon/pbx/asterisk/ami-client.js';
-import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
-
-class FakeAmi {
-  currentState: AmiState = 'disconnected';
-  readonly db = new Map<string, string>();
-  readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
-  /** Keys whose DBPut Asterisk refuses (a full disk, say). */
-  readonly refuse = new Set<string>();
-  private readonly states = new Set<(s: AmiState) => void>();
-  private readonly events = new Set<(e: AmiEvent) => void>();
-
-  async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
-    if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
-    this.actions.push({ name, fields: { ...fields } });
-    const key = `/${fields.Family}/${fields.Key}`;
-    const fail = (m: string): never => {
-      throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${name} failed: ${m}`, { action: name, reply: m });
-    };
-    if (name === 'DBPut') {
-      if (this.refuse.has(fields.Key ?? '')) fail('Failed to update entry');
-      this.db.set(key, fields.Val ?? '');
-    } else if (name === 'DBDel') {
-      if (!this.db.delete(key)) fail('Database entry could not be deleted');
-    } else if (name === 'DBDelTree') {
-      const prefix = `/${fields.Family}/`;
-      const gone = [...this.db.keys()].filter((k) => k.startsWith(prefix));
-      if (gone.length === 0) fail('Database entry not found');
-      for (const k of gone) this.db.delete(k);
-    }
-    return { Response: 'Success' };
-  }
-
-  get(key: string): string | undefined {
-    return this.db.get(`/callscreen/${key}`);
-  }
-
-  setState(s: AmiState): void {
-    this.currentState = s;
-    for (const l of this.states) l(s);
-  }
-
-  emit(fields: Record<string, string>): void {
-    for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
-  }
-
-  onState(l: (s: AmiState) => void): () => void {
-    this.states.add(l);
-    return () => this.states.delete(l);
-  }
-
-  onEvent(l: (e: AmiEvent) => void): () => void {
-    this.events.add(l);
-    return () => this.events.delete(l);
-  }
-}
+import { FakeAmi } from '../../support/fake-ami.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
@@ -83,7 +27,7 @@ async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const ami = new FakeAmi();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger('info');
   const mirror = new AstdbMirror(
     { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
@@ -113,7 +57,7 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   t.match(ami.get(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
   t.equal(ami.get(`n/demo/${OVERRIDDEN}`), undefined, 'blocked and allowed: the allow wins, nothing stored');
   t.equal(ami.get(`did/${DID}`), 'demo');
-  t.equal(ami.get('complete/demo'), '1');
+  t.equal(ami.get('complete/demo'), '^-', 'complete, with nothing excluded');
   t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'alive = now + ttl, epoch seconds');
   t.equal(ami.db.size, 5, 'two numbers, one DID, complete, alive');
   const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
@@ -121,20 +65,20 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   t.equal(ami.actions.at(-1)?.fields.Key, 'alive', 'alive put back last');
 });
 
-t.test('a block that will expire is not mirrored and makes misses inconclusive until it is gone', async (t) => {
+t.test('a block that will expire is not mirrored; completeness excludes that number until it is gone', async (t) => {
   const { s, ctx, ami, mirror } = await setup(t);
   await s.blocklist.block('demo', { kind: 'exact', number: TIMED }, { mode: 'reject', expires: '1h' }, cliActor);
   await ctx.feed.poll();
   await connect(ami, mirror);
   t.equal(ami.get(`n/demo/${TIMED}`), undefined, 'the FastAGI route answers it (its verdict changes with time)');
-  t.equal(ami.get('complete/demo'), undefined, 'an unlisted caller is no longer provably allowed');
+  t.equal(ami.get('complete/demo'), '^[+](15557770009$)', 'that caller goes to FastAGI; other unlisted callers are still allowed');
   await s.blocklist.unblock('demo', { kind: 'exact', number: TIMED }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), '1', 'complete again');
+  t.equal(ami.get('complete/demo'), '^-', 'nothing excluded again');
 });
 
-t.test('changes: a number added or removed is written at once; a prefix rewrites the org without completeness', async (t) => {
+t.test('changes: a number added or removed is written at once; a prefix rewrites the org and is excluded', async (t) => {
   const { s, ctx, ami, mirror } = await setup(t);
   await connect(ami, mirror);
   await s.blocklist.block('demo', { kind: 'exact', number: '+15557770100' }, { mode: 'reject', reason: 'new' }, cliActor);
@@ -147,7 +91,7 @@ t.test('changes: a number added or removed is written at once; a prefix rewrites
   await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), undefined, 'a prefix block: a miss proves nothing');
+  t.equal(ami.get('complete/demo'), '^[+](1555999)', 'a prefix block: a miss under it proves nothing, elsewhere it does');
   t.ok(ami.get(`n/demo/${VOICEMAIL}`), 'listed numbers rewritten');
   t.equal(ami.get(`did/${DID}`), 'demo');
   // An allow prefix over a blocked number: its key must go.

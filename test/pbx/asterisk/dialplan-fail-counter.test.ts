@@ -3,12 +3,13 @@
 // before or after its response, errors logged once, time advanced by hand.
 import t from 'tap';
 import { DialplanFailCounter, FAIL_COUNTER_POLL_MS, STATS_FAMILY, type FailCounterAmi } from '../../../daemon/pbx/asterisk/dialplan-fail-counter.js';
-import type { AmiEvent, AmiState } from '../../../daemon/pbx/asterisk/ami-client.js';
+import type { AmiEvent } from '../../../daemon/pbx/asterisk/ami-client.js';
+import type { LinkState } from '../../../daemon/net/reconnecting-link.js';
 import { captureLogger } from '../../support/harness.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 class FakeAmi implements FailCounterAmi {
-  currentState: AmiState = 'disconnected';
+  currentState: LinkState = 'stopped';
   readonly db = new Map<string, string>();
   readonly actions: string[] = [];
   /** Deliver DBGetResponse before the Success response (as Asterisk may in one TCP read). */
@@ -16,11 +17,11 @@ class FakeAmi implements FailCounterAmi {
   failGet = false;
   private n = 0;
   private readonly events = new Set<(e: AmiEvent) => void>();
-  private readonly states = new Set<(s: AmiState) => void>();
+  private readonly states = new Set<(s: LinkState) => void>();
 
   onEvent(l: (e: AmiEvent) => void): () => void { this.events.add(l); return () => this.events.delete(l); }
-  onState(l: (s: AmiState) => void): () => void { this.states.add(l); return () => this.states.delete(l); }
-  set(s: AmiState): void { this.currentState = s; for (const l of this.states) l(s); }
+  onState(l: (s: LinkState) => void): () => void { this.states.add(l); return () => this.states.delete(l); }
+  set(s: LinkState): void { this.currentState = s; for (const l of this.states) l(s); }
 
   async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<Readonly<Record<string, string>>> {
     const id = `cs-${++this.n}`;
@@ -37,9 +38,9 @@ class FakeAmi implements FailCounterAmi {
   }
 }
 
-function rig(): { ami: FakeAmi; counter: DialplanFailCounter; timers: ManualOneShotTimers; recorded: Array<[string, number]>; lines: Array<Record<string, unknown>> } {
+function rig(): { ami: FakeAmi; counter: DialplanFailCounter; timers: ManualClock; recorded: Array<[string, number]>; lines: Array<Record<string, unknown>> } {
   const ami = new FakeAmi();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const recorded: Array<[string, number]> = [];
   const { logger, lines } = captureLogger('info');
   const counter = new DialplanFailCounter({ ami, metrics: { recordDialplanFailMode: (m, n) => recorded.push([m, n]) }, logger, timers, eventTimeoutMs: 1000 });

@@ -2,14 +2,14 @@
 // per REFUSED_LOG_MS with the count since the last line — time advanced by hand, not slept.
 import t from 'tap';
 import net from 'node:net';
-import { FastAgiServer, REFUSED_LOG_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
+import { FastAgiServer, REFUSED_LOG_MS, STOP_GRACE_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import { captureLogger, startDaemon, tempDir, until } from '../../support/harness.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 import { join } from 'node:path';
 
 t.test('refusals: the first logged at once, the rest once per window with their count, all in the metric', async (t) => {
   const { logger, lines } = captureLogger('info');
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   let server: FastAgiServer | undefined;
   const { ctx } = await startDaemon(t, join(tempDir(t), 'cs.db'), {
     toml: '[fastagi]\nlisten = "127.0.0.1:0"\nmax_connections = 2\nidle_timeout_ms = 60000\n',
@@ -42,14 +42,18 @@ t.test('refusals: the first logged at once, the rest once per window with their 
   t.match(String(refusedLines()[1]?.msg), /FastAGI refused 5 connections: 2 open \(fastagi\.max_connections\)/);
   timers.advance(REFUSED_LOG_MS);
   t.equal(refusedLines().length, 2, 'a quiet window writes nothing');
-  t.equal(timers.pending, 0, 'and stops the timer');
+  // The server's timers are all on this clock: what is left are the two held sessions' environment deadlines.
+  t.same(timers.armed(), [60_000, 60_000], 'and stops the timer');
   await connect();
   t.ok(await until(() => srv.counters.refused === 7, 30_000, 10));
   t.equal(refusedLines().length, 3, 'the next refusal after a quiet window is logged at once');
   t.match((await ctx.metrics.render()).body, /^callscreen_fastagi_refused_total 7$/m, 'callscreen_fastagi_refused_total');
   await connect();
   t.ok(await until(() => srv.counters.refused === 8, 30_000, 10));
-  await srv.stop();
+  // stop() gives the two held sessions STOP_GRACE_MS on the same clock, then cuts them.
+  const stopping = srv.stop();
+  timers.advance(STOP_GRACE_MS);
+  await stopping;
   t.match(refusedLines()[3], { refused: 1, refusedTotal: 8 }, 'stop writes what was still unlogged');
-  t.equal(timers.pending, 0);
+  t.ok(await until(() => timers.pending === 0, 30_000, 10), 'no timer left once the cut sessions end');
 });

@@ -133,6 +133,23 @@ t.test('inbound calls: allow is one SET VARIABLE; reject and voicemail one more,
   t.ok(typeof log?.callId === 'string');
 });
 
+t.test('the latency histogram times the whole session (accept → last command answered); latency_us the verdict', async (t) => {
+  // A monotonic clock moved only by the fake Asterisk: each command it answers takes it 700 ms.
+  let mono = 0;
+  const r = await rig(t, '', { monotonicMs: () => mono });
+  const call = await asterisk(r.port, callEnv({ agi_callerid: '5557770001' }), { onCommand: () => { mono += 700; return false; } });
+  t.equal(call.commands.length, 2, 'DETAIL and ACTION: 1.4 s of Asterisk answering');
+  const body = (await r.ctx.metrics.render()).body;
+  const v = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"+.]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(body)?.[1]);
+  t.equal(v('callscreen_verdict_duration_seconds_count{adapter="fastagi"}'), 1);
+  t.equal(v('callscreen_verdict_duration_seconds_sum{adapter="fastagi"}'), 1.4, 'the session, as Asterisk waited it');
+  t.equal(v('callscreen_verdict_duration_seconds_bucket{le="1",adapter="fastagi"}'), 0);
+  t.equal(v('callscreen_verdict_duration_seconds_bucket{le="2.5",adapter="fastagi"}'), 1);
+  const [row] = await recorded(r.ctx);
+  t.equal(row?.latency_us, 0, 'the record keeps environment → verdict (no command answered yet then)');
+  t.equal(r.lines.find((l) => l.msg === 'screened')?.sessionUs, 1_400_000, 'the log line has both');
+});
+
 t.test('withheld callers: Privacy id or an anonymous caller ID meet the unidentified rule; PAI stands in for anonymous', async (t) => {
   const r = await rig(t);
   const anon = await asterisk(r.port, callEnv({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '' }));

@@ -6,15 +6,16 @@ import t, { type Test } from 'tap';
 import type { Verdict } from '../../../daemon/core/verdict.js';
 import type { EslEvent } from '../../../daemon/pbx/freeswitch/esl-event.js';
 import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
-import { EslInboundClient, replyText, type EslInboundOptions, type EslInboundState } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
+import { EslInboundClient, replyText, type EslInboundOptions } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
+import type { LinkState } from '../../../daemon/net/reconnecting-link.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { captureLogger } from '../../support/harness.js';
 import { chatplanMessage, eventFrame, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const PASSWORD = 'Cl0ueCon-test-pw-93';
 
-function waitState(client: EslInboundClient, s: EslInboundState): Promise<void> {
+function waitState(client: EslInboundClient, s: LinkState): Promise<void> {
   if (client.currentState === s) return Promise.resolve();
   return new Promise((resolve) => {
     const off = client.onState((x) => {
@@ -35,7 +36,7 @@ const nextEvent = (client: EslInboundClient): Promise<EslEvent> => new Promise((
 async function setup(t: Test, opts: { serverPassword?: string; options?: Partial<EslInboundOptions> } = {}) {
   const fake = new FakeFreeswitchInbound({ password: opts.serverPassword ?? PASSWORD });
   await fake.listen();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger();
   const client = new EslInboundClient(
     {
@@ -60,13 +61,13 @@ t.test('logs in, subscribes, then sends commands one at a time; transitions logg
   const { fake, client, lines } = await setup(t);
   fake.apiReply = (cmd) => `reply to ${cmd}`;
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   t.same(fake.received.map((c) => c.line), [`auth ${PASSWORD}`, 'event plain MESSAGE', 'filter callscreen screen'], 'recorded exchange: auth, then the setup commands in order');
   const replies = await Promise.all(['one', 'two', 'three'].map((c) => client.command(`api ${c}\n\n`)));
   t.same(replies.map(replyText), ['reply to one', 'reply to two', 'reply to three'], 'each reply goes to its own command');
   t.same(fake.received.map((c) => c.unansweredBefore), [0, 0, 0, 0, 0, 0], 'no command was written before the one ahead of it was answered');
-  t.match(client.status(), { state: 'ready', commandsOk: 3, commandsFailed: 0, reconnects: 0, authFailures: 0 });
-  t.same(transitions(lines), ['stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>ready']);
+  t.match(client.status(), { state: 'connected', commandsOk: 3, commandsFailed: 0, reconnects: 0, authFailures: 0 });
+  t.same(transitions(lines), ['stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected']);
   t.notMatch(JSON.stringify(lines), PASSWORD, 'the password is in no log line');
   t.notMatch(JSON.stringify(client.status()), PASSWORD, 'nor in the status');
 });
@@ -88,8 +89,8 @@ t.test('wrong password: a clear error without the password, retried with growing
 
   fake.password = PASSWORD;
   timers.advance(200);
-  await waitState(client, 'ready');
-  t.match(client.status(), { state: 'ready', authFailures: 2, reconnects: 2, lastError: null });
+  await waitState(client, 'connected');
+  t.match(client.status(), { state: 'connected', authFailures: 2, reconnects: 2, lastError: null });
   t.equal(fake.named('auth ').length, 3, 'three logins, one per attempt');
   t.notMatch(JSON.stringify(lines), PASSWORD, 'the password is in no log line');
   t.notMatch(JSON.stringify(lines), 'the-right-one');
@@ -98,7 +99,7 @@ t.test('wrong password: a clear error without the password, retried with growing
 t.test('FreeSWITCH restart: disconnect notice, refused while down (backoff grows), logged in and subscribed again when back', async (t) => {
   const { fake, client, lines, timers } = await setup(t);
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   await fake.down();
   await waitState(client, 'backoff');
   t.match(client.status().lastError, /FreeSWITCH closed the Event Socket: Disconnected, goodbye\./);
@@ -112,37 +113,37 @@ t.test('FreeSWITCH restart: disconnect notice, refused while down (backoff grows
 
   await fake.listen();
   timers.advance(200);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   t.equal(fake.named('event plain MESSAGE').length, 2, 'subscribed again on the new connection');
   t.equal(fake.named('filter ').length, 2);
   t.match(client.status(), { reconnects: 2, lastError: null });
   t.same(transitions(lines), [
-    'stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>ready',
-    'ready>backoff', 'backoff>connecting', 'connecting>backoff', 'backoff>connecting',
-    'connecting>authenticating', 'authenticating>subscribing', 'subscribing>ready',
+    'stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected',
+    'connected>backoff', 'backoff>connecting', 'connecting>backoff', 'backoff>connecting',
+    'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected',
   ]);
 });
 
 t.test('a connection cut with no notice fails the command in flight and reconnects from the shortest delay', async (t) => {
   const { fake, client, timers } = await setup(t);
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   fake.silentOn = (l) => l === 'api hang';
   const hung = client.command('api hang\n\n');
   await fake.waitFor((c) => c.line === 'api hang');
   fake.kick();
   await t.rejects(hung, { code: 'CS_ERR_UNAVAILABLE' });
   await waitState(client, 'backoff');
-  t.same(timers.armed(), [100], 'a connection that had reached ready starts the backoff over');
+  t.same(timers.armed(), [100], 'a connection that had reached connected starts the backoff over');
   timers.advance(100);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   t.equal(fake.connections, 2);
 });
 
 t.test('command timeout: CS_ERR_TIMEOUT, the command behind it is not sent, the connection is re-made', async (t) => {
   const { fake, client, timers } = await setup(t);
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   fake.silentOn = (l) => l === 'api slow';
   const slow = client.command('api slow\n\n');
   const behind = client.command('api behind\n\n');
@@ -158,7 +159,7 @@ t.test('command timeout: CS_ERR_TIMEOUT, the command behind it is not sent, the 
   fake.silentOn = null;
   fake.apiReply = (cmd) => `reply to ${cmd}`;
   timers.advance(100);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   t.equal(replyText(await client.command('api fast\n\n')), 'reply to fast', 'the new connection pairs replies from scratch');
   t.match(client.status(), { commandsFailed: 2, commandsOk: 1 });
 });
@@ -188,7 +189,7 @@ t.test('an address the ACL refuses: text/rude-rejection logged with what to chan
 t.test('frames: an event dribbled in pieces arrives whole; a bad event body is skipped; garbage and stray replies re-make the connection', async (t) => {
   const { fake, client, timers } = await setup(t);
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   const body = 'line one\n\nline three — ünïcode';
   const whole = nextEvent(client);
   t.equal(fake.sendEvent(chatplanMessage(), body, { chunkBytes: 7 }), 1, 'sent through the callscreen filter');
@@ -200,19 +201,19 @@ t.test('frames: an event dribbled in pieces arrives whole; a bad event body is s
   fake.writeRaw(eventFrame('this is not an event body'));
   fake.sendEvent(chatplanMessage({ to_user: '+15550101' }), 'next');
   t.equal((await afterBad).headers['to_user'], '+15550101', 'the event after a bad one is read');
-  t.match(client.status(), { state: 'ready', badEvents: 1, events: 2 });
+  t.match(client.status(), { state: 'connected', badEvents: 1, events: 2 });
 
   fake.writeRaw('\x00\x01GET / HTTP/1.1\r\nHost: x\r\n\r\n\n\n');
   await waitState(client, 'backoff');
   t.match(client.status().lastError, /protocol error: not an Event Socket header block/);
   timers.advance(100);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
 
   fake.writeRaw('Content-Type: command/reply\nReply-Text: +OK\n\n');
   await waitState(client, 'backoff');
   t.equal(client.status().lastError, 'Event Socket reply with no command in flight', 'a reply nobody asked for means the two sides disagree');
   timers.advance(200);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
 
   fake.writeRaw(`Content-Type: text/event-plain\nX-Pad: ${'a'.repeat(70_000)}`);
   await waitState(client, 'backoff');
@@ -222,7 +223,7 @@ t.test('frames: an event dribbled in pieces arrives whole; a bad event body is s
 t.test('stop(): teardown commands, then exit; nothing reconnects; later commands fail at once', async (t) => {
   const { fake, client, timers } = await setup(t, { options: { teardown: () => ['api global_setvar callscreen_sms=off'] } });
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   await client.stop();
   t.same(fake.received.slice(-2).map((c) => c.line), ['api global_setvar callscreen_sms=off', 'exit']);
   t.equal(client.currentState, 'stopped');
@@ -234,7 +235,7 @@ t.test('stop(): teardown commands, then exit; nothing reconnects; later commands
 t.test('at most maxQueued commands wait; more fail at once rather than pile up', async (t) => {
   const { fake, client } = await setup(t, { options: { maxQueued: 2 } });
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   fake.silentOn = (l) => l.startsWith('api q');
   const sent = ['api q1\n\n', 'api q2\n\n', 'api q3\n\n'].map((c) => client.command(c));
   for (const p of sent) p.catch(() => undefined);
@@ -256,7 +257,7 @@ t.test('deliverer and notifier over the client: CS_ERR_TIMEOUT and CS_ERR_UNAVAI
   t.same(notifier.counters, { sent: 0, failed: 1 });
 
   await client.start();
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   fake.silentOn = (l) => l.startsWith('sendevent');
   const release = deliverer.deliver(held);
   await fake.waitFor((c) => c.line === 'sendevent CUSTOM');
@@ -266,7 +267,7 @@ t.test('deliverer and notifier over the client: CS_ERR_TIMEOUT and CS_ERR_UNAVAI
   fake.silentOn = null;
   fake.sendeventReply = () => '-ERR invalid event';
   timers.advance(100);
-  await waitState(client, 'ready');
+  await waitState(client, 'connected');
   await t.rejects(deliverer.deliver(held), { code: 'CS_ERR_UNAVAILABLE', message: /FreeSWITCH refused the released message: -ERR invalid event/ });
 
   t.equal(await notifier.notify({ org: 'demo', endpoint: '1001@pbx.example', number: '+15557770001', channel: 'sms', verdict }), true);

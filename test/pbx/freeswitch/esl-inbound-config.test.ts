@@ -11,7 +11,7 @@ import { buildPbxLinks } from '../../../daemon/main.js';
 import type { ScreeningService } from '../../../daemon/services/screening-service.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
-import { manualTimers, services, silentLogger, testConfig } from '../../support/harness.js';
+import { services, silentLogger, testConfig } from '../../support/harness.js';
 
 const refusal = (text: string): CallscreenError | null => {
   try {
@@ -51,14 +51,14 @@ t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Eve
   const s = await services(t);
   const screening = {} as ScreeningService; // nothing is started: the links are only built
   const both = testConfig(s.dbPath, '[ami]\nenabled = true\n[esl_inbound]\nenabled = true\npassword = "x"\n');
-  t.same(buildPbxLinks(both, silentLogger(), s, manualTimers, screening).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
+  t.same(buildPbxLinks(both, silentLogger(), s, screening).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
 
-  const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, manualTimers, screening);
+  const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, screening);
   t.same(esl.components.map((c) => c.name), ['esl-inbound', 'esl-sms', 'esl-sms-watchdog'], 'the client starts first and stops last; the watchdog stops first (screening off before nobody listens)');
   t.ok(esl.deliverer instanceof EslMessageDeliverer, 'released SMS go out over the Event Socket');
   t.ok(esl.notifier instanceof EslAgentNotifier, 'and agent warnings');
 
-  const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, manualTimers, screening);
+  const none = buildPbxLinks(testConfig(s.dbPath), silentLogger(), s, screening);
   t.same(none, { deliverer: null, notifier: null, components: [] });
 });
 

@@ -11,9 +11,9 @@ import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { EslInboundClient } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
 import { EslSmsWatchdog } from '../../../daemon/pbx/freeswitch/esl-sms-watchdog.js';
-import { captureLogger, cliActor, manualTimers, services, testConfig } from '../../support/harness.js';
+import { captureLogger, cliActor, services, testConfig } from '../../support/harness.js';
 import { chatplanMessage, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
-import { ManualOneShotTimers } from '../../support/manual-timers.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 const PASSWORD = 'fs-watchdog-pw-7731';
 
@@ -21,7 +21,7 @@ interface Rig {
   ctx: DaemonContext;
   daemon: Daemon;
   fake: FakeFreeswitchInbound;
-  timers: ManualOneShotTimers;
+  timers: ManualClock;
   sms: EslSmsScreener;
   client: EslInboundClient;
   watchdog: EslSmsWatchdog;
@@ -43,15 +43,15 @@ async function rig(t: Test, toml = '', before: (fake: FakeFreeswitchInbound) => 
   const fake = new FakeFreeswitchInbound({ password: PASSWORD });
   before(fake);
   await fake.listen();
-  const timers = new ManualOneShotTimers();
+  const timers = new ManualClock();
   const { logger, lines } = captureLogger('debug');
   let links: PbxLinks | undefined;
   const config = testConfig(s.dbPath, `[esl_inbound]\nenabled = true\nport = ${fake.port}\npassword = "${PASSWORD}"\n${toml}`);
   const daemon = new Daemon(config, logger, {
     clock: s.clock,
-    timers: manualTimers,
+    timers: new ManualClock(),
     components: () => [],
-    pbxLinks: (c, l, sv, tm, sc) => (links = buildPbxLinks(c, l, sv, tm, sc, timers)),
+    pbxLinks: (c, l, sv, sc) => (links = buildPbxLinks(c, l, sv, sc, timers)),
   });
   const parts = { sms: null as EslSmsScreener | null, client: null as EslInboundClient | null, watchdog: null as EslSmsWatchdog | null };
   const ctxP = daemon.start();

@@ -3,12 +3,13 @@
 // [esl_inbound] enabled, logged in to test/support/fake-freeswitch-inbound.ts (FreeSWITCH's
 // mod_event_socket inbound side in its wire format). The fake fires MESSAGE events the way the
 // chatplan snippet's `fire` does; the tests assert on the commands it recorded and on database rows.
+import { ManualClock } from '../../support/manual-clock.js';
 import t, { type Test } from 'tap';
 import { Daemon, buildPbxLinks, type PbxLinks } from '../../../daemon/main.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { EslInboundClient } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
-import { captureLogger, cliActor, manualTimers, services, testConfig } from '../../support/harness.js';
+import { captureLogger, cliActor, services, testConfig } from '../../support/harness.js';
 import { chatplanMessage, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
 
 const PASSWORD = 'fs-inbound-pw-5521';
@@ -34,7 +35,7 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   const config = testConfig(s.dbPath, `[esl_inbound]\nenabled = true\nport = ${fake.port}\npassword = "${PASSWORD}"\n${toml}`);
   const daemon = new Daemon(config, logger, {
     clock: s.clock,
-    timers: manualTimers,
+    timers: new ManualClock(),
     components: () => [],
     pbxLinks: (...args) => (links = buildPbxLinks(...args)),
   });
@@ -47,9 +48,9 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
   if (!sms || !client) throw new Error('no SMS screener or Event Socket client among the PBX links');
   await new Promise<void>((resolve) => {
-    if (client.currentState === 'ready') return resolve();
+    if (client.currentState === 'connected') return resolve();
     const off = client.onState((st) => {
-      if (st !== 'ready') return;
+      if (st !== 'connected') return;
       off();
       resolve();
     });

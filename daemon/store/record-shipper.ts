@@ -1,0 +1,102 @@
+/**
+ * The outbox of a node in a shared store (issue #15): call records and hit counts are written
+ * locally first (the recorder, as with one node: durable, never waiting on PostgreSQL) and shipped
+ * from there when PostgreSQL can be reached, with this node's name.
+ *
+ * - Screened calls: rows of `screened` with an id above replica_state.shipped_screened_id, in id
+ *   order, `batch` at a time; the mark moves only after PostgreSQL took them, and PostgreSQL keys
+ *   them by (node, id), so a batch shipped twice (a crash between the two) is stored once.
+ * - Hit counts: each entry's local total (absolute, not a delta) for entries hit since the last
+ *   shipment, upserted per (node, entry): repeating a shipment changes nothing, and an entry's
+ *   count across the site is the sum over nodes, exact.
+ * A node's records that the recorder prunes (records.keep) before they were shipped are lost; at
+ * the default million that is days of PostgreSQL outage.
+ */
+import type { Logger } from 'pino';
+import type { Database } from './database.js';
+import type { PgStore } from './pg-store.js';
+
+/**
+ * Hits are stamped with the call's time but reach the file up to a recorder flush later (500 ms by
+ * default, longer while SQLite is busy): entries hit this long before the last mark are shipped
+ * again (5 min; harmless, the values are absolute).
+ */
+const HIT_MARGIN_MS = 5 * 60_000;
+
+export interface ShipperStatus {
+  readonly shippedRecords: number;
+  readonly shippedHits: number;
+  readonly pendingRecords: number;
+  readonly errors: number;
+  readonly lastError: string | null;
+}
+
+export class RecordShipper {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private st = { shippedRecords: 0, shippedHits: 0, pendingRecords: 0, errors: 0, lastError: null as string | null };
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: PgStore,
+    private readonly logger: Logger,
+    private readonly intervalMs = 1000,
+    private readonly batch = 1000,
+  ) {}
+
+  status(): ShipperStatus {
+    return { ...this.st };
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.ship().catch(() => undefined), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Ships everything pending; concurrent calls share one run. Throws CS_ERR_UNAVAILABLE when PostgreSQL is away. */
+  ship(): Promise<void> {
+    this.running ??= this.shipOnce().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async shipOnce(): Promise<void> {
+    try {
+      const mark = await this.db.get<{ sid: number; hat: number }>('SELECT shipped_screened_id AS sid, shipped_hits_at AS hat FROM replica_state WHERE id = 1');
+      let sid = mark?.sid ?? 0;
+      for (;;) {
+        const rows = await this.db.all<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>('SELECT * FROM screened WHERE id > ? ORDER BY id LIMIT ?', [sid, this.batch]);
+        if (rows.length === 0) break;
+        await this.store.shipScreened(rows);
+        sid = rows[rows.length - 1]!.id;
+        await this.db.localTransaction(() => this.db.run('UPDATE replica_state SET shipped_screened_id = ? WHERE id = 1', [sid]));
+        this.st.shippedRecords += rows.length;
+        if (rows.length < this.batch) break;
+      }
+      const hat = mark?.hat ?? 0;
+      const hits = await this.db.all<{ id: number; hit_count: number; last_hit_at: number | null }>(
+        'SELECT id, hit_count, last_hit_at FROM entries WHERE last_hit_at >= ? AND hit_count > 0', [hat - HIT_MARGIN_MS],
+      );
+      if (hits.length > 0) {
+        await this.store.shipHits(hits);
+        const top = Math.max(...hits.map((h) => h.last_hit_at ?? 0));
+        await this.db.localTransaction(() => this.db.run('UPDATE replica_state SET shipped_hits_at = ? WHERE id = 1', [top]));
+        this.st.shippedHits += hits.length;
+      }
+      this.st.pendingRecords = (await this.db.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE id > ?', [sid]))?.c ?? 0;
+    } catch (err) {
+      this.st.errors++;
+      this.st.lastError = err instanceof Error ? err.message : String(err);
+      this.logger.debug({ err: this.st.lastError }, 'outbox not shipped; will retry');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,161 @@
+// Nothing the AstDB mirror answers may differ from the daemon's own verdict (#20). Random rule sets
+// (exact, prefix, timed, expired, allow over block, contacts, the unidentified rule) and random
+// callers (listed, under a prefix, unlisted, national forms, withheld) are put to a model of the
+// contract's two mirror priorities (docs/asterisk-contract.md, "AstDB mirror") reading the AstDB
+// the mirror wrote, and to the daemon's `screenSync`. Where the model answers, it must answer what
+// the daemon does; where it does not, the call goes to FastAGI, which is the daemon. The rule set is
+// then changed (blocks, unblocks, allows, prefixes) and compared again, so incremental updates are
+// held to the same standard as a full sync. Fixed seeds, so the run is the same on every machine;
+// CS_MIRROR_SEED runs another one.
+import t from 'tap';
+import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
+import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
+import { FakeAmi } from '../../support/fake-ami.js';
+import { ManualClock } from '../../support/manual-clock.js';
+
+const DIDS = ['+15550100', '+15550101'];
+const ROUNDS = 4;
+const CALLERS_PER_ROUND = 250;
+
+/** A small PRNG with a seed, so a failure can be replayed (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type MirrorAnswer = { readonly action: string; readonly detail: string } | 'fastagi';
+
+/**
+ * The contract's two priorities, read literally: usable = no Privacy, heartbeat current, caller
+ * `^[+][1-9][0-9]*$`; a key under n/<org>/<caller> → its value; else `complete/<org>` present and
+ * its pattern not matching the caller → allow; else FastAGI.
+ */
+function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, nowMs: number): MirrorAnswer {
+  const usable = privacy === '' && Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) && /^[+][1-9][0-9]*$/.test(caller);
+  const org = usable ? (ami.get(`did/${did}`) ?? '') : '-';
+  const listed = ami.get(`n/${org}/${caller}`);
+  if (listed !== undefined) {
+    const [action = '', ...rest] = listed.split('|');
+    return { action, detail: rest.join('|') };
+  }
+  const complete = usable ? ami.get(`complete/${org}`) : undefined;
+  if (complete !== undefined && !new RegExp(complete).test(caller)) return { action: 'allow', detail: '' };
+  return 'fastagi';
+}
+
+const SEEDS = process.env.CS_MIRROR_SEED ? [Number(process.env.CS_MIRROR_SEED)] : [1, 2, 3, 4, 5, 6];
+
+for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differently from the daemon`, async (t) => {
+  const random = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  // A small number space, so prefixes, exact entries and callers overlap often.
+  const number = (): string => `+1555777${String(Math.floor(random() * 400)).padStart(4, '0')}`;
+  const prefix = (): string => number().slice(0, 9 + Math.floor(random() * 3));
+
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', DIDS, cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  const ami = new FakeAmi();
+  const timers = new ManualClock();
+  const { logger } = captureLogger('warn');
+  const mirror = new AstdbMirror(
+    { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7 },
+    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: s.clock, timers, logger },
+  );
+  await mirror.start();
+  t.teardown(() => mirror.stop());
+
+  const listed = new Set<string>();
+  const prefixes = new Set<string>();
+  /** One random change to the list; failures the service refuses on purpose (duplicates…) are fine. */
+  const change = async (): Promise<void> => {
+    const r = random();
+    try {
+      if (r < 0.35) {
+        const n = number();
+        await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: pick(['reject', 'voicemail'] as const), ...(random() < 0.2 ? { expires: '1h' } : {}) }, cliActor);
+        listed.add(n);
+      } else if (r < 0.5) {
+        const p = prefix();
+        await s.blocklist.block('demo', { kind: 'prefix', prefix: p }, { mode: pick(['reject', 'voicemail'] as const), ...(random() < 0.3 ? { expires: '2h' } : {}) }, cliActor);
+        prefixes.add(p);
+      } else if (r < 0.62) {
+        const n = random() < 0.5 && listed.size > 0 ? pick([...listed]) : number();
+        await s.blocklist.allow('demo', { kind: 'exact', number: n }, random() < 0.2 ? { expires: '30m' } : {}, cliActor);
+      } else if (r < 0.68) {
+        await s.blocklist.allow('demo', { kind: 'prefix', prefix: prefix() }, {}, cliActor);
+      } else if (r < 0.74) {
+        const c = await s.contacts.add('demo', `Contact ${Math.floor(random() * 1e6)}`, [number()], cliActor);
+        if (random() < 0.5) await s.blocklist.block('demo', { kind: 'contact', contactId: c.id }, { mode: 'voicemail' }, cliActor);
+      } else if (r < 0.9 && listed.size > 0) {
+        const n = pick([...listed]);
+        await s.blocklist.unblock('demo', { kind: 'exact', number: n }, cliActor);
+        listed.delete(n);
+      } else if (prefixes.size > 0) {
+        const p = pick([...prefixes]);
+        await s.blocklist.unblock('demo', { kind: 'prefix', prefix: p }, cliActor);
+        prefixes.delete(p);
+      }
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err)) throw err;
+    }
+  };
+  const caller = (): { from: string; privacy: string } => {
+    const r = random();
+    if (r < 0.4 && listed.size > 0) return { from: pick([...listed]), privacy: '' };
+    if (r < 0.55 && prefixes.size > 0) {
+      const p = pick([...prefixes]);
+      return { from: p + number().slice(p.length), privacy: '' };
+    }
+    if (r < 0.65) return { from: number().slice(2), privacy: '' }; // national form: 10 digits
+    if (r < 0.7) return { from: number(), privacy: 'id' };
+    if (r < 0.73) return { from: '', privacy: '' };
+    return { from: number(), privacy: '' };
+  };
+
+  for (let i = 0; i < 25; i++) await change();
+  await ctx.feed.poll();
+  ami.setState('connected');
+  await mirror.idle();
+  t.equal(mirror.currentState, 'live', 'synced');
+
+  let answered = 0;
+  let compared = 0;
+  const mismatches: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < CALLERS_PER_ROUND; i++) {
+      const { from, privacy } = caller();
+      const did = pick(DIDS);
+      const now = s.clock.now();
+      const m = dialplan(ami, from, did, privacy, now);
+      compared++;
+      if (m === 'fastagi') continue;
+      answered++;
+      const req: ScreenRequest = { org: 'demo', channel: 'call', direction: 'inbound', from, to: did, withheld: privacy !== '', callId: `d${round}-${i}` };
+      const v = ctx.screener.screenSync(req);
+      const detail = m.action === 'allow' ? '' : `${v.action === 'reject' ? String(v.sipCode ?? 603) : ''}|${v.rule ? `${v.rule.kind}:${v.rule.id}` : ''}|`;
+      if (v.action !== m.action || (m.action !== 'allow' && detail !== m.detail)) {
+        mismatches.push(`round ${round}: ${from} → mirror ${m.action} ${m.detail}, daemon ${v.action} ${detail} (${v.reason})`);
+      }
+    }
+    // Change the list, let the feed deliver it and the mirror apply it, and let time pass (timed
+    // entries expire: the mirror must not be left claiming what no longer holds).
+    for (let i = 0; i < 12; i++) await change();
+    await ctx.feed.poll();
+    await mirror.idle();
+    s.clock.advance(Math.floor(random() * 3) * 45 * 60_000);
+    timers.advance(20_000); // the heartbeat (ttl/3), from the advanced clock
+    await mirror.idle();
+  }
+  t.same(mismatches.slice(0, 10), [], `no answer differs (${mismatches.length} of ${answered} differed)`);
+  t.ok(answered > compared / 5, `the mirror answered a good share of calls (${answered} of ${compared}), so the comparison means something`);
+  t.equal(mirror.currentState, 'live', 'still live after the changes');
+});

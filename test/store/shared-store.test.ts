@@ -1,0 +1,181 @@
+// Several nodes, one list (issue #15), against a real PostgreSQL started by scripts/pg-sandbox:
+// three daemons in this process, each with its own SQLite replica, sharing one PostgreSQL.
+import t, { type Test } from 'tap';
+import { join } from 'node:path';
+import { ConfigLoader } from '../../daemon/config/load-config.js';
+import { Daemon } from '../../daemon/main.js';
+import type { DaemonContext } from '../../daemon/daemon-context.js';
+import type { ScreenRequest } from '../../daemon/core/screen-request.js';
+import { systemScheduler as realTimers } from '../../daemon/core/clock.js';
+import type { Actor } from '../../daemon/services/actor.js';
+import { silentLogger, tempDir, until } from '../support/harness.js';
+import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
+
+const skip = await skipReason();
+t.test('three nodes, each with its own SQLite replica, against one PostgreSQL', { skip: skip ?? false }, (t) => run(t));
+
+async function run(t: Test): Promise<void> {
+  const sb = await PgSandbox.start();
+  t.teardown(() => sb.stop());
+  const dir = tempDir(t, 'callscreen-shared-');
+  const loader = new ConfigLoader();
+  const configOf = (name: string, extra = '') => loader.fromText(
+    `[store]\npath = ${JSON.stringify(join(dir, `${name}.db`))}\nchange_poll_ms = 20\nbackend = "postgres"\nurl = ${JSON.stringify(sb.url)}\nnode_name = "${name}"\nreplica_poll_ms = 200\nconnect_timeout_ms = 1000\n${extra}[records]\nflush_ms = 50\n[log]\nlevel = "silent"\n`,
+    `${name}.toml`,
+  );
+
+  interface Node { name: string; daemon: Daemon; ctx: DaemonContext }
+  const nodes = new Map<string, Node>();
+  async function startNode(name: string): Promise<Node> {
+    const daemon = new Daemon(configOf(name), silentLogger(), { timers: realTimers, components: () => [] });
+    const ctx = await daemon.start();
+    const node = { name, daemon, ctx };
+    nodes.set(name, node);
+    return node;
+  }
+  async function stopNode(name: string): Promise<void> {
+    await nodes.get(name)?.daemon.stop();
+    nodes.delete(name);
+  }
+  t.teardown(async () => {
+    for (const n of [...nodes.keys()]) await stopNode(n);
+  });
+  const node = (name: string): DaemonContext => {
+    const n = nodes.get(name);
+    if (!n) throw new Error(`node ${name} is not running`);
+    return n.ctx;
+  };
+  const actor = (name: string): Actor => ({ name: `admin-${name}`, source: 'cli', origin: `node ${name}` });
+  const call = (from: string): ScreenRequest => ({ org: 'acme', channel: 'call', direction: 'inbound', from, to: '+12125550100' });
+  const action = async (name: string, from: string): Promise<string> => (await node(name).screener.screen(call(from))).action;
+
+  const a = await startNode('a');
+  await startNode('b');
+  await startNode('c');
+
+  await t.test('a block made on node A changes verdicts on B and C', async (t) => {
+    await a.ctx.orgs.add('acme', 'Acme', 'US', actor('a'));
+    await a.ctx.orgs.addDids('acme', ['+12125550100'], actor('a'));
+    const inMemory = (n: string): boolean => node(n).index.orgs().some((o) => o.org.slug === 'acme');
+    t.ok(await until(() => inMemory('b') && inMemory('c'), 10_000, 20), 'the org reached the memory of B and C');
+    t.equal(await action('b', '+15551234567'), 'allow', 'not blocked yet on B');
+    const t0 = performance.now();
+    await a.ctx.blocklist.block('acme', { kind: 'exact', number: '+15551234567' }, { mode: 'reject', reason: 'spam' }, actor('a'));
+    await a.ctx.feed.poll();
+    t.equal(await action('a', '+15551234567'), 'reject', 'A reads its own write at once (its replica committed with PostgreSQL)');
+    t.ok(await until(async () => (await action('b', '+15551234567')) === 'reject' && (await action('c', '+15551234567')) === 'reject', 10_000, 5), 'B and C reject the caller');
+    t.comment(`propagation A → B and C: ${Math.round(performance.now() - t0)} ms`);
+    const heads = await Promise.all(['a', 'b', 'c'].map(async (n) => (await node(n).db.get<{ s: number }>('SELECT applied_seq AS s FROM replica_state'))?.s));
+    t.same(new Set(heads).size, 1, `every replica at the same change (${heads.join(', ')})`);
+    const ready = await node('b').ops.readiness();
+    t.match(ready.checks.find((c) => c.name === 'replica'), { ok: true, detail: /^b ← postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen, applied \d+ of \d+, lag 0 changes/ }, '/readyz reports the replica and its lag');
+    const metrics = (await node('c').metrics.render()).body;
+    t.match(metrics, /^callscreen_replica_lag_changes 0$/m, '/metrics has the lag');
+    t.match(metrics, /^callscreen_replica_connected 1$/m);
+  });
+
+  await t.test('PostgreSQL away: writes refused clearly, verdicts unchanged; back: outboxes drained, counts exact', async (t) => {
+    const entry = (await a.ctx.blocklist.list('acme')).entries.find((e) => e.value === '+15551234567');
+    t.ok(entry, 'the entry');
+    for (const n of ['a', 'b', 'c']) await node(n).recorder.flush();
+    let hitsBefore = 0;
+    for (const n of ['a', 'b', 'c']) hitsBefore += (await node(n).db.get<{ h: number }>('SELECT hit_count AS h FROM entries WHERE id = ?', [entry!.id]))?.h ?? 0;
+    await sb.pause();
+    const t0 = performance.now();
+    const err = await node('b').blocklist.block('acme', { kind: 'exact', number: '+15559990000' }, {}, actor('b')).catch((e: unknown) => e);
+    const ms = performance.now() - t0;
+    t.match(err, { code: 'CS_ERR_UNAVAILABLE', message: /PostgreSQL store postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen is unreachable/ }, 'refused, naming the store (no password)');
+    t.notMatch(String((err as Error).message), /callscreen-pg-sandbox/, 'the password is not in the message');
+    t.ok(ms < 5000, `refused at once (${Math.round(ms)} ms, connect_timeout_ms 1000)`);
+    t.equal((await node('b').blocklist.list('acme')).entries.filter((e) => e.value === '+15559990000').length, 0, 'nothing half-written on B');
+    await node('b').shared!.replicator.catchUp().catch(() => undefined);
+    t.match((await node('b').ops.readiness()).checks.find((c) => c.name === 'replica'), { ok: false, reason: 'shared-store-down', detail: /unreachable .*screening from the replica/ }, '/readyz says PostgreSQL is away');
+    // Calls go on from the replicas, each recorded on its node.
+    let blocked = 0;
+    for (let i = 0; i < 30; i++) {
+      for (const n of ['a', 'b', 'c']) {
+        const from = i % 2 === 0 ? '+15551234567' : `+1555300${String(i).padStart(4, '0')}`;
+        const v = await node(n).screener.screen(call(from));
+        t.equal(v.action, i % 2 === 0 ? 'reject' : 'allow');
+        if (v.action === 'reject') blocked++;
+        node(n).screener.recordVerdict(call(from), (await node(n).orgs.require('acme')).id, v, 'test', 10);
+      }
+    }
+    for (const n of ['a', 'b', 'c']) await node(n).recorder.flush();
+    await sb.resume();
+    const pgCount = async (sql: string): Promise<number> => Number((await a.ctx.shared!.pg.query<{ c: string }>(sql))[0]?.c ?? -1);
+    t.ok(await until(async () => (await pgCount('SELECT count(*) AS c FROM cs_screened').catch(() => -1)) === 90, 20_000, 100), 'all 90 call records shipped');
+    const localHits = async (): Promise<number> => {
+      let sum = 0;
+      for (const n of ['a', 'b', 'c']) sum += (await node(n).db.get<{ h: number }>('SELECT hit_count AS h FROM entries WHERE id = ?', [entry!.id]))?.h ?? 0;
+      return sum;
+    };
+    const counted = await localHits();
+    t.equal(counted - hitsBefore, blocked, `the nodes counted every blocked call while PostgreSQL was away (${blocked})`);
+    t.ok(await until(async () => (await pgCount(`SELECT coalesce(sum(hits), 0) AS c FROM cs_hits WHERE entry_id = ${entry!.id}`).catch(() => -1)) === counted, 20_000, 100), `PostgreSQL's hit count equals the nodes' (${counted})`);
+    for (const n of ['a', 'b', 'c']) await node(n).shared!.shipper.ship();
+    t.equal(await pgCount('SELECT count(*) AS c FROM cs_screened'), 90, 'shipping again duplicates nothing');
+    t.equal(await pgCount('SELECT count(DISTINCT node) AS c FROM cs_screened'), 3, 'each record carries its node');
+    t.equal(await pgCount(`SELECT coalesce(sum(hits), 0) AS c FROM cs_hits WHERE entry_id = ${entry!.id}`), counted, 'hits not counted twice');
+    await node('b').blocklist.block('acme', { kind: 'exact', number: '+15559990000' }, {}, actor('b'));
+    t.ok(await until(async () => (await action('a', '+15559990000')) === 'reject', 10_000, 20), 'writes work again once PostgreSQL is back');
+  });
+
+  await t.test('a node down while changes are made catches up when it comes back', async (t) => {
+    await stopNode('c');
+    const n = 300;
+    for (let i = 0; i < n; i++) await a.ctx.blocklist.block('acme', { kind: 'exact', number: `+1555400${String(i).padStart(4, '0')}` }, {}, actor('a'));
+    const t0 = performance.now();
+    await startNode('c');
+    t.comment(`restart + catch-up of ${n} changes: ${Math.round(performance.now() - t0)} ms`);
+    t.equal(await action('c', '+15554000000'), 'reject', 'first change applied');
+    t.equal(await action('c', `+1555400${String(n - 1).padStart(4, '0')}`), 'reject', 'last change applied');
+    const head = Number((await a.ctx.shared!.pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
+    t.equal((await node('c').db.get<{ s: number }>('SELECT applied_seq AS s FROM replica_state'))?.s, head, 'C at the head');
+  });
+
+  await t.test('a node behind a pruned log resyncs whole', async (t) => {
+    await stopNode('c');
+    await a.ctx.blocklist.unblock('acme', { kind: 'exact', number: '+15554000000' }, actor('a'));
+    await a.ctx.blocklist.block('acme', { kind: 'exact', number: '+15555550000' }, {}, actor('a'));
+    await a.ctx.shared!.pg.query('DELETE FROM cs_changes');
+    await startNode('c');
+    t.equal(node('c').shared!.replicator.status().resyncs, 1, 'resynced once');
+    t.equal(await action('c', '+15554000000'), 'allow', 'the unblock is there');
+    t.equal(await action('c', '+15555550000'), 'reject', 'the new block is there');
+    t.equal(await action('c', '+15551234567'), 'reject', 'older blocks kept');
+    await a.ctx.blocklist.block('acme', { kind: 'exact', number: '+15555550001' }, {}, actor('a'));
+    t.ok(await until(async () => (await action('c', '+15555550001')) === 'reject', 10_000, 20), 'and follows the log again');
+  });
+
+  await t.test('two admins edit one entry on two nodes at once: one of the two, audited, never a mix', async (t) => {
+    const id = (await a.ctx.blocklist.block('acme', { kind: 'exact', number: '+15556660000' }, { mode: 'reject', name: 'start' }, actor('a'))).id;
+    t.ok(await until(async () => (await node('b').blocklist.getEntry(1, id)) !== undefined, 10_000, 20), 'B has the entry');
+    const [ea, eb] = await Promise.allSettled([
+      a.ctx.blocklist.edit('acme', id, { mode: 'voicemail', name: 'from A', reason: 'A says' }, actor('a')),
+      node('b').blocklist.edit('acme', id, { mode: 'reject', name: 'from B', reason: 'B says' }, actor('b')),
+    ]);
+    t.equal(ea.status, 'fulfilled');
+    t.equal(eb.status, 'fulfilled');
+    await node('a').shared!.replicator.catchUp();
+    await node('b').shared!.replicator.catchUp();
+    const fa = await a.ctx.blocklist.getEntry(1, id);
+    const fb = await node('b').blocklist.getEntry(1, id);
+    t.same(fa, fb, 'A and B agree');
+    const pair = `${fa?.mode}/${fa?.name}/${fa?.reason}`;
+    t.ok(pair === 'voicemail/from A/A says' || pair === 'reject/from B/B says', `one of the two edits whole (${pair})`);
+    const audit = await node('b').audit.query({ action: 'block.update', target: '+15556660000' });
+    t.same(audit.events.map((e) => e.actor).sort(), ['admin-a', 'admin-b'], 'both edits audited, on every node');
+  });
+
+  await t.test('an import of 10,000 numbers on one node is one change every node applies whole', async (t) => {
+    const csv = ['number,mode,name', ...Array.from({ length: 10_000 }, (_, i) => `+1555900${String(i).padStart(4, '0')},reject,imported`)].join('\n');
+    const t0 = performance.now();
+    const r = await node('b').importer.importText(csv, 'acme', actor('b'));
+    t.comment(`import through PostgreSQL: ${Math.round(performance.now() - t0)} ms (${JSON.stringify(r).slice(0, 120)})`);
+    t.ok(await until(async () => (await action('a', '+15559009999')) === 'reject' && (await action('c', '+15559000000')) === 'reject', 60_000, 50), 'A and C reject imported numbers');
+    t.comment(`import until A and C reject: ${Math.round(performance.now() - t0)} ms`);
+    const counts = await Promise.all(['a', 'b', 'c'].map(async (n) => (await node(n).db.get<{ c: number }>("SELECT count(*) AS c FROM entries WHERE name = 'imported' AND removed_at IS NULL"))?.c));
+    t.same(counts, [10_000, 10_000, 10_000], 'every node has all of them');
+  });
+}

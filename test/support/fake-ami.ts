@@ -1,0 +1,60 @@
+// A fake AMI that keeps an AstDB in a Map (DBPut / DBDel / DBDelTree with Asterisk's "not found"
+// errors), for the AstDB mirror's tests.
+import { CallscreenError } from '../../daemon/core/errors.js';
+import type { AmiEvent } from '../../daemon/pbx/asterisk/ami-client.js';
+import type { LinkState } from '../../daemon/net/reconnecting-link.js';
+import type { AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
+
+export class FakeAmi {
+  currentState: LinkState = 'stopped';
+  readonly db = new Map<string, string>();
+  readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
+  /** Keys whose DBPut Asterisk refuses (a full disk, say). */
+  readonly refuse = new Set<string>();
+  private readonly states = new Set<(s: LinkState) => void>();
+  private readonly events = new Set<(e: AmiEvent) => void>();
+
+  async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
+    this.actions.push({ name, fields: { ...fields } });
+    const key = `/${fields.Family}/${fields.Key}`;
+    const fail = (m: string): never => {
+      throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${name} failed: ${m}`, { action: name, reply: m });
+    };
+    if (name === 'DBPut') {
+      if (this.refuse.has(fields.Key ?? '')) fail('Failed to update entry');
+      this.db.set(key, fields.Val ?? '');
+    } else if (name === 'DBDel') {
+      if (!this.db.delete(key)) fail('Database entry could not be deleted');
+    } else if (name === 'DBDelTree') {
+      const prefix = `/${fields.Family}/`;
+      const gone = [...this.db.keys()].filter((k) => k.startsWith(prefix));
+      if (gone.length === 0) fail('Database entry not found');
+      for (const k of gone) this.db.delete(k);
+    }
+    return { Response: 'Success' };
+  }
+
+  get(key: string): string | undefined {
+    return this.db.get(`/callscreen/${key}`);
+  }
+
+  setState(s: LinkState): void {
+    this.currentState = s;
+    for (const l of this.states) l(s);
+  }
+
+  emit(fields: Record<string, string>): void {
+    for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
+  }
+
+  onState(l: (s: LinkState) => void): () => void {
+    this.states.add(l);
+    return () => this.states.delete(l);
+  }
+
+  onEvent(l: (e: AmiEvent) => void): () => void {
+    this.events.add(l);
+    return () => this.events.delete(l);
+  }
+}
