@@ -13,6 +13,8 @@ import type { FloodPolicyService } from './services/flood-policy-service.js';
 import type { HandsetBlockService } from './services/handset-block-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
+import type { WhatIfService } from './services/what-if.js';
+import type { StaleReportService } from './services/stale-report.js';
 import type { OrgService } from './services/org-service.js';
 import type { QuarantineService } from './services/quarantine-service.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
@@ -38,6 +40,10 @@ export interface Services {
   readonly contacts: ContactService;
   readonly blocklist: BlocklistService;
   readonly importer: Importer;
+  /** Replays recorded calls against a proposed entry before it is saved (issue #16). */
+  readonly whatIf: WhatIfService;
+  /** Entries that do nothing (expired, unused, shadowed) and their clean-up (issue #16). */
+  readonly stale: StaleReportService;
   /** The shared PostgreSQL store when [store] backend = "postgres" (issue #15); absent for one node. */
   readonly shared?: SharedStore;
   /** Per-org flood detection settings (`callscreen flood`). */

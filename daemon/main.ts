@@ -16,6 +16,9 @@ import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
 import { QuarantineService } from './services/quarantine-service.js';
+import { askedRules, liveRules, privateRules } from './services/current-rules.js';
+import { WhatIfService } from './services/what-if.js';
+import { StaleReportService } from './services/stale-report.js';
 import type { MessageDeliverer } from './services/message-deliverer.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import { AdminServer } from './admin/admin-server.js';
@@ -72,6 +75,10 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
+  // The CLI's what-if reads only the rules of the numbers it replays (askedRules), not the whole org.
+  const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: askedRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  // The stale report asks about every entry: always a private index, never the daemon's live one.
+  const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
   const flood = new FloodPolicyService(db, orgs, audit);
   const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
   if (config.store.backend === 'postgres') {
@@ -82,9 +89,9 @@ export async function openServices(config: Config, logger: Logger, options: Serv
       await shared.close();
       await db.close();
     };
-    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, flood, handset, shared, close };
+    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, shared, close };
   }
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, flood, handset, close: () => db.close() };
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, close: () => db.close() };
 }
 
 /**
@@ -248,7 +255,9 @@ export class Daemon {
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
     const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
-    this.ctx = { ...services, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    // The daemon's what-if reads the current rules from its live index (no second load of the org).
+    const whatIf = new WhatIfService({ db: services.db, orgs: services.orgs, blocklist: services.blocklist, clock: services.clock, currentRules: liveRules(index), busyTimeoutMs: this.config.store.busy_timeout_ms });
+    this.ctx = { ...services, whatIf, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     // Which file was opened, so readiness can tell when it is deleted or replaced under us.

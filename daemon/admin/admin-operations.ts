@@ -16,6 +16,8 @@ import type { Org } from '../store/rows.js';
 import { parseExpiry } from '../core/duration.js';
 import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
 import { Screener } from '../services/screener.js';
+import { requireConfirmation, type WhatIfReport } from '../services/what-if.js';
+import type { CleanUpResult, StaleQuery, StaleReport } from '../services/stale-report.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
 import type { User } from './user-service.js';
@@ -37,6 +39,14 @@ export interface BlockInput {
   readonly name?: string;
   readonly reason?: string;
   readonly expires?: string | null;
+  /** Save a broad entry (what-if.ts) anyway: without it a broad one is refused (409) with the figures. */
+  readonly confirm?: boolean;
+}
+
+/** A what-if (issue #16): the entry that would be saved, and the days of recorded calls to replay. */
+export interface WhatIfInput extends BlockInput {
+  readonly list?: 'block' | 'allow';
+  readonly days?: number;
 }
 
 export interface SettingsInput {
@@ -78,6 +88,9 @@ export function targetOf(input: BlockInput): Target {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${String(input.kind)}" is not one of number, prefix, contact, unidentified`, { field: 'kind' });
   }
 }
+
+/** How a refused broad entry is confirmed, in the words of each door. */
+const CONFIRM_HOW = 'confirm it to save it (API: "confirm": true; panel: the confirm button)';
 
 export class AdminOperations {
   private readonly dashboardQuery: DashboardQuery;
@@ -140,12 +153,49 @@ export class AdminOperations {
     if (existing && isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) && !can(p.user, org, 'unblock')) {
       throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken an existing block (${existing.mode}${existing.expires_at === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: value });
     }
-    return this.ctx.blocklist.block(slug, target, { mode, name, reason: input.reason ?? '', expires: expiresAt }, p.actor);
+    const options = { mode, name, reason: input.reason ?? '', expires: expiresAt };
+    if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'block', target, options }), false, CONFIRM_HOW);
+    return this.ctx.blocklist.block(slug, target, options, p.actor);
   }
 
   async allow(p: Principal, slug: string, input: BlockInput) {
     await this.org(p, slug, 'allow');
-    return this.ctx.blocklist.allow(slug, targetOf(input), { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null }, p.actor);
+    const target = targetOf(input);
+    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null };
+    if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'allow', target, options }), false, CONFIRM_HOW);
+    return this.ctx.blocklist.allow(slug, target, options, p.actor);
+  }
+
+  /**
+   * What an entry would have done over the org's recorded calls, saving nothing (what-if.ts). Allowed
+   * to whoever may save the entry: `block` (and its scope) or `allow`.
+   */
+  async whatIf(p: Principal, slug: string, input: WhatIfInput): Promise<WhatIfReport> {
+    const list = input.list ?? 'block';
+    const org = await this.org(p, slug, list);
+    const target = targetOf(input);
+    if (list === 'block') {
+      const value = await this.ctx.blocklist.resolveTarget(org, target, 'block');
+      checkBlockScope(p.user, org, await this.policies.get(org.id), input.kind, target.kind === 'prefix' ? value : '');
+    }
+    const options = {
+      ...(list === 'block' && input.mode !== undefined ? { mode: input.mode } : {}),
+      name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
+    };
+    return this.ctx.whatIf.report(slug, { list, target, options }, input.days);
+  }
+
+  /** Expired, unused and shadowed entries (stale-report.ts): whoever may view the org's list. */
+  async staleReport(p: Principal, slug: string, q: StaleQuery): Promise<StaleReport> {
+    await this.org(p, slug, 'view');
+    return this.ctx.stale.report(slug, q);
+  }
+
+  /** Their clean-up: unblocking and removing allow entries, so `unblock` and `allow` (admins). */
+  async staleCleanUp(p: Principal, slug: string, q: StaleQuery & { dryRun?: boolean }, reason = ''): Promise<CleanUpResult> {
+    await this.org(p, slug, 'unblock');
+    await this.org(p, slug, 'allow');
+    return this.ctx.stale.cleanUp(slug, q, p.actor, reason);
   }
 
   async unblock(p: Principal, slug: string, entryId: number, note = '') {

@@ -22,6 +22,8 @@ import { renderApiDocs, type OpenApiDoc } from './api-docs-page.js';
 import { openapiTransform } from './openapi.js';
 import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
+import { registerWhatIfRoutes } from './api-routes-what-if.js';
+import { registerStaleRoutes } from './api-routes-stale.js';
 import { registerFloodApiRoutes } from './api-flood-routes.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
@@ -134,6 +136,8 @@ export class AdminServer implements Component {
 
     await app.register(async (api) => {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes, ...doors });
+      registerWhatIfRoutes(api, { ops });
+      registerStaleRoutes(api, { ops });
       registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>

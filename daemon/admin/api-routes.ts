@@ -44,6 +44,7 @@ const blockBody = {
     mode: { enum: ['voicemail', 'reject'], description: 'voicemail = "Block and allow voicemails"; reject = "Block all communications"' },
     name: text(200), reason: text(1000),
     expires: { type: ['string', 'null'], maxLength: 40, description: '30d, 12h, 90m, 2w or an ISO-8601 date; null = never' },
+    confirm: { type: 'boolean', description: 'save a broad entry (see POST …/what-if); without it a broad one answers 409 CS_ERR_CONFIRM_REQUIRED with the figures' },
   },
 } as const;
 const noteBody = { type: 'object', additionalProperties: false, properties: { note: text(1000) } } as const;
@@ -229,7 +230,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   app.post('/orgs/:org/contacts/:id/block', { config: { access: 'block', status: 201 },
     schema: {
       summary: 'Block a contact: all its numbers, including ones added later (seed 001 "Block Contact")', tags: ['contacts'], params: orgIdParams,
-      body: { type: 'object', additionalProperties: false, properties: { mode: blockBody.properties.mode, reason: text(1000), expires: blockBody.properties.expires } },
+      body: { type: 'object', additionalProperties: false, properties: { mode: blockBody.properties.mode, reason: text(1000), expires: blockBody.properties.expires, confirm: blockBody.properties.confirm } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);

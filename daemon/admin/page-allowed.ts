@@ -8,6 +8,7 @@ import { html, type SafeHtml } from './html-escape.js';
 import { when, type Frame } from './page-layout.js';
 import { describeEntry, pager } from './page-views.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
+import { whatIfButtons } from './page-what-if.js';
 
 export interface AllowFormValues {
   readonly kind: string;
@@ -23,7 +24,7 @@ export const EMPTY_ALLOW_FORM: AllowFormValues = { kind: 'number', number: '', p
 
 const csrfField = (f: Frame) => html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">`;
 
-export function renderAllowed(f: Frame, list: { total: number; entries: EntryListItem[] }, pageNo: number, size: number, v: AllowFormValues, fe?: FormError): SafeHtml {
+export function renderAllowed(f: Frame, list: { total: number; entries: EntryListItem[] }, pageNo: number, size: number, v: AllowFormValues, fe?: FormError, whatIf?: SafeHtml): SafeHtml {
   const rows = list.entries.map((e) => html`<tr>
   <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}</td>
   <td data-label="Name">${e.name}</td>
@@ -47,7 +48,7 @@ export function renderAllowed(f: Frame, list: { total: number; entries: EntryLis
   ${input('name', html`Name <span class="hint">optional</span>`, html` type="text" maxlength="200"`)}
   ${input('reason', html`Reason <span class="hint">optional</span>`, html` type="text" maxlength="1000"`)}
   ${input('expires', html`Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31</span>`, html` type="text" maxlength="40"`)}
-  <button type="submit">Add to allow list</button></form>` : html``;
+  ${whatIf ?? ''}${whatIfButtons('Add to allow list')}</form>` : html``;
   return html`<p class="muted">Allowed callers always get through: an allow entry wins over every block. ${list.total} allow ${list.total === 1 ? 'entry' : 'entries'}.</p>
 ${list.entries.length === 0
     ? html`<p class="empty">No callers are on the allow list of ${f.org.name}.</p>`

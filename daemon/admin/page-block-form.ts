@@ -12,6 +12,7 @@ import { roleIn } from './user-service.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { MODE_LABEL } from './page-views.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
+import { whatIfButtons } from './page-what-if.js';
 
 export const BLOCK_KINDS = ['number', 'prefix', 'contact', 'unidentified'] as const;
 
@@ -30,7 +31,8 @@ export interface BlockFormValues {
 /** The input names an error can point at. */
 export const BLOCK_FIELDS = ['kind', 'number', 'prefix', 'contactId', 'mode', 'name', 'reason', 'expires'] as const;
 
-export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: BlockFormValues, fe?: FormError): SafeHtml {
+/** `whatIf`: the what-if figures (a preview, or the confirm step of a broad entry), shown above the buttons. */
+export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: BlockFormValues, fe?: FormError, whatIf?: SafeHtml): SafeHtml {
   // Agents block contacts only (access-policy.ts): the other kinds are not offered to them.
   const agent = roleIn(f.user, f.org.slug) === 'agent';
   const kind = agent ? 'contact' : (BLOCK_KINDS as readonly string[]).includes(v.kind) ? v.kind : 'number';
@@ -68,6 +70,6 @@ export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: Block
   ${input('name', html`Name <span class="hint">optional; a contact's own name by default</span>`, html` type="text" maxlength="200"`)}
   ${input('reason', html`Reason <span class="hint">optional; kept with the entry</span>`, html` type="text" maxlength="1000"`)}
   ${input('expires', html`Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31</span>`, html` type="text" maxlength="40"`)}
-  <button type="submit">Add to block list</button>
+  ${whatIf ?? ''}${whatIfButtons('Add to block list')}
 </form>`;
 }

@@ -22,6 +22,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
   { path: '/blocked', label: 'Blocked callers', perm: 'view' },
   { path: '/block', label: 'Block', perm: 'block' },
   { path: '/allowed', label: 'Allowed callers', perm: 'view' },
+  { path: '/stale', label: 'Stale entries', perm: 'view' },
   { path: '/contacts', label: 'Contacts', perm: 'view' },
   { path: '/quarantine', label: 'Quarantined messages', perm: 'quarantine' },
   { path: '/calls', label: 'Recent calls', perm: 'view' },

@@ -34,6 +34,8 @@ import { registerUserPages } from './page-users.js';
 import { registerOrgPages, renderOrgSection } from './page-org.js';
 import { registerContactPages } from './page-contact.js';
 import { registerCheckPage } from './page-check.js';
+import { confirmStepOf, renderWhatIf } from './page-what-if.js';
+import { registerStalePages } from './page-stale.js';
 
 export interface PageDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
@@ -131,6 +133,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>
     reply.redirect(`${path}?org=${encodeURIComponent(org)}&${noticeQuery(key, args)}`, 303);
 
+  registerStalePages(app, { ops, frame, sendHtml, back });
+
   app.get('/assets/panel.css', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
   app.get('/assets/panel.js', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));
 
@@ -216,7 +220,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       }
       // Only the chosen kind's field is read: the fieldsets of the other kinds may still hold text
       // (hidden by the stylesheet, or all shown in a browser without :has()).
-      const e = await ops.block(a, org.slug, {
+      const input = {
         kind,
         ...(kind === 'number' ? { number: v.number } : {}),
         ...(kind === 'prefix' ? { prefix: v.prefix } : {}),
@@ -225,12 +229,18 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
         name: v.name,
         reason: v.reason,
         expires: v.expires || null,
-      });
+      };
+      // "Preview what it would have done" (what-if, issue #16): the figures, nothing saved.
+      if (field(b, 'whatIf') !== '') {
+        const report = await ops.whatIf(a, org.slug, { ...input, list: 'block' });
+        return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'))));
+      }
+      const e = await ops.block(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
     } catch (err) {
       const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' ? 'prefix' : kind === 'number' ? 'number' : null);
       if (!fe) throw err;
-      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe)), fe.status);
+      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe, confirmStepOf(err))), fe.status);
     }
   });
 
@@ -248,15 +258,19 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const v: AllowFormValues = { kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires') };
     try {
       if (v.kind !== 'number' && v.kind !== 'prefix') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number or a prefix to allow', { field: 'kind' });
-      const e = await ops.allow(a, org.slug, {
-        kind: v.kind, ...(v.kind === 'number' ? { number: v.number } : { prefix: v.prefix }), name: v.name, reason: v.reason, expires: v.expires || null,
-      });
+      const input = { kind: v.kind as BlockKind, ...(v.kind === 'number' ? { number: v.number } : { prefix: v.prefix }), name: v.name, reason: v.reason, expires: v.expires || null };
+      if (field(b, 'whatIf') !== '') {
+        const report = await ops.whatIf(a, org.slug, { ...input, list: 'allow' });
+        const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
+        return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'))));
+      }
+      const e = await ops.allow(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
     } catch (err) {
       const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' ? 'prefix' : 'number');
       if (!fe) throw err;
       const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe)), fe.status);
+      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe, confirmStepOf(err))), fe.status);
     }
   });
 
@@ -290,7 +304,17 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.post('/contacts/:id/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/contacts', 'Contacts');
     const c = await ops.contact(a, org.slug, idParam(req));
-    await ops.block(a, org.slug, { kind: 'contact', contactId: c.id, name: c.name, reason: field(req.body, 'reason'), ...(field(req.body, 'mode') ? { mode: field(req.body, 'mode') as BlockMode } : {}) });
+    const mode = field(req.body, 'mode');
+    try {
+      await ops.block(a, org.slug, { kind: 'contact', contactId: c.id, name: c.name, reason: field(req.body, 'reason'), ...(mode ? { mode: mode as BlockMode } : {}) });
+    } catch (err) {
+      // A broad block (what-if, issue #16) is confirmed on the Block form, filled in with this contact.
+      const step = confirmStepOf(err);
+      if (!step) throw err;
+      const { f } = await frame(req, '/block', 'Block');
+      const v = { kind: 'contact', number: '', prefix: '', contactId: String(c.id), mode, name: c.name, reason: field(req.body, 'reason'), expires: '' };
+      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step)), 409);
+    }
     return back(reply, field(req.body, 'return') === 'quarantine' ? '/quarantine' : '/contacts', org.slug, 'contact-blocked', { ref: c.id });
   });
 
@@ -350,8 +374,18 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   // Recent calls, each with one-click "Block this caller".
   app.post('/calls/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/calls', 'Recent calls');
-    const e = await ops.block(a, org.slug, { kind: 'number', number: field(req.body, 'number'), reason: 'blocked from recent calls' });
-    return back(reply, '/calls', org.slug, 'blocked', { ref: e.id });
+    const number = field(req.body, 'number');
+    try {
+      const e = await ops.block(a, org.slug, { kind: 'number', number, reason: 'blocked from recent calls' });
+      return back(reply, '/calls', org.slug, 'blocked', { ref: e.id });
+    } catch (err) {
+      // A broad block (what-if, issue #16) is confirmed on the Block form, filled in with this number.
+      const step = confirmStepOf(err);
+      if (!step) throw err;
+      const { f } = await frame(req, '/block', 'Block');
+      const v = { kind: 'number', number, prefix: '', contactId: '', mode: '', name: '', reason: 'blocked from recent calls', expires: '' };
+      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step)), 409);
+    }
   });
 
   app.get('/dashboard', { config: { access: 'dashboard' } }, async (req, reply) => {

@@ -13,7 +13,8 @@ export type NoticeKey =
   | 'blocked' | 'unblocked' | 'allowed' | 'disallowed' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
   | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
   | 'edited' | 'bulk-unblocked' | 'imported' | 'numbers-added' | 'numbers-removed' | 'dids-added' | 'dids-removed' | 'org-saved'
-  | 'user-disabled' | 'user-enabled' | 'user-role';
+  | 'user-disabled' | 'user-enabled' | 'user-role'
+  | 'stale-cleaned';
 
 export interface NoticeArgs {
   /** An entry or contact id, per key. */
@@ -73,6 +74,7 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'user-disabled': return 'User disabled: signed out everywhere, their tokens revoked.';
     case 'user-enabled': return 'User enabled.';
     case 'user-role': return 'Role changed; it applies from their next request.';
+    case 'stale-cleaned': return `Removed ${count} stale ${count === 1 ? 'entry' : 'entries'}.`;
     default:
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "notice" is not one of the panel\'s messages', { field: 'notice', in: 'querystring' });
   }

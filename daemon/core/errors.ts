@@ -9,6 +9,7 @@ export const ERROR_CATALOGUE = {
   CS_ERR_INVALID_PREFIX: { exit: 65, http: 400, title: 'not a number prefix' },
   CS_ERR_INVALID_VALUE: { exit: 65, http: 400, title: 'invalid value' },
   CS_ERR_PROTECTED_NUMBER: { exit: 65, http: 409, title: 'number is protected and cannot be blocked' },
+  CS_ERR_CONFIRM_REQUIRED: { exit: 65, http: 409, title: 'broad change: confirm it with the figures shown (--yes, confirm: true)' },
   CS_ERR_ORG_NOT_FOUND: { exit: 66, http: 404, title: 'no such organisation' },
   CS_ERR_ORG_EXISTS: { exit: 65, http: 409, title: 'organisation already exists' },
   CS_ERR_DID_TAKEN: { exit: 65, http: 409, title: 'number already belongs to an organisation' },

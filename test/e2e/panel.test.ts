@@ -231,6 +231,49 @@ t.test('panel in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} 
     t.equal(await admin.locator('tbody tr').count(), 1);
   });
 
+  await t.test('what-if: preview on the Block form, a broad block confirmed; stale entries cleaned up (issue #16)', async (t) => {
+    const acme = await ctx.orgs.require('acme');
+    const now = panel.clock.now();
+    // Two callers under +1555888 (not the contact blocked above, +1555777…), one of whom an agent called back: blocking the prefix is broad.
+    for (const [from, direction] of [['+15558880001', 'inbound'], ['+15558880001', 'inbound'], ['+15558880001', 'outbound'], ['+15558880002', 'inbound']] as const) {
+      await ctx.db.run(
+        "INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, adapter) VALUES (?, ?, 'call', ?, ?, '+12125550100', ?, 'allow', 'test')",
+        [now - 3_600_000, acme.id, direction, from, from],
+      );
+    }
+    await admin.getByRole('link', { name: 'Block', exact: true }).click();
+    await admin.getByRole('radio', { name: /Every number starting with a prefix/ }).check();
+    await admin.getByLabel(/^Prefix/).fill('+1555888');
+    await admin.getByRole('button', { name: 'Preview what it would have done' }).click();
+    const preview = admin.getByRole('region', { name: /What it would have done/ });
+    await preview.waitFor();
+    t.match(await preview.textContent(), /4 calls and messages of \d+ would have been handled differently \(3 inbound calls, 0 inbound SMS, 1 agents' own\)/);
+    t.match(await preview.textContent(), /2 numbers affected; agents called 1 of them back/);
+    t.equal(await admin.getByLabel(/^Prefix/).inputValue(), '+1555888', 'what was typed stays');
+    await admin.screenshot({ path: join(SHOTS, 'what-if-preview.png'), fullPage: true });
+    await admin.getByRole('button', { name: 'Add to block list' }).click();
+    // The confirm step answers 409, which Chromium logs as a failed resource.
+    expectedErrors.push('status of 409');
+    await admin.getByRole('button', { name: 'Save anyway' }).waitFor();
+    t.match(await admin.locator('section.what-if').textContent(), /This entry is broad: confirm it.*Broad: agents called 1 of them back/s);
+    await admin.getByRole('button', { name: 'Save anyway' }).click();
+    await admin.waitForURL(/notice=blocked/);
+    t.match(await admin.getByRole('status').textContent(), 'Blocked prefix +1555888.');
+
+    // An exact number under that prefix, same mode: shadowed; the clean-up removes it after a confirm step.
+    await ctx.blocklist.block('acme', { kind: 'exact', number: '+15558880009' }, { mode: 'reject' }, { name: 'tester', source: 'cli', origin: 'test' });
+    await admin.getByRole('link', { name: 'Stale entries' }).click();
+    t.match(await admin.locator('main').textContent(), /\+15558880009.*without it, prefix entry \d+ \(\+1555888\) gives the same answer/s);
+    await admin.screenshot({ path: join(SHOTS, 'stale-desktop.png'), fullPage: true });
+    await admin.getByRole('button', { name: 'Clean up…' }).click();
+    await admin.getByRole('button', { name: 'Confirm clean-up' }).waitFor();
+    t.match(await admin.locator('main').textContent(), /Remove \d+ stale entr(y|ies) from Acme Dental\?/);
+    await admin.getByRole('button', { name: 'Confirm clean-up' }).click();
+    await admin.waitForURL(/notice=stale-cleaned/);
+    t.match(await admin.getByRole('status').textContent(), /Removed \d+ stale entr/);
+    t.notMatch(await admin.locator('main').textContent(), '+15558880009', 'the shadowed entry is gone');
+  });
+
   await t.test('an agent is refused an unblock', async (t) => {
     const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await signInAs(agent, baseUrl, 'andy');

@@ -5,6 +5,7 @@ import { CallscreenError } from '../../core/errors.js';
 import { describeTarget, MAX_LIST_PAGE, type EntryListItem, type Target } from '../../services/blocklist-service.js';
 import type { EntryRecord } from '../../store/rows.js';
 import type { CliContext } from '../cli-context.js';
+import { addWhatIfOptions, whatIfGate, type WhatIfFlags } from '../what-if-gate.js';
 import { exactlyOne, positiveInt } from '../options.js';
 import { clip, formatTime, renderTable } from '../table.js';
 
@@ -25,7 +26,7 @@ function target(number: string | undefined, o: TargetOptions, allowOnly = false)
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('block [number]')
+  addWhatIfOptions(program.command('block [number]'))
     .description('block a number, a prefix, a contact (all its numbers) or unidentified callers')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'block every number starting with these digits')
@@ -37,21 +38,23 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <user>', 'who is blocking (default $SUDO_USER/$USER)')
     .option('--expires <when>', 'when the block ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
     .option('--json', 'print the entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & { org: string; mode?: string; name?: string; reason?: string; by?: string; expires?: string; json?: boolean }) => {
+    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; mode?: string; name?: string; reason?: string; by?: string; expires?: string }) => {
       const t = target(number, o);
       const actor = ctx.actor(o.by);
-      const s = await ctx.services();
-      const e = await s.blocklist.block(o.org, t, {
+      const options = {
         ...(o.mode !== undefined ? { mode: o.mode as BlockMode } : {}),
         ...(o.name !== undefined ? { name: o.name } : {}),
         ...(o.reason !== undefined ? { reason: o.reason } : {}),
         ...(o.expires !== undefined ? { expires: o.expires } : {}),
-      }, actor);
+      };
+      if (await whatIfGate(ctx, o.org, { list: 'block', target: t, options }, o)) return;
+      const s = await ctx.services();
+      const e = await s.blocklist.block(o.org, t, options, actor);
       if (o.json) ctx.json(e);
       else ctx.out(`blocked ${describeTarget(e.kind, e.value)} in ${o.org} (${e.mode}${e.expiresAt !== null ? `, until ${formatTime(e.expiresAt)}` : ''}; entry ${e.id})`);
     });
 
-  program.command('allow [number]')
+  addWhatIfOptions(program.command('allow [number]'))
     .description('always let a number or prefix through (wins over every block)')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'allow every number starting with these digits')
@@ -60,15 +63,17 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--expires <when>', 'when the allow ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
     .option('--json', 'print the entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & { org: string; name?: string; reason?: string; by?: string; expires?: string; json?: boolean }) => {
+    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; name?: string; reason?: string; by?: string; expires?: string }) => {
       const t = target(number, o, true);
       const actor = ctx.actor(o.by);
-      const s = await ctx.services();
-      const e = await s.blocklist.allow(o.org, t, {
+      const options = {
         ...(o.name !== undefined ? { name: o.name } : {}),
         ...(o.reason !== undefined ? { reason: o.reason } : {}),
         ...(o.expires !== undefined ? { expires: o.expires } : {}),
-      }, actor);
+      };
+      if (await whatIfGate(ctx, o.org, { list: 'allow', target: t, options }, o)) return;
+      const s = await ctx.services();
+      const e = await s.blocklist.allow(o.org, t, options, actor);
       if (o.json) ctx.json(e);
       else ctx.out(`allowed ${describeTarget(e.kind, e.value)} in ${o.org} (entry ${e.id})`);
     });

@@ -19,6 +19,7 @@ import { register as calls } from './calls.js';
 import { register as quarantine } from './quarantine.js';
 import { register as user } from './user.js';
 import { register as token } from './token.js';
+import { register as stale } from './stale.js';
 import { register as store } from './store.js';
 import { register as flood } from './flood.js';
 import { register as requests } from './requests.js';
@@ -46,6 +47,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   quarantine,
   user,
   token,
+  stale,
   store,
   flood,
   requests,
