@@ -105,7 +105,11 @@ export class PgStore {
   }
 
   clientConfig(max?: number): pg.PoolConfig {
-    const o = this.options;
+    return PgStore.clientConfigOf(this.options, max);
+  }
+
+  /** node-postgres settings for these options (url, TLS, connect timeout, application name). */
+  static clientConfigOf(o: PgStoreOptions, max?: number): pg.PoolConfig {
     const ssl = o.tls === 'off' ? false : o.tls === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(o.tlsCa ? { ca: readFileSync(o.tlsCa, 'utf8') } : {}) };
     return { connectionString: o.url, ssl, connectionTimeoutMillis: o.connectTimeoutMs, ...(max !== undefined ? { max } : {}), application_name: `callscreen ${o.nodeName}` };
   }

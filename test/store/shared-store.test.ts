@@ -9,6 +9,7 @@ import type { ScreenRequest } from '../../daemon/core/screen-request.js';
 import { realTimers } from '../../daemon/store/change-feed.js';
 import type { Actor } from '../../daemon/services/actor.js';
 import { silentLogger, tempDir, until } from '../support/harness.js';
+import { postgresChecks } from '../../daemon/ops/doctor-postgres.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
 
 const skip = await skipReason();
@@ -72,6 +73,11 @@ async function run(t: Test): Promise<void> {
     const metrics = (await node('c').metrics.render()).body;
     t.match(metrics, /^callscreen_replica_lag_changes 0$/m, '/metrics has the lag');
     t.match(metrics, /^callscreen_replica_connected 1$/m);
+    const doctor = await postgresChecks(configOf('b'), join(dir, 'b.db'), 3000);
+    t.match(doctor, [
+      { name: 'PostgreSQL store', ok: true, detail: /^postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen: schema v1, change log at \d+$/ },
+      { name: 'replica', ok: true, detail: /b\.db has applied change \d+ of \d+ \(0 behind/ },
+    ], 'doctor: the store and the replica');
   });
 
   await t.test('PostgreSQL away: writes refused clearly, verdicts unchanged; back: outboxes drained, counts exact', async (t) => {
@@ -90,6 +96,9 @@ async function run(t: Test): Promise<void> {
     t.equal((await node('b').blocklist.list('acme')).entries.filter((e) => e.value === '+15559990000').length, 0, 'nothing half-written on B');
     await node('b').shared!.replicator.catchUp().catch(() => undefined);
     t.match((await node('b').ops.readiness()).checks.find((c) => c.name === 'replica'), { ok: false, reason: 'shared-store-down', detail: /unreachable .*screening from the replica/ }, '/readyz says PostgreSQL is away');
+    const doctor = await postgresChecks(configOf('b'), join(dir, 'b.db'), 3000);
+    t.match(doctor, [{ name: 'PostgreSQL store', ok: false, fix: /pg_isready/ }], 'doctor says so, with what to check');
+    t.notMatch(JSON.stringify(doctor), /callscreen-pg-sandbox/, 'never the password');
     // Calls go on from the replicas, each recorded on its node.
     let blocked = 0;
     for (let i = 0; i < 30; i++) {
