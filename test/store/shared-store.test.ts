@@ -10,6 +10,7 @@ import { realTimers } from '../../daemon/store/change-feed.js';
 import type { Actor } from '../../daemon/services/actor.js';
 import { silentLogger, tempDir, until } from '../support/harness.js';
 import { postgresChecks } from '../../daemon/ops/doctor-postgres.js';
+import { DashboardQuery } from '../../daemon/admin/dashboard-query.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
 
 const skip = await skipReason();
@@ -126,6 +127,13 @@ async function run(t: Test): Promise<void> {
     t.equal(await pgCount('SELECT count(*) AS c FROM cs_screened'), 90, 'shipping again duplicates nothing');
     t.equal(await pgCount('SELECT count(DISTINCT node) AS c FROM cs_screened'), 3, 'each record carries its node');
     t.equal(await pgCount(`SELECT coalesce(sum(hits), 0) AS c FROM cs_hits WHERE entry_id = ${entry!.id}`), counted, 'hits not counted twice');
+    const orgId = (await a.ctx.orgs.require('acme')).id;
+    const site = await new DashboardQuery(a.ctx.db, a.ctx.clock, a.ctx.shared!.pg).forOrg(orgId);
+    const local = await new DashboardQuery(a.ctx.db, a.ctx.clock).forOrg(orgId);
+    t.equal(site.totals.screened, 90, "node A's dashboard counts every node's calls");
+    t.equal(local.totals.screened, 30, "(its own file holds its own 30)");
+    t.equal(site.totals.blocked, 45, 'and every blocked one');
+    t.match(site.top[0], { number: '+15551234567', count: 45 }, 'the most blocked number, site-wide');
     await node('b').blocklist.block('acme', { kind: 'exact', number: '+15559990000' }, {}, actor('b'));
     t.ok(await until(async () => (await action('a', '+15559990000')) === 'reject', 10_000, 20), 'writes work again once PostgreSQL is back');
   });
