@@ -245,7 +245,7 @@ export class PgStore {
     return this.withClient('the change log head could not be read', async (c) => Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1')).rows[0]?.seq ?? 0));
   }
 
-  /** Changes after `after`, in order, at most `limit` (fewer when large: bounded by `maxImages` row images). */
+  /** Changes after `after`, in order, at most `limit`. */
   async changesAfter(after: number, limit: number): Promise<ChangeRow[]> {
     await this.ensureSchema();
     return this.withClient('changes could not be read', async (c) => {
