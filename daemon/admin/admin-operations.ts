@@ -97,7 +97,7 @@ export class AdminOperations {
   readonly policies: AdminOrgPolicyStore;
 
   constructor(private readonly ctx: DaemonContext) {
-    this.dashboardQuery = new DashboardQuery(ctx.db, ctx.clock);
+    this.dashboardQuery = new DashboardQuery(ctx.db, ctx.clock, ctx.shared?.pg ?? null);
     this.policies = new AdminOrgPolicyStore(ctx.db);
   }
 

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { listenAddress } from '../net/listen.js';
 import { Database } from '../store/database.js';
 import { SCHEMA_VERSION, schemaVersion } from '../store/migrations.js';
+import { postgresChecks } from './doctor-postgres.js';
 import { lockPathFor, readOwner, realLockSystem } from './daemon-lock.js';
 import { READINESS_FIXES } from './readiness.js';
 import type { Readiness } from './readiness-check.js';
@@ -57,6 +58,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
   for (const [key, enabled, addr] of listeners) if (enabled) checks.push(await portCheck(key, addr, daemonPid));
   if (daemonPid !== null) checks.push(...(await daemonReadiness(config.admin.listen, dbPath, timeoutMs)));
   if (config.ami.enabled) checks.push(...(await amiChecks(config, timeoutMs)));
+  checks.push(...(await postgresChecks(config, dbPath, timeoutMs)));
   return checks;
 }
 

@@ -105,7 +105,11 @@ export class PgStore {
   }
 
   clientConfig(max?: number): pg.PoolConfig {
-    const o = this.options;
+    return PgStore.clientConfigOf(this.options, max);
+  }
+
+  /** node-postgres settings for these options (url, TLS, connect timeout, application name). */
+  static clientConfigOf(o: PgStoreOptions, max?: number): pg.PoolConfig {
     const ssl = o.tls === 'off' ? false : o.tls === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(o.tlsCa ? { ca: readFileSync(o.tlsCa, 'utf8') } : {}) };
     return { connectionString: o.url, ssl, connectionTimeoutMillis: o.connectTimeoutMs, ...(max !== undefined ? { max } : {}), application_name: `callscreen ${o.nodeName}` };
   }
@@ -241,7 +245,7 @@ export class PgStore {
     return this.withClient('the change log head could not be read', async (c) => Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1')).rows[0]?.seq ?? 0));
   }
 
-  /** Changes after `after`, in order, at most `limit` (fewer when large: bounded by `maxImages` row images). */
+  /** Changes after `after`, in order, at most `limit`. */
   async changesAfter(after: number, limit: number): Promise<ChangeRow[]> {
     await this.ensureSchema();
     return this.withClient('changes could not be read', async (c) => {
@@ -290,6 +294,32 @@ export class PgStore {
          ON CONFLICT (node, entry_id) DO UPDATE SET hits = excluded.hits, last_hit_at = excluded.last_hit_at`,
         [this.node, JSON.stringify(hits)],
       );
+    });
+  }
+
+  /**
+   * The dashboard's three figures over every node's shipped call records (cs_screened) of one org
+   * since `since` (ms): blocked per UTC day number and channel, the most blocked numbers, totals.
+   * `blocked`: the actions that count as blocked, as in dashboard-query.ts.
+   */
+  async dashboard(orgId: number, since: number, topN: number, blocked: readonly string[]): Promise<{
+    days: Array<{ d: number; channel: string; c: number }>; top: Array<{ number: string; count: number; lastAt: number }>; totals: { screened: number; blocked: number };
+  }> {
+    await this.ensureSchema();
+    return this.withClient('the site-wide dashboard could not be read', async (c) => {
+      const days = await c.query<{ d: string; channel: string; c: string }>(
+        `SELECT at / 86400000 AS d, data->>'channel' AS channel, count(*) AS c FROM cs_screened
+         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1, 2`, [orgId, since, blocked]);
+      const top = await c.query<{ number: string; count: string; last_at: string }>(
+        `SELECT data->>'number' AS number, count(*) AS count, max(at) AS last_at FROM cs_screened
+         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1 ORDER BY count(*) DESC, max(at) DESC LIMIT $4`, [orgId, since, blocked, topN]);
+      const totals = await c.query<{ screened: string; blocked: string }>(
+        `SELECT count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2`, [orgId, since, blocked]);
+      return {
+        days: days.rows.map((r) => ({ d: Number(r.d), channel: r.channel, c: Number(r.c) })),
+        top: top.rows.map((r) => ({ number: r.number, count: Number(r.count), lastAt: Number(r.last_at) })),
+        totals: { screened: Number(totals.rows[0]?.screened ?? 0), blocked: Number(totals.rows[0]?.blocked ?? 0) },
+      };
     });
   }
 

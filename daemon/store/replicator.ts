@@ -56,7 +56,6 @@ export class Replicator {
   private readonly pollMs: number;
   private readonly batch: number;
   private readonly now: () => number;
-  private readonly waiters = new Set<() => void>();
   private readonly appliedListeners = new Set<() => void>();
   private st = { appliedSeq: 0, headSeq: 0, connected: false, listening: false, behindSince: 0, lastAppliedAt: 0, resyncs: 0, errors: 0, lastError: null as string | null };
 
@@ -195,11 +194,6 @@ export class Replicator {
     return run;
   }
 
-  /** Resolves once this file has applied `seq` (the writer's own change, read-your-writes). */
-  async waitFor(seq: number): Promise<void> {
-    while ((await this.localState()).applied_seq < seq) await this.catchUp();
-  }
-
   private async catchUpOnce(): Promise<void> {
     try {
       const storeId = await this.store.ensureSchema();
@@ -274,7 +268,6 @@ export class Replicator {
       this.st.headSeq = seq;
       this.st.behindSince = 0;
     }
-    for (const w of [...this.waiters]) w();
   }
 
   /**

@@ -110,29 +110,50 @@ export function keyText(spec: TableSpec, image: RowImage): string {
  * upserts that leave local columns (hit counts) alone; a row whose key changed loses its old key first.
  */
 export async function applyImages(db: Database, specs: ReadonlyMap<string, TableSpec>, images: readonly RowImage[]): Promise<void> {
+  // Consecutive upserts into one table go as one multi-row statement (an import is thousands of
+  // them): SQLite still inserts, checks constraints and fires triggers row by row, in order.
+  let run: { spec: TableSpec; rows: Array<Readonly<Record<string, SqlParam>>> } | null = null;
+  const flush = async (): Promise<void> => {
+    if (run) await upsertMany(db, run.spec, run.rows);
+    run = null;
+  };
   for (const img of images) {
     const spec = specs.get(img.t);
     if (!spec) throw new Error(`row image for unknown table ${img.t}`);
     const where = spec.pk.map((c) => `${q(c)} = ?`).join(' AND ');
     if (img.op === 'd') {
+      await flush();
       if (!spec.appendOnly) await db.run(`DELETE FROM ${q(spec.name)} WHERE ${where}`, [...(img.k ?? [])]);
       continue;
     }
     const r = img.r ?? {};
     if (img.op === 'u' && img.k !== undefined && keyText(spec, { t: img.t, op: 'd', k: img.k }) !== keyText(spec, img) && !spec.appendOnly) {
+      await flush();
       await db.run(`DELETE FROM ${q(spec.name)} WHERE ${where}`, [...img.k]);
     }
-    await upsert(db, spec, r);
+    // SQLite allows 32,766 parameters a statement; stay well below.
+    const max = Math.max(1, Math.min(500, Math.floor(30_000 / spec.cols.length)));
+    if (run !== null && ((run as { spec: TableSpec }).spec !== spec || (run as { rows: unknown[] }).rows.length >= max)) await flush();
+    if (run === null) run = { spec, rows: [] };
+    (run as { rows: Array<Readonly<Record<string, SqlParam>>> }).rows.push(r);
   }
+  await flush();
 }
 
 /** INSERT … ON CONFLICT (key) DO UPDATE of the replicated columns (DO NOTHING for append-only tables). */
 export async function upsert(db: Database, spec: TableSpec, r: Readonly<Record<string, SqlParam>>): Promise<void> {
+  await upsertMany(db, spec, [r]);
+}
+
+/** `upsert` of several rows in one statement, in order. */
+export async function upsertMany(db: Database, spec: TableSpec, rows: ReadonlyArray<Readonly<Record<string, SqlParam>>>): Promise<void> {
+  if (rows.length === 0) return;
   const cols = spec.cols;
   const nonKey = cols.filter((c) => !spec.pk.includes(c));
   const action = spec.appendOnly || nonKey.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
+  const tuple = `(${cols.map(() => '?').join(', ')})`;
   await db.run(
-    `INSERT INTO ${q(spec.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ON CONFLICT (${spec.pk.map(q).join(', ')}) ${action}`,
-    cols.map((c) => r[c] ?? null),
+    `INSERT INTO ${q(spec.name)} (${cols.map(q).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')} ON CONFLICT (${spec.pk.map(q).join(', ')}) ${action}`,
+    rows.flatMap((r) => cols.map((c) => r[c] ?? null)),
   );
 }

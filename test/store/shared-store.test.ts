@@ -9,6 +9,8 @@ import type { ScreenRequest } from '../../daemon/core/screen-request.js';
 import { systemScheduler as realTimers } from '../../daemon/core/clock.js';
 import type { Actor } from '../../daemon/services/actor.js';
 import { silentLogger, tempDir, until } from '../support/harness.js';
+import { postgresChecks } from '../../daemon/ops/doctor-postgres.js';
+import { DashboardQuery } from '../../daemon/admin/dashboard-query.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
 
 const skip = await skipReason();
@@ -72,6 +74,11 @@ async function run(t: Test): Promise<void> {
     const metrics = (await node('c').metrics.render()).body;
     t.match(metrics, /^callscreen_replica_lag_changes 0$/m, '/metrics has the lag');
     t.match(metrics, /^callscreen_replica_connected 1$/m);
+    const doctor = await postgresChecks(configOf('b'), join(dir, 'b.db'), 3000);
+    t.match(doctor, [
+      { name: 'PostgreSQL store', ok: true, detail: /^postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen: schema v1, change log at \d+$/ },
+      { name: 'replica', ok: true, detail: /b\.db has applied change \d+ of \d+ \(0 behind/ },
+    ], 'doctor: the store and the replica');
   });
 
   await t.test('PostgreSQL away: writes refused clearly, verdicts unchanged; back: outboxes drained, counts exact', async (t) => {
@@ -90,6 +97,9 @@ async function run(t: Test): Promise<void> {
     t.equal((await node('b').blocklist.list('acme')).entries.filter((e) => e.value === '+15559990000').length, 0, 'nothing half-written on B');
     await node('b').shared!.replicator.catchUp().catch(() => undefined);
     t.match((await node('b').ops.readiness()).checks.find((c) => c.name === 'replica'), { ok: false, reason: 'shared-store-down', detail: /unreachable .*screening from the replica/ }, '/readyz says PostgreSQL is away');
+    const doctor = await postgresChecks(configOf('b'), join(dir, 'b.db'), 3000);
+    t.match(doctor, [{ name: 'PostgreSQL store', ok: false, fix: /pg_isready/ }], 'doctor says so, with what to check');
+    t.notMatch(JSON.stringify(doctor), /callscreen-pg-sandbox/, 'never the password');
     // Calls go on from the replicas, each recorded on its node.
     let blocked = 0;
     for (let i = 0; i < 30; i++) {
@@ -117,6 +127,13 @@ async function run(t: Test): Promise<void> {
     t.equal(await pgCount('SELECT count(*) AS c FROM cs_screened'), 90, 'shipping again duplicates nothing');
     t.equal(await pgCount('SELECT count(DISTINCT node) AS c FROM cs_screened'), 3, 'each record carries its node');
     t.equal(await pgCount(`SELECT coalesce(sum(hits), 0) AS c FROM cs_hits WHERE entry_id = ${entry!.id}`), counted, 'hits not counted twice');
+    const orgId = (await a.ctx.orgs.require('acme')).id;
+    const site = await new DashboardQuery(a.ctx.db, a.ctx.clock, a.ctx.shared!.pg).forOrg(orgId);
+    const local = await new DashboardQuery(a.ctx.db, a.ctx.clock).forOrg(orgId);
+    t.equal(site.totals.screened, 90, "node A's dashboard counts every node's calls");
+    t.equal(local.totals.screened, 30, "(its own file holds its own 30)");
+    t.equal(site.totals.blocked, 45, 'and every blocked one');
+    t.match(site.top[0], { number: '+15551234567', count: 45 }, 'the most blocked number, site-wide');
     await node('b').blocklist.block('acme', { kind: 'exact', number: '+15559990000' }, {}, actor('b'));
     t.ok(await until(async () => (await action('a', '+15559990000')) === 'reject', 10_000, 20), 'writes work again once PostgreSQL is back');
   });
@@ -166,6 +183,21 @@ async function run(t: Test): Promise<void> {
     t.ok(pair === 'voicemail/from A/A says' || pair === 'reject/from B/B says', `one of the two edits whole (${pair})`);
     const audit = await node('b').audit.query({ action: 'block.update', target: '+15556660000' });
     t.same(audit.events.map((e) => e.actor).sort(), ['admin-a', 'admin-b'], 'both edits audited, on every node');
+  });
+
+  await t.test('new rows made on two nodes at once never collide: the loser of a race retries on the new state', async (t) => {
+    const retriesBefore = node('a').shared!.gate.getStats().retries + node('b').shared!.gate.getStats().retries;
+    const made = await Promise.all(['a', 'b'].flatMap((n) => Array.from({ length: 10 }, (_, i) =>
+      node(n).blocklist.block('acme', { kind: 'exact', number: `+1555770${n === 'a' ? 0 : 1}${String(i).padStart(3, '0')}` }, {}, actor(n)))));
+    const ids = made.map((e) => e.id);
+    t.equal(new Set(ids).size, 20, 'twenty writes, twenty distinct ids');
+    const retries = node('a').shared!.gate.getStats().retries + node('b').shared!.gate.getStats().retries - retriesBefore;
+    t.comment(`writes that lost a race and ran again: ${retries}`);
+    for (const n of ['a', 'b', 'c']) await node(n).shared!.replicator.catchUp();
+    const rows = await Promise.all(['a', 'b', 'c'].map((n) => node(n).db.all<{ id: number; value: string }>("SELECT id, value FROM entries WHERE value LIKE '+155577%' ORDER BY id")));
+    t.equal(rows[0]!.length, 20);
+    t.same(rows[1], rows[0], 'B has the same rows under the same ids as A');
+    t.same(rows[2], rows[0], 'and C');
   });
 
   await t.test('an import of 10,000 numbers on one node is one change every node applies whole', async (t) => {

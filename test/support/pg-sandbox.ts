@@ -10,7 +10,7 @@
 // Where PostgreSQL cannot be had (not installed and no root to apt-get it) suites skip with one line,
 // except with CI=true, where skipReason() throws: CI runs as root and installs it.
 // CALLSCREEN_SKIP_POSTGRES=1 skips on purpose (ignored in CI).
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,22 @@ export class PgSandbox {
     const dir = await mkdtemp('/tmp/callscreen-pg-');
     const port = await freePort();
     const url = (await runOk(['start', dir, String(port)], 10 * 60_000)).trim();
-    return new PgSandbox(dir, port, url);
+    const sb = new PgSandbox(dir, port, url);
+    // A test process that dies before its teardown still leaves no server running.
+    process.once('exit', () => sb.stopSync());
+    return sb;
+  }
+
+  private stopped = false;
+
+  private stopSync(): void {
+    if (this.stopped || process.env.CALLSCREEN_PG_KEEP === '1') return;
+    this.stopped = true;
+    try {
+      execFileSync(PG_SCRIPT, ['stop', this.dir], { stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      // best effort at exit
+    }
   }
 
   /** Stops the server and keeps its data: PostgreSQL is unreachable until resume(). */
@@ -90,7 +105,8 @@ export class PgSandbox {
 
   /** Stops the server and removes its directory. CALLSCREEN_PG_KEEP=1 leaves it for a look. */
   async stop(): Promise<void> {
-    if (process.env.CALLSCREEN_PG_KEEP === '1') return;
+    if (this.stopped || process.env.CALLSCREEN_PG_KEEP === '1') return;
+    this.stopped = true;
     await runOk(['stop', this.dir]);
   }
 }
