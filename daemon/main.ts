@@ -26,6 +26,7 @@ import type { Screener } from './services/screener.js';
 import { ScreeningService } from './services/screening-service.js';
 import { DaemonMetrics } from './ops/metrics.js';
 import { MeteredScreener } from './ops/metered-screener.js';
+import { identitySettingsFrom } from './services/identity-settings.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
 import { DAEMON_LIVE_KEYS, diffConfig, type ReloadResult } from './ops/config-reload.js';
@@ -204,7 +205,7 @@ export class Daemon {
       keepRecords: this.config.records.keep,
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
-    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region, identitySettingsFrom(() => this.current));
     const screening = new ScreeningService({
       screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
     });

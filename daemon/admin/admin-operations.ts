@@ -16,6 +16,7 @@ import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type Admi
 import { Screener } from '../services/screener.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
+import { identitySettingsFrom } from '../services/identity-settings.js';
 import type { User } from './user-service.js';
 
 /** The signed-in user and how their changes are recorded. */
@@ -344,7 +345,7 @@ export class AdminOperations {
    */
   async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false) {
     await this.org(p, slug, 'view');
-    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null);
+    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null, undefined, identitySettingsFrom(() => this.ctx.config));
     const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld });
     return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null };
   }

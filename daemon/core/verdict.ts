@@ -1,3 +1,4 @@
+import type { Attestation } from './attestation.js';
 import type { BlockMode } from './entry.js';
 
 /**
@@ -8,7 +9,8 @@ import type { BlockMode } from './entry.js';
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
 export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
 
-export type RuleKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'allow' | 'protected';
+/** spoofed: an own DID presented without attestation; attestation: the carrier's verification failed. */
+export type RuleKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'allow' | 'protected' | 'spoofed' | 'attestation';
 
 export interface VerdictRule {
   /** Entry id; for protected numbers the protection (`emergency` or `did`). */
@@ -31,6 +33,8 @@ export interface Verdict {
   readonly reason: string;
   /** SIP status for `reject` (and `deny`). */
   readonly sipCode?: number;
+  /** The call's STIR/SHAKEN verification as the carrier reported it; absent when it sent none. */
+  readonly attestation?: Attestation;
   /** Set when the verdict came from fail-open/fail-closed rather than the list. */
   readonly failMode?: 'open' | 'closed';
 }

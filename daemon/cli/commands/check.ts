@@ -3,6 +3,7 @@
  * the asked org and that number's entries (NumberCheck): no index of every org is loaded, and no hit
  * or call is recorded.
  */
+import { identitySettingsFrom } from '../../services/identity-settings.js';
 import { Option, type Command } from 'commander';
 import { CallscreenError } from '../../core/errors.js';
 import { CHANNELS, DIRECTIONS, type Channel, type Direction, type ScreenRequest } from '../../core/screen-request.js';
@@ -25,7 +26,7 @@ export function register(program: Command, ctx: CliContext): void {
       const s = await ctx.services();
       await s.orgs.require(o.org); // the catalogue's not-found error with its hint
       const req: ScreenRequest = { org: o.org, channel: o.channel, direction: o.direction, from, to: o.to ?? '', ...(o.withheld ? { withheld: true } : {}) };
-      const v = await new NumberCheck(s.db, s.normalizer, s.clock).screen(req);
+      const v = await new NumberCheck(s.db, s.normalizer, s.clock, identitySettingsFrom(() => ctx.config())()).screen(req);
       if (o.json) {
         ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), org: o.org, channel: o.channel, direction: o.direction });
         return;

@@ -82,6 +82,12 @@ interface OrgMirror {
   /** Numbers whose verdict depends on time and may block: while any, `complete` is withheld. */
   unsure: Set<string>;
   prefixBlock: boolean;
+  /**
+   * The org sends calls whose STIR/SHAKEN verification failed elsewhere (attestation-failed is not
+   * allow): any unlisted caller may be blocked by a header the mirror cannot see, so a miss proves
+   * nothing and `complete` is withheld.
+   */
+  headerRules: boolean;
   complete: boolean;
 }
 
@@ -257,7 +263,7 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, now), complete: false };
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixBlock: hasPrefixBlock(state, now), headerRules: state.org.policy.attestationFailed !== 'allow', complete: false };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -300,7 +306,7 @@ export class AstdbMirror {
   }
 
   private isComplete(org: OrgMirror): boolean {
-    return !org.prefixBlock && org.unsure.size === 0;
+    return !org.prefixBlock && !org.headerRules && org.unsure.size === 0;
   }
 
   private async setComplete(org: OrgMirror, complete: boolean): Promise<void> {
