@@ -25,6 +25,7 @@
  * when no application is connected (measured: test/e2e/sip-edge-drachtio.test.ts): the edge
  * fails CLOSED while the daemon is down, unlike the FastAGI and ESL paths.
  */
+import { callerIdentity } from '../../core/caller-identity.js';
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -210,15 +211,19 @@ export class SipEdge implements Component {
   /** The request as the screening service takes it: DID from the Request-URI, caller from PAI or From. */
   private ask(req: Req, channel: 'call' | 'sms'): Ask {
     const did = uriUser(req.uri) || uriUser(req.get('To') ?? '');
-    const pai = req.has('P-Asserted-Identity') ? uriUser(req.get('P-Asserted-Identity')) : '';
-    // A network-asserted identity beats the From header the caller chose.
-    const from = pai || uriUser(req.get('From') ?? '');
-    const privacy = req.has('Privacy') ? req.get('Privacy').toLowerCase() : '';
+    const header = (name: string): string => (req.has(name) ? req.get(name) : '');
+    // Every identity header, in the core's one precedence (caller-identity.ts, docs/caller-identity.md).
+    const info = header('Attestation-Info') || header('X-Attestation-Info');
+    const id = callerIdentity({
+      pai: header('P-Asserted-Identity'), remotePartyId: header('Remote-Party-ID'), from: header('From'), privacy: header('Privacy'),
+      ...(info !== '' ? { attestationInfo: info } : {}),
+    });
     const name = /^\s*"([^"]*)"/.exec(req.get('From') ?? '')?.[1] ?? '';
     return {
-      channel, direction: 'inbound', from, to: did,
+      channel, direction: 'inbound', from: id.from, to: did,
       ...(name ? { callerName: name } : {}),
-      withheld: /\b(id|user|header)\b/.test(privacy) || /^(anonymous|restricted)$/i.test(from),
+      withheld: id.withheld,
+      ...(id.attestation ? { attestation: id.attestation } : {}),
       callId: req.get('Call-ID') ?? '',
     };
   }
