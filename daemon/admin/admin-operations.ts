@@ -5,7 +5,7 @@
  */
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
+import type { IdentityAction, OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { Channel } from '../core/screen-request.js';
 import type { DaemonContext } from '../daemon-context.js';
 import type { Actor } from '../services/actor.js';
@@ -36,10 +36,15 @@ export interface BlockInput {
   readonly name?: string;
   readonly reason?: string;
   readonly expires?: string | null;
+  /** Allow entries: only for a caller the carrier attested (STIR/SHAKEN A). */
+  readonly requireAttestation?: boolean;
 }
 
 export interface SettingsInput {
   readonly agentsMayBlock?: boolean;
+  readonly attestationFailed?: IdentityAction;
+  readonly ownDidUnattested?: IdentityAction;
+  readonly standinsUnidentified?: boolean;
   readonly defaultMode?: BlockMode;
   readonly rejectCode?: RejectCode;
   readonly outboundPolicy?: OutboundPolicy;
@@ -144,7 +149,7 @@ export class AdminOperations {
 
   async allow(p: Principal, slug: string, input: BlockInput) {
     await this.org(p, slug, 'allow');
-    return this.ctx.blocklist.allow(slug, targetOf(input), { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null }, p.actor);
+    return this.ctx.blocklist.allow(slug, targetOf(input), { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null, requireAttestation: input.requireAttestation === true }, p.actor);
   }
 
   async unblock(p: Principal, slug: string, entryId: number, note = '') {

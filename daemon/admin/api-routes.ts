@@ -200,7 +200,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
     schema: {
       summary: 'Allow a number or prefix (never blocked, admins)', tags: ['blocklist'], params: orgParam,
-      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] } } },
+      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] }, requireAttestation: { type: 'boolean', default: false, description: 'only when the carrier attested the caller (STIR/SHAKEN A, docs/caller-identity.md)' } } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);
@@ -319,6 +319,9 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   const settingsProps = {
     agentsMayBlock: { type: 'boolean', description: 'seed 002: agents may block contacts (default off)' },
+    attestationFailed: { enum: ['allow', 'voicemail', 'reject'], description: 'inbound calls whose STIR/SHAKEN verification failed (default allow: no rule)' },
+    ownDidUnattested: { enum: ['allow', 'voicemail', 'reject'], description: 'a caller presenting one of the org\'s own numbers without attestation (default voicemail; allow = off)' },
+    standinsUnidentified: { type: 'boolean', description: 'carrier stand-ins for "no caller ID" (screening.anonymous_standins) count as unidentified (default off)' },
     defaultMode: { enum: ['voicemail', 'reject'] },
     rejectCode: { enum: [603, 486, 607, 404] },
     outboundPolicy: { enum: ['off', 'warn', 'confirm', 'deny'] },
