@@ -11,7 +11,7 @@ import { CallscreenError } from '../core/errors.js';
 import { attestationText } from '../core/attestation.js';
 import { stripDialPrefixes } from '../core/dial-prefix.js';
 import type { OrgPolicy } from '../core/org-policy.js';
-import { digitsOf, type NumberNormalizer, type ParsedCaller } from '../core/phone-number.js';
+import { digitsOf, extractUserPart, type NumberNormalizer, type ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
 import type { Verdict } from '../core/verdict.js';
 import type { OrgState, ScreeningIndex } from '../store/screening-index.js';
@@ -124,7 +124,9 @@ export function subjectOf(normalizer: NumberNormalizer, req: ScreenRequest, poli
     return normalizer.parseCallerId(dialled, policy.region);
   }
   const parsed = normalizer.parseCallerId(req.from, policy.region);
-  if (parsed.kind === 'number' && policy.standinsUnidentified && identity.standins.size > 0 && identity.standins.has(digitsOf(parsed.value))) {
+  // Compared as normalised and as presented: a stand-in sent without "+" may read as a national number.
+  if (parsed.kind === 'number' && policy.standinsUnidentified && identity.standins.size > 0
+    && (identity.standins.has(digitsOf(parsed.value)) || identity.standins.has(digitsOf(extractUserPart(req.from))))) {
     return { kind: 'unidentified', why: 'carrier-standin' };
   }
   return parsed;

@@ -107,14 +107,12 @@ export interface InboundCaller {
   readonly attestation?: Attestation;
 }
 
-/** Field order of the `id2:` argument (docs/asterisk-contract.md); each field base64 of one header. */
-export const ID2_FIELDS = ['pai', 'remotePartyId', 'from', 'privacy', 'attestationInfo', 'xAttestationInfo'] as const;
-
 /**
- * Contract `call-inbound,id2:<b64 PAI>:<b64 Remote-Party-ID>:<b64 From>:<b64 Privacy>:<b64
- * Attestation-Info>:<b64 X-Attestation-Info>` — every identity header as received, base64 so that
- * Asterisk's argument parsing (quotes stripped, commas split) cannot change a byte, read by the one
- * core precedence (caller-identity.ts). Undefined when the arguments are the legacy form.
+ * Contract `call-inbound,id2:<PAI>:<Remote-Party-ID>:<Privacy>:<Attestation-Info>:<X-Attestation-Info>:<From>`,
+ * each field the base64 of ":" + the header as received (the ":" so that BASE64_ENCODE is never
+ * given nothing) — so Asterisk's argument parsing (quotes stripped, commas split) cannot change a
+ * byte — read by the one core precedence (caller-identity.ts). From is last: the caller writes it,
+ * and nothing in it can reach another field. Undefined when the arguments are the legacy form.
  */
 export function id2Caller(env: AgiEnv): InboundCaller | undefined {
   const arg = env.agi_arg_1 ?? '';
@@ -122,11 +120,12 @@ export function id2Caller(env: AgiEnv): InboundCaller | undefined {
   const parts = arg.slice(4).split(':');
   const field = (i: number): string => {
     const b = parts[i] ?? '';
-    return b === '' ? '' : Buffer.from(b, 'base64').toString('utf8');
+    const text = b === '' ? '' : Buffer.from(b, 'base64').toString('utf8');
+    return text.startsWith(':') ? text.slice(1) : text;
   };
-  const info = field(4) || field(5);
+  const info = field(3) || field(4);
   const id = callerIdentity({
-    pai: field(0), remotePartyId: field(1), from: field(2), privacy: field(3),
+    pai: field(0), remotePartyId: field(1), privacy: field(2), from: field(5),
     ...(info !== '' ? { attestationInfo: info } : {}),
     pbxCallerId: env.agi_callerid ?? '',
   });
