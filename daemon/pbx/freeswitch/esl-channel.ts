@@ -36,12 +36,16 @@ export function uriUser(value: string): string {
 
 export function readCall(h: Readonly<Record<string, string>>): EslCall {
   // sofia (1.10.12, recorded in test/pbx/freeswitch/recorded/) puts the asserted identity's user
-  // part, bare, in variable_sip_P-Asserted-Identity and already in Caller-Caller-ID-Number; the
+  // part, bare, in variable_sip_P-Asserted-Identity — with its user parameters, so a verstat there
+  // arrives as `+15551234567;verstat=TN-Validation-Failed` (seen on the real FreeSWITCH, e2e) —
+  // and already in Caller-Caller-ID-Number; the
   // whole header (with its verstat) only where the profile keeps it: variable_sip_h_… where a site
   // copies it, variable_sip_i_… with parse-all-invite-headers. The From arrives whole in
   // variable_sip_full_from. The precedence is the core's, as for every adapter (caller-identity.ts).
   const paiUser = (h['variable_sip_P-Asserted-Identity'] ?? '').trim();
-  const pai = h['variable_sip_h_P-Asserted-Identity'] || h['variable_sip_i_p_asserted_identity'] || (/^[^\s<>"@;:]+$/.test(paiUser) ? paiUser : '');
+  // The bare form holds no display name (no quote, bracket, space or @), so nothing a caller wrote
+  // there can choose the number; `;` is allowed: user parameters, verstat among them.
+  const pai = h['variable_sip_h_P-Asserted-Identity'] || h['variable_sip_i_p_asserted_identity'] || (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
   const rpid = h['variable_sip_h_Remote-Party-ID'] || h['variable_sip_i_remote_party_id'] || '';
   const info = h['variable_sip_h_X-Attestation-Info'] || h['variable_sip_h_Attestation-Info'] || h['variable_sip_i_attestation_info'] || '';
   const verstat = h['variable_sip_verstat'] ?? '';
