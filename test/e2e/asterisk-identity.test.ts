@@ -94,6 +94,19 @@ if (skip) {
       t.equal(disposition(r), 'voicemail');
     });
 
+    await t.test('an agent dialling 9+number meets the block on the number (outbound policy deny)', async (t) => {
+      await ctx.orgs.updateSettings('demo', { outboundPolicy: 'deny' }, cliActor);
+      await ctx.feed.poll();
+      const agent = sandbox.SANDBOX.agents.agent101;
+      const dial = (number: string): Promise<SippResult> => runSipp({
+        scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.agentIps.agent101, caller: agent.user, did: number, auth: agent, timeoutSec: 20,
+      });
+      for (const number of ['+15557780666', '915557780666']) {
+        const r = await dial(number);
+        t.same(r.codes, [403], `${number}: refused like the number itself: ${describeSipp(r)}`);
+      }
+    });
+
     await t.test('call records show the attestation and the rule', async (t) => {
       await ctx.recorder.flush();
       const rows = await ctx.db.all<{ from_raw: string; action: string; rule_kind: string | null; attestation: string | null; to_raw: string }>(
@@ -104,6 +117,8 @@ if (skip) {
       t.match(rows.find((r) => r.from_raw === OWN_DID && r.attestation === null), { action: 'voicemail', rule_kind: 'spoofed' });
       t.match(rows.find((r) => r.from_raw === OWN_DID && r.attestation === 'passed-A'), { action: 'allow', rule_kind: 'protected' });
       t.match(rows.find((r) => r.from_raw === STANDIN), { action: 'voicemail', rule_kind: 'unidentified' });
+      const out = await ctx.db.all<{ to_raw: string; action: string; number: string }>("SELECT to_raw, action, number FROM screened WHERE direction = 'outbound' ORDER BY id");
+      t.match(out, [{ to_raw: '+15557780666', action: 'deny', number: '+15557780666' }, { to_raw: '915557780666', action: 'deny', number: '+15557780666' }], 'dialled as 9+number, screened as the number');
     });
   });
 }
