@@ -3,6 +3,7 @@
  * nothing the API cannot and both refuse the same things. Each method authorises first
  * (access-policy.ts), then calls the services, which validate, write and audit.
  */
+import { attestationText, parseVerstat } from '../core/attestation.js';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { IdentityAction, OutboundPolicy, RejectCode } from '../core/org-policy.js';
@@ -348,10 +349,11 @@ export class AdminOperations {
    * the daemon's own in-memory index (so the verdict is the one a call gets), but with no recorder,
    * so asking does not count as a hit on the matched entry.
    */
-  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false) {
+  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false, verstat?: string) {
     await this.org(p, slug, 'view');
     const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null, undefined, identitySettingsFrom(() => this.ctx.config));
-    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld });
-    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null };
+    const attestation = verstat !== undefined ? parseVerstat(verstat) : undefined;
+    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld, ...(attestation ? { attestation } : {}) });
+    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null, ...(attestation ? { attestation: attestationText(attestation) } : {}) };
   }
 }

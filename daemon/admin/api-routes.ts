@@ -453,6 +453,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           number: { ...text(64), description: 'the caller as a PBX would give it; empty, "anonymous", "restricted"… = an unidentified caller' },
           channel: { enum: ['call', 'sms'], default: 'call' },
           withheld: { type: 'boolean', default: false, description: 'the network withheld the caller\'s identity (Privacy: id)' },
+          verstat: { type: 'string', enum: ['TN-Validation-Passed', 'TN-Validation-Passed-A', 'TN-Validation-Passed-B', 'TN-Validation-Passed-C', 'TN-Validation-Failed', 'TN-Validation-Failed-A', 'TN-Validation-Failed-B', 'TN-Validation-Failed-C', 'No-TN-Validation'], description: 'the STIR/SHAKEN result the carrier sent (docs/caller-identity.md); absent = none sent' },
         },
       },
       response: {
@@ -460,13 +461,14 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiDeps): void {
           description: 'The verdict', type: 'object',
           properties: {
             action: { enum: ['allow', 'reject', 'voicemail', 'quarantine'] }, reason: { type: 'string' }, normalized: { type: 'string' },
+            attestation: { type: 'string', description: 'the attestation the check assumed (passed-A, failed…), when verstat was given' },
             rule: { type: ['object', 'null'], additionalProperties: true }, sipCode: { type: ['integer', 'null'], description: 'SIP status a rejected call gets' },
           },
         },
       },
     },
   }, async (req) => {
-    const q = req.query as { number: string; channel: 'call' | 'sms'; withheld: boolean };
-    return ops.checkInbound(principalOf(req), p(req).org, q.number, q.channel, q.withheld);
+    const q = req.query as { number: string; channel: 'call' | 'sms'; withheld: boolean; verstat?: string };
+    return ops.checkInbound(principalOf(req), p(req).org, q.number, q.channel, q.withheld, q.verstat);
   });
 }

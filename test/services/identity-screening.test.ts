@@ -73,3 +73,27 @@ t.test('identity rules in the daemon', async (t) => {
     t.match(await check.screen(inbound('+15557790001', { attestation: PASSED })), { action: 'allow' });
   });
 });
+
+t.test('callscreen check --verstat and the identity settings from the CLI', async (t) => {
+  const { runOn } = await import('../cli/cli-runner.js');
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', ['+15550100'], cliActor);
+  await s.close();
+  const settings = await runOn(s.dbPath, ['org', 'settings', 'demo', '--attestation-failed', 'voicemail', '--standins-unidentified', 'on']);
+  t.equal(settings.code, 0, settings.err);
+  t.match(settings.out, /attestation-failed\s+voicemail[\s\S]*own-did-unattested\s+voicemail[\s\S]*standins-unidentified\s+on/);
+  const failed = await runOn(s.dbPath, ['check', '+15557780001', '--org', 'demo', '--verstat', 'TN-Validation-Failed', '--json']);
+  t.equal(failed.code, 0, failed.err);
+  t.match(JSON.parse(failed.out), { action: 'voicemail', rule: { kind: 'attestation' }, attestation: 'failed' });
+  const own = await runOn(s.dbPath, ['check', '+15550100', '--org', 'demo']);
+  t.match(own.out, /^voicemail {2}\+15550100\n.*treated as spoofed/);
+  const attested = await runOn(s.dbPath, ['check', '+15550100', '--org', 'demo', '--verstat', 'TN-Validation-Passed-A']);
+  t.match(attested.out, /^allow /);
+  const bad = await runOn(s.dbPath, ['check', '+15550100', '--org', 'demo', '--verstat', 'green']);
+  t.equal(bad.code, 65, 'CS_ERR_INVALID_VALUE');
+  t.match(bad.err, /--verstat "green" is not/);
+  const allowed = await runOn(s.dbPath, ['allow', '+15557790001', '--org', 'demo', '--attested', '--json']);
+  t.equal(allowed.code, 0, allowed.err);
+  t.match(JSON.parse(allowed.out), { requireAttestation: true });
+});
