@@ -2,7 +2,7 @@
  * The identity rules of decide(), apart so that decide.ts stays the precedence and nothing else.
  * Pure. Inbound only: an agent's own call carries no carrier attestation.
  *
- * Where they sit in the precedence (decide.ts):
+ * Where they sit in the precedence (decide.ts; the own-DID rule for calls only):
  *   emergency > **own DID presented unattested** (ownDidUnattested) > allow (an entry marked
  *   "only when attested" counts only for an attested caller) > exact/contact > prefix >
  *   unidentified > **verification failed** (attestationFailed) > allow by default.
@@ -27,9 +27,12 @@ export function allowApplies(entry: EntryView, input: IdentityInput): boolean {
   return entry.requireAttestation !== true || (input.direction === 'inbound' && isAttested(input.attestation));
 }
 
-/** The verdict for a caller presenting one of the org's own DIDs, or null when it is let through. */
+/**
+ * The verdict for a caller presenting one of the org's own DIDs, or null when it is let through.
+ * Calls only: messages carry no STIR/SHAKEN, so "unless attested" could never be met by one.
+ */
 export function ownDidVerdict(input: IdentityInput, normalized: string): Verdict | null {
-  if (input.direction !== 'inbound' || input.policy.ownDidUnattested === 'allow' || isAttested(input.attestation)) return null;
+  if (input.direction !== 'inbound' || input.channel !== 'call' || input.policy.ownDidUnattested === 'allow' || isAttested(input.attestation)) return null;
   const rule: VerdictRule = { id: 'did', kind: 'spoofed', value: normalized };
   const how = input.attestation === undefined ? 'no attestation' : `attestation ${attestationText(input.attestation)}`;
   return identityVerdict(input, input.policy.ownDidUnattested, normalized, rule, `${normalized} is one of the organisation's own numbers, presented with ${how}: treated as spoofed`);
