@@ -36,6 +36,7 @@ import { HandsetBlockService } from './services/handset-block-service.js';
 import { UserService } from './admin/user-service.js';
 import { DEFAULT_SCRYPT } from './admin/password-hash.js';
 import { MeteredScreener } from './ops/metered-screener.js';
+import { identitySettingsFrom } from './services/identity-settings.js';
 import { OpsView } from './ops/ops-view.js';
 import { AdjustableTimers } from './ops/adjustable-timers.js';
 import { DAEMON_LIVE_KEYS, diffConfig, type ReloadResult } from './ops/config-reload.js';
@@ -231,7 +232,7 @@ export class Daemon {
       keepRecords: this.config.records.keep,
     }, (this.recorderTimers = new AdjustableTimers(timers)));
     const metrics = new DaemonMetrics();
-    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region);
+    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region, identitySettingsFrom(() => this.current));
     // Flood detection (issue #16): counts after each verdict, writes holds in the background.
     const floodLog = this.logger.child({ component: 'flood' });
     const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) => floodLog.warn({ err }, 'flood settings could not be read'));

@@ -169,7 +169,8 @@ Next steps
   2. Check everything:  callscreen doctor
   3. Add the hook to the PBX dialplan (Asterisk extensions.conf, or extensions_custom.conf on FreePBX),
      in the context your inbound trunk lands in, before the call is routed:
-        same => n,AGI(agi://127.0.0.1:4573/call-inbound,\${CALLSCREEN_PRIVACY},\${CALLSCREEN_PAI})
+        same => n,Set(CALLSCREEN_ID=id2:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,P-Asserted-Identity)})}:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,Remote-Party-ID)})}:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,Privacy)})}:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,Attestation-Info)})}:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,X-Attestation-Info)})}:\${BASE64_ENCODE(:\${PJSIP_HEADER(read,From)})})
+        same => n,AGI(agi://127.0.0.1:4573/call-inbound,\${CALLSCREEN_ID})
      and for agents' outbound calls:
         same => n,AGI(agi://127.0.0.1:4573/call-outbound)
      (full snippets: $PREFIX/docs/asterisk-contract.md), then: asterisk -rx 'dialplan reload'

@@ -3,9 +3,10 @@
  * nothing the API cannot and both refuse the same things. Each method authorises first
  * (access-policy.ts), then calls the services, which validate, write and audit.
  */
+import { attestationText, parseVerstat } from '../core/attestation.js';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
+import type { IdentityAction, OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { Channel } from '../core/screen-request.js';
 import { isInboundAction } from '../core/verdict.js';
 import type { VerdictAction } from '../core/verdict.js';
@@ -20,6 +21,7 @@ import { requireConfirmation, type WhatIfReport } from '../services/what-if.js';
 import type { CleanUpResult, StaleQuery, StaleReport } from '../services/stale-report.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
+import { identitySettingsFrom } from '../services/identity-settings.js';
 import type { User } from './user-service.js';
 
 /** The signed-in user and how their changes are recorded. */
@@ -39,6 +41,8 @@ export interface BlockInput {
   readonly name?: string;
   readonly reason?: string;
   readonly expires?: string | null;
+  /** Allow entries: only for a caller the carrier attested (STIR/SHAKEN A). */
+  readonly requireAttestation?: boolean;
   /** Save a broad entry (what-if.ts) anyway: without it a broad one is refused (409) with the figures. */
   readonly confirm?: boolean;
 }
@@ -51,6 +55,9 @@ export interface WhatIfInput extends BlockInput {
 
 export interface SettingsInput {
   readonly agentsMayBlock?: boolean;
+  readonly attestationFailed?: IdentityAction;
+  readonly ownDidUnattested?: IdentityAction;
+  readonly standinsUnidentified?: boolean;
   readonly defaultMode?: BlockMode;
   readonly rejectCode?: RejectCode;
   readonly outboundPolicy?: OutboundPolicy;
@@ -161,7 +168,7 @@ export class AdminOperations {
   async allow(p: Principal, slug: string, input: BlockInput) {
     await this.org(p, slug, 'allow');
     const target = targetOf(input);
-    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null };
+    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null, requireAttestation: input.requireAttestation === true };
     if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'allow', target, options }), false, CONFIRM_HOW);
     return this.ctx.blocklist.allow(slug, target, options, p.actor);
   }
@@ -395,12 +402,13 @@ export class AdminOperations {
    * the daemon's own in-memory index (so the verdict is the one a call gets), but with no recorder,
    * so asking does not count as a hit on the matched entry.
    */
-  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false) {
+  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false, verstat?: string) {
     await this.org(p, slug, 'view');
-    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null);
-    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld });
+    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null, undefined, identitySettingsFrom(() => this.ctx.config));
+    const attestation = verstat !== undefined ? parseVerstat(verstat) : undefined;
+    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld, ...(attestation ? { attestation } : {}) });
     // An inbound request never gets an agent's outbound action; the API documents the inbound ones.
     if (!isInboundAction(v.action)) throw new CallscreenError('CS_ERR_INTERNAL', `inbound screening answered "${v.action}"`, { action: v.action });
-    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null };
+    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null, ...(attestation ? { attestation: attestationText(attestation) } : {}) };
   }
 }

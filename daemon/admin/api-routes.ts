@@ -202,7 +202,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
     schema: {
       summary: 'Allow a number or prefix (never blocked, admins)', tags: ['blocklist'], params: orgParam,
-      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] } } },
+      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] }, requireAttestation: { type: 'boolean', default: false, description: 'only when the carrier attested the caller (STIR/SHAKEN A, docs/caller-identity.md)' } } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);
@@ -327,6 +327,9 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
 
   const settingsProps = {
     agentsMayBlock: { type: 'boolean', description: 'seed 002: agents may block contacts (default off)' },
+    attestationFailed: { enum: ['allow', 'voicemail', 'reject'], description: 'inbound calls whose STIR/SHAKEN verification failed (default allow: no rule)' },
+    ownDidUnattested: { enum: ['allow', 'voicemail', 'reject'], description: 'a caller presenting one of the org\'s own numbers without attestation (default voicemail; allow = off)' },
+    standinsUnidentified: { type: 'boolean', description: 'carrier stand-ins for "no caller ID" (screening.anonymous_standins) count as unidentified (default off)' },
     defaultMode: { enum: ['voicemail', 'reject'] },
     rejectCode: { enum: [603, 486, 607, 404] },
     outboundPolicy: { enum: ['off', 'warn', 'confirm', 'deny'] },
@@ -461,6 +464,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
           number: { ...text(64), description: 'the caller as a PBX would give it; empty, "anonymous", "restricted"… = an unidentified caller' },
           channel: { enum: ['call', 'sms'], default: 'call' },
           withheld: { type: 'boolean', default: false, description: 'the network withheld the caller\'s identity (Privacy: id)' },
+          verstat: { type: 'string', enum: ['TN-Validation-Passed', 'TN-Validation-Passed-A', 'TN-Validation-Passed-B', 'TN-Validation-Passed-C', 'TN-Validation-Failed', 'TN-Validation-Failed-A', 'TN-Validation-Failed-B', 'TN-Validation-Failed-C', 'No-TN-Validation'], description: 'the STIR/SHAKEN result the carrier sent (docs/caller-identity.md); absent = none sent' },
         },
       },
       response: {
@@ -468,6 +472,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
           description: 'The verdict', type: 'object', additionalProperties: false,
           properties: {
             action: { enum: INBOUND_ACTIONS }, reason: { type: 'string' }, normalized: { type: 'string' },
+            attestation: { type: 'string', description: 'the attestation the check assumed (passed-A, failed…), when verstat was given' },
             rule: {
               type: ['object', 'null'], additionalProperties: false, description: 'the rule that decided; null when nothing matched',
               properties: {
@@ -483,7 +488,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
     },
   }, async (req) => {
     const q = req.query;
-    return ops.checkInbound(principalOf(req), req.params.org, q.number, q.channel, q.withheld);
+    return ops.checkInbound(principalOf(req), req.params.org, q.number, q.channel, q.withheld, q.verstat);
   });
 
   registerDoorApiRoutes(app, deps);

@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import type { OutboundPolicy, RejectCode } from '../core/org-policy.js';
+import type { IdentityAction, OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { DaemonContext } from '../daemon-context.js';
 import type { Org } from '../store/rows.js';
 import { permissionsFor } from './access-policy.js';
@@ -444,6 +444,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const v: SettingsFormValues = {
       agentsMayBlock: field(b, 'agentsMayBlock') === 'on', defaultMode: field(b, 'defaultMode'), rejectCode: field(b, 'rejectCode'),
       outboundPolicy: field(b, 'outboundPolicy'), supervisorMinPrefixDigits: field(b, 'supervisorMinPrefixDigits'), note: field(b, 'note'),
+      attestationFailed: field(b, 'attestationFailed'), ownDidUnattested: field(b, 'ownDidUnattested'), standinsUnidentified: field(b, 'standinsUnidentified') === 'on',
     };
     try {
       await ops.updateSettings(a, org.slug, {
@@ -452,10 +453,14 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
         rejectCode: Number(v.rejectCode) as RejectCode,
         outboundPolicy: v.outboundPolicy as OutboundPolicy,
         supervisorMinPrefixDigits: minDigitsField(v.supervisorMinPrefixDigits),
+        // The identity selects only when posted (a form from before #16 leaves them as they are).
+        ...(v.attestationFailed !== '' ? { attestationFailed: v.attestationFailed as IdentityAction } : {}),
+        ...(v.ownDidUnattested !== '' ? { ownDidUnattested: v.ownDidUnattested as IdentityAction } : {}),
+        standinsUnidentified: v.standinsUnidentified,
       }, v.note);
       return await back(reply, '/settings', org.slug, 'settings-saved');
     } catch (err) {
-      const fe = formErrorOf(err, SETTINGS_FIELDS, { minPrefixDigits: 'supervisorMinPrefixDigits' });
+      const fe = formErrorOf(err, SETTINGS_FIELDS, { minPrefixDigits: 'supervisorMinPrefixDigits', attestation_failed: 'attestationFailed', own_did_unattested: 'ownDidUnattested' });
       if (!fe) throw err;
       return sendHtml(reply, page(f, renderSettings(f, v, fe)), fe.status);
     }

@@ -166,12 +166,16 @@ export interface SettingsFormValues {
   readonly outboundPolicy: string;
   readonly supervisorMinPrefixDigits: string;
   readonly note: string;
+  /** Caller identity (docs/caller-identity.md); '' when the post did not carry the field. */
+  readonly attestationFailed: string;
+  readonly ownDidUnattested: string;
+  readonly standinsUnidentified: boolean;
 }
 
-export const SETTINGS_FIELDS = ['defaultMode', 'rejectCode', 'outboundPolicy', 'supervisorMinPrefixDigits', 'note'] as const;
+export const SETTINGS_FIELDS = ['defaultMode', 'rejectCode', 'outboundPolicy', 'supervisorMinPrefixDigits', 'note', 'attestationFailed', 'ownDidUnattested'] as const;
 
 export function settingsValues(s: OrgPolicy & { supervisorMinPrefixDigits: number | null }): SettingsFormValues {
-  return { agentsMayBlock: s.agentsMayBlock, defaultMode: s.defaultMode, rejectCode: String(s.rejectCode), outboundPolicy: s.outboundPolicy, supervisorMinPrefixDigits: s.supervisorMinPrefixDigits === null ? '' : String(s.supervisorMinPrefixDigits), note: '' };
+  return { agentsMayBlock: s.agentsMayBlock, defaultMode: s.defaultMode, rejectCode: String(s.rejectCode), outboundPolicy: s.outboundPolicy, supervisorMinPrefixDigits: s.supervisorMinPrefixDigits === null ? '' : String(s.supervisorMinPrefixDigits), note: '', attestationFailed: s.attestationFailed, ownDidUnattested: s.ownDidUnattested, standinsUnidentified: s.standinsUnidentified };
 }
 
 export function renderSettings(f: Frame, s: SettingsFormValues, fe?: FormError): SafeHtml {
@@ -183,6 +187,9 @@ export function renderSettings(f: Frame, s: SettingsFormValues, fe?: FormError):
   <div class="field"><label for="rejectCode">SIP code for rejected calls</label><select${sel('rejectCode')}>${opt(603, s.rejectCode, '603 Decline')}${opt(486, s.rejectCode, '486 Busy Here')}${opt(607, s.rejectCode, '607 Unwanted')}${opt(404, s.rejectCode, '404 Not Found')}</select>${fieldError(fe, 'rejectCode')}</div>
   <div class="field"><label for="outboundPolicy">When an agent dials a blocked number</label><select${sel('outboundPolicy')}>${opt('off', s.outboundPolicy, 'Off — say nothing')}${opt('warn', s.outboundPolicy, 'Warn the agent, let the call go on')}${opt('confirm', s.outboundPolicy, 'Ask the agent to confirm (proceed or abort)')}${opt('deny', s.outboundPolicy, 'Refuse the call')}</select>${fieldError(fe, 'outboundPolicy')}</div>
   <div class="field"><label for="supervisorMinPrefixDigits">Shortest prefix a supervisor may block (digits after +) <span class="hint">— empty: country code + 3</span></label><input${sel('supervisorMinPrefixDigits')} type="number" min="1" max="15" value="${s.supervisorMinPrefixDigits}">${fieldError(fe, 'supervisorMinPrefixDigits')}</div>
+  <div class="field"><label for="attestationFailed">Calls whose caller ID the carrier could not verify (STIR/SHAKEN failed)</label><select${sel('attestationFailed')}>${opt('allow', s.attestationFailed, 'Let them through')}${opt('voicemail', s.attestationFailed, 'Send to voicemail')}${opt('reject', s.attestationFailed, 'Reject')}</select>${fieldError(fe, 'attestationFailed')}</div>
+  <div class="field"><label for="ownDidUnattested">Callers showing one of our own numbers, not verified by the carrier <span class="hint">— usually spoofed</span></label><select${sel('ownDidUnattested')}>${opt('voicemail', s.ownDidUnattested, 'Send to voicemail')}${opt('reject', s.ownDidUnattested, 'Reject')}${opt('allow', s.ownDidUnattested, 'Let them through')}</select>${fieldError(fe, 'ownDidUnattested')}</div>
+  <div class="field"><label><input type="checkbox" name="standinsUnidentified"${s.standinsUnidentified ? html` checked` : ''}> Treat carriers' stand-in numbers for hidden callers as unidentified</label></div>
   <div class="field"><label for="note">Note (kept in the audit log)</label><input${sel('note')} type="text" maxlength="1000" value="${s.note}">${fieldError(fe, 'note')}</div>
   <button type="submit">Save settings</button></form>`;
 }

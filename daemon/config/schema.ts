@@ -35,6 +35,16 @@ export const CONFIG_SCHEMA = {
         default_region: { type: 'string', pattern: '^[A-Z]{2}$', default: 'US', description: 'region used to read a DID before its organisation is known' },
         fail_mode: { enum: ['open', 'closed'], default: 'open', description: 'when the list cannot answer (no organisation for the number called, an error): open lets the call through, closed rejects it with 503 and holds SMS' },
         deadline_ms: { type: 'integer', minimum: 1, maximum: 10000, default: 250, description: 'accepted so that existing files still load; no longer used: every verdict comes from memory and never waits (issue #13)' },
+        anonymous_standins: {
+          type: 'array', maxItems: 1000, default: ['+266696687', '+86282452253', '+7378742833'],
+          items: { type: 'string', pattern: '^[+]?[0-9]{3,15}$' },
+          description: 'numbers some carriers put in place of a withheld caller ID; they count as unidentified for organisations with standins-unidentified on (docs/caller-identity.md says where each comes from)',
+        },
+        dial_prefixes: {
+          type: 'array', maxItems: 20, default: ['9'],
+          items: { type: 'string', pattern: '^[0-9*#]{1,6}$' },
+          description: 'outside-line prefixes agents dial before a number; removed before the outbound screen when what is left is a number (*67, *82 always are)',
+        },
       },
     },
     records: {

@@ -3,8 +3,12 @@
  * organisation's policy and the time, it returns the verdict.
  *
  * Precedence (issue #2): protected > allow > exact/contact > longest prefix > unidentified > allow
- * by default. Expired entries never match.
+ * by default. Expired entries never match. The identity rules (issue #16: an own DID presented
+ * unattested, allow entries that ask for attestation, a failed verification) slot in as
+ * attestation-policy.ts says.
  */
+import type { Attestation } from './attestation.js';
+import { allowApplies, failedVerdict, ownDidVerdict } from './attestation-policy.js';
 import { isActive, type EntryView } from './entry.js';
 import type { OrgPolicy } from './org-policy.js';
 import type { ParsedCaller } from './phone-number.js';
@@ -33,6 +37,8 @@ export interface DecisionInput {
   readonly matches: Matches;
   readonly policy: OrgPolicy;
   readonly now: number;
+  /** STIR/SHAKEN as the carrier reported it, inbound; absent when it sent none. */
+  readonly attestation?: Attestation | undefined;
 }
 
 export function decide(input: DecisionInput): Verdict {
@@ -40,6 +46,8 @@ export function decide(input: DecisionInput): Verdict {
   const normalized = subject.kind === 'number' ? subject.value : 'unidentified';
 
   if (matches.protection !== null) {
+    const spoofed = matches.protection === 'did' ? ownDidVerdict(input, normalized) : null;
+    if (spoofed !== null) return spoofed;
     const rule: VerdictRule = { id: matches.protection, kind: 'protected', value: normalized };
     const why = matches.protection === 'emergency' ? 'an emergency number' : "one of the organisation's own numbers";
     return { action: 'allow', normalized, rule, reason: `${normalized} is ${why} and is never blocked` };
@@ -47,7 +55,7 @@ export function decide(input: DecisionInput): Verdict {
 
   let block: EntryView | undefined;
   if (subject.kind === 'number') {
-    const allow = firstActive(matches.exact, now, 'allow') ?? firstActive(matches.prefixes, now, 'allow');
+    const allow = firstAllow(matches.exact, input) ?? firstAllow(matches.prefixes, input);
     if (allow !== undefined) {
       return {
         action: 'allow',
@@ -64,7 +72,7 @@ export function decide(input: DecisionInput): Verdict {
   if (block === undefined && (subject.kind === 'unidentified' || input.withheld)) {
     block = firstActive(matches.unidentified, now, 'block');
   }
-  if (block === undefined) return { action: 'allow', normalized, rule: null, reason: `${normalized} is not blocked` };
+  if (block === undefined) return failedVerdict(input, normalized) ?? { action: 'allow', normalized, rule: null, reason: `${normalized} is not blocked` };
   return blockedVerdict(input, normalized, block);
 }
 
@@ -110,6 +118,14 @@ function firstActive(
 ): EntryView | undefined {
   for (const e of entries) {
     if (e.list === list && (kind === undefined || e.kind === kind) && isActive(e, now)) return e;
+  }
+  return undefined;
+}
+
+/** The first active allow entry that applies to this caller (attestation-policy.ts). */
+function firstAllow(entries: readonly EntryView[], input: DecisionInput): EntryView | undefined {
+  for (const e of entries) {
+    if (e.list === 'allow' && isActive(e, input.now) && allowApplies(e, input)) return e;
   }
   return undefined;
 }

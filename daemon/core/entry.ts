@@ -25,6 +25,8 @@ export interface EntryView {
   readonly reason: string;
   /** Epoch ms; null = never expires. */
   readonly expiresAt: number | null;
+  /** Allow entries: only when the carrier attested the caller (STIR/SHAKEN A); absent = false. */
+  readonly requireAttestation?: boolean;
 }
 
 export function isActive(entry: EntryView, now: number): boolean {

@@ -19,4 +19,14 @@ export interface OrgPolicy {
   readonly defaultMode: BlockMode;
   /** Seed 002: off by default; only admins change it. */
   readonly agentsMayBlock: boolean;
+  /** Inbound calls whose STIR/SHAKEN verification failed (verstat TN-Validation-Failed); default allow. */
+  readonly attestationFailed: IdentityAction;
+  /** A caller presenting one of the org's own DIDs without attestation is spoofed; default voicemail. */
+  readonly ownDidUnattested: IdentityAction;
+  /** Carrier stand-ins for "no caller ID" (screening.anonymous_standins) count as unidentified; default off. */
+  readonly standinsUnidentified: boolean;
 }
+
+/** What an identity rule does to an inbound call: allow (the rule is off), voicemail, or reject. */
+export type IdentityAction = 'allow' | 'voicemail' | 'reject';
+export const IDENTITY_ACTIONS: readonly IdentityAction[] = ['allow', 'voicemail', 'reject'];

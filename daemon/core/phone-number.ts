@@ -25,7 +25,8 @@ interface PlanMetadata {
 import { emergencyNumbers } from './emergency-numbers.js';
 import { CallscreenError } from './errors.js';
 
-export type UnidentifiedWhy = 'empty' | 'withheld-word' | 'all-zeros' | 'non-numeric';
+/** carrier-standin: a number a carrier substitutes for a withheld one (identity-settings.ts). */
+export type UnidentifiedWhy = 'empty' | 'withheld-word' | 'all-zeros' | 'non-numeric' | 'carrier-standin';
 
 export type ParsedCaller =
   | { readonly kind: 'number'; readonly value: string }
@@ -184,6 +185,18 @@ export class NumberNormalizer {
     if (digits.length <= MAX_SHORT_CODE) return { kind: 'number', value: digits }; // short code
     const value = this.nationalToE164(digits, region) ?? digits;
     return { kind: 'number', value };
+  }
+
+  /**
+   * A number one could dial as it stands in `region`: a possible full number (libphonenumber's
+   * length check, so fictional 555 numbers count) or the region's emergency number. For reading
+   * what an agent dialled (dial-prefix.ts), not for screening.
+   */
+  isDiallable(raw: string, region: string): boolean {
+    const parsed = this.parseCallerId(raw, region);
+    if (parsed.kind !== 'number') return false;
+    if (!parsed.value.startsWith('+')) return isAllDigits(parsed.value) && emergencyNumbers(region).includes(parsed.value);
+    return parsePhoneNumberFromString(parsed.value)?.isPossible() === true;
   }
 
   /** Strict: for writes. Returns E.164 or a short code; throws CS_ERR_INVALID_NUMBER. */

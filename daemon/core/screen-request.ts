@@ -1,3 +1,5 @@
+import type { Attestation } from './attestation.js';
+
 /** What every adapter (FastAGI, Event Socket, SIP edge, CLI `check`, HTTP pre-dial) turns its protocol into. */
 export type Channel = 'call' | 'sms';
 export type Direction = 'inbound' | 'outbound';
@@ -17,6 +19,8 @@ export interface ScreenRequest {
   readonly callerName?: string;
   /** The network withheld the caller's identity (Privacy: id, presentation restricted). */
   readonly withheld?: boolean;
+  /** STIR/SHAKEN as the carrier reported it (verstat), when it did; see caller-identity.ts. */
+  readonly attestation?: Attestation;
   /** The PBX's id for the call or message, for logs and call records. */
   readonly callId?: string;
 }

@@ -1,3 +1,4 @@
+import type { Attestation } from './attestation.js';
 import type { BlockMode } from './entry.js';
 
 /**
@@ -8,6 +9,7 @@ import type { BlockMode } from './entry.js';
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
 export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
 
+/** spoofed: an own DID presented without attestation; attestation: the carrier's verification failed. */
 /** The actions an inbound call or SMS can get (warn, confirm and deny are for an agent's outbound call). */
 export const INBOUND_ACTIONS = ['allow', 'reject', 'voicemail', 'quarantine'] as const satisfies readonly VerdictAction[];
 export type InboundAction = (typeof INBOUND_ACTIONS)[number];
@@ -16,7 +18,7 @@ export function isInboundAction(action: VerdictAction): action is InboundAction 
   return (INBOUND_ACTIONS as readonly VerdictAction[]).includes(action);
 }
 
-export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'allow', 'protected'] as const;
+export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'allow', 'protected', 'spoofed', 'attestation'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 export interface VerdictRule {
@@ -40,6 +42,8 @@ export interface Verdict {
   readonly reason: string;
   /** SIP status for `reject` (and `deny`). */
   readonly sipCode?: number;
+  /** The call's STIR/SHAKEN verification as the carrier reported it; absent when it sent none. */
+  readonly attestation?: Attestation;
   /** Set when the verdict came from fail-open/fail-closed rather than the list. */
   readonly failMode?: 'open' | 'closed';
 }

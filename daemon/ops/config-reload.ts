@@ -13,6 +13,8 @@ export const DAEMON_LIVE_KEYS: readonly string[] = [
   'records.flush_ms',
   'screening.fail_mode',
   'screening.deadline_ms',
+  'screening.anonymous_standins',
+  'screening.dial_prefixes',
 ];
 
 export interface ReloadResult {

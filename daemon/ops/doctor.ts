@@ -222,7 +222,7 @@ async function amiChecks(config: Config, timeoutMs: number): Promise<DoctorCheck
   } else if (hook.test(text)) {
     out.push({ name: 'dialplan hook', ok: true, detail: 'AGI(agi://…/call-inbound) is in the dialplan' });
   } else {
-    out.push({ name: 'dialplan hook', ok: false, detail: 'no AGI(agi://…/call-inbound) in the dialplan: calls are not screened', fix: `in the inbound context: same => n,AGI(agi://${config.fastagi.listen}/call-inbound,\${CALLSCREEN_PRIVACY},\${CALLSCREEN_PAI}) then asterisk -rx "dialplan reload" (see docs/asterisk-contract.md)` });
+    out.push({ name: 'dialplan hook', ok: false, detail: 'no AGI(agi://…/call-inbound) in the dialplan: calls are not screened', fix: `in the inbound context: same => n,Set(CALLSCREEN_ID=id2:…) and same => n,AGI(agi://${config.fastagi.listen}/call-inbound,\${CALLSCREEN_ID}) then asterisk -rx "dialplan reload" (the lines are in docs/asterisk-contract.md)` });
   }
   return out;
 }

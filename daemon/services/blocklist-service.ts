@@ -28,6 +28,8 @@ export interface BlockOptions {
   readonly reason?: string;
   /** `30d`, `12h`, ISO-8601, or epoch ms. */
   readonly expires?: string | number | null;
+  /** Allow entries: only for a caller the carrier attested (STIR/SHAKEN A); default false. */
+  readonly requireAttestation?: boolean;
 }
 
 /** What `edit` changes; a field left out keeps its value. */
@@ -100,7 +102,7 @@ export class BlocklistService {
     return this.put(org, 'block', target, options, actor);
   }
 
-  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires'>, actor: Actor): Promise<EntryRecord> {
+  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires' | 'requireAttestation'>, actor: Actor): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
     if (target.kind !== 'exact' && target.kind !== 'prefix') {
       throw new CallscreenError('CS_ERR_USAGE', 'allow takes a NUMBER or --prefix DIGITS');
@@ -119,6 +121,7 @@ export class BlocklistService {
     const now = this.clock.now();
     const expiresAt = this.expiry(options.expires, now);
     const contactId = target.kind === 'contact' ? target.contactId : null;
+    const attested = list === 'allow' && options.requireAttestation === true ? 1 : 0;
     return this.db.transaction(async () => {
       const existing = await this.db.get<EntryRow>(
         'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
@@ -126,19 +129,19 @@ export class BlocklistService {
       );
       let id: number;
       if (existing) {
-        await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ? WHERE id = ?', [mode, name, reason, expiresAt, existing.id]);
+        await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ?, require_attestation = ? WHERE id = ?', [mode, name, reason, expiresAt, attested, existing.id]);
         id = existing.id;
       } else {
         const r = await this.db.run(
-          `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source],
+          `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source, require_attestation)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source, attested],
         );
         id = r.lastID;
       }
       const action = `${list}${existing ? '.update' : ''}`;
       await this.audit.append(org.id, actor, action, describeTarget(target.kind, value), reason, {
-        entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+        entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}), ...(attested ? { requireAttestation: true } : {}),
       });
       return this.requireEntry(org.id, id);
     });

@@ -10,6 +10,8 @@
  * active entry: exact entries then blocks of contacts holding the number; prefixes longest first,
  * entries on one prefix by id; unidentified entries by id. test/cli/check.test.ts compares the two.
  */
+import { NO_IDENTITY_SETTINGS, type IdentitySettings } from './identity-settings.js';
+import { subjectOf } from './screener.js';
 import type { Clock } from '../core/clock.js';
 import { decide, type Matches, type Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
@@ -28,13 +30,15 @@ export class NumberCheck {
     private readonly db: Database,
     private readonly normalizer: NumberNormalizer,
     private readonly clock: Clock,
+    /** Carrier stand-ins and dial prefixes, as the daemon applies them (identity-settings.ts). */
+    private readonly identity: IdentitySettings = NO_IDENTITY_SETTINGS,
   ) {}
 
   async screen(req: ScreenRequest): Promise<Verdict> {
     const row = await this.db.get<OrgRow>('SELECT * FROM orgs WHERE slug = ?', [req.org]);
     if (!row) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${req.org}"`, { org: req.org });
     const org = toOrg(row);
-    const subject = this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, org.policy.region);
+    const subject = subjectOf(this.normalizer, req, org.policy, this.identity);
     return decide({
       channel: req.channel,
       direction: req.direction,
@@ -43,6 +47,7 @@ export class NumberCheck {
       matches: await this.matches(org, subject),
       policy: org.policy,
       now: this.clock.now(),
+      attestation: req.attestation,
     });
   }
 

@@ -2,7 +2,7 @@
 import type { Clock } from '../core/clock.js';
 import { BLOCK_MODES, type BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
-import { OUTBOUND_POLICIES, REJECT_CODES, type OutboundPolicy, type RejectCode } from '../core/org-policy.js';
+import { IDENTITY_ACTIONS, OUTBOUND_POLICIES, REJECT_CODES, type IdentityAction, type OutboundPolicy, type RejectCode } from '../core/org-policy.js';
 import type { NumberNormalizer } from '../core/phone-number.js';
 import type { Database } from '../store/database.js';
 import { toOrg, type Org, type OrgRow } from '../store/rows.js';
@@ -15,6 +15,9 @@ export interface OrgSettingsPatch {
   readonly defaultMode?: BlockMode;
   readonly rejectCode?: RejectCode;
   readonly name?: string;
+  readonly attestationFailed?: IdentityAction;
+  readonly ownDidUnattested?: IdentityAction;
+  readonly standinsUnidentified?: boolean;
 }
 
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -146,6 +149,15 @@ export class OrgService {
       if (!REJECT_CODES.includes(patch.rejectCode)) throw invalid('reject_code', patch.rejectCode, REJECT_CODES);
       sets.push('reject_code = ?'); params.push(patch.rejectCode);
     }
+    if (patch.attestationFailed !== undefined) {
+      if (!IDENTITY_ACTIONS.includes(patch.attestationFailed)) throw invalid('attestation_failed', patch.attestationFailed, IDENTITY_ACTIONS);
+      sets.push('attestation_failed = ?'); params.push(patch.attestationFailed);
+    }
+    if (patch.ownDidUnattested !== undefined) {
+      if (!IDENTITY_ACTIONS.includes(patch.ownDidUnattested)) throw invalid('own_did_unattested', patch.ownDidUnattested, IDENTITY_ACTIONS);
+      sets.push('own_did_unattested = ?'); params.push(patch.ownDidUnattested);
+    }
+    if (patch.standinsUnidentified !== undefined) { sets.push('standins_unidentified = ?'); params.push(patch.standinsUnidentified ? 1 : 0); }
     if (patch.name !== undefined) {
       if (!patch.name.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'organisation name must not be empty', { key: 'name' });
       sets.push('name = ?'); params.push(patch.name.trim());

@@ -28,12 +28,14 @@ export interface ScreenRecord {
   readonly callId: string | null;
   readonly failMode: string | null;
   readonly latencyUs: number | null;
+  /** STIR/SHAKEN as the carrier reported it (`passed-A`, `failed`…); null when it sent none. */
+  readonly attestation?: string | null;
 }
 
 export interface ScreenedRow {
   id: number; at: number; org_id: number | null; channel: Channel; direction: Direction; from_raw: string; to_raw: string; number: string;
   action: VerdictAction; rule_kind: string | null; rule_id: string | null; reason: string; adapter: string; call_id: string | null;
-  fail_mode: string | null; latency_us: number | null;
+  fail_mode: string | null; latency_us: number | null; attestation: string | null;
 }
 
 export interface ScreenRecorderOptions {
@@ -132,11 +134,11 @@ export class ScreenRecorder {
         for (let i = 0; i < records.length; i += 100) {
           const chunk = records.slice(i, i + 100);
           const params = chunk.flatMap((r) => [
-            r.at, r.orgId, r.channel, r.direction, r.fromRaw, r.toRaw, r.number, r.action, r.ruleKind, r.ruleId, r.reason, r.adapter, r.callId, r.failMode, r.latencyUs,
+            r.at, r.orgId, r.channel, r.direction, r.fromRaw, r.toRaw, r.number, r.action, r.ruleKind, r.ruleId, r.reason, r.adapter, r.callId, r.failMode, r.latencyUs, r.attestation ?? null,
           ]);
           await this.db.run(
-            `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+            `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us, attestation)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
             params,
           );
         }

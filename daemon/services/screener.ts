@@ -8,10 +8,14 @@
 import type { Clock } from '../core/clock.js';
 import { decide, type Matches } from '../core/decide.js';
 import { CallscreenError } from '../core/errors.js';
-import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
+import { attestationText } from '../core/attestation.js';
+import { stripDialPrefixes } from '../core/dial-prefix.js';
+import type { OrgPolicy } from '../core/org-policy.js';
+import { digitsOf, extractUserPart, type NumberNormalizer, type ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
 import type { Verdict } from '../core/verdict.js';
 import type { OrgState, ScreeningIndex } from '../store/screening-index.js';
+import { NO_IDENTITY_SETTINGS, type IdentitySettings } from './identity-settings.js';
 import type { ScreenRecorder } from './screen-recorder.js';
 
 export class Screener {
@@ -22,6 +26,8 @@ export class Screener {
     private readonly recorder: ScreenRecorder | null,
     /** Region used to read an inbound DID before its org is known (default US). */
     private readonly defaultRegion = 'US',
+    /** Carrier stand-ins and dial prefixes (identity-settings.ts); none by default. */
+    private readonly identity: () => IdentitySettings = () => NO_IDENTITY_SETTINGS,
   ) {}
 
   /** The org that owns an inbound number (DID), whatever form the PBX gives it in. */
@@ -35,7 +41,7 @@ export class Screener {
   }
 
   subjectOf(req: ScreenRequest, state: OrgState): ParsedCaller {
-    return this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, state.org.policy.region);
+    return subjectOf(this.normalizer, req, state.org.policy, this.identity());
   }
 
   /** The verdict, from memory alone: never waits on SQLite or the thread pool. */
@@ -62,11 +68,13 @@ export class Screener {
       matches,
       policy: state.org.policy,
       now,
+      attestation: req.attestation,
     });
     if (this.recorder !== null && verdict.rule !== null && typeof verdict.rule.id === 'number') {
       this.recorder.recordHit(verdict.rule.id, now);
     }
-    return verdict;
+    // The verdict shows the call's attestation (issue #16); a new object only when there is one.
+    return req.attestation !== undefined ? { ...verdict, attestation: req.attestation } : verdict;
   }
 
   /**
@@ -92,6 +100,7 @@ export class Screener {
       callId: req.callId ?? null,
       failMode: verdict.failMode ?? null,
       latencyUs: latencyUs === null ? null : Math.round(latencyUs),
+      attestation: req.attestation !== undefined ? attestationText(req.attestation) : null,
     });
   }
 
@@ -106,4 +115,23 @@ export class Screener {
  * What the ScreeningService (and the AstDB mirror) need of the screener: MeteredScreener in the
  * daemon, fakes in tests.
  */
+/**
+ * The number a request screens, as the org reads it: inbound the caller (a carrier stand-in for
+ * "no caller ID" is unidentified where the org says so); outbound what the agent dialled, without
+ * feature codes and outside-line prefixes (dial-prefix.ts). Shared with `callscreen check`.
+ */
+export function subjectOf(normalizer: NumberNormalizer, req: ScreenRequest, policy: OrgPolicy, identity: IdentitySettings): ParsedCaller {
+  if (req.direction === 'outbound') {
+    const dialled = stripDialPrefixes(req.to, identity.dialPrefixes, (s) => normalizer.isDiallable(s, policy.region));
+    return normalizer.parseCallerId(dialled, policy.region);
+  }
+  const parsed = normalizer.parseCallerId(req.from, policy.region);
+  // Compared as normalised and as presented: a stand-in sent without "+" may read as a national number.
+  if (parsed.kind === 'number' && policy.standinsUnidentified && identity.standins.size > 0
+    && (identity.standins.has(digitsOf(parsed.value)) || identity.standins.has(digitsOf(extractUserPart(req.from))))) {
+    return { kind: 'unidentified', why: 'carrier-standin' };
+  }
+  return parsed;
+}
+
 export type AdapterScreener = Pick<Screener, 'screenSync' | 'screen' | 'orgForDid' | 'org' | 'recordVerdict'>;

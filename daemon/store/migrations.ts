@@ -226,6 +226,22 @@ CREATE INDEX sessions_user ON sessions(user_id);
 `,
   },
   {
+    version: 4,
+    description: 'caller identity (issue #16): per-org attestation rules and stand-ins, allow entries only when attested, attestation in call records',
+    sql: `
+-- What an inbound call gets when the carrier's STIR/SHAKEN verification failed (allow = no rule).
+ALTER TABLE orgs ADD COLUMN attestation_failed TEXT NOT NULL DEFAULT 'allow' CHECK (attestation_failed IN ('allow', 'voicemail', 'reject'));
+-- A caller presenting one of the org's own DIDs without attestation is spoofed (allow = off).
+ALTER TABLE orgs ADD COLUMN own_did_unattested TEXT NOT NULL DEFAULT 'voicemail' CHECK (own_did_unattested IN ('allow', 'voicemail', 'reject'));
+-- Carrier stand-ins for "no caller ID" (screening.anonymous_standins) count as unidentified.
+ALTER TABLE orgs ADD COLUMN standins_unidentified INTEGER NOT NULL DEFAULT 0 CHECK (standins_unidentified IN (0, 1));
+-- Allow entries: only for an attested caller. Set when the entry is made; never updated.
+ALTER TABLE entries ADD COLUMN require_attestation INTEGER NOT NULL DEFAULT 0 CHECK (require_attestation IN (0, 1));
+-- The call's verification as the carrier reported it: passed-A, failed, no-validation…; NULL none.
+ALTER TABLE screened ADD COLUMN attestation TEXT;
+`,
+  },
+  {
     version: 5,
     description: 'flood detection settings per org; block requests from handsets queued for an admin; entry sources auto and handset',
     sql: `

@@ -1,6 +1,6 @@
 /** Row shapes as SQLite returns them, and their mapping to domain types. */
 import type { BlockMode, EntryKind, EntrySource, EntryView, ListKind } from '../core/entry.js';
-import type { OrgPolicy, OutboundPolicy, RejectCode } from '../core/org-policy.js';
+import type { IdentityAction, OrgPolicy, OutboundPolicy, RejectCode } from '../core/org-policy.js';
 
 export interface EntryRow {
   id: number;
@@ -21,6 +21,7 @@ export interface EntryRow {
   removed_at: number | null;
   removed_by: string | null;
   removed_reason: string | null;
+  require_attestation: number;
 }
 
 /** An entry as the CLI, API and panel show it. */
@@ -38,7 +39,9 @@ export interface EntryRecord extends EntryView {
 }
 
 export function toEntryView(r: EntryRow): EntryView {
-  return { id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at };
+  const v = { id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at };
+  // Only where set: the hot path's entries keep one shape, and old rows read the same.
+  return r.require_attestation === 1 ? { ...v, requireAttestation: true } : v;
 }
 
 export function toEntryRecord(r: EntryRow): EntryRecord {
@@ -67,6 +70,9 @@ export interface OrgRow {
   default_mode: BlockMode;
   reject_code: RejectCode;
   created_at: number;
+  attestation_failed: IdentityAction;
+  own_did_unattested: IdentityAction;
+  standins_unidentified: number;
 }
 
 export interface Org {
@@ -89,6 +95,9 @@ export function toOrg(r: OrgRow): Org {
       rejectCode: r.reject_code,
       defaultMode: r.default_mode,
       agentsMayBlock: r.agents_may_block === 1,
+      attestationFailed: r.attestation_failed,
+      ownDidUnattested: r.own_did_unattested,
+      standinsUnidentified: r.standins_unidentified === 1,
     }),
   };
 }

@@ -400,7 +400,7 @@ export class ScreeningIndex {
     const only = entries.length === 1 ? entries[0] : undefined;
     if (entries.length === 0) {
       state.keys.delete(key);
-    } else if (only !== undefined && only.kind === 'exact') {
+    } else if (only !== undefined && only.kind === 'exact' && only.requireAttestation !== true) {
       state.keys.set(key, summaryOf(only), only.expiresAt ?? 0);
       state.cache.set(key, Object.freeze([only]));
     } else {
@@ -505,6 +505,12 @@ export class ScreeningIndex {
       if (page.c < KEYS_PAGE || fresh === 0) break;
     }
     for (const n of await this.contactNumbers(orgId)) several.add(n);
+    // The key map's summary has no room for "only when attested": such numbers keep full entries.
+    const attested = await this.db.all<{ value: string }>(
+      "SELECT value FROM entries WHERE org_id = ? AND kind = 'exact' AND require_attestation = 1 AND removed_at IS NULL",
+      [orgId],
+    );
+    for (const r of attested) several.add(r.value);
     // Few (contacts are entered by hand; block and allow on one number is rare): one read each.
     for (const n of several) {
       const entries = Object.freeze((await this.numberEntries(orgId, n)).map(toEntryView));

@@ -66,6 +66,16 @@ t.test('orgs and DIDs: get one org; add and remove DIDs (admins); settings incl.
   await ctx.feed.poll();
   const uk = await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=' + encodeURIComponent('020 7946 0000'));
   t.match(uk.json(), { action: 'allow', normalized: '+442079460000' }, 'national numbers are now read as GB');
+  // Issue #16: the identity settings and a check with the carrier's verstat.
+  const identity = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { attestationFailed: 'reject', ownDidUnattested: 'allow', standinsUnidentified: true });
+  t.match(identity.json(), { attestationFailed: 'reject', ownDidUnattested: 'allow', standinsUnidentified: true });
+  t.equal((await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { attestationFailed: 'maybe' })).statusCode, 400, 'an unknown action is refused');
+  await ctx.feed.poll();
+  const failedCheck = await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=' + encodeURIComponent('020 7946 0001') + '&verstat=TN-Validation-Failed');
+  t.match(failedCheck.json(), { action: 'reject', rule: { kind: 'attestation' }, attestation: 'failed' });
+  t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=' + encodeURIComponent('020 7946 0001'))).json(), { action: 'allow' }, 'no verstat: no rule');
+  await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { attestationFailed: 'allow', ownDidUnattested: 'voicemail', standinsUnidentified: false });
+  await ctx.feed.poll();
   const block = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '020 7946 0000' });
   t.match(block.json(), { value: '+442079460000', mode: 'voicemail' }, 'new default mode');
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '999' })).statusCode, 409, "GB's emergency number is protected now");
@@ -238,7 +248,7 @@ t.test('the new routes are in the OpenAPI document with their bodies', async (t)
     if (method !== 'get') t.ok(op?.requestBody, `${method.toUpperCase()} ${path} has its body schema`);
   }
   t.ok(spec.paths['/api/v1/orgs/{org}/dids']!.post!.responses['201'], 'adding DIDs documented as 201');
-  t.same(spec.paths['/api/v1/orgs/{org}/check']!.get!.parameters?.map((x) => x.name).filter((n) => n !== 'org').sort(), ['channel', 'number', 'withheld']);
+  t.same(spec.paths['/api/v1/orgs/{org}/check']!.get!.parameters?.map((x) => x.name).filter((n) => n !== 'org').sort(), ['channel', 'number', 'verstat', 'withheld']);
 });
 
 t.test('over a real socket with a bearer token: edit, check, DIDs as a script would', async (t) => {

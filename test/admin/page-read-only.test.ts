@@ -5,7 +5,7 @@ import { html } from '../../daemon/admin/html-escape.js';
 import { page, type Frame } from '../../daemon/admin/page-layout.js';
 import type { Org } from '../../daemon/store/rows.js';
 
-const org: Org = { id: 1, slug: 'acme', name: 'Acme', createdAt: 0, policy: { region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false } };
+const org: Org = { id: 1, slug: 'acme', name: 'Acme', createdAt: 0, policy: { region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false, attestationFailed: 'allow', ownDidUnattested: 'voicemail', standinsUnidentified: false } };
 const user = { id: 1, name: 'alice', role: 'admin' as const, disabled: false, orgs: ['acme'], roles: {} };
 const frame: Frame = { title: 'Blocked callers', user, csrf: 'x', org, orgs: [org], perms: permissionsFor(user, org), path: '/blocked' };
 

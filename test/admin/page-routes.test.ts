@@ -93,7 +93,17 @@ t.test('every page renders for an admin; settings and block forms work', async (
   const saved = await app.inject({ method: 'POST', url: '/settings', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, agentsMayBlock: 'on', defaultMode: 'voicemail', rejectCode: '486', outboundPolicy: 'confirm' } });
   t.equal(saved.statusCode, 303);
   const api = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
-  t.same(api.json(), { region: 'US', agentsMayBlock: true, defaultMode: 'voicemail', rejectCode: 486, outboundPolicy: 'confirm', supervisorMinPrefixDigits: null });
+  t.same(api.json(), { region: 'US', agentsMayBlock: true, defaultMode: 'voicemail', rejectCode: 486, outboundPolicy: 'confirm', supervisorMinPrefixDigits: null, attestationFailed: 'allow', ownDidUnattested: 'voicemail', standinsUnidentified: false });
+  // The identity settings (issue #16) from the same form.
+  const page = await app.inject({ method: 'GET', url: '/settings?org=acme', headers: { cookie: alice.cookie } });
+  t.match(page.body, /<select id="attestationFailed" name="attestationFailed"/);
+  const identity = await app.inject({ method: 'POST', url: '/settings', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, agentsMayBlock: 'on', defaultMode: 'voicemail', rejectCode: '486', outboundPolicy: 'confirm', attestationFailed: 'reject', ownDidUnattested: 'allow', standinsUnidentified: 'on' } });
+  t.equal(identity.statusCode, 303);
+  const api2 = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
+  t.match(api2.json(), { attestationFailed: 'reject', ownDidUnattested: 'allow', standinsUnidentified: true });
+  const refused = await app.inject({ method: 'POST', url: '/settings', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, defaultMode: 'voicemail', rejectCode: '486', outboundPolicy: 'confirm', attestationFailed: 'maybe' } });
+  t.equal(refused.statusCode, 400, 'an unknown action is refused at its field');
+  t.match(refused.body, /attestation_failed &quot;maybe&quot; is not one of allow, voicemail, reject <a\s+href="#attestationFailed">/);
   const blocked = await app.inject({ method: 'POST', url: '/block', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, kind: 'prefix', prefix: '+1900', mode: 'reject', name: 'premium', reason: '', expires: '30d' } });
   t.equal(blocked.statusCode, 303);
   const bad = await app.inject({ method: 'POST', url: '/block', headers: { cookie: alice.cookie }, payload: { org: 'acme', _csrf: alice.csrf, kind: 'number', number: 'not a number' } });

@@ -4,7 +4,12 @@ import type { EntryView } from '../../daemon/core/entry.js';
 import type { OrgPolicy, OutboundPolicy } from '../../daemon/core/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
-const policy: OrgPolicy = { region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false };
+// The identity rules off (as before issue #16): these tests are about the list's precedence; the
+// identity rules have their own tests in attestation-policy.test.ts.
+const policy: OrgPolicy = {
+  region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false,
+  attestationFailed: 'allow', ownDidUnattested: 'allow', standinsUnidentified: false,
+};
 let nextId = 1;
 const entry = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
   id: nextId++, value: '', mode: 'reject', name: '', reason: '', expiresAt: null, ...p,

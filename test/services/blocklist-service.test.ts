@@ -24,7 +24,10 @@ t.test('protected numbers: refused on write, allowed in verdicts even if a row s
   await s.blocklist.allow('syd', { kind: 'exact', number: '+61298765432' }, {}, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   t.match(await ctx.screener.screen({ ...inbound, org: 'demo', from: '911' }), { action: 'allow', rule: { kind: 'protected', id: 'emergency' } });
-  t.match(await ctx.screener.screen({ ...inbound, org: 'demo', from: '+12125550100' }), { action: 'allow', rule: { kind: 'protected', id: 'did' } }, 'own DID under a blocked prefix');
+  // Issue #16: an own DID is protected from the list, but presented unattested it is spoofed
+  // (own-did-unattested, default voicemail); attested, it is let through as before.
+  t.match(await ctx.screener.screen({ ...inbound, org: 'demo', from: '+12125550100', attestation: { status: 'passed', level: 'A' } }), { action: 'allow', rule: { kind: 'protected', id: 'did' } }, 'own DID under a blocked prefix, attested');
+  t.match(await ctx.screener.screen({ ...inbound, org: 'demo', from: '+12125550100' }), { action: 'voicemail', rule: { kind: 'spoofed', id: 'did' } }, 'own DID unattested: spoofed, never the prefix block');
   t.match(await ctx.screener.screen({ ...inbound, org: 'demo', from: '+12125550199' }), { action: 'reject', rule: { kind: 'prefix' } }, 'the prefix itself works');
   t.match(await ctx.screener.screen({ org: 'syd', channel: 'call', direction: 'outbound', from: '201', to: '000' }), { action: 'allow', rule: { kind: 'protected' } },
     'an agent dialling AU 000 is never warned or denied even with unidentified callers blocked');

@@ -31,7 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
           calls: rows.map((r) => ({
             id: r.id, at: new Date(r.at).toISOString(), channel: r.channel, direction: r.direction, from: r.from_raw, to: r.to_raw,
             number: r.number, action: r.action, rule: r.rule_kind ? `${r.rule_kind}:${r.rule_id ?? ''}` : null, reason: r.reason,
-            adapter: r.adapter, callId: r.call_id, failMode: r.fail_mode, latencyUs: r.latency_us,
+            adapter: r.adapter, callId: r.call_id, failMode: r.fail_mode, latencyUs: r.latency_us, attestation: r.attestation,
           })),
         });
         return;
@@ -42,8 +42,9 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const table = rows.map((r) => [
         formatTime(r.at), `${r.channel} ${r.direction === 'inbound' ? 'in' : 'out'}`, clip(r.from_raw, 32), clip(r.to_raw, 24),
-        r.fail_mode ? `${r.action} (fail-${r.fail_mode})` : r.action, r.rule_kind ? `${r.rule_kind}:${r.rule_id ?? ''}` : '', clip(r.reason),
+        r.fail_mode ? `${r.action} (fail-${r.fail_mode})` : r.action, r.rule_kind ? `${r.rule_kind}:${r.rule_id ?? ''}` : '', r.attestation ?? '', clip(r.reason),
       ]);
-      for (const l of renderTable(['When', 'Kind', 'From', 'To', 'Action', 'Rule', 'Reason'], table)) ctx.out(l);
+      // STIR/SHAKEN: the carrier's verstat (passed-A, failed, no-validation), empty when it sent none.
+      for (const l of renderTable(['When', 'Kind', 'From', 'To', 'Action', 'Rule', 'Attest', 'Reason'], table)) ctx.out(l);
     });
 }

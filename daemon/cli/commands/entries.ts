@@ -62,20 +62,22 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--expires <when>', 'when the allow ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
+    .option('--attested', 'only when the carrier attested the caller (STIR/SHAKEN A); otherwise the number is screened as usual')
     .option('--json', 'print the entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; name?: string; reason?: string; by?: string; expires?: string }) => {
+    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; name?: string; reason?: string; by?: string; expires?: string; attested?: boolean; json?: boolean }) => {
       const t = target(number, o, true);
       const actor = ctx.actor(o.by);
       const options = {
         ...(o.name !== undefined ? { name: o.name } : {}),
         ...(o.reason !== undefined ? { reason: o.reason } : {}),
         ...(o.expires !== undefined ? { expires: o.expires } : {}),
+        ...(o.attested ? { requireAttestation: true } : {}),
       };
       if (await whatIfGate(ctx, o.org, { list: 'allow', target: t, options }, o)) return;
       const s = await ctx.services();
       const e = await s.blocklist.allow(o.org, t, options, actor);
       if (o.json) ctx.json(e);
-      else ctx.out(`allowed ${describeTarget(e.kind, e.value)} in ${o.org} (entry ${e.id})`);
+      else ctx.out(`allowed ${describeTarget(e.kind, e.value)} in ${o.org}${e.requireAttestation ? ' when attested' : ''} (entry ${e.id})`);
     });
 
   program.command('unblock [number]')

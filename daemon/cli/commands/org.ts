@@ -1,7 +1,7 @@
 /** `callscreen org …`: organisations, their own numbers (DIDs) and settings. */
 import { Option, type Command } from 'commander';
 import { BLOCK_MODES, type BlockMode } from '../../core/entry.js';
-import { OUTBOUND_POLICIES, REJECT_CODES, type OutboundPolicy, type RejectCode } from '../../core/org-policy.js';
+import { IDENTITY_ACTIONS, OUTBOUND_POLICIES, REJECT_CODES, type IdentityAction, type OutboundPolicy, type RejectCode } from '../../core/org-policy.js';
 import type { Org } from '../../store/rows.js';
 import type { CliContext } from '../cli-context.js';
 import { renderTable } from '../table.js';
@@ -68,12 +68,15 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--outbound-policy <policy>', 'when an agent dials a blocked number').choices([...OUTBOUND_POLICIES]))
     .addOption(new Option('--default-mode <mode>', 'mode of new blocks when none is given').choices([...BLOCK_MODES]))
     .addOption(new Option('--reject-code <code>', 'SIP status for rejected calls').choices(REJECT_CODES.map(String)))
+    .addOption(new Option('--attestation-failed <action>', 'inbound calls whose STIR/SHAKEN verification failed (allow: no rule)').choices([...IDENTITY_ACTIONS]))
+    .addOption(new Option('--own-did-unattested <action>', 'a caller presenting one of the org\'s own numbers without attestation (allow: off)').choices([...IDENTITY_ACTIONS]))
+    .addOption(new Option('--standins-unidentified <on|off>', 'carrier stand-ins for "no caller ID" count as unidentified').choices(['on', 'off']))
     .option('--name <name>', 'display name')
     .option('--region <cc>', 'ISO 3166 country whose numbering plan reads national numbers (US, GB, DE…)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--json', 'one JSON document')
-    .action(async (slug: string, o: { agentsMayBlock?: string; outboundPolicy?: string; defaultMode?: string; rejectCode?: string; name?: string; region?: string; reason?: string; by?: string; json?: boolean }) => {
+    .action(async (slug: string, o: { agentsMayBlock?: string; outboundPolicy?: string; defaultMode?: string; rejectCode?: string; name?: string; region?: string; reason?: string; by?: string; json?: boolean; attestationFailed?: string; ownDidUnattested?: string; standinsUnidentified?: string }) => {
       const s = await ctx.services();
       const patch = {
         ...(o.agentsMayBlock !== undefined ? { agentsMayBlock: o.agentsMayBlock === 'on' } : {}),
@@ -81,6 +84,9 @@ export function register(program: Command, ctx: CliContext): void {
         ...(o.defaultMode !== undefined ? { defaultMode: o.defaultMode as BlockMode } : {}),
         ...(o.rejectCode !== undefined ? { rejectCode: Number(o.rejectCode) as RejectCode } : {}),
         ...(o.name !== undefined ? { name: o.name } : {}),
+        ...(o.attestationFailed !== undefined ? { attestationFailed: o.attestationFailed as IdentityAction } : {}),
+        ...(o.ownDidUnattested !== undefined ? { ownDidUnattested: o.ownDidUnattested as IdentityAction } : {}),
+        ...(o.standinsUnidentified !== undefined ? { standinsUnidentified: o.standinsUnidentified === 'on' } : {}),
       };
       // The region is checked before anything is written, so a bad one changes nothing.
       if (o.region !== undefined) s.orgs.checkRegion(o.region);
@@ -101,4 +107,7 @@ function printSettings(ctx: CliContext, org: Org): void {
   ctx.out(`outbound-policy   ${p.outboundPolicy}`);
   ctx.out(`default-mode      ${p.defaultMode}`);
   ctx.out(`reject-code       ${p.rejectCode}`);
+  ctx.out(`attestation-failed     ${p.attestationFailed}`);
+  ctx.out(`own-did-unattested     ${p.ownDidUnattested}`);
+  ctx.out(`standins-unidentified  ${p.standinsUnidentified ? 'on' : 'off'}`);
 }

@@ -3,6 +3,8 @@
  * for commands, and the `200 result=… (value)` replies. Kept pure so that the odd corners (quotes,
  * backslashes, values in parentheses, the network script name) are tested without a socket.
  */
+import type { Attestation } from '../../core/attestation.js';
+import { callerIdentity } from '../../core/caller-identity.js';
 
 /** The environment as sent: `agi_request`, `agi_callerid`, `agi_arg_1`, … (keys without the `agi_` prefix are refused). */
 export type AgiEnv = Readonly<Record<string, string>>;
@@ -107,6 +109,34 @@ export interface InboundCaller {
    * the PAI again with GET FULL VARIABLE ${CALLSCREEN_PAI}, which keeps the header as received.
    */
   readonly fromPai: boolean;
+  /** STIR/SHAKEN from the identity headers (contract `id2` only; the legacy form carries none). */
+  readonly attestation?: Attestation;
+}
+
+/**
+ * Contract `call-inbound,id2:<PAI>:<Remote-Party-ID>:<Privacy>:<Attestation-Info>:<X-Attestation-Info>:<From>`,
+ * each field the base64 of ":" + the header as received (the ":" so that BASE64_ENCODE is never
+ * given nothing) — so Asterisk's argument parsing (quotes stripped, commas split) cannot change a
+ * byte — read by the one core precedence (caller-identity.ts). From is last: the caller writes it,
+ * and nothing in it can reach another field. Undefined when the arguments are the legacy form.
+ */
+export function id2Caller(env: AgiEnv): InboundCaller | undefined {
+  const arg = env.agi_arg_1 ?? '';
+  if (!arg.startsWith('id2:')) return undefined;
+  const parts = arg.slice(4).split(':');
+  const field = (i: number): string => {
+    const b = parts[i] ?? '';
+    const text = b === '' ? '' : Buffer.from(b, 'base64').toString('utf8');
+    return text.startsWith(':') ? text.slice(1) : text;
+  };
+  const info = field(3) || field(4);
+  const id = callerIdentity({
+    pai: field(0), remotePartyId: field(1), privacy: field(2), from: field(5),
+    ...(info !== '' ? { attestationInfo: info } : {}),
+    pbxCallerId: env.agi_callerid ?? '',
+  });
+  const name = env.agi_calleridname === 'unknown' ? '' : (env.agi_calleridname ?? '');
+  return { from: id.from, name, withheld: id.withheld, fromPai: false, ...(id.attestation ? { attestation: id.attestation } : {}) };
 }
 
 /** Caller IDs Asterisk and carriers use for "no number" (compared lower-case). */
@@ -119,6 +149,8 @@ const NO_NUMBER = new Set(['', 'anonymous', 'unknown', 'restricted', 'private', 
  * when that is anonymous.
  */
 export function inboundCaller(env: AgiEnv): InboundCaller {
+  const id2 = id2Caller(env);
+  if (id2 !== undefined) return id2;
   const args = argsOf(env);
   const privacy = (args[0] ?? '').toLowerCase().split(/[;,\s]+/).filter(Boolean);
   const pai = args.slice(1).join(',').trim();

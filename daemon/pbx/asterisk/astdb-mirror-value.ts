@@ -37,10 +37,17 @@ export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolic
     for (const e of list) {
       // Already expired: it never matches again, whatever the time.
       if (e.expiresAt !== null && e.expiresAt <= now) continue;
+      // "Allow only when attested": the verdict depends on a header the dialplan's mirror step
+      // does not read, so the call goes to FastAGI (and a miss no longer proves allow).
+      if (e.list === 'allow' && e.requireAttestation === true) return { kind: 'unsure' };
       if (e.expiresAt !== null) timeBound = true;
       if (e.list === 'block') mayBlock = true;
     }
   }
+  // A caller presenting an own DID: allowed only when attested (own-did-unattested), which the
+  // mirror cannot see. Nothing stored; the dialplan sends own DIDs to FastAGI (it skips the mirror
+  // for a caller ID that is under F/did/).
+  if (matches.protection === 'did') return { kind: 'none' };
   if (timeBound) return matches.protection === null && mayBlock ? { kind: 'unsure' } : { kind: 'none' };
   const verdict = plainCallVerdict(number, matches, policy, now);
   if (verdict.action !== 'reject' && verdict.action !== 'voicemail') return { kind: 'none' };

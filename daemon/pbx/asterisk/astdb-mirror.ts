@@ -89,6 +89,12 @@ interface OrgMirror {
   unsure: Set<string>;
   /** Block prefixes that match now or later (`+digits`): callers under them go to FastAGI. */
   prefixes: readonly string[];
+  /**
+   * The org sends calls whose STIR/SHAKEN verification failed elsewhere (attestation-failed is not
+   * allow): any unlisted caller may be blocked by a header the mirror cannot see, so a miss proves
+   * nothing and `complete` is withheld.
+   */
+  headerRules: boolean;
   /** The `complete/<org>` value written, or null when the key is absent. */
   complete: string | null;
 }
@@ -297,7 +303,7 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), complete: null };
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), headerRules: state.org.policy.attestationFailed !== 'allow', complete: null };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -341,7 +347,7 @@ export class AstdbMirror {
   }
 
   private completeValue(org: OrgMirror): string | null {
-    return exclusionPattern(org.prefixes, org.unsure);
+    return org.headerRules ? null : exclusionPattern(org.prefixes, org.unsure);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {

@@ -89,6 +89,7 @@ async function callInbound(ctx: RouteContext): Promise<RouteOutcome> {
   const s = ctx.deps.screening.inbound(routing(ctx), {
     channel: 'call', direction: 'inbound', from: caller.from, to,
     ...(caller.name ? { callerName: caller.name } : {}), withheld: caller.withheld, callId: env.agi_uniqueid ?? '',
+    ...(caller.attestation ? { attestation: caller.attestation } : {}),
   }, env.agi_context ?? '');
   const latencyUs = ctx.elapsedUs();
   const v = s.verdict;

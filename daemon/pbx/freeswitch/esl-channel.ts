@@ -3,6 +3,8 @@
  * ScreenRequest. Header names are FreeSWITCH's (Caller-*, variable_*); SIP headers of the INVITE
  * appear as `variable_sip_h_<Name>` only when the profile keeps them, so each has a fallback.
  */
+import type { Attestation } from '../../core/attestation.js';
+import { callerIdentity } from '../../core/caller-identity.js';
 import { extractUserPart } from '../../core/phone-number.js';
 import type { Direction } from '../../core/screen-request.js';
 
@@ -13,6 +15,8 @@ export interface EslCall {
   readonly from: string;
   readonly callerName: string;
   readonly withheld: boolean;
+  /** STIR/SHAKEN from verstat, when the carrier sent one. */
+  readonly attestation?: Attestation;
   /** The dialled number: the DID inbound, the agent's target outbound. */
   readonly to: string;
   /** `user@domain` of the calling agent (outbound), for `chat` warnings. */
@@ -32,15 +36,30 @@ export function uriUser(value: string): string {
 
 export function readCall(h: Readonly<Record<string, string>>): EslCall {
   // sofia (1.10.12, recorded in test/pbx/freeswitch/recorded/) puts the asserted identity's user
-  // part, bare, in variable_sip_P-Asserted-Identity and already in Caller-Caller-ID-Number;
-  // variable_sip_h_P-Asserted-Identity (the whole header) is there only where a site copies it.
-  const paiHeader = uriUser(h['variable_sip_h_P-Asserted-Identity'] ?? '');
+  // part, bare, in variable_sip_P-Asserted-Identity — with its user parameters, so a verstat there
+  // arrives as `+15551234567;verstat=TN-Validation-Failed` (seen on the real FreeSWITCH, e2e) —
+  // and already in Caller-Caller-ID-Number; the
+  // whole header (with its verstat) only where the profile keeps it: variable_sip_h_… where a site
+  // copies it, variable_sip_i_… with parse-all-invite-headers. The From arrives whole in
+  // variable_sip_full_from. The precedence is the core's, as for every adapter (caller-identity.ts).
   const paiUser = (h['variable_sip_P-Asserted-Identity'] ?? '').trim();
-  const privacy = (h['variable_sip_h_Privacy'] ?? h['variable_sip_Privacy'] ?? '').toLowerCase();
-  // A network-asserted identity beats the From header the caller chose. The bare user part holds no
-  // display name, so nothing a caller wrote there can choose the number screened.
-  const from = paiHeader || (/^[^\s<>"@;:]+$/.test(paiUser) ? paiUser : '') || h['Caller-Caller-ID-Number'] || h['variable_sip_from_user'] || '';
-  const withheld = /\b(id|user|header)\b/.test(privacy) || h['Caller-Privacy-Hide-Number'] === 'true' || /^(anonymous|restricted|private)$/i.test(from);
+  // The bare form holds no display name (no quote, bracket, space or @), so nothing a caller wrote
+  // there can choose the number; `;` is allowed: user parameters, verstat among them.
+  const pai = h['variable_sip_h_P-Asserted-Identity'] || h['variable_sip_i_p_asserted_identity'] || (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
+  const rpid = h['variable_sip_h_Remote-Party-ID'] || h['variable_sip_i_remote_party_id'] || '';
+  const info = h['variable_sip_h_X-Attestation-Info'] || h['variable_sip_h_Attestation-Info'] || h['variable_sip_i_attestation_info'] || '';
+  const verstat = h['variable_sip_verstat'] ?? '';
+  const id = callerIdentity({
+    pai, remotePartyId: rpid,
+    from: h['variable_sip_full_from'] ?? '',
+    privacy: h['variable_sip_h_Privacy'] ?? h['variable_sip_Privacy'] ?? '',
+    ...(info !== '' ? { attestationInfo: info } : {}),
+    ...(verstat !== '' ? { verstat } : {}),
+    pbxCallerId: h['Caller-Caller-ID-Number'] || h['variable_sip_from_user'] || '',
+    pbxHidden: h['Caller-Privacy-Hide-Number'] === 'true',
+  });
+  const from = id.from;
+  const withheld = id.withheld;
   // FreeSWITCH calls every leg that reaches the dialplan "inbound", agents' too: the shipped
   // dialplan marks agents' calls with callscreen_direction=outbound before the socket app.
   const direction: Direction = (h['variable_callscreen_direction'] ?? '').toLowerCase() === 'outbound' ? 'outbound' : 'inbound';
@@ -53,6 +72,7 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
     from,
     callerName: h['Caller-Caller-ID-Name'] ?? '',
     withheld,
+    ...(id.attestation ? { attestation: id.attestation } : {}),
     to: h['Caller-Destination-Number'] ?? h['variable_destination_number'] ?? '',
     agent: user !== '' && domain !== '' ? `${user}@${domain}` : user,
   };

@@ -136,6 +136,7 @@ export class EslServer implements Component {
     const ask = {
       channel: 'call', direction: call.direction, from: call.from, to: call.to,
       ...(call.callerName ? { callerName: call.callerName } : {}), withheld: call.withheld, callId: call.uuid,
+      ...(call.attestation ? { attestation: call.attestation } : {}),
     } as const;
     const s = call.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
     const { req, verdict } = s;

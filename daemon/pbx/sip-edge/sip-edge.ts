@@ -26,6 +26,7 @@
  * fails CLOSED while the daemon is down, unlike the FastAGI and ESL paths.
  */
 import { inspect } from 'node:util';
+import { callerIdentity } from '../../core/caller-identity.js';
 import Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -211,15 +212,18 @@ export class SipEdge implements Component {
   /** The request as the screening service takes it: DID from the Request-URI, caller from PAI or From. */
   private ask(req: Req, channel: 'call' | 'sms'): Ask {
     const did = uriUser(req.uri) || uriUser(header(req, 'To'));
-    const pai = req.has('P-Asserted-Identity') ? uriUser(req.get('P-Asserted-Identity')) : '';
-    // A network-asserted identity beats the From header the caller chose.
-    const from = pai || uriUser(header(req, 'From'));
-    const privacy = req.has('Privacy') ? req.get('Privacy').toLowerCase() : '';
+    // Every identity header, in the core's one precedence (caller-identity.ts, docs/caller-identity.md).
+    const info = header(req, 'Attestation-Info') || header(req, 'X-Attestation-Info');
+    const id = callerIdentity({
+      pai: header(req, 'P-Asserted-Identity'), remotePartyId: header(req, 'Remote-Party-ID'), from: header(req, 'From'), privacy: header(req, 'Privacy'),
+      ...(info !== '' ? { attestationInfo: info } : {}),
+    });
     const name = /^\s*"([^"]*)"/.exec(header(req, 'From'))?.[1] ?? '';
     return {
-      channel, direction: 'inbound', from, to: did,
+      channel, direction: 'inbound', from: id.from, to: did,
       ...(name ? { callerName: name } : {}),
-      withheld: /\b(id|user|header)\b/.test(privacy) || /^(anonymous|restricted)$/i.test(from),
+      withheld: id.withheld,
+      ...(id.attestation ? { attestation: id.attestation } : {}),
       callId: header(req, 'Call-ID'),
     };
   }

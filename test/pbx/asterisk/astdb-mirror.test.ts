@@ -177,3 +177,22 @@ t.test('mirrorValueOf: what is stored for one number', async (t) => {
   t.equal(mirrorValueOf('+1555', m([e({})], [], 'did'), policy, now).kind, 'none', 'protected: never blocked');
   t.equal(mirrorValueOf('+1555', m([], [e({ kind: 'prefix', value: '+15' })]), policy, now).kind, 'put', 'a prefix block reaches a listed number');
 });
+
+t.test('identity rules (issue #16): completeness is withheld while a verdict may depend on the call’s headers', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await connect(ami, mirror);
+  t.equal(ami.get('complete/demo'), '1');
+  await s.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get('complete/demo'), undefined, 'failed verification has an action: any unlisted caller may be sent elsewhere');
+  t.match(ami.get(`n/demo/${BLOCKED}`), /^reject\|603\|exact:\d+\|$/, 'blocked numbers are still answered by the mirror');
+  await s.orgs.updateSettings('demo', { attestationFailed: 'allow' }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get('complete/demo'), '1', 'complete again');
+  await s.blocklist.allow('demo', { kind: 'exact', number: '+15557790001' }, { requireAttestation: true }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get('complete/demo'), undefined, 'an "only when attested" entry: unsure');
+});

@@ -203,3 +203,25 @@ t.test('a proxied request the PBX refuses is logged with its status; one it take
   t.match(refused(), [{ status: 503, destination: 'sip:+15550100@10.0.0.5:5060' }], 'only the refused one, with its status');
   t.match(r.edge.health(), { detail: { unanswered: 1 } });
 });
+
+t.test('identity headers (issue #16): verstat failed → the org’s action; Remote-Party-ID; an own DID unattested', async (t) => {
+  const r = await rig(t);
+  await r.fake.until(() => r.fake.routes.length === 2);
+  await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'reject', rejectCode: 607 }, cliActor);
+  await r.ctx.feed.poll();
+  const send = async (from: string, headers: Record<string, string>): Promise<string> => {
+    const txn = r.fake.sendRequest(sipRequest('INVITE', { from, to: '+15550100', headers }));
+    await r.fake.until(() => r.fake.forTxn(txn).length > 0);
+    const first = r.fake.forTxn(txn)[0];
+    return first?.verb === 'proxy' ? 'proxied' : status(first?.sip ?? '');
+  };
+  t.equal(await send('+15558880001', { 'P-Asserted-Identity': '<sip:+15558880001;verstat=TN-Validation-Failed@carrier;user=phone>' }), '607', 'failed verification rejected');
+  t.equal(await send('+15558880001', { 'P-Asserted-Identity': '<sip:+15558880001;verstat=TN-Validation-Passed@carrier;user=phone>' }), 'proxied', 'passed: proxied');
+  t.equal(await send('anonymous', { 'Remote-Party-ID': '<sip:+15557770001@carrier>;party=calling;screen=yes' }), '607', 'the RPID names a blocked caller');
+  t.equal(await send('+15550100', {}), '302', 'an own DID unattested: voicemail (302 to the PBX)');
+  t.equal(await send('+15550100', { 'P-Asserted-Identity': '<sip:+15550100;verstat=TN-Validation-Passed-A@carrier>' }), 'proxied', 'attested A: let through');
+  await r.ctx.recorder.flush();
+  const org = r.ctx.index.org('demo');
+  const recent = org ? await r.ctx.recorder.recent(org.org.id, 10) : [];
+  t.ok(recent.some((x) => x.attestation === 'failed' && x.action === 'reject' && x.rule_kind === 'attestation'), 'recorded with the attestation');
+});
