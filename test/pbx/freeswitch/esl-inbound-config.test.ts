@@ -9,6 +9,7 @@ import { CallscreenError } from '../../../daemon/core/errors.js';
 import { createLogger } from '../../../daemon/logger.js';
 import { buildPbxLinks } from '../../../daemon/main.js';
 import { ScreeningService } from '../../../daemon/services/screening-service.js';
+import type { AdapterScreener } from '../../../daemon/services/screener.js';
 import { EslMessageDeliverer } from '../../../daemon/pbx/freeswitch/esl-message-deliverer.js';
 import { EslAgentNotifier } from '../../../daemon/pbx/freeswitch/esl-agent-notifier.js';
 import { services, silentLogger, testConfig } from '../../support/harness.js';
@@ -49,9 +50,9 @@ t.test('the password is a secret: redacted in config check and in logged config 
 
 t.test('buildPbxLinks: AMI wins when both are enabled; otherwise the inbound Event Socket; neither: no links', async (t) => {
   const s = await services(t);
-  // Nothing is started, the links are only built: an instance with no state is enough.
-  const screening = Object.create(ScreeningService.prototype) as ScreeningService;
   const both = testConfig(s.dbPath, '[ami]\nenabled = true\n[esl_inbound]\nenabled = true\npassword = "x"\n');
+  // Nothing is started, the links are only built: the screener is never asked.
+  const screening = new ScreeningService({ screener: {} as AdapterScreener, orgSlugs: () => [], config: () => both, logger: silentLogger() });
   t.same(buildPbxLinks(both, silentLogger(), s, screening).components.map((c) => c.name), ['ami-dial-watcher', 'ami']);
 
   const esl = buildPbxLinks(testConfig(s.dbPath, '[esl_inbound]\nenabled = true\npassword = "x"\n'), silentLogger(), s, screening);
