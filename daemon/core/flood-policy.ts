@@ -85,7 +85,7 @@ export function checkFloodChanges(input: Readonly<Record<string, unknown>>): Par
     }
     out[key] = value;
   }
-  return out as Partial<FloodPolicy>;
+  return out;
 }
 
 /** The effective policy: the defaults with an org's stored changes over them. */

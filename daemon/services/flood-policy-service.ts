@@ -35,7 +35,7 @@ function parseStored(text: string): Partial<FloodPolicy> {
       // skipped: the default applies
     }
   }
-  return out as Partial<FloodPolicy>;
+  return out;
 }
 
 export class FloodPolicyService {

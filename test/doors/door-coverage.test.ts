@@ -36,7 +36,7 @@ export function docsRow(a: (typeof DOOR_ACTIONS)[number]): string {
 t.test('every action has every door, or docs/doors.md says why not', async (t) => {
   const { server } = await startPanel(t);
   const routes = new Set(server.routes.map((r) => `${r.method} ${r.url}`));
-  const { program, session } = buildProgram({ stdout: { write: () => true }, stderr: { write: () => true }, env: {} } as unknown as Parameters<typeof buildProgram>[0]);
+  const { program, session } = buildProgram({ stdout: { write: () => true }, stderr: { write: () => true }, env: {} });
   t.teardown(() => session.close());
   const commands = cliPaths(program);
 

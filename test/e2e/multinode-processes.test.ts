@@ -27,10 +27,10 @@ function startDaemon(config: string): Promise<Proc> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buf = '';
   let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()).slice(-4000));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()).slice(-4000));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('daemon not ready within the safety ceiling')), READY_CEILING_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
@@ -55,7 +55,7 @@ async function cli(config: string, ...argv: string[]): Promise<{ code: number; o
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
     env: { USER: 'tester' },
-  } as Parameters<typeof runCli>[1]);
+  });
   return { code, out, err };
 }
 

@@ -73,7 +73,7 @@ t.test('callscreen flood shows and changes the settings; bad values are refused 
   t.equal(set.code, 0, set.err);
   t.match(set.out, /\* maxCalls\s+8/);
   t.match(set.out, /\* neighbour\s+true/);
-  t.match(set.out, /  windowMinutes\s+10/);
+  t.match(set.out, / {2}windowMinutes\s+10/);
   const bad = await runOn(s.dbPath, ['flood', 'demo', '--max-calls', 'lots']);
   t.equal(bad.code, 65);
   t.match(bad.err, /CS_ERR_INVALID_VALUE: flood setting maxCalls must be a whole number from 1 to 100/);
