@@ -91,7 +91,12 @@ export class ContactService {
     const row = await this.db.get<{ id: number; org_id: number; name: string }>('SELECT id, org_id, name FROM contacts WHERE id = ? AND org_id = ?', [contactId, orgId]);
     if (!row) return undefined;
     const nums = await this.db.all<{ number: string }>('SELECT number FROM contact_numbers WHERE contact_id = ? ORDER BY number', [row.id]);
-    const blocked = await this.db.get("SELECT 1 FROM entries WHERE contact_id = ? AND kind = 'contact' AND list = 'block' AND removed_at IS NULL", [row.id]);
+    // Blocked = a block in force now: an expired one no longer stops calls, so the Contacts page must
+    // not say "Blocked" for it (#17).
+    const blocked = await this.db.get(
+      "SELECT 1 FROM entries WHERE contact_id = ? AND kind = 'contact' AND list = 'block' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+      [row.id, this.clock.now()],
+    );
     return { id: row.id, orgId: row.org_id, name: row.name, numbers: nums.map((n) => n.number), blocked: blocked !== undefined };
   }
 
