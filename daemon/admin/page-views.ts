@@ -24,6 +24,7 @@ export function describeEntry(e: EntryRecord & { contact?: { name: string; numbe
   switch (e.kind) {
     case 'exact': return e.value;
     case 'prefix': return `${e.value}… (every number starting so)`;
+    case 'pattern': return `${e.value} (pattern)`;
     case 'contact': {
       const c = contact ?? e.contact;
       return `Contact ${c?.name ?? e.value}${c && c.numbers.length ? ` (${c.numbers.join(', ')})` : ''}`;

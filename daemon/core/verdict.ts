@@ -8,7 +8,8 @@ import type { BlockMode } from './entry.js';
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
 export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
 
-export type RuleKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'allow' | 'protected';
+/** `allowlist-only`: the DID called takes only allow-listed callers and contacts (issue #16). */
+export type RuleKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'pattern' | 'allow' | 'protected' | 'allowlist-only';
 
 export interface VerdictRule {
   /** Entry id; for protected numbers the protection (`emergency` or `did`). */
@@ -31,6 +32,11 @@ export interface Verdict {
   readonly reason: string;
   /** SIP status for `reject` (and `deny`). */
   readonly sipCode?: number;
+  /**
+   * Set when `rule` is an entry in observe mode: the call was let through (`allow`) but would
+   * have got `observed` had the entry been enforced.
+   */
+  readonly observed?: VerdictAction;
   /** Set when the verdict came from fail-open/fail-closed rather than the list. */
   readonly failMode?: 'open' | 'closed';
 }

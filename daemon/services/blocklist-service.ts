@@ -352,6 +352,7 @@ export function describeTarget(kind: EntryKind, value: string): string {
   switch (kind) {
     case 'exact': return value;
     case 'prefix': return `prefix ${value}`;
+    case 'pattern': return `pattern ${value}`;
     case 'contact': return `contact ${value}`;
     case 'unidentified': return 'unidentified callers';
   }

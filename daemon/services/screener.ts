@@ -38,27 +38,42 @@ export class Screener {
     return this.normalizer.parseCallerId(req.direction === 'inbound' ? req.from : req.to, state.org.policy.region);
   }
 
+  /**
+   * The DID an inbound request was sent to (E.164), when the org has rules that depend on it
+   * (entries scoped to DIDs, allowlist-only DIDs); null otherwise, and outbound.
+   */
+  didOf(req: ScreenRequest, state: OrgState): string | null {
+    if (req.direction !== 'inbound' || !state.didScoped) return null;
+    return this.index.didOf(state, req.to, (raw) => {
+      const p = this.normalizer.parseCallerId(raw, state.org.policy.region);
+      return p.kind === 'number' ? p.value : '';
+    });
+  }
+
   /** The verdict, from memory alone: never waits on SQLite or the thread pool. */
   screenSync(req: ScreenRequest): Verdict {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    return this.finish(req, state, subject, this.index.lookupSync(state, subject));
+    const did = this.didOf(req, state);
+    return this.finish(req, state, subject, did, this.index.lookupSync(state, subject, did));
   }
 
   /** The same verdict as `screenSync`, with the matched entry's name and reason read if not cached. */
   async screen(req: ScreenRequest): Promise<Verdict> {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    return this.finish(req, state, subject, await this.index.lookup(state, subject));
+    const did = this.didOf(req, state);
+    return this.finish(req, state, subject, did, await this.index.lookup(state, subject, did));
   }
 
-  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, matches: Matches): Verdict {
+  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, did: string | null, matches: Matches): Verdict {
     const now = this.clock.now();
     const verdict = decide({
       channel: req.channel,
       direction: req.direction,
       subject,
       withheld: req.withheld === true,
+      did,
       matches,
       policy: state.org.policy,
       now,

@@ -21,6 +21,11 @@ export interface EntryRow {
   removed_at: number | null;
   removed_by: string | null;
   removed_reason: string | null;
+  disabled_at: number | null;
+  disabled_by: string | null;
+  observe_since: number | null;
+  /** Space-separated E.164 DIDs; '' = the whole org. */
+  dids: string;
 }
 
 /** An entry as the CLI, API and panel show it. */
@@ -35,10 +40,23 @@ export interface EntryRecord extends EntryView {
   readonly removedAt: number | null;
   readonly removedBy: string | null;
   readonly removedReason: string | null;
+  /** Disabled (kept, never matches) since, and by whom; null = enabled. */
+  readonly disabledAt: number | null;
+  readonly disabledBy: string | null;
+  /** In observe mode since (epoch ms); null = enforced. */
+  readonly observeSince: number | null;
 }
 
 export function toEntryView(r: EntryRow): EntryView {
-  return { id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at };
+  return {
+    id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at,
+    observe: r.observe_since !== null && r.observe_since !== undefined, dids: didsOf(r.dids),
+  };
+}
+
+/** The stored DID list ('' or undefined = whole org) as an array, or null. */
+export function didsOf(text: string | null | undefined): readonly string[] | null {
+  return text ? Object.freeze(text.split(' ').filter(Boolean)) : null;
 }
 
 export function toEntryRecord(r: EntryRow): EntryRecord {
@@ -54,6 +72,9 @@ export function toEntryRecord(r: EntryRow): EntryRecord {
     removedAt: r.removed_at,
     removedBy: r.removed_by,
     removedReason: r.removed_reason,
+    disabledAt: r.disabled_at ?? null,
+    disabledBy: r.disabled_by ?? null,
+    observeSince: r.observe_since ?? null,
   };
 }
 

@@ -18,7 +18,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
-import type { EntryView } from '../core/entry.js';
+import type { BlockMode, EntryView } from '../core/entry.js';
+import { compilePattern, patternMatches, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -39,7 +40,26 @@ export interface OrgState {
   prefixes: Map<string, EntryView[]>;
   /** Distinct prefix lengths, longest first, so a lookup tries only lengths that exist. */
   prefixLengths: number[];
+  /**
+   * Pattern entries (wildcards, ranges) filed by their lead (the characters every match starts
+   * with), so a lookup tests only patterns whose lead the number has: like prefixes, by length.
+   */
+  patterns: Map<string, PatternEntry[]>;
+  /** Distinct pattern lead lengths, longest first. */
+  patternLeadLengths: number[];
   unidentified: EntryView[];
+  /** The org's allowlist-only DIDs (E.164) → what callers who are not allowed get. */
+  allowlistOnly: ReadonlyMap<string, BlockMode>;
+  /** Every number of the org's contacts (ring on an allowlist-only DID); loaded only when there is one. */
+  contactNumbers: Set<string>;
+  /**
+   * Whether any verdict of this org can depend on the DID called (an entry scoped to DIDs, an
+   * allowlist-only DID): only then does the screener read the DID. Set by loads, never unset
+   * between them (a false true costs one parse per call, a false false a wrong verdict).
+   */
+  didScoped: boolean;
+  /** The DID text adapters send (`to`) → E.164 ('' = not a number), for didScoped orgs. Bounded. */
+  didForms: Map<string, string>;
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
   /**
@@ -89,13 +109,24 @@ function entryOfSummary(meta: number, value: string, expiry: number): EntryView 
 
 const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
 
+/** A pattern entry and its compiled form. */
+export interface PatternEntry {
+  readonly pattern: CompiledPattern;
+  readonly entry: EntryView;
+}
+
+/** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
+function isPlain(e: EntryView): boolean {
+  return e.kind === 'exact' && e.observe !== true && (e.dids === undefined || e.dids === null || e.dids.length === 0);
+}
+
 /** A number's exact entries, then blocks of the contacts it belongs to (also `callscreen check`'s). */
 export const NUMBER_ENTRIES_SQL = `
-SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL
+SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL
 UNION ALL
 SELECT e.* FROM contact_numbers cn
   JOIN contacts c ON c.id = cn.contact_id
-  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL
+  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 /**
@@ -109,13 +140,20 @@ const KEYS_PAGE_SQL = `
 SELECT count(*) AS c, group_concat(t, ',') AS v FROM (
   SELECT value || ':' || (id * 4 + (list = 'allow') + 2 * (mode = 'voicemail')) || ':' || ifnull(expires_at, 0) AS t
   FROM entries WHERE org_id = ?1 AND value >= ?2 AND kind = 'exact' AND removed_at IS NULL
+    AND disabled_at IS NULL AND observe_since IS NULL AND dids = ''
   ORDER BY value, list LIMIT ?3)`;
 /** Rows per page (~10 ms of parsing on the event loop that answers calls; 50 pages for 1M). */
 const KEYS_PAGE = 20_000;
 
 const CONTACT_KEYS_SQL = `
 SELECT cn.number AS n FROM entries e JOIN contact_numbers cn ON cn.contact_id = e.contact_id
-  WHERE e.org_id = ?1 AND e.kind = 'contact' AND e.removed_at IS NULL`;
+  WHERE e.org_id = ?1 AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL`;
+
+/** Numbers whose exact entries the key map cannot summarise (observe mode, scoped to DIDs). */
+const SPECIAL_KEYS_SQL = `
+SELECT DISTINCT value AS n, max(dids <> '') AS scoped FROM entries
+  WHERE org_id = ?1 AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND (observe_since IS NOT NULL OR dids <> '')
+  GROUP BY value`;
 
 export class ScreeningIndex {
   private readonly bySlug = new Map<string, OrgState>();
@@ -172,9 +210,10 @@ export class ScreeningIndex {
    * number whose full entries are not cached is answered from its summary (same action, rule and
    * expiry; no name or reason) and its full entries are read in the background for the next call.
    */
-  lookupSync(state: OrgState, subject: ParsedCaller): Matches {
+  lookupSync(state: OrgState, subject: ParsedCaller, did: string | null = null): Matches {
+    const only = did === null || state.allowlistOnly.size === 0 ? null : state.allowlistOnly.get(did) ?? null;
     if (subject.kind === 'unidentified') {
-      return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null };
+      return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null, allowlistOnly: only, contact: false };
     }
     const n = subject.value;
     const protection = this.protection(state, n);
@@ -197,7 +236,26 @@ export class ScreeningIndex {
     } else {
       this.keyMisses++;
     }
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection };
+    return {
+      exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection,
+      allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+    };
+  }
+
+  /**
+   * The E.164 form of the DID an inbound request was sent to, for orgs whose verdicts depend on it
+   * (`didScoped`); null otherwise. `parse` reads it with the org's region on first sight only.
+   */
+  didOf(state: OrgState, to: string, parse: (raw: string) => string): string | null {
+    if (!state.didScoped) return null;
+    let d = state.didForms.get(to);
+    if (d === undefined) {
+      d = parse(to);
+      // Adapters send the few DIDs of a site, in one or two forms each: 1,024 is generous.
+      if (state.didForms.size >= 1024) state.didForms.clear();
+      state.didForms.set(to, d);
+    }
+    return d === '' ? null : d;
   }
 
   /**
@@ -205,17 +263,22 @@ export class ScreeningIndex {
    * cached. For `callscreen check`, the panel's pre-dial check and agent warnings — never the call
    * path. The action is the same as `lookupSync`'s.
    */
-  async lookup(state: OrgState, subject: ParsedCaller): Promise<Matches> {
+  async lookup(state: OrgState, subject: ParsedCaller, did: string | null = null): Promise<Matches> {
     if (subject.kind === 'number') {
       const key = numberKey(subject.value);
       const meta = state.keys.get(key);
       if (meta !== ABSENT && meta !== COMPLEX && !state.cache.has(key)) {
+        // The entries read, not the cache: a read that raced a change answers as of when it asked.
         const n = subject.value;
         const exact = await this.fetchNumber(state, n);
-        return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+        const only = did === null || state.allowlistOnly.size === 0 ? null : state.allowlistOnly.get(did) ?? null;
+        return {
+          exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n),
+          allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+        };
       }
     }
-    return this.lookupSync(state, subject);
+    return this.lookupSync(state, subject, did);
   }
 
   /**
@@ -223,7 +286,7 @@ export class ScreeningIndex {
    * them with `exactEntriesAfter` instead of one read per number).
    */
   matchesWith(state: OrgState, n: string, exact: readonly EntryView[]): Matches {
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n), allowlistOnly: null, contact: false };
   }
 
   /** Resolves once the background reads in flight have settled (tests; a clean stop). */
@@ -234,7 +297,7 @@ export class ScreeningIndex {
   /** One page of an org's active exact entries, by number (index order), numbers after `after`. */
   async exactEntriesAfter(orgId: number, after: string, limit: number): Promise<EntryView[]> {
     const rows = await this.db.all<EntryRow>(
-      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND value > ? ORDER BY value LIMIT ?",
+      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND value > ? ORDER BY value LIMIT ?",
       [orgId, after, limit],
     );
     return rows.map(toEntryView);
@@ -296,6 +359,13 @@ export class ScreeningIndex {
     if (!state) return;
     const rows = await this.numberEntries(orgId, number);
     this.install(state, number, rows.map(toEntryView));
+    if (state.allowlistOnly.size > 0) {
+      // A contact number added or removed: allowlist-only DIDs let contacts ring.
+      const c = await this.db.get(
+        'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?', [orgId, number]);
+      if (c) state.contactNumbers.add(number);
+      else state.contactNumbers.delete(number);
+    }
   }
 
   /** Every number of a contact (its block was added, changed or removed). */
@@ -312,6 +382,7 @@ export class ScreeningIndex {
     const loaded = await this.loadKeys(orgId);
     state.keys = loaded.keys;
     state.complex = loaded.complex;
+    if (loaded.scoped) state.didScoped = true;
     state.generation = ++this.generations;
     state.cache = this.newCache();
   }
@@ -337,14 +408,28 @@ export class ScreeningIndex {
     return null;
   }
 
+  /** Prefix entries (longest first), then pattern entries; merged narrowest first when both match. */
   private prefixMatches(state: OrgState, n: string): readonly EntryView[] {
     const lengths = state.prefixLengths;
-    if (lengths.length === 0) return NO_ENTRIES;
     let out: EntryView[] | undefined;
     for (const len of lengths) {
       if (len > n.length) continue;
       const hit = state.prefixes.get(n.slice(0, len));
       if (hit !== undefined) (out ??= []).push(...hit);
+    }
+    const leads = state.patternLeadLengths;
+    if (leads.length === 0) return out ?? NO_ENTRIES;
+    const prefixCount = out?.length ?? 0;
+    for (const len of leads) {
+      if (len > n.length) continue;
+      const hit = state.patterns.get(n.slice(0, len));
+      if (hit === undefined) continue;
+      for (const p of hit) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
+    }
+    // Patterns and prefixes in one precedence: the narrowest rule first (sort is stable: on a
+    // tie, prefixes before patterns, and each in its load order). Only when both kinds matched.
+    if (out !== undefined && out.length > 1 && out.length > prefixCount) {
+      out.sort((a, b) => (a.breadth ?? 0) - (b.breadth ?? 0));
     }
     return out ?? NO_ENTRIES;
   }
@@ -394,20 +479,28 @@ export class ScreeningIndex {
     const only = entries.length === 1 ? entries[0] : undefined;
     if (entries.length === 0) {
       state.keys.delete(key);
-    } else if (only !== undefined && only.kind === 'exact') {
+    } else if (only !== undefined && isPlain(only)) {
       state.keys.set(key, summaryOf(only), only.expiresAt ?? 0);
       state.cache.set(key, Object.freeze([only]));
     } else {
       state.keys.set(key, COMPLEX, 0);
       state.complex.set(key, Object.freeze([...entries]));
+      if (entries.some((e) => e.dids !== undefined && e.dids !== null && e.dids.length > 0)) state.didScoped = true;
     }
   }
 
   /** An org's state from SQLite (its key map kept from `previous` when given); not yet visible. */
   private async buildOrg(row: OrgRow, previous?: OrgState): Promise<OrgState> {
     const org = toOrg(row);
-    const dids = await this.db.all<{ number: string }>('SELECT number FROM org_numbers WHERE org_id = ?', [org.id]);
+    const dids = await this.db.all<{ number: string; allowlist_only: BlockMode | null }>('SELECT number, allowlist_only FROM org_numbers WHERE org_id = ?', [org.id]);
     const loaded = previous ?? (await this.loadKeys(org.id));
+    const allowlistOnly = new Map<string, BlockMode>();
+    for (const d of dids) if (d.allowlist_only !== null && d.allowlist_only !== undefined) allowlistOnly.set(d.number, d.allowlist_only);
+    const contactNumbers = new Set<string>();
+    if (allowlistOnly.size > 0) {
+      await this.db.each<{ n: string }>(
+        'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [org.id], (r) => contactNumbers.add(r.n));
+    }
     const state: OrgState = {
       org,
       dids: new Set(dids.map((d) => d.number)),
@@ -416,7 +509,14 @@ export class ScreeningIndex {
       complex: loaded.complex,
       prefixes: new Map(),
       prefixLengths: [],
+      patterns: new Map(),
+      patternLeadLengths: [],
       unidentified: [],
+      allowlistOnly,
+      contactNumbers,
+      // Exact entries scoped to DIDs live among the complex ones (kept across an org reload).
+      didScoped: allowlistOnly.size > 0 || ('scoped' in loaded ? loaded.scoped : loaded.didScoped),
+      didForms: new Map(),
       generation: previous?.generation ?? ++this.generations,
       cache: previous?.cache ?? this.newCache(),
     };
@@ -443,15 +543,30 @@ export class ScreeningIndex {
 
   private async loadRules(state: OrgState): Promise<void> {
     const rows = await this.db.all<EntryRow>(
-      "SELECT * FROM entries WHERE org_id = ? AND kind IN ('prefix', 'unidentified') AND removed_at IS NULL ORDER BY id",
+      "SELECT * FROM entries WHERE org_id = ? AND kind IN ('prefix', 'unidentified', 'pattern') AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id",
       [state.org.id],
     );
     const prefixes = new Map<string, EntryView[]>();
+    const patterns = new Map<string, PatternEntry[]>();
     const unidentified: EntryView[] = [];
+    let scoped = false;
     for (const r of rows) {
-      const v = toEntryView(r);
-      if (r.kind === 'unidentified') unidentified.push(v);
-      else {
+      const base = toEntryView(r);
+      if (base.dids !== null && base.dids !== undefined) scoped = true;
+      if (r.kind === 'unidentified') unidentified.push(base);
+      else if (r.kind === 'pattern') {
+        let pattern: CompiledPattern;
+        try {
+          pattern = compilePattern(r.value);
+        } catch {
+          continue; // Written by hand past the checks (sqlite3): it can match nothing.
+        }
+        const entry: EntryView = { ...base, breadth: pattern.breadth };
+        const list = patterns.get(pattern.lead);
+        if (list) list.push({ pattern, entry });
+        else patterns.set(pattern.lead, [{ pattern, entry }]);
+      } else {
+        const v: EntryView = { ...base, breadth: prefixBreadth(r.value.length - 1) };
         const list = prefixes.get(r.value);
         if (list) list.push(v);
         else prefixes.set(r.value, [v]);
@@ -459,14 +574,17 @@ export class ScreeningIndex {
     }
     state.prefixes = prefixes;
     state.prefixLengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
+    state.patterns = patterns;
+    state.patternLeadLengths = [...new Set([...patterns.keys()].map((p) => p.length))].sort((a, b) => b - a);
     state.unidentified = unidentified;
+    if (scoped) state.didScoped = true;
   }
 
   /**
    * An org's key map from scratch: every exact entry's summary (paged, see KEYS_PAGE_SQL), then the
    * full entries of numbers that have several entries or belong to a blocked contact.
    */
-  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]> }> {
+  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]>; scoped: boolean }> {
     const count = await this.db.get<{ c: number }>(
       "SELECT count(*) AS c FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL",
       [orgId],
@@ -499,6 +617,11 @@ export class ScreeningIndex {
       if (page.c < KEYS_PAGE || fresh === 0) break;
     }
     for (const n of await this.contactNumbers(orgId)) several.add(n);
+    let scoped = false;
+    await this.db.each<{ n: string; scoped: number }>(SPECIAL_KEYS_SQL, [orgId], (r) => {
+      several.add(r.n);
+      if (r.scoped) scoped = true;
+    });
     // Few (contacts are entered by hand; block and allow on one number is rare): one read each.
     for (const n of several) {
       const entries = Object.freeze((await this.numberEntries(orgId, n)).map(toEntryView));
@@ -506,6 +629,6 @@ export class ScreeningIndex {
       keys.set(numberKey(n), COMPLEX, 0);
       complex.set(numberKey(n), entries);
     }
-    return { keys, complex };
+    return { keys, complex, scoped };
   }
 }
