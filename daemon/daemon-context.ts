@@ -12,6 +12,7 @@ import type { BlocklistService } from './services/blocklist-service.js';
 import type { ContactService } from './services/contact-service.js';
 import type { Importer } from './services/importer.js';
 import type { OrgService } from './services/org-service.js';
+import type { RuleService } from './services/rule-service.js';
 import type { QuarantineService } from './services/quarantine-service.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import type { ScreenRecorder } from './services/screen-recorder.js';
@@ -35,6 +36,8 @@ export interface Services {
   readonly contacts: ContactService;
   readonly blocklist: BlocklistService;
   readonly importer: Importer;
+  /** Disable/enable, observe mode and its report, allowlist-only DIDs, the pattern minimum (issue #16). */
+  readonly rules: RuleService;
   close(): Promise<void>;
 }
 

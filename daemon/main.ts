@@ -12,6 +12,7 @@ import { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import { AuditLog } from './services/audit-log.js';
 import { BlocklistService } from './services/blocklist-service.js';
+import { RuleService } from './services/rule-service.js';
 import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
@@ -65,7 +66,8 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const contacts = new ContactService(db, orgs, audit, normalizer, clock);
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, close: () => db.close() };
+  const rules = new RuleService(db, orgs, audit, normalizer, clock);
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, rules, close: () => db.close() };
 }
 
 /**

@@ -112,3 +112,14 @@ export function checkBreadth(p: CompiledPattern, minDigits: number): void {
       { pattern: p.text, fixedDigits: p.fixedDigits, breadth: p.breadth, minDigits });
   }
 }
+
+/**
+ * The order of prefix and pattern matches: narrowest first; on a tie a prefix before a pattern,
+ * then the older entry (lower id). The index and `callscreen check` both sort with it.
+ */
+export function narrowestFirst(
+  a: { readonly breadth?: number; readonly kind: string; readonly id: number },
+  b: { readonly breadth?: number; readonly kind: string; readonly id: number },
+): number {
+  return (a.breadth ?? 0) - (b.breadth ?? 0) || (a.kind === 'prefix' ? 0 : 1) - (b.kind === 'prefix' ? 0 : 1) || a.id - b.id;
+}

@@ -19,7 +19,7 @@ import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { BlockMode, EntryView } from '../core/entry.js';
-import { compilePattern, patternMatches, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
+import { compilePattern, narrowestFirst, patternMatches, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -426,10 +426,10 @@ export class ScreeningIndex {
       if (hit === undefined) continue;
       for (const p of hit) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
     }
-    // Patterns and prefixes in one precedence: the narrowest rule first (sort is stable: on a
-    // tie, prefixes before patterns, and each in its load order). Only when both kinds matched.
+    // Patterns and prefixes in one precedence, the narrowest first (narrowestFirst); only when a
+    // pattern matched, so an org without patterns pays nothing.
     if (out !== undefined && out.length > 1 && out.length > prefixCount) {
-      out.sort((a, b) => (a.breadth ?? 0) - (b.breadth ?? 0));
+      out.sort(narrowestFirst);
     }
     return out ?? NO_ENTRIES;
   }

@@ -38,6 +38,9 @@ export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolic
       // Already expired: it never matches again, whatever the time.
       if (e.expiresAt !== null && e.expiresAt <= now) continue;
       if (e.expiresAt !== null) timeBound = true;
+      // Scoped to some DIDs (the mirror is per org, not per DID) or in observe mode (its hits are
+      // recorded by the FastAGI route only): left to the route.
+      if (e.observe === true || (e.dids !== undefined && e.dids !== null && e.dids.length > 0)) return { kind: 'unsure' };
       if (e.list === 'block') mayBlock = true;
     }
   }

@@ -423,10 +423,15 @@ function notFoundIsFine(err: unknown): void {
   throw err;
 }
 
-/** A prefix block that still matches now or later makes a miss in the mirror inconclusive. */
+/** A prefix or pattern block that still matches now or later, or an allowlist-only DID, makes a miss in the mirror inconclusive. */
 function hasPrefixBlock(state: OrgState, now: number): boolean {
+  // An allowlist-only DID turns away callers on no list: a miss cannot mean allow.
+  if (state.allowlistOnly.size > 0) return true;
   for (const entries of state.prefixes.values()) {
     for (const e of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
+  }
+  for (const entries of state.patterns.values()) {
+    for (const { entry: e } of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
   }
   return false;
 }
