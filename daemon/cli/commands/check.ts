@@ -27,7 +27,7 @@ export function register(program: Command, ctx: CliContext): void {
       const req: ScreenRequest = { org: o.org, channel: o.channel, direction: o.direction, from, to: o.to ?? '', ...(o.withheld ? { withheld: true } : {}) };
       const v = await new NumberCheck(s.db, s.normalizer, s.clock).screen(req);
       if (o.json) {
-        ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), org: o.org, channel: o.channel, direction: o.direction });
+        ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), ...(v.observed !== undefined ? { observed: v.observed } : {}), org: o.org, channel: o.channel, direction: o.direction });
         return;
       }
       ctx.out(`${v.action}  ${v.normalized}${v.sipCode !== undefined ? `  (SIP ${v.sipCode})` : ''}`);
