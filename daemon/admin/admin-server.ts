@@ -18,6 +18,8 @@ import { renderApiDocs, type OpenApiDoc } from './api-docs-page.js';
 import { openapiTransform } from './openapi.js';
 import { HashGate, type HashGateOptions } from './hash-gate.js';
 import { registerApiRoutes } from './api-routes.js';
+import { registerRuleApiRoutes } from './api-routes-rules.js';
+import { RuleOperations } from './rule-operations.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
@@ -133,6 +135,7 @@ export class AdminServer implements Component {
 
     await app.register(async (api) => {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes });
+      registerRuleApiRoutes(api, { rules: new RuleOperations(ctx, ops) });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
