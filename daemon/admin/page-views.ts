@@ -9,6 +9,7 @@ import type { ScreenedRow } from '../services/screen-recorder.js';
 import type { EntryRecord } from '../store/rows.js';
 import type { Dashboard } from './dashboard-query.js';
 import { html, type SafeHtml } from './html-escape.js';
+import { entryStateActions, entryStateTags } from './page-entry-state.js';
 import { when, type Frame } from './page-layout.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
 
@@ -42,7 +43,7 @@ export function pager(path: string, f: Frame, pageNo: number, total: number | nu
 
 export function renderBlocked(f: Frame, list: { total: number; entries: EntryListItem[] }, search: string, pageNo: number, size: number): SafeHtml {
   const rows = list.entries.map((e) => html`<tr>
-  <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}</td>
+  <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}${entryStateTags(e)}</td>
   <td data-label="Name">${e.name}</td>
   <td data-label="Blocked By">${e.createdBy}</td>
   <td data-label="Blocked On">${when(e.createdAt)}</td>
@@ -50,7 +51,7 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
   <td data-label="Reason">${e.reason}</td>
   <td data-label="Expires">${e.expiresAt === null ? 'never' : when(e.expiresAt)}</td>
   <td data-label="Hits">${e.hitCount}</td>
-  <td data-label="Action">${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</td>
+  <td data-label="Action">${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}${entryStateActions(f, e)}</td>
 </tr>`);
   return html`<form class="search" method="get" action="/blocked" role="search">
   <input type="hidden" name="org" value="${f.org.slug}">

@@ -11,7 +11,8 @@ import { CallscreenError } from '../core/errors.js';
 
 export type NoticeKey =
   | 'blocked' | 'unblocked' | 'allowed' | 'disallowed' | 'contact-added' | 'contact-blocked' | 'contact-unblocked-released' | 'contact-unblocked-deleted'
-  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked';
+  | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
+  | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted';
 
 export interface NoticeArgs {
   /** An entry or contact id, per key. */
@@ -53,6 +54,10 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'contact-blocked': return `Blocked contact ${await contact()}: all their numbers.`;
     case 'contact-unblocked-released': return `Unblocked contact ${await contact()}; released ${plural(count, 'message')}.`;
     case 'contact-unblocked-deleted': return `Unblocked contact ${await contact()}; deleted ${plural(count, 'message')}.`;
+    case 'entry-disabled': return `Disabled ${await entry()}: kept, but it no longer matches.`;
+    case 'entry-enabled': return `Enabled ${await entry()} again.`;
+    case 'entry-observing': return `${await entry()} is in observe mode: calls get through and are recorded.`;
+    case 'entry-promoted': return `Promoted ${await entry()}: it blocks from now on.`;
     case 'released': return 'Released the message.';
     case 'deleted': return 'Deleted the message.';
     case 'settled-released': return `Released ${plural(count, 'message')}.`;
