@@ -15,6 +15,6 @@ export class MeteredScreener extends Screener {
 
   override recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null): void {
     super.recordVerdict(req, orgId, verdict, adapter, latencyUs);
-    this.metrics.recordVerdict(adapter, verdict.action, latencyUs === null ? null : latencyUs / 1e6, verdict.failMode);
+    this.metrics.recordVerdict(adapter, verdict.action, latencyUs === null ? null : latencyUs / 1e6, verdict.failMode, verdict.observed);
   }
 }
