@@ -85,13 +85,14 @@ export function decide(input: DecisionInput): Verdict {
   }
   // Observe mode: the first entry that would have blocked, in the same precedence, is named.
   let observed: EntryView | undefined;
-  if (subject.kind === 'number') {
+  // Most callers (unlisted) match nothing: no second pass for them.
+  if (subject.kind === 'number' && (matches.exact.length > 0 || matches.prefixes.length > 0)) {
     observed =
       firstObserved(matches.exact, now, did, 'exact') ??
       firstObserved(matches.exact, now, did, 'contact') ??
       firstObserved(matches.prefixes, now, did);
   }
-  if (observed === undefined && unidentified) observed = firstObserved(matches.unidentified, now, did);
+  if (observed === undefined && unidentified && matches.unidentified.length > 0) observed = firstObserved(matches.unidentified, now, did);
   if (observed !== undefined) {
     const would = blockedVerdict(input, normalized, observed);
     // Outbound with screening off is already an allow: nothing would have changed.

@@ -40,13 +40,15 @@ export interface OrgState {
   prefixes: Map<string, EntryView[]>;
   /** Distinct prefix lengths, longest first, so a lookup tries only lengths that exist. */
   prefixLengths: number[];
+  /** Pattern entries (wildcards, ranges), in load order. */
+  patterns: PatternEntry[];
   /**
-   * Pattern entries (wildcards, ranges) filed by their lead (the characters every match starts
-   * with), so a lookup tests only patterns whose lead the number has: like prefixes, by length.
+   * The same, filed in a digit trie by their lead (the characters every match starts with): a
+   * lookup walks the number's digits once and tests only patterns whose lead it has. Slicing the
+   * number at each lead length and hashing each slice, as prefixes do, cost ~40 % of a verdict with
+   * 80 patterns of 8 lead lengths. null when the org has no patterns.
    */
-  patterns: Map<string, PatternEntry[]>;
-  /** Distinct pattern lead lengths, longest first. */
-  patternLeadLengths: number[];
+  patternTrie: PatternNode | null;
   unidentified: EntryView[];
   /** The org's allowlist-only DIDs (E.164) → what callers who are not allowed get. */
   allowlistOnly: ReadonlyMap<string, BlockMode>;
@@ -113,6 +115,32 @@ const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
 export interface PatternEntry {
   readonly pattern: CompiledPattern;
   readonly entry: EntryView;
+}
+
+/** A node of the pattern trie: one digit further into the lead. */
+export interface PatternNode {
+  /** By digit (0–9). */
+  readonly next: Array<PatternNode | undefined>;
+  /** Patterns whose lead ends here. */
+  here: PatternEntry[] | null;
+}
+
+const newNode = (): PatternNode => ({ next: new Array<PatternNode | undefined>(10).fill(undefined), here: null });
+
+/** Files patterns (leads are "+digits") in a trie rooted at "+". */
+function patternTrieOf(patterns: readonly PatternEntry[]): PatternNode | null {
+  if (patterns.length === 0) return null;
+  const root = newNode();
+  for (const p of patterns) {
+    let node = root;
+    const lead = p.pattern.lead;
+    for (let i = 1; i < lead.length; i++) {
+      const d = lead.charCodeAt(i) - 48;
+      node = node.next[d] ??= newNode();
+    }
+    (node.here ??= []).push(p);
+  }
+  return root;
 }
 
 /** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
@@ -417,14 +445,16 @@ export class ScreeningIndex {
       const hit = state.prefixes.get(n.slice(0, len));
       if (hit !== undefined) (out ??= []).push(...hit);
     }
-    const leads = state.patternLeadLengths;
-    if (leads.length === 0) return out ?? NO_ENTRIES;
+    const trie = state.patternTrie;
+    if (trie === null || n.charCodeAt(0) !== 43 /* + */) return out ?? NO_ENTRIES;
+    let node: PatternNode = trie;
     const prefixCount = out?.length ?? 0;
-    for (const len of leads) {
-      if (len > n.length) continue;
-      const hit = state.patterns.get(n.slice(0, len));
-      if (hit === undefined) continue;
-      for (const p of hit) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
+    for (let i = 1; i < n.length; i++) {
+      const next = node.next[n.charCodeAt(i) - 48];
+      if (next === undefined) break;
+      node = next;
+      const here = node.here;
+      if (here !== null) for (const p of here) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
     }
     // Patterns and prefixes in one precedence, the narrowest first (narrowestFirst); only when a
     // pattern matched, so an org without patterns pays nothing.
@@ -509,8 +539,8 @@ export class ScreeningIndex {
       complex: loaded.complex,
       prefixes: new Map(),
       prefixLengths: [],
-      patterns: new Map(),
-      patternLeadLengths: [],
+      patterns: [],
+      patternTrie: null,
       unidentified: [],
       allowlistOnly,
       contactNumbers,
@@ -547,7 +577,7 @@ export class ScreeningIndex {
       [state.org.id],
     );
     const prefixes = new Map<string, EntryView[]>();
-    const patterns = new Map<string, PatternEntry[]>();
+    const patterns: PatternEntry[] = [];
     const unidentified: EntryView[] = [];
     let scoped = false;
     for (const r of rows) {
@@ -561,10 +591,7 @@ export class ScreeningIndex {
         } catch {
           continue; // Written by hand past the checks (sqlite3): it can match nothing.
         }
-        const entry: EntryView = { ...base, breadth: pattern.breadth };
-        const list = patterns.get(pattern.lead);
-        if (list) list.push({ pattern, entry });
-        else patterns.set(pattern.lead, [{ pattern, entry }]);
+        patterns.push({ pattern, entry: { ...base, breadth: pattern.breadth } });
       } else {
         const v: EntryView = { ...base, breadth: prefixBreadth(r.value.length - 1) };
         const list = prefixes.get(r.value);
@@ -575,7 +602,7 @@ export class ScreeningIndex {
     state.prefixes = prefixes;
     state.prefixLengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
     state.patterns = patterns;
-    state.patternLeadLengths = [...new Set([...patterns.keys()].map((p) => p.length))].sort((a, b) => b - a);
+    state.patternTrie = patternTrieOf(patterns);
     state.unidentified = unidentified;
     if (scoped) state.didScoped = true;
   }

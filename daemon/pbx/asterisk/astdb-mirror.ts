@@ -430,9 +430,7 @@ function hasPrefixBlock(state: OrgState, now: number): boolean {
   for (const entries of state.prefixes.values()) {
     for (const e of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
   }
-  for (const entries of state.patterns.values()) {
-    for (const { entry: e } of entries) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
-  }
+  for (const { entry: e } of state.patterns) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
   return false;
 }
 
