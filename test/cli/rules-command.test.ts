@@ -108,3 +108,27 @@ t.test('per-DID entries and allowlist-only DIDs', async (t) => {
   const both = await c.run('rules', 'allowlist-only', '+15550111', '--org', 'acme', '--off', '--others', 'reject');
   t.equal(both.code, 64);
 });
+
+t.test('patterns survive a CSV export and import; a broad one in a file is refused with its line', async (t) => {
+  const c = await cliWithOrg(t);
+  t.equal((await c.run('block', '--pattern', '+1415555????', '--org', 'acme', '--mode', 'voicemail')).code, 0);
+  t.equal((await c.run('allow', '--pattern', '+14155550100..+14155550199', '--org', 'acme')).code, 0);
+  const exported = await c.run('export', '--org', 'acme');
+  t.equal(exported.code, 0, exported.err);
+  t.match(exported.out, /\+1415555\?\?\?\?,pattern,block,voicemail/);
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const other = await cliWithOrg(t);
+  const file = join(other.dir, 'patterns.csv');
+  writeFileSync(file, exported.out + '+1900*,pattern,block,reject,,,,,\n');
+  const imported = await other.run('import', file, '--org', 'acme');
+  t.equal(imported.code, 0, imported.err);
+  t.match(await verdict(other, '+14155550123'), { action: 'allow', rule: { kind: 'allow' } });
+  t.match(await verdict(other, '+14155551234'), { action: 'voicemail', rule: { kind: 'pattern' } });
+  t.match(await verdict(other, '+19005551234'), { action: 'reject', rule: { kind: 'prefix' } }, '"+1900*" imported as a prefix');
+  const broad = join(other.dir, 'broad.csv');
+  writeFileSync(broad, 'number,kind\n+1??????????,pattern\n');
+  const refused = await other.run('import', broad, '--org', 'acme');
+  t.equal(refused.code, 65);
+  t.match(refused.err, /line 2.*fixes 1 digit/s);
+});
