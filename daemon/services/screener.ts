@@ -11,7 +11,7 @@ import { CallscreenError } from '../core/errors.js';
 import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
 import type { Verdict } from '../core/verdict.js';
-import type { OrgState, ScreeningIndex } from '../store/screening-index.js';
+import type { DidCall, OrgState, ScreeningIndex } from '../store/screening-index.js';
 import type { ScreenRecorder } from './screen-recorder.js';
 
 export class Screener {
@@ -42,28 +42,31 @@ export class Screener {
    * The DID an inbound request was sent to (E.164), when the org has rules that depend on it
    * (entries scoped to DIDs, allowlist-only DIDs); null otherwise, and outbound.
    */
-  didOf(req: ScreenRequest, state: OrgState): string | null {
+  didOf(req: ScreenRequest, state: OrgState): DidCall | null {
     if (req.direction !== 'inbound' || !state.didScoped) return null;
-    return this.index.didOf(state, req.to, (raw) => {
-      const p = this.normalizer.parseCallerId(raw, state.org.policy.region);
-      return p.kind === 'number' ? p.value : '';
-    });
+    return this.index.didOf(state, req.to, this.parseDid);
   }
+
+  /** Made once: a closure per call was an allocation on the call path. '' = not a number. */
+  private readonly parseDid = (raw: string, region: string): string => {
+    const p = this.normalizer.parseCallerId(raw, region);
+    return p.kind === 'number' ? p.value : '';
+  };
 
   /** The verdict, from memory alone: never waits on SQLite or the thread pool. */
   screenSync(req: ScreenRequest): Verdict {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    const did = this.didOf(req, state);
-    return this.finish(req, state, subject, did, this.index.lookupSync(state, subject, did));
+    const call = this.didOf(req, state);
+    return this.finish(req, state, subject, call === null ? null : call.did, this.index.lookupSync(state, subject, call));
   }
 
   /** The same verdict as `screenSync`, with the matched entry's name and reason read if not cached. */
   async screen(req: ScreenRequest): Promise<Verdict> {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    const did = this.didOf(req, state);
-    return this.finish(req, state, subject, did, await this.index.lookup(state, subject, did));
+    const call = this.didOf(req, state);
+    return this.finish(req, state, subject, call === null ? null : call.did, await this.index.lookup(state, subject, call));
   }
 
   private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, did: string | null, matches: Matches): Verdict {

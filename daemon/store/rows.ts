@@ -50,7 +50,9 @@ export interface EntryRecord extends EntryView {
 export function toEntryView(r: EntryRow): EntryView {
   return {
     id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at,
-    observe: r.observe_since !== null && r.observe_since !== undefined, dids: didsOf(r.dids),
+    // Every field always set, in one order (also in the index's summaries): one object shape
+    // through decide() keeps its property reads monomorphic.
+    observe: r.observe_since !== null && r.observe_since !== undefined, dids: didsOf(r.dids), breadth: 0,
   };
 }
 

@@ -60,8 +60,8 @@ export interface OrgState {
    * between them (a false true costs one parse per call, a false false a wrong verdict).
    */
   didScoped: boolean;
-  /** The DID text adapters send (`to`) → E.164 ('' = not a number), for didScoped orgs. Bounded. */
-  didForms: Map<string, string>;
+  /** The DID text adapters send (`to`) → what a verdict needs of it, for didScoped orgs. Bounded. */
+  didForms: Map<string, DidCall>;
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
   /**
@@ -106,10 +106,26 @@ function entryOfSummary(meta: number, value: string, expiry: number): EntryView 
     name: '',
     reason: '',
     expiresAt: expiry === 0 ? null : expiry,
+    observe: false,
+    dids: null,
+    breadth: 0,
   };
 }
 
 const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
+
+/**
+ * The DID a call was sent to, as a verdict needs it: its E.164 form and its allowlist-only mode,
+ * found with one map lookup per call (`didOf`). An org reload builds a new map, so a changed mode
+ * is never read stale.
+ */
+export interface DidCall {
+  /** E.164; null when the text is not a number. */
+  readonly did: string | null;
+  readonly allowlistOnly: BlockMode | null;
+}
+
+const NO_DID: DidCall = Object.freeze({ did: null, allowlistOnly: null });
 
 /** A pattern entry and its compiled form. */
 export interface PatternEntry {
@@ -238,8 +254,8 @@ export class ScreeningIndex {
    * number whose full entries are not cached is answered from its summary (same action, rule and
    * expiry; no name or reason) and its full entries are read in the background for the next call.
    */
-  lookupSync(state: OrgState, subject: ParsedCaller, did: string | null = null): Matches {
-    const only = did === null || state.allowlistOnly.size === 0 ? null : state.allowlistOnly.get(did) ?? null;
+  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Matches {
+    const only = call === null ? null : call.allowlistOnly;
     if (subject.kind === 'unidentified') {
       return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null, allowlistOnly: only, contact: false };
     }
@@ -274,16 +290,17 @@ export class ScreeningIndex {
    * The E.164 form of the DID an inbound request was sent to, for orgs whose verdicts depend on it
    * (`didScoped`); null otherwise. `parse` reads it with the org's region on first sight only.
    */
-  didOf(state: OrgState, to: string, parse: (raw: string) => string): string | null {
+  didOf(state: OrgState, to: string, parse: (raw: string, region: string) => string): DidCall | null {
     if (!state.didScoped) return null;
     let d = state.didForms.get(to);
     if (d === undefined) {
-      d = parse(to);
+      const did = parse(to, state.org.policy.region);
+      d = did === '' ? NO_DID : Object.freeze({ did, allowlistOnly: state.allowlistOnly.get(did) ?? null });
       // Adapters send the few DIDs of a site, in one or two forms each: 1,024 is generous.
       if (state.didForms.size >= 1024) state.didForms.clear();
       state.didForms.set(to, d);
     }
-    return d === '' ? null : d;
+    return d;
   }
 
   /**
@@ -291,7 +308,7 @@ export class ScreeningIndex {
    * cached. For `callscreen check`, the panel's pre-dial check and agent warnings — never the call
    * path. The action is the same as `lookupSync`'s.
    */
-  async lookup(state: OrgState, subject: ParsedCaller, did: string | null = null): Promise<Matches> {
+  async lookup(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Promise<Matches> {
     if (subject.kind === 'number') {
       const key = numberKey(subject.value);
       const meta = state.keys.get(key);
@@ -299,14 +316,14 @@ export class ScreeningIndex {
         // The entries read, not the cache: a read that raced a change answers as of when it asked.
         const n = subject.value;
         const exact = await this.fetchNumber(state, n);
-        const only = did === null || state.allowlistOnly.size === 0 ? null : state.allowlistOnly.get(did) ?? null;
+        const only = call === null ? null : call.allowlistOnly;
         return {
           exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n),
           allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
         };
       }
     }
-    return this.lookupSync(state, subject, did);
+    return this.lookupSync(state, subject, call);
   }
 
   /**
