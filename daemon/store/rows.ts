@@ -62,8 +62,10 @@ export function didsOf(text: string | null | undefined): readonly string[] | nul
 }
 
 export function toEntryRecord(r: EntryRow): EntryRecord {
+  // breadth is the index's (precedence among prefixes and patterns), not something to show.
+  const { breadth: _index, ...view } = toEntryView(r);
   return {
-    ...toEntryView(r),
+    ...view,
     orgId: r.org_id,
     contactId: r.contact_id,
     createdBy: r.created_by,
