@@ -16,6 +16,7 @@ import type { Importer } from './services/importer.js';
 import type { WhatIfService } from './services/what-if.js';
 import type { StaleReportService } from './services/stale-report.js';
 import type { OrgService } from './services/org-service.js';
+import type { RuleService } from './services/rule-service.js';
 import type { QuarantineService } from './services/quarantine-service.js';
 import type { AgentNotifier } from './agents/agent-notifier.js';
 import type { ScreenRecorder } from './services/screen-recorder.js';
@@ -50,6 +51,8 @@ export interface Services {
   readonly flood: FloodPolicyService;
   /** Feature codes on the phone (block the last or current caller) and the requests they queue. */
   readonly handset: HandsetBlockService;
+  /** Disable/enable, observe mode and its report, allowlist-only DIDs, the pattern minimum (issue #16). */
+  readonly rules: RuleService;
   close(): Promise<void>;
 }
 

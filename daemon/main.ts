@@ -12,6 +12,7 @@ import { NumberNormalizer } from './core/phone-number.js';
 import type { Config } from './config/schema.js';
 import { AuditLog } from './services/audit-log.js';
 import { BlocklistService } from './services/blocklist-service.js';
+import { RuleService } from './services/rule-service.js';
 import { ContactService } from './services/contact-service.js';
 import { Importer } from './services/importer.js';
 import { OrgService } from './services/org-service.js';
@@ -80,6 +81,7 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: askedRules, busyTimeoutMs: config.store.busy_timeout_ms });
   // The stale report asks about every entry: always a private index, never the daemon's live one.
   const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  const rules = new RuleService(db, orgs, audit, normalizer, clock);
   const flood = new FloodPolicyService(db, orgs, audit);
   const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
   if (config.store.backend === 'postgres') {
@@ -90,9 +92,9 @@ export async function openServices(config: Config, logger: Logger, options: Serv
       await shared.close();
       await db.close();
     };
-    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, shared, close };
+    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, rules, shared, close };
   }
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, close: () => db.close() };
+  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, rules, close: () => db.close() };
 }
 
 /**

@@ -100,7 +100,7 @@ export function authorize(user: User, org: Org | undefined, slug: string, permis
   return org;
 }
 
-export type BlockKind = 'number' | 'prefix' | 'contact' | 'unidentified';
+export type BlockKind = 'number' | 'prefix' | 'contact' | 'unidentified' | 'pattern';
 
 /**
  * What a role may block (after `authorize(…, 'block')`): agents contacts only; supervisors no

@@ -36,11 +36,17 @@ export interface BlockInput {
   readonly kind: BlockKind;
   readonly number?: string;
   readonly prefix?: string;
+  /** Wildcards or a range (kind `pattern`, issue #16). */
+  readonly pattern?: string;
   readonly contactId?: number;
   readonly mode?: BlockMode;
   readonly name?: string;
   readonly reason?: string;
   readonly expires?: string | null;
+  /** Observe mode (blocks): recorded as "would have blocked", calls let through. */
+  readonly observe?: boolean;
+  /** Only for calls to these of the org's DIDs; absent or empty = every call. */
+  readonly dids?: readonly string[];
   /** Allow entries: only for a caller the carrier attested (STIR/SHAKEN A). */
   readonly requireAttestation?: boolean;
   /** Save a broad entry (what-if.ts) anyway: without it a broad one is refused (409) with the figures. */
@@ -86,13 +92,14 @@ export function targetOf(input: BlockInput): Target {
   switch (input.kind) {
     case 'number': return { kind: 'exact', number: need(input.number, 'number') };
     case 'prefix': return { kind: 'prefix', prefix: need(input.prefix, 'prefix') };
+    case 'pattern': return { kind: 'pattern', pattern: need(input.pattern, 'pattern') };
     case 'contact':
       if (input.contactId === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contactId is required to block a contact', { key: 'contactId' });
       return { kind: 'contact', contactId: input.contactId };
     case 'unidentified': return { kind: 'unidentified' };
     default:
       // Forms post any text: a kind the panel never offers is the caller's mistake, named.
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${String(input.kind)}" is not one of number, prefix, contact, unidentified`, { field: 'kind' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${String(input.kind)}" is not one of number, prefix, pattern, contact, unidentified`, { field: 'kind' });
   }
 }
 
@@ -142,9 +149,9 @@ export class AdminOperations {
    */
   async block(p: Principal, slug: string, input: BlockInput) {
     const org = await this.org(p, slug, 'block');
-    const target = targetOf(input);
+    const target = this.ctx.blocklist.plainTarget(targetOf(input));
     const value = await this.ctx.blocklist.resolveTarget(org, target, 'block');
-    checkBlockScope(p.user, org, await this.policies.get(org.id), input.kind, target.kind === 'prefix' ? value : '');
+    checkBlockScope(p.user, org, await this.policies.get(org.id), target.kind === 'exact' ? 'number' : target.kind, target.kind === 'prefix' ? value : '');
     let name = input.name ?? '';
     // A contact block with no name of its own is listed under the contact's name (seed 001 pre-fills it).
     if (!name.trim() && input.kind === 'contact' && input.contactId !== undefined) {
@@ -153,22 +160,33 @@ export class AdminOperations {
     const mode = input.mode ?? org.policy.defaultMode;
     // Parsed once here so the weakening check and the write use the same instant.
     const expiresAt = input.expires ? parseExpiry(input.expires, this.ctx.clock.now()) : null;
-    const existing = await this.ctx.db.get<{ mode: BlockMode; expires_at: number | null }>(
-      "SELECT mode, expires_at FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = 'block' AND removed_at IS NULL",
+    const existing = await this.ctx.db.get<{ mode: BlockMode; expires_at: number | null; observe_since: number | null; dids: string; disabled_at: number | null }>(
+      "SELECT mode, expires_at, observe_since, dids, disabled_at FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = 'block' AND removed_at IS NULL",
       [org.id, value, target.kind],
     );
-    if (existing && isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) && !can(p.user, org, 'unblock')) {
+    // Issue #16: putting an enforced block in observe mode, or narrowing it to some DIDs, lets
+    // calls through that it stopped: weakening too. (Enabling a disabled one strengthens.)
+    const enforced = existing !== undefined && existing.disabled_at === null && existing.observe_since === null;
+    const narrowed = existing !== undefined && input.dids !== undefined && input.dids.length > 0 && existing.dids !== (await this.ctx.blocklist.resolveDids(org, input.dids));
+    const weakens = existing !== undefined && (isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) || (enforced && (input.observe === true || narrowed)));
+    if (existing && weakens && !can(p.user, org, 'unblock')) {
       throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken an existing block (${existing.mode}${existing.expires_at === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: value });
     }
-    const options = { mode, name, reason: input.reason ?? '', expires: expiresAt };
+    const options = {
+      mode, name, reason: input.reason ?? '', expires: expiresAt,
+      ...(input.observe === true ? { observe: true } : {}), ...(input.dids !== undefined ? { dids: input.dids } : {}),
+    };
     if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'block', target, options }), false, CONFIRM_HOW);
     return this.ctx.blocklist.block(slug, target, options, p.actor);
   }
 
   async allow(p: Principal, slug: string, input: BlockInput) {
     await this.org(p, slug, 'allow');
+    if (input.observe === true) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries', { field: 'observe' });
     const target = targetOf(input);
-    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null, requireAttestation: input.requireAttestation === true };
+    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null, requireAttestation: input.requireAttestation === true,
+      ...(input.dids !== undefined ? { dids: input.dids } : {}),
+    };
     if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'allow', target, options }), false, CONFIRM_HOW);
     return this.ctx.blocklist.allow(slug, target, options, p.actor);
   }

@@ -25,8 +25,11 @@ import { registerApiRoutes } from './api-routes.js';
 import { registerWhatIfRoutes } from './api-routes-what-if.js';
 import { registerStaleRoutes } from './api-routes-stale.js';
 import { registerFloodApiRoutes } from './api-flood-routes.js';
+import { registerRuleApiRoutes } from './api-routes-rules.js';
+import { RuleOperations } from './rule-operations.js';
 import { toHttpError } from './http-errors.js';
 import { registerPageRoutes, renderErrorPage } from './page-routes.js';
+import { registerRulePages } from './page-rules.js';
 import { DEFAULT_SCRYPT, type ScryptParams } from './password-hash.js';
 import { RequestAuth } from './request-auth.js';
 import { DEFAULT_IDLE_MS, SessionStore } from './session-store.js';
@@ -139,11 +142,15 @@ export class AdminServer implements Component {
       registerWhatIfRoutes(api, { ops });
       registerStaleRoutes(api, { ops });
       registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
+      registerRuleApiRoutes(api, { rules: new RuleOperations(ctx, ops) });
       api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
     }, { prefix: '/api/v1' });
-    await app.register(async (pages) => registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes, ...doors }));
+    await app.register(async (pages) => {
+      registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes, ...doors });
+      registerRulePages(pages, { ops, rules: new RuleOperations(ctx, ops), ctx });
+    });
     // /healthz, /readyz and /metrics are polled (systemd, monitoring, Prometheus: every few
     // seconds): their request lines at info would bury everything else. Their errors still log.
     app.addHook('onRoute', (route) => {

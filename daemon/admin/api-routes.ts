@@ -39,8 +39,11 @@ const text = (max: number) => ({ type: 'string', maxLength: max }) as const;
 const blockBody = {
   type: 'object', additionalProperties: false, required: ['kind'],
   properties: {
-    kind: { enum: ['number', 'prefix', 'contact', 'unidentified'], description: 'what to block' },
+    kind: { enum: ['number', 'prefix', 'pattern', 'contact', 'unidentified'], description: 'what to block' },
     number: text(64), prefix: text(32), contactId: { type: 'integer', minimum: 1 },
+    pattern: { type: 'string', maxLength: 80, description: 'kind pattern: wildcards ("+1415555????", "?" one digit, "*" at the end any) or a range ("+14155550100..+14155550199")' },
+    observe: { type: 'boolean', description: 'observe mode: recorded as "would have blocked", calls let through until promoted' },
+    dids: { type: 'array', maxItems: 100, items: text(64), description: "only for calls to these of the org's DIDs; absent or empty = every call" },
     mode: { enum: ['voicemail', 'reject'], description: 'voicemail = "Block and allow voicemails"; reject = "Block all communications"' },
     name: text(200), reason: text(1000),
     expires: { type: ['string', 'null'], maxLength: 40, description: '30d, 12h, 90m, 2w or an ISO-8601 date; null = never' },
@@ -202,7 +205,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   app.post('/orgs/:org/allowed', { config: { access: 'allow', status: 201 },
     schema: {
       summary: 'Allow a number or prefix (never blocked, admins)', tags: ['blocklist'], params: orgParam,
-      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix'] }, requireAttestation: { type: 'boolean', default: false, description: 'only when the carrier attested the caller (STIR/SHAKEN A, docs/caller-identity.md)' } } },
+      body: { ...blockBody, properties: { ...blockBody.properties, kind: { enum: ['number', 'prefix', 'pattern'] }, requireAttestation: { type: 'boolean', default: false, description: 'only when the carrier attested the caller (STIR/SHAKEN A, docs/caller-identity.md)' } } },
     },
   }, async (req, reply) => {
     const a = principalOf(req);

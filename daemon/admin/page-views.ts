@@ -8,6 +8,7 @@ import type { QuarantinedMessage } from '../services/quarantine-service.js';
 import type { EntryRecord } from '../store/rows.js';
 import type { Dashboard } from './dashboard-query.js';
 import { html, type SafeHtml } from './html-escape.js';
+import { entryStateActions, entryStateTags } from './page-entry-state.js';
 import { when, type Frame } from './page-layout.js';
 import { roleIn } from './user-service.js';
 import { errorSummary, fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
@@ -24,6 +25,7 @@ export function describeEntry(e: EntryRecord & { contact?: { name: string; numbe
   switch (e.kind) {
     case 'exact': return e.value;
     case 'prefix': return `${e.value}… (every number starting so)`;
+    case 'pattern': return `${e.value} (pattern)`;
     case 'contact': {
       const c = contact ?? e.contact;
       return `Contact ${c?.name ?? e.value}${c && c.numbers.length ? ` (${c.numbers.join(', ')})` : ''}`;
@@ -45,7 +47,7 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
   const bulk = f.perms.unblock && list.entries.length > 0;
   const rows = list.entries.map((e) => html`<tr>
   ${bulk ? html`<td data-label="Select"><input type="checkbox" name="ids" value="${e.id}" form="bulk" aria-label="Select ${describeEntry(e)}"></td>` : ''}
-  <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}</td>
+  <td data-label="Caller ID">${describeEntry(e)}${e.expired ? html` <span class="tag">expired</span>` : ''}${entryStateTags(e)}</td>
   <td data-label="Name">${e.name}</td>
   <td data-label="Blocked By">${e.createdBy}</td>
   <td data-label="Blocked On">${when(e.createdAt)}</td>
@@ -53,7 +55,7 @@ export function renderBlocked(f: Frame, list: { total: number; entries: EntryLis
   <td data-label="Reason">${e.reason}</td>
   <td data-label="Expires">${e.expiresAt === null ? 'never' : when(e.expiresAt)}</td>
   <td data-label="Hits">${e.hitCount}</td>
-  <td data-label="Action"><div class="actions">${f.perms.block && (roleIn(f.user, f.org.slug) !== 'agent' || e.kind === 'contact') ? html`<a class="button secondary" href="/blocked/${e.id}/edit?org=${f.org.slug}" aria-label="Edit ${describeEntry(e)}">Edit</a>` : ''}${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}</div></td>
+  <td data-label="Action"><div class="actions">${f.perms.block && (roleIn(f.user, f.org.slug) !== 'agent' || e.kind === 'contact') ? html`<a class="button secondary" href="/blocked/${e.id}/edit?org=${f.org.slug}" aria-label="Edit ${describeEntry(e)}">Edit</a>` : ''}${f.perms.unblock ? html`<a class="button secondary" href="/blocked/${e.id}/unblock?org=${f.org.slug}" aria-label="Unblock ${describeEntry(e)}">Unblock</a>` : html`<span class="muted">admins unblock</span>`}${entryStateActions(f, e)}</div></td>
 </tr>`);
   return html`<form class="search" method="get" action="/blocked" role="search">
   <input type="hidden" name="org" value="${f.org.slug}">

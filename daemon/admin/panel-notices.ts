@@ -14,7 +14,9 @@ export type NoticeKey =
   | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
   | 'edited' | 'bulk-unblocked' | 'imported' | 'numbers-added' | 'numbers-removed' | 'dids-added' | 'dids-removed' | 'org-saved'
   | 'user-disabled' | 'user-enabled' | 'user-role'
-  | 'stale-cleaned';
+  | 'stale-cleaned'
+  | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted';
+
 
 export interface NoticeArgs {
   /** An entry or contact id, per key. */
@@ -56,6 +58,10 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'contact-blocked': return `Blocked contact ${await contact()}: all their numbers.`;
     case 'contact-unblocked-released': return `Unblocked contact ${await contact()}; released ${plural(count, 'message')}.`;
     case 'contact-unblocked-deleted': return `Unblocked contact ${await contact()}; deleted ${plural(count, 'message')}.`;
+    case 'entry-disabled': return `Disabled ${await entry()}: kept, but it no longer matches.`;
+    case 'entry-enabled': return `Enabled ${await entry()} again.`;
+    case 'entry-observing': return `${await entry()} is in observe mode: calls get through and are recorded.`;
+    case 'entry-promoted': return `Promoted ${await entry()}: it blocks from now on.`;
     case 'released': return 'Released the message.';
     case 'deleted': return 'Deleted the message.';
     case 'settled-released': return `Released ${plural(count, 'message')}.`;

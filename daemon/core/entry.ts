@@ -5,8 +5,11 @@
  */
 export type BlockMode = 'voicemail' | 'reject';
 export type ListKind = 'block' | 'allow';
-/** exact number, number prefix, every number of a contact, or the unidentified-caller class. */
-export type EntryKind = 'exact' | 'prefix' | 'contact' | 'unidentified';
+/**
+ * exact number, number prefix, every number of a contact, the unidentified-caller class, or a
+ * pattern (wildcards or a range: core/number-pattern.ts).
+ */
+export type EntryKind = 'exact' | 'prefix' | 'contact' | 'unidentified' | 'pattern';
 /** auto: a flood hold made by the daemon; handset: a feature code pressed on a phone. */
 export type EntrySource = 'cli' | 'api' | 'panel' | 'import' | 'astdb' | 'auto' | 'handset';
 
@@ -27,6 +30,22 @@ export interface EntryView {
   readonly expiresAt: number | null;
   /** Allow entries: only when the carrier attested the caller (STIR/SHAKEN A); absent = false. */
   readonly requireAttestation?: boolean;
+  /**
+   * Observe mode: it matches and is recorded ("would have blocked") but lets the call through.
+   * Absent = false. (Disabled entries never reach the core: the index does not load them.)
+   */
+  readonly observe?: boolean;
+  /** The DIDs (E.164) it applies to; absent, null or empty = every call of the org. */
+  readonly dids?: readonly string[] | null;
+  /** Prefix and pattern entries: numbers covered (core/number-pattern.ts), the narrowest wins. */
+  readonly breadth?: number;
+}
+
+/** Whether an entry applies to a call to `did` (null: no DID, e.g. an agent's own call). */
+export function appliesTo(entry: EntryView, did: string | null): boolean {
+  const dids = entry.dids;
+  if (dids === undefined || dids === null || dids.length === 0) return true;
+  return did !== null && dids.includes(did);
 }
 
 export function isActive(entry: EntryView, now: number): boolean {

@@ -9,7 +9,6 @@ import type { BlockMode } from './entry.js';
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
 export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
 
-/** spoofed: an own DID presented without attestation; attestation: the carrier's verification failed. */
 /** The actions an inbound call or SMS can get (warn, confirm and deny are for an agent's outbound call). */
 export const INBOUND_ACTIONS = ['allow', 'reject', 'voicemail', 'quarantine'] as const satisfies readonly VerdictAction[];
 export type InboundAction = (typeof INBOUND_ACTIONS)[number];
@@ -18,7 +17,8 @@ export function isInboundAction(action: VerdictAction): action is InboundAction 
   return (INBOUND_ACTIONS as readonly VerdictAction[]).includes(action);
 }
 
-export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'allow', 'protected', 'spoofed', 'attestation'] as const;
+/** spoofed: an own DID presented without attestation; attestation: the carrier's verification failed; allowlist-only: the DID called takes only allow-listed callers and contacts. */
+export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'pattern', 'allow', 'protected', 'spoofed', 'attestation', 'allowlist-only'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 export interface VerdictRule {
@@ -44,6 +44,11 @@ export interface Verdict {
   readonly sipCode?: number;
   /** The call's STIR/SHAKEN verification as the carrier reported it; absent when it sent none. */
   readonly attestation?: Attestation;
+  /**
+   * Set when `rule` is an entry in observe mode: the call was let through (`allow`) but would
+   * have got `observed` had the entry been enforced.
+   */
+  readonly observed?: VerdictAction;
   /** Set when the verdict came from fail-open/fail-closed rather than the list. */
   readonly failMode?: 'open' | 'closed';
 }

@@ -17,6 +17,6 @@ export class MeteredScreener extends Screener {
     super.recordVerdict(req, orgId, verdict, adapter, latencyUs, sessionUs);
     // The histogram times what the PBX waited for: the whole session when the adapter measured it.
     const us = sessionUs ?? latencyUs;
-    this.metrics.recordVerdict(adapter, verdict.action, us === null ? null : us / 1e6, verdict.failMode);
+    this.metrics.recordVerdict(adapter, verdict.action, us === null ? null : us / 1e6, verdict.failMode, verdict.observed);
   }
 }

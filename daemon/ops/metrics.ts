@@ -31,6 +31,7 @@ export class DaemonMetrics {
   private readonly verdicts: Counter<'adapter' | 'action'>;
   private readonly latency: Histogram<'adapter'>;
   private readonly failModes: Counter<'adapter' | 'mode'>;
+  private readonly observed: Counter<'adapter' | 'would'>;
   private view: OpsView | null = null;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -43,6 +44,11 @@ export class DaemonMetrics {
     this.verdicts = new Counter({ name: 'callscreen_verdicts_total', help: 'Verdicts given, by adapter and action', labelNames: ['adapter', 'action'], registers });
     this.latency = new Histogram({ name: 'callscreen_verdict_duration_seconds', help: 'What the PBX waited for a verdict, as the adapter measures it: FastAGI from accepting the connection to the last command answered; the others from request to verdict (seconds)', labelNames: ['adapter'], buckets: VERDICT_BUCKETS, registers });
     this.failModes = new Counter({ name: 'callscreen_fail_mode_verdicts_total', help: 'Verdicts given by fail mode (no list answer in time or an error), by adapter and mode', labelNames: ['adapter', 'mode'], registers });
+    this.observed = new Counter({
+      name: 'callscreen_observed_verdicts_total',
+      help: 'Calls and messages let through by an entry in observe mode, by adapter and what the entry would have done (issue #16)',
+      labelNames: ['adapter', 'would'], registers,
+    });
     this.pulled(registers);
   }
 
@@ -61,8 +67,9 @@ export class DaemonMetrics {
   }
 
   /** One answered request. `seconds` null when the adapter did not measure. */
-  recordVerdict(adapter: string, action: VerdictAction, seconds: number | null, failMode?: 'open' | 'closed'): void {
+  recordVerdict(adapter: string, action: VerdictAction, seconds: number | null, failMode?: 'open' | 'closed', observed?: VerdictAction): void {
     this.verdicts.inc({ adapter, action });
+    if (observed !== undefined) this.observed.inc({ adapter, would: observed });
     if (seconds !== null && Number.isFinite(seconds) && seconds >= 0) this.latency.observe({ adapter }, seconds);
     if (failMode) this.failModes.inc({ adapter, mode: failMode });
   }

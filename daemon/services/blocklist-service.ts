@@ -8,6 +8,7 @@ import { parseExpiry } from '../core/duration.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
+import { checkBreadth, compilePattern, PATTERN_MIN_DIGITS_DEFAULT } from '../core/number-pattern.js';
 import type { NumberNormalizer } from '../core/phone-number.js';
 import { digitsOf } from '../core/phone-number.js';
 import type { Database, SqlParam } from '../store/database.js';
@@ -19,6 +20,8 @@ import type { OrgService } from './org-service.js';
 export type Target =
   | { readonly kind: 'exact'; readonly number: string }
   | { readonly kind: 'prefix'; readonly prefix: string }
+  /** Wildcards (`+1415555????`, `+1415???0*`) or a range (`+14155550100..+14155550199`); national forms read with the org's region. */
+  | { readonly kind: 'pattern'; readonly pattern: string }
   | { readonly kind: 'contact'; readonly contactId: number }
   | { readonly kind: 'unidentified' };
 
@@ -30,6 +33,16 @@ export interface BlockOptions {
   readonly expires?: string | number | null;
   /** Allow entries: only for a caller the carrier attested (STIR/SHAKEN A); default false. */
   readonly requireAttestation?: boolean;
+  /**
+   * Observe mode (block entries): matches and is recorded as "would have blocked" but lets calls
+   * through, until promoted. Default false; re-blocking an observed target without it enforces it.
+   */
+  readonly observe?: boolean;
+  /**
+   * The organisation's DIDs the entry applies to (any form; each must be one of the org's own);
+   * absent or empty = every call of the org. Replaces the list of an entry re-posted.
+   */
+  readonly dids?: readonly string[];
 }
 
 /** What `edit` changes; a field left out keeps its value. */
@@ -82,6 +95,12 @@ export class BlocklistService {
       }
       case 'prefix':
         return this.normalizer.normalizePrefix(target.prefix, org.policy.region);
+      case 'pattern': {
+        const text = this.normalizePattern(target.pattern, org.policy.region);
+        const min = (await this.db.get<{ m: number | null }>('SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?', [org.id]))?.m;
+        checkBreadth(compilePattern(text), min ?? PATTERN_MIN_DIGITS_DEFAULT);
+        return text;
+      }
       case 'contact': {
         if (list === 'allow') throw new CallscreenError('CS_ERR_USAGE', 'contacts can be blocked, not allowed; allow their numbers instead');
         if (!Number.isSafeInteger(target.contactId) || target.contactId <= 0) {
@@ -102,16 +121,86 @@ export class BlocklistService {
     return this.put(org, 'block', target, options, actor);
   }
 
-  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires' | 'requireAttestation'>, actor: Actor): Promise<EntryRecord> {
+  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires' | 'requireAttestation' | 'dids'>, actor: Actor): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
-    if (target.kind !== 'exact' && target.kind !== 'prefix') {
-      throw new CallscreenError('CS_ERR_USAGE', 'allow takes a NUMBER or --prefix DIGITS');
+    if (target.kind !== 'exact' && target.kind !== 'prefix' && target.kind !== 'pattern') {
+      throw new CallscreenError('CS_ERR_USAGE', 'allow takes a NUMBER, --prefix DIGITS or --pattern PATTERN');
     }
     return this.put(org, 'allow', target, options, actor);
   }
 
-  private async put(org: Org, list: ListKind, target: Target, options: BlockOptions, actor: Actor): Promise<EntryRecord> {
+  /**
+   * A pattern that is only digits and a trailing `*` (`+1900*`) is a prefix entry: one rule, one
+   * way to store it, whatever door it came in by.
+   */
+  plainTarget(target: Target): Target {
+    if (target.kind !== 'pattern') return target;
+    const t = target.pattern.trim();
+    return /^[^?.]*\*$/.test(t) && t.indexOf('*') === t.length - 1 ? { kind: 'prefix', prefix: t.slice(0, -1) } : target;
+  }
+
+  /**
+   * Pattern text in its stored form: a range's ends as E.164 numbers, a wildcard's leading digits
+   * as an E.164 prefix (so `415555????` in region US is `+1415555????`). Separators (spaces,
+   * dashes, parentheses, single dots) are dropped. Validity and breadth: core/number-pattern.ts.
+   */
+  normalizePattern(raw: string, region: string): string {
+    const input = String(raw ?? '').trim();
+    const fail = (why: string): never => {
+      throw new CallscreenError('CS_ERR_INVALID_PATTERN', `"${input}" is not a number pattern: ${why}`, { input, why });
+    };
+    const strip = (x: string) => x.replace(/[\s\-().\/]/g, '');
+    const range = input.split('..');
+    if (range.length > 2) fail('a range has one ".."');
+    if (range.length === 2) {
+      const [lo, hi] = range.map((x) => {
+        try {
+          return this.normalizer.normalizeNumber(strip(x!), region);
+        } catch (err) {
+          return fail(`"${x!.trim()}" is not a number (${err instanceof Error ? err.message : String(err)})`);
+        }
+      }) as [string, string];
+      return `${lo}..${hi}`;
+    }
+    const compact = strip(input);
+    const w = compact.search(/[?*]/);
+    if (w < 0) fail('it has no wildcard ("?" for one digit, "*" at the end for any): block the number itself');
+    const lead = compact.slice(0, w);
+    const rest = compact.slice(w);
+    if (!/^[0-9?]*\*?$/.test(rest)) fail('after the first wildcard only digits, "?" and one "*" at the end');
+    if (lead === '' || lead === '+') fail('the country code is never a wildcard: start with digits');
+    let head: string;
+    try {
+      head = this.normalizer.normalizePrefix(lead, region);
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+    const text = head + rest;
+    compilePattern(text);
+    return text;
+  }
+
+  /** The org's DIDs named, in E.164, each checked to be one of its own; sorted, no repeats. */
+  async resolveDids(org: Org, dids: readonly string[] | undefined): Promise<string> {
+    if (dids === undefined || dids.length === 0) return '';
+    const out = new Set<string>();
+    for (const d of dids) {
+      if (!String(d).trim()) continue;
+      const n = this.normalizer.normalizeNumber(d, org.policy.region);
+      const own = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
+      if (!own) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not one of organisation "${org.slug}"'s numbers (DIDs); add it with: callscreen org did add ${org.slug} ${n}`, { key: 'dids', number: n });
+      out.add(n);
+    }
+    return [...out].sort().join(' ');
+  }
+
+  private async put(org: Org, list: ListKind, rawTarget: Target, options: BlockOptions, actor: Actor): Promise<EntryRecord> {
+    const target = this.plainTarget(rawTarget);
     const value = await this.resolveTarget(org, target, list);
+    if (options.observe === true && list === 'allow') {
+      throw new CallscreenError('CS_ERR_USAGE', 'observe mode is for blocks: an allow entry would only let through what already gets through');
+    }
+    const dids = await this.resolveDids(org, options.dids);
     const mode = options.mode ?? org.policy.defaultMode;
     if (!BLOCK_MODES.includes(mode)) {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
@@ -128,20 +217,28 @@ export class BlocklistService {
         [org.id, value, target.kind, list],
       );
       let id: number;
+      // Observing since: kept when an observed entry is re-posted in observe mode (its report runs on).
+      const observeSince = options.observe === true ? (existing?.observe_since ?? now) : null;
       if (existing) {
-        await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ?, require_attestation = ? WHERE id = ?', [mode, name, reason, expiresAt, attested, existing.id]);
+        // Re-posting a target enables it again if it was disabled: the latest word is the rule.
+        await this.db.run(
+          'UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ?, observe_since = ?, dids = ?, require_attestation = ?, disabled_at = NULL, disabled_by = NULL WHERE id = ?',
+          [mode, name, reason, expiresAt, observeSince, dids, attested, existing.id],
+        );
         id = existing.id;
       } else {
         const r = await this.db.run(
-          `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source, require_attestation)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source, attested],
+          `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source, observe_since, dids, require_attestation)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source, observeSince, dids, attested],
         );
         id = r.lastID;
       }
       const action = `${list}${existing ? '.update' : ''}`;
       await this.audit.append(org.id, actor, action, describeTarget(target.kind, value), reason, {
         entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}), ...(attested ? { requireAttestation: true } : {}),
+        ...(observeSince !== null ? { observe: true } : {}), ...(dids !== '' ? { dids: dids.split(' ') } : {}),
+        ...(existing?.disabled_at != null ? { enabled: true } : {}),
       });
       return this.requireEntry(org.id, id);
     });
@@ -199,10 +296,13 @@ export class BlocklistService {
     return this.removeTarget(orgSlug, target, 'allow', actor, reason);
   }
 
-  private async removeTarget(orgSlug: string, target: Target, list: ListKind, actor: Actor, reason: string): Promise<EntryRecord> {
+  private async removeTarget(orgSlug: string, rawTarget: Target, list: ListKind, actor: Actor, reason: string): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
+    const target = this.plainTarget(rawTarget);
+    // Removing is never refused for breadth (the org's minimum may have been raised since).
     const value = target.kind === 'exact'
       ? this.normalizer.normalizeNumber(target.number, org.policy.region)
+      : target.kind === 'pattern' ? this.normalizePattern(target.pattern, org.policy.region)
       : await this.resolveTarget(org, target, list);
     const row = await this.db.get<EntryRow>(
       'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
@@ -379,6 +479,7 @@ export function describeTarget(kind: EntryKind, value: string): string {
   switch (kind) {
     case 'exact': return value;
     case 'prefix': return `prefix ${value}`;
+    case 'pattern': return `pattern ${value}`;
     case 'contact': return `contact ${value}`;
     case 'unidentified': return 'unidentified callers';
   }

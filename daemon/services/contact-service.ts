@@ -94,7 +94,7 @@ export class ContactService {
     // Blocked = a block in force now: an expired one no longer stops calls, so the Contacts page must
     // not say "Blocked" for it (#17).
     const blocked = await this.db.get(
-      "SELECT 1 FROM entries WHERE contact_id = ? AND kind = 'contact' AND list = 'block' AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+      "SELECT 1 FROM entries WHERE contact_id = ? AND kind = 'contact' AND list = 'block' AND removed_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
       [row.id, this.clock.now()],
     );
     return { id: row.id, orgId: row.org_id, name: row.name, numbers: nums.map((n) => n.number), blocked: blocked !== undefined };

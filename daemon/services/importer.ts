@@ -6,8 +6,11 @@
  * it was). `dryRun` reports what would change without writing.
  *
  * Columns (header row required, any order, only `number` required except for unidentified rows):
- * number, kind (exact|prefix|unidentified), list (block|allow), mode (voicemail|reject), name,
+ * number, kind (exact|prefix|pattern|unidentified), list (block|allow), mode (voicemail|reject), name,
  * reason, expires (ISO-8601 or 30d…), blocked_by, blocked_at (ISO-8601). `export` writes the same.
+ * A pattern row (issue #16) is checked like `block --pattern`, the org's minimum included. What the
+ * CSV has no column for — DIDs an entry is limited to, observe mode, disabled — is not exported in
+ * CSV (the JSON export has it) and an imported row is whole-org and enforced.
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
@@ -16,6 +19,7 @@ import { parseExpiry } from '../core/duration.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
+import { checkBreadth, compilePattern, PATTERN_MIN_DIGITS_DEFAULT } from '../core/number-pattern.js';
 import type { NumberNormalizer } from '../core/phone-number.js';
 import type { Database, SqlParam } from '../store/database.js';
 import type { Org } from '../store/rows.js';
@@ -121,6 +125,7 @@ export class Importer {
       if (errors.length < MAX_REPORTED) errors.push({ line, message });
     };
     const protectedSet = new Set([...emergencyNumbers(org.policy.region), ...(await this.orgs.dids(org.id))]);
+    const minPatternDigits = (await this.db.get<{ m: number | null }>('SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?', [org.id]))?.m ?? PATTERN_MIN_DIGITS_DEFAULT;
     const now = this.clock.now();
     const out: ImportRow[] = [];
     let header: string[] | null = null;
@@ -159,7 +164,7 @@ export class Importer {
           return idx < 0 ? '' : rec.fields[idx]!.trim();
         };
         try {
-          out.push(this.row(rec.line, get, org, protectedSet, actor, now));
+          out.push(this.row(rec.line, get, org, protectedSet, actor, now, minPatternDigits));
         } catch (err) {
           fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
         }
@@ -181,12 +186,12 @@ export class Importer {
     return out;
   }
 
-  private row(line: number, get: (c: string) => string, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number): ImportRow {
+  private row(line: number, get: (c: string) => string, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number): ImportRow {
     const kindText = (get('kind') || 'exact').toLowerCase();
-    if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified') {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, unidentified`);
+    if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified' && kindText !== 'pattern') {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`);
     }
-    const kind = kindText;
+    let kind = kindText as ImportRow['kind'];
     const listText = (get('list') || 'block').toLowerCase();
     if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
     const list = listText;
@@ -201,6 +206,13 @@ export class Importer {
       if (list === 'block' && protectedSet.has(value)) throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${value} is protected (emergency number or own DID) and cannot be blocked`);
     } else if (kind === 'prefix') {
       value = this.normalizer.normalizePrefix(get('number'), org.policy.region);
+    } else if (kind === 'pattern') {
+      value = this.blocklist.normalizePattern(get('number'), org.policy.region);
+      if (/^\+\d+\*$/.test(value)) {
+        // Only a trailing "*": a prefix, stored as one (as `block --pattern` does).
+        kind = 'prefix';
+        value = value.slice(0, -1);
+      } else checkBreadth(compilePattern(value), minPatternDigits);
     } else if (list === 'allow') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'the unidentified class can only be blocked');
     }

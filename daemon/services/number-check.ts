@@ -15,7 +15,8 @@ import { subjectOf } from './screener.js';
 import type { Clock } from '../core/clock.js';
 import { decide, type Matches, type Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
-import type { EntryView } from '../core/entry.js';
+import type { BlockMode, EntryView } from '../core/entry.js';
+import { compilePattern, narrowestFirst, patternMatches, prefixBreadth } from '../core/number-pattern.js';
 import { CallscreenError } from '../core/errors.js';
 import type { NumberNormalizer, ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
@@ -39,35 +40,55 @@ export class NumberCheck {
     if (!row) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${req.org}"`, { org: req.org });
     const org = toOrg(row);
     const subject = subjectOf(this.normalizer, req, org.policy, this.identity);
+    // The DID only matters inbound (entries scoped to DIDs, allowlist-only DIDs), as in the Screener.
+    const to = req.direction === 'inbound' ? this.normalizer.parseCallerId(req.to, org.policy.region) : null;
+    const did = to !== null && to.kind === 'number' ? to.value : null;
     return decide({
       channel: req.channel,
       direction: req.direction,
       subject,
       withheld: req.withheld === true,
-      matches: await this.matches(org, subject),
+      did,
+      matches: await this.matches(org, subject, did),
       policy: org.policy,
       now: this.clock.now(),
       attestation: req.attestation,
     });
   }
 
-  private async matches(org: Org, subject: ParsedCaller): Promise<Matches> {
+  private async matches(org: Org, subject: ParsedCaller, did: string | null): Promise<Matches> {
     const unidentified = await this.entries(
       // value = '' (what an unidentified entry stores) keeps this an index seek on entries_active.
-      "SELECT * FROM entries WHERE org_id = ? AND value = '' AND kind = 'unidentified' AND removed_at IS NULL ORDER BY id",
+      "SELECT * FROM entries WHERE org_id = ? AND value = '' AND kind = 'unidentified' AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id",
       [org.id],
     );
-    if (subject.kind === 'unidentified') return { exact: [], prefixes: [], unidentified, protection: null };
+    const allowlistOnly = did === null ? null
+      : (await this.db.get<{ m: BlockMode | null }>('SELECT allowlist_only AS m FROM org_numbers WHERE org_id = ? AND number = ?', [org.id, did]))?.m ?? null;
+    if (subject.kind === 'unidentified') return { exact: [], prefixes: [], unidentified, protection: null, allowlistOnly, contact: false };
     const n = subject.value;
     // Every leading part of the number is a candidate prefix (at most ~16): one IN over the index.
     const candidates = Array.from({ length: n.length }, (_, i) => n.slice(0, i + 1));
-    const prefixes = await this.entries(
-      `SELECT * FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL
+    const prefixes = (await this.entries(
+      `SELECT * FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL AND disabled_at IS NULL
          AND value IN (${candidates.map(() => '?').join(', ')}) ORDER BY length(value) DESC, id`,
       [org.id, ...candidates],
-    );
+    )).map((e) => ({ ...e, breadth: prefixBreadth(e.value.length - 1) }));
+    // Patterns are few (entered by hand): all of the org's, tested here as the index tests them.
+    const patterns: EntryView[] = [];
+    for (const e of await this.entries("SELECT * FROM entries WHERE org_id = ? AND kind = 'pattern' AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id", [org.id])) {
+      try {
+        const p = compilePattern(e.value);
+        if (n.startsWith(p.lead) && patternMatches(p, n)) patterns.push({ ...e, breadth: p.breadth });
+      } catch {
+        // Stored past the checks: matches nothing, as in the index.
+      }
+    }
+    // Narrowest first (narrowestFirst, as the index).
+    const ruled = patterns.length === 0 ? prefixes : [...prefixes, ...patterns].sort(narrowestFirst);
     const exact = await this.entries(NUMBER_ENTRIES_SQL, [org.id, n]);
-    return { exact, prefixes, unidentified, protection: await this.protection(org, n) };
+    const contact = allowlistOnly !== null && (await this.db.get(
+      'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?', [org.id, n])) !== undefined;
+    return { exact, prefixes: ruled, unidentified, protection: await this.protection(org, n), allowlistOnly, contact };
   }
 
   private async protection(org: Org, n: string): Promise<Protection | null> {

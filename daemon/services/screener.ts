@@ -14,7 +14,7 @@ import type { OrgPolicy } from '../core/org-policy.js';
 import { digitsOf, extractUserPart, type NumberNormalizer, type ParsedCaller } from '../core/phone-number.js';
 import type { ScreenRequest } from '../core/screen-request.js';
 import type { Verdict } from '../core/verdict.js';
-import type { OrgState, ScreeningIndex } from '../store/screening-index.js';
+import type { DidCall, OrgState, ScreeningIndex } from '../store/screening-index.js';
 import { NO_IDENTITY_SETTINGS, type IdentitySettings } from './identity-settings.js';
 import type { ScreenRecorder } from './screen-recorder.js';
 
@@ -44,27 +44,45 @@ export class Screener {
     return subjectOf(this.normalizer, req, state.org.policy, this.identity());
   }
 
+  /**
+   * The DID an inbound request was sent to (E.164), when the org has rules that depend on it
+   * (entries scoped to DIDs, allowlist-only DIDs); null otherwise, and outbound.
+   */
+  didOf(req: ScreenRequest, state: OrgState): DidCall | null {
+    if (req.direction !== 'inbound' || !state.didScoped) return null;
+    return this.index.didOf(state, req.to, this.parseDid);
+  }
+
+  /** Made once: a closure per call was an allocation on the call path. '' = not a number. */
+  private readonly parseDid = (raw: string, region: string): string => {
+    const p = this.normalizer.parseCallerId(raw, region);
+    return p.kind === 'number' ? p.value : '';
+  };
+
   /** The verdict, from memory alone: never waits on SQLite or the thread pool. */
   screenSync(req: ScreenRequest): Verdict {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    return this.finish(req, state, subject, this.index.lookupSync(state, subject));
+    const call = this.didOf(req, state);
+    return this.finish(req, state, subject, call === null ? null : call.did, this.index.lookupSync(state, subject, call));
   }
 
   /** The same verdict as `screenSync`, with the matched entry's name and reason read if not cached. */
   async screen(req: ScreenRequest): Promise<Verdict> {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
-    return this.finish(req, state, subject, await this.index.lookup(state, subject));
+    const call = this.didOf(req, state);
+    return this.finish(req, state, subject, call === null ? null : call.did, await this.index.lookup(state, subject, call));
   }
 
-  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, matches: Matches): Verdict {
+  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, did: string | null, matches: Matches): Verdict {
     const now = this.clock.now();
     const verdict = decide({
       channel: req.channel,
       direction: req.direction,
       subject,
       withheld: req.withheld === true,
+      did,
       matches,
       policy: state.org.policy,
       now,

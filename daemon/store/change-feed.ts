@@ -183,7 +183,7 @@ export class ChangeFeed {
       if (!p) byOrg.set(r.org_id, (p = { org: false, rules: false, numbers: new Set(), contacts: new Set() }));
       switch (r.what) {
         case 'org': p.org = true; break;
-        case 'prefix': case 'unidentified': p.rules = true; break;
+        case 'prefix': case 'unidentified': case 'pattern': p.rules = true; break;
         case 'exact': case 'number': if (r.key) p.numbers.add(r.key); break;
         case 'contact': if (r.key) p.contacts.add(Number(r.key)); break;
         default: this.logger.warn({ what: r.what, seq: r.seq }, 'unknown change kind ignored');

@@ -226,6 +226,71 @@ CREATE INDEX sessions_user ON sessions(user_id);
 `,
   },
   {
+    version: 3,
+    description: 'rules (issue #16): disabled and observe-mode entries, patterns, entries scoped to DIDs, allowlist-only DIDs, a minimum pattern breadth',
+    // entries is rebuilt (SQLite cannot change a CHECK): kind gains 'pattern'. Nothing references
+    // entries(id) by foreign key, so the copy keeps ids, history and hit counts as they were. The
+    // change-log triggers die with the old table and are made again below, watching the new columns.
+    sql: `
+CREATE TABLE entries_v3 (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+  list TEXT NOT NULL CHECK (list IN ('block', 'allow')),
+  kind TEXT NOT NULL CHECK (kind IN ('exact', 'prefix', 'contact', 'unidentified', 'pattern')),
+  value TEXT NOT NULL,
+  contact_id INTEGER REFERENCES contacts(id),
+  mode TEXT NOT NULL DEFAULT 'reject' CHECK (mode IN ('voicemail', 'reject')),
+  name TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  source TEXT NOT NULL CHECK (source IN ('cli', 'api', 'panel', 'import', 'astdb')),
+  hit_count INTEGER NOT NULL DEFAULT 0,
+  last_hit_at INTEGER,
+  removed_at INTEGER,
+  removed_by TEXT,
+  removed_reason TEXT,
+  -- Disabled: kept, listed, never matches (epoch ms and who; NULL = enabled).
+  disabled_at INTEGER,
+  disabled_by TEXT,
+  -- Observe mode since (epoch ms; NULL = enforced): matches and is recorded, lets the call through.
+  observe_since INTEGER,
+  -- The DIDs (E.164, space-separated) the entry applies to; '' = every call of the org.
+  dids TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO entries_v3 (id, org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source,
+  hit_count, last_hit_at, removed_at, removed_by, removed_reason)
+SELECT id, org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source,
+  hit_count, last_hit_at, removed_at, removed_by, removed_reason FROM entries;
+DROP TABLE entries;
+ALTER TABLE entries_v3 RENAME TO entries;
+CREATE UNIQUE INDEX entries_active ON entries(org_id, value, kind, list) WHERE removed_at IS NULL;
+CREATE INDEX entries_org_created ON entries(org_id, created_at);
+CREATE INDEX entries_contact ON entries(contact_id) WHERE contact_id IS NOT NULL;
+CREATE TRIGGER entries_change_insert AFTER INSERT ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.org_id, NEW.kind, NEW.value);
+END;
+CREATE TRIGGER entries_change_update
+AFTER UPDATE OF org_id, list, kind, value, mode, name, reason, expires_at, removed_at, contact_id, disabled_at, observe_since, dids ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.org_id, OLD.kind, OLD.value);
+  INSERT INTO changes(org_id, what, key) SELECT NEW.org_id, NEW.kind, NEW.value
+    WHERE NEW.org_id IS NOT OLD.org_id OR NEW.kind IS NOT OLD.kind OR NEW.value IS NOT OLD.value;
+END;
+CREATE TRIGGER entries_change_delete AFTER DELETE ON entries BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (OLD.org_id, OLD.kind, OLD.value);
+END;
+-- Allowlist-only DID: NULL = screened as usual; 'voicemail' or 'reject' = only allow-listed callers
+-- and the org's contacts ring, everyone else gets this.
+ALTER TABLE org_numbers ADD COLUMN allowlist_only TEXT CHECK (allowlist_only IS NULL OR allowlist_only IN ('voicemail', 'reject'));
+CREATE TRIGGER org_numbers_change_update AFTER UPDATE ON org_numbers BEGIN
+  INSERT INTO changes(org_id, what, key) VALUES (NEW.org_id, 'org', NULL);
+END;
+-- Fewest fixed digits (after "+") a pattern may have; NULL = 6 (see PATTERN_MIN_DIGITS_DEFAULT).
+ALTER TABLE org_admin_policy ADD COLUMN min_pattern_digits INTEGER CHECK (min_pattern_digits IS NULL OR min_pattern_digits BETWEEN 1 AND 15);
+`,
+  },
+  {
     version: 4,
     description: 'caller identity (issue #16): per-org attestation rules and stand-ins, allow entries only when attested, attestation in call records',
     sql: `

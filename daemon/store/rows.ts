@@ -22,6 +22,11 @@ export interface EntryRow {
   removed_by: string | null;
   removed_reason: string | null;
   require_attestation: number;
+  disabled_at: number | null;
+  disabled_by: string | null;
+  observe_since: number | null;
+  /** Space-separated E.164 DIDs; '' = the whole org. */
+  dids: string;
 }
 
 /** An entry as the CLI, API and panel show it. */
@@ -36,17 +41,33 @@ export interface EntryRecord extends EntryView {
   readonly removedAt: number | null;
   readonly removedBy: string | null;
   readonly removedReason: string | null;
+  /** Disabled (kept, never matches) since, and by whom; null = enabled. */
+  readonly disabledAt: number | null;
+  readonly disabledBy: string | null;
+  /** In observe mode since (epoch ms); null = enforced. */
+  readonly observeSince: number | null;
 }
 
 export function toEntryView(r: EntryRow): EntryView {
-  const v = { id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at };
-  // Only where set: the hot path's entries keep one shape, and old rows read the same.
-  return r.require_attestation === 1 ? { ...v, requireAttestation: true } : v;
+  return {
+    id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at,
+    // Every field always set, in one order (also in the index's summaries): one object shape
+    // through decide() keeps its property reads monomorphic.
+    observe: r.observe_since !== null && r.observe_since !== undefined, dids: didsOf(r.dids), breadth: 0,
+    requireAttestation: r.require_attestation === 1,
+  };
+}
+
+/** The stored DID list ('' or undefined = whole org) as an array, or null. */
+export function didsOf(text: string | null | undefined): readonly string[] | null {
+  return text ? Object.freeze(text.split(' ').filter(Boolean)) : null;
 }
 
 export function toEntryRecord(r: EntryRow): EntryRecord {
+  // breadth is the index's (precedence among prefixes and patterns), not something to show.
+  const { breadth: _index, ...view } = toEntryView(r);
   return {
-    ...toEntryView(r),
+    ...view,
     orgId: r.org_id,
     contactId: r.contact_id,
     createdBy: r.created_by,
@@ -57,6 +78,9 @@ export function toEntryRecord(r: EntryRow): EntryRecord {
     removedAt: r.removed_at,
     removedBy: r.removed_by,
     removedReason: r.removed_reason,
+    disabledAt: r.disabled_at ?? null,
+    disabledBy: r.disabled_by ?? null,
+    observeSince: r.observe_since ?? null,
   };
 }
 

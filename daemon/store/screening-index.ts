@@ -18,7 +18,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
-import type { EntryView } from '../core/entry.js';
+import type { BlockMode, EntryView } from '../core/entry.js';
+import { compilePattern, narrowestFirst, patternMatches, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -39,7 +40,28 @@ export interface OrgState {
   prefixes: Map<string, EntryView[]>;
   /** Distinct prefix lengths, longest first, so a lookup tries only lengths that exist. */
   prefixLengths: number[];
+  /** Pattern entries (wildcards, ranges), in load order. */
+  patterns: PatternEntry[];
+  /**
+   * The same, filed in a digit trie by their lead (the characters every match starts with): a
+   * lookup walks the number's digits once and tests only patterns whose lead it has. Slicing the
+   * number at each lead length and hashing each slice, as prefixes do, cost ~40 % of a verdict with
+   * 80 patterns of 8 lead lengths. null when the org has no patterns.
+   */
+  patternTrie: PatternNode | null;
   unidentified: EntryView[];
+  /** The org's allowlist-only DIDs (E.164) → what callers who are not allowed get. */
+  allowlistOnly: ReadonlyMap<string, BlockMode>;
+  /** Every number of the org's contacts (ring on an allowlist-only DID); loaded only when there is one. */
+  contactNumbers: Set<string>;
+  /**
+   * Whether any verdict of this org can depend on the DID called (an entry scoped to DIDs, an
+   * allowlist-only DID): only then does the screener read the DID. Set by loads, never unset
+   * between them (a false true costs one parse per call, a false false a wrong verdict).
+   */
+  didScoped: boolean;
+  /** The DID text adapters send (`to`) → what a verdict needs of it, for didScoped orgs. Bounded. */
+  didForms: Map<string, DidCall>;
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
   /**
@@ -84,18 +106,72 @@ function entryOfSummary(meta: number, value: string, expiry: number): EntryView 
     name: '',
     reason: '',
     expiresAt: expiry === 0 ? null : expiry,
+    observe: false,
+    dids: null,
+    breadth: 0,
   };
 }
 
 const NO_ENTRIES: readonly EntryView[] = Object.freeze([]);
 
+/**
+ * The DID a call was sent to, as a verdict needs it: its E.164 form and its allowlist-only mode,
+ * found with one map lookup per call (`didOf`). An org reload builds a new map, so a changed mode
+ * is never read stale.
+ */
+export interface DidCall {
+  /** E.164; null when the text is not a number. */
+  readonly did: string | null;
+  readonly allowlistOnly: BlockMode | null;
+}
+
+const NO_DID: DidCall = Object.freeze({ did: null, allowlistOnly: null });
+
+/** A pattern entry and its compiled form. */
+export interface PatternEntry {
+  readonly pattern: CompiledPattern;
+  readonly entry: EntryView;
+}
+
+/** A node of the pattern trie: one digit further into the lead. */
+export interface PatternNode {
+  /** By digit (0–9). */
+  readonly next: Array<PatternNode | undefined>;
+  /** Patterns whose lead ends here. */
+  here: PatternEntry[] | null;
+}
+
+const newNode = (): PatternNode => ({ next: new Array<PatternNode | undefined>(10).fill(undefined), here: null });
+
+/** Files patterns (leads are "+digits") in a trie rooted at "+". */
+function patternTrieOf(patterns: readonly PatternEntry[]): PatternNode | null {
+  if (patterns.length === 0) return null;
+  const root = newNode();
+  for (const p of patterns) {
+    let node = root;
+    const lead = p.pattern.lead;
+    for (let i = 1; i < lead.length; i++) {
+      const d = lead.charCodeAt(i) - 48;
+      node = node.next[d] ??= newNode();
+    }
+    (node.here ??= []).push(p);
+  }
+  return root;
+}
+
+/** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
+function isPlain(e: EntryView): boolean {
+  // "Only when attested" (#16) needs the caller's attestation, which the summary cannot hold either.
+  return e.kind === 'exact' && e.observe !== true && e.requireAttestation !== true && (e.dids === undefined || e.dids === null || e.dids.length === 0);
+}
+
 /** A number's exact entries, then blocks of the contacts it belongs to (also `callscreen check`'s). */
 export const NUMBER_ENTRIES_SQL = `
-SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL
+SELECT * FROM entries WHERE org_id = ?1 AND value = ?2 AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL
 UNION ALL
 SELECT e.* FROM contact_numbers cn
   JOIN contacts c ON c.id = cn.contact_id
-  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL
+  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 /**
@@ -109,13 +185,20 @@ const KEYS_PAGE_SQL = `
 SELECT count(*) AS c, group_concat(t, ',') AS v FROM (
   SELECT value || ':' || (id * 4 + (list = 'allow') + 2 * (mode = 'voicemail')) || ':' || ifnull(expires_at, 0) AS t
   FROM entries WHERE org_id = ?1 AND value >= ?2 AND kind = 'exact' AND removed_at IS NULL
+    AND disabled_at IS NULL AND observe_since IS NULL AND dids = ''
   ORDER BY value, list LIMIT ?3)`;
 /** Rows per page (~10 ms of parsing on the event loop that answers calls; 50 pages for 1M). */
 const KEYS_PAGE = 20_000;
 
 const CONTACT_KEYS_SQL = `
 SELECT cn.number AS n FROM entries e JOIN contact_numbers cn ON cn.contact_id = e.contact_id
-  WHERE e.org_id = ?1 AND e.kind = 'contact' AND e.removed_at IS NULL`;
+  WHERE e.org_id = ?1 AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL`;
+
+/** Numbers whose exact entries the key map cannot summarise (observe mode, scoped to DIDs). */
+const SPECIAL_KEYS_SQL = `
+SELECT DISTINCT value AS n, max(dids <> '') AS scoped FROM entries
+  WHERE org_id = ?1 AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND (observe_since IS NOT NULL OR dids <> '')
+  GROUP BY value`;
 
 export class ScreeningIndex {
   private readonly bySlug = new Map<string, OrgState>();
@@ -176,9 +259,10 @@ export class ScreeningIndex {
    * number whose full entries are not cached is answered from its summary (same action, rule and
    * expiry; no name or reason) and its full entries are read in the background for the next call.
    */
-  lookupSync(state: OrgState, subject: ParsedCaller): Matches {
+  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Matches {
+    const only = call === null ? null : call.allowlistOnly;
     if (subject.kind === 'unidentified') {
-      return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null };
+      return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null, allowlistOnly: only, contact: false };
     }
     const n = subject.value;
     const protection = this.protection(state, n);
@@ -201,7 +285,27 @@ export class ScreeningIndex {
     } else {
       this.keyMisses++;
     }
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection };
+    return {
+      exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection,
+      allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+    };
+  }
+
+  /**
+   * The E.164 form of the DID an inbound request was sent to, for orgs whose verdicts depend on it
+   * (`didScoped`); null otherwise. `parse` reads it with the org's region on first sight only.
+   */
+  didOf(state: OrgState, to: string, parse: (raw: string, region: string) => string): DidCall | null {
+    if (!state.didScoped) return null;
+    let d = state.didForms.get(to);
+    if (d === undefined) {
+      const did = parse(to, state.org.policy.region);
+      d = did === '' ? NO_DID : Object.freeze({ did, allowlistOnly: state.allowlistOnly.get(did) ?? null });
+      // Adapters send the few DIDs of a site, in one or two forms each: 1,024 is generous.
+      if (state.didForms.size >= 1024) state.didForms.clear();
+      state.didForms.set(to, d);
+    }
+    return d;
   }
 
   /**
@@ -209,19 +313,24 @@ export class ScreeningIndex {
    * cached. For `callscreen check`, the panel's pre-dial check and agent warnings — never the call
    * path. The action is the same as `lookupSync`'s.
    */
-  async lookup(state: OrgState, subject: ParsedCaller): Promise<Matches> {
+  async lookup(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Promise<Matches> {
     if (subject.kind === 'number') {
       const key = numberKey(subject.value);
       const meta = state.keys.get(key);
       if (meta !== ABSENT && meta !== COMPLEX && !state.cache.has(key)) {
+        // The entries read, not the cache: a read that raced a change answers as of when it asked.
         // Counted here and only here for this path: lookupSync is not reached below.
         this.cacheMisses++;
         const n = subject.value;
         const exact = await this.fetchNumber(state, n);
-        return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+        const only = call === null ? null : call.allowlistOnly;
+        return {
+          exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n),
+          allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+        };
       }
     }
-    return this.lookupSync(state, subject);
+    return this.lookupSync(state, subject, call);
   }
 
   /**
@@ -229,7 +338,7 @@ export class ScreeningIndex {
    * them with `exactEntriesAfter` instead of one read per number).
    */
   matchesWith(state: OrgState, n: string, exact: readonly EntryView[]): Matches {
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n) };
+    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n), allowlistOnly: null, contact: false };
   }
 
   /** Resolves once the background reads in flight have settled (tests; a clean stop). */
@@ -240,7 +349,7 @@ export class ScreeningIndex {
   /** One page of an org's active exact entries, by number (index order), numbers after `after`. */
   async exactEntriesAfter(orgId: number, after: string, limit: number): Promise<EntryView[]> {
     const rows = await this.db.all<EntryRow>(
-      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND value > ? ORDER BY value LIMIT ?",
+      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND value > ? ORDER BY value LIMIT ?",
       [orgId, after, limit],
     );
     return rows.map(toEntryView);
@@ -302,6 +411,13 @@ export class ScreeningIndex {
     if (!state) return;
     const rows = await this.numberEntries(orgId, number);
     this.install(state, number, rows.map(toEntryView));
+    if (state.allowlistOnly.size > 0) {
+      // A contact number added or removed: allowlist-only DIDs let contacts ring.
+      const c = await this.db.get(
+        'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?', [orgId, number]);
+      if (c) state.contactNumbers.add(number);
+      else state.contactNumbers.delete(number);
+    }
   }
 
   /** Every number of a contact (its block was added, changed or removed). */
@@ -318,6 +434,7 @@ export class ScreeningIndex {
     const loaded = await this.loadKeys(orgId);
     state.keys = loaded.keys;
     state.complex = loaded.complex;
+    if (loaded.scoped) state.didScoped = true;
     state.generation = ++this.generations;
     state.cache = this.newCache();
   }
@@ -343,14 +460,30 @@ export class ScreeningIndex {
     return null;
   }
 
+  /** Prefix entries (longest first), then pattern entries; merged narrowest first when both match. */
   private prefixMatches(state: OrgState, n: string): readonly EntryView[] {
     const lengths = state.prefixLengths;
-    if (lengths.length === 0) return NO_ENTRIES;
     let out: EntryView[] | undefined;
     for (const len of lengths) {
       if (len > n.length) continue;
       const hit = state.prefixes.get(n.slice(0, len));
       if (hit !== undefined) (out ??= []).push(...hit);
+    }
+    const trie = state.patternTrie;
+    if (trie === null || n.charCodeAt(0) !== 43 /* + */) return out ?? NO_ENTRIES;
+    let node: PatternNode = trie;
+    const prefixCount = out?.length ?? 0;
+    for (let i = 1; i < n.length; i++) {
+      const next = node.next[n.charCodeAt(i) - 48];
+      if (next === undefined) break;
+      node = next;
+      const here = node.here;
+      if (here !== null) for (const p of here) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
+    }
+    // Patterns and prefixes in one precedence, the narrowest first (narrowestFirst); only when a
+    // pattern matched, so an org without patterns pays nothing.
+    if (out !== undefined && out.length > 1 && out.length > prefixCount) {
+      out.sort(narrowestFirst);
     }
     return out ?? NO_ENTRIES;
   }
@@ -400,20 +533,28 @@ export class ScreeningIndex {
     const only = entries.length === 1 ? entries[0] : undefined;
     if (entries.length === 0) {
       state.keys.delete(key);
-    } else if (only !== undefined && only.kind === 'exact' && only.requireAttestation !== true) {
+    } else if (only !== undefined && isPlain(only)) {
       state.keys.set(key, summaryOf(only), only.expiresAt ?? 0);
       state.cache.set(key, Object.freeze([only]));
     } else {
       state.keys.set(key, COMPLEX, 0);
       state.complex.set(key, Object.freeze([...entries]));
+      if (entries.some((e) => e.dids !== undefined && e.dids !== null && e.dids.length > 0)) state.didScoped = true;
     }
   }
 
   /** An org's state from SQLite (its key map kept from `previous` when given); not yet visible. */
   private async buildOrg(row: OrgRow, previous?: OrgState): Promise<OrgState> {
     const org = toOrg(row);
-    const dids = await this.db.all<{ number: string }>('SELECT number FROM org_numbers WHERE org_id = ?', [org.id]);
+    const dids = await this.db.all<{ number: string; allowlist_only: BlockMode | null }>('SELECT number, allowlist_only FROM org_numbers WHERE org_id = ?', [org.id]);
     const loaded = previous ?? (await this.loadKeys(org.id));
+    const allowlistOnly = new Map<string, BlockMode>();
+    for (const d of dids) if (d.allowlist_only !== null && d.allowlist_only !== undefined) allowlistOnly.set(d.number, d.allowlist_only);
+    const contactNumbers = new Set<string>();
+    if (allowlistOnly.size > 0) {
+      await this.db.each(
+        'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [org.id], (r) => contactNumbers.add((r as { n: string }).n));
+    }
     const state: OrgState = {
       org,
       dids: new Set(dids.map((d) => d.number)),
@@ -422,7 +563,14 @@ export class ScreeningIndex {
       complex: loaded.complex,
       prefixes: new Map(),
       prefixLengths: [],
+      patterns: [],
+      patternTrie: null,
       unidentified: [],
+      allowlistOnly,
+      contactNumbers,
+      // Exact entries scoped to DIDs live among the complex ones (kept across an org reload).
+      didScoped: allowlistOnly.size > 0 || ('scoped' in loaded ? loaded.scoped : loaded.didScoped),
+      didForms: new Map(),
       generation: previous?.generation ?? ++this.generations,
       cache: previous?.cache ?? this.newCache(),
     };
@@ -449,15 +597,27 @@ export class ScreeningIndex {
 
   private async loadRules(state: OrgState): Promise<void> {
     const rows = await this.db.all<EntryRow>(
-      "SELECT * FROM entries WHERE org_id = ? AND kind IN ('prefix', 'unidentified') AND removed_at IS NULL ORDER BY id",
+      "SELECT * FROM entries WHERE org_id = ? AND kind IN ('prefix', 'unidentified', 'pattern') AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id",
       [state.org.id],
     );
     const prefixes = new Map<string, EntryView[]>();
+    const patterns: PatternEntry[] = [];
     const unidentified: EntryView[] = [];
+    let scoped = false;
     for (const r of rows) {
-      const v = toEntryView(r);
-      if (r.kind === 'unidentified') unidentified.push(v);
-      else {
+      const base = toEntryView(r);
+      if (base.dids !== null && base.dids !== undefined) scoped = true;
+      if (r.kind === 'unidentified') unidentified.push(base);
+      else if (r.kind === 'pattern') {
+        let pattern: CompiledPattern;
+        try {
+          pattern = compilePattern(r.value);
+        } catch {
+          continue; // Written by hand past the checks (sqlite3): it can match nothing.
+        }
+        patterns.push({ pattern, entry: { ...base, breadth: pattern.breadth } });
+      } else {
+        const v: EntryView = { ...base, breadth: prefixBreadth(r.value.length - 1) };
         const list = prefixes.get(r.value);
         if (list) list.push(v);
         else prefixes.set(r.value, [v]);
@@ -465,14 +625,17 @@ export class ScreeningIndex {
     }
     state.prefixes = prefixes;
     state.prefixLengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
+    state.patterns = patterns;
+    state.patternTrie = patternTrieOf(patterns);
     state.unidentified = unidentified;
+    if (scoped) state.didScoped = true;
   }
 
   /**
    * An org's key map from scratch: every exact entry's summary (paged, see KEYS_PAGE_SQL), then the
    * full entries of numbers that have several entries or belong to a blocked contact.
    */
-  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]> }> {
+  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]>; scoped: boolean }> {
     const count = await this.db.get<{ c: number }>(
       "SELECT count(*) AS c FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL",
       [orgId],
@@ -511,6 +674,12 @@ export class ScreeningIndex {
       [orgId],
     );
     for (const r of attested) several.add(r.value);
+    let scoped = false;
+    await this.db.each(SPECIAL_KEYS_SQL, [orgId], (row) => {
+      const r = row as { n: string; scoped: number };
+      several.add(r.n);
+      if (r.scoped) scoped = true;
+    });
     // Few (contacts are entered by hand; block and allow on one number is rare): one read each.
     for (const n of several) {
       const entries = Object.freeze((await this.numberEntries(orgId, n)).map(toEntryView));
@@ -518,6 +687,6 @@ export class ScreeningIndex {
       keys.set(numberKey(n), COMPLEX, 0);
       complex.set(numberKey(n), entries);
     }
-    return { keys, complex };
+    return { keys, complex, scoped };
   }
 }

@@ -21,7 +21,7 @@ t.test('disallow removes an allow entry: the block under it applies again', asyn
   t.match(again.err, /^callscreen: CS_ERR_ENTRY_NOT_FOUND: /);
   const both = await c.run('disallow', '5551234567', '--prefix', '+1', '--org', 'acme');
   t.equal(both.code, 64);
-  t.match(both.err, /give exactly one target: NUMBER or --prefix DIGITS/);
+  t.match(both.err, /give exactly one target: NUMBER, --prefix DIGITS or --pattern PATTERN/);
   t.equal(await c.scalar("SELECT count(*) AS v FROM entries WHERE list = 'allow' AND removed_at IS NULL"), 0);
   t.equal(await c.scalar("SELECT count(*) AS v FROM entries WHERE list = 'allow' AND removed_by = 'sam'"), 1, 'history kept: who removed it');
 });

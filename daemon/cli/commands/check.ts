@@ -34,7 +34,7 @@ export function register(program: Command, ctx: CliContext): void {
       const req: ScreenRequest = { org: o.org, channel: o.channel, direction: o.direction, from, to: o.to ?? '', ...(o.withheld ? { withheld: true } : {}), ...(attestation ? { attestation } : {}) };
       const v = await new NumberCheck(s.db, s.normalizer, s.clock, identitySettingsFrom(() => ctx.config())()).screen(req);
       if (o.json) {
-        ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), org: o.org, channel: o.channel, direction: o.direction, ...(attestation ? { attestation: attestationText(attestation) } : {}) });
+        ctx.json({ action: v.action, normalized: v.normalized, rule: v.rule, reason: v.reason, ...(v.sipCode !== undefined ? { sipCode: v.sipCode } : {}), ...(v.observed !== undefined ? { observed: v.observed } : {}), org: o.org, channel: o.channel, direction: o.direction, ...(attestation ? { attestation: attestationText(attestation) } : {}) });
         return;
       }
       ctx.out(`${v.action}  ${v.normalized}${v.sipCode !== undefined ? `  (SIP ${v.sipCode})` : ''}`);

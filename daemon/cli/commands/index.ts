@@ -9,6 +9,7 @@ import { register as init } from './init.js';
 import { register as org } from './org.js';
 import { register as contact } from './contact.js';
 import { register as entries } from './entries.js';
+import { register as rules } from './rules.js';
 import { register as check } from './check.js';
 import { register as transfer } from './transfer.js';
 import { register as audit } from './audit.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   contact,
   entries,
   edit,
+  rules,
   check,
   transfer,
   audit,

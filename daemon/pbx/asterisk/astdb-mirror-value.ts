@@ -41,6 +41,9 @@ export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolic
       // does not read, so the call goes to FastAGI (and a miss no longer proves allow).
       if (e.list === 'allow' && e.requireAttestation === true) return { kind: 'unsure' };
       if (e.expiresAt !== null) timeBound = true;
+      // Scoped to some DIDs (the mirror is per org, not per DID) or in observe mode (its hits are
+      // recorded by the FastAGI route only): left to the route.
+      if (e.observe === true || (e.dids !== undefined && e.dids !== null && e.dids.length > 0)) return { kind: 'unsure' };
       if (e.list === 'block') mayBlock = true;
     }
   }

@@ -91,8 +91,8 @@ interface OrgMirror {
   prefixes: readonly string[];
   /**
    * The org sends calls whose STIR/SHAKEN verification failed elsewhere (attestation-failed is not
-   * allow): any unlisted caller may be blocked by a header the mirror cannot see, so a miss proves
-   * nothing and `complete` is withheld.
+   * allow: any unlisted caller may be blocked by a header the mirror cannot see), or has rules no
+   * exclusion pattern can say (opaqueRules): a miss proves nothing and `complete` is withheld.
    */
   headerRules: boolean;
   /** The `complete/<org>` value written, or null when the key is absent. */
@@ -303,7 +303,7 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), headerRules: state.org.policy.attestationFailed !== 'allow', complete: null };
+    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -478,6 +478,16 @@ function blockPrefixes(state: OrgState, now: number): string[] {
     if (entries.some((e) => e.list === 'block' && (e.expiresAt === null || e.expiresAt > now))) out.push(prefix);
   }
   return out;
+}
+
+/**
+ * What no exclusion pattern can say: an allowlist-only DID turns away callers on no list, and a
+ * pattern block (wildcards, ranges) is not written as a regex yet. Either makes every miss inconclusive.
+ */
+function opaqueRules(state: OrgState, now: number): boolean {
+  if (state.allowlistOnly.size > 0) return true;
+  for (const { entry: e } of state.patterns) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
+  return false;
 }
 
 /**

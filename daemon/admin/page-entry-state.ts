@@ -1,0 +1,24 @@
+/**
+ * What the entries list shows of issue #16's entry state: tags (disabled, observing, only on some
+ * DIDs) and the small forms of the Action cell (Disable or Enable; Report… for an observing entry).
+ * The routes behind the forms are in page-rules.ts.
+ */
+import type { EntryRecord } from '../store/rows.js';
+import { html, type SafeHtml } from './html-escape.js';
+import type { Frame } from './page-layout.js';
+
+type EntryAction = 'disable' | 'enable' | 'observe' | 'promote';
+
+/** Tags for the Caller ID cell: disabled, observing, the DIDs it is limited to. */
+export function entryStateTags(e: EntryRecord): SafeHtml {
+  return html`${e.disabledAt !== null ? html` <span class="tag">disabled</span>` : ''}${e.observeSince !== null ? html` <span class="tag">observing</span>` : ''}${e.dids && e.dids.length > 0 ? html` <span class="tag">only on ${e.dids.join(', ')}</span>` : ''}`;
+}
+
+/** The small forms of the Action cell: Disable (admins) or Enable, and an observing entry's Report. */
+export function entryStateActions(f: Frame, e: EntryRecord): SafeHtml {
+  const post = (action: EntryAction, label: string) => html`<form method="post" action="/blocked/${e.id}/${action}" class="inline">
+<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}"><button type="submit" class="secondary" aria-label="${label} entry ${e.id}">${label}</button></form>`;
+  const toggle = e.disabledAt !== null ? (f.perms.block ? post('enable', 'Enable') : '') : (f.perms.unblock ? post('disable', 'Disable') : '');
+  const report = e.observeSince !== null ? html`<a class="button secondary" href="/blocked/${e.id}/report?org=${f.org.slug}">Report…</a>` : '';
+  return html`${toggle}${report}`;
+}
