@@ -1,5 +1,6 @@
 // Nothing the AstDB mirror answers may differ from the daemon's own verdict (#20). Random rule sets
-// (exact, prefix, timed, expired, allow over block, contacts, the unidentified rule) and random
+// (exact, prefix, pattern, timed, expired, observe mode, DID-scoped, allow over block, attested-only
+// allows, contacts) and random
 // callers (listed, under a prefix, unlisted, national forms, withheld) are put to a model of the
 // contract's two mirror priorities (docs/asterisk-contract.md, "AstDB mirror") reading the AstDB
 // the mirror wrote, and to the daemon's `screenSync`. Where the model answers, it must answer what
@@ -50,6 +51,8 @@ function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, no
   return 'fastagi';
 }
 
+/** Over all seeds: one seed's rules may leave the mirror little to answer (an allow prefix over the space, a pattern). */
+const totals = { answered: 0, compared: 0 };
 const SEEDS = process.env.CS_MIRROR_SEED ? [Number(process.env.CS_MIRROR_SEED)] : [1, 2, 3, 4, 5, 6];
 
 for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differently from the daemon`, async (t) => {
@@ -81,15 +84,20 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
     try {
       if (r < 0.35) {
         const n = number();
-        await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: pick(['reject', 'voicemail'] as const), ...(random() < 0.2 ? { expires: '1h' } : {}) }, cliActor);
+        // Now and then in observe mode, or for one DID only (#16): the mirror must leave those to FastAGI.
+        const extra = random() < 0.1 ? { observe: true } : random() < 0.1 ? { dids: [pick(DIDS)] } : {};
+        await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: pick(['reject', 'voicemail'] as const), ...(random() < 0.2 ? { expires: '1h' } : {}), ...extra }, cliActor);
         listed.add(n);
+      } else if (r < 0.38) {
+        // A wildcard pattern (#16): no exclusion pattern says it, so the org is no longer complete.
+        await s.blocklist.block('demo', { kind: 'pattern', pattern: `${number().slice(0, 10)}?${String(Math.floor(random() * 10))}` }, { mode: 'reject' }, cliActor);
       } else if (r < 0.5) {
         const p = prefix();
         await s.blocklist.block('demo', { kind: 'prefix', prefix: p }, { mode: pick(['reject', 'voicemail'] as const), ...(random() < 0.3 ? { expires: '2h' } : {}) }, cliActor);
         prefixes.add(p);
       } else if (r < 0.62) {
         const n = random() < 0.5 && listed.size > 0 ? pick([...listed]) : number();
-        await s.blocklist.allow('demo', { kind: 'exact', number: n }, random() < 0.2 ? { expires: '30m' } : {}, cliActor);
+        await s.blocklist.allow('demo', { kind: 'exact', number: n }, random() < 0.2 ? { expires: '30m' } : random() < 0.15 ? { requireAttestation: true } : {}, cliActor);
       } else if (r < 0.68) {
         await s.blocklist.allow('demo', { kind: 'prefix', prefix: prefix() }, {}, cliActor);
       } else if (r < 0.74) {
@@ -156,6 +164,12 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
     await mirror.idle();
   }
   t.same(mismatches.slice(0, 10), [], `no answer differs (${mismatches.length} of ${answered} differed)`);
-  t.ok(answered > compared / 5, `the mirror answered a good share of calls (${answered} of ${compared}), so the comparison means something`);
+  t.comment(`the mirror answered ${answered} of ${compared} calls`);
+  totals.answered += answered;
+  totals.compared += compared;
   t.equal(mirror.currentState, 'live', 'still live after the changes');
+});
+
+t.test('across the seeds the mirror answered a good share of the calls, so the comparison means something', async (t) => {
+  t.ok(totals.compared > 0 && totals.answered > totals.compared / 10, `${totals.answered} of ${totals.compared}`);
 });
