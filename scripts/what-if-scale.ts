@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     });
     await time('what-if: prefix +155500 (half the records)', async () => {
       const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+155500' } });
-      return `changed ${r.changed.calls} records, ${r.changed.numbers} numbers, broad ${r.broad}`;
+      return `changed ${r.changed.calls} records, ${r.changed.numbers} numbers, ${r.broad ? 'broad' : 'not broad'}`;
     });
     await time('what-if: prefix +1555 (every record)', async () => {
       const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+1555' } });

@@ -16,7 +16,7 @@ import { installResponseSchemas } from './openapi.js';
 import { checkSameOrigin, type RequestAuth } from './request-auth.js';
 import type { OrgService } from '../services/org-service.js';
 import type { SignInService } from './sign-in-service.js';
-import { highestRole, roleIn, type Role, type UserService } from './user-service.js';
+import { highestRole, roleIn, type UserService } from './user-service.js';
 import { registerDoorApiRoutes, type DoorApiDeps } from './api-door-routes.js';
 
 export interface ApiDeps extends DoorApiDeps {

@@ -41,7 +41,7 @@ export function renderCallsPage(f: Frame, calls: readonly ScreenedRow[], filter:
   const blockable = (c: ScreenedRow) => f.perms.block && roleIn(f.user, f.org.slug) !== 'agent' && c.direction === 'inbound' && c.action === 'allow' && c.number.startsWith('+');
   return html`${form}<table class="stack"><caption class="skip">Recent calls of ${f.org.name}</caption><thead><tr><th scope="col">When</th><th scope="col">Type</th><th scope="col">From</th><th scope="col">To</th><th scope="col">Verdict</th><th scope="col">Why</th><th scope="col"><span class="skip">Action</span></th></tr></thead><tbody>
 ${calls.map((c) => html`<tr><td data-label="When">${when(c.at)}</td><td data-label="Type">${c.direction} ${c.channel === 'sms' ? 'SMS' : 'call'}</td>
-<td data-label="From">${c.from_raw}${attestationTag(c.attestation)}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action] ?? c.action}</span></td><td data-label="Why">${c.reason}</td>
+<td data-label="From">${c.from_raw}${attestationTag(c.attestation)}</td><td data-label="To">${c.to_raw}</td><td data-label="Verdict"><span class="tag">${VERDICT_LABEL[c.action]}</span></td><td data-label="Why">${c.reason}</td>
 <td data-label="Action">${blockable(c) ? html`<form class="inline" method="post" action="/calls/block">${csrf}<input type="hidden" name="number" value="${c.number}"><button type="submit" class="secondary" aria-label="Block this caller, ${c.number}">Block this caller</button></form>` : ''}</td></tr>`)}
 </tbody></table>${pager('/calls', f, pageNo, null, size, calls.length, extra(filter))}`;
 }

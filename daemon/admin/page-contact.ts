@@ -43,7 +43,7 @@ export function registerContactPages(app: FastifyInstance, deps: { readonly ops:
       if (numbers.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one number', { field: 'numbers' });
       const before = (await ops.contact(a, org.slug, idParam(req))).numbers.length;
       const c = await ops.addContactNumbers(a, org.slug, idParam(req), numbers);
-      return back(reply, `/contacts/${c.id}`, org.slug, 'numbers-added', { ref: c.id, count: c.numbers.length - before });
+      return await back(reply, `/contacts/${c.id}`, org.slug, 'numbers-added', { ref: c.id, count: c.numbers.length - before });
     } catch (err) {
       const fe = formErrorOf(err, ['numbers'], {}, 'numbers');
       if (!fe) throw err;

@@ -80,7 +80,7 @@ export function registerEntryEditPages(app: FastifyInstance, deps: { readonly op
           throw new CallscreenError('CS_ERR_INVALID_VALUE', `choose how to block: ${MODE_LABEL.voicemail} or ${MODE_LABEL.reject}`, { field: 'mode' });
         }
         if (Object.keys(changes).length > 0) await ops.editEntry(a, org.slug, e.id, list, changes, field(b, 'note'));
-        return back(reply, path, org.slug, 'edited', { ref: e.id });
+        return await back(reply, path, org.slug, 'edited', { ref: e.id });
       } catch (err) {
         const fe = formErrorOf(err, EDIT_FIELDS, { expiresAt: 'expires' }, null);
         if (!fe) throw err;

@@ -51,7 +51,7 @@ export function registerOrgPages(app: FastifyInstance, deps: { readonly ops: Adm
     const v: OrgFormValues = { orgName: field(req.body, 'name'), region: field(req.body, 'region').trim().toUpperCase(), dids: '' };
     try {
       await ops.updateOrgSettings(a, org.slug, { ...(v.orgName !== org.name ? { name: v.orgName } : {}), ...(v.region !== org.policy.region ? { region: v.region } : {}) }, field(req.body, 'note'));
-      return back(reply, '/settings', org.slug, 'org-saved');
+      return await back(reply, '/settings', org.slug, 'org-saved');
     } catch (err) {
       const r = await again(req, v, err, 'org');
       return sendHtml(reply, r.html, r.status);
@@ -64,7 +64,7 @@ export function registerOrgPages(app: FastifyInstance, deps: { readonly ops: Adm
     try {
       if (numbersOf(v.dids).length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one inbound number', { field: 'dids' });
       const r = await ops.addDids(a, org.slug, numbersOf(v.dids));
-      return back(reply, '/settings', org.slug, 'dids-added', { count: r.added.length });
+      return await back(reply, '/settings', org.slug, 'dids-added', { count: r.added.length });
     } catch (err) {
       const r = await again(req, v, err, 'dids');
       return sendHtml(reply, r.html, r.status);

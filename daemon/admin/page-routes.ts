@@ -233,7 +233,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       // "Preview what it would have done" (what-if, issue #16): the figures, nothing saved.
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'block' });
-        return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'))));
+        return await sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'))));
       }
       const e = await ops.block(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
@@ -262,7 +262,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'allow' });
         const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-        return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'))));
+        return await sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'))));
       }
       const e = await ops.allow(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
@@ -377,7 +377,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const number = field(req.body, 'number');
     try {
       const e = await ops.block(a, org.slug, { kind: 'number', number, reason: 'blocked from recent calls' });
-      return back(reply, '/calls', org.slug, 'blocked', { ref: e.id });
+      return await back(reply, '/calls', org.slug, 'blocked', { ref: e.id });
     } catch (err) {
       // A broad block (what-if, issue #16) is confirmed on the Block form, filled in with this number.
       const step = confirmStepOf(err);

@@ -60,7 +60,7 @@ export function registerUserPages(app: FastifyInstance, deps: { readonly ops: Ad
       const r = await userAdmin.add(a, org.slug, v.name, v.role as Role, field(req.body, 'password'));
       const secret = r.password ? { name: r.user.name, password: r.password } : undefined;
       // A generated password is shown on this answer only (never in a URL or after a redirect).
-      return sendHtml(reply, page({ ...f, notice: `Added ${r.user.role} ${r.user.name}.` }, renderUsers(f, await userAdmin.list(a, org.slug), empty, secret ? { secret } : {})), 201);
+      return await sendHtml(reply, page({ ...f, notice: `Added ${r.user.role} ${r.user.name}.` }, renderUsers(f, await userAdmin.list(a, org.slug), empty, secret ? { secret } : {})), 201);
     } catch (err) {
       const fe = formErrorOf(err, USER_FIELDS, { name: 'uname', user: 'uname' });
       if (!fe) throw err;

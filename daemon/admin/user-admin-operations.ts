@@ -11,7 +11,7 @@ import { CallscreenError } from '../core/errors.js';
 import { generatePassword } from './password-hash.js';
 import type { AdminOperations, Principal } from './admin-operations.js';
 import { ROLE_RANK } from './access-policy.js';
-import { roleIn, type Role, type User, type UserService } from './user-service.js';
+import { roleIn, ROLES, type Role, type User, type UserService } from './user-service.js';
 
 export class UserAdminOperations {
   constructor(private readonly ops: AdminOperations, private readonly users: UserService) {}
@@ -31,7 +31,7 @@ export class UserAdminOperations {
   async setRole(p: Principal, slug: string, name: string, role: Role): Promise<User> {
     const target = await this.target(p, slug, name);
     if (target.id === p.user.id) throw new CallscreenError('CS_ERR_FORBIDDEN', 'you cannot change your own role (ask another admin, or use the CLI)', { field: 'role' });
-    if (ROLE_RANK[role] === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of admin, supervisor, agent`, { field: 'role' });
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
     return this.users.setRole(target.name, slug, role, p.actor);
   }
 
@@ -42,7 +42,7 @@ export class UserAdminOperations {
    */
   async add(p: Principal, slug: string, name: string, role: Role, password?: string): Promise<{ user: User; password?: string }> {
     const org = await this.ops.org(p, slug, 'users');
-    if (ROLE_RANK[role] === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of admin, supervisor, agent`, { field: 'role' });
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
     const own = roleIn(p.user, org.slug);
     if (ROLE_RANK[role] > ROLE_RANK[own]) throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${own} may not make a ${role}`, { field: 'role' });
     const generated = password === undefined || password === '';

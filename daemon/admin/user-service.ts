@@ -313,7 +313,7 @@ export class UserService {
    * with that role. Sessions and tokens follow at once: roles are read on every request.
    */
   async setRole(name: string, orgSlug: string, role: Role, actor: Actor): Promise<User> {
-    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${String(role)}" is not one of ${ROLES.join(', ')}`, { key: 'role', field: 'role' });
+    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { key: 'role', field: 'role' });
     const user = await this.require(name);
     const org = await this.orgs.require(orgSlug);
     await this.db.transaction(async () => {

@@ -28,8 +28,9 @@ export function parseListenAddress(value: string): ListenAddress | string {
   const m = /^([^:]*):(\d+)$/.exec(value);
   if (!m) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
   const host = m[1]!;
-  const port = Number(m[2]);
-  if (m[2]!.length > 5 || port > 65535) return `port ${m[2]} is out of range (0-65535)`;
+  const digits = m[2]!;
+  const port = Number(digits);
+  if (digits.length > 5 || port > 65535) return `port ${digits} is out of range (0-65535)`;
   if (host === '') return 'the host is empty (127.0.0.1: this host only; 0.0.0.0: every interface)';
   if (/^[0-9.]+$/.test(host)) {
     if (isIP(host) !== 4) return `"${host}" is not an IPv4 address`;

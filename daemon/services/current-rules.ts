@@ -100,8 +100,9 @@ export function liveRules(index: ScreeningIndex): CurrentRulesSource {
  * A connection for a long read (a replay over up to a million call records, a temp table): its
  * own, so that the daemon's writer (call records, panel writes) and reader (change feed) never
  * queue behind it. ':memory:' databases (some tests) have no second connection: the same one.
+ * `close` is a closure (no `this`), so callers may destructure it.
  */
-export async function scratchConnection(db: Database, busyTimeoutMs = 5000): Promise<{ conn: Database; close(): Promise<void> }> {
+export async function scratchConnection(db: Database, busyTimeoutMs = 5000): Promise<{ conn: Database; close: () => Promise<void> }> {
   if (db.path === ':memory:' || db.path === '') return { conn: db, close: async () => undefined };
   const conn = await openReader(db.path, busyTimeoutMs);
   return { conn, close: () => conn.close() };

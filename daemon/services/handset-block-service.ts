@@ -94,7 +94,7 @@ export class HandsetBlockService {
     const reason = `blocked from the handset (${HOW_WORDS[req.how]})`;
     try {
       if (!can(user, org, 'block')) {
-        return this.queue(org, number, asked, req, 'agents may block only when an admin turns on "agents may block"');
+        return await this.queue(org, number, asked, req, 'agents may block only when an admin turns on "agents may block"');
       }
       if (user.role === 'agent') {
         // Agents block contacts only (seed 002): the contact the caller's number belongs to.
@@ -102,7 +102,7 @@ export class HandsetBlockService {
           'SELECT c.id FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id WHERE c.org_id = ? AND n.number = ? ORDER BY c.id LIMIT 1',
           [org.id, number],
         );
-        if (!contact) return this.queue(org, number, asked, req, 'agents may block contacts only, and this number is no contact');
+        if (!contact) return await this.queue(org, number, asked, req, 'agents may block contacts only, and this number is no contact');
         checkBlockScope(user, org, { minPrefixDigits: null }, 'contact');
         const e = await this.blocklist.block(org.slug, { kind: 'contact', contactId: contact.id }, { reason }, asked);
         return { result: 'blocked', number, entryId: e.id, by: user.name };

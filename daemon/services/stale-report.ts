@@ -178,7 +178,7 @@ export class StaleReportService {
     }
     const wanted = new Set(q.categories ?? STALE_CATEGORIES);
     for (const c of wanted) {
-      if (!STALE_CATEGORIES.includes(c)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `category "${String(c)}" is not one of ${STALE_CATEGORIES.join(', ')}`, { key: 'categories' });
+      if (!STALE_CATEGORIES.includes(c)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `category "${c}" is not one of ${STALE_CATEGORIES.join(', ')}`, { key: 'categories' });
     }
     const now = this.deps.clock.now();
     const { conn, close } = await scratchConnection(this.deps.db, this.deps.busyTimeoutMs);

@@ -161,7 +161,7 @@ export class WhatIfService {
     const opts = proposal.options ?? {};
     const mode = opts.mode ?? org.policy.defaultMode;
     if (!BLOCK_MODES.includes(mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(mode)}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
     }
     const name = cleanText(opts.name ?? '', 'name', MAX_NAME);
     const reason = cleanText(opts.reason ?? '', 'reason', MAX_REASON);

@@ -98,6 +98,18 @@ export class Replicator {
     return this.specs;
   }
 
+  /**
+   * The flags as they are now. Read through methods after an await: catchUp() and stop() change
+   * them meanwhile, which the compiler's narrowing (from the check before the await) cannot see.
+   */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  private askedAgain(): boolean {
+    return this.again;
+  }
+
   async localState(): Promise<LocalState> {
     return (await this.db.get<LocalState>('SELECT store_id, applied_seq FROM replica_state WHERE id = 1')) ?? { store_id: '', applied_seq: 0 };
   }
@@ -131,7 +143,8 @@ export class Replicator {
     if (this.stopped) return;
     try {
       const client = await this.store.listenClient();
-      if (this.stopped) {
+      // stop() may have run while we awaited the connection.
+      if (this.isStopped()) {
         await client.end().catch(() => undefined);
         return;
       }
@@ -186,7 +199,7 @@ export class Replicator {
       do {
         this.again = false;
         await this.catchUpOnce();
-      } while (this.again && !this.stopped);
+      } while (this.askedAgain() && !this.isStopped());
     })().finally(() => {
       this.running = null;
     });

@@ -9,6 +9,8 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { signIn, startPanel } from '../support/panel.js';
 
 type Creds = { cookie: string; csrf: string };
+/** GET …/calls, as far as these tests read it. */
+type CallsAnswer = { calls: { number: string }[] };
 
 function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
   return app.inject({ method, url, headers: { cookie: who.cookie, 'x-csrf-token': who.csrf }, ...(payload !== undefined ? { payload: payload as object } : {}) });
@@ -44,12 +46,13 @@ t.test("an org's users: list, add (password generated once), disable/enable; use
   const [alice, bob, sam] = [await signIn(app, 'alice'), await signIn(app, 'bob'), await signIn(app, 'sam')];
   t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/users')).statusCode, 403);
   const list = await call(app, bob, 'GET', '/api/v1/orgs/globex/users');
-  t.same(list.json().users.map((u: { name: string; manageable: boolean }) => [u.name, u.manageable]), [['alice', false], ['bob', true]], 'alice works in acme too: not bob\'s to change');
+  t.same(list.json<{ users: { name: string; manageable: boolean }[] }>().users.map((u) => [u.name, u.manageable]), [['alice', false], ['bob', true]], 'alice works in acme too: not bob\'s to change');
   const added = await call(app, bob, 'POST', '/api/v1/orgs/globex/users', { name: 'gina', role: 'supervisor' });
   t.equal(added.statusCode, 201);
   t.match(added.json(), { user: { name: 'gina', role: 'supervisor', orgs: ['globex'] } });
-  t.ok(typeof added.json().password === 'string' && added.json().password.length >= 10, 'a generated password, returned once');
-  await signIn(app, 'gina', added.json().password);
+  const generated = added.json<{ password?: string }>().password;
+  t.ok(typeof generated === 'string' && generated.length >= 10, 'a generated password, returned once');
+  await signIn(app, 'gina', generated ?? '');
   const dup = await call(app, bob, 'POST', '/api/v1/orgs/globex/users', { name: 'gina', role: 'agent', password: 'another-long-one' });
   t.equal(dup.statusCode, 409);
   t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/alice', { disabled: true })).statusCode, 403, 'alice also works in acme');
@@ -58,7 +61,7 @@ t.test("an org's users: list, add (password generated once), disable/enable; use
   const off = await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { disabled: true });
   t.equal(off.statusCode, 200);
   t.equal(off.json().user.disabled, true);
-  const signInRefused = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'gina', password: added.json().password } });
+  const signInRefused = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'gina', password: generated ?? '' } });
   t.equal(signInRefused.statusCode, 401, 'a disabled user cannot sign in');
   t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { disabled: false })).json().user.disabled, false);
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/users', { name: 'x', role: 'boss' })).statusCode, 400, 'an unknown role is refused by the schema');
@@ -75,7 +78,7 @@ t.test('import: dry run counts and writes nothing; a bad row is 422 with every b
   t.equal((await ctx.blocklist.list('acme', { list: 'block' })).total, 3, 'a dry run writes nothing');
   const bad = await call(app, alice, 'POST', '/api/v1/orgs/acme/import', { csv: 'number,mode\n+15552220001,reject\nnot a number,reject\n+15552220003,sometimes\n' });
   t.equal(bad.statusCode, 422);
-  t.same(bad.json().details.errors.map((e: { line: number }) => e.line), [3, 4], 'every bad row, by line');
+  t.same(bad.json<{ details: { errors: { line: number }[] } }>().details.errors.map((e) => e.line), [3, 4], 'every bad row, by line');
   t.equal((await ctx.blocklist.list('acme', { list: 'block' })).total, 3, 'all or nothing');
   const done = await call(app, alice, 'POST', '/api/v1/orgs/acme/import', { csv });
   t.match(done.json(), { rows: 3, added: 2, updated: 1, dryRun: false });
@@ -102,11 +105,11 @@ t.test('calls filtered by verdict and number', async (t) => {
   const all = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls');
   t.equal(all.json().calls.length, 3);
   const rejected = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=reject');
-  t.same(rejected.json().calls.map((c: { number: string }) => c.number), ['+15551234567']);
+  t.same(rejected.json<CallsAnswer>().calls.map((c) => c.number), ['+15551234567']);
   const byNumber = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?number=555%20333');
   t.equal(byNumber.json().calls.length, 2);
   const both = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=allow&number=3330001');
-  t.same(both.json().calls.map((c: { number: string }) => c.number), ['+15553330001']);
+  t.same(both.json<CallsAnswer>().calls.map((c) => c.number), ['+15553330001']);
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=maybe')).statusCode, 400);
 });
 
@@ -116,7 +119,7 @@ t.test('a role per organisation: admin of one, agent of another; set by an admin
   await server.users.setRole('alice', 'acme', 'agent', { name: 'root', source: 'cli', origin: 'test' });
   const alice = await signIn(app, 'alice');
   const me = await call(app, alice, 'GET', '/api/v1/me');
-  t.same(me.json().orgs.map((o: { slug: string; role: string }) => [o.slug, o.role]), [['acme', 'agent'], ['globex', 'admin']]);
+  t.same(me.json<{ orgs: { slug: string; role: string }[] }>().orgs.map((o) => [o.slug, o.role]), [['acme', 'agent'], ['globex', 'admin']]);
   const refused = await call(app, alice, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {});
   t.equal(refused.statusCode, 403, 'an agent in acme may not unblock there');
   t.match(refused.json().message, 'agents may not unblock numbers in "acme"');

@@ -17,7 +17,7 @@ t.test('stale report and clean-up through the API', async (t) => {
 
   const r = await call(app, andy, 'GET', '/api/v1/orgs/acme/stale?only=shadowed');
   t.equal(r.statusCode, 200, r.body);
-  t.match(r.json(), { org: 'acme', days: 90, counts: { expired: 0, unused: 0, shadowed: 1 }, total: 1, entries: [{ id: ids.spam, category: 'shadowed', value: '+15551234567', shadowedBy: { id: p.json().id, value: '+1555123' } }] });
+  t.match(r.json(), { org: 'acme', days: 90, counts: { expired: 0, unused: 0, shadowed: 1 }, total: 1, entries: [{ id: ids.spam, category: 'shadowed', value: '+15551234567', shadowedBy: { id: p.json<{ id: number }>().id, value: '+1555123' } }] });
   t.equal((await call(app, bob, 'GET', '/api/v1/orgs/acme/stale')).statusCode, 404, "another org's admin: not found");
   const bad = await call(app, alice, 'GET', '/api/v1/orgs/acme/stale?only=old');
   t.equal(bad.statusCode, 400);

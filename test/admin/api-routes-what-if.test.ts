@@ -31,7 +31,7 @@ t.test('what-if figures; a broad block is refused with them until confirmed', as
     changed: { calls: 6, inboundCalls: 5, outbound: 1, numbers: 2, calledBack: 1, contacts: 0 },
     broad: true, broadBecause: ['agents called 1 of them back'],
   });
-  const entries = (await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json().total;
+  const entries = (await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json<{ total: number }>().total;
 
   const refused = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1555333' });
   t.equal(refused.statusCode, 409);

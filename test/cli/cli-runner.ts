@@ -74,13 +74,14 @@ export function screen(text: string): string[] {
     if (ch === '\x1b') {
       if (text[i + 1] === '7') { saved = col; i++; continue; }
       if (text[i + 1] === '8') { col = saved; i++; continue; }
-      const csi = /^\x1b\[([?0-9;]*)([A-Za-z])/.exec(text.slice(i, i + 16));
+      // The CSI sequence after the ESC at i: `[`, parameters, one final letter.
+      const csi = /^\[([?0-9;]*)([A-Za-z])/.exec(text.slice(i + 1, i + 16));
       if (!csi) throw new Error(`screen(): an escape it does not know at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
       const [whole, arg = '', cmd] = csi;
       if (cmd === 'G') col = Math.max(0, Number(arg || '1') - 1);
       else if (cmd === 'K' && (arg === '' || arg === '0')) cur.length = Math.min(cur.length, col);
       else if (cmd === 'K' && arg === '2') cur = [];
-      i += whole.length - 1;
+      i += whole.length; // ESC and the sequence; the loop's i++ steps past the last.
       continue;
     }
     if (ch === '\n') { lines.push(cur.join('')); cur = []; col = 0; continue; }

@@ -20,7 +20,7 @@ t.test('stale report lists why; clean needs --dry-run or --yes and is audited', 
   t.match(report.out, /shadowed\s+\+19005550001\s+reject\s+0\s+without it, prefix entry 1 \(\+1900\) gives the same answer/);
   t.match(report.out, /expired\s+\+15551112222/);
   t.match(report.out, /unused\s+\+15553334444\s+reject\s+0\s+no hit since it was added on/);
-  const json = JSON.parse((await cli.run('stale', 'report', '--org', 'acme', '--only', 'shadowed', '--json')).out);
+  const json: unknown = JSON.parse((await cli.run('stale', 'report', '--org', 'acme', '--only', 'shadowed', '--json')).out);
   t.match(json, { org: 'acme', counts: { expired: 0, unused: 0, shadowed: 1 }, entries: [{ value: '+19005550001', shadowedBy: { value: '+1900' } }] });
   const badOnly = await cli.run('stale', 'report', '--org', 'acme', '--only', 'old');
   t.equal(badOnly.code, 64);

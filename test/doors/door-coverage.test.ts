@@ -45,7 +45,7 @@ t.test('every action has every door, or docs/doors.md says why not', async (t) =
     t.notOk(ids.has(a.id), `${a.id}: listed once`);
     ids.add(a.id);
     if (a.api !== null) {
-      const [method, path] = a.api.split(' ');
+      const [method = '', path = ''] = a.api.split(' ');
       t.ok(routes.has(`${method} /api/v1${path}`), `${a.id}: API ${a.api}`);
     }
     if (a.cli !== null) t.ok(commands.has(a.cli), `${a.id}: CLI callscreen ${a.cli}`);

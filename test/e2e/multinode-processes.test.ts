@@ -43,7 +43,7 @@ function startDaemon(config: string): Promise<Proc> {
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited early with ${code}: ${err}`));
+      reject(new Error(`daemon exited early with ${String(code)}: ${err}`));
     });
   });
 }

@@ -38,7 +38,7 @@ async function axeProblems(page: Page): Promise<string[]> {
   // evaluate() runs over the DevTools protocol, which the page's CSP (script-src 'self') does not govern.
   await page.evaluate(AXE);
   const violations = await page.evaluate<AxeViolation[]>(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact ?? 'no impact'}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
 }
 
 t.test('issue #17 panel flows in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing: run scripts/install-browser.sh` }, async (t) => {

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { ROLES, UserService, type Role } from '../../admin/user-service.js';
+import { ROLES, roleIn, UserService, type Role } from '../../admin/user-service.js';
 import { generatePassword } from '../../admin/password-hash.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { CliContext } from '../cli-context.js';
@@ -54,7 +54,7 @@ export function register(program: Command, ctx: CliContext): void {
       const list = await (await users()).list();
       if (o.json) ctx.json({ users: list });
       else if (list.length === 0) ctx.out('no users yet: callscreen user add NAME --role admin --org ORG');
-      else for (const u of list) ctx.out(`${u.name}\t${u.role}\t${u.orgs.map((o) => (u.roles[o] ?? u.role) === u.role ? o : `${o}:${u.roles[o]}`).join(',')}${u.disabled ? '\tdisabled' : ''}`);
+      else for (const u of list) ctx.out(`${u.name}\t${u.role}\t${u.orgs.map((o) => (roleIn(u, o) === u.role ? o : `${o}:${roleIn(u, o)}`)).join(',')}${u.disabled ? '\tdisabled' : ''}`);
     });
 
   user.command('role')

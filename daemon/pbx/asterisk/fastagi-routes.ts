@@ -14,7 +14,6 @@ import type { Verdict } from '../../core/verdict.js';
 import type { HandsetBlockService } from '../../services/handset-block-service.js';
 import type { HoldInput } from '../../services/quarantine-service.js';
 import type { OrgRouting, Screened, ScreeningService } from '../../services/screening-service.js';
-import type { OrgState } from '../../store/screening-index.js';
 import { agentEndpoint, inboundCaller, setVariable, type AgiEnv, type ScreenScript } from './agi-protocol.js';
 import type { AgiSession } from './agi-session.js';
 
