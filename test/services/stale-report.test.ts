@@ -45,7 +45,9 @@ t.test('expired, shadowed and unused entries; the clean-up removes them, audited
   t.match(shadowed.get(p2.id), { shadowedBy: { id: p1.id } }, 'a prefix under a shorter prefix with the same mode');
   t.match(shadowed.get(e3.id), { shadowedBy: { id: a1.id, kind: 'allow' }, why: /never decides: allow entry \d+ \(\+1800\) wins \(allow\)/ });
   t.match(shadowed.get(a2.id), { shadowedBy: { id: a1.id } }, 'an allow under an allow prefix');
-  t.match(shadowed.get(e5.id), { shadowedBy: { id: 'did', kind: 'protected' }, why: /\+12125550199 is protected \(did\) wins/ });
+  // A block on an own DID never decides: an unattested caller presenting it gets the own-DID rule
+  // (spoofed, #16; voicemail by default), an attested one the protection.
+  t.match(shadowed.get(e5.id), { shadowedBy: { id: 'did', kind: 'spoofed' }, why: /spoofed entry did \(\+12125550199\) wins/ });
   t.match(shadowed.get(e6.id), { shadowedBy: { id: cb.id, kind: 'contact' } }, 'a number on a blocked contact with the same mode');
   t.same(of('unused').map((e) => e.id).sort((a, b) => a - b), [p3.id, e7.id].sort((a, b) => a - b),
     'unused: the prefix and the number no call hit; not the ones that stand in for a shadowed entry (+1900, +1800, the contact), not the one hit');
