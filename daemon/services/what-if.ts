@@ -157,6 +157,8 @@ export class WhatIfService {
     const since = now - days * DAY_MS;
     // The same checks the write makes (number, prefix, contact, protected numbers): a what-if of an
     // entry that could not be saved is refused with the same error.
+    // A pattern that is only a trailing `*` is saved as a prefix (blocklist.plainTarget): ask about that.
+    proposal = { ...proposal, target: blocklist.plainTarget(proposal.target) };
     const value = await blocklist.resolveTarget(org, proposal.target, proposal.list);
     const opts = proposal.options ?? {};
     const mode = opts.mode ?? org.policy.defaultMode;

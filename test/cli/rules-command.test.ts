@@ -80,7 +80,7 @@ t.test('patterns from the command line; the org minimum', async (t) => {
   t.equal(bad.code, 65);
   t.match(bad.err, /CS_ERR_INVALID_PATTERN/);
   const star = await c.run('block', '--pattern', '+1900*', '--org', 'acme');
-  t.match(star.out, /^blocked prefix \+1900 in acme/);
+  t.match(star.out, /^blocked prefix \+1900 in acme/, star.err);
 });
 
 t.test('per-DID entries and allowlist-only DIDs', async (t) => {
