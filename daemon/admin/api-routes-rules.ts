@@ -36,7 +36,7 @@ export function registerRuleApiRoutes(app: FastifyInstance, deps: RuleApiDeps): 
     // The route's access is the least an action needs; the operation checks the rest (allow
     // entries need `allow`, scope like blocking).
     app.post(`/orgs/:org/entries/:id/${action}`, { config: { access }, schema: { summary, tags: ['rules'], params: orgIdParams, body: noteBody } }, async (req) =>
-      rules.act(principalOf(req), params(req).org, Number(params(req).id), action, note(req)));
+      rules.act(principalOf(req), params(req).org, params(req).id, action, note(req)));
   }
 
   app.get('/orgs/:org/entries/:id/report', { config: { access: 'view' },
@@ -44,7 +44,7 @@ export function registerRuleApiRoutes(app: FastifyInstance, deps: RuleApiDeps): 
       summary: 'What an entry in observe mode matched and let through: hits, distinct numbers, the latest', tags: ['rules'], params: orgIdParams,
       querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 20 } } },
     },
-  }, async (req) => rules.report(principalOf(req), params(req).org, Number(params(req).id), (req.query as { limit: number }).limit));
+  }, async (req) => rules.report(principalOf(req), params(req).org, params(req).id, (req.query as { limit: number }).limit));
 
   app.get('/orgs/:org/dids/rules', { config: { access: 'settings' }, schema: { summary: "The org's DIDs and whether each is allowlist-only (admins)", tags: ['rules'], params: orgParam } },
     async (req) => ({ dids: await rules.dids(principalOf(req), params(req).org) }));

@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
 import type { DaemonContext } from '../daemon-context.js';
-import type { EntryRecord } from '../store/rows.js';
 import { permissionsFor } from './access-policy.js';
 import { principalOf } from './access-hook.js';
 import type { AdminOperations } from './admin-operations.js';

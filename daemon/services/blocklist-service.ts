@@ -145,19 +145,19 @@ export class BlocklistService {
    * dashes, parentheses, single dots) are dropped. Validity and breadth: core/number-pattern.ts.
    */
   normalizePattern(raw: string, region: string): string {
-    const input = String(raw ?? '').trim();
+    const input = raw.trim();
     const fail = (why: string): never => {
       throw new CallscreenError('CS_ERR_INVALID_PATTERN', `"${input}" is not a number pattern: ${why}`, { input, why });
     };
-    const strip = (x: string) => x.replace(/[\s\-().\/]/g, '');
+    const strip = (x: string) => x.replace(/[\s\-()./]/g, '');
     const range = input.split('..');
     if (range.length > 2) fail('a range has one ".."');
     if (range.length === 2) {
       const [lo, hi] = range.map((x) => {
         try {
-          return this.normalizer.normalizeNumber(strip(x!), region);
+          return this.normalizer.normalizeNumber(strip(x), region);
         } catch (err) {
-          return fail(`"${x!.trim()}" is not a number (${err instanceof Error ? err.message : String(err)})`);
+          return fail(`"${x.trim()}" is not a number (${err instanceof Error ? err.message : String(err)})`);
         }
       }) as [string, string];
       return `${lo}..${hi}`;
@@ -185,7 +185,7 @@ export class BlocklistService {
     if (dids === undefined || dids.length === 0) return '';
     const out = new Set<string>();
     for (const d of dids) {
-      if (!String(d).trim()) continue;
+      if (!d.trim()) continue;
       const n = this.normalizer.normalizeNumber(d, org.policy.region);
       const own = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
       if (!own) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not one of organisation "${org.slug}"'s numbers (DIDs); add it with: callscreen org did add ${org.slug} ${n}`, { key: 'dids', number: n });

@@ -191,7 +191,7 @@ export class Importer {
     if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified' && kindText !== 'pattern') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`);
     }
-    let kind = kindText as ImportRow['kind'];
+    let kind: ImportRow['kind'] = kindText;
     const listText = (get('list') || 'block').toLowerCase();
     if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
     const list = listText;

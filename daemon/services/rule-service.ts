@@ -134,7 +134,7 @@ export class RuleService {
   async setAllowlistOnly(orgSlug: string, did: string, mode: BlockMode | null, actor: Actor, note = ''): Promise<DidRule> {
     const org = await this.orgs.require(orgSlug);
     if (mode !== null && !BLOCK_MODES.includes(mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${String(mode)}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
     }
     const reason = cleanText(note, 'reason', MAX_REASON);
     const n = this.normalizer.normalizeNumber(did, org.policy.region);

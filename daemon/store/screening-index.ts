@@ -549,7 +549,7 @@ export class ScreeningIndex {
     const dids = await this.db.all<{ number: string; allowlist_only: BlockMode | null }>('SELECT number, allowlist_only FROM org_numbers WHERE org_id = ?', [org.id]);
     const loaded = previous ?? (await this.loadKeys(org.id));
     const allowlistOnly = new Map<string, BlockMode>();
-    for (const d of dids) if (d.allowlist_only !== null && d.allowlist_only !== undefined) allowlistOnly.set(d.number, d.allowlist_only);
+    for (const d of dids) if (d.allowlist_only !== null) allowlistOnly.set(d.number, d.allowlist_only);
     const contactNumbers = new Set<string>();
     if (allowlistOnly.size > 0) {
       await this.db.each(

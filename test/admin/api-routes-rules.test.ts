@@ -34,7 +34,7 @@ t.test('disable and enable: admins disable (weakening), supervisors may enable; 
   await ctx.feed.poll();
   t.equal(ctx.screener.screenSync(call1('+15551234567')).action, 'reject');
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/entries/9999/disable', {})).statusCode, 404);
-  const listed = (await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=entry.disable')).json();
+  const listed = (await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=entry.disable')).json<{ events: unknown[] }>();
   t.match(listed.events, [{ actor: 'alice', reason: 'complaint' }]);
 });
 
@@ -43,7 +43,7 @@ t.test('observe mode through the API: post a block with observe, read its report
   const [alice, sam] = [await signIn(app, 'alice'), await signIn(app, 'sam')];
   const made = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'pattern', pattern: '+1666555????', observe: true, mode: 'voicemail' });
   t.equal(made.statusCode, 201, made.body);
-  const e = made.json() as { id: number; observeSince: number; value: string; kind: string };
+  const e = made.json<{ id: number; observeSince: number; value: string; kind: string }>();
   t.match(e, { kind: 'pattern', value: '+1666555????', observeSince: Number });
   await ctx.feed.poll();
   const s = ctx.screening.inbound({ orgFrom: 'did', defaultOrg: '' }, { channel: 'call', direction: 'inbound', from: '+16665550001', to: '+12125550100' });
