@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
-import { MIGRATIONS, schemaVersion } from '../../daemon/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../daemon/store/migrations.js';
 import { Database } from '../../daemon/store/database.js';
 import { openStore } from '../../daemon/store/store.js';
 import { tempDir } from '../support/harness.js';
@@ -27,7 +27,7 @@ INSERT INTO entries (id, org_id, list, kind, value, created_by, created_at, sour
 
   const db = await openStore(path, { backupBeforeMigrate: false });
   t.teardown(() => db.close());
-  t.equal(await schemaVersion(db), 3);
+  t.equal(await schemaVersion(db), SCHEMA_VERSION, 'migrated through 3 to the newest');
   const rows = await db.all<Record<string, unknown>>('SELECT id, kind, value, mode, created_by, hit_count, last_hit_at, removed_by, disabled_at, observe_since, dids FROM entries ORDER BY id');
   t.same(rows, [
     { id: 7, kind: 'exact', value: '+15551234567', mode: 'voicemail', created_by: 'ann', hit_count: 42, last_hit_at: 99, removed_by: null, disabled_at: null, observe_since: null, dids: '' },
