@@ -57,9 +57,9 @@ th { background:var(--panel); font-size:14px; }
 .kind-form:has(input[name=kind][value=contact]:not(:checked)) .for-contact,
 .kind-form:has(input[name=kind][value=unidentified]:not(:checked)) .for-unidentified { display:none; }
 .kind-form .field input, .kind-form .field select { max-width:36rem; }
-/* Buttons inside table rows: compact and side by side, so a row's actions take one line at 1280 px. */
+/* Buttons inside table rows: compact, side by side, wrapping rather than running off the table (three at 1280 px). */
 td .button, td button { padding:4px 10px; font-size:14px; }
-td[data-label="Action"] .actions { flex-wrap:nowrap; gap:6px; }
+td[data-label="Action"] .actions { flex-wrap:wrap; gap:6px; min-width:9rem; }
 .table-wrap { overflow-x:auto; }
 /* Plain lists of numbers with a button each (DIDs, a contact's numbers). */
 ul.plain { list-style:none; padding:0; margin:0 0 12px; max-width:36rem; }
