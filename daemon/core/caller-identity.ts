@@ -92,6 +92,9 @@ function headerParams(value: string): Map<string, string> {
   return out;
 }
 
+/** A dotted-quad host, which PBXs put where a caller ID is missing. */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 export function callerIdentity(h: IdentityHeaders): CallerIdentity {
   const pai = valuesOf(h.pai);
   const rpid = valuesOf(h.remotePartyId).filter((v) => {
@@ -122,7 +125,9 @@ export function callerIdentity(h: IdentityHeaders): CallerIdentity {
   pick(rpid, 'rpid');
   pick(h.from !== undefined ? [h.from] : [], 'from');
   const pbx = (h.pbxCallerId ?? '').trim();
-  if (from === '' && pbx !== '' && !NO_NUMBER.has(pbx.toLowerCase()) && /\d/.test(pbx)) {
+  // A From with no user part (`<sip:127.0.0.2>`) leaves Asterisk's caller ID as the host: an address,
+  // not a number — the caller is unidentified, as the hostile-header suite holds.
+  if (from === '' && pbx !== '' && !NO_NUMBER.has(pbx.toLowerCase()) && /\d/.test(pbx) && !IPV4.test(pbx)) {
     from = extractUserPart(pbx);
     source = 'pbx';
   }
