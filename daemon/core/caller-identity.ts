@@ -75,9 +75,13 @@ export function splitHeaderValues(value: string): string[] {
 }
 
 /** A user part that holds a number (digits, not a withheld word). */
+/** A dotted-quad host, which PBXs put where a caller ID is missing. */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
 function numberUser(value: string): string {
   const user = extractUserPart(value);
-  return !NO_NUMBER.has(user.toLowerCase()) && /\d/.test(user) ? user : '';
+  // `<sip:127.0.0.2>` has no user part: what comes back is the host, an address and not a number.
+  return !NO_NUMBER.has(user.toLowerCase()) && /\d/.test(user) && !IPV4.test(user) ? user : '';
 }
 
 /** The header's parameters after the URI (`;party=calling;privacy=full`), lower-cased. */
@@ -91,9 +95,6 @@ function headerParams(value: string): Map<string, string> {
   }
   return out;
 }
-
-/** A dotted-quad host, which PBXs put where a caller ID is missing. */
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export function callerIdentity(h: IdentityHeaders): CallerIdentity {
   const pai = valuesOf(h.pai);
