@@ -8,21 +8,10 @@
 // request paths, not normalised by a client), brute-force sign-in over real HTTP, and a one-line
 // re-check of each refusal above over the wire so the suite's figures are complete.
 import t from 'tap';
+import { prng } from '../support/prng.js';
 import http from 'node:http';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { PASSWORD, signIn, startPanel } from '../support/panel.js';
-
-/** mulberry32: a small seeded PRNG so a failing input can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY = ['', ' ', '0', '-1', '1e309', 'NaN', 'null', 'true', '[]', '{}', "'; DROP TABLE entries;--", '" OR 1=1 --', '%', '_', '\\', '\u0000', '\ud800', '💥', '<script>alert(1)</script>', '../../etc/passwd', 'a'.repeat(5000), '+15551234567', '(555) 123-4567', '__proto__', 'constructor'];
 const KEYS = ['kind', 'number', 'mode', 'name', 'reason', 'expires', 'note', 'limit', 'offset', 'search', 'ids', 'numbers', 'agentsMayBlock', '__proto__', 'constructor', 'prototype', 'password', 'role', 'org'];

@@ -9,6 +9,7 @@
 // held to the same standard as a full sync. Fixed seeds, so the run is the same on every machine;
 // CS_MIRROR_SEED runs another one.
 import t from 'tap';
+import { prng as rng } from '../../support/prng.js';
 import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
@@ -18,18 +19,6 @@ import { ManualClock } from '../../support/manual-clock.js';
 const DIDS = ['+15550100', '+15550101'];
 const ROUNDS = 4;
 const CALLERS_PER_ROUND = 250;
-
-/** A small PRNG with a seed, so a failure can be replayed (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type MirrorAnswer = { readonly action: string; readonly detail: string } | 'fastagi';
 
