@@ -105,13 +105,15 @@ export class DaemonMetrics {
       });
     };
     // Counters the index and recorder keep themselves; exposed as counters so rate() works.
-    const counter = (name: string, help: string, read: (v: OpsView) => number): void => {
+    // A null reading (the counted component is not configured) leaves the series at 0.
+    const counter = (name: string, help: string, read: (v: OpsView) => number | null): void => {
       new Counter({
         name, help, registers,
         collect() {
           this.reset();
           const view = viewNow();
-          if (view) this.inc(read(view));
+          const v = view ? read(view) : null;
+          if (v !== null && v > 0) this.inc(v);
         },
       });
     };
@@ -134,9 +136,9 @@ export class DaemonMetrics {
     gauge('callscreen_replica_lag_changes', 'Changes in the shared store not yet applied to this replica', (v) => v.ctx.shared?.status().lagChanges ?? null);
     gauge('callscreen_replica_lag_seconds', 'Seconds this replica has been behind the shared store (0 when caught up)', (v) => { const s = v.ctx.shared?.status(); return s ? s.lagMs / 1000 : null; });
     gauge('callscreen_replica_connected', '1 when the last exchange with PostgreSQL worked', (v) => { const s = v.ctx.shared?.status(); return s ? (s.replica.connected ? 1 : 0) : null; });
-    gauge('callscreen_replica_resyncs_total', 'Whole resyncs of this replica since start', (v) => v.ctx.shared?.status().replica.resyncs ?? null);
+    counter('callscreen_replica_resyncs_total', 'Whole resyncs of this replica since start', (v) => v.ctx.shared?.status().replica.resyncs ?? null);
     gauge('callscreen_outbox_pending_records', 'Call records not yet shipped to the shared store', (v) => v.ctx.shared?.status().outbox.pendingRecords ?? null);
-    gauge('callscreen_shared_writes_refused_total', 'Writes refused because PostgreSQL was unreachable', (v) => v.ctx.shared?.gate.getStats().refused ?? null);
+    counter('callscreen_shared_writes_refused_total', 'Writes refused because PostgreSQL was unreachable', (v) => v.ctx.shared?.gate.getStats().refused ?? null);
     counter('callscreen_change_feed_errors_total', 'Change-feed polls that failed', (v) => v.ctx.feed.getStatus().errors);
     gauge('callscreen_recorder_queued', 'Call records waiting to be written', (v) => v.ctx.recorder.stats().queued);
     counter('callscreen_recorder_dropped_total', 'Call records dropped because the queue was full (database unavailable)', (v) => v.ctx.recorder.stats().dropped);
