@@ -83,14 +83,24 @@ function buildPackage(args: string[], what: string): string {
   return out;
 }
 
-/** The newest commit before the last change to the migrations: a program with an older schema. */
-function olderSchemaCommit(): { commit: string; versions: number } | null {
-  const last = sh('git', ['log', '-n', '1', '--format=%H', '--', 'daemon/store/migrations.ts']).stdout.trim();
-  if (!last) return null;
-  const parent = sh('git', ['rev-parse', `${last}^`]).stdout.trim();
-  const text = sh('git', ['show', `${parent}:daemon/store/migrations.ts`]);
-  if (text.status !== 0) return null;
-  return { commit: parent, versions: (text.stdout.match(/^\s+version: \d+,/gm) ?? []).length };
+/**
+ * The previous release's stand-in: walking main's own history (first parents only, so a helper
+ * branch's half-way commit is never built), the newest commit whose migrations are 1..k with
+ * k < this tree's — a schema a site could really have. A merge can leave main with a gap for a
+ * moment (1, 2, 4…8 before 3 landed); such a commit is skipped, since no release ships a gap.
+ */
+function olderSchemaCommit(current: number): { commit: string; versions: number } | null {
+  const touched = sh('git', ['log', '--first-parent', '--format=%H', '--', 'daemon/store/migrations.ts']).stdout.trim().split('\n').filter(Boolean);
+  for (const c of touched) {
+    const parent = sh('git', ['rev-parse', '--verify', '--quiet', `${c}^`]).stdout.trim();
+    if (!parent) continue;
+    const text = sh('git', ['show', `${parent}:daemon/store/migrations.ts`]);
+    if (text.status !== 0) continue;
+    const versions = [...text.stdout.matchAll(/^\s+version: (\d+),/gm)].map((m) => Number(m[1]));
+    const contiguous = versions.length > 0 && versions.every((v, i) => v === i + 1);
+    if (contiguous && versions.length < current) return { commit: parent, versions: versions.length };
+  }
+  return null;
 }
 
 /** Repack a .deb under another version, optionally with its compiled migrations patched. */
@@ -213,8 +223,8 @@ async function run(t: Test): Promise<void> {
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const current = buildPackage(['--out', work], 'npm run package');
   t.comment(`${current}: ${(statSync(current).size / 1e6).toFixed(1)} MB uncompressed (--fast), built by ${elapsed()}`);
-  const older = olderSchemaCommit();
   const currentSchema = (readFileSync(join(root, 'daemon/store/migrations.ts'), 'utf8').match(/^\s+version: \d+,/gm) ?? []).length;
+  const older = olderSchemaCommit(currentSchema);
   let previous: string;
   let previousSchema: number;
   const prevVersion = `${version}~prev1`;
