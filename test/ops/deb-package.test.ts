@@ -296,9 +296,14 @@ async function run(t: Test): Promise<void> {
   startAsUnit(unit, daemonLog);
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'daemon started as the unit does is ready');
 
-  // 3. The README's quick start, as the admin (root) with the packaged CLI.
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const quick = [...readme.matchAll(/^npx (callscreen .*)$/gm)].map((m) => m[1] ?? '');
+  // 3. The README's quick start, as the admin (root) with the packaged CLI — the previous release's
+  // README on the previous package (an admin of that release typed those); lines this tree's README
+  // added are run on this package after the upgrade (step 4).
+  const quickOf = (readme: string): string[] => [...readme.matchAll(/^npx (callscreen .*)$/gm)].map((m) => m[1] ?? '');
+  const quickNow = quickOf(readFileSync(join(root, 'README.md'), 'utf8'));
+  const olderReadme = older && previousSchema < currentSchema ? sh('git', ['show', `${older.commit}:README.md`]) : null;
+  const quick = olderReadme?.status === 0 ? quickOf(olderReadme.stdout) : quickNow;
+  const quickAdded = quickNow.filter((l) => !quick.includes(l));
   t.ok(quick.length >= 4, `README quick start has ${quick.length} commands`);
   for (const line of quick) {
     const r = inRoot(['sh', '-c', line]);
@@ -331,6 +336,10 @@ async function run(t: Test): Promise<void> {
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'the old program is gone once the new one is ready');
   const list = inRoot(['callscreen', 'list', '--org', 'demo', '--search', '555123']);
   t.match(list.stdout, /Robocaller/, 'the quick start entry is listed after the upgrade');
+  for (const line of quickAdded) {
+    const r = inRoot(['sh', '-c', line]);
+    t.equal(r.status, 0, said(r, `${line} (a quick start line the previous release did not have)`));
+  }
   t.comment(`upgraded by ${elapsed()}`);
 
   // 5. A release whose migration fails: rolled back to the backup with this version running.
