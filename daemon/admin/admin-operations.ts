@@ -19,6 +19,8 @@ import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type Admi
 import { Screener } from '../services/screener.js';
 import { requireConfirmation, type WhatIfReport } from '../services/what-if.js';
 import type { CleanUpResult, StaleQuery, StaleReport } from '../services/stale-report.js';
+import type { OrgFloodPolicy } from '../services/flood-policy-service.js';
+import type { BlockRequest } from '../services/handset-block-service.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
 import { identitySettingsFrom } from '../services/identity-settings.js';
@@ -221,6 +223,33 @@ export class AdminOperations {
     await this.org(p, slug, 'unblock');
     await this.org(p, slug, 'allow');
     return this.ctx.stale.cleanUp(slug, q, p.actor, reason);
+  }
+
+  /** Flood detection settings (issue #16): anyone who may view the org; changed by admins (`settings`). */
+  async floodSettings(p: Principal, slug: string): Promise<OrgFloodPolicy> {
+    await this.org(p, slug, 'view');
+    return this.ctx.flood.get(slug);
+  }
+
+  async setFlood(p: Principal, slug: string, changes: Readonly<Record<string, unknown>>, reset: boolean): Promise<OrgFloodPolicy> {
+    await this.org(p, slug, 'settings');
+    return this.ctx.flood.set(slug, changes, p.actor, reset);
+  }
+
+  /** Handset block requests: read with `audit`, decided with `unblock` (admins), as the API. */
+  async blockRequests(p: Principal, slug: string, status: BlockRequest['status'] | 'all'): Promise<BlockRequest[]> {
+    await this.org(p, slug, 'audit');
+    return this.ctx.handset.list(slug, status);
+  }
+
+  async approveBlockRequest(p: Principal, slug: string, id: number): Promise<BlockRequest> {
+    await this.org(p, slug, 'unblock');
+    return this.ctx.handset.approve(slug, id, p.actor);
+  }
+
+  async declineBlockRequest(p: Principal, slug: string, id: number, note: string): Promise<BlockRequest> {
+    await this.org(p, slug, 'unblock');
+    return this.ctx.handset.decline(slug, id, p.actor, note);
   }
 
   async unblock(p: Principal, slug: string, entryId: number, note = '') {

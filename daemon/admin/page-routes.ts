@@ -32,6 +32,7 @@ import { registerCallsPage } from './page-calls.js';
 import { registerTransferPages } from './page-transfer.js';
 import { registerUserPages } from './page-users.js';
 import { registerOrgPages, renderOrgSection } from './page-org.js';
+import { registerFloodPages } from './page-flood.js';
 import { registerContactPages } from './page-contact.js';
 import { registerCheckPage } from './page-check.js';
 import { confirmStepOf, renderWhatIf } from './page-what-if.js';
@@ -390,7 +391,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   app.get('/dashboard', { config: { access: 'dashboard' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/dashboard', 'Dashboard');
-    return sendHtml(reply, page(f, renderDashboard(await ops.dashboard(a, org.slug, 14))));
+    // Handset block requests are rare: waiting ones are announced here rather than in the navigation.
+    const waiting = f.perms.audit ? (await ops.blockRequests(a, org.slug, 'pending')).length : null;
+    return sendHtml(reply, page(f, renderDashboard(await ops.dashboard(a, org.slug, 14), waiting, org.slug)));
   });
 
   app.get('/audit', { config: { access: 'audit' } }, async (req, reply) => {
@@ -474,6 +477,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   registerTransferPages(app, { ...more, transfer: deps.transfer });
   registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
   registerOrgPages(app, more);
+  registerFloodPages(app, more);
   registerContactPages(app, more);
   registerCheckPage(app, more);
 }

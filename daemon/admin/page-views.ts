@@ -127,7 +127,8 @@ export function renderQuarantine(f: Frame, messages: readonly QuarantinedMessage
   return html`<p class="muted">${total} held message${total === 1 ? '' : 's'} from blocked senders. Release delivers a message to the agent now; Delete removes it from the system for good.</p>${cards}`;
 }
 
-export function renderDashboard(d: Dashboard): SafeHtml {
+/** `waiting`: pending handset block requests, for those who may read them (null: not shown). */
+export function renderDashboard(d: Dashboard, waiting: number | null = null, org = ''): SafeHtml {
   const max = Math.max(1, ...d.days.map((x) => x.calls + x.messages));
   const w = 28, gap = 6, h = 140, top = 10;
   const width = d.days.length * (w + gap);
@@ -140,7 +141,10 @@ export function renderDashboard(d: Dashboard): SafeHtml {
 <rect x="${xPos}" y="${top + h - ch}" width="${w}" height="${ch}" fill="#0b5cad"></rect>
 <text x="${xPos + w / 2}" y="${top + h + 14}" text-anchor="middle">${x.day.slice(8)}</text></g>`;
   });
-  return html`<p>${d.totals.blocked} of ${d.totals.screened} screened calls and messages were blocked in the last ${d.days.length} days.</p>
+  const requests = waiting === null ? html``
+    : waiting > 0 ? html`<p class="notice" role="status">${waiting} block request${waiting === 1 ? '' : 's'} from phones ${waiting === 1 ? 'is' : 'are'} waiting for an admin: <a href="/requests?org=${org}">review ${waiting === 1 ? 'it' : 'them'}</a>.</p>`
+    : html`<p class="muted"><a href="/requests?org=${org}">Block requests from phones</a>: none waiting.</p>`;
+  return html`${requests}<p>${d.totals.blocked} of ${d.totals.screened} screened calls and messages were blocked in the last ${d.days.length} days.</p>
 <h2>Blocked per day</h2>
 <p class="legend"><span class="calls"></span>calls<span class="msgs"></span>messages</p>
 <svg class="bars" role="img" aria-label="Blocked calls and messages per day" viewBox="0 0 ${width} ${top + h + 20}" width="100%" height="${top + h + 20}" preserveAspectRatio="xMinYMin meet">${bars}</svg>
@@ -193,6 +197,7 @@ export function renderSettings(f: Frame, s: SettingsFormValues, fe?: FormError):
   <div class="field"><label for="ownDidUnattested">Callers showing one of our own numbers, not verified by the carrier <span class="hint">— usually spoofed</span></label><select${sel('ownDidUnattested')}>${opt('voicemail', s.ownDidUnattested, 'Send to voicemail')}${opt('reject', s.ownDidUnattested, 'Reject')}${opt('allow', s.ownDidUnattested, 'Let them through')}</select>${fieldError(fe, 'ownDidUnattested')}</div>
   <div class="field"><label><input type="checkbox" name="standinsUnidentified"${s.standinsUnidentified ? html` checked` : ''}> Treat carriers' stand-in numbers for hidden callers as unidentified</label></div>
   <div class="field"><label for="note">Note (kept in the audit log)</label><input${sel('note')} type="text" maxlength="1000" value="${s.note}">${fieldError(fe, 'note')}</div>
-  <button type="submit">Save settings</button></form>`;
+  <button type="submit">Save settings</button></form>
+<p><a href="/flood?org=${f.org.slug}">Flood and robocall detection settings</a> <span class="hint">— numbers calling too often are held for a while by themselves</span></p>`;
 }
 

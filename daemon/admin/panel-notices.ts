@@ -14,7 +14,7 @@ export type NoticeKey =
   | 'released' | 'deleted' | 'settled-released' | 'settled-deleted' | 'settings-saved' | 'password-changed' | 'token-revoked'
   | 'edited' | 'bulk-unblocked' | 'imported' | 'numbers-added' | 'numbers-removed' | 'dids-added' | 'dids-removed' | 'org-saved'
   | 'user-disabled' | 'user-enabled' | 'user-role'
-  | 'stale-cleaned'
+  | 'stale-cleaned' | 'request-declined'
   | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted';
 
 
@@ -80,6 +80,7 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'user-disabled': return 'User disabled: signed out everywhere, their tokens revoked.';
     case 'user-enabled': return 'User enabled.';
     case 'user-role': return 'Role changed; it applies from their next request.';
+    case 'request-declined': return 'Declined the block request; the number stays unblocked.';
     case 'stale-cleaned': return `Removed ${count} stale ${count === 1 ? 'entry' : 'entries'}.`;
     default:
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "notice" is not one of the panel\'s messages', { field: 'notice', in: 'querystring' });

@@ -51,6 +51,12 @@ export const DOOR_ACTIONS: readonly DoorAction[] = [
   { id: 'org.name-region', what: 'Change an organisation\'s name or region', api: 'PATCH /orgs/:org/settings', cli: 'org settings', panel: 'POST /settings/org' },
   { id: 'did.add', what: 'Add inbound numbers (DIDs)', api: 'POST /orgs/:org/dids', cli: 'org did add', panel: 'POST /settings/dids' },
   { id: 'did.remove', what: 'Remove an inbound number (DID)', api: 'POST /orgs/:org/dids/remove', cli: 'org did remove', panel: 'POST /settings/dids/remove' },
+  // Flood detection and handset block requests (issue #16)
+  { id: 'flood.show', what: 'See the flood and robocall detection settings', api: 'GET /orgs/:org/flood', cli: 'flood', panel: 'GET /flood' },
+  { id: 'flood.change', what: 'Change flood detection settings, or put the defaults back', api: 'PATCH /orgs/:org/flood', cli: 'flood', panel: 'POST /flood' },
+  { id: 'request.list', what: 'List block requests made from handsets', api: 'GET /orgs/:org/block-requests', cli: 'requests list', panel: 'GET /requests' },
+  { id: 'request.approve', what: 'Approve a handset block request: the number is blocked as you', api: 'POST /orgs/:org/block-requests/:id/approve', cli: 'requests approve', panel: 'POST /requests/:id/approve' },
+  { id: 'request.decline', what: 'Decline a handset block request, with a note', api: 'POST /orgs/:org/block-requests/:id/decline', cli: 'requests decline', panel: 'POST /requests/:id/decline' },
   // Users and tokens
   { id: 'user.list', what: 'List users', api: 'GET /orgs/:org/users', cli: 'user list', panel: 'GET /users' },
   { id: 'user.add', what: 'Add a user with a role', api: 'POST /orgs/:org/users', cli: 'user add', panel: 'POST /users' },

@@ -293,5 +293,23 @@ t.test('issue #17 panel flows in chromium', { skip: existsSync(CHROMIUM) ? false
     await review(t, 'contact', `/contacts/${ids.contact}?org=acme`);
   });
 
+  await t.test('flood detection settings and a handset block request', async (t) => {
+    await admin.goto(`${baseUrl}/flood?org=acme`);
+    await admin.getByLabel(/^Calls from one number/).fill('0');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    t.match(await admin.locator('#maxCalls-error').textContent(), /from 1 to 100/);
+    await admin.getByLabel(/^Calls from one number/).fill('8');
+    await admin.getByRole('button', { name: 'Save' }).click();
+    await admin.waitForURL(/notice=settings-saved/);
+    t.equal((await ctx.flood.get('acme')).effective.maxCalls, 8);
+    await review(t, 'flood', '/flood?org=acme');
+    t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), { result: 'queued' });
+    await admin.goto(`${baseUrl}/requests?org=acme`);
+    await review(t, 'requests', '/requests?org=acme');
+    await admin.getByRole('button', { name: 'Block +14155550177' }).click();
+    await admin.waitForURL(/notice=blocked/);
+    t.match(await admin.getByRole('status').textContent(), 'Blocked +14155550177.');
+  });
+
   t.same(pageErrors, [], 'no script errors or CSP violations in the console');
 });
