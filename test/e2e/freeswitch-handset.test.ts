@@ -54,6 +54,9 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
   t.teardown(() => events.close());
   t.comment(`FreeSWITCH ready in ${Date.now() - begun} ms; daemon's Event Socket on ${port}`);
 
+  /** Whether FreeSWITCH ran this application with this data (CHANNEL_EXECUTE), on any call. */
+  const ran = (app: string, data: string): boolean =>
+    events.events.some((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Application'] === app && e.headers['Application-Data'] === data);
   const entryOf = async (n: string) => (await s.blocklist.list('demo', { search: n.slice(2) })).entries.find((e) => e.value === n);
   const carrier = (caller: string, did: string): Promise<SippResult> =>
     runSipp({ scenario: 'fs-inbound-call.xml', remote: fs.FS.sip, bindIp: fs.FS.carrierIp, caller, did, timeoutSec: 20 });
@@ -84,9 +87,8 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.ok(await until(async () => (await entryOf(LAST_CALLER)) !== undefined, 10_000, 50), 'blocked');
     t.match(await entryOf(LAST_CALLER), { kind: 'exact', createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (last caller)' });
     t.match((await s.audit.query({ actor: 'agent101', action: 'block' })).events, [{ target: LAST_CALLER, origin: 'handset agent101' }]);
-    const sayApps = events.events.filter((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Caller-Destination-Number'] === 'callscreen_handset_say_blocked');
-    t.ok(sayApps.length > 0 || events.events.some((e) => e.headers['Application'] === 'execute_extension' && e.headers['Application-Data'] === 'callscreen_handset_say_blocked XML callscreen_handset'),
-      'the dialplan read callscreen_block_result=blocked');
+    t.ok(ran('execute_extension', 'callscreen_handset_say_blocked XML callscreen_handset'), 'the dialplan read callscreen_block_result=blocked');
+    t.ok(ran('playback', 'tone_stream://%(300,0,800)'), 'and the phone heard the one-beep tone');
 
     await ctx.feed.poll();
     const again = await carrier(LAST_CALLER, RINGS_101);
@@ -104,8 +106,8 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.match((await ctx.handset.list('demo')).find((r) => r.number === ASKED_CALLER), { requestedBy: 'agent102', origin: 'handset agent102', status: 'pending', why: /agents may block/ });
     t.equal(await entryOf(ASKED_CALLER), undefined, 'not blocked');
     t.match((await s.audit.query({ actor: 'agent102', action: 'block.request' })).events, [{ target: ASKED_CALLER }]);
-    t.ok(events.events.some((e) => e.headers['Application'] === 'execute_extension' && e.headers['Application-Data'] === 'callscreen_handset_say_queued XML callscreen_handset'),
-      'the dialplan read callscreen_block_result=queued');
+    t.ok(ran('execute_extension', 'callscreen_handset_say_queued XML callscreen_handset'), 'the dialplan read callscreen_block_result=queued');
+    t.ok(ran('playback', 'tone_stream://%(150,150,800);loops=2'), 'and the phone heard the two-beep tone');
   });
 
   await t.test('*32 during a call blocks the caller on the line and FreeSWITCH hangs up', async (t) => {
@@ -119,6 +121,7 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     const end = await events.hangupOf(callId);
     t.equal(end?.headers['Hangup-Cause'], 'CALL_REJECTED', 'the caller’s leg was ended by the snippet (uuid_kill … CALL_REJECTED)');
     t.equal(end?.headers['variable_sip_hangup_disposition'], 'send_bye', 'FreeSWITCH sent the carrier its BYE: the carrier did not hang up');
+    t.ok(ran('execute_extension', 'callscreen_handset_end_blocked XML callscreen_handset'), 'the dialplan read callscreen_block_result=blocked');
     t.comment(`call answered, *32 pressed, both legs hung up in ${Date.now() - t0} ms`);
     t.ok(await until(async () => (await entryOf(ON_THE_LINE)) !== undefined, 10_000, 50), 'blocked');
     t.match(await entryOf(ON_THE_LINE), { createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (caller on the line)' });
