@@ -4,7 +4,8 @@
 // - *32 after a call blocks the extension's last caller (remembered by the snippet in mod_db),
 //   audited as the agent; an agent who may not block gets a block request queued instead;
 // - *32 pressed during a call (RFC 2833 in the RTP stream) blocks the caller on the line, and
-//   FreeSWITCH hangs the call up.
+//   FreeSWITCH hangs the call up;
+// - with the daemon down, *32 still ends with a tone (refused) and nothing else happens.
 // Judged by what FreeSWITCH really did (its events and mod_db), the SIP the phones saw, and the
 // daemon's store. Skips with one line where no FreeSWITCH can be had (test/support/fs-sandbox.ts);
 // fails in CI.
@@ -40,7 +41,7 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
   await users.add('agent102', 'agent', ['demo'], 'agent102-password', cliActor);
 
   let server: EslServer | undefined;
-  const { ctx } = await startDaemon(t, s.dbPath, {
+  const { ctx, daemon } = await startDaemon(t, s.dbPath, {
     clock: s.clock,
     toml: '[esl]\nenabled = true\nlisten = "127.0.0.1:0"',
     components: (c) => [(server = buildEslServer(c))],
@@ -126,5 +127,14 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.ok(await until(async () => (await entryOf(ON_THE_LINE)) !== undefined, 10_000, 50), 'blocked');
     t.match(await entryOf(ON_THE_LINE), { createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (caller on the line)' });
     t.ok(await until(async () => (await fs.channels()) === 0, 10_000), 'no channel left in FreeSWITCH');
+  });
+
+  await t.test('daemon down: *32 still answers, with the refused tone, and blocks nothing', async (t) => {
+    await daemon.stop();
+    const code = await featureCode('agent101');
+    t.same(code.codes, [200], describeSipp(code));
+    t.ok(record(code, 'BYE'), 'FreeSWITCH hung up itself');
+    t.ok(ran('execute_extension', 'callscreen_handset_say_ XML callscreen_handset'), 'no callscreen_block_result: the socket returned without one');
+    t.ok(ran('playback', 'tone_stream://%(600,0,400)'), 'the low tone');
   });
 });
