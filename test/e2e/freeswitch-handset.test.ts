@@ -3,8 +3,8 @@
 // SIPp playing the carrier and the agents' phones:
 // - *32 after a call blocks the extension's last caller (remembered by the snippet in mod_db),
 //   audited as the agent; an agent who may not block gets a block request queued instead;
-// - *32 pressed during a call (RFC 2833 in the RTP stream) blocks the caller on the line, and
-//   FreeSWITCH hangs the call up;
+// - *32 pressed during a call (RFC 2833 in the RTP stream, or SIP INFO) blocks the caller on the
+//   line, and FreeSWITCH hangs the call up;
 // - with the daemon down, *32 still ends with a tone (refused) and nothing else happens.
 // Judged by what FreeSWITCH really did (its events and mod_db), the SIP the phones saw, and the
 // daemon's store. Skips with one line where no FreeSWITCH can be had (test/support/fs-sandbox.ts);
@@ -25,6 +25,7 @@ const RINGS_102 = '+15550202';
 const LAST_CALLER = '+17185550133';
 const ASKED_CALLER = '+17185550144';
 const ON_THE_LINE = '+19175550155';
+const INFO_CALLER = '+19175550166';
 
 const record = (r: SippResult, kind: string): SippRecord | undefined => r.records.find((x) => x.kind === kind);
 
@@ -127,6 +128,17 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.ok(await until(async () => (await entryOf(ON_THE_LINE)) !== undefined, 10_000, 50), 'blocked');
     t.match(await entryOf(ON_THE_LINE), { createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (caller on the line)' });
     t.ok(await until(async () => (await fs.channels()) === 0, 10_000), 'no channel left in FreeSWITCH');
+  });
+
+  await t.test('*32 during a call as SIP INFO digits (a phone set to INFO) does the same', async (t) => {
+    const uas = await startSipp({ scenario: 'agent-answer-dtmf-uas.xml', ...phones.agent101, count: 1, timeoutSec: 20 });
+    const call = await carrier(INFO_CALLER, RINGS_101);
+    t.same(call.codes, [200], describeSipp(call));
+    const pressed = await uas.done;
+    t.ok(record(pressed, 'BYE'), `FreeSWITCH hung up agent101's leg: ${describeSipp(pressed)}`);
+    const end = await events.hangupOf(record(call, 'RESULT')?.callid ?? '');
+    t.equal(end?.headers['Hangup-Cause'], 'CALL_REJECTED');
+    t.ok(await until(async () => (await entryOf(INFO_CALLER)) !== undefined, 10_000, 50), 'blocked');
   });
 
   await t.test('daemon down: *32 still answers, with the refused tone, and blocks nothing', async (t) => {
