@@ -1,7 +1,8 @@
 /**
  * The handset feature codes through FreeSWITCH (issue #16; docs/freeswitch-and-sip-edge.md
- * "Handset feature codes"). The shipped snippets (config/freeswitch/dialplan-callscreen-handset*.xml)
- * run the same `socket` application as screening, with these channel variables set first:
+ * "FreeSWITCH: handset feature codes"). The shipped snippets
+ * (config/freeswitch/dialplan-callscreen-handset*.xml) run the same `socket` application as
+ * screening, with these channel variables set first:
  *
  *   callscreen_handset           last-caller (`*32` after a call) | current-call (`*32` during one)
  *   callscreen_handset_endpoint  the phone's directory user (agent101): the callscreen user who acts
