@@ -5,6 +5,7 @@ import { EslServer } from './esl-server.js';
 export function buildEslServer(ctx: DaemonContext): EslServer {
   return new EslServer({
     screening: ctx.screening,
+    handset: ctx.handset,
     config: () => ctx.config,
     logger: ctx.logger.child({ component: 'esl' }),
   });

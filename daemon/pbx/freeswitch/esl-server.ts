@@ -12,6 +12,10 @@
  * Agents' calls (marked `callscreen_direction=outbound`) that hit the list get a SIP MESSAGE over
  * the same socket (`api chat`, see EslChatNotifier) and, for `deny`, a `respond`.
  *
+ * Handset feature codes (channel variable `callscreen_handset` set by the shipped handset snippets)
+ * are not screened: esl-handset.ts asks HandsetBlockService and answers one
+ * `set callscreen_block_result=<result>`, then our FIN.
+ *
  * When the daemon is down or exceeds the session deadline, FreeSWITCH finds no
  * `callscreen_action` and the dialplan applies its own fail mode (open by default).
  *
@@ -40,6 +44,8 @@ import { executeCommand, EslProtocolError, type EslFrameLimits } from './esl-fra
 import { systemScheduler, type Scheduler } from '../../core/clock.js';
 import { listenAddress, listenOn } from '../../net/listen.js';
 import { EslSession } from './esl-session.js';
+import { answerHandset, readHandset } from './esl-handset.js';
+import type { HandsetBlockService } from '../../services/handset-block-service.js';
 
 export interface EslServerDeps {
   /** Org by DID (agents: the only org of a single-org site), the verdict, fail mode. */
@@ -48,6 +54,8 @@ export interface EslServerDeps {
   readonly config: () => Config;
   readonly logger: Logger;
   readonly timers?: Scheduler;
+  /** The handset feature codes (esl-handset.ts); absent: those requests answer refused. */
+  readonly handset?: Pick<HandsetBlockService, 'block'>;
 }
 
 export interface EslServerOptions extends EslFrameLimits {
@@ -131,6 +139,13 @@ export class EslServer implements Component {
 
   private async serve(session: EslSession, log: Logger): Promise<void> {
     const data = await session.channelData();
+    const handset = readHandset(data);
+    if (handset) {
+      // `*32` or the mid-call code, not a call to screen: one `set` with the result, then our FIN.
+      const result = await answerHandset(this.deps, handset, log);
+      session.closeWith(executeCommand('set', `callscreen_block_result=${result}`), 'answered');
+      return;
+    }
     const started = performance.now();
     const call = readCall(data);
     const ask = {
