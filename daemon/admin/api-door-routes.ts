@@ -3,14 +3,14 @@
  * import (with dry run) and export. Registered by api-routes.ts on the same plugin, so the access
  * hook, the JSON-only rule and the OpenAPI document cover them as they cover the rest.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CSV_DELIMITERS, type CsvDelimiter } from '../core/csv.js';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyInstance } from 'fastify';
+import { CSV_DELIMITERS } from '../core/csv.js';
 import { CallscreenError } from '../core/errors.js';
 import { principalOf } from './access-hook.js';
 import type { BulkOperations } from './bulk-operations.js';
 import type { TransferOperations } from './transfer-operations.js';
 import type { UserAdminOperations } from './user-admin-operations.js';
-import type { Role } from './user-service.js';
 
 export interface DoorApiDeps {
   readonly bulk: BulkOperations;
@@ -28,8 +28,9 @@ const userParams = {
 } as const;
 const note = { type: 'string', maxLength: 1000, description: 'why: kept in the audit log' } as const;
 
-export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): void {
-  const slug = (req: FastifyRequest) => (req.params as { org: string }).org;
+export function registerDoorApiRoutes(instance: FastifyInstance, deps: DoorApiDeps): void {
+  // Params, query and bodies typed from their schemas (no casts), as api-routes.ts.
+  const app = instance.withTypeProvider<JsonSchemaToTsProvider>();
 
   app.post('/orgs/:org/blocked/unblock-many', { config: { access: 'unblock' },
     schema: {
@@ -44,14 +45,14 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
       },
     },
   }, async (req) => {
-    const b = req.body as { ids?: number[]; all?: boolean; search?: string; note?: string };
-    const r = await deps.bulk.unblockMany(principalOf(req), slug(req), { ...(b.ids ? { ids: b.ids } : {}), ...(b.all !== undefined ? { all: b.all } : {}), ...(b.search !== undefined ? { search: b.search } : {}) }, b.note ?? '');
+    const b = req.body;
+    const r = await deps.bulk.unblockMany(principalOf(req), req.params.org, { ...(b.ids ? { ids: b.ids } : {}), ...(b.all !== undefined ? { all: b.all } : {}), ...(b.search !== undefined ? { search: b.search } : {}) }, b.note ?? '');
     return { unblocked: r.unblocked, ids: r.entries.map((e) => e.id) };
   });
 
   app.get('/orgs/:org/users', { config: { access: 'users' },
     schema: { summary: 'Users who work in the organisation (admins); manageable = every organisation of theirs is one of yours', tags: ['users'], params: orgParam },
-  }, async (req) => ({ users: (await deps.userAdmin.list(principalOf(req), slug(req))).map((u) => ({ name: u.name, role: u.orgRole, roles: u.roles, orgs: u.orgs, disabled: u.disabled, manageable: u.manageable })) }));
+  }, async (req) => ({ users: (await deps.userAdmin.list(principalOf(req), req.params.org)).map((u) => ({ name: u.name, role: u.orgRole, roles: u.roles, orgs: u.orgs, disabled: u.disabled, manageable: u.manageable })) }));
 
   app.post('/orgs/:org/users', { config: { access: 'users', status: 201 },
     schema: {
@@ -62,8 +63,8 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
       },
     },
   }, async (req, reply) => {
-    const b = req.body as { name: string; role: Role; password?: string };
-    const r = await deps.userAdmin.add(principalOf(req), slug(req), b.name, b.role, b.password);
+    const b = req.body;
+    const r = await deps.userAdmin.add(principalOf(req), req.params.org, b.name, b.role, b.password);
     return reply.code(201).send({ user: { name: r.user.name, role: r.user.role, orgs: r.user.orgs, disabled: r.user.disabled }, ...(r.password ? { password: r.password } : {}) });
   });
 
@@ -77,12 +78,12 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
     },
   }, async (req) => {
     const a = principalOf(req);
-    const name = (req.params as { name: string }).name;
-    const b = req.body as { disabled?: boolean; role?: Role };
-    const afterRole = b.role !== undefined ? await deps.userAdmin.setRole(a, slug(req), name, b.role) : null;
-    const u = b.disabled !== undefined ? await deps.userAdmin.setDisabled(a, slug(req), name, b.disabled) : afterRole;
+    const { org, name } = req.params;
+    const b = req.body;
+    const afterRole = b.role !== undefined ? await deps.userAdmin.setRole(a, org, name, b.role) : null;
+    const u = b.disabled !== undefined ? await deps.userAdmin.setDisabled(a, org, name, b.disabled) : afterRole;
     if (!u) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'give role or disabled', { field: 'role' });
-    return { user: { name: u.name, role: u.roles[slug(req)] ?? u.role, roles: u.roles, orgs: u.orgs, disabled: u.disabled } };
+    return { user: { name: u.name, role: u.roles[org] ?? u.role, roles: u.roles, orgs: u.orgs, disabled: u.disabled } };
   });
 
   app.post('/orgs/:org/import', { config: { access: 'import' }, bodyLimit: API_IMPORT_BYTES,
@@ -99,8 +100,8 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
       },
     },
   }, async (req) => {
-    const b = req.body as { csv: string; dryRun: boolean; delimiter?: CsvDelimiter };
-    return deps.transfer.import(principalOf(req), slug(req), b.csv, { dryRun: b.dryRun, ...(b.delimiter ? { delimiter: b.delimiter } : {}), fileName: 'api upload' });
+    const b = req.body;
+    return deps.transfer.import(principalOf(req), req.params.org, b.csv, { dryRun: b.dryRun, ...(b.delimiter ? { delimiter: b.delimiter } : {}), fileName: 'api upload' });
   });
 
   app.get('/orgs/:org/export', { config: { access: 'view' },
@@ -109,11 +110,11 @@ export function registerDoorApiRoutes(app: FastifyInstance, deps: DoorApiDeps): 
       querystring: { type: 'object', additionalProperties: false, properties: { format: { enum: ['csv', 'json'], default: 'csv' } } },
     },
   }, async (req, reply) => {
-    const format = (req.query as { format: 'csv' | 'json' }).format;
-    const r = await deps.transfer.export(principalOf(req), slug(req), format);
+    const format = req.query.format;
+    const r = await deps.transfer.export(principalOf(req), req.params.org, format);
     return reply
       .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${slug(req)}-blocklist.${format}"`)
+      .header('content-disposition', `attachment; filename="${req.params.org}-blocklist.${format}"`)
       .send(r.text);
   });
 }

@@ -4,9 +4,10 @@
  * a broad entry there answers 409 CS_ERR_CONFIRM_REQUIRED with the report in `details.whatIf`
  * unless the body says `"confirm": true`.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyInstance } from 'fastify';
 import { DEFAULT_WHAT_IF_DAYS, MAX_WHAT_IF_DAYS } from '../services/what-if.js';
-import type { AdminOperations, WhatIfInput } from './admin-operations.js';
+import type { AdminOperations } from './admin-operations.js';
 import { principalOf } from './access-hook.js';
 
 export interface WhatIfRouteDeps {
@@ -36,7 +37,9 @@ const reportSchema = {
   },
 } as const;
 
-export function registerWhatIfRoutes(app: FastifyInstance, deps: WhatIfRouteDeps): void {
+export function registerWhatIfRoutes(instance: FastifyInstance, deps: WhatIfRouteDeps): void {
+  // Params and body typed from their schemas (no casts), as api-routes.ts.
+  const app = instance.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/orgs/:org/what-if', {
     // Route-level "view"; the operation then asks for what saving would need (block and its scope, or allow).
     config: { access: 'view' },
@@ -48,8 +51,8 @@ export function registerWhatIfRoutes(app: FastifyInstance, deps: WhatIfRouteDeps
         type: 'object', additionalProperties: false, required: ['kind'],
         properties: {
           list: { enum: ['block', 'allow'], description: 'default block' },
-          kind: { enum: ['number', 'prefix', 'contact', 'unidentified'] },
-          number: text(64), prefix: text(32), contactId: { type: 'integer', minimum: 1 },
+          kind: { enum: ['number', 'prefix', 'pattern', 'contact', 'unidentified'] },
+          number: text(64), prefix: text(32), pattern: { ...text(64), description: 'wildcards or a range (kind pattern, docs/rules.md)' }, contactId: { type: 'integer', minimum: 1 },
           mode: { enum: ['voicemail', 'reject'] }, name: text(200), reason: text(1000),
           expires: { type: ['string', 'null'], maxLength: 40 },
           days: { type: 'integer', minimum: 1, maximum: MAX_WHAT_IF_DAYS, description: `days replayed, default ${DEFAULT_WHAT_IF_DAYS}` },
@@ -57,8 +60,8 @@ export function registerWhatIfRoutes(app: FastifyInstance, deps: WhatIfRouteDeps
       },
       response: { 200: { ...reportSchema, description: 'The figures; broad = saving it needs "confirm": true' } },
     },
-  }, async (req: FastifyRequest) => {
-    const a = principalOf(req);
-    return deps.ops.whatIf(a, (req.params as { org: string }).org, req.body as WhatIfInput);
+  }, async (req) => {
+    const report = await deps.ops.whatIf(principalOf(req), req.params.org, req.body);
+    return { ...report, broadBecause: [...report.broadBecause], examples: report.examples.map((e) => ({ ...e })), rule: { ...report.rule } };
   });
 }
