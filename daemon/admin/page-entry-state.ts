@@ -14,11 +14,15 @@ export function entryStateTags(e: EntryRecord): SafeHtml {
   return html`${e.disabledAt !== null ? html` <span class="tag">disabled</span>` : ''}${e.observeSince !== null ? html` <span class="tag">observing</span>` : ''}${e.dids && e.dids.length > 0 ? html` <span class="tag">only on ${e.dids.join(', ')}</span>` : ''}`;
 }
 
-/** The small forms of the Action cell: Disable (admins) or Enable, and an observing entry's Report. */
+/**
+ * The small forms of the Action cell: Disable (admins) or Enable, and an observing entry's Report.
+ * An allow entry (Allowed callers) is disabled and enabled by whoever may allow (admins).
+ */
 export function entryStateActions(f: Frame, e: EntryRecord): SafeHtml {
   const post = (action: EntryAction, label: string) => html`<form method="post" action="/blocked/${e.id}/${action}" class="inline">
 <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}"><button type="submit" class="secondary" aria-label="${label} entry ${e.id}">${label}</button></form>`;
-  const toggle = e.disabledAt !== null ? (f.perms.block ? post('enable', 'Enable') : '') : (f.perms.unblock ? post('disable', 'Disable') : '');
+  const [mayEnable, mayDisable] = e.list === 'allow' ? [f.perms.allow, f.perms.allow] : [f.perms.block, f.perms.unblock];
+  const toggle = e.disabledAt !== null ? (mayEnable ? post('enable', 'Enable') : '') : (mayDisable ? post('disable', 'Disable') : '');
   const report = e.observeSince !== null ? html`<a class="button secondary" href="/blocked/${e.id}/report?org=${f.org.slug}">Report…</a>` : '';
   return html`${toggle}${report}`;
 }
