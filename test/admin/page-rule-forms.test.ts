@@ -221,3 +221,24 @@ t.test('Settings: the pattern minimum', async (t) => {
   t.same(await ctx.rules.minPatternDigits('acme'), { minPatternDigits: 6, isDefault: true }, 'empty = the default');
   t.match((await ctx.audit.query({ action: 'org.settings' })).events[1], { actor: 'alice', reason: 'tighter', detail: { minPatternDigits: 8 } });
 });
+
+t.test("an entry's Edit page: its rule state, Observe instead of blocking (admins), the report", async (t) => {
+  const { app, ctx, ids } = await startPanel(t);
+  const [alice, sam] = [await signIn(app, 'alice'), await signIn(app, 'sam')];
+  const acme = await ctx.orgs.require('acme');
+  const edit = await app.inject({ method: 'GET', url: `/blocked/${ids.spam}/edit?org=acme`, headers: { cookie: alice.cookie } });
+  t.match(edit.body, '<p>This entry is <strong>enforced</strong>, for every call and message.</p>');
+  t.match(edit.body, `<form method="post" action="/blocked/${ids.spam}/observe" class="inline">`);
+  const samEdit = await app.inject({ method: 'GET', url: `/blocked/${ids.spam}/edit?org=acme`, headers: { cookie: sam.cookie } });
+  t.notMatch(samEdit.body, '/observe"', 'supervisors may not weaken a block: no button');
+  t.equal((await post(app, sam, `/blocked/${ids.spam}/observe`, [])).statusCode, 403);
+
+  const observe = await post(app, alice, `/blocked/${ids.spam}/observe`, []);
+  t.equal(observe.statusCode, 303);
+  t.match(observe.headers.location, new RegExp(`^/blocked/${ids.spam}/report\\?org=acme&notice=entry-observing`));
+  t.ok((await ctx.blocklist.getEntry(acme.id, ids.spam))?.observeSince, 'observing');
+  const after = await app.inject({ method: 'GET', url: `/blocked/${ids.spam}/edit?org=acme`, headers: { cookie: alice.cookie } });
+  t.match(after.body, 'This entry is <strong>observing: it records what it would have blocked and lets the calls through</strong>');
+  t.match(after.body, `href="/blocked/${ids.spam}/report?org=acme">Report and Promote…</a>`);
+  t.notMatch(after.body, '/observe"');
+});
