@@ -23,6 +23,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; perm: Permission }> = [
   { path: '/block', label: 'Block', perm: 'block' },
   { path: '/allowed', label: 'Allowed callers', perm: 'view' },
   { path: '/stale', label: 'Stale entries', perm: 'view' },
+  { path: '/flood', label: 'Flood', perm: 'view' },
   { path: '/contacts', label: 'Contacts', perm: 'view' },
   { path: '/quarantine', label: 'Quarantined messages', perm: 'quarantine' },
   { path: '/calls', label: 'Recent calls', perm: 'view' },

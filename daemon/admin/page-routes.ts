@@ -39,6 +39,7 @@ import { registerStalePages } from './page-stale.js';
 import { formValues } from './page-rule-fields.js';
 import { registerDidRulePages, renderRuleSettings, ruleSettingsView } from './page-did-rules.js';
 import type { RuleOperations } from './rule-operations.js';
+import { registerFloodPages } from './page-flood.js';
 
 export interface PageDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
@@ -495,6 +496,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
   registerOrgPages(app, { ...more, moreSettings: async (f, a) => renderRuleSettings(f, await ruleSettingsView(deps.rules, a, f.org.slug)) });
   registerDidRulePages(app, { ...more, rules: deps.rules });
+  registerFloodPages(app, more);
   registerContactPages(app, more);
   registerCheckPage(app, more);
 }

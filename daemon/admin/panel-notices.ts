@@ -16,7 +16,7 @@ export type NoticeKey =
   | 'user-disabled' | 'user-enabled' | 'user-role'
   | 'stale-cleaned'
   | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted'
-  | 'did-screening-saved' | 'pattern-minimum-saved';
+  | 'did-screening-saved' | 'pattern-minimum-saved' | 'flood-saved' | 'request-approved' | 'request-declined';
 
 
 export interface NoticeArgs {
@@ -70,6 +70,9 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'settings-saved': return 'Settings saved.';
     case 'did-screening-saved': return 'Saved who may ring the inbound number.';
     case 'pattern-minimum-saved': return 'Saved the pattern minimum.';
+    case 'flood-saved': return 'Saved the flood detection settings.';
+    case 'request-approved': return `Approved the block request: blocked ${await entry()}.`;
+    case 'request-declined': return 'Declined the block request: the number is not blocked.';
     case 'password-changed': return 'Password changed; your other sessions were signed out.';
     case 'token-revoked': return 'Token revoked.';
     case 'edited': return `Saved the changes to ${await entry()}.`;

@@ -5,8 +5,8 @@
  * reason (test/doors/door-coverage.test.ts checks both against the running server and the CLI).
  *
  * Issue #16's rules (patterns, per-DID entries, allowlist-only DIDs, enable/disable, observe mode,
- * what-if, the stale report) are listed under "Rules beyond a plain list"; docs/rules.md says how
- * each door offers them.
+ * what-if, the stale report, flood detection and handset block requests) are listed under "Rules
+ * beyond a plain list"; docs/rules.md says how each door offers them.
  */
 export type Door = 'api' | 'cli' | 'panel';
 
@@ -94,4 +94,9 @@ export const DOOR_ACTIONS: readonly DoorAction[] = [
   { id: 'what-if.confirm', what: 'Save a broad block or allow after seeing its figures', api: 'POST /orgs/:org/blocked', cli: 'block', panel: 'POST /block' },
   { id: 'stale.report', what: 'Stale entries: expired, unused, shadowed', api: 'GET /orgs/:org/stale', cli: 'stale report', panel: 'GET /stale' },
   { id: 'stale.clean', what: 'Clean up stale entries, after a dry run', api: 'POST /orgs/:org/stale/clean', cli: 'stale clean', panel: 'POST /stale/clean' },
+  { id: 'flood.show', what: 'See the flood and robocall detection settings', api: 'GET /orgs/:org/flood', cli: 'flood', panel: 'GET /flood' },
+  { id: 'flood.settings', what: 'Change flood detection settings, or put back the defaults', api: 'PATCH /orgs/:org/flood', cli: 'flood', panel: 'POST /flood' },
+  { id: 'requests.list', what: 'Block requests from handsets waiting for an admin', api: 'GET /orgs/:org/block-requests', cli: 'requests list', panel: 'GET /flood' },
+  { id: 'requests.approve', what: 'Approve a handset block request: the number is blocked', api: 'POST /orgs/:org/block-requests/:id/approve', cli: 'requests approve', panel: 'POST /flood/requests/:id/approve' },
+  { id: 'requests.decline', what: 'Decline a handset block request', api: 'POST /orgs/:org/block-requests/:id/decline', cli: 'requests decline', panel: 'POST /flood/requests/:id/decline' },
 ];

@@ -3,7 +3,7 @@
  * with the admin server on an ephemeral port (test/support/panel.ts): a pattern block limited to one
  * DID and observing first, a too-broad pattern named at its field, a broad pattern's preview and
  * Save anyway, a pattern allow when attested, an allowlist-only DID and the pattern minimum on
- * Settings. Each page is screenshotted at 1280 px and 390 px into artifacts/panel/ and checked with
+ * Settings, the Flood page (settings and a handset block request). Each page is screenshotted at 1280 px and 390 px into artifacts/panel/ and checked with
  * axe-core (injected into the page): no serious or critical violations, no sideways scrolling.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -153,6 +153,27 @@ t.test('issue #16 rule forms in chromium', { skip: existsSync(CHROMIUM) ? false 
     await check(t, admin, 'rules-settings-desktop');
     await phone.goto(`${baseUrl}/settings?org=acme`);
     await check(t, phone, 'rules-settings-phone');
+  });
+
+  await t.test('Flood: a bad setting named at its field, a saved one, a handset request approved', async (t) => {
+    t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), { result: 'queued' });
+    await admin.goto(`${baseUrl}/blocked?org=acme`);
+    await admin.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Flood' }).click();
+    await admin.getByLabel(/^How long a hold lasts/).fill('0');
+    await admin.getByRole('button', { name: 'Save flood settings' }).click();
+    t.match(await admin.getByRole('alert').textContent(), /Not saved: flood setting holdMinutes must be a whole number from 1 to 10080/);
+    t.equal(await admin.getByLabel(/^How long a hold lasts/).getAttribute('aria-invalid'), 'true');
+    await check(t, admin, 'rules-flood-refused-desktop');
+    await admin.getByLabel(/^How long a hold lasts/).fill('120');
+    await admin.getByRole('button', { name: 'Save flood settings' }).click();
+    await admin.waitForURL(/notice=flood-saved/);
+    t.match((await ctx.flood.get('acme')).changes, { holdMinutes: 120 });
+    await check(t, admin, 'rules-flood-desktop');
+    await admin.getByRole('button', { name: 'Approve: block +14155550177' }).click();
+    await admin.waitForURL(/notice=request-approved/);
+    t.match(await admin.getByRole('status').textContent(), 'Approved the block request: blocked +14155550177.');
+    await phone.goto(`${baseUrl}/flood?org=acme`);
+    await check(t, phone, 'rules-flood-phone');
   });
 
   t.same(pageErrors, [], 'no script errors or CSP violations in the console');
