@@ -15,7 +15,7 @@ header.top form { display:flex; gap:6px; align-items:center; margin:0; }
 header.top label { font-size:14px; }
 nav.main { background:var(--panel); border-bottom:1px solid var(--line); padding:0 16px; }
 nav.main ul { list-style:none; margin:0; padding:0; display:flex; flex-wrap:wrap; gap:0 2px; }
-nav.main a { display:inline-block; padding:10px 5px; font-size:.94rem; text-decoration:none; color:var(--fg); border-bottom:3px solid transparent; }
+nav.main a { display:inline-block; padding:10px 3px; font-size:.94rem; text-decoration:none; color:var(--fg); border-bottom:3px solid transparent; }
 nav.main a[aria-current="page"] { border-bottom-color:var(--accent); font-weight:600; }
 main { padding:16px; max-width:1280px; margin:0 auto; }
 h1 { font-size:1.5rem; margin:0 0 12px; }
