@@ -36,7 +36,7 @@ import { registerContactPages } from './page-contact.js';
 import { registerCheckPage } from './page-check.js';
 import { confirmStepOf, renderWhatIf } from './page-what-if.js';
 import { registerStalePages } from './page-stale.js';
-import { formValues } from './page-rule-fields.js';
+import { fields } from './page-kit.js';
 import { registerDidRulePages, renderRuleSettings, ruleSettingsView } from './page-did-rules.js';
 import type { RuleOperations } from './rule-operations.js';
 import { registerFloodPages } from './page-flood.js';
@@ -218,7 +218,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const v: BlockFormValues = {
       kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), contactId: field(b, 'contactId'),
       mode: field(b, 'mode'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
-      dids: formValues(b, 'dids'), observe: field(b, 'observe') === 'on',
+      dids: fields(b, 'dids'), observe: field(b, 'observe') === 'on',
     };
     const kind = v.kind as BlockKind;
     const orgDids = await deps.ctx.orgs.dids(org.id);
@@ -269,7 +269,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const b = req.body;
     const v: AllowFormValues = {
       kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
-      dids: formValues(b, 'dids'), attested: field(b, 'attested') === 'on',
+      dids: fields(b, 'dids'), attested: field(b, 'attested') === 'on',
     };
     const orgDids = await deps.ctx.orgs.dids(org.id);
     try {

@@ -1,19 +1,11 @@
 /**
  * Issue #16's fields on the panel's Block and Allow forms: the pattern input (wildcards or a
- * range, checked against the org's pattern minimum by the service), the choice of the org's DIDs an
- * entry applies to (none ticked = every call), and what a form posts for them. The services decide
- * what is valid; these only draw and read the fields.
+ * range, checked against the org's pattern minimum by the service) and the choice of the org's DIDs
+ * an entry applies to (none ticked = every call). The services decide what is valid; these only draw
+ * the fields (page-kit.ts `fields` reads the ticked DIDs).
  */
 import { html, type SafeHtml } from './html-escape.js';
 import { fieldError, invalidAttrs, type FormError } from './panel-form-error.js';
-
-type Form = Record<string, string | string[] | undefined>;
-
-/** Every value a form posted under `key` (checkboxes post one per ticked box). */
-export function formValues(body: unknown, key: string): string[] {
-  const v = (body as Form | undefined)?.[key];
-  return typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
-}
 
 /** The pattern input, inside its kind's fieldset; `verb` is "block" or "allow". */
 export function patternField(value: string, fe: FormError | undefined, verb: 'block' | 'allow'): SafeHtml {
