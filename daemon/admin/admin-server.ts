@@ -148,8 +148,9 @@ export class AdminServer implements Component {
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
     }, { prefix: '/api/v1' });
     await app.register(async (pages) => {
-      registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, routes: this.routes, ...doors });
-      registerRulePages(pages, { ops, rules: new RuleOperations(ctx, ops), ctx });
+      const rules = new RuleOperations(ctx, ops);
+      registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, rules, routes: this.routes, ...doors });
+      registerRulePages(pages, { ops, rules, ctx });
     });
     // /healthz, /readyz and /metrics are polled (systemd, monitoring, Prometheus: every few
     // seconds): their request lines at info would bury everything else. Their errors still log.

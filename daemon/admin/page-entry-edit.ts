@@ -14,6 +14,7 @@ import { html, type SafeHtml } from './html-escape.js';
 import { back, field, frameOf, idParam, sendHtml } from './page-kit.js';
 import { page, when, type Frame } from './page-layout.js';
 import { describeEntry, MODE_LABEL } from './page-views.js';
+import { entryRulesCard } from './page-entry-state.js';
 import { errorSummary, fieldError, formErrorOf, invalidAttrs, type FormError } from './panel-form-error.js';
 
 export interface EditFormValues { readonly mode: string; readonly name: string; readonly reason: string; readonly expires: string }
@@ -42,7 +43,8 @@ export function renderEntryEdit(f: Frame, e: EntryRecord, v: EditFormValues, fe?
   ${input('expires', html`Expires <span class="hint">empty = never; 30d, 12h, 2w or a date like 2026-12-31; a time ending in Z is UTC</span>`, html` type="text" maxlength="40"`)}
   <div class="field"><label for="note">Note <span class="hint">why you changed it; kept in the audit log</span></label><input id="note" name="note" type="text" maxlength="1000"></div>
   <div class="actions"><button type="submit">Save changes</button><a class="button secondary" href="/${list}?org=${f.org.slug}">Cancel</a></div>
-</form>`;
+</form>
+${entryRulesCard(f, e)}`;
 }
 
 export function registerEntryEditPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext }): void {

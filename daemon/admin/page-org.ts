@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
 import type { DaemonContext } from '../daemon-context.js';
-import type { AdminOperations } from './admin-operations.js';
+import type { AdminOperations, Principal } from './admin-operations.js';
 import { html, type SafeHtml } from './html-escape.js';
 import { back, field, frameOf, sendHtml } from './page-kit.js';
 import { page, type Frame } from './page-layout.js';
@@ -33,7 +33,14 @@ ${dids.length === 0 ? html`<p class="empty">No inbound numbers yet: calls find n
   <button type="submit">Add numbers</button></form>`;
 }
 
-export function registerOrgPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext }): void {
+export interface OrgPageDeps {
+  readonly ops: AdminOperations;
+  readonly ctx: DaemonContext;
+  /** The Settings page's sections after this one (issue #16's DID rules), drawn again on a refused form. */
+  readonly moreSettings?: (f: Frame, a: Principal) => Promise<SafeHtml>;
+}
+
+export function registerOrgPages(app: FastifyInstance, deps: OrgPageDeps): void {
   const { ops, ctx } = deps;
   const numbersOf = (raw: string) => raw.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
 
@@ -42,7 +49,8 @@ export function registerOrgPages(app: FastifyInstance, deps: { readonly ops: Adm
     const fe = formErrorOf(err, ORG_FIELDS, { name: 'orgName', region: 'region', numbers: 'dids', number: 'dids' }, 'dids');
     if (!fe) throw err;
     const { a, org, f } = await frameOf(ctx, ops, req, '/settings', 'Settings');
-    const body = html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${renderOrgSection(f, await ctx.orgs.dids(org.id), v, fe, which)}`;
+    const more = deps.moreSettings ? await deps.moreSettings(f, a) : html``;
+    const body = html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${renderOrgSection(f, await ctx.orgs.dids(org.id), v, fe, which)}${more}`;
     return { html: page(f, body), status: fe.status };
   };
 

@@ -37,6 +37,9 @@ import { registerContactPages } from './page-contact.js';
 import { registerCheckPage } from './page-check.js';
 import { confirmStepOf, renderWhatIf } from './page-what-if.js';
 import { registerStalePages } from './page-stale.js';
+import { fields } from './page-kit.js';
+import { registerDidRulePages, renderRuleSettings, ruleSettingsView } from './page-did-rules.js';
+import type { RuleOperations } from './rule-operations.js';
 
 export interface PageDeps extends DoorApiDeps {
   readonly ops: AdminOperations;
@@ -44,6 +47,8 @@ export interface PageDeps extends DoorApiDeps {
   readonly signIn: SignInService;
   readonly ctx: DaemonContext;
   readonly users: UserService;
+  /** Issue #16's rule operations (the API's): allowlist-only DIDs, the pattern minimum. */
+  readonly rules: RuleOperations;
   /** Filled with each route's access rule. */
   readonly routes: RouteAccess[];
 }
@@ -203,18 +208,20 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org, f } = await frame(req, '/block', 'Block');
     const contacts = await ops.contacts(a, org.slug);
     // Links pre-fill the form: ?kind=contact&contact=ID, ?number=… (from Recent calls or a search).
-    const values: BlockFormValues = { kind: q(req, 'kind') || 'number', number: q(req, 'number'), prefix: q(req, 'prefix'), contactId: q(req, 'contact'), mode: '', name: '', reason: '', expires: '' };
-    return sendHtml(reply, page(f, renderBlockForm(f, contacts, values)));
+    const values: BlockFormValues = { kind: q(req, 'kind') || 'number', number: q(req, 'number'), prefix: q(req, 'prefix'), pattern: q(req, 'pattern'), contactId: q(req, 'contact'), mode: '', name: '', reason: '', expires: '' };
+    return sendHtml(reply, page(f, renderBlockForm(f, contacts, values, undefined, undefined, await deps.ctx.orgs.dids(org.id))));
   });
 
   app.post('/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/block', 'Block');
     const b = req.body;
     const v: BlockFormValues = {
-      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), contactId: field(b, 'contactId'),
+      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), contactId: field(b, 'contactId'),
       mode: field(b, 'mode'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
+      dids: fields(b, 'dids'), observe: field(b, 'observe') === 'on',
     };
     const kind = v.kind as BlockKind;
+    const orgDids = await deps.ctx.orgs.dids(org.id);
     try {
       if (kind === 'contact' && v.contactId !== '' && !/^\d{1,15}$/.test(v.contactId)) {
         throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a contact from the list', { field: 'contactId' });
@@ -225,23 +232,27 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
         kind,
         ...(kind === 'number' ? { number: v.number } : {}),
         ...(kind === 'prefix' ? { prefix: v.prefix } : {}),
+        ...(kind === 'pattern' ? { pattern: v.pattern } : {}),
         ...(kind === 'contact' && v.contactId !== '' ? { contactId: Number(v.contactId) } : {}),
         ...(v.mode ? { mode: v.mode as BlockMode } : {}),
         name: v.name,
         reason: v.reason,
         expires: v.expires || null,
+        // Issue #16: none ticked = every call (as the API's absent `dids`); observe as `observe: true`.
+        ...(v.dids && v.dids.length > 0 ? { dids: v.dids } : {}),
+        ...(v.observe === true ? { observe: true } : {}),
       };
       // "Preview what it would have done" (what-if, issue #16): the figures, nothing saved.
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'block' });
-        return await sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'))));
+        return await sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'), orgDids)));
       }
       const e = await ops.block(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
     } catch (err) {
-      const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' ? 'prefix' : kind === 'number' ? 'number' : null);
+      const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' || kind === 'pattern' || kind === 'number' ? kind : null);
       if (!fe) throw err;
-      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe, confirmStepOf(err))), fe.status);
+      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe, confirmStepOf(err), orgDids)), fe.status);
     }
   });
 
@@ -250,28 +261,36 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
     const pageNo = pageParam(req);
     const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
-    return sendHtml(reply, page(f, renderAllowed(f, list, pageNo, PAGE_SIZE, EMPTY_ALLOW_FORM)));
+    return sendHtml(reply, page(f, renderAllowed(f, list, pageNo, PAGE_SIZE, EMPTY_ALLOW_FORM, undefined, undefined, await deps.ctx.orgs.dids(org.id))));
   });
 
   app.post('/allowed', { config: { access: 'allow' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
     const b = req.body;
-    const v: AllowFormValues = { kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires') };
+    const v: AllowFormValues = {
+      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
+      dids: fields(b, 'dids'), attested: field(b, 'attested') === 'on',
+    };
+    const orgDids = await deps.ctx.orgs.dids(org.id);
     try {
-      if (v.kind !== 'number' && v.kind !== 'prefix') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number or a prefix to allow', { field: 'kind' });
-      const input = { kind: v.kind as BlockKind, ...(v.kind === 'number' ? { number: v.number } : { prefix: v.prefix }), name: v.name, reason: v.reason, expires: v.expires || null };
+      if (v.kind !== 'number' && v.kind !== 'prefix' && v.kind !== 'pattern') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number, a prefix or a pattern to allow', { field: 'kind' });
+      const input = {
+        kind: v.kind as BlockKind, ...(v.kind === 'number' ? { number: v.number } : v.kind === 'prefix' ? { prefix: v.prefix } : { pattern: v.pattern }),
+        name: v.name, reason: v.reason, expires: v.expires || null,
+        ...(v.dids && v.dids.length > 0 ? { dids: v.dids } : {}), ...(v.attested === true ? { requireAttestation: true } : {}),
+      };
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'allow' });
         const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-        return await sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'))));
+        return await sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'), orgDids)));
       }
       const e = await ops.allow(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
     } catch (err) {
-      const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' ? 'prefix' : 'number');
+      const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' || v.kind === 'pattern' ? v.kind : 'number');
       if (!fe) throw err;
       const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe, confirmStepOf(err))), fe.status);
+      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe, confirmStepOf(err), orgDids)), fe.status);
     }
   });
 
@@ -407,7 +426,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.get('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
     const orgSection = renderOrgSection(f, await deps.ctx.orgs.dids(org.id), { orgName: org.name, region: org.policy.region, dids: '' });
-    return sendHtml(reply, page(f, html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${orgSection}`));
+    const ruleSection = renderRuleSettings(f, await ruleSettingsView(deps.rules, a, org.slug));
+    return sendHtml(reply, page(f, html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${orgSection}${ruleSection}`));
   });
 
   // Account: own password and API tokens (every role).
@@ -476,7 +496,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   registerCallsPage(app, { ...more, pageParam });
   registerTransferPages(app, { ...more, transfer: deps.transfer });
   registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
-  registerOrgPages(app, more);
+  registerOrgPages(app, { ...more, moreSettings: async (f, a) => renderRuleSettings(f, await ruleSettingsView(deps.rules, a, f.org.slug)) });
+  registerDidRulePages(app, { ...more, rules: deps.rules });
   registerFloodPages(app, more);
   registerContactPages(app, more);
   registerCheckPage(app, more);

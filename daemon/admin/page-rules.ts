@@ -48,7 +48,7 @@ export function registerRulePages(app: FastifyInstance, deps: RulePageDeps): voi
       const org = req.accessOrg!;
       const note = (req.body as Record<string, unknown> | undefined)?.note;
       const e = await rules.act(a, org.slug, idParam(req), action, typeof note === 'string' ? note : '');
-      const to = action === 'promote' || action === 'observe' ? `/blocked/${e.id}/report` : '/blocked';
+      const to = action === 'promote' || action === 'observe' ? `/blocked/${e.id}/report` : e.list === 'allow' ? '/allowed' : '/blocked';
       return reply.redirect(`${to}?org=${encodeURIComponent(org.slug)}&${noticeQuery(NOTICE[action], { ref: e.id })}`, 303);
     });
   }

@@ -55,6 +55,7 @@ th { background:var(--panel); font-size:14px; }
 .kind-form:has(input[name=kind][value=number]:not(:checked)) .for-number,
 .kind-form:has(input[name=kind][value=prefix]:not(:checked)) .for-prefix,
 .kind-form:has(input[name=kind][value=contact]:not(:checked)) .for-contact,
+.kind-form:has(input[name=kind][value=pattern]:not(:checked)) .for-pattern,
 .kind-form:has(input[name=kind][value=unidentified]:not(:checked)) .for-unidentified { display:none; }
 .kind-form .field input, .kind-form .field select { max-width:36rem; }
 /* Buttons inside table rows: compact, side by side, wrapping rather than running off the table (three at 1280 px). */

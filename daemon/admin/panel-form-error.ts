@@ -18,7 +18,8 @@ export interface FormError {
 
 /** Statuses a form re-renders with: bad value, refused scope, unknown contact/entry, conflict, invalid rows. */
 const FORM_STATUSES: ReadonlySet<number> = new Set([400, 403, 404, 409, 422]);
-const NUMBER_CODES: ReadonlySet<string> = new Set(['CS_ERR_INVALID_NUMBER', 'CS_ERR_INVALID_PREFIX', 'CS_ERR_PROTECTED_NUMBER']);
+/** Errors about what was typed as the number, prefix or pattern (issue #16's pattern errors name no key either). */
+const NUMBER_CODES: ReadonlySet<string> = new Set(['CS_ERR_INVALID_NUMBER', 'CS_ERR_INVALID_PREFIX', 'CS_ERR_PROTECTED_NUMBER', 'CS_ERR_INVALID_PATTERN', 'CS_ERR_PATTERN_TOO_BROAD']);
 
 /**
  * The error as a form error, or null when it is not one (the caller rethrows).

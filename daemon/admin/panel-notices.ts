@@ -15,7 +15,8 @@ export type NoticeKey =
   | 'edited' | 'bulk-unblocked' | 'imported' | 'numbers-added' | 'numbers-removed' | 'dids-added' | 'dids-removed' | 'org-saved'
   | 'user-disabled' | 'user-enabled' | 'user-role'
   | 'stale-cleaned' | 'request-declined'
-  | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted';
+  | 'entry-disabled' | 'entry-enabled' | 'entry-observing' | 'entry-promoted'
+  | 'did-screening-saved' | 'pattern-minimum-saved';
 
 
 export interface NoticeArgs {
@@ -67,6 +68,8 @@ export async function renderNotice(ctx: DaemonContext, org: Org, query: Record<s
     case 'settled-released': return `Released ${plural(count, 'message')}.`;
     case 'settled-deleted': return `Deleted ${plural(count, 'message')}.`;
     case 'settings-saved': return 'Settings saved.';
+    case 'did-screening-saved': return 'Saved who may ring the inbound number.';
+    case 'pattern-minimum-saved': return 'Saved the pattern minimum.';
     case 'password-changed': return 'Password changed; your other sessions were signed out.';
     case 'token-revoked': return 'Token revoked.';
     case 'edited': return `Saved the changes to ${await entry()}.`;

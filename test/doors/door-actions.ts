@@ -4,8 +4,9 @@
  * `null` = that door does not offer it; `why` then says why, and docs/doors.md must print the same
  * reason (test/doors/door-coverage.test.ts checks both against the running server and the CLI).
  *
- * Enable/disable of an entry, observe mode, patterns, per-DID rules and what-if are added by other
- * slices of the issue, with their own doors; add them here when they land.
+ * Issue #16's rules (patterns, per-DID entries, allowlist-only DIDs, enable/disable, observe mode,
+ * what-if, the stale report, flood detection and handset block requests) are listed under "Rules
+ * beyond a plain list"; docs/rules.md says how each door offers them.
  */
 export type Door = 'api' | 'cli' | 'panel';
 
@@ -81,4 +82,22 @@ export const DOOR_ACTIONS: readonly DoorAction[] = [
   { id: 'quarantine.release', what: 'Release one held message', api: 'POST /orgs/:org/quarantine/:id/release', cli: 'quarantine release', panel: 'POST /quarantine/:id/release' },
   { id: 'quarantine.delete', what: 'Delete one held message', api: 'POST /orgs/:org/quarantine/:id/delete', cli: 'quarantine delete', panel: 'POST /quarantine/:id/delete' },
   { id: 'quarantine.settle', what: 'Release all or delete all of a sender (no 1,000 cap)', api: 'POST /orgs/:org/quarantine/settle', cli: 'quarantine release-all', panel: 'POST /quarantine/settle' },
+  // Rules beyond a plain list (issue #16, docs/rules.md)
+  { id: 'block.pattern', what: 'Block numbers matching a pattern (wildcards or a range)', api: 'POST /orgs/:org/blocked', cli: 'block', panel: 'POST /block' },
+  { id: 'allow.pattern', what: 'Always allow numbers matching a pattern', api: 'POST /orgs/:org/allowed', cli: 'allow', panel: 'POST /allowed' },
+  { id: 'block.dids', what: 'Block only on some of the organisation\'s DIDs', api: 'POST /orgs/:org/blocked', cli: 'block', panel: 'POST /block' },
+  { id: 'allow.dids', what: 'Allow only on some of the organisation\'s DIDs', api: 'POST /orgs/:org/allowed', cli: 'allow', panel: 'POST /allowed' },
+  { id: 'did.allowlist-only', what: 'Make a DID allowlist-only (others to voicemail or rejected), or usual again', api: 'PUT /orgs/:org/dids/:did/allowlist-only', cli: 'rules allowlist-only', panel: 'POST /settings/dids/allowlist-only' },
+  { id: 'did.rules', what: 'See which DIDs are allowlist-only', api: 'GET /orgs/:org/dids/rules', cli: 'rules dids', panel: 'GET /settings' },
+  { id: 'pattern.minimum', what: 'Change the pattern minimum (fewest fixed digits a pattern may have)', api: 'PUT /orgs/:org/pattern-minimum', cli: 'rules pattern-minimum', panel: 'POST /settings/pattern-minimum' },
+  { id: 'entry.disable', what: 'Disable an entry without deleting it', api: 'POST /orgs/:org/entries/:id/disable', cli: 'entry disable', panel: 'POST /blocked/:id/disable' },
+  { id: 'entry.enable', what: 'Enable a disabled entry again', api: 'POST /orgs/:org/entries/:id/enable', cli: 'entry enable', panel: 'POST /blocked/:id/enable' },
+  { id: 'block.observe', what: 'Block in observe mode: record "would have blocked", let calls through', api: 'POST /orgs/:org/blocked', cli: 'block', panel: 'POST /block' },
+  { id: 'entry.observe', what: 'Put an enforced block in observe mode', api: 'POST /orgs/:org/entries/:id/observe', cli: 'entry observe', panel: 'POST /blocked/:id/observe' },
+  { id: 'entry.report', what: 'An observing entry\'s report: hits, numbers, the latest', api: 'GET /orgs/:org/entries/:id/report', cli: 'entry report', panel: 'GET /blocked/:id/report' },
+  { id: 'entry.promote', what: 'Promote an observing entry: it blocks from now on', api: 'POST /orgs/:org/entries/:id/promote', cli: 'entry promote', panel: 'POST /blocked/:id/promote' },
+  { id: 'what-if', what: 'Preview what a block or allow would have done to recorded calls', api: 'POST /orgs/:org/what-if', cli: 'block', panel: 'POST /block' },
+  { id: 'what-if.confirm', what: 'Save a broad block or allow after seeing its figures', api: 'POST /orgs/:org/blocked', cli: 'block', panel: 'POST /block' },
+  { id: 'stale.report', what: 'Stale entries: expired, unused, shadowed', api: 'GET /orgs/:org/stale', cli: 'stale report', panel: 'GET /stale' },
+  { id: 'stale.clean', what: 'Clean up stale entries, after a dry run', api: 'POST /orgs/:org/stale/clean', cli: 'stale clean', panel: 'POST /stale/clean' },
 ];
