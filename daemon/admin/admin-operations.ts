@@ -208,6 +208,8 @@ export class AdminOperations {
     const options = {
       ...(list === 'block' && input.mode !== undefined ? { mode: input.mode } : {}),
       name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
+      ...(input.observe === true ? { observe: true } : {}), ...(input.dids !== undefined ? { dids: input.dids } : {}),
+      ...(input.requireAttestation === true ? { requireAttestation: true } : {}),
     };
     return this.ctx.whatIf.report(slug, { list, target, options }, input.days);
   }

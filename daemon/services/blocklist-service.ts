@@ -181,6 +181,12 @@ export class BlocklistService {
   }
 
   /** The org's DIDs named, in E.164, each checked to be one of its own; sorted, no repeats. */
+  /** The E.164 form of a called number as a PBX sent it (any form, the org's region), or null. */
+  didOf(org: Org, raw: string): string | null {
+    const p = this.normalizer.parseCallerId(raw, org.policy.region);
+    return p.kind === 'number' ? p.value : null;
+  }
+
   async resolveDids(org: Org, dids: readonly string[] | undefined): Promise<string> {
     if (dids === undefined || dids.length === 0) return '';
     const out = new Set<string>();

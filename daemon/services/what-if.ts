@@ -121,7 +121,7 @@ export interface WhatIfDeps {
   readonly busyTimeoutMs?: number;
 }
 
-interface GroupRow { number: string; channel: Channel; direction: Direction; n: number }
+interface GroupRow { number: string; channel: Channel; direction: Direction; to_raw: string; n: number }
 
 /** Per-number tallies while the sorted groups of one number are read. */
 interface NumberTally {
@@ -168,6 +168,8 @@ export class WhatIfService {
     const name = cleanText(opts.name ?? '', 'name', MAX_NAME);
     const reason = cleanText(opts.reason ?? '', 'reason', MAX_REASON);
     const expiresAt = expiryOf(opts.expires, now);
+    const dids = await blocklist.resolveDids(org, opts.dids);
+    const scoped = dids !== '';
 
     const { conn, close } = await scratchConnection(this.deps.db, this.deps.busyTimeoutMs);
     const table = `temp.whatif_${process.pid}_${++this.runs}`;
@@ -184,6 +186,11 @@ export class WhatIfService {
         mode, name, reason, expires_at: expiresAt,
         created_by: existing?.created_by ?? 'what-if', created_at: existing?.created_at ?? now, source: existing?.source ?? 'cli',
         hit_count: 0, last_hit_at: null, removed_at: null, removed_by: null, removed_reason: null,
+        // As saved: an observing block decides nothing (its calls are counted as matched, not
+        // changed), and one limited to some DIDs is replayed against each record's DID.
+        observe_since: proposal.list === 'block' && opts.observe === true ? now : null,
+        dids, disabled_at: null,
+        require_attestation: proposal.list === 'allow' && opts.requireAttestation === true ? 1 : 0,
       };
       const proposed = await proposalIndex(conn, org, row);
       let current: CurrentRules | undefined;
@@ -199,10 +206,13 @@ export class WhatIfService {
         // With a narrowing, `+at` keeps the time range off screened_org_at, so SQLite's planner (no
         // ANALYZE statistics) seeks the covering screened_org_number index by number instead of
         // reading the whole window by time; a database without that index still answers, slower.
+        // A DID-scoped proposal needs each record's DID (the called number as the PBX sent it).
+        const dial = scoped ? 'to_raw' : "'' AS to_raw";
+        const byDial = scoped ? ', to_raw' : '';
         await conn.run(
-          `CREATE TABLE ${table} AS SELECT number, channel, direction, count(*) AS n FROM screened
+          `CREATE TABLE ${table} AS SELECT number, channel, direction, ${dial}, count(*) AS n FROM screened
            WHERE ${only ? `org_id = ? AND +at >= ? AND +at <= ? AND number <> '' AND ${only.sql}` : window}
-           GROUP BY number, channel, direction ORDER BY number, channel, direction`,
+           GROUP BY number, channel, direction${byDial} ORDER BY number, channel, direction${byDial}`,
           [org.id, since, now, ...(only?.params ?? [])],
         );
         // Read only when a record is touched: a new number nobody called costs no load of the org.
@@ -217,6 +227,16 @@ export class WhatIfService {
           changedCalls: 0, inboundCalls: 0, inboundSms: 0, outbound: 0, changedNumbers: 0, calledBack: 0, contacts: 0,
         };
         const transitions: Record<string, number> = {};
+        // The few DIDs of a site, in the one or two forms its PBX sends each: read once per form.
+        const didForms = new Map<string, string | null>();
+        const didOf = (raw: string): string | null => {
+          let d = didForms.get(raw);
+          if (d === undefined) {
+            d = blocklist.didOf(org, raw);
+            didForms.set(raw, d);
+          }
+          return d;
+        };
         const examples: WhatIfExample[] = [];
         let tally: NumberTally | null = null;
         let matchedThis = false;
@@ -235,7 +255,7 @@ export class WhatIfService {
 
         let after = 0;
         for (;;) {
-          const page = await conn.all<GroupRow & { r: number }>(`SELECT rowid AS r, number, channel, direction, n FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, PAGE]);
+          const page = await conn.all<GroupRow & { r: number }>(`SELECT rowid AS r, number, channel, direction, to_raw, n FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, PAGE]);
           if (page.length === 0) break;
           for (const g of page) {
             if (tally === null || tally.number !== g.number) {
@@ -249,7 +269,8 @@ export class WhatIfService {
             // Neither the proposal nor the entry it replaces matches this number: nothing changes.
             if (!hasEntries(added)) continue;
             const base = (current ?? (await currentMatches())).matches(subject);
-            const ask = (matches: Matches) => decide({ channel: g.channel, direction: g.direction, subject, withheld: false, matches, policy: org.policy, now });
+            const did = scoped && g.direction === 'inbound' ? didOf(g.to_raw) : null;
+            const ask = (matches: Matches) => decide({ channel: g.channel, direction: g.direction, subject, withheld: false, did, matches, policy: org.policy, now });
             const was = ask(base);
             const would = ask(overlay(base, added, existing?.id ?? null));
             if (would.rule !== null && would.rule.id === proposedId) {

@@ -115,3 +115,21 @@ t.test('pages: more groups than one page (1,000) are all replayed, a number spli
   const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+1900' } });
   t.same(r.changed, { calls: 2200, inboundCalls: 1100, inboundSms: 0, outbound: 1100, numbers: 1100, calledBack: 1100, contacts: 0 });
 });
+
+t.test('an observe-first block changes nothing and is not broad; a DID-scoped block counts only calls to its DIDs', async (t) => {
+  const { s, org, now } = await fixture(t);
+  await s.orgs.addDids('acme', ['+12125550199'], cliActor);
+  const observed = await s.whatIf.report('acme', { list: 'block', target: { kind: 'prefix', prefix: '+1555111' }, options: { observe: true } });
+  t.same(observed.matched, { calls: 8, numbers: 3 }, 'it would have matched what the enforced block matches');
+  t.equal(observed.changed.calls, 0, 'but let every call through');
+  t.equal(observed.broad, false, 'so it needs no confirmation: observing first is how a broad rule is tried');
+
+  // Calls to the second DID, in the national form a PBX may send.
+  await record(s.db, org.id, now, '+15553330001', 3, { to: '2125550199' });
+  await record(s.db, org.id, now, '+15553330001', 2);
+  const scoped = await s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+15553330001' }, options: { dids: ['+12125550199'] } });
+  t.equal(scoped.changed.inboundCalls, 3, 'only the calls to +12125550199');
+  const whole = await s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+15553330001' } });
+  t.equal(whole.changed.inboundCalls, 5, 'the same block for every DID: all five');
+  await t.rejects(s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+15553330001' }, options: { dids: ['+12125550777'] } }), { code: 'CS_ERR_INVALID_VALUE', message: /not one of organisation "acme"'s numbers/ }, 'a DID not the org\'s is refused as the save would');
+});

@@ -9,6 +9,8 @@ export interface RecordOptions {
   /** How long before `now` (ms, default one day). */
   readonly ago?: number;
   readonly action?: string;
+  /** The called number as the PBX sent it (default '+12125550100'). */
+  readonly to?: string;
 }
 
 /** Inserts `n` records of `number` (an inbound call by default), `ago` ms before `now`. */
@@ -16,7 +18,7 @@ export async function recordCalls(db: Database, orgId: number, now: number, numb
   for (let i = 0; i < n; i++) {
     await db.run(
       `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, adapter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test')`,
-      [now - (o.ago ?? DAY_MS) - i, orgId, o.channel ?? 'call', o.direction ?? 'inbound', number, '+12125550100', number, o.action ?? 'allow'],
+      [now - (o.ago ?? DAY_MS) - i, orgId, o.channel ?? 'call', o.direction ?? 'inbound', number, o.to ?? '+12125550100', number, o.action ?? 'allow'],
     );
   }
 }
