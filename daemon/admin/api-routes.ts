@@ -302,7 +302,8 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   }, async (req) => {
     const a = principalOf(req);
     const { verdict, ...q } = req.query;
-    return { calls: await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) }) };
+    // scope "site": every node's calls (several nodes on one PostgreSQL), each with its node; "node": this node's.
+    return await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) });
   });
 
   app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },

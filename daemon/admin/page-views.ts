@@ -140,7 +140,12 @@ export function renderDashboard(d: Dashboard): SafeHtml {
 <rect x="${xPos}" y="${top + h - ch}" width="${w}" height="${ch}" fill="#0b5cad"></rect>
 <text x="${xPos + w / 2}" y="${top + h + 14}" text-anchor="middle">${x.day.slice(8)}</text></g>`;
   });
+  // Several nodes on one PostgreSQL (issue #15): the figures are the site's; each node's totals below them.
+  const nodes = d.nodes ? html`${d.scope === 'node' ? html`<p class="hint">The shared store cannot be reached: these figures are this node's calls only.</p>` : ''}
+<table class="stack"><caption>Screened per node</caption><thead><tr><th scope="col">Node</th><th scope="col">Screened</th><th scope="col">Blocked</th></tr></thead><tbody>
+${d.nodes.map((n) => html`<tr><td data-label="Node">${n.node}</td><td data-label="Screened">${n.screened}</td><td data-label="Blocked">${n.blocked}</td></tr>`)}</tbody></table>` : '';
   return html`<p>${d.totals.blocked} of ${d.totals.screened} screened calls and messages were blocked in the last ${d.days.length} days.</p>
+${nodes}
 <h2>Blocked per day</h2>
 <p class="legend"><span class="calls"></span>calls<span class="msgs"></span>messages</p>
 <svg class="bars" role="img" aria-label="Blocked calls and messages per day" viewBox="0 0 ${width} ${top + h + 20}" width="100%" height="${top + h + 20}" preserveAspectRatio="xMinYMin meet">${bars}</svg>
