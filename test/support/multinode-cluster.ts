@@ -23,9 +23,10 @@ const READY_CEILING_MS = 180_000;
 /** The DID every call is made to. */
 export const MULTINODE_DID = '+15550100';
 
-interface Proc { child: ChildProcess; exited: Promise<number | null> }
+export interface Proc { readonly child: ChildProcess; readonly exited: Promise<number | null> }
 
-function startDaemon(config: string): Promise<Proc> {
+/** Starts `callscreen --config CONFIG daemon` and resolves once it logged "callscreen ready". */
+export function startDaemonProcess(config: string): Promise<Proc> {
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', config, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buf = '';
@@ -139,7 +140,7 @@ export class MultinodeCluster {
   }
 
   async start(name: string): Promise<void> {
-    this.procs.set(name, await startDaemon(this.config(name)));
+    this.procs.set(name, await startDaemonProcess(this.config(name)));
   }
 
   async startAll(): Promise<void> {
@@ -286,4 +287,26 @@ export function describeOutage(f: OutageFigures): string[] {
     `  writes tried during the outage ${f.writesTried}, refused with CS_ERR_UNAVAILABLE ${f.writesRefused} (slowest refusal ${f.refusalMaxMs.toFixed(0)} ms, whole CLI command)`,
     `  PostgreSQL back → outboxes drained in ${(f.drainMs / 1000).toFixed(1)} s: call records made ${f.made}, in PostgreSQL ${f.shipped} (distinct ${f.distinct}), lost ${f.lost}, duplicated ${f.duplicates}; hits made ${f.hitsMade}, summed in PostgreSQL ${f.hitsShipped}`,
   ];
+}
+
+/**
+ * Closed-loop FastAGI load on one daemon for `seconds`: `concurrency` callers, each starting its
+ * next call when the last answered, callers from `froms` in turn. Returns answered calls per second
+ * and how many got no verdict.
+ */
+export async function fastagiRate(port: number, seconds: number, concurrency: number, froms: readonly string[]): Promise<{ perSecond: number; noVerdict: number }> {
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  let done = 0;
+  let noVerdict = 0;
+  let k = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const from = froms[k++ % froms.length] ?? '+15550000000';
+      const r = await agiCall(port, callEnv({ agi_callerid: from, agi_dnid: MULTINODE_DID, agi_extension: MULTINODE_DID }));
+      if (!r.commands.some((c) => c.startsWith('SET VARIABLE CALLSCREEN_ACTION'))) noVerdict++;
+      done++;
+    }
+  }));
+  return { perSecond: done / ((performance.now() - t0) / 1000), noVerdict };
 }
