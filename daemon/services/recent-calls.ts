@@ -34,7 +34,7 @@ export class RecentCalls {
     // Unshipped first: a record shipped between the two reads is then in both, and counted once.
     const mark = (await this.db.get<{ sid: number }>('SELECT shipped_screened_id AS sid FROM replica_state WHERE id = 1'))?.sid ?? 0;
     const { limit: _l, offset: _o, afterId: _a, ...filters } = q;
-    const pending = await this.recorder.find(orgId, { ...filters, limit: MAX_PAGE, afterId: mark });
+    const pending = await this.recorder.find(orgId, { ...filters, limit: Math.min(offset + limit, MAX_PAGE), afterId: mark });
     let shipped: ScreenedRow[];
     try {
       // Any of the first offset + limit rows of the merged list is among the first offset + limit of each part.
