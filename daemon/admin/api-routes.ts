@@ -302,7 +302,7 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   }, async (req) => {
     const a = principalOf(req);
     const { verdict, ...q } = req.query;
-    // scope "site": every node's calls (several nodes on one PostgreSQL), each with its node; "node": this node's.
+    // Several nodes on one PostgreSQL: scope "site" = every node's calls, each with its node; "node" = PostgreSQL away, this node's.
     return await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) });
   });
 

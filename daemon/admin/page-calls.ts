@@ -71,7 +71,7 @@ export function registerCallsPage(app: FastifyInstance, deps: { readonly ops: Ad
     const { calls, scope } = await ops.recentCalls(a, org.slug, {
       limit: CALLS_PAGE, offset: (pageNo - 1) * CALLS_PAGE, ...(filter.verdict ? { action: filter.verdict } : {}), ...(number ? { number } : {}),
     });
-    return sendHtml(reply, page(f, renderCallsPage(f, calls, filter, pageNo, CALLS_PAGE, scope)));
+    return sendHtml(reply, page(f, renderCallsPage(f, calls, filter, pageNo, CALLS_PAGE, scope ?? 'node')));
   });
 }
 

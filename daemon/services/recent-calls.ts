@@ -14,8 +14,11 @@ const MAX_PAGE = 1000;
 
 export interface RecentCallsPage {
   readonly calls: ScreenedRow[];
-  /** 'site': every node's records; 'node': this node's only (one node, or PostgreSQL away). */
-  readonly scope: 'site' | 'node';
+  /**
+   * Several nodes on one PostgreSQL only: 'site' = every node's records, 'node' = PostgreSQL away,
+   * this node's own. Absent on a single-node site (its listing is what it always was).
+   */
+  readonly scope?: 'site' | 'node';
 }
 
 export class RecentCalls {
@@ -27,7 +30,7 @@ export class RecentCalls {
 
   async find(orgId: number, q: CallQuery): Promise<RecentCallsPage> {
     const shared = this.shared;
-    if (!shared) return { calls: await this.recorder.find(orgId, q), scope: 'node' };
+    if (!shared) return { calls: await this.recorder.find(orgId, q) };
     const limit = Math.max(1, Math.min(q.limit ?? 50, MAX_PAGE));
     const offset = Math.max(0, q.offset ?? 0);
     const own = (r: ScreenedRow): ScreenedRow => ({ ...r, node: shared.node });
