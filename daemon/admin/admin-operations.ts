@@ -23,6 +23,7 @@ import type { OrgFloodPolicy } from '../services/flood-policy-service.js';
 import type { BlockRequest } from '../services/handset-block-service.js';
 import { AdminOrgPolicyStore } from './admin-org-policy.js';
 import { DashboardQuery } from './dashboard-query.js';
+import { RecentCalls, type RecentCallsPage } from '../services/recent-calls.js';
 import { identitySettingsFrom } from '../services/identity-settings.js';
 import type { User } from './user-service.js';
 
@@ -110,10 +111,12 @@ const CONFIRM_HOW = 'confirm it to save it (API: "confirm": true; panel: the con
 
 export class AdminOperations {
   private readonly dashboardQuery: DashboardQuery;
+  private readonly calls: RecentCalls;
   readonly policies: AdminOrgPolicyStore;
 
   constructor(private readonly ctx: DaemonContext) {
     this.dashboardQuery = new DashboardQuery(ctx.db, ctx.clock, ctx.shared?.pg ?? null);
+    this.calls = new RecentCalls(ctx.db, ctx.recorder, ctx.shared?.pg ?? null);
     this.policies = new AdminOrgPolicyStore(ctx.db);
   }
 
@@ -308,10 +311,10 @@ export class AdminOperations {
     return this.ctx.quarantine.settleAll(org.id, selector, action, p.actor);
   }
 
-  /** Recent calls, filtered by channel, verdict and (partial) number. */
-  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }) {
+  /** Recent calls, filtered by channel, verdict and (partial) number; every node's in a shared store. */
+  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }): Promise<RecentCallsPage> {
     const org = await this.org(p, slug, 'view');
-    return this.ctx.recorder.find(org.id, { ...q, limit: q.limit ?? 50, offset: q.offset ?? 0 });
+    return this.calls.find(org.id, { ...q, limit: q.limit ?? 50, offset: q.offset ?? 0 });
   }
 
   async dashboard(p: Principal, slug: string, days = 14) {

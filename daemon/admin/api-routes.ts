@@ -302,7 +302,8 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
   }, async (req) => {
     const a = principalOf(req);
     const { verdict, ...q } = req.query;
-    return { calls: await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) }) };
+    // Several nodes on one PostgreSQL: scope "site" = every node's calls, each with its node; "node" = PostgreSQL away, this node's.
+    return await ops.recentCalls(a, req.params.org, { ...q, ...(verdict ? { action: verdict } : {}) });
   });
 
   app.get('/orgs/:org/dashboard', { config: { access: 'dashboard' },

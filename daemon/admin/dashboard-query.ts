@@ -8,7 +8,18 @@ import type { PgStore } from '../store/pg-store.js';
 
 export interface DayCount { readonly day: string; readonly calls: number; readonly messages: number }
 export interface TopNumber { readonly number: string; readonly count: number; readonly lastAt: number }
-export interface Dashboard { readonly days: DayCount[]; readonly top: TopNumber[]; readonly totals: { readonly screened: number; readonly blocked: number } }
+export interface NodeTotals { readonly node: string; readonly screened: number; readonly blocked: number }
+export interface Dashboard {
+  readonly days: DayCount[];
+  readonly top: TopNumber[];
+  readonly totals: { readonly screened: number; readonly blocked: number };
+  /**
+   * Several nodes on one PostgreSQL store only (issue #15): 'site' = the figures cover every node,
+   * 'node' = PostgreSQL could not be reached, this node's own; and each node's totals.
+   */
+  readonly scope?: 'site' | 'node';
+  readonly nodes?: NodeTotals[];
+}
 
 const DAY_MS = 86_400_000;
 const BLOCKED_ACTIONS = ['reject', 'voicemail', 'quarantine', 'deny'];
@@ -40,7 +51,7 @@ export class DashboardQuery {
       const messages = rows.find((r) => r.d === dayNo && r.channel === 'sms')?.c ?? 0;
       out.push({ day: new Date(dayNo * DAY_MS).toISOString().slice(0, 10), calls, messages });
     }
-    if (site) return { days: out, top: site.top, totals: site.totals };
+    if (site) return { days: out, top: site.top, totals: site.totals, scope: 'site', nodes: site.nodes };
     const top = await this.db.all<{ number: string; count: number; lastAt: number }>(
       `SELECT number, count(*) AS count, max(at) AS lastAt FROM screened
        WHERE org_id = ? AND at >= ? AND action IN ${BLOCKED} GROUP BY number ORDER BY count DESC, lastAt DESC LIMIT ?`,
@@ -50,6 +61,8 @@ export class DashboardQuery {
       `SELECT count(*) AS screened, coalesce(sum(action IN ${BLOCKED}), 0) AS blocked FROM screened WHERE org_id = ? AND at >= ?`,
       [orgId, since],
     );
-    return { days: out, top, totals: { screened: totals?.screened ?? 0, blocked: totals?.blocked ?? 0 } };
+    const mine = { screened: totals?.screened ?? 0, blocked: totals?.blocked ?? 0 };
+    if (this.shared) return { days: out, top, totals: mine, scope: 'node', nodes: [{ node: this.shared.node, ...mine }] };
+    return { days: out, top, totals: mine };
   }
 }

@@ -144,7 +144,12 @@ export function renderDashboard(d: Dashboard, waiting: number | null = null, org
   const requests = waiting === null ? html``
     : waiting > 0 ? html`<p class="notice" role="status">${waiting} block request${waiting === 1 ? '' : 's'} from phones ${waiting === 1 ? 'is' : 'are'} waiting for an admin: <a href="/requests?org=${org}">review ${waiting === 1 ? 'it' : 'them'}</a>.</p>`
     : html`<p class="muted"><a href="/requests?org=${org}">Block requests from phones</a>: none waiting.</p>`;
+  // Several nodes on one PostgreSQL (issue #15): the figures are the site's; each node's totals below them.
+  const nodes = d.nodes ? html`${d.scope === 'node' ? html`<p class="hint">The shared store cannot be reached: these figures are this node's calls only.</p>` : ''}
+<table class="stack"><caption>Screened per node</caption><thead><tr><th scope="col">Node</th><th scope="col">Screened</th><th scope="col">Blocked</th></tr></thead><tbody>
+${d.nodes.map((n) => html`<tr><td data-label="Node">${n.node}</td><td data-label="Screened">${n.screened}</td><td data-label="Blocked">${n.blocked}</td></tr>`)}</tbody></table>` : '';
   return html`${requests}<p>${d.totals.blocked} of ${d.totals.screened} screened calls and messages were blocked in the last ${d.days.length} days.</p>
+${nodes}
 <h2>Blocked per day</h2>
 <p class="legend"><span class="calls"></span>calls<span class="msgs"></span>messages</p>
 <svg class="bars" role="img" aria-label="Blocked calls and messages per day" viewBox="0 0 ${width} ${top + h + 20}" width="100%" height="${top + h + 20}" preserveAspectRatio="xMinYMin meet">${bars}</svg>

@@ -36,6 +36,20 @@ export interface ScreenedRow {
   id: number; at: number; org_id: number | null; channel: Channel; direction: Direction; from_raw: string; to_raw: string; number: string;
   action: VerdictAction; rule_kind: string | null; rule_id: string | null; reason: string; adapter: string; call_id: string | null;
   fail_mode: string | null; latency_us: number | null; attestation: string | null;
+  /** The node that screened it: set when several nodes share one PostgreSQL store (issue #15). */
+  node?: string;
+}
+
+/** Filters of the recent-calls listing. */
+export interface CallQuery {
+  readonly limit?: number;
+  readonly offset?: number;
+  readonly channel?: Channel;
+  readonly action?: VerdictAction;
+  /** Digits found anywhere in the normalised caller or the raw from/to (any format). */
+  readonly number?: string;
+  /** Only records with a larger id (those the outbox has not shipped yet). */
+  readonly afterId?: number;
 }
 
 export interface ScreenRecorderOptions {
@@ -174,9 +188,10 @@ export class ScreenRecorder {
    * (`action`), and by `number` — its digits found anywhere in the normalised caller or in the raw
    * from/to (so "555 12" finds +15551234567). At most 1,000 rows a page.
    */
-  async find(orgId: number, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }): Promise<ScreenedRow[]> {
+  async find(orgId: number, q: CallQuery): Promise<ScreenedRow[]> {
     const where = ['org_id = ?'];
     const params: Array<string | number> = [orgId];
+    if (q.afterId !== undefined) { where.push('id > ?'); params.push(q.afterId); }
     if (q.channel) { where.push('channel = ?'); params.push(q.channel); }
     if (q.action) { where.push('action = ?'); params.push(q.action); }
     const digits = (q.number ?? '').replace(/\D/g, '');

@@ -25,7 +25,7 @@ import { CallscreenError } from '../core/errors.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Verdict } from '../core/verdict.js';
 import type { Database } from '../store/database.js';
-import type { EntryRow, Org } from '../store/rows.js';
+import { siteHitCount, siteLastHitAt, type EntryRow, type Org } from '../store/rows.js';
 import type { Actor } from './actor.js';
 import type { AuditLog } from './audit-log.js';
 import { cleanText, describeTarget, MAX_REASON } from './blocklist-service.js';
@@ -101,6 +101,12 @@ export interface StaleReportDeps {
 
 /** An entry found, by id: full rows are read only for what is listed or removed (a report over 100k entries lists 100). */
 interface Found { readonly id: number; readonly category: StaleCategory; readonly why: string; readonly by?: StaleEntry['shadowedBy'] }
+
+/**
+ * An entry's last hit on any node (ms, NULL: never): its own, or the latest another node of a shared
+ * store counted (peer_last_hit_at, issue #15). SQLite's two-argument max() is NULL when either is.
+ */
+const LAST_HIT = 'CASE WHEN peer_last_hit_at IS NULL THEN last_hit_at WHEN last_hit_at IS NULL THEN peer_last_hit_at ELSE max(last_hit_at, peer_last_hit_at) END';
 
 /** Rows read per statement when listing or removing found entries. */
 const ROWS = 500;
@@ -196,8 +202,8 @@ export class StaleReportService {
         const cutoff = now - days * DAY_MS;
         const shadowedIds = new Set(shadowed.map((s) => s.id));
         for (const r of await conn.all<{ id: number; last_hit_at: number | null; created_at: number }>(
-          `SELECT id, last_hit_at, created_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
-           AND coalesce(last_hit_at, created_at) < ? ORDER BY coalesce(last_hit_at, created_at), id`,
+          `SELECT id, ${LAST_HIT} AS last_hit_at, created_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+           AND coalesce(${LAST_HIT}, created_at) < ? ORDER BY coalesce(${LAST_HIT}, created_at), id`,
           [org.id, now, cutoff],
         )) {
           if (shadowers.has(r.id) || (wanted.has('shadowed') && shadowedIds.has(r.id))) continue;
@@ -295,7 +301,7 @@ async function rowsOf(db: Database, orgId: number, ids: readonly number[]): Prom
 function toStaleEntry(f: Found, r: EntryRow): StaleEntry {
   return {
     id: r.id, category: f.category, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, createdBy: r.created_by,
-    createdAt: r.created_at, expiresAt: r.expires_at, hitCount: r.hit_count, lastHitAt: r.last_hit_at, why: f.why, ...(f.by ? { shadowedBy: f.by } : {}),
+    createdAt: r.created_at, expiresAt: r.expires_at, hitCount: siteHitCount(r), lastHitAt: siteLastHitAt(r), why: f.why, ...(f.by ? { shadowedBy: f.by } : {}),
   };
 }
 

@@ -375,6 +375,21 @@ CREATE TABLE replica_state (
 INSERT INTO replica_state (id) VALUES (1);
 `,
   },
+  {
+    version: 9,
+    description: 'shared store: the hits other nodes counted on each entry, and how far they were pulled',
+    sql: `
+-- peer_hits / peer_last_hit_at: the sum of the other nodes' hit counts of this entry and the latest
+-- of their last hits (ms), pulled from the shared store by the outbox (issue #15). hit_count and
+-- last_hit_at stay this node's own (what it ships); the panel, API, CLI and stale report show the
+-- two together. Local columns: never replicated, and no change-feed trigger watches them.
+-- Always 0 / NULL while [store] backend = "sqlite".
+ALTER TABLE entries ADD COLUMN peer_hits INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE entries ADD COLUMN peer_last_hit_at INTEGER;
+-- PostgreSQL's clock (ms) up to which other nodes' hit counts were pulled (0: never).
+ALTER TABLE replica_state ADD COLUMN peer_hits_at INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /**

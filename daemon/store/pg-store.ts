@@ -44,7 +44,32 @@ CREATE INDEX cs_screened_org_at ON cs_screened (org_id, at);
 CREATE TABLE cs_hits (node text NOT NULL, entry_id bigint NOT NULL, hits bigint NOT NULL, last_hit_at bigint, PRIMARY KEY (node, entry_id));
 `,
   },
+  {
+    // Each node pulls the other nodes' hit counts (the panel's hit counts cover every node): only
+    // the rows updated since its last pull, by PostgreSQL's clock (ms), so no node's clock matters.
+    version: 2,
+    sql: `
+ALTER TABLE cs_hits ADD COLUMN updated_at bigint NOT NULL DEFAULT 0;
+CREATE INDEX cs_hits_updated ON cs_hits (updated_at);
+`,
+  },
 ];
+
+/** PostgreSQL's clock in ms, as SQL. */
+const PG_NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+/** A call record as the recent-calls listing shows it: the row as the node stored it, and the node. */
+export type SiteCallRow = Record<string, unknown> & { readonly id: number; readonly at: number; readonly node: string };
+
+/** Filters of the recent-calls listing (as ScreenRecorder.find). */
+export interface SiteCallQuery {
+  readonly limit: number;
+  readonly offset: number;
+  readonly channel?: string;
+  readonly action?: string;
+  /** Digits only; found anywhere in the normalised caller or the raw from/to. */
+  readonly digits?: string;
+}
 
 export interface ChangeRow {
   readonly seq: number;
@@ -290,20 +315,70 @@ export class PgStore {
     await this.ensureSchema();
     await this.withClient('hit counts stay in the outbox', async (c) => {
       await c.query(
-        `INSERT INTO cs_hits (node, entry_id, hits, last_hit_at) SELECT $1, x.id, x.hit_count, x.last_hit_at FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, hit_count bigint, last_hit_at bigint)
-         ON CONFLICT (node, entry_id) DO UPDATE SET hits = excluded.hits, last_hit_at = excluded.last_hit_at`,
+        `INSERT INTO cs_hits (node, entry_id, hits, last_hit_at, updated_at)
+         SELECT $1, x.id, x.hit_count, x.last_hit_at, ${PG_NOW_MS} FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, hit_count bigint, last_hit_at bigint)
+         ON CONFLICT (node, entry_id) DO UPDATE SET hits = excluded.hits, last_hit_at = excluded.last_hit_at, updated_at = excluded.updated_at
+         WHERE (cs_hits.hits, cs_hits.last_hit_at) IS DISTINCT FROM (excluded.hits, excluded.last_hit_at)`,
         [this.node, JSON.stringify(hits)],
       );
     });
   }
 
   /**
-   * The dashboard's three figures over every node's shipped call records (cs_screened) of one org
-   * since `since` (ms): blocked per UTC day number and channel, the most blocked numbers, totals.
+   * The other nodes' hits per entry (sum of their counts, latest of their last hits) for the
+   * entries whose count any other node shipped at or after `since` (PostgreSQL's clock, ms; 0:
+   * every entry). `now`: PostgreSQL's clock when the read began, the next call's `since` (less a
+   * margin: an upsert that began before `now` may commit after this read).
+   */
+  async peerHits(since: number): Promise<{ now: number; hits: Array<{ entryId: number; hits: number; lastHitAt: number | null }> }> {
+    await this.ensureSchema();
+    return this.withClient("the other nodes' hit counts could not be read", async (c) => {
+      const now = Number((await c.query<{ now: string }>(`SELECT ${PG_NOW_MS} AS now`)).rows[0]?.now ?? 0);
+      const r = await c.query<{ entry_id: string; hits: string; last: string | null }>(
+        `SELECT entry_id, sum(hits) AS hits, max(last_hit_at) AS last FROM cs_hits
+         WHERE node <> $1 AND entry_id IN (SELECT entry_id FROM cs_hits WHERE updated_at >= $2 AND node <> $1) GROUP BY entry_id`,
+        [this.node, since],
+      );
+      return { now, hits: r.rows.map((x) => ({ entryId: Number(x.entry_id), hits: Number(x.hits), lastHitAt: x.last === null ? null : Number(x.last) })) };
+    });
+  }
+
+  /**
+   * One page of an org's shipped call records from every node, newest first (time, then node name
+   * byte-wise, then id, so pages do not overlap; cs_screened_org_at read backwards): the first `offset + limit` that match, for the caller to merge
+   * with what its own outbox still holds.
+   */
+  async recentScreened(orgId: number, q: SiteCallQuery): Promise<SiteCallRow[]> {
+    await this.ensureSchema();
+    const where = ['org_id = $1'];
+    const params: unknown[] = [orgId];
+    const p = (v: unknown): string => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (q.channel) where.push(`data->>'channel' = ${p(q.channel)}`);
+    if (q.action) where.push(`data->>'action' = ${p(q.action)}`);
+    if (q.digits) {
+      const d = p(q.digits);
+      where.push(`(strpos(replace(data->>'number', '+', ''), ${d}) > 0 OR strpos(data->>'from_raw', ${d}) > 0 OR strpos(data->>'to_raw', ${d}) > 0)`);
+    }
+    return this.withClient('the site-wide call records could not be read', async (c) => {
+      const r = await c.query<{ node: string; data: Record<string, unknown> }>(
+        `SELECT node, data FROM cs_screened WHERE ${where.join(' AND ')} ORDER BY at DESC, node COLLATE "C", id DESC LIMIT ${p(q.limit)} OFFSET ${p(q.offset)}`, params,
+      );
+      return r.rows.map((x) => ({ ...x.data, id: Number(x.data.id), at: Number(x.data.at), node: x.node }));
+    });
+  }
+
+  /**
+   * The dashboard's figures over every node's shipped call records (cs_screened) of one org since
+   * `since` (ms): blocked per UTC day number and channel, the most blocked numbers, totals, and the
+   * totals of each node.
    * `blocked`: the actions that count as blocked, as in dashboard-query.ts.
    */
   async dashboard(orgId: number, since: number, topN: number, blocked: readonly string[]): Promise<{
     days: Array<{ d: number; channel: string; c: number }>; top: Array<{ number: string; count: number; lastAt: number }>; totals: { screened: number; blocked: number };
+    nodes: Array<{ node: string; screened: number; blocked: number }>;
   }> {
     await this.ensureSchema();
     return this.withClient('the site-wide dashboard could not be read', async (c) => {
@@ -315,7 +390,11 @@ export class PgStore {
          WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1 ORDER BY count(*) DESC, max(at) DESC LIMIT $4`, [orgId, since, blocked, topN]);
       const totals = await c.query<{ screened: string; blocked: string }>(
         `SELECT count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2`, [orgId, since, blocked]);
+      const nodes = await c.query<{ node: string; screened: string; blocked: string }>(
+        `SELECT node, count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2
+         GROUP BY node ORDER BY node COLLATE "C"`, [orgId, since, blocked]);
       return {
+        nodes: nodes.rows.map((r) => ({ node: r.node, screened: Number(r.screened), blocked: Number(r.blocked) })),
         days: days.rows.map((r) => ({ d: Number(r.d), channel: r.channel, c: Number(r.c) })),
         top: top.rows.map((r) => ({ number: r.number, count: Number(r.count), lastAt: Number(r.last_at) })),
         totals: { screened: Number(totals.rows[0]?.screened ?? 0), blocked: Number(totals.rows[0]?.blocked ?? 0) },

@@ -9,6 +9,8 @@
  * - Hit counts: each entry's local total (absolute, not a delta) for entries hit since the last
  *   shipment, upserted per (node, entry): repeating a shipment changes nothing, and an entry's
  *   count across the site is the sum over nodes, exact.
+ * - The other nodes' hit counts come back the same way (pullPeerHits), so the hit counts a node
+ *   shows are the site's.
  * A node's records that the recorder prunes (records.keep) before they were shipped are lost; at
  * the default million that is days of PostgreSQL outage.
  */
@@ -23,9 +25,18 @@ import type { PgStore } from './pg-store.js';
  */
 const HIT_MARGIN_MS = 5 * 60_000;
 
+/**
+ * Another node's hit-count upsert may have started (and taken its time from PostgreSQL's clock)
+ * before a pull and commit after it: each pull reads back this far before the last one (10 s;
+ * harmless, the values are absolute).
+ */
+const PEER_MARGIN_MS = 10_000;
+
 export interface ShipperStatus {
   readonly shippedRecords: number;
   readonly shippedHits: number;
+  /** Entries whose other nodes' hit counts were pulled into this file. */
+  readonly pulledHits: number;
   readonly pendingRecords: number;
   readonly errors: number;
   readonly lastError: string | null;
@@ -34,7 +45,7 @@ export interface ShipperStatus {
 export class RecordShipper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private st = { shippedRecords: 0, shippedHits: 0, pendingRecords: 0, errors: 0, lastError: null as string | null };
+  private st = { shippedRecords: 0, shippedHits: 0, pulledHits: 0, pendingRecords: 0, errors: 0, lastError: null as string | null };
 
   constructor(
     private readonly db: Database,
@@ -92,11 +103,38 @@ export class RecordShipper {
         this.st.shippedHits += hits.length;
       }
       this.st.pendingRecords = (await this.db.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE id > ?', [sid]))?.c ?? 0;
+      await this.pullPeerHits();
     } catch (err) {
       this.st.errors++;
       this.st.lastError = err instanceof Error ? err.message : String(err);
       this.logger.debug({ err: this.st.lastError }, 'outbox not shipped; will retry');
       throw err;
     }
+  }
+
+  /**
+   * The other way: the other nodes' hit counts of the entries they shipped since the last pull,
+   * into entries.peer_hits / peer_last_hit_at (local columns: no change feed, no replication), so
+   * this node's panel, API, CLI and stale report count every node's hits.
+   */
+  private async pullPeerHits(): Promise<void> {
+    const mark = (await this.db.get<{ at: number }>('SELECT peer_hits_at AS at FROM replica_state WHERE id = 1'))?.at ?? 0;
+    const { now, hits } = await this.store.peerHits(mark === 0 ? 0 : mark - PEER_MARGIN_MS);
+    await this.db.localTransaction(async () => {
+      let updated = 0;
+      for (let i = 0; i < hits.length; i += 300) {
+        const chunk = hits.slice(i, i + 300);
+        updated += (await this.db.run(
+          `WITH p(id, n, last) AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
+           UPDATE entries SET peer_hits = p.n, peer_last_hit_at = p.last FROM p WHERE entries.id = p.id`,
+          chunk.flatMap((h) => [h.entryId, h.hits, h.lastHitAt]),
+        )).changes;
+      }
+      // An entry newer than this replica's newest (it lags): keep the mark and read it again next
+      // time. (One it no longer has, purged, is not waited for.)
+      const newest = updated === hits.length ? 0 : (await this.db.get<{ m: number | null }>('SELECT max(id) AS m FROM entries'))?.m ?? 0;
+      if (updated === hits.length || hits.every((h) => h.entryId <= newest)) await this.db.run('UPDATE replica_state SET peer_hits_at = ? WHERE id = 1', [Math.max(now, 1)]);
+    });
+    this.st.pulledHits += hits.length;
   }
 }

@@ -303,6 +303,11 @@ export class Replicator {
       const cur = await this.db.get<LocalState>('SELECT store_id, applied_seq FROM replica_state WHERE id = 1');
       if (cur && cur.store_id === storeId && cur.applied_seq >= snap.seq) return false;
       await this.db.exec('PRAGMA defer_foreign_keys = ON');
+      if (cur && cur.store_id !== storeId) {
+        // Another store's (or none's): the other nodes' hit counts pulled from it do not apply; pull afresh.
+        await this.db.run('UPDATE entries SET peer_hits = 0, peer_last_hit_at = NULL WHERE peer_hits <> 0 OR peer_last_hit_at IS NOT NULL');
+        await this.db.run('UPDATE replica_state SET peer_hits_at = 0 WHERE id = 1');
+      }
       await this.db.exec('CREATE TEMP TABLE IF NOT EXISTS cs_keep (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID');
       await this.db.exec('DELETE FROM temp.cs_keep');
       for (const spec of specs.values()) {

@@ -7,7 +7,7 @@
  * (a sign-in must work while PostgreSQL is away), screened calls and hit counts (the outbox ships
  * them), quarantined SMS (holding one is on the SMS path, which never waits on PostgreSQL), the
  * local change log and replica_state. Columns that change on every call (entries.hit_count,
- * last_hit_at; api_tokens.last_used_at) are local too: a replica's upsert leaves them as they are.
+ * last_hit_at, and the other nodes' counts peer_hits, peer_last_hit_at; api_tokens.last_used_at) are local too: a replica's upsert leaves them as they are.
  */
 import type { Database, SqlParam } from './database.js';
 
@@ -26,7 +26,7 @@ const SHARED: readonly SharedTable[] = [
   { name: 'org_admin_policy' },
   { name: 'contacts' },
   { name: 'contact_numbers' },
-  { name: 'entries', local: ['hit_count', 'last_hit_at'] },
+  { name: 'entries', local: ['hit_count', 'last_hit_at', 'peer_hits', 'peer_last_hit_at'] },
   { name: 'users' },
   { name: 'user_orgs' },
   { name: 'api_tokens', local: ['last_used_at'] },

@@ -16,8 +16,12 @@ export interface EntryRow {
   created_at: number;
   expires_at: number | null;
   source: EntrySource;
+  /** This node's own hits (what its outbox ships). */
   hit_count: number;
   last_hit_at: number | null;
+  /** The other nodes' hits, pulled from a shared store (issue #15; schema 9); 0 / null on one node. */
+  peer_hits?: number;
+  peer_last_hit_at?: number | null;
   removed_at: number | null;
   removed_by: string | null;
   removed_reason: string | null;
@@ -63,6 +67,17 @@ export function didsOf(text: string | null | undefined): readonly string[] | nul
   return text ? Object.freeze(text.split(' ').filter(Boolean)) : null;
 }
 
+/** An entry's hits on every node: its own and, in a shared store, the other nodes' (issue #15). */
+export function siteHitCount(r: EntryRow): number {
+  return r.hit_count + (r.peer_hits ?? 0);
+}
+
+/** An entry's last hit on any node (ms), null when none ever hit it. */
+export function siteLastHitAt(r: EntryRow): number | null {
+  const peer = r.peer_last_hit_at ?? null;
+  return r.last_hit_at === null ? peer : peer === null ? r.last_hit_at : Math.max(r.last_hit_at, peer);
+}
+
 export function toEntryRecord(r: EntryRow): EntryRecord {
   // breadth is the index's (precedence among prefixes and patterns), not something to show.
   const { breadth: _index, ...view } = toEntryView(r);
@@ -73,8 +88,9 @@ export function toEntryRecord(r: EntryRow): EntryRecord {
     createdBy: r.created_by,
     createdAt: r.created_at,
     source: r.source,
-    hitCount: r.hit_count,
-    lastHitAt: r.last_hit_at,
+    // Site-wide: this node's hits and those the other nodes of a shared store counted.
+    hitCount: siteHitCount(r),
+    lastHitAt: siteLastHitAt(r),
     removedAt: r.removed_at,
     removedBy: r.removed_by,
     removedReason: r.removed_reason,

@@ -95,3 +95,24 @@ t.test('more exact numbers than one page (1,000) under a prefix: every one is fo
   t.equal(r.entries.length, 5);
   t.match(r.entries[0], { category: 'shadowed', kind: 'exact', value: /^\+1900555\d{4}$/, createdBy: 'import' });
 });
+
+t.test("hits other nodes of a shared store counted (peer_hits, issue #15) count: an entry hit only elsewhere is not unused", async (t) => {
+  const s = await services(t);
+  await s.orgs.add('acme', 'Acme', 'US', cliActor);
+  const here = await s.blocklist.block('acme', { kind: 'exact', number: '+15550000001' }, {}, cliActor);
+  const elsewhere = await s.blocklist.block('acme', { kind: 'exact', number: '+15550000002' }, {}, cliActor);
+  const both = await s.blocklist.block('acme', { kind: 'exact', number: '+15550000003' }, {}, cliActor);
+  const never = await s.blocklist.block('acme', { kind: 'exact', number: '+15550000004' }, {}, cliActor);
+  s.clock.advance(10 * DAY);
+  const now = s.clock.now();
+  await s.db.run('UPDATE entries SET hit_count = 2, last_hit_at = ? WHERE id = ?', [now - DAY, here.id]);
+  await s.db.run('UPDATE entries SET peer_hits = 5, peer_last_hit_at = ? WHERE id = ?', [now - DAY, elsewhere.id]);
+  await s.db.run('UPDATE entries SET hit_count = 1, last_hit_at = ?, peer_hits = 4, peer_last_hit_at = ? WHERE id = ?', [now - 9 * DAY, now - 2 * DAY, both.id]);
+  const r = await s.stale.report('acme', { days: 3, categories: ['unused'] });
+  t.same(r.entries.map((e) => e.id), [never.id], 'only the entry no node hit is unused');
+  const old = await s.stale.report('acme', { days: 1, categories: ['unused'] });
+  t.match(old.entries.find((e) => e.id === both.id), { hitCount: 5, lastHitAt: now - 2 * DAY, why: /last hit on / }, 'its hits and last hit are every node\'s');
+  const listed = (await s.blocklist.list('acme')).entries;
+  t.match(listed.find((e) => e.id === elsewhere.id), { hitCount: 5, lastHitAt: now - DAY }, 'the entry list counts the other nodes\' hits');
+  t.match(listed.find((e) => e.id === both.id), { hitCount: 5, lastHitAt: now - 2 * DAY });
+});

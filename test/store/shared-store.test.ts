@@ -11,6 +11,8 @@ import type { Actor } from '../../daemon/services/actor.js';
 import { silentLogger, tempDir, until } from '../support/harness.js';
 import { postgresChecks } from '../../daemon/ops/doctor-postgres.js';
 import { DashboardQuery } from '../../daemon/admin/dashboard-query.js';
+import { AdminOperations } from '../../daemon/admin/admin-operations.js';
+import type { Principal } from '../../daemon/admin/admin-operations.js';
 import { PgSandbox, skipReason } from '../support/pg-sandbox.js';
 
 const skip = await skipReason();
@@ -76,7 +78,7 @@ async function run(t: Test): Promise<void> {
     t.match(metrics, /^callscreen_replica_connected 1$/m);
     const doctor = await postgresChecks(configOf('b'), join(dir, 'b.db'), 3000);
     t.match(doctor, [
-      { name: 'PostgreSQL store', ok: true, detail: /^postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen: schema v1, change log at \d+$/ },
+      { name: 'PostgreSQL store', ok: true, detail: /^postgres:\/\/callscreen@127\.0\.0\.1:\d+\/callscreen: schema v\d+, change log at \d+$/ },
       { name: 'replica', ok: true, detail: /b\.db has applied change \d+ of \d+ \(0 behind/ },
     ], 'doctor: the store and the replica');
   });
@@ -209,5 +211,56 @@ async function run(t: Test): Promise<void> {
     t.comment(`import until A and C reject: ${Math.round(performance.now() - t0)} ms`);
     const counts = await Promise.all(['a', 'b', 'c'].map(async (n) => (await node(n).db.get<{ c: number }>("SELECT count(*) AS c FROM entries WHERE name = 'imported' AND removed_at IS NULL"))?.c));
     t.same(counts, [10_000, 10_000, 10_000], 'every node has all of them');
+  });
+
+  await t.test("a call screened on node B is listed on node A with B's name; a hit on B counts on A", async (t) => {
+    const orgId = (await a.ctx.orgs.require('acme')).id;
+    const blockedNumber = '+15551234567';
+    const entryId = (await a.ctx.db.get<{ id: number }>('SELECT id FROM entries WHERE value = ? AND removed_at IS NULL', [blockedNumber]))!.id;
+    const siteHits = async (): Promise<number> => {
+      let sum = 0;
+      for (const n of ['a', 'b', 'c']) sum += (await node(n).db.get<{ h: number }>('SELECT hit_count AS h FROM entries WHERE id = ?', [entryId]))?.h ?? 0;
+      return sum;
+    };
+    const shownOnA = async (): Promise<{ hitCount: number; lastHitAt: number | null }> => {
+      const e = await a.ctx.blocklist.getEntry(orgId, entryId);
+      return { hitCount: e?.hitCount ?? -1, lastHitAt: e?.lastHitAt ?? null };
+    };
+    const before = await siteHits();
+    const onB = async (from: string): Promise<string> => {
+      const v = await node('b').screener.screen(call(from));
+      node('b').screener.recordVerdict(call(from), orgId, v, 'test', 10);
+      return v.action;
+    };
+    t.equal(await onB('+15558880001'), 'allow');
+    const t0 = Date.now();
+    for (let i = 0; i < 3; i++) t.equal(await onB(blockedNumber), 'reject');
+    await node('b').recorder.flush();
+    const ops = new AdminOperations(a.ctx);
+    const admin: Principal = { user: { id: 1, name: 'root', role: 'admin', roles: { acme: 'admin' }, disabled: false, orgs: ['acme'] }, actor: actor('a') };
+    const listed = async () => (await ops.recentCalls(admin, 'acme', { number: '5558880001' })).calls;
+    t.ok(await until(async () => (await listed()).length === 1, 20_000, 100), "B's call reaches A's recent calls once B's outbox shipped it");
+    const page = await ops.recentCalls(admin, 'acme', { number: '5558880001' });
+    t.equal(page.scope, 'site', 'the listing covers every node');
+    t.match(page.calls[0], { node: 'b', from_raw: '+15558880001', action: 'allow' }, "with B's name");
+    const blockedCalls = (await ops.recentCalls(admin, 'acme', { number: blockedNumber, action: 'reject', limit: 1000 })).calls;
+    t.same([...new Set(blockedCalls.map((c) => c.node))].sort(), ['a', 'b', 'c'], "blocked calls of every node, each with its node's name");
+    const byKey = new Set(blockedCalls.map((c) => `${c.node ?? ''}/${c.id}`));
+    t.equal(byKey.size, blockedCalls.length, 'no call listed twice');
+    // A call A screened a moment ago, still in A's outbox, is listed too.
+    await a.ctx.shared!.shipper.stop();
+    const v = await a.ctx.screener.screen(call('+15558880009'));
+    a.ctx.screener.recordVerdict(call('+15558880009'), orgId, v, 'test', 10);
+    await a.ctx.recorder.flush();
+    t.match((await ops.recentCalls(admin, 'acme', { number: '5558880009' })).calls, [{ node: 'a', from_raw: '+15558880009' }], "A's unshipped call is listed, with A's name");
+    a.ctx.shared!.shipper.start();
+    t.equal(await siteHits(), before + 3, 'B counted the three blocked calls');
+    t.ok(await until(async () => (await shownOnA()).hitCount === before + 3, 20_000, 100), `A shows the site's hit count (${before + 3}), B's hits included`);
+    t.ok(((await shownOnA()).lastHitAt ?? 0) >= t0 - 1000, "A's last hit is B's call");
+    t.ok(await until(async () => (await node('c').blocklist.getEntry(orgId, entryId))?.hitCount === before + 3, 20_000, 100), 'and so does C');
+    const dash = await ops.dashboard(admin, 'acme');
+    t.equal(dash.scope, 'site');
+    t.same(dash.nodes?.map((n) => n.node), ['a', 'b', 'c'], "the dashboard has each node's totals");
+    t.equal(dash.nodes?.reduce((s, n) => s + n.screened, 0), dash.totals.screened, 'which add up to the site total');
   });
 }

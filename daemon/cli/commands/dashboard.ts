@@ -14,13 +14,19 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (o: { org: string; days?: number; json?: boolean }) => {
       const s = await ctx.services();
       const org = await s.orgs.require(o.org);
-      const d = await new DashboardQuery(s.db, s.clock).forOrg(org.id, Math.min(o.days ?? 14, 366));
+      // With several nodes on one PostgreSQL (issue #15): every node's calls, and each node's totals.
+      const d = await new DashboardQuery(s.db, s.clock, s.shared?.pg ?? null).forOrg(org.id, Math.min(o.days ?? 14, 366));
       if (o.json) {
         ctx.json({ org: org.slug, ...d });
         return;
       }
       ctx.out(`${d.totals.blocked} of ${d.totals.screened} screened calls and messages blocked in the last ${d.days.length} days`);
       for (const l of renderTable(['Day', 'Calls blocked', 'Messages blocked'], d.days.map((x) => [x.day, String(x.calls), String(x.messages)]))) ctx.out(l);
+      if (d.scope === 'node') ctx.out(`the shared store ${s.shared?.pg.where ?? ''} cannot be reached: this node's calls only`);
+      if (d.nodes) {
+        ctx.out('');
+        for (const l of renderTable(['Node', 'Screened', 'Blocked'], d.nodes.map((n) => [n.node, String(n.screened), String(n.blocked)]))) ctx.out(l);
+      }
       if (d.top.length > 0) {
         ctx.out('');
         for (const l of renderTable(['Top blocked number', 'Blocked', 'Last'], d.top.map((t) => [t.number, String(t.count), formatTime(t.lastAt)]))) ctx.out(l);
