@@ -21,6 +21,7 @@ import { Daemon } from '../daemon/main.js';
 import type { DaemonContext } from '../daemon/daemon-context.js';
 import { systemScheduler as realTimers } from '../daemon/core/clock.js';
 import { PgSandbox } from '../test/support/pg-sandbox.js';
+import { at, must } from './checked.js';
 
 const BLOCKS = Number(process.env.CS_BENCH_BLOCKS ?? 200);
 const CHANGES = Number(process.env.CS_BENCH_CHANGES ?? 10_000);
@@ -61,7 +62,7 @@ try {
   const writes: number[] = [];
   for (let i = 0; i < BLOCKS; i++) {
     const from = `+1555700${String(i).padStart(4, '0')}`;
-    const writer = nodes[i % 3]!;
+    const writer = at(nodes, i % 3);
     const others = nodes.filter((n) => n !== writer);
     const t0 = performance.now();
     await writer.blocklist.block('acme', { kind: 'exact', number: from }, {}, actor);
@@ -100,7 +101,7 @@ try {
   await single.stop();
   console.log(`verdict rate (screenSync, best of 5): node of the shared store ${Math.round(bestShared).toLocaleString('en')}/s, single node ${Math.round(bestSingle).toLocaleString('en')}/s (ratio ${(bestShared / bestSingle).toFixed(2)})`);
 
-  await daemons.get('c')!.stop();
+  await must(daemons.get('c'), 'node c').stop();
   daemons.delete('c');
   const t1 = performance.now();
   for (let i = 0; i < CHANGES; i++) await a.blocklist.block('acme', { kind: 'exact', number: `+1555800${String(i).padStart(4, '0')}` }, {}, actor);
@@ -108,8 +109,9 @@ try {
   console.log(`${CHANGES} changes made on node a while c was down: ${(madeMs / 1000).toFixed(1)} s (${Math.round(CHANGES / (madeMs / 1000))} writes/s, one at a time)`);
   const t2 = performance.now();
   const c = await start('c');
-  const head = Number((await a.shared!.pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
-  while (c.shared!.replicator.status().appliedSeq < head) await sleep(5);
+  const head = Number((await must(a.shared, 'node a\'s shared store').pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
+  const cShared = must(c.shared, 'node c\'s shared store');
+  while (cShared.replicator.status().appliedSeq < head) await sleep(5);
   const last = `+1555800${String(CHANGES - 1).padStart(4, '0')}`;
   while (c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: last, to: '+12125550100' }).action === 'allow') await sleep(5);
   console.log(`catch-up of ${CHANGES} changes (restart to last verdict right on c): ${((performance.now() - t2) / 1000).toFixed(2)} s`);
