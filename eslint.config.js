@@ -51,11 +51,14 @@ export default defineConfig(
       // `rows[0]!` after `t.equal(rows.length, 1)`: the assertions before it are the check, and a
       // wrong guess still fails the test (a TypeError on that line). Helpers use test/support/must.ts.
       '@typescript-eslint/no-non-null-assertion': 'off',
-      // Not yet fixed: 120 member reads on `any`, nearly all fastify inject's `.json()` in
-      // test/admin/api-*.test.ts and security-findings.test.ts; give it the answer's type,
-      // `.json<{ id: number }>()`, as the other admin tests do, then remove this line.
-      '@typescript-eslint/no-unsafe-member-access': 'off',
     },
+  },
+  {
+    // Not yet fixed: 81 member reads on `any`, fastify inject's untyped `.json()`, in these two
+    // files; give it the answer's type, `.json<{ id: number }>()`, as the other API tests do, then
+    // remove this block.
+    files: ['test/admin/api-routes.test.ts', 'test/admin/api-actions.test.ts'],
+    rules: { '@typescript-eslint/no-unsafe-member-access': 'off' },
   },
   {
     // This file and .dependency-cruiser.cjs: Node scripts, not part of the TypeScript project.
