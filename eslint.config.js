@@ -1,7 +1,7 @@
 // ESLint flat config: typescript-eslint's strict, type-checked rules on every TypeScript file
 // (daemon, scripts, tests), on top of ESLint's recommended set. Run with `npm run lint`;
 // npm test's pretest and .ci/run both run it. Findings are fixed, not disabled one by one; the
-// overrides below for test files say why each rule does not fit them, or that it is not fixed yet.
+// overrides below for test files say why each rule does not fit them.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
@@ -52,13 +52,6 @@ export default defineConfig(
       // wrong guess still fails the test (a TypeError on that line). Helpers use test/support/must.ts.
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
-  },
-  {
-    // Not yet fixed: 81 member reads on `any`, fastify inject's untyped `.json()`, in these two
-    // files; give it the answer's type, `.json<{ id: number }>()`, as the other API tests do, then
-    // remove this block.
-    files: ['test/admin/api-routes.test.ts', 'test/admin/api-actions.test.ts'],
-    rules: { '@typescript-eslint/no-unsafe-member-access': 'off' },
   },
   {
     // This file and .dependency-cruiser.cjs: Node scripts, not part of the TypeScript project.
