@@ -33,6 +33,7 @@ import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { openServices } from '../daemon/main.js';
 import { profileTable } from './cpu-profile.js';
+import { must } from './checked.js';
 
 const argv = process.argv.slice(2);
 const PROFILE = argv.includes('--cpu-prof');
@@ -98,7 +99,7 @@ function call(port: number, seq: number, caller: string): Promise<{ ms: number; 
 
 function cpuMs(pid: number): number {
   // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = must(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1], `the fields of /proc/${pid}/stat`).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -187,9 +188,10 @@ async function main(): Promise<void> {
     const child = await spawnReady(args);
     daemon = child;
     floor = await spawnReady(['-e', FLOOR_SERVER]);
-    const pid = child.pid!;
+    const pid = must(child.pid, 'the daemon\'s pid');
     await point(pid, PORT, 200, 0); // warm-up: JIT, caches
-    await point(floor.pid!, FLOOR_PORT, 200, 0);
+    const floorPid = must(floor.pid, 'the floor server\'s pid');
+    await point(floorPid, FLOOR_PORT, 200, 0);
     table.push(`FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`);
     table.push('');
     table.push('| calls/s asked | server | answered | calls/s done | CPU ms / 1000 calls | p50 ms | p99 ms | commands/call |');
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
       `| ${rate} | ${who} | ${r.answered}/${r.total} | ${r.donePerS.toFixed(0)} | ${r.cpuPer1000.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.commands.toFixed(2)} |`;
     let seq = 1_000_000;
     for (const rate of RATES) {
-      const f = await point(floor.pid!, FLOOR_PORT, rate, seq);
+      const f = await point(floorPid, FLOOR_PORT, rate, seq);
       const d = await point(pid, PORT, rate, seq);
       seq += rate * SECS;
       table.push(row(rate, 'floor', f), row(rate, 'callscreen', d));

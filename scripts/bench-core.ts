@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import type { ScreenRequest } from '../daemon/core/screen-request.js';
 import { Daemon, openServices } from '../daemon/main.js';
+import { at, must } from './checked.js';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
 /**
@@ -33,9 +34,9 @@ const require = createRequire(import.meta.url);
 const gc = (globalThis as { gc?: () => void }).gc;
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return at(s, Math.floor(s.length / 2));
 };
-const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const pct = (sorted: Float64Array, p: number): number => at(sorted, Math.min(sorted.length - 1, Math.floor(sorted.length * p)));
 const log = (msg: string): void => void process.stderr.write(msg + '\n');
 
 /** The i-th blocked number: NANP, area codes 200–999, distinct for i < 8e9. */
@@ -47,14 +48,15 @@ interface Row { metric: string; value: string; target: string; ratio: string; ok
 const rows: Row[] = [];
 function report(metric: string, value: number, unit: string, target: number | null, higherIsBetter: boolean, digits = 0): void {
   const ratio = target === null ? null : higherIsBetter ? value / target : target / value;
-  rows.push({
+  const row = {
     metric,
     value: `${value.toLocaleString('en-US', { maximumFractionDigits: digits })} ${unit}`,
     target: target === null ? '—' : `${higherIsBetter ? '≥' : '≤'} ${target.toLocaleString('en-US')} ${unit}`,
     ratio: ratio === null ? '—' : `${ratio.toFixed(2)}×`,
     ok: ratio === null ? null : ratio >= 1,
-  });
-  log(`  ${metric}: ${rows[rows.length - 1]!.value}${target === null ? '' : ` (target ${rows[rows.length - 1]!.target}, ${rows[rows.length - 1]!.ratio})`}`);
+  };
+  rows.push(row);
+  log(`  ${metric}: ${row.value}${target === null ? '' : ` (target ${row.target}, ${row.ratio})`}`);
 }
 
 /** The import phase: builds the org and the CSV, imports it, prints the seconds the import took. */
@@ -192,13 +194,13 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       let t0 = performance.now();
       for (let i = 0; i < CACHED_OPS; i++) {
-        const v = screener.screenSync(hot[i % HOT]!);
+        const v = screener.screenSync(at(hot, i % HOT));
         if (v.action !== 'allow') sink++;
       }
       syncRates.push(CACHED_OPS / ((performance.now() - t0) / 1000));
       t0 = performance.now();
       for (let i = 0; i < CACHED_OPS / 4; i++) {
-        const v = await screener.screen(hot[i % HOT]!);
+        const v = await screener.screen(at(hot, i % HOT));
         if (v.action !== 'allow') sink++;
       }
       asyncRates.push(CACHED_OPS / 4 / ((performance.now() - t0) / 1000));
@@ -220,10 +222,10 @@ async function main(): Promise<void> {
         national[i] = { ...base, from: `(${d.slice(0, 3)}) ${d.slice(3, 6)}-${d.slice(6)}` };
       }
       let t0 = performance.now();
-      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(e164[i]!).action !== 'allow') sink++;
+      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(at(e164, i)).action !== 'allow') sink++;
       e164Rates.push(UNIQUE / ((performance.now() - t0) / 1000));
       t0 = performance.now();
-      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(national[i]!).action !== 'allow') sink++;
+      for (let i = 0; i < UNIQUE; i++) if (screener.screenSync(at(national, i)).action !== 'allow') sink++;
       nationalRates.push(UNIQUE / ((performance.now() - t0) / 1000));
     }
     report('verdicts/s, unique never-seen callers, E.164 (+1…)', median(e164Rates), '/s', 200_000, true);
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
       const lat = new Float64Array(LAT);
       for (let i = 0; i < LAT; i++) {
         const k = i % 10;
-        const req: ScreenRequest = k < 4 ? hot[(i * 13) % HOT]!
+        const req: ScreenRequest = k < 4 ? at(hot, (i * 13) % HOT)
           : k === 4 ? { ...base, from: blocked((HOT * 97 + r * LAT + i) % N) }
           : { ...base, from: unseen(10 * UNIQUE * RUNS + r * LAT + i) };
         const t0 = process.hrtime.bigint();
@@ -252,7 +254,7 @@ async function main(): Promise<void> {
       lat.sort();
       p50s.push(pct(lat, 0.5));
       p99s.push(pct(lat, 0.99));
-      maxes.push(lat[lat.length - 1]!);
+      maxes.push(at(lat, lat.length - 1));
     }
     report('verdict latency p50 (mix: 40% cached, 10% SQLite read, 50% unseen)', median(p50s), 'µs', null, false, 1);
     report('verdict latency p99 (same mix)', median(p99s), 'µs', 1000, false, 1);
@@ -316,7 +318,7 @@ db.exec('SELECT 1', next);
       while ((nl = buf.indexOf('\n')) >= 0) {
         const [n, at] = buf.slice(0, nl).split(' ');
         buf = buf.slice(nl + 1);
-        committed.set(n!, Number(at));
+        committed.set(must(n, 'a number on the line'), Number(at));
       }
     });
     const exited = new Promise<number | null>((res) => child.on('exit', res));
@@ -408,7 +410,7 @@ instead of per row.
 `;
 }
 
-(process.argv[2] === '--import-phase' ? importPhase(process.argv[3]!) : process.argv[2] === '--rss-phase' ? rssPhase(process.argv[3]!) : main()).catch((err: unknown) => {
+(process.argv[2] === '--import-phase' ? importPhase(must(process.argv[3], 'the database path')) : process.argv[2] === '--rss-phase' ? rssPhase(must(process.argv[3], 'the database path')) : main()).catch((err: unknown) => {
   log(err instanceof Error ? (err.stack ?? err.message) : String(err));
   process.exit(1);
 });

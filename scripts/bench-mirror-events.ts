@@ -31,6 +31,7 @@ import type { LinkState } from '../daemon/net/reconnecting-link.js';
 import { AmiParser, type AmiMessage } from '../daemon/pbx/asterisk/ami-protocol.js';
 import { backgroundScheduler } from '../daemon/core/clock.js';
 import { profileTable } from './cpu-profile.js';
+import { at, must } from './checked.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const REPS = Number(process.env.BENCH_REPS ?? 5);
@@ -56,8 +57,8 @@ function frame(i: number): string {
 class BenchAmi {
   currentState: LinkState = 'connected';
   readonly listeners = new Set<(e: AmiEvent) => void>();
-  async action(): Promise<AmiMessage> {
-    return { Response: 'Success' };
+  action(): Promise<AmiMessage> {
+    return Promise.resolve({ Response: 'Success' });
   }
   onState(): () => void {
     return () => undefined;
@@ -70,7 +71,7 @@ class BenchAmi {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return at(s, Math.floor(s.length / 2));
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-bench-mirror-'));
@@ -119,7 +120,7 @@ async function run(stage: 'parse' | 'handle' | 'handle+log'): Promise<number> {
 const stages = ['parse', 'handle', 'handle+log'] as const;
 const results = new Map<string, number[]>(stages.map((s) => [s, []]));
 await run('handle+log'); // warm-up: JIT, caches
-for (let r = 0; r < REPS; r++) for (const s of stages) results.get(s)!.push(await run(s));
+for (let r = 0; r < REPS; r++) for (const s of stages) must(results.get(s), s).push(await run(s));
 
 let profile = '';
 if (PROFILE) {
@@ -134,7 +135,7 @@ if (PROFILE) {
 }
 
 process.stdout.write(`AstDB mirror: daemon CPU per mirror-answered call (${EVENTS} UserEvents, median of ${REPS}, ms)\n`);
-for (const s of stages) process.stdout.write(`  ${s.padEnd(11)} ${median(results.get(s)!).toFixed(4)}   runs: ${results.get(s)!.map((x) => x.toFixed(4)).join(' ')}\n`);
+for (const s of stages) process.stdout.write(`  ${s.padEnd(11)} ${median(must(results.get(s), s)).toFixed(4)}   runs: ${must(results.get(s), s).map((x) => x.toFixed(4)).join(' ')}\n`);
 process.stdout.write(`  target ≤ 0.1 ms per call (handle+log, the daemon's default level)\n`);
 if (profile) process.stdout.write(`\n${profile}\n`);
 await daemon.stop();

@@ -29,6 +29,7 @@ import type { DaemonContext } from '../daemon/daemon-context.js';
 import { systemScheduler as realTimers } from '../daemon/core/clock.js';
 import { freePort, PgSandbox } from '../test/support/pg-sandbox.js';
 import { describeOutage, fastagiRate, MultinodeCluster, MULTINODE_DID, startDaemonProcess } from '../test/support/multinode-cluster.js';
+import { at, must } from './checked.js';
 
 const BLOCKS = Number(process.env.CS_BENCH_BLOCKS ?? 200);
 const CHANGES = Number(process.env.CS_BENCH_CHANGES ?? 100_000);
@@ -75,7 +76,7 @@ try {
   const writes: number[] = [];
   for (let i = 0; i < BLOCKS; i++) {
     const from = num(7_000_000, i);
-    const writer = nodes[i % 3]!;
+    const writer = at(nodes, i % 3);
     const others = nodes.filter((n) => n !== writer);
     const t0 = performance.now();
     await writer.blocklist.block('acme', { kind: 'exact', number: from }, {}, actor);
@@ -120,7 +121,7 @@ try {
   }
 
   if (ONLY.has('catchup')) {
-    await daemons.get('c')!.stop();
+    await must(daemons.get('c'), 'daemon c').stop();
     daemons.delete('c');
     // b stays up and follows: the catch-up is c's alone.
     const t1 = performance.now();
@@ -133,12 +134,12 @@ try {
     const t2 = performance.now();
     const c = await start('c');
     const startedMs = performance.now() - t2;
-    const head = Number((await a.shared!.pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
-    while (c.shared!.replicator.status().appliedSeq < head) await sleep(5);
+    const head = Number((await must(a.shared, 'a shared store').pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
+    while (must(c.shared, 'c shared store').replicator.status().appliedSeq < head) await sleep(5);
     const last = num(8_000_000, CHANGES - 1);
     while (c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: last, to: '+12125550100' }).action === 'allow') await sleep(5);
     const first = c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: num(8_000_000, 0), to: '+12125550100' }).action;
-    console.log(`catch-up of ${CHANGES.toLocaleString('en')} changes (restart to last verdict right on c): ${((performance.now() - t2) / 1000).toFixed(2)} s (daemon.start() returned after ${(startedMs / 1000).toFixed(2)} s; resyncs ${c.shared!.replicator.status().resyncs}; first change's verdict ${first})`);
+    console.log(`catch-up of ${CHANGES.toLocaleString('en')} changes (restart to last verdict right on c): ${((performance.now() - t2) / 1000).toFixed(2)} s (daemon.start() returned after ${(startedMs / 1000).toFixed(2)} s; resyncs ${must(c.shared, 'c shared store').replicator.status().resyncs}; first change's verdict ${first})`);
   }
   for (const d of daemons.values()) await d.stop().catch(() => undefined);
   daemons.clear();
@@ -181,7 +182,7 @@ try {
       const froms = [BLOCKED, ...Array.from({ length: 99 }, (_, i) => num(3_000_000, i))];
       const best = { shared: 0, single: 0, noVerdict: 0 };
       for (let round = 0; round < 3; round++) {
-        const r1 = await fastagiRate(cl.ports.a!, 5, 16, froms);
+        const r1 = await fastagiRate(must(cl.ports.a, 'node a port'), 5, 16, froms);
         const r2 = await fastagiRate(sport, 5, 16, froms);
         best.shared = Math.max(best.shared, r1.perSecond);
         best.single = Math.max(best.single, r2.perSecond);

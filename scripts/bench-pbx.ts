@@ -39,6 +39,7 @@ import * as sandbox from '../test/support/pbx-sandbox.js';
 import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js';
 import { profileTable } from './cpu-profile.js';
 import { writeSection } from './report-section.js';
+import { at, must } from './checked.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -87,10 +88,10 @@ const rnd = (n: number): number => Math.floor(Math.random() * n);
 
 const median = (xs: number[]): number => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : Number.NaN;
+  return s.length ? at(s, Math.floor(s.length / 2)) : Number.NaN;
 };
 const pctl = (sorted: number[], p: number): number =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]! : Number.NaN;
+  sorted.length ? at(sorted, Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))) : Number.NaN;
 
 // ------------------------------------------------------------------------------------------ SIPp
 
@@ -216,7 +217,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     // Mirror-answered calls are recorded from the AMI UserEvent stream, which may trail the calls a little.
     for (let waited = 0; ; waited += 500) {
       const counts = new Map(sqlite(dbPath, `SELECT adapter, count(*) FROM screened WHERE id > ${id0} GROUP BY adapter;`)
-        .split('\n').filter(Boolean).map((l) => l.split('|')).map(([a, n]) => [a!, Number(n)] as const));
+        .split('\n').filter(Boolean).map((l) => l.split('|')).map(([a = '', n]) => [a, Number(n)] as const));
       byMirror = counts.get('astdb-mirror') ?? 0;
       byFastagi = counts.get('fastagi') ?? 0;
       if (variant !== 'mirror' || byMirror + byFastagi >= r.successfulCalls || waited >= 10_000) break;
@@ -356,7 +357,7 @@ async function startDaemon(configPath: string): Promise<ChildProcess> {
     let partial = '';
     child.stdout.on('data', (d: Buffer) => {
       const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
+      partial = lines.pop() ?? ''; // split always returns at least one piece
       for (const line of lines) {
         if (!ready && line.trim() === 'ready') {
           ready = true;
@@ -427,7 +428,7 @@ async function main(): Promise<void> {
   const missing = VARIANTS.filter((v) => !plan.includes(DID[v]));
   if (missing.length) throw new Error(`bench context not loaded (no ${missing.map((v) => DID[v]).join(', ')}):\n${plan}`);
   daemon = await startDaemon(configPath);
-  const dpid = daemon.pid!;
+  const dpid = must(daemon.pid, 'the daemon\'s pid');
   log(`daemon pid ${dpid} ready; Asterisk pid ${asteriskPid()}; waiting for the AstDB mirror`);
   const mirrorSyncS = await waitMirrorLive(performance.now());
   log(`AstDB mirror sync of ${N.toLocaleString('en-US')} numbers: ${mirrorSyncS.toFixed(1)} s (daemon ready → callscreen/alive and complete/bench set)`);
@@ -445,7 +446,7 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < REPS; rep++) {
     for (const rate of RATES) {
       for (let k = 0; k < VARIANTS.length; k++) {
-        const v = VARIANTS[(k + rep) % VARIANTS.length]!;
+        const v = at(VARIANTS, (k + rep) % VARIANTS.length);
         const key = `${v}@${rate}`;
         results.set(key, [...(results.get(key) ?? []), await point(v, rate, callsAt(rate))]);
       }
@@ -458,7 +459,7 @@ async function main(): Promise<void> {
   const alive = new Set<Variant>(VARIANTS);
   for (const rate of RATES) {
     for (const v of VARIANTS) {
-      const ps = results.get(`${v}@${rate}`)!;
+      const ps = results.get(`${v}@${rate}`) ?? [];
       if (alive.has(v) && ps.filter(sustains).length * 2 > ps.length) best[v] = rate;
       else alive.delete(v);
     }
@@ -576,7 +577,7 @@ What does screening cost the PBX, compared with FreePBX's Blacklist (Asterisk's 
 Measured by \`scripts/bench-pbx.ts\`${QUICK ? ' **--quick (smoke run, not the full benchmark)**' : ''} on ${new Date().toISOString().slice(0, 10)}.
 
 **One run on a shared ${cpus().length}-core machine (${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB) that also runs Asterisk
-and SIPp** (and other engineers' work: 1-minute load average ${r.load.map((l) => l[0]!.toFixed(1)).join(' at the start of the measured points, ')} at the end): absolute figures are noisy; compare the columns, which were measured
+and SIPp** (and other engineers' work: 1-minute load average ${r.load.map((l) => at(l, 0).toFixed(1)).join(' at the start of the measured points, ')} at the end): absolute figures are noisy; compare the columns, which were measured
 interleaved in the same run.
 
 Setup: **${N.toLocaleString('en-US')} blocked numbers**${N < 1_000_000 ? ' (fewer than the 1,000,000 the issue asks for)' : ''} loaded into callscreen through the Importer

@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import type { ScreenRequest } from '../daemon/core/screen-request.js';
 import { Daemon, openServices } from '../daemon/main.js';
+import { at } from './checked.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'callscreen-bench-rules-'));
 const dbPath = join(dir, 'ab.db');
@@ -49,11 +50,11 @@ async function main() {
   const A = reqs('plain', '+12125550100');
   const B = reqs('rules', did);
   for (const r of [...A, ...B]) await ctx.screener.screen(r);
-  const rate = (rs: ScreenRequest[]) => { const t0 = performance.now(); let k = 0; for (let i = 0; i < 100_000; i++) if (ctx.screener.screenSync(rs[i % rs.length]!).action !== 'allow') k++; return 100_000 / ((performance.now() - t0) / 1000) + k * 0; };
+  const rate = (rs: ScreenRequest[]) => { const t0 = performance.now(); let k = 0; for (let i = 0; i < 100_000; i++) if (ctx.screener.screenSync(at(rs, i % rs.length)).action !== 'allow') k++; return 100_000 / ((performance.now() - t0) / 1000) + k * 0; };
   const ra: number[] = []; const rb: number[] = [];
   const pairs: number[] = [];
   for (let r = 0; r < 41; r++) { const a = rate(A); const b = rate(B); ra.push(a); rb.push(b); pairs.push(b / a); }
-  const med = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+  const med = (x: number[]) => at([...x].sort((a, b) => a - b), Math.floor(x.length / 2));
   console.log(`plain ${med(ra).toFixed(0)}/s rules ${med(rb).toFixed(0)}/s ratio ${(med(rb) / med(ra)).toFixed(3)} median pair ratio ${med(pairs).toFixed(3)}`);
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -137,20 +137,23 @@ export class AdminServer implements Component {
       throw Object.assign(new Error(`no such page: ${req.method} ${req.url.split('?')[0] ?? ''}`), { statusCode: 404, code: 'FST_ERR_NOT_FOUND' });
     });
 
-    await app.register(async (api) => {
+    // Plugins that register synchronously return a settled promise: fastify waits on a plugin's promise.
+    await app.register((api) => {
       registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes, ...doors });
       registerWhatIfRoutes(api, { ops });
       registerStaleRoutes(api, { ops });
       registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
       registerRuleApiRoutes(api, { rules: new RuleOperations(ctx, ops) });
-      api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+      api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, () => app.swagger());
       api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
         reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
+      return Promise.resolve();
     }, { prefix: '/api/v1' });
-    await app.register(async (pages) => {
+    await app.register((pages) => {
       const rules = new RuleOperations(ctx, ops);
       registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, rules, routes: this.routes, ...doors });
       registerRulePages(pages, { ops, rules, ctx });
+      return Promise.resolve();
     });
     // /healthz, /readyz and /metrics are polled (systemd, monitoring, Prometheus: every few
     // seconds): their request lines at info would bury everything else. Their errors still log.

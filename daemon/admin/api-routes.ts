@@ -62,12 +62,14 @@ export function registerApiRoutes(instance: FastifyInstance, deps: ApiDeps): voi
 
   // Only JSON bodies: a form post or text/plain cannot reach the API (and CORS-free simple
   // requests from other sites are refused before anything runs).
-  app.addHook('preValidation', async (req) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.body === undefined) return;
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  app.addHook('preValidation', (req) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.body === undefined) return Promise.resolve();
+    const [mediaType = ''] = (req.headers['content-type'] ?? '').split(';');
+    const type = mediaType.trim().toLowerCase();
     if (type !== 'application/json') {
-      throw Object.assign(new Error(`the API takes application/json bodies, not "${type || 'none'}"`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+      return Promise.reject(Object.assign(new Error(`the API takes application/json bodies, not "${type || 'none'}"`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }));
     }
+    return Promise.resolve();
   });
 
   app.post('/session', { config: { access: 'public' },

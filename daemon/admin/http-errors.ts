@@ -27,8 +27,8 @@ export function toHttpError(err: unknown): HttpError {
     return { status: err.httpStatus, body: { code: err.code, message: err.message, details: { ...err.details } } };
   }
   const e = (err ?? {}) as FastifyLikeError;
-  if (Array.isArray(e.validation) && e.validation.length > 0) {
-    const v = e.validation[0]!;
+  const v = Array.isArray(e.validation) ? e.validation[0] : undefined;
+  if (v !== undefined) {
     const params = v.params ?? {};
     const path = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
     const extra = typeof params.additionalProperty === 'string' ? params.additionalProperty : undefined;

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
 import type { DaemonContext } from '../daemon-context.js';
 import { permissionsFor } from './access-policy.js';
-import { principalOf } from './access-hook.js';
+import { orgOf, principalOf } from './access-hook.js';
 import type { AdminOperations } from './admin-operations.js';
 import { html } from './html-escape.js';
 import { page, when, type Frame } from './page-layout.js';
@@ -45,7 +45,7 @@ export function registerRulePages(app: FastifyInstance, deps: RulePageDeps): voi
   for (const action of ['disable', 'enable', 'observe', 'promote'] as const) {
     app.post(`/blocked/:id/${action}`, { config: { access: action === 'disable' || action === 'observe' ? 'unblock' : 'block' } }, async (req, reply) => {
       const a = principalOf(req);
-      const org = req.accessOrg!;
+      const org = orgOf(req);
       const note = (req.body as Record<string, unknown> | undefined)?.note;
       const e = await rules.act(a, org.slug, idParam(req), action, typeof note === 'string' ? note : '');
       const to = action === 'promote' || action === 'observe' ? `/blocked/${e.id}/report` : e.list === 'allow' ? '/allowed' : '/blocked';

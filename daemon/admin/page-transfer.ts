@@ -84,7 +84,7 @@ export function registerTransferPages(app: FastifyInstance, deps: { readonly ops
     const v: ImportForm = { csv: field(req.body, 'csv'), delimiter: field(req.body, 'delimiter') };
     const delimiter = delimiterOf(v.delimiter);
     if (field(req.body, 'action') === 'import') {
-      const r = await transfer.import(a, org.slug, v.csv, { ...(delimiter ? { delimiter } : {}), fileName: 'panel upload' }).catch(async (err: unknown) => {
+      const r = await transfer.import(a, org.slug, v.csv, { ...(delimiter ? { delimiter } : {}), fileName: 'panel upload' }).catch((err: unknown) => {
         // The list changed between preview and import (or the text was altered): show why, again.
         if (err instanceof CallscreenError && err.code === 'CS_ERR_IMPORT_INVALID') return null;
         throw err;

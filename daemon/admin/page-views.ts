@@ -102,13 +102,15 @@ ${f.perms.contacts ? html`<h2 id="add-contact">Add a contact</h2>${errorSummary(
 
 export function renderQuarantine(f: Frame, messages: readonly QuarantinedMessage[], total: number): SafeHtml {
   if (messages.length === 0) return html`<p class="empty">No messages are held for ${f.org.name}. Messages from blocked contacts appear here.</p>`;
-  const groups = new Map<string, QuarantinedMessage[]>();
+  // A group is never empty: its first message names the sender.
+  const groups = new Map<string, [QuarantinedMessage, ...QuarantinedMessage[]]>();
   for (const m of messages) {
     const key = m.contactId !== null ? `c${m.contactId}` : `n${m.from}`;
-    groups.set(key, [...(groups.get(key) ?? []), m]);
+    const held = groups.get(key);
+    groups.set(key, held ? [...held, m] : [m]);
   }
   const cards = [...groups.values()].map((ms) => {
-    const first = ms[0]!;
+    const [first] = ms;
     const who = first.contactId !== null ? first.contactName ?? `Contact ${first.contactId}` : first.from;
     const selector = first.contactId !== null ? html`<input type="hidden" name="contactId" value="${first.contactId}">` : html`<input type="hidden" name="from" value="${first.from}">`;
     return html`<section class="card" aria-label="Messages from ${who}">

@@ -33,7 +33,7 @@ interface State { failures: number; lockedUntil: number }
 /** The address a budget is kept for: IPv4 as is, IPv6 by its /64 (a host is handed a whole /64). */
 export function addressKey(ip: string): string {
   const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4) return v4[1]!;
+  if (v4?.[1] !== undefined) return v4[1];
   if (!ip.includes(':')) return ip;
   const [head = '', tail = ''] = ip.split('::');
   const h = head ? head.split(':') : [];

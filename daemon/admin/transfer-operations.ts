@@ -22,11 +22,11 @@ export class TransferOperations {
 
   /** Checks every row and counts what would change; writes nothing. Bad rows come back listed, not thrown. */
   async preview(p: Principal, slug: string, text: string, delimiter?: CsvDelimiter): Promise<ImportPreview> {
-    const org = await this.ops.org(p, slug, 'import');
+    await this.ops.org(p, slug, 'import');
     const actor = { ...p.actor, source: 'import' as const };
     try {
-      const rows = await this.ctx.importer.check(text, org, actor, undefined, delimiter);
-      const result = await this.ctx.importer.importText(text, slug, actor, { dryRun: true, ...(delimiter ? { delimiter } : {}) });
+      // One pass over the text: the counts and the sample come from the same checked rows.
+      const { result, rows } = await this.ctx.importer.preview(text, slug, actor, delimiter ? { delimiter } : {});
       return { ok: true, result, sample: rows.slice(0, PREVIEW_ROWS) };
     } catch (err) {
       if (err instanceof CallscreenError && err.code === 'CS_ERR_IMPORT_INVALID') {

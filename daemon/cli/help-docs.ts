@@ -66,7 +66,7 @@ complete -o default -F _callscreen callscreen
 function roff(text: string): string {
   return text.replace(/\\/g, '\\e').replace(/-/g, '\\-')
     // Non-ASCII (… — “ ”) as groff's Unicode escapes: plain troff reads its input as Latin-1.
-    .replace(/\P{ASCII}/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`).split('\n').map((l) => (/^[.']/.test(l) ? `\\&${l}` : l)).join('\n');
+    .replace(/\P{ASCII}/gu, (c) => `\\[u${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`).split('\n').map((l) => (/^[.']/.test(l) ? `\\&${l}` : l)).join('\n');
 }
 
 function optionsBlock(options: readonly Option[]): string[] {

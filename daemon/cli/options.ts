@@ -14,10 +14,11 @@ export function positiveInt(option: string): (text: string) => number {
 /** Exactly one of the given targets was supplied, or a usage error listing them. */
 export function exactlyOne<T>(what: string, candidates: ReadonlyArray<T | undefined | false>): T {
   const given = candidates.filter((c): c is T => c !== undefined && c !== false);
-  if (given.length !== 1) {
+  const [only] = given;
+  if (given.length !== 1 || only === undefined) {
     throw new CallscreenError('CS_ERR_USAGE', `give exactly one target: ${what} (got ${given.length})`);
   }
-  return given[0]!;
+  return only;
 }
 
 /** A whole number ≥ 0 (an --offset), or a usage error naming the option. */

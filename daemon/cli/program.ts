@@ -75,9 +75,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 /** Nothing but global options (`callscreen`, `callscreen --db x.db`): nothing was asked for. */
 function asksForNothing(argv: readonly string[]): boolean {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (GLOBAL_WITH_VALUE.has(a)) { i++; continue; }
+  let isValue = false; // the argument after a global option that takes a value
+  for (const a of argv) {
+    if (isValue) { isValue = false; continue; }
+    if (GLOBAL_WITH_VALUE.has(a)) { isValue = true; continue; }
     if ([...GLOBAL_WITH_VALUE].some((g) => a.startsWith(`${g}=`))) continue;
     return false;
   }

@@ -54,11 +54,11 @@ export class ConfigLoader {
       const lines = keyLines(text);
       const errors = (this.validate.errors ?? []).filter((e) => e.keyword !== 'if');
       const described = errors.map((e) => describe(e, lines));
-      const first = described[0]!;
+      const [first] = described;
       throw new CallscreenError(
         'CS_ERR_CONFIG_INVALID',
         `${name}: ${described.map((d) => d.text).join('; ')}`,
-        { file: name, key: first.key, line: first.line, errors: described },
+        { file: name, key: first?.key ?? null, line: first?.line ?? null, errors: described },
       );
     }
     const config = data;
@@ -71,8 +71,8 @@ export class ConfigLoader {
         const line = lines.get(b.key) ?? lines.get(b.key.split('.')[0] ?? '') ?? null;
         return { key: b.key, line, text: `${b.key}${line !== null ? ` (line ${line})` : ''} ${b.text}` };
       });
-      const first = described[0]!;
-      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, { file: name, key: first.key, line: first.line, errors: described });
+      const [first] = described;
+      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, { file: name, key: first?.key ?? null, line: first?.line ?? null, errors: described });
     }
     return deepFreeze(config);
   }
@@ -127,14 +127,14 @@ export function keyLines(text: string): Map<string, number> {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     const header = /^\[\s*([A-Za-z0-9_.\- "]+?)\s*\]$/.exec(line);
-    if (header) {
-      table = header[1]!.replace(/"/g, '').split('.').map((s) => s.trim()).join('.');
+    if (header?.[1] !== undefined) {
+      table = header[1].replace(/"/g, '').split('.').map((s) => s.trim()).join('.');
       if (!out.has(table)) out.set(table, i + 1);
       return;
     }
     const kv = /^([A-Za-z0-9_\-."]+)\s*=/.exec(line);
-    if (kv) {
-      const key = kv[1]!.replace(/"/g, '');
+    if (kv?.[1] !== undefined) {
+      const key = kv[1].replace(/"/g, '');
       const full = table ? `${table}.${key}` : key;
       if (!out.has(full)) out.set(full, i + 1);
     }

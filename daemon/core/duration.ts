@@ -13,8 +13,9 @@ export function parseExpiry(text: string, now: number): number {
   const s = text.trim();
   const rel = /^(\d{1,6})\s*([mhdw])$/i.exec(s);
   let at: number;
-  if (rel) {
-    at = now + Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!;
+  const relMs = rel ? UNIT_MS[(rel[2] ?? '').toLowerCase()] : undefined;
+  if (rel && relMs !== undefined) {
+    at = now + Number(rel[1]) * relMs;
   } else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) {
     at = Date.parse(s.length === 10 ? s + 'T00:00:00Z' : s);
     if (Number.isNaN(at)) throw invalid(text, 'not a real date');

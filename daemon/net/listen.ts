@@ -26,9 +26,8 @@ export interface ListenAddress {
 export function parseListenAddress(value: string): ListenAddress | string {
   if (value.includes('[') || (value.match(/:/g) ?? []).length > 1) return `"${value}": IPv6 listen addresses are not supported; use an IPv4 address or a host name`;
   const m = /^([^:]*):(\d+)$/.exec(value);
-  if (!m) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
-  const host = m[1]!;
-  const digits = m[2]!;
+  const [, host, digits] = m ?? [];
+  if (host === undefined || digits === undefined) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
   const port = Number(digits);
   if (digits.length > 5 || port > 65535) return `port ${digits} is out of range (0-65535)`;
   if (host === '') return 'the host is empty (127.0.0.1: this host only; 0.0.0.0: every interface)';

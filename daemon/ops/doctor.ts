@@ -12,7 +12,7 @@ import { Database } from '../store/database.js';
 import { SCHEMA_VERSION, schemaVersion } from '../store/migrations.js';
 import { postgresChecks } from './doctor-postgres.js';
 import { lockPathFor, readOwner, realLockSystem } from './daemon-lock.js';
-import { READINESS_FIXES } from './readiness.js';
+import { READINESS_FIXES, readinessFix } from './readiness.js';
 import type { Readiness } from './readiness-check.js';
 import { MIN_FREE_BYTES } from './store-health.js';
 
@@ -109,7 +109,7 @@ async function storageChecks(path: string): Promise<DoctorCheck[]> {
     const s = await statfs(dir);
     const free = s.bavail * s.bsize;
     out.push(free < MIN_FREE_BYTES
-      ? { name: 'disk space', ok: false, detail: `${free} bytes free in ${dir} (the daemon needs ${MIN_FREE_BYTES})`, fix: READINESS_FIXES['disk-full']!.replace('DIR', dir) }
+      ? { name: 'disk space', ok: false, detail: `${free} bytes free in ${dir} (the daemon needs ${MIN_FREE_BYTES})`, fix: READINESS_FIXES['disk-full'].replace('DIR', dir) }
       : { name: 'disk space', ok: true, detail: `${Math.floor(free / (1024 * 1024))} MiB free in ${dir}` });
   } catch (err) {
     out.push({ name: 'disk space', ok: false, detail: `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, fix: `create ${dir} or set store.path` });
@@ -123,8 +123,8 @@ async function storageChecks(path: string): Promise<DoctorCheck[]> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       out.push(code === 'EROFS'
-        ? { name: 'database writable', ok: false, detail: `${path} is on a read-only file system`, fix: READINESS_FIXES['read-only']! }
-        : { name: 'database writable', ok: false, detail: `${path} or ${dir}: ${code ?? String(err)} for this user (run doctor as the service user: sudo -u callscreen callscreen doctor)`, fix: fill(READINESS_FIXES.unreadable!, path) });
+        ? { name: 'database writable', ok: false, detail: `${path} is on a read-only file system`, fix: READINESS_FIXES['read-only'] }
+        : { name: 'database writable', ok: false, detail: `${path} or ${dir}: ${code ?? String(err)} for this user (run doctor as the service user: sudo -u callscreen callscreen doctor)`, fix: fill(READINESS_FIXES.unreadable, path) });
     }
   }
   return out;
@@ -156,7 +156,7 @@ async function daemonReadiness(adminListen: string, dbPath: string, timeoutMs: n
   if (failing.length === 0) return [{ name: 'daemon readiness', ok: true, detail: `ready (${r.checks.map((c) => c.name).join(', ')})` }];
   return failing.map((c) => ({
     name: `daemon readiness: ${c.name}`, ok: false, detail: `${c.reason ?? 'failing'}: ${c.detail}`,
-    fix: fill(READINESS_FIXES[c.reason ?? ''] ?? 'see the log: journalctl -u callscreen -e', dbPath),
+    fix: fill(readinessFix(c.reason ?? '') ?? 'see the log: journalctl -u callscreen -e', dbPath),
   }));
 }
 

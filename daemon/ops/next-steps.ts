@@ -36,8 +36,9 @@ async function counts(dbPath: string): Promise<{ orgs: number; users: number; sc
   if (!existsSync(dbPath)) return null;
   let db: Database | null = null;
   try {
-    db = await Database.open(dbPath, { readOnly: true, create: false });
-    const one = async (sql: string): Promise<number> => (await db!.get<{ c: number }>(sql))?.c ?? 0;
+    const opened = await Database.open(dbPath, { readOnly: true, create: false });
+    db = opened;
+    const one = async (sql: string): Promise<number> => (await opened.get<{ c: number }>(sql))?.c ?? 0;
     return { orgs: await one('SELECT count(*) AS c FROM orgs'), users: await one('SELECT count(*) AS c FROM users'), screened: await one('SELECT count(*) AS c FROM screened') };
   } catch {
     return null; // the doctor's own checks say what is wrong with the database

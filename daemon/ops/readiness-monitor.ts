@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Scheduler } from '../core/clock.js';
-import { checkReadiness, READINESS_FIXES } from './readiness.js';
+import { checkReadiness, readinessFix } from './readiness.js';
 import type { Readiness, ReadinessSubject } from './readiness-check.js';
 import type { StoreHealth } from './store-health.js';
 
@@ -66,7 +66,7 @@ export class ReadinessMonitor {
       const before = this.state.get(c.name) ?? '';
       if (now === before) continue;
       this.state.set(c.name, now);
-      if (now !== '') this.logger.warn({ check: c.name, reason: now, detail: c.detail, fix: READINESS_FIXES[now] }, `not ready: ${c.name} ${now}: ${c.detail}`);
+      if (now !== '') this.logger.warn({ check: c.name, reason: now, detail: c.detail, fix: readinessFix(now) }, `not ready: ${c.name} ${now}: ${c.detail}`);
       else this.logger.info({ check: c.name, was: before, detail: c.detail }, `${c.name} ok again (was ${before})`);
     }
     if (wasReady !== r.ready) {

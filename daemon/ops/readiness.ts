@@ -19,7 +19,7 @@ export const STORE_PROBE_TIMEOUT_MS = 1000;
 export const LINK_COMPONENTS: ReadonlySet<string> = new Set(['ami', 'esl-inbound', 'sip-edge']);
 
 /** What to do, by reason: printed by `callscreen doctor` under a failing readiness check. */
-export const READINESS_FIXES: Readonly<Record<string, string>> = {
+export const READINESS_FIXES = {
   'deleted': 'the database file was removed while the daemon ran: restore it (callscreen restore BACKUP_FILE) or put it back, then systemctl restart callscreen',
   'replaced': 'the database file was replaced while the daemon ran (a copy or restore without stopping it): systemctl restart callscreen so the daemon opens the new file',
   'unreadable': 'give the service user read and write access to the database and its directory: chown callscreen: FILE DIR && chmod 0640 FILE && chmod 0750 DIR',
@@ -32,7 +32,12 @@ export const READINESS_FIXES: Readonly<Record<string, string>> = {
   'component-down': 'a listener stopped: see the log, then systemctl restart callscreen',
   'shared-store-down': 'PostgreSQL ([store] url) cannot be reached: screening goes on from this node\'s replica and writes are refused; check PostgreSQL (pg_isready -d URL), the network and the credentials; the log names the last error',
   'replica-behind': 'this node\'s replica is far behind PostgreSQL\'s change log: see the replicator\'s log lines (a failing apply, a disk problem); it resyncs by itself when the log no longer holds what it needs',
-};
+} as const satisfies Readonly<Record<string, string>>;
+
+/** The fix for the reason a check gave (any text: it also comes from another process's /readyz), if one is known. */
+export function readinessFix(reason: string): string | undefined {
+  return (READINESS_FIXES as Readonly<Record<string, string | undefined>>)[reason];
+}
 
 export async function checkReadiness(view: ReadinessSubject, storeHealth: StoreHealth | null = null): Promise<Readiness> {
   const checks: ReadinessCheck[] = [];

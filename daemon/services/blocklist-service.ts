@@ -442,9 +442,9 @@ export class BlocklistService {
          ORDER BY e.created_at, e.id LIMIT ?`,
         [org.id, afterAt, afterId, pageSize],
       );
-      if (rows.length === 0) return;
+      const last = rows.at(-1);
+      if (last === undefined) return;
       yield rows;
-      const last = rows[rows.length - 1]!;
       afterAt = last.created_at;
       afterId = last.id;
       if (rows.length < pageSize) return;

@@ -90,9 +90,9 @@ export async function copyRows(to: Database, table: string, rows: readonly unkno
  * like any lookup.
  */
 export function liveRules(index: ScreeningIndex): CurrentRulesSource {
-  return async (orgId) => {
+  return (orgId) => {
     const state = index.orgById(orgId);
-    return state && { state, matches: (s) => index.lookupSync(state, s) };
+    return Promise.resolve(state && { state, matches: (s) => index.lookupSync(state, s) });
   };
 }
 
@@ -103,7 +103,7 @@ export function liveRules(index: ScreeningIndex): CurrentRulesSource {
  * `close` is a closure (no `this`), so callers may destructure it.
  */
 export async function scratchConnection(db: Database, busyTimeoutMs = 5000): Promise<{ conn: Database; close: () => Promise<void> }> {
-  if (db.path === ':memory:' || db.path === '') return { conn: db, close: async () => undefined };
+  if (db.path === ':memory:' || db.path === '') return { conn: db, close: () => Promise.resolve() };
   const conn = await openReader(db.path, busyTimeoutMs);
   return { conn, close: () => conn.close() };
 }

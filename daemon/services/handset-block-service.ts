@@ -148,7 +148,7 @@ export class HandsetBlockService {
       await this.db.run("UPDATE block_requests SET status = 'approved', decided_by = ?, decided_at = ?, entry_id = ? WHERE id = ?", [actor.name, this.clock.now(), entry.id, id]);
       await this.audit.append(org.id, actor, 'block.request.approve', row.number, '', { request: id, entry: entry.id, requestedBy: row.requested_by });
     });
-    return toRequest((await this.db.get<RequestRow>('SELECT * FROM block_requests WHERE id = ?', [id]))!, org.slug);
+    return this.request(org, id);
   }
 
   async decline(orgSlug: string, id: number, actor: Actor, reason = ''): Promise<BlockRequest> {
@@ -158,7 +158,14 @@ export class HandsetBlockService {
       await this.db.run("UPDATE block_requests SET status = 'declined', decided_by = ?, decided_at = ? WHERE id = ?", [actor.name, this.clock.now(), id]);
       await this.audit.append(org.id, actor, 'block.request.decline', row.number, reason, { request: id, requestedBy: row.requested_by });
     });
-    return toRequest((await this.db.get<RequestRow>('SELECT * FROM block_requests WHERE id = ?', [id]))!, org.slug);
+    return this.request(org, id);
+  }
+
+  /** A request as it is now (after approve or decline wrote it). */
+  private async request(org: Org, id: number): Promise<BlockRequest> {
+    const row = await this.db.get<RequestRow>('SELECT * FROM block_requests WHERE id = ?', [id]);
+    if (!row) throw new CallscreenError('CS_ERR_REQUEST_NOT_FOUND', `no block request ${id} in organisation "${org.slug}"`, { request: id });
+    return toRequest(row, org.slug);
   }
 
   private async pending(org: Org, id: number): Promise<RequestRow> {

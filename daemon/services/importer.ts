@@ -14,7 +14,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
-import { csvField, CSV_DELIMITERS, CsvSyntaxError, delimiterName, readCsv, sniffDelimiter, type CsvDelimiter } from '../core/csv.js';
+import { csvField, CSV_DELIMITERS, CsvSyntaxError, delimiterName, readCsvBatches, sniffDelimiter, type CsvDelimiter } from '../core/csv.js';
 import { parseExpiry } from '../core/duration.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
@@ -73,6 +73,22 @@ const PROGRESS_EVERY = 50_000;
 /** Bad rows reported at most; the count of the rest is given. */
 const MAX_REPORTED = 200;
 const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at'] as const;
+type KnownColumn = (typeof KNOWN_COLUMNS)[number];
+/** Where each known column is in a header: its index, or -1 when the header does not name it (the first when named twice). */
+type Columns = Readonly<Record<KnownColumn, number>>;
+
+function columnsOf(header: readonly string[]): Columns {
+  const at = (c: KnownColumn): number => header.indexOf(c);
+  return {
+    number: at('number'), kind: at('kind'), list: at('list'), mode: at('mode'), name: at('name'), reason: at('reason'),
+    expires: at('expires'), blocked_by: at('blocked_by'), blocked_at: at('blocked_at'),
+  };
+}
+
+/** A row's cell in column `at` (trimmed), or '' when the header has no such column. */
+function cell(fields: readonly string[], at: number): string {
+  return at < 0 ? '' : (fields[at] ?? '').trim();
+}
 
 export class Importer {
   constructor(
@@ -99,6 +115,23 @@ export class Importer {
   }
 
   async importText(text: string, orgSlug: string, actor: Actor, options: ImportOptions & { fileName?: string } = {}): Promise<ImportResult> {
+    const { org, unique, result } = await this.plan(text, orgSlug, actor, options);
+    if (options.dryRun) return result;
+    await this.write(org, [...unique.values()], actor, options.fileName ?? '(text)', result, options.onProgress);
+    return result;
+  }
+
+  /**
+   * A dry run that also returns the checked rows, in file order (the panel's preview lists the
+   * first ones): the text is parsed and checked once. Throws CS_ERR_IMPORT_INVALID as importText does.
+   */
+  async preview(text: string, orgSlug: string, actor: Actor, options: Pick<ImportOptions, 'delimiter'> = {}): Promise<{ result: ImportResult; rows: readonly ImportRow[] }> {
+    const { rows, result } = await this.plan(text, orgSlug, actor, { ...options, dryRun: true });
+    return { result, rows };
+  }
+
+  /** Checks every row and counts what writing them would add and update; writes nothing. */
+  private async plan(text: string, orgSlug: string, actor: Actor, options: ImportOptions): Promise<{ org: Org; rows: ImportRow[]; unique: Map<string, ImportRow>; result: ImportResult }> {
     const org = await this.orgs.require(orgSlug);
     const rows = await this.check(text, org, actor, options.onProgress, options.delimiter);
     const unique = new Map<string, ImportRow>();
@@ -108,9 +141,7 @@ export class Importer {
     let updated = 0;
     for (const k of unique.keys()) if (existing.has(k)) updated++;
     const result = { rows: rows.length, added: unique.size - updated, updated, duplicates, dryRun: options.dryRun === true };
-    if (options.dryRun) return result;
-    await this.write(org, [...unique.values()], actor, options.fileName ?? '(text)', result, options.onProgress);
-    return result;
+    return { org, rows, unique, result };
   }
 
   /**
@@ -129,6 +160,8 @@ export class Importer {
     const now = this.clock.now();
     const out: ImportRow[] = [];
     let header: string[] | null = null;
+    // Where each known column is in the header (-1: absent), found once rather than per row.
+    let cols: Columns | null = null;
     const approxTotal = Math.max(1, (text.match(/\n/g)?.length ?? 0));
     const layout = headerLayout(text, delimiter);
     if ('error' in layout) fail(layout.line, layout.error);
@@ -136,37 +169,37 @@ export class Importer {
     let sinceYield = 0;
     let sinceProgress = 0;
     try {
-      const records = errorCount ? [] : readCsv(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1);
-      for await (const rec of records) {
-        // Checking a row costs ~10 µs (number parsing): a 1M-row file is seconds of CPU. Give the
-        // event loop back every YIELD_EVERY rows so that calls screened by this process meanwhile
-        // wait at most a few ms, not for the whole file (issue #13).
-        if (++sinceYield >= YIELD_EVERY) {
-          sinceYield = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        if (header === null) {
-          header = rec.fields.map((f) => f.trim().toLowerCase());
-          for (const problem of headerProblems(header, sep, delimiter !== undefined)) fail(rec.line, problem);
-          if (errorCount) break;
-          continue;
-        }
-        if (onProgress && ++sinceProgress >= PROGRESS_EVERY) {
-          sinceProgress = 0;
-          onProgress('check', rec.line, approxTotal);
-        }
-        if (rec.fields.length !== header.length) {
-          fail(rec.line, `has ${rec.fields.length} field${rec.fields.length === 1 ? '' : 's'}, the header has ${header.length}${otherSeparatorHint(rec.fields, header.length, sep)}`);
-          continue;
-        }
-        const get = (col: string): string => {
-          const idx = header!.indexOf(col);
-          return idx < 0 ? '' : rec.fields[idx]!.trim();
-        };
-        try {
-          out.push(this.row(rec.line, get, org, protectedSet, actor, now, minPatternDigits));
-        } catch (err) {
-          fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
+      const batches = errorCount ? [] : readCsvBatches(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1);
+      records: for await (const batch of batches) {
+        for (const rec of batch) {
+          // Checking a row costs ~10 µs (number parsing): a 1M-row file is seconds of CPU. Give the
+          // event loop back every YIELD_EVERY rows so that calls screened by this process meanwhile
+          // wait at most a few ms, not for the whole file (issue #13).
+          if (++sinceYield >= YIELD_EVERY) {
+            sinceYield = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          if (header === null || cols === null) {
+            const names = rec.fields.map((f) => f.trim().toLowerCase());
+            header = names;
+            cols = columnsOf(names);
+            for (const problem of headerProblems(names, sep, delimiter !== undefined)) fail(rec.line, problem);
+            if (errorCount) break records;
+            continue;
+          }
+          if (onProgress && ++sinceProgress >= PROGRESS_EVERY) {
+            sinceProgress = 0;
+            onProgress('check', rec.line, approxTotal);
+          }
+          if (rec.fields.length !== header.length) {
+            fail(rec.line, `has ${rec.fields.length} field${rec.fields.length === 1 ? '' : 's'}, the header has ${header.length}${otherSeparatorHint(rec.fields, header.length, sep)}`);
+            continue;
+          }
+          try {
+            out.push(this.row(rec.line, rec.fields, cols, org, protectedSet, actor, now, minPatternDigits));
+          } catch (err) {
+            fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
+          }
         }
       }
     } catch (err) {
@@ -186,28 +219,29 @@ export class Importer {
     return out;
   }
 
-  private row(line: number, get: (c: string) => string, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number): ImportRow {
-    const kindText = (get('kind') || 'exact').toLowerCase();
+  private row(line: number, fields: readonly string[], cols: Columns, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number): ImportRow {
+    const kindText = (cell(fields, cols.kind) || 'exact').toLowerCase();
     if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified' && kindText !== 'pattern') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`);
     }
     let kind: ImportRow['kind'] = kindText;
-    const listText = (get('list') || 'block').toLowerCase();
+    const listText = (cell(fields, cols.list) || 'block').toLowerCase();
     if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
     const list = listText;
-    const modeText = (get('mode') || org.policy.defaultMode).toLowerCase();
+    const modeText = (cell(fields, cols.mode) || org.policy.defaultMode).toLowerCase();
     if (!BLOCK_MODES.includes(modeText as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
     let value = '';
-    if (kind !== 'unidentified' && /^\d+(?:[.,]\d+)?e\+?\d+$/i.test(get('number'))) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `number "${get('number')}" is a spreadsheet's scientific notation, not the number: format the column as Text (or write ="+15551234567") and save again`);
+    const number = cell(fields, cols.number);
+    if (kind !== 'unidentified' && /^\d+(?:[.,]\d+)?e\+?\d+$/i.test(number)) {
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `number "${number}" is a spreadsheet's scientific notation, not the number: format the column as Text (or write ="+15551234567") and save again`);
     }
     if (kind === 'exact') {
-      value = this.normalizer.normalizeNumber(get('number'), org.policy.region);
+      value = this.normalizer.normalizeNumber(number, org.policy.region);
       if (list === 'block' && protectedSet.has(value)) throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${value} is protected (emergency number or own DID) and cannot be blocked`);
     } else if (kind === 'prefix') {
-      value = this.normalizer.normalizePrefix(get('number'), org.policy.region);
+      value = this.normalizer.normalizePrefix(number, org.policy.region);
     } else if (kind === 'pattern') {
-      value = this.blocklist.normalizePattern(get('number'), org.policy.region);
+      value = this.blocklist.normalizePattern(number, org.policy.region);
       if (/^\+\d+\*$/.test(value)) {
         // Only a trailing "*": a prefix, stored as one (as `block --pattern` does).
         kind = 'prefix';
@@ -216,8 +250,8 @@ export class Importer {
     } else if (list === 'allow') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', 'the unidentified class can only be blocked');
     }
-    const expiresText = get('expires');
-    const blockedAt = get('blocked_at');
+    const expiresText = cell(fields, cols.expires);
+    const blockedAt = cell(fields, cols.blocked_at);
     let createdAt = now;
     if (blockedAt) {
       createdAt = Date.parse(blockedAt);
@@ -229,10 +263,10 @@ export class Importer {
       kind,
       value,
       mode: modeText as BlockMode,
-      name: cleanText(get('name'), 'name', MAX_NAME),
-      reason: cleanText(get('reason'), 'reason', MAX_REASON),
+      name: cleanText(cell(fields, cols.name), 'name', MAX_NAME),
+      reason: cleanText(cell(fields, cols.reason), 'reason', MAX_REASON),
       expiresAt: expiresText ? parseExpiry(expiresText, now) : null,
-      createdBy: cleanText(get('blocked_by'), 'blocked_by', MAX_NAME) || actor.name,
+      createdBy: cleanText(cell(fields, cols.blocked_by), 'blocked_by', MAX_NAME) || actor.name,
       createdAt,
     };
   }
@@ -357,10 +391,10 @@ const NUMBER_ALIASES = new Set(['phone', 'phone number', 'phone_number', 'teleph
 function headerProblems(header: readonly string[], sep: CsvDelimiter, given: boolean): string[] {
   const unknown = header.filter((h) => !isKnownColumn(h));
   if (unknown.length === 0) return header.includes('number') ? [] : ['the header row must name a "number" column (the only one required)'];
-  const only = header.length === 1 ? header[0]! : null;
-  const other = only === null ? undefined : CSV_DELIMITERS.find((d) => d !== sep && only.includes(d));
-  if (other !== undefined) {
-    return [`the header has one column \`${clipText(only!)}\`: is the file separated by ${delimiterName(other)}? pass --delimiter ${cliSpelling(other)}`
+  const [only] = header.length === 1 ? header : [];
+  const other = only === undefined ? undefined : CSV_DELIMITERS.find((d) => d !== sep && only.includes(d));
+  if (only !== undefined && other !== undefined) {
+    return [`the header has one column \`${clipText(only)}\`: is the file separated by ${delimiterName(other)}? pass --delimiter ${cliSpelling(other)}`
       + (given ? ` (it was read with --delimiter ${cliSpelling(sep)})` : '')];
   }
   const alias = unknown.find((h) => NUMBER_ALIASES.has(h));
@@ -370,8 +404,9 @@ function headerProblems(header: readonly string[], sep: CsvDelimiter, given: boo
 
 /** A row of one field that another separator would split into the header's count. */
 function otherSeparatorHint(fields: readonly string[], headerLength: number, sep: CsvDelimiter): string {
-  if (fields.length !== 1 || headerLength < 2) return '';
-  const other = CSV_DELIMITERS.find((d) => d !== sep && fields[0]!.split(d).length === headerLength);
+  const [only] = fields;
+  if (fields.length !== 1 || only === undefined || headerLength < 2) return '';
+  const other = CSV_DELIMITERS.find((d) => d !== sep && only.split(d).length === headerLength);
   return other === undefined ? '' : ` (this row is separated by ${delimiterName(other)}, the header by ${delimiterName(sep)})`;
 }
 

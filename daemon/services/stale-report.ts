@@ -258,8 +258,9 @@ export class StaleReportService {
         const m = rules.matches(subject);
         check(m, allEntries(m).filter((e) => e.kind === 'exact' && e.value === value), subject);
       }
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.value;
+      const last = page.at(-1);
+      if (page.length < PAGE || last === undefined) break;
+      after = last.value;
     }
     // Prefixes: decided as a number equal to the prefix, with only prefix-like entries (no exact
     // entry or contact on that digit string, no protection: they are about one number, not a range).

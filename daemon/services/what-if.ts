@@ -256,7 +256,8 @@ export class WhatIfService {
         let after = 0;
         for (;;) {
           const page = await conn.all<GroupRow & { r: number }>(`SELECT rowid AS r, number, channel, direction, to_raw, n FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, PAGE]);
-          if (page.length === 0) break;
+          const lastRow = page.at(-1);
+          if (lastRow === undefined) break;
           for (const g of page) {
             if (tally === null || tally.number !== g.number) {
               finish();
@@ -291,7 +292,7 @@ export class WhatIfService {
             }
             tally.changed += g.n;
           }
-          after = page[page.length - 1]!.r;
+          after = lastRow.r;
           if (page.length < PAGE) break;
         }
         finish();
@@ -396,9 +397,10 @@ function expiryOf(expires: BlockOptions['expires'], now: number): number | null 
 
 function keepExample(list: WhatIfExample[], e: WhatIfExample): void {
   if (list.length < EXAMPLES) { list.push(e); return; }
-  let min = 0;
-  for (let i = 1; i < list.length; i++) if (list[i]!.calls < list[min]!.calls) min = i;
-  if (list[min]!.calls < e.calls) list[min] = e;
+  // The first of the examples with the fewest calls gives way to one with more.
+  let min: { at: number; calls: number } | null = null;
+  for (const [at, x] of list.entries()) if (min === null || x.calls < min.calls) min = { at, calls: x.calls };
+  if (min !== null && min.calls < e.calls) list[min.at] = e;
 }
 
 /**

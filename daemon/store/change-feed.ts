@@ -148,9 +148,10 @@ export class ChangeFeed {
             'SELECT seq, org_id, what, key FROM changes WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
             [from, top, this.batchSize],
           );
-          if (rows.length === 0) break;
+          const last = rows.at(-1);
+          if (last === undefined) break;
           await this.apply(rows.filter((r) => r.org_id === null || !bulkOrgs.has(r.org_id)));
-          from = rows[rows.length - 1]!.seq;
+          from = last.seq;
           if (rows.length < this.batchSize) break;
         }
       }

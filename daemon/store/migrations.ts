@@ -412,7 +412,8 @@ async function widenEntrySources(db: Database): Promise<void> {
   await db.exec('PRAGMA writable_schema = OFF');
 }
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+/** The newest migration's version (MIGRATIONS are in ascending order). */
+export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);
 
 export async function schemaVersion(db: Database): Promise<number> {
   const row = await db.get<{ user_version: number }>('PRAGMA user_version');

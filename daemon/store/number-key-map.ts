@@ -33,6 +33,9 @@ export function numberKey(normalized: string): number {
 /** What `get` returns for a key that is absent. */
 export const ABSENT = -2;
 
+// Every index into the tables below is masked to their length, so a read is never out of range;
+// noUncheckedIndexedAccess still types it `number | undefined`, and `?? EMPTY` (or 0) says what an
+// absent slot would be rather than asserting it away.
 export class NumberKeyMap {
   private keys: Float64Array;
   /** Per slot: the caller's summary of the number (any double ≥ -1; see ScreeningIndex). */
@@ -71,12 +74,12 @@ export class NumberKeyMap {
   get(key: number): number {
     const i = this.slotOf(key);
     this.lastSlot = i;
-    return i < 0 ? ABSENT : this.metas[i]!;
+    return i < 0 ? ABSENT : (this.metas[i] ?? ABSENT);
   }
 
   /** The extra of the key last found by `get` (0 when that `get` found nothing). */
   extra(): number {
-    return this.lastSlot < 0 ? 0 : this.extras[this.lastSlot]!;
+    return this.lastSlot < 0 ? 0 : (this.extras[this.lastSlot] ?? 0);
   }
 
   /** Adds `key` or replaces what it holds. */
@@ -94,7 +97,7 @@ export class NumberKeyMap {
     let i = hash(key) & this.mask;
     let firstTomb = -1;
     for (;;) {
-      const v = keys[i]!;
+      const v = keys[i] ?? EMPTY;
       if (v === EMPTY) break;
       if (v === TOMBSTONE && firstTomb < 0) firstTomb = i;
       i = (i + 1) & this.mask;
@@ -120,7 +123,7 @@ export class NumberKeyMap {
     const keys = this.keys;
     let i = hash(key) & this.mask;
     for (;;) {
-      const v = keys[i]!;
+      const v = keys[i] ?? EMPTY;
       if (v === key) return i;
       if (v === EMPTY) return -1;
       i = (i + 1) & this.mask;
@@ -138,8 +141,8 @@ export class NumberKeyMap {
     this.live = 0;
     this.used = 0;
     for (let j = 0; j < oldKeys.length; j++) {
-      const v = oldKeys[j]!;
-      if (v !== EMPTY && v !== TOMBSTONE) this.set(v, oldMetas[j]!, oldExtras[j]!);
+      const v = oldKeys[j] ?? EMPTY;
+      if (v !== EMPTY && v !== TOMBSTONE) this.set(v, oldMetas[j] ?? 0, oldExtras[j] ?? 0);
     }
   }
 }

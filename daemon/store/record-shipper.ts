@@ -85,9 +85,10 @@ export class RecordShipper {
       let sid = mark?.sid ?? 0;
       for (;;) {
         const rows = await this.db.all<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>('SELECT * FROM screened WHERE id > ? ORDER BY id LIMIT ?', [sid, this.batch]);
-        if (rows.length === 0) break;
+        const last = rows.at(-1);
+        if (last === undefined) break;
         await this.store.shipScreened(rows);
-        sid = rows[rows.length - 1]!.id;
+        sid = last.id;
         await this.db.localTransaction(() => this.db.run('UPDATE replica_state SET shipped_screened_id = ? WHERE id = 1', [sid]));
         this.st.shippedRecords += rows.length;
         if (rows.length < this.batch) break;

@@ -225,7 +225,9 @@ export class Replicator {
           local = fresh;
           continue;
         }
-        if (rows.length === 0) {
+        const first = rows[0];
+        const last = rows.at(-1);
+        if (first === undefined || last === undefined) {
           const head = await this.store.head();
           this.noteHead(head);
           if (head > local.applied_seq) {
@@ -239,8 +241,8 @@ export class Replicator {
           }
           break;
         }
-        this.noteHead(rows[rows.length - 1]!.seq);
-        if (rows[0]!.seq !== local.applied_seq + 1) {
+        this.noteHead(last.seq);
+        if (first.seq !== local.applied_seq + 1) {
           await this.resync(storeId, specs, `the log no longer holds change ${local.applied_seq + 1}`);
           local = await this.localState();
           continue;

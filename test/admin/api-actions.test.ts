@@ -29,13 +29,13 @@ t.test('orgs and DIDs: get one org; add and remove DIDs (admins); settings incl.
   t.same(added.json(), { added: ['+12125550101', '+12125550102'], dids: ['+12125550100', '+12125550101', '+12125550102'] });
   const taken = await call(app, bob, 'POST', '/api/v1/orgs/globex/dids', { numbers: ['+12125550300', '+12125550101'] });
   t.equal(taken.statusCode, 409, 'a DID belongs to one org');
-  t.equal(taken.json().code, 'CS_ERR_DID_TAKEN');
-  t.same((await call(app, bob, 'GET', '/api/v1/orgs/globex')).json().dids, [], 'all or nothing');
+  t.equal(taken.json<{ code: unknown }>().code, 'CS_ERR_DID_TAKEN');
+  t.same((await call(app, bob, 'GET', '/api/v1/orgs/globex')).json<{ dids: unknown }>().dids, [], 'all or nothing');
   const notNumber = await call(app, alice, 'POST', '/api/v1/orgs/acme/dids', { numbers: ['reception'] });
   t.equal(notNumber.statusCode, 400);
-  t.equal(notNumber.json().code, 'CS_ERR_INVALID_NUMBER');
+  t.equal(notNumber.json<{ code: unknown }>().code, 'CS_ERR_INVALID_NUMBER');
   const empty = await call(app, alice, 'POST', '/api/v1/orgs/acme/dids', { numbers: [] });
-  t.equal(empty.json().details.field, 'numbers');
+  t.equal(empty.json<{ details: { field: unknown } }>().details.field, 'numbers');
 
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/dids/remove', { numbers: ['+12125550101'] })).statusCode, 403);
   const notOurs = await call(app, alice, 'POST', '/api/v1/orgs/acme/dids/remove', { numbers: ['+12125550101', '+12125550999'] });
@@ -44,7 +44,7 @@ t.test('orgs and DIDs: get one org; add and remove DIDs (admins); settings incl.
   const removed = await call(app, alice, 'POST', '/api/v1/orgs/acme/dids/remove', { numbers: ['212-555-0101'], note: 'ported out' });
   t.equal(removed.statusCode, 200);
   t.same(removed.json(), { removed: ['+12125550101'], dids: ['+12125550100', '+12125550102'] });
-  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=org.did.remove')).json().events[0], { actor: 'alice', target: '+12125550101', reason: 'ported out' });
+  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=org.did.remove')).json<{ events: Array<unknown> }>().events[0], { actor: 'alice', target: '+12125550101', reason: 'ported out' });
   await ctx.feed.poll();
   t.equal(ctx.screener.orgForDid('+12125550101'), undefined, 'the daemon no longer routes the removed DID to acme');
   t.equal(ctx.screener.orgForDid('+12125550102')?.org.slug, 'acme', 'a DID added through the API routes to acme');
@@ -54,15 +54,15 @@ t.test('orgs and DIDs: get one org; add and remove DIDs (admins); settings incl.
   const badRegion = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { region: 'XX', rejectCode: 486 });
   t.equal(badRegion.statusCode, 400);
   t.match(badRegion.json(), { code: 'CS_ERR_INVALID_VALUE', details: { key: 'region' } });
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/settings')).json().rejectCode, 603, 'a bad region changes nothing else either');
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/settings')).json<{ rejectCode: unknown }>().rejectCode, 603, 'a bad region changes nothing else either');
   const badCode = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { rejectCode: 500 });
-  t.equal(badCode.json().details.field, 'rejectCode');
+  t.equal(badCode.json<{ details: { field: unknown } }>().details.field, 'rejectCode');
   const changed = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', {
     region: 'gb', name: 'Acme Dental London', rejectCode: 486, outboundPolicy: 'deny', defaultMode: 'voicemail', agentsMayBlock: true, note: 'moved',
   });
   t.equal(changed.statusCode, 200);
   t.match(changed.json(), { name: 'Acme Dental London', region: 'GB', rejectCode: 486, outboundPolicy: 'deny', defaultMode: 'voicemail', agentsMayBlock: true });
-  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=org.region')).json().events[0], { reason: 'moved', detail: { from: 'US', to: 'GB' } });
+  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=org.region')).json<{ events: Array<unknown> }>().events[0], { reason: 'moved', detail: { from: 'US', to: 'GB' } });
   await ctx.feed.poll();
   const uk = await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=' + encodeURIComponent('020 7946 0000'));
   t.match(uk.json(), { action: 'allow', normalized: '+442079460000' }, 'national numbers are now read as GB');
@@ -92,26 +92,26 @@ t.test('contact numbers: add (contacts), remove (contacts; admins when the conta
   t.match(added.json(), { id: ids.contact, numbers: ['+15550001111', '+15550002222', '+15550003333'], blocked: true });
   await ctx.feed.poll();
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5550003333')).json(), { action: 'reject', rule: { kind: 'contact' } }, "a blocked contact's new number is blocked at once");
-  t.equal((await call(app, sam, 'POST', url, { numbers: ['nope'] })).json().code, 'CS_ERR_INVALID_NUMBER');
+  t.equal((await call(app, sam, 'POST', url, { numbers: ['nope'] })).json<{ code: unknown }>().code, 'CS_ERR_INVALID_NUMBER');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/contacts/999/numbers', { numbers: ['+15550004444'] })).statusCode, 404);
 
   const samRemove = await call(app, sam, 'POST', `${url}/remove`, { numbers: ['+15550003333'] });
   t.equal(samRemove.statusCode, 403, 'removing a number from a blocked contact unblocks it: admins only');
-  t.match(samRemove.json().message, /only admins/);
+  t.match(samRemove.json<{ message: unknown }>().message, /only admins/);
   const notOn = await call(app, alice, 'POST', `${url}/remove`, { numbers: ['+15550003333', '+15559999999'] });
   t.equal(notOn.statusCode, 400);
-  t.equal(notOn.json().details.number, '+15559999999');
+  t.equal(notOn.json<{ details: { number: unknown } }>().details.number, '+15559999999');
   const removed = await call(app, alice, 'POST', `${url}/remove`, { numbers: ['555-000-3333'], note: 'wrong number' });
   t.equal(removed.statusCode, 200);
-  t.same(removed.json().numbers, ['+15550001111', '+15550002222']);
+  t.same(removed.json<{ numbers: unknown }>().numbers, ['+15550001111', '+15550002222']);
   await ctx.feed.poll();
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5550003333')).json(), { action: 'allow' });
 
   // An unblocked contact: supervisors may take numbers off it (nothing is unblocked by it).
   const c = await call(app, sam, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Plumber', numbers: ['+15556660001', '+15556660002'] });
-  const plain = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/numbers/remove`, { numbers: ['+15556660002'] });
+  const plain = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json<{ id: unknown }>().id)}/numbers/remove`, { numbers: ['+15556660002'] });
   t.equal(plain.statusCode, 200);
-  t.same(plain.json().numbers, ['+15556660001']);
+  t.same(plain.json<{ numbers: unknown }>().numbers, ['+15556660001']);
 });
 
 t.test('editing an entry: fields in place; weakening needs unblock; scope as for blocking', async (t) => {
@@ -123,7 +123,7 @@ t.test('editing an entry: fields in place; weakening needs unblock; scope as for
   const renamed = await call(app, sam, 'PATCH', spam, { name: 'Spam Co (survey)', reason: 'survey robocalls', note: 'caller said so' });
   t.equal(renamed.statusCode, 200);
   t.match(renamed.json(), { id: ids.spam, name: 'Spam Co (survey)', reason: 'survey robocalls', mode: 'reject', expiresAt: null, createdBy: 'tester' });
-  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=block.update')).json().events[0], { actor: 'sam', reason: 'caller said so', detail: { changed: ['name', 'reason'] } });
+  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=block.update')).json<{ events: Array<unknown> }>().events[0], { actor: 'sam', reason: 'caller said so', detail: { changed: ['name', 'reason'] } });
 
   for (const [body, what] of [[{ mode: 'voicemail' }, 'reject → voicemail'], [{ expires: '1m' }, 'an expiry added']] as const) {
     const r = await call(app, sam, 'PATCH', spam, body);
@@ -146,9 +146,9 @@ t.test('editing an entry: fields in place; weakening needs unblock; scope as for
   t.equal(earlier.statusCode, 200);
 
   const badField = await call(app, alice, 'PATCH', spam, { kind: 'prefix' });
-  t.equal(badField.json().details.field, 'kind', 'what an entry blocks is not edited (unblock and block anew)');
+  t.equal(badField.json<{ details: { field: unknown } }>().details.field, 'kind', 'what an entry blocks is not edited (unblock and block anew)');
   t.equal((await call(app, alice, 'PATCH', spam, {})).statusCode, 400, 'an empty edit is refused');
-  t.equal((await call(app, alice, 'PATCH', spam, { expires: 'soonish' })).json().details.key, 'expires');
+  t.equal((await call(app, alice, 'PATCH', spam, { expires: 'soonish' })).json<{ details: { key: unknown } }>().details.key, 'expires');
 
   // Agents: contacts only, with the setting on; never weakening.
   t.equal((await call(app, andy, 'PATCH', `/api/v1/orgs/acme/blocked/${ids.contactEntry}`, { reason: 'x' })).statusCode, 403, 'agents may not block: may not edit');
@@ -157,21 +157,21 @@ t.test('editing an entry: fields in place; weakening needs unblock; scope as for
   t.equal((await call(app, andy, 'PATCH', `/api/v1/orgs/acme/blocked/${ids.contactEntry}`, { mode: 'voicemail' })).statusCode, 403, 'weakening, never');
   const agentNumber = await call(app, andy, 'PATCH', spam, { reason: 'x' });
   t.equal(agentNumber.statusCode, 403, 'a number entry: agents block contacts only');
-  t.match(agentNumber.json().message, /contacts only/);
+  t.match(agentNumber.json<{ message: unknown }>().message, /contacts only/);
 
   // Supervisors: not a prefix shorter than the org's minimum (here an admin's +190; +1 needs 3 more digits).
   const prefix = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+190', mode: 'voicemail' });
-  const samPrefix = await call(app, sam, 'PATCH', `/api/v1/orgs/acme/blocked/${String(prefix.json().id)}`, { mode: 'reject' });
+  const samPrefix = await call(app, sam, 'PATCH', `/api/v1/orgs/acme/blocked/${String(prefix.json<{ id: unknown }>().id)}`, { mode: 'reject' });
   t.equal(samPrefix.statusCode, 403, "a supervisor cannot take over a prefix they could not block");
-  t.match(samPrefix.json().message, /at least 4 digits/);
+  t.match(samPrefix.json<{ message: unknown }>().message, /at least 4 digits/);
 
   // Allow entries are edited and removed by admins, through /allowed.
   const allowed = await call(app, alice, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '+15551110000', name: 'Doctor' });
-  const aid = allowed.json().id as number;
+  const aid = allowed.json<{ id: unknown }>().id as number;
   t.equal((await call(app, alice, 'PATCH', `/api/v1/orgs/acme/blocked/${aid}`, { name: 'x' })).statusCode, 404, 'an allow entry is not on the block list');
   t.equal((await call(app, alice, 'PATCH', `/api/v1/orgs/acme/allowed/${ids.spam}`, { name: 'x' })).statusCode, 404, 'nor a block entry on the allow list');
   t.equal((await call(app, sam, 'PATCH', `/api/v1/orgs/acme/allowed/${aid}`, { name: 'x' })).statusCode, 403);
-  t.equal((await call(app, alice, 'PATCH', `/api/v1/orgs/acme/allowed/${aid}`, { mode: 'reject' })).json().details.field, 'mode', 'allow entries have no mode');
+  t.equal((await call(app, alice, 'PATCH', `/api/v1/orgs/acme/allowed/${aid}`, { mode: 'reject' })).json<{ details: { field: unknown } }>().details.field, 'mode', 'allow entries have no mode');
   t.match((await call(app, alice, 'PATCH', `/api/v1/orgs/acme/allowed/${aid}`, { name: 'Dr Jones', expires: '7d' })).json(), { list: 'allow', name: 'Dr Jones', expiresAt: ctx.clock.now() + 7 * 86_400_000 });
 });
 
@@ -181,13 +181,13 @@ t.test('allow-list removal: admins, allow entries only, audited as disallow; blo
   const allowed = await call(app, alice, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '(555) 123-4567', reason: 'a patient' });
   await ctx.feed.poll();
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json(), { action: 'allow', rule: { kind: 'allow' } });
-  const url = `/api/v1/orgs/acme/allowed/${String(allowed.json().id)}/disallow`;
+  const url = `/api/v1/orgs/acme/allowed/${String(allowed.json<{ id: unknown }>().id)}/disallow`;
   t.equal((await call(app, sam, 'POST', url, {})).statusCode, 403);
   t.equal((await call(app, alice, 'POST', `/api/v1/orgs/acme/allowed/${ids.spam}/disallow`, {})).statusCode, 404, 'a block entry is not removed through disallow');
   const r = await call(app, alice, 'POST', url, { note: 'no longer a patient' });
   t.equal(r.statusCode, 200);
   t.match(r.json(), { list: 'allow', removedBy: 'alice', removedReason: 'no longer a patient' });
-  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=disallow')).json().events[0], { target: '+15551234567', reason: 'no longer a patient' });
+  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=disallow')).json<{ events: Array<unknown> }>().events[0], { target: '+15551234567', reason: 'no longer a patient' });
   t.equal((await call(app, alice, 'POST', url, {})).statusCode, 404, 'already removed');
   await ctx.feed.poll();
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json(), { action: 'reject', rule: { id: ids.spam } }, 'the block applies again');
@@ -216,7 +216,7 @@ t.test('inbound check: the verdict a call gets, for every role, without counting
     got.push(r.json<{ action: string }>().action);
   }
   t.same(got, ['reject', 'voicemail', 'quarantine', 'reject', 'allow', 'allow', 'allow', 'allow']);
-  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json().sipCode, 603);
+  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).json<{ sipCode: unknown }>().sipCode, 603);
 
   await ctx.blocklist.block('acme', { kind: 'unidentified' }, { mode: 'voicemail' }, { name: 'tester', source: 'cli', origin: 'test' });
   await ctx.feed.poll();
@@ -227,8 +227,8 @@ t.test('inbound check: the verdict a call gets, for every role, without counting
   const hitsAfter = (await ctx.blocklist.getEntry(1, ids.spam))?.hitCount ?? 0;
   t.equal(hitsAfter - (hitsBefore ?? 0), 1, 'only the screener call of this test counted a hit; the API checks did not');
 
-  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check')).json().details.field, 'number');
-  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=1&channel=fax')).json().details.field, 'channel');
+  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check')).json<{ details: { field: unknown } }>().details.field, 'number');
+  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=1&channel=fax')).json<{ details: { field: unknown } }>().details.field, 'channel');
   t.match((await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=hello')).json(), { action: 'voicemail', normalized: 'unidentified' },
     'a caller ID that is not a number is what a PBX may send: the unidentified class, as the daemon screens it');
   t.equal((await call(app, bob, 'GET', '/api/v1/orgs/acme/check?number=5551234567')).statusCode, 404);
@@ -254,8 +254,8 @@ t.test('the new routes are in the OpenAPI document with their bodies', async (t)
 t.test('over a real socket with a bearer token: edit, check, DIDs as a script would', async (t) => {
   const { app, baseUrl, ids } = await startPanel(t);
   const alice = await signIn(app, 'alice');
-  const token = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'script' })).json().token as string;
-  const sup = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'sup', role: 'supervisor' })).json().token as string;
+  const token = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'script' })).json<{ token: unknown }>().token as string;
+  const sup = (await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'sup', role: 'supervisor' })).json<{ token: unknown }>().token as string;
   const http = (tok: string, method: string, path: string, body?: unknown) => fetch(`${baseUrl}/api/v1${path}`, {
     method, headers: { authorization: `Bearer ${tok}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

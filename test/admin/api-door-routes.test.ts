@@ -22,23 +22,23 @@ t.test('bulk unblock: by id, all or nothing; all matching a search; a contact wi
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', { ids: [ids.spam] })).statusCode, 403, 'supervisors do not unblock');
   const none = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', {});
   t.equal(none.statusCode, 400);
-  t.equal(none.json().details.field, 'ids');
+  t.equal(none.json<{ details: { field: unknown } }>().details.field, 'ids');
   const bad = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', { ids: [ids.spam, 99999] });
   t.equal(bad.statusCode, 404);
-  t.match(bad.json().message, /99999.*nothing was removed/);
+  t.match(bad.json<{ message: unknown }>().message, /99999.*nothing was removed/);
   t.equal((await ctx.blocklist.list('acme', { list: 'block' })).total, 3, 'nothing removed');
   const contact = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', { ids: [ids.spam, ids.contactEntry] });
   t.equal(contact.statusCode, 400);
-  t.match(contact.json().message, /Pushy Vendor.*2 held message/);
+  t.match(contact.json<{ message: unknown }>().message, /Pushy Vendor.*2 held message/);
 
   for (let i = 0; i < 30; i++) await ctx.blocklist.block('acme', { kind: 'exact', number: `+1555444${String(i).padStart(4, '0')}` }, { reason: 'bulk' }, { name: 'seed', source: 'cli', origin: 'test' });
   const all = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', { all: true, search: '555 444', note: 'cleanup' });
   t.equal(all.statusCode, 200, all.body);
-  t.equal(all.json().unblocked, 30);
+  t.equal(all.json<{ unblocked: unknown }>().unblocked, 30);
   t.equal((await ctx.blocklist.list('acme', { list: 'block' })).total, 3);
   t.equal((await ctx.audit.query({ action: 'unblock', limit: 100 })).events.filter((e) => e.reason === 'cleanup').length, 30, 'each unblock audited with the note');
   const one = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked/unblock-many', { ids: [ids.spam] });
-  t.same(one.json().ids, [ids.spam]);
+  t.same(one.json<{ ids: unknown }>().ids, [ids.spam]);
 });
 
 t.test("an org's users: list, add (password generated once), disable/enable; users of other orgs are not this admin's", async (t) => {
@@ -60,10 +60,10 @@ t.test("an org's users: list, add (password generated once), disable/enable; use
   t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/bob', { disabled: true })).statusCode, 403, 'not yourself');
   const off = await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { disabled: true });
   t.equal(off.statusCode, 200);
-  t.equal(off.json().user.disabled, true);
+  t.equal(off.json<{ user: { disabled: unknown } }>().user.disabled, true);
   const signInRefused = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'gina', password: generated ?? '' } });
   t.equal(signInRefused.statusCode, 401, 'a disabled user cannot sign in');
-  t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { disabled: false })).json().user.disabled, false);
+  t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { disabled: false })).json<{ user: { disabled: unknown } }>().user.disabled, false);
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/users', { name: 'x', role: 'boss' })).statusCode, 400, 'an unknown role is refused by the schema');
 });
 
@@ -103,11 +103,11 @@ t.test('calls filtered by verdict and number', async (t) => {
   }
   await ctx.recorder.flush();
   const all = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls');
-  t.equal(all.json().calls.length, 3);
+  t.equal(all.json<{ calls: unknown[] }>().calls.length, 3);
   const rejected = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=reject');
   t.same(rejected.json<CallsAnswer>().calls.map((c) => c.number), ['+15551234567']);
   const byNumber = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?number=555%20333');
-  t.equal(byNumber.json().calls.length, 2);
+  t.equal(byNumber.json<{ calls: unknown[] }>().calls.length, 2);
   const both = await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=allow&number=3330001');
   t.same(both.json<CallsAnswer>().calls.map((c) => c.number), ['+15553330001']);
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/calls?verdict=maybe')).statusCode, 400);
@@ -122,7 +122,7 @@ t.test('a role per organisation: admin of one, agent of another; set by an admin
   t.same(me.json<{ orgs: { slug: string; role: string }[] }>().orgs.map((o) => [o.slug, o.role]), [['acme', 'agent'], ['globex', 'admin']]);
   const refused = await call(app, alice, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {});
   t.equal(refused.statusCode, 403, 'an agent in acme may not unblock there');
-  t.match(refused.json().message, 'agents may not unblock numbers in "acme"');
+  t.match(refused.json<{ message: unknown }>().message, 'agents may not unblock numbers in "acme"');
   t.equal((await call(app, alice, 'GET', '/api/v1/orgs/globex/settings')).statusCode, 200, 'still admin of globex');
 
   const bob = await signIn(app, 'bob');
@@ -133,11 +133,11 @@ t.test('a role per organisation: admin of one, agent of another; set by an admin
   t.equal((await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', {})).statusCode, 400, 'nothing to change');
   const promoted = await call(app, bob, 'PATCH', '/api/v1/orgs/globex/users/gina', { role: 'supervisor' });
   t.equal(promoted.statusCode, 200, promoted.body);
-  t.match(promoted.json().user, { name: 'gina', role: 'supervisor', roles: { globex: 'supervisor' } });
+  t.match(promoted.json<{ user: unknown }>().user, { name: 'gina', role: 'supervisor', roles: { globex: 'supervisor' } });
   const ginaSession = await signIn(app, 'gina', 'gina-password-1');
   t.equal((await call(app, ginaSession, 'GET', '/api/v1/orgs/globex/audit')).statusCode, 200, 'a supervisor reads the audit log');
   const audit = await call(app, bob, 'GET', '/api/v1/orgs/globex/audit?action=user.role');
-  t.match(audit.json().events[0], { actor: 'bob', target: 'gina' });
+  t.match(audit.json<{ events: Array<unknown> }>().events[0], { actor: 'bob', target: 'gina' });
 
   // A token carries at most the user's highest role, and is capped by the role in each org.
   const token = await server.users.createToken('alice', { name: 'wallboard', role: 'supervisor' }, { name: 'alice', source: 'cli', origin: 'test' });

@@ -21,12 +21,12 @@ t.test('flood settings and block requests over the API, by role', async (t) => {
   t.equal((await call(app, sam, 'PATCH', '/api/v1/orgs/acme/flood', { maxCalls: 9 })).statusCode, 403, 'supervisors do not change settings');
   const bad = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/flood', { maxCalls: 0 });
   t.equal(bad.statusCode, 400);
-  t.equal(bad.json().details.field, 'maxCalls');
+  t.equal(bad.json<{ details: { field: unknown } }>().details.field, 'maxCalls');
   t.equal((await call(app, alice, 'PATCH', '/api/v1/orgs/acme/flood', { maxcalls: 9 })).statusCode, 400, 'unknown keys refused');
   const changed = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/flood', { maxCalls: 9, neighbour: true });
   t.equal(changed.statusCode, 200);
   t.match(changed.json(), { settings: { maxCalls: 9, neighbour: true, windowMinutes: 10 }, changed: ['maxCalls', 'neighbour'] });
-  t.same((await call(app, alice, 'PATCH', '/api/v1/orgs/acme/flood', { reset: true })).json().changed, []);
+  t.same((await call(app, alice, 'PATCH', '/api/v1/orgs/acme/flood', { reset: true })).json<{ changed: unknown }>().changed, []);
 
   // andy (an agent) presses *32 on his phone: queued.
   const out = await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' });
@@ -34,8 +34,8 @@ t.test('flood settings and block requests over the API, by role', async (t) => {
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/block-requests')).statusCode, 403, 'agents do not see the queue');
   const list = await call(app, sam, 'GET', '/api/v1/orgs/acme/block-requests');
   t.equal(list.statusCode, 200);
-  t.match(list.json().requests, [{ number: '+14155550177', requestedBy: 'andy', status: 'pending' }]);
-  const id = list.json().requests[0].id as number;
+  t.match(list.json<{ requests: unknown }>().requests, [{ number: '+14155550177', requestedBy: 'andy', status: 'pending' }]);
+  const id = list.json<{ requests: Array<{ id: number }> }>().requests[0]!.id;
   t.equal((await call(app, sam, 'POST', `/api/v1/orgs/acme/block-requests/${id}/approve`)).statusCode, 403, 'supervisors do not approve');
   const ok = await call(app, alice, 'POST', `/api/v1/orgs/acme/block-requests/${id}/approve`);
   t.equal(ok.statusCode, 200, ok.body);
@@ -43,9 +43,9 @@ t.test('flood settings and block requests over the API, by role', async (t) => {
   t.match((await ctx.blocklist.list('acme', { search: '4155550177' })).entries, [{ createdBy: 'alice' }]);
   const twice = await call(app, alice, 'POST', `/api/v1/orgs/acme/block-requests/${id}/decline`, { note: 'x' });
   t.equal(twice.statusCode, 400);
-  t.match(twice.json().message, /already approved/);
+  t.match(twice.json<{ message: unknown }>().message, /already approved/);
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/block-requests/999/approve')).statusCode, 404);
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/block-requests?status=all')).json().requests.length, 1);
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/block-requests?status=all')).json<{ requests: unknown[] }>().requests.length, 1);
 });
 
 t.test('a flood hold is shown on the panel’s Blocked page like any entry, blocked by auto', async (t) => {

@@ -28,7 +28,7 @@ t.test('stale report and clean-up through the API', async (t) => {
   t.same(dry.json(), { org: 'acme', dryRun: true, removed: { expired: 0, unused: 0, shadowed: 1 }, ids: [ids.spam] });
   const done = await call(app, alice, 'POST', '/api/v1/orgs/acme/stale/clean', { categories: ['shadowed'], reason: 'under +1555123' });
   t.same(done.json(), { org: 'acme', dryRun: false, removed: { expired: 0, unused: 0, shadowed: 1 }, ids: [ids.spam] });
-  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=unblock')).json().events[0], { actor: 'alice', target: '+15551234567', reason: 'under +1555123', detail: { cleanup: 'shadowed' } });
+  t.match((await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=unblock')).json<{ events: Array<unknown> }>().events[0], { actor: 'alice', target: '+15551234567', reason: 'under +1555123', detail: { cleanup: 'shadowed' } });
   await ctx.feed.poll();
   const check = await call(app, andy, 'GET', '/api/v1/orgs/acme/check?number=' + encodeURIComponent('+15551234567'));
   t.match(check.json(), { action: 'reject', rule: { kind: 'prefix', value: '+1555123' } }, 'the number is still rejected, by the prefix now');

@@ -36,10 +36,10 @@ t.test('what-if figures; a broad block is refused with them until confirmed', as
   const refused = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1555333' });
   t.equal(refused.statusCode, 409);
   t.match(refused.json(), { code: 'CS_ERR_CONFIRM_REQUIRED', message: /broad — agents called 1 of them back/, details: { whatIf: { changed: { numbers: 2, calledBack: 1 } } } });
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json().total, entries, 'refused: nothing saved');
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json<{ total: unknown }>().total, entries, 'refused: nothing saved');
   const saved = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1555333', confirm: true });
   t.equal(saved.statusCode, 201, saved.body);
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json().total, entries + 1);
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json<{ total: unknown }>().total, entries + 1);
 
   const narrow = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15553339999' });
   t.equal(narrow.statusCode, 201, 'a narrow block needs no confirmation');
@@ -52,7 +52,7 @@ t.test('what-if figures; a broad block is refused with them until confirmed', as
     "agents may not block numbers, so may not preview one either");
   const bad = await call(app, sam, 'POST', '/api/v1/orgs/acme/what-if', { kind: 'number', number: '+15553330001', days: 0 });
   t.equal(bad.statusCode, 400);
-  t.equal(bad.json().details.field, 'days');
+  t.equal(bad.json<{ details: { field: unknown } }>().details.field, 'days');
   const prot = await call(app, sam, 'POST', '/api/v1/orgs/acme/what-if', { kind: 'number', number: '+12125550100' });
-  t.equal(prot.json().code, 'CS_ERR_PROTECTED_NUMBER', 'the same refusals as the save');
+  t.equal(prot.json<{ code: unknown }>().code, 'CS_ERR_PROTECTED_NUMBER', 'the same refusals as the save');
 });

@@ -27,14 +27,14 @@ t.test('sign-in: cookie flags, wrong password, throttling with the injected cloc
 
   const bad = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: 'wrong-password' } });
   t.equal(bad.statusCode, 401);
-  t.equal(bad.json().code, 'CS_ERR_UNAUTHENTICATED');
+  t.equal(bad.json<{ code: unknown }>().code, 'CS_ERR_UNAUTHENTICATED');
   const nobody = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'mallory', password: 'whatever-123' } });
   t.equal(nobody.statusCode, 401, 'unknown user: same answer as a wrong password');
 
   for (let i = 0; i < 9; i++) await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: 'wrong-password' } });
   const locked = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: PASSWORD } });
   t.equal(locked.statusCode, 429, 'after 10 failures of one account even the right password waits');
-  t.equal(locked.json().code, 'CS_ERR_THROTTLED');
+  t.equal(locked.json<{ code: unknown }>().code, 'CS_ERR_THROTTLED');
   t.equal(locked.headers['retry-after'], '60');
   clock.advance(60_000);
   const after = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name: 'alice', password: PASSWORD } });
@@ -71,18 +71,18 @@ t.test('CSRF: every change with a session cookie needs the token; bearer tokens 
   const body = { kind: 'number', number: '+1 555 444 0000' };
   const none = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', body, false);
   t.equal(none.statusCode, 403);
-  t.equal(none.json().code, 'CS_ERR_CSRF');
+  t.equal(none.json<{ code: unknown }>().code, 'CS_ERR_CSRF');
   const wrong = await call(app, { ...alice, csrf: 'x'.repeat(43) }, 'POST', '/api/v1/orgs/acme/blocked', body);
   t.equal(wrong.statusCode, 403);
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', body)).statusCode, 201);
 
   const tok = await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'softphone' });
   t.equal(tok.statusCode, 201);
-  const token = tok.json().token as string;
+  const token = tok.json<{ token: unknown }>().token as string;
   t.match(token, /^cs_[\w-]{43}$/);
   const viaBearer = await app.inject({ method: 'POST', url: '/api/v1/orgs/acme/blocked', headers: { authorization: `Bearer ${token}` }, payload: { kind: 'number', number: '+15554440001' } });
   t.equal(viaBearer.statusCode, 201);
-  t.equal(viaBearer.json().source, 'api', 'recorded as an API change');
+  t.equal(viaBearer.json<{ source: unknown }>().source, 'api', 'recorded as an API change');
   const badBearer = await app.inject({ method: 'GET', url: '/api/v1/orgs', headers: { authorization: 'Bearer cs_nope' } });
   t.equal(badBearer.statusCode, 401);
   t.equal((await app.inject({ method: 'GET', url: '/api/v1/orgs' })).statusCode, 401, 'no credentials: 401');
@@ -93,27 +93,27 @@ t.test('validation: bad bodies name the field; wrong content type and oversized 
   const alice = await signIn(app, 'alice');
   const badMode = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000', mode: 'loud' });
   t.equal(badMode.statusCode, 400);
-  t.equal(badMode.json().code, 'CS_ERR_INVALID_VALUE');
-  t.equal(badMode.json().details.field, 'mode');
-  t.match(badMode.json().message, /"mode".*voicemail, reject/);
+  t.equal(badMode.json<{ code: unknown }>().code, 'CS_ERR_INVALID_VALUE');
+  t.equal(badMode.json<{ details: { field: unknown } }>().details.field, 'mode');
+  t.match(badMode.json<{ message: unknown }>().message, /"mode".*voicemail, reject/);
   const missing = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { number: '+15554440000' });
-  t.equal(missing.json().details.field, 'kind');
+  t.equal(missing.json<{ details: { field: unknown } }>().details.field, 'kind');
   const extra = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000', admin: true });
   t.equal(extra.statusCode, 400);
-  t.equal(extra.json().details.field, 'admin');
+  t.equal(extra.json<{ details: { field: unknown } }>().details.field, 'admin');
   const noNumber = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number' });
   t.equal(noNumber.statusCode, 400);
-  t.equal(noNumber.json().details.key, 'number');
+  t.equal(noNumber.json<{ details: { key: unknown } }>().details.key, 'number');
   const notNumber = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: 'hello' });
   t.equal(notNumber.statusCode, 400);
-  t.equal(notNumber.json().code, 'CS_ERR_INVALID_NUMBER');
+  t.equal(notNumber.json<{ code: unknown }>().code, 'CS_ERR_INVALID_NUMBER');
   const badExpiry = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000', expires: 'yesterday' });
-  t.equal(badExpiry.json().details.key, 'expires');
+  t.equal(badExpiry.json<{ details: { key: unknown } }>().details.key, 'expires');
   const protectedDid = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+12125550100' });
   t.equal(protectedDid.statusCode, 409, "an org's own number cannot be blocked");
   const badQuery = await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked?limit=100000');
   t.equal(badQuery.statusCode, 400);
-  t.equal(badQuery.json().details.field, 'limit');
+  t.equal(badQuery.json<{ details: { field: unknown } }>().details.field, 'limit');
 
   const form = await app.inject({
     method: 'POST', url: '/api/v1/orgs/acme/blocked',
@@ -125,30 +125,30 @@ t.test('validation: bad bodies name the field; wrong content type and oversized 
   t.equal(textPlain.statusCode, 415);
   const big = await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000', reason: 'x'.repeat(70 * 1024) });
   t.equal(big.statusCode, 413, 'bodyLimit 64 KiB');
-  t.equal(big.json().code, 'CS_ERR_USAGE');
+  t.equal(big.json<{ code: unknown }>().code, 'CS_ERR_USAGE');
 });
 
 t.test('list and search: partial digits in any format; SQL meta-characters are plain text', async (t) => {
   const { app } = await startPanel(t);
   const sam = await signIn(app, 'sam');
   const all = await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked');
-  t.equal(all.json().total, 3);
-  t.match(all.json().entries[2], { value: '+15551234567', name: 'Spam Co', createdBy: 'tester', mode: 'reject' });
+  t.equal(all.json<{ total: unknown }>().total, 3);
+  t.match(all.json<{ entries: Array<unknown> }>().entries[2], { value: '+15551234567', name: 'Spam Co', createdBy: 'tester', mode: 'reject' });
   for (const search of ['123-45', '(555) 123', '5551234567', '+1 555 123 4567']) {
     const r = await call(app, sam, 'GET', `/api/v1/orgs/acme/blocked?search=${encodeURIComponent(search)}`);
     t.same(r.json<{ entries: Array<{ value: string }> }>().entries.map((e) => e.value), ['+15551234567'], `search "${search}"`);
   }
   const viaContact = await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked?search=0002222');
-  t.equal(viaContact.json().entries[0].kind, 'contact', "a contact's numbers are searched too");
+  t.equal(viaContact.json<{ entries: Array<{ kind: unknown }> }>().entries[0]?.kind, 'contact', "a contact's numbers are searched too");
   for (const search of ["'; DROP TABLE entries; --", '%', '_', '" OR ""="', "\\'; --"]) {
     const r = await call(app, sam, 'GET', `/api/v1/orgs/acme/blocked?search=${encodeURIComponent(search)}`);
     t.equal(r.statusCode, 200);
-    t.equal(r.json().total, 0, `"${search}" matches nothing`);
+    t.equal(r.json<{ total: unknown }>().total, 0, `"${search}" matches nothing`);
   }
-  t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked')).json().total, 3, 'table intact');
+  t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked')).json<{ total: unknown }>().total, 3, 'table intact');
   const paged = await call(app, sam, 'GET', '/api/v1/orgs/acme/blocked?limit=2&offset=2');
-  t.equal(paged.json().entries.length, 1);
-  t.equal(paged.json().total, 3);
+  t.equal(paged.json<{ entries: unknown[] }>().entries.length, 1);
+  t.equal(paged.json<{ total: unknown }>().total, 3);
 });
 
 t.test('roles: agents never unblock and block only when the org allows it; supervisors do not unblock', async (t) => {
@@ -156,11 +156,11 @@ t.test('roles: agents never unblock and block only when the org allows it; super
   const [alice, sam, andy] = [await signIn(app, 'alice'), await signIn(app, 'sam'), await signIn(app, 'andy')];
   const agentUnblock = await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {});
   t.equal(agentUnblock.statusCode, 403);
-  t.equal(agentUnblock.json().code, 'CS_ERR_FORBIDDEN');
+  t.equal(agentUnblock.json<{ code: unknown }>().code, 'CS_ERR_FORBIDDEN');
   t.equal((await call(app, sam, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {})).statusCode, 403);
   const agentBlockOff = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${ids.contact}/block`, {});
   t.equal(agentBlockOff.statusCode, 403);
-  t.match(agentBlockOff.json().message, /agents may block/);
+  t.match(agentBlockOff.json<{ message: unknown }>().message, /agents may block/);
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/blocked')).statusCode, 200, 'agents see the list');
   t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/settings')).statusCode, 403);
   t.equal((await call(app, sam, 'PATCH', '/api/v1/orgs/acme/settings', { agentsMayBlock: true })).statusCode, 403, 'supervisors do not change settings');
@@ -169,30 +169,30 @@ t.test('roles: agents never unblock and block only when the org allows it; super
 
   const on = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { agentsMayBlock: true, note: 'front desk asked' });
   t.equal(on.statusCode, 200);
-  t.equal(on.json().agentsMayBlock, true);
+  t.equal(on.json<{ agentsMayBlock: unknown }>().agentsMayBlock, true);
   const agentNumber = await call(app, andy, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15553330000', mode: 'voicemail' });
   t.equal(agentNumber.statusCode, 403, 'even with the setting on, agents block contacts only');
-  t.match(agentNumber.json().message, /contacts only/);
+  t.match(agentNumber.json<{ message: unknown }>().message, /contacts only/);
   const newContact = await call(app, alice, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Cold Caller', numbers: ['+15553330000'] });
-  const agentBlockOn = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${String(newContact.json().id)}/block`, { mode: 'voicemail' });
+  const agentBlockOn = await call(app, andy, 'POST', `/api/v1/orgs/acme/contacts/${String(newContact.json<{ id: unknown }>().id)}/block`, { mode: 'voicemail' });
   t.equal(agentBlockOn.statusCode, 201, 'a contact: allowed once the admin turns it on');
-  t.equal(agentBlockOn.json().createdBy, 'andy');
-  t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${String(agentBlockOn.json().id)}/unblock`, {})).statusCode, 403, 'still never unblocks');
+  t.equal(agentBlockOn.json<{ createdBy: unknown }>().createdBy, 'andy');
+  t.equal((await call(app, andy, 'POST', `/api/v1/orgs/acme/blocked/${String(agentBlockOn.json<{ id: unknown }>().id)}/unblock`, {})).statusCode, 403, 'still never unblocks');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1900' })).statusCode, 201, 'supervisors block');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '+15551110000' })).statusCode, 403, 'allow is for admins');
   const allowed = await call(app, alice, 'POST', '/api/v1/orgs/acme/allowed', { kind: 'number', number: '+15551110000', reason: 'the doctor' });
   t.equal(allowed.statusCode, 201);
-  t.equal(allowed.json().list, 'allow');
+  t.equal(allowed.json<{ list: unknown }>().list, 'allow');
 
   const unblocked = await call(app, alice, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, { note: 'ticket 42: was a patient' });
   t.equal(unblocked.statusCode, 200);
-  t.equal(unblocked.json().removedBy, 'alice');
-  t.equal(unblocked.json().removedReason, 'ticket 42: was a patient');
+  t.equal(unblocked.json<{ removedBy: unknown }>().removedBy, 'alice');
+  t.equal(unblocked.json<{ removedReason: unknown }>().removedReason, 'ticket 42: was a patient');
   t.equal((await call(app, alice, 'POST', `/api/v1/orgs/acme/blocked/${ids.spam}/unblock`, {})).statusCode, 404, 'already unblocked');
   const audit = await call(app, alice, 'GET', '/api/v1/orgs/acme/audit?action=unblock');
-  t.match(audit.json().events[0], { actor: 'alice', action: 'unblock', target: '+15551234567', reason: 'ticket 42: was a patient', origin: /^panel / });
+  t.match(audit.json<{ events: Array<unknown> }>().events[0], { actor: 'alice', action: 'unblock', target: '+15551234567', reason: 'ticket 42: was a patient', origin: /^panel / });
   const byActor = await call(app, sam, 'GET', '/api/v1/orgs/acme/audit?actor=andy');
-  t.ok(byActor.json().events.length >= 1);
+  t.ok(byActor.json<{ events: unknown[] }>().events.length >= 1);
   t.ok(byActor.json<{ events: Array<{ actor: string }> }>().events.every((e) => e.actor === 'andy'), 'audit filter by actor');
 });
 
@@ -212,33 +212,33 @@ t.test('organisations: a user of one org can neither see nor change another', as
   ] as const) {
     const r = await call(app, bob, method, url, body);
     t.equal(r.statusCode, 404, `${method} ${url}`);
-    t.equal(r.json().code, 'CS_ERR_ORG_NOT_FOUND');
+    t.equal(r.json<{ code: unknown }>().code, 'CS_ERR_ORG_NOT_FOUND');
   }
   const viaOwnOrg = await call(app, bob, 'POST', `/api/v1/orgs/globex/blocked/${ids.spam}/unblock`, {});
   t.equal(viaOwnOrg.statusCode, 404, "acme's entry id through globex: not found");
   t.equal((await call(app, bob, 'POST', `/api/v1/orgs/globex/quarantine/${String(ids.messages[0])}/delete`, {})).statusCode, 404);
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json().total, 3, 'nothing changed');
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked')).json<{ total: unknown }>().total, 3, 'nothing changed');
 });
 
 t.test('contacts and quarantined messages: release, delete, release all / delete all, unblock contact', async (t) => {
   const { app, ids, deliverer } = await startPanel(t);
   const [alice, sam] = [await signIn(app, 'alice'), await signIn(app, 'sam')];
   const held = await call(app, sam, 'GET', `/api/v1/orgs/acme/quarantine?contact=${ids.contact}`);
-  t.equal(held.json().total, 2);
-  t.equal(held.json().messages[0].contactName, 'Pushy Vendor');
+  t.equal(held.json<{ total: unknown }>().total, 2);
+  t.equal(held.json<{ messages: Array<{ contactName: unknown }> }>().messages[0]?.contactName, 'Pushy Vendor');
   const rel = await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[0])}/release`, {});
   t.equal(rel.statusCode, 200);
-  t.equal(rel.json().status, 'released');
+  t.equal(rel.json<{ status: unknown }>().status, 'released');
   t.equal(deliverer?.delivered[0]?.body, 'Buy now!!!');
   t.equal((await call(app, sam, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[1])}/delete`, {})).statusCode, 200);
-  t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/quarantine')).json().total, 0);
+  t.equal((await call(app, sam, 'GET', '/api/v1/orgs/acme/quarantine')).json<{ total: unknown }>().total, 0);
 
   const c = await call(app, sam, 'POST', '/api/v1/orgs/acme/contacts', { name: 'Nuisance', numbers: ['555-777-0001', '555-777-0002'] });
   t.equal(c.statusCode, 201);
-  t.same(c.json().numbers, ['+15557770001', '+15557770002']);
+  t.same(c.json<{ numbers: unknown }>().numbers, ['+15557770001', '+15557770002']);
   const list = await call(app, sam, 'GET', '/api/v1/orgs/acme/contacts?search=Nuis');
-  t.equal(list.json().contacts.length, 1);
-  const blocked = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/block`, { mode: 'voicemail', reason: 'spam' });
+  t.equal(list.json<{ contacts: unknown[] }>().contacts.length, 1);
+  const blocked = await call(app, sam, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json<{ id: unknown }>().id)}/block`, { mode: 'voicemail', reason: 'spam' });
   t.equal(blocked.statusCode, 201);
   t.match(blocked.json(), { kind: 'contact', name: 'Nuisance', mode: 'voicemail' });
 
@@ -248,9 +248,9 @@ t.test('contacts and quarantined messages: release, delete, release all / delete
   const un = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${ids.contact}/unblock`, { messages: 'release', note: 'reviewed' });
   t.equal(un.statusCode, 200);
   t.match(un.json(), { settled: 0, messages: 'release', entry: { kind: 'contact', removedBy: 'alice' } });
-  const badChoice = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json().id)}/unblock`, { messages: 'keep' });
+  const badChoice = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${String(c.json<{ id: unknown }>().id)}/unblock`, { messages: 'keep' });
   t.equal(badChoice.statusCode, 400);
-  t.equal(badChoice.json().details.field, 'messages');
+  t.equal(badChoice.json<{ details: { field: unknown } }>().details.field, 'messages');
 });
 
 t.test('release without a PBX link fails clearly with 503 and the message stays held', async (t) => {
@@ -258,12 +258,12 @@ t.test('release without a PBX link fails clearly with 503 and the message stays 
   const alice = await signIn(app, 'alice');
   const r = await call(app, alice, 'POST', `/api/v1/orgs/acme/quarantine/${String(ids.messages[0])}/release`, {});
   t.equal(r.statusCode, 503);
-  t.equal(r.json().code, 'CS_ERR_UNAVAILABLE');
-  t.match(r.json().message, /no PBX connection/);
+  t.equal(r.json<{ code: unknown }>().code, 'CS_ERR_UNAVAILABLE');
+  t.match(r.json<{ message: unknown }>().message, /no PBX connection/);
   const all = await call(app, alice, 'POST', `/api/v1/orgs/acme/contacts/${ids.contact}/unblock`, { messages: 'release' });
   t.equal(all.statusCode, 503, 'unblock with release all stops before unblocking');
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/quarantine')).json().total, 2);
-  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked?search=0001111')).json().total, 1, 'contact still blocked');
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/quarantine')).json<{ total: unknown }>().total, 2);
+  t.equal((await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked?search=0001111')).json<{ total: unknown }>().total, 1, 'contact still blocked');
 });
 
 t.test('recent calls, dashboard, precheck, OpenAPI', async (t) => {
@@ -280,9 +280,9 @@ t.test('recent calls, dashboard, precheck, OpenAPI', async (t) => {
   const [alice, andy] = [await signIn(app, 'alice'), await signIn(app, 'andy')];
 
   const calls = await call(app, andy, 'GET', '/api/v1/orgs/acme/calls');
-  t.equal(calls.json().calls.length, 4);
+  t.equal(calls.json<{ calls: unknown[] }>().calls.length, 4);
   t.same(calls.json<{ calls: Array<{ action: string }> }>().calls.map((c) => c.action), ['quarantine', 'allow', 'reject', 'reject']);
-  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/calls?channel=sms')).json().calls.length, 1);
+  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/calls?channel=sms')).json<{ calls: unknown[] }>().calls.length, 1);
 
   const dash = (await call(app, alice, 'GET', '/api/v1/orgs/acme/dashboard?days=3')).json<{ days: unknown[]; top: Array<{ lastAt: number }>; totals: unknown }>();
   t.equal(dash.days.length, 3);
@@ -296,7 +296,7 @@ t.test('recent calls, dashboard, precheck, OpenAPI', async (t) => {
   t.match(pre.json(), { action: 'warn', normalized: '+15551234567', rule: { kind: 'exact', name: 'Spam Co' } });
   const clean = await call(app, andy, 'GET', '/api/v1/orgs/acme/precheck?number=5552220000');
   t.match(clean.json(), { action: 'allow', rule: null });
-  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/precheck')).json().details.field, 'number');
+  t.equal((await call(app, andy, 'GET', '/api/v1/orgs/acme/precheck')).json<{ details: { field: unknown } }>().details.field, 'number');
 
   const doc = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
   t.equal(doc.statusCode, 200);

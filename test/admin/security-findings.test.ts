@@ -53,7 +53,7 @@ t.test('a supervisor cannot weaken an admin\'s block by re-posting it; an admin 
   const viaForm = await form(app, sam, '/block', { org: 'acme', kind: 'number', number: '+15551234567', mode: 'voicemail', expires: '1m' }, { origin: SAME_ORIGIN });
   t.equal(viaForm.statusCode, 403, 'the Block form is refused the same way');
   const list = await call(app, alice, 'GET', '/api/v1/orgs/acme/blocked?search=5551234567');
-  t.match(list.json().entries[0], { id: ids.spam, mode: 'reject', expiresAt: null }, 'the entry is unchanged');
+  t.match(list.json<{ entries: Array<unknown> }>().entries[0], { id: ids.spam, mode: 'reject', expiresAt: null }, 'the entry is unchanged');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { ...spam, mode: 'reject', reason: 'still spam' })).statusCode, 201, 'same strength: a supervisor may re-post (reason updated)');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '555-987-6543', mode: 'reject' })).statusCode, 201, 'voicemail → reject strengthens: allowed');
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { ...spam, mode: 'voicemail', expires: '1m' })).statusCode, 201, 'an admin may weaken (it is an unblock)');
@@ -77,14 +77,14 @@ t.test('agents block contacts only, and only with the setting on; supervisors ha
   for (const prefix of ['+1', '+15', '+155']) {
     const r = await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix });
     t.equal(r.statusCode, 403, `supervisor ${prefix}: shorter than country code + 3`);
-    t.match(r.json().message, /at least 4 digits/);
+    t.match(r.json<{ message: unknown }>().message, /at least 4 digits/);
   }
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+4420' })).statusCode, 403, '+44 20: a two-digit code needs 5 digits');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+44207' })).statusCode, 201, '+44 207: code + 3');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1555' })).statusCode, 201, '+1 555: allowed');
   t.equal((await call(app, alice, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1' })).statusCode, 201, 'admins: any prefix');
   const set = await call(app, alice, 'PATCH', '/api/v1/orgs/acme/settings', { supervisorMinPrefixDigits: 7, note: 'only exchanges' });
-  t.equal(set.json().supervisorMinPrefixDigits, 7);
+  t.equal(set.json<{ supervisorMinPrefixDigits: unknown }>().supervisorMinPrefixDigits, 7);
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+155566' })).statusCode, 403, 'per-org minimum raised to 7');
   t.equal((await call(app, sam, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'prefix', prefix: '+1555667' })).statusCode, 201);
   t.equal((await call(app, sam, 'PATCH', '/api/v1/orgs/acme/settings', { supervisorMinPrefixDigits: 1 })).statusCode, 403, 'only admins change it');
@@ -101,23 +101,23 @@ t.test('tokens: named, scoped, expiring, listed, revoked; disable revokes for go
   t.match(ro.json(), { name: 'dashboard screen', role: 'admin', readOnly: true, state: 'active', expiresAt: clock.now() + 90 * 86_400_000, token: /^cs_/ });
   const sup = await call(app, alice, 'POST', '/api/v1/me/tokens', { name: 'script', role: 'supervisor', expiresInDays: 7 });
   t.equal(sup.statusCode, 201);
-  const roToken = { bearer: ro.json().token as string };
-  const supToken = { bearer: sup.json().token as string };
+  const roToken = { bearer: ro.json<{ token: string }>().token };
+  const supToken = { bearer: sup.json<{ token: string }>().token };
   t.equal((await call(app, roToken, 'GET', '/api/v1/orgs/acme/blocked')).statusCode, 200, 'read-only reads');
   t.equal((await call(app, roToken, 'POST', '/api/v1/orgs/acme/blocked', { kind: 'number', number: '+15554440000' })).statusCode, 403, 'read-only does not write');
   t.equal((await call(app, supToken, 'POST', `/api/v1/orgs/acme/blocked/1/unblock`, {})).statusCode, 403, 'a supervisor-role token of an admin cannot unblock');
   t.equal((await call(app, supToken, 'POST', '/api/v1/me/tokens', { name: 'child' })).statusCode, 403, 'a token cannot mint tokens');
   clock.advance(5_000);
   const listed = await call(app, alice, 'GET', '/api/v1/me/tokens');
-  t.equal(listed.json().tokens.length, 2);
+  t.equal(listed.json<{ tokens: unknown[] }>().tokens.length, 2);
   t.notMatch(listed.body, /cs_/, 'the secrets are never listed');
   t.equal(listed.json<{ tokens: Array<{ id: number; lastUsedAt: number | null }> }>().tokens.find((x) => x.id === ro.json<{ id: number }>().id)?.lastUsedAt, clock.now() - 5_000, 'last use shown');
-  t.equal((await call(app, alice, 'POST', `/api/v1/me/tokens/${String(sup.json().id)}/revoke`, {})).statusCode, 200);
+  t.equal((await call(app, alice, 'POST', `/api/v1/me/tokens/${String(sup.json<{ id: unknown }>().id)}/revoke`, {})).statusCode, 200);
   t.equal((await call(app, supToken, 'GET', '/api/v1/me')).statusCode, 401, 'revoked');
-  t.equal((await call(app, andy, 'POST', `/api/v1/me/tokens/${String(ro.json().id)}/revoke`, {})).statusCode, 404, 'not someone else\'s');
+  t.equal((await call(app, andy, 'POST', `/api/v1/me/tokens/${String(ro.json<{ id: unknown }>().id)}/revoke`, {})).statusCode, 404, 'not someone else\'s');
 
   const andyTok = await call(app, andy, 'POST', '/api/v1/me/tokens', { name: 'softphone' });
-  const andyToken = { bearer: andyTok.json().token as string };
+  const andyToken = { bearer: andyTok.json<{ token: string }>().token };
   await server.users.setDisabled('andy', true, { name: 'tester', source: 'cli', origin: 'test' });
   await server.users.setDisabled('andy', false, { name: 'tester', source: 'cli', origin: 'test' });
   t.equal((await call(app, andyToken, 'GET', '/api/v1/me')).statusCode, 401, 'disable revoked it; enable did not revive it');

@@ -70,7 +70,7 @@ export function screen(text: string): string[] {
   let col = 0;
   let saved = 0;
   for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
+    const ch = text.charAt(i);
     if (ch === '\x1b') {
       if (text[i + 1] === '7') { saved = col; i++; continue; }
       if (text[i + 1] === '8') { col = saved; i++; continue; }

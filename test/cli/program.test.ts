@@ -106,7 +106,7 @@ t.test('block: targets, modes, expiry, and every refusal writes nothing', async 
   const b = await s.run('block', '(555) 123-4567', '--org', 'acme', '--mode', 'voicemail', '--name', 'Robo', '--reason', 'spam calls', '--by', 'alice', '--expires', '30d', '--json');
   t.equal(b.code, 0, b.err);
   t.match(JSON.parse(b.out), { kind: 'exact', value: '+15551234567', mode: 'voicemail', name: 'Robo', reason: 'spam calls', createdBy: 'alice', source: 'cli' });
-  t.type(JSON.parse(b.out).expiresAt, 'number');
+  t.type((JSON.parse(b.out) as { expiresAt: unknown }).expiresAt, 'number');
   t.equal((await s.run('block', '--prefix', '1900', '--org', 'acme')).code, 0);
   t.equal((await s.run('block', '--unidentified', '--org', 'acme', '--mode', 'reject')).code, 0);
 

@@ -19,11 +19,10 @@ import { defaultComponents } from '../../daemon/main.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { registerSoftphone } from '../support/softphone.js';
 import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
+import { sandboxTest } from '../support/asterisk-suite.js';
 import { captureLogger, cliActor, startDaemon, tempDir, until } from '../support/harness.js';
 
 t.setTimeout(10 * 60_000);
-
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 
 const BLOCKED = '+15559990666';
 const BLOCKED_2 = '+15559990777';
@@ -62,12 +61,8 @@ async function dial(received: Received[], lines: Array<Record<string, unknown>>,
   return { got, msg, count: received.length - before, result, fromDialMs: msg ? msg.at - started : NaN, fromDialBeginMs: msg && screenedAt ? msg.at - screenedAt : NaN };
 }
 
-if (skip) {
-  t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
-} else {
-  t.before(async () => {
-    await sandbox.start({ agi: NO_AGI, failMode: 'open' });
-  });
+void sandboxTest(t, 'agent warnings through a real Asterisk', async (t) => {
+  await sandbox.start({ agi: NO_AGI, failMode: 'open' });
   t.teardown(() => sandbox.stop());
 
   t.test('an agent dialling a blocked number is warned by SIP MESSAGE within 1 s, across an AMI reconnect', async (t) => {
@@ -178,4 +173,4 @@ if (skip) {
     t.match(denied.msg?.body ?? '', /\+15559990666 \(Acme Debt Collectors\).*The call was not placed\./);
     t.ok(denied.fromDialMs < 1000, `within 1 s (${denied.fromDialMs} ms)`);
   });
-}
+});

@@ -8,16 +8,14 @@
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, until, wallClock } from '../support/harness.js';
+import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { captureLogger, cliActor, until, wallClock } from '../support/harness.js';
+import { must } from '../support/must.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(10 * 60_000);
-
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 
 const REJECTED = '+15557770001';
 const VOICEMAIL = '+15557770003';
@@ -31,38 +29,26 @@ const disposition = (r: SippResult): string | undefined => r.records.find((x) =>
 /** A key of the mirror's family, or null when it is not there. */
 const astdb = (key: string): Promise<string | null> => sandbox.astdbGet('callscreen', key);
 
-if (skip) {
-  t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
-} else {
-  t.test('calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
+void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
     // Asterisk compares the heartbeat with its own ${EPOCH}: the daemon's clock follows the wall clock.
-    const s = await services(t, { clock: wallClock(t) });
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+    const s = await demoServices(t, { clock: wallClock(t) });
     await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
     const rejectEntry = await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', name: 'Robocaller', reason: 'spam' }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
 
     // The sandbox (and its lock) first: another test file's sandbox.stop() drops the callscreen family,
-    // which would wipe a mirror synced before this file holds the lock. The AGI port is set below.
-    await sandbox.start({ failMode: 'open' });
-    t.teardown(() => sandbox.stop());
+    // which would wipe a mirror synced before this file holds the lock.
     const { logger, lines } = captureLogger('info');
-    let server: FastAgiServer | undefined;
-    const { ctx, daemon } = await startDaemon(t, s.dbPath, {
-      clock: s.clock,
+    const { ctx, daemon, agi } = await startAsteriskDaemon(t, s, {
+      sandboxFirst: true,
+      defaultOrg: false,
       logger,
       toml: [
-        '[fastagi]', 'listen = "127.0.0.1:0"',
         '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 100', 'reconnect_max_ms = 1000', 'keepalive_ms = 2000',
         'astdb_mirror = true',
       ].join('\n'),
-      components: (c) => [(server = buildFastAgiServer(c))],
     });
-    if (!server) throw new Error('no FastAGI server');
-    const agi = server;
-    await sandbox.configure({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
 
     const mirrorState = (): unknown => [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
     t.ok(await until(() => mirrorState() === 'live', 15_000, 20), 'the mirror synced and went live');
@@ -87,7 +73,7 @@ if (skip) {
       t.same(r.codes, [607], describeSipp(r));
       t.equal(agiCalls(), before, 'no FastAGI session');
       t.ok(await until(async () => (await records()).some((x) => x.number === REJECTED && x.adapter === 'astdb-mirror'), 5000), 'recorded from the UserEvent');
-      const rec = (await records()).find((x) => x.number === REJECTED)!;
+      const rec = must((await records()).find((x) => x.number === REJECTED), 'the call record of the rejected caller');
       t.match(rec, { action: 'reject', rule_kind: 'exact', rule_id: String(rejectEntry.id), to_raw: '+15550100', adapter: 'astdb-mirror' });
       t.ok(rec.call_id, 'with Asterisk’s unique id');
       t.ok(lines.some((l) => l.msg === 'screened' && l.adapter === 'astdb-mirror' && l.from === REJECTED && l.org === 'demo'), 'logged with org, call id, from, to and the verdict');
@@ -163,4 +149,3 @@ if (skip) {
       t.equal(disposition(r), 'fail-open', 'the mirror was not used once the daemon had gone');
     });
   });
-}

@@ -6,17 +6,14 @@
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
 import { runCli } from '../../daemon/cli/program.js';
-import { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
-import { cliActor, services, startDaemon } from '../support/harness.js';
+import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { cliActor } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
 import { readFileSync } from 'node:fs';
 
 t.setTimeout(10 * 60_000);
-
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 
 const REJECTED = '+15557770001';
 const VOICEMAIL = '+15557770003';
@@ -41,13 +38,8 @@ t.test('config/sandbox.toml is a valid daemon config for the sandbox', async (t)
   t.equal(c.screening.fail_mode, 'open');
 });
 
-if (skip) {
-  t.comment('PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
-} else {
-  t.test('calls and SMS through a real Asterisk', async (t) => {
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+void sandboxTest(t, 'calls and SMS through a real Asterisk', async (t) => {
+    const s = await demoServices(t);
     // The org's reject code is 607 (Unwanted): the dialplan must hang up with exactly that.
     await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', name: 'Robocaller', reason: 'spam' }, cliActor);
@@ -55,18 +47,9 @@ if (skip) {
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: SMS_BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
 
-    let server: FastAgiServer | undefined;
-    const { ctx, daemon } = await startDaemon(t, s.dbPath, {
-      clock: s.clock,
-      toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
-      components: (c) => [(server = buildFastAgiServer(c))],
-    });
-    if (!server) throw new Error('no FastAGI server');
-    const port = server.address().port;
     const begun = Date.now();
-    await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
-    t.teardown(() => sandbox.stop());
-    t.comment(`sandbox ready in ${Date.now() - begun} ms; FastAGI on ${port}`);
+    const { ctx, daemon, agiPort } = await startAsteriskDaemon(t, s);
+    t.comment(`daemon and sandbox ready in ${Date.now() - begun} ms; FastAGI on ${agiPort}`);
 
     await t.test('a blocked caller is rejected with the org’s code, never answered', async (t) => {
       const r = await inbound(REJECTED, '+15550100');
@@ -147,4 +130,3 @@ if (skip) {
       t.equal(disposition(r), 'fail-open');
     });
   });
-}

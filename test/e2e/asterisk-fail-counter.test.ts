@@ -9,7 +9,8 @@
 import t from 'tap';
 import net from 'node:net';
 import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
+import { demoServices, sandboxTest } from '../support/asterisk-suite.js';
+import { captureLogger, cliActor, startDaemon, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippCall } from '../support/sipp.js';
 import type { DaemonContext } from '../../daemon/daemon-context.js';
@@ -17,8 +18,6 @@ import type { Daemon } from '../../daemon/main.js';
 
 t.setTimeout(15 * 60_000);
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const why = process.env.CALLSCREEN_SKIP_SANDBOX === '1' ? 'CALLSCREEN_SKIP_SANDBOX=1' : process.getuid?.() !== 0 ? 'the PBX sandbox needs root (chroot)' : null;
 const BLOCKED = '+15557779001';
 
 function freePort(): Promise<number> {
@@ -40,12 +39,8 @@ async function metric(ctx: DaemonContext, series: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-if (why !== null && CI) t.fail(`${why}: the sandbox suites must run in CI`);
-else {
-  t.test('fail-open calls counted by the dialplan and read by the daemon; refused FastAGI connections counted and logged', { skip: why ?? false }, async (t) => {
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+void sandboxTest(t, 'fail-open calls counted by the dialplan and read by the daemon; refused FastAGI connections counted and logged', async (t) => {
+    const s = await demoServices(t);
     await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'fail counter test' }, cliActor);
     const port = await freePort();
     const toml = (extra = ''): string => [
@@ -140,4 +135,3 @@ else {
     t.notOk(r.ready, 'not ready while AMI login fails');
     t.match(check, { ok: false, reason: 'link-down', detail: /login failed/ });
   });
-}

@@ -9,15 +9,13 @@
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
 import { UserService } from '../../daemon/admin/user-service.js';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
-import { cliActor, services, startDaemon, until } from '../support/harness.js';
+import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { cliActor, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(10 * 60_000);
 
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 /** Rings agent101 (config/asterisk/extensions.conf, [callscreen-handset-sandbox]). */
 const RINGS_AGENT = '+15550200';
 const FLOODER = '+13125550111';
@@ -30,29 +28,15 @@ const ON_THE_LINE = '+19175550144';
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 const dispositions = (r: SippResult): string[] => r.records.filter((x) => x.kind === 'RESULT').map((x) => x.disposition ?? '');
 
-if (skip) {
-  t.test('flood holds and handset feature codes through a real Asterisk', { skip: 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)' }, () => undefined);
-} else {
-  t.test('flood holds and handset feature codes through a real Asterisk', async (t) => {
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', [...sandbox.SANDBOX.dids, RINGS_AGENT, NANP_DID], cliActor);
+void sandboxTest(t, 'flood holds and handset feature codes through a real Asterisk', async (t) => {
+    const s = await demoServices(t, { dids: [RINGS_AGENT, NANP_DID] });
     // More than 3 calls in 10 min, 3 different DIDs, more than 4 calls from neighbours (numbers that
     // differ in their last 4 digits), or more than 2 from the called DID's own exchange, are a flood here.
     await s.flood.set('demo', { maxCalls: 3, didSweep: 3, prefixMaxCalls: 4, neighbour: true, neighbourMaxCalls: 2 }, cliActor);
     const users = new UserService(s.db, s.orgs, s.audit, s.clock, { N: 1024, r: 8, p: 1 });
     await users.add('agent101', 'supervisor', ['demo'], 'agent101-password', cliActor);
 
-    let server: FastAgiServer | undefined;
-    const { ctx } = await startDaemon(t, s.dbPath, {
-      clock: s.clock,
-      toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
-      components: (c) => [(server = buildFastAgiServer(c))],
-    });
-    if (!server) throw new Error('no FastAGI server');
-    const port = server.address().port;
-    await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
-    t.teardown(() => sandbox.stop());
+    const { ctx } = await startAsteriskDaemon(t, s);
     const entryOf = async (n: string) => (await s.blocklist.list('demo', { search: n.slice(2) })).entries.find((e) => e.value === n);
     const carrier = (calls: Array<{ caller: string; did: string }>, extra: { rate?: number; maxConcurrent?: number } = {}) =>
       runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, calls, count: calls.length, timeoutSec: 30, ...extra });
@@ -147,4 +131,3 @@ if (skip) {
       t.match(await entryOf(ON_THE_LINE), { createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (caller on the line)' });
     });
   });
-}

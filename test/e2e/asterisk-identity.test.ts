@@ -5,15 +5,12 @@
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
-import { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import { cliActor, services, startDaemon } from '../support/harness.js';
+import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { cliActor } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(10 * 60_000);
-
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 
 const PLAIN = '+15557780001';
 const BANK = '+15557790001'; // allowed only when attested, under a blocked prefix
@@ -25,28 +22,15 @@ const inbound = (scenario: string, caller: string, did: string, verstat = ''): P
   runSipp({ scenario, remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, text: verstat, timeoutSec: 20 });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
-if (skip) {
-  t.plan(0, 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)');
-} else {
-  t.test('identity headers and attestation through a real Asterisk', async (t) => {
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+void sandboxTest(t, 'identity headers and attestation through a real Asterisk', async (t) => {
+    const s = await demoServices(t);
     await s.orgs.updateSettings('demo', { rejectCode: 607, attestationFailed: 'voicemail', standinsUnidentified: true }, cliActor);
     await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject', reason: 'spoofed bank range' }, cliActor);
     await s.blocklist.allow('demo', { kind: 'exact', number: BANK }, { name: 'Bank', requireAttestation: true }, cliActor);
     await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', name: 'Robocaller' }, cliActor);
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
 
-    let server: FastAgiServer | undefined;
-    const { ctx } = await startDaemon(t, s.dbPath, {
-      clock: s.clock,
-      toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
-      components: (c) => [(server = buildFastAgiServer(c))],
-    });
-    if (!server) throw new Error('no FastAGI server');
-    await sandbox.start({ agi: `127.0.0.1:${server.address().port}`, failMode: 'open' });
-    t.teardown(() => sandbox.stop());
+    const { ctx } = await startAsteriskDaemon(t, s);
 
     await t.test('verstat passed in the PAI: allowed, and the record shows it', async (t) => {
       const r = await inbound('inbound-call-verstat.xml', PLAIN, '+15550100', 'TN-Validation-Passed');
@@ -121,4 +105,3 @@ if (skip) {
       t.match(out, [{ to_raw: '+15557780666', action: 'deny', number: '+15557780666' }, { to_raw: '915557780666', action: 'deny', number: '+15557780666' }], 'dialled as 9+number, screened as the number');
     });
   });
-}

@@ -6,17 +6,13 @@
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox suites. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
-import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import { cliActor, services, startDaemon } from '../support/harness.js';
+import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { cliActor } from '../support/harness.js';
+import { must } from '../support/must.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(10 * 60_000);
-
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const why = process.env.CALLSCREEN_SKIP_SANDBOX === '1' ? 'CALLSCREEN_SKIP_SANDBOX=1' : process.getuid?.() !== 0 ? 'the PBX sandbox needs root (chroot)' : null;
-if (why !== null && CI) t.fail(`${why}: the sandbox suites must run in CI`);
 
 const SALES = '+15550100';
 const PRIVATE = '+15550105';
@@ -30,10 +26,8 @@ const inbound = (caller: string, did: string): Promise<SippResult> =>
   runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, timeoutSec: 20 });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
-t.test('per-DID lists, allowlist-only and observe mode through a real Asterisk', { skip: why ?? false }, async (t) => {
-  const s = await services(t);
-  await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+void sandboxTest(t, 'per-DID lists, allowlist-only and observe mode through a real Asterisk', async (t) => {
+  const s = await demoServices(t);
   await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: PEST }, { mode: 'reject', dids: [SALES] }, cliActor);
   await s.blocklist.allow('demo', { kind: 'exact', number: FRIEND }, { dids: [PRIVATE] }, cliActor);
@@ -41,15 +35,7 @@ t.test('per-DID lists, allowlist-only and observe mode through a real Asterisk',
   const watched = await s.blocklist.block('demo', { kind: 'pattern', pattern: '+155577720??' }, { mode: 'reject', observe: true }, cliActor);
   await s.rules.setAllowlistOnly('demo', PRIVATE, 'voicemail', cliActor);
 
-  let server: FastAgiServer | undefined;
-  const { ctx } = await startDaemon(t, s.dbPath, {
-    clock: s.clock,
-    toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
-    components: (c) => [(server = buildFastAgiServer(c))],
-  });
-  if (!server) throw new Error('no FastAGI server');
-  await sandbox.start({ agi: `127.0.0.1:${server.address().port}`, failMode: 'open' });
-  t.teardown(() => sandbox.stop());
+  const { ctx } = await startAsteriskDaemon(t, s);
 
   await t.test('a block scoped to one DID rejects calls to it, and only to it', async (t) => {
     const r = await inbound(PEST, SALES);
@@ -93,7 +79,7 @@ t.test('per-DID lists, allowlist-only and observe mode through a real Asterisk',
 
   await t.test('the call records name the rules', async (t) => {
     await ctx.recorder.flush();
-    const rows = await ctx.recorder.recent(ctx.index.org('demo')!.org.id, 50);
+    const rows = await ctx.recorder.recent(must(ctx.index.org('demo'), 'org demo in the index').org.id, 50);
     t.ok(rows.some((r) => r.rule_kind === 'allowlist-only' && r.action === 'voicemail'), 'allowlist-only voicemail recorded');
     t.ok(rows.some((r) => r.rule_kind === 'pattern' && r.action === 'allow' && /observe mode/.test(r.reason)), 'the observed call recorded with its pattern');
   });

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { DaemonContext } from '../../daemon/daemon-context.js';
 import { EslServer } from '../../daemon/pbx/freeswitch/esl-server.js';
-import { mb, percentile } from '../support/faults-agi.js';
+import { isStop, mb, percentile, type PeerActResult } from '../support/faults-agi.js';
 import { ESL_HOSTILE, eslPeer, type EslAct } from '../support/faults-esl.js';
 import { channelData, dialOut, executed } from '../support/fake-freeswitch.js';
 import { captureLogger, cliActor, services, startDaemon, until, type TapLike } from '../support/harness.js';
@@ -100,7 +100,7 @@ function answerThen(from: string, after: EslAct): EslAct {
   const encode = (h: Record<string, string>): string => Object.entries(h).map(([k, v]) => `${k}: ${encodeURIComponent(v)}\n`).join('') + '\n';
   return (s) => {
     let buf = '';
-    let stop: void | (() => void);
+    let stop: PeerActResult;
     s.write(encode(channelData({ 'Caller-Caller-ID-Number': from })));
     s.on('data', (d: string) => {
       buf += d;
@@ -111,7 +111,7 @@ function answerThen(from: string, after: EslAct): EslAct {
         else if (cmd === 'exit') stop = after(s);
       }
     });
-    return () => { if (typeof stop === 'function') stop(); };
+    return () => { if (isStop(stop)) stop(); };
   };
 }
 

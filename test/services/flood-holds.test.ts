@@ -83,7 +83,7 @@ t.test('callscreen flood shows and changes the settings; bad values are refused 
   const audit = await s.audit.query({ action: 'flood.settings' });
   t.match(audit.events, [{ actor: 'ann', detail: { after: { maxCalls: 8 } } }]);
   const reset = await runOn(s.dbPath, ['flood', 'demo', '--reset', '--json']);
-  t.same(JSON.parse(reset.out).changed, []);
+  t.same((JSON.parse(reset.out) as { changed: unknown }).changed, []);
 });
 
 t.test('contacts and numbers agents called are not held by themselves', async (t) => {

@@ -44,6 +44,12 @@ t.test('a valid file is written in full; dry run reports the same without writin
   const csv = 'number,kind,list,mode,name,expires\n(555) 123-4567,,,voicemail,Renamed,\n+1900,prefix,block,reject,,30d\n,unidentified,,voicemail,,\n+15550009999,exact,allow,,,\n555-000-8888,,,,,\n5550008888,,,,dup,\n';
   const dry = await s.importer.importText(csv, 'demo', importActor, { dryRun: true });
   t.same(dry, { rows: 6, added: 4, updated: 1, duplicates: 1, dryRun: true });
+  // The panel's preview: the same counts and the checked rows, in file order, from one pass over the text.
+  const preview = await s.importer.preview(csv, 'demo', importActor);
+  t.same(preview.result, dry, 'preview counts as the dry run does');
+  t.same(preview.rows.map((r) => [r.line, r.kind, r.value]), [
+    [2, 'exact', '+15551234567'], [3, 'prefix', '+1900'], [4, 'unidentified', ''], [5, 'exact', '+15550009999'], [6, 'exact', '+15550008888'], [7, 'exact', '+15550008888'],
+  ], 'every checked row, duplicates included');
   t.equal((await s.db.get<{ c: number }>('SELECT count(*) AS c FROM entries'))?.c, 1, 'dry run wrote nothing');
   const real = await s.importer.importText(csv, 'demo', importActor);
   t.same(real, { ...dry, dryRun: false });

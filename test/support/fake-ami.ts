@@ -14,7 +14,12 @@ export class FakeAmi {
   private readonly states = new Set<(s: LinkState) => void>();
   private readonly events = new Set<(e: AmiEvent) => void>();
 
-  async action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+  /** As the client's: a refusal is a rejected promise, never a throw. */
+  action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    return new Promise((resolve) => { resolve(this.answer(name, fields)); });
+  }
+
+  private answer(name: string, fields: Readonly<Record<string, string>>): AmiMessage {
     if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
     this.actions.push({ name, fields: { ...fields } });
     const key = `/${String(fields.Family)}/${String(fields.Key)}`;

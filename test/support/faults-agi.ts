@@ -65,20 +65,31 @@ export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5
 }
 
 /**
+ * What a hostile peer's act returns: a function (called at the end to stop what it started, such as
+ * a write loop) or anything else (nothing to stop) — so a plain `(s) => void` act fits as is.
+ */
+export type PeerActResult = unknown;
+
+/** Whether an act returned a stop function. */
+export function isStop(x: PeerActResult): x is () => void {
+  return typeof x === 'function';
+}
+
+/**
  * A hostile client: connects, runs `act` (which may write forever), and resolves with the time
  * until the server closed it (or `capMs`, then it gives up and reports `closedBy: 'timeout'`).
  */
-export function rawClient(port: number, act: (s: net.Socket) => void | (() => void), capMs = 15_000): Promise<{ ms: number; closedBy: 'server' | 'timeout' | 'error' }> {
+export function rawClient(port: number, act: (s: net.Socket) => PeerActResult, capMs = 15_000): Promise<{ ms: number; closedBy: 'server' | 'timeout' | 'error' }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    let stop: void | (() => void);
+    let stop: PeerActResult;
     let done = false;
     const s = net.connect(port, '127.0.0.1', () => { stop = act(s); });
     const end = (closedBy: 'server' | 'timeout' | 'error') => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (typeof stop === 'function') stop();
+      if (isStop(stop)) stop();
       s.destroy();
       resolve({ ms: performance.now() - t0, closedBy });
     };

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { isStop, type PeerActResult } from './faults-agi.js';
 
 export interface EslPeerResult {
   /** Who ended it: the server (close or reset), or the client giving up at its cap. */
@@ -26,7 +27,7 @@ export interface EslPeerResult {
 }
 
 /** What a hostile peer does once the server has sent `connect`; may return a stop function. */
-export type EslAct = (s: net.Socket) => void | (() => void);
+export type EslAct = (s: net.Socket) => PeerActResult;
 
 /**
  * `halfOpen`: keep our side open when the server ends its own (the server's FIN is then not taken
@@ -36,7 +37,7 @@ export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { ha
   return new Promise((resolve) => {
     const t0 = performance.now();
     let received = '';
-    let stop: void | (() => void);
+    let stop: PeerActResult;
     let acted = false;
     let done = false;
     let localPort = 0;
@@ -45,7 +46,7 @@ export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { ha
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (typeof stop === 'function') stop();
+      if (isStop(stop)) stop();
       s.destroy();
       resolve({ closedBy, ms: performance.now() - t0, received, port: localPort });
     };

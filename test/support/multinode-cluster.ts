@@ -15,6 +15,7 @@ import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { openServices } from '../../daemon/main.js';
 import { agiCall, callEnv } from './faults-agi.js';
 import { silentLogger } from './harness.js';
+import { must } from './must.js';
 import { freePort, type PgSandbox } from './pg-sandbox.js';
 
 const BIN = new URL('../../daemon/cli/bin.ts', import.meta.url).pathname;
@@ -212,7 +213,7 @@ export class MultinodeCluster {
     for (let due = t0; due < end; due = t0 + (i * 1000) / o.rate) {
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
-      const node = this.names[i % this.names.length]!;
+      const node = must(this.names[i % this.names.length], `node ${i % this.names.length}`);
       const blocked = i % 2 === 0;
       const from = blocked ? this.blocked : `+1555${String(2_000_000 + (this.seq % 7_000_000)).padStart(7, '0')}`;
       i++;
@@ -240,9 +241,9 @@ export class MultinodeCluster {
     const lastSeq = this.seq;
     await sb.resume();
     const tBack = performance.now();
-    const s = await this.services(this.names[0]!);
+    const s = await this.services(must(this.names[0], 'a first node'));
     try {
-      const pg = s.shared!.pg;
+      const pg = must(s.shared, 'the shared store').pg;
       const counts = async (): Promise<{ shipped: number; distinct: number; hits: number }> => {
         const r = (await pg.query<{ shipped: string; distinct: string }>(
           "SELECT count(*) AS shipped, count(DISTINCT data->>'call_id') AS distinct FROM cs_screened WHERE data->>'call_id' LIKE $1", [`${this.runId}.%`],

@@ -19,9 +19,10 @@ export class FakeDeliverer implements MessageDeliverer {
   readonly delivered: HeldMessage[] = [];
   /** Set to make the next deliveries fail as an unreachable PBX would. */
   down = false;
-  async deliver(message: HeldMessage): Promise<void> {
-    if (this.down) throw new CallscreenError('CS_ERR_UNAVAILABLE', 'PBX link is down');
+  deliver(message: HeldMessage): Promise<void> {
+    if (this.down) return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', 'PBX link is down'));
     this.delivered.push(message);
+    return Promise.resolve();
   }
 }
 

@@ -99,8 +99,9 @@ export async function acquireLock(timeoutMs?: number): Promise<void> {
   await lock.acquire(timeoutMs);
 }
 
-export async function releaseLock(): Promise<void> {
+export function releaseLock(): Promise<void> {
   lock.releaseSync();
+  return Promise.resolve();
 }
 
 /** True when the sandbox's Asterisk is running and answers its CLI. */

@@ -84,7 +84,8 @@ function nonNegativeInt(text: string): number {
 export function pointInTime(option: string, text: string, now: number): number {
   const s = text.trim();
   const ago = /^(\d{1,6})\s*([mhdw])$/i.exec(s);
-  if (ago) return now - Number(ago[1]) * UNIT_MS[ago[2]!.toLowerCase()]!;
+  const agoMs = ago ? UNIT_MS[(ago[2] ?? '').toLowerCase()] : undefined;
+  if (ago && agoMs !== undefined) return now - Number(ago[1]) * agoMs;
   if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s)) {
     const at = Date.parse(s.length === 10 ? s + 'T00:00:00Z' : s);
     if (!Number.isNaN(at)) return at;

@@ -15,7 +15,7 @@ const NUMERIC: ReadonlyArray<readonly [string, keyof FloodPolicy, string]> = [
   ['--neighbour-max-calls <n>', 'neighbourMaxCalls', "with --neighbour on: hold the DID's exchange after more than N calls from it (default 3)"],
 ];
 
-const camel = (flag: string): string => flag.replace(/^--/, '').split(' ')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const camel = (flag: string): string => (flag.replace(/^--/, '').split(' ')[0] ?? '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program.command('flood <org>')

@@ -152,8 +152,9 @@ export class AmiClient implements AmiActions, AmiEventSource {
   }
 
   /** Starts connecting and returns at once: the daemon does not wait for the PBX (warnings are best effort). */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.link.start();
+    return Promise.resolve();
   }
 
   /** Logs off, closes the socket, cancels every timer; pending actions fail with CS_ERR_UNAVAILABLE. */

@@ -82,7 +82,7 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
     {
       endpointPattern: new RegExp(config.agents.endpoint_pattern),
       // default_org, else the only org (a single-tenant site); several orgs and no default: skip.
-      resolveOrg: async () => deps.screening.outboundOrg({ orgFrom: 'did', defaultOrg: fixedOrg })?.org.slug ?? null,
+      resolveOrg: () => Promise.resolve(deps.screening.outboundOrg({ orgFrom: 'did', defaultOrg: fixedOrg })?.org.slug ?? null),
     },
     logger.child({ component: 'dial-watcher' }),
   );

@@ -154,7 +154,7 @@ export class AstdbMirror {
     this.family = options.family;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     if (this.state === 'stopped') this.state = 'idle';
     this.unsubscribe.push(
       this.deps.ami.onState((s) => this.onAmiState(s)),
@@ -162,6 +162,7 @@ export class AstdbMirror {
       this.deps.feed.onApplied((c) => this.onChange(c)),
     );
     if (this.deps.ami.currentState === 'connected') this.onAmiState('connected');
+    return Promise.resolve();
   }
 
   /** Takes the heartbeat away first, so the dialplan goes back to FastAGI at once, not in ttl. */
@@ -317,15 +318,16 @@ export class AstdbMirror {
     for (;;) {
       window.check();
       const page = await this.deps.index.exactEntriesAfter(state.org.id, after, this.pageSize);
-      if (page.length === 0) break;
+      const lastEntry = page.at(-1);
+      if (lastEntry === undefined) break;
       // A number's entries may straddle two pages: a full page's last number is read again whole.
       const full = page.length === this.pageSize;
-      const last = page[page.length - 1]!.value;
+      const last = lastEntry.value;
       let i = 0;
-      while (i < page.length) {
-        const n = page[i]!.value;
+      for (let entry = page[0]; entry !== undefined; entry = page[i]) {
+        const n = entry.value;
         let j = i;
-        while (j < page.length && page[j]!.value === n) j++;
+        while (page[j]?.value === n) j++;
         if (full && n === last) break;
         // Numbers of contacts are written below with their contact entries.
         if (!contacts.has(n)) await write(n, page.slice(i, j));

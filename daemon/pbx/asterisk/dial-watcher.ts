@@ -50,8 +50,9 @@ export class DialWatcher {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.off ??= this.events.onEvent((e) => this.onEvent(e));
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {

@@ -61,13 +61,14 @@ export class DialplanFailCounter {
 
   constructor(private readonly deps: FailCounterDeps) {}
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.offEvent = this.deps.ami.onEvent((e) => this.onEvent(e));
     this.offState = this.deps.ami.onState((s) => {
       if (s === 'connected') void this.read();
     });
     if (this.deps.ami.currentState === 'connected') void this.read();
     this.arm();
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {

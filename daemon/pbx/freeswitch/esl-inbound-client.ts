@@ -146,8 +146,9 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   }
 
   /** Starts connecting and returns at once: the daemon does not wait for FreeSWITCH. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.link.start();
+    return Promise.resolve();
   }
 
   /**

@@ -71,8 +71,9 @@ export class EslSmsScreener {
     this.config = deps.config;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     this.unsubscribe ??= this.deps.events.onEvent((e) => this.onEvent(e));
+    return Promise.resolve();
   }
 
   /** Stops hearing events and waits for the messages in hand (each bounded by the command timeout). */

@@ -84,10 +84,12 @@ export class EslSmsWatchdog {
     this.clock = deps.clock ?? systemClock;
   }
 
-  async start(): Promise<void> {
-    if (this.unsubscribe) return;
-    this.unsubscribe = this.deps.states.onState((s) => this.onState(s));
-    if (this.deps.states.currentState === 'connected') this.onState('connected');
+  start(): Promise<void> {
+    if (!this.unsubscribe) {
+      this.unsubscribe = this.deps.states.onState((s) => this.onState(s));
+      if (this.deps.states.currentState === 'connected') this.onState('connected');
+    }
+    return Promise.resolve();
   }
 
   /**

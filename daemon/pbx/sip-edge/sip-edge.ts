@@ -148,7 +148,7 @@ export class SipEdge implements Component {
   }
 
   /** Starts connecting; resolves at once (a drachtio-server that is down must not stop the daemon). */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     const c = this.deps.config().sip_edge;
     const srf = new Srf();
     this.srf = srf;
@@ -189,13 +189,15 @@ export class SipEdge implements Component {
       host: c.host, port: c.port, secret: c.secret, reconnect: { retryMaxDelay: this.deps.reconnectMaxMs ?? RECONNECT_MAX_MS },
     };
     void srf.connect(options);
+    return Promise.resolve();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     const srf = this.srf;
     this.srf = null;
     if (srf) haltSrf(srf);
     this.move('stopped', {});
+    return Promise.resolve();
   }
 
   health(): ComponentHealth {

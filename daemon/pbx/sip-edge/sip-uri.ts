@@ -8,7 +8,7 @@ export function uriUser(value: string): string {
 
 /** `sip:host:port;params` with its user part set to `user` (`sip:10.0.0.5:5060` + `+1555` → `sip:+1555@10.0.0.5:5060`). */
 export function withUser(uri: string, user: string): string {
-  const m = /^(sips?):(?:[^@]*@)?(.*)$/i.exec(uri);
-  if (!m) return uri;
-  return user === '' ? `${m[1]!}:${m[2]!}` : `${m[1]!}:${user}@${m[2]!}`;
+  const [, scheme, rest] = /^(sips?):(?:[^@]*@)?(.*)$/i.exec(uri) ?? [];
+  if (scheme === undefined || rest === undefined) return uri;
+  return user === '' ? `${scheme}:${rest}` : `${scheme}:${user}@${rest}`;
 }
