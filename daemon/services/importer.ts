@@ -7,10 +7,13 @@
  *
  * Columns (header row required, any order, only `number` required except for unidentified rows):
  * number, kind (exact|prefix|pattern|unidentified), list (block|allow), mode (voicemail|reject), name,
- * reason, expires (ISO-8601 or 30d…), blocked_by, blocked_at (ISO-8601). `export` writes the same.
- * A pattern row (issue #16) is checked like `block --pattern`, the org's minimum included. What the
- * CSV has no column for — DIDs an entry is limited to, observe mode, disabled — is not exported in
- * CSV (the JSON export has it) and an imported row is whole-org and enforced.
+ * reason, expires (ISO-8601 or 30d…), blocked_by, blocked_at (ISO-8601), dids (the org's DIDs the
+ * entry is limited to, space-separated; empty = every call), observe (yes: a block in observe mode),
+ * disabled (yes: kept, never matches), attested (yes: an allow only for attested callers). `export`
+ * writes the same, so a CSV export re-imports whole.
+ * A pattern row (issue #16) is checked like `block --pattern`, the org's minimum included. A file
+ * without the dids/observe/disabled/attested columns leaves those of existing entries as they are
+ * (new ones: whole-org, enforced).
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
@@ -39,6 +42,11 @@ export interface ImportRow {
   readonly expiresAt: number | null;
   readonly createdBy: string;
   readonly createdAt: number;
+  /** Columns of issue #16; null when the file has no such column (an existing entry keeps its own). */
+  readonly dids: string | null;
+  readonly observe: boolean | null;
+  readonly disabled: boolean | null;
+  readonly attested: boolean | null;
 }
 
 export interface RowError {
@@ -72,7 +80,7 @@ const YIELD_EVERY = 256;
 const PROGRESS_EVERY = 50_000;
 /** Bad rows reported at most; the count of the rest is given. */
 const MAX_REPORTED = 200;
-const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at'] as const;
+const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at', 'dids', 'observe', 'disabled', 'attested'] as const;
 type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 /** Where each known column is in a header: its index, or -1 when the header does not name it (the first when named twice). */
 type Columns = Readonly<Record<KnownColumn, number>>;
@@ -82,7 +90,17 @@ function columnsOf(header: readonly string[]): Columns {
   return {
     number: at('number'), kind: at('kind'), list: at('list'), mode: at('mode'), name: at('name'), reason: at('reason'),
     expires: at('expires'), blocked_by: at('blocked_by'), blocked_at: at('blocked_at'),
+    dids: at('dids'), observe: at('observe'), disabled: at('disabled'), attested: at('attested'),
   };
+}
+
+/** A yes/no cell (yes, y, true, 1 / no, n, false, 0, empty); null when the header has no such column. */
+function flag(fields: readonly string[], at: number, column: string): boolean | null {
+  if (at < 0) return null;
+  const v = cell(fields, at).toLowerCase();
+  if (v === '' || v === 'no' || v === 'n' || v === 'false' || v === '0') return false;
+  if (v === 'yes' || v === 'y' || v === 'true' || v === '1') return true;
+  throw new CallscreenError('CS_ERR_INVALID_VALUE', `${column} "${clipText(v)}" is not yes or no`);
 }
 
 /** A row's cell in column `at` (trimmed), or '' when the header has no such column. */
@@ -155,7 +173,8 @@ export class Importer {
       errorCount++;
       if (errors.length < MAX_REPORTED) errors.push({ line, message });
     };
-    const protectedSet = new Set([...emergencyNumbers(org.policy.region), ...(await this.orgs.dids(org.id))]);
+    const ownDids = await this.orgs.dids(org.id);
+    const protectedSet = new Set([...emergencyNumbers(org.policy.region), ...ownDids]);
     const minPatternDigits = (await this.db.get<{ m: number | null }>('SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?', [org.id]))?.m ?? PATTERN_MIN_DIGITS_DEFAULT;
     const now = this.clock.now();
     const out: ImportRow[] = [];
@@ -196,7 +215,7 @@ export class Importer {
             continue;
           }
           try {
-            out.push(this.row(rec.line, rec.fields, cols, org, protectedSet, actor, now, minPatternDigits));
+            out.push(this.row(rec.line, rec.fields, cols, org, protectedSet, actor, now, minPatternDigits, ownDids));
           } catch (err) {
             fail(rec.line, err instanceof CallscreenError ? err.message : String(err));
           }
@@ -219,7 +238,7 @@ export class Importer {
     return out;
   }
 
-  private row(line: number, fields: readonly string[], cols: Columns, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number): ImportRow {
+  private row(line: number, fields: readonly string[], cols: Columns, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number, ownDids: readonly string[]): ImportRow {
     const kindText = (cell(fields, cols.kind) || 'exact').toLowerCase();
     if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified' && kindText !== 'pattern') {
       throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`);
@@ -257,11 +276,29 @@ export class Importer {
       createdAt = Date.parse(blockedAt);
       if (Number.isNaN(createdAt)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `blocked_at "${blockedAt}" is not an ISO-8601 time`);
     }
+    const observe = flag(fields, cols.observe, 'observe');
+    if (observe === true && list === 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries');
+    const attested = flag(fields, cols.attested, 'attested');
+    if (attested === true && list === 'block') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'attested is for allow entries (allow only when the carrier attested the caller)');
+    let dids: string | null = null;
+    if (cols.dids >= 0) {
+      const own = new Set<string>();
+      for (const d of cell(fields, cols.dids).split(/[\s;,]+/).filter(Boolean)) {
+        const n = this.normalizer.normalizeNumber(d, org.policy.region);
+        if (!ownDids.includes(n)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `dids: ${n} is not one of organisation "${org.slug}"'s numbers (DIDs)`);
+        own.add(n);
+      }
+      dids = [...own].sort().join(' ');
+    }
     return {
       line,
       list,
       kind,
       value,
+      dids,
+      observe,
+      disabled: flag(fields, cols.disabled, 'disabled'),
+      attested,
       mode: modeText as BlockMode,
       name: cleanText(cell(fields, cols.name), 'name', MAX_NAME),
       reason: cleanText(cell(fields, cols.reason), 'reason', MAX_REASON),
@@ -282,18 +319,31 @@ export class Importer {
   }
 
   private async write(org: Org, rows: readonly ImportRow[], actor: Actor, fileName: string, result: ImportResult, onProgress?: ImportOptions['onProgress']): Promise<void> {
-    const COLS = 11;
-    const PER_STATEMENT = 500; // 5,500 parameters, well under SQLite's 32,766
+    const COLS = 16;
+    const PER_STATEMENT = 500; // 8,000 parameters, well under SQLite's 32,766
+    // The columns of issue #16 are set on existing entries only when the file has them (one header, so
+    // the same for every row); an entry already observing or disabled keeps when it started.
+    const first = rows[0];
+    const also = [
+      first?.dids !== null ? 'dids = excluded.dids' : '',
+      first?.observe !== null ? 'observe_since = CASE WHEN excluded.observe_since IS NULL THEN NULL ELSE coalesce(entries.observe_since, excluded.observe_since) END' : '',
+      first?.disabled !== null ? 'disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_at, excluded.disabled_at) END, disabled_by = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_by, excluded.disabled_by) END' : '',
+      first?.attested !== null ? 'require_attestation = excluded.require_attestation' : '',
+    ].filter(Boolean).map((c) => `, ${c}`).join('');
+    const now = this.clock.now();
     await this.db.transaction(async () => {
       for (let i = 0; i < rows.length; i += PER_STATEMENT) {
         const chunk = rows.slice(i, i + PER_STATEMENT);
         const params: SqlParam[] = [];
-        for (const r of chunk) params.push(org.id, r.list, r.kind, r.value, r.mode, r.name, r.reason, r.createdBy, r.createdAt, r.expiresAt, actor.source);
+        for (const r of chunk) {
+          params.push(org.id, r.list, r.kind, r.value, r.mode, r.name, r.reason, r.createdBy, r.createdAt, r.expiresAt, actor.source,
+            r.dids ?? '', r.observe === true ? now : null, r.disabled === true ? now : null, r.disabled === true ? actor.name : null, r.attested === true ? 1 : 0);
+        }
         await this.db.run(
-          `INSERT INTO entries (org_id, list, kind, value, mode, name, reason, created_by, created_at, expires_at, source)
+          `INSERT INTO entries (org_id, list, kind, value, mode, name, reason, created_by, created_at, expires_at, source, dids, observe_since, disabled_at, disabled_by, require_attestation)
            VALUES ${chunk.map(() => `(${new Array(COLS).fill('?').join(', ')})`).join(', ')}
            ON CONFLICT (org_id, value, kind, list) WHERE removed_at IS NULL
-           DO UPDATE SET mode = excluded.mode, name = excluded.name, reason = excluded.reason, expires_at = excluded.expires_at`,
+           DO UPDATE SET mode = excluded.mode, name = excluded.name, reason = excluded.reason, expires_at = excluded.expires_at${also}`,
           params,
         );
         if (onProgress && (i / PER_STATEMENT) % 100 === 0) onProgress('write', i + chunk.length, rows.length);
@@ -328,7 +378,8 @@ export class Importer {
             if (r.kind === 'contact') { skippedContacts++; continue; }
             rows++;
             chunk += `${r.value},${r.kind},${r.list},${r.mode},${csvField(r.name, true)},${csvField(r.reason, true)},`
-              + `${r.expires_at !== null ? new Date(r.expires_at).toISOString() : ''},${csvField(r.created_by, true)},${new Date(r.created_at).toISOString()}\n`;
+              + `${r.expires_at !== null ? new Date(r.expires_at).toISOString() : ''},${csvField(r.created_by, true)},${new Date(r.created_at).toISOString()},`
+              + `${r.dids},${r.observe_since !== null ? 'yes' : ''},${r.disabled_at !== null ? 'yes' : ''},${r.require_attestation === 1 ? 'yes' : ''}\n`;
           }
         }
         await write(chunk);

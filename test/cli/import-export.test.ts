@@ -103,7 +103,7 @@ t.test('export → import round trip (CSV and JSON)', async (t) => {
   await a.run({}, 'allow', '5559990000', '--org', 'acme', '--reason', 'courier');
   const csv = await a.run({}, 'export', '--org', 'acme');
   t.equal(csv.code, 0, csv.err);
-  t.match(csv.out, /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at\n/);
+  t.match(csv.out, /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at,dids,observe,disabled,attested\n/);
   const file = join(a.dir, 'export.csv');
   writeFileSync(file, csv.out);
 

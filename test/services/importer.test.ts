@@ -132,3 +132,37 @@ t.test('a header that cannot be read says what was expected', async (t) => {
     { message: /line 2: has 1 field, the header has 2 \(this row is separated by `;`, the header by `,`\)/ });
   t.equal((await s.db.get<{ c: number }>('SELECT count(*) AS c FROM entries'))?.c, 0, 'nothing written');
 });
+
+t.test('a CSV export keeps DIDs, observe mode, disabled and attested allows, and re-imports whole', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', ['+12125550100', '+12125550101'], cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15551230001' }, { dids: ['+12125550101'], observe: true }, cliActor);
+  const off = await s.blocklist.block('demo', { kind: 'exact', number: '+15551230002' }, { mode: 'reject' }, cliActor);
+  await s.rules.setDisabled('demo', off.id, true, cliActor);
+  await s.blocklist.allow('demo', { kind: 'exact', number: '+15551230003' }, { requireAttestation: true }, cliActor);
+  await s.blocklist.block('demo', { kind: 'pattern', pattern: '+1555999????' }, {}, cliActor);
+
+  const snapshot = async () => (await s.db.all<Record<string, unknown>>(
+    'SELECT list, kind, value, mode, dids, observe_since IS NOT NULL AS observing, disabled_at IS NOT NULL AS disabled, require_attestation FROM entries WHERE removed_at IS NULL ORDER BY value',
+  ));
+  const before = await snapshot();
+  const csv = await s.importer.export('demo', 'csv');
+  t.match(csv.text, /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at,dids,observe,disabled,attested\n/);
+  t.match(csv.text, /\n\+15551230001,exact,block,\w+,,,,[\w-]+,[^,]+,\+12125550101,yes,,\n/);
+
+  await s.db.run('DELETE FROM entries');
+  const r = await s.importer.importText(csv.text, 'demo', importActor);
+  t.equal(r.added, 4);
+  t.same(await snapshot(), before, 'the same entries, with their DIDs, observe mode, disabled state and attested allow');
+
+  // A file without those columns changes none of them on existing entries.
+  await s.importer.importText('number,mode\n+15551230001,reject\n', 'demo', importActor);
+  t.match(await s.db.get('SELECT mode, dids, observe_since IS NOT NULL AS observing FROM entries WHERE value = ?', ['+15551230001']), { mode: 'reject', dids: '+12125550101', observing: 1 });
+
+  const bad = await s.importer.importText('number,dids,observe,attested\n+15551230009,+12125559999,,\n+15551230008,,maybe,\n+15551230007,,,yes\n', 'demo', importActor).then(() => null, (e: unknown) => e);
+  t.match(bad, { code: 'CS_ERR_IMPORT_INVALID', details: { errorCount: 3 } });
+  t.match((bad as Error).message, /line 2: dids: \+12125559999 is not one of organisation "demo"'s numbers/);
+  t.match((bad as Error).message, /line 3: observe "maybe" is not yes or no/);
+  t.match((bad as Error).message, /line 4: attested is for allow entries/);
+});
