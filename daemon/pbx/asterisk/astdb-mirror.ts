@@ -48,6 +48,8 @@ import { mirrorValueOf } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
+import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
+import { ANY_NATIONAL, nationalPrefixAlternatives, unsupportedNationalForms } from './astdb-mirror-forms.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
 
@@ -74,6 +76,8 @@ export interface AstdbMirrorDeps {
   readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
+  /** The daemon's reading of caller IDs without "+" (the org's region): which national forms to write. */
+  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan' | 'nationalForms'>;
   readonly clock: Clock;
   readonly timers: Scheduler;
   readonly logger: Logger;
@@ -97,6 +101,11 @@ interface OrgMirror {
   headerRules: boolean;
   /** The `complete/<org>` value written, or null when the key is absent. */
   complete: string | null;
+  /** How the org's region reads national caller IDs; null: they all go to FastAGI. */
+  national: NationalPlan | null;
+  region: string;
+  /** The org's own DIDs (E.164): their national forms go to FastAGI (the dialplan's did/ check is E.164 only). */
+  ownDids: readonly string[];
 }
 
 /**
@@ -106,26 +115,38 @@ interface OrgMirror {
  */
 const MAX_EXCLUSION_CHARS = 2000;
 
-/** Matches no caller ID the dialplan lets through its `^[+][1-9][0-9]*$` check. */
-const EXCLUDES_NOTHING = '^-';
+/** How a region reads national caller IDs, for the exclusion pattern (astdb-mirror-forms.ts). */
+export interface NationalReading {
+  readonly plan: NationalPlan;
+  /** The caller IDs without "+" read as this E.164 number (NumberNormalizer.nationalForms). */
+  forms(e164: string): readonly string[];
+}
 
 /**
  * The `complete/<org>` value: a POSIX extended regex matching the callers a miss under `n/<org>`
- * says nothing about — under a block prefix, or a number whose verdict depends on time. Null when it
- * cannot be written (too long, or a value that is not `+digits`): then no miss is conclusive.
+ * says nothing about — under a block prefix, a number whose verdict depends on time, and (for
+ * caller IDs without "+") one of the org's own DIDs or a digit string the region's plain rules do
+ * not read (`national` null: every such caller). Null when it cannot be written (too long, or a
+ * value that is not `+digits`): then no miss is conclusive.
  */
-export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>): string | null {
-  const alternatives: string[] = [];
+export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>, national: NationalReading | null = null, ownDids: Iterable<string> = []): string | null {
+  const e164: string[] = [];
+  const nat = new Set<string>(national === null ? [ANY_NATIONAL] : unsupportedNationalForms(national.plan));
   for (const p of prefixes) {
     if (!/^\+\d+$/.test(p)) return null;
-    alternatives.push(p.slice(1));
+    e164.push(p.slice(1));
+    if (national !== null) for (const a of nationalPrefixAlternatives(p.slice(1), national.plan)) nat.add(a);
   }
   for (const n of numbers) {
     if (!/^\+\d+$/.test(n)) return null;
-    alternatives.push(`${n.slice(1)}$`);
+    e164.push(`${n.slice(1)}$`);
+    if (national !== null) for (const f of national.forms(n)) nat.add(`${f}$`);
   }
-  if (alternatives.length === 0) return EXCLUDES_NOTHING;
-  const pattern = `^[+](${alternatives.sort().join('|')})`;
+  if (national !== null) for (const d of ownDids) for (const f of national.forms(d)) nat.add(`${f}$`);
+  // Callers without "+" are all excluded when any is: no need to list them one by one.
+  const natAlts = nat.has(ANY_NATIONAL) ? [ANY_NATIONAL] : [...nat];
+  const alternatives = [...(e164.length > 0 ? [`[+](${e164.sort().join('|')})`] : []), ...natAlts.sort()];
+  const pattern = `^(${alternatives.join('|')})`;
   return pattern.length <= MAX_EXCLUSION_CHARS ? pattern : null;
 }
 
@@ -293,8 +314,10 @@ export class AstdbMirror {
       // Completeness goes first when it narrows (a new exclusion), last when it widens.
       const next = this.completeValue(org);
       if (org.complete !== null && org.complete !== next) await this.setComplete(org, null);
-      if (v.kind === 'put') await this.put(`n/${org.slug}/${n}`, v.value);
-      else await this.del(`n/${org.slug}/${n}`);
+      for (const key of this.keysOf(org, n)) {
+        if (v.kind === 'put') await this.put(key, v.value);
+        else await this.del(key);
+      }
     }
     const next = this.completeValue(org);
     if (next !== null && org.complete !== next) await this.setComplete(org, next);
@@ -303,7 +326,12 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null };
+    const region = state.org.policy.region;
+    const org: OrgMirror = {
+      slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now),
+      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null,
+      national: this.deps.normalizer.nationalPlan(region), region, ownDids: [...state.dids],
+    };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -311,7 +339,7 @@ export class AstdbMirror {
       const matches = exact === null ? await this.deps.index.lookup(state, { kind: 'number', value: n }) : this.deps.index.matchesWith(state, n, exact);
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      else if (v.kind === 'put') await window.put(`n/${slug}/${n}`, v.value);
+      else if (v.kind === 'put') for (const key of this.keysOf(org, n)) await window.put(key, v.value);
     };
     let after = '';
     for (;;) {
@@ -346,8 +374,23 @@ export class AstdbMirror {
     if (complete !== null) await this.setComplete(org, complete);
   }
 
+  /**
+   * `n/<org>/<number>` and the same under each national form the daemon reads as that number
+   * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
+   */
+  private keysOf(org: OrgMirror, n: string): string[] {
+    const keys = [`n/${org.slug}/${n}`];
+    // Every form is the normaliser's own reading, so it is written whether or not the region's plain
+    // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
+    if (n.startsWith('+')) for (const f of this.deps.normalizer.nationalForms(n, org.region)) keys.push(`n/${org.slug}/${f}`);
+    return keys;
+  }
+
   private completeValue(org: OrgMirror): string | null {
-    return org.headerRules ? null : exclusionPattern(org.prefixes, org.unsure);
+    if (org.headerRules) return null;
+    const plan = org.national;
+    const national = plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
+    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {
