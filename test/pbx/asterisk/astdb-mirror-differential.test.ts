@@ -12,6 +12,7 @@
 import t from 'tap';
 import { prng as rng } from '../../support/prng.js';
 import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import { id2Caller } from '../../../daemon/pbx/asterisk/agi-protocol.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
@@ -28,8 +29,13 @@ type MirrorAnswer = { readonly action: string; readonly detail: string } | 'fast
  * `^([+][1-9])?[0-9]+$` (E.164 or digits: national forms); a key under n/<org>/<caller> → its value; else `complete/<org>` present and
  * its pattern not matching the caller → allow; else FastAGI.
  */
-function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, nowMs: number): MirrorAnswer {
-  const usable = privacy === '' && Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) && /^([+][1-9])?[0-9]+$/.test(caller);
+function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, nowMs: number, pai = '', rpid = ''): MirrorAnswer {
+  // The contract's header check: each of PAI and Remote-Party-ID absent, or asserting exactly the
+  // caller ID (config/asterisk/extensions.conf; `[<first char>]<rest>` so that "+" is literal).
+  const c = `[${caller.slice(0, 1)}]${caller.slice(1)}`;
+  const paiOk = new RegExp(`^x$|^x[A-Za-z0-9 ._-]*<(sips?:${c}@[^@>]*|tel:${c}(;[^@>]*)?)>`).test(`x${pai}`);
+  const rpidOk = new RegExp(`^x$|^x[A-Za-z0-9 ._-]*<sips?:${c}@[^@>]*>(;party=calling|;screen=yes|;screen=no|;privacy=off)*$`).test(`x${rpid}`);
+  const usable = privacy === '' && paiOk && rpidOk && Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) && /^([+][1-9])?[0-9]+$/.test(caller);
   const org = usable ? (ami.get(`did/${did}`) ?? '') : '-';
   const listed = ami.get(`n/${org}/${caller}`);
   if (listed !== undefined) {
@@ -42,7 +48,7 @@ function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, no
 }
 
 /** Over all seeds: one seed's rules may leave the mirror little to answer (an allow prefix over the space, a pattern). */
-const totals = { answered: 0, compared: 0, national: 0 };
+const totals = { answered: 0, compared: 0, national: 0, withHeaders: 0 };
 const SEEDS = process.env.CS_MIRROR_SEED ? [Number(process.env.CS_MIRROR_SEED)] : [1, 2, 3, 4, 5, 6];
 
 /** The org's region by seed, a small number space in it, and its trunk prefix for national forms. */
@@ -120,6 +126,23 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
       if (!(err instanceof Error && 'code' in err)) throw err;
     }
   };
+  /** P-Asserted-Identity / Remote-Party-ID a carrier (or a hostile caller) sends with caller ID `cid`. */
+  const headers = (cid: string): { pai: string; rpid: string } => {
+    const other = presented(number());
+    const r = random();
+    if (r < 0.4) return { pai: '', rpid: '' };
+    const pai = pick([
+      `<sip:${cid}@carrier.example;user=phone>`, `Carrier <sip:${cid}@10.0.0.1>`, `<tel:${cid}>`, `<tel:${cid};verstat=TN-Validation-Passed>`,
+      `<sip:${cid}@h>, <sip:${other}@h>`, `<sip:${other}@h>, <sip:${cid}@h>`, `"Name" <sip:${cid}@h>`, `"<sip:${cid}@x>" <sip:${other}@h>`,
+      `<sip:${other}@h>`, '<sip:anonymous@anonymous.invalid>', `<sip:${cid};isub=1@h>`, `<sip:@${cid}@h>`, `<SIP:${cid}@h>`,
+      `<sip:${cid}@h@evil>`, `<sip:${cid}%40x@h>`, `<sip:${cid}@h;verstat=TN-Validation-Failed>`, `sip:${cid}@h`, '',
+    ]);
+    const rpid = random() < 0.6 ? '' : pick([
+      `<sip:${cid}@h>;party=calling;privacy=off;screen=yes`, `<sip:${cid}@h>;party=calling;privacy=full`, `<sip:${cid}@h>;privacy=uri`,
+      `<sip:${cid}@h>;party=called`, `<sip:${other}@h>;party=calling`, `<sip:${cid}@h>`, `"x" <sip:${cid}@h>;party=calling`,
+    ]);
+    return { pai, rpid };
+  };
   const caller = (): { from: string; privacy: string } => {
     const r = random();
     if (r < 0.4 && listed.size > 0) return { from: presented(pick([...listed])), privacy: '' };
@@ -142,19 +165,27 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
 
   let answered = 0;
   let national = 0;
+  let withHeaders = 0;
   let compared = 0;
   const mismatches: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < CALLERS_PER_ROUND; i++) {
       const { from, privacy } = caller();
+      const { pai, rpid } = headers(from);
       const did = pick(DIDS);
       const now = s.clock.now();
-      const m = dialplan(ami, from, did, privacy, now);
+      const m = dialplan(ami, from, did, privacy, now, pai, rpid);
       compared++;
       if (m === 'fastagi') continue;
       answered++;
       if (!from.startsWith('+')) national++;
-      const req: ScreenRequest = { org: 'demo', channel: 'call', direction: 'inbound', from, to: did, withheld: privacy !== '', callId: `d${round}-${i}` };
+      if (pai !== '' || rpid !== '') withHeaders++;
+      // What the FastAGI route would screen: the contract's id2 headers read by the daemon's one
+      // precedence (PAI > Remote-Party-ID > From; docs/caller-identity.md), From as PJSIP received it.
+      const b64 = (h: string): string => Buffer.from(`:${h}`).toString('base64');
+      const id = id2Caller({ agi_arg_1: `id2:${[pai, rpid, privacy, '', '', `<sip:${from}@carrier.example>`].map(b64).join(':')}`, agi_callerid: from });
+      if (!id) throw new Error('id2 not read');
+      const req: ScreenRequest = { org: 'demo', channel: 'call', direction: 'inbound', from: id.from, to: did, withheld: id.withheld, callId: `d${round}-${i}`, ...(id.attestation ? { attestation: id.attestation } : {}) };
       const v = ctx.screener.screenSync(req);
       const detail = m.action === 'allow' ? '' : `${v.action === 'reject' ? String(v.sipCode ?? 603) : ''}|${v.rule ? `${v.rule.kind}:${v.rule.id}` : ''}|`;
       if (v.action !== m.action || (m.action !== 'allow' && detail !== m.detail)) {
@@ -173,12 +204,14 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
   t.same(mismatches.slice(0, 10), [], `no answer differs (${mismatches.length} of ${answered} differed)`);
   t.comment(`the mirror answered ${answered} of ${compared} calls (${national} in national or trunk-prefixed form)`);
   totals.national += national;
+  totals.withHeaders += withHeaders;
   totals.answered += answered;
   totals.compared += compared;
   t.equal(mirror.currentState, 'live', 'still live after the changes');
 });
 
 t.test('across the seeds the mirror answered a good share of the calls, so the comparison means something', async (t) => {
-  t.ok(totals.compared > 0 && totals.answered > totals.compared / 10, `${totals.answered} of ${totals.compared}`);
+  t.ok(totals.compared > 0 && totals.answered > totals.compared / 20, `${totals.answered} of ${totals.compared}`);
   t.ok(totals.national > totals.answered / 10, `${totals.national} of them in national or trunk-prefixed form`);
+  t.ok(totals.withHeaders > totals.answered / 10, `${totals.withHeaders} of them with a P-Asserted-Identity or Remote-Party-ID asserting the caller ID`);
 });
