@@ -19,8 +19,13 @@
  *                         this POSIX regex (the exclusions: the org's block prefixes and its numbers
  *                         whose verdict depends on time, `^[+](1900|15557770009$)`; `^-`, which no
  *                         caller ID matches, when there are none). A caller matching it goes to FastAGI.
- * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` and
- * there is no Privacy header; anything else goes to FastAGI as before. Each call answered from the
+ *                         National forms (astdb-mirror-forms.ts): n/<org>/ also holds each national
+ *                         form the daemon reads as a listed number (`5557770001`, `15557770001`),
+ *                         and the pattern excludes every digit string the region's plain rules do
+ *                         not read, and the exclusions' and own DIDs' national forms.
+ * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` or
+ * digits, there is no Privacy header, and any PAI / Remote-Party-ID asserts exactly the caller ID;
+ * anything else goes to FastAGI as before. Each call answered from the
  * mirror sends `UserEvent(CallScreen)`, from which the daemon records the call, counts the rule hit
  * and logs it, like a FastAGI verdict (adapter `astdb-mirror`).
  *
