@@ -301,16 +301,21 @@ export class NumberNormalizer {
    * when the forward reading gives `e164` back, so this never says more than parseCallerId does.
    */
   nationalForms(e164: string, region: string): string[] {
+    return this.nationalFormsByKind(e164, region).map((f) => f.form);
+  }
+
+  /** nationalForms, each said to be the national number alone or with the trunk prefix in front. */
+  nationalFormsByKind(e164: string, region: string): Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> {
     const p = this.plan(region);
     if (p === null || !e164.startsWith('+' + p.callingCode)) return [];
     const national = e164.slice(1 + p.callingCode.length);
     if (national === '') return [];
-    const out: string[] = [];
-    for (const form of typeof p.trunk === 'string' && /^\d+$/.test(p.trunk) ? [national, p.trunk + national] : [national]) {
+    const candidates: Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> = [{ form: national, kind: 'national' }];
+    if (typeof p.trunk === 'string' && /^\d+$/.test(p.trunk)) candidates.push({ form: p.trunk + national, kind: 'trunk' });
+    return candidates.filter(({ form }) => {
       const back = this.parseCallerId(form, region);
-      if (back.kind === 'number' && back.value === e164 && !out.includes(form)) out.push(form);
-    }
-    return out;
+      return back.kind === 'number' && back.value === e164;
+    });
   }
 
   /** National (or IDD-prefixed) digits to E.164, or null. Fast path for plain plans, memo otherwise. */

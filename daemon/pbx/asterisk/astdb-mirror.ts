@@ -74,7 +74,15 @@ export interface AstdbMirrorOptions {
    * name the org, so no DID is written and every call goes to FastAGI as before.
    */
   readonly writeDids: boolean;
+  /**
+   * The caller-ID forms the trunk presents (`astdb_caller_forms`, default all three): each listed
+   * number is written under each; callers in a form left out go to FastAGI.
+   */
+  readonly callerForms?: readonly CallerForm[];
 }
+
+/** `+15551234567`, `5551234567`, `15551234567` (region US). */
+export type CallerForm = 'e164' | 'national' | 'trunk';
 
 export interface AstdbMirrorDeps {
   readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
@@ -82,7 +90,7 @@ export interface AstdbMirrorDeps {
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
   /** The daemon's reading of caller IDs without "+" (the org's region): which national forms to write. */
-  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan' | 'nationalForms'>;
+  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan' | 'nationalForms' | 'nationalFormsByKind'>;
   readonly clock: Clock;
   readonly timers: Scheduler;
   readonly logger: Logger;
@@ -134,9 +142,17 @@ export interface NationalReading {
  * not read (`national` null: every such caller). Null when it cannot be written (too long, or a
  * value that is not `+digits`): then no miss is conclusive.
  */
-export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>, national: NationalReading | null = null, ownDids: Iterable<string> = []): string | null {
+export function exclusionPattern(
+  prefixes: Iterable<string>, numbers: Iterable<string>, national: NationalReading | null = null, ownDids: Iterable<string> = [],
+  forms: ReadonlySet<CallerForm> = ALL_FORMS,
+): string | null {
   const e164: string[] = [];
   const nat = new Set<string>(national === null ? [ANY_NATIONAL] : unsupportedNationalForms(national.plan));
+  // Forms the mirror does not write keys under: a listed caller in them would be a miss.
+  const trunk = national?.plan.trunk ?? null;
+  if (!forms.has('e164')) nat.add('[+]');
+  if (!forms.has('national')) nat.add(trunk === null ? ANY_NATIONAL : `[${'0123456789'.replace(trunk, '')}]`);
+  if (!forms.has('trunk') && trunk !== null) nat.add(trunk);
   for (const p of prefixes) {
     if (!/^\+\d+$/.test(p)) return null;
     e164.push(p.slice(1));
@@ -154,6 +170,8 @@ export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<s
   const pattern = `^(${alternatives.join('|')})`;
   return pattern.length <= MAX_EXCLUSION_CHARS ? pattern : null;
 }
+
+const ALL_FORMS: ReadonlySet<CallerForm> = new Set(['e164', 'national', 'trunk']);
 
 /** Work of an AMI link that is gone, or after stop(): it stops quietly; the next full sync redoes it. */
 class SyncAborted extends Error {}
@@ -173,11 +191,13 @@ export class AstdbMirror {
   private readonly retryMs: number;
   private readonly pageSize: number;
   private readonly family: string;
+  private readonly forms: ReadonlySet<CallerForm>;
 
   constructor(private readonly options: AstdbMirrorOptions, private readonly deps: AstdbMirrorDeps) {
     this.retryMs = options.retryMs ?? 5000;
     this.pageSize = options.pageSize ?? 5000;
     this.family = options.family;
+    this.forms = new Set(options.callerForms ?? ALL_FORMS);
   }
 
   async start(): Promise<void> {
@@ -384,10 +404,10 @@ export class AstdbMirror {
    * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
    */
   private keysOf(org: OrgMirror, n: string): string[] {
-    const keys = [`n/${org.slug}/${n}`];
+    const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
     // Every form is the normaliser's own reading, so it is written whether or not the region's plain
     // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
-    if (n.startsWith('+')) for (const f of this.deps.normalizer.nationalForms(n, org.region)) keys.push(`n/${org.slug}/${f}`);
+    if (n.startsWith('+')) for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region)) if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
     return keys;
   }
 
@@ -395,7 +415,7 @@ export class AstdbMirror {
     if (org.headerRules) return null;
     const plan = org.national;
     const national = plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
-    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids);
+    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, this.forms);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {

@@ -11,7 +11,7 @@
 // CS_MIRROR_SEED runs another one.
 import t from 'tap';
 import { prng as rng } from '../../support/prng.js';
-import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import { AstdbMirror, type CallerForm } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { id2Caller } from '../../../daemon/pbx/asterisk/agi-protocol.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
@@ -51,6 +51,9 @@ function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, no
 const totals = { answered: 0, compared: 0, national: 0, withHeaders: 0 };
 const SEEDS = process.env.CS_MIRROR_SEED ? [Number(process.env.CS_MIRROR_SEED)] : [1, 2, 3, 4, 5, 6];
 
+/** `astdb_caller_forms` by seed: a form left out must send its callers to FastAGI. */
+const FORMS: ReadonlyArray<readonly CallerForm[]> = [['e164', 'national', 'trunk'], ['e164', 'national', 'trunk'], ['e164'], ['national', 'trunk'], ['e164', 'national', 'trunk'], ['e164', 'trunk'], ['e164', 'national', 'trunk']];
+
 /** The org's region by seed, a small number space in it, and its trunk prefix for national forms. */
 const REGIONS = [
   { region: 'US', cc: '+1', base: '+1555777', width: 4, trunk: '1' },
@@ -62,7 +65,7 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
   const random = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const R = REGIONS[seed % REGIONS.length]!;
-  t.comment(`region ${R.region}`);
+  t.comment(`region ${R.region}, caller forms ${FORMS[seed % FORMS.length]!.join(' ')}`);
   // A small number space, so prefixes, exact entries and callers overlap often.
   const number = (): string => `${R.base}${String(Math.floor(random() * 400)).padStart(R.width, '0')}`;
   /** As a trunk sends it: E.164, national, or trunk prefix + national. */
@@ -80,7 +83,7 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
   const timers = new ManualClock();
   const { logger } = captureLogger('warn');
   const mirror = new AstdbMirror(
-    { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7 },
+    { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7, callerForms: FORMS[seed % FORMS.length]! },
     { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: s.normalizer, clock: s.clock, timers, logger },
   );
   await mirror.start();
