@@ -119,6 +119,13 @@ interface OrgMirror {
   region: string;
   /** The org's own DIDs (E.164): their national forms go to FastAGI (the dialplan's did/ check is E.164 only). */
   ownDids: readonly string[];
+  /**
+   * False when the org reads carrier stand-ins as unidentified (standins-unidentified): the daemon
+   * then screens a stand-in caller ID (site-wide, reloadable `screening.anonymous_standins`, matched
+   * by digits in any form) as withheld, which the mirror does not know; nothing of the org is
+   * written, so its calls go to FastAGI.
+   */
+  mirrored: boolean;
 }
 
 /**
@@ -356,6 +363,7 @@ export class AstdbMirror {
       slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now),
       headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null,
       national: this.deps.normalizer.nationalPlan(region), region, ownDids: [...state.dids],
+      mirrored: !state.org.policy.standinsUnidentified,
     };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
@@ -404,6 +412,7 @@ export class AstdbMirror {
    * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
    */
   private keysOf(org: OrgMirror, n: string): string[] {
+    if (!org.mirrored) return [];
     const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
     // Every form is the normaliser's own reading, so it is written whether or not the region's plain
     // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
@@ -412,7 +421,7 @@ export class AstdbMirror {
   }
 
   private completeValue(org: OrgMirror): string | null {
-    if (org.headerRules) return null;
+    if (org.headerRules || !org.mirrored) return null;
     const plan = org.national;
     const national = plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
     return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, this.forms);

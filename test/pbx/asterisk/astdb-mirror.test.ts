@@ -207,3 +207,19 @@ t.test('identity rules (issue #16): completeness is withheld while a verdict may
   await mirror.idle();
   t.same(excluded(ami.get('complete/demo'), [...forms('+15557790001'), ...PLAIN]), forms('+15557790001'), 'an "only when attested" entry: unsure, so that caller goes to FastAGI');
 });
+
+t.test('an org reading carrier stand-ins as unidentified is left to FastAGI whole', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await connect(ami, mirror);
+  t.ok(ami.get(`n/demo/${BLOCKED}`));
+  await s.orgs.updateSettings('demo', { standinsUnidentified: true }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'no keys: a stand-in caller ID is unidentified for the daemon, which the mirror cannot see');
+  t.equal(ami.get('complete/demo'), undefined, 'and no completeness');
+  t.equal(ami.get(`did/${DID}`), 'demo', 'the DID still names the org (its calls go to FastAGI)');
+  await s.orgs.updateSettings('demo', { standinsUnidentified: false }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.ok(ami.get(`n/demo/${BLOCKED}`), 'mirrored again when the setting is off');
+});
