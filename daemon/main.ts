@@ -123,7 +123,7 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
       deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
       // The fail counter reads what the dialplan let through while the daemon was unreachable.
       late: (ctx: DaemonContext) => [
-        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, observe: (s) => ctx.screening.observe(s) })] : []),
+        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: services.normalizer, clock: ctx.clock, observe: (s) => ctx.screening.observe(s) })] : []),
         ami.failCounter(ctx.metrics),
       ],
     };

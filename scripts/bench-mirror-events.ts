@@ -30,6 +30,7 @@ import type { AmiEvent } from '../daemon/pbx/asterisk/ami-client.js';
 import type { LinkState } from '../daemon/net/reconnecting-link.js';
 import { AmiParser, type AmiMessage } from '../daemon/pbx/asterisk/ami-protocol.js';
 import { backgroundScheduler } from '../daemon/core/clock.js';
+import { NumberNormalizer } from '../daemon/core/phone-number.js';
 import { profileTable } from './cpu-profile.js';
 import { at, must } from './checked.js';
 
@@ -95,7 +96,7 @@ async function run(stage: 'parse' | 'handle' | 'handle+log'): Promise<number> {
     const logger: Logger = pino({ level: stage === 'handle' ? 'warn' : 'info' }, devnull);
     mirror = new AstdbMirror(
       { family: 'callscreen', aliveTtlMs: 60_000, window: 256, writeDids: true },
-      { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: ctx.clock, timers: backgroundScheduler, logger },
+      { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: new NumberNormalizer(), clock: ctx.clock, timers: backgroundScheduler, logger },
     );
     await mirror.start();
     await mirror.idle();

@@ -4,14 +4,15 @@
  * Prints "ready" on stdout once FastAGI listens; stops cleanly (records flushed) on SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon } from '../daemon/main.js';
+import { createLogger } from '../daemon/logger.js';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: bench-pbx-daemon <config.toml>');
 const config = new ConfigLoader().fromText(readFileSync(path, 'utf8'), path);
-const logger = pino({ level: config.log.level });
+// The daemon's own logger (redaction, destination), so that its cost per line is measured too.
+const logger = createLogger({ level: config.log.level, format: 'json' });
 const daemon = new Daemon(config, logger);
 await daemon.start();
 process.stdout.write('ready\n');

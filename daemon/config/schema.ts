@@ -88,6 +88,11 @@ export const CONFIG_SCHEMA = {
         astdb_family: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'callscreen', description: 'AstDB family the mirror owns (everything under it is rewritten at each sync)' },
         astdb_alive_ttl_ms: { type: 'integer', minimum: 3000, maximum: 600000, default: 15000, description: "the dialplan stops using the mirror this long after the daemon's last heartbeat (a crash); renewed every third of it (ms)" },
         astdb_window: { type: 'integer', minimum: 1, maximum: 5000, default: 256, description: 'DBPut actions in flight at once during a sync' },
+        astdb_caller_forms: {
+          type: 'array', minItems: 1, maxItems: 3, uniqueItems: true, default: ['e164', 'national', 'trunk'],
+          items: { enum: ['e164', 'national', 'trunk'] },
+          description: 'the caller-ID forms the trunk presents, each a key per listed number in AstDB: e164 (+15551234567), national (5551234567), trunk (15551234567, 07700900123); a form left out goes to FastAGI (a 1M-number list is 1M keys per form)',
+        },
       },
     },
     agents: {

@@ -124,6 +124,23 @@ export function digitsOf(text: string): string {
   return text.replace(/\D+/g, '');
 }
 
+/**
+ * The plain rules by which a caller ID of digits only (no "+") becomes E.164 in a region
+ * (NumberNormalizer.nationalPlan): digits starting with `idd` or `00` are international, `minDigits`
+ * or more digits are a national number — with the one-digit `trunk` prefix in front when the rest
+ * has one of `lengths`, without it when the whole has one of `lengths` and does not start with the
+ * trunk prefix — and fewer digits are a short code. Anything else is read by libphonenumber.
+ */
+export interface NationalPlan {
+  readonly callingCode: string;
+  readonly trunk: string | null;
+  readonly idd: string;
+  /** Possible lengths of a national significant number (digits), ascending. */
+  readonly lengths: readonly number[];
+  /** Fewer digits than this are a short code, kept as they are (default 7). */
+  readonly minDigits: number;
+}
+
 interface RegionPlan {
   readonly region: CountryCode;
   readonly callingCode: string;
@@ -263,6 +280,42 @@ export class NumberNormalizer {
     const out = '+' + p.callingCode + digits;
     if (out.length - 1 > MAX_E164_DIGITS) fail('longer than a whole number');
     return out;
+  }
+
+  /**
+   * How a caller ID without "+" is read in `region`, when that reading is plain enough to state as
+   * rules (the AstDB mirror turns it into a dialplan pattern, astdb-mirror-forms.ts): a simple plan
+   * (no transform rule) whose trunk prefix is one digit or none, and whose access code is fixed.
+   * Null otherwise (AR, BR, JP, HU…): such regions' national forms stay with the FastAGI route.
+   */
+  nationalPlan(region: string): NationalPlan | null {
+    const p = this.plan(region);
+    // A trunk prefix that is not one digit (or not text: IT's metadata has none) is not stated here.
+    if (p === null || !p.simple || p.idd === null || (p.trunk !== null && (typeof p.trunk !== 'string' || !/^\d$/.test(p.trunk)))) return null;
+    return { callingCode: p.callingCode, trunk: p.trunk, idd: p.idd, lengths: [...p.lengths].sort((a, b) => a - b), minDigits: MAX_SHORT_CODE + 1 };
+  }
+
+  /**
+   * The caller IDs without "+" that `parseCallerId` reads as `e164` in `region`: the national number
+   * and its trunk-prefixed form (`5551234567`, `15551234567` for +15551234567 in US), each kept only
+   * when the forward reading gives `e164` back, so this never says more than parseCallerId does.
+   */
+  nationalForms(e164: string, region: string): string[] {
+    return this.nationalFormsByKind(e164, region).map((f) => f.form);
+  }
+
+  /** nationalForms, each said to be the national number alone or with the trunk prefix in front. */
+  nationalFormsByKind(e164: string, region: string): Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> {
+    const p = this.plan(region);
+    if (p === null || !e164.startsWith('+' + p.callingCode)) return [];
+    const national = e164.slice(1 + p.callingCode.length);
+    if (national === '') return [];
+    const candidates: Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> = [{ form: national, kind: 'national' }];
+    if (typeof p.trunk === 'string' && /^\d+$/.test(p.trunk)) candidates.push({ form: p.trunk + national, kind: 'trunk' });
+    return candidates.filter(({ form }) => {
+      const back = this.parseCallerId(form, region);
+      return back.kind === 'number' && back.value === e164;
+    });
   }
 
   /** National (or IDD-prefixed) digits to E.164, or null. Fast path for plain plans, memo otherwise. */

@@ -49,13 +49,18 @@ interface Case {
   h1?: string;
   h2?: string;
   expect: Expect;
+  /**
+   * With the AstDB mirror on: true when the dialplan must answer it from AstDB (no FastAGI), false
+   * when it must leave it to FastAGI (the mirror cannot prove the daemon's reading); unset, either.
+   */
+  mirror?: boolean;
 }
 
 const digits = (n: number): string => Array.from({ length: n }, (_, i) => String((i * 7 + 3) % 10)).join('');
 const anon = '"Anonymous" <sip:anonymous@anonymous.invalid>';
 
 const CASES: Case[] = [
-  { name: 'control: the blocked number, plain', from: `<sip:${BLOCKED}@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
+  { name: 'control: the blocked number, plain', from: `<sip:${BLOCKED}@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
   { name: 'control: an unlisted number, plain', from: `<sip:${UNLISTED}@${CARRIER}>`, expect: { verdict: 'allow' } },
   // Display names
   { name: 'display name of 2,500 characters', from: `"${'A'.repeat(2500)}" <sip:${BLOCKED}@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
@@ -74,8 +79,10 @@ const CASES: Case[] = [
   { name: 'escaped spaces and punctuation: +1%20(555)%20777-1001', from: `<sip:+1%20(555)%20777-1001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
   { name: 'dots as separators: +1.555.777.1001', from: `<sip:+1.555.777.1001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
   { name: '% escapes in the user part: %2B1555777%31001', from: `<sip:%2B1555777%31001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
-  { name: 'national format: 5557771001', from: `<sip:5557771001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
-  { name: 'trunk prefix: 15557771001', from: `<sip:15557771001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED } },
+  { name: 'national format: 5557771001', from: `<sip:5557771001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'trunk prefix: 15557771001', from: `<sip:15557771001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'national format, unlisted: 5557770004', from: `<sip:5557770004@${CARRIER}>`, expect: { verdict: 'allow' }, mirror: true },
+  { name: 'national format under the block prefix: 5558880001', from: `<sip:5558880001@${CARRIER}>`, expect: { verdict: 'reject', number: `${BLOCKED_PREFIX}0001` }, mirror: false },
   { name: 'leading 011 (US international access)', from: `<sip:011442079460958@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED_INTL } },
   { name: 'leading 00 (international access)', from: `<sip:00442079460958@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED_INTL } },
   // URI forms, parameters, headers
@@ -110,6 +117,16 @@ const CASES: Case[] = [
   // docs/caller-identity.md); PJSIP passes it only from endpoints it trusts (trust_id_inbound), as
   // the sandbox's carrier trunk is. So the unlisted PAI is what is screened.
   { name: 'blocked From, PAI asserting an unlisted number', from: `<sip:${BLOCKED}@${CARRIER}>`, h1: `P-Asserted-Identity: <sip:${UNLISTED}@${CARRIER}>`, expect: { verdict: 'allow' } },
+  // A carrier that always sends PAI (or Remote-Party-ID) asserting the caller ID keeps the mirror
+  // (#20): the dialplan accepts only headers whose number is exactly the caller ID, read the way
+  // the daemon reads them; anything it cannot prove goes to FastAGI.
+  { name: 'PAI asserting the From number', from: `<sip:${BLOCKED}@${CARRIER}>`, h1: `P-Asserted-Identity: <sip:${BLOCKED}@${CARRIER};user=phone>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'PAI tel: with verstat asserting the From number', from: `<sip:${BLOCKED}@${CARRIER}>`, h1: `P-Asserted-Identity: <tel:${BLOCKED};verstat=TN-Validation-Passed>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'unlisted From, PAI asserting it', from: `<sip:${UNLISTED}@${CARRIER}>`, h1: `P-Asserted-Identity: Carrier <sip:${UNLISTED}@${CARRIER}>`, expect: { verdict: 'allow' }, mirror: true },
+  { name: 'national From, PAI asserting it: 5557771001', from: `<sip:5557771001@${CARRIER}>`, h1: `P-Asserted-Identity: <sip:5557771001@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'Remote-Party-ID asserting the From number, party=calling', from: `<sip:${BLOCKED}@${CARRIER}>`, h1: `Remote-Party-ID: <sip:${BLOCKED}@${CARRIER}>;party=calling;privacy=off;screen=yes`, expect: { verdict: 'reject', number: BLOCKED }, mirror: true },
+  { name: 'PAI with a quoted display name holding another URI', from: `<sip:${UNLISTED}@${CARRIER}>`, h1: `P-Asserted-Identity: "<sip:${UNLISTED}@x>" <sip:${BLOCKED}@${CARRIER}>`, expect: { verdict: 'reject', number: BLOCKED }, mirror: false },
+  { name: 'unlisted From, RPID privacy=full', from: `<sip:${UNLISTED}@${CARRIER}>`, h1: `Remote-Party-ID: <sip:${UNLISTED}@${CARRIER}>;party=calling;privacy=full`, expect: { verdict: 'voicemail' }, mirror: false },
 ];
 
 /** Up to this many cases run at once, each on its own DID (the daemon's records are matched by DID). */
@@ -135,9 +152,9 @@ if (skip) {
   t.test('hostile From / P-Asserted-Identity / display names through the real Asterisk', { skip: 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)' }, () => undefined);
 } else {
   // Twice: FastAGI alone, then with the AstDB mirror in front ([ami] astdb_mirror = true), which
-  // answers in the dialplan when the caller ID is +digits and no Privacy header came: no case may
-  // get a different verdict from it. This org has a prefix block, so the mirror answers listed
-  // numbers only; unlisted callers still go to FastAGI (docs/asterisk-contract.md).
+  // answers in the dialplan when the caller ID is +digits or a national form, no Privacy header came
+  // and any PAI / Remote-Party-ID asserts exactly the caller ID: no case may get a different verdict
+  // from it. This org has a prefix block: callers under it go to FastAGI (docs/asterisk-contract.md).
   for (const mirror of [false, true]) t.test(`hostile From / P-Asserted-Identity / display names through the real Asterisk${mirror ? ', AstDB mirror on' : ''}`, async (t) => {
     const s = await services(t, mirror ? { clock: wallClock(t) } : {});
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
@@ -215,6 +232,7 @@ if (skip) {
           return;
         }
         t.equal(rows, 1, 'the daemon screened it exactly once');
+        if (mirror && c.mirror !== undefined) t.equal(row?.adapter, c.mirror ? 'astdb-mirror' : 'fastagi', c.mirror ? 'answered by the AstDB mirror' : 'left to FastAGI by the mirror');
         t.equal(row?.action, e.verdict, `the daemon's verdict is ${e.verdict}`);
         if (e.verdict === 'reject') {
           t.equal(code, 603, `rejected with 603 before answer ${code === 603 ? '' : describeSipp(r)}`);

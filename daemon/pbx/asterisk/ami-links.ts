@@ -105,7 +105,7 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
   const mirror = mirrorOn
     ? (d: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>): AstdbMirror =>
         new AstdbMirror(
-          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: true },
+          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: true, callerForms: config.ami.astdb_caller_forms },
           { ...d, ami: client, timers: deps.timers ?? backgroundScheduler, logger: logger.child({ component: 'astdb-mirror' }) },
         )
     : null;

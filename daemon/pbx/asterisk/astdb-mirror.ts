@@ -19,8 +19,13 @@
  *                         this POSIX regex (the exclusions: the org's block prefixes and its numbers
  *                         whose verdict depends on time, `^[+](1900|15557770009$)`; `^-`, which no
  *                         caller ID matches, when there are none). A caller matching it goes to FastAGI.
- * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` and
- * there is no Privacy header; anything else goes to FastAGI as before. Each call answered from the
+ *                         National forms (astdb-mirror-forms.ts): n/<org>/ also holds each national
+ *                         form the daemon reads as a listed number (`5557770001`, `15557770001`),
+ *                         and the pattern excludes every digit string the region's plain rules do
+ *                         not read, and the exclusions' and own DIDs' national forms.
+ * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` or
+ * digits, there is no Privacy header, and any PAI / Remote-Party-ID asserts exactly the caller ID;
+ * anything else goes to FastAGI as before. Each call answered from the
  * mirror sends `UserEvent(CallScreen)`, from which the daemon records the call, counts the rule hit
  * and logs it, like a FastAGI verdict (adapter `astdb-mirror`).
  *
@@ -48,6 +53,8 @@ import { mirrorValueOf } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
+import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
+import { ANY_NATIONAL, nationalPrefixAlternatives, unsupportedNationalForms } from './astdb-mirror-forms.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
 
@@ -67,13 +74,23 @@ export interface AstdbMirrorOptions {
    * name the org, so no DID is written and every call goes to FastAGI as before.
    */
   readonly writeDids: boolean;
+  /**
+   * The caller-ID forms the trunk presents (`astdb_caller_forms`, default all three): each listed
+   * number is written under each; callers in a form left out go to FastAGI.
+   */
+  readonly callerForms?: readonly CallerForm[];
 }
+
+/** `+15551234567`, `5551234567`, `15551234567` (region US). */
+export type CallerForm = 'e164' | 'national' | 'trunk';
 
 export interface AstdbMirrorDeps {
   readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
+  /** The daemon's reading of caller IDs without "+" (the org's region): which national forms to write. */
+  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan' | 'nationalForms' | 'nationalFormsByKind'>;
   readonly clock: Clock;
   readonly timers: Scheduler;
   readonly logger: Logger;
@@ -97,6 +114,18 @@ interface OrgMirror {
   headerRules: boolean;
   /** The `complete/<org>` value written, or null when the key is absent. */
   complete: string | null;
+  /** How the org's region reads national caller IDs; null: they all go to FastAGI. */
+  national: NationalPlan | null;
+  region: string;
+  /** The org's own DIDs (E.164): their national forms go to FastAGI (the dialplan's did/ check is E.164 only). */
+  ownDids: readonly string[];
+  /**
+   * False when the org reads carrier stand-ins as unidentified (standins-unidentified): the daemon
+   * then screens a stand-in caller ID (site-wide, reloadable `screening.anonymous_standins`, matched
+   * by digits in any form) as withheld, which the mirror does not know; nothing of the org is
+   * written, so its calls go to FastAGI.
+   */
+  mirrored: boolean;
 }
 
 /**
@@ -106,28 +135,50 @@ interface OrgMirror {
  */
 const MAX_EXCLUSION_CHARS = 2000;
 
-/** Matches no caller ID the dialplan lets through its `^[+][1-9][0-9]*$` check. */
-const EXCLUDES_NOTHING = '^-';
+/** How a region reads national caller IDs, for the exclusion pattern (astdb-mirror-forms.ts). */
+export interface NationalReading {
+  readonly plan: NationalPlan;
+  /** The caller IDs without "+" read as this E.164 number (NumberNormalizer.nationalForms). */
+  forms(e164: string): readonly string[];
+}
 
 /**
  * The `complete/<org>` value: a POSIX extended regex matching the callers a miss under `n/<org>`
- * says nothing about — under a block prefix, or a number whose verdict depends on time. Null when it
- * cannot be written (too long, or a value that is not `+digits`): then no miss is conclusive.
+ * says nothing about — under a block prefix, a number whose verdict depends on time, and (for
+ * caller IDs without "+") one of the org's own DIDs or a digit string the region's plain rules do
+ * not read (`national` null: every such caller). Null when it cannot be written (too long, or a
+ * value that is not `+digits`): then no miss is conclusive.
  */
-export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>): string | null {
-  const alternatives: string[] = [];
+export function exclusionPattern(
+  prefixes: Iterable<string>, numbers: Iterable<string>, national: NationalReading | null = null, ownDids: Iterable<string> = [],
+  forms: ReadonlySet<CallerForm> = ALL_FORMS,
+): string | null {
+  const e164: string[] = [];
+  const nat = new Set<string>(national === null ? [ANY_NATIONAL] : unsupportedNationalForms(national.plan));
+  // Forms the mirror does not write keys under: a listed caller in them would be a miss.
+  const trunk = national?.plan.trunk ?? null;
+  if (!forms.has('e164')) nat.add('[+]');
+  if (!forms.has('national')) nat.add(trunk === null ? ANY_NATIONAL : `[${'0123456789'.replace(trunk, '')}]`);
+  if (!forms.has('trunk') && trunk !== null) nat.add(trunk);
   for (const p of prefixes) {
     if (!/^\+\d+$/.test(p)) return null;
-    alternatives.push(p.slice(1));
+    e164.push(p.slice(1));
+    if (national !== null) for (const a of nationalPrefixAlternatives(p.slice(1), national.plan)) nat.add(a);
   }
   for (const n of numbers) {
     if (!/^\+\d+$/.test(n)) return null;
-    alternatives.push(`${n.slice(1)}$`);
+    e164.push(`${n.slice(1)}$`);
+    if (national !== null) for (const f of national.forms(n)) nat.add(`${f}$`);
   }
-  if (alternatives.length === 0) return EXCLUDES_NOTHING;
-  const pattern = `^[+](${alternatives.sort().join('|')})`;
+  if (national !== null) for (const d of ownDids) for (const f of national.forms(d)) nat.add(`${f}$`);
+  // Callers without "+" are all excluded when any is: no need to list them one by one.
+  const natAlts = nat.has(ANY_NATIONAL) ? [ANY_NATIONAL] : [...nat];
+  const alternatives = [...(e164.length > 0 ? [`[+](${e164.sort().join('|')})`] : []), ...natAlts.sort()];
+  const pattern = `^(${alternatives.join('|')})`;
   return pattern.length <= MAX_EXCLUSION_CHARS ? pattern : null;
 }
+
+const ALL_FORMS: ReadonlySet<CallerForm> = new Set(['e164', 'national', 'trunk']);
 
 /** Work of an AMI link that is gone, or after stop(): it stops quietly; the next full sync redoes it. */
 class SyncAborted extends Error {}
@@ -147,11 +198,13 @@ export class AstdbMirror {
   private readonly retryMs: number;
   private readonly pageSize: number;
   private readonly family: string;
+  private readonly forms: ReadonlySet<CallerForm>;
 
   constructor(private readonly options: AstdbMirrorOptions, private readonly deps: AstdbMirrorDeps) {
     this.retryMs = options.retryMs ?? 5000;
     this.pageSize = options.pageSize ?? 5000;
     this.family = options.family;
+    this.forms = new Set(options.callerForms ?? ALL_FORMS);
   }
 
   start(): Promise<void> {
@@ -294,8 +347,10 @@ export class AstdbMirror {
       // Completeness goes first when it narrows (a new exclusion), last when it widens.
       const next = this.completeValue(org);
       if (org.complete !== null && org.complete !== next) await this.setComplete(org, null);
-      if (v.kind === 'put') await this.put(`n/${org.slug}/${n}`, v.value);
-      else await this.del(`n/${org.slug}/${n}`);
+      for (const key of this.keysOf(org, n)) {
+        if (v.kind === 'put') await this.put(key, v.value);
+        else await this.del(key);
+      }
     }
     const next = this.completeValue(org);
     if (next !== null && org.complete !== next) await this.setComplete(org, next);
@@ -304,7 +359,13 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const org: OrgMirror = { slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now), headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null };
+    const region = state.org.policy.region;
+    const org: OrgMirror = {
+      slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now),
+      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null,
+      national: this.deps.normalizer.nationalPlan(region), region, ownDids: [...state.dids],
+      mirrored: !state.org.policy.standinsUnidentified,
+    };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
@@ -312,7 +373,7 @@ export class AstdbMirror {
       const matches = exact === null ? await this.deps.index.lookup(state, { kind: 'number', value: n }) : this.deps.index.matchesWith(state, n, exact);
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      else if (v.kind === 'put') await window.put(`n/${slug}/${n}`, v.value);
+      else if (v.kind === 'put') for (const key of this.keysOf(org, n)) await window.put(key, v.value);
     };
     let after = '';
     for (;;) {
@@ -348,8 +409,24 @@ export class AstdbMirror {
     if (complete !== null) await this.setComplete(org, complete);
   }
 
+  /**
+   * `n/<org>/<number>` and the same under each national form the daemon reads as that number
+   * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
+   */
+  private keysOf(org: OrgMirror, n: string): string[] {
+    if (!org.mirrored) return [];
+    const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
+    // Every form is the normaliser's own reading, so it is written whether or not the region's plain
+    // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
+    if (n.startsWith('+')) for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region)) if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
+    return keys;
+  }
+
   private completeValue(org: OrgMirror): string | null {
-    return org.headerRules ? null : exclusionPattern(org.prefixes, org.unsure);
+    if (org.headerRules || !org.mirrored) return null;
+    const plan = org.national;
+    const national = plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
+    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, this.forms);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {

@@ -1,7 +1,8 @@
 // Nothing the AstDB mirror answers may differ from the daemon's own verdict (#20). Random rule sets
 // (exact, prefix, pattern, timed, expired, observe mode, DID-scoped, allow over block, attested-only
 // allows, contacts) and random
-// callers (listed, under a prefix, unlisted, national forms, withheld) are put to a model of the
+// callers (listed, under a prefix, unlisted, withheld; E.164, national and trunk-prefixed forms of
+// the org's region — US, GB and DE by seed) are put to a model of the
 // contract's two mirror priorities (docs/asterisk-contract.md, "AstDB mirror") reading the AstDB
 // the mirror wrote, and to the daemon's `screenSync`. Where the model answers, it must answer what
 // the daemon does; where it does not, the call goes to FastAGI, which is the daemon. The rule set is
@@ -10,7 +11,8 @@
 // CS_MIRROR_SEED runs another one.
 import t from 'tap';
 import { prng as rng } from '../../support/prng.js';
-import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import { AstdbMirror, type CallerForm } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import { id2Caller } from '../../../daemon/pbx/asterisk/agi-protocol.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
@@ -24,43 +26,65 @@ type MirrorAnswer = { readonly action: string; readonly detail: string } | 'fast
 
 /**
  * The contract's two priorities, read literally: usable = no Privacy, heartbeat current, caller
- * `^[+][1-9][0-9]*$`; a key under n/<org>/<caller> → its value; else `complete/<org>` present and
+ * `^([+][1-9])?[0-9]+$` (E.164 or digits: national forms); a key under n/<org>/<caller> → its value; else `complete/<org>` present and
  * its pattern not matching the caller → allow; else FastAGI.
  */
-function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, nowMs: number): MirrorAnswer {
-  const usable = privacy === '' && Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) && /^[+][1-9][0-9]*$/.test(caller);
+function dialplan(ami: FakeAmi, caller: string, did: string, privacy: string, nowMs: number, pai = '', rpid = ''): MirrorAnswer {
+  // The contract's header check: each of PAI and Remote-Party-ID absent, or asserting exactly the
+  // caller ID (config/asterisk/extensions.conf; `[<first char>]<rest>` so that "+" is literal).
+  const c = `[${caller.slice(0, 1)}]${caller.slice(1)}`;
+  const paiOk = new RegExp(`^x$|^x[A-Za-z0-9 ._-]*<(sips?:${c}@[^@>]*|tel:${c}(;[^@>]*)?)>`).test(`x${pai}`);
+  const rpidOk = new RegExp(`^x$|^x[A-Za-z0-9 ._-]*<sips?:${c}@[^@>]*>(;party=calling|;screen=yes|;screen=no|;privacy=off)*$`).test(`x${rpid}`);
+  const usable = privacy === '' && paiOk && rpidOk && Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) && /^([+][1-9])?[0-9]+$/.test(caller);
   const org = usable ? (ami.get(`did/${did}`) ?? '') : '-';
   const listed = ami.get(`n/${org}/${caller}`);
   if (listed !== undefined) {
     const [action = '', ...rest] = listed.split('|');
     return { action, detail: rest.join('|') };
   }
-  const complete = usable ? ami.get(`complete/${org}`) : undefined;
+  const complete = usable && ami.get(`did/${caller}`) === undefined ? ami.get(`complete/${org}`) : undefined;
   if (complete !== undefined && !new RegExp(complete).test(caller)) return { action: 'allow', detail: '' };
   return 'fastagi';
 }
 
 /** Over all seeds: one seed's rules may leave the mirror little to answer (an allow prefix over the space, a pattern). */
-const totals = { answered: 0, compared: 0 };
+const totals = { answered: 0, compared: 0, national: 0, withHeaders: 0 };
 const SEEDS = process.env.CS_MIRROR_SEED ? [Number(process.env.CS_MIRROR_SEED)] : [1, 2, 3, 4, 5, 6];
+
+/** `astdb_caller_forms` by seed: a form left out must send its callers to FastAGI. */
+const FORMS: ReadonlyArray<readonly CallerForm[]> = [['e164', 'national', 'trunk'], ['e164', 'national', 'trunk'], ['e164'], ['national', 'trunk'], ['e164', 'national', 'trunk'], ['e164', 'trunk'], ['e164', 'national', 'trunk']];
+
+/** The org's region by seed, a small number space in it, and its trunk prefix for national forms. */
+const REGIONS = [
+  { region: 'US', cc: '+1', base: '+1555777', width: 4, trunk: '1' },
+  { region: 'GB', cc: '+44', base: '+447700900', width: 3, trunk: '0' }, // plan with rules: national misses go to FastAGI
+  { region: 'DE', cc: '+49', base: '+4930777', width: 4, trunk: '0' },
+] as const;
 
 for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differently from the daemon`, async (t) => {
   const random = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const R = REGIONS[seed % REGIONS.length]!;
+  t.comment(`region ${R.region}, caller forms ${FORMS[seed % FORMS.length]!.join(' ')}`);
   // A small number space, so prefixes, exact entries and callers overlap often.
-  const number = (): string => `+1555777${String(Math.floor(random() * 400)).padStart(4, '0')}`;
-  const prefix = (): string => number().slice(0, 9 + Math.floor(random() * 3));
+  const number = (): string => `${R.base}${String(Math.floor(random() * 400)).padStart(R.width, '0')}`;
+  /** As a trunk sends it: E.164, national, or trunk prefix + national. */
+  const presented = (e164: string): string => {
+    const r = random();
+    return r < 0.35 ? e164.slice(R.cc.length) : r < 0.6 ? R.trunk + e164.slice(R.cc.length) : e164;
+  };
+  const prefix = (): string => number().slice(0, R.base.length + 1 + Math.floor(random() * 3));
 
   const s = await services(t);
-  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.add('demo', 'Demo', R.region, cliActor);
   await s.orgs.addDids('demo', DIDS, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const ami = new FakeAmi();
   const timers = new ManualClock();
   const { logger } = captureLogger('warn');
   const mirror = new AstdbMirror(
-    { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7 },
-    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: s.clock, timers, logger },
+    { family: 'callscreen', aliveTtlMs: 60_000, window: 16, writeDids: true, retryMs: 5000, pageSize: 7, callerForms: FORMS[seed % FORMS.length]! },
+    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: s.normalizer, clock: s.clock, timers, logger },
   );
   await mirror.start();
   t.teardown(() => mirror.stop());
@@ -105,17 +129,35 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
       if (!(err instanceof Error && 'code' in err)) throw err;
     }
   };
+  /** P-Asserted-Identity / Remote-Party-ID a carrier (or a hostile caller) sends with caller ID `cid`. */
+  const headers = (cid: string): { pai: string; rpid: string } => {
+    const other = presented(number());
+    const r = random();
+    if (r < 0.4) return { pai: '', rpid: '' };
+    const pai = pick([
+      `<sip:${cid}@carrier.example;user=phone>`, `Carrier <sip:${cid}@10.0.0.1>`, `<tel:${cid}>`, `<tel:${cid};verstat=TN-Validation-Passed>`,
+      `<sip:${cid}@h>, <sip:${other}@h>`, `<sip:${other}@h>, <sip:${cid}@h>`, `"Name" <sip:${cid}@h>`, `"<sip:${cid}@x>" <sip:${other}@h>`,
+      `<sip:${other}@h>`, '<sip:anonymous@anonymous.invalid>', `<sip:${cid};isub=1@h>`, `<sip:@${cid}@h>`, `<SIP:${cid}@h>`,
+      `<sip:${cid}@h@evil>`, `<sip:${cid}%40x@h>`, `<sip:${cid}@h;verstat=TN-Validation-Failed>`, `sip:${cid}@h`, '',
+    ]);
+    const rpid = random() < 0.6 ? '' : pick([
+      `<sip:${cid}@h>;party=calling;privacy=off;screen=yes`, `<sip:${cid}@h>;party=calling;privacy=full`, `<sip:${cid}@h>;privacy=uri`,
+      `<sip:${cid}@h>;party=called`, `<sip:${other}@h>;party=calling`, `<sip:${cid}@h>`, `"x" <sip:${cid}@h>;party=calling`,
+    ]);
+    return { pai, rpid };
+  };
   const caller = (): { from: string; privacy: string } => {
     const r = random();
-    if (r < 0.4 && listed.size > 0) return { from: pick([...listed]), privacy: '' };
+    if (r < 0.4 && listed.size > 0) return { from: presented(pick([...listed])), privacy: '' };
     if (r < 0.55 && prefixes.size > 0) {
       const p = pick([...prefixes]);
-      return { from: p + number().slice(p.length), privacy: '' };
+      return { from: presented(p + number().slice(p.length)), privacy: '' };
     }
-    if (r < 0.65) return { from: number().slice(2), privacy: '' }; // national form: 10 digits
-    if (r < 0.7) return { from: number(), privacy: 'id' };
-    if (r < 0.73) return { from: '', privacy: '' };
-    return { from: number(), privacy: '' };
+    if (r < 0.6) return { from: presented(pick(DIDS)), privacy: '' }; // an own DID, spoofed
+    if (r < 0.63) return { from: pick(['72345', '0000000000', '011445551234', '00447700900123', number().slice(R.cc.length + 1)]), privacy: '' };
+    if (r < 0.68) return { from: number(), privacy: 'id' };
+    if (r < 0.71) return { from: '', privacy: '' };
+    return { from: presented(number()), privacy: '' };
   };
 
   for (let i = 0; i < 25; i++) await change();
@@ -125,18 +167,28 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
   t.equal(mirror.currentState, 'live', 'synced');
 
   let answered = 0;
+  let national = 0;
+  let withHeaders = 0;
   let compared = 0;
   const mismatches: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < CALLERS_PER_ROUND; i++) {
       const { from, privacy } = caller();
+      const { pai, rpid } = headers(from);
       const did = pick(DIDS);
       const now = s.clock.now();
-      const m = dialplan(ami, from, did, privacy, now);
+      const m = dialplan(ami, from, did, privacy, now, pai, rpid);
       compared++;
       if (m === 'fastagi') continue;
       answered++;
-      const req: ScreenRequest = { org: 'demo', channel: 'call', direction: 'inbound', from, to: did, withheld: privacy !== '', callId: `d${round}-${i}` };
+      if (!from.startsWith('+')) national++;
+      if (pai !== '' || rpid !== '') withHeaders++;
+      // What the FastAGI route would screen: the contract's id2 headers read by the daemon's one
+      // precedence (PAI > Remote-Party-ID > From; docs/caller-identity.md), From as PJSIP received it.
+      const b64 = (h: string): string => Buffer.from(`:${h}`).toString('base64');
+      const id = id2Caller({ agi_arg_1: `id2:${[pai, rpid, privacy, '', '', `<sip:${from}@carrier.example>`].map(b64).join(':')}`, agi_callerid: from });
+      if (!id) throw new Error('id2 not read');
+      const req: ScreenRequest = { org: 'demo', channel: 'call', direction: 'inbound', from: id.from, to: did, withheld: id.withheld, callId: `d${round}-${i}`, ...(id.attestation ? { attestation: id.attestation } : {}) };
       const v = ctx.screener.screenSync(req);
       const detail = m.action === 'allow' ? '' : `${v.action === 'reject' ? String(v.sipCode ?? 603) : ''}|${v.rule ? `${v.rule.kind}:${v.rule.id}` : ''}|`;
       if (v.action !== m.action || (m.action !== 'allow' && detail !== m.detail)) {
@@ -153,12 +205,16 @@ for (const seed of SEEDS) t.test(`seed ${seed}: the mirror never answers differe
     await mirror.idle();
   }
   t.same(mismatches.slice(0, 10), [], `no answer differs (${mismatches.length} of ${answered} differed)`);
-  t.comment(`the mirror answered ${answered} of ${compared} calls`);
+  t.comment(`the mirror answered ${answered} of ${compared} calls (${national} in national or trunk-prefixed form)`);
+  totals.national += national;
+  totals.withHeaders += withHeaders;
   totals.answered += answered;
   totals.compared += compared;
   t.equal(mirror.currentState, 'live', 'still live after the changes');
 });
 
 t.test('across the seeds the mirror answered a good share of the calls, so the comparison means something', async (t) => {
-  t.ok(totals.compared > 0 && totals.answered > totals.compared / 10, `${totals.answered} of ${totals.compared}`);
+  t.ok(totals.compared > 0 && totals.answered > totals.compared / 20, `${totals.answered} of ${totals.compared}`);
+  t.ok(totals.national > totals.answered / 10, `${totals.national} of them in national or trunk-prefixed form`);
+  t.ok(totals.withHeaders > totals.answered / 10, `${totals.withHeaders} of them with a P-Asserted-Identity or Remote-Party-ID asserting the caller ID`);
 });

@@ -17,6 +17,13 @@ const OVERRIDDEN = '+15557770003';
 const TIMED = '+15557770009';
 const DID = '+15550100';
 
+/** An E.164 number and the national forms region US reads as it (`5557770009`, `15557770009`). */
+const forms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
+/** Callers the `complete/<org>` pattern sends to FastAGI (all when there is no pattern). */
+const excluded = (pattern: string | undefined, callers: readonly string[]): string[] => callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
+/** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
+const PLAIN = forms('+15557770444');
+
 async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
@@ -31,7 +38,7 @@ async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   const { logger, lines } = captureLogger('info');
   const mirror = new AstdbMirror(
     { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
-    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, clock: s.clock, timers, logger },
+    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: s.normalizer, clock: s.clock, timers, logger },
   );
   await mirror.start();
   t.teardown(() => mirror.stop());
@@ -57,9 +64,12 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   t.match(ami.get(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
   t.equal(ami.get(`n/demo/${OVERRIDDEN}`), undefined, 'blocked and allowed: the allow wins, nothing stored');
   t.equal(ami.get(`did/${DID}`), 'demo');
-  t.equal(ami.get('complete/demo'), '^-', 'complete, with nothing excluded');
+  t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete, with nothing excluded (E.164 and national forms)');
+  t.same(excluded(ami.get('complete/demo'), ['72345', '0000000000', '011445551234', '1555777044']), ['72345', '0000000000', '011445551234', '1555777044'], 'short codes, zeros, international and odd lengths go to FastAGI');
+  t.same(excluded(ami.get('complete/demo'), [DID.slice(2)]), [DID.slice(2)], 'an own DID in national form goes to FastAGI (it may be spoofed; only FastAGI reads attestation)');
+  for (const f of forms(BLOCKED)) t.match(ami.get(`n/demo/${f}`), /^reject\|603\|exact:\d+\|$/, `written under ${f}`);
   t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'alive = now + ttl, epoch seconds');
-  t.equal(ami.db.size, 5, 'two numbers, one DID, complete, alive');
+  t.equal(ami.db.size, 9, 'two numbers in three forms, one DID, complete, alive');
   const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
   t.same(ami.actions.slice(0, firstPut).map((a) => a.name), ['DBDel', 'DBDelTree'], 'alive withdrawn and the tree cleared before any write');
   t.equal(ami.actions.at(-1)?.fields.Key, 'alive', 'alive put back last');
@@ -71,11 +81,11 @@ t.test('a block that will expire is not mirrored; completeness excludes that num
   await ctx.feed.poll();
   await connect(ami, mirror);
   t.equal(ami.get(`n/demo/${TIMED}`), undefined, 'the FastAGI route answers it (its verdict changes with time)');
-  t.equal(ami.get('complete/demo'), '^[+](15557770009$)', 'that caller goes to FastAGI; other unlisted callers are still allowed');
+  t.same(excluded(ami.get('complete/demo'), [...forms(TIMED), ...PLAIN]), forms(TIMED), 'that caller goes to FastAGI in every form; other unlisted callers are still allowed');
   await s.blocklist.unblock('demo', { kind: 'exact', number: TIMED }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), '^-', 'nothing excluded again');
+  t.same(excluded(ami.get('complete/demo'), forms(TIMED)), [], 'nothing excluded again');
 });
 
 t.test('changes: a number added or removed is written at once; a prefix rewrites the org and is excluded', async (t) => {
@@ -86,12 +96,13 @@ t.test('changes: a number added or removed is written at once; a prefix rewrites
   await ctx.feed.poll();
   await mirror.idle();
   t.match(ami.get('n/demo/+15557770100'), /^reject\|603\|exact:\d+\|$/);
-  t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'unblocked: key deleted');
+  for (const f of forms(BLOCKED)) t.equal(ami.get(`n/demo/${f}`), undefined, `unblocked: key ${f} deleted`);
+  t.match(ami.get('n/demo/5557770100'), /^reject\|603\|exact:\d+\|$/, 'national form written');
 
   await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), '^[+](1555999)', 'a prefix block: a miss under it proves nothing, elsewhere it does');
+  t.same(excluded(ami.get('complete/demo'), [...forms('+15559990001'), ...PLAIN]), forms('+15559990001'), 'a prefix block: a miss under it proves nothing (any form), elsewhere it does');
   t.ok(ami.get(`n/demo/${VOICEMAIL}`), 'listed numbers rewritten');
   t.equal(ami.get(`did/${DID}`), 'demo');
   // An allow prefix over a blocked number: its key must go.
@@ -181,7 +192,7 @@ t.test('mirrorValueOf: what is stored for one number', async (t) => {
 t.test('identity rules (issue #16): completeness is withheld while a verdict may depend on the call’s headers', async (t) => {
   const { s, ctx, ami, mirror } = await setup(t);
   await connect(ami, mirror);
-  t.equal(ami.get('complete/demo'), '^-');
+  t.same(excluded(ami.get('complete/demo'), PLAIN), []);
   await s.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
@@ -190,9 +201,25 @@ t.test('identity rules (issue #16): completeness is withheld while a verdict may
   await s.orgs.updateSettings('demo', { attestationFailed: 'allow' }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), '^-', 'complete again');
+  t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete again');
   await s.blocklist.allow('demo', { kind: 'exact', number: '+15557790001' }, { requireAttestation: true }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get('complete/demo'), '^[+](15557790001$)', 'an "only when attested" entry: unsure, so that caller goes to FastAGI');
+  t.same(excluded(ami.get('complete/demo'), [...forms('+15557790001'), ...PLAIN]), forms('+15557790001'), 'an "only when attested" entry: unsure, so that caller goes to FastAGI');
+});
+
+t.test('an org reading carrier stand-ins as unidentified is left to FastAGI whole', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await connect(ami, mirror);
+  t.ok(ami.get(`n/demo/${BLOCKED}`));
+  await s.orgs.updateSettings('demo', { standinsUnidentified: true }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'no keys: a stand-in caller ID is unidentified for the daemon, which the mirror cannot see');
+  t.equal(ami.get('complete/demo'), undefined, 'and no completeness');
+  t.equal(ami.get(`did/${DID}`), 'demo', 'the DID still names the org (its calls go to FastAGI)');
+  await s.orgs.updateSettings('demo', { standinsUnidentified: false }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  t.ok(ami.get(`n/demo/${BLOCKED}`), 'mirrored again when the setting is off');
 });
