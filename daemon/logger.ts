@@ -11,10 +11,21 @@ import { SECRET_KEYS } from './config/schema.js';
  * secret (SECRET_KEYS, the one list) under a logged `config`.
  */
 export const REDACT_PATHS: readonly string[] = [
-  'secret', '*.secret', 'password', '*.password', 'token', '*.token', 'authorization', '*.authorization',
-  'req.headers.cookie', 'req.headers.authorization', 'headers.cookie',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'headers.cookie',
   ...SECRET_KEYS.map((key) => `config.${key}`),
-  'config.store.url', 'connectionString', '*.connectionString',
+  'config.store.url',
+  'connectionString',
+  '*.connectionString',
 ];
 
 export interface LoggerOptions {
@@ -25,10 +36,17 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const base = { level: options.level, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' }, base: { service: 'callscreen' } };
+  const base = {
+    level: options.level,
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    base: { service: 'callscreen' },
+  };
   if (options.destination) return pino(base, options.destination);
   if (options.format === 'pretty') {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard', destination: 2 } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:standard', destination: 2 } },
+    });
   }
   // Buffered: a line per call written with its own write() was ~0.08 ms of CPU per FastAGI call
   // (`npm run bench:agi -- --cpu-prof --log-info`, BENCHMARKS.md). Lines wait for 4 KB (minLength,

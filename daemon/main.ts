@@ -78,12 +78,34 @@ export async function openServices(config: Config, logger: Logger, options: Serv
   const blocklist = new BlocklistService(db, orgs, audit, normalizer, clock);
   const importer = new Importer(db, orgs, blocklist, audit, normalizer, clock);
   // The CLI's what-if reads only the rules of the numbers it replays (askedRules), not the whole org.
-  const whatIf = new WhatIfService({ db, orgs, blocklist, clock, currentRules: askedRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  const whatIf = new WhatIfService({
+    db,
+    orgs,
+    blocklist,
+    clock,
+    currentRules: askedRules,
+    busyTimeoutMs: config.store.busy_timeout_ms,
+  });
   // The stale report asks about every entry: always a private index, never the daemon's live one.
-  const stale = new StaleReportService({ db, orgs, audit, clock, currentRules: privateRules, busyTimeoutMs: config.store.busy_timeout_ms });
+  const stale = new StaleReportService({
+    db,
+    orgs,
+    audit,
+    clock,
+    currentRules: privateRules,
+    busyTimeoutMs: config.store.busy_timeout_ms,
+  });
   const rules = new RuleService(db, orgs, audit, normalizer, clock);
   const flood = new FloodPolicyService(db, orgs, audit);
-  const handset = new HandsetBlockService(db, orgs, blocklist, audit, normalizer, clock, new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT));
+  const handset = new HandsetBlockService(
+    db,
+    orgs,
+    blocklist,
+    audit,
+    normalizer,
+    clock,
+    new UserService(db, orgs, audit, clock, DEFAULT_SCRYPT),
+  );
   if (config.store.backend === 'postgres') {
     // Writes go to PostgreSQL through the gate; reads stay on this file, made fresh here when possible.
     const shared = new SharedStore(config, db, logger, () => clock.now());
@@ -92,9 +114,44 @@ export async function openServices(config: Config, logger: Logger, options: Serv
       await shared.close();
       await db.close();
     };
-    return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, rules, shared, close };
+    return {
+      config,
+      logger,
+      clock,
+      db,
+      normalizer,
+      audit,
+      orgs,
+      contacts,
+      blocklist,
+      importer,
+      whatIf,
+      stale,
+      flood,
+      handset,
+      rules,
+      shared,
+      close,
+    };
   }
-  return { config, logger, clock, db, normalizer, audit, orgs, contacts, blocklist, importer, whatIf, stale, flood, handset, rules, close: () => db.close() };
+  return {
+    config,
+    logger,
+    clock,
+    db,
+    normalizer,
+    audit,
+    orgs,
+    contacts,
+    blocklist,
+    importer,
+    whatIf,
+    stale,
+    flood,
+    handset,
+    rules,
+    close: () => db.close(),
+  };
 }
 
 /**
@@ -114,16 +171,35 @@ export interface PbxLinks {
  * `scheduler`: timers of the inbound Event Socket link (backoff, command timeouts, the SMS
  * watchdog's renewals); the unref'd background scheduler when absent. Tests pass a ManualClock.
  */
-export function buildPbxLinks(config: Config, logger: Logger, services: Services, screening?: ScreeningService, scheduler?: Scheduler): PbxLinks {
+export function buildPbxLinks(
+  config: Config,
+  logger: Logger,
+  services: Services,
+  screening?: ScreeningService,
+  scheduler?: Scheduler,
+): PbxLinks {
   const link = pbxMessagingLink(config);
   if (link === 'ami' && screening !== undefined) {
     const ami = buildAmiLinks(config, logger, { screening, clock: services.clock });
     const mirror = ami.mirror;
     return {
-      deliverer: ami.deliverer, notifier: ami.notifier, components: ami.components,
+      deliverer: ami.deliverer,
+      notifier: ami.notifier,
+      components: ami.components,
       // The fail counter reads what the dialplan let through while the daemon was unreachable.
       late: (ctx: DaemonContext) => [
-        ...(mirror ? [mirror({ index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: services.normalizer, clock: ctx.clock, observe: (s) => ctx.screening.observe(s) })] : []),
+        ...(mirror
+          ? [
+              mirror({
+                index: ctx.index,
+                feed: ctx.feed,
+                screener: ctx.screener,
+                normalizer: services.normalizer,
+                clock: ctx.clock,
+                observe: (s) => ctx.screening.observe(s),
+              }),
+            ]
+          : []),
         ami.failCounter(ctx.metrics),
       ],
     };
@@ -132,7 +208,12 @@ export function buildPbxLinks(config: Config, logger: Logger, services: Services
     // The SMS screener holds messages before the daemon's QuarantineService exists (that one is
     // built from these links' deliverer): holding is one INSERT, so it gets a deliverer-less instance.
     const holder = new QuarantineService(services.db, services.audit, services.clock, null);
-    const esl = buildEslInboundLinks(config, logger, { screening, quarantine: holder, clock: services.clock, ...(scheduler ? { timers: scheduler } : {}) });
+    const esl = buildEslInboundLinks(config, logger, {
+      screening,
+      quarantine: holder,
+      clock: services.clock,
+      ...(scheduler ? { timers: scheduler } : {}),
+    });
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
@@ -195,7 +276,9 @@ export class Daemon {
     const path = this.options.dbPath ?? this.config.store.path;
     if (path !== ':memory:') {
       const lock = new DaemonLock(path, this.options.lockSystem);
-      lock.acquire((owner) => this.logger.warn({ lock: lock.path, owner }, 'removed a stale daemon lock: the daemon that held it is gone'));
+      lock.acquire((owner) =>
+        this.logger.warn({ lock: lock.path, owner }, 'removed a stale daemon lock: the daemon that held it is gone'),
+      );
       this.lock = lock;
     }
     const cleanups: Array<() => Promise<void>> = [];
@@ -226,41 +309,100 @@ export class Daemon {
     const reader = await openReader(services.db.path, this.config.store.busy_timeout_ms);
     cleanups.push(() => reader.close());
     const index = new ScreeningIndex(reader, { cacheMax: this.config.store.cache_max_entries });
-    const feed = new ChangeFeed(reader, index, this.logger.child({ component: 'change-feed' }), { pollMs: this.config.store.change_poll_ms }, (this.feedTimers = new AdjustableTimers(timers)), services.clock);
+    const feed = new ChangeFeed(
+      reader,
+      index,
+      this.logger.child({ component: 'change-feed' }),
+      { pollMs: this.config.store.change_poll_ms },
+      (this.feedTimers = new AdjustableTimers(timers)),
+      services.clock,
+    );
     await feed.init();
     await index.loadAll();
-    const recorder = new ScreenRecorder(services.db, services.clock, this.logger.child({ component: 'recorder' }), {
-      flushMs: this.config.records.flush_ms,
-      keepRecords: this.config.records.keep,
-    }, (this.recorderTimers = new AdjustableTimers(timers)));
+    const recorder = new ScreenRecorder(
+      services.db,
+      services.clock,
+      this.logger.child({ component: 'recorder' }),
+      {
+        flushMs: this.config.records.flush_ms,
+        keepRecords: this.config.records.keep,
+      },
+      (this.recorderTimers = new AdjustableTimers(timers)),
+    );
     const metrics = new DaemonMetrics();
-    const screener: Screener = new MeteredScreener(metrics, index, services.normalizer, services.clock, recorder, this.config.screening.default_region, identitySettingsFrom(() => this.current));
+    const screener: Screener = new MeteredScreener(
+      metrics,
+      index,
+      services.normalizer,
+      services.clock,
+      recorder,
+      this.config.screening.default_region,
+      identitySettingsFrom(() => this.current),
+    );
     // Flood detection (issue #16): counts after each verdict, writes holds in the background.
     const floodLog = this.logger.child({ component: 'flood' });
-    const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) => floodLog.warn({ err }, 'flood settings could not be read'));
+    const floodPolicies = new FloodPolicyCache(services.db, services.clock, (err) =>
+      floodLog.warn({ err }, 'flood settings could not be read'),
+    );
     await floodPolicies.load();
     let flood: FloodDetector | null = null;
-    const floodHolds = new FloodHolds({ blocklist: services.blocklist, db: services.db, clock: services.clock, logger: floodLog, onHeld: floodMetrics(metrics.registry, () => flood) });
+    const floodHolds = new FloodHolds({
+      blocklist: services.blocklist,
+      db: services.db,
+      clock: services.clock,
+      logger: floodLog,
+      onHeld: floodMetrics(metrics.registry, () => flood),
+    });
     cleanups.push(() => floodHolds.idle());
     this.floodIdle = async () => {
       await floodPolicies.settled();
       await floodHolds.idle();
     };
     flood = new FloodDetector({
-      clock: services.clock, policy: (id) => floodPolicies.policy(id), onHold: (h) => floodHolds.hold(h),
+      clock: services.clock,
+      policy: (id) => floodPolicies.policy(id),
+      onHold: (h) => floodHolds.hold(h),
       parseNumber: (raw, region) => services.normalizer.parseCallerId(raw, region),
     });
     const detector = flood;
     const screening = new ScreeningService({
-      screener, orgSlugs: () => index.orgs().map((o) => o.org.slug), config: () => this.current, logger: this.logger.child({ component: 'screening' }),
+      screener,
+      orgSlugs: () => index.orgs().map((o) => o.org.slug),
+      config: () => this.current,
+      logger: this.logger.child({ component: 'screening' }),
       observe: (s) => detector.observeScreened(s),
     });
     const links = (this.options.pbxLinks ?? buildPbxLinks)(this.config, this.logger, services, screening);
     const quarantine = new QuarantineService(services.db, services.audit, services.clock, links.deliverer);
-    const ops = new OpsView(() => this.context, () => this.components, () => this.readyAt);
+    const ops = new OpsView(
+      () => this.context,
+      () => this.components,
+      () => this.readyAt,
+    );
     // The daemon's what-if reads the current rules from its live index (no second load of the org).
-    const whatIf = new WhatIfService({ db: services.db, orgs: services.orgs, blocklist: services.blocklist, clock: services.clock, currentRules: liveRules(index), busyTimeoutMs: this.config.store.busy_timeout_ms });
-    this.ctx = { ...services, whatIf, reader, index, feed, recorder, screener, screening, quarantine, agentNotifier: links.notifier, timers, metrics, ops };
+    const whatIf = new WhatIfService({
+      db: services.db,
+      orgs: services.orgs,
+      blocklist: services.blocklist,
+      clock: services.clock,
+      currentRules: liveRules(index),
+      busyTimeoutMs: this.config.store.busy_timeout_ms,
+    });
+    this.ctx = {
+      ...services,
+      whatIf,
+      reader,
+      index,
+      feed,
+      recorder,
+      screener,
+      screening,
+      quarantine,
+      agentNotifier: links.notifier,
+      timers,
+      metrics,
+      ops,
+    };
     Object.defineProperty(this.ctx, 'config', { get: () => this.current, enumerable: true });
     metrics.attach(ops);
     // Which file was opened, so readiness can tell when it is deleted or replaced under us.
@@ -275,7 +417,11 @@ export class Daemon {
     // Replicated changes reach memory as soon as they are in the file, not a feed interval later.
     services.shared?.replicator.onApplied(() => void feed.poll());
     services.shared?.start();
-    this.components = [...links.components, ...(links.late?.(this.ctx) ?? []), ...(this.options.components ?? defaultComponents)(this.ctx)];
+    this.components = [
+      ...links.components,
+      ...(links.late?.(this.ctx) ?? []),
+      ...(this.options.components ?? defaultComponents)(this.ctx),
+    ];
     for (const c of this.components) {
       try {
         await c.start();
@@ -291,7 +437,10 @@ export class Daemon {
     this.readiness = readiness;
     this.readyAt = services.clock.now();
     const stats = index.stats();
-    this.logger.info({ ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path }, 'callscreen ready');
+    this.logger.info(
+      { ms: Math.round(performance.now() - t0), orgs: stats.orgs, numbers: stats.keys, db: services.db.path },
+      'callscreen ready',
+    );
     return this.ctx;
   }
 
@@ -318,7 +467,10 @@ export class Daemon {
       // Keys not applied keep their running value, so the config the daemon reports stays true.
       const merged = mergeKeys(this.current, next, applied);
       this.current = merged;
-      return { applied: changed.filter((k) => applied.has(k)), restartRequired: changed.filter((k) => !applied.has(k)) };
+      return {
+        applied: changed.filter((k) => applied.has(k)),
+        restartRequired: changed.filter((k) => !applied.has(k)),
+      };
     });
     this.reloading = run.catch(() => undefined);
     return run;

@@ -66,12 +66,30 @@ const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
 function environment(seq: number, caller: string): string {
   const uid = `1700000000.${seq}`;
   return [
-    'agi_network: yes', 'agi_network_script: call-inbound', `agi_request: agi://127.0.0.1:${PORT}/call-inbound`,
-    `agi_channel: PJSIP/carrier-${seq.toString(16).padStart(8, '0')}`, 'agi_language: en', 'agi_type: PJSIP',
-    `agi_uniqueid: ${uid}`, 'agi_version: 22.5.2', `agi_callerid: ${caller}`, 'agi_calleridname: unknown',
-    'agi_callingpres: 0', 'agi_callingani2: 0', 'agi_callington: 0', 'agi_callingtns: 0', `agi_dnid: ${DID}`,
-    'agi_rdnis: unknown', 'agi_context: callscreen-bench', `agi_extension: ${DID}`, 'agi_priority: 2',
-    'agi_enhanced: 0.0', 'agi_accountcode: ', `agi_threadid: ${140000000000000 + seq}`, '', '',
+    'agi_network: yes',
+    'agi_network_script: call-inbound',
+    `agi_request: agi://127.0.0.1:${PORT}/call-inbound`,
+    `agi_channel: PJSIP/carrier-${seq.toString(16).padStart(8, '0')}`,
+    'agi_language: en',
+    'agi_type: PJSIP',
+    `agi_uniqueid: ${uid}`,
+    'agi_version: 22.5.2',
+    `agi_callerid: ${caller}`,
+    'agi_calleridname: unknown',
+    'agi_callingpres: 0',
+    'agi_callingani2: 0',
+    'agi_callington: 0',
+    'agi_callingtns: 0',
+    `agi_dnid: ${DID}`,
+    'agi_rdnis: unknown',
+    'agi_context: callscreen-bench',
+    `agi_extension: ${DID}`,
+    'agi_priority: 2',
+    'agi_enhanced: 0.0',
+    'agi_accountcode: ',
+    `agi_threadid: ${140000000000000 + seq}`,
+    '',
+    '',
   ].join('\n');
 }
 
@@ -99,11 +117,15 @@ function call(port: number, seq: number, caller: string): Promise<{ ms: number; 
 
 function cpuMs(pid: number): number {
   // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
-  const fields = must(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1], `the fields of /proc/${pid}/stat`).split(' ');
+  const fields = must(
+    readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1],
+    `the fields of /proc/${pid}/stat`,
+  ).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const pctl = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
+const pctl = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 
 interface PointResult {
   answered: number;
@@ -141,14 +163,23 @@ async function point(pid: number, port: number, rate: number, seq0: number): Pro
   const ok = rs.filter((r) => r.ok);
   const ms = ok.map((r) => r.ms).sort((a, b) => a - b);
   const cmds = ok.reduce((s, r) => s + r.commands, 0) / Math.max(1, ok.length);
-  return { answered: ok.length, total, donePerS: total / wallS, cpuPer1000: (cpu / total) * 1000, p50: pctl(ms, 0.5), p99: pctl(ms, 0.99), commands: cmds };
+  return {
+    answered: ok.length,
+    total,
+    donePerS: total / wallS,
+    cpuPer1000: (cpu / total) * 1000,
+    p50: pctl(ms, 0.5),
+    p99: pctl(ms, 0.99),
+    commands: cmds,
+  };
 }
 
 /** Starts a Node child that prints "ready" on stdout when it listens. */
 async function spawnReady(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
-    const onExit = (code: number | null): void => rej(new Error(`${String(args.at(-1))} exited ${String(code)} before ready`));
+    const onExit = (code: number | null): void =>
+      rej(new Error(`${String(args.at(-1))} exited ${String(code)} before ready`));
     child.once('exit', onExit);
     child.stdout.on('data', (d: Buffer) => {
       if (d.toString().includes('ready')) {
@@ -168,33 +199,56 @@ async function main(): Promise<void> {
   let floor: ChildProcess | null = null;
   const table: string[] = [];
   try {
-    const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+    const config = new ConfigLoader().fromText(
+      `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`,
+      'bench.toml',
+    );
     const s = await openServices(config, pino({ level: 'silent' }));
     const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
     await s.orgs.add('bench', 'Bench', 'US', actor);
     await s.orgs.addDids('bench', [DID], actor);
     const csv = join(work, 'blocked.csv');
-    writeFileSync(csv, ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') + '\n');
+    writeFileSync(
+      csv,
+      ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
+        '\n',
+    );
     await s.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
     await s.close();
     const configPath = join(work, 'callscreen.toml');
-    writeFileSync(configPath, [
-      '[store]', `path = ${JSON.stringify(dbPath)}`, '[log]', `level = "${LOG_INFO ? 'info' : 'warn'}"`,
-      '[fastagi]', 'enabled = true', `listen = "127.0.0.1:${PORT}"`, '[admin]', 'enabled = false', '[ami]', 'enabled = false',
-    ].join('\n') + '\n');
+    writeFileSync(
+      configPath,
+      [
+        '[store]',
+        `path = ${JSON.stringify(dbPath)}`,
+        '[log]',
+        `level = "${LOG_INFO ? 'info' : 'warn'}"`,
+        '[fastagi]',
+        'enabled = true',
+        `listen = "127.0.0.1:${PORT}"`,
+        '[admin]',
+        'enabled = false',
+        '[ami]',
+        'enabled = false',
+      ].join('\n') + '\n',
+    );
     const args = ['--import', 'tsx'];
     if (PROFILE) args.push('--cpu-prof', '--cpu-prof-dir', join(work, 'prof'));
     args.push(join(root, 'scripts', 'bench-pbx-daemon.ts'), configPath);
     const child = await spawnReady(args);
     daemon = child;
     floor = await spawnReady(['-e', FLOOR_SERVER]);
-    const pid = must(child.pid, 'the daemon\'s pid');
+    const pid = must(child.pid, "the daemon's pid");
     await point(pid, PORT, 200, 0); // warm-up: JIT, caches
-    const floorPid = must(floor.pid, 'the floor server\'s pid');
+    const floorPid = must(floor.pid, "the floor server's pid");
     await point(floorPid, FLOOR_PORT, 200, 0);
-    table.push(`FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`);
+    table.push(
+      `FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`,
+    );
     table.push('');
-    table.push('| calls/s asked | server | answered | calls/s done | CPU ms / 1000 calls | p50 ms | p99 ms | commands/call |');
+    table.push(
+      '| calls/s asked | server | answered | calls/s done | CPU ms / 1000 calls | p50 ms | p99 ms | commands/call |',
+    );
     table.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     const row = (rate: number, who: string, r: PointResult): string =>
       `| ${rate} | ${who} | ${r.answered}/${r.total} | ${r.donePerS.toFixed(0)} | ${r.cpuPer1000.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.commands.toFixed(2)} |`;
@@ -204,7 +258,9 @@ async function main(): Promise<void> {
       const d = await point(pid, PORT, rate, seq);
       seq += rate * SECS;
       table.push(row(rate, 'floor', f), row(rate, 'callscreen', d));
-      table.push(`| | ratio | | | **${(d.cpuPer1000 / f.cpuPer1000).toFixed(2)}×** | ${(d.p50 / f.p50).toFixed(2)}× | ${(d.p99 / f.p99).toFixed(2)}× | |`);
+      table.push(
+        `| | ratio | | | **${(d.cpuPer1000 / f.cpuPer1000).toFixed(2)}×** | ${(d.p50 / f.p50).toFixed(2)}× | ${(d.p99 / f.p99).toFixed(2)}× | |`,
+      );
     }
     floor.kill('SIGTERM');
     floor = null;
@@ -212,7 +268,13 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await exited;
     daemon = null;
-    if (PROFILE) table.push('', 'daemon CPU profile, self time (whole run):', '', profileTable(join(work, 'prof'), 30) || '(no profile written)');
+    if (PROFILE)
+      table.push(
+        '',
+        'daemon CPU profile, self time (whole run):',
+        '',
+        profileTable(join(work, 'prof'), 30) || '(no profile written)',
+      );
     // The table on stdout (bench-pbx.ts reads it into BENCHMARKS.md); progress went to stderr.
     process.stdout.write(table.join('\n') + '\n');
   } finally {

@@ -36,7 +36,8 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return at(s, Math.floor(s.length / 2));
 };
-const pct = (sorted: Float64Array, p: number): number => at(sorted, Math.min(sorted.length - 1, Math.floor(sorted.length * p)));
+const pct = (sorted: Float64Array, p: number): number =>
+  at(sorted, Math.min(sorted.length - 1, Math.floor(sorted.length * p)));
 const log = (msg: string): void => void process.stderr.write(msg + '\n');
 
 /** The i-th blocked number: NANP, area codes 200–999, distinct for i < 8e9. */
@@ -44,9 +45,22 @@ const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
 /** Never-seen callers: same shape, offset so they never collide with a blocked one. */
 const unseen = (i: number): string => String(2_000_000_000 + i * 7 + 3);
 
-interface Row { metric: string; value: string; target: string; ratio: string; ok: boolean | null }
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  ratio: string;
+  ok: boolean | null;
+}
 const rows: Row[] = [];
-function report(metric: string, value: number, unit: string, target: number | null, higherIsBetter: boolean, digits = 0): void {
+function report(
+  metric: string,
+  value: number,
+  unit: string,
+  target: number | null,
+  higherIsBetter: boolean,
+  digits = 0,
+): void {
   const ratio = target === null ? null : higherIsBetter ? value / target : target / value;
   const row = {
     metric,
@@ -61,7 +75,10 @@ function report(metric: string, value: number, unit: string, target: number | nu
 
 /** The import phase: builds the org and the CSV, imports it, prints the seconds the import took. */
 async function importPhase(dbPath: string): Promise<void> {
-  const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+  const config = new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`,
+    'bench.toml',
+  );
   const cli = { name: 'bench', source: 'cli', origin: 'bench' } as const;
   const setup = await openServices(config, pino({ level: 'silent' }));
   await setup.orgs.add('bench', 'Bench', 'US', cli);
@@ -87,26 +104,54 @@ async function importPhase(dbPath: string): Promise<void> {
  * against an exact entry), 20 ranges, 50 exact entries and a prefix scoped to the bench DID (so every
  * call reads its DID), 20 exact entries in observe mode, and an allowlist-only DID (another one).
  */
-async function addRules(setup: Awaited<ReturnType<typeof openServices>>, cli: { name: string; source: 'cli'; origin: string }): Promise<void> {
+async function addRules(
+  setup: Awaited<ReturnType<typeof openServices>>,
+  cli: { name: string; source: 'cli'; origin: string },
+): Promise<void> {
   await setup.orgs.addDids('bench', ['+12125550111'], cli);
   await setup.rules.setMinPatternDigits('bench', 4, cli);
   for (let i = 0; i < 40; i++) {
     const lead = `+1${800 + i}${'5'.repeat(i % 6)}`;
-    await setup.blocklist.block('bench', { kind: 'pattern', pattern: `${lead}${'?'.repeat(11 - (lead.length - 1))}` }, {}, cli);
+    await setup.blocklist.block(
+      'bench',
+      { kind: 'pattern', pattern: `${lead}${'?'.repeat(11 - (lead.length - 1))}` },
+      {},
+      cli,
+    );
   }
   for (let i = 0; i < 20; i++) {
-    await setup.blocklist.block('bench', { kind: 'pattern', pattern: `+1200${String(i).padStart(2, "0")}???0?` }, { mode: 'voicemail' }, cli);
+    await setup.blocklist.block(
+      'bench',
+      { kind: 'pattern', pattern: `+1200${String(i).padStart(2, '0')}???0?` },
+      { mode: 'voicemail' },
+      cli,
+    );
   }
   for (let i = 0; i < 20; i++) {
     const lo = 8_880_000_000 + i * 1000;
     await setup.blocklist.block('bench', { kind: 'pattern', pattern: `+1${lo}..+1${lo + 499}` }, {}, cli);
   }
   for (let i = 0; i < 50; i++) {
-    await setup.blocklist.block('bench', { kind: 'exact', number: '+1' + String(7_770_000_000 + i) }, { dids: ['+12125550100'] }, cli);
+    await setup.blocklist.block(
+      'bench',
+      { kind: 'exact', number: '+1' + String(7_770_000_000 + i) },
+      { dids: ['+12125550100'] },
+      cli,
+    );
   }
-  await setup.blocklist.block('bench', { kind: 'prefix', prefix: '+1777' }, { dids: ['+12125550100'], mode: 'voicemail' }, cli);
+  await setup.blocklist.block(
+    'bench',
+    { kind: 'prefix', prefix: '+1777' },
+    { dids: ['+12125550100'], mode: 'voicemail' },
+    cli,
+  );
   for (let i = 0; i < 20; i++) {
-    await setup.blocklist.block('bench', { kind: 'exact', number: '+1' + String(6_660_000_000 + i) }, { observe: true }, cli);
+    await setup.blocklist.block(
+      'bench',
+      { kind: 'exact', number: '+1' + String(6_660_000_000 + i) },
+      { observe: true },
+      cli,
+    );
   }
   await setup.rules.setAllowlistOnly('bench', '+12125550111', 'voicemail', cli);
 }
@@ -117,7 +162,10 @@ async function addRules(setup: Awaited<ReturnType<typeof openServices>>, cli: { 
  * daemons' tables (freed, but not returned to the system): 364 MB where one daemon holds ~190 MB.
  */
 async function rssPhase(dbPath: string): Promise<void> {
-  const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+  const config = new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`,
+    'bench.toml',
+  );
   const daemon = new Daemon(config, pino({ level: 'silent' }), { components: () => [] });
   await daemon.start();
   for (let i = 0; i < 3; i++) {
@@ -133,7 +181,9 @@ function runChild<T>(phase: '--import-phase' | '--rss-phase', dbPath: string): P
   return new Promise((resolvePromise, reject) => {
     // process.execArgv carries `--import tsx` when run from source (npm run bench runs it so): without it
     // the child cannot load this .ts file.
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), phase, dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), phase, dbPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -150,7 +200,10 @@ function runChild<T>(phase: '--import-phase' | '--rss-phase', dbPath: string): P
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'callscreen-bench-'));
   const dbPath = join(dir, 'bench.db');
-  const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+  const config = new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`,
+    'bench.toml',
+  );
   const logger = pino({ level: 'silent' });
   try {
     log(`callscreen core benchmark: ${N.toLocaleString('en-US')} blocked numbers, ${RUNS} runs each, db ${dbPath}`);
@@ -177,7 +230,6 @@ async function main(): Promise<void> {
     const ctx = daemon.context;
     // addRules adds 70 exact entries (50 scoped to the DID, 20 observed).
     if (ctx.index.stats().keys !== N + (RULES ? 70 : 0)) throw new Error(`index holds ${ctx.index.stats().keys} keys`);
-
 
     const screener = ctx.screener;
     const base = { org: 'bench', channel: 'call', direction: 'inbound', to: '+12125550100' } as const;
@@ -243,9 +295,12 @@ async function main(): Promise<void> {
       const lat = new Float64Array(LAT);
       for (let i = 0; i < LAT; i++) {
         const k = i % 10;
-        const req: ScreenRequest = k < 4 ? at(hot, (i * 13) % HOT)
-          : k === 4 ? { ...base, from: blocked((HOT * 97 + r * LAT + i) % N) }
-          : { ...base, from: unseen(10 * UNIQUE * RUNS + r * LAT + i) };
+        const req: ScreenRequest =
+          k < 4
+            ? at(hot, (i * 13) % HOT)
+            : k === 4
+              ? { ...base, from: blocked((HOT * 97 + r * LAT + i) % N) }
+              : { ...base, from: unseen(10 * UNIQUE * RUNS + r * LAT + i) };
         const t0 = process.hrtime.bigint();
         const v = await screener.screen(req);
         lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
@@ -267,7 +322,9 @@ async function main(): Promise<void> {
 
     const stats = ctx.index.stats();
     await daemon.stop();
-    log(`(sink ${sink}; index: ${stats.keys} keys, ${(stats.keyBytes / 1048576).toFixed(0)} MiB key table, LRU ${stats.cacheSize})`);
+    log(
+      `(sink ${sink}; index: ${stats.keys} keys, ${(stats.keyBytes / 1048576).toFixed(0)} MiB key table, LRU ${stats.cacheSize})`,
+    );
     writeReport(stats.keyBytes);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -279,10 +336,16 @@ async function main(): Promise<void> {
  * would) and prints each number with the wall-clock time its COMMIT returned. The daemon side
  * polls its own `screen()` for every pending number until the verdict changes.
  */
-async function propagation(dbPath: string, screen: (from: string) => Promise<{ action: string }>, runs: number): Promise<{ p50: number; p99: number }> {
+async function propagation(
+  dbPath: string,
+  screen: (from: string) => Promise<{ action: string }>,
+  runs: number,
+): Promise<{ p50: number; p99: number }> {
   const PER_RUN = 40;
   const script = join(dirname(dbPath), 'committer.cjs');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
 const sqlite3 = require(${JSON.stringify(require.resolve('sqlite3'))});
 const db = new sqlite3.Database(process.argv[2]);
 db.configure('busyTimeout', 5000);
@@ -303,7 +366,8 @@ function next() {
   attempt();
 }
 db.exec('SELECT 1', next);
-`);
+`,
+  );
   const p50s: number[] = [];
   const p99s: number[] = [];
   for (let r = 0; r < runs; r++) {
@@ -345,16 +409,21 @@ function writeReport(keyBytes: number): void {
   const table = [
     '| metric | measured (median) | target | ratio | |',
     '| --- | ---: | ---: | ---: | --- |',
-    ...rows.map((r) => `| ${r.metric} | ${r.value} | ${r.target} | ${r.ratio} | ${r.ok === null ? '' : r.ok ? 'met' : '**missed**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.metric} | ${r.value} | ${r.target} | ${r.ratio} | ${r.ok === null ? '' : r.ok ? 'met' : '**missed**'} |`,
+    ),
   ].join('\n');
   const text = `# Core benchmark (\`npm run bench:core\`)
 
 Measured by \`scripts/bench-core.ts\` on ${new Date().toISOString().slice(0, 10)}: ${N.toLocaleString('en-US')} blocked numbers imported
 into a fresh temporary SQLite database through the Importer (from a generated CSV), one organisation
-(region US, one prefix rule${RULES ? '; with issue #16\'s rules in use: 80 patterns (60 wildcards, 20 ranges), 71 entries scoped to the DID called, 20 in observe mode, an allowlist-only DID' : ''}), then a daemon started on it with no adapters. Each figure is the median of
+(region US, one prefix rule${RULES ? "; with issue #16's rules in use: 80 patterns (60 wildcards, 20 ranges), 71 entries scoped to the DID called, 20 in observe mode, an allowlist-only DID" : ''}), then a daemon started on it with no adapters. Each figure is the median of
 ${RUNS} runs. Ratio > 1 means better than the target.
 
-Machine: ${cpus().length} cores **shared with other work** (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')}.
+Machine: ${cpus().length} cores **shared with other work** (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ')}.
 Figures on a shared 2-core box are noisy; treat them as a floor, not a ceiling.
 
 ${table}
@@ -410,7 +479,12 @@ instead of per row.
 `;
 }
 
-(process.argv[2] === '--import-phase' ? importPhase(must(process.argv[3], 'the database path')) : process.argv[2] === '--rss-phase' ? rssPhase(must(process.argv[3], 'the database path')) : main()).catch((err: unknown) => {
+(process.argv[2] === '--import-phase'
+  ? importPhase(must(process.argv[3], 'the database path'))
+  : process.argv[2] === '--rss-phase'
+    ? rssPhase(must(process.argv[3], 'the database path'))
+    : main()
+).catch((err: unknown) => {
   log(err instanceof Error ? (err.stack ?? err.message) : String(err));
   process.exit(1);
 });

@@ -45,7 +45,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = ['--import', 'tsx'];
 /** The compiled CLI (`npm run build`), as a site runs it: no TypeScript compile per process. */
 const CLI = join(root, 'dist', 'daemon', 'cli', 'bin.js');
-const log = (s: string): void => { process.stderr.write(`bench-flood: ${s}\n`); };
+const log = (s: string): void => {
+  process.stderr.write(`bench-flood: ${s}\n`);
+};
 
 /** Sign-ins with random names, `concurrency` at once, until killed; prints counts by status on exit. */
 const SIGN_IN_FLOOD = `
@@ -71,19 +73,29 @@ function csv(path: string, first: number, count: number): void {
   writeFileSync(path, out.join('\n') + '\n');
 }
 
-function run(cmd: string, args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+function run(
+  cmd: string,
+  args: string[],
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
   const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  const done = new Promise<{ code: number | null; out: string }>((res) => child.on('exit', (code) => res({ code, out })));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const done = new Promise<{ code: number | null; out: string }>((res) =>
+    child.on('exit', (code) => res({ code, out })),
+  );
   return { child, done };
 }
 
 async function failOpen(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${ADMIN_PORT}/metrics`)).text();
   let sum = 0;
-  for (const m of text.matchAll(/^callscreen_fail_mode_verdicts_total\{[^}]*mode="open"[^}]*\} (\d+)/gm)) sum += Number(m[1]);
+  for (const m of text.matchAll(/^callscreen_fail_mode_verdicts_total\{[^}]*mode="open"[^}]*\} (\d+)/gm))
+    sum += Number(m[1]);
   return sum;
 }
 
@@ -93,7 +105,16 @@ function renice(pid: number, value: number): void {
   execFileSync('renice', ['-n', String(value), '-p', String(pid)], { stdio: 'ignore' });
 }
 
-interface RunResult { kind: 'quiet' | 'flood' | 'flood-niced'; calls: number; notRejected: number; failOpen: number; p50: number; p99: number; max: number; loads: string }
+interface RunResult {
+  kind: 'quiet' | 'flood' | 'flood-niced';
+  calls: number;
+  notRejected: number;
+  failOpen: number;
+  p50: number;
+  p99: number;
+  max: number;
+  loads: string;
+}
 
 /** RATE calls/s for SECS s from listed numbers [first, first + RATE × SECS), each called once. */
 async function calls(first: number): Promise<{ ms: number[]; notRejected: number }> {
@@ -108,12 +129,19 @@ async function calls(first: number): Promise<{ ms: number[]; notRejected: number
       const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
       for (; sent < due; sent++) {
         const n = BASE + ((first + sent * 7919) % N);
-        pending.push(agiCall(AGI_PORT, callEnv({ agi_callerid: `+1${n}`, agi_extension: DID, agi_dnid: DID }), 60_000).then((r) => {
-          ms.push(r.ms);
-          if (r.commands.at(-1) !== 'SET VARIABLE CALLSCREEN_ACTION "reject"') notRejected++;
-        }));
+        pending.push(
+          agiCall(AGI_PORT, callEnv({ agi_callerid: `+1${n}`, agi_extension: DID, agi_dnid: DID }), 60_000).then(
+            (r) => {
+              ms.push(r.ms);
+              if (r.commands.at(-1) !== 'SET VARIABLE CALLSCREEN_ACTION "reject"') notRejected++;
+            },
+          ),
+        );
       }
-      if (sent >= total) { clearInterval(tick); done(); }
+      if (sent >= total) {
+        clearInterval(tick);
+        done();
+      }
     }, 2);
   });
   await Promise.all(pending);
@@ -125,10 +153,20 @@ async function main(): Promise<void> {
   try {
     const dbPath = join(dir, 'bench.db');
     const cfgPath = join(dir, 'callscreen.toml');
-    writeFileSync(cfgPath, [
-      '[store]', `path = "${dbPath}"`, '[log]', 'level = "warn"',
-      '[fastagi]', `listen = "127.0.0.1:${AGI_PORT}"`, '[admin]', `listen = "127.0.0.1:${ADMIN_PORT}"`, '',
-    ].join('\n'));
+    writeFileSync(
+      cfgPath,
+      [
+        '[store]',
+        `path = "${dbPath}"`,
+        '[log]',
+        'level = "warn"',
+        '[fastagi]',
+        `listen = "127.0.0.1:${AGI_PORT}"`,
+        '[admin]',
+        `listen = "127.0.0.1:${ADMIN_PORT}"`,
+        '',
+      ].join('\n'),
+    );
     const config = new ConfigLoader().fromText(`[store]\npath = "${dbPath}"\n`, 'bench');
     const s = await openServices(config, pino({ level: 'silent' }));
     const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
@@ -142,7 +180,9 @@ async function main(): Promise<void> {
 
     const daemon = run(process.execPath, [...tsx, 'scripts/bench-pbx-daemon.ts', cfgPath]);
     await new Promise<void>((res, rej) => {
-      daemon.child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) res(); });
+      daemon.child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) res();
+      });
       void daemon.done.then((r) => rej(new Error(`daemon exited ${String(r.code)}: ${r.out.slice(-500)}`)));
     });
     log('daemon ready');
@@ -159,21 +199,60 @@ async function main(): Promise<void> {
         if (kind !== 'quiet') {
           const more = join(dir, `more-${rep}.csv`);
           csv(more, N + rep * IMPORTED, IMPORTED);
-          const flood = run(process.execPath, ['-e', SIGN_IN_FLOOD, `http://127.0.0.1:${ADMIN_PORT}/api/v1/session`, String(SIGN_IN_CONCURRENCY)]);
-          const imp = run(process.execPath, [CLI, '--config', cfgPath, 'import', more, '--org', 'bench', '--by', 'bench']);
-          const exp = run(process.execPath, [CLI, '--config', cfgPath, 'export', '--org', 'bench', '--output', join(dir, 'export.csv')]);
+          const flood = run(process.execPath, [
+            '-e',
+            SIGN_IN_FLOOD,
+            `http://127.0.0.1:${ADMIN_PORT}/api/v1/session`,
+            String(SIGN_IN_CONCURRENCY),
+          ]);
+          const imp = run(process.execPath, [
+            CLI,
+            '--config',
+            cfgPath,
+            'import',
+            more,
+            '--org',
+            'bench',
+            '--by',
+            'bench',
+          ]);
+          const exp = run(process.execPath, [
+            CLI,
+            '--config',
+            cfgPath,
+            'export',
+            '--org',
+            'bench',
+            '--output',
+            join(dir, 'export.csv'),
+          ]);
           // Let every load get under way before the first call.
           await new Promise((r) => setTimeout(r, 1500));
-          stops.push(async () => { flood.child.kill('SIGTERM'); return `sign-ins ${(await flood.done).out.trim()}`; });
-          stops.push(async () => { const r = await imp.done; return `import exit ${String(r.code)}`; });
-          stops.push(async () => { const r = await exp.done; return `export exit ${String(r.code)}`; });
+          stops.push(async () => {
+            flood.child.kill('SIGTERM');
+            return `sign-ins ${(await flood.done).out.trim()}`;
+          });
+          stops.push(async () => {
+            const r = await imp.done;
+            return `import exit ${String(r.code)}`;
+          });
+          stops.push(async () => {
+            const r = await exp.done;
+            return `export exit ${String(r.code)}`;
+          });
         }
         const { ms, notRejected } = await calls(next);
         next += RATE * SECS;
         for (const stop of stops) loads += (loads ? '; ' : '') + (await stop());
         results.push({
-          kind, calls: ms.length, notRejected, failOpen: (await failOpen()) - fo0,
-          p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), max: Math.max(...ms), loads,
+          kind,
+          calls: ms.length,
+          notRejected,
+          failOpen: (await failOpen()) - fo0,
+          p50: percentile(ms, 0.5),
+          p99: percentile(ms, 0.99),
+          max: Math.max(...ms),
+          loads,
         });
         log(`${kind}: p99 ${percentile(ms, 0.99).toFixed(2)} ms, not rejected ${notRejected} ${loads}`);
       }
@@ -181,25 +260,33 @@ async function main(): Promise<void> {
     daemon.child.kill('SIGTERM');
     await daemon.done;
 
-    const rows = results.map((r) => `| ${r.kind} | ${r.calls} | ${r.notRejected} | ${r.failOpen} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.loads || '—'} |`);
+    const rows = results.map(
+      (r) =>
+        `| ${r.kind} | ${r.calls} | ${r.notRejected} | ${r.failOpen} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.loads || '—'} |`,
+    );
     const median = (kind: RunResult['kind'], f: (r: RunResult) => number): number => {
-      const xs = results.filter((r) => r.kind === kind).map(f).sort((a, b) => a - b);
+      const xs = results
+        .filter((r) => r.kind === kind)
+        .map(f)
+        .sort((a, b) => a - b);
       return xs[Math.floor(xs.length / 2)] ?? Number.NaN;
     };
     const flood99 = median('flood', (r) => r.p99);
     const letThrough = results.reduce((a, r) => a + r.notRejected + r.failOpen, 0);
-    process.stdout.write([
-      `## Call path under a flood (${N.toLocaleString('en-US')} listed numbers, ${RATE} calls/s × ${SECS} s, uncached listed callers)`,
-      '',
-      '| run | calls | not rejected | fail-open | p50 ms | p99 ms | max ms | loads (other processes) |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...rows,
-      '',
-      `p99 quiet ${median('quiet', (r) => r.p99).toFixed(2)} ms, flood ${flood99.toFixed(2)} ms` +
-        `${NICE !== null ? `, flood with the daemon at nice ${NICE} ${median('flood-niced', (r) => r.p99).toFixed(2)} ms` : ''} (median of ${REPEAT}); ` +
-        `target p99 ≤ 5 ms during the flood: ${flood99 <= 5 ? 'met' : '**missed**'}; blocked callers let through: ${letThrough} (target 0: ${letThrough === 0 ? 'met' : '**missed**'})`,
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `## Call path under a flood (${N.toLocaleString('en-US')} listed numbers, ${RATE} calls/s × ${SECS} s, uncached listed callers)`,
+        '',
+        '| run | calls | not rejected | fail-open | p50 ms | p99 ms | max ms | loads (other processes) |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+        ...rows,
+        '',
+        `p99 quiet ${median('quiet', (r) => r.p99).toFixed(2)} ms, flood ${flood99.toFixed(2)} ms` +
+          `${NICE !== null ? `, flood with the daemon at nice ${NICE} ${median('flood-niced', (r) => r.p99).toFixed(2)} ms` : ''} (median of ${REPEAT}); ` +
+          `target p99 ≤ 5 ms during the flood: ${flood99 <= 5 ? 'met' : '**missed**'}; blocked callers let through: ${letThrough} (target 0: ${letThrough === 0 ? 'met' : '**missed**'})`,
+        '',
+      ].join('\n'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

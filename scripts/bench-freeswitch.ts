@@ -45,7 +45,10 @@ const callsAt = (rate: number): number => Math.max(1000, rate * 5);
 const VARIANTS = ['none', 'mod_blacklist', 'callscreen-2cmd', 'callscreen'] as const;
 type Variant = (typeof VARIANTS)[number];
 const DID: Record<Variant, string> = {
-  none: '+15559990001', mod_blacklist: '+15559990002', 'callscreen-2cmd': '+15559990003', callscreen: '+15559990003',
+  none: '+15559990001',
+  mod_blacklist: '+15559990002',
+  'callscreen-2cmd': '+15559990003',
+  callscreen: '+15559990003',
 };
 const isCallscreen = (v: Variant): boolean => v === 'callscreen' || v === 'callscreen-2cmd';
 /** The ESL server's options, switched per point between the two exchanges (read per call). */
@@ -103,15 +106,28 @@ async function runPoint(variant: Variant, rate: number, pid: number): Promise<Po
   const fs0 = fsCpuMs(pid);
   const d0 = process.cpuUsage();
   const r: SippResult = await runSipp({
-    scenario: 'fs-inbound-call.xml', remote: fs.FS.sip, bindIp: fs.FS.carrierIp, calls: rows, count: calls, rate,
-    maxConcurrent: Math.max(200, rate * 2), timeoutSec: Math.ceil(calls / rate) + 60,
+    scenario: 'fs-inbound-call.xml',
+    remote: fs.FS.sip,
+    bindIp: fs.FS.carrierIp,
+    calls: rows,
+    count: calls,
+    rate,
+    maxConcurrent: Math.max(200, rate * 2),
+    timeoutSec: Math.ceil(calls / rate) + 60,
   });
   const d = process.cpuUsage(d0);
   const fsMs = fsCpuMs(pid) - fs0;
   const done = Math.max(1, r.successfulCalls + r.failedCalls);
   return {
-    variant, rate, calls, meanMs: r.responseTimes.meanMs, p99Ms: p99(r.responseTimes.samples), retrans: r.retransmissions,
-    failed: r.failedCalls, fsCpuMsPerCall: fsMs / done, daemonCpuMsPerCall: isCallscreen(variant) ? (d.user + d.system) / 1000 / done : 0,
+    variant,
+    rate,
+    calls,
+    meanMs: r.responseTimes.meanMs,
+    p99Ms: p99(r.responseTimes.samples),
+    retrans: r.retransmissions,
+    failed: r.failedCalls,
+    fsCpuMsPerCall: fsMs / done,
+    daemonCpuMsPerCall: isCallscreen(variant) ? (d.user + d.system) / 1000 / done : 0,
     codes: r.codeCounts,
   };
 }
@@ -125,7 +141,10 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'callscreen-bench-fs-'));
   const dbPath = join(work, 'callscreen.db');
   const loader = new ConfigLoader();
-  const config = loader.fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n[esl]\nenabled = true\nlisten = "127.0.0.1:0"\n`, 'bench.toml');
+  const config = loader.fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n[esl]\nenabled = true\nlisten = "127.0.0.1:0"\n`,
+    'bench.toml',
+  );
   const s = await openServices(config, pino({ level: 'silent' }));
   const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
   await s.orgs.add('bench', 'Bench', 'US', actor);
@@ -141,7 +160,9 @@ async function main(): Promise<void> {
 
   let server: EslServer | undefined;
   const daemon = new Daemon(config, pino({ level: 'silent' }), {
-    components: (ctx) => [(server = new EslServer({ screening: ctx.screening, config: () => ctx.config, logger: ctx.logger }, eslOptions))],
+    components: (ctx) => [
+      (server = new EslServer({ screening: ctx.screening, config: () => ctx.config, logger: ctx.logger }, eslOptions)),
+    ],
   });
   await daemon.start();
   const esl = server?.address() ?? '';
@@ -152,14 +173,20 @@ async function main(): Promise<void> {
     // mod_blacklist answers from the file loaded at start: check it holds the list before measuring.
     const probe = await fs.cli(`blacklist check callscreen ${blocked(0)}`);
     if (probe.trim() !== 'true') throw new Error(`mod_blacklist does not have the list: ${probe}`);
-    process.stderr.write(`bench:freeswitch ${N} numbers; FreeSWITCH pid ${pid}; daemon ESL ${esl}; load ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+    process.stderr.write(
+      `bench:freeswitch ${N} numbers; FreeSWITCH pid ${pid}; daemon ESL ${esl}; load ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}\n`,
+    );
     for (const rate of RATES) {
       for (let rep = 0; rep < REPS; rep++) {
         const order = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length] as Variant);
         for (const v of order) {
           const p = await runPoint(v, rate, pid);
           points.push(p);
-          process.stderr.write(`  ${rate}/s ${v}: mean ${p.meanMs.toFixed(1)} ms p99 ${p.p99Ms} ms retrans ${p.retrans} failed ${p.failed} FS ${p.fsCpuMsPerCall.toFixed(2)} ms/call codes ${JSON.stringify(p.codes)}\n`);
+          process.stderr.write(
+            `  ${rate}/s ${v}: mean ${p.meanMs.toFixed(1)} ms p99 ${p.p99Ms} ms retrans ${p.retrans} failed ${p.failed} FS ${p.fsCpuMsPerCall.toFixed(2)} ms/call codes ${JSON.stringify(p.codes)}\n`,
+          );
         }
       }
     }
@@ -175,12 +202,20 @@ async function main(): Promise<void> {
 
 function render(points: Point[]): string {
   const at = (v: Variant, rate: number): Point[] => points.filter((p) => p.variant === v && p.rate === rate);
-  const med = (ps: Point[], k: 'meanMs' | 'p99Ms' | 'retrans' | 'failed' | 'fsCpuMsPerCall' | 'daemonCpuMsPerCall'): number => median(ps.map((p) => p[k]));
-  const sustained = (v: Variant): number => Math.max(0, ...RATES.filter((rate) => {
-    const ps = at(v, rate);
-    return ps.length > 0 && med(ps, 'failed') === 0 && med(ps, 'retrans') === 0 && med(ps, 'p99Ms') < 50;
-  }));
-  const cell = (ps: Point[]): string => `${med(ps, 'meanMs').toFixed(1)} ms / ${med(ps, 'p99Ms')} ms / ${med(ps, 'retrans')}${med(ps, 'failed') ? ` / ${med(ps, 'failed')} failed` : ''}`;
+  const med = (
+    ps: Point[],
+    k: 'meanMs' | 'p99Ms' | 'retrans' | 'failed' | 'fsCpuMsPerCall' | 'daemonCpuMsPerCall',
+  ): number => median(ps.map((p) => p[k]));
+  const sustained = (v: Variant): number =>
+    Math.max(
+      0,
+      ...RATES.filter((rate) => {
+        const ps = at(v, rate);
+        return ps.length > 0 && med(ps, 'failed') === 0 && med(ps, 'retrans') === 0 && med(ps, 'p99Ms') < 50;
+      }),
+    );
+  const cell = (ps: Point[]): string =>
+    `${med(ps, 'meanMs').toFixed(1)} ms / ${med(ps, 'p99Ms')} ms / ${med(ps, 'retrans')}${med(ps, 'failed') ? ` / ${med(ps, 'failed')} failed` : ''}`;
   const lines = [
     `### FreeSWITCH 1.10.12: no screening, mod_blacklist, callscreen over outbound Event Socket (two exchanges)`,
     '',
@@ -190,18 +225,27 @@ function render(points: Point[]): string {
     '| ---: | --- | --- | --- | --- |',
     ...RATES.map((rate) => `| ${rate} | ${VARIANTS.map((v) => cell(at(v, rate))).join(' | ')} |`),
     `| highest sustained of these (0 failed, 0 retransmissions, p99 < 50 ms) | ${VARIANTS.map((v) => String(sustained(v) || 'none')).join(' | ')} |`,
-    ...RATES.map((rate) => `| FreeSWITCH CPU per call at ${rate}/s | ${VARIANTS.map((v) => `${med(at(v, rate), 'fsCpuMsPerCall').toFixed(2)} ms`).join(' | ')} |`),
-    ...RATES.map((rate) => `| daemon CPU per call at ${rate}/s | — | — | ${med(at('callscreen-2cmd', rate), 'daemonCpuMsPerCall').toFixed(2)} ms | ${med(at('callscreen', rate), 'daemonCpuMsPerCall').toFixed(2)} ms |`),
+    ...RATES.map(
+      (rate) =>
+        `| FreeSWITCH CPU per call at ${rate}/s | ${VARIANTS.map((v) => `${med(at(v, rate), 'fsCpuMsPerCall').toFixed(2)} ms`).join(' | ')} |`,
+    ),
+    ...RATES.map(
+      (rate) =>
+        `| daemon CPU per call at ${rate}/s | — | — | ${med(at('callscreen-2cmd', rate), 'daemonCpuMsPerCall').toFixed(2)} ms | ${med(at('callscreen', rate), 'daemonCpuMsPerCall').toFixed(2)} ms |`,
+    ),
     '',
   ];
   // The FreeSWITCH-native screening to match is mod_blacklist ("no screening" is the floor, not a rival).
   const native = sustained('mod_blacklist');
   const mine = sustained('callscreen');
-  lines.push(`Target: callscreen ≥ 0.9 × mod_blacklist's highest sustained rate: ${mine || 'none'} vs ${native || 'none'} → ${native > 0 && mine >= 0.9 * native ? 'met' : 'not met'} (among the rates tried).`, '');
+  lines.push(
+    `Target: callscreen ≥ 0.9 × mod_blacklist's highest sustained rate: ${mine || 'none'} vs ${native || 'none'} → ${native > 0 && mine >= 0.9 * native ? 'met' : 'not met'} (among the rates tried).`,
+    '',
+  );
   return lines.join('\n');
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench:freeswitch failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench:freeswitch failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

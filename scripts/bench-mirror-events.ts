@@ -43,14 +43,33 @@ const ACTOR = { name: 'bench', source: 'cli', origin: 'bench' } as const;
 
 /** What Asterisk 22 sends for the contract's `UserEvent(CallScreen,From: …,To: …,Action: …)`. */
 function frame(i: number): string {
-  const from = i % 2 === 0 ? `+1555700${String(i % BLOCKED).padStart(4, '0')}` : `+1555800${String(i % 10_000).padStart(4, '0')}`;
+  const from =
+    i % 2 === 0 ? `+1555700${String(i % BLOCKED).padStart(4, '0')}` : `+1555800${String(i % 10_000).padStart(4, '0')}`;
   const action = i % 2 === 0 ? 'reject' : 'allow';
   const id = `1733350000.${i}`;
   return [
-    'Event: UserEvent', 'Privilege: user,all', `Channel: PJSIP/carrier-${String(i).padStart(8, '0')}`, 'ChannelState: 4', 'ChannelStateDesc: Ring',
-    `CallerIDNum: ${from}`, 'CallerIDName: <unknown>', 'ConnectedLineNum: <unknown>', 'ConnectedLineName: <unknown>', 'Language: en',
-    'AccountCode: ', 'Context: from-carrier', `Exten: ${DID}`, 'Priority: 5', `Uniqueid: ${id}`, `Linkedid: ${id}`, 'UserEvent: CallScreen',
-    `From: ${from}`, `To: ${DID}`, `Action: ${action}`, '', '',
+    'Event: UserEvent',
+    'Privilege: user,all',
+    `Channel: PJSIP/carrier-${String(i).padStart(8, '0')}`,
+    'ChannelState: 4',
+    'ChannelStateDesc: Ring',
+    `CallerIDNum: ${from}`,
+    'CallerIDName: <unknown>',
+    'ConnectedLineNum: <unknown>',
+    'ConnectedLineName: <unknown>',
+    'Language: en',
+    'AccountCode: ',
+    'Context: from-carrier',
+    `Exten: ${DID}`,
+    'Priority: 5',
+    `Uniqueid: ${id}`,
+    `Linkedid: ${id}`,
+    'UserEvent: CallScreen',
+    `From: ${from}`,
+    `To: ${DID}`,
+    `Action: ${action}`,
+    '',
+    '',
   ].join('\r\n');
 }
 
@@ -76,13 +95,21 @@ function median(xs: number[]): number {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-bench-mirror-'));
-const config = new ConfigLoader().fromText(`[store]\npath = "${join(dir, 'cs.db')}"\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n`, 'bench.toml');
+const config = new ConfigLoader().fromText(
+  `[store]\npath = "${join(dir, 'cs.db')}"\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n`,
+  'bench.toml',
+);
 const daemon = new Daemon(config, pino({ level: 'warn' }), { components: () => [] });
 const ctx = await daemon.start();
 await ctx.orgs.add('bench', 'Bench', 'US', ACTOR);
 await ctx.orgs.addDids('bench', [DID], ACTOR);
 for (let i = 0; i < BLOCKED; i++) {
-  await ctx.blocklist.block('bench', { kind: 'exact', number: `+1555700${String(i).padStart(4, '0')}` }, { mode: 'reject', reason: 'bench' }, ACTOR);
+  await ctx.blocklist.block(
+    'bench',
+    { kind: 'exact', number: `+1555700${String(i).padStart(4, '0')}` },
+    { mode: 'reject', reason: 'bench' },
+    ACTOR,
+  );
 }
 await ctx.feed.poll();
 
@@ -96,7 +123,16 @@ async function run(stage: 'parse' | 'handle' | 'handle+log'): Promise<number> {
     const logger: Logger = pino({ level: stage === 'handle' ? 'warn' : 'info' }, devnull);
     mirror = new AstdbMirror(
       { family: 'callscreen', aliveTtlMs: 60_000, window: 256, writeDids: true },
-      { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: new NumberNormalizer(), clock: ctx.clock, timers: backgroundScheduler, logger },
+      {
+        ami,
+        index: ctx.index,
+        feed: ctx.feed,
+        screener: ctx.screener,
+        normalizer: new NumberNormalizer(),
+        clock: ctx.clock,
+        timers: backgroundScheduler,
+        logger,
+      },
     );
     await mirror.start();
     await mirror.idle();
@@ -135,8 +171,15 @@ if (PROFILE) {
   profile = profileTable(dir, 20);
 }
 
-process.stdout.write(`AstDB mirror: daemon CPU per mirror-answered call (${EVENTS} UserEvents, median of ${REPS}, ms)\n`);
-for (const s of stages) process.stdout.write(`  ${s.padEnd(11)} ${median(must(results.get(s), s)).toFixed(4)}   runs: ${must(results.get(s), s).map((x) => x.toFixed(4)).join(' ')}\n`);
+process.stdout.write(
+  `AstDB mirror: daemon CPU per mirror-answered call (${EVENTS} UserEvents, median of ${REPS}, ms)\n`,
+);
+for (const s of stages)
+  process.stdout.write(
+    `  ${s.padEnd(11)} ${median(must(results.get(s), s)).toFixed(4)}   runs: ${must(results.get(s), s)
+      .map((x) => x.toFixed(4))
+      .join(' ')}\n`,
+  );
 process.stdout.write(`  target ≤ 0.1 ms per call (handle+log, the daemon's default level)\n`);
 if (profile) process.stdout.write(`\n${profile}\n`);
 await daemon.stop();

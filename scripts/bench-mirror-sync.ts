@@ -73,12 +73,15 @@ function prober(): { stop(): Promise<{ maxMs: number; count: number }> } {
       }
     }
   });
-  socket.once('connect', () => socket.write(`Action: Login\r\nUsername: ${AMI.username}\r\nSecret: ${AMI.secret}\r\nEvents: off\r\n\r\n`));
+  socket.once('connect', () =>
+    socket.write(`Action: Login\r\nUsername: ${AMI.username}\r\nSecret: ${AMI.secret}\r\nEvents: off\r\n\r\n`),
+  );
   return {
-    stop: () => new Promise((resolve) => {
-      stopping = true;
-      done = resolve;
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        stopping = true;
+        done = resolve;
+      }),
   };
 }
 
@@ -86,12 +89,19 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'callscreen-bench-sync-'));
   const dbPath = join(work, 'bench.db');
   try {
-    const s = await openServices(new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml'), pino({ level: 'silent' }));
+    const s = await openServices(
+      new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml'),
+      pino({ level: 'silent' }),
+    );
     const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
     await s.orgs.add('bench', 'Bench', 'US', actor);
     await s.orgs.addDids('bench', DIDS, actor);
     const csv = join(work, 'blocked.csv');
-    writeFileSync(csv, ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') + '\n');
+    writeFileSync(
+      csv,
+      ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
+        '\n',
+    );
     await s.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
     await s.close();
     log(`AstDB mirror first sync, ${N.toLocaleString('en-US')} blocked numbers (region US), shared 2-core machine`);
@@ -102,23 +112,39 @@ async function main(): Promise<void> {
     log('| --- | ---: | ---: | ---: | ---: |');
     for (const forms of FORMS) {
       const lines: Array<Record<string, unknown>> = [];
-      const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+      const logger = pino(
+        { level: 'info' },
+        { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+      );
       const toml = [
-        '[store]', `path = ${JSON.stringify(dbPath)}`,
-        '[fastagi]', 'enabled = false',
-        '[admin]', 'enabled = false',
-        '[ami]', 'enabled = true', 'host = "127.0.0.1"', `port = ${AMI.port}`, `username = "${AMI.username}"`, `secret = "${AMI.secret}"`,
-        'astdb_mirror = true', `astdb_caller_forms = ${JSON.stringify(forms)}`,
+        '[store]',
+        `path = ${JSON.stringify(dbPath)}`,
+        '[fastagi]',
+        'enabled = false',
+        '[admin]',
+        'enabled = false',
+        '[ami]',
+        'enabled = true',
+        'host = "127.0.0.1"',
+        `port = ${AMI.port}`,
+        `username = "${AMI.username}"`,
+        `secret = "${AMI.secret}"`,
+        'astdb_mirror = true',
+        `astdb_caller_forms = ${JSON.stringify(forms)}`,
       ].join('\n');
       const daemon = new Daemon(new ConfigLoader().fromText(toml, 'bench.toml'), logger);
       const probe = prober();
       await daemon.start();
-      const live = (): Record<string, unknown> | undefined => lines.find((l) => l.component === 'astdb-mirror' && l.to === 'live');
+      const live = (): Record<string, unknown> | undefined =>
+        lines.find((l) => l.component === 'astdb-mirror' && l.to === 'live');
       const t0 = performance.now();
       while (!live() && performance.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 100));
       const { maxMs, count } = await probe.stop();
       const ms = Number(live()?.ms ?? NaN);
-      const puts = (await sandbox.rx('database query "SELECT count(*) FROM astdb WHERE key LIKE \'/callscreen/n/%\'"')).match(/\d+/)?.[0] ?? '?';
+      const puts =
+        (await sandbox.rx('database query "SELECT count(*) FROM astdb WHERE key LIKE \'/callscreen/n/%\'"')).match(
+          /\d+/,
+        )?.[0] ?? '?';
       log(`| ${forms.join(', ')} | ${puts} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${count} |`);
       await daemon.stop();
     }

@@ -28,14 +28,22 @@ import { Daemon, openServices } from '../daemon/main.js';
 import type { DaemonContext } from '../daemon/daemon-context.js';
 import { systemScheduler as realTimers } from '../daemon/core/clock.js';
 import { freePort, PgSandbox } from '../test/support/pg-sandbox.js';
-import { describeOutage, fastagiRate, MultinodeCluster, MULTINODE_DID, startDaemonProcess } from '../test/support/multinode-cluster.js';
+import {
+  describeOutage,
+  fastagiRate,
+  MultinodeCluster,
+  MULTINODE_DID,
+  startDaemonProcess,
+} from '../test/support/multinode-cluster.js';
 import { at, must } from './checked.js';
 
 const BLOCKS = Number(process.env.CS_BENCH_BLOCKS ?? 200);
 const CHANGES = Number(process.env.CS_BENCH_CHANGES ?? 100_000);
 const OUTAGE_S = Number(process.env.CS_BENCH_OUTAGE_S ?? 30);
 const RATE = Number(process.env.CS_BENCH_RATE ?? 200);
-const ONLY = new Set((process.env.CS_BENCH_ONLY ?? 'propagation,rate,catchup,outage,agi').split(',').map((x) => x.trim()));
+const ONLY = new Set(
+  (process.env.CS_BENCH_ONLY ?? 'propagation,rate,catchup,outage,agi').split(',').map((x) => x.trim()),
+);
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -96,17 +104,31 @@ try {
 
   if (ONLY.has('rate')) {
     // Verdict rate: the call path reads memory only, so a node of a shared store should match one alone.
-    const single = new Daemon(loader.fromText(`[store]\npath = ${JSON.stringify(join(dir, 'single.db'))}\n[log]\nlevel = "warn"\n`, 'single.toml'), pino({ level: 'warn' }), { timers: realTimers, components: () => [] });
+    const single = new Daemon(
+      loader.fromText(
+        `[store]\npath = ${JSON.stringify(join(dir, 'single.db'))}\n[log]\nlevel = "warn"\n`,
+        'single.toml',
+      ),
+      pino({ level: 'warn' }),
+      { timers: realTimers, components: () => [] },
+    );
     const sctx = await single.start();
     await sctx.orgs.add('acme', 'Acme', 'US', actor);
     await sctx.orgs.addDids('acme', ['+12125550100'], actor);
-    for (let i = 0; i < BLOCKS; i++) await sctx.blocklist.block('acme', { kind: 'exact', number: num(7_000_000, i) }, {}, actor);
+    for (let i = 0; i < BLOCKS; i++)
+      await sctx.blocklist.block('acme', { kind: 'exact', number: num(7_000_000, i) }, {}, actor);
     await sctx.feed.poll();
     const rate = (ctx: DaemonContext): number => {
       const n = 200_000;
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
-        ctx.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: num(7_000_000, i % (2 * BLOCKS)), to: '+12125550100' });
+        ctx.screener.screenSync({
+          org: 'acme',
+          channel: 'call',
+          direction: 'inbound',
+          from: num(7_000_000, i % (2 * BLOCKS)),
+          to: '+12125550100',
+        });
       }
       return n / ((performance.now() - t0) / 1000);
     };
@@ -117,7 +139,9 @@ try {
       bestSingle = Math.max(bestSingle, rate(sctx));
     }
     await single.stop();
-    console.log(`verdict rate (screenSync, best of 5): node of the shared store ${Math.round(bestShared).toLocaleString('en')}/s, single node ${Math.round(bestSingle).toLocaleString('en')}/s (ratio ${(bestShared / bestSingle).toFixed(2)})`);
+    console.log(
+      `verdict rate (screenSync, best of 5): node of the shared store ${Math.round(bestShared).toLocaleString('en')}/s, single node ${Math.round(bestSingle).toLocaleString('en')}/s (ratio ${(bestShared / bestSingle).toFixed(2)})`,
+    );
   }
 
   if (ONLY.has('catchup')) {
@@ -127,19 +151,36 @@ try {
     const t1 = performance.now();
     for (let i = 0; i < CHANGES; i++) {
       await a.blocklist.block('acme', { kind: 'exact', number: num(8_000_000, i) }, {}, actor);
-      if ((i + 1) % 10_000 === 0) console.log(`  … ${i + 1} changes made (${Math.round((i + 1) / ((performance.now() - t1) / 1000))} writes/s)`);
+      if ((i + 1) % 10_000 === 0)
+        console.log(`  … ${i + 1} changes made (${Math.round((i + 1) / ((performance.now() - t1) / 1000))} writes/s)`);
     }
     const madeMs = performance.now() - t1;
-    console.log(`${CHANGES.toLocaleString('en')} changes made on node a while c was down: ${(madeMs / 1000).toFixed(1)} s (${Math.round(CHANGES / (madeMs / 1000))} writes/s, one at a time)`);
+    console.log(
+      `${CHANGES.toLocaleString('en')} changes made on node a while c was down: ${(madeMs / 1000).toFixed(1)} s (${Math.round(CHANGES / (madeMs / 1000))} writes/s, one at a time)`,
+    );
     const t2 = performance.now();
     const c = await start('c');
     const startedMs = performance.now() - t2;
-    const head = Number((await must(a.shared, 'a shared store').pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq);
+    const head = Number(
+      (await must(a.shared, 'a shared store').pg.query<{ seq: string }>('SELECT seq FROM cs_head'))[0]?.seq,
+    );
     while (must(c.shared, 'c shared store').replicator.status().appliedSeq < head) await sleep(5);
     const last = num(8_000_000, CHANGES - 1);
-    while (c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: last, to: '+12125550100' }).action === 'allow') await sleep(5);
-    const first = c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: num(8_000_000, 0), to: '+12125550100' }).action;
-    console.log(`catch-up of ${CHANGES.toLocaleString('en')} changes (restart to last verdict right on c): ${((performance.now() - t2) / 1000).toFixed(2)} s (daemon.start() returned after ${(startedMs / 1000).toFixed(2)} s; resyncs ${must(c.shared, 'c shared store').replicator.status().resyncs}; first change's verdict ${first})`);
+    while (
+      c.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: last, to: '+12125550100' })
+        .action === 'allow'
+    )
+      await sleep(5);
+    const first = c.screener.screenSync({
+      org: 'acme',
+      channel: 'call',
+      direction: 'inbound',
+      from: num(8_000_000, 0),
+      to: '+12125550100',
+    }).action;
+    console.log(
+      `catch-up of ${CHANGES.toLocaleString('en')} changes (restart to last verdict right on c): ${((performance.now() - t2) / 1000).toFixed(2)} s (daemon.start() returned after ${(startedMs / 1000).toFixed(2)} s; resyncs ${must(c.shared, 'c shared store').replicator.status().resyncs}; first change's verdict ${first})`,
+    );
   }
   for (const d of daemons.values()) await d.stop().catch(() => undefined);
   daemons.clear();
@@ -155,11 +196,14 @@ try {
     const setup = await cl.services('a');
     await setup.orgs.add('acme', 'Acme', 'US', actor);
     await setup.orgs.addDids('acme', [MULTINODE_DID], actor);
-    const blockedEntryId = (await setup.blocklist.block('acme', { kind: 'exact', number: BLOCKED }, { mode: 'reject' }, actor)).id;
+    const blockedEntryId = (
+      await setup.blocklist.block('acme', { kind: 'exact', number: BLOCKED }, { mode: 'reject' }, actor)
+    ).id;
     await setup.close();
     await cl.startAll();
     for (const n of cl.names) {
-      if ((await cl.verdict(n, BLOCKED)).action !== 'reject') throw new Error(`node ${n} does not reject the blocked caller`);
+      if ((await cl.verdict(n, BLOCKED)).action !== 'reject')
+        throw new Error(`node ${n} does not reject the blocked caller`);
     }
     if (ONLY.has('outage')) {
       const f = await cl.outage(sb2, { seconds: OUTAGE_S, rate: RATE, blockedEntryId, drainCeilingMs: 300_000 });
@@ -170,15 +214,33 @@ try {
       mkdirSync(sdir);
       const sport = await freePort();
       const sconf = join(sdir, 'single.toml');
-      writeFileSync(sconf, ['[store]', `path = ${JSON.stringify(join(sdir, 'single.db'))}`, '[records]', 'flush_ms = 100', '[log]', 'level = "info"',
-        '[fastagi]', `listen = "127.0.0.1:${sport}"`, '[admin]', 'enabled = false'].join('\n'));
+      writeFileSync(
+        sconf,
+        [
+          '[store]',
+          `path = ${JSON.stringify(join(sdir, 'single.db'))}`,
+          '[records]',
+          'flush_ms = 100',
+          '[log]',
+          'level = "info"',
+          '[fastagi]',
+          `listen = "127.0.0.1:${sport}"`,
+          '[admin]',
+          'enabled = false',
+        ].join('\n'),
+      );
       const s1 = await openServices(loader.load(sconf).config, pino({ level: 'warn' }));
       await s1.orgs.add('acme', 'Acme', 'US', actor);
       await s1.orgs.addDids('acme', [MULTINODE_DID], actor);
       await s1.blocklist.block('acme', { kind: 'exact', number: BLOCKED }, { mode: 'reject' }, actor);
       await s1.close();
       const single = await startDaemonProcess(sconf);
-      procs.push({ kill: async () => { single.child.kill('SIGTERM'); await single.exited; } });
+      procs.push({
+        kill: async () => {
+          single.child.kill('SIGTERM');
+          await single.exited;
+        },
+      });
       const froms = [BLOCKED, ...Array.from({ length: 99 }, (_, i) => num(3_000_000, i))];
       const best = { shared: 0, single: 0, noVerdict: 0 };
       for (let round = 0; round < 3; round++) {
@@ -188,7 +250,9 @@ try {
         best.single = Math.max(best.single, r2.perSecond);
         best.noVerdict += r1.noVerdict + r2.noVerdict;
       }
-      console.log(`FastAGI verdict rate per node (closed loop, 16 callers, best of 3 × 5 s): node a of the shared store ${Math.round(best.shared)}/s, single-node daemon ${Math.round(best.single)}/s (ratio ${(best.shared / best.single).toFixed(2)}; calls with no verdict ${best.noVerdict})`);
+      console.log(
+        `FastAGI verdict rate per node (closed loop, 16 callers, best of 3 × 5 s): node a of the shared store ${Math.round(best.shared)}/s, single-node daemon ${Math.round(best.single)}/s (ratio ${(best.shared / best.single).toFixed(2)}; calls with no verdict ${best.noVerdict})`,
+      );
     }
   }
 } finally {

@@ -53,7 +53,7 @@ const RATES = list(process.env.BENCH_RATES) ?? (QUICK ? [200, 1000] : [200, 500,
 const SEARCH = list(process.env.BENCH_SEARCH) ?? (QUICK ? [1500] : [1500, 2000, 2500, 3000]);
 const FIXED_CALLS = Number(process.env.BENCH_CALLS ?? 0);
 /** Calls per point: about 5 s of traffic, 2,000–5,000 calls (1,000 in --quick). */
-const callsAt = (rate: number): number => (FIXED_CALLS || (QUICK ? 1000 : Math.min(5000, Math.max(2000, rate * 5))));
+const callsAt = (rate: number): number => FIXED_CALLS || (QUICK ? 1000 : Math.min(5000, Math.max(2000, rate * 5)));
 /**
  * Whole-run budget: the search is skipped when the fixed points have used it up. 13 min was sized for
  * three variants; the fourth (mirror) adds a third to the fixed points, and its sync runs before them.
@@ -72,11 +72,17 @@ const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
 const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
 const ASTERISK_PIDFILE = join(sandbox.SANDBOX_DIR, 'var/run/asterisk/asterisk.pid');
 const started = Date.now();
-const log = (msg: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+const log = (msg: string): void =>
+  void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
 const VARIANTS = ['none', 'blacklist', 'callscreen', 'mirror'] as const;
 type Variant = (typeof VARIANTS)[number];
-const DID: Record<Variant, string> = { none: '+15559000000', blacklist: '+15559100000', callscreen: '+15559200000', mirror: '+15559300000' };
+const DID: Record<Variant, string> = {
+  none: '+15559000000',
+  blacklist: '+15559100000',
+  callscreen: '+15559200000',
+  mirror: '+15559300000',
+};
 /** Variants screened by the daemon: its CPU and call records are read for these. */
 const DAEMON_VARIANTS: ReadonlySet<Variant> = new Set(['callscreen', 'mirror']);
 
@@ -216,21 +222,35 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     await sleep(1200); // records.flush_ms = 500
     // Mirror-answered calls are recorded from the AMI UserEvent stream, which may trail the calls a little.
     for (let waited = 0; ; waited += 500) {
-      const counts = new Map(sqlite(dbPath, `SELECT adapter, count(*) FROM screened WHERE id > ${id0} GROUP BY adapter;`)
-        .split('\n').filter(Boolean).map((l) => l.split('|')).map(([a = '', n]) => [a, Number(n)] as const));
+      const counts = new Map(
+        sqlite(dbPath, `SELECT adapter, count(*) FROM screened WHERE id > ${id0} GROUP BY adapter;`)
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('|'))
+          .map(([a = '', n]) => [a, Number(n)] as const),
+      );
       byMirror = counts.get('astdb-mirror') ?? 0;
       byFastagi = counts.get('fastagi') ?? 0;
       if (variant !== 'mirror' || byMirror + byFastagi >= r.successfulCalls || waited >= 10_000) break;
       await sleep(500);
     }
-    const lat = sqlite(dbPath, `SELECT latency_us FROM screened WHERE id > ${id0} AND latency_us IS NOT NULL ORDER BY latency_us;`)
-      .split('\n').filter(Boolean).map(Number);
+    const lat = sqlite(
+      dbPath,
+      `SELECT latency_us FROM screened WHERE id > ${id0} AND latency_us IS NOT NULL ORDER BY latency_us;`,
+    )
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     verdictP50Us = pctl(lat, 0.5);
     verdictP99Us = pctl(lat, 0.99);
-    failOpen = Number(sqlite(dbPath, `SELECT count(*) FROM screened WHERE id > ${id0} AND fail_mode IS NOT NULL;`).trim());
+    failOpen = Number(
+      sqlite(dbPath, `SELECT count(*) FROM screened WHERE id > ${id0} AND fail_mode IS NOT NULL;`).trim(),
+    );
   }
   const p: Point = {
-    variant, rate, calls,
+    variant,
+    rate,
+    calls,
     completed: r.successfulCalls,
     failed: r.failedCalls + Math.max(0, calls - r.successfulCalls - r.failedCalls),
     retrans: r.retransmissions,
@@ -238,15 +258,23 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     p99Ms: pctl(rt, 0.99),
     rejected603: r.codeCounts[603] ?? 0,
     expected603,
-    verdictP50Us, verdictP99Us, failOpen, byMirror, byFastagi,
+    verdictP50Us,
+    verdictP99Us,
+    failOpen,
+    byMirror,
+    byFastagi,
     daemonCpuMs: daemonVariant ? ((d1 - d0) * TICK_MS * 1000) / calls : Number.NaN,
     asteriskCpuMs: ((a1 - a0) * TICK_MS * 1000) / calls,
   };
-  log(`  ${variant.padEnd(10)} ${String(rate).padStart(4)}/s ×${calls}: ok ${p.completed} failed ${p.failed} retrans ${p.retrans}` +
-    ` mean ${p.meanMs.toFixed(2)} ms p99 ${p.p99Ms.toFixed(2)} ms 603s ${p.rejected603}/${expected603}` +
-    (variant === 'mirror' ? ` answered by mirror ${byMirror} fastagi ${byFastagi}` : '') +
-    (daemonVariant ? ` verdict p50/p99 ${verdictP50Us}/${verdictP99Us} µs failopen ${failOpen} daemon cpu ${p.daemonCpuMs.toFixed(0)} ms/1000` : '') +
-    ` asterisk cpu ${p.asteriskCpuMs.toFixed(0)} ms/1000`);
+  log(
+    `  ${variant.padEnd(10)} ${String(rate).padStart(4)}/s ×${calls}: ok ${p.completed} failed ${p.failed} retrans ${p.retrans}` +
+      ` mean ${p.meanMs.toFixed(2)} ms p99 ${p.p99Ms.toFixed(2)} ms 603s ${p.rejected603}/${expected603}` +
+      (variant === 'mirror' ? ` answered by mirror ${byMirror} fastagi ${byFastagi}` : '') +
+      (daemonVariant
+        ? ` verdict p50/p99 ${verdictP50Us}/${verdictP99Us} µs failopen ${failOpen} daemon cpu ${p.daemonCpuMs.toFixed(0)} ms/1000`
+        : '') +
+      ` asterisk cpu ${p.asteriskCpuMs.toFixed(0)} ms/1000`,
+  );
   if (p.failed > 0 && r.errors) log(`    sipp errors: ${r.errors.slice(-400).replace(/\n/g, ' | ')}`);
   await sleep(1500); // let Asterisk tear the channels down before the next point
   return p;
@@ -257,7 +285,10 @@ const sustains = (p: Point): boolean => p.failed === 0 && p.retrans === 0 && p.c
 // ------------------------------------------------------------------------------------------ setup
 
 async function loadCallscreen(): Promise<{ importS: number; configPath: string }> {
-  const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml');
+  const config = new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`,
+    'bench.toml',
+  );
   const s = await openServices(config, pino({ level: 'silent' }));
   const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
   await s.orgs.add('bench', 'Bench', 'US', actor);
@@ -273,22 +304,39 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
   await s.close();
   if (r.added !== N) throw new Error(`imported ${r.added}, expected ${N}`);
   const configPath = join(work, 'callscreen.toml');
-  writeFileSync(configPath, [
-    '[store]', `path = ${JSON.stringify(dbPath)}`,
-    '[log]', 'level = "warn"',
-    // org_from = "did" (the default, spelled out): the mirror needs it to write callscreen/did/<DID>.
-    '[fastagi]', 'enabled = true', `listen = "${AGI}"`, 'org_from = "did"',
-    '[admin]', 'enabled = false',
-    // The sandbox's AMI user; astdb_mirror keeps callscreen/… in AstDB for the mirror variant.
-    '[ami]', 'enabled = true', 'host = "127.0.0.1"', `port = ${AMI.port}`, `username = "${AMI.username}"`, `secret = "${AMI.secret}"`,
-    'astdb_mirror = true',
-  ].join('\n') + '\n');
+  writeFileSync(
+    configPath,
+    [
+      '[store]',
+      `path = ${JSON.stringify(dbPath)}`,
+      '[log]',
+      'level = "warn"',
+      // org_from = "did" (the default, spelled out): the mirror needs it to write callscreen/did/<DID>.
+      '[fastagi]',
+      'enabled = true',
+      `listen = "${AGI}"`,
+      'org_from = "did"',
+      '[admin]',
+      'enabled = false',
+      // The sandbox's AMI user; astdb_mirror keeps callscreen/… in AstDB for the mirror variant.
+      '[ami]',
+      'enabled = true',
+      'host = "127.0.0.1"',
+      `port = ${AMI.port}`,
+      `username = "${AMI.username}"`,
+      `secret = "${AMI.secret}"`,
+      'astdb_mirror = true',
+    ].join('\n') + '\n',
+  );
   return { importS, configPath };
 }
 
 async function sandboxScript(args: string[]): Promise<void> {
   await new Promise<void>((res, rej) =>
-    execFile(sandbox.SANDBOX_SCRIPT, args, { timeout: 120_000 }, (err, _o, stderr) => (err ? rej(new Error(`pbx-sandbox ${args.join(' ')}: ${stderr}`)) : res())));
+    execFile(sandbox.SANDBOX_SCRIPT, args, { timeout: 120_000 }, (err, _o, stderr) =>
+      err ? rej(new Error(`pbx-sandbox ${args.join(' ')}: ${stderr}`)) : res(),
+    ),
+  );
 }
 
 /** Writes /blacklist/<number> for the N numbers into AstDB; Asterisk must be stopped. */
@@ -298,12 +346,19 @@ function loadAstdb(): number {
   const lines: string[] = [];
   for (let i = 0; i < N; i++) lines.push(`/blacklist/${blocked(i)},1`);
   writeFileSync(csv, lines.join('\n') + '\n');
-  sqlite(ASTDB, '', [
-    'CREATE TABLE IF NOT EXISTS astdb(key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key));',
-    // Also a mirror family an earlier run may have left (the daemon rewrites it once Asterisk is up).
-    "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%';",
-    'BEGIN;', '.mode csv', `.import ${csv} astdb`, 'COMMIT;',
-  ].join('\n') + '\n');
+  sqlite(
+    ASTDB,
+    '',
+    [
+      'CREATE TABLE IF NOT EXISTS astdb(key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key));',
+      // Also a mirror family an earlier run may have left (the daemon rewrites it once Asterisk is up).
+      "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%';",
+      'BEGIN;',
+      '.mode csv',
+      `.import ${csv} astdb`,
+      'COMMIT;',
+    ].join('\n') + '\n',
+  );
   const n = Number(sqlite(ASTDB, "SELECT count(*) FROM astdb WHERE key LIKE '/blacklist/%';").trim());
   if (n !== N) throw new Error(`AstDB holds ${n} /blacklist keys, expected ${N}`);
   return (performance.now() - t0) / 1000;
@@ -311,12 +366,16 @@ function loadAstdb(): number {
 
 function clearAstdb(): void {
   // The mirror's family too (pbx-sandbox start also drops it, but leave the file as found).
-  if (existsSync(ASTDB)) sqlite(ASTDB, "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%'; VACUUM;");
+  if (existsSync(ASTDB))
+    sqlite(ASTDB, "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%'; VACUUM;");
 }
 
 /** Bytes of astdb.sqlite3 in use (pages minus free pages: deleted rows leave free pages behind). Asterisk must be stopped. */
 function astdbUsedMb(): number {
-  const [pageSize, pages, free] = sqlite(ASTDB, 'PRAGMA page_size; PRAGMA page_count; PRAGMA freelist_count;').trim().split('\n').map(Number) as [number, number, number];
+  const [pageSize, pages, free] = sqlite(ASTDB, 'PRAGMA page_size; PRAGMA page_count; PRAGMA freelist_count;')
+    .trim()
+    .split('\n')
+    .map(Number) as [number, number, number];
   return ((pages - free) * pageSize) / 2 ** 20;
 }
 
@@ -331,16 +390,20 @@ async function waitMirrorLive(t0: number): Promise<number> {
     const alive = await sandbox.astdbGet('callscreen', 'alive');
     if (alive !== null && (await sandbox.astdbGet('callscreen', 'complete/bench')) !== null) break;
     if (performance.now() - t0 > MIRROR_SYNC_TIMEOUT_MS) {
-      throw new Error(`AstDB mirror not live ${(MIRROR_SYNC_TIMEOUT_MS / 1000).toFixed(0)} s after the daemon was ready (callscreen/alive ${alive ?? 'unset'})`);
+      throw new Error(
+        `AstDB mirror not live ${(MIRROR_SYNC_TIMEOUT_MS / 1000).toFixed(0)} s after the daemon was ready (callscreen/alive ${alive ?? 'unset'})`,
+      );
     }
     await sleep(500);
   }
   const s = (performance.now() - t0) / 1000;
   // Spot checks: the DID of the mirror variant names the org, the first and last blocked numbers are there.
   const did = await sandbox.astdbGet('callscreen', `did/${DID.mirror}`);
-  if (did !== 'bench') throw new Error(`AstDB mirror live but callscreen/did/${DID.mirror} is ${did ?? 'unset'}, expected bench`);
+  if (did !== 'bench')
+    throw new Error(`AstDB mirror live but callscreen/did/${DID.mirror} is ${did ?? 'unset'}, expected bench`);
   for (const n of [blocked(0), blocked(N - 1)]) {
-    if ((await sandbox.astdbGet('callscreen', `n/bench/${n}`)) === null) throw new Error(`AstDB mirror live but callscreen/n/bench/${n} is missing`);
+    if ((await sandbox.astdbGet('callscreen', `n/bench/${n}`)) === null)
+      throw new Error(`AstDB mirror live but callscreen/n/bench/${n} is missing`);
   }
   return s;
 }
@@ -369,7 +432,8 @@ async function startDaemon(configPath: string): Promise<ChildProcess> {
         if (!line.trim()) continue;
         if (line.includes('"component":"astdb-mirror"') && line.includes('"to":"idle"')) mirrorDrops++;
         if (++daemonLines <= DAEMON_LINES_SHOWN) log(`  daemon: ${line.slice(0, 400)}`);
-        else if (daemonLines === DAEMON_LINES_SHOWN + 1) log('  daemon: (further log lines not shown; counted at the end)');
+        else if (daemonLines === DAEMON_LINES_SHOWN + 1)
+          log('  daemon: (further log lines not shown; counted at the end)');
       }
     });
   });
@@ -406,7 +470,9 @@ async function cleanup(): Promise<void> {
 async function main(): Promise<void> {
   work = mkdtempSync(join(tmpdir(), 'callscreen-bench-pbx-'));
   dbPath = join(work, 'bench.db');
-  log(`callscreen PBX benchmark${QUICK ? ' (--quick)' : ''}: ${N.toLocaleString('en-US')} blocked numbers, ${REPS} repetition(s), rates ${RATES.join('/')} calls/s`);
+  log(
+    `callscreen PBX benchmark${QUICK ? ' (--quick)' : ''}: ${N.toLocaleString('en-US')} blocked numbers, ${REPS} repetition(s), rates ${RATES.join('/')} calls/s`,
+  );
 
   log('waiting for the PBX sandbox lock');
   await sandbox.acquireLock();
@@ -419,25 +485,32 @@ async function main(): Promise<void> {
   await sandboxScript(['stop']);
   const astdbS = loadAstdb();
   const astdbMbBefore = astdbUsedMb();
-  log(`AstDB: wrote ${N.toLocaleString('en-US')} /blacklist keys in ${astdbS.toFixed(1)} s (astdb.sqlite3: ${astdbMbBefore.toFixed(1)} MB in use)`);
+  log(
+    `AstDB: wrote ${N.toLocaleString('en-US')} /blacklist keys in ${astdbS.toFixed(1)} s (astdb.sqlite3: ${astdbMbBefore.toFixed(1)} MB in use)`,
+  );
 
   // Asterisk before the daemon: pbx-sandbox start drops the callscreen family once Asterisk has booted,
   // which would wipe a mirror sync already under way; and the mirror syncs as soon as AMI connects.
   await sandbox.start({ agi: AGI, amiPort: AMI.port, amiSecret: AMI.secret });
   const plan = await sandbox.rx('dialplan show callscreen-bench');
   const missing = VARIANTS.filter((v) => !plan.includes(DID[v]));
-  if (missing.length) throw new Error(`bench context not loaded (no ${missing.map((v) => DID[v]).join(', ')}):\n${plan}`);
+  if (missing.length)
+    throw new Error(`bench context not loaded (no ${missing.map((v) => DID[v]).join(', ')}):\n${plan}`);
   daemon = await startDaemon(configPath);
-  const dpid = must(daemon.pid, 'the daemon\'s pid');
+  const dpid = must(daemon.pid, "the daemon's pid");
   log(`daemon pid ${dpid} ready; Asterisk pid ${asteriskPid()}; waiting for the AstDB mirror`);
   const mirrorSyncS = await waitMirrorLive(performance.now());
-  log(`AstDB mirror sync of ${N.toLocaleString('en-US')} numbers: ${mirrorSyncS.toFixed(1)} s (daemon ready → callscreen/alive and complete/bench set)`);
+  log(
+    `AstDB mirror sync of ${N.toLocaleString('en-US')} numbers: ${mirrorSyncS.toFixed(1)} s (daemon ready → callscreen/alive and complete/bench set)`,
+  );
 
   // Warm-up and sanity: every variant gives the codes the dialplan promises.
   for (const v of VARIANTS) {
     const p = await point(v, 50, 100);
-    if (p.failed > 0 || p.rejected603 !== p.expected603) throw new Error(`sanity run of ${v} wrong: ${JSON.stringify(p)}`);
-    if (v === 'mirror' && !(p.byMirror > 0)) throw new Error(`sanity run of mirror: no call answered by the AstDB mirror: ${JSON.stringify(p)}`);
+    if (p.failed > 0 || p.rejected603 !== p.expected603)
+      throw new Error(`sanity run of ${v} wrong: ${JSON.stringify(p)}`);
+    if (v === 'mirror' && !(p.byMirror > 0))
+      throw new Error(`sanity run of mirror: no call answered by the AstDB mirror: ${JSON.stringify(p)}`);
   }
   const rssBefore = rssMb(dpid);
   const loadBefore = loadavg();
@@ -480,22 +553,48 @@ async function main(): Promise<void> {
   }
   const rssAfter = rssMb(dpid);
   const loadAfter = loadavg();
-  const screenedCalls = Number(sqlite(dbPath, "SELECT count(*) FROM screened WHERE adapter LIKE '%agi%' OR adapter LIKE '%asterisk%' OR adapter = 'astdb-mirror';").trim());
+  const screenedCalls = Number(
+    sqlite(
+      dbPath,
+      "SELECT count(*) FROM screened WHERE adapter LIKE '%agi%' OR adapter LIKE '%asterisk%' OR adapter = 'astdb-mirror';",
+    ).trim(),
+  );
   const mirrorCalls = Number(sqlite(dbPath, "SELECT count(*) FROM screened WHERE adapter = 'astdb-mirror';").trim());
   await stopDaemon();
   // Asterisk is not needed any more (bench-core and bench-agi run without it); stopped, its AstDB can be read.
   asteriskStopped = true;
   await sandboxScript(['stop']);
-  if (daemonLines > DAEMON_LINES_SHOWN) log(`daemon logged ${daemonLines} warning/error lines in all (${DAEMON_LINES_SHOWN} shown)`);
+  if (daemonLines > DAEMON_LINES_SHOWN)
+    log(`daemon logged ${daemonLines} warning/error lines in all (${DAEMON_LINES_SHOWN} shown)`);
   const astdbMbAfter = astdbUsedMb();
   const mirrorKeys = Number(sqlite(ASTDB, "SELECT count(*) FROM astdb WHERE key LIKE '/callscreen/n/bench/%';").trim());
-  log(`AstDB after the run: ${astdbMbAfter.toFixed(1)} MB in use (${astdbMbBefore.toFixed(1)} MB before the mirror), ${mirrorKeys.toLocaleString('en-US')} callscreen/n/bench keys; the mirror went idle ${mirrorDrops} time(s)`);
+  log(
+    `AstDB after the run: ${astdbMbAfter.toFixed(1)} MB in use (${astdbMbBefore.toFixed(1)} MB before the mirror), ${mirrorKeys.toLocaleString('en-US')} callscreen/n/bench keys; the mirror went idle ${mirrorDrops} time(s)`,
+  );
   const profile = PROFILE ? summariseProfile(join(work, 'prof')) : '';
 
   const core = (CORE ? await runCore() : '') + (QUICK ? '' : await runAgi());
   writeReport({
-    results, best, alive, searchSkipped, rssBefore, rssAfter, load: [loadBefore, loadAfter], importS, astdbS, screenedCalls, profile, core,
-    mirror: { syncS: mirrorSyncS, mbBefore: astdbMbBefore, mbAfter: astdbMbAfter, keys: mirrorKeys, calls: mirrorCalls, drops: mirrorDrops },
+    results,
+    best,
+    alive,
+    searchSkipped,
+    rssBefore,
+    rssAfter,
+    load: [loadBefore, loadAfter],
+    importS,
+    astdbS,
+    screenedCalls,
+    profile,
+    core,
+    mirror: {
+      syncS: mirrorSyncS,
+      mbBefore: astdbMbBefore,
+      mbAfter: astdbMbAfter,
+      keys: mirrorKeys,
+      calls: mirrorCalls,
+      drops: mirrorDrops,
+    },
   });
 }
 
@@ -519,7 +618,9 @@ interface Report {
 }
 
 function fmt(x: number, digits: number): string {
-  return Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
+  return Number.isFinite(x)
+    ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '—';
 }
 function ratio(a: number, b: number): string {
   if (!Number.isFinite(a) || !Number.isFinite(b)) return '—';
@@ -528,9 +629,13 @@ function ratio(a: number, b: number): string {
 }
 
 function writeReport(r: Report): void {
-  const med = (v: Variant, rate: number, f: (p: Point) => number): number => median((r.results.get(`${v}@${rate}`) ?? []).map(f));
+  const med = (v: Variant, rate: number, f: (p: Point) => number): number =>
+    median((r.results.get(`${v}@${rate}`) ?? []).map(f));
   /** The two callscreen variants, as the target column names them. */
-  const SCREENED = [['FastAGI', 'callscreen'], ['mirror', 'mirror']] as const;
+  const SCREENED = [
+    ['FastAGI', 'callscreen'],
+    ['mirror', 'mirror'],
+  ] as const;
   const check = (ok: boolean): string => (ok ? 'met' : '**missed**');
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
   const lines: string[] = [
@@ -541,7 +646,9 @@ function writeReport(r: Report): void {
   for (const rate of RATES) {
     const row = (name: string, f: (p: Point) => number, digits: number, target = ''): void => {
       const [n, b, c, m] = VARIANTS.map((v) => med(v, rate, f)) as [number, number, number, number];
-      lines.push(`| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(c, digits)} | ${fmt(m, digits)} | ${ratio(c, b)} | ${ratio(m, b)} | ${target} |`);
+      lines.push(
+        `| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(c, digits)} | ${fmt(m, digits)} | ${ratio(c, b)} | ${ratio(m, b)} | ${target} |`,
+      );
     };
     const top = rate === Math.max(...RATES);
     const b = (f: (p: Point) => number): number => med('blacklist', rate, f);
@@ -549,25 +656,52 @@ function writeReport(r: Report): void {
     const both = (ok: (v: Variant) => string): string => SCREENED.map(([label, v]) => `${label}: ${ok(v)}`).join('; ');
     const dMean = (v: Variant): number => med(v, rate, (p) => p.meanMs) - b((p) => p.meanMs);
     row(`calls completed (of ${callsAt(rate).toLocaleString('en-US')})`, (p) => p.completed, 0);
-    row('retransmissions', (p) => p.retrans, 0, top ? `0 — ${both((v) => check(med(v, rate, (p) => p.retrans) === 0))}` : '');
-    row('mean response (ms)', (p) => p.meanMs, 2, top ? `≤ BLACKLIST() + 1 ms — ${both((v) => `${check(dMean(v) <= 1)} (Δ ${signed(dMean(v))} ms)`)}` : '');
-    row('p99 response (ms)', (p) => p.p99Ms, 2, top ? `≤ 5 ms — ${both((v) => check(med(v, rate, (p) => p.p99Ms) <= 5))}` : '');
-    const share = med('mirror', rate, (p) => (p.byMirror + p.byFastagi > 0 ? (100 * p.byMirror) / (p.byMirror + p.byFastagi) : Number.NaN));
-    lines.push(`| ${rate}/s share answered in the PBX by the mirror (% of the calls the daemon recorded; the rest went to FastAGI) | | | | ${fmt(share, 1)} | | | |`);
+    row(
+      'retransmissions',
+      (p) => p.retrans,
+      0,
+      top ? `0 — ${both((v) => check(med(v, rate, (p) => p.retrans) === 0))}` : '',
+    );
+    row(
+      'mean response (ms)',
+      (p) => p.meanMs,
+      2,
+      top ? `≤ BLACKLIST() + 1 ms — ${both((v) => `${check(dMean(v) <= 1)} (Δ ${signed(dMean(v))} ms)`)}` : '',
+    );
+    row(
+      'p99 response (ms)',
+      (p) => p.p99Ms,
+      2,
+      top ? `≤ 5 ms — ${both((v) => check(med(v, rate, (p) => p.p99Ms) <= 5))}` : '',
+    );
+    const share = med('mirror', rate, (p) =>
+      p.byMirror + p.byFastagi > 0 ? (100 * p.byMirror) / (p.byMirror + p.byFastagi) : Number.NaN,
+    );
+    lines.push(
+      `| ${rate}/s share answered in the PBX by the mirror (% of the calls the daemon recorded; the rest went to FastAGI) | | | | ${fmt(share, 1)} | | | |`,
+    );
     row('daemon verdict p50 (µs; mirror column: its FastAGI-answered calls only)', (p) => p.verdictP50Us, 0);
     row('daemon verdict p99 (µs; mirror column: its FastAGI-answered calls only)', (p) => p.verdictP99Us, 0);
     row('daemon CPU per 1000 calls (ms)', (p) => p.daemonCpuMs, 0);
     row('Asterisk CPU per 1000 calls (ms)', (p) => p.asteriskCpuMs, 0);
     for (const [label, v] of SCREENED) {
-      if (top) verdicts.push(`${label} at ${rate}/s: retransmissions ${med(v, rate, (p) => p.retrans)}, mean Δ ${signed(dMean(v))} ms, p99 ${med(v, rate, (p) => p.p99Ms).toFixed(2)} ms`);
+      if (top)
+        verdicts.push(
+          `${label} at ${rate}/s: retransmissions ${med(v, rate, (p) => p.retrans)}, mean Δ ${signed(dMean(v))} ms, p99 ${med(v, rate, (p) => p.p99Ms).toFixed(2)} ms`,
+        );
       const fo = med(v, rate, (p) => p.failOpen);
       if (fo > 0) verdicts.push(`${label} ${rate}/s: ${fo} calls got a fail-open verdict (median)`);
     }
   }
-  const bestCell = (v: Variant): string => `${r.best[v] ? r.best[v].toLocaleString('en-US') : `< ${RATES[0] ?? 0}`}${r.alive.has(v) ? ' (all tried)' : ''}`;
+  const bestCell = (v: Variant): string =>
+    `${r.best[v] ? r.best[v].toLocaleString('en-US') : `< ${RATES[0] ?? 0}`}${r.alive.has(v) ? ' (all tried)' : ''}`;
   const sustainedOk = (v: Variant): boolean => r.best.blacklist > 0 && r.best[v] >= 0.9 * r.best.blacklist;
-  lines.push(`| highest sustained calls/s (0 retransmissions, p99 < 50 ms) | ${bestCell('none')} | ${bestCell('blacklist')} | ${bestCell('callscreen')} | ${bestCell('mirror')} | ${ratio(r.best.callscreen, r.best.blacklist)} | ${ratio(r.best.mirror, r.best.blacklist)} | ≥ 0.90× — ${SCREENED.map(([label, v]) => `${label}: ${check(sustainedOk(v))}`).join('; ')} |`);
-  lines.push(`| daemon resident memory before → after the run (MB; one daemon serves both callscreen columns) | | | ${fmt(r.rssBefore, 0)} → ${fmt(r.rssAfter, 0)} | (same daemon) | | | flat |`);
+  lines.push(
+    `| highest sustained calls/s (0 retransmissions, p99 < 50 ms) | ${bestCell('none')} | ${bestCell('blacklist')} | ${bestCell('callscreen')} | ${bestCell('mirror')} | ${ratio(r.best.callscreen, r.best.blacklist)} | ${ratio(r.best.mirror, r.best.blacklist)} | ≥ 0.90× — ${SCREENED.map(([label, v]) => `${label}: ${check(sustainedOk(v))}`).join('; ')} |`,
+  );
+  lines.push(
+    `| daemon resident memory before → after the run (MB; one daemon serves both callscreen columns) | | | ${fmt(r.rssBefore, 0)} → ${fmt(r.rssAfter, 0)} | (same daemon) | | | flat |`,
+  );
   const table = lines.join('\n');
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -656,8 +790,12 @@ async function runCore(): Promise<string> {
       res(code === 0);
     });
   });
-  if (!ok || !existsSync(out)) return '\n## In-process (bench-core)\n\nbench-core did not finish in this run; see `npm run bench:core`.\n';
-  const table = readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('|')).join('\n');
+  if (!ok || !existsSync(out))
+    return '\n## In-process (bench-core)\n\nbench-core did not finish in this run; see `npm run bench:core`.\n';
+  const table = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .join('\n');
   return `\n## In-process (\`scripts/bench-core.ts\`, same run, ${N.toLocaleString('en-US')} numbers, median of 3)\n\n${table}\n`;
 }
 

@@ -15,7 +15,11 @@ export function profileTable(dir: string, top = 20): string {
   if (!existsSync(dir)) return '';
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return '';
-  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let totalUs = 0;
@@ -25,10 +29,16 @@ export function profileTable(dir: string, top = 20): string {
     const n = byId.get(id);
     if (!n) return;
     const url = n.callFrame.url.replace(/^.*\/(daemon|node_modules)\//, '$1/');
-    const key = `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    const key =
+      `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
   });
-  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([k, us]) => `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / 1000).toFixed(0)} | ${((100 * us) / totalUs).toFixed(1)} % |`);
+  const rows = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(
+      ([k, us]) =>
+        `| \`${k.replace(/\|/g, '\\|')}\` | ${(us / 1000).toFixed(0)} | ${((100 * us) / totalUs).toFixed(1)} % |`,
+    );
   return `| function | self ms | share |\n| --- | ---: | ---: |\n${rows.join('\n')}\n`;
 }

@@ -24,7 +24,8 @@ async function ensure(what: string, fn: () => Promise<unknown>): Promise<void> {
     await fn();
     say(`  + ${what}`);
   } catch (err) {
-    if (err instanceof CallscreenError && /EXISTS|TAKEN|USAGE|INVALID_VALUE/.test(err.code)) say(`  = ${what} (already there)`);
+    if (err instanceof CallscreenError && /EXISTS|TAKEN|USAGE|INVALID_VALUE/.test(err.code))
+      say(`  = ${what} (already there)`);
     else throw err;
   }
 }
@@ -42,9 +43,25 @@ async function main(): Promise<void> {
   const s = await openServices(config, logger);
   await ensure('org demo (US)', () => s.orgs.add('demo', 'Demo', 'US', actor));
   await ensure('DIDs +15550100..+15550109', () => s.orgs.addDids('demo', sandbox.SANDBOX.dids, actor));
-  await ensure('block +15557770001 (reject)', () => s.blocklist.block('demo', { kind: 'exact', number: '+15557770001' }, { mode: 'reject', name: 'Robocaller', reason: 'spam calls' }, actor));
-  await ensure('block +15557770003 (voicemail)', () => s.blocklist.block('demo', { kind: 'exact', number: '+15557770003' }, { mode: 'voicemail', reason: 'ex-customer' }, actor));
-  await ensure('block unidentified callers (voicemail)', () => s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, actor));
+  await ensure('block +15557770001 (reject)', () =>
+    s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: '+15557770001' },
+      { mode: 'reject', name: 'Robocaller', reason: 'spam calls' },
+      actor,
+    ),
+  );
+  await ensure('block +15557770003 (voicemail)', () =>
+    s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: '+15557770003' },
+      { mode: 'voicemail', reason: 'ex-customer' },
+      actor,
+    ),
+  );
+  await ensure('block unidentified callers (voicemail)', () =>
+    s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, actor),
+  );
   await s.close();
 
   say(`3. daemon (FastAGI ${config.fastagi.listen})`);
@@ -56,10 +73,22 @@ async function main(): Promise<void> {
       { caller: '+15557770001', did: '+15550100', what: 'blocked (reject)' },
       { caller: '+15557770003', did: '+15550101', what: 'blocked (voicemail)' },
       { caller: '+15557770004', did: '+15550102', what: 'not listed' },
-      { caller: '+15557770005', did: '+15550103', scenario: 'inbound-call-withheld.xml', what: 'withheld (Privacy: id)' },
+      {
+        caller: '+15557770005',
+        did: '+15550103',
+        scenario: 'inbound-call-withheld.xml',
+        what: 'withheld (Privacy: id)',
+      },
     ];
     for (const c of calls) {
-      const r = await runSipp({ scenario: c.scenario ?? 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller: c.caller, did: c.did, timeoutSec: 20 });
+      const r = await runSipp({
+        scenario: c.scenario ?? 'inbound-call.xml',
+        remote: sandbox.SANDBOX.sip,
+        bindIp: sandbox.SANDBOX.carrierIp,
+        caller: c.caller,
+        did: c.did,
+        timeoutSec: 20,
+      });
       const rec = r.records.find((x) => x.kind === 'RESULT');
       const code = r.codes[0];
       const outcome = code === 200 ? `answered (${rec?.disposition || '?'})` : `rejected ${code ?? '?'}`;
@@ -71,7 +100,11 @@ async function main(): Promise<void> {
   }
 
   say('5. callscreen calls --org demo');
-  await runCli(['--config', CONFIG, 'calls', '--org', 'demo', '--limit', '8'], { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  await runCli(['--config', CONFIG, 'calls', '--org', 'demo', '--limit', '8'], {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  });
   await sandbox.stop();
   say('done (the sandbox stays up if it was running before; scripts/pbx-sandbox stop stops it)');
 }

@@ -20,7 +20,9 @@ export function writeSection(file: string, name: string, text: string): void {
   const from = old.indexOf(begin(name));
   const to = old.indexOf(end(name));
   if (from < 0 || to < from) {
-    throw new Error(`${file} has no section ${name}: add the lines "${begin(name)}" and "${end(name)}" where it belongs`);
+    throw new Error(
+      `${file} has no section ${name}: add the lines "${begin(name)}" and "${end(name)}" where it belongs`,
+    );
   }
   writeFileSync(file, old.slice(0, from) + block + old.slice(to + end(name).length));
 }

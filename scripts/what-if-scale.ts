@@ -21,7 +21,10 @@ async function main(): Promise<void> {
   const dir = process.env.WHATIF_DIR ?? mkdtempSync(join(tmpdir(), 'callscreen-whatif-'));
   try {
     const path = join(dir, 'scale.db');
-    const config = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(path)}\n[log]\nlevel = "silent"\n`, 'scale.toml');
+    const config = new ConfigLoader().fromText(
+      `[store]\npath = ${JSON.stringify(path)}\n[log]\nlevel = "silent"\n`,
+      'scale.toml',
+    );
     const s = await openServices(config, pino({ level: 'silent' }));
     const actor = { name: 'scale', source: 'cli', origin: 'scale' } as const;
     const org = await s.orgs.add('acme', 'Acme', 'US', actor);
@@ -44,13 +47,17 @@ async function main(): Promise<void> {
     );
     await s.blocklist.block('acme', { kind: 'prefix', prefix: '+16660' }, { mode: 'reject' }, actor);
     await s.blocklist.block('acme', { kind: 'prefix', prefix: '+1666' }, { mode: 'reject' }, actor);
-    console.log(`fixture: ${RECORDS} call records, ${ENTRIES} exact entries + 2 prefixes, in ${Math.round(performance.now() - t0)} ms`);
+    console.log(
+      `fixture: ${RECORDS} call records, ${ENTRIES} exact entries + 2 prefixes, in ${Math.round(performance.now() - t0)} ms`,
+    );
 
     const time = async (label: string, fn: () => Promise<string>): Promise<void> => {
       const rss0 = process.memoryUsage().rss;
       t0 = performance.now();
       const what = await fn();
-      console.log(`${label.padEnd(44)} ${String(Math.round(performance.now() - t0)).padStart(6)} ms  rss +${Math.round((process.memoryUsage().rss - rss0) / 1e6)} MB  ${what}`);
+      console.log(
+        `${label.padEnd(44)} ${String(Math.round(performance.now() - t0)).padStart(6)} ms  rss +${Math.round((process.memoryUsage().rss - rss0) / 1e6)} MB  ${what}`,
+      );
     };
     await time('what-if: one number', async () => {
       const r = await s.whatIf.report('acme', { list: 'block', target: { kind: 'exact', number: '+15550000007' } });

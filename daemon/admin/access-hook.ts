@@ -53,7 +53,8 @@ export function requestedOrg(req: FastifyRequest, fallback: string): string {
 export function installAccess(app: FastifyInstance, auth: RequestAuth, orgs: OrgService, table: RouteAccess[]): void {
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
-    if (!access) throw new Error(`route ${String(route.method)} ${route.url} has no config.access (see access-hook.ts)`);
+    if (!access)
+      throw new Error(`route ${String(route.method)} ${route.url} has no config.access (see access-hook.ts)`);
     for (const m of [route.method].flat()) if (m !== 'HEAD') table.push({ method: m, url: route.url, access });
   });
   // preValidation: a caller who may not use the route learns nothing from its validation errors.

@@ -19,7 +19,18 @@ import { CallscreenError } from '../core/errors.js';
 import type { Org } from '../store/rows.js';
 import { roleIn, type Role, type User } from './user-service.js';
 
-export type Permission = 'view' | 'block' | 'unblock' | 'allow' | 'contacts' | 'quarantine' | 'dashboard' | 'audit' | 'settings' | 'users' | 'import';
+export type Permission =
+  | 'view'
+  | 'block'
+  | 'unblock'
+  | 'allow'
+  | 'contacts'
+  | 'quarantine'
+  | 'dashboard'
+  | 'audit'
+  | 'settings'
+  | 'users'
+  | 'import';
 
 /** Route-level access: an action in an org, or only "signed in", or public (sign-in, health). */
 export type Access = Permission | 'signed-in' | 'public';
@@ -43,9 +54,17 @@ export const ACTIONS: Readonly<Record<Permission, readonly Role[]>> = {
 
 /** Each action as the refusal says it: "agents may not unblock numbers". */
 export const ACTION_WORDS: Readonly<Record<Permission, string>> = {
-  view: 'see this organisation', block: 'block numbers', unblock: 'unblock numbers', allow: 'change the allow list',
-  contacts: 'add or change contacts', quarantine: 'handle held messages', dashboard: 'see the dashboard',
-  audit: 'read the audit log', settings: 'change settings', users: 'manage users', import: 'import lists',
+  view: 'see this organisation',
+  block: 'block numbers',
+  unblock: 'unblock numbers',
+  allow: 'change the allow list',
+  contacts: 'add or change contacts',
+  quarantine: 'handle held messages',
+  dashboard: 'see the dashboard',
+  audit: 'read the audit log',
+  settings: 'change settings',
+  users: 'manage users',
+  import: 'import lists',
 };
 
 /** Roles from least to most trusted: a token may carry a role no higher than its creator's. */
@@ -92,9 +111,10 @@ export function authorize(user: User, org: Org | undefined, slug: string, permis
   }
   if (!can(user, org, permission)) {
     const role = roleIn(user, org.slug);
-    const why = permission === 'block' && role === 'agent'
-      ? 'agents may block only when an admin turns on "agents may block" in settings'
-      : `${role}s may not ${ACTION_WORDS[permission]} in "${org.slug}"`;
+    const why =
+      permission === 'block' && role === 'agent'
+        ? 'agents may block only when an admin turns on "agents may block" in settings'
+        : `${role}s may not ${ACTION_WORDS[permission]} in "${org.slug}"`;
     throw new CallscreenError('CS_ERR_FORBIDDEN', why, { permission, role });
   }
   return org;
@@ -110,20 +130,33 @@ export function checkBlockScope(user: User, org: Org, policy: AdminOrgPolicy, ki
   const role = roleIn(user, org.slug);
   if (role === 'admin') return;
   if (role === 'agent' && kind !== 'contact') {
-    throw new CallscreenError('CS_ERR_FORBIDDEN', `agents may block contacts only, not a ${kind}`, { permission: 'block', role, kind });
+    throw new CallscreenError('CS_ERR_FORBIDDEN', `agents may block contacts only, not a ${kind}`, {
+      permission: 'block',
+      role,
+      kind,
+    });
   }
   if (kind === 'prefix') {
     const digits = prefix.replace(/^\+/, '');
     const min = prefix.startsWith('+') ? minPrefixDigits(policy, digits) : Number.POSITIVE_INFINITY;
     if (digits.length < min) {
-      const need = Number.isFinite(min) ? `at least ${min} digits after "+" in "${org.slug}"` : 'a "+country code" prefix';
-      throw new CallscreenError('CS_ERR_FORBIDDEN', `a ${role} may block a prefix of ${need}; ask an admin for "${prefix}"`, { permission: 'block', role, kind, minDigits: Number.isFinite(min) ? min : null });
+      const need = Number.isFinite(min)
+        ? `at least ${min} digits after "+" in "${org.slug}"`
+        : 'a "+country code" prefix';
+      throw new CallscreenError(
+        'CS_ERR_FORBIDDEN',
+        `a ${role} may block a prefix of ${need}; ask an admin for "${prefix}"`,
+        { permission: 'block', role, kind, minDigits: Number.isFinite(min) ? min : null },
+      );
     }
   }
 }
 
 /** True when replacing `before` with `after` lets more through: a more lenient mode or an earlier end. */
-export function isWeakening(before: { mode: BlockMode; expiresAt: number | null }, after: { mode: BlockMode; expiresAt: number | null }): boolean {
+export function isWeakening(
+  before: { mode: BlockMode; expiresAt: number | null },
+  after: { mode: BlockMode; expiresAt: number | null },
+): boolean {
   if (before.mode === 'reject' && after.mode === 'voicemail') return true;
   if (after.expiresAt === null) return false;
   return before.expiresAt === null || after.expiresAt < before.expiresAt;

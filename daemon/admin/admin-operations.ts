@@ -15,7 +15,16 @@ import type { Actor } from '../services/actor.js';
 import type { Target } from '../services/blocklist-service.js';
 import type { Org } from '../store/rows.js';
 import { parseExpiry } from '../core/duration.js';
-import { authorize, can, checkBlockScope, isWeakening, permissionsFor, type AdminOrgPolicy, type BlockKind, type Permission } from './access-policy.js';
+import {
+  authorize,
+  can,
+  checkBlockScope,
+  isWeakening,
+  permissionsFor,
+  type AdminOrgPolicy,
+  type BlockKind,
+  type Permission,
+} from './access-policy.js';
 import { Screener } from '../services/screener.js';
 import { requireConfirmation, type WhatIfReport } from '../services/what-if.js';
 import type { CleanUpResult, StaleQuery, StaleReport } from '../services/stale-report.js';
@@ -83,26 +92,43 @@ export interface EntryEdit {
 }
 
 export interface AuditFilter {
-  readonly actor?: string; readonly action?: string; readonly target?: string;
-  readonly since?: number; readonly until?: number; readonly limit?: number; readonly offset?: number;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly target?: string;
+  readonly since?: number;
+  readonly until?: number;
+  readonly limit?: number;
+  readonly offset?: number;
 }
 
 export function targetOf(input: BlockInput): Target {
   const need = (v: string | undefined, key: string): string => {
-    if (!v || !v.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is required to block a ${input.kind}`, { key });
+    if (!v || !v.trim())
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is required to block a ${input.kind}`, { key });
     return v;
   };
   switch (input.kind) {
-    case 'number': return { kind: 'exact', number: need(input.number, 'number') };
-    case 'prefix': return { kind: 'prefix', prefix: need(input.prefix, 'prefix') };
-    case 'pattern': return { kind: 'pattern', pattern: need(input.pattern, 'pattern') };
+    case 'number':
+      return { kind: 'exact', number: need(input.number, 'number') };
+    case 'prefix':
+      return { kind: 'prefix', prefix: need(input.prefix, 'prefix') };
+    case 'pattern':
+      return { kind: 'pattern', pattern: need(input.pattern, 'pattern') };
     case 'contact':
-      if (input.contactId === undefined) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contactId is required to block a contact', { key: 'contactId' });
+      if (input.contactId === undefined)
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contactId is required to block a contact', {
+          key: 'contactId',
+        });
       return { kind: 'contact', contactId: input.contactId };
-    case 'unidentified': return { kind: 'unidentified' };
+    case 'unidentified':
+      return { kind: 'unidentified' };
     default:
       // Forms post any text: a kind the panel never offers is the caller's mistake, named.
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${String(input.kind)}" is not one of number, prefix, pattern, contact, unidentified`, { field: 'kind' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `kind "${String(input.kind)}" is not one of number, prefix, pattern, contact, unidentified`,
+        { field: 'kind' },
+      );
   }
 }
 
@@ -134,15 +160,25 @@ export class AdminOperations {
     return out;
   }
 
-  async listEntries(p: Principal, slug: string, q: { search?: string; list?: 'block' | 'allow'; limit?: number; offset?: number }) {
+  async listEntries(
+    p: Principal,
+    slug: string,
+    q: { search?: string; list?: 'block' | 'allow'; limit?: number; offset?: number },
+  ) {
     await this.org(p, slug, 'view');
-    return this.ctx.blocklist.list(slug, { list: q.list ?? 'block', search: q.search ?? '', limit: q.limit ?? 50, offset: q.offset ?? 0 });
+    return this.ctx.blocklist.list(slug, {
+      list: q.list ?? 'block',
+      search: q.search ?? '',
+      limit: q.limit ?? 50,
+      offset: q.offset ?? 0,
+    });
   }
 
   async entry(p: Principal, slug: string, id: number) {
     const org = await this.org(p, slug, 'view');
     const e = await this.ctx.blocklist.getEntry(org.id, id);
-    if (!e || e.removedAt !== null) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
+    if (!e || e.removedAt !== null)
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
     return e;
   }
 
@@ -156,7 +192,13 @@ export class AdminOperations {
     const org = await this.org(p, slug, 'block');
     const target = this.ctx.blocklist.plainTarget(targetOf(input));
     const value = await this.ctx.blocklist.resolveTarget(org, target, 'block');
-    checkBlockScope(p.user, org, await this.policies.get(org.id), target.kind === 'exact' ? 'number' : target.kind, target.kind === 'prefix' ? value : '');
+    checkBlockScope(
+      p.user,
+      org,
+      await this.policies.get(org.id),
+      target.kind === 'exact' ? 'number' : target.kind,
+      target.kind === 'prefix' ? value : '',
+    );
     let name = input.name ?? '';
     // A contact block with no name of its own is listed under the contact's name (seed 001 pre-fills it).
     if (!name.trim() && input.kind === 'contact' && input.contactId !== undefined) {
@@ -165,34 +207,64 @@ export class AdminOperations {
     const mode = input.mode ?? org.policy.defaultMode;
     // Parsed once here so the weakening check and the write use the same instant.
     const expiresAt = input.expires ? parseExpiry(input.expires, this.ctx.clock.now()) : null;
-    const existing = await this.ctx.db.get<{ mode: BlockMode; expires_at: number | null; observe_since: number | null; dids: string; disabled_at: number | null }>(
+    const existing = await this.ctx.db.get<{
+      mode: BlockMode;
+      expires_at: number | null;
+      observe_since: number | null;
+      dids: string;
+      disabled_at: number | null;
+    }>(
       "SELECT mode, expires_at, observe_since, dids, disabled_at FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = 'block' AND removed_at IS NULL",
       [org.id, value, target.kind],
     );
     // Issue #16: putting an enforced block in observe mode, or narrowing it to some DIDs, lets
     // calls through that it stopped: weakening too. (Enabling a disabled one strengthens.)
     const enforced = existing !== undefined && existing.disabled_at === null && existing.observe_since === null;
-    const narrowed = existing !== undefined && input.dids !== undefined && input.dids.length > 0 && existing.dids !== (await this.ctx.blocklist.resolveDids(org, input.dids));
-    const weakens = existing !== undefined && (isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) || (enforced && (input.observe === true || narrowed)));
+    const narrowed =
+      existing !== undefined &&
+      input.dids !== undefined &&
+      input.dids.length > 0 &&
+      existing.dids !== (await this.ctx.blocklist.resolveDids(org, input.dids));
+    const weakens =
+      existing !== undefined &&
+      (isWeakening({ mode: existing.mode, expiresAt: existing.expires_at }, { mode, expiresAt }) ||
+        (enforced && (input.observe === true || narrowed)));
     if (existing && weakens && !can(p.user, org, 'unblock')) {
-      throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken an existing block (${existing.mode}${existing.expires_at === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: value });
+      throw new CallscreenError(
+        'CS_ERR_FORBIDDEN',
+        `this would weaken an existing block (${existing.mode}${existing.expires_at === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`,
+        { permission: 'unblock', role: p.user.role, entry: value },
+      );
     }
     const options = {
-      mode, name, reason: input.reason ?? '', expires: expiresAt,
-      ...(input.observe === true ? { observe: true } : {}), ...(input.dids !== undefined ? { dids: input.dids } : {}),
+      mode,
+      name,
+      reason: input.reason ?? '',
+      expires: expiresAt,
+      ...(input.observe === true ? { observe: true } : {}),
+      ...(input.dids !== undefined ? { dids: input.dids } : {}),
     };
-    if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'block', target, options }), false, CONFIRM_HOW);
+    if (input.confirm !== true)
+      requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'block', target, options }), false, CONFIRM_HOW);
     return this.ctx.blocklist.block(slug, target, options, p.actor);
   }
 
   async allow(p: Principal, slug: string, input: BlockInput) {
     await this.org(p, slug, 'allow');
-    if (input.observe === true) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries', { field: 'observe' });
+    if (input.observe === true)
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries', {
+        field: 'observe',
+      });
     const target = targetOf(input);
-    const options = { name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null, requireAttestation: input.requireAttestation === true,
+    const options = {
+      name: input.name ?? '',
+      reason: input.reason ?? '',
+      expires: input.expires ?? null,
+      requireAttestation: input.requireAttestation === true,
       ...(input.dids !== undefined ? { dids: input.dids } : {}),
     };
-    if (input.confirm !== true) requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'allow', target, options }), false, CONFIRM_HOW);
+    if (input.confirm !== true)
+      requireConfirmation(await this.ctx.whatIf.report(slug, { list: 'allow', target, options }), false, CONFIRM_HOW);
     return this.ctx.blocklist.allow(slug, target, options, p.actor);
   }
 
@@ -210,8 +282,11 @@ export class AdminOperations {
     }
     const options = {
       ...(list === 'block' && input.mode !== undefined ? { mode: input.mode } : {}),
-      name: input.name ?? '', reason: input.reason ?? '', expires: input.expires ?? null,
-      ...(input.observe === true ? { observe: true } : {}), ...(input.dids !== undefined ? { dids: input.dids } : {}),
+      name: input.name ?? '',
+      reason: input.reason ?? '',
+      expires: input.expires ?? null,
+      ...(input.observe === true ? { observe: true } : {}),
+      ...(input.dids !== undefined ? { dids: input.dids } : {}),
       ...(input.requireAttestation === true ? { requireAttestation: true } : {}),
     };
     return this.ctx.whatIf.report(slug, { list, target, options }, input.days);
@@ -224,7 +299,12 @@ export class AdminOperations {
   }
 
   /** Their clean-up: unblocking and removing allow entries, so `unblock` and `allow` (admins). */
-  async staleCleanUp(p: Principal, slug: string, q: StaleQuery & { dryRun?: boolean }, reason = ''): Promise<CleanUpResult> {
+  async staleCleanUp(
+    p: Principal,
+    slug: string,
+    q: StaleQuery & { dryRun?: boolean },
+    reason = '',
+  ): Promise<CleanUpResult> {
     await this.org(p, slug, 'unblock');
     await this.org(p, slug, 'allow');
     return this.ctx.stale.cleanUp(slug, q, p.actor, reason);
@@ -236,7 +316,12 @@ export class AdminOperations {
     return this.ctx.flood.get(slug);
   }
 
-  async setFlood(p: Principal, slug: string, changes: Readonly<Record<string, unknown>>, reset: boolean): Promise<OrgFloodPolicy> {
+  async setFlood(
+    p: Principal,
+    slug: string,
+    changes: Readonly<Record<string, unknown>>,
+    reset: boolean,
+  ): Promise<OrgFloodPolicy> {
     await this.org(p, slug, 'settings');
     return this.ctx.flood.set(slug, changes, p.actor, reset);
   }
@@ -289,10 +374,17 @@ export class AdminOperations {
     return { entry, settled, messages };
   }
 
-  async quarantine(p: Principal, slug: string, q: { contactId?: number; status?: 'held' | 'released' | 'all'; limit?: number; offset?: number }) {
+  async quarantine(
+    p: Principal,
+    slug: string,
+    q: { contactId?: number; status?: 'held' | 'released' | 'all'; limit?: number; offset?: number },
+  ) {
     const org = await this.org(p, slug, 'quarantine');
     return this.ctx.quarantine.list(org.id, {
-      status: q.status ?? 'held', limit: q.limit ?? 100, offset: q.offset ?? 0, ...(q.contactId !== undefined ? { contactId: q.contactId } : {}),
+      status: q.status ?? 'held',
+      limit: q.limit ?? 100,
+      offset: q.offset ?? 0,
+      ...(q.contactId !== undefined ? { contactId: q.contactId } : {}),
     });
   }
 
@@ -306,13 +398,22 @@ export class AdminOperations {
     await this.ctx.quarantine.delete(org.id, id, p.actor);
   }
 
-  async settleMessages(p: Principal, slug: string, selector: { contactId?: number; from?: string }, action: 'release' | 'delete') {
+  async settleMessages(
+    p: Principal,
+    slug: string,
+    selector: { contactId?: number; from?: string },
+    action: 'release' | 'delete',
+  ) {
     const org = await this.org(p, slug, 'quarantine');
     return this.ctx.quarantine.settleAll(org.id, selector, action, p.actor);
   }
 
   /** Recent calls, filtered by channel, verdict and (partial) number; every node's in a shared store. */
-  async recentCalls(p: Principal, slug: string, q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string }): Promise<RecentCallsPage> {
+  async recentCalls(
+    p: Principal,
+    slug: string,
+    q: { limit?: number; offset?: number; channel?: Channel; action?: VerdictAction; number?: string },
+  ): Promise<RecentCallsPage> {
     const org = await this.org(p, slug, 'view');
     return this.calls.find(org.id, { ...q, limit: q.limit ?? 50, offset: q.offset ?? 0 });
   }
@@ -335,8 +436,19 @@ export class AdminOperations {
   async updateSettings(p: Principal, slug: string, patch: SettingsInput, note = '') {
     const org = await this.org(p, slug, 'settings');
     const { supervisorMinPrefixDigits, ...orgPatch } = patch;
-    if (supervisorMinPrefixDigits != null && !(Number.isInteger(supervisorMinPrefixDigits) && supervisorMinPrefixDigits >= 1 && supervisorMinPrefixDigits <= 15)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'supervisorMinPrefixDigits must be 1–15 digits or null (country code + 3)', { field: 'supervisorMinPrefixDigits' });
+    if (
+      supervisorMinPrefixDigits != null &&
+      !(
+        Number.isInteger(supervisorMinPrefixDigits) &&
+        supervisorMinPrefixDigits >= 1 &&
+        supervisorMinPrefixDigits <= 15
+      )
+    ) {
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        'supervisorMinPrefixDigits must be 1–15 digits or null (country code + 3)',
+        { field: 'supervisorMinPrefixDigits' },
+      );
     }
     // The org's own settings first: they validate and refuse before anything is written.
     if (Object.keys(orgPatch).length > 0) await this.ctx.orgs.updateSettings(slug, orgPatch, p.actor, note);
@@ -357,7 +469,13 @@ export class AdminOperations {
   /** Softphones ask before dialling: the same decision the PBX adapters would get (seed 001). */
   async precheck(p: Principal, slug: string, number: string, channel: Channel = 'call') {
     await this.org(p, slug, 'view');
-    const v = await this.ctx.screener.screen({ org: slug, channel, direction: 'outbound', from: p.user.name, to: number });
+    const v = await this.ctx.screener.screen({
+      org: slug,
+      channel,
+      direction: 'outbound',
+      from: p.user.name,
+      to: number,
+    });
     return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule };
   }
 
@@ -367,7 +485,14 @@ export class AdminOperations {
   /** One organisation: settings, DIDs, and what this user may do in it. */
   async orgDetail(p: Principal, slug: string) {
     const org = await this.org(p, slug, 'view');
-    return { slug: org.slug, name: org.name, region: org.policy.region, settings: org.policy, dids: await this.ctx.orgs.dids(org.id), permissions: permissionsFor(p.user, org) };
+    return {
+      slug: org.slug,
+      name: org.name,
+      region: org.policy.region,
+      settings: org.policy,
+      dids: await this.ctx.orgs.dids(org.id),
+      permissions: permissionsFor(p.user, org),
+    };
   }
 
   async addDids(p: Principal, slug: string, numbers: readonly string[]) {
@@ -386,7 +511,12 @@ export class AdminOperations {
    * `updateSettings` plus the org's region and name. Everything is validated before anything is
    * written (the region here, the rest by updateSettings), so bad input changes nothing.
    */
-  async updateOrgSettings(p: Principal, slug: string, patch: SettingsInput & { region?: string; name?: string }, note = '') {
+  async updateOrgSettings(
+    p: Principal,
+    slug: string,
+    patch: SettingsInput & { region?: string; name?: string },
+    note = '',
+  ) {
     await this.org(p, slug, 'settings');
     const { region, ...rest } = patch;
     if (region !== undefined) this.ctx.orgs.checkRegion(region);
@@ -404,8 +534,12 @@ export class AdminOperations {
   async removeContactNumbers(p: Principal, slug: string, contactId: number, numbers: readonly string[], note = '') {
     const org = await this.org(p, slug, 'contacts');
     await this.ctx.contacts.require(org.id, contactId);
-    if (await this.ctx.contacts.activeBlock(org.id, contactId) && !can(p.user, org, 'unblock')) {
-      throw new CallscreenError('CS_ERR_FORBIDDEN', `contact ${contactId} is blocked: removing a number from it unblocks that number, which only admins do`, { permission: 'unblock', role: p.user.role, contact: contactId });
+    if ((await this.ctx.contacts.activeBlock(org.id, contactId)) && !can(p.user, org, 'unblock')) {
+      throw new CallscreenError(
+        'CS_ERR_FORBIDDEN',
+        `contact ${contactId} is blocked: removing a number from it unblocks that number, which only admins do`,
+        { permission: 'unblock', role: p.user.role, contact: contactId },
+      );
     }
     return this.ctx.contacts.removeNumbers(slug, contactId, numbers, p.actor, note);
   }
@@ -419,33 +553,59 @@ export class AdminOperations {
   async editEntry(p: Principal, slug: string, id: number, list: 'block' | 'allow', changes: EntryEdit, note = '') {
     const org = await this.org(p, slug, list);
     const e = await this.ctx.blocklist.getEntry(org.id, id);
-    if (!e || e.removedAt !== null) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
+    if (!e || e.removedAt !== null)
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
     if (e.list !== list) {
-      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `entry ${id} is on the ${e.list} list, not the ${list} list`, { entry: id, list: e.list });
+      throw new CallscreenError(
+        'CS_ERR_ENTRY_NOT_FOUND',
+        `entry ${id} is on the ${e.list} list, not the ${list} list`,
+        { entry: id, list: e.list },
+      );
     }
     // Parsed once so the weakening check and the write use the same instant.
-    const expiresAt = changes.expires === undefined ? undefined
-      : changes.expires === null || changes.expires === '' ? null : parseExpiry(changes.expires, this.ctx.clock.now());
+    const expiresAt =
+      changes.expires === undefined
+        ? undefined
+        : changes.expires === null || changes.expires === ''
+          ? null
+          : parseExpiry(changes.expires, this.ctx.clock.now());
     if (list === 'block') {
-      checkBlockScope(p.user, org, await this.policies.get(org.id), e.kind === 'exact' ? 'number' : e.kind, e.kind === 'prefix' ? e.value : '');
+      checkBlockScope(
+        p.user,
+        org,
+        await this.policies.get(org.id),
+        e.kind === 'exact' ? 'number' : e.kind,
+        e.kind === 'prefix' ? e.value : '',
+      );
       const after = { mode: changes.mode ?? e.mode, expiresAt: expiresAt === undefined ? e.expiresAt : expiresAt };
       if (isWeakening({ mode: e.mode, expiresAt: e.expiresAt }, after) && !can(p.user, org, 'unblock')) {
-        throw new CallscreenError('CS_ERR_FORBIDDEN', `this would weaken entry ${id} (${e.mode}${e.expiresAt === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`, { permission: 'unblock', role: p.user.role, entry: id });
+        throw new CallscreenError(
+          'CS_ERR_FORBIDDEN',
+          `this would weaken entry ${id} (${e.mode}${e.expiresAt === null ? ', no expiry' : ''}); weakening is unblocking, which only admins do`,
+          { permission: 'unblock', role: p.user.role, entry: id },
+        );
       }
     }
-    return this.ctx.blocklist.edit(slug, id, {
-      ...(changes.mode !== undefined ? { mode: changes.mode } : {}),
-      ...(changes.name !== undefined ? { name: changes.name } : {}),
-      ...(changes.reason !== undefined ? { reason: changes.reason } : {}),
-      ...(expiresAt !== undefined ? { expires: expiresAt } : {}),
-    }, p.actor, note);
+    return this.ctx.blocklist.edit(
+      slug,
+      id,
+      {
+        ...(changes.mode !== undefined ? { mode: changes.mode } : {}),
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.reason !== undefined ? { reason: changes.reason } : {}),
+        ...(expiresAt !== undefined ? { expires: expiresAt } : {}),
+      },
+      p.actor,
+      note,
+    );
   }
 
   /** Removes an allow entry (admins); the block entries under it apply again. */
   async disallow(p: Principal, slug: string, id: number, note = '') {
     const org = await this.org(p, slug, 'allow');
     const e = await this.ctx.blocklist.getEntry(org.id, id);
-    if (!e || e.removedAt !== null || e.list !== 'allow') throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active allow entry ${id} in "${slug}"`, { entry: id });
+    if (!e || e.removedAt !== null || e.list !== 'allow')
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active allow entry ${id} in "${slug}"`, { entry: id });
     return this.ctx.blocklist.removeById(slug, id, p.actor, note);
   }
 
@@ -454,13 +614,43 @@ export class AdminOperations {
    * the daemon's own in-memory index (so the verdict is the one a call gets), but with no recorder,
    * so asking does not count as a hit on the matched entry.
    */
-  async checkInbound(p: Principal, slug: string, from: string, channel: Channel = 'call', withheld = false, verstat?: string) {
+  async checkInbound(
+    p: Principal,
+    slug: string,
+    from: string,
+    channel: Channel = 'call',
+    withheld = false,
+    verstat?: string,
+  ) {
     await this.org(p, slug, 'view');
-    const screener = new Screener(this.ctx.index, this.ctx.normalizer, this.ctx.clock, null, undefined, identitySettingsFrom(() => this.ctx.config));
+    const screener = new Screener(
+      this.ctx.index,
+      this.ctx.normalizer,
+      this.ctx.clock,
+      null,
+      undefined,
+      identitySettingsFrom(() => this.ctx.config),
+    );
     const attestation = verstat !== undefined ? parseVerstat(verstat) : undefined;
-    const v = await screener.screen({ org: slug, channel, direction: 'inbound', from, to: '', withheld, ...(attestation ? { attestation } : {}) });
+    const v = await screener.screen({
+      org: slug,
+      channel,
+      direction: 'inbound',
+      from,
+      to: '',
+      withheld,
+      ...(attestation ? { attestation } : {}),
+    });
     // An inbound request never gets an agent's outbound action; the API documents the inbound ones.
-    if (!isInboundAction(v.action)) throw new CallscreenError('CS_ERR_INTERNAL', `inbound screening answered "${v.action}"`, { action: v.action });
-    return { action: v.action, reason: v.reason, normalized: v.normalized, rule: v.rule, sipCode: v.sipCode ?? null, ...(attestation ? { attestation: attestationText(attestation) } : {}) };
+    if (!isInboundAction(v.action))
+      throw new CallscreenError('CS_ERR_INTERNAL', `inbound screening answered "${v.action}"`, { action: v.action });
+    return {
+      action: v.action,
+      reason: v.reason,
+      normalized: v.normalized,
+      rule: v.rule,
+      sipCode: v.sipCode ?? null,
+      ...(attestation ? { attestation: attestationText(attestation) } : {}),
+    };
   }
 }

@@ -11,7 +11,10 @@ export class AdminOrgPolicyStore {
   constructor(private readonly db: Database) {}
 
   async get(orgId: number): Promise<AdminOrgPolicy> {
-    const row = await this.db.get<{ min_prefix_digits: number | null }>('SELECT min_prefix_digits FROM org_admin_policy WHERE org_id = ?', [orgId]);
+    const row = await this.db.get<{ min_prefix_digits: number | null }>(
+      'SELECT min_prefix_digits FROM org_admin_policy WHERE org_id = ?',
+      [orgId],
+    );
     return row ? { minPrefixDigits: row.min_prefix_digits } : DEFAULT_ADMIN_ORG_POLICY;
   }
 

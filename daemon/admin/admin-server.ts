@@ -44,8 +44,14 @@ const POLLED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Strict CSP: only our own script and stylesheet; no inline script, no framing, forms post home. */
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
 ].join('; ');
 
 export interface AdminServerOptions {
@@ -72,7 +78,10 @@ export class AdminServer implements Component {
   readonly hashGate: HashGate;
   private app: FastifyInstance | null = null;
 
-  constructor(private readonly ctx: DaemonContext, private readonly options: AdminServerOptions = {}) {
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly options: AdminServerOptions = {},
+  ) {
     this.users = new UserService(ctx.db, ctx.orgs, ctx.audit, ctx.clock, options.scrypt ?? DEFAULT_SCRYPT);
     this.hashGate = new HashGate(options.hashGate);
   }
@@ -82,7 +91,8 @@ export class AdminServer implements Component {
     if (this.app) return this.app;
     const { ctx } = this;
     const cfg = ctx.config.admin;
-    const https = cfg.tls_cert && cfg.tls_key ? { cert: readFileSync(cfg.tls_cert), key: readFileSync(cfg.tls_key) } : null;
+    const https =
+      cfg.tls_cert && cfg.tls_key ? { cert: readFileSync(cfg.tls_cert), key: readFileSync(cfg.tls_key) } : null;
     const app = Fastify({
       loggerInstance: ctx.logger.child({ component: 'admin' }),
       bodyLimit: BODY_LIMIT,
@@ -92,20 +102,47 @@ export class AdminServer implements Component {
     }) as unknown as FastifyInstance;
     this.app = app;
 
-    const sessions = new SessionStore(ctx.db, ctx.clock, cfg.session_hours * 3_600_000, this.options.sessionIdleMs ?? DEFAULT_IDLE_MS);
+    const sessions = new SessionStore(
+      ctx.db,
+      ctx.clock,
+      cfg.session_hours * 3_600_000,
+      this.options.sessionIdleMs ?? DEFAULT_IDLE_MS,
+    );
     // With TLS served here the cookie is always Secure; secure_cookies covers TLS ended at a proxy.
-    const auth = new RequestAuth(this.users, sessions, { secure: cfg.secure_cookies || https !== null, maxAgeSeconds: cfg.session_hours * 3600 });
-    const signIn = new SignInService(this.users, new SignInThrottle(ctx.clock, this.options.throttle), this.hashGate, signInCounter(ctx.metrics.registry));
+    const auth = new RequestAuth(this.users, sessions, {
+      secure: cfg.secure_cookies || https !== null,
+      maxAgeSeconds: cfg.session_hours * 3600,
+    });
+    const signIn = new SignInService(
+      this.users,
+      new SignInThrottle(ctx.clock, this.options.throttle),
+      this.hashGate,
+      signInCounter(ctx.metrics.registry),
+    );
     const ops = new AdminOperations(ctx);
-    const doors = { bulk: new BulkOperations(ctx, ops), transfer: new TransferOperations(ctx, ops), userAdmin: new UserAdminOperations(ops, this.users) };
+    const doors = {
+      bulk: new BulkOperations(ctx, ops),
+      transfer: new TransferOperations(ctx, ops),
+      userAdmin: new UserAdminOperations(ops, this.users),
+    };
 
     await app.register(cookie);
     await app.register(formbody, { bodyLimit: BODY_LIMIT });
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
-        info: { title: 'callscreen admin API', version: '1', description: 'Every panel action. Sign in with POST /api/v1/session (cookie + x-csrf-token) or send Authorization: Bearer <token>.' },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'cs_session' } } },
+        info: {
+          title: 'callscreen admin API',
+          version: '1',
+          description:
+            'Every panel action. Sign in with POST /api/v1/session (cookie + x-csrf-token) or send Authorization: Bearer <token>.',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer' },
+            session: { type: 'apiKey', in: 'cookie', name: 'cs_session' },
+          },
+        },
         security: [{ bearer: [] }, { session: [] }],
       },
       transform: openapiTransform as never,
@@ -134,21 +171,28 @@ export class AdminServer implements Component {
       return reply.code(status).type('text/html; charset=utf-8').send(renderErrorPage(status, body.message));
     });
     app.setNotFoundHandler((req) => {
-      throw Object.assign(new Error(`no such page: ${req.method} ${req.url.split('?')[0] ?? ''}`), { statusCode: 404, code: 'FST_ERR_NOT_FOUND' });
+      throw Object.assign(new Error(`no such page: ${req.method} ${req.url.split('?')[0] ?? ''}`), {
+        statusCode: 404,
+        code: 'FST_ERR_NOT_FOUND',
+      });
     });
 
     // Plugins that register synchronously return a settled promise: fastify waits on a plugin's promise.
-    await app.register((api) => {
-      registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes, ...doors });
-      registerWhatIfRoutes(api, { ops });
-      registerStaleRoutes(api, { ops });
-      registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
-      registerRuleApiRoutes(api, { rules: new RuleOperations(ctx, ops) });
-      api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, () => app.swagger());
-      api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
-        reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)));
-      return Promise.resolve();
-    }, { prefix: '/api/v1' });
+    await app.register(
+      (api) => {
+        registerApiRoutes(api, { ops, auth, signIn, users: this.users, orgs: ctx.orgs, routes: this.routes, ...doors });
+        registerWhatIfRoutes(api, { ops });
+        registerStaleRoutes(api, { ops });
+        registerFloodApiRoutes(api, { flood: ctx.flood, handset: ctx.handset });
+        registerRuleApiRoutes(api, { rules: new RuleOperations(ctx, ops) });
+        api.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, () => app.swagger());
+        api.get('/docs', { schema: { hide: true }, config: { access: 'public' } }, async (_req, reply) =>
+          reply.type('text/html; charset=utf-8').send(renderApiDocs(app.swagger() as OpenApiDoc)),
+        );
+        return Promise.resolve();
+      },
+      { prefix: '/api/v1' },
+    );
     await app.register((pages) => {
       const rules = new RuleOperations(ctx, ops);
       registerPageRoutes(pages, { ops, auth, signIn, ctx, users: this.users, rules, routes: this.routes, ...doors });
@@ -187,7 +231,13 @@ export class AdminServer implements Component {
 /** Counts sign-in outcomes: `callscreen_signin_total{outcome}` (ok, failed, account, address, unknown, busy). */
 function signInCounter(registry: Registry): (o: SignInOutcome) => void {
   const name = 'callscreen_signin_total';
-  const counter = (registry.getSingleMetric(name) as Counter<'outcome'> | undefined)
-    ?? new Counter({ name, help: 'Sign-in attempts by outcome: ok, failed, or refused by the throttle (account, address, unknown = global budget for unknown names, busy = hashing gate full)', labelNames: ['outcome'], registers: [registry] });
+  const counter =
+    (registry.getSingleMetric(name) as Counter<'outcome'> | undefined) ??
+    new Counter({
+      name,
+      help: 'Sign-in attempts by outcome: ok, failed, or refused by the throttle (account, address, unknown = global budget for unknown names, busy = hashing gate full)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
   return (outcome) => counter.inc({ outcome });
 }

@@ -6,16 +6,34 @@
 import { html, type SafeHtml } from './html-escape.js';
 import { document } from './page-layout.js';
 
-interface Schema { type?: unknown; enum?: unknown[]; description?: string; properties?: Record<string, Schema>; required?: string[] }
+interface Schema {
+  type?: unknown;
+  enum?: unknown[];
+  description?: string;
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
 interface Operation {
-  summary?: string; tags?: string[]; security?: unknown[];
+  summary?: string;
+  tags?: string[];
+  security?: unknown[];
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: Schema }>;
   requestBody?: { content?: Record<string, { schema?: Schema }> };
   responses?: Record<string, { description?: string }>;
 }
-export interface OpenApiDoc { info?: { title?: string; description?: string }; paths?: Record<string, Record<string, Operation>> }
+export interface OpenApiDoc {
+  info?: { title?: string; description?: string };
+  paths?: Record<string, Record<string, Operation>>;
+}
 
-const typeOf = (s: Schema | undefined): string => (s?.enum ? s.enum.map(String).join(' | ') : Array.isArray(s?.type) ? s.type.join(' | ') : (typeof s?.type === 'string' ? s.type : 'any'));
+const typeOf = (s: Schema | undefined): string =>
+  s?.enum
+    ? s.enum.map(String).join(' | ')
+    : Array.isArray(s?.type)
+      ? s.type.join(' | ')
+      : typeof s?.type === 'string'
+        ? s.type
+        : 'any';
 
 function operation(method: string, path: string, op: Operation): SafeHtml {
   const body = op.requestBody?.content?.['application/json']?.schema;
@@ -30,8 +48,13 @@ ${fields.length > 0 ? html`<p><strong>Body:</strong> ${fields.map(([k, v], i) =>
 }
 
 export function renderApiDocs(doc: OpenApiDoc): string {
-  const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => operation(m, path, op)));
-  return document('API', html`<main id="content"><h1>${doc.info?.title ?? 'API'}</h1>
+  const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([m, op]) => operation(m, path, op)),
+  );
+  return document(
+    'API',
+    html`<main id="content"><h1>${doc.info?.title ?? 'API'}</h1>
 <p>${doc.info?.description ?? ''} The machine-readable document: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>. Errors are always <code>{code, message, details}</code>.</p>
-${ops}</main>`);
+${ops}</main>`,
+  );
 }

@@ -20,7 +20,10 @@ export interface BulkSelection {
 }
 
 export class BulkOperations {
-  constructor(private readonly ctx: DaemonContext, private readonly ops: AdminOperations) {}
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly ops: AdminOperations,
+  ) {}
 
   /** The ids a selection means, checked: at least one, at most MAX_BULK. */
   async selectedIds(p: Principal, slug: string, sel: BulkSelection): Promise<number[]> {
@@ -28,18 +31,41 @@ export class BulkOperations {
     if (sel.all === true) {
       const ids: number[] = [];
       for (let offset = 0; ; offset += MAX_LIST_PAGE) {
-        const page = await this.ctx.blocklist.list(slug, { list: 'block', search: sel.search ?? '', limit: MAX_LIST_PAGE, offset });
+        const page = await this.ctx.blocklist.list(slug, {
+          list: 'block',
+          search: sel.search ?? '',
+          limit: MAX_LIST_PAGE,
+          offset,
+        });
         for (const e of page.entries) ids.push(e.id);
-        if (page.total > MAX_BULK) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${page.total} entries match; one bulk unblock takes at most ${MAX_BULK} — narrow the search`, { field: 'search' });
+        if (page.total > MAX_BULK)
+          throw new CallscreenError(
+            'CS_ERR_INVALID_VALUE',
+            `${page.total} entries match; one bulk unblock takes at most ${MAX_BULK} — narrow the search`,
+            { field: 'search' },
+          );
         if (page.entries.length < MAX_LIST_PAGE) break;
       }
-      if (ids.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'no blocked entries match; nothing to unblock', { field: 'search' });
+      if (ids.length === 0)
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'no blocked entries match; nothing to unblock', {
+          field: 'search',
+        });
       return ids;
     }
     const ids = [...new Set(sel.ids ?? [])];
-    if (ids.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose at least one entry to unblock (ids), or all entries matching a search (all)', { field: 'ids' });
-    if (ids.length > MAX_BULK) throw new CallscreenError('CS_ERR_INVALID_VALUE', `at most ${MAX_BULK} entries at once`, { field: 'ids' });
-    for (const id of ids) if (!Number.isSafeInteger(id) || id <= 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', `entry id "${String(id)}" is not a positive integer`, { field: 'ids' });
+    if (ids.length === 0)
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        'choose at least one entry to unblock (ids), or all entries matching a search (all)',
+        { field: 'ids' },
+      );
+    if (ids.length > MAX_BULK)
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `at most ${MAX_BULK} entries at once`, { field: 'ids' });
+    for (const id of ids)
+      if (!Number.isSafeInteger(id) || id <= 0)
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', `entry id "${String(id)}" is not a positive integer`, {
+          field: 'ids',
+        });
     return ids;
   }
 
@@ -55,7 +81,11 @@ export class BulkOperations {
       if (e && e.kind === 'contact' && e.contactId !== null && e.removedAt === null) {
         const held = await this.ctx.quarantine.list(org.id, { contactId: e.contactId, status: 'held', limit: 1 });
         if (held.total > 0) {
-          throw new CallscreenError('CS_ERR_INVALID_VALUE', `contact "${e.name || e.value}" has ${held.total} held message(s): unblock it on its own to release or delete them first; nothing was unblocked`, { field: 'ids', entry: id });
+          throw new CallscreenError(
+            'CS_ERR_INVALID_VALUE',
+            `contact "${e.name || e.value}" has ${held.total} held message(s): unblock it on its own to release or delete them first; nothing was unblocked`,
+            { field: 'ids', entry: id },
+          );
         }
       }
     }

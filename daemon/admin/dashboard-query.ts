@@ -6,9 +6,21 @@ import type { Clock } from '../core/clock.js';
 import type { Database } from '../store/database.js';
 import type { PgStore } from '../store/pg-store.js';
 
-export interface DayCount { readonly day: string; readonly calls: number; readonly messages: number }
-export interface TopNumber { readonly number: string; readonly count: number; readonly lastAt: number }
-export interface NodeTotals { readonly node: string; readonly screened: number; readonly blocked: number }
+export interface DayCount {
+  readonly day: string;
+  readonly calls: number;
+  readonly messages: number;
+}
+export interface TopNumber {
+  readonly number: string;
+  readonly count: number;
+  readonly lastAt: number;
+}
+export interface NodeTotals {
+  readonly node: string;
+  readonly screened: number;
+  readonly blocked: number;
+}
 export interface Dashboard {
   readonly days: DayCount[];
   readonly top: TopNumber[];
@@ -31,19 +43,27 @@ export class DashboardQuery {
    * shipped call records (this node's last second or so may still be in its outbox); while
    * PostgreSQL cannot be reached, this node's own records.
    */
-  constructor(private readonly db: Database, private readonly clock: Clock, private readonly shared: PgStore | null = null) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly shared: PgStore | null = null,
+  ) {}
 
   /** `days`: how many days back, today included (default 14, at most 366). */
   async forOrg(orgId: number, days = 14, topN = 10): Promise<Dashboard> {
     const n = Math.max(1, Math.min(366, Math.trunc(days)));
     const today = Math.floor(this.clock.now() / DAY_MS) * DAY_MS;
     const since = today - (n - 1) * DAY_MS;
-    const site = this.shared ? await this.shared.dashboard(orgId, since, topN, BLOCKED_ACTIONS).catch(() => null) : null;
-    const rows = site ? site.days : await this.db.all<{ d: number; channel: string; c: number }>(
-      `SELECT (at / ${DAY_MS}) AS d, channel, count(*) AS c FROM screened
+    const site = this.shared
+      ? await this.shared.dashboard(orgId, since, topN, BLOCKED_ACTIONS).catch(() => null)
+      : null;
+    const rows = site
+      ? site.days
+      : await this.db.all<{ d: number; channel: string; c: number }>(
+          `SELECT (at / ${DAY_MS}) AS d, channel, count(*) AS c FROM screened
        WHERE org_id = ? AND at >= ? AND action IN ${BLOCKED} GROUP BY d, channel`,
-      [orgId, since],
-    );
+          [orgId, since],
+        );
     const out: DayCount[] = [];
     for (let i = 0; i < n; i++) {
       const dayNo = since / DAY_MS + i;
@@ -62,7 +82,8 @@ export class DashboardQuery {
       [orgId, since],
     );
     const mine = { screened: totals?.screened ?? 0, blocked: totals?.blocked ?? 0 };
-    if (this.shared) return { days: out, top, totals: mine, scope: 'node', nodes: [{ node: this.shared.node, ...mine }] };
+    if (this.shared)
+      return { days: out, top, totals: mine, scope: 'node', nodes: [{ node: this.shared.node, ...mine }] };
     return { days: out, top, totals: mine };
   }
 }

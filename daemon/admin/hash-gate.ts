@@ -34,7 +34,10 @@ export class HashGate {
     if (this.active >= this.maxConcurrent) {
       if (this.waiting.length >= this.maxQueued) {
         this.refused++;
-        throw new CallscreenError('CS_ERR_THROTTLED', 'too many sign-ins at once; try again in 1 s', { retryAfterSeconds: 1, reason: 'busy' });
+        throw new CallscreenError('CS_ERR_THROTTLED', 'too many sign-ins at once; try again in 1 s', {
+          retryAfterSeconds: 1,
+          reason: 'busy',
+        });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
@@ -53,6 +56,12 @@ export class HashGate {
   }
 
   stats(): { active: number; queued: number; refused: number; peak: number; runs: number } {
-    return { active: this.active, queued: this.waiting.length, refused: this.refused, peak: this.peak, runs: this.runs };
+    return {
+      active: this.active,
+      queued: this.waiting.length,
+      refused: this.refused,
+      peak: this.peak,
+      runs: this.runs,
+    };
   }
 }

@@ -25,7 +25,8 @@ function render(v: Interpolated): string {
   if (v instanceof SafeHtml) return v.value;
   if (Array.isArray(v)) return v.map(render).join('');
   if (v === null || v === undefined || v === false) return '';
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return escapeHtml(v);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint')
+    return escapeHtml(v);
   // An object here is a bug in a page (it would print "[object Object]"): refuse it loudly.
   throw new TypeError(`html\`\`: cannot interpolate a ${typeof v}`);
 }

@@ -23,7 +23,11 @@ export function toHttpError(err: unknown): HttpError {
     // A 5xx says only what kind of failure it was (the catalogue's title): its message and details
     // can carry a path, SQL or a driver's text, which the daemon log has and a browser must not.
     // CS_ERR_UNAVAILABLE is ours alone ("no PBX connection is configured…") and tells what to do.
-    if (err.httpStatus >= 500 && err.code !== 'CS_ERR_UNAVAILABLE') return { status: err.httpStatus, body: { code: err.code, message: `${ERROR_CATALOGUE[err.code].title}; see the daemon log`, details: {} } };
+    if (err.httpStatus >= 500 && err.code !== 'CS_ERR_UNAVAILABLE')
+      return {
+        status: err.httpStatus,
+        body: { code: err.code, message: `${ERROR_CATALOGUE[err.code].title}; see the daemon log`, details: {} },
+      };
     return { status: err.httpStatus, body: { code: err.code, message: err.message, details: { ...err.details } } };
   }
   const e = (err ?? {}) as FastifyLikeError;
@@ -38,11 +42,18 @@ export function toHttpError(err: unknown): HttpError {
     const allowed = Array.isArray(params.allowedValues) ? `: one of ${params.allowedValues.join(', ')}` : '';
     return {
       status: 400,
-      body: { code: 'CS_ERR_INVALID_VALUE', message: `${e.validationContext ?? 'body'} field "${field}" ${what}${allowed}`, details: { field, in: e.validationContext ?? 'body' } },
+      body: {
+        code: 'CS_ERR_INVALID_VALUE',
+        message: `${e.validationContext ?? 'body'} field "${field}" ${what}${allowed}`,
+        details: { field, in: e.validationContext ?? 'body' },
+      },
     };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, body: { code: 'CS_ERR_USAGE', message: e.message ?? 'bad request', details: { reason: e.code ?? '' } } };
+    return {
+      status: e.statusCode,
+      body: { code: 'CS_ERR_USAGE', message: e.message ?? 'bad request', details: { reason: e.code ?? '' } },
+    };
   }
   const internal = new CallscreenError('CS_ERR_INTERNAL', 'internal error; see the daemon log');
   return { status: 500, body: { code: internal.code, message: internal.message, details: {} } };

@@ -9,8 +9,10 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Access } from './access-policy.js';
 
 export const ERROR_BODY = {
-  type: 'object', required: ['code', 'message', 'details'],
-  description: 'Every error: a stable code from the catalogue (daemon/core/errors.ts), a message for people, details naming the field or limit',
+  type: 'object',
+  required: ['code', 'message', 'details'],
+  description:
+    'Every error: a stable code from the catalogue (daemon/core/errors.ts), a message for people, details naming the field or limit',
   properties: {
     code: { type: 'string', pattern: '^CS_ERR_[A-Z_]+$', examples: ['CS_ERR_INVALID_VALUE'] },
     message: { type: 'string' },
@@ -32,15 +34,20 @@ export function errorResponses(access: Access, method: string, url: string): Rec
   };
   if (access !== 'public') {
     out[401] = err('not signed in, or the token is unknown, expired or revoked');
-    out[403] = err(access === 'signed-in'
-      ? 'CSRF token or Origin wrong (session), or a read-only token writing'
-      : `the role may not "${access}" here (see docs/admin.md Roles), or CSRF/Origin wrong`);
+    out[403] = err(
+      access === 'signed-in'
+        ? 'CSRF token or Origin wrong (session), or a read-only token writing'
+        : `the role may not "${access}" here (see docs/admin.md Roles), or CSRF/Origin wrong`,
+    );
   }
-  if (url.includes(':org')) out[404] = err('no such organisation for this user (another org\'s existence is not revealed), or no such entry');
+  if (url.includes(':org'))
+    out[404] = err("no such organisation for this user (another org's existence is not revealed), or no such entry");
   if (access === 'public' && method === 'POST') {
     out[401] = err('wrong user name or password');
     out[403] = err('posted from another site (Origin/Referer)');
-    out[429] = err('throttled: too many failures for the account or address, too many unknown names, or too many sign-ins at once; see Retry-After');
+    out[429] = err(
+      'throttled: too many failures for the account or address, too many unknown names, or too many sign-ins at once; see Retry-After',
+    );
   }
   return out;
 }
@@ -57,13 +64,28 @@ export function installResponseSchemas(app: FastifyInstance): void {
     const method = [route.method].flat()[0] ?? 'GET';
     const status = config.status ?? 200;
     const given = schema.response ?? {};
-    const success = given[status] ?? { description: status === 201 ? 'Created' : 'OK', type: 'object', additionalProperties: true };
-    route.schema = { ...schema, response: { ...errorResponses(config.access, method, route.url), ...given, [status]: success } };
+    const success = given[status] ?? {
+      description: status === 201 ? 'Created' : 'OK',
+      type: 'object',
+      additionalProperties: true,
+    };
+    route.schema = {
+      ...schema,
+      response: { ...errorResponses(config.access, method, route.url), ...given, [status]: success },
+    };
   });
 }
 
 /** @fastify/swagger `transform`: HTML pages out, security per route from its access rule. */
-export function openapiTransform({ schema, url, route }: { schema: Record<string, unknown> | undefined; url: string; route: RouteOptions }): { schema: Record<string, unknown>; url: string } {
+export function openapiTransform({
+  schema,
+  url,
+  route,
+}: {
+  schema: Record<string, unknown> | undefined;
+  url: string;
+  route: RouteOptions;
+}): { schema: Record<string, unknown>; url: string } {
   const access = route.config?.access;
   const isApi = url.startsWith('/api/v1/');
   if (!isApi && !OPS_PATHS.has(url)) return { schema: { ...schema, hide: true }, url };
@@ -71,11 +93,20 @@ export function openapiTransform({ schema, url, route }: { schema: Record<string
   return {
     schema: {
       ...schema,
-      ...(isApi ? {} : {
-        tags: ['ops'],
-        summary: { '/healthz': 'Liveness', '/readyz': 'Readiness: 503 with the reason while a link or the database is down', '/metrics': 'Prometheus metrics (text exposition format)' }[url],
-        response: url === '/readyz' ? { 200: { description: 'ready' }, 503: { description: 'not ready; the body says why' } } : { 200: { description: 'OK' } },
-      }),
+      ...(isApi
+        ? {}
+        : {
+            tags: ['ops'],
+            summary: {
+              '/healthz': 'Liveness',
+              '/readyz': 'Readiness: 503 with the reason while a link or the database is down',
+              '/metrics': 'Prometheus metrics (text exposition format)',
+            }[url],
+            response:
+              url === '/readyz'
+                ? { 200: { description: 'ready' }, 503: { description: 'not ready; the body says why' } }
+                : { 200: { description: 'OK' } },
+          }),
       security: isPublic ? [] : [{ bearer: [] }, { session: [] }],
     },
     url,

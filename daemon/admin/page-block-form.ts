@@ -36,19 +36,43 @@ export interface BlockFormValues {
 }
 
 /** The input names an error can point at. */
-export const BLOCK_FIELDS = ['kind', 'number', 'prefix', 'pattern', 'contactId', 'mode', 'name', 'reason', 'expires', 'dids', 'observe'] as const;
+export const BLOCK_FIELDS = [
+  'kind',
+  'number',
+  'prefix',
+  'pattern',
+  'contactId',
+  'mode',
+  'name',
+  'reason',
+  'expires',
+  'dids',
+  'observe',
+] as const;
 
 /**
  * `whatIf`: the what-if figures (a preview, or the confirm step of a broad entry), shown above the
  * buttons. `orgDids`: the org's DIDs, offered as the DIDs the entry applies to (none = no choice).
  */
-export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: BlockFormValues, fe?: FormError, whatIf?: SafeHtml, orgDids: readonly string[] = []): SafeHtml {
+export function renderBlockForm(
+  f: Frame,
+  contacts: readonly Contact[],
+  v: BlockFormValues,
+  fe?: FormError,
+  whatIf?: SafeHtml,
+  orgDids: readonly string[] = [],
+): SafeHtml {
   // Agents block contacts only (access-policy.ts): the other kinds are not offered to them.
   const agent = roleIn(f.user, f.org.slug) === 'agent';
   const kind = agent ? 'contact' : (BLOCK_KINDS as readonly string[]).includes(v.kind) ? v.kind : 'number';
   const mode = v.mode === 'voicemail' || v.mode === 'reject' ? v.mode : f.org.policy.defaultMode;
-  const radio = (k: string, label: string, hint: string) => html`<label><input type="radio" name="kind" value="${k}"${k === kind ? html` checked` : ''}> ${label} <span class="hint">— ${hint}</span></label>`;
-  const input = (name: string, label: SafeHtml, attrs: SafeHtml) => html`<div class="field"><label for="${name}">${label}</label>
+  const radio = (k: string, label: string, hint: string) =>
+    html`<label><input type="radio" name="kind" value="${k}"${k === kind ? html` checked` : ''}> ${label} <span class="hint">— ${hint}</span></label>`;
+  const input = (
+    name: string,
+    label: SafeHtml,
+    attrs: SafeHtml,
+  ) => html`<div class="field"><label for="${name}">${label}</label>
     <input id="${name}" name="${name}" value="${(v as unknown as Record<string, string>)[name] ?? ''}"${attrs}${invalidAttrs(fe, name)}>${fieldError(fe, name)}</div>`;
   return html`<form method="post" action="/block" class="card kind-form" novalidate>${errorSummary(fe, { number: 'number', prefix: 'prefix', pattern: 'pattern', contactId: 'contact' })}
   <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">
@@ -60,20 +84,28 @@ export function renderBlockForm(f: Frame, contacts: readonly Contact[], v: Block
     ${agent ? '' : radio('unidentified', 'Unidentified callers', 'withheld, anonymous or no number')}
     ${fieldError(fe, 'kind')}
   </fieldset>
-  ${agent ? '' : html`<fieldset class="for-kind for-number"><legend>The phone number</legend>
+  ${
+    agent
+      ? ''
+      : html`<fieldset class="for-kind for-number"><legend>The phone number</legend>
     ${input('number', html`Phone number <span class="hint">any format, e.g. (555) 123-4567 or +44 20 7946 0000</span>`, html` type="tel" maxlength="64" autocomplete="off"`)}
   </fieldset>
   <fieldset class="for-kind for-prefix"><legend>The prefix</legend>
     ${input('prefix', html`Prefix <span class="hint">every number starting so, e.g. +1900</span>`, html` type="text" maxlength="32" autocomplete="off"`)}
   </fieldset>
-  ${patternField(v.pattern ?? '', fe, 'block')}`}
+  ${patternField(v.pattern ?? '', fe, 'block')}`
+  }
   <fieldset class="for-kind for-contact"><legend>The contact</legend>
     <div class="field"><label for="contactId">Contact <span class="hint">add contacts on the Contacts page</span></label>
     <select id="contactId" name="contactId"${invalidAttrs(fe, 'contactId')}><option value="">— choose a contact —</option>${contacts.map((c) => html`<option value="${c.id}"${String(c.id) === v.contactId ? html` selected` : ''}>${c.name} (${c.numbers.join(', ')})${c.blocked ? ' — blocked' : ''}</option>`)}</select>${fieldError(fe, 'contactId')}</div>
   </fieldset>
-  ${agent ? '' : html`<fieldset class="for-kind for-unidentified"><legend>Unidentified callers</legend>
+  ${
+    agent
+      ? ''
+      : html`<fieldset class="for-kind for-unidentified"><legend>Unidentified callers</legend>
     <p class="muted">Calls and messages with no usable number: empty, anonymous, restricted, private, unavailable, unknown, withheld, all zeros or not a number. There is nothing more to fill in.</p>
-  </fieldset>`}
+  </fieldset>`
+  }
   <fieldset><legend>How to block</legend>
     <label><input type="radio" name="mode" value="voicemail"${mode === 'voicemail' ? html` checked` : ''}> ${MODE_LABEL.voicemail} <span class="hint">— calls and SMS are blocked; the caller can leave a voice message</span></label>
     <label><input type="radio" name="mode" value="reject"${mode === 'reject' ? html` checked` : ''}> ${MODE_LABEL.reject} <span class="hint">— calls, voice messages and SMS are all blocked</span></label>

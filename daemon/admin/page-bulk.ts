@@ -20,7 +20,10 @@ function selection(body: unknown): BulkSelection {
   return { ids: fields(body, 'ids').map((s) => (/^\d{1,15}$/.test(s) ? Number(s) : Number.NaN)) };
 }
 
-export function registerBulkPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext; readonly bulk: BulkOperations }): void {
+export function registerBulkPages(
+  app: FastifyInstance,
+  deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext; readonly bulk: BulkOperations },
+): void {
   const { ops, ctx, bulk } = deps;
 
   app.post('/blocked/bulk', { config: { access: 'unblock' } }, async (req, reply) => {
@@ -30,15 +33,23 @@ export function registerBulkPages(app: FastifyInstance, deps: { readonly ops: Ad
     const shown = [];
     for (const id of ids.slice(0, CONFIRM_SHOWN)) shown.push(await ops.entry(a, org.slug, id));
     const csrf = html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${org.slug}">`;
-    const keep = sel.all ? html`<input type="hidden" name="all" value="1"><input type="hidden" name="search" value="${sel.search ?? ''}">` : ids.map((id) => html`<input type="hidden" name="ids" value="${id}">`);
-    return sendHtml(reply, page(f, html`<div class="card">
+    const keep = sel.all
+      ? html`<input type="hidden" name="all" value="1"><input type="hidden" name="search" value="${sel.search ?? ''}">`
+      : ids.map((id) => html`<input type="hidden" name="ids" value="${id}">`);
+    return sendHtml(
+      reply,
+      page(
+        f,
+        html`<div class="card">
 <p>Unblock <strong>${ids.length} ${ids.length === 1 ? 'entry' : 'entries'}</strong> in <strong>${org.name}</strong>? They can call and text ${org.name} again.</p>
 <ul>${shown.map((e) => html`<li>${describeEntry(e)}${e.name ? html` — ${e.name}` : ''} <span class="muted">(${MODE_LABEL[e.mode]})</span></li>`)}</ul>
 ${ids.length > shown.length ? html`<p class="muted">…and ${ids.length - shown.length} more.</p>` : ''}
 <form method="post" action="/blocked/unblock-many">${csrf}${keep}
   <div class="field"><label for="note">Note (why; kept in the audit log)</label><textarea id="note" name="note" rows="2" maxlength="1000"></textarea></div>
   <div class="actions"><button type="submit" class="danger">Confirm: unblock ${ids.length}</button><a class="button secondary" href="/blocked?org=${org.slug}">Cancel</a></div>
-</form></div>`));
+</form></div>`,
+      ),
+    );
   });
 
   app.post('/blocked/unblock-many', { config: { access: 'unblock' } }, async (req, reply) => {

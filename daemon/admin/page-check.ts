@@ -17,12 +17,19 @@ export function renderCheck(f: Frame, number: string, channel: 'call' | 'sms', r
   <div class="field"><label for="number">Caller <span class="hint">any format; empty or "anonymous" = an unidentified caller</span></label><input id="number" name="number" type="search" inputmode="tel" maxlength="64" value="${number}"></div>
   <div class="field"><label for="channel">As</label><select id="channel" name="channel"><option value="call"${channel === 'call' ? html` selected` : ''}>a call</option><option value="sms"${channel === 'sms' ? html` selected` : ''}>an SMS</option></select></div>
   <div class="field"><button type="submit" name="go" value="1">Check</button></div></form>
-${result ? html`<section class="card" aria-labelledby="verdict-h"><h2 id="verdict-h">${channel === 'sms' ? 'An SMS' : 'A call'} from ${result.normalized === 'unidentified' ? 'an unidentified caller' : result.normalized}: <span class="tag">${VERDICT_LABEL[result.action]}</span></h2>
+${
+  result
+    ? html`<section class="card" aria-labelledby="verdict-h"><h2 id="verdict-h">${channel === 'sms' ? 'An SMS' : 'A call'} from ${result.normalized === 'unidentified' ? 'an unidentified caller' : result.normalized}: <span class="tag">${VERDICT_LABEL[result.action]}</span></h2>
 <p role="status">${result.reason}${result.sipCode ? html` (SIP ${result.sipCode})` : ''}.</p>
-<p class="muted">From the daemon's own screening, as a call would get it now; checking counts no hit on the entry.</p></section>` : ''}`;
+<p class="muted">From the daemon's own screening, as a call would get it now; checking counts no hit on the entry.</p></section>`
+    : ''
+}`;
 }
 
-export function registerCheckPage(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext }): void {
+export function registerCheckPage(
+  app: FastifyInstance,
+  deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext },
+): void {
   const { ops, ctx } = deps;
   app.get('/check', { config: { access: 'view' } }, async (req, reply) => {
     // Reached from Recent calls (the navigation is full at 1280 px): that tab stays current.

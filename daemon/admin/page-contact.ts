@@ -20,14 +20,25 @@ export function renderContact(f: Frame, c: Contact, typed: string, fe?: FormErro
 <h2>Numbers</h2>
 ${c.numbers.length === 0 ? html`<p class="empty">${c.name} has no numbers.</p>` : html`<ul class="plain">${c.numbers.map((n) => html`<li>${n}${mayRemove ? html` <form class="inline" method="post" action="/contacts/${c.id}/numbers/remove"${c.blocked ? html` data-confirm="Remove ${n} from ${c.name}? It is no longer blocked with them."` : ''}>${csrf}<input type="hidden" name="numbers" value="${n}"><button type="submit" class="secondary" aria-label="Remove ${n}">Remove</button></form>` : ''}</li>`)}</ul>`}
 ${c.blocked && f.perms.contacts && !f.perms.unblock ? html`<p class="muted">Only admins remove numbers from a blocked contact (it unblocks them).</p>` : ''}
-${f.perms.contacts ? html`<form method="post" action="/contacts/${c.id}/numbers" class="card" novalidate>${errorSummary(fe)}${csrf}
+${
+  f.perms.contacts
+    ? html`<form method="post" action="/contacts/${c.id}/numbers" class="card" novalidate>${errorSummary(fe)}${csrf}
   <div class="field"><label for="numbers">Add numbers <span class="hint">one per line or comma-separated, any format${c.blocked ? '; blocked at once' : ''}</span></label><textarea id="numbers" name="numbers" rows="2"${invalidAttrs(fe, 'numbers')}>${typed}</textarea>${fieldError(fe, 'numbers')}</div>
-  <button type="submit">Add numbers</button></form>` : ''}`;
+  <button type="submit">Add numbers</button></form>`
+    : ''
+}`;
 }
 
-export function registerContactPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext }): void {
+export function registerContactPages(
+  app: FastifyInstance,
+  deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext },
+): void {
   const { ops, ctx } = deps;
-  const numbersOf = (raw: string) => raw.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
+  const numbersOf = (raw: string) =>
+    raw
+      .split(/[\n,;]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
 
   app.get('/contacts/:id', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org, f } = await frameOf(ctx, ops, req, '/contacts', 'Contact');
@@ -40,10 +51,14 @@ export function registerContactPages(app: FastifyInstance, deps: { readonly ops:
     const typed = field(req.body, 'numbers');
     try {
       const numbers = numbersOf(typed);
-      if (numbers.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one number', { field: 'numbers' });
+      if (numbers.length === 0)
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one number', { field: 'numbers' });
       const before = (await ops.contact(a, org.slug, idParam(req))).numbers.length;
       const c = await ops.addContactNumbers(a, org.slug, idParam(req), numbers);
-      return await back(reply, `/contacts/${c.id}`, org.slug, 'numbers-added', { ref: c.id, count: c.numbers.length - before });
+      return await back(reply, `/contacts/${c.id}`, org.slug, 'numbers-added', {
+        ref: c.id,
+        count: c.numbers.length - before,
+      });
     } catch (err) {
       const fe = formErrorOf(err, ['numbers'], {}, 'numbers');
       if (!fe) throw err;

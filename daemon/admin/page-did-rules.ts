@@ -43,14 +43,24 @@ const SCREENING: Readonly<Record<string, string>> = {
 /** The "others" select's value as the service's mode: '' = as usual (null). */
 function othersOf(raw: string): BlockMode | null {
   if (raw === '') return null;
-  if (raw !== 'voicemail' && raw !== 'reject') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose as usual, voicemail or reject for the callers who are not allowed', { field: 'others' });
+  if (raw !== 'voicemail' && raw !== 'reject')
+    throw new CallscreenError(
+      'CS_ERR_INVALID_VALUE',
+      'choose as usual, voicemail or reject for the callers who are not allowed',
+      { field: 'others' },
+    );
   return raw;
 }
 
 /** The pattern minimum field: empty = the default, else 1–2 digits (the service checks 1–15). */
 function minimumOf(raw: string): number | null {
   if (raw.trim() === '') return null;
-  if (!/^\d{1,2}$/.test(raw.trim())) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'the pattern minimum must be a number of digits from 1 to 15, or empty for the default', { field: 'minPatternDigits' });
+  if (!/^\d{1,2}$/.test(raw.trim()))
+    throw new CallscreenError(
+      'CS_ERR_INVALID_VALUE',
+      'the pattern minimum must be a number of digits from 1 to 15, or empty for the default',
+      { field: 'minPatternDigits' },
+    );
   return Number(raw.trim());
 }
 
@@ -65,7 +75,7 @@ export function renderRuleSettings(f: Frame, v: RuleSettingsView): SafeHtml {
   const r = v.refused;
   const rows = v.dids.map((d, i) => {
     const fe = r?.did === d.number ? rowError(v.dids, r.did, r.fe) : undefined;
-    const chosen = fe ? r?.typed ?? '' : d.allowlistOnly ?? '';
+    const chosen = fe ? (r?.typed ?? '') : (d.allowlistOnly ?? '');
     return html`<tr>
   <td data-label="Inbound number">${d.number}</td>
   <td data-label="Now">${SCREENING[d.allowlistOnly ?? ''] ?? ''}</td>
@@ -76,13 +86,15 @@ export function renderRuleSettings(f: Frame, v: RuleSettingsView): SafeHtml {
 </tr>`;
   });
   const minFe = r && r.did === undefined ? r.fe : undefined;
-  const minValue = minFe ? r?.typed ?? '' : v.minimum.isDefault ? '' : String(v.minimum.minPatternDigits);
+  const minValue = minFe ? (r?.typed ?? '') : v.minimum.isDefault ? '' : String(v.minimum.minPatternDigits);
   return html`<h2 id="did-rules-h">Who may ring each inbound number</h2>
 <p class="muted">An allowlist-only number rings only for allow-listed callers (for every number, or for that one) and the organisation's contacts; everyone else, unidentified callers included, goes to voicemail or is rejected. Blocks still apply first. Calls only: SMS and agents' own calls are screened as usual.</p>
 ${r?.did !== undefined ? errorSummary(rowError(v.dids, r.did, r.fe)) : ''}
-${v.dids.length === 0
+${
+  v.dids.length === 0
     ? html`<p class="empty">No inbound numbers yet: add one above.</p>`
-    : html`<table class="stack"><caption class="skip">Who may ring each inbound number of ${f.org.name}</caption><thead><tr><th scope="col">Inbound number</th><th scope="col">Now</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`}
+    : html`<table class="stack"><caption class="skip">Who may ring each inbound number of ${f.org.name}</caption><thead><tr><th scope="col">Inbound number</th><th scope="col">Now</th><th scope="col">Change</th></tr></thead><tbody>${rows}</tbody></table>`
+}
 <h2 id="pattern-min-h">Pattern minimum</h2>
 <form method="post" action="/settings/pattern-minimum" class="card" novalidate>${errorSummary(minFe)}${csrf}
   <div class="field"><label for="minPatternDigits">Fewest fixed digits a pattern must have <span class="hint">after "+"; empty = the default (6). Now ${v.minimum.minPatternDigits}${v.minimum.isDefault ? ', the default' : ''}. A "?" is not fixed: +1415555???? fixes 7</span></label>
@@ -100,9 +112,20 @@ export function registerDidRulePages(app: FastifyInstance, deps: RuleSettingsDep
   const { ops, rules, ctx } = deps;
 
   /** The whole Settings page again with this section's error at its field and what was typed. */
-  const again = async (req: FastifyRequest, err: unknown, field: 'others' | 'minPatternDigits', did: string | undefined, typed: string) => {
+  const again = async (
+    req: FastifyRequest,
+    err: unknown,
+    field: 'others' | 'minPatternDigits',
+    did: string | undefined,
+    typed: string,
+  ) => {
     // A DID row's errors (mode, the DID itself) all belong at that row's select.
-    const fe = formErrorOf(err, [field], field === 'others' ? { mode: 'others', did: 'others' } : {}, field === 'others' ? 'others' : null);
+    const fe = formErrorOf(
+      err,
+      [field],
+      field === 'others' ? { mode: 'others', did: 'others' } : {},
+      field === 'others' ? 'others' : null,
+    );
     if (!fe) throw err;
     const { a, org, f } = await frameOf(ctx, ops, req, '/settings', 'Settings');
     const view = await ruleSettingsView(rules, a, org.slug);

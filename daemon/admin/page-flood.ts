@@ -25,11 +25,27 @@ type NumberKey = keyof typeof FLOOD_LIMITS;
 const NUMBERS: ReadonlyArray<{ key: NumberKey; label: string; hint: string }> = [
   { key: 'maxCalls', label: 'Calls from one number', hint: 'more than this many within the window holds the number' },
   { key: 'windowMinutes', label: 'Window (minutes)', hint: 'every count is taken over this sliding window' },
-  { key: 'didSweep', label: 'DIDs called by one number', hint: 'calling this many of your inbound numbers within the window holds it' },
-  { key: 'prefixDigits', label: 'Neighbour digits', hint: 'numbers differing only in their last this-many digits are neighbours' },
-  { key: 'prefixMaxCalls', label: 'Calls from neighbours', hint: 'more than this many from at least two neighbours holds their prefix' },
+  {
+    key: 'didSweep',
+    label: 'DIDs called by one number',
+    hint: 'calling this many of your inbound numbers within the window holds it',
+  },
+  {
+    key: 'prefixDigits',
+    label: 'Neighbour digits',
+    hint: 'numbers differing only in their last this-many digits are neighbours',
+  },
+  {
+    key: 'prefixMaxCalls',
+    label: 'Calls from neighbours',
+    hint: 'more than this many from at least two neighbours holds their prefix',
+  },
   { key: 'holdMinutes', label: 'Hold (minutes)', hint: 'a hold expires by itself after this long' },
-  { key: 'neighbourMaxCalls', label: 'Calls sharing your exchange', hint: 'with neighbour spoofing on (North American numbers)' },
+  {
+    key: 'neighbourMaxCalls',
+    label: 'Calls sharing your exchange',
+    hint: 'with neighbour spoofing on (North American numbers)',
+  },
 ];
 const FIELDS: readonly string[] = ['enabled', 'neighbour', 'mode', ...NUMBERS.map((n) => n.key)];
 const STATUSES = ['pending', 'approved', 'declined', 'all'] as const;
@@ -59,21 +75,29 @@ function postedValues(body: unknown): Record<string, unknown> {
     const raw = field(body, key).trim();
     if (!/^\d{1,6}$/.test(raw)) {
       const [min, max] = FLOOD_LIMITS[key];
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `${label} must be a whole number from ${min} to ${max}`, { field: key });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `${label} must be a whole number from ${min} to ${max}`, {
+        field: key,
+      });
     }
     out[key] = Number(raw);
   }
   return out;
 }
 
-export function renderFlood(f: Frame, p: OrgFloodPolicy, typed?: Readonly<Record<string, string>>, fe?: FormError): SafeHtml {
+export function renderFlood(
+  f: Frame,
+  p: OrgFloodPolicy,
+  typed?: Readonly<Record<string, string>>,
+  fe?: FormError,
+): SafeHtml {
   const s: FloodPolicy = p.effective;
   const canEdit = f.perms.settings;
   const changed = new Set(Object.keys(p.changes));
   const value = (k: NumberKey): string => typed?.[k] ?? String(s[k]);
   const dis = canEdit ? html`` : html` disabled`;
   const def = (k: keyof FloodPolicy): SafeHtml => (changed.has(k) ? html` <span class="tag">changed</span>` : html``);
-  const checked = (k: 'enabled' | 'neighbour'): SafeHtml => ((typed ? typed[k] === 'on' : s[k]) ? html` checked` : html``);
+  const checked = (k: 'enabled' | 'neighbour'): SafeHtml =>
+    (typed ? typed[k] === 'on' : s[k]) ? html` checked` : html``;
   const mode = typed?.mode ?? s.mode;
   return html`<p class="muted">A number calling too often, a burst from numbers next to each other, or one number calling many of your inbound numbers is held by a temporary automatic entry (source <code>auto</code>): it expires by itself, shows in Blocked callers and is audited. ${changed.size === 0 ? 'These are the defaults.' : html`<strong>${changed.size}</strong> ${changed.size === 1 ? 'setting differs' : 'settings differ'} from the defaults.`}</p>
 <form method="post" action="/flood" class="card" novalidate>${errorSummary(fe)}
@@ -95,33 +119,48 @@ ${canEdit && changed.size > 0 ? html`<form method="post" action="/flood/reset" c
 export function renderRequests(f: Frame, list: readonly BlockRequest[], status: StatusFilter): SafeHtml {
   const canDecide = f.perms.unblock;
   const hidden = html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">`;
-  const rows = list.map((r) => html`<tr>
+  const rows = list.map(
+    (r) => html`<tr>
   <td data-label="Number">${r.number}</td>
   <td data-label="Asked by">${r.requestedBy} <span class="hint">${r.origin}</span></td>
   <td data-label="When">${when(r.requestedAt)}</td>
   <td data-label="Why">${r.why}</td>
   <td data-label="Status">${r.status}${r.decidedBy !== null ? html` <span class="hint">by ${r.decidedBy} ${when(r.decidedAt)}</span>` : ''}</td>
-  <td data-label="Action">${canDecide && r.status === 'pending' ? html`<form method="post" action="/requests/${r.id}/approve" class="inline">${hidden}<button type="submit" aria-label="Block ${r.number}">Block</button></form>
-    <form method="post" action="/requests/${r.id}/decline" class="inline">${hidden}<label class="skip" for="note-${r.id}">Note for declining ${r.number}</label><input id="note-${r.id}" name="note" type="text" size="12" maxlength="1000" placeholder="note (optional)"><button type="submit" class="secondary" aria-label="Decline ${r.number}">Decline</button></form>` : ''}</td>
-</tr>`);
+  <td data-label="Action">${
+    canDecide && r.status === 'pending'
+      ? html`<form method="post" action="/requests/${r.id}/approve" class="inline">${hidden}<button type="submit" aria-label="Block ${r.number}">Block</button></form>
+    <form method="post" action="/requests/${r.id}/decline" class="inline">${hidden}<label class="skip" for="note-${r.id}">Note for declining ${r.number}</label><input id="note-${r.id}" name="note" type="text" size="12" maxlength="1000" placeholder="note (optional)"><button type="submit" class="secondary" aria-label="Decline ${r.number}">Decline</button></form>`
+      : ''
+  }</td>
+</tr>`,
+  );
   return html`<p class="muted">Numbers agents asked to block from their phones (feature codes) where they may not block themselves. Blocking one blocks it as you; declining leaves it unblocked. Both are audited.</p>
 <form method="get" action="/requests" class="search"><input type="hidden" name="org" value="${f.org.slug}">
   <div class="field"><label for="status">Show</label><select id="status" name="status">${STATUSES.map((s) => html`<option value="${s}"${s === status ? html` selected` : ''}>${s}</option>`)}</select></div>
   <button type="submit" class="secondary">Show</button></form>
-${list.length === 0
+${
+  list.length === 0
     ? html`<p class="empty">No ${status === 'all' ? '' : `${status} `}block requests in ${f.org.name}.</p>`
-    : html`<table class="stack"><caption class="skip">Block requests of ${f.org.name}</caption><thead><tr><th scope="col">Number</th><th scope="col">Asked by</th><th scope="col">When</th><th scope="col">Why</th><th scope="col">Status</th><th scope="col">Action</th></tr></thead><tbody>${rows}</tbody></table>`}`;
+    : html`<table class="stack"><caption class="skip">Block requests of ${f.org.name}</caption><thead><tr><th scope="col">Number</th><th scope="col">Asked by</th><th scope="col">When</th><th scope="col">Why</th><th scope="col">Status</th><th scope="col">Action</th></tr></thead><tbody>${rows}</tbody></table>`
+}`;
 }
 
 function statusOf(raw: string): StatusFilter {
   if (raw === '') return 'pending';
   if (!(STATUSES as readonly string[]).includes(raw)) {
-    throw new CallscreenError('CS_ERR_INVALID_VALUE', `query parameter "status" must be one of ${STATUSES.join(', ')}`, { field: 'status', in: 'querystring' });
+    throw new CallscreenError(
+      'CS_ERR_INVALID_VALUE',
+      `query parameter "status" must be one of ${STATUSES.join(', ')}`,
+      { field: 'status', in: 'querystring' },
+    );
   }
   return raw as StatusFilter;
 }
 
-export function registerFloodPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext }): void {
+export function registerFloodPages(
+  app: FastifyInstance,
+  deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext },
+): void {
   const { ops, ctx } = deps;
 
   app.get('/flood', { config: { access: 'view' } }, async (req, reply) => {

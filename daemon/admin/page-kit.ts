@@ -40,7 +40,8 @@ export function query(req: FastifyRequest, key: string): string {
 
 export function idParam(req: FastifyRequest, name = 'id'): number {
   const n = Number((req.params as Record<string, string>)[name]);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${name} must be a positive integer`, { field: name });
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', `${name} must be a positive integer`, { field: name });
   return n;
 }
 
@@ -53,10 +54,20 @@ export function back(reply: FastifyReply, path: string, org: string, key: Notice
 }
 
 /** The signed-in user, the organisation the access hook authorised, and the page frame. */
-export async function frameOf(ctx: DaemonContext, ops: AdminOperations, req: FastifyRequest, path: string, title: string): Promise<{ a: AuthState; org: Org; f: Frame }> {
+export async function frameOf(
+  ctx: DaemonContext,
+  ops: AdminOperations,
+  req: FastifyRequest,
+  path: string,
+  title: string,
+): Promise<{ a: AuthState; org: Org; f: Frame }> {
   const a = principalOf(req);
-  const org = req.accessOrg ?? await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view');
+  const org = req.accessOrg ?? (await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view'));
   const orgs = await ops.orgs(a);
   const notice = await renderNotice(ctx, org, req.query as Record<string, unknown>);
-  return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice } };
+  return {
+    a,
+    org,
+    f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice },
+  };
 }

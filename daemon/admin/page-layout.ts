@@ -42,7 +42,9 @@ export function document(title: string, body: SafeHtml): string {
 
 export function page(f: Frame, content: SafeHtml): string {
   const orgQ = `?org=${encodeURIComponent(f.org.slug)}`;
-  return document(f.title, html`<a class="skip" href="#content">Skip to content</a>
+  return document(
+    f.title,
+    html`<a class="skip" href="#content">Skip to content</a>
 <header class="top">
   <span class="brand">callscreen</span>
   <form method="get" action="${f.path}">
@@ -59,7 +61,8 @@ export function page(f: Frame, content: SafeHtml): string {
 ${f.readOnly ? html`<p class="notice read-only" role="alert">Read-only: ${f.readOnly}</p>` : ''}
 ${f.notice ? html`<p class="notice" role="status">${f.notice}</p>` : ''}
 ${content}
-</main>`);
+</main>`,
+  );
 }
 
 /** Epoch ms as "2026-11-01 14:03 UTC". */

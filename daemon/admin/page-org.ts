@@ -13,10 +13,20 @@ import { page, type Frame } from './page-layout.js';
 import { renderSettings, settingsValues } from './page-views.js';
 import { errorSummary, fieldError, formErrorOf, invalidAttrs, type FormError } from './panel-form-error.js';
 
-export interface OrgFormValues { readonly orgName: string; readonly region: string; readonly dids: string }
+export interface OrgFormValues {
+  readonly orgName: string;
+  readonly region: string;
+  readonly dids: string;
+}
 const ORG_FIELDS = ['orgName', 'region', 'dids'] as const;
 
-export function renderOrgSection(f: Frame, dids: readonly string[], v: OrgFormValues, fe?: FormError, which: 'org' | 'dids' | null = null): SafeHtml {
+export function renderOrgSection(
+  f: Frame,
+  dids: readonly string[],
+  v: OrgFormValues,
+  fe?: FormError,
+  which: 'org' | 'dids' | null = null,
+): SafeHtml {
   const csrf = html`<input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}">`;
   const orgFe = which === 'org' ? fe : undefined;
   const didFe = which === 'dids' ? fe : undefined;
@@ -42,11 +52,20 @@ export interface OrgPageDeps {
 
 export function registerOrgPages(app: FastifyInstance, deps: OrgPageDeps): void {
   const { ops, ctx } = deps;
-  const numbersOf = (raw: string) => raw.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
+  const numbersOf = (raw: string) =>
+    raw
+      .split(/[\n,;]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
 
   /** The whole Settings page again with this section's error at its field and what was typed. */
   const again = async (req: Parameters<typeof frameOf>[2], v: OrgFormValues, err: unknown, which: 'org' | 'dids') => {
-    const fe = formErrorOf(err, ORG_FIELDS, { name: 'orgName', region: 'region', numbers: 'dids', number: 'dids' }, 'dids');
+    const fe = formErrorOf(
+      err,
+      ORG_FIELDS,
+      { name: 'orgName', region: 'region', numbers: 'dids', number: 'dids' },
+      'dids',
+    );
     if (!fe) throw err;
     const { a, org, f } = await frameOf(ctx, ops, req, '/settings', 'Settings');
     const more = deps.moreSettings ? await deps.moreSettings(f, a) : html``;
@@ -56,9 +75,21 @@ export function registerOrgPages(app: FastifyInstance, deps: OrgPageDeps): void 
 
   app.post('/settings/org', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org } = await frameOf(ctx, ops, req, '/settings', 'Settings');
-    const v: OrgFormValues = { orgName: field(req.body, 'name'), region: field(req.body, 'region').trim().toUpperCase(), dids: '' };
+    const v: OrgFormValues = {
+      orgName: field(req.body, 'name'),
+      region: field(req.body, 'region').trim().toUpperCase(),
+      dids: '',
+    };
     try {
-      await ops.updateOrgSettings(a, org.slug, { ...(v.orgName !== org.name ? { name: v.orgName } : {}), ...(v.region !== org.policy.region ? { region: v.region } : {}) }, field(req.body, 'note'));
+      await ops.updateOrgSettings(
+        a,
+        org.slug,
+        {
+          ...(v.orgName !== org.name ? { name: v.orgName } : {}),
+          ...(v.region !== org.policy.region ? { region: v.region } : {}),
+        },
+        field(req.body, 'note'),
+      );
       return await back(reply, '/settings', org.slug, 'org-saved');
     } catch (err) {
       const r = await again(req, v, err, 'org');
@@ -70,7 +101,8 @@ export function registerOrgPages(app: FastifyInstance, deps: OrgPageDeps): void 
     const { a, org } = await frameOf(ctx, ops, req, '/settings', 'Settings');
     const v: OrgFormValues = { orgName: org.name, region: org.policy.region, dids: field(req.body, 'numbers') };
     try {
-      if (numbersOf(v.dids).length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one inbound number', { field: 'dids' });
+      if (numbersOf(v.dids).length === 0)
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'type at least one inbound number', { field: 'dids' });
       const r = await ops.addDids(a, org.slug, numbersOf(v.dids));
       return await back(reply, '/settings', org.slug, 'dids-added', { count: r.added.length });
     } catch (err) {

@@ -21,7 +21,20 @@ import { renderAccount } from './account-page.js';
 import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
 import { highestRole, type Role, type UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
-import { CONTACT_FIELDS, describeEntry, pager, renderAudit, renderBlocked, renderContacts, renderDashboard, renderQuarantine, renderSettings, SETTINGS_FIELDS, settingsValues, type SettingsFormValues } from './page-views.js';
+import {
+  CONTACT_FIELDS,
+  describeEntry,
+  pager,
+  renderAudit,
+  renderBlocked,
+  renderContacts,
+  renderDashboard,
+  renderQuarantine,
+  renderSettings,
+  SETTINGS_FIELDS,
+  settingsValues,
+  type SettingsFormValues,
+} from './page-views.js';
 import { BLOCK_FIELDS, renderBlockForm, type BlockFormValues } from './page-block-form.js';
 import { ALLOW_FIELDS, EMPTY_ALLOW_FORM, renderAllowed, type AllowFormValues } from './page-allowed.js';
 import { formErrorOf } from './panel-form-error.js';
@@ -70,7 +83,8 @@ function q(req: FastifyRequest, key: string): string {
 
 function idParam(req: FastifyRequest): number {
   const n = Number((req.params as { id: string }).id);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'id must be a positive integer', { field: 'id' });
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'id must be a positive integer', { field: 'id' });
   return n;
 }
 
@@ -88,7 +102,12 @@ export function safeNext(next: string): string {
 /** The settings form's prefix minimum: empty = the default (null), else whole digits. */
 function minDigitsField(raw: string): number | null {
   if (raw.trim() === '') return null;
-  if (!/^\d{1,2}$/.test(raw.trim())) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "supervisorMinPrefixDigits" must be a number of digits, or empty for the default', { field: 'supervisorMinPrefixDigits' });
+  if (!/^\d{1,2}$/.test(raw.trim()))
+    throw new CallscreenError(
+      'CS_ERR_INVALID_VALUE',
+      'form field "supervisorMinPrefixDigits" must be a number of digits, or empty for the default',
+      { field: 'supervisorMinPrefixDigits' },
+    );
   return Number(raw.trim());
 }
 
@@ -96,44 +115,74 @@ function minDigitsField(raw: string): number | null {
 export function pageParam(req: FastifyRequest): number {
   const raw = q(req, 'page');
   if (raw === '') return 1;
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "page" must be a page number from 1 to 100000', { field: 'page', in: 'querystring' });
+  if (!/^[1-9]\d{0,5}$/.test(raw))
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "page" must be a page number from 1 to 100000', {
+      field: 'page',
+      in: 'querystring',
+    });
   return Number(raw);
 }
 
 export function renderErrorPage(status: number, message: string): string {
-  return document(`Error ${status}`, html`<main id="content" class="signin"><h1>Something went wrong</h1>
-<p class="error" role="alert">${message}</p><p>Status ${status}. <a href="/">Back to the panel</a></p></main>`);
+  return document(
+    `Error ${status}`,
+    html`<main id="content" class="signin"><h1>Something went wrong</h1>
+<p class="error" role="alert">${message}</p><p>Status ${status}. <a href="/">Back to the panel</a></p></main>`,
+  );
 }
 
 function signInPage(next: string, error = ''): string {
-  return document('Sign in', html`<main id="content" class="signin"><h1>Sign in to callscreen</h1>
+  return document(
+    'Sign in',
+    html`<main id="content" class="signin"><h1>Sign in to callscreen</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <form method="post" action="/signin">
   <input type="hidden" name="next" value="${next}">
   <div class="field"><label for="name">User name</label><input id="name" name="name" type="text" autocomplete="username" required autofocus></div>
   <div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required></div>
   <button type="submit">Sign in</button>
-</form></main>`);
+</form></main>`,
+  );
 }
 
 export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const { ops, auth, signIn } = deps;
   installAccess(app, auth, deps.ctx.orgs, deps.routes);
 
-  const sendHtml = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body);
+  const sendHtml = (reply: FastifyReply, body: string, status = 200) =>
+    reply.code(status).type('text/html; charset=utf-8').send(body);
 
   /** The signed-in user and the organisation the access hook authorised (query/form `org`, else their first), and the page frame. */
-  async function frame(req: FastifyRequest, path: string, title: string): Promise<{ a: AuthState; org: Org; f: Frame }> {
+  async function frame(
+    req: FastifyRequest,
+    path: string,
+    title: string,
+  ): Promise<{ a: AuthState; org: Org; f: Frame }> {
     const a = principalOf(req);
     // Pages open to every signed-in user (Account) still show an org: the one asked for, if theirs.
-    const org = req.accessOrg ?? await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view');
+    const org = req.accessOrg ?? (await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view'));
     const orgs = await ops.orgs(a);
     const notice = await renderNotice(deps.ctx, org, req.query as Record<string, unknown>);
     const shared = deps.ctx.shared?.status();
-    const readOnly = shared && !shared.replica.connected
-      ? `the shared store ${shared.store} cannot be reached, so changes are refused until it is back. Calls are still screened with the list as it was.`
-      : undefined;
-    return { a, org, f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice, readOnly } };
+    const readOnly =
+      shared && !shared.replica.connected
+        ? `the shared store ${shared.store} cannot be reached, so changes are refused until it is back. Calls are still screened with the list as it was.`
+        : undefined;
+    return {
+      a,
+      org,
+      f: {
+        title,
+        user: a.user,
+        csrf: a.csrf ?? '',
+        org,
+        orgs,
+        perms: permissionsFor(a.user, org),
+        path,
+        notice,
+        readOnly,
+      },
+    };
   }
 
   const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>
@@ -141,12 +190,20 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   registerStalePages(app, { ops, frame, sendHtml, back });
 
-  app.get('/assets/panel.css', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS));
-  app.get('/assets/panel.js', { config: { access: 'public' } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS));
+  app.get('/assets/panel.css', { config: { access: 'public' } }, async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_CSS),
+  );
+  app.get('/assets/panel.js', { config: { access: 'public' } }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=3600').send(PANEL_JS),
+  );
 
   // Browsers ask for it on every page; an empty answer keeps logs and consoles free of 404s.
-  app.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send());
-  app.get('/signin', { config: { access: 'public' } }, async (req, reply) => sendHtml(reply, signInPage(safeNext(q(req, 'next') || '/'))));
+  app.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) =>
+    reply.code(204).header('cache-control', 'max-age=86400').send(),
+  );
+  app.get('/signin', { config: { access: 'public' } }, async (req, reply) =>
+    sendHtml(reply, signInPage(safeNext(q(req, 'next') || '/'))),
+  );
   app.post('/signin', { config: { access: 'public' } }, async (req, reply) => {
     const next = safeNext(field(req.body, 'next') || '/');
     // Login CSRF: a form on another site must not sign this browser in (as the attacker).
@@ -156,7 +213,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       await auth.startSession(req, reply, user);
       return await reply.redirect(next, 303);
     } catch (err) {
-      if (err instanceof CallscreenError && (err.code === 'CS_ERR_UNAUTHENTICATED' || err.code === 'CS_ERR_THROTTLED')) {
+      if (
+        err instanceof CallscreenError &&
+        (err.code === 'CS_ERR_UNAUTHENTICATED' || err.code === 'CS_ERR_THROTTLED')
+      ) {
         const retry = err.details.retryAfterSeconds;
         if (typeof retry === 'number') reply.header('retry-after', String(retry));
         return sendHtml(reply, signInPage(next, err.message), err.httpStatus);
@@ -186,7 +246,11 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org, f } = await frame(req, '/blocked', 'Unblock caller');
     const e = await ops.entry(a, org.slug, idParam(req));
     const contact = e.kind === 'contact' && e.contactId !== null ? await ops.contact(a, org.slug, e.contactId) : null;
-    return sendHtml(reply, page(f, html`<div class="card">
+    return sendHtml(
+      reply,
+      page(
+        f,
+        html`<div class="card">
 <p>Unblock <strong>${describeEntry(e, contact)}</strong> in <strong>${org.name}</strong>?</p>
 <p>Blocked by <strong>${e.createdBy}</strong> on <strong>${when(e.createdAt)}</strong>${e.reason ? html` — reason: “${e.reason}”` : ''}.</p>
 <p class="muted">After unblocking, the number can call and text ${org.name} again. Check the number is not also blocked by your carrier or phones.</p>
@@ -194,7 +258,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${org.slug}">
   <div class="field"><label for="note">Note (why; kept in the audit log)</label><textarea id="note" name="note" rows="2" maxlength="1000"></textarea></div>
   <div class="actions"><button type="submit" class="danger">Confirm unblock</button><a class="button secondary" href="/blocked?org=${org.slug}">Cancel</a></div>
-</form></div>`));
+</form></div>`,
+      ),
+    );
   });
 
   app.post('/blocked/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
@@ -208,17 +274,38 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org, f } = await frame(req, '/block', 'Block');
     const contacts = await ops.contacts(a, org.slug);
     // Links pre-fill the form: ?kind=contact&contact=ID, ?number=… (from Recent calls or a search).
-    const values: BlockFormValues = { kind: q(req, 'kind') || 'number', number: q(req, 'number'), prefix: q(req, 'prefix'), pattern: q(req, 'pattern'), contactId: q(req, 'contact'), mode: '', name: '', reason: '', expires: '' };
-    return sendHtml(reply, page(f, renderBlockForm(f, contacts, values, undefined, undefined, await deps.ctx.orgs.dids(org.id))));
+    const values: BlockFormValues = {
+      kind: q(req, 'kind') || 'number',
+      number: q(req, 'number'),
+      prefix: q(req, 'prefix'),
+      pattern: q(req, 'pattern'),
+      contactId: q(req, 'contact'),
+      mode: '',
+      name: '',
+      reason: '',
+      expires: '',
+    };
+    return sendHtml(
+      reply,
+      page(f, renderBlockForm(f, contacts, values, undefined, undefined, await deps.ctx.orgs.dids(org.id))),
+    );
   });
 
   app.post('/block', { config: { access: 'block' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/block', 'Block');
     const b = req.body;
     const v: BlockFormValues = {
-      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), contactId: field(b, 'contactId'),
-      mode: field(b, 'mode'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
-      dids: fields(b, 'dids'), observe: field(b, 'observe') === 'on',
+      kind: field(b, 'kind'),
+      number: field(b, 'number'),
+      prefix: field(b, 'prefix'),
+      pattern: field(b, 'pattern'),
+      contactId: field(b, 'contactId'),
+      mode: field(b, 'mode'),
+      name: field(b, 'name'),
+      reason: field(b, 'reason'),
+      expires: field(b, 'expires'),
+      dids: fields(b, 'dids'),
+      observe: field(b, 'observe') === 'on',
     };
     const kind = v.kind as BlockKind;
     const orgDids = await deps.ctx.orgs.dids(org.id);
@@ -245,14 +332,29 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       // "Preview what it would have done" (what-if, issue #16): the figures, nothing saved.
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'block' });
-        return await sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'), orgDids)));
+        return await sendHtml(
+          reply,
+          page(
+            f,
+            renderBlockForm(f, await ops.contacts(a, org.slug), v, undefined, renderWhatIf(report, 'preview'), orgDids),
+          ),
+        );
       }
       const e = await ops.block(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/blocked', org.slug, 'blocked', { ref: e.id });
     } catch (err) {
-      const fe = formErrorOf(err, BLOCK_FIELDS, { contact: 'contactId', contactId: 'contactId' }, kind === 'prefix' || kind === 'pattern' || kind === 'number' ? kind : null);
+      const fe = formErrorOf(
+        err,
+        BLOCK_FIELDS,
+        { contact: 'contactId', contactId: 'contactId' },
+        kind === 'prefix' || kind === 'pattern' || kind === 'number' ? kind : null,
+      );
       if (!fe) throw err;
-      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe, confirmStepOf(err), orgDids)), fe.status);
+      return sendHtml(
+        reply,
+        page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, fe, confirmStepOf(err), orgDids)),
+        fe.status,
+      );
     }
   });
 
@@ -260,29 +362,69 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.get('/allowed', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
     const pageNo = pageParam(req);
-    const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });
-    return sendHtml(reply, page(f, renderAllowed(f, list, pageNo, PAGE_SIZE, EMPTY_ALLOW_FORM, undefined, undefined, await deps.ctx.orgs.dids(org.id))));
+    const list = await ops.listEntries(a, org.slug, {
+      list: 'allow',
+      limit: PAGE_SIZE,
+      offset: (pageNo - 1) * PAGE_SIZE,
+    });
+    return sendHtml(
+      reply,
+      page(
+        f,
+        renderAllowed(
+          f,
+          list,
+          pageNo,
+          PAGE_SIZE,
+          EMPTY_ALLOW_FORM,
+          undefined,
+          undefined,
+          await deps.ctx.orgs.dids(org.id),
+        ),
+      ),
+    );
   });
 
   app.post('/allowed', { config: { access: 'allow' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/allowed', 'Allowed callers');
     const b = req.body;
     const v: AllowFormValues = {
-      kind: field(b, 'kind'), number: field(b, 'number'), prefix: field(b, 'prefix'), pattern: field(b, 'pattern'), name: field(b, 'name'), reason: field(b, 'reason'), expires: field(b, 'expires'),
-      dids: fields(b, 'dids'), attested: field(b, 'attested') === 'on',
+      kind: field(b, 'kind'),
+      number: field(b, 'number'),
+      prefix: field(b, 'prefix'),
+      pattern: field(b, 'pattern'),
+      name: field(b, 'name'),
+      reason: field(b, 'reason'),
+      expires: field(b, 'expires'),
+      dids: fields(b, 'dids'),
+      attested: field(b, 'attested') === 'on',
     };
     const orgDids = await deps.ctx.orgs.dids(org.id);
     try {
-      if (v.kind !== 'number' && v.kind !== 'prefix' && v.kind !== 'pattern') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number, a prefix or a pattern to allow', { field: 'kind' });
+      if (v.kind !== 'number' && v.kind !== 'prefix' && v.kind !== 'pattern')
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a phone number, a prefix or a pattern to allow', {
+          field: 'kind',
+        });
       const input = {
-        kind: v.kind as BlockKind, ...(v.kind === 'number' ? { number: v.number } : v.kind === 'prefix' ? { prefix: v.prefix } : { pattern: v.pattern }),
-        name: v.name, reason: v.reason, expires: v.expires || null,
-        ...(v.dids && v.dids.length > 0 ? { dids: v.dids } : {}), ...(v.attested === true ? { requireAttestation: true } : {}),
+        kind: v.kind as BlockKind,
+        ...(v.kind === 'number'
+          ? { number: v.number }
+          : v.kind === 'prefix'
+            ? { prefix: v.prefix }
+            : { pattern: v.pattern }),
+        name: v.name,
+        reason: v.reason,
+        expires: v.expires || null,
+        ...(v.dids && v.dids.length > 0 ? { dids: v.dids } : {}),
+        ...(v.attested === true ? { requireAttestation: true } : {}),
       };
       if (field(b, 'whatIf') !== '') {
         const report = await ops.whatIf(a, org.slug, { ...input, list: 'allow' });
         const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-        return await sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'), orgDids)));
+        return await sendHtml(
+          reply,
+          page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, undefined, renderWhatIf(report, 'preview'), orgDids)),
+        );
       }
       const e = await ops.allow(a, org.slug, { ...input, confirm: field(b, 'confirm') === 'yes' });
       return await back(reply, '/allowed', org.slug, 'allowed', { ref: e.id });
@@ -290,7 +432,11 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const fe = formErrorOf(err, ALLOW_FIELDS, {}, v.kind === 'prefix' || v.kind === 'pattern' ? v.kind : 'number');
       if (!fe) throw err;
       const list = await ops.listEntries(a, org.slug, { list: 'allow', limit: PAGE_SIZE, offset: 0 });
-      return sendHtml(reply, page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe, confirmStepOf(err), orgDids)), fe.status);
+      return sendHtml(
+        reply,
+        page(f, renderAllowed(f, list, 1, PAGE_SIZE, v, fe, confirmStepOf(err), orgDids)),
+        fe.status,
+      );
     }
   });
 
@@ -310,7 +456,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.post('/contacts', { config: { access: 'contacts' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/contacts', 'Contacts');
     const typed = { name: field(req.body, 'name'), numbers: field(req.body, 'numbers') };
-    const numbers = typed.numbers.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
+    const numbers = typed.numbers
+      .split(/[\n,;]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     try {
       const c = await ops.addContact(a, org.slug, typed.name, numbers);
       return await back(reply, '/contacts', org.slug, 'contact-added', { ref: c.id });
@@ -326,23 +475,55 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const c = await ops.contact(a, org.slug, idParam(req));
     const mode = field(req.body, 'mode');
     try {
-      await ops.block(a, org.slug, { kind: 'contact', contactId: c.id, name: c.name, reason: field(req.body, 'reason'), ...(mode ? { mode: mode as BlockMode } : {}) });
+      await ops.block(a, org.slug, {
+        kind: 'contact',
+        contactId: c.id,
+        name: c.name,
+        reason: field(req.body, 'reason'),
+        ...(mode ? { mode: mode as BlockMode } : {}),
+      });
     } catch (err) {
       // A broad block (what-if, issue #16) is confirmed on the Block form, filled in with this contact.
       const step = confirmStepOf(err);
       if (!step) throw err;
       const { f } = await frame(req, '/block', 'Block');
-      const v = { kind: 'contact', number: '', prefix: '', contactId: String(c.id), mode, name: c.name, reason: field(req.body, 'reason'), expires: '' };
-      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step)), 409);
+      const v = {
+        kind: 'contact',
+        number: '',
+        prefix: '',
+        contactId: String(c.id),
+        mode,
+        name: c.name,
+        reason: field(req.body, 'reason'),
+        expires: '',
+      };
+      return sendHtml(
+        reply,
+        page(
+          f,
+          renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step),
+        ),
+        409,
+      );
     }
-    return back(reply, field(req.body, 'return') === 'quarantine' ? '/quarantine' : '/contacts', org.slug, 'contact-blocked', { ref: c.id });
+    return back(
+      reply,
+      field(req.body, 'return') === 'quarantine' ? '/quarantine' : '/contacts',
+      org.slug,
+      'contact-blocked',
+      { ref: c.id },
+    );
   });
 
   app.get('/contacts/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/contacts', 'Unblock contact');
     const c = await ops.contact(a, org.slug, idParam(req));
     const held = await ops.quarantine(a, org.slug, { contactId: c.id });
-    return sendHtml(reply, page(f, html`<div class="card">
+    return sendHtml(
+      reply,
+      page(
+        f,
+        html`<div class="card">
 <p>Unblock contact <strong>${c.name}</strong> (${c.numbers.join(', ')})?</p>
 <form method="post" action="/contacts/${c.id}/unblock">
   <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${org.slug}">
@@ -352,14 +533,22 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   </fieldset>
   <div class="field"><label for="note">Note (kept in the audit log)</label><textarea id="note" name="note" rows="2" maxlength="1000"></textarea></div>
   <div class="actions"><button type="submit" class="danger">Confirm unblock</button><a class="button secondary" href="/quarantine?org=${org.slug}">Cancel</a></div>
-</form></div>`));
+</form></div>`,
+      ),
+    );
   });
 
   app.post('/contacts/:id/unblock', { config: { access: 'unblock' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/contacts', 'Unblock contact');
     const messages = field(req.body, 'messages') === 'delete' ? 'delete' : 'release';
     const r = await ops.unblockContact(a, org.slug, idParam(req), messages, field(req.body, 'note'));
-    return back(reply, '/quarantine', org.slug, messages === 'release' ? 'contact-unblocked-released' : 'contact-unblocked-deleted', { ref: idParam(req), count: r.settled });
+    return back(
+      reply,
+      '/quarantine',
+      org.slug,
+      messages === 'release' ? 'contact-unblocked-released' : 'contact-unblocked-deleted',
+      { ref: idParam(req), count: r.settled },
+    );
   });
 
   // Seed 002: the supervisor's list of held messages, per contact.
@@ -368,7 +557,13 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     // Paged (issue #17: the list stopped at 500); Release all / Delete all still settle every held message of a sender.
     const pageNo = pageParam(req);
     const held = await ops.quarantine(a, org.slug, { limit: QUARANTINE_PAGE, offset: (pageNo - 1) * QUARANTINE_PAGE });
-    return sendHtml(reply, page(f, html`${renderQuarantine(f, held.messages, held.total)}${pager('/quarantine', f, pageNo, held.total, QUARANTINE_PAGE, held.messages.length)}`));
+    return sendHtml(
+      reply,
+      page(
+        f,
+        html`${renderQuarantine(f, held.messages, held.total)}${pager('/quarantine', f, pageNo, held.total, QUARANTINE_PAGE, held.messages.length)}`,
+      ),
+    );
   });
 
   app.post('/quarantine/:id/release', { config: { access: 'quarantine' } }, async (req, reply) => {
@@ -387,8 +582,15 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org } = await frame(req, '/quarantine', 'Quarantined messages');
     const action = field(req.body, 'action') === 'delete' ? 'delete' : 'release';
     const contact = field(req.body, 'contactId');
-    const n = await ops.settleMessages(a, org.slug, contact ? { contactId: Number(contact) } : { from: field(req.body, 'from') }, action);
-    return back(reply, '/quarantine', org.slug, action === 'release' ? 'settled-released' : 'settled-deleted', { count: n });
+    const n = await ops.settleMessages(
+      a,
+      org.slug,
+      contact ? { contactId: Number(contact) } : { from: field(req.body, 'from') },
+      action,
+    );
+    return back(reply, '/quarantine', org.slug, action === 'release' ? 'settled-released' : 'settled-deleted', {
+      count: n,
+    });
   });
 
   // Recent calls, each with one-click "Block this caller".
@@ -403,8 +605,24 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const step = confirmStepOf(err);
       if (!step) throw err;
       const { f } = await frame(req, '/block', 'Block');
-      const v = { kind: 'number', number, prefix: '', contactId: '', mode: '', name: '', reason: 'blocked from recent calls', expires: '' };
-      return sendHtml(reply, page(f, renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step)), 409);
+      const v = {
+        kind: 'number',
+        number,
+        prefix: '',
+        contactId: '',
+        mode: '',
+        name: '',
+        reason: 'blocked from recent calls',
+        expires: '',
+      };
+      return sendHtml(
+        reply,
+        page(
+          f,
+          renderBlockForm(f, await ops.contacts(a, org.slug), v, formErrorOf(err, BLOCK_FIELDS) ?? undefined, step),
+        ),
+        409,
+      );
     }
   });
 
@@ -425,9 +643,16 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
 
   app.get('/settings', { config: { access: 'settings' } }, async (req, reply) => {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
-    const orgSection = renderOrgSection(f, await deps.ctx.orgs.dids(org.id), { orgName: org.name, region: org.policy.region, dids: '' });
+    const orgSection = renderOrgSection(f, await deps.ctx.orgs.dids(org.id), {
+      orgName: org.name,
+      region: org.policy.region,
+      dids: '',
+    });
     const ruleSection = renderRuleSettings(f, await ruleSettingsView(deps.rules, a, org.slug));
-    return sendHtml(reply, page(f, html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${orgSection}${ruleSection}`));
+    return sendHtml(
+      reply,
+      page(f, html`${renderSettings(f, settingsValues(await ops.settings(a, org.slug)))}${orgSection}${ruleSection}`),
+    );
   });
 
   // Account: own password and API tokens (every role).
@@ -439,13 +664,28 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.post('/account/tokens', { config: { access: 'signed-in' } }, async (req, reply) => {
     const { a, f } = await frame(req, '/account', 'Account');
     const days = field(req.body, 'days') || '90';
-    if (!/^\d{1,3}$/.test(days)) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "days" must be a whole number of days', { field: 'days' });
+    if (!/^\d{1,3}$/.test(days))
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'form field "days" must be a whole number of days', {
+        field: 'days',
+      });
     const role = field(req.body, 'role');
-    const t = await deps.users.createToken(a.user.name, {
-      name: field(req.body, 'name'), ...(role ? { role: role as Role } : {}), readOnly: field(req.body, 'readOnly') === 'on', expiresInDays: Number(days),
-    }, a.actor, highestRole(a.user));
+    const t = await deps.users.createToken(
+      a.user.name,
+      {
+        name: field(req.body, 'name'),
+        ...(role ? { role: role as Role } : {}),
+        readOnly: field(req.body, 'readOnly') === 'on',
+        expiresInDays: Number(days),
+      },
+      a.actor,
+      highestRole(a.user),
+    );
     // The secret is shown on this answer only (not after a redirect: it must never be in a URL).
-    return sendHtml(reply, page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })), 201);
+    return sendHtml(
+      reply,
+      page(f, renderAccount(f, await deps.users.listTokens(a.user.name), { name: t.name, token: t.token })),
+      201,
+    );
   });
 
   app.post('/account/tokens/:id/revoke', { config: { access: 'signed-in' } }, async (req, reply) => {
@@ -457,7 +697,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.post('/account/password', { config: { access: 'signed-in' } }, async (req, reply) => {
     const { a, org } = await frame(req, '/account', 'Account');
     await signIn.confirmPassword(a.user, field(req.body, 'current'), req.ip);
-    await deps.users.setPassword(a.user.name, field(req.body, 'password'), a.actor, { self: true, ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}) });
+    await deps.users.setPassword(a.user.name, field(req.body, 'password'), a.actor, {
+      self: true,
+      ...(a.sessionHash ? { keepSessionHash: a.sessionHash } : {}),
+    });
     return back(reply, '/account', org.slug, 'password-changed');
   });
 
@@ -465,25 +708,40 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const { a, org, f } = await frame(req, '/settings', 'Settings');
     const b = req.body;
     const v: SettingsFormValues = {
-      agentsMayBlock: field(b, 'agentsMayBlock') === 'on', defaultMode: field(b, 'defaultMode'), rejectCode: field(b, 'rejectCode'),
-      outboundPolicy: field(b, 'outboundPolicy'), supervisorMinPrefixDigits: field(b, 'supervisorMinPrefixDigits'), note: field(b, 'note'),
-      attestationFailed: field(b, 'attestationFailed'), ownDidUnattested: field(b, 'ownDidUnattested'), standinsUnidentified: field(b, 'standinsUnidentified') === 'on',
+      agentsMayBlock: field(b, 'agentsMayBlock') === 'on',
+      defaultMode: field(b, 'defaultMode'),
+      rejectCode: field(b, 'rejectCode'),
+      outboundPolicy: field(b, 'outboundPolicy'),
+      supervisorMinPrefixDigits: field(b, 'supervisorMinPrefixDigits'),
+      note: field(b, 'note'),
+      attestationFailed: field(b, 'attestationFailed'),
+      ownDidUnattested: field(b, 'ownDidUnattested'),
+      standinsUnidentified: field(b, 'standinsUnidentified') === 'on',
     };
     try {
-      await ops.updateSettings(a, org.slug, {
-        agentsMayBlock: v.agentsMayBlock,
-        defaultMode: v.defaultMode as BlockMode,
-        rejectCode: Number(v.rejectCode) as RejectCode,
-        outboundPolicy: v.outboundPolicy as OutboundPolicy,
-        supervisorMinPrefixDigits: minDigitsField(v.supervisorMinPrefixDigits),
-        // The identity selects only when posted (a form from before #16 leaves them as they are).
-        ...(v.attestationFailed !== '' ? { attestationFailed: v.attestationFailed as IdentityAction } : {}),
-        ...(v.ownDidUnattested !== '' ? { ownDidUnattested: v.ownDidUnattested as IdentityAction } : {}),
-        standinsUnidentified: v.standinsUnidentified,
-      }, v.note);
+      await ops.updateSettings(
+        a,
+        org.slug,
+        {
+          agentsMayBlock: v.agentsMayBlock,
+          defaultMode: v.defaultMode as BlockMode,
+          rejectCode: Number(v.rejectCode) as RejectCode,
+          outboundPolicy: v.outboundPolicy as OutboundPolicy,
+          supervisorMinPrefixDigits: minDigitsField(v.supervisorMinPrefixDigits),
+          // The identity selects only when posted (a form from before #16 leaves them as they are).
+          ...(v.attestationFailed !== '' ? { attestationFailed: v.attestationFailed as IdentityAction } : {}),
+          ...(v.ownDidUnattested !== '' ? { ownDidUnattested: v.ownDidUnattested as IdentityAction } : {}),
+          standinsUnidentified: v.standinsUnidentified,
+        },
+        v.note,
+      );
       return await back(reply, '/settings', org.slug, 'settings-saved');
     } catch (err) {
-      const fe = formErrorOf(err, SETTINGS_FIELDS, { minPrefixDigits: 'supervisorMinPrefixDigits', attestation_failed: 'attestationFailed', own_did_unattested: 'ownDidUnattested' });
+      const fe = formErrorOf(err, SETTINGS_FIELDS, {
+        minPrefixDigits: 'supervisorMinPrefixDigits',
+        attestation_failed: 'attestationFailed',
+        own_did_unattested: 'ownDidUnattested',
+      });
       if (!fe) throw err;
       return sendHtml(reply, page(f, renderSettings(f, v, fe)), fe.status);
     }
@@ -496,7 +754,10 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   registerCallsPage(app, { ...more, pageParam });
   registerTransferPages(app, { ...more, transfer: deps.transfer });
   registerUserPages(app, { ...more, userAdmin: deps.userAdmin });
-  registerOrgPages(app, { ...more, moreSettings: async (f, a) => renderRuleSettings(f, await ruleSettingsView(deps.rules, a, f.org.slug)) });
+  registerOrgPages(app, {
+    ...more,
+    moreSettings: async (f, a) => renderRuleSettings(f, await ruleSettingsView(deps.rules, a, f.org.slug)),
+  });
   registerDidRulePages(app, { ...more, rules: deps.rules });
   registerFloodPages(app, more);
   registerContactPages(app, more);

@@ -6,7 +6,15 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallscreenError } from '../core/errors.js';
-import { DEFAULT_STALE_DAYS, MAX_STALE_DAYS, STALE_CATEGORIES, type CleanUpResult, type StaleCategory, type StaleEntry, type StaleReport } from '../services/stale-report.js';
+import {
+  DEFAULT_STALE_DAYS,
+  MAX_STALE_DAYS,
+  STALE_CATEGORIES,
+  type CleanUpResult,
+  type StaleCategory,
+  type StaleEntry,
+  type StaleReport,
+} from '../services/stale-report.js';
 import type { Org } from '../store/rows.js';
 import type { AuthState } from './request-auth.js';
 import type { AdminOperations } from './admin-operations.js';
@@ -36,14 +44,19 @@ function values(body: unknown, key: string): string[] {
 function daysOf(raw: string): number {
   if (raw.trim() === '') return DEFAULT_STALE_DAYS;
   if (!/^\d{1,4}$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > MAX_STALE_DAYS) {
-    throw new CallscreenError('CS_ERR_INVALID_VALUE', `"days" must be a number of days from 1 to ${MAX_STALE_DAYS}`, { field: 'days' });
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', `"days" must be a number of days from 1 to ${MAX_STALE_DAYS}`, {
+      field: 'days',
+    });
   }
   return Number(raw.trim());
 }
 
 function categoriesOf(body: unknown): StaleCategory[] {
   const picked = values(body, 'category');
-  if (picked.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'tick at least one kind of stale entry to remove', { field: 'category' });
+  if (picked.length === 0)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'tick at least one kind of stale entry to remove', {
+      field: 'category',
+    });
   return picked as StaleCategory[];
 }
 
@@ -56,14 +69,18 @@ function target(e: StaleEntry): string {
 
 export function renderStale(f: Frame, r: StaleReport): SafeHtml {
   const canClean = f.perms.unblock && f.perms.allow;
-  const rows = r.entries.map((e) => html`<tr>
+  const rows = r.entries.map(
+    (e) => html`<tr>
   <td data-label="Kind">${LABEL[e.category]}</td>
   <td data-label="Caller ID">${target(e)}${e.list === 'allow' ? html` <span class="tag">allow</span>` : ''}</td>
   <td data-label="Name">${e.name}</td>
   <td data-label="Hits">${e.hitCount}${e.lastHitAt !== null ? html` <span class="hint">last ${when(e.lastHitAt)}</span>` : ''}</td>
   <td data-label="Why">${e.why}</td>
-</tr>`);
-  const cleanForm = canClean && r.total > 0 ? html`<h2>Clean up</h2>
+</tr>`,
+  );
+  const cleanForm =
+    canClean && r.total > 0
+      ? html`<h2>Clean up</h2>
 <form method="post" action="/stale/clean" class="card">
   <input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}"><input type="hidden" name="days" value="${r.days}">
   <fieldset><legend>Remove these stale entries</legend>
@@ -71,19 +88,28 @@ export function renderStale(f: Frame, r: StaleReport): SafeHtml {
   </fieldset>
   <div class="field"><label for="reason">Reason <span class="hint">optional; kept in the audit log</span></label><input id="reason" name="reason" type="text" maxlength="1000"></div>
   <button type="submit" class="secondary">Clean up…</button> <span class="hint">You will see what is removed and confirm first.</span>
-</form>` : html``;
+</form>`
+      : html``;
   return html`<p class="muted">Entries that do nothing: <strong>${r.counts.expired}</strong> expired, <strong>${r.counts.unused}</strong> unused (no hit in ${r.days} days), <strong>${r.counts.shadowed}</strong> shadowed (another entry gives the same answer, or wins).</p>
 <form method="get" action="/stale" class="search"><input type="hidden" name="org" value="${f.org.slug}">
   <div class="field"><label for="days">Unused after (days)</label><input id="days" name="days" type="number" min="1" max="${MAX_STALE_DAYS}" value="${r.days}"></div>
   <button type="submit" class="secondary">Show</button></form>
-${r.total === 0
+${
+  r.total === 0
     ? html`<p class="empty">Nothing stale in ${f.org.name}.</p>`
     : html`<table class="stack"><caption class="skip">Stale entries of ${f.org.name}</caption><thead><tr><th scope="col">Kind</th><th scope="col">Caller ID</th><th scope="col">Name</th><th scope="col">Hits</th><th scope="col">Why</th></tr></thead><tbody>${rows}</tbody></table>
-${r.total > r.entries.length ? html`<p class="muted">The first ${r.entries.length} of ${r.total}; the clean-up takes them all.</p>` : ''}`}
+${r.total > r.entries.length ? html`<p class="muted">The first ${r.entries.length} of ${r.total}; the clean-up takes them all.</p>` : ''}`
+}
 ${cleanForm}`;
 }
 
-export function renderCleanConfirm(f: Frame, dry: CleanUpResult, days: number, categories: readonly StaleCategory[], reason: string): SafeHtml {
+export function renderCleanConfirm(
+  f: Frame,
+  dry: CleanUpResult,
+  days: number,
+  categories: readonly StaleCategory[],
+  reason: string,
+): SafeHtml {
   const n = dry.removed.expired + dry.removed.unused + dry.removed.shadowed;
   return html`<section class="card" role="alert"><h2>Remove ${n} stale ${n === 1 ? 'entry' : 'entries'} from ${f.org.name}?</h2>
 <p>${dry.removed.expired} expired, ${dry.removed.unused} unused (no hit in ${days} days), ${dry.removed.shadowed} shadowed. Each is removed as an unblock (or, for allow entries, a removal from the allow list), with its history kept and the reason in the audit log.</p>
@@ -115,6 +141,8 @@ export function registerStalePages(app: FastifyInstance, h: PageHelpers): void {
       return h.sendHtml(reply, page(f, renderCleanConfirm(f, dry, days, categories, reason)));
     }
     const done = await h.ops.staleCleanUp(a, org.slug, { days, categories }, reason);
-    return h.back(reply, '/stale', org.slug, 'stale-cleaned', { count: done.removed.expired + done.removed.unused + done.removed.shadowed });
+    return h.back(reply, '/stale', org.slug, 'stale-cleaned', {
+      count: done.removed.expired + done.removed.unused + done.removed.shadowed,
+    });
   });
 }

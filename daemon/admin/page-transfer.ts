@@ -18,16 +18,23 @@ import { page, when, type Frame } from './page-layout.js';
 import { MODE_LABEL } from './page-views.js';
 import type { ImportPreview, TransferOperations } from './transfer-operations.js';
 
-interface ImportForm { readonly csv: string; readonly delimiter: string }
+interface ImportForm {
+  readonly csv: string;
+  readonly delimiter: string;
+}
 
 const SEPARATORS: ReadonlyArray<{ value: string; label: string }> = [
-  { value: '', label: 'Tell from the header line' }, { value: 'comma', label: 'Comma ,' }, { value: 'semicolon', label: 'Semicolon ;' }, { value: 'tab', label: 'Tab' },
+  { value: '', label: 'Tell from the header line' },
+  { value: 'comma', label: 'Comma ,' },
+  { value: 'semicolon', label: 'Semicolon ;' },
+  { value: 'tab', label: 'Tab' },
 ];
 
 function delimiterOf(raw: string): CsvDelimiter | undefined {
   if (raw === '') return undefined;
   const d = parseDelimiter(raw);
-  if (d === null) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a separator from the list', { field: 'delimiter' });
+  if (d === null)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', 'choose a separator from the list', { field: 'delimiter' });
   return d;
 }
 
@@ -60,8 +67,12 @@ ${p.errors.map((e) => html`<tr><td data-label="Line">${e.line}</td><td data-labe
   return html`<section class="card" aria-labelledby="preview-h"><h2 id="preview-h">Preview: nothing written yet</h2>
 <p role="status">${r.rows} ${r.rows === 1 ? 'row' : 'rows'} checked: <strong>${r.added} new</strong>, <strong>${r.updated} updating</strong> an existing entry${r.duplicates ? html`, ${r.duplicates} repeated in the file (the last one counts)` : ''}.</p>
 <table class="stack"><caption class="skip">The first rows of the file</caption><thead><tr><th scope="col">Line</th><th scope="col">List</th><th scope="col">Number or prefix</th><th scope="col">Mode</th><th scope="col">Name</th><th scope="col">Reason</th><th scope="col">Expires</th></tr></thead><tbody>
-${p.sample.map((row) => html`<tr><td data-label="Line">${row.line}</td><td data-label="List">${row.list}</td><td data-label="Number">${row.kind === 'unidentified' ? 'unidentified callers' : row.kind === 'prefix' ? `${row.value}…` : row.value}</td>
-<td data-label="Mode">${row.list === 'block' ? MODE_LABEL[row.mode] : ''}</td><td data-label="Name">${row.name}</td><td data-label="Reason">${row.reason}</td><td data-label="Expires">${row.expiresAt === null ? 'never' : when(row.expiresAt)}</td></tr>`)}
+${p.sample.map(
+  (
+    row,
+  ) => html`<tr><td data-label="Line">${row.line}</td><td data-label="List">${row.list}</td><td data-label="Number">${row.kind === 'unidentified' ? 'unidentified callers' : row.kind === 'prefix' ? `${row.value}…` : row.value}</td>
+<td data-label="Mode">${row.list === 'block' ? MODE_LABEL[row.mode] : ''}</td><td data-label="Name">${row.name}</td><td data-label="Reason">${row.reason}</td><td data-label="Expires">${row.expiresAt === null ? 'never' : when(row.expiresAt)}</td></tr>`,
+)}
 </tbody></table>
 ${r.rows > p.sample.length ? html`<p class="muted">The first ${p.sample.length} of ${r.rows} rows are shown.</p>` : ''}
 <form method="post" action="/import"><input type="hidden" name="_csrf" value="${f.csrf}"><input type="hidden" name="org" value="${f.org.slug}"><input type="hidden" name="action" value="import">
@@ -70,7 +81,10 @@ ${r.rows > p.sample.length ? html`<p class="muted">The first ${p.sample.length} 
 </form></section>`;
 }
 
-export function registerTransferPages(app: FastifyInstance, deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext; readonly transfer: TransferOperations }): void {
+export function registerTransferPages(
+  app: FastifyInstance,
+  deps: { readonly ops: AdminOperations; readonly ctx: DaemonContext; readonly transfer: TransferOperations },
+): void {
   const { ops, ctx, transfer } = deps;
 
   app.get('/import', { config: { access: 'view' } }, async (req, reply) => {
@@ -84,11 +98,13 @@ export function registerTransferPages(app: FastifyInstance, deps: { readonly ops
     const v: ImportForm = { csv: field(req.body, 'csv'), delimiter: field(req.body, 'delimiter') };
     const delimiter = delimiterOf(v.delimiter);
     if (field(req.body, 'action') === 'import') {
-      const r = await transfer.import(a, org.slug, v.csv, { ...(delimiter ? { delimiter } : {}), fileName: 'panel upload' }).catch((err: unknown) => {
-        // The list changed between preview and import (or the text was altered): show why, again.
-        if (err instanceof CallscreenError && err.code === 'CS_ERR_IMPORT_INVALID') return null;
-        throw err;
-      });
+      const r = await transfer
+        .import(a, org.slug, v.csv, { ...(delimiter ? { delimiter } : {}), fileName: 'panel upload' })
+        .catch((err: unknown) => {
+          // The list changed between preview and import (or the text was altered): show why, again.
+          if (err instanceof CallscreenError && err.code === 'CS_ERR_IMPORT_INVALID') return null;
+          throw err;
+        });
       if (r) return back(reply, '/import', org.slug, 'imported', { count: r.rows });
     }
     const preview = await transfer.preview(a, org.slug, v.csv, delimiter);
@@ -98,7 +114,11 @@ export function registerTransferPages(app: FastifyInstance, deps: { readonly ops
   app.get('/export', { config: { access: 'view' } }, async (req, reply) => {
     const { a, org } = await frameOf(ctx, ops, req, '/import', 'Import / export');
     const format = query(req, 'format') || 'csv';
-    if (format !== 'csv' && format !== 'json') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "format" must be csv or json', { field: 'format', in: 'querystring' });
+    if (format !== 'csv' && format !== 'json')
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'query parameter "format" must be csv or json', {
+        field: 'format',
+        in: 'querystring',
+      });
     const r = await transfer.export(a, org.slug, format);
     return reply
       .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')

@@ -9,7 +9,13 @@ import type { WhatIfReport } from '../services/what-if.js';
 import { html, type SafeHtml } from './html-escape.js';
 
 const ACTION_WORDS: Readonly<Record<string, string>> = {
-  allow: 'let through', reject: 'rejected', voicemail: 'sent to voicemail', quarantine: 'held', warn: 'agent warned', confirm: 'agent asked to confirm', deny: "agent's call refused",
+  allow: 'let through',
+  reject: 'rejected',
+  voicemail: 'sent to voicemail',
+  quarantine: 'held',
+  warn: 'agent warned',
+  confirm: 'agent asked to confirm',
+  deny: "agent's call refused",
 };
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -23,7 +29,10 @@ export function renderWhatIf(r: WhatIfReport, mode: 'preview' | 'confirm'): Safe
     const [from = '', to = ''] = k.split('→');
     return html`<li>${plural(n, 'record')}: ${ACTION_WORDS[from] ?? from} → <strong>${ACTION_WORDS[to] ?? to}</strong></li>`;
   });
-  const examples = r.examples.map((e) => html`<tr><td data-label="Number">${e.number}</td><td data-label="Records">${e.calls}</td><td data-label="Was">${ACTION_WORDS[e.before] ?? e.before}</td><td data-label="Would be">${ACTION_WORDS[e.after] ?? e.after}</td><td data-label="Note">${[e.calledBack ? 'called back by an agent' : '', e.contact ? 'a contact' : ''].filter(Boolean).join(', ')}</td></tr>`);
+  const examples = r.examples.map(
+    (e) =>
+      html`<tr><td data-label="Number">${e.number}</td><td data-label="Records">${e.calls}</td><td data-label="Was">${ACTION_WORDS[e.before] ?? e.before}</td><td data-label="Would be">${ACTION_WORDS[e.after] ?? e.after}</td><td data-label="Note">${[e.calledBack ? 'called back by an agent' : '', e.contact ? 'a contact' : ''].filter(Boolean).join(', ')}</td></tr>`,
+  );
   return html`<section class="card what-if" aria-labelledby="what-if-title"${mode === 'confirm' ? html` role="alert"` : ''}>
   <h2 id="what-if-title">${mode === 'confirm' ? 'This entry is broad: confirm it' : 'What it would have done'} <span class="hint">— last ${r.days} days, nothing saved</span></h2>
   <ul class="figures">

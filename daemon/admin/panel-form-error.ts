@@ -19,19 +19,34 @@ export interface FormError {
 /** Statuses a form re-renders with: bad value, refused scope, unknown contact/entry, conflict, invalid rows. */
 const FORM_STATUSES: ReadonlySet<number> = new Set([400, 403, 404, 409, 422]);
 /** Errors about what was typed as the number, prefix or pattern (issue #16's pattern errors name no key either). */
-const NUMBER_CODES: ReadonlySet<string> = new Set(['CS_ERR_INVALID_NUMBER', 'CS_ERR_INVALID_PREFIX', 'CS_ERR_PROTECTED_NUMBER', 'CS_ERR_INVALID_PATTERN', 'CS_ERR_PATTERN_TOO_BROAD']);
+const NUMBER_CODES: ReadonlySet<string> = new Set([
+  'CS_ERR_INVALID_NUMBER',
+  'CS_ERR_INVALID_PREFIX',
+  'CS_ERR_PROTECTED_NUMBER',
+  'CS_ERR_INVALID_PATTERN',
+  'CS_ERR_PATTERN_TOO_BROAD',
+]);
 
 /**
  * The error as a form error, or null when it is not one (the caller rethrows).
  * `fields` maps an error key to the form's input name (keys equal to an input name need no entry);
  * `numberField` is the input that held the number, for number errors.
  */
-export function formErrorOf(err: unknown, known: readonly string[], fields: Readonly<Record<string, string>> = {}, numberField: string | null = null): FormError | null {
+export function formErrorOf(
+  err: unknown,
+  known: readonly string[],
+  fields: Readonly<Record<string, string>> = {},
+  numberField: string | null = null,
+): FormError | null {
   if (!(err instanceof CallscreenError) || !FORM_STATUSES.has(err.httpStatus)) return null;
   const raw = err.details.field ?? err.details.key;
   let field: string | null = null;
   if (typeof raw === 'string') field = fields[raw] ?? (known.includes(raw) ? raw : null);
-  if (field === null && (NUMBER_CODES.has(err.code) || err.code === 'CS_ERR_FORBIDDEN' && err.details.kind === 'prefix')) field = numberField;
+  if (
+    field === null &&
+    (NUMBER_CODES.has(err.code) || (err.code === 'CS_ERR_FORBIDDEN' && err.details.kind === 'prefix'))
+  )
+    field = numberField;
   if (field === null && err.code === 'CS_ERR_CONTACT_NOT_FOUND') field = fields.contact ?? null;
   return { message: err.message, field, status: err.httpStatus };
 }

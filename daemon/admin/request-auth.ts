@@ -58,7 +58,9 @@ export function checkSameOrigin(req: FastifyRequest): void {
   if (given === null) return;
   if (own === null || originOf(given) !== own) {
     const header = typeof origin === 'string' ? 'Origin' : 'Referer';
-    throw new CallscreenError('CS_ERR_ORIGIN', `request from another site refused (${header} is not this server)`, { header: header.toLowerCase() });
+    throw new CallscreenError('CS_ERR_ORIGIN', `request from another site refused (${header} is not this server)`, {
+      header: header.toLowerCase(),
+    });
   }
 }
 
@@ -75,8 +77,15 @@ export class RequestAuth {
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       const t = m?.[1] ? await this.users.verifyToken(m[1]) : null;
-      if (!t) throw new CallscreenError('CS_ERR_UNAUTHENTICATED', 'the API token is not valid (unknown, expired or revoked)');
-      return { user: t.user, via: 'token', tokenId: t.tokenId, readOnly: t.readOnly, actor: { name: t.user.name, source: 'api', origin: req.ip } };
+      if (!t)
+        throw new CallscreenError('CS_ERR_UNAUTHENTICATED', 'the API token is not valid (unknown, expired or revoked)');
+      return {
+        user: t.user,
+        via: 'token',
+        tokenId: t.tokenId,
+        readOnly: t.readOnly,
+        actor: { name: t.user.name, source: 'api', origin: req.ip },
+      };
     }
     const sid = req.cookies[SESSION_COOKIE];
     if (!sid) return null;
@@ -84,7 +93,13 @@ export class RequestAuth {
     if (!session) return null;
     const user = await this.users.getById(session.userId);
     if (!user || user.disabled) return null;
-    return { user, via: 'session', csrf: session.csrf, sessionHash: session.idHash, actor: { name: user.name, source: 'panel', origin: req.ip } };
+    return {
+      user,
+      via: 'session',
+      csrf: session.csrf,
+      sessionHash: session.idHash,
+      actor: { name: user.name, source: 'panel', origin: req.ip },
+    };
   }
 
   /** The caller, signed in, with CSRF checked for any change made with a session cookie. */
@@ -96,7 +111,10 @@ export class RequestAuth {
         checkSameOrigin(req);
         this.checkCsrf(req, state.csrf ?? '');
       } else if (state.readOnly) {
-        throw new CallscreenError('CS_ERR_FORBIDDEN', 'this API token is read-only', { permission: 'write', token: state.tokenId });
+        throw new CallscreenError('CS_ERR_FORBIDDEN', 'this API token is read-only', {
+          permission: 'write',
+          token: state.tokenId,
+        });
       }
     }
     return state;
@@ -122,7 +140,11 @@ export class RequestAuth {
     if (old) await this.sessions.destroy(old);
     const { id, session } = await this.sessions.create(user.id);
     reply.setCookie(SESSION_COOKIE, id, {
-      path: '/', httpOnly: true, sameSite: 'strict', secure: this.cookie.secure, maxAge: this.cookie.maxAgeSeconds,
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: this.cookie.secure,
+      maxAge: this.cookie.maxAgeSeconds,
     });
     return session.csrf;
   }

@@ -19,23 +19,37 @@ import type { AdminOperations, Principal } from './admin-operations.js';
 export type EntryAction = 'disable' | 'enable' | 'observe' | 'promote';
 
 export class RuleOperations {
-  constructor(private readonly ctx: DaemonContext, private readonly ops: AdminOperations) {}
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly ops: AdminOperations,
+  ) {}
 
   async act(p: Principal, slug: string, id: number, action: EntryAction, note = ''): Promise<EntryRecord> {
     const view = await this.ops.org(p, slug, 'view');
     const e = await this.ctx.blocklist.getEntry(view.id, id);
-    if (!e || e.removedAt !== null) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
+    if (!e || e.removedAt !== null)
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${id} in "${slug}"`, { entry: id });
     const weakens = action === 'disable' || action === 'observe';
     const org = await this.ops.org(p, slug, e.list === 'allow' ? 'allow' : weakens ? 'unblock' : 'block');
     if (e.list === 'block' && !weakens) {
-      checkBlockScope(p.user, org, await this.ops.policies.get(org.id), e.kind === 'exact' ? 'number' : e.kind, e.kind === 'prefix' ? e.value : '');
+      checkBlockScope(
+        p.user,
+        org,
+        await this.ops.policies.get(org.id),
+        e.kind === 'exact' ? 'number' : e.kind,
+        e.kind === 'prefix' ? e.value : '',
+      );
     }
     const r = this.ctx.rules;
     switch (action) {
-      case 'disable': return r.setDisabled(slug, id, true, p.actor, note);
-      case 'enable': return r.setDisabled(slug, id, false, p.actor, note);
-      case 'observe': return r.observe(slug, id, p.actor, note);
-      case 'promote': return r.promote(slug, id, p.actor, note);
+      case 'disable':
+        return r.setDisabled(slug, id, true, p.actor, note);
+      case 'enable':
+        return r.setDisabled(slug, id, false, p.actor, note);
+      case 'observe':
+        return r.observe(slug, id, p.actor, note);
+      case 'promote':
+        return r.promote(slug, id, p.actor, note);
     }
   }
 

@@ -36,19 +36,34 @@ export class SessionStore {
   async create(userId: number): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.clock.now();
-    const session: Session = { userId, csrf: randomBytes(32).toString('base64url'), expiresAt: now + this.ttlMs, idHash: sha256(id) };
-    await this.db.run('INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)', [session.idHash, userId, session.csrf, now, session.expiresAt, now]);
+    const session: Session = {
+      userId,
+      csrf: randomBytes(32).toString('base64url'),
+      expiresAt: now + this.ttlMs,
+      idHash: sha256(id),
+    };
+    await this.db.run(
+      'INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [session.idHash, userId, session.csrf, now, session.expiresAt, now],
+    );
     // Expired and idle sessions are swept here rather than on a timer: sign-ins are rare, cheap to piggyback.
-    await this.db.run('DELETE FROM sessions WHERE expires_at <= ? OR COALESCE(last_seen_at, created_at) <= ?', [now, now - this.idleMs]);
+    await this.db.run('DELETE FROM sessions WHERE expires_at <= ? OR COALESCE(last_seen_at, created_at) <= ?', [
+      now,
+      now - this.idleMs,
+    ]);
     return { id, session };
   }
 
   /** The live session, or null when unknown, past its absolute end, or idle too long. Marks it used. */
   async get(id: string): Promise<Session | null> {
     const idHash = sha256(id);
-    const row = await this.db.get<{ user_id: number; csrf: string; expires_at: number; created_at: number; last_seen_at: number | null }>(
-      'SELECT user_id, csrf, expires_at, created_at, last_seen_at FROM sessions WHERE id_hash = ?', [idHash],
-    );
+    const row = await this.db.get<{
+      user_id: number;
+      csrf: string;
+      expires_at: number;
+      created_at: number;
+      last_seen_at: number | null;
+    }>('SELECT user_id, csrf, expires_at, created_at, last_seen_at FROM sessions WHERE id_hash = ?', [idHash]);
     if (!row) return null;
     const now = this.clock.now();
     const seen = row.last_seen_at ?? row.created_at;
@@ -56,7 +71,8 @@ export class SessionStore {
       await this.db.run('DELETE FROM sessions WHERE id_hash = ?', [idHash]);
       return null;
     }
-    if (now - seen >= TOUCH_EVERY_MS) await this.db.run('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?', [now, idHash]);
+    if (now - seen >= TOUCH_EVERY_MS)
+      await this.db.run('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?', [now, idHash]);
     return { userId: row.user_id, csrf: row.csrf, expiresAt: row.expires_at, idHash };
   }
 

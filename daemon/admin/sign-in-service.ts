@@ -21,11 +21,14 @@ export class SignInService {
 
   /** The user, or CS_ERR_THROTTLED (429, details.retryAfterSeconds) / CS_ERR_UNAUTHENTICATED (401). */
   async check(name: string, password: string, ip: string): Promise<User> {
-    const limited = this.throttle.check(name, ip) ?? (await this.users.get(name) ? null : this.throttle.takeUnknown());
+    const limited =
+      this.throttle.check(name, ip) ?? ((await this.users.get(name)) ? null : this.throttle.takeUnknown());
     if (limited) {
       this.onOutcome(limited.reason);
       const retryAfterSeconds = Math.max(1, Math.ceil(limited.retryAfterMs / 1000));
-      throw new CallscreenError('CS_ERR_THROTTLED', `too many failed sign-ins; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+      throw new CallscreenError('CS_ERR_THROTTLED', `too many failed sign-ins; try again in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
     }
     let user: User | null;
     try {

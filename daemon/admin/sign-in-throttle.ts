@@ -28,7 +28,10 @@ export interface ThrottleOptions {
 
 export type ThrottleReason = 'account' | 'address' | 'unknown';
 
-interface State { failures: number; lockedUntil: number }
+interface State {
+  failures: number;
+  lockedUntil: number;
+}
 
 /** The address a budget is kept for: IPv4 as is, IPv6 by its /64 (a host is handed a whole /64). */
 export function addressKey(ip: string): string {
@@ -39,12 +42,23 @@ export function addressKey(ip: string): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
-  return groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':') + '::/64';
+  return (
+    groups
+      .slice(0, 4)
+      .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+      .join(':') + '::/64'
+  );
 }
 
 class FailureMap {
   private readonly state = new Map<string, State>();
-  constructor(private readonly clock: Clock, private readonly free: number, private readonly base: number, private readonly max: number, private readonly maxKeys: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly free: number,
+    private readonly base: number,
+    private readonly max: number,
+    private readonly maxKeys: number,
+  ) {}
 
   retryAfterMs(key: string): number {
     const s = this.state.get(key);
@@ -54,7 +68,8 @@ class FailureMap {
   fail(key: string): void {
     const s = this.state.get(key) ?? { failures: 0, lockedUntil: 0 };
     s.failures++;
-    if (s.failures >= this.free) s.lockedUntil = this.clock.now() + Math.min(this.max, this.base * 2 ** (s.failures - this.free));
+    if (s.failures >= this.free)
+      s.lockedUntil = this.clock.now() + Math.min(this.max, this.base * 2 ** (s.failures - this.free));
     this.state.delete(key);
     this.state.set(key, s);
     if (this.state.size > this.maxKeys) {
@@ -75,11 +90,26 @@ export class SignInThrottle {
   private unknownTokens: number;
   private unknownRefilledAt: number;
 
-  constructor(private readonly clock: Clock, options: ThrottleOptions = {}) {
+  constructor(
+    private readonly clock: Clock,
+    options: ThrottleOptions = {},
+  ) {
     const base = options.baseLockMs ?? 60_000;
     const maxKeys = options.maxKeys ?? 10_000;
-    this.accounts = new FailureMap(clock, options.accountFreeFailures ?? 10, base, options.accountMaxLockMs ?? 15 * 60_000, maxKeys);
-    this.addresses = new FailureMap(clock, options.addressFreeFailures ?? 20, base, options.maxLockMs ?? 3_600_000, maxKeys);
+    this.accounts = new FailureMap(
+      clock,
+      options.accountFreeFailures ?? 10,
+      base,
+      options.accountMaxLockMs ?? 15 * 60_000,
+      maxKeys,
+    );
+    this.addresses = new FailureMap(
+      clock,
+      options.addressFreeFailures ?? 20,
+      base,
+      options.maxLockMs ?? 3_600_000,
+      maxKeys,
+    );
     this.unknownPerMinute = options.unknownPerMinute ?? 30;
     this.unknownTokens = this.unknownPerMinute;
     this.unknownRefilledAt = clock.now();

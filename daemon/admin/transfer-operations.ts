@@ -18,7 +18,10 @@ export type ImportPreview =
   | { readonly ok: false; readonly errors: readonly RowError[]; readonly errorCount: number; readonly message: string };
 
 export class TransferOperations {
-  constructor(private readonly ctx: DaemonContext, private readonly ops: AdminOperations) {}
+  constructor(
+    private readonly ctx: DaemonContext,
+    private readonly ops: AdminOperations,
+  ) {}
 
   /** Checks every row and counts what would change; writes nothing. Bad rows come back listed, not thrown. */
   async preview(p: Principal, slug: string, text: string, delimiter?: CsvDelimiter): Promise<ImportPreview> {
@@ -30,7 +33,7 @@ export class TransferOperations {
       return { ok: true, result, sample: rows.slice(0, PREVIEW_ROWS) };
     } catch (err) {
       if (err instanceof CallscreenError && err.code === 'CS_ERR_IMPORT_INVALID') {
-        const errors = Array.isArray(err.details.errors) ? err.details.errors as RowError[] : [];
+        const errors = Array.isArray(err.details.errors) ? (err.details.errors as RowError[]) : [];
         const errorCount = typeof err.details.errorCount === 'number' ? err.details.errorCount : errors.length;
         return { ok: false, errors, errorCount, message: err.message.split('\n')[0] ?? err.message };
       }
@@ -39,11 +42,23 @@ export class TransferOperations {
   }
 
   /** Imports all or nothing (a bad row throws CS_ERR_IMPORT_INVALID, 422, listing the rows). */
-  async import(p: Principal, slug: string, text: string, options: { dryRun?: boolean; delimiter?: CsvDelimiter; fileName?: string } = {}): Promise<ImportResult> {
+  async import(
+    p: Principal,
+    slug: string,
+    text: string,
+    options: { dryRun?: boolean; delimiter?: CsvDelimiter; fileName?: string } = {},
+  ): Promise<ImportResult> {
     await this.ops.org(p, slug, 'import');
-    return this.ctx.importer.importText(text, slug, { ...p.actor, source: 'import' }, {
-      dryRun: options.dryRun === true, fileName: options.fileName ?? 'upload', ...(options.delimiter ? { delimiter: options.delimiter } : {}),
-    });
+    return this.ctx.importer.importText(
+      text,
+      slug,
+      { ...p.actor, source: 'import' },
+      {
+        dryRun: options.dryRun === true,
+        fileName: options.fileName ?? 'upload',
+        ...(options.delimiter ? { delimiter: options.delimiter } : {}),
+      },
+    );
   }
 
   async export(p: Principal, slug: string, format: 'csv' | 'json') {

@@ -28,7 +28,13 @@ export interface User {
   readonly orgs: readonly string[];
 }
 
-interface UserRow { id: number; name: string; role: Role; password_hash: string; disabled: number }
+interface UserRow {
+  id: number;
+  name: string;
+  role: Role;
+  password_hash: string;
+  disabled: number;
+}
 
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** Shortest password accepted (characters). */
@@ -69,8 +75,18 @@ export interface TokenInfo {
 }
 
 interface TokenRow {
-  id: number; user_id: number; user_name: string; name: string; created_at: number; created_by: string; last_used_at: number | null;
-  revoked_at: number | null; revoked_reason: string | null; role: Role | null; read_only: number; expires_at: number | null;
+  id: number;
+  user_id: number;
+  user_name: string;
+  name: string;
+  created_at: number;
+  created_by: string;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  role: Role | null;
+  read_only: number;
+  expires_at: number | null;
 }
 
 /** The user's role in an organisation (their own role where none is set for it). */
@@ -103,12 +119,22 @@ export class UserService {
 
   async add(name: string, role: Role, orgSlugs: readonly string[], password: string, actor: Actor): Promise<User> {
     if (!USER_NAME.test(name)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `user name "${name}" must be letters, digits, . _ @ - (at most 64)`, { key: 'name' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `user name "${name}" must be letters, digits, . _ @ - (at most 64)`,
+        { key: 'name' },
+      );
     }
-    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { key: 'role' });
-    if (orgSlugs.length === 0) throw new CallscreenError('CS_ERR_USAGE', 'a user needs at least one organisation (--org)', { key: 'org' });
+    if (!ROLES.includes(role))
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, {
+        key: 'role',
+      });
+    if (orgSlugs.length === 0)
+      throw new CallscreenError('CS_ERR_USAGE', 'a user needs at least one organisation (--org)', { key: 'org' });
     if (password.length < MIN_PASSWORD) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `password must be at least ${MIN_PASSWORD} characters`, { key: 'password' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `password must be at least ${MIN_PASSWORD} characters`, {
+        key: 'password',
+      });
     }
     const orgs: Org[] = [];
     for (const slug of new Set(orgSlugs)) orgs.push(await this.orgs.require(slug));
@@ -117,7 +143,12 @@ export class UserService {
       if (await this.db.get('SELECT 1 FROM users WHERE name = ?', [name])) {
         throw new CallscreenError('CS_ERR_USER_EXISTS', `user "${name}" already exists`, { user: name });
       }
-      const r = await this.db.run('INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)', [name, role, hash, this.clock.now()]);
+      const r = await this.db.run('INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)', [
+        name,
+        role,
+        hash,
+        this.clock.now(),
+      ]);
       for (const o of orgs) {
         await this.db.run('INSERT INTO user_orgs (user_id, org_id) VALUES (?, ?)', [r.lastID, o.id]);
         await this.audit.append(o.id, actor, 'user.add', name, '', { role });
@@ -171,7 +202,10 @@ export class UserService {
       await this.db.run('UPDATE users SET disabled = ? WHERE id = ?', [disabled ? 1 : 0, user.id]);
       if (disabled) {
         await this.db.run('DELETE FROM sessions WHERE user_id = ?', [user.id]);
-        await this.db.run("UPDATE api_tokens SET revoked_at = ?, revoked_reason = 'user disabled' WHERE user_id = ? AND revoked_at IS NULL", [this.clock.now(), user.id]);
+        await this.db.run(
+          "UPDATE api_tokens SET revoked_at = ?, revoked_reason = 'user disabled' WHERE user_id = ? AND revoked_at IS NULL",
+          [this.clock.now(), user.id],
+        );
       }
       await this.appendForUser(user, actor, disabled ? 'user.disable' : 'user.enable');
     });
@@ -182,15 +216,26 @@ export class UserService {
    * Sets a new password and ends the user's sessions, all but `keepSessionHash` (the session that
    * changed its own password stays signed in). `self` says whether it was a change or a reset.
    */
-  async setPassword(name: string, password: string, actor: Actor, opts: { keepSessionHash?: string; self: boolean }): Promise<User> {
+  async setPassword(
+    name: string,
+    password: string,
+    actor: Actor,
+    opts: { keepSessionHash?: string; self: boolean },
+  ): Promise<User> {
     const user = await this.require(name);
     if (password.length < MIN_PASSWORD) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `password must be at least ${MIN_PASSWORD} characters`, { key: 'password', field: 'password' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `password must be at least ${MIN_PASSWORD} characters`, {
+        key: 'password',
+        field: 'password',
+      });
     }
     const hash = await hashPassword(password, this.scryptParams);
     await this.db.transaction(async () => {
       await this.db.run('UPDATE users SET password_hash = ? WHERE id = ?', [hash, user.id]);
-      await this.db.run('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?', [user.id, opts.keepSessionHash ?? null]);
+      await this.db.run('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?', [
+        user.id,
+        opts.keepSessionHash ?? null,
+      ]);
       await this.appendForUser(user, actor, opts.self ? 'user.password.change' : 'user.password.reset');
     });
     return user;
@@ -207,21 +252,40 @@ export class UserService {
    * The token's role is at most the owner's and at most `creatorRole` (a user cannot mint a token
    * stronger than themself); `readOnly` tokens may only read. Default lifetime 90 days.
    */
-  async createToken(userName: string, spec: TokenSpec, actor: Actor, creatorRole: Role = 'admin'): Promise<TokenInfo & { token: string }> {
+  async createToken(
+    userName: string,
+    spec: TokenSpec,
+    actor: Actor,
+    creatorRole: Role = 'admin',
+  ): Promise<TokenInfo & { token: string }> {
     const user = await this.require(userName);
-    if (user.disabled) throw new CallscreenError('CS_ERR_FORBIDDEN', `user "${user.name}" is disabled: no new tokens`, { user: user.name });
+    if (user.disabled)
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `user "${user.name}" is disabled: no new tokens`, {
+        user: user.name,
+      });
     const label = spec.name.trim().slice(0, 100);
-    if (!label) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'a token needs a name (what it is for)', { field: 'name' });
+    if (!label)
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'a token needs a name (what it is for)', { field: 'name' });
     const own = highestRole(user);
     const ceiling = ROLE_ORDER.indexOf(own) < ROLE_ORDER.indexOf(creatorRole) ? own : creatorRole;
     const role = spec.role ?? ceiling;
-    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { field: 'role' });
+    if (!ROLES.includes(role))
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, {
+        field: 'role',
+      });
     if (ROLE_ORDER.indexOf(role) > ROLE_ORDER.indexOf(ceiling)) {
-      throw new CallscreenError('CS_ERR_FORBIDDEN', `a token may not carry role ${role}: at most ${ceiling}`, { field: 'role', max: ceiling });
+      throw new CallscreenError('CS_ERR_FORBIDDEN', `a token may not carry role ${role}: at most ${ceiling}`, {
+        field: 'role',
+        max: ceiling,
+      });
     }
     const days = spec.expiresInDays ?? DEFAULT_TOKEN_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_DAYS) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `token lifetime must be 1–${MAX_TOKEN_DAYS} days, not ${String(days)}`, { field: 'expiresInDays' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `token lifetime must be 1–${MAX_TOKEN_DAYS} days, not ${String(days)}`,
+        { field: 'expiresInDays' },
+      );
     }
     const now = this.clock.now();
     const expiresAt = now + days * 86_400_000;
@@ -231,7 +295,13 @@ export class UserService {
         'INSERT INTO api_tokens (user_id, name, token_hash, created_at, role, read_only, expires_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         [user.id, label, sha256(token), now, role, spec.readOnly ? 1 : 0, expiresAt, actor.name],
       );
-      await this.appendForUser(user, actor, 'user.token.add', { token: r.lastID, name: label, role, readOnly: spec.readOnly === true, expiresAt: new Date(expiresAt).toISOString() });
+      await this.appendForUser(user, actor, 'user.token.add', {
+        token: r.lastID,
+        name: label,
+        role,
+        readOnly: spec.readOnly === true,
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
       return r.lastID;
     });
     return { ...(await this.requireToken(id)), token };
@@ -240,7 +310,10 @@ export class UserService {
   /** A user's tokens (never the secret), newest first; revoked and expired ones included. */
   async listTokens(userName: string): Promise<TokenInfo[]> {
     const user = await this.require(userName);
-    const rows = await this.db.all<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id DESC', [user.id]);
+    const rows = await this.db.all<TokenRow>(
+      'SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ? ORDER BY t.id DESC',
+      [user.id],
+    );
     return rows.map((r) => this.toToken(r));
   }
 
@@ -248,9 +321,16 @@ export class UserService {
   async revokeToken(userName: string, id: number, actor: Actor, reason = 'revoked'): Promise<TokenInfo> {
     const user = await this.require(userName);
     return this.db.transaction(async () => {
-      const r = await this.db.run('UPDATE api_tokens SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [this.clock.now(), reason, id, user.id]);
-      const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND t.user_id = ?', [id, user.id]);
-      if (!row) throw new CallscreenError('CS_ERR_TOKEN_NOT_FOUND', `no token ${id} for user "${user.name}"`, { token: id });
+      const r = await this.db.run(
+        'UPDATE api_tokens SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL',
+        [this.clock.now(), reason, id, user.id],
+      );
+      const row = await this.db.get<TokenRow>(
+        'SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND t.user_id = ?',
+        [id, user.id],
+      );
+      if (!row)
+        throw new CallscreenError('CS_ERR_TOKEN_NOT_FOUND', `no token ${id} for user "${user.name}"`, { token: id });
       if (r.changes > 0) await this.appendForUser(user, actor, 'user.token.revoke', { token: id, name: row.name });
       return this.toToken(row);
     });
@@ -262,7 +342,10 @@ export class UserService {
    * at most once an hour per token (`TOKEN_USE_AUDIT_MS`) so a busy softphone does not flood the log.
    */
   async verifyToken(token: string): Promise<{ user: User; tokenId: number; readOnly: boolean } | null> {
-    const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL', [sha256(token)]);
+    const row = await this.db.get<TokenRow>(
+      'SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL',
+      [sha256(token)],
+    );
     const now = this.clock.now();
     if (!row || (row.expires_at !== null && row.expires_at <= now)) return null;
     const owner = await this.getById(row.user_id);
@@ -271,30 +354,53 @@ export class UserService {
     const role = ROLE_ORDER.indexOf(tokenRole) < ROLE_ORDER.indexOf(owner.role) ? tokenRole : owner.role;
     await this.db.run('UPDATE api_tokens SET last_used_at = ? WHERE id = ?', [now, row.id]);
     if (row.last_used_at === null || now - row.last_used_at >= TOKEN_USE_AUDIT_MS) {
-      await this.appendForUser(owner, { name: owner.name, source: 'api', origin: '' }, 'user.token.use', { token: row.id, name: row.name });
+      await this.appendForUser(owner, { name: owner.name, source: 'api', origin: '' }, 'user.token.use', {
+        token: row.id,
+        name: row.name,
+      });
     }
     // The token's role caps the owner's role in every organisation.
     const roles: Record<string, Role> = {};
-    for (const [slug, r] of Object.entries(owner.roles)) roles[slug] = ROLE_ORDER.indexOf(tokenRole) < ROLE_ORDER.indexOf(r) ? tokenRole : r;
+    for (const [slug, r] of Object.entries(owner.roles))
+      roles[slug] = ROLE_ORDER.indexOf(tokenRole) < ROLE_ORDER.indexOf(r) ? tokenRole : r;
     return { user: { ...owner, role, roles }, tokenId: row.id, readOnly: row.read_only === 1 };
   }
 
   private async requireToken(id: number): Promise<TokenInfo> {
-    const row = await this.db.get<TokenRow>('SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?', [id]);
+    const row = await this.db.get<TokenRow>(
+      'SELECT t.*, u.name AS user_name FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
+      [id],
+    );
     if (!row) throw new CallscreenError('CS_ERR_TOKEN_NOT_FOUND', `no token ${id}`, { token: id });
     return this.toToken(row);
   }
 
   private toToken(r: TokenRow): TokenInfo {
     const now = this.clock.now();
-    const state = r.revoked_at !== null ? 'revoked' : r.expires_at !== null && r.expires_at <= now ? 'expired' : 'active';
+    const state =
+      r.revoked_at !== null ? 'revoked' : r.expires_at !== null && r.expires_at <= now ? 'expired' : 'active';
     return {
-      id: r.id, user: r.user_name, name: r.name, role: r.role, readOnly: r.read_only === 1, createdAt: r.created_at, createdBy: r.created_by,
-      expiresAt: r.expires_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at, revokedReason: r.revoked_reason, state,
+      id: r.id,
+      user: r.user_name,
+      name: r.name,
+      role: r.role,
+      readOnly: r.read_only === 1,
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+      expiresAt: r.expires_at,
+      lastUsedAt: r.last_used_at,
+      revokedAt: r.revoked_at,
+      revokedReason: r.revoked_reason,
+      state,
     };
   }
 
-  private async appendForUser(user: User, actor: Actor, action: string, detail: Record<string, unknown> = {}): Promise<void> {
+  private async appendForUser(
+    user: User,
+    actor: Actor,
+    action: string,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
     for (const slug of user.orgs) {
       const org = await this.orgs.get(slug);
       if (org) await this.audit.append(org.id, actor, action, user.name, '', detail);
@@ -302,10 +408,20 @@ export class UserService {
   }
 
   private async toUser(row: UserRow): Promise<User> {
-    const orgs = await this.db.all<{ slug: string; role: Role | null }>('SELECT o.slug, uo.role FROM user_orgs uo JOIN orgs o ON o.id = uo.org_id WHERE uo.user_id = ? ORDER BY o.slug', [row.id]);
+    const orgs = await this.db.all<{ slug: string; role: Role | null }>(
+      'SELECT o.slug, uo.role FROM user_orgs uo JOIN orgs o ON o.id = uo.org_id WHERE uo.user_id = ? ORDER BY o.slug',
+      [row.id],
+    );
     const roles: Record<string, Role> = {};
     for (const o of orgs) roles[o.slug] = o.role ?? row.role;
-    return { id: row.id, name: row.name, role: row.role, roles, disabled: row.disabled !== 0, orgs: orgs.map((o) => o.slug) };
+    return {
+      id: row.id,
+      name: row.name,
+      role: row.role,
+      roles,
+      disabled: row.disabled !== 0,
+      orgs: orgs.map((o) => o.slug),
+    };
   }
 
   /**
@@ -313,12 +429,22 @@ export class UserService {
    * with that role. Sessions and tokens follow at once: roles are read on every request.
    */
   async setRole(name: string, orgSlug: string, role: Role, actor: Actor): Promise<User> {
-    if (!ROLES.includes(role)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, { key: 'role', field: 'role' });
+    if (!ROLES.includes(role))
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `role "${role}" is not one of ${ROLES.join(', ')}`, {
+        key: 'role',
+        field: 'role',
+      });
     const user = await this.require(name);
     const org = await this.orgs.require(orgSlug);
     await this.db.transaction(async () => {
-      await this.db.run('INSERT INTO user_orgs (user_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (user_id, org_id) DO UPDATE SET role = excluded.role', [user.id, org.id, role]);
-      await this.audit.append(org.id, actor, 'user.role', user.name, '', { role, before: user.roles[org.slug] ?? null });
+      await this.db.run(
+        'INSERT INTO user_orgs (user_id, org_id, role) VALUES (?, ?, ?) ON CONFLICT (user_id, org_id) DO UPDATE SET role = excluded.role',
+        [user.id, org.id, role],
+      );
+      await this.audit.append(org.id, actor, 'user.role', user.name, '', {
+        role,
+        before: user.roles[org.slug] ?? null,
+      });
     });
     return this.require(name);
   }

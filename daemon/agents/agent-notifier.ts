@@ -29,8 +29,12 @@ export function warningText(w: AgentWarning): string {
   const why = rule?.reason ? ` Reason: ${rule.reason}.` : '';
   const what = w.channel === 'sms' ? 'You are texting' : 'You are calling';
   const next =
-    w.verdict.action === 'deny' ? ' The call was not placed.'
-      : w.verdict.action === 'confirm' ? ' Press 1 to continue or hang up to abort.'
-        : w.channel === 'sms' ? ' The message was sent.' : ' You may continue or hang up.';
+    w.verdict.action === 'deny'
+      ? ' The call was not placed.'
+      : w.verdict.action === 'confirm'
+        ? ' Press 1 to continue or hang up to abort.'
+        : w.channel === 'sms'
+          ? ' The message was sent.'
+          : ' You may continue or hang up.';
   return `callscreen: ${what} ${w.number}${who}, which is on the block list.${why}${next}`;
 }

@@ -23,7 +23,10 @@ export function isWarning(body: string | undefined): boolean {
  * Routes callscreen warnings to `onWarning` and everything else to the UA's previous `onMessage`.
  * Returns a function that puts the previous handler back.
  */
-export function watchWarnings(ua: Pick<UserAgent, 'delegate'>, onWarning: (text: string, message: Message) => void): () => void {
+export function watchWarnings(
+  ua: Pick<UserAgent, 'delegate'>,
+  onWarning: (text: string, message: Message) => void,
+): () => void {
   // Bound: sip.js declares onMessage as a method of the delegate, which may use `this`.
   const previous = ua.delegate?.onMessage?.bind(ua.delegate);
   const handler = (message: Message): void => {
@@ -76,7 +79,12 @@ export interface PrecheckOptions {
   readonly fetch?: FetchLike;
 }
 
-const ADVICE: Readonly<Record<string, DialAdvice>> = { allow: 'proceed', warn: 'proceed', confirm: 'confirm', deny: 'abort' };
+const ADVICE: Readonly<Record<string, DialAdvice>> = {
+  allow: 'proceed',
+  warn: 'proceed',
+  confirm: 'confirm',
+  deny: 'abort',
+};
 
 /** Asks the daemon whether `number` may be dialled. Never throws. */
 export async function precheck(number: string, options: PrecheckOptions): Promise<PrecheckResult> {
@@ -84,9 +92,19 @@ export async function precheck(number: string, options: PrecheckOptions): Promis
   const url = `${options.baseUrl.replace(/\/+$/, '')}/api/v1/orgs/${encodeURIComponent(options.org)}/precheck?number=${encodeURIComponent(number)}`;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 1500);
-  const unknown = (error: string): PrecheckResult => ({ advice: 'proceed', action: 'unknown', reason: 'callscreen could not be asked; dial with care', normalized: number, error });
+  const unknown = (error: string): PrecheckResult => ({
+    advice: 'proceed',
+    action: 'unknown',
+    reason: 'callscreen could not be asked; dial with care',
+    normalized: number,
+    error,
+  });
   try {
-    const res = await doFetch(url, { method: 'GET', headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' }, signal: controller.signal });
+    const res = await doFetch(url, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+      signal: controller.signal,
+    });
     if (!res.ok) return unknown(`HTTP ${res.status}`);
     const body = (await res.json()) as { action?: unknown; reason?: unknown; normalized?: unknown } | null;
     const action = typeof body?.action === 'string' ? body.action : '';

@@ -50,7 +50,11 @@ export class CliSession implements CliContext {
 
   logger(): Logger {
     // CLI commands log to stderr so stdout stays clean for --json and export.
-    this.log ??= createLogger({ level: this.config().log.level, format: 'json', destination: { write: (s: string) => this.io.stderr.write(s) } });
+    this.log ??= createLogger({
+      level: this.config().log.level,
+      format: 'json',
+      destination: { write: (s: string) => this.io.stderr.write(s) },
+    });
     return this.log;
   }
 
@@ -81,7 +85,10 @@ export class CliSession implements CliContext {
 
   actor(by?: string): Actor {
     const name = (by ?? this.io.env['SUDO_USER'] ?? this.io.env['USER'] ?? '').trim();
-    if (!name) throw new CallscreenError('CS_ERR_USAGE', 'cannot tell who is acting: pass --by USER (or set $USER)', { key: 'by' });
+    if (!name)
+      throw new CallscreenError('CS_ERR_USAGE', 'cannot tell who is acting: pass --by USER (or set $USER)', {
+        key: 'by',
+      });
     return { name, source: 'cli', origin: `cli@${hostname()}` };
   }
 

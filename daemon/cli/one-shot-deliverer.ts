@@ -54,7 +54,12 @@ async function amiLogin(config: Config, ctx: CliContext): Promise<PbxLogin> {
     await client.whenConnected(a.action_timeout_ms);
   } catch (err) {
     await client.stop();
-    throw new CallscreenError('CS_ERR_UNAVAILABLE', `cannot log in to AMI at ${a.host}:${a.port} to deliver the message; it stays held`, { host: a.host, port: a.port }, { cause: err });
+    throw new CallscreenError(
+      'CS_ERR_UNAVAILABLE',
+      `cannot log in to AMI at ${a.host}:${a.port} to deliver the message; it stays held`,
+      { host: a.host, port: a.port },
+      { cause: err },
+    );
   }
   return { deliverer: new AmiMessageDeliverer(client), close: () => client.stop() };
 }
@@ -88,14 +93,21 @@ async function eslLogin(config: Config, ctx: CliContext): Promise<PbxLogin> {
     await ready;
   } catch (err) {
     await client.stop();
-    throw new CallscreenError('CS_ERR_UNAVAILABLE', `cannot log in to FreeSWITCH's Event Socket at ${e.host}:${e.port} to deliver the message; it stays held`,
-      { host: e.host, port: e.port }, { cause: err });
+    throw new CallscreenError(
+      'CS_ERR_UNAVAILABLE',
+      `cannot log in to FreeSWITCH's Event Socket at ${e.host}:${e.port} to deliver the message; it stays held`,
+      { host: e.host, port: e.port },
+      { cause: err },
+    );
   }
   return { deliverer: new EslMessageDeliverer(client, e.chatplan_marker), close: () => client.stop() };
 }
 
 /** The deliverer for this command, or null when no PBX link is configured (release then fails, CS_ERR_UNAVAILABLE). */
-export function oneShotDeliverer(config: Config, ctx: CliContext): (MessageDeliverer & { close(): Promise<void> }) | null {
+export function oneShotDeliverer(
+  config: Config,
+  ctx: CliContext,
+): (MessageDeliverer & { close(): Promise<void> }) | null {
   const link = pbxMessagingLink(config);
   if (link === 'ami') return new OneShotDeliverer(() => amiLogin(config, ctx));
   if (link === 'esl_inbound') return new OneShotDeliverer(() => eslLogin(config, ctx));

@@ -26,7 +26,9 @@ export function nonNegativeInt(option: string): (text: string) => number {
   return (text: string) => {
     const n = Number(text);
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
-      throw new CallscreenError('CS_ERR_USAGE', `${option} "${text}" is not a whole number (0 or more)`, { key: option });
+      throw new CallscreenError('CS_ERR_USAGE', `${option} "${text}" is not a whole number (0 or more)`, {
+        key: option,
+      });
     }
     return n;
   };

@@ -62,7 +62,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (err instanceof CommanderError) {
       // --help, --version and "no command" help exit 0 or 1 in commander; usage errors are 64.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
-      if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') return err.exitCode === 0 ? 0 : ERROR_CATALOGUE.CS_ERR_USAGE.exit;
+      if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync')
+        return err.exitCode === 0 ? 0 : ERROR_CATALOGUE.CS_ERR_USAGE.exit;
       return ERROR_CATALOGUE.CS_ERR_USAGE.exit;
     }
     const e = toCallscreenError(err);
@@ -77,8 +78,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function asksForNothing(argv: readonly string[]): boolean {
   let isValue = false; // the argument after a global option that takes a value
   for (const a of argv) {
-    if (isValue) { isValue = false; continue; }
-    if (GLOBAL_WITH_VALUE.has(a)) { isValue = true; continue; }
+    if (isValue) {
+      isValue = false;
+      continue;
+    }
+    if (GLOBAL_WITH_VALUE.has(a)) {
+      isValue = true;
+      continue;
+    }
     if ([...GLOBAL_WITH_VALUE].some((g) => a.startsWith(`${g}=`))) continue;
     return false;
   }

@@ -31,7 +31,14 @@ export class ProgressBar {
     if (this.bar === null) {
       this.bar = new SingleBar({
         // cli-progress writes, asks isTTY and reads columns; nothing else of a stream.
-        stream: { write: (s: string) => { this.out.write(s); return true; }, isTTY: true, columns: 200 } as unknown as NodeJS.WritableStream,
+        stream: {
+          write: (s: string) => {
+            this.out.write(s);
+            return true;
+          },
+          isTTY: true,
+          columns: 200,
+        } as unknown as NodeJS.WritableStream,
         format: '{label} [{bar}] {percentage}% {value}/{total}',
         formatValue: (v, _o, type) => (type === 'percentage' ? String(v).padStart(3) : String(v)),
         barsize: this.width,

@@ -23,7 +23,10 @@ export async function writeAll(stream: WritableLike, chunk: string): Promise<voi
   // events.once rejects on 'error', so a closed pipe or a failed disk ends the wait.
   await once(stream as unknown as NodeJS.EventEmitter, 'drain').catch((err: unknown) => {
     // The output failed, not the program: one line saying so, no stack trace.
-    throw new CallscreenError('CS_ERR_OUTPUT', `cannot write the output: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CallscreenError(
+      'CS_ERR_OUTPUT',
+      `cannot write the output: ${err instanceof Error ? err.message : String(err)}`,
+    );
   });
 }
 

@@ -20,7 +20,11 @@ export type ListenKey = (typeof LISTEN_KEYS)[number];
 /** Every rule broken by `config` (already schema-valid, defaults filled). */
 export function checkConfigRules(config: Config): RuleViolation[] {
   const out: RuleViolation[] = [];
-  const listen: Record<ListenKey, string> = { 'fastagi.listen': config.fastagi.listen, 'admin.listen': config.admin.listen, 'esl.listen': config.esl.listen };
+  const listen: Record<ListenKey, string> = {
+    'fastagi.listen': config.fastagi.listen,
+    'admin.listen': config.admin.listen,
+    'esl.listen': config.esl.listen,
+  };
   const bound: Array<{ key: ListenKey; host: string; port: number }> = [];
   const wildcard = (h: string): boolean => h === '0.0.0.0';
   for (const key of LISTEN_KEYS) {
@@ -29,30 +33,53 @@ export function checkConfigRules(config: Config): RuleViolation[] {
       out.push({ key, text: parsed });
       continue;
     }
-    const enabled = key === 'fastagi.listen' ? config.fastagi.enabled : key === 'admin.listen' ? config.admin.enabled : config.esl.enabled;
+    const enabled =
+      key === 'fastagi.listen'
+        ? config.fastagi.enabled
+        : key === 'admin.listen'
+          ? config.admin.enabled
+          : config.esl.enabled;
     if (!enabled || parsed.port === 0) continue;
     // Two enabled listeners on one port: the second would fail to bind at start.
-    const other = bound.find((b) => b.port === parsed.port && (b.host === parsed.host || wildcard(b.host) || wildcard(parsed.host)));
+    const other = bound.find(
+      (b) => b.port === parsed.port && (b.host === parsed.host || wildcard(b.host) || wildcard(parsed.host)),
+    );
     // Named on both keys: either may be the one written in the file (the other a default).
     if (other) {
-      out.push({ key: other.key, text: `${listen[other.key]} clashes with ${key} ${listen[key]}; each listener needs its own port` });
-      out.push({ key, text: `${listen[key]} clashes with ${other.key} ${listen[other.key]}; each listener needs its own port` });
+      out.push({
+        key: other.key,
+        text: `${listen[other.key]} clashes with ${key} ${listen[key]}; each listener needs its own port`,
+      });
+      out.push({
+        key,
+        text: `${listen[key]} clashes with ${other.key} ${listen[other.key]}; each listener needs its own port`,
+      });
     }
     bound.push({ key, ...parsed });
   }
   try {
     new RegExp(config.agents.endpoint_pattern);
   } catch (err) {
-    out.push({ key: 'agents.endpoint_pattern', text: `is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}` });
+    out.push({
+      key: 'agents.endpoint_pattern',
+      text: `is not a valid regular expression: ${err instanceof Error ? err.message : String(err)}`,
+    });
   }
   const storeUrl = checkStoreUrl(config);
   if (storeUrl !== null) out.push({ key: 'store.url', text: storeUrl });
   if ((config.admin.tls_cert === '') !== (config.admin.tls_key === '')) {
-    out.push({ key: config.admin.tls_cert === '' ? 'admin.tls_cert' : 'admin.tls_key', text: 'must be set together with admin.tls_key and admin.tls_cert (both or neither)' });
+    out.push({
+      key: config.admin.tls_cert === '' ? 'admin.tls_cert' : 'admin.tls_key',
+      text: 'must be set together with admin.tls_key and admin.tls_cert (both or neither)',
+    });
   }
   for (const section of ['ami', 'esl_inbound'] as const) {
     const s = config[section];
-    if (s.reconnect_min_ms > s.reconnect_max_ms) out.push({ key: `${section}.reconnect_min_ms`, text: `(${s.reconnect_min_ms}) must not exceed ${section}.reconnect_max_ms (${s.reconnect_max_ms})` });
+    if (s.reconnect_min_ms > s.reconnect_max_ms)
+      out.push({
+        key: `${section}.reconnect_min_ms`,
+        text: `(${s.reconnect_min_ms}) must not exceed ${section}.reconnect_max_ms (${s.reconnect_max_ms})`,
+      });
   }
   return out;
 }
@@ -63,14 +90,16 @@ export function checkConfigRules(config: Config): RuleViolation[] {
  */
 function checkStoreUrl(config: Config): string | null {
   if (config.store.backend !== 'postgres') return null;
-  if (config.store.url === '') return 'must be set when store.backend = "postgres" (postgres://user:password@host:5432/database)';
+  if (config.store.url === '')
+    return 'must be set when store.backend = "postgres" (postgres://user:password@host:5432/database)';
   let u: URL;
   try {
     u = new URL(config.store.url);
   } catch {
     return 'is not a url (postgres://user:password@host:5432/database)';
   }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return `must start with postgres:// (got ${u.protocol}//)`;
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+    return `must start with postgres:// (got ${u.protocol}//)`;
   if (u.hostname === '') return 'has no host (postgres://user:password@host:5432/database)';
   if (u.pathname.replace(/^\//, '') === '') return 'names no database (postgres://user:password@host:5432/database)';
   return null;

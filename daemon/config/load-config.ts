@@ -34,7 +34,11 @@ export class ConfigLoader {
     try {
       text = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new CallscreenError('CS_ERR_FILE_NOT_FOUND', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { path });
+      throw new CallscreenError(
+        'CS_ERR_FILE_NOT_FOUND',
+        `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        { path },
+      );
     }
     return { config: this.fromText(text, path), source: path };
   }
@@ -46,7 +50,11 @@ export class ConfigLoader {
     } catch (err) {
       if (err instanceof TomlError) {
         const firstLine = err.message.split('\n')[0] ?? err.message;
-        throw new CallscreenError('CS_ERR_CONFIG_SYNTAX', `${name} line ${err.line}, column ${err.column}: ${firstLine}`, { file: name, line: err.line, column: err.column });
+        throw new CallscreenError(
+          'CS_ERR_CONFIG_SYNTAX',
+          `${name} line ${err.line}, column ${err.column}: ${firstLine}`,
+          { file: name, line: err.line, column: err.column },
+        );
       }
       throw err;
     }
@@ -55,11 +63,12 @@ export class ConfigLoader {
       const errors = (this.validate.errors ?? []).filter((e) => e.keyword !== 'if');
       const described = errors.map((e) => describe(e, lines));
       const [first] = described;
-      throw new CallscreenError(
-        'CS_ERR_CONFIG_INVALID',
-        `${name}: ${described.map((d) => d.text).join('; ')}`,
-        { file: name, key: first?.key ?? null, line: first?.line ?? null, errors: described },
-      );
+      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, {
+        file: name,
+        key: first?.key ?? null,
+        line: first?.line ?? null,
+        errors: described,
+      });
     }
     const config = data;
     // Rules the schema cannot say (listen addresses, regexes, pairs): the same refusal at start,
@@ -72,7 +81,12 @@ export class ConfigLoader {
         return { key: b.key, line, text: `${b.key}${line !== null ? ` (line ${line})` : ''} ${b.text}` };
       });
       const [first] = described;
-      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, { file: name, key: first?.key ?? null, line: first?.line ?? null, errors: described });
+      throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, {
+        file: name,
+        key: first?.key ?? null,
+        line: first?.line ?? null,
+        errors: described,
+      });
     }
     return deepFreeze(config);
   }
@@ -96,7 +110,7 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
       break;
     }
     case 'enum':
-      text = `must be one of ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
+      text = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
       break;
     case 'type':
       text = `must be ${(e.params as { type: string }).type}`;
@@ -128,7 +142,11 @@ export function keyLines(text: string): Map<string, number> {
     const line = raw.trim();
     const header = /^\[\s*([A-Za-z0-9_.\- "]+?)\s*\]$/.exec(line);
     if (header?.[1] !== undefined) {
-      table = header[1].replace(/"/g, '').split('.').map((s) => s.trim()).join('.');
+      table = header[1]
+        .replace(/"/g, '')
+        .split('.')
+        .map((s) => s.trim())
+        .join('.');
       if (!out.has(table)) out.set(table, i + 1);
       return;
     }

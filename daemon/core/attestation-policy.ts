@@ -32,22 +32,60 @@ export function allowApplies(entry: EntryView, input: IdentityInput): boolean {
  * Calls only: messages carry no STIR/SHAKEN, so "unless attested" could never be met by one.
  */
 export function ownDidVerdict(input: IdentityInput, normalized: string): Verdict | null {
-  if (input.direction !== 'inbound' || input.channel !== 'call' || input.policy.ownDidUnattested === 'allow' || isAttested(input.attestation)) return null;
+  if (
+    input.direction !== 'inbound' ||
+    input.channel !== 'call' ||
+    input.policy.ownDidUnattested === 'allow' ||
+    isAttested(input.attestation)
+  )
+    return null;
   const rule: VerdictRule = { id: 'did', kind: 'spoofed', value: normalized };
   const how = input.attestation === undefined ? 'no attestation' : `attestation ${attestationText(input.attestation)}`;
-  return identityVerdict(input, input.policy.ownDidUnattested, normalized, rule, `${normalized} is one of the organisation's own numbers, presented with ${how}: treated as spoofed`);
+  return identityVerdict(
+    input,
+    input.policy.ownDidUnattested,
+    normalized,
+    rule,
+    `${normalized} is one of the organisation's own numbers, presented with ${how}: treated as spoofed`,
+  );
 }
 
 /** The verdict for a caller whose verification failed, or null when the org lets it through. */
 export function failedVerdict(input: IdentityInput, normalized: string): Verdict | null {
   const a = input.attestation;
-  if (input.direction !== 'inbound' || a?.status !== 'failed' || input.policy.attestationFailed === 'allow') return null;
+  if (input.direction !== 'inbound' || a?.status !== 'failed' || input.policy.attestationFailed === 'allow')
+    return null;
   const rule: VerdictRule = { id: 'attestation', kind: 'attestation', value: attestationText(a) };
-  return identityVerdict(input, input.policy.attestationFailed, normalized, rule, `the carrier could not verify ${normalized} (STIR/SHAKEN ${attestationText(a)})`);
+  return identityVerdict(
+    input,
+    input.policy.attestationFailed,
+    normalized,
+    rule,
+    `the carrier could not verify ${normalized} (STIR/SHAKEN ${attestationText(a)})`,
+  );
 }
 
-function identityVerdict(input: IdentityInput, action: Exclude<IdentityAction, 'allow'>, normalized: string, rule: VerdictRule, why: string): Verdict {
-  if (input.channel === 'sms') return { action: 'quarantine', normalized, rule, reason: `message held for supervisors, ${why}` };
-  if (action === 'voicemail') return { action: 'voicemail', normalized, rule: { ...rule, mode: 'voicemail' }, reason: `sent to voicemail, ${why}` };
-  return { action: 'reject', normalized, rule: { ...rule, mode: 'reject' }, reason: `rejected, ${why}`, sipCode: input.policy.rejectCode };
+function identityVerdict(
+  input: IdentityInput,
+  action: Exclude<IdentityAction, 'allow'>,
+  normalized: string,
+  rule: VerdictRule,
+  why: string,
+): Verdict {
+  if (input.channel === 'sms')
+    return { action: 'quarantine', normalized, rule, reason: `message held for supervisors, ${why}` };
+  if (action === 'voicemail')
+    return {
+      action: 'voicemail',
+      normalized,
+      rule: { ...rule, mode: 'voicemail' },
+      reason: `sent to voicemail, ${why}`,
+    };
+  return {
+    action: 'reject',
+    normalized,
+    rule: { ...rule, mode: 'reject' },
+    reason: `rejected, ${why}`,
+    sipCode: input.policy.rejectCode,
+  };
 }

@@ -31,7 +31,8 @@ export function parseVerstat(value: string): Attestation | undefined {
   const m = VERSTAT.exec(value.trim());
   if (!m) return undefined;
   const word = (m[1] ?? '').toLowerCase();
-  const status: VerificationStatus = word === 'tn-validation-passed' ? 'passed' : word === 'tn-validation-failed' ? 'failed' : 'no-validation';
+  const status: VerificationStatus =
+    word === 'tn-validation-passed' ? 'passed' : word === 'tn-validation-failed' ? 'failed' : 'no-validation';
   return { status, level: levelOf(m[2] ?? '') ?? null };
 }
 
@@ -60,7 +61,10 @@ function uriPart(value: string): string {
     for (let i = 1; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c === 92) i++;
-      else if (c === 34) { end = i; break; }
+      else if (c === 34) {
+        end = i;
+        break;
+      }
     }
     s = end >= 0 ? s.slice(end + 1) : '';
   }
@@ -80,7 +84,8 @@ export function identityClaimLevel(identityHeader: string): AttestationLevel | u
   if (payload === undefined || payload.length > 4096) return undefined;
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    if (claims !== null && typeof claims === 'object' && 'attest' in claims && typeof claims.attest === 'string') return levelOf(claims.attest);
+    if (claims !== null && typeof claims === 'object' && 'attest' in claims && typeof claims.attest === 'string')
+      return levelOf(claims.attest);
   } catch {
     // not JSON: no claim
   }

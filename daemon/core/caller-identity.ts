@@ -141,7 +141,8 @@ export function callerIdentity(h: IdentityHeaders): CallerIdentity {
   let attestation: Attestation | undefined;
   for (const v of pai) attestation ??= verstatOf(v);
   if (attestation === undefined && h.from !== undefined) attestation = verstatOf(h.from);
-  if (attestation === undefined && h.verstat !== undefined && h.verstat.trim() !== '') attestation = parseVerstat(h.verstat);
+  if (attestation === undefined && h.verstat !== undefined && h.verstat.trim() !== '')
+    attestation = parseVerstat(h.verstat);
   if (attestation !== undefined && attestation.level === null && h.attestationInfo !== undefined) {
     const level = levelOf(h.attestationInfo);
     if (level !== undefined) attestation = { status: attestation.status, level };

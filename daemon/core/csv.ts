@@ -16,7 +16,10 @@ export interface CsvRecord {
 }
 
 export class CsvSyntaxError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -66,7 +69,12 @@ function quoteExcelCells(text: string, sep: CsvDelimiter): string {
  * CsvSyntaxError with the line. After quoteExcelCells an unquoted field never holds a quote (the
  * parser refuses one), so unwrapping `="…"` applies to quoted fields only.
  */
-export async function* readCsvBatches(text: string, delimiter: CsvDelimiter = ',', start = 0, firstLine = 1): AsyncGenerator<CsvRecord[]> {
+export async function* readCsvBatches(
+  text: string,
+  delimiter: CsvDelimiter = ',',
+  start = 0,
+  firstLine = 1,
+): AsyncGenerator<CsvRecord[]> {
   const body = quoteExcelCells(start === 0 ? text : text.slice(start), delimiter);
   const offset = firstLine - 1;
   const parser = parse({
@@ -81,7 +89,9 @@ export async function* readCsvBatches(text: string, delimiter: CsvDelimiter = ',
   let parsed: string[][] = [];
   let failure: unknown = null;
   parser.on('data', (record: string[]) => parsed.push(record));
-  parser.on('error', (err) => { failure ??= err; });
+  parser.on('error', (err) => {
+    failure ??= err;
+  });
   // Lines are counted here rather than with csv-parse's `info` (an object per record, about twice
   // the parse time): blank lines come through as one empty field and are skipped (one line each);
   // a record takes one line plus the line breaks inside its quoted fields.
@@ -119,7 +129,12 @@ export async function* readCsvBatches(text: string, delimiter: CsvDelimiter = ',
 }
 
 /** readCsvBatches one record at a time (small files, tests). */
-export async function* readCsv(text: string, delimiter: CsvDelimiter = ',', start = 0, firstLine = 1): AsyncGenerator<CsvRecord> {
+export async function* readCsv(
+  text: string,
+  delimiter: CsvDelimiter = ',',
+  start = 0,
+  firstLine = 1,
+): AsyncGenerator<CsvRecord> {
   for await (const batch of readCsvBatches(text, delimiter, start, firstLine)) yield* batch;
 }
 
@@ -134,12 +149,17 @@ function toSyntaxError(err: unknown, offset: number, delimiter: CsvDelimiter): u
       return new CsvSyntaxError(line, `line ${line}: a field is longer than ${MAX_FIELD} characters`);
     case 'CSV_INVALID_CLOSING_QUOTE': {
       const got = /got "(.)"/.exec(err.message)?.[1];
-      const hint = got !== undefined && CSV_DELIMITERS.includes(got as CsvDelimiter)
-        ? ` (a ${delimiterName(got as CsvDelimiter)}: the file is read as separated by ${delimiterName(delimiter)})` : '';
+      const hint =
+        got !== undefined && CSV_DELIMITERS.includes(got as CsvDelimiter)
+          ? ` (a ${delimiterName(got as CsvDelimiter)}: the file is read as separated by ${delimiterName(delimiter)})`
+          : '';
       return new CsvSyntaxError(line, `line ${line}: unexpected text after a closing quote${hint}`);
     }
     case 'INVALID_OPENING_QUOTE':
-      return new CsvSyntaxError(line, `line ${line}: a quote inside an unquoted field (a field with quotes must be quoted whole, its quotes doubled)`);
+      return new CsvSyntaxError(
+        line,
+        `line ${line}: a quote inside an unquoted field (a field with quotes must be quoted whole, its quotes doubled)`,
+      );
     default:
       return new CsvSyntaxError(line, `line ${line}: ${err.message}`);
   }
@@ -147,7 +167,9 @@ function toSyntaxError(err: unknown, offset: number, delimiter: CsvDelimiter): u
 
 /** `="+1555…"` (a quoted field's text after unquoting) → `+1555…`; anything else as is. */
 function unwrapExcel(field: string): string {
-  return field.length >= 3 && field.startsWith('="') && field.endsWith('"') && !field.slice(2, -1).includes('"') ? field.slice(2, -1) : field;
+  return field.length >= 3 && field.startsWith('="') && field.endsWith('"') && !field.slice(2, -1).includes('"')
+    ? field.slice(2, -1)
+    : field;
 }
 
 export type SniffResult =
@@ -162,13 +184,15 @@ export type SniffResult =
  */
 export function sniffDelimiter(headerLine: string, isColumn: (name: string) => boolean): SniffResult {
   const sep = /^sep=(.)$/i.exec(headerLine.replace(/\r$/, ''));
-  if (sep && CSV_DELIMITERS.includes(sep[1] as CsvDelimiter)) return { delimiter: sep[1] as CsvDelimiter, why: 'sep-line' };
+  if (sep && CSV_DELIMITERS.includes(sep[1] as CsvDelimiter))
+    return { delimiter: sep[1] as CsvDelimiter, why: 'sep-line' };
   const unquoted = headerLine.replace(/"(?:[^"]|"")*"/g, '');
   const present = CSV_DELIMITERS.filter((d) => unquoted.includes(d));
   const [only, ...others] = present;
   if (only === undefined) return { delimiter: ',', why: 'none' };
   if (others.length === 0) return { delimiter: only, why: 'only' };
-  const score = (d: CsvDelimiter): number => headerLine.split(d).filter((f) => isColumn(f.replace(/"/g, '').trim().toLowerCase())).length;
+  const score = (d: CsvDelimiter): number =>
+    headerLine.split(d).filter((f) => isColumn(f.replace(/"/g, '').trim().toLowerCase())).length;
   const ranked = present.map((d) => ({ d, s: score(d) })).sort((a, b) => b.s - a.s);
   const [best, next] = ranked;
   if (best && next && best.s > 0 && best.s > next.s) return { delimiter: best.d, why: 'columns' };

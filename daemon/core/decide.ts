@@ -84,7 +84,13 @@ export function decide(input: DecisionInput): Verdict {
   }
   if (block !== undefined) return blockedVerdict(input, normalized, block);
   const only = matches.allowlistOnly;
-  if (only !== undefined && only !== null && input.direction === 'inbound' && input.channel === 'call' && matches.contact !== true) {
+  if (
+    only !== undefined &&
+    only !== null &&
+    input.direction === 'inbound' &&
+    input.channel === 'call' &&
+    matches.contact !== true
+  ) {
     const rule: VerdictRule = { id: 'allowlist-only', kind: 'allowlist-only', value: did ?? '', mode: only };
     const why = `${did ?? 'this number'} takes only allow-listed callers and contacts`;
     return only === 'voicemail'
@@ -103,12 +109,19 @@ export function decide(input: DecisionInput): Verdict {
       firstObserved(matches.exact, now, did, 'contact') ??
       firstObserved(matches.prefixes, now, did);
   }
-  if (observed === undefined && unidentified && matches.unidentified.length > 0) observed = firstObserved(matches.unidentified, now, did);
+  if (observed === undefined && unidentified && matches.unidentified.length > 0)
+    observed = firstObserved(matches.unidentified, now, did);
   if (observed !== undefined) {
     const would = blockedVerdict(input, normalized, observed);
     // Outbound with screening off is already an allow: nothing would have changed.
     if (would.action !== 'allow') {
-      return { action: 'allow', normalized, rule: would.rule, observed: would.action, reason: `allowed (observe mode): would have been ${would.action}: ${would.reason}` };
+      return {
+        action: 'allow',
+        normalized,
+        rule: would.rule,
+        observed: would.action,
+        reason: `allowed (observe mode): would have been ${would.action}: ${would.reason}`,
+      };
     }
   }
   return { action: 'allow', normalized, rule: null, reason: `${normalized} is not blocked` };
@@ -133,7 +146,12 @@ function blockedVerdict(input: DecisionInput, normalized: string, entry: EntryVi
   const action = input.channel === 'sms' ? 'warn' : policy;
   const sipCode = action === 'deny' ? input.policy.rejectCode : undefined;
   const verb = action === 'warn' ? 'warning' : action === 'confirm' ? 'confirmation needed' : 'call refused';
-  const verdict: { -readonly [K in keyof Verdict]: Verdict[K] } = { action, normalized, rule, reason: `${verb}: ${what}${why}` };
+  const verdict: { -readonly [K in keyof Verdict]: Verdict[K] } = {
+    action,
+    normalized,
+    rule,
+    reason: `${verb}: ${what}${why}`,
+  };
   if (sipCode) verdict.sipCode = sipCode;
   return verdict;
 }
@@ -141,11 +159,16 @@ function blockedVerdict(input: DecisionInput, normalized: string, entry: EntryVi
 function describe(entry: EntryView, normalized: string): string {
   const name = entry.name ? ` (${entry.name})` : '';
   switch (entry.kind) {
-    case 'exact': return `${normalized}${name} is blocked`;
-    case 'contact': return `${normalized} belongs to blocked contact${name}`;
-    case 'prefix': return `${normalized} matches blocked prefix ${entry.value}${name}`;
-    case 'pattern': return `${normalized} matches blocked pattern ${entry.value}${name}`;
-    case 'unidentified': return `unidentified callers are blocked${name}`;
+    case 'exact':
+      return `${normalized}${name} is blocked`;
+    case 'contact':
+      return `${normalized} belongs to blocked contact${name}`;
+    case 'prefix':
+      return `${normalized} matches blocked prefix ${entry.value}${name}`;
+    case 'pattern':
+      return `${normalized} matches blocked pattern ${entry.value}${name}`;
+    case 'unidentified':
+      return `unidentified callers are blocked${name}`;
   }
 }
 
@@ -157,7 +180,14 @@ function firstActive(
   kind?: EntryView['kind'],
 ): EntryView | undefined {
   for (const e of entries) {
-    if (e.list === list && (kind === undefined || e.kind === kind) && e.observe !== true && isActive(e, now) && appliesTo(e, did)) return e;
+    if (
+      e.list === list &&
+      (kind === undefined || e.kind === kind) &&
+      e.observe !== true &&
+      isActive(e, now) &&
+      appliesTo(e, did)
+    )
+      return e;
   }
   return undefined;
 }
@@ -165,14 +195,33 @@ function firstActive(
 /** The first active allow entry that applies to this call: its DID, and its attestation (attestation-policy.ts). */
 function firstAllow(entries: readonly EntryView[], input: DecisionInput, did: string | null): EntryView | undefined {
   for (const e of entries) {
-    if (e.list === 'allow' && e.observe !== true && isActive(e, input.now) && appliesTo(e, did) && allowApplies(e, input)) return e;
+    if (
+      e.list === 'allow' &&
+      e.observe !== true &&
+      isActive(e, input.now) &&
+      appliesTo(e, did) &&
+      allowApplies(e, input)
+    )
+      return e;
   }
   return undefined;
 }
 
-function firstObserved(entries: readonly EntryView[], now: number, did: string | null, kind?: EntryView['kind']): EntryView | undefined {
+function firstObserved(
+  entries: readonly EntryView[],
+  now: number,
+  did: string | null,
+  kind?: EntryView['kind'],
+): EntryView | undefined {
   for (const e of entries) {
-    if (e.observe === true && e.list === 'block' && (kind === undefined || e.kind === kind) && isActive(e, now) && appliesTo(e, did)) return e;
+    if (
+      e.observe === true &&
+      e.list === 'block' &&
+      (kind === undefined || e.kind === kind) &&
+      isActive(e, now) &&
+      appliesTo(e, did)
+    )
+      return e;
   }
   return undefined;
 }

@@ -13,7 +13,11 @@
 /** Caller-ID feature codes removed wherever they lead the dialled string (repeatedly: `*82*67…`). */
 export const FEATURE_CODES: readonly string[] = ['*67', '*82', '#31#', '*31#'];
 
-export function stripDialPrefixes(dialled: string, sitePrefixes: readonly string[], isNumber: (s: string) => boolean): string {
+export function stripDialPrefixes(
+  dialled: string,
+  sitePrefixes: readonly string[],
+  isNumber: (s: string) => boolean,
+): string {
   let s = dialled.trim();
   for (let again = true; again;) {
     again = false;

@@ -1,7 +1,10 @@
 import { CallscreenError } from './errors.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
-  m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
 };
 
 /**
@@ -27,5 +30,8 @@ export function parseExpiry(text: string, now: number): number {
 }
 
 function invalid(text: string, why: string): CallscreenError {
-  return new CallscreenError('CS_ERR_INVALID_VALUE', `expiry "${text}" is not valid: ${why}`, { key: 'expires', input: text });
+  return new CallscreenError('CS_ERR_INVALID_VALUE', `expiry "${text}" is not valid: ${why}`, {
+    key: 'expires',
+    input: text,
+  });
 }

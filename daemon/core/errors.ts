@@ -12,7 +12,11 @@ export const ERROR_CATALOGUE = {
   CS_ERR_PATTERN_TOO_BROAD: { exit: 65, http: 422, title: "pattern is broader than the organisation's minimum allows" },
   CS_ERR_ENTRY_STATE: { exit: 65, http: 409, title: 'the entry is not in the state this action needs' },
   CS_ERR_PROTECTED_NUMBER: { exit: 65, http: 409, title: 'number is protected and cannot be blocked' },
-  CS_ERR_CONFIRM_REQUIRED: { exit: 65, http: 409, title: 'broad change: confirm it with the figures shown (--yes, confirm: true)' },
+  CS_ERR_CONFIRM_REQUIRED: {
+    exit: 65,
+    http: 409,
+    title: 'broad change: confirm it with the figures shown (--yes, confirm: true)',
+  },
   CS_ERR_ORG_NOT_FOUND: { exit: 66, http: 404, title: 'no such organisation' },
   CS_ERR_ORG_EXISTS: { exit: 65, http: 409, title: 'organisation already exists' },
   CS_ERR_DID_TAKEN: { exit: 65, http: 409, title: 'number already belongs to an organisation' },
@@ -41,8 +45,16 @@ export const ERROR_CATALOGUE = {
   CS_ERR_THROTTLED: { exit: 75, http: 429, title: 'too many attempts; wait and try again' },
   CS_ERR_TIMEOUT: { exit: 75, http: 504, title: 'operation timed out' },
   CS_ERR_UNAVAILABLE: { exit: 69, http: 503, title: 'service unavailable' },
-  CS_ERR_CONFLICT: { exit: 75, http: 409, title: 'the shared store changed under this write; nothing was written, try again' },
-  CS_ERR_LISTEN_FAILED: { exit: 71, http: 500, title: 'cannot listen on a configured address (in use, not permitted or not of this host)' },
+  CS_ERR_CONFLICT: {
+    exit: 75,
+    http: 409,
+    title: 'the shared store changed under this write; nothing was written, try again',
+  },
+  CS_ERR_LISTEN_FAILED: {
+    exit: 71,
+    http: 500,
+    title: 'cannot listen on a configured address (in use, not permitted or not of this host)',
+  },
   CS_ERR_ALREADY_RUNNING: { exit: 75, http: 409, title: 'another daemon already serves this database' },
   CS_ERR_INTERNAL: { exit: 70, http: 500, title: 'internal error' },
 } as const satisfies Record<string, { exit: number; http: number; title: string }>;

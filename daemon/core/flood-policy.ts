@@ -49,7 +49,12 @@ export const DEFAULT_FLOOD_POLICY: FloodPolicy = Object.freeze({
 });
 
 /** Bounds of each numeric key: counts stay small so that what the detector keeps per key is bounded. */
-export const FLOOD_LIMITS: Readonly<Record<'maxCalls' | 'windowMinutes' | 'prefixDigits' | 'prefixMaxCalls' | 'didSweep' | 'holdMinutes' | 'neighbourMaxCalls', readonly [number, number]>> = {
+export const FLOOD_LIMITS: Readonly<
+  Record<
+    'maxCalls' | 'windowMinutes' | 'prefixDigits' | 'prefixMaxCalls' | 'didSweep' | 'holdMinutes' | 'neighbourMaxCalls',
+    readonly [number, number]
+  >
+> = {
   maxCalls: [1, 100],
   windowMinutes: [1, 1440],
   prefixDigits: [1, 6],
@@ -71,16 +76,30 @@ export function checkFloodChanges(input: Readonly<Record<string, unknown>>): Par
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (!(FLOOD_KEYS as readonly string[]).includes(key)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `unknown flood setting "${key}" (one of ${FLOOD_KEYS.join(', ')})`, { key });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `unknown flood setting "${key}" (one of ${FLOOD_KEYS.join(', ')})`,
+        { key },
+      );
     }
     if (key === 'enabled' || key === 'neighbour') {
-      if (typeof value !== 'boolean') throw new CallscreenError('CS_ERR_INVALID_VALUE', `flood setting ${key} must be true or false`, { key });
+      if (typeof value !== 'boolean')
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', `flood setting ${key} must be true or false`, { key });
     } else if (key === 'mode') {
-      if (!BLOCK_MODES.includes(value as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `flood setting mode must be one of ${BLOCK_MODES.join(', ')}`, { key });
+      if (!BLOCK_MODES.includes(value as BlockMode))
+        throw new CallscreenError(
+          'CS_ERR_INVALID_VALUE',
+          `flood setting mode must be one of ${BLOCK_MODES.join(', ')}`,
+          { key },
+        );
     } else {
       const [min, max] = FLOOD_LIMITS[key as keyof typeof FLOOD_LIMITS];
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw new CallscreenError('CS_ERR_INVALID_VALUE', `flood setting ${key} must be a whole number from ${min} to ${max}`, { key });
+        throw new CallscreenError(
+          'CS_ERR_INVALID_VALUE',
+          `flood setting ${key} must be a whole number from ${min} to ${max}`,
+          { key },
+        );
       }
     }
     out[key] = value;

@@ -40,7 +40,10 @@ export interface CompiledPattern {
 }
 
 const invalid = (text: string, why: string): never => {
-  throw new CallscreenError('CS_ERR_INVALID_PATTERN', `"${text}" is not a number pattern: ${why}`, { input: text, why });
+  throw new CallscreenError('CS_ERR_INVALID_PATTERN', `"${text}" is not a number pattern: ${why}`, {
+    input: text,
+    why,
+  });
 };
 
 /** Whether `text` looks like a pattern rather than a number (has `?`, `*` or `..`). */
@@ -69,11 +72,18 @@ export function compilePattern(text: string): CompiledPattern {
     const breadth = Number(hi.slice(1)) - Number(lo.slice(1)) + 1;
     const digits = lo.length - 1;
     return {
-      text, lead: lo.slice(0, common), mask: '', open: false, lo, hi, breadth,
+      text,
+      lead: lo.slice(0, common),
+      mask: '',
+      open: false,
+      lo,
+      hi,
+      breadth,
       fixedDigits: Math.max(0, digits - Math.ceil(Math.log10(breadth))),
     };
   }
-  if (!/^\+[0-9?]+\*?$/.test(text)) invalid(text, 'use "+", digits, "?" for one digit and at most one "*" at the end, or LOW..HIGH');
+  if (!/^\+[0-9?]+\*?$/.test(text))
+    invalid(text, 'use "+", digits, "?" for one digit and at most one "*" at the end, or LOW..HIGH');
   if (text.charCodeAt(1) === 48 /* 0 */) invalid(text, 'a country calling code never starts with 0');
   const open = text.endsWith('*');
   const mask = open ? text.slice(0, -1) : text;
@@ -86,7 +96,12 @@ export function compilePattern(text: string): CompiledPattern {
   const lead = q < 0 ? mask : mask.slice(0, q);
   if (lead.length < 2) invalid(text, 'the country code is never a wildcard');
   return {
-    text, lead, mask, open, lo: '', hi: '',
+    text,
+    lead,
+    mask,
+    open,
+    lo: '',
+    hi: '',
     breadth: open ? prefixBreadth(fixedDigits) : 10 ** wild,
     fixedDigits,
   };
@@ -107,9 +122,11 @@ export function patternMatches(p: CompiledPattern, n: string): boolean {
 /** Refuses a pattern broader than the org allows (`minDigits` fixed digits after "+"). */
 export function checkBreadth(p: CompiledPattern, minDigits: number): void {
   if (p.fixedDigits < minDigits) {
-    throw new CallscreenError('CS_ERR_PATTERN_TOO_BROAD',
+    throw new CallscreenError(
+      'CS_ERR_PATTERN_TOO_BROAD',
       `"${p.text}" fixes ${p.fixedDigits} digit(s) (about ${p.breadth.toLocaleString('en-US')} numbers); this organisation's patterns fix at least ${minDigits}`,
-      { pattern: p.text, fixedDigits: p.fixedDigits, breadth: p.breadth, minDigits });
+      { pattern: p.text, fixedDigits: p.fixedDigits, breadth: p.breadth, minDigits },
+    );
   }
 }
 
@@ -121,5 +138,7 @@ export function narrowestFirst(
   a: { readonly breadth?: number; readonly kind: string; readonly id: number },
   b: { readonly breadth?: number; readonly kind: string; readonly id: number },
 ): number {
-  return (a.breadth ?? 0) - (b.breadth ?? 0) || (a.kind === 'prefix' ? 0 : 1) - (b.kind === 'prefix' ? 0 : 1) || a.id - b.id;
+  return (
+    (a.breadth ?? 0) - (b.breadth ?? 0) || (a.kind === 'prefix' ? 0 : 1) - (b.kind === 'prefix' ? 0 : 1) || a.id - b.id
+  );
 }

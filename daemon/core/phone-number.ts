@@ -11,7 +11,14 @@
  * Validity is deliberately *not* required for writes: spoofed robocalls use numbers that were never
  * assigned, and an admin must be able to block them. Shape and country calling code are required.
  */
-import { Metadata, getCountries, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import {
+  Metadata,
+  getCountries,
+  getCountryCallingCode,
+  isSupportedCountry,
+  parsePhoneNumberFromString,
+  type CountryCode,
+} from 'libphonenumber-js/max';
 
 /** The parts of libphonenumber-js's numbering plan we read (its typings declare fewer). */
 interface PlanMetadata {
@@ -34,9 +41,24 @@ export type ParsedCaller =
 
 /** Words carriers and PBXs put in the caller ID when the number is withheld or unknown. */
 const WITHHELD_WORDS = new Set([
-  'anonymous', 'restricted', 'private', 'unavailable', 'unknown', 'withheld', 'blocked', 'p', 'o',
-  'out of area', 'outofarea', 'private number', 'unknown number', 'not available', 'no caller id',
-  'nocallerid', 'anonymous.invalid', 'asterisk',
+  'anonymous',
+  'restricted',
+  'private',
+  'unavailable',
+  'unknown',
+  'withheld',
+  'blocked',
+  'p',
+  'o',
+  'out of area',
+  'outofarea',
+  'private number',
+  'unknown number',
+  'not available',
+  'no caller id',
+  'nocallerid',
+  'anonymous.invalid',
+  'asterisk',
 ]);
 
 /** Characters people and carriers use to format numbers; removed before reading digits. */
@@ -78,7 +100,8 @@ function skipQuotedDisplayName(s: string): string {
   if (s.charCodeAt(0) !== 34) return s;
   for (let i = 1; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 92) i++; // backslash: the next character is literal
+    if (c === 92)
+      i++; // backslash: the next character is literal
     else if (c === 34) return s.slice(i + 1).trim();
   }
   return s;
@@ -181,7 +204,8 @@ export class NumberNormalizer {
     // and it skips URI parsing and the separator regex, half the cost of a verdict.
     const plusFirst = raw.charCodeAt(0) === 43;
     if (raw.length > (plusFirst ? 1 : 0) && isAllDigits(raw, plusFirst ? 1 : 0)) {
-      if (plusFirst) return isAllZeros(raw, 1) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: raw };
+      if (plusFirst)
+        return isAllZeros(raw, 1) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: raw };
       return this.fromDigits(raw, region);
     }
     const user = extractUserPart(raw);
@@ -192,7 +216,8 @@ export class NumberNormalizer {
     const digits = plus ? compact.slice(1) : compact;
     if (digits === '') return { kind: 'unidentified', why: 'empty' };
     if (!isAllDigits(digits)) return { kind: 'unidentified', why: 'non-numeric' };
-    if (plus) return isAllZeros(digits) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: '+' + digits };
+    if (plus)
+      return isAllZeros(digits) ? { kind: 'unidentified', why: 'all-zeros' } : { kind: 'number', value: '+' + digits };
     return this.fromDigits(digits, region);
   }
 
@@ -212,7 +237,8 @@ export class NumberNormalizer {
   isDiallable(raw: string, region: string): boolean {
     const parsed = this.parseCallerId(raw, region);
     if (parsed.kind !== 'number') return false;
-    if (!parsed.value.startsWith('+')) return isAllDigits(parsed.value) && emergencyNumbers(region).includes(parsed.value);
+    if (!parsed.value.startsWith('+'))
+      return isAllDigits(parsed.value) && emergencyNumbers(region).includes(parsed.value);
     return parsePhoneNumberFromString(parsed.value)?.isPossible() === true;
   }
 
@@ -228,7 +254,8 @@ export class NumberNormalizer {
     };
     if (digits === '') fail('it has no digits');
     if (!isAllDigits(digits)) fail('only digits, "+", spaces and - . ( ) / may appear');
-    if (isAllZeros(digits) && (plus || !isZerosEmergency(digits, region))) fail('all zeros is the unidentified-caller class, not a number (use --unidentified)');
+    if (isAllZeros(digits) && (plus || !isZerosEmergency(digits, region)))
+      fail('all zeros is the unidentified-caller class, not a number (use --unidentified)');
     if (!plus && digits.length <= MAX_SHORT_CODE) {
       if (digits.length < MIN_SHORT_CODE) fail('too short');
       return digits; // short code (SMS short code, emergency number)
@@ -291,8 +318,20 @@ export class NumberNormalizer {
   nationalPlan(region: string): NationalPlan | null {
     const p = this.plan(region);
     // A trunk prefix that is not one digit (or not text: IT's metadata has none) is not stated here.
-    if (p === null || !p.simple || p.idd === null || (p.trunk !== null && (typeof p.trunk !== 'string' || !/^\d$/.test(p.trunk)))) return null;
-    return { callingCode: p.callingCode, trunk: p.trunk, idd: p.idd, lengths: [...p.lengths].sort((a, b) => a - b), minDigits: MAX_SHORT_CODE + 1 };
+    if (
+      p === null ||
+      !p.simple ||
+      p.idd === null ||
+      (p.trunk !== null && (typeof p.trunk !== 'string' || !/^\d$/.test(p.trunk)))
+    )
+      return null;
+    return {
+      callingCode: p.callingCode,
+      trunk: p.trunk,
+      idd: p.idd,
+      lengths: [...p.lengths].sort((a, b) => a - b),
+      minDigits: MAX_SHORT_CODE + 1,
+    };
   }
 
   /**
@@ -305,13 +344,19 @@ export class NumberNormalizer {
   }
 
   /** nationalForms, each said to be the national number alone or with the trunk prefix in front. */
-  nationalFormsByKind(e164: string, region: string): Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> {
+  nationalFormsByKind(
+    e164: string,
+    region: string,
+  ): Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> {
     const p = this.plan(region);
     if (p === null || !e164.startsWith('+' + p.callingCode)) return [];
     const national = e164.slice(1 + p.callingCode.length);
     if (national === '') return [];
-    const candidates: Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> = [{ form: national, kind: 'national' }];
-    if (typeof p.trunk === 'string' && /^\d+$/.test(p.trunk)) candidates.push({ form: p.trunk + national, kind: 'trunk' });
+    const candidates: Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> = [
+      { form: national, kind: 'national' },
+    ];
+    if (typeof p.trunk === 'string' && /^\d+$/.test(p.trunk))
+      candidates.push({ form: p.trunk + national, kind: 'trunk' });
     return candidates.filter(({ form }) => {
       const back = this.parseCallerId(form, region);
       return back.kind === 'number' && back.value === e164;
@@ -398,4 +443,3 @@ function isAllZeros(s: string, from = 0): boolean {
   for (let i = from; i < s.length; i++) if (s.charCodeAt(i) !== 48) return false;
   return true;
 }
-

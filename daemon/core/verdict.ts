@@ -7,10 +7,23 @@ import type { BlockMode } from './entry.js';
  * confirm: the agent must confirm before the call goes on; deny: refuse the agent's call.
  */
 export type VerdictAction = 'allow' | 'reject' | 'voicemail' | 'quarantine' | 'warn' | 'confirm' | 'deny';
-export const VERDICT_ACTIONS: readonly VerdictAction[] = ['allow', 'reject', 'voicemail', 'quarantine', 'warn', 'confirm', 'deny'];
+export const VERDICT_ACTIONS: readonly VerdictAction[] = [
+  'allow',
+  'reject',
+  'voicemail',
+  'quarantine',
+  'warn',
+  'confirm',
+  'deny',
+];
 
 /** The actions an inbound call or SMS can get (warn, confirm and deny are for an agent's outbound call). */
-export const INBOUND_ACTIONS = ['allow', 'reject', 'voicemail', 'quarantine'] as const satisfies readonly VerdictAction[];
+export const INBOUND_ACTIONS = [
+  'allow',
+  'reject',
+  'voicemail',
+  'quarantine',
+] as const satisfies readonly VerdictAction[];
 export type InboundAction = (typeof INBOUND_ACTIONS)[number];
 
 export function isInboundAction(action: VerdictAction): action is InboundAction {
@@ -18,7 +31,18 @@ export function isInboundAction(action: VerdictAction): action is InboundAction 
 }
 
 /** spoofed: an own DID presented without attestation; attestation: the carrier's verification failed; allowlist-only: the DID called takes only allow-listed callers and contacts. */
-export const RULE_KINDS = ['exact', 'prefix', 'contact', 'unidentified', 'pattern', 'allow', 'protected', 'spoofed', 'attestation', 'allowlist-only'] as const;
+export const RULE_KINDS = [
+  'exact',
+  'prefix',
+  'contact',
+  'unidentified',
+  'pattern',
+  'allow',
+  'protected',
+  'spoofed',
+  'attestation',
+  'allowlist-only',
+] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 export interface VerdictRule {

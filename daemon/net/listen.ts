@@ -24,7 +24,8 @@ export interface ListenAddress {
  * the package's maintainer scripts) takes `[::1]:port` apart. Returns the reason when it is not an address the daemon can use.
  */
 export function parseListenAddress(value: string): ListenAddress | string {
-  if (value.includes('[') || (value.match(/:/g) ?? []).length > 1) return `"${value}": IPv6 listen addresses are not supported; use an IPv4 address or a host name`;
+  if (value.includes('[') || (value.match(/:/g) ?? []).length > 1)
+    return `"${value}": IPv6 listen addresses are not supported; use an IPv4 address or a host name`;
   const m = /^([^:]*):(\d+)$/.exec(value);
   const [, host, digits] = m ?? [];
   if (host === undefined || digits === undefined) return `"${value}" is not host:port (e.g. 127.0.0.1:4573)`;
@@ -37,14 +38,16 @@ export function parseListenAddress(value: string): ListenAddress | string {
   }
   // A host name: RFC 1123 labels (letters, digits, hyphens; no leading or trailing hyphen).
   const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  if (host.length > 253 || !host.split('.').every((l) => label.test(l))) return `"${host}" is not a host name or IPv4 address`;
+  if (host.length > 253 || !host.split('.').every((l) => label.test(l)))
+    return `"${host}" is not a host name or IPv4 address`;
   return { host, port };
 }
 
 /** A listen address the config rules already accepted; throws CS_ERR_CONFIG_INVALID naming it otherwise. */
 export function listenAddress(value: string): ListenAddress {
   const parsed = parseListenAddress(value);
-  if (typeof parsed === 'string') throw new CallscreenError('CS_ERR_CONFIG_INVALID', `listen address ${parsed}`, { value });
+  if (typeof parsed === 'string')
+    throw new CallscreenError('CS_ERR_CONFIG_INVALID', `listen address ${parsed}`, { value });
   return parsed;
 }
 

@@ -119,7 +119,11 @@ export class ReconnectingLink {
   private readonly clock: Clock;
   private readonly logger: Logger;
 
-  constructor(private readonly options: LinkOptions, deps: LinkDeps, private readonly hooks: LinkHooks) {
+  constructor(
+    private readonly options: LinkOptions,
+    deps: LinkDeps,
+    private readonly hooks: LinkHooks,
+  ) {
     this.logger = deps.logger;
     this.timers = deps.timers ?? backgroundScheduler;
     this.random = deps.random ?? Math.random;
@@ -256,7 +260,9 @@ export class ReconnectingLink {
     this.handshakeTimer = this.timers.setTimeout(() => {
       this.handshakeTimer = null;
       if (gen !== this.gen) return;
-      const text = this.options.handshakeTimeoutText?.(ms, this.current) ?? `${this.options.label} handshake not done within ${ms} ms (state ${this.current})`;
+      const text =
+        this.options.handshakeTimeoutText?.(ms, this.current) ??
+        `${this.options.label} handshake not done within ${ms} ms (state ${this.current})`;
       this.fail(text);
     }, ms);
     socket.on('data', (chunk: Buffer) => {
@@ -295,7 +301,10 @@ export class ReconnectingLink {
     this.current = next;
     this.sinceMs = this.clock.now();
     const level = next === 'backoff' ? 'warn' : 'info';
-    this.logger[level]({ from: prev, to: next, host: this.options.host, port: this.options.port, ...extra }, `${this.options.label} ${next}`);
+    this.logger[level](
+      { from: prev, to: next, host: this.options.host, port: this.options.port, ...extra },
+      `${this.options.label} ${next}`,
+    );
     for (const l of this.listeners) l(next);
   }
 }

@@ -13,7 +13,10 @@ interface Armed {
 export class AdjustableTimers implements Scheduler {
   private readonly armed = new Set<Armed>();
 
-  constructor(private readonly base: Scheduler, private periodMs: number | null = null) {}
+  constructor(
+    private readonly base: Scheduler,
+    private periodMs: number | null = null,
+  ) {}
 
   now(): number {
     return this.base.now();

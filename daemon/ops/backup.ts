@@ -14,7 +14,19 @@
  * rollback-journal mode (one self-contained file; the daemon turns WAL back on when it opens it) and
  * fsynced before the rename; no `.partial-PID`, `-wal`, `-shm` or `-journal` file is left behind.
  */
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync, chmodSync, chownSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  chmodSync,
+  chownSync,
+  type Stats,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { CallscreenError } from '../core/errors.js';
 import { Database } from '../store/database.js';
@@ -45,15 +57,27 @@ export async function inspectDatabase(path: string): Promise<DatabaseFacts> {
   try {
     const check = (await db.all<{ quick_check: string }>('PRAGMA quick_check')).map((r) => r.quick_check);
     if (check.length !== 1 || check[0] !== 'ok') {
-      throw new CallscreenError('CS_ERR_DB_OPEN', `${path} fails PRAGMA quick_check: ${check.slice(0, 3).join('; ')}`, { path });
+      throw new CallscreenError('CS_ERR_DB_OPEN', `${path} fails PRAGMA quick_check: ${check.slice(0, 3).join('; ')}`, {
+        path,
+      });
     }
     const version = await schemaVersion(db);
-    const tables = new Set((await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => r.name));
+    const tables = new Set(
+      (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r) => r.name),
+    );
     if (version < 1 || !tables.has('entries') || !tables.has('orgs') || !tables.has('changes')) {
-      throw new CallscreenError('CS_ERR_DB_OPEN', `${path} is not a callscreen database (schema version ${version}, tables: ${[...tables].slice(0, 5).join(', ') || 'none'})`, { path });
+      throw new CallscreenError(
+        'CS_ERR_DB_OPEN',
+        `${path} is not a callscreen database (schema version ${version}, tables: ${[...tables].slice(0, 5).join(', ') || 'none'})`,
+        { path },
+      );
     }
     if (version > SCHEMA_VERSION) {
-      throw new CallscreenError('CS_ERR_DB_SCHEMA', `${path} has schema version ${version}, newer than this program's ${SCHEMA_VERSION}; upgrade callscreen first`, { path, found: version });
+      throw new CallscreenError(
+        'CS_ERR_DB_SCHEMA',
+        `${path} has schema version ${version}, newer than this program's ${SCHEMA_VERSION}; upgrade callscreen first`,
+        { path, found: version },
+      );
     }
     const entries = (await db.get<{ n: number }>('SELECT count(*) AS n FROM entries'))?.n ?? 0;
     const orgs = (await db.get<{ n: number }>('SELECT count(*) AS n FROM orgs'))?.n ?? 0;
@@ -72,8 +96,14 @@ export async function inspectDatabase(path: string): Promise<DatabaseFacts> {
  */
 function notACallscreenDatabase(path: string, err: unknown): unknown {
   if (err instanceof CallscreenError && (err.code === 'CS_ERR_INTERNAL' || err.code === 'CS_ERR_DB_CORRUPT')) {
-    const why = err.code === 'CS_ERR_DB_CORRUPT' ? ((err.cause as Error | undefined)?.message ?? err.message) : err.message;
-    return new CallscreenError('CS_ERR_DB_OPEN', `${path} is not a callscreen database: ${why}`, { path }, { cause: err });
+    const why =
+      err.code === 'CS_ERR_DB_CORRUPT' ? ((err.cause as Error | undefined)?.message ?? err.message) : err.message;
+    return new CallscreenError(
+      'CS_ERR_DB_OPEN',
+      `${path} is not a callscreen database: ${why}`,
+      { path },
+      { cause: err },
+    );
   }
   return err;
 }
@@ -82,13 +112,20 @@ function cleanSidecars(path: string, keep: readonly string[]): void {
   for (const side of SIDECARS) if (!keep.includes(side)) rmSync(`${path}${side}`, { force: true });
 }
 
-
-export async function backupDatabase(dbPath: string, dest: string, options: { overwrite?: boolean } = {}): Promise<DatabaseFacts> {
+export async function backupDatabase(
+  dbPath: string,
+  dest: string,
+  options: { overwrite?: boolean } = {},
+): Promise<DatabaseFacts> {
   if (existsSync(dest) && !options.overwrite) {
     throw new CallscreenError('CS_ERR_USAGE', `${dest} exists; choose another name or pass --force`, { path: dest });
   }
   if (!existsSync(dbPath)) {
-    throw new CallscreenError('CS_ERR_DB_MISSING', `database ${dbPath} does not exist; check --db / [store] path (callscreen init creates a new one)`, { path: dbPath });
+    throw new CallscreenError(
+      'CS_ERR_DB_MISSING',
+      `database ${dbPath} does not exist; check --db / [store] path (callscreen init creates a new one)`,
+      { path: dbPath },
+    );
   }
   const live = statSync(dbPath);
   const tmp = `${dest}.partial-${process.pid}`;
@@ -128,7 +165,12 @@ export async function restoreDatabase(file: string, dbPath: string): Promise<Res
       try {
         await guard.get('PRAGMA journal_mode = DELETE');
       } catch (err) {
-        throw new CallscreenError('CS_ERR_DB_BUSY', `${dbPath} is in use (is the daemon running?); stop it first: systemctl stop callscreen`, { path: dbPath }, { cause: err });
+        throw new CallscreenError(
+          'CS_ERR_DB_BUSY',
+          `${dbPath} is in use (is the daemon running?); stop it first: systemctl stop callscreen`,
+          { path: dbPath },
+          { cause: err },
+        );
       }
     }
     // Copied with the backup API (not a file copy) so a source still in WAL mode comes over whole.

@@ -88,7 +88,11 @@ export class DaemonLock {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw lockError(this.path, err);
       }
     }
-    throw new CallscreenError('CS_ERR_ALREADY_RUNNING', `could not take ${this.path}: another daemon is starting on ${this.dbPath} at the same moment`, { path: this.dbPath, lock: this.path });
+    throw new CallscreenError(
+      'CS_ERR_ALREADY_RUNNING',
+      `could not take ${this.path}: another daemon is starting on ${this.dbPath} at the same moment`,
+      { path: this.dbPath, lock: this.path },
+    );
   }
 
   /** Removes the lock file if this daemon holds it. */
@@ -114,7 +118,12 @@ export class DaemonLock {
       throw lockError(this.path, err);
     }
     try {
-      const owner: LockOwner = { pid: this.system.pid, startTicks: this.system.startTicks(this.system.pid), host: this.system.host, since: this.system.now().toISOString() };
+      const owner: LockOwner = {
+        pid: this.system.pid,
+        startTicks: this.system.startTicks(this.system.pid),
+        host: this.system.host,
+        since: this.system.now().toISOString(),
+      };
       writeSync(fd, `${JSON.stringify(owner)}\n`);
     } finally {
       closeSync(fd);
@@ -139,7 +148,12 @@ export function readOwner(path: string): LockOwner | null {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockOwner>;
     if (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid <= 0) return null;
-    return { pid: v.pid, startTicks: typeof v.startTicks === 'number' ? v.startTicks : null, host: typeof v.host === 'string' ? v.host : '', since: typeof v.since === 'string' ? v.since : '?' };
+    return {
+      pid: v.pid,
+      startTicks: typeof v.startTicks === 'number' ? v.startTicks : null,
+      host: typeof v.host === 'string' ? v.host : '',
+      since: typeof v.since === 'string' ? v.since : '?',
+    };
   } catch {
     return null;
   }
@@ -159,5 +173,9 @@ function procStartTicks(pid: number): number | null {
 
 function lockError(path: string, err: unknown): CallscreenError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
-  return new CallscreenError('CS_ERR_DB_OPEN', `cannot create the daemon lock ${path}: ${code} (the database's directory must be writable by the daemon's user)`, { lock: path });
+  return new CallscreenError(
+    'CS_ERR_DB_OPEN',
+    `cannot create the daemon lock ${path}: ${code} (the database's directory must be writable by the daemon's user)`,
+    { lock: path },
+  );
 }

@@ -9,14 +9,30 @@ import { Screener } from '../services/screener.js';
 import type { DaemonMetrics } from './metrics.js';
 
 export class MeteredScreener extends Screener {
-  constructor(private readonly metrics: DaemonMetrics, ...args: ConstructorParameters<typeof Screener>) {
+  constructor(
+    private readonly metrics: DaemonMetrics,
+    ...args: ConstructorParameters<typeof Screener>
+  ) {
     super(...args);
   }
 
-  override recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null, sessionUs: number | null = null): void {
+  override recordVerdict(
+    req: ScreenRequest,
+    orgId: number | null,
+    verdict: Verdict,
+    adapter: string,
+    latencyUs: number | null,
+    sessionUs: number | null = null,
+  ): void {
     super.recordVerdict(req, orgId, verdict, adapter, latencyUs, sessionUs);
     // The histogram times what the PBX waited for: the whole session when the adapter measured it.
     const us = sessionUs ?? latencyUs;
-    this.metrics.recordVerdict(adapter, verdict.action, us === null ? null : us / 1e6, verdict.failMode, verdict.observed);
+    this.metrics.recordVerdict(
+      adapter,
+      verdict.action,
+      us === null ? null : us / 1e6,
+      verdict.failMode,
+      verdict.observed,
+    );
   }
 }

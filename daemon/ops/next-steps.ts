@@ -39,7 +39,11 @@ async function counts(dbPath: string): Promise<{ orgs: number; users: number; sc
     const opened = await Database.open(dbPath, { readOnly: true, create: false });
     db = opened;
     const one = async (sql: string): Promise<number> => (await opened.get<{ c: number }>(sql))?.c ?? 0;
-    return { orgs: await one('SELECT count(*) AS c FROM orgs'), users: await one('SELECT count(*) AS c FROM users'), screened: await one('SELECT count(*) AS c FROM screened') };
+    return {
+      orgs: await one('SELECT count(*) AS c FROM orgs'),
+      users: await one('SELECT count(*) AS c FROM users'),
+      screened: await one('SELECT count(*) AS c FROM screened'),
+    };
   } catch {
     return null; // the doctor's own checks say what is wrong with the database
   } finally {
@@ -54,17 +58,25 @@ export async function nextSteps(input: NextStepsInput): Promise<string[]> {
   const c = await counts(input.dbPath);
   const steps: string[] = [];
   if (c !== null && c.orgs === 0) {
-    steps.push('add your organisation and its numbers (DIDs): callscreen org add acme --name "Acme" --region US && callscreen org did add acme +15550100');
+    steps.push(
+      'add your organisation and its numbers (DIDs): callscreen org add acme --name "Acme" --region US && callscreen org did add acme +15550100',
+    );
   }
   if (c !== null && c.users === 0) {
-    steps.push(`create the first panel user: callscreen user add admin --role admin --org ${c.orgs === 0 ? 'acme' : 'ORG'} (prints its password once); the panel is at http${config.admin.tls_cert ? 's' : ''}://${config.admin.listen}/`);
+    steps.push(
+      `create the first panel user: callscreen user add admin --role admin --org ${c.orgs === 0 ? 'acme' : 'ORG'} (prints its password once); the panel is at http${config.admin.tls_cert ? 's' : ''}://${config.admin.listen}/`,
+    );
   }
   const pbxLink = config.ami.enabled || config.esl_inbound.enabled || config.esl.enabled || config.sip_edge.enabled;
   if (!pbxLink) {
-    steps.push(`give the daemon its PBX link: in ${configFile} set [ami] enabled = true, username and secret as in /etc/asterisk/manager.conf (example: ${join(share, 'asterisk', 'manager.conf')}); for FreeSWITCH, [esl] and [esl_inbound] (docs/freeswitch-and-sip-edge.md); then systemctl reload callscreen`);
+    steps.push(
+      `give the daemon its PBX link: in ${configFile} set [ami] enabled = true, username and secret as in /etc/asterisk/manager.conf (example: ${join(share, 'asterisk', 'manager.conf')}); for FreeSWITCH, [esl] and [esl_inbound] (docs/freeswitch-and-sip-edge.md); then systemctl reload callscreen`,
+    );
   }
   if (c === null || c.screened === 0) {
-    steps.push(`hook the dialplan so calls are screened: FreePBX — copy ${join(share, 'asterisk', 'freepbx', 'extensions_custom.conf')} into /etc/asterisk/extensions_custom.conf; plain Asterisk — the AGI steps of [from-carrier], [from-agents] and the sms- contexts in ${join(share, 'asterisk', 'extensions.conf')}; FreeSWITCH — ${join(share, 'freeswitch')}/*.xml; FastAGI listens on ${config.fastagi.listen}`);
+    steps.push(
+      `hook the dialplan so calls are screened: FreePBX — copy ${join(share, 'asterisk', 'freepbx', 'extensions_custom.conf')} into /etc/asterisk/extensions_custom.conf; plain Asterisk — the AGI steps of [from-carrier], [from-agents] and the sms- contexts in ${join(share, 'asterisk', 'extensions.conf')}; FreeSWITCH — ${join(share, 'freeswitch')}/*.xml; FastAGI listens on ${config.fastagi.listen}`,
+    );
   }
   return steps;
 }

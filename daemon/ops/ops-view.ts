@@ -75,7 +75,12 @@ export class OpsView {
       try {
         out.push({ component: c.name, ...c.health() });
       } catch (err) {
-        out.push({ component: c.name, ok: false, state: 'error', detail: { error: err instanceof Error ? err.message : String(err) } });
+        out.push({
+          component: c.name,
+          ok: false,
+          state: 'error',
+          detail: { error: err instanceof Error ? err.message : String(err) },
+        });
       }
     }
     return out;
@@ -84,7 +89,10 @@ export class OpsView {
   changeLagSync(): { pollAgeSeconds: number; appliedAgeSeconds: number } {
     const s = this.ctx.feed.getStatus();
     const now = this.ctx.clock.now();
-    return { pollAgeSeconds: s.lastPollAt ? Math.max(0, (now - s.lastPollAt) / 1000) : 0, appliedAgeSeconds: s.lastAppliedAt ? Math.max(0, (now - s.lastAppliedAt) / 1000) : 0 };
+    return {
+      pollAgeSeconds: s.lastPollAt ? Math.max(0, (now - s.lastPollAt) / 1000) : 0,
+      appliedAgeSeconds: s.lastAppliedAt ? Math.max(0, (now - s.lastAppliedAt) / 1000) : 0,
+    };
   }
 
   async changeLag(): Promise<ChangeLag> {

@@ -66,7 +66,11 @@ export class ReadinessMonitor {
       const before = this.state.get(c.name) ?? '';
       if (now === before) continue;
       this.state.set(c.name, now);
-      if (now !== '') this.logger.warn({ check: c.name, reason: now, detail: c.detail, fix: readinessFix(now) }, `not ready: ${c.name} ${now}: ${c.detail}`);
+      if (now !== '')
+        this.logger.warn(
+          { check: c.name, reason: now, detail: c.detail, fix: readinessFix(now) },
+          `not ready: ${c.name} ${now}: ${c.detail}`,
+        );
       else this.logger.info({ check: c.name, was: before, detail: c.detail }, `${c.name} ok again (was ${before})`);
     }
     if (wasReady !== r.ready) {

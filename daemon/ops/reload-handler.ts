@@ -16,24 +16,42 @@ export interface Reloadable {
 
 export type ReloadOutcome = ({ readonly ok: true } & ReloadResult) | { readonly ok: false; readonly reason: string };
 
-export function createReloadHandler(daemon: Reloadable, configPath: string | null, logger: Logger, loader = new ConfigLoader()): () => Promise<ReloadOutcome> {
+export function createReloadHandler(
+  daemon: Reloadable,
+  configPath: string | null,
+  logger: Logger,
+  loader = new ConfigLoader(),
+): () => Promise<ReloadOutcome> {
   return async () => {
     let next;
     try {
       next = loader.load(configPath).config;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      logger.error({ code: isCallscreenError(err) ? err.code : undefined, details: isCallscreenError(err) ? err.details : undefined, file: configPath }, `config reload refused, still running the previous config: ${reason}`);
+      logger.error(
+        {
+          code: isCallscreenError(err) ? err.code : undefined,
+          details: isCallscreenError(err) ? err.details : undefined,
+          file: configPath,
+        },
+        `config reload refused, still running the previous config: ${reason}`,
+      );
       return { ok: false, reason };
     }
     const result = await daemon.reload(next);
     if (result.applied.length === 0 && result.restartRequired.length === 0) {
       logger.info({ file: configPath }, 'config reloaded: nothing changed');
     } else {
-      logger.info({ file: configPath, applied: result.applied, restartRequired: result.restartRequired }, `config reloaded: applied ${result.applied.join(', ') || 'nothing'}`);
+      logger.info(
+        { file: configPath, applied: result.applied, restartRequired: result.restartRequired },
+        `config reloaded: applied ${result.applied.join(', ') || 'nothing'}`,
+      );
     }
     if (result.restartRequired.length > 0) {
-      logger.warn({ restartRequired: result.restartRequired }, `these changes need a restart to take effect (systemctl restart callscreen): ${result.restartRequired.join(', ')}`);
+      logger.warn(
+        { restartRequired: result.restartRequired },
+        `these changes need a restart to take effect (systemctl restart callscreen): ${result.restartRequired.join(', ')}`,
+      );
     }
     return { ok: true, ...result };
   };

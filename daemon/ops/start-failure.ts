@@ -39,7 +39,11 @@ export function describeStartFailure(component: string, err: unknown, config: Co
   if (isCallscreenError(err)) return err;
   const errno = (err as NodeJS.ErrnoException | null)?.code;
   const listen = LISTEN_KEY_OF[component];
-  if (listen && errno !== undefined && (LISTEN_ERRNO[errno] !== undefined || (err as NodeJS.ErrnoException).syscall === 'listen')) {
+  if (
+    listen &&
+    errno !== undefined &&
+    (LISTEN_ERRNO[errno] !== undefined || (err as NodeJS.ErrnoException).syscall === 'listen')
+  ) {
     const addr = listen.value(config);
     return new CallscreenError(
       'CS_ERR_LISTEN_FAILED',
@@ -52,8 +56,19 @@ export function describeStartFailure(component: string, err: unknown, config: Co
   const file = (err as NodeJS.ErrnoException | null)?.path;
   if (file !== undefined && errno !== undefined) {
     const key = FILE_KEYS.find((k) => k.value(config) === file);
-    if (key) return new CallscreenError('CS_ERR_FILE_NOT_FOUND', `${key.key} ${file}: ${FILE_ERRNO[errno] ?? errno}`, { key: key.key, path: file, errno, component }, { cause: err });
+    if (key)
+      return new CallscreenError(
+        'CS_ERR_FILE_NOT_FOUND',
+        `${key.key} ${file}: ${FILE_ERRNO[errno] ?? errno}`,
+        { key: key.key, path: file, errno, component },
+        { cause: err },
+      );
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new CallscreenError('CS_ERR_INTERNAL', `component ${component} failed to start: ${message}`, { component }, { cause: err });
+  return new CallscreenError(
+    'CS_ERR_INTERNAL',
+    `component ${component} failed to start: ${message}`,
+    { component },
+    { cause: err },
+  );
 }

@@ -95,19 +95,44 @@ export class StoreHealth {
     try {
       now = await this.fs.stat(path);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return { name, ok: false, reason: 'deleted', detail: `${path} was deleted under the running daemon: it screens from memory and the file it still holds open, and sees no later change` };
+      if (errno(err) === 'ENOENT')
+        return {
+          name,
+          ok: false,
+          reason: 'deleted',
+          detail: `${path} was deleted under the running daemon: it screens from memory and the file it still holds open, and sees no later change`,
+        };
       return { name, ok: false, reason: 'unreadable', detail: `${path}: ${errno(err) ?? String(err)}` };
     }
     if (this.identity && (now.dev !== this.identity.dev || now.ino !== this.identity.ino)) {
-      return { name, ok: false, reason: 'replaced', detail: `${path} was replaced under the running daemon (inode ${this.identity.ino} → ${now.ino}): changes written to the new file are not seen until a restart` };
+      return {
+        name,
+        ok: false,
+        reason: 'replaced',
+        detail: `${path} was replaced under the running daemon (inode ${this.identity.ino} → ${now.ino}): changes written to the new file are not seen until a restart`,
+      };
     }
-    for (const [target, what] of [[path, 'file'], [dirname(path), 'directory']] as const) {
+    for (const [target, what] of [
+      [path, 'file'],
+      [dirname(path), 'directory'],
+    ] as const) {
       try {
         await this.fs.access(target, constants.R_OK | constants.W_OK);
       } catch (err) {
         const code = errno(err);
-        if (code === 'EROFS') return { name, ok: false, reason: 'read-only', detail: `${path}: the file system is read-only: call records, hit counts and every write fail` };
-        return { name, ok: false, reason: 'unreadable', detail: `the database ${what} ${target} is not readable and writable by this user (${code ?? String(err)})` };
+        if (code === 'EROFS')
+          return {
+            name,
+            ok: false,
+            reason: 'read-only',
+            detail: `${path}: the file system is read-only: call records, hit counts and every write fail`,
+          };
+        return {
+          name,
+          ok: false,
+          reason: 'unreadable',
+          detail: `the database ${what} ${target} is not readable and writable by this user (${code ?? String(err)})`,
+        };
       }
     }
     let header: Buffer;
@@ -116,13 +141,20 @@ export class StoreHealth {
     } catch (err) {
       return { name, ok: false, reason: 'unreadable', detail: `${path}: ${errno(err) ?? String(err)}` };
     }
-    if (!header.equals(SQLITE_HEADER)) return { name, ok: false, reason: 'corrupt', detail: `${path} does not start with the SQLite header (overwritten or truncated, ${header.length} bytes read)` };
+    if (!header.equals(SQLITE_HEADER))
+      return {
+        name,
+        ok: false,
+        reason: 'corrupt',
+        detail: `${path} does not start with the SQLite header (overwritten or truncated, ${header.length} bytes read)`,
+      };
     try {
       await this.fs.readProbe(path);
     } catch (err) {
       const code = (err as { code?: string }).code;
       const msg = err instanceof Error ? err.message : String(err);
-      if (code === 'CS_ERR_DB_CORRUPT' || /malformed|not a database|SQLITE_CORRUPT|SQLITE_NOTADB/i.test(msg)) return { name, ok: false, reason: 'corrupt', detail: `${path} is corrupt: ${msg}` };
+      if (code === 'CS_ERR_DB_CORRUPT' || /malformed|not a database|SQLITE_CORRUPT|SQLITE_NOTADB/i.test(msg))
+        return { name, ok: false, reason: 'corrupt', detail: `${path} is corrupt: ${msg}` };
       if (code === 'CS_ERR_DB_BUSY') return { name, ok: true, detail: `${path} (busy: another process holds a lock)` };
       return { name, ok: false, reason: 'unreadable', detail: `${path} cannot be read: ${msg}` };
     }
@@ -133,7 +165,13 @@ export class StoreHealth {
     const dir = dirname(this.path);
     try {
       const free = await this.fs.freeBytes(dir);
-      if (free < MIN_FREE_BYTES) return { name: 'disk', ok: false, reason: 'disk-full', detail: `${free} bytes free on the file system of ${dir} (needs ${MIN_FREE_BYTES}): call records and list changes cannot be written` };
+      if (free < MIN_FREE_BYTES)
+        return {
+          name: 'disk',
+          ok: false,
+          reason: 'disk-full',
+          detail: `${free} bytes free on the file system of ${dir} (needs ${MIN_FREE_BYTES}): call records and list changes cannot be written`,
+        };
       return { name: 'disk', ok: true, detail: `${Math.floor(free / (1024 * 1024))} MiB free in ${dir}` };
     } catch (err) {
       // The directory vanished with the file: the database check says so.

@@ -48,13 +48,24 @@ export async function readAstdbBlacklist(path: string): Promise<AstdbRecord[]> {
   try {
     const table = await db.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'astdb'");
     if (!table) {
-      throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${path} has no astdb table; expected Asterisk's astdb.sqlite3 (Asterisk 10 or later)`, { path });
+      throw new CallscreenError(
+        'CS_ERR_IMPORT_INVALID',
+        `${path} has no astdb table; expected Asterisk's astdb.sqlite3 (Asterisk 10 or later)`,
+        { path },
+      );
     }
     // substr, not LIKE: '_' in LIKE is a wildcard and keys are case-sensitive.
-    return await db.all<AstdbRecord>('SELECT key, CAST(value AS TEXT) AS value FROM astdb WHERE substr(key, 1, ?) = ? ORDER BY key', [FAMILY.length, FAMILY]);
+    return await db.all<AstdbRecord>(
+      'SELECT key, CAST(value AS TEXT) AS value FROM astdb WHERE substr(key, 1, ?) = ? ORDER BY key',
+      [FAMILY.length, FAMILY],
+    );
   } catch (err) {
     if (err instanceof CallscreenError && err.code !== 'CS_ERR_INTERNAL') throw err;
-    throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${path} is not a readable AstDB file: ${err instanceof Error ? err.message : String(err)}`, { path });
+    throw new CallscreenError(
+      'CS_ERR_IMPORT_INVALID',
+      `${path} is not a readable AstDB file: ${err instanceof Error ? err.message : String(err)}`,
+      { path },
+    );
   } finally {
     await db.close();
   }
@@ -93,7 +104,12 @@ export class AstdbImport {
   constructor(private readonly importer: Importer) {}
 
   /** Imports (or with dryRun, checks) the blacklist in `path`; actor.source should be `astdb`. */
-  async importFile(path: string, orgSlug: string, actor: Actor, options: ImportOptions = {}): Promise<AstdbImportResult> {
+  async importFile(
+    path: string,
+    orgSlug: string,
+    actor: Actor,
+    options: ImportOptions = {},
+  ): Promise<AstdbImportResult> {
     const { csv, keys, skipped } = astdbToCsv(await readAstdbBlacklist(path));
     try {
       const result = await this.importer.importText(csv, orgSlug, actor, { ...options, fileName: `astdb:${path}` });
@@ -112,7 +128,8 @@ function byKey(err: unknown, keys: readonly string[], path: string): unknown {
   const count = Number(err.details['errorCount'] ?? keyed.length);
   return new CallscreenError(
     'CS_ERR_IMPORT_INVALID',
-    `${path}: ${count} bad blacklist key(s); nothing was imported:\n` + keyed.map((e) => `  ${e.key}: ${e.message}`).join('\n'),
+    `${path}: ${count} bad blacklist key(s); nothing was imported:\n` +
+      keyed.map((e) => `  ${e.key}: ${e.message}`).join('\n'),
     { errors: keyed, errorCount: count, path },
   );
 }

@@ -30,14 +30,32 @@ export interface AuditQuery {
 }
 
 interface AuditRow {
-  id: number; at: number; org_id: number | null; actor: string; action: string; target: string; reason: string; origin: string; detail: string;
+  id: number;
+  at: number;
+  org_id: number | null;
+  actor: string;
+  action: string;
+  target: string;
+  reason: string;
+  origin: string;
+  detail: string;
 }
 
 export class AuditLog {
-  constructor(private readonly db: Database, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
 
   /** Call inside the transaction of the change it records, so both land or neither does. */
-  async append(orgId: number | null, actor: Actor, action: string, target: string, reason = '', detail: Record<string, unknown> = {}): Promise<void> {
+  async append(
+    orgId: number | null,
+    actor: Actor,
+    action: string,
+    target: string,
+    reason = '',
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.db.run(
       'INSERT INTO audit_log (at, org_id, actor, action, target, reason, origin, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       [this.clock.now(), orgId, actor.name, action, target, reason, originOf(actor), JSON.stringify(detail)],
@@ -47,26 +65,52 @@ export class AuditLog {
   async query(q: AuditQuery): Promise<{ total: number; events: AuditEvent[] }> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (q.orgId !== undefined) { where.push('org_id = ?'); params.push(q.orgId); }
+    if (q.orgId !== undefined) {
+      where.push('org_id = ?');
+      params.push(q.orgId);
+    }
     if (q.orgIds !== undefined) {
       where.push(q.orgIds.length ? `org_id IN (${q.orgIds.map(() => '?').join(',')})` : '0');
       params.push(...q.orgIds);
     }
-    if (q.actor) { where.push('actor = ?'); params.push(q.actor); }
-    if (q.action) { where.push('action = ?'); params.push(q.action); }
-    if (q.target) { where.push("instr(target, ?) > 0"); params.push(q.target); }
-    if (q.since !== undefined) { where.push('at >= ?'); params.push(q.since); }
-    if (q.until !== undefined) { where.push('at < ?'); params.push(q.until); }
+    if (q.actor) {
+      where.push('actor = ?');
+      params.push(q.actor);
+    }
+    if (q.action) {
+      where.push('action = ?');
+      params.push(q.action);
+    }
+    if (q.target) {
+      where.push('instr(target, ?) > 0');
+      params.push(q.target);
+    }
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('at < ?');
+      params.push(q.until);
+    }
     const clause = where.length ? 'WHERE ' + where.join(' AND ') : '';
     const total = (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM audit_log ${clause}`, params))?.c ?? 0;
-    const rows = await this.db.all<AuditRow>(
-      `SELECT * FROM audit_log ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`,
-      [...params, Math.min(q.limit ?? 100, 1000), q.offset ?? 0],
-    );
+    const rows = await this.db.all<AuditRow>(`SELECT * FROM audit_log ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`, [
+      ...params,
+      Math.min(q.limit ?? 100, 1000),
+      q.offset ?? 0,
+    ]);
     return {
       total,
       events: rows.map((r) => ({
-        id: r.id, at: r.at, orgId: r.org_id, actor: r.actor, action: r.action, target: r.target, reason: r.reason, origin: r.origin,
+        id: r.id,
+        at: r.at,
+        orgId: r.org_id,
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        reason: r.reason,
+        origin: r.origin,
         detail: safeJson(r.detail),
       })),
     };

@@ -97,21 +97,40 @@ export class BlocklistService {
         return this.normalizer.normalizePrefix(target.prefix, org.policy.region);
       case 'pattern': {
         const text = this.normalizePattern(target.pattern, org.policy.region);
-        const min = (await this.db.get<{ m: number | null }>('SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?', [org.id]))?.m;
+        const min = (
+          await this.db.get<{ m: number | null }>(
+            'SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?',
+            [org.id],
+          )
+        )?.m;
         checkBreadth(compilePattern(text), min ?? PATTERN_MIN_DIGITS_DEFAULT);
         return text;
       }
       case 'contact': {
-        if (list === 'allow') throw new CallscreenError('CS_ERR_USAGE', 'contacts can be blocked, not allowed; allow their numbers instead');
+        if (list === 'allow')
+          throw new CallscreenError(
+            'CS_ERR_USAGE',
+            'contacts can be blocked, not allowed; allow their numbers instead',
+          );
         if (!Number.isSafeInteger(target.contactId) || target.contactId <= 0) {
-          throw new CallscreenError('CS_ERR_INVALID_VALUE', `contact id "${String(target.contactId)}" is not a number`, { key: 'contact' });
+          throw new CallscreenError(
+            'CS_ERR_INVALID_VALUE',
+            `contact id "${String(target.contactId)}" is not a number`,
+            { key: 'contact' },
+          );
         }
         const row = await this.db.get('SELECT 1 FROM contacts WHERE id = ? AND org_id = ?', [target.contactId, org.id]);
-        if (!row) throw new CallscreenError('CS_ERR_CONTACT_NOT_FOUND', `no contact ${target.contactId} in organisation "${org.slug}"`, { contact: target.contactId });
+        if (!row)
+          throw new CallscreenError(
+            'CS_ERR_CONTACT_NOT_FOUND',
+            `no contact ${target.contactId} in organisation "${org.slug}"`,
+            { contact: target.contactId },
+          );
         return String(target.contactId);
       }
       case 'unidentified':
-        if (list === 'allow') throw new CallscreenError('CS_ERR_USAGE', 'the unidentified-caller class can be blocked, not allowed');
+        if (list === 'allow')
+          throw new CallscreenError('CS_ERR_USAGE', 'the unidentified-caller class can be blocked, not allowed');
         return '';
     }
   }
@@ -121,7 +140,12 @@ export class BlocklistService {
     return this.put(org, 'block', target, options, actor);
   }
 
-  async allow(orgSlug: string, target: Target, options: Pick<BlockOptions, 'name' | 'reason' | 'expires' | 'requireAttestation' | 'dids'>, actor: Actor): Promise<EntryRecord> {
+  async allow(
+    orgSlug: string,
+    target: Target,
+    options: Pick<BlockOptions, 'name' | 'reason' | 'expires' | 'requireAttestation' | 'dids'>,
+    actor: Actor,
+  ): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
     if (target.kind !== 'exact' && target.kind !== 'prefix' && target.kind !== 'pattern') {
       throw new CallscreenError('CS_ERR_USAGE', 'allow takes a NUMBER, --prefix DIGITS or --pattern PATTERN');
@@ -136,7 +160,9 @@ export class BlocklistService {
   plainTarget(target: Target): Target {
     if (target.kind !== 'pattern') return target;
     const t = target.pattern.trim();
-    return /^[^?.]*\*$/.test(t) && t.indexOf('*') === t.length - 1 ? { kind: 'prefix', prefix: t.slice(0, -1) } : target;
+    return /^[^?.]*\*$/.test(t) && t.indexOf('*') === t.length - 1
+      ? { kind: 'prefix', prefix: t.slice(0, -1) }
+      : target;
   }
 
   /**
@@ -194,22 +220,38 @@ export class BlocklistService {
       if (!d.trim()) continue;
       const n = this.normalizer.normalizeNumber(d, org.policy.region);
       const own = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
-      if (!own) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not one of organisation "${org.slug}"'s numbers (DIDs); add it with: callscreen org did add ${org.slug} ${n}`, { key: 'dids', number: n });
+      if (!own)
+        throw new CallscreenError(
+          'CS_ERR_INVALID_VALUE',
+          `${n} is not one of organisation "${org.slug}"'s numbers (DIDs); add it with: callscreen org did add ${org.slug} ${n}`,
+          { key: 'dids', number: n },
+        );
       out.add(n);
     }
     return [...out].sort().join(' ');
   }
 
-  private async put(org: Org, list: ListKind, rawTarget: Target, options: BlockOptions, actor: Actor): Promise<EntryRecord> {
+  private async put(
+    org: Org,
+    list: ListKind,
+    rawTarget: Target,
+    options: BlockOptions,
+    actor: Actor,
+  ): Promise<EntryRecord> {
     const target = this.plainTarget(rawTarget);
     const value = await this.resolveTarget(org, target, list);
     if (options.observe === true && list === 'allow') {
-      throw new CallscreenError('CS_ERR_USAGE', 'observe mode is for blocks: an allow entry would only let through what already gets through');
+      throw new CallscreenError(
+        'CS_ERR_USAGE',
+        'observe mode is for blocks: an allow entry would only let through what already gets through',
+      );
     }
     const dids = await this.resolveDids(org, options.dids);
     const mode = options.mode ?? org.policy.defaultMode;
     if (!BLOCK_MODES.includes(mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, {
+        key: 'mode',
+      });
     }
     const name = cleanText(options.name ?? '', 'name', MAX_NAME);
     const reason = cleanText(options.reason ?? '', 'reason', MAX_REASON);
@@ -236,14 +278,35 @@ export class BlocklistService {
         const r = await this.db.run(
           `INSERT INTO entries (org_id, list, kind, value, contact_id, mode, name, reason, created_by, created_at, expires_at, source, observe_since, dids, require_attestation)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [org.id, list, target.kind, value, contactId, mode, name, reason, actor.name, now, expiresAt, actor.source, observeSince, dids, attested],
+          [
+            org.id,
+            list,
+            target.kind,
+            value,
+            contactId,
+            mode,
+            name,
+            reason,
+            actor.name,
+            now,
+            expiresAt,
+            actor.source,
+            observeSince,
+            dids,
+            attested,
+          ],
         );
         id = r.lastID;
       }
       const action = `${list}${existing ? '.update' : ''}`;
       await this.audit.append(org.id, actor, action, describeTarget(target.kind, value), reason, {
-        entry: id, mode, name, ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}), ...(attested ? { requireAttestation: true } : {}),
-        ...(observeSince !== null ? { observe: true } : {}), ...(dids !== '' ? { dids: dids.split(' ') } : {}),
+        entry: id,
+        mode,
+        name,
+        ...(expiresAt !== null ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+        ...(attested ? { requireAttestation: true } : {}),
+        ...(observeSince !== null ? { observe: true } : {}),
+        ...(dids !== '' ? { dids: dids.split(' ') } : {}),
         ...(existing?.disabled_at != null ? { enabled: true } : {}),
       });
       return this.requireEntry(org.id, id);
@@ -264,14 +327,26 @@ export class BlocklistService {
     const reason = changes.reason !== undefined ? cleanText(changes.reason, 'reason', MAX_REASON) : undefined;
     const cleanNote = cleanText(note, 'note', MAX_REASON);
     if (changes.mode !== undefined && !BLOCK_MODES.includes(changes.mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${changes.mode}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${changes.mode}" is not one of voicemail, reject`, {
+        key: 'mode',
+      });
     }
     const expiresAt = changes.expires !== undefined ? this.expiry(changes.expires, now) : undefined;
     return this.db.transaction(async () => {
-      const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [entryId, org.id]);
-      if (!row) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${entryId} in organisation "${org.slug}"`, { entry: entryId });
+      const row = await this.db.get<EntryRow>(
+        'SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL',
+        [entryId, org.id],
+      );
+      if (!row)
+        throw new CallscreenError(
+          'CS_ERR_ENTRY_NOT_FOUND',
+          `no active entry ${entryId} in organisation "${org.slug}"`,
+          { entry: entryId },
+        );
       if (changes.mode !== undefined && row.list === 'allow') {
-        throw new CallscreenError('CS_ERR_INVALID_VALUE', `entry ${entryId} is an allow entry: it has no mode`, { key: 'mode' });
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', `entry ${entryId} is an allow entry: it has no mode`, {
+          key: 'mode',
+        });
       }
       const after = {
         mode: changes.mode ?? row.mode,
@@ -282,10 +357,17 @@ export class BlocklistService {
       const before = { mode: row.mode, name: row.name, reason: row.reason, expiresAt: row.expires_at };
       const changed = (Object.keys(after) as Array<keyof typeof after>).filter((k) => after[k] !== before[k]);
       if (changed.length === 0) return toEntryRecord(row);
-      await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ? WHERE id = ?', [after.mode, after.name, after.reason, after.expiresAt, row.id]);
+      await this.db.run('UPDATE entries SET mode = ?, name = ?, reason = ?, expires_at = ? WHERE id = ?', [
+        after.mode,
+        after.name,
+        after.reason,
+        after.expiresAt,
+        row.id,
+      ]);
       const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
       await this.audit.append(org.id, actor, `${row.list}.update`, describeTarget(row.kind, row.value), cleanNote, {
-        entry: row.id, changed,
+        entry: row.id,
+        changed,
         before: { ...before, expiresAt: iso(before.expiresAt) },
         after: { ...after, expiresAt: iso(after.expiresAt) },
       });
@@ -302,20 +384,32 @@ export class BlocklistService {
     return this.removeTarget(orgSlug, target, 'allow', actor, reason);
   }
 
-  private async removeTarget(orgSlug: string, rawTarget: Target, list: ListKind, actor: Actor, reason: string): Promise<EntryRecord> {
+  private async removeTarget(
+    orgSlug: string,
+    rawTarget: Target,
+    list: ListKind,
+    actor: Actor,
+    reason: string,
+  ): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
     const target = this.plainTarget(rawTarget);
     // Removing is never refused for breadth (the org's minimum may have been raised since).
-    const value = target.kind === 'exact'
-      ? this.normalizer.normalizeNumber(target.number, org.policy.region)
-      : target.kind === 'pattern' ? this.normalizePattern(target.pattern, org.policy.region)
-      : await this.resolveTarget(org, target, list);
+    const value =
+      target.kind === 'exact'
+        ? this.normalizer.normalizeNumber(target.number, org.policy.region)
+        : target.kind === 'pattern'
+          ? this.normalizePattern(target.pattern, org.policy.region)
+          : await this.resolveTarget(org, target, list);
     const row = await this.db.get<EntryRow>(
       'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
       [org.id, value, target.kind, list],
     );
     if (!row) {
-      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `${describeTarget(target.kind, value)} is not on the ${list} list of "${org.slug}"`, { org: org.slug, value });
+      throw new CallscreenError(
+        'CS_ERR_ENTRY_NOT_FOUND',
+        `${describeTarget(target.kind, value)} is not on the ${list} list of "${org.slug}"`,
+        { org: org.slug, value },
+      );
     }
     return this.removeRow(org, row, actor, reason);
   }
@@ -323,8 +417,14 @@ export class BlocklistService {
   /** Removes an entry by id (the panel and API act on rows). */
   async removeById(orgSlug: string, entryId: number, actor: Actor, reason = ''): Promise<EntryRecord> {
     const org = await this.orgs.require(orgSlug);
-    const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [entryId, org.id]);
-    if (!row) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${entryId} in organisation "${org.slug}"`, { entry: entryId });
+    const row = await this.db.get<EntryRow>(
+      'SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL',
+      [entryId, org.id],
+    );
+    if (!row)
+      throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active entry ${entryId} in organisation "${org.slug}"`, {
+        entry: entryId,
+      });
     return this.removeRow(org, row, actor, reason);
   }
 
@@ -335,10 +435,20 @@ export class BlocklistService {
         'UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL',
         [this.clock.now(), actor.name, cleanReason, row.id],
       );
-      if (r.changes === 0) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `entry ${row.id} was already removed`, { entry: row.id });
-      await this.audit.append(org.id, actor, row.list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), cleanReason, {
-        entry: row.id, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(),
-      });
+      if (r.changes === 0)
+        throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `entry ${row.id} was already removed`, { entry: row.id });
+      await this.audit.append(
+        org.id,
+        actor,
+        row.list === 'block' ? 'unblock' : 'disallow',
+        describeTarget(row.kind, row.value),
+        cleanReason,
+        {
+          entry: row.id,
+          blockedBy: row.created_by,
+          blockedAt: new Date(row.created_at).toISOString(),
+        },
+      );
       return this.requireEntry(org.id, row.id);
     });
   }
@@ -348,20 +458,51 @@ export class BlocklistService {
    * or nothing: one transaction, each removal audited as a single one is. An id that is not an
    * active entry of `list` in this org refuses the whole batch, naming it.
    */
-  async removeMany(orgSlug: string, entryIds: readonly number[], list: ListKind, actor: Actor, reason = ''): Promise<EntryRecord[]> {
+  async removeMany(
+    orgSlug: string,
+    entryIds: readonly number[],
+    list: ListKind,
+    actor: Actor,
+    reason = '',
+  ): Promise<EntryRecord[]> {
     const org = await this.orgs.require(orgSlug);
     const cleanReason = cleanText(reason, 'reason', MAX_REASON);
     const ids = [...new Set(entryIds)];
     return this.db.transaction(async () => {
       const out: EntryRecord[] = [];
       for (const id of ids) {
-        const row = await this.db.get<EntryRow>('SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL', [id, org.id]);
-        if (!row || row.list !== list) throw new CallscreenError('CS_ERR_ENTRY_NOT_FOUND', `no active ${list} entry ${id} in organisation "${org.slug}"; nothing was removed`, { entry: id });
-        await this.db.run('UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ?', [this.clock.now(), actor.name, cleanReason, id]);
-        await this.audit.append(org.id, actor, list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), cleanReason, {
-          entry: row.id, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(), bulk: ids.length,
-        });
-        out.push(toEntryRecord({ ...row, removed_at: this.clock.now(), removed_by: actor.name, removed_reason: cleanReason }));
+        const row = await this.db.get<EntryRow>(
+          'SELECT * FROM entries WHERE id = ? AND org_id = ? AND removed_at IS NULL',
+          [id, org.id],
+        );
+        if (!row || row.list !== list)
+          throw new CallscreenError(
+            'CS_ERR_ENTRY_NOT_FOUND',
+            `no active ${list} entry ${id} in organisation "${org.slug}"; nothing was removed`,
+            { entry: id },
+          );
+        await this.db.run('UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ?', [
+          this.clock.now(),
+          actor.name,
+          cleanReason,
+          id,
+        ]);
+        await this.audit.append(
+          org.id,
+          actor,
+          list === 'block' ? 'unblock' : 'disallow',
+          describeTarget(row.kind, row.value),
+          cleanReason,
+          {
+            entry: row.id,
+            blockedBy: row.created_by,
+            blockedAt: new Date(row.created_at).toISOString(),
+            bulk: ids.length,
+          },
+        );
+        out.push(
+          toEntryRecord({ ...row, removed_at: this.clock.now(), removed_by: actor.name, removed_reason: cleanReason }),
+        );
       }
       return out;
     });
@@ -387,7 +528,10 @@ export class BlocklistService {
     const where = ['e.org_id = ?'];
     const params: SqlParam[] = [org.id];
     if (!q.includeRemoved) where.push('e.removed_at IS NULL');
-    if (q.list) { where.push('e.list = ?'); params.push(q.list); }
+    if (q.list) {
+      where.push('e.list = ?');
+      params.push(q.list);
+    }
     const search = (q.search ?? '').trim();
     if (search) {
       const digits = digitsOf(search);
@@ -401,13 +545,16 @@ export class BlocklistService {
       params.push(search);
       for (const d of alts) {
         conds.push("instr(replace(e.value, '+', ''), ?) > 0");
-        conds.push("(e.kind = 'contact' AND EXISTS (SELECT 1 FROM contact_numbers cn WHERE cn.contact_id = e.contact_id AND instr(replace(cn.number, '+', ''), ?) > 0))");
+        conds.push(
+          "(e.kind = 'contact' AND EXISTS (SELECT 1 FROM contact_numbers cn WHERE cn.contact_id = e.contact_id AND instr(replace(cn.number, '+', ''), ?) > 0))",
+        );
         params.push(d, d);
       }
       where.push(`(${conds.join(' OR ')})`);
     }
     const clause = where.join(' AND ');
-    const total = (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM entries e WHERE ${clause}`, params))?.c ?? 0;
+    const total =
+      (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM entries e WHERE ${clause}`, params))?.c ?? 0;
     // One page of a listing (panel, API, `list`) at most 10,000 rows; callers show `total`, so a
     // longer list is never cut silently. Export reads every entry through pages(), not this.
     const limit = Math.max(1, Math.min(q.limit ?? 100, MAX_LIST_PAGE));
@@ -464,11 +611,19 @@ export class BlocklistService {
 
   private async refuseProtected(org: Org, n: string): Promise<void> {
     if (emergencyNumbers(org.policy.region).includes(n)) {
-      throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${n} is an emergency number in ${org.policy.region} and can never be blocked`, { number: n });
+      throw new CallscreenError(
+        'CS_ERR_PROTECTED_NUMBER',
+        `${n} is an emergency number in ${org.policy.region} and can never be blocked`,
+        { number: n },
+      );
     }
     const did = await this.db.get('SELECT 1 FROM org_numbers WHERE number = ? AND org_id = ?', [n, org.id]);
     if (did) {
-      throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${n} is one of organisation "${org.slug}"'s own numbers and can never be blocked`, { number: n });
+      throw new CallscreenError(
+        'CS_ERR_PROTECTED_NUMBER',
+        `${n} is one of organisation "${org.slug}"'s own numbers and can never be blocked`,
+        { number: n },
+      );
     }
   }
 }
@@ -477,17 +632,24 @@ export function toListItem(r: EntryPageRow, now: number): EntryListItem {
   return {
     ...toEntryRecord(r),
     expired: r.expires_at !== null && r.expires_at <= now,
-    ...(r.kind === 'contact' ? { contact: { name: r.contact_name ?? '', numbers: (r.contact_numbers ?? '').split(' ').filter(Boolean) } } : {}),
+    ...(r.kind === 'contact'
+      ? { contact: { name: r.contact_name ?? '', numbers: (r.contact_numbers ?? '').split(' ').filter(Boolean) } }
+      : {}),
   };
 }
 
 export function describeTarget(kind: EntryKind, value: string): string {
   switch (kind) {
-    case 'exact': return value;
-    case 'prefix': return `prefix ${value}`;
-    case 'pattern': return `pattern ${value}`;
-    case 'contact': return `contact ${value}`;
-    case 'unidentified': return 'unidentified callers';
+    case 'exact':
+      return value;
+    case 'prefix':
+      return `prefix ${value}`;
+    case 'pattern':
+      return `pattern ${value}`;
+    case 'contact':
+      return `contact ${value}`;
+    case 'unidentified':
+      return 'unidentified callers';
   }
 }
 
@@ -498,6 +660,10 @@ export function cleanText(text: string, key: string, max: number): string {
   if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) {
     throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} contains control characters`, { key });
   }
-  if (s.length > max) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is longer than ${max} characters`, { key, length: s.length });
+  if (s.length > max)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', `${key} is longer than ${max} characters`, {
+      key,
+      length: s.length,
+    });
   return s;
 }

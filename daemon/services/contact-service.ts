@@ -26,12 +26,21 @@ export class ContactService {
 
   async add(orgSlug: string, name: string, numbers: readonly string[], actor: Actor): Promise<Contact> {
     const org = await this.orgs.require(orgSlug);
-    if (!name.trim()) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contact name must not be empty', { key: 'name' });
+    if (!name.trim())
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'contact name must not be empty', { key: 'name' });
     const normalized = [...new Set(numbers.map((n) => this.normalizer.normalizeNumber(n, org.policy.region)))];
     const id = await this.db.transaction(async () => {
-      const r = await this.db.run('INSERT INTO contacts (org_id, name, created_at) VALUES (?, ?, ?)', [org.id, name.trim(), this.clock.now()]);
-      for (const n of normalized) await this.db.run('INSERT INTO contact_numbers (contact_id, number) VALUES (?, ?)', [r.lastID, n]);
-      await this.audit.append(org.id, actor, 'contact.add', `contact ${r.lastID}`, '', { name: name.trim(), numbers: normalized });
+      const r = await this.db.run('INSERT INTO contacts (org_id, name, created_at) VALUES (?, ?, ?)', [
+        org.id,
+        name.trim(),
+        this.clock.now(),
+      ]);
+      for (const n of normalized)
+        await this.db.run('INSERT INTO contact_numbers (contact_id, number) VALUES (?, ?)', [r.lastID, n]);
+      await this.audit.append(org.id, actor, 'contact.add', `contact ${r.lastID}`, '', {
+        name: name.trim(),
+        numbers: normalized,
+      });
       return r.lastID;
     });
     return this.require(org.id, id);
@@ -43,7 +52,8 @@ export class ContactService {
     await this.require(org.id, contactId);
     const normalized = numbers.map((n) => this.normalizer.normalizeNumber(n, org.policy.region));
     await this.db.transaction(async () => {
-      for (const n of normalized) await this.db.run('INSERT OR IGNORE INTO contact_numbers (contact_id, number) VALUES (?, ?)', [contactId, n]);
+      for (const n of normalized)
+        await this.db.run('INSERT OR IGNORE INTO contact_numbers (contact_id, number) VALUES (?, ?)', [contactId, n]);
       await this.audit.append(org.id, actor, 'contact.number.add', `contact ${contactId}`, '', { numbers: normalized });
     });
     return this.require(org.id, contactId);
@@ -54,24 +64,45 @@ export class ContactService {
    * If the contact is blocked, a removed number is no longer blocked through it (callers check that
    * the user may unblock: see `activeBlock`).
    */
-  async removeNumbers(orgSlug: string, contactId: number, numbers: readonly string[], actor: Actor, reason = ''): Promise<Contact> {
+  async removeNumbers(
+    orgSlug: string,
+    contactId: number,
+    numbers: readonly string[],
+    actor: Actor,
+    reason = '',
+  ): Promise<Contact> {
     const org = await this.orgs.require(orgSlug);
     await this.require(org.id, contactId);
-    if (numbers.length === 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'name at least one number to remove', { key: 'numbers' });
+    if (numbers.length === 0)
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'name at least one number to remove', { key: 'numbers' });
     const normalized = [...new Set(numbers.map((n) => this.normalizer.normalizeNumber(n, org.policy.region)))];
     await this.db.transaction(async () => {
       for (const n of normalized) {
-        const on = await this.db.get('SELECT 1 FROM contact_numbers WHERE contact_id = ? AND number = ?', [contactId, n]);
-        if (!on) throw new CallscreenError('CS_ERR_INVALID_VALUE', `${n} is not a number of contact ${contactId}; nothing was removed`, { key: 'numbers', number: n, contact: contactId });
+        const on = await this.db.get('SELECT 1 FROM contact_numbers WHERE contact_id = ? AND number = ?', [
+          contactId,
+          n,
+        ]);
+        if (!on)
+          throw new CallscreenError(
+            'CS_ERR_INVALID_VALUE',
+            `${n} is not a number of contact ${contactId}; nothing was removed`,
+            { key: 'numbers', number: n, contact: contactId },
+          );
       }
-      for (const n of normalized) await this.db.run('DELETE FROM contact_numbers WHERE contact_id = ? AND number = ?', [contactId, n]);
-      await this.audit.append(org.id, actor, 'contact.number.remove', `contact ${contactId}`, reason, { numbers: normalized });
+      for (const n of normalized)
+        await this.db.run('DELETE FROM contact_numbers WHERE contact_id = ? AND number = ?', [contactId, n]);
+      await this.audit.append(org.id, actor, 'contact.number.remove', `contact ${contactId}`, reason, {
+        numbers: normalized,
+      });
     });
     return this.require(org.id, contactId);
   }
 
   /** The contact's block in force now (active and not expired), or undefined. */
-  async activeBlock(orgId: number, contactId: number): Promise<{ id: number; mode: string; expiresAt: number | null } | undefined> {
+  async activeBlock(
+    orgId: number,
+    contactId: number,
+  ): Promise<{ id: number; mode: string; expiresAt: number | null } | undefined> {
     const row = await this.db.get<{ id: number; mode: string; expires_at: number | null }>(
       `SELECT e.id, e.mode, e.expires_at FROM entries e JOIN contacts c ON c.id = e.contact_id
        WHERE e.contact_id = ? AND c.org_id = ? AND e.kind = 'contact' AND e.list = 'block' AND e.removed_at IS NULL
@@ -83,21 +114,36 @@ export class ContactService {
 
   async require(orgId: number, contactId: number): Promise<Contact> {
     const c = await this.get(orgId, contactId);
-    if (!c) throw new CallscreenError('CS_ERR_CONTACT_NOT_FOUND', `no contact ${contactId} in this organisation`, { contact: contactId });
+    if (!c)
+      throw new CallscreenError('CS_ERR_CONTACT_NOT_FOUND', `no contact ${contactId} in this organisation`, {
+        contact: contactId,
+      });
     return c;
   }
 
   async get(orgId: number, contactId: number): Promise<Contact | undefined> {
-    const row = await this.db.get<{ id: number; org_id: number; name: string }>('SELECT id, org_id, name FROM contacts WHERE id = ? AND org_id = ?', [contactId, orgId]);
+    const row = await this.db.get<{ id: number; org_id: number; name: string }>(
+      'SELECT id, org_id, name FROM contacts WHERE id = ? AND org_id = ?',
+      [contactId, orgId],
+    );
     if (!row) return undefined;
-    const nums = await this.db.all<{ number: string }>('SELECT number FROM contact_numbers WHERE contact_id = ? ORDER BY number', [row.id]);
+    const nums = await this.db.all<{ number: string }>(
+      'SELECT number FROM contact_numbers WHERE contact_id = ? ORDER BY number',
+      [row.id],
+    );
     // Blocked = a block in force now: an expired one no longer stops calls, so the Contacts page must
     // not say "Blocked" for it (#17).
     const blocked = await this.db.get(
       "SELECT 1 FROM entries WHERE contact_id = ? AND kind = 'contact' AND list = 'block' AND removed_at IS NULL AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
       [row.id, this.clock.now()],
     );
-    return { id: row.id, orgId: row.org_id, name: row.name, numbers: nums.map((n) => n.number), blocked: blocked !== undefined };
+    return {
+      id: row.id,
+      orgId: row.org_id,
+      name: row.name,
+      numbers: nums.map((n) => n.number),
+      blocked: blocked !== undefined,
+    };
   }
 
   async list(orgSlug: string, search = ''): Promise<Contact[]> {

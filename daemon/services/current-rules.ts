@@ -60,11 +60,26 @@ export const askedRules: CurrentRulesSource = async (orgId, conn, asked) => {
     await copyRows(scratch, 'orgs', org);
     await copyRows(scratch, 'org_numbers', await conn.all('SELECT * FROM org_numbers WHERE org_id = ?', [orgId]));
     await copyRows(scratch, 'contacts', await conn.all('SELECT * FROM contacts WHERE org_id = ?', [orgId]));
-    await copyRows(scratch, 'contact_numbers', await conn.all('SELECT cn.* FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [orgId]));
-    await copyRows(scratch, 'entries', await conn.all("SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind <> 'exact'", [orgId]));
-    await copyRows(scratch, 'entries', await conn.all(
-      `SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind = 'exact' AND value IN (${asked})`, [orgId],
-    ));
+    await copyRows(
+      scratch,
+      'contact_numbers',
+      await conn.all('SELECT cn.* FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [
+        orgId,
+      ]),
+    );
+    await copyRows(
+      scratch,
+      'entries',
+      await conn.all("SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind <> 'exact'", [orgId]),
+    );
+    await copyRows(
+      scratch,
+      'entries',
+      await conn.all(
+        `SELECT * FROM entries WHERE org_id = ? AND removed_at IS NULL AND kind = 'exact' AND value IN (${asked})`,
+        [orgId],
+      ),
+    );
     const index = new ScreeningIndex(scratch, { cacheMax: 1, maxWarming: 0 });
     await index.reloadOrg(orgId);
     const state = index.orgById(orgId);
@@ -80,7 +95,10 @@ export async function copyRows(to: Database, table: string, rows: readonly unkno
   for (const r of rows) {
     const row = r as Record<string, SqlParam>;
     const cols = Object.keys(row);
-    await to.run(`INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, cols.map((c) => row[c] ?? null));
+    await to.run(
+      `INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      cols.map((c) => row[c] ?? null),
+    );
   }
 }
 
@@ -102,7 +120,10 @@ export function liveRules(index: ScreeningIndex): CurrentRulesSource {
  * queue behind it. ':memory:' databases (some tests) have no second connection: the same one.
  * `close` is a closure (no `this`), so callers may destructure it.
  */
-export async function scratchConnection(db: Database, busyTimeoutMs = 5000): Promise<{ conn: Database; close: () => Promise<void> }> {
+export async function scratchConnection(
+  db: Database,
+  busyTimeoutMs = 5000,
+): Promise<{ conn: Database; close: () => Promise<void> }> {
   if (db.path === ':memory:' || db.path === '') return { conn: db, close: () => Promise.resolve() };
   const conn = await openReader(db.path, busyTimeoutMs);
   return { conn, close: () => conn.close() };
@@ -131,6 +152,7 @@ export function overlay(base: Matches, added: Matches, replaced: number | null):
 
 /** True when any bucket of `m` holds an entry. */
 export function hasEntries(m: Matches): boolean {
-  for (const v of Object.values(m as unknown as Record<string, unknown>)) if (Array.isArray(v) && v.length > 0) return true;
+  for (const v of Object.values(m as unknown as Record<string, unknown>))
+    if (Array.isArray(v) && v.length > 0) return true;
   return false;
 }

@@ -95,7 +95,12 @@ export class FloodDetector {
   private readonly held = new Map<string, number>();
   private readonly maxKeys: number;
   private evicted = 0;
-  private readonly holds: Record<FloodSignal, number> = { rate: 0, 'did-sweep': 0, neighbours: 0, 'neighbour-spoofing': 0 };
+  private readonly holds: Record<FloodSignal, number> = {
+    rate: 0,
+    'did-sweep': 0,
+    neighbours: 0,
+    'neighbour-spoofing': 0,
+  };
 
   constructor(private readonly deps: FloodDetectorDeps) {
     this.maxKeys = deps.maxKeys ?? DEFAULT_MAX_KEYS;
@@ -113,7 +118,12 @@ export class FloodDetector {
       if (req.channel !== 'call' || req.direction !== 'inbound') return;
       if (verdict.action !== 'allow' || verdict.rule !== null || !verdict.normalized.startsWith('+')) return;
       const did = this.deps.parseNumber(req.to, s.org.org.policy.region);
-      this.observe({ orgId: s.org.org.id, org: s.org.org.slug, caller: verdict.normalized, did: did.kind === 'number' ? did.value : '' });
+      this.observe({
+        orgId: s.org.org.id,
+        org: s.org.org.slug,
+        caller: verdict.normalized,
+        did: did.kind === 'number' ? did.value : '',
+      });
     } catch {
       // Counting is best effort: a fault here must never reach the call path.
     }
@@ -145,7 +155,8 @@ export class FloodDetector {
       const t = this.touch(`${o}|p|${prefix}`);
       push(t, now, call.caller, since, policy.prefixMaxCalls + 1);
       const numbers = new Set(t.tags).size;
-      if (t.times.length > policy.prefixMaxCalls && numbers >= 2) this.trip(call, policy, 'prefix', prefix, 'neighbours', t.times.length, numbers, now);
+      if (t.times.length > policy.prefixMaxCalls && numbers >= 2)
+        this.trip(call, policy, 'prefix', prefix, 'neighbours', t.times.length, numbers, now);
     }
 
     if (policy.neighbour && isNanp(call.caller) && isNanp(call.did) && call.caller !== call.did) {
@@ -161,7 +172,16 @@ export class FloodDetector {
     }
   }
 
-  private trip(call: FloodCall, policy: FloodPolicy, kind: 'exact' | 'prefix', value: string, signal: FloodSignal, count: number, numbers: number, now: number): void {
+  private trip(
+    call: FloodCall,
+    policy: FloodPolicy,
+    kind: 'exact' | 'prefix',
+    value: string,
+    signal: FloodSignal,
+    count: number,
+    numbers: number,
+    now: number,
+  ): void {
     const key = `${call.orgId}|${kind}|${value}`;
     const until = this.held.get(key);
     if (until !== undefined && until > now) return;
@@ -171,8 +191,17 @@ export class FloodDetector {
     if (this.held.size > this.maxKeys) this.dropOldest(this.held);
     this.holds[signal]++;
     this.deps.onHold({
-      orgId: call.orgId, org: call.org, kind, value, signal, count, numbers,
-      windowMinutes: policy.windowMinutes, at: now, expiresAt, mode: policy.mode,
+      orgId: call.orgId,
+      org: call.org,
+      kind,
+      value,
+      signal,
+      count,
+      numbers,
+      windowMinutes: policy.windowMinutes,
+      at: now,
+      expiresAt,
+      mode: policy.mode,
     });
   }
 

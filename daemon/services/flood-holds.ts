@@ -55,7 +55,10 @@ export class FloodHolds {
   hold(h: FloodHold): void {
     if (this.pending >= (this.deps.maxPending ?? 100)) {
       this.dropped++;
-      this.deps.logger.warn({ org: h.org, value: h.value, signal: h.signal, dropped: this.dropped }, 'flood hold dropped: too many waiting to be written');
+      this.deps.logger.warn(
+        { org: h.org, value: h.value, signal: h.signal, dropped: this.dropped },
+        'flood hold dropped: too many waiting to be written',
+      );
       return;
     }
     this.pending++;
@@ -69,7 +72,15 @@ export class FloodHolds {
 
   private async write(h: FloodHold): Promise<void> {
     const log = this.deps.logger;
-    const what = { org: h.org, signal: h.signal, kind: h.kind, value: h.value, count: h.count, numbers: h.numbers, windowMinutes: h.windowMinutes };
+    const what = {
+      org: h.org,
+      signal: h.signal,
+      kind: h.kind,
+      value: h.value,
+      count: h.count,
+      numbers: h.numbers,
+      windowMinutes: h.windowMinutes,
+    };
     try {
       const existing = await this.deps.db.get<{ id: number }>(
         `SELECT id FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = 'block' AND removed_at IS NULL
@@ -88,11 +99,22 @@ export class FloodHolds {
         }
       }
       const reason = `auto: ${h.count} ${SIGNAL_WORDS[h.signal]} within ${h.windowMinutes} min`;
-      const target = h.kind === 'exact' ? { kind: 'exact', number: h.value } as const : { kind: 'prefix', prefix: h.value } as const;
-      const entry = await this.deps.blocklist.block(h.org, target, { mode: h.mode, name: 'flood hold', reason, expires: h.expiresAt }, AUTO_ACTOR);
+      const target =
+        h.kind === 'exact'
+          ? ({ kind: 'exact', number: h.value } as const)
+          : ({ kind: 'prefix', prefix: h.value } as const);
+      const entry = await this.deps.blocklist.block(
+        h.org,
+        target,
+        { mode: h.mode, name: 'flood hold', reason, expires: h.expiresAt },
+        AUTO_ACTOR,
+      );
       this.written++;
       this.deps.onHeld?.(h);
-      log.warn({ ...what, entry: entry.id, mode: h.mode, expiresAt: new Date(h.expiresAt).toISOString() }, `flood: ${h.kind === 'exact' ? h.value : `prefix ${h.value}`} held (${h.mode}) by an automatic rule`);
+      log.warn(
+        { ...what, entry: entry.id, mode: h.mode, expiresAt: new Date(h.expiresAt).toISOString() },
+        `flood: ${h.kind === 'exact' ? h.value : `prefix ${h.value}`} held (${h.mode}) by an automatic rule`,
+      );
     } catch (err) {
       this.failed++;
       log.warn({ ...what, err }, 'flood detected but the hold could not be written');
@@ -102,7 +124,10 @@ export class FloodHolds {
   /** 'contact' or 'called back' when the org knows the number, else null. */
   private async knownCaller(h: FloodHold): Promise<'contact' | 'called back' | null> {
     const db = this.deps.db;
-    const contact = await db.get('SELECT 1 FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id WHERE c.org_id = ? AND n.number = ? LIMIT 1', [h.orgId, h.value]);
+    const contact = await db.get(
+      'SELECT 1 FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id WHERE c.org_id = ? AND n.number = ? LIMIT 1',
+      [h.orgId, h.value],
+    );
     if (contact) return 'contact';
     const called = await db.get(
       "SELECT 1 FROM screened WHERE org_id = ? AND at >= ? AND direction = 'outbound' AND channel = 'call' AND number = ? LIMIT 1",

@@ -47,7 +47,9 @@ export class FloodPolicyService {
 
   async get(orgSlug: string): Promise<OrgFloodPolicy> {
     const org = await this.orgs.require(orgSlug);
-    const row = await this.db.get<{ settings: string }>('SELECT settings FROM org_flood_policy WHERE org_id = ?', [org.id]);
+    const row = await this.db.get<{ settings: string }>('SELECT settings FROM org_flood_policy WHERE org_id = ?', [
+      org.id,
+    ]);
     const changes = parseStored(row?.settings ?? '{}');
     return { org, changes, effective: floodPolicy(changes) };
   }
@@ -56,11 +58,18 @@ export class FloodPolicyService {
    * Changes some keys (validated; a bad one refuses the whole change, naming the key), or with
    * `reset` puts the org back on the defaults first. Audited as `flood.settings` with before/after.
    */
-  async set(orgSlug: string, input: Readonly<Record<string, unknown>>, actor: Actor, reset = false): Promise<OrgFloodPolicy> {
+  async set(
+    orgSlug: string,
+    input: Readonly<Record<string, unknown>>,
+    actor: Actor,
+    reset = false,
+  ): Promise<OrgFloodPolicy> {
     const org = await this.orgs.require(orgSlug);
     const changes = checkFloodChanges(input);
     return this.db.transaction(async () => {
-      const row = await this.db.get<{ settings: string }>('SELECT settings FROM org_flood_policy WHERE org_id = ?', [org.id]);
+      const row = await this.db.get<{ settings: string }>('SELECT settings FROM org_flood_policy WHERE org_id = ?', [
+        org.id,
+      ]);
       const before = parseStored(row?.settings ?? '{}');
       const after = { ...(reset ? {} : before), ...changes };
       await this.db.run(
@@ -91,7 +100,9 @@ export class FloodPolicyCache {
   ) {}
 
   async load(): Promise<void> {
-    const rows = await this.db.all<{ org_id: number; settings: string }>('SELECT org_id, settings FROM org_flood_policy');
+    const rows = await this.db.all<{ org_id: number; settings: string }>(
+      'SELECT org_id, settings FROM org_flood_policy',
+    );
     const next = new Map<number, FloodPolicy>();
     for (const r of rows) next.set(r.org_id, floodPolicy(parseStored(r.settings)));
     this.policies = next;
@@ -100,7 +111,9 @@ export class FloodPolicyCache {
 
   policy(orgId: number): FloodPolicy {
     if (this.loading === null && this.clock.now() - this.loadedAt >= this.refreshMs) {
-      this.loading = this.load().catch(this.onError).finally(() => (this.loading = null));
+      this.loading = this.load()
+        .catch(this.onError)
+        .finally(() => (this.loading = null));
     }
     return this.policies.get(orgId) ?? floodPolicy({});
   }

@@ -55,11 +55,23 @@ export interface BlockRequest {
 }
 
 interface RequestRow {
-  id: number; org_id: number; number: string; requested_by: string; requested_at: number; origin: string; why: string;
-  status: BlockRequest['status']; decided_by: string | null; decided_at: number | null; entry_id: number | null;
+  id: number;
+  org_id: number;
+  number: string;
+  requested_by: string;
+  requested_at: number;
+  origin: string;
+  why: string;
+  status: BlockRequest['status'];
+  decided_by: string | null;
+  decided_at: number | null;
+  entry_id: number | null;
 }
 
-const HOW_WORDS: Readonly<Record<HandsetHow, string>> = { 'last-caller': 'last caller', 'current-call': 'caller on the line' };
+const HOW_WORDS: Readonly<Record<HandsetHow, string>> = {
+  'last-caller': 'last caller',
+  'current-call': 'caller on the line',
+};
 
 export class HandsetBlockService {
   constructor(
@@ -76,7 +88,8 @@ export class HandsetBlockService {
   async block(req: HandsetRequest): Promise<HandsetOutcome> {
     const org = await this.orgs.require(req.org);
     const parsed = this.normalizer.parseCallerId(req.caller, org.policy.region);
-    if (parsed.kind !== 'number') return { result: 'refused', why: `no number to block (the ${HOW_WORDS[req.how]} was ${parsed.why})` };
+    if (parsed.kind !== 'number')
+      return { result: 'refused', why: `no number to block (the ${HOW_WORDS[req.how]} was ${parsed.why})` };
     const number = parsed.value;
     const origin = `handset ${req.endpoint}`;
     const existing = await this.db.get<{ id: number }>(
@@ -89,12 +102,24 @@ export class HandsetBlockService {
     const user = await this.users.get(req.endpoint);
     const asked: Actor = { name: user?.name ?? req.endpoint, source: 'handset', origin };
     if (!user || user.disabled || !user.orgs.includes(org.slug)) {
-      return this.queue(org, number, asked, req, user ? `user "${user.name}" does not work in "${org.slug}"` : `no callscreen user named "${req.endpoint}"`);
+      return this.queue(
+        org,
+        number,
+        asked,
+        req,
+        user ? `user "${user.name}" does not work in "${org.slug}"` : `no callscreen user named "${req.endpoint}"`,
+      );
     }
     const reason = `blocked from the handset (${HOW_WORDS[req.how]})`;
     try {
       if (!can(user, org, 'block')) {
-        return await this.queue(org, number, asked, req, 'agents may block only when an admin turns on "agents may block"');
+        return await this.queue(
+          org,
+          number,
+          asked,
+          req,
+          'agents may block only when an admin turns on "agents may block"',
+        );
       }
       if (user.role === 'agent') {
         // Agents block contacts only (seed 002): the contact the caller's number belongs to.
@@ -102,7 +127,14 @@ export class HandsetBlockService {
           'SELECT c.id FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id WHERE c.org_id = ? AND n.number = ? ORDER BY c.id LIMIT 1',
           [org.id, number],
         );
-        if (!contact) return await this.queue(org, number, asked, req, 'agents may block contacts only, and this number is no contact');
+        if (!contact)
+          return await this.queue(
+            org,
+            number,
+            asked,
+            req,
+            'agents may block contacts only, and this number is no contact',
+          );
         checkBlockScope(user, org, { minPrefixDigits: null }, 'contact');
         const e = await this.blocklist.block(org.slug, { kind: 'contact', contactId: contact.id }, { reason }, asked);
         return { result: 'blocked', number, entryId: e.id, by: user.name };
@@ -111,15 +143,26 @@ export class HandsetBlockService {
       const e = await this.blocklist.block(org.slug, { kind: 'exact', number }, { reason }, asked);
       return { result: 'blocked', number, entryId: e.id, by: user.name };
     } catch (err) {
-      if (err instanceof CallscreenError && err.code === 'CS_ERR_PROTECTED_NUMBER') return { result: 'refused', why: err.message };
-      if (err instanceof CallscreenError && err.code === 'CS_ERR_FORBIDDEN') return this.queue(org, number, asked, req, err.message);
+      if (err instanceof CallscreenError && err.code === 'CS_ERR_PROTECTED_NUMBER')
+        return { result: 'refused', why: err.message };
+      if (err instanceof CallscreenError && err.code === 'CS_ERR_FORBIDDEN')
+        return this.queue(org, number, asked, req, err.message);
       throw err;
     }
   }
 
-  private async queue(org: Org, number: string, asked: Actor, req: HandsetRequest, why: string): Promise<HandsetOutcome> {
+  private async queue(
+    org: Org,
+    number: string,
+    asked: Actor,
+    req: HandsetRequest,
+    why: string,
+  ): Promise<HandsetOutcome> {
     return this.db.transaction(async () => {
-      const pending = await this.db.get<{ id: number }>("SELECT id FROM block_requests WHERE org_id = ? AND number = ? AND status = 'pending'", [org.id, number]);
+      const pending = await this.db.get<{ id: number }>(
+        "SELECT id FROM block_requests WHERE org_id = ? AND number = ? AND status = 'pending'",
+        [org.id, number],
+      );
       if (pending) return { result: 'queued', number, requestId: pending.id, why } as const;
       const r = await this.db.run(
         'INSERT INTO block_requests (org_id, number, requested_by, requested_at, origin, why) VALUES (?, ?, ?, ?, ?, ?)',
@@ -143,10 +186,22 @@ export class HandsetBlockService {
   async approve(orgSlug: string, id: number, actor: Actor): Promise<BlockRequest> {
     const org = await this.orgs.require(orgSlug);
     const row = await this.pending(org, id);
-    const entry = await this.blocklist.block(org.slug, { kind: 'exact', number: row.number }, { reason: `block request ${id} from ${row.requested_by} (${row.origin})` }, actor);
+    const entry = await this.blocklist.block(
+      org.slug,
+      { kind: 'exact', number: row.number },
+      { reason: `block request ${id} from ${row.requested_by} (${row.origin})` },
+      actor,
+    );
     await this.db.transaction(async () => {
-      await this.db.run("UPDATE block_requests SET status = 'approved', decided_by = ?, decided_at = ?, entry_id = ? WHERE id = ?", [actor.name, this.clock.now(), entry.id, id]);
-      await this.audit.append(org.id, actor, 'block.request.approve', row.number, '', { request: id, entry: entry.id, requestedBy: row.requested_by });
+      await this.db.run(
+        "UPDATE block_requests SET status = 'approved', decided_by = ?, decided_at = ?, entry_id = ? WHERE id = ?",
+        [actor.name, this.clock.now(), entry.id, id],
+      );
+      await this.audit.append(org.id, actor, 'block.request.approve', row.number, '', {
+        request: id,
+        entry: entry.id,
+        requestedBy: row.requested_by,
+      });
     });
     return this.request(org, id);
   }
@@ -155,8 +210,15 @@ export class HandsetBlockService {
     const org = await this.orgs.require(orgSlug);
     const row = await this.pending(org, id);
     await this.db.transaction(async () => {
-      await this.db.run("UPDATE block_requests SET status = 'declined', decided_by = ?, decided_at = ? WHERE id = ?", [actor.name, this.clock.now(), id]);
-      await this.audit.append(org.id, actor, 'block.request.decline', row.number, reason, { request: id, requestedBy: row.requested_by });
+      await this.db.run("UPDATE block_requests SET status = 'declined', decided_by = ?, decided_at = ? WHERE id = ?", [
+        actor.name,
+        this.clock.now(),
+        id,
+      ]);
+      await this.audit.append(org.id, actor, 'block.request.decline', row.number, reason, {
+        request: id,
+        requestedBy: row.requested_by,
+      });
     });
     return this.request(org, id);
   }
@@ -164,21 +226,37 @@ export class HandsetBlockService {
   /** A request as it is now (after approve or decline wrote it). */
   private async request(org: Org, id: number): Promise<BlockRequest> {
     const row = await this.db.get<RequestRow>('SELECT * FROM block_requests WHERE id = ?', [id]);
-    if (!row) throw new CallscreenError('CS_ERR_REQUEST_NOT_FOUND', `no block request ${id} in organisation "${org.slug}"`, { request: id });
+    if (!row)
+      throw new CallscreenError('CS_ERR_REQUEST_NOT_FOUND', `no block request ${id} in organisation "${org.slug}"`, {
+        request: id,
+      });
     return toRequest(row, org.slug);
   }
 
   private async pending(org: Org, id: number): Promise<RequestRow> {
     const row = await this.db.get<RequestRow>('SELECT * FROM block_requests WHERE id = ? AND org_id = ?', [id, org.id]);
-    if (!row) throw new CallscreenError('CS_ERR_REQUEST_NOT_FOUND', `no block request ${id} in organisation "${org.slug}"`, { request: id });
-    if (row.status !== 'pending') throw new CallscreenError('CS_ERR_USAGE', `block request ${id} was already ${row.status}`, { request: id });
+    if (!row)
+      throw new CallscreenError('CS_ERR_REQUEST_NOT_FOUND', `no block request ${id} in organisation "${org.slug}"`, {
+        request: id,
+      });
+    if (row.status !== 'pending')
+      throw new CallscreenError('CS_ERR_USAGE', `block request ${id} was already ${row.status}`, { request: id });
     return row;
   }
 }
 
 function toRequest(r: RequestRow, org: string): BlockRequest {
   return {
-    id: r.id, org, number: r.number, requestedBy: r.requested_by, requestedAt: r.requested_at, origin: r.origin, why: r.why,
-    status: r.status, decidedBy: r.decided_by, decidedAt: r.decided_at, entryId: r.entry_id,
+    id: r.id,
+    org,
+    number: r.number,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at,
+    origin: r.origin,
+    why: r.why,
+    status: r.status,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    entryId: r.entry_id,
   };
 }

@@ -13,7 +13,10 @@ export interface IdentitySettings {
   readonly dialPrefixes: readonly string[];
 }
 
-export const NO_IDENTITY_SETTINGS: IdentitySettings = Object.freeze({ standins: new Set<string>(), dialPrefixes: Object.freeze([]) });
+export const NO_IDENTITY_SETTINGS: IdentitySettings = Object.freeze({
+  standins: new Set<string>(),
+  dialPrefixes: Object.freeze([]),
+});
 
 /** `() => settings of config()` that rebuilds only when config() returns a new object. */
 export function identitySettingsFrom(config: () => Config): () => IdentitySettings {

@@ -17,7 +17,15 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
-import { csvField, CSV_DELIMITERS, CsvSyntaxError, delimiterName, readCsvBatches, sniffDelimiter, type CsvDelimiter } from '../core/csv.js';
+import {
+  csvField,
+  CSV_DELIMITERS,
+  CsvSyntaxError,
+  delimiterName,
+  readCsvBatches,
+  sniffDelimiter,
+  type CsvDelimiter,
+} from '../core/csv.js';
 import { parseExpiry } from '../core/duration.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import { BLOCK_MODES, type BlockMode, type EntryKind, type ListKind } from '../core/entry.js';
@@ -80,7 +88,21 @@ const YIELD_EVERY = 256;
 const PROGRESS_EVERY = 50_000;
 /** Bad rows reported at most; the count of the rest is given. */
 const MAX_REPORTED = 200;
-const KNOWN_COLUMNS = ['number', 'kind', 'list', 'mode', 'name', 'reason', 'expires', 'blocked_by', 'blocked_at', 'dids', 'observe', 'disabled', 'attested'] as const;
+const KNOWN_COLUMNS = [
+  'number',
+  'kind',
+  'list',
+  'mode',
+  'name',
+  'reason',
+  'expires',
+  'blocked_by',
+  'blocked_at',
+  'dids',
+  'observe',
+  'disabled',
+  'attested',
+] as const;
 type KnownColumn = (typeof KNOWN_COLUMNS)[number];
 /** Where each known column is in a header: its index, or -1 when the header does not name it (the first when named twice). */
 type Columns = Readonly<Record<KnownColumn, number>>;
@@ -88,9 +110,19 @@ type Columns = Readonly<Record<KnownColumn, number>>;
 function columnsOf(header: readonly string[]): Columns {
   const at = (c: KnownColumn): number => header.indexOf(c);
   return {
-    number: at('number'), kind: at('kind'), list: at('list'), mode: at('mode'), name: at('name'), reason: at('reason'),
-    expires: at('expires'), blocked_by: at('blocked_by'), blocked_at: at('blocked_at'),
-    dids: at('dids'), observe: at('observe'), disabled: at('disabled'), attested: at('attested'),
+    number: at('number'),
+    kind: at('kind'),
+    list: at('list'),
+    mode: at('mode'),
+    name: at('name'),
+    reason: at('reason'),
+    expires: at('expires'),
+    blocked_by: at('blocked_by'),
+    blocked_at: at('blocked_at'),
+    dids: at('dids'),
+    observe: at('observe'),
+    disabled: at('disabled'),
+    attested: at('attested'),
   };
 }
 
@@ -126,13 +158,22 @@ export class Importer {
       throw new CallscreenError('CS_ERR_FILE_NOT_FOUND', `cannot read ${path}`, { path });
     }
     if (size > MAX_IMPORT_BYTES) {
-      throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${path} is ${size} bytes; the largest import is ${MAX_IMPORT_BYTES} bytes — split it`, { path, size });
+      throw new CallscreenError(
+        'CS_ERR_IMPORT_INVALID',
+        `${path} is ${size} bytes; the largest import is ${MAX_IMPORT_BYTES} bytes — split it`,
+        { path, size },
+      );
     }
     const text = decodeText(readFileSync(path), path);
     return this.importText(text, orgSlug, actor, { ...options, fileName: path });
   }
 
-  async importText(text: string, orgSlug: string, actor: Actor, options: ImportOptions & { fileName?: string } = {}): Promise<ImportResult> {
+  async importText(
+    text: string,
+    orgSlug: string,
+    actor: Actor,
+    options: ImportOptions & { fileName?: string } = {},
+  ): Promise<ImportResult> {
     const { org, unique, result } = await this.plan(text, orgSlug, actor, options);
     if (options.dryRun) return result;
     await this.write(org, [...unique.values()], actor, options.fileName ?? '(text)', result, options.onProgress);
@@ -143,13 +184,23 @@ export class Importer {
    * A dry run that also returns the checked rows, in file order (the panel's preview lists the
    * first ones): the text is parsed and checked once. Throws CS_ERR_IMPORT_INVALID as importText does.
    */
-  async preview(text: string, orgSlug: string, actor: Actor, options: Pick<ImportOptions, 'delimiter'> = {}): Promise<{ result: ImportResult; rows: readonly ImportRow[] }> {
+  async preview(
+    text: string,
+    orgSlug: string,
+    actor: Actor,
+    options: Pick<ImportOptions, 'delimiter'> = {},
+  ): Promise<{ result: ImportResult; rows: readonly ImportRow[] }> {
     const { rows, result } = await this.plan(text, orgSlug, actor, { ...options, dryRun: true });
     return { result, rows };
   }
 
   /** Checks every row and counts what writing them would add and update; writes nothing. */
-  private async plan(text: string, orgSlug: string, actor: Actor, options: ImportOptions): Promise<{ org: Org; rows: ImportRow[]; unique: Map<string, ImportRow>; result: ImportResult }> {
+  private async plan(
+    text: string,
+    orgSlug: string,
+    actor: Actor,
+    options: ImportOptions,
+  ): Promise<{ org: Org; rows: ImportRow[]; unique: Map<string, ImportRow>; result: ImportResult }> {
     const org = await this.orgs.require(orgSlug);
     const rows = await this.check(text, org, actor, options.onProgress, options.delimiter);
     const unique = new Map<string, ImportRow>();
@@ -158,7 +209,13 @@ export class Importer {
     const existing = await this.existingKeys(org.id);
     let updated = 0;
     for (const k of unique.keys()) if (existing.has(k)) updated++;
-    const result = { rows: rows.length, added: unique.size - updated, updated, duplicates, dryRun: options.dryRun === true };
+    const result = {
+      rows: rows.length,
+      added: unique.size - updated,
+      updated,
+      duplicates,
+      dryRun: options.dryRun === true,
+    };
     return { org, rows, unique, result };
   }
 
@@ -166,7 +223,13 @@ export class Importer {
    * Parses and validates every row; throws CS_ERR_IMPORT_INVALID listing bad rows by line. The
    * separator is `delimiter` when given, else sniffed from the header line (csv.ts).
    */
-  async check(text: string, org: Org, actor: Actor, onProgress?: ImportOptions['onProgress'], delimiter?: CsvDelimiter): Promise<ImportRow[]> {
+  async check(
+    text: string,
+    org: Org,
+    actor: Actor,
+    onProgress?: ImportOptions['onProgress'],
+    delimiter?: CsvDelimiter,
+  ): Promise<ImportRow[]> {
     const errors: RowError[] = [];
     let errorCount = 0;
     const fail = (line: number, message: string): void => {
@@ -175,20 +238,33 @@ export class Importer {
     };
     const ownDids = await this.orgs.dids(org.id);
     const protectedSet = new Set([...emergencyNumbers(org.policy.region), ...ownDids]);
-    const minPatternDigits = (await this.db.get<{ m: number | null }>('SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?', [org.id]))?.m ?? PATTERN_MIN_DIGITS_DEFAULT;
+    const minPatternDigits =
+      (
+        await this.db.get<{ m: number | null }>(
+          'SELECT min_pattern_digits AS m FROM org_admin_policy WHERE org_id = ?',
+          [org.id],
+        )
+      )?.m ?? PATTERN_MIN_DIGITS_DEFAULT;
     const now = this.clock.now();
     const out: ImportRow[] = [];
     let header: string[] | null = null;
     // Where each known column is in the header (-1: absent), found once rather than per row.
     let cols: Columns | null = null;
-    const approxTotal = Math.max(1, (text.match(/\n/g)?.length ?? 0));
+    const approxTotal = Math.max(1, text.match(/\n/g)?.length ?? 0);
     const layout = headerLayout(text, delimiter);
     if ('error' in layout) fail(layout.line, layout.error);
     const sep = 'delimiter' in layout ? layout.delimiter : ',';
     let sinceYield = 0;
     let sinceProgress = 0;
     try {
-      const batches = errorCount ? [] : readCsvBatches(text, sep, 'delimiter' in layout ? layout.start : 0, 'delimiter' in layout ? layout.startLine : 1);
+      const batches = errorCount
+        ? []
+        : readCsvBatches(
+            text,
+            sep,
+            'delimiter' in layout ? layout.start : 0,
+            'delimiter' in layout ? layout.startLine : 1,
+          );
       records: for await (const batch of batches) {
         for (const rec of batch) {
           // Checking a row costs ~10 µs (number parsing): a 1M-row file is seconds of CPU. Give the
@@ -211,7 +287,10 @@ export class Importer {
             onProgress('check', rec.line, approxTotal);
           }
           if (rec.fields.length !== header.length) {
-            fail(rec.line, `has ${rec.fields.length} field${rec.fields.length === 1 ? '' : 's'}, the header has ${header.length}${otherSeparatorHint(rec.fields, header.length, sep)}`);
+            fail(
+              rec.line,
+              `has ${rec.fields.length} field${rec.fields.length === 1 ? '' : 's'}, the header has ${header.length}${otherSeparatorHint(rec.fields, header.length, sep)}`,
+            );
             continue;
           }
           try {
@@ -225,12 +304,14 @@ export class Importer {
       if (err instanceof CsvSyntaxError) fail(err.line, err.message.replace(/^line \d+: /, ''));
       else throw err;
     }
-    if (header === null && errorCount === 0) fail(1, `the file is empty; expected a header row such as "number,mode,name,reason"`);
+    if (header === null && errorCount === 0)
+      fail(1, `the file is empty; expected a header row such as "number,mode,name,reason"`);
     if (errorCount > 0) {
       const more = errorCount > errors.length ? ` (and ${errorCount - errors.length} more)` : '';
       throw new CallscreenError(
         'CS_ERR_IMPORT_INVALID',
-        `${errorCount} bad row(s); nothing was imported${more}:\n` + errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n'),
+        `${errorCount} bad row(s); nothing was imported${more}:\n` +
+          errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n'),
         { errors, errorCount },
       );
     }
@@ -238,25 +319,47 @@ export class Importer {
     return out;
   }
 
-  private row(line: number, fields: readonly string[], cols: Columns, org: Org, protectedSet: ReadonlySet<string>, actor: Actor, now: number, minPatternDigits: number, ownDids: readonly string[]): ImportRow {
+  private row(
+    line: number,
+    fields: readonly string[],
+    cols: Columns,
+    org: Org,
+    protectedSet: ReadonlySet<string>,
+    actor: Actor,
+    now: number,
+    minPatternDigits: number,
+    ownDids: readonly string[],
+  ): ImportRow {
     const kindText = (cell(fields, cols.kind) || 'exact').toLowerCase();
     if (kindText !== 'exact' && kindText !== 'prefix' && kindText !== 'unidentified' && kindText !== 'pattern') {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`);
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `kind "${kindText}" is not one of exact, prefix, pattern, unidentified`,
+      );
     }
     let kind: ImportRow['kind'] = kindText;
     const listText = (cell(fields, cols.list) || 'block').toLowerCase();
-    if (listText !== 'block' && listText !== 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
+    if (listText !== 'block' && listText !== 'allow')
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `list "${listText}" is not block or allow`);
     const list = listText;
     const modeText = (cell(fields, cols.mode) || org.policy.defaultMode).toLowerCase();
-    if (!BLOCK_MODES.includes(modeText as BlockMode)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
+    if (!BLOCK_MODES.includes(modeText as BlockMode))
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${modeText}" is not voicemail or reject`);
     let value = '';
     const number = cell(fields, cols.number);
     if (kind !== 'unidentified' && /^\d+(?:[.,]\d+)?e\+?\d+$/i.test(number)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `number "${number}" is a spreadsheet's scientific notation, not the number: format the column as Text (or write ="+15551234567") and save again`);
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `number "${number}" is a spreadsheet's scientific notation, not the number: format the column as Text (or write ="+15551234567") and save again`,
+      );
     }
     if (kind === 'exact') {
       value = this.normalizer.normalizeNumber(number, org.policy.region);
-      if (list === 'block' && protectedSet.has(value)) throw new CallscreenError('CS_ERR_PROTECTED_NUMBER', `${value} is protected (emergency number or own DID) and cannot be blocked`);
+      if (list === 'block' && protectedSet.has(value))
+        throw new CallscreenError(
+          'CS_ERR_PROTECTED_NUMBER',
+          `${value} is protected (emergency number or own DID) and cannot be blocked`,
+        );
     } else if (kind === 'prefix') {
       value = this.normalizer.normalizePrefix(number, org.policy.region);
     } else if (kind === 'pattern') {
@@ -274,18 +377,30 @@ export class Importer {
     let createdAt = now;
     if (blockedAt) {
       createdAt = Date.parse(blockedAt);
-      if (Number.isNaN(createdAt)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `blocked_at "${blockedAt}" is not an ISO-8601 time`);
+      if (Number.isNaN(createdAt))
+        throw new CallscreenError('CS_ERR_INVALID_VALUE', `blocked_at "${blockedAt}" is not an ISO-8601 time`);
     }
     const observe = flag(fields, cols.observe, 'observe');
-    if (observe === true && list === 'allow') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries');
+    if (observe === true && list === 'allow')
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'observe mode is for blocks, not allow entries');
     const attested = flag(fields, cols.attested, 'attested');
-    if (attested === true && list === 'block') throw new CallscreenError('CS_ERR_INVALID_VALUE', 'attested is for allow entries (allow only when the carrier attested the caller)');
+    if (attested === true && list === 'block')
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        'attested is for allow entries (allow only when the carrier attested the caller)',
+      );
     let dids: string | null = null;
     if (cols.dids >= 0) {
       const own = new Set<string>();
-      for (const d of cell(fields, cols.dids).split(/[\s;,]+/).filter(Boolean)) {
+      for (const d of cell(fields, cols.dids)
+        .split(/[\s;,]+/)
+        .filter(Boolean)) {
         const n = this.normalizer.normalizeNumber(d, org.policy.region);
-        if (!ownDids.includes(n)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `dids: ${n} is not one of organisation "${org.slug}"'s numbers (DIDs)`);
+        if (!ownDids.includes(n))
+          throw new CallscreenError(
+            'CS_ERR_INVALID_VALUE',
+            `dids: ${n} is not one of organisation "${org.slug}"'s numbers (DIDs)`,
+          );
         own.add(n);
       }
       dids = [...own].sort().join(' ');
@@ -318,7 +433,14 @@ export class Importer {
     return keys;
   }
 
-  private async write(org: Org, rows: readonly ImportRow[], actor: Actor, fileName: string, result: ImportResult, onProgress?: ImportOptions['onProgress']): Promise<void> {
+  private async write(
+    org: Org,
+    rows: readonly ImportRow[],
+    actor: Actor,
+    fileName: string,
+    result: ImportResult,
+    onProgress?: ImportOptions['onProgress'],
+  ): Promise<void> {
     const COLS = 16;
     const PER_STATEMENT = 500; // 8,000 parameters, well under SQLite's 32,766
     // The columns of issue #16 are set on existing entries only when the file has them (one header, so
@@ -326,18 +448,41 @@ export class Importer {
     const first = rows[0];
     const also = [
       first?.dids !== null ? 'dids = excluded.dids' : '',
-      first?.observe !== null ? 'observe_since = CASE WHEN excluded.observe_since IS NULL THEN NULL ELSE coalesce(entries.observe_since, excluded.observe_since) END' : '',
-      first?.disabled !== null ? 'disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_at, excluded.disabled_at) END, disabled_by = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_by, excluded.disabled_by) END' : '',
+      first?.observe !== null
+        ? 'observe_since = CASE WHEN excluded.observe_since IS NULL THEN NULL ELSE coalesce(entries.observe_since, excluded.observe_since) END'
+        : '',
+      first?.disabled !== null
+        ? 'disabled_at = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_at, excluded.disabled_at) END, disabled_by = CASE WHEN excluded.disabled_at IS NULL THEN NULL ELSE coalesce(entries.disabled_by, excluded.disabled_by) END'
+        : '',
       first?.attested !== null ? 'require_attestation = excluded.require_attestation' : '',
-    ].filter(Boolean).map((c) => `, ${c}`).join('');
+    ]
+      .filter(Boolean)
+      .map((c) => `, ${c}`)
+      .join('');
     const now = this.clock.now();
     await this.db.transaction(async () => {
       for (let i = 0; i < rows.length; i += PER_STATEMENT) {
         const chunk = rows.slice(i, i + PER_STATEMENT);
         const params: SqlParam[] = [];
         for (const r of chunk) {
-          params.push(org.id, r.list, r.kind, r.value, r.mode, r.name, r.reason, r.createdBy, r.createdAt, r.expiresAt, actor.source,
-            r.dids ?? '', r.observe === true ? now : null, r.disabled === true ? now : null, r.disabled === true ? actor.name : null, r.attested === true ? 1 : 0);
+          params.push(
+            org.id,
+            r.list,
+            r.kind,
+            r.value,
+            r.mode,
+            r.name,
+            r.reason,
+            r.createdBy,
+            r.createdAt,
+            r.expiresAt,
+            actor.source,
+            r.dids ?? '',
+            r.observe === true ? now : null,
+            r.disabled === true ? now : null,
+            r.disabled === true ? actor.name : null,
+            r.attested === true ? 1 : 0,
+          );
         }
         await this.db.run(
           `INSERT INTO entries (org_id, list, kind, value, mode, name, reason, created_by, created_at, expires_at, source, dids, observe_since, disabled_at, disabled_by, require_attestation)
@@ -360,7 +505,11 @@ export class Importer {
    * partial export for a whole one. CSV rows re-import as is; contact blocks are JSON only (a CSV
    * row holds one number) and are counted in `skippedContacts`.
    */
-  async exportTo(orgSlug: string, format: 'csv' | 'json', write: (chunk: string) => void | Promise<void>): Promise<{ rows: number; skippedContacts: number }> {
+  async exportTo(
+    orgSlug: string,
+    format: 'csv' | 'json',
+    write: (chunk: string) => void | Promise<void>,
+  ): Promise<{ rows: number; skippedContacts: number }> {
     await this.orgs.require(orgSlug); // not-found before any output
     return this.db.readTransaction(async () => {
       let rows = 0;
@@ -375,11 +524,15 @@ export class Importer {
           for (const r of page) chunk += (rows++ === 0 ? '\n  ' : ',\n  ') + JSON.stringify(toListItem(r, now));
         } else {
           for (const r of page) {
-            if (r.kind === 'contact') { skippedContacts++; continue; }
+            if (r.kind === 'contact') {
+              skippedContacts++;
+              continue;
+            }
             rows++;
-            chunk += `${r.value},${r.kind},${r.list},${r.mode},${csvField(r.name, true)},${csvField(r.reason, true)},`
-              + `${r.expires_at !== null ? new Date(r.expires_at).toISOString() : ''},${csvField(r.created_by, true)},${new Date(r.created_at).toISOString()},`
-              + `${r.dids},${r.observe_since !== null ? 'yes' : ''},${r.disabled_at !== null ? 'yes' : ''},${r.require_attestation === 1 ? 'yes' : ''}\n`;
+            chunk +=
+              `${r.value},${r.kind},${r.list},${r.mode},${csvField(r.name, true)},${csvField(r.reason, true)},` +
+              `${r.expires_at !== null ? new Date(r.expires_at).toISOString() : ''},${csvField(r.created_by, true)},${new Date(r.created_at).toISOString()},` +
+              `${r.dids},${r.observe_since !== null ? 'yes' : ''},${r.disabled_at !== null ? 'yes' : ''},${r.require_attestation === 1 ? 'yes' : ''}\n`;
           }
         }
         await write(chunk);
@@ -390,12 +543,16 @@ export class Importer {
   }
 
   /** The whole export as one string (small lists, tests); exportTo streams. */
-  async export(orgSlug: string, format: 'csv' | 'json'): Promise<{ text: string; rows: number; skippedContacts: number }> {
+  async export(
+    orgSlug: string,
+    format: 'csv' | 'json',
+  ): Promise<{ text: string; rows: number; skippedContacts: number }> {
     const parts: string[] = [];
-    const r = await this.exportTo(orgSlug, format, (chunk) => { parts.push(chunk); });
+    const r = await this.exportTo(orgSlug, format, (chunk) => {
+      parts.push(chunk);
+    });
     return { text: parts.join(''), ...r };
   }
-
 }
 
 /** Where the CSV starts and which separator it uses, or why that cannot be told. */
@@ -413,7 +570,8 @@ function headerLayout(text: string, given: CsvDelimiter | undefined): HeaderLayo
       const sep = /^sep=(.)$/i.exec(first);
       if (sep) {
         const d = sep[1] as CsvDelimiter;
-        if (!CSV_DELIMITERS.includes(d)) return { error: `"${first}" names a separator callscreen does not read; use comma, semicolon or tab`, line };
+        if (!CSV_DELIMITERS.includes(d))
+          return { error: `"${first}" names a separator callscreen does not read; use comma, semicolon or tab`, line };
         if (end < 0) return { delimiter: given ?? d, start: text.length, startLine: line + 1 };
         return { delimiter: given ?? d, start: end + 1, startLine: line + 1 };
       }
@@ -422,8 +580,9 @@ function headerLayout(text: string, given: CsvDelimiter | undefined): HeaderLayo
       if (sniffed.delimiter !== null) return { delimiter: sniffed.delimiter, start: 0, startLine: 1 };
       return {
         line,
-        error: `the header "${clipText(first)}" contains ${sniffed.candidates.map(delimiterName).join(' and ')} and none of them splits it into known columns`
-          + ` (${KNOWN_COLUMNS.join(', ')}): say which separates the columns with --delimiter (${sniffed.candidates.map(cliSpelling).join(', ')})`,
+        error:
+          `the header "${clipText(first)}" contains ${sniffed.candidates.map(delimiterName).join(' and ')} and none of them splits it into known columns` +
+          ` (${KNOWN_COLUMNS.join(', ')}): say which separates the columns with --delimiter (${sniffed.candidates.map(cliSpelling).join(', ')})`,
       };
     }
     start = end + 1;
@@ -436,21 +595,40 @@ function isKnownColumn(name: string): boolean {
 }
 
 /** Column names that people use for the number; named in the message so the fix is obvious. */
-const NUMBER_ALIASES = new Set(['phone', 'phone number', 'phone_number', 'telephone', 'tel', 'caller', 'caller id', 'callerid', 'caller_id', 'cid', 'msisdn', 'mobile', 'e164']);
+const NUMBER_ALIASES = new Set([
+  'phone',
+  'phone number',
+  'phone_number',
+  'telephone',
+  'tel',
+  'caller',
+  'caller id',
+  'callerid',
+  'caller_id',
+  'cid',
+  'msisdn',
+  'mobile',
+  'e164',
+]);
 
 /** What is wrong with a header (already trimmed and lower-cased), in words that say what was expected. */
 function headerProblems(header: readonly string[], sep: CsvDelimiter, given: boolean): string[] {
   const unknown = header.filter((h) => !isKnownColumn(h));
-  if (unknown.length === 0) return header.includes('number') ? [] : ['the header row must name a "number" column (the only one required)'];
+  if (unknown.length === 0)
+    return header.includes('number') ? [] : ['the header row must name a "number" column (the only one required)'];
   const [only] = header.length === 1 ? header : [];
   const other = only === undefined ? undefined : CSV_DELIMITERS.find((d) => d !== sep && only.includes(d));
   if (only !== undefined && other !== undefined) {
-    return [`the header has one column \`${clipText(only)}\`: is the file separated by ${delimiterName(other)}? pass --delimiter ${cliSpelling(other)}`
-      + (given ? ` (it was read with --delimiter ${cliSpelling(sep)})` : '')];
+    return [
+      `the header has one column \`${clipText(only)}\`: is the file separated by ${delimiterName(other)}? pass --delimiter ${cliSpelling(other)}` +
+        (given ? ` (it was read with --delimiter ${cliSpelling(sep)})` : ''),
+    ];
   }
   const alias = unknown.find((h) => NUMBER_ALIASES.has(h));
   const hint = alias !== undefined && !header.includes('number') ? `; rename "${alias}" to "number"` : '';
-  return [`unknown column(s) ${unknown.map((u) => clipText(u)).join(', ')}; expected column names from: number (required), ${KNOWN_COLUMNS.filter((c) => c !== 'number').join(', ')}${hint}`];
+  return [
+    `unknown column(s) ${unknown.map((u) => clipText(u)).join(', ')}; expected column names from: number (required), ${KNOWN_COLUMNS.filter((c) => c !== 'number').join(', ')}${hint}`,
+  ];
 }
 
 /** A row of one field that another separator would split into the header's count. */
@@ -458,7 +636,9 @@ function otherSeparatorHint(fields: readonly string[], headerLength: number, sep
   const [only] = fields;
   if (fields.length !== 1 || only === undefined || headerLength < 2) return '';
   const other = CSV_DELIMITERS.find((d) => d !== sep && only.split(d).length === headerLength);
-  return other === undefined ? '' : ` (this row is separated by ${delimiterName(other)}, the header by ${delimiterName(sep)})`;
+  return other === undefined
+    ? ''
+    : ` (this row is separated by ${delimiterName(other)}, the header by ${delimiterName(sep)})`;
 }
 
 function cliSpelling(d: CsvDelimiter): string {
@@ -490,6 +670,10 @@ export function decodeText(buf: Buffer, name: string): string {
         start = i + 1;
       }
     }
-    throw new CallscreenError('CS_ERR_IMPORT_INVALID', `${name} is not UTF-8 text (first bad byte on line ${line}); save it as UTF-8 CSV`, { line });
+    throw new CallscreenError(
+      'CS_ERR_IMPORT_INVALID',
+      `${name} is not UTF-8 text (first bad byte on line ${line}); save it as UTF-8 CSV`,
+      { line },
+    );
   }
 }

@@ -25,7 +25,6 @@ import type { Database } from '../store/database.js';
 import { NUMBER_ENTRIES_SQL } from '../store/screening-index.js';
 import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from '../store/rows.js';
 
-
 export class NumberCheck {
   constructor(
     private readonly db: Database,
@@ -62,20 +61,33 @@ export class NumberCheck {
       "SELECT * FROM entries WHERE org_id = ? AND value = '' AND kind = 'unidentified' AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id",
       [org.id],
     );
-    const allowlistOnly = did === null ? null
-      : (await this.db.get<{ m: BlockMode | null }>('SELECT allowlist_only AS m FROM org_numbers WHERE org_id = ? AND number = ?', [org.id, did]))?.m ?? null;
-    if (subject.kind === 'unidentified') return { exact: [], prefixes: [], unidentified, protection: null, allowlistOnly, contact: false };
+    const allowlistOnly =
+      did === null
+        ? null
+        : ((
+            await this.db.get<{ m: BlockMode | null }>(
+              'SELECT allowlist_only AS m FROM org_numbers WHERE org_id = ? AND number = ?',
+              [org.id, did],
+            )
+          )?.m ?? null);
+    if (subject.kind === 'unidentified')
+      return { exact: [], prefixes: [], unidentified, protection: null, allowlistOnly, contact: false };
     const n = subject.value;
     // Every leading part of the number is a candidate prefix (at most ~16): one IN over the index.
     const candidates = Array.from({ length: n.length }, (_, i) => n.slice(0, i + 1));
-    const prefixes = (await this.entries(
-      `SELECT * FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL AND disabled_at IS NULL
+    const prefixes = (
+      await this.entries(
+        `SELECT * FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL AND disabled_at IS NULL
          AND value IN (${candidates.map(() => '?').join(', ')}) ORDER BY length(value) DESC, id`,
-      [org.id, ...candidates],
-    )).map((e) => ({ ...e, breadth: prefixBreadth(e.value.length - 1) }));
+        [org.id, ...candidates],
+      )
+    ).map((e) => ({ ...e, breadth: prefixBreadth(e.value.length - 1) }));
     // Patterns are few (entered by hand): all of the org's, tested here as the index tests them.
     const patterns: EntryView[] = [];
-    for (const e of await this.entries("SELECT * FROM entries WHERE org_id = ? AND kind = 'pattern' AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id", [org.id])) {
+    for (const e of await this.entries(
+      "SELECT * FROM entries WHERE org_id = ? AND kind = 'pattern' AND removed_at IS NULL AND disabled_at IS NULL ORDER BY id",
+      [org.id],
+    )) {
       try {
         const p = compilePattern(e.value);
         if (n.startsWith(p.lead) && patternMatches(p, n)) patterns.push({ ...e, breadth: p.breadth });
@@ -86,8 +98,12 @@ export class NumberCheck {
     // Narrowest first (narrowestFirst, as the index).
     const ruled = patterns.length === 0 ? prefixes : [...prefixes, ...patterns].sort(narrowestFirst);
     const exact = await this.entries(NUMBER_ENTRIES_SQL, [org.id, n]);
-    const contact = allowlistOnly !== null && (await this.db.get(
-      'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?', [org.id, n])) !== undefined;
+    const contact =
+      allowlistOnly !== null &&
+      (await this.db.get(
+        'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?',
+        [org.id, n],
+      )) !== undefined;
     return { exact, prefixes: ruled, unidentified, protection: await this.protection(org, n), allowlistOnly, contact };
   }
 

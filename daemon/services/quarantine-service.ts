@@ -43,9 +43,21 @@ export interface HoldInput {
 }
 
 interface Row {
-  id: number; org_id: number; received_at: number; from_raw: string; from_number: string; to_number: string; body: string; deliver_to: string;
-  entry_id: number | null; contact_id: number | null; contact_name: string | null; adapter: string; status: 'held' | 'released';
-  released_at: number | null; released_by: string | null;
+  id: number;
+  org_id: number;
+  received_at: number;
+  from_raw: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  deliver_to: string;
+  entry_id: number | null;
+  contact_id: number | null;
+  contact_name: string | null;
+  adapter: string;
+  status: 'held' | 'released';
+  released_at: number | null;
+  released_by: string | null;
 }
 
 /** Longest body kept (characters); SIP MESSAGE bodies are small, this bounds a hostile one. */
@@ -68,21 +80,50 @@ export class QuarantineService {
     const r = await this.db.run(
       `INSERT INTO quarantine (org_id, received_at, from_raw, from_number, to_number, body, deliver_to, entry_id, contact_id, adapter)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [input.orgId, this.clock.now(), input.fromRaw.slice(0, 256), input.verdict.normalized, input.to.slice(0, 64),
-        input.body.slice(0, MAX_BODY), input.deliverTo.slice(0, 256), entryId, contactId, input.adapter],
+      [
+        input.orgId,
+        this.clock.now(),
+        input.fromRaw.slice(0, 256),
+        input.verdict.normalized,
+        input.to.slice(0, 64),
+        input.body.slice(0, MAX_BODY),
+        input.deliverTo.slice(0, 256),
+        entryId,
+        contactId,
+        input.adapter,
+      ],
     );
     return r.lastID;
   }
 
-  async list(orgId: number, options: { status?: 'held' | 'released' | 'all'; contactId?: number; from?: string; limit?: number; offset?: number } = {}): Promise<{ total: number; messages: QuarantinedMessage[] }> {
+  async list(
+    orgId: number,
+    options: {
+      status?: 'held' | 'released' | 'all';
+      contactId?: number;
+      from?: string;
+      limit?: number;
+      offset?: number;
+    } = {},
+  ): Promise<{ total: number; messages: QuarantinedMessage[] }> {
     const where = ['q.org_id = ?'];
     const params: (string | number)[] = [orgId];
     const status = options.status ?? 'held';
-    if (status !== 'all') { where.push('q.status = ?'); params.push(status); }
-    if (options.contactId !== undefined) { where.push('q.contact_id = ?'); params.push(options.contactId); }
-    if (options.from) { where.push('q.from_number = ?'); params.push(options.from); }
+    if (status !== 'all') {
+      where.push('q.status = ?');
+      params.push(status);
+    }
+    if (options.contactId !== undefined) {
+      where.push('q.contact_id = ?');
+      params.push(options.contactId);
+    }
+    if (options.from) {
+      where.push('q.from_number = ?');
+      params.push(options.from);
+    }
     const clause = where.join(' AND ');
-    const total = (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM quarantine q WHERE ${clause}`, params))?.c ?? 0;
+    const total =
+      (await this.db.get<{ c: number }>(`SELECT count(*) AS c FROM quarantine q WHERE ${clause}`, params))?.c ?? 0;
     const rows = await this.db.all<Row>(
       `SELECT q.*, c.name AS contact_name FROM quarantine q LEFT JOIN contacts c ON c.id = q.contact_id
        WHERE ${clause} ORDER BY q.received_at DESC, q.id DESC LIMIT ? OFFSET ?`,
@@ -96,21 +137,38 @@ export class QuarantineService {
       'SELECT q.*, c.name AS contact_name FROM quarantine q LEFT JOIN contacts c ON c.id = q.contact_id WHERE q.id = ? AND q.org_id = ?',
       [id, orgId],
     );
-    if (!row) throw new CallscreenError('CS_ERR_MESSAGE_NOT_FOUND', `no quarantined message ${id} in this organisation`, { message: id });
+    if (!row)
+      throw new CallscreenError('CS_ERR_MESSAGE_NOT_FOUND', `no quarantined message ${id} in this organisation`, {
+        message: id,
+      });
     return toMessage(row);
   }
 
   /** Delivers a held message now, then marks it released. Not delivered → stays held. */
   async release(orgId: number, id: number, actor: Actor): Promise<QuarantinedMessage> {
     const msg = await this.get(orgId, id);
-    if (msg.status !== 'held') throw new CallscreenError('CS_ERR_MESSAGE_NOT_FOUND', `message ${id} was already released`, { message: id });
+    if (msg.status !== 'held')
+      throw new CallscreenError('CS_ERR_MESSAGE_NOT_FOUND', `message ${id} was already released`, { message: id });
     if (!this.deliverer) {
-      throw new CallscreenError('CS_ERR_UNAVAILABLE', 'no PBX connection is configured to deliver messages (enable [ami] or [esl_inbound])');
+      throw new CallscreenError(
+        'CS_ERR_UNAVAILABLE',
+        'no PBX connection is configured to deliver messages (enable [ami] or [esl_inbound])',
+      );
     }
-    const held: HeldMessage = { id: msg.id, from: msg.fromRaw || msg.from, to: msg.to, body: msg.body, deliverTo: msg.deliverTo };
+    const held: HeldMessage = {
+      id: msg.id,
+      from: msg.fromRaw || msg.from,
+      to: msg.to,
+      body: msg.body,
+      deliverTo: msg.deliverTo,
+    };
     await this.deliverer.deliver(held);
     await this.db.transaction(async () => {
-      await this.db.run("UPDATE quarantine SET status = 'released', released_at = ?, released_by = ? WHERE id = ?", [this.clock.now(), actor.name, id]);
+      await this.db.run("UPDATE quarantine SET status = 'released', released_at = ?, released_by = ? WHERE id = ?", [
+        this.clock.now(),
+        actor.name,
+        id,
+      ]);
       await this.audit.append(orgId, actor, 'quarantine.release', `message ${id} from ${msg.from}`);
     });
     return this.get(orgId, id);
@@ -126,8 +184,14 @@ export class QuarantineService {
   }
 
   /** Release or delete every held message of a contact (or sender number). Returns how many. */
-  async settleAll(orgId: number, selector: { contactId?: number; from?: string }, action: 'release' | 'delete', actor: Actor): Promise<number> {
-    if (selector.contactId === undefined && !selector.from) throw new CallscreenError('CS_ERR_USAGE', 'name a contact or a sender number');
+  async settleAll(
+    orgId: number,
+    selector: { contactId?: number; from?: string },
+    action: 'release' | 'delete',
+    actor: Actor,
+  ): Promise<number> {
+    if (selector.contactId === undefined && !selector.from)
+      throw new CallscreenError('CS_ERR_USAGE', 'name a contact or a sender number');
     // In pages of SETTLE_PAGE (a page settled leaves the held list, so the next read starts
     // again at offset 0): every held message is settled, not only the first page (issue #17:
     // bulk actions stopped at 1,000). A failed release throws and leaves the rest held.
@@ -150,8 +214,20 @@ export class QuarantineService {
 
 function toMessage(r: Row): QuarantinedMessage {
   return {
-    id: r.id, orgId: r.org_id, receivedAt: r.received_at, fromRaw: r.from_raw, from: r.from_number, to: r.to_number, body: r.body,
-    deliverTo: r.deliver_to, entryId: r.entry_id, contactId: r.contact_id, contactName: r.contact_name ?? null, adapter: r.adapter,
-    status: r.status, releasedAt: r.released_at, releasedBy: r.released_by,
+    id: r.id,
+    orgId: r.org_id,
+    receivedAt: r.received_at,
+    fromRaw: r.from_raw,
+    from: r.from_number,
+    to: r.to_number,
+    body: r.body,
+    deliverTo: r.deliver_to,
+    entryId: r.entry_id,
+    contactId: r.contact_id,
+    contactName: r.contact_name ?? null,
+    adapter: r.adapter,
+    status: r.status,
+    releasedAt: r.released_at,
+    releasedBy: r.released_by,
   };
 }

@@ -35,14 +35,23 @@ export class RecentCalls {
     const offset = Math.max(0, q.offset ?? 0);
     const own = (r: ScreenedRow): ScreenedRow => ({ ...r, node: shared.node });
     // Unshipped first: a record shipped between the two reads is then in both, and counted once.
-    const mark = (await this.db.get<{ sid: number }>('SELECT shipped_screened_id AS sid FROM replica_state WHERE id = 1'))?.sid ?? 0;
+    const mark =
+      (await this.db.get<{ sid: number }>('SELECT shipped_screened_id AS sid FROM replica_state WHERE id = 1'))?.sid ??
+      0;
     const { limit: _l, offset: _o, afterId: _a, ...filters } = q;
-    const pending = await this.recorder.find(orgId, { ...filters, limit: Math.min(offset + limit, MAX_PAGE), afterId: mark });
+    const pending = await this.recorder.find(orgId, {
+      ...filters,
+      limit: Math.min(offset + limit, MAX_PAGE),
+      afterId: mark,
+    });
     let shipped: ScreenedRow[];
     try {
       // Any of the first offset + limit rows of the merged list is among the first offset + limit of each part.
       shipped = (await shared.recentScreened(orgId, {
-        limit: offset + limit, offset: 0, ...(q.channel ? { channel: q.channel } : {}), ...(q.action ? { action: q.action } : {}),
+        limit: offset + limit,
+        offset: 0,
+        ...(q.channel ? { channel: q.channel } : {}),
+        ...(q.action ? { action: q.action } : {}),
         ...(q.number ? { digits: q.number.replace(/\D/g, '') } : {}),
       })) as unknown as ScreenedRow[];
     } catch {

@@ -33,9 +33,23 @@ export interface ScreenRecord {
 }
 
 export interface ScreenedRow {
-  id: number; at: number; org_id: number | null; channel: Channel; direction: Direction; from_raw: string; to_raw: string; number: string;
-  action: VerdictAction; rule_kind: string | null; rule_id: string | null; reason: string; adapter: string; call_id: string | null;
-  fail_mode: string | null; latency_us: number | null; attestation: string | null;
+  id: number;
+  at: number;
+  org_id: number | null;
+  channel: Channel;
+  direction: Direction;
+  from_raw: string;
+  to_raw: string;
+  number: string;
+  action: VerdictAction;
+  rule_kind: string | null;
+  rule_id: string | null;
+  reason: string;
+  adapter: string;
+  call_id: string | null;
+  fail_mode: string | null;
+  latency_us: number | null;
+  attestation: string | null;
   /** The node that screened it: set when several nodes share one PostgreSQL store (issue #15). */
   node?: string;
 }
@@ -113,7 +127,13 @@ export class ScreenRecorder {
   }
 
   stats(): { queued: number; pendingHits: number; dropped: number; flushes: number; failures: number } {
-    return { queued: this.records.length, pendingHits: this.hits.size, dropped: this.dropped, flushes: this.flushes, failures: this.failures };
+    return {
+      queued: this.records.length,
+      pendingHits: this.hits.size,
+      dropped: this.dropped,
+      flushes: this.flushes,
+      failures: this.failures,
+    };
   }
 
   flush(): Promise<void> {
@@ -148,7 +168,22 @@ export class ScreenRecorder {
         for (let i = 0; i < records.length; i += 100) {
           const chunk = records.slice(i, i + 100);
           const params = chunk.flatMap((r) => [
-            r.at, r.orgId, r.channel, r.direction, r.fromRaw, r.toRaw, r.number, r.action, r.ruleKind, r.ruleId, r.reason, r.adapter, r.callId, r.failMode, r.latencyUs, r.attestation ?? null,
+            r.at,
+            r.orgId,
+            r.channel,
+            r.direction,
+            r.fromRaw,
+            r.toRaw,
+            r.number,
+            r.action,
+            r.ruleKind,
+            r.ruleId,
+            r.reason,
+            r.adapter,
+            r.callId,
+            r.failMode,
+            r.latencyUs,
+            r.attestation ?? null,
           ]);
           await this.db.run(
             `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us, attestation)
@@ -163,19 +198,29 @@ export class ScreenRecorder {
       // Put back what was not written: hits merged, records in front, still bounded.
       for (const [id, h] of hits) {
         const cur = this.hits.get(id);
-        if (cur) { cur.count += h.count; cur.last = Math.max(cur.last, h.last); } else this.hits.set(id, h);
+        if (cur) {
+          cur.count += h.count;
+          cur.last = Math.max(cur.last, h.last);
+        } else this.hits.set(id, h);
       }
       const merged = records.concat(this.records);
       const over = merged.length - this.maxQueue;
-      if (over > 0) { merged.splice(0, over); this.dropped += over; }
+      if (over > 0) {
+        merged.splice(0, over);
+        this.dropped += over;
+      }
       this.records = merged;
       this.logger.warn({ err, queued: this.records.length }, 'could not write call records; will retry');
     }
   }
 
   private async prune(): Promise<void> {
-    await this.db.run('DELETE FROM screened WHERE id <= (SELECT max(id) FROM screened) - ?', [this.keepRecords]).catch(() => undefined);
-    await this.db.run('DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - 1000000').catch(() => undefined);
+    await this.db
+      .run('DELETE FROM screened WHERE id <= (SELECT max(id) FROM screened) - ?', [this.keepRecords])
+      .catch(() => undefined);
+    await this.db
+      .run('DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - 1000000')
+      .catch(() => undefined);
   }
 
   /** Recent screened calls/messages of an org, newest first. */
@@ -191,9 +236,18 @@ export class ScreenRecorder {
   async find(orgId: number, q: CallQuery): Promise<ScreenedRow[]> {
     const where = ['org_id = ?'];
     const params: Array<string | number> = [orgId];
-    if (q.afterId !== undefined) { where.push('id > ?'); params.push(q.afterId); }
-    if (q.channel) { where.push('channel = ?'); params.push(q.channel); }
-    if (q.action) { where.push('action = ?'); params.push(q.action); }
+    if (q.afterId !== undefined) {
+      where.push('id > ?');
+      params.push(q.afterId);
+    }
+    if (q.channel) {
+      where.push('channel = ?');
+      params.push(q.channel);
+    }
+    if (q.action) {
+      where.push('action = ?');
+      params.push(q.action);
+    }
     const digits = (q.number ?? '').replace(/\D/g, '');
     if (digits) {
       where.push("(instr(replace(number, '+', ''), ?) > 0 OR instr(from_raw, ?) > 0 OR instr(to_raw, ?) > 0)");

@@ -64,7 +64,13 @@ export class Screener {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
     const call = this.didOf(req, state);
-    return this.finish(req, state, subject, call === null ? null : call.did, this.index.lookupSync(state, subject, call));
+    return this.finish(
+      req,
+      state,
+      subject,
+      call === null ? null : call.did,
+      this.index.lookupSync(state, subject, call),
+    );
   }
 
   /** The same verdict as `screenSync`, with the matched entry's name and reason read if not cached. */
@@ -72,10 +78,22 @@ export class Screener {
     const state = this.requireOrg(req.org);
     const subject = this.subjectOf(req, state);
     const call = this.didOf(req, state);
-    return this.finish(req, state, subject, call === null ? null : call.did, await this.index.lookup(state, subject, call));
+    return this.finish(
+      req,
+      state,
+      subject,
+      call === null ? null : call.did,
+      await this.index.lookup(state, subject, call),
+    );
   }
 
-  private finish(req: ScreenRequest, state: OrgState, subject: ParsedCaller, did: string | null, matches: Matches): Verdict {
+  private finish(
+    req: ScreenRequest,
+    state: OrgState,
+    subject: ParsedCaller,
+    did: string | null,
+    matches: Matches,
+  ): Verdict {
     const now = this.clock.now();
     const verdict = decide({
       channel: req.channel,
@@ -101,7 +119,14 @@ export class Screener {
    * of request → verdict (µs), recorded. `sessionUs`: what the PBX waited in all (µs), when the
    * adapter measures more than the verdict (FastAGI); metered by MeteredScreener, not recorded.
    */
-  recordVerdict(req: ScreenRequest, orgId: number | null, verdict: Verdict, adapter: string, latencyUs: number | null, _sessionUs: number | null = null): void {
+  recordVerdict(
+    req: ScreenRequest,
+    orgId: number | null,
+    verdict: Verdict,
+    adapter: string,
+    latencyUs: number | null,
+    _sessionUs: number | null = null,
+  ): void {
     this.recorder?.record({
       at: this.clock.now(),
       orgId,
@@ -138,15 +163,24 @@ export class Screener {
  * "no caller ID" is unidentified where the org says so); outbound what the agent dialled, without
  * feature codes and outside-line prefixes (dial-prefix.ts). Shared with `callscreen check`.
  */
-export function subjectOf(normalizer: NumberNormalizer, req: ScreenRequest, policy: OrgPolicy, identity: IdentitySettings): ParsedCaller {
+export function subjectOf(
+  normalizer: NumberNormalizer,
+  req: ScreenRequest,
+  policy: OrgPolicy,
+  identity: IdentitySettings,
+): ParsedCaller {
   if (req.direction === 'outbound') {
     const dialled = stripDialPrefixes(req.to, identity.dialPrefixes, (s) => normalizer.isDiallable(s, policy.region));
     return normalizer.parseCallerId(dialled, policy.region);
   }
   const parsed = normalizer.parseCallerId(req.from, policy.region);
   // Compared as normalised and as presented: a stand-in sent without "+" may read as a national number.
-  if (parsed.kind === 'number' && policy.standinsUnidentified && identity.standins.size > 0
-    && (identity.standins.has(digitsOf(parsed.value)) || identity.standins.has(digitsOf(extractUserPart(req.from))))) {
+  if (
+    parsed.kind === 'number' &&
+    policy.standinsUnidentified &&
+    identity.standins.size > 0 &&
+    (identity.standins.has(digitsOf(parsed.value)) || identity.standins.has(digitsOf(extractUserPart(req.from))))
+  ) {
     return { kind: 'unidentified', why: 'carrier-standin' };
   }
   return parsed;

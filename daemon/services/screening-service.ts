@@ -70,13 +70,25 @@ export interface ScreeningServiceDeps {
  * network may retry elsewhere). Inbound SMS closed: quarantine. Agents' own calls and messages
  * always go on (seed 001: agents are warned, never stopped by a fault).
  */
-export function unscreenedVerdict(channel: Channel, direction: Direction, mode: 'open' | 'closed', why: string): Verdict {
+export function unscreenedVerdict(
+  channel: Channel,
+  direction: Direction,
+  mode: 'open' | 'closed',
+  why: string,
+): Verdict {
   const base = { normalized: '', rule: null } as const;
   if (direction === 'outbound' || mode === 'open') {
     return { ...base, failMode: 'open', action: 'allow', reason: `not screened (${why}): allowed` };
   }
-  if (channel === 'sms') return { ...base, failMode: 'closed', action: 'quarantine', reason: `not screened (${why}): held (fail closed)` };
-  return { ...base, failMode: 'closed', action: 'reject', sipCode: 503, reason: `not screened (${why}): rejected (fail closed)` };
+  if (channel === 'sms')
+    return { ...base, failMode: 'closed', action: 'quarantine', reason: `not screened (${why}): held (fail closed)` };
+  return {
+    ...base,
+    failMode: 'closed',
+    action: 'reject',
+    sipCode: 503,
+    reason: `not screened (${why}): rejected (fail closed)`,
+  };
 }
 
 export class ScreeningService {
@@ -158,7 +170,13 @@ export class ScreeningService {
   }
 
   /** The fail-mode answer for a request the list could not answer (see unscreenedVerdict). */
-  unscreened(req: ScreenRequest, org: OrgState | undefined, why: string, fallback: Fallback, error?: unknown): Screened {
+  unscreened(
+    req: ScreenRequest,
+    org: OrgState | undefined,
+    why: string,
+    fallback: Fallback,
+    error?: unknown,
+  ): Screened {
     const verdict = unscreenedVerdict(req.channel, req.direction, this.deps.config().screening.fail_mode, why);
     return { req, org, verdict, fallback, ...(error !== undefined ? { error } : {}) };
   }
@@ -168,15 +186,33 @@ export class ScreeningService {
    * fail-mode answer at warn, so that none passes unseen. `latencyUs`: the adapter's own measure;
    * `log`: the adapter's logger (so the line names its component), the service's by default.
    */
-  record(s: Screened, adapter: string, latencyUs: number | null, log: Logger = this.deps.logger, sessionUs: number | null = null): void {
+  record(
+    s: Screened,
+    adapter: string,
+    latencyUs: number | null,
+    log: Logger = this.deps.logger,
+    sessionUs: number | null = null,
+  ): void {
     this.deps.screener.recordVerdict(s.req, s.org?.org.id ?? null, s.verdict, adapter, latencyUs, sessionUs);
     this.deps.observe?.(s);
     if (s.fallback === null) return;
     const e = s.error;
-    log.warn({
-      adapter, fallback: s.fallback, failMode: s.verdict.failMode, action: s.verdict.action, org: s.req.org,
-      channel: s.req.channel, direction: s.req.direction, from: s.req.from, to: s.req.to, callId: s.req.callId,
-      reason: s.verdict.reason, ...(e !== undefined ? { err: e instanceof Error ? e : { message: inspect(e) } } : {}),
-    }, s.verdict.failMode === 'open' ? 'not screened: let through (fail open)' : 'not screened: refused (fail closed)');
+    log.warn(
+      {
+        adapter,
+        fallback: s.fallback,
+        failMode: s.verdict.failMode,
+        action: s.verdict.action,
+        org: s.req.org,
+        channel: s.req.channel,
+        direction: s.req.direction,
+        from: s.req.from,
+        to: s.req.to,
+        callId: s.req.callId,
+        reason: s.verdict.reason,
+        ...(e !== undefined ? { err: e instanceof Error ? e : { message: inspect(e) } } : {}),
+      },
+      s.verdict.failMode === 'open' ? 'not screened: let through (fail open)' : 'not screened: refused (fail closed)',
+    );
   }
 }

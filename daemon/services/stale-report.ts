@@ -100,13 +100,19 @@ export interface StaleReportDeps {
 }
 
 /** An entry found, by id: full rows are read only for what is listed or removed (a report over 100k entries lists 100). */
-interface Found { readonly id: number; readonly category: StaleCategory; readonly why: string; readonly by?: StaleEntry['shadowedBy'] }
+interface Found {
+  readonly id: number;
+  readonly category: StaleCategory;
+  readonly why: string;
+  readonly by?: StaleEntry['shadowedBy'];
+}
 
 /**
  * An entry's last hit on any node (ms, NULL: never): its own, or the latest another node of a shared
  * store counted (peer_last_hit_at, issue #15). SQLite's two-argument max() is NULL when either is.
  */
-const LAST_HIT = 'CASE WHEN peer_last_hit_at IS NULL THEN last_hit_at WHEN last_hit_at IS NULL THEN peer_last_hit_at ELSE max(last_hit_at, peer_last_hit_at) END';
+const LAST_HIT =
+  'CASE WHEN peer_last_hit_at IS NULL THEN last_hit_at WHEN last_hit_at IS NULL THEN peer_last_hit_at ELSE max(last_hit_at, peer_last_hit_at) END';
 
 /** Rows read per statement when listing or removing found entries. */
 const ROWS = 500;
@@ -121,19 +127,32 @@ export class StaleReportService {
     const started = performance.now();
     const limit = q.limit ?? DEFAULT_STALE_LIMIT;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_STALE_LIMIT) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `limit "${String(limit)}" must be a whole number from 1 to ${MAX_STALE_LIMIT}`, { key: 'limit' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `limit "${String(limit)}" must be a whole number from 1 to ${MAX_STALE_LIMIT}`,
+        { key: 'limit' },
+      );
     }
     const org = await this.deps.orgs.require(orgSlug);
     const { days, found } = await this.find(org, q);
     const listed = found.slice(0, limit);
-    const rows = await rowsOf(this.deps.db, org.id, listed.map((f) => f.id));
+    const rows = await rowsOf(
+      this.deps.db,
+      org.id,
+      listed.map((f) => f.id),
+    );
     const entries = listed.flatMap((f) => {
       const row = rows.get(f.id);
       return row ? [toStaleEntry(f, row)] : [];
     });
     return {
-      org: org.slug, days, at: this.deps.clock.now(), counts: countOf(found), total: found.length,
-      entries, elapsedMs: Math.round(performance.now() - started),
+      org: org.slug,
+      days,
+      at: this.deps.clock.now(),
+      counts: countOf(found),
+      total: found.length,
+      entries,
+      elapsedMs: Math.round(performance.now() - started),
     };
   }
 
@@ -142,7 +161,12 @@ export class StaleReportService {
    * entries) or disallow (allow entries) by `actor` with `reason`, plus one `stale.cleanup` record
    * with the counts, in one transaction. An entry changed or removed meanwhile is left as it is.
    */
-  async cleanUp(orgSlug: string, q: StaleQuery & { readonly dryRun?: boolean }, actor: Actor, reason = ''): Promise<CleanUpResult> {
+  async cleanUp(
+    orgSlug: string,
+    q: StaleQuery & { readonly dryRun?: boolean },
+    actor: Actor,
+    reason = '',
+  ): Promise<CleanUpResult> {
     const note = cleanText(reason, 'reason', MAX_REASON);
     const org = await this.deps.orgs.require(orgSlug);
     const { days, found } = await this.find(org, q);
@@ -154,16 +178,34 @@ export class StaleReportService {
       const now = clock.now();
       for (let i = 0; i < found.length; i += ROWS) {
         const chunk = found.slice(i, i + ROWS);
-        const rows = await rowsOf(db, org.id, chunk.map((f) => f.id));
+        const rows = await rowsOf(
+          db,
+          org.id,
+          chunk.map((f) => f.id),
+        );
         for (const f of chunk) {
           const row = rows.get(f.id);
           if (row === undefined || row.removed_at !== null) continue;
-          await db.run('UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL', [now, actor.name, note || `stale: ${f.category}`, row.id]);
+          await db.run(
+            'UPDATE entries SET removed_at = ?, removed_by = ?, removed_reason = ? WHERE id = ? AND removed_at IS NULL',
+            [now, actor.name, note || `stale: ${f.category}`, row.id],
+          );
           removed[f.category]++;
           ids.push(row.id);
-          await audit.append(org.id, actor, row.list === 'block' ? 'unblock' : 'disallow', describeTarget(row.kind, row.value), note, {
-            entry: row.id, cleanup: f.category, why: f.why, blockedBy: row.created_by, blockedAt: new Date(row.created_at).toISOString(),
-          });
+          await audit.append(
+            org.id,
+            actor,
+            row.list === 'block' ? 'unblock' : 'disallow',
+            describeTarget(row.kind, row.value),
+            note,
+            {
+              entry: row.id,
+              cleanup: f.category,
+              why: f.why,
+              blockedBy: row.created_by,
+              blockedAt: new Date(row.created_at).toISOString(),
+            },
+          );
         }
       }
       await audit.append(org.id, actor, 'stale.cleanup', '', note, { days, ...removed });
@@ -180,23 +222,38 @@ export class StaleReportService {
   private async analyse(org: Org, q: StaleQuery): Promise<{ days: number; found: Found[] }> {
     const days = q.days ?? DEFAULT_STALE_DAYS;
     if (!Number.isSafeInteger(days) || days < 1 || days > MAX_STALE_DAYS) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `days "${String(days)}" must be a whole number from 1 to ${MAX_STALE_DAYS}`, { key: 'days' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `days "${String(days)}" must be a whole number from 1 to ${MAX_STALE_DAYS}`,
+        { key: 'days' },
+      );
     }
     const wanted = new Set(q.categories ?? STALE_CATEGORIES);
     for (const c of wanted) {
-      if (!STALE_CATEGORIES.includes(c)) throw new CallscreenError('CS_ERR_INVALID_VALUE', `category "${c}" is not one of ${STALE_CATEGORIES.join(', ')}`, { key: 'categories' });
+      if (!STALE_CATEGORIES.includes(c))
+        throw new CallscreenError(
+          'CS_ERR_INVALID_VALUE',
+          `category "${c}" is not one of ${STALE_CATEGORIES.join(', ')}`,
+          { key: 'categories' },
+        );
     }
     const now = this.deps.clock.now();
     const { conn, close } = await scratchConnection(this.deps.db, this.deps.busyTimeoutMs);
     try {
       const expired: Found[] = [];
       if (wanted.has('expired')) {
-        for (const r of await conn.all<{ id: number; expires_at: number }>('SELECT id, expires_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id', [org.id, now])) {
+        for (const r of await conn.all<{ id: number; expires_at: number }>(
+          'SELECT id, expires_at FROM entries WHERE org_id = ? AND removed_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, id',
+          [org.id, now],
+        )) {
           expired.push({ id: r.id, category: 'expired', why: `expired on ${new Date(r.expires_at).toISOString()}` });
         }
       }
       // Shadowing is looked for even when not asked for: an entry that shadows another is not "unused".
-      const { shadowed, shadowers } = wanted.has('shadowed') || wanted.has('unused') ? await this.shadowed(org, conn, now) : { shadowed: [], shadowers: new Set<number>() };
+      const { shadowed, shadowers } =
+        wanted.has('shadowed') || wanted.has('unused')
+          ? await this.shadowed(org, conn, now)
+          : { shadowed: [], shadowers: new Set<number>() };
       const unused: Found[] = [];
       if (wanted.has('unused')) {
         const cutoff = now - days * DAY_MS;
@@ -207,7 +264,10 @@ export class StaleReportService {
           [org.id, now, cutoff],
         )) {
           if (shadowers.has(r.id) || (wanted.has('shadowed') && shadowedIds.has(r.id))) continue;
-          const why = r.last_hit_at === null ? `no hit since it was added on ${iso(r.created_at)}` : `last hit on ${iso(r.last_hit_at)}`;
+          const why =
+            r.last_hit_at === null
+              ? `no hit since it was added on ${iso(r.created_at)}`
+              : `last hit on ${iso(r.last_hit_at)}`;
           unused.push({ id: r.id, category: 'unused', why: `${why} (more than ${days} days)` });
         }
       }
@@ -218,13 +278,18 @@ export class StaleReportService {
   }
 
   /** Exact and prefix entries whose removal changes no verdict; and the entries that make it so. */
-  private async shadowed(org: Org, conn: Database, now: number): Promise<{ shadowed: Found[]; shadowers: Set<number> }> {
+  private async shadowed(
+    org: Org,
+    conn: Database,
+    now: number,
+  ): Promise<{ shadowed: Found[]; shadowers: Set<number> }> {
     const rules = await this.deps.currentRules(org.id, conn);
     if (!rules) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${org.slug}"`, { org: org.slug });
     const hits: Array<{ id: number; why: string; by: NonNullable<StaleEntry['shadowedBy']> }> = [];
     const shadowers = new Set<number>();
     const check = (m: Matches, candidates: readonly EntryView[], subject: ParsedCaller): void => {
-      const ask = (matches: Matches): Verdict => decide({ channel: 'call', direction: 'inbound', subject, withheld: false, matches, policy: org.policy, now });
+      const ask = (matches: Matches): Verdict =>
+        decide({ channel: 'call', direction: 'inbound', subject, withheld: false, matches, policy: org.policy, now });
       const withAll = ask(m);
       for (const e of candidates) {
         if (!isActive(e, now)) continue;
@@ -237,10 +302,15 @@ export class StaleReportService {
         if (by !== undefined && by.expiresAt !== null && (e.expiresAt === null || by.expiresAt < e.expiresAt)) continue;
         if (typeof winner.id === 'number') shadowers.add(winner.id);
         const decides = withAll.rule !== null && withAll.rule.id === e.id;
-        const what = winner.kind === 'protected' ? `${subject.kind === 'number' ? subject.value : ''} is protected (${String(winner.id)})` : `${winner.kind} entry ${String(winner.id)} (${winner.value})`;
+        const what =
+          winner.kind === 'protected'
+            ? `${subject.kind === 'number' ? subject.value : ''} is protected (${String(winner.id)})`
+            : `${winner.kind} entry ${String(winner.id)} (${winner.value})`;
         hits.push({
           id: e.id,
-          why: decides ? `without it, ${what} gives the same answer (${other.action})` : `never decides: ${what} wins (${withAll.action})`,
+          why: decides
+            ? `without it, ${what} gives the same answer (${other.action})`
+            : `never decides: ${what} wins (${withAll.action})`,
           by: { id: winner.id, kind: winner.kind, value: winner.value },
         });
       }
@@ -256,7 +326,11 @@ export class StaleReportService {
       for (const { value } of page) {
         const subject: ParsedCaller = { kind: 'number', value };
         const m = rules.matches(subject);
-        check(m, allEntries(m).filter((e) => e.kind === 'exact' && e.value === value), subject);
+        check(
+          m,
+          allEntries(m).filter((e) => e.kind === 'exact' && e.value === value),
+          subject,
+        );
       }
       const last = page.at(-1);
       if (page.length < PAGE || last === undefined) break;
@@ -264,11 +338,18 @@ export class StaleReportService {
     }
     // Prefixes: decided as a number equal to the prefix, with only prefix-like entries (no exact
     // entry or contact on that digit string, no protection: they are about one number, not a range).
-    const prefixes = await conn.all<{ value: string }>("SELECT DISTINCT value FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL", [org.id]);
+    const prefixes = await conn.all<{ value: string }>(
+      "SELECT DISTINCT value FROM entries WHERE org_id = ? AND kind = 'prefix' AND removed_at IS NULL",
+      [org.id],
+    );
     for (const { value } of prefixes) {
       const subject: ParsedCaller = { kind: 'number', value };
       const m = onlyRanges(rules.matches(subject));
-      check(m, allEntries(m).filter((e) => e.kind === 'prefix' && e.value === value), subject);
+      check(
+        m,
+        allEntries(m).filter((e) => e.kind === 'prefix' && e.value === value),
+        subject,
+      );
     }
 
     return { shadowed: hits.map((h) => ({ id: h.id, category: 'shadowed', why: h.why, by: h.by })), shadowers };
@@ -294,15 +375,31 @@ async function rowsOf(db: Database, orgId: number, ids: readonly number[]): Prom
   const out = new Map<number, EntryRow>();
   for (let i = 0; i < ids.length; i += ROWS) {
     const chunk = ids.slice(i, i + ROWS);
-    for (const r of await db.all<EntryRow>(`SELECT * FROM entries WHERE org_id = ? AND id IN (${chunk.map(() => '?').join(',')})`, [orgId, ...chunk])) out.set(r.id, r);
+    for (const r of await db.all<EntryRow>(
+      `SELECT * FROM entries WHERE org_id = ? AND id IN (${chunk.map(() => '?').join(',')})`,
+      [orgId, ...chunk],
+    ))
+      out.set(r.id, r);
   }
   return out;
 }
 
 function toStaleEntry(f: Found, r: EntryRow): StaleEntry {
   return {
-    id: r.id, category: f.category, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, createdBy: r.created_by,
-    createdAt: r.created_at, expiresAt: r.expires_at, hitCount: siteHitCount(r), lastHitAt: siteLastHitAt(r), why: f.why, ...(f.by ? { shadowedBy: f.by } : {}),
+    id: r.id,
+    category: f.category,
+    list: r.list,
+    kind: r.kind,
+    value: r.value,
+    mode: r.mode,
+    name: r.name,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    hitCount: siteHitCount(r),
+    lastHitAt: siteLastHitAt(r),
+    why: f.why,
+    ...(f.by ? { shadowedBy: f.by } : {}),
   };
 }
 
@@ -315,7 +412,8 @@ function emptyLike(m: Matches): Matches {
 
 function allEntries(m: Matches): EntryView[] {
   const out: EntryView[] = [];
-  for (const v of Object.values(m as unknown as Record<string, unknown>)) if (Array.isArray(v)) out.push(...(v as EntryView[]));
+  for (const v of Object.values(m as unknown as Record<string, unknown>))
+    if (Array.isArray(v)) out.push(...(v as EntryView[]));
   return out;
 }
 

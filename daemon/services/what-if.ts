@@ -31,7 +31,14 @@ import { ScreeningIndex } from '../store/screening-index.js';
 import { openStore } from '../store/store.js';
 import type { BlockOptions, BlocklistService, Target } from './blocklist-service.js';
 import { cleanText, MAX_NAME, MAX_REASON } from './blocklist-service.js';
-import { copyRows, hasEntries, overlay, scratchConnection, type CurrentRules, type CurrentRulesSource } from './current-rules.js';
+import {
+  copyRows,
+  hasEntries,
+  overlay,
+  scratchConnection,
+  type CurrentRules,
+  type CurrentRulesSource,
+} from './current-rules.js';
 import type { OrgService } from './org-service.js';
 
 /** Days replayed when none are given. */
@@ -121,7 +128,13 @@ export interface WhatIfDeps {
   readonly busyTimeoutMs?: number;
 }
 
-interface GroupRow { number: string; channel: Channel; direction: Direction; to_raw: string; n: number }
+interface GroupRow {
+  number: string;
+  channel: Channel;
+  direction: Direction;
+  to_raw: string;
+  n: number;
+}
 
 /** Per-number tallies while the sorted groups of one number are read. */
 interface NumberTally {
@@ -149,7 +162,11 @@ export class WhatIfService {
   private async replay(orgSlug: string, proposal: Proposal, days: number): Promise<WhatIfReport> {
     const started = performance.now();
     if (!Number.isSafeInteger(days) || days < 1 || days > MAX_WHAT_IF_DAYS) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `days "${String(days)}" must be a whole number from 1 to ${MAX_WHAT_IF_DAYS}`, { key: 'days' });
+      throw new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `days "${String(days)}" must be a whole number from 1 to ${MAX_WHAT_IF_DAYS}`,
+        { key: 'days' },
+      );
     }
     const { orgs, blocklist, clock } = this.deps;
     const org = await orgs.require(orgSlug);
@@ -163,7 +180,9 @@ export class WhatIfService {
     const opts = proposal.options ?? {};
     const mode = opts.mode ?? org.policy.defaultMode;
     if (!BLOCK_MODES.includes(mode)) {
-      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, { key: 'mode' });
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', `mode "${mode}" is not one of voicemail, reject`, {
+        key: 'mode',
+      });
     }
     const name = cleanText(opts.name ?? '', 'name', MAX_NAME);
     const reason = cleanText(opts.reason ?? '', 'reason', MAX_REASON);
@@ -178,30 +197,53 @@ export class WhatIfService {
         'SELECT * FROM entries WHERE org_id = ? AND value = ? AND kind = ? AND list = ? AND removed_at IS NULL',
         [org.id, value, proposal.target.kind, proposal.list],
       );
-      const proposedId = existing?.id ?? ((await conn.get<{ m: number | null }>('SELECT max(id) AS m FROM entries'))?.m ?? 0) + 1;
+      const proposedId =
+        existing?.id ?? ((await conn.get<{ m: number | null }>('SELECT max(id) AS m FROM entries'))?.m ?? 0) + 1;
       const row: Record<string, SqlParam> = {
         ...(existing as unknown as Record<string, SqlParam> | undefined),
-        id: proposedId, org_id: org.id, list: proposal.list, kind: proposal.target.kind, value,
+        id: proposedId,
+        org_id: org.id,
+        list: proposal.list,
+        kind: proposal.target.kind,
+        value,
         contact_id: proposal.target.kind === 'contact' ? proposal.target.contactId : null,
-        mode, name, reason, expires_at: expiresAt,
-        created_by: existing?.created_by ?? 'what-if', created_at: existing?.created_at ?? now, source: existing?.source ?? 'cli',
-        hit_count: 0, last_hit_at: null, removed_at: null, removed_by: null, removed_reason: null,
+        mode,
+        name,
+        reason,
+        expires_at: expiresAt,
+        created_by: existing?.created_by ?? 'what-if',
+        created_at: existing?.created_at ?? now,
+        source: existing?.source ?? 'cli',
+        hit_count: 0,
+        last_hit_at: null,
+        removed_at: null,
+        removed_by: null,
+        removed_reason: null,
         // As saved: an observing block decides nothing (its calls are counted as matched, not
         // changed), and one limited to some DIDs is replayed against each record's DID.
         observe_since: proposal.list === 'block' && opts.observe === true ? now : null,
-        dids, disabled_at: null,
+        dids,
+        disabled_at: null,
         require_attestation: proposal.list === 'allow' && opts.requireAttestation === true ? 1 : 0,
       };
       const proposed = await proposalIndex(conn, org, row);
       let current: CurrentRules | undefined;
       try {
-        const contacts = new Set((await conn.all<{ n: string }>(
-          'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [org.id],
-        )).map((r) => r.n));
+        const contacts = new Set(
+          (
+            await conn.all<{ n: string }>(
+              'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?',
+              [org.id],
+            )
+          ).map((r) => r.n),
+        );
         // number '' is a fail-mode record (no org, an error): the list never answered it.
         const window = "org_id = ? AND at >= ? AND at <= ? AND number <> ''";
         // Counted on screened_org_at alone: with `number <> ''` it read a million rows (0.7 s).
-        const total = await conn.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE org_id = ? AND at >= ? AND at <= ?', [org.id, since, now]);
+        const total = await conn.get<{ c: number }>(
+          'SELECT count(*) AS c FROM screened WHERE org_id = ? AND at >= ? AND at <= ?',
+          [org.id, since, now],
+        );
         const only = candidates(proposal.target, value);
         // With a narrowing, `+at` keeps the time range off screened_org_at, so SQLite's planner (no
         // ANALYZE statistics) seeks the covering screened_org_number index by number instead of
@@ -218,13 +260,22 @@ export class WhatIfService {
         // Read only when a record is touched: a new number nobody called costs no load of the org.
         const currentMatches = async (): Promise<CurrentRules> => {
           current ??= await this.deps.currentRules(org.id, conn, `SELECT number FROM ${table}`);
-          if (!current) throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${org.slug}"`, { org: org.slug });
+          if (!current)
+            throw new CallscreenError('CS_ERR_ORG_NOT_FOUND', `no organisation "${org.slug}"`, { org: org.slug });
           return current;
         };
 
         const t = {
-          calls: total?.c ?? 0, matchedCalls: 0, matchedNumbers: 0,
-          changedCalls: 0, inboundCalls: 0, inboundSms: 0, outbound: 0, changedNumbers: 0, calledBack: 0, contacts: 0,
+          calls: total?.c ?? 0,
+          matchedCalls: 0,
+          matchedNumbers: 0,
+          changedCalls: 0,
+          inboundCalls: 0,
+          inboundSms: 0,
+          outbound: 0,
+          changedNumbers: 0,
+          calledBack: 0,
+          contacts: 0,
         };
         const transitions: Record<string, number> = {};
         // The few DIDs of a site, in the one or two forms its PBX sends each: read once per form.
@@ -249,13 +300,23 @@ export class WhatIfService {
             const contact = contacts.has(tally.number);
             if (calledBack) t.calledBack++;
             if (contact) t.contacts++;
-            keepExample(examples, { number: tally.number, calls: tally.changed, before: tally.before, after: tally.after, calledBack, contact });
+            keepExample(examples, {
+              number: tally.number,
+              calls: tally.changed,
+              before: tally.before,
+              after: tally.after,
+              calledBack,
+              contact,
+            });
           }
         };
 
         let after = 0;
         for (;;) {
-          const page = await conn.all<GroupRow & { r: number }>(`SELECT rowid AS r, number, channel, direction, to_raw, n FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, PAGE]);
+          const page = await conn.all<GroupRow & { r: number }>(
+            `SELECT rowid AS r, number, channel, direction, to_raw, n FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+            [after, PAGE],
+          );
           const lastRow = page.at(-1);
           if (lastRow === undefined) break;
           for (const g of page) {
@@ -271,7 +332,17 @@ export class WhatIfService {
             if (!hasEntries(added)) continue;
             const base = (current ?? (await currentMatches())).matches(subject);
             const did = scoped && g.direction === 'inbound' ? didOf(g.to_raw) : null;
-            const ask = (matches: Matches) => decide({ channel: g.channel, direction: g.direction, subject, withheld: false, did, matches, policy: org.policy, now });
+            const ask = (matches: Matches) =>
+              decide({
+                channel: g.channel,
+                direction: g.direction,
+                subject,
+                withheld: false,
+                did,
+                matches,
+                policy: org.policy,
+                now,
+              });
             const was = ask(base);
             const would = ask(overlay(base, added, existing?.id ?? null));
             if (would.rule !== null && would.rule.id === proposedId) {
@@ -298,13 +369,28 @@ export class WhatIfService {
         finish();
 
         const changed = {
-          calls: t.changedCalls, inboundCalls: t.inboundCalls, inboundSms: t.inboundSms, outbound: t.outbound,
-          numbers: t.changedNumbers, calledBack: t.calledBack, contacts: t.contacts,
+          calls: t.changedCalls,
+          inboundCalls: t.inboundCalls,
+          inboundSms: t.inboundSms,
+          outbound: t.outbound,
+          numbers: t.changedNumbers,
+          calledBack: t.calledBack,
+          contacts: t.contacts,
         };
         const broadBecause = broadness(proposal.list, proposal.target.kind, changed);
         return {
-          org: org.slug, days, since, until: now,
-          rule: { list: proposal.list, kind: proposal.target.kind, value, mode: proposal.list === 'block' ? mode : null, expiresAt, replaces: existing?.id ?? null },
+          org: org.slug,
+          days,
+          since,
+          until: now,
+          rule: {
+            list: proposal.list,
+            kind: proposal.target.kind,
+            value,
+            mode: proposal.list === 'block' ? mode : null,
+            expiresAt,
+            replaces: existing?.id ?? null,
+          },
           replayed: { calls: t.calls },
           matched: { calls: t.matchedCalls, numbers: t.matchedNumbers },
           changed,
@@ -328,9 +414,11 @@ export class WhatIfService {
 /** Why a change with these figures needs confirming (empty: it does not). */
 export function broadness(list: ListKind, kind: EntryKind, changed: WhatIfReport['changed']): string[] {
   const why: string[] = [];
-  if (changed.numbers > BROAD_NUMBERS) why.push(`it changes the verdict for ${changed.numbers} distinct numbers (more than ${BROAD_NUMBERS})`);
+  if (changed.numbers > BROAD_NUMBERS)
+    why.push(`it changes the verdict for ${changed.numbers} distinct numbers (more than ${BROAD_NUMBERS})`);
   // Blocking a contact is blocking contacts' numbers on purpose: that alone asks for no confirmation.
-  if (list === 'block' && kind !== 'contact' && changed.contacts > 0) why.push(`${changed.contacts} of them ${changed.contacts === 1 ? 'is a contact' : 'are contacts'}`);
+  if (list === 'block' && kind !== 'contact' && changed.contacts > 0)
+    why.push(`${changed.contacts} of them ${changed.contacts === 1 ? 'is a contact' : 'are contacts'}`);
   if (list === 'block' && changed.calledBack > 0) why.push(`agents called ${changed.calledBack} of them back`);
   return why;
 }
@@ -356,10 +444,14 @@ export function describeReport(r: WhatIfReport): string[] {
     `  called back  ${r.changed.calledBack} of those numbers were called or texted by agents`,
     `  contacts     ${r.changed.contacts} of those numbers are contacts`,
   ];
-  const trans = Object.entries(r.transitions).map(([k, v]) => `${k} ${v}`).join(', ');
+  const trans = Object.entries(r.transitions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   if (trans) lines.push(`  verdicts     ${trans}`);
   for (const e of r.examples) {
-    lines.push(`    ${e.number}  ${e.calls} × ${e.before}→${e.after}${e.calledBack ? '  called back' : ''}${e.contact ? '  contact' : ''}`);
+    lines.push(
+      `    ${e.number}  ${e.calls} × ${e.before}→${e.after}${e.calledBack ? '  called back' : ''}${e.contact ? '  contact' : ''}`,
+    );
   }
   lines.push(r.broad ? `  broad: ${r.broadBecause.join('; ')}` : '  not broad: saving needs no confirmation');
   return lines;
@@ -372,12 +464,17 @@ export function describeReport(r: WhatIfReport): string[] {
  */
 function candidates(target: Target, value: string): { sql: string; params: SqlParam[] } | null {
   switch (target.kind) {
-    case 'exact': return { sql: 'number = ?', params: [value] };
+    case 'exact':
+      return { sql: 'number = ?', params: [value] };
     // Numbers are "+" and digits (or a short code): all of them under the prefix sort below prefix + ':'.
-    case 'prefix': return { sql: 'number >= ? AND number < ?', params: [value, `${value}:`] };
-    case 'contact': return { sql: 'number IN (SELECT number FROM contact_numbers WHERE contact_id = ?)', params: [target.contactId] };
-    case 'unidentified': return { sql: "number = 'unidentified'", params: [] };
-    default: return null;
+    case 'prefix':
+      return { sql: 'number >= ? AND number < ?', params: [value, `${value}:`] };
+    case 'contact':
+      return { sql: 'number IN (SELECT number FROM contact_numbers WHERE contact_id = ?)', params: [target.contactId] };
+    case 'unidentified':
+      return { sql: "number = 'unidentified'", params: [] };
+    default:
+      return null;
   }
 }
 
@@ -389,14 +486,18 @@ function subjectOf(number: string): ParsedCaller {
 function expiryOf(expires: BlockOptions['expires'], now: number): number | null {
   if (expires === undefined || expires === null || expires === '') return null;
   if (typeof expires === 'number') {
-    if (!Number.isFinite(expires) || expires <= now) throw new CallscreenError('CS_ERR_INVALID_VALUE', 'expiry must be a time in the future', { key: 'expires' });
+    if (!Number.isFinite(expires) || expires <= now)
+      throw new CallscreenError('CS_ERR_INVALID_VALUE', 'expiry must be a time in the future', { key: 'expires' });
     return expires;
   }
   return parseExpiry(expires, now);
 }
 
 function keepExample(list: WhatIfExample[], e: WhatIfExample): void {
-  if (list.length < EXAMPLES) { list.push(e); return; }
+  if (list.length < EXAMPLES) {
+    list.push(e);
+    return;
+  }
   // The first of the examples with the fewest calls gives way to one with more.
   let min: { at: number; calls: number } | null = null;
   for (const [at, x] of list.entries()) if (min === null || x.calls < min.calls) min = { at, calls: x.calls };
@@ -408,14 +509,22 @@ function keepExample(list: WhatIfExample[], e: WhatIfExample): void {
  * org's row, the contact the entry names (if any) and the entry: it matches numbers exactly as the
  * call path would. Rows are copied column by column, so columns added by later migrations come along.
  */
-async function proposalIndex(conn: Database, org: Org, entry: Record<string, SqlParam>): Promise<{ matches(s: ParsedCaller): Matches; close(): Promise<void> }> {
+async function proposalIndex(
+  conn: Database,
+  org: Org,
+  entry: Record<string, SqlParam>,
+): Promise<{ matches(s: ParsedCaller): Matches; close(): Promise<void> }> {
   const scratch = await openStore(':memory:');
   try {
     await copyRows(scratch, 'orgs', await conn.all('SELECT * FROM orgs WHERE id = ?', [org.id]));
     const contactId = entry['contact_id'];
     if (typeof contactId === 'number') {
       await copyRows(scratch, 'contacts', await conn.all('SELECT * FROM contacts WHERE id = ?', [contactId]));
-      await copyRows(scratch, 'contact_numbers', await conn.all('SELECT * FROM contact_numbers WHERE contact_id = ?', [contactId]));
+      await copyRows(
+        scratch,
+        'contact_numbers',
+        await conn.all('SELECT * FROM contact_numbers WHERE contact_id = ?', [contactId]),
+      );
     }
     await copyRows(scratch, 'entries', [entry]);
     const index = new ScreeningIndex(scratch, { cacheMax: 16, maxWarming: 0 });

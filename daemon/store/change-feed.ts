@@ -170,24 +170,47 @@ export class ChangeFeed {
   /** True when rows after our position were pruned before we read them. */
   private async gapIsReal(): Promise<boolean> {
     // AUTOINCREMENT never reuses numbers and rollbacks leave no holes, so a missing next row means pruning.
-    const row = await this.db.get<{ s: number | null }>('SELECT min(seq) AS s FROM changes WHERE seq > ?', [this.lastSeq]);
-    return row?.s !== null && row?.s !== undefined && row.s > this.lastSeq + 1 &&
-      (await this.db.get('SELECT 1 FROM changes WHERE seq = ?', [this.lastSeq])) === undefined;
+    const row = await this.db.get<{ s: number | null }>('SELECT min(seq) AS s FROM changes WHERE seq > ?', [
+      this.lastSeq,
+    ]);
+    return (
+      row?.s !== null &&
+      row?.s !== undefined &&
+      row.s > this.lastSeq + 1 &&
+      (await this.db.get('SELECT 1 FROM changes WHERE seq = ?', [this.lastSeq])) === undefined
+    );
   }
 
   private async apply(rows: readonly ChangeRow[]): Promise<void> {
-    interface Pending { org: boolean; rules: boolean; numbers: Set<string>; contacts: Set<number> }
+    interface Pending {
+      org: boolean;
+      rules: boolean;
+      numbers: Set<string>;
+      contacts: Set<number>;
+    }
     const byOrg = new Map<number, Pending>();
     for (const r of rows) {
       if (r.org_id === null) continue;
       let p = byOrg.get(r.org_id);
       if (!p) byOrg.set(r.org_id, (p = { org: false, rules: false, numbers: new Set(), contacts: new Set() }));
       switch (r.what) {
-        case 'org': p.org = true; break;
-        case 'prefix': case 'unidentified': case 'pattern': p.rules = true; break;
-        case 'exact': case 'number': if (r.key) p.numbers.add(r.key); break;
-        case 'contact': if (r.key) p.contacts.add(Number(r.key)); break;
-        default: this.logger.warn({ what: r.what, seq: r.seq }, 'unknown change kind ignored');
+        case 'org':
+          p.org = true;
+          break;
+        case 'prefix':
+        case 'unidentified':
+        case 'pattern':
+          p.rules = true;
+          break;
+        case 'exact':
+        case 'number':
+          if (r.key) p.numbers.add(r.key);
+          break;
+        case 'contact':
+          if (r.key) p.contacts.add(Number(r.key));
+          break;
+        default:
+          this.logger.warn({ what: r.what, seq: r.seq }, 'unknown change kind ignored');
       }
     }
     for (const [orgId, p] of byOrg) {

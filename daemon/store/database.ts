@@ -52,7 +52,10 @@ export class Database {
   /** Finalized by close(): SQLite will not close a connection with live statements. */
   private readonly statements = new Set<sqlite3.Statement>();
 
-  private constructor(private readonly db: sqlite3.Database, readonly path: string) {}
+  private constructor(
+    private readonly db: sqlite3.Database,
+    readonly path: string,
+  ) {}
 
   static async open(path: string, options: DatabaseOptions = {}): Promise<Database> {
     const mode = options.readOnly
@@ -71,7 +74,12 @@ export class Database {
       }
       const translated = translate(err, 'open', path);
       if (translated.code !== 'CS_ERR_INTERNAL') throw translated;
-      throw new CallscreenError('CS_ERR_DB_OPEN', `cannot open database ${path}: ${messageOf(err)}`, { path }, { cause: err });
+      throw new CallscreenError(
+        'CS_ERR_DB_OPEN',
+        `cannot open database ${path}: ${messageOf(err)}`,
+        { path },
+        { cause: err },
+      );
     });
     const db = new Database(raw, path);
     raw.configure('busyTimeout', options.busyTimeoutMs ?? 5000);
@@ -91,7 +99,8 @@ export class Database {
   }
 
   run(sql: string, params: SqlParams = []): Promise<RunResult> {
-    if (this.gate !== null && !this.inTransaction && WRITE_STATEMENT.test(sql)) return this.transaction(() => this.runHere(sql, params));
+    if (this.gate !== null && !this.inTransaction && WRITE_STATEMENT.test(sql))
+      return this.transaction(() => this.runHere(sql, params));
     return this.runHere(sql, params);
   }
 
@@ -107,13 +116,17 @@ export class Database {
 
   get<T>(sql: string, params: SqlParams = []): Promise<T | undefined> {
     return new Promise((resolve, reject) => {
-      this.db.get(sql, params as unknown[], (err: Error | null, row: T | undefined) => (err ? reject(translate(err, sql, this.path)) : resolve(row)));
+      this.db.get(sql, params as unknown[], (err: Error | null, row: T | undefined) =>
+        err ? reject(translate(err, sql, this.path)) : resolve(row),
+      );
     });
   }
 
   all<T>(sql: string, params: SqlParams = []): Promise<T[]> {
     return new Promise((resolve, reject) => {
-      this.db.all(sql, params as unknown[], (err: Error | null, rows: T[]) => (err ? reject(translate(err, sql, this.path)) : resolve(rows)));
+      this.db.all(sql, params as unknown[], (err: Error | null, rows: T[]) =>
+        err ? reject(translate(err, sql, this.path)) : resolve(rows),
+      );
     });
   }
 
@@ -129,7 +142,9 @@ export class Database {
         resolve({
           all: <T>(params: SqlParams) =>
             new Promise<T[]>((res, rej) => {
-              stmt.all(params as unknown[], (e: Error | null, rows: T[]) => (e ? rej(translate(e, sql, this.path)) : res(rows)));
+              stmt.all(params as unknown[], (e: Error | null, rows: T[]) =>
+                e ? rej(translate(e, sql, this.path)) : res(rows),
+              );
             }),
         });
       });
@@ -209,19 +224,22 @@ export class Database {
         step(pages: number, cb: (e: Error | null) => void): void;
         finish(cb: (e: Error | null) => void): void;
       }
-      const b: Backup = (this.db as unknown as { backup(f: string, cb: (e: Error | null) => void): Backup }).backup(dest, (err) => {
-        if (err) {
-          reject(translate(err, 'backup', this.path));
-          return;
-        }
-        b.step(-1, (stepErr: Error | null) => {
-          if (stepErr) {
-            reject(translate(stepErr, 'backup', this.path));
+      const b: Backup = (this.db as unknown as { backup(f: string, cb: (e: Error | null) => void): Backup }).backup(
+        dest,
+        (err) => {
+          if (err) {
+            reject(translate(err, 'backup', this.path));
             return;
           }
-          b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup', this.path)) : resolve()));
-        });
-      });
+          b.step(-1, (stepErr: Error | null) => {
+            if (stepErr) {
+              reject(translate(stepErr, 'backup', this.path));
+              return;
+            }
+            b.finish((finErr: Error | null) => (finErr ? reject(translate(finErr, 'backup', this.path)) : resolve()));
+          });
+        },
+      );
     });
   }
 
@@ -233,7 +251,10 @@ export class Database {
     const finalized = [...this.statements].map((stmt) => new Promise<void>((res) => stmt.finalize(() => res())));
     this.statements.clear();
     return Promise.all(finalized).then(
-      () => new Promise((resolve, reject) => this.db.close((err) => (err ? reject(translate(err, 'close', this.path)) : resolve()))),
+      () =>
+        new Promise((resolve, reject) =>
+          this.db.close((err) => (err ? reject(translate(err, 'close', this.path)) : resolve())),
+        ),
     );
   }
 }
@@ -264,16 +285,38 @@ export function translate(err: unknown, sql: string, path?: string): CallscreenE
     );
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new CallscreenError('CS_ERR_DB_BUSY', `database is locked by another process; try again (${msg})`, details, { cause: err });
+    return new CallscreenError('CS_ERR_DB_BUSY', `database is locked by another process; try again (${msg})`, details, {
+      cause: err,
+    });
   }
   if (code === 'SQLITE_FULL' || /ENOSPC|disk is full|database or disk is full/i.test(msg)) {
-    return new CallscreenError('CS_ERR_DB_FULL', `the disk holding the database is full; nothing was written (${msg})`, details, { cause: err });
+    return new CallscreenError(
+      'CS_ERR_DB_FULL',
+      `the disk holding the database is full; nothing was written (${msg})`,
+      details,
+      { cause: err },
+    );
   }
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-    return new CallscreenError('CS_ERR_DB_OPEN', `cannot use database${path !== undefined ? ` ${path}` : ''}: ${msg}`, details, { cause: err });
+    return new CallscreenError(
+      'CS_ERR_DB_OPEN',
+      `cannot use database${path !== undefined ? ` ${path}` : ''}: ${msg}`,
+      details,
+      { cause: err },
+    );
   }
   if (code === 'SQLITE_IOERR') {
-    return new CallscreenError('CS_ERR_DB_FULL', `database I/O error, often a full disk; nothing was written (${msg})`, details, { cause: err });
+    return new CallscreenError(
+      'CS_ERR_DB_FULL',
+      `database I/O error, often a full disk; nothing was written (${msg})`,
+      details,
+      { cause: err },
+    );
   }
-  return new CallscreenError('CS_ERR_INTERNAL', `database error: ${msg}`, { ...details, statement: sql.slice(0, 80) }, { cause: err });
+  return new CallscreenError(
+    'CS_ERR_INTERNAL',
+    `database error: ${msg}`,
+    { ...details, statement: sql.slice(0, 80) },
+    { cause: err },
+  );
 }

@@ -54,7 +54,8 @@ END;
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'organisations, contacts, block/allow entries, audit log, change log, screened calls, quarantine, users',
+    description:
+      'organisations, contacts, block/allow entries, audit log, change log, screened calls, quarantine, users',
     sql: `
 CREATE TABLE orgs (
   id INTEGER PRIMARY KEY,
@@ -227,7 +228,8 @@ CREATE INDEX sessions_user ON sessions(user_id);
   },
   {
     version: 3,
-    description: 'rules (issue #16): disabled and observe-mode entries, patterns, entries scoped to DIDs, allowlist-only DIDs, a minimum pattern breadth',
+    description:
+      'rules (issue #16): disabled and observe-mode entries, patterns, entries scoped to DIDs, allowlist-only DIDs, a minimum pattern breadth',
     // entries is rebuilt (SQLite cannot change a CHECK): kind gains 'pattern'. Nothing references
     // entries(id) by foreign key, so the copy keeps ids, history and hit counts as they were. The
     // change-log triggers die with the old table and are made again below, watching the new columns.
@@ -292,7 +294,8 @@ ALTER TABLE org_admin_policy ADD COLUMN min_pattern_digits INTEGER CHECK (min_pa
   },
   {
     version: 4,
-    description: 'caller identity (issue #16): per-org attestation rules and stand-ins, allow entries only when attested, attestation in call records',
+    description:
+      'caller identity (issue #16): per-org attestation rules and stand-ins, allow entries only when attested, attestation in call records',
     sql: `
 -- What an inbound call gets when the carrier's STIR/SHAKEN verification failed (allow = no rule).
 ALTER TABLE orgs ADD COLUMN attestation_failed TEXT NOT NULL DEFAULT 'allow' CHECK (attestation_failed IN ('allow', 'voicemail', 'reject'));
@@ -308,7 +311,8 @@ ALTER TABLE screened ADD COLUMN attestation TEXT;
   },
   {
     version: 5,
-    description: 'flood detection settings per org; block requests from handsets queued for an admin; entry sources auto and handset',
+    description:
+      'flood detection settings per org; block requests from handsets queued for an admin; entry sources auto and handset',
     sql: `
 -- Flood and robocall detection per org (daemon/core/flood-policy.ts): a JSON object of the keys an
 -- admin changed; a key left out (or no row) takes the documented default.
@@ -357,7 +361,8 @@ ALTER TABLE user_orgs ADD COLUMN role TEXT CHECK (role IS NULL OR role IN ('admi
   },
   {
     version: 8,
-    description: 'replica of a shared PostgreSQL store: last change applied, and how far call records and hit counts were shipped',
+    description:
+      'replica of a shared PostgreSQL store: last change applied, and how far call records and hit counts were shipped',
     sql: `
 -- One row. applied_seq: the last change of the shared store's log applied to this file (0: never;
 -- store_id '' or another store's: resync whole). shipped_screened_id / shipped_hits_at: the outbox
@@ -403,11 +408,18 @@ async function widenEntrySources(db: Database): Promise<void> {
   const row = await db.get<{ sql: string }>("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'entries'");
   const from = "'import', 'astdb')";
   if (!row || !row.sql.includes(from)) {
-    throw new CallscreenError('CS_ERR_DB_SCHEMA', 'entries.source has an unexpected CHECK constraint; cannot add the sources auto and handset', {});
+    throw new CallscreenError(
+      'CS_ERR_DB_SCHEMA',
+      'entries.source has an unexpected CHECK constraint; cannot add the sources auto and handset',
+      {},
+    );
   }
   const version = (await db.get<{ schema_version: number }>('PRAGMA schema_version'))?.schema_version ?? 0;
   await db.exec('PRAGMA writable_schema = ON');
-  await db.run("UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'entries'", [from, "'import', 'astdb', 'auto', 'handset')"]);
+  await db.run("UPDATE sqlite_schema SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'entries'", [
+    from,
+    "'import', 'astdb', 'auto', 'handset')",
+  ]);
   await db.exec(`PRAGMA schema_version = ${version + 1}`);
   await db.exec('PRAGMA writable_schema = OFF');
 }
@@ -424,7 +436,10 @@ export async function schemaVersion(db: Database): Promise<number> {
  * Brings the schema up to date. `beforeMigrate` runs once, only when there is something to apply to
  * a database that already has data (the daemon takes a backup there).
  */
-export async function migrate(db: Database, beforeMigrate?: (from: number, to: number) => Promise<void>): Promise<{ from: number; to: number }> {
+export async function migrate(
+  db: Database,
+  beforeMigrate?: (from: number, to: number) => Promise<void>,
+): Promise<{ from: number; to: number }> {
   const from = await schemaVersion(db);
   if (from > SCHEMA_VERSION) {
     throw new CallscreenError(

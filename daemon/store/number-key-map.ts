@@ -92,7 +92,8 @@ export class NumberKeyMap {
       this.extras[existing] = extra;
       return;
     }
-    if ((this.used + 1) > this.keys.length * MAX_LOAD) this.rehash(this.live + 1 > this.keys.length * MAX_LOAD * 0.5 ? this.keys.length * 2 : this.keys.length);
+    if (this.used + 1 > this.keys.length * MAX_LOAD)
+      this.rehash(this.live + 1 > this.keys.length * MAX_LOAD * 0.5 ? this.keys.length * 2 : this.keys.length);
     const keys = this.keys;
     let i = hash(key) & this.mask;
     let firstTomb = -1;

@@ -30,7 +30,11 @@ export async function migrateToPostgres(db: Database, pg: PgStore): Promise<Migr
   const storeId = await pg.ensureSchema();
   const head = await pg.head();
   if (head > 0) {
-    throw new CallscreenError('CS_ERR_INVALID_VALUE', `PostgreSQL store ${pg.where} already holds ${head} changes; migrate only into an empty store (a new database), nothing was written`, { store: pg.where, head });
+    throw new CallscreenError(
+      'CS_ERR_INVALID_VALUE',
+      `PostgreSQL store ${pg.where} already holds ${head} changes; migrate only into an empty store (a new database), nothing was written`,
+      { store: pg.where, head },
+    );
   }
   const specs = await readTableSpecs(db);
   const images: RowImage[] = [];
@@ -38,16 +42,38 @@ export async function migrateToPostgres(db: Database, pg: PgStore): Promise<Migr
   // One snapshot of the file, so the rows and their counts agree even if something writes meanwhile.
   await db.readTransaction(async () => {
     for (const spec of specs) {
-      const rows = await db.all<Record<string, SqlParam>>(`SELECT ${spec.cols.map((c) => `"${c}"`).join(', ')} FROM "${spec.name}" ORDER BY ${spec.pk.map((c) => `"${c}"`).join(', ')}`);
+      const rows = await db.all<Record<string, SqlParam>>(
+        `SELECT ${spec.cols.map((c) => `"${c}"`).join(', ')} FROM "${spec.name}" ORDER BY ${spec.pk.map((c) => `"${c}"`).join(', ')}`,
+      );
       sqliteCounts.set(spec.name, rows.length);
       for (const r of rows) images.push({ t: spec.name, op: 'i', r });
     }
   });
   const r = await pg.commit(0, images, new Map(specs.map((s) => [s.name, s])));
-  if ('behind' in r) throw new CallscreenError('CS_ERR_CONFLICT', `PostgreSQL store ${pg.where} was written by someone else during the migration; nothing was written`, { store: pg.where });
-  await db.localTransaction(() => db.run('UPDATE replica_state SET store_id = ?, applied_seq = ?, applied_at = ? WHERE id = 1', [storeId, r.seq, Date.now()]));
-  const pgCounts = new Map((await pg.query<{ tbl: string; c: string }>('SELECT tbl, count(*) AS c FROM cs_rows GROUP BY tbl')).map((x) => [x.tbl, Number(x.c)]));
-  const counts = specs.map((s) => ({ table: s.name, sqlite: sqliteCounts.get(s.name) ?? 0, postgres: pgCounts.get(s.name) ?? 0 }));
+  if ('behind' in r)
+    throw new CallscreenError(
+      'CS_ERR_CONFLICT',
+      `PostgreSQL store ${pg.where} was written by someone else during the migration; nothing was written`,
+      { store: pg.where },
+    );
+  await db.localTransaction(() =>
+    db.run('UPDATE replica_state SET store_id = ?, applied_seq = ?, applied_at = ? WHERE id = 1', [
+      storeId,
+      r.seq,
+      Date.now(),
+    ]),
+  );
+  const pgCounts = new Map(
+    (await pg.query<{ tbl: string; c: string }>('SELECT tbl, count(*) AS c FROM cs_rows GROUP BY tbl')).map((x) => [
+      x.tbl,
+      Number(x.c),
+    ]),
+  );
+  const counts = specs.map((s) => ({
+    table: s.name,
+    sqlite: sqliteCounts.get(s.name) ?? 0,
+    postgres: pgCounts.get(s.name) ?? 0,
+  }));
   const local = {
     quarantine: (await db.get<{ c: number }>('SELECT count(*) AS c FROM quarantine'))?.c ?? 0,
     screened: (await db.get<{ c: number }>('SELECT count(*) AS c FROM screened'))?.c ?? 0,

@@ -89,8 +89,13 @@ export interface PgStoreOptions {
 
 export function pgStoreOptions(config: Config): PgStoreOptions {
   return {
-    url: config.store.url, poolSize: config.store.pool_size, tls: config.store.tls, tlsCa: config.store.tls_ca,
-    connectTimeoutMs: config.store.connect_timeout_ms, nodeName: config.store.node_name || hostname(), logKeep: config.store.log_keep,
+    url: config.store.url,
+    poolSize: config.store.pool_size,
+    tls: config.store.tls,
+    tlsCa: config.store.tls_ca,
+    connectTimeoutMs: config.store.connect_timeout_ms,
+    nodeName: config.store.node_name || hostname(),
+    logKeep: config.store.log_keep,
   };
 }
 
@@ -105,14 +110,31 @@ export function describeUrl(url: string): string {
   }
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 /** True for errors that mean "PostgreSQL is not there" rather than "this statement is wrong". */
 export function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   const msg = err instanceof Error ? err.message : String(err);
-  return UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(msg);
+  return (
+    UNREACHABLE_CODES.has(code) ||
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(
+      msg,
+    )
+  );
 }
 
 export class PgStore {
@@ -121,12 +143,17 @@ export class PgStore {
   private readonly pool: pg.Pool;
   private schemaReady: Promise<string> | null = null;
 
-  constructor(readonly options: PgStoreOptions, private readonly logger: Logger) {
+  constructor(
+    readonly options: PgStoreOptions,
+    private readonly logger: Logger,
+  ) {
     this.node = options.nodeName;
     this.where = describeUrl(options.url);
     this.pool = new pg.Pool(this.clientConfig(options.poolSize));
     // An idle client that loses its server emits here; without a listener it would crash the process.
-    this.pool.on('error', (err) => this.logger.warn({ err: err.message, store: this.where }, 'idle PostgreSQL connection lost'));
+    this.pool.on('error', (err) =>
+      this.logger.warn({ err: err.message, store: this.where }, 'idle PostgreSQL connection lost'),
+    );
   }
 
   clientConfig(max?: number): pg.PoolConfig {
@@ -135,8 +162,19 @@ export class PgStore {
 
   /** node-postgres settings for these options (url, TLS, connect timeout, application name). */
   static clientConfigOf(o: PgStoreOptions, max?: number): pg.PoolConfig {
-    const ssl = o.tls === 'off' ? false : o.tls === 'require' ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ...(o.tlsCa ? { ca: readFileSync(o.tlsCa, 'utf8') } : {}) };
-    return { connectionString: o.url, ssl, connectionTimeoutMillis: o.connectTimeoutMs, ...(max !== undefined ? { max } : {}), application_name: `callscreen ${o.nodeName}` };
+    const ssl =
+      o.tls === 'off'
+        ? false
+        : o.tls === 'require'
+          ? { rejectUnauthorized: false }
+          : { rejectUnauthorized: true, ...(o.tlsCa ? { ca: readFileSync(o.tlsCa, 'utf8') } : {}) };
+    return {
+      connectionString: o.url,
+      ssl,
+      connectionTimeoutMillis: o.connectTimeoutMs,
+      ...(max !== undefined ? { max } : {}),
+      application_name: `callscreen ${o.nodeName}`,
+    };
   }
 
   /** The catalogue error for a failed PostgreSQL operation: unreachable → CS_ERR_UNAVAILABLE naming the store. */
@@ -144,9 +182,19 @@ export class PgStore {
     if (err instanceof CallscreenError) return err;
     const msg = err instanceof Error ? err.message : String(err);
     if (isUnreachable(err)) {
-      return new CallscreenError('CS_ERR_UNAVAILABLE', `PostgreSQL store ${this.where} is unreachable (${msg}); ${what}`, { store: this.where }, { cause: err });
+      return new CallscreenError(
+        'CS_ERR_UNAVAILABLE',
+        `PostgreSQL store ${this.where} is unreachable (${msg}); ${what}`,
+        { store: this.where },
+        { cause: err },
+      );
     }
-    return new CallscreenError('CS_ERR_INTERNAL', `PostgreSQL store ${this.where}: ${msg}; ${what}`, { store: this.where, pgCode: (err as { code?: string }).code ?? '' }, { cause: err });
+    return new CallscreenError(
+      'CS_ERR_INTERNAL',
+      `PostgreSQL store ${this.where}: ${msg}; ${what}`,
+      { store: this.where, pgCode: (err as { code?: string }).code ?? '' },
+      { cause: err },
+    );
   }
 
   private async withClient<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -183,12 +231,18 @@ export class PgStore {
       await c.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
       try {
         await c.query('CREATE TABLE IF NOT EXISTS cs_meta (key text PRIMARY KEY, value text NOT NULL)');
-        const v = Number((await c.query<{ value: string }>("SELECT value FROM cs_meta WHERE key = 'schema_version'")).rows[0]?.value ?? 0);
+        const v = Number(
+          (await c.query<{ value: string }>("SELECT value FROM cs_meta WHERE key = 'schema_version'")).rows[0]?.value ??
+            0,
+        );
         for (const m of PG_MIGRATIONS.filter((x) => x.version > v)) {
           await c.query('BEGIN');
           try {
             await c.query(m.sql);
-            await c.query("INSERT INTO cs_meta VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(m.version)]);
+            await c.query(
+              "INSERT INTO cs_meta VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+              [String(m.version)],
+            );
             await c.query("INSERT INTO cs_meta VALUES ('store_id', $1) ON CONFLICT (key) DO NOTHING", [randomUUID()]);
             await c.query('COMMIT');
           } catch (err) {
@@ -197,7 +251,8 @@ export class PgStore {
           }
           this.logger.info({ store: this.where, version: m.version }, 'PostgreSQL schema migrated');
         }
-        const id = (await c.query<{ value: string }>("SELECT value FROM cs_meta WHERE key = 'store_id'")).rows[0]?.value;
+        const id = (await c.query<{ value: string }>("SELECT value FROM cs_meta WHERE key = 'store_id'")).rows[0]
+          ?.value;
         if (id === undefined) throw new Error('cs_meta has no store_id');
         return id;
       } finally {
@@ -215,12 +270,18 @@ export class PgStore {
    * everything), its row images become change `expectedSeq + 1`; otherwise nothing is written and
    * the head is returned as `behind`. The head row's lock makes writers of every node take turns.
    */
-  async commit(expectedSeq: number, images: readonly RowImage[], specs: ReadonlyMap<string, TableSpec>): Promise<{ seq: number } | { behind: number }> {
+  async commit(
+    expectedSeq: number,
+    images: readonly RowImage[],
+    specs: ReadonlyMap<string, TableSpec>,
+  ): Promise<{ seq: number } | { behind: number }> {
     await this.ensureSchema();
     return this.withClient('nothing was written', async (c) => {
       await c.query('BEGIN');
       try {
-        const head = Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1 FOR UPDATE')).rows[0]?.seq ?? 0);
+        const head = Number(
+          (await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1 FOR UPDATE')).rows[0]?.seq ?? 0,
+        );
         if (head !== expectedSeq) {
           await c.query('ROLLBACK');
           return { behind: head };
@@ -243,7 +304,10 @@ export class PgStore {
         const gone = [...final.values()].filter((f) => f.data === null);
         const kept = [...final.values()].filter((f) => f.data !== null);
         if (gone.length > 0) {
-          await c.query('DELETE FROM cs_rows r USING jsonb_to_recordset($1::jsonb) AS x(tbl text, pk text) WHERE r.tbl = x.tbl AND r.pk = x.pk', [JSON.stringify(gone)]);
+          await c.query(
+            'DELETE FROM cs_rows r USING jsonb_to_recordset($1::jsonb) AS x(tbl text, pk text) WHERE r.tbl = x.tbl AND r.pk = x.pk',
+            [JSON.stringify(gone)],
+          );
         }
         if (kept.length > 0) {
           await c.query(
@@ -252,7 +316,11 @@ export class PgStore {
             [JSON.stringify(kept), seq],
           );
         }
-        await c.query('INSERT INTO cs_changes (seq, node, images) VALUES ($1, $2, $3::jsonb)', [seq, this.node, JSON.stringify(images)]);
+        await c.query('INSERT INTO cs_changes (seq, node, images) VALUES ($1, $2, $3::jsonb)', [
+          seq,
+          this.node,
+          JSON.stringify(images),
+        ]);
         await c.query('UPDATE cs_head SET seq = $1 WHERE id = 1', [seq]);
         if (seq % 1000 === 0) await c.query('DELETE FROM cs_changes WHERE seq <= $1', [seq - this.options.logKeep]);
         await c.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, String(seq)]);
@@ -267,14 +335,19 @@ export class PgStore {
 
   async head(): Promise<number> {
     await this.ensureSchema();
-    return this.withClient('the change log head could not be read', async (c) => Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1')).rows[0]?.seq ?? 0));
+    return this.withClient('the change log head could not be read', async (c) =>
+      Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1')).rows[0]?.seq ?? 0),
+    );
   }
 
   /** Changes after `after`, in order, at most `limit`. */
   async changesAfter(after: number, limit: number): Promise<ChangeRow[]> {
     await this.ensureSchema();
     return this.withClient('changes could not be read', async (c) => {
-      const r = await c.query<{ seq: string; node: string; images: RowImage[] }>('SELECT seq, node, images FROM cs_changes WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
+      const r = await c.query<{ seq: string; node: string; images: RowImage[] }>(
+        'SELECT seq, node, images FROM cs_changes WHERE seq > $1 ORDER BY seq LIMIT $2',
+        [after, limit],
+      );
       return r.rows.map((x) => ({ seq: Number(x.seq), node: x.node, images: x.images }));
     });
   }
@@ -286,7 +359,11 @@ export class PgStore {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       try {
         const seq = Number((await c.query<{ seq: string }>('SELECT seq FROM cs_head WHERE id = 1')).rows[0]?.seq ?? 0);
-        const rows = (await c.query<{ tbl: string; data: Record<string, unknown> }>('SELECT tbl, data FROM cs_rows ORDER BY tbl, pk')).rows;
+        const rows = (
+          await c.query<{ tbl: string; data: Record<string, unknown> }>(
+            'SELECT tbl, data FROM cs_rows ORDER BY tbl, pk',
+          )
+        ).rows;
         await c.query('COMMIT');
         return { seq, rows };
       } catch (err) {
@@ -297,7 +374,9 @@ export class PgStore {
   }
 
   /** Ships screened-call records (idempotent: a record shipped twice is stored once). */
-  async shipScreened(rows: ReadonlyArray<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>): Promise<void> {
+  async shipScreened(
+    rows: ReadonlyArray<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>,
+  ): Promise<void> {
     if (rows.length === 0) return;
     await this.ensureSchema();
     await this.withClient('call records stay in the outbox', async (c) => {
@@ -330,7 +409,9 @@ export class PgStore {
    * every entry). `now`: PostgreSQL's clock when the read began, the next call's `since` (less a
    * margin: an upsert that began before `now` may commit after this read).
    */
-  async peerHits(since: number): Promise<{ now: number; hits: Array<{ entryId: number; hits: number; lastHitAt: number | null }> }> {
+  async peerHits(
+    since: number,
+  ): Promise<{ now: number; hits: Array<{ entryId: number; hits: number; lastHitAt: number | null }> }> {
     await this.ensureSchema();
     return this.withClient("the other nodes' hit counts could not be read", async (c) => {
       const now = Number((await c.query<{ now: string }>(`SELECT ${PG_NOW_MS} AS now`)).rows[0]?.now ?? 0);
@@ -339,7 +420,14 @@ export class PgStore {
          WHERE node <> $1 AND entry_id IN (SELECT entry_id FROM cs_hits WHERE updated_at >= $2 AND node <> $1) GROUP BY entry_id`,
         [this.node, since],
       );
-      return { now, hits: r.rows.map((x) => ({ entryId: Number(x.entry_id), hits: Number(x.hits), lastHitAt: x.last === null ? null : Number(x.last) })) };
+      return {
+        now,
+        hits: r.rows.map((x) => ({
+          entryId: Number(x.entry_id),
+          hits: Number(x.hits),
+          lastHitAt: x.last === null ? null : Number(x.last),
+        })),
+      };
     });
   }
 
@@ -360,11 +448,14 @@ export class PgStore {
     if (q.action) where.push(`data->>'action' = ${p(q.action)}`);
     if (q.digits) {
       const d = p(q.digits);
-      where.push(`(strpos(replace(data->>'number', '+', ''), ${d}) > 0 OR strpos(data->>'from_raw', ${d}) > 0 OR strpos(data->>'to_raw', ${d}) > 0)`);
+      where.push(
+        `(strpos(replace(data->>'number', '+', ''), ${d}) > 0 OR strpos(data->>'from_raw', ${d}) > 0 OR strpos(data->>'to_raw', ${d}) > 0)`,
+      );
     }
     return this.withClient('the site-wide call records could not be read', async (c) => {
       const r = await c.query<{ node: string; data: Record<string, unknown> }>(
-        `SELECT node, data FROM cs_screened WHERE ${where.join(' AND ')} ORDER BY at DESC, node COLLATE "C", id DESC LIMIT ${p(q.limit)} OFFSET ${p(q.offset)}`, params,
+        `SELECT node, data FROM cs_screened WHERE ${where.join(' AND ')} ORDER BY at DESC, node COLLATE "C", id DESC LIMIT ${p(q.limit)} OFFSET ${p(q.offset)}`,
+        params,
       );
       return r.rows.map((x) => ({ ...x.data, id: Number(x.data.id), at: Number(x.data.at), node: x.node }));
     });
@@ -376,23 +467,38 @@ export class PgStore {
    * totals of each node.
    * `blocked`: the actions that count as blocked, as in dashboard-query.ts.
    */
-  async dashboard(orgId: number, since: number, topN: number, blocked: readonly string[]): Promise<{
-    days: Array<{ d: number; channel: string; c: number }>; top: Array<{ number: string; count: number; lastAt: number }>; totals: { screened: number; blocked: number };
+  async dashboard(
+    orgId: number,
+    since: number,
+    topN: number,
+    blocked: readonly string[],
+  ): Promise<{
+    days: Array<{ d: number; channel: string; c: number }>;
+    top: Array<{ number: string; count: number; lastAt: number }>;
+    totals: { screened: number; blocked: number };
     nodes: Array<{ node: string; screened: number; blocked: number }>;
   }> {
     await this.ensureSchema();
     return this.withClient('the site-wide dashboard could not be read', async (c) => {
       const days = await c.query<{ d: string; channel: string; c: string }>(
         `SELECT at / 86400000 AS d, data->>'channel' AS channel, count(*) AS c FROM cs_screened
-         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1, 2`, [orgId, since, blocked]);
+         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1, 2`,
+        [orgId, since, blocked],
+      );
       const top = await c.query<{ number: string; count: string; last_at: string }>(
         `SELECT data->>'number' AS number, count(*) AS count, max(at) AS last_at FROM cs_screened
-         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1 ORDER BY count(*) DESC, max(at) DESC LIMIT $4`, [orgId, since, blocked, topN]);
+         WHERE org_id = $1 AND at >= $2 AND data->>'action' = ANY($3) GROUP BY 1 ORDER BY count(*) DESC, max(at) DESC LIMIT $4`,
+        [orgId, since, blocked, topN],
+      );
       const totals = await c.query<{ screened: string; blocked: string }>(
-        `SELECT count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2`, [orgId, since, blocked]);
+        `SELECT count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2`,
+        [orgId, since, blocked],
+      );
       const nodes = await c.query<{ node: string; screened: string; blocked: string }>(
         `SELECT node, count(*) AS screened, count(*) FILTER (WHERE data->>'action' = ANY($3)) AS blocked FROM cs_screened WHERE org_id = $1 AND at >= $2
-         GROUP BY node ORDER BY node COLLATE "C"`, [orgId, since, blocked]);
+         GROUP BY node ORDER BY node COLLATE "C"`,
+        [orgId, since, blocked],
+      );
       return {
         nodes: nodes.rows.map((r) => ({ node: r.node, screened: Number(r.screened), blocked: Number(r.blocked) })),
         days: days.rows.map((r) => ({ d: Number(r.d), channel: r.channel, c: Number(r.c) })),

@@ -80,7 +80,9 @@ export class PgWriteGate {
       try {
         return await this.db.localTransaction(async () => {
           await clearCapture(this.db);
-          const applied = (await this.db.get<{ s: number; id: string }>('SELECT applied_seq AS s, store_id AS id FROM replica_state WHERE id = 1')) ?? { s: 0, id: '' };
+          const applied = (await this.db.get<{ s: number; id: string }>(
+            'SELECT applied_seq AS s, store_id AS id FROM replica_state WHERE id = 1',
+          )) ?? { s: 0, id: '' };
           const out = await fn();
           const images = await readCapture(this.db);
           await clearCapture(this.db);
@@ -91,7 +93,10 @@ export class PgWriteGate {
           if (applied.id === '') throw new Behind(-1); // never synced: catch up (resync) first
           const r = await this.store.commit(applied.s, images, specs);
           if ('behind' in r) throw new Behind(r.behind);
-          await this.db.run('UPDATE replica_state SET applied_seq = ?, applied_at = ? WHERE id = 1', [r.seq, Date.now()]);
+          await this.db.run('UPDATE replica_state SET applied_seq = ?, applied_at = ? WHERE id = 1', [
+            r.seq,
+            Date.now(),
+          ]);
           this.stats.shared++;
           return out;
         });
@@ -101,10 +106,17 @@ export class PgWriteGate {
           throw err;
         }
         if (attempt >= this.maxAttempts) {
-          throw new CallscreenError('CS_ERR_CONFLICT', `the shared store ${this.store.where} changed under this write ${attempt} times in a row; nothing was written, try again`, { store: this.store.where, attempts: attempt });
+          throw new CallscreenError(
+            'CS_ERR_CONFLICT',
+            `the shared store ${this.store.where} changed under this write ${attempt} times in a row; nothing was written, try again`,
+            { store: this.store.where, attempts: attempt },
+          );
         }
         this.stats.retries++;
-        this.logger.debug({ attempt, head: err.head }, 'shared store moved on; catching up and running the write again');
+        this.logger.debug(
+          { attempt, head: err.head },
+          'shared store moved on; catching up and running the write again',
+        );
         await this.replicator.catchUp();
       }
     }

@@ -45,7 +45,14 @@ export interface ShipperStatus {
 export class RecordShipper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private st = { shippedRecords: 0, shippedHits: 0, pulledHits: 0, pendingRecords: 0, errors: 0, lastError: null as string | null };
+  private st = {
+    shippedRecords: 0,
+    shippedHits: 0,
+    pulledHits: 0,
+    pendingRecords: 0,
+    errors: 0,
+    lastError: null as string | null,
+  };
 
   constructor(
     private readonly db: Database,
@@ -81,29 +88,40 @@ export class RecordShipper {
 
   private async shipOnce(): Promise<void> {
     try {
-      const mark = await this.db.get<{ sid: number; hat: number }>('SELECT shipped_screened_id AS sid, shipped_hits_at AS hat FROM replica_state WHERE id = 1');
+      const mark = await this.db.get<{ sid: number; hat: number }>(
+        'SELECT shipped_screened_id AS sid, shipped_hits_at AS hat FROM replica_state WHERE id = 1',
+      );
       let sid = mark?.sid ?? 0;
       for (;;) {
-        const rows = await this.db.all<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>('SELECT * FROM screened WHERE id > ? ORDER BY id LIMIT ?', [sid, this.batch]);
+        const rows = await this.db.all<{ id: number; at: number; org_id: number | null } & Record<string, unknown>>(
+          'SELECT * FROM screened WHERE id > ? ORDER BY id LIMIT ?',
+          [sid, this.batch],
+        );
         const last = rows.at(-1);
         if (last === undefined) break;
         await this.store.shipScreened(rows);
         sid = last.id;
-        await this.db.localTransaction(() => this.db.run('UPDATE replica_state SET shipped_screened_id = ? WHERE id = 1', [sid]));
+        await this.db.localTransaction(() =>
+          this.db.run('UPDATE replica_state SET shipped_screened_id = ? WHERE id = 1', [sid]),
+        );
         this.st.shippedRecords += rows.length;
         if (rows.length < this.batch) break;
       }
       const hat = mark?.hat ?? 0;
       const hits = await this.db.all<{ id: number; hit_count: number; last_hit_at: number | null }>(
-        'SELECT id, hit_count, last_hit_at FROM entries WHERE last_hit_at >= ? AND hit_count > 0', [hat - HIT_MARGIN_MS],
+        'SELECT id, hit_count, last_hit_at FROM entries WHERE last_hit_at >= ? AND hit_count > 0',
+        [hat - HIT_MARGIN_MS],
       );
       if (hits.length > 0) {
         await this.store.shipHits(hits);
         const top = Math.max(...hits.map((h) => h.last_hit_at ?? 0));
-        await this.db.localTransaction(() => this.db.run('UPDATE replica_state SET shipped_hits_at = ? WHERE id = 1', [top]));
+        await this.db.localTransaction(() =>
+          this.db.run('UPDATE replica_state SET shipped_hits_at = ? WHERE id = 1', [top]),
+        );
         this.st.shippedHits += hits.length;
       }
-      this.st.pendingRecords = (await this.db.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE id > ?', [sid]))?.c ?? 0;
+      this.st.pendingRecords =
+        (await this.db.get<{ c: number }>('SELECT count(*) AS c FROM screened WHERE id > ?', [sid]))?.c ?? 0;
       await this.pullPeerHits();
     } catch (err) {
       this.st.errors++;
@@ -119,22 +137,29 @@ export class RecordShipper {
    * this node's panel, API, CLI and stale report count every node's hits.
    */
   private async pullPeerHits(): Promise<void> {
-    const mark = (await this.db.get<{ at: number }>('SELECT peer_hits_at AS at FROM replica_state WHERE id = 1'))?.at ?? 0;
+    const mark =
+      (await this.db.get<{ at: number }>('SELECT peer_hits_at AS at FROM replica_state WHERE id = 1'))?.at ?? 0;
     const { now, hits } = await this.store.peerHits(mark === 0 ? 0 : mark - PEER_MARGIN_MS);
     await this.db.localTransaction(async () => {
       let updated = 0;
       for (let i = 0; i < hits.length; i += 300) {
         const chunk = hits.slice(i, i + 300);
-        updated += (await this.db.run(
-          `WITH p(id, n, last) AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
+        updated += (
+          await this.db.run(
+            `WITH p(id, n, last) AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
            UPDATE entries SET peer_hits = p.n, peer_last_hit_at = p.last FROM p WHERE entries.id = p.id`,
-          chunk.flatMap((h) => [h.entryId, h.hits, h.lastHitAt]),
-        )).changes;
+            chunk.flatMap((h) => [h.entryId, h.hits, h.lastHitAt]),
+          )
+        ).changes;
       }
       // An entry newer than this replica's newest (it lags): keep the mark and read it again next
       // time. (One it no longer has, purged, is not waited for.)
-      const newest = updated === hits.length ? 0 : (await this.db.get<{ m: number | null }>('SELECT max(id) AS m FROM entries'))?.m ?? 0;
-      if (updated === hits.length || hits.every((h) => h.entryId <= newest)) await this.db.run('UPDATE replica_state SET peer_hits_at = ? WHERE id = 1', [Math.max(now, 1)]);
+      const newest =
+        updated === hits.length
+          ? 0
+          : ((await this.db.get<{ m: number | null }>('SELECT max(id) AS m FROM entries'))?.m ?? 0);
+      if (updated === hits.length || hits.every((h) => h.entryId <= newest))
+        await this.db.run('UPDATE replica_state SET peer_hits_at = ? WHERE id = 1', [Math.max(now, 1)]);
     });
     this.st.pulledHits += hits.length;
   }

@@ -57,9 +57,24 @@ export class Replicator {
   private readonly batch: number;
   private readonly now: () => number;
   private readonly appliedListeners = new Set<() => void>();
-  private st = { appliedSeq: 0, headSeq: 0, connected: false, listening: false, behindSince: 0, lastAppliedAt: 0, resyncs: 0, errors: 0, lastError: null as string | null };
+  private st = {
+    appliedSeq: 0,
+    headSeq: 0,
+    connected: false,
+    listening: false,
+    behindSince: 0,
+    lastAppliedAt: 0,
+    resyncs: 0,
+    errors: 0,
+    lastError: null as string | null,
+  };
 
-  constructor(private readonly db: Database, private readonly store: PgStore, private readonly logger: Logger, options: ReplicatorOptions = {}) {
+  constructor(
+    private readonly db: Database,
+    private readonly store: PgStore,
+    private readonly logger: Logger,
+    options: ReplicatorOptions = {},
+  ) {
     this.pollMs = options.pollMs ?? 1000;
     this.batch = options.batch ?? 500;
     this.now = options.now ?? Date.now;
@@ -111,7 +126,12 @@ export class Replicator {
   }
 
   async localState(): Promise<LocalState> {
-    return (await this.db.get<LocalState>('SELECT store_id, applied_seq FROM replica_state WHERE id = 1')) ?? { store_id: '', applied_seq: 0 };
+    return (
+      (await this.db.get<LocalState>('SELECT store_id, applied_seq FROM replica_state WHERE id = 1')) ?? {
+        store_id: '',
+        applied_seq: 0,
+      }
+    );
   }
 
   /** Starts following: LISTEN (reconnected when lost) and the poll timer. Never throws. */
@@ -121,9 +141,11 @@ export class Replicator {
     void this.listen();
     const tick = (): void => {
       if (this.stopped) return;
-      void this.catchUp().catch(() => undefined).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.pollMs);
-      });
+      void this.catchUp()
+        .catch(() => undefined)
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.pollMs);
+        });
     };
     tick();
   }
@@ -153,7 +175,10 @@ export class Replicator {
         if (this.listener !== client) return;
         this.listener = null;
         this.st.listening = false;
-        this.logger.warn({ err: err?.message, store: this.store.where }, 'LISTEN connection lost; polling until it is back');
+        this.logger.warn(
+          { err: err?.message, store: this.store.where },
+          'LISTEN connection lost; polling until it is back',
+        );
         client.end().catch(() => undefined);
         this.retryListen();
       };
@@ -214,7 +239,11 @@ export class Replicator {
       let local = await this.localState();
       this.st.appliedSeq = local.applied_seq;
       if (local.store_id !== storeId) {
-        await this.resync(storeId, specs, local.store_id === '' ? 'first start against this store' : 'the replica was made from another store');
+        await this.resync(
+          storeId,
+          specs,
+          local.store_id === '' ? 'first start against this store' : 'the replica was made from another store',
+        );
         local = await this.localState();
       }
       for (;;) {
@@ -231,7 +260,10 @@ export class Replicator {
           const head = await this.store.head();
           this.noteHead(head);
           if (head > local.applied_seq) {
-            if ((await this.localState()).applied_seq !== local.applied_seq || (await this.store.changesAfter(local.applied_seq, 1)).length > 0) {
+            if (
+              (await this.localState()).applied_seq !== local.applied_seq ||
+              (await this.store.changesAfter(local.applied_seq, 1)).length > 0
+            ) {
               local = await this.localState();
               continue;
             }
@@ -249,7 +281,8 @@ export class Replicator {
         }
         const applied = await this.db.localTransaction(async () => {
           // Another process (the CLI, a second daemon on this file) may have applied some meanwhile.
-          const cur = (await this.db.get<{ s: number }>('SELECT applied_seq AS s FROM replica_state WHERE id = 1'))?.s ?? 0;
+          const cur =
+            (await this.db.get<{ s: number }>('SELECT applied_seq AS s FROM replica_state WHERE id = 1'))?.s ?? 0;
           let last = cur;
           for (const r of rows) {
             if (r.seq <= last) continue;
@@ -257,7 +290,11 @@ export class Replicator {
             await applyImages(this.db, specs, r.images);
             last = r.seq;
           }
-          if (last !== cur) await this.db.run('UPDATE replica_state SET applied_seq = ?, applied_at = ? WHERE id = 1', [last, this.now()]);
+          if (last !== cur)
+            await this.db.run('UPDATE replica_state SET applied_seq = ?, applied_at = ? WHERE id = 1', [
+              last,
+              this.now(),
+            ]);
           await this.db.exec('DELETE FROM temp.cs_capture').catch(() => undefined);
           return last;
         });
@@ -307,15 +344,22 @@ export class Replicator {
       await this.db.exec('PRAGMA defer_foreign_keys = ON');
       if (cur && cur.store_id !== storeId) {
         // Another store's (or none's): the other nodes' hit counts pulled from it do not apply; pull afresh.
-        await this.db.run('UPDATE entries SET peer_hits = 0, peer_last_hit_at = NULL WHERE peer_hits <> 0 OR peer_last_hit_at IS NOT NULL');
+        await this.db.run(
+          'UPDATE entries SET peer_hits = 0, peer_last_hit_at = NULL WHERE peer_hits <> 0 OR peer_last_hit_at IS NOT NULL',
+        );
         await this.db.run('UPDATE replica_state SET peer_hits_at = 0 WHERE id = 1');
       }
-      await this.db.exec('CREATE TEMP TABLE IF NOT EXISTS cs_keep (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID');
+      await this.db.exec(
+        'CREATE TEMP TABLE IF NOT EXISTS cs_keep (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID',
+      );
       await this.db.exec('DELETE FROM temp.cs_keep');
       for (const spec of specs.values()) {
         for (const row of byTable.get(spec.name) ?? []) {
           await upsert(this.db, spec, row as Record<string, string | number | null>);
-          await this.db.run('INSERT OR IGNORE INTO temp.cs_keep (tbl, pk) VALUES (?, ?)', [spec.name, JSON.stringify(spec.pk.map((c) => row[c] ?? null))]);
+          await this.db.run('INSERT OR IGNORE INTO temp.cs_keep (tbl, pk) VALUES (?, ?)', [
+            spec.name,
+            JSON.stringify(spec.pk.map((c) => row[c] ?? null)),
+          ]);
         }
       }
       // Children first, so a cascade never meets a row this loop is about to look at.
@@ -326,7 +370,10 @@ export class Replicator {
           [spec.name],
         );
       }
-      await this.db.run('UPDATE replica_state SET store_id = ?, applied_seq = ?, applied_at = ?, resynced_at = ? WHERE id = 1', [storeId, snap.seq, this.now(), this.now()]);
+      await this.db.run(
+        'UPDATE replica_state SET store_id = ?, applied_seq = ?, applied_at = ?, resynced_at = ? WHERE id = 1',
+        [storeId, snap.seq, this.now(), this.now()],
+      );
       await this.db.exec('DELETE FROM temp.cs_keep');
       await this.db.exec('DELETE FROM temp.cs_capture').catch(() => undefined);
       return true;
@@ -338,7 +385,8 @@ export class Replicator {
     this.noteHead(snap.seq);
     const fields = { why, seq: snap.seq, rows: snap.rows.length, ms: this.now() - t0, store: this.store.where };
     // A new node's first copy is expected; a resync later means the log was pruned past this node.
-    if (this.st.resyncs === 1 && why.startsWith('first start')) this.logger.info(fields, 'replica copied whole from the shared store');
+    if (this.st.resyncs === 1 && why.startsWith('first start'))
+      this.logger.info(fields, 'replica copied whole from the shared store');
     else this.logger.warn(fields, 'replica resynced whole from the shared store');
   }
 }

@@ -59,7 +59,10 @@ export async function readTableSpecs(db: Database): Promise<TableSpec[]> {
   for (const t of SHARED) {
     const info = await db.all<{ name: string; pk: number }>(`SELECT name, pk FROM pragma_table_info('${t.name}')`);
     if (info.length === 0) throw new Error(`shared table ${t.name} is missing from ${db.path}`);
-    const pk = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+    const pk = info
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk)
+      .map((c) => c.name);
     const cols = info.map((c) => c.name).filter((c) => !(t.local ?? []).includes(c));
     out.push({ name: t.name, pk, cols, appendOnly: t.appendOnly ?? false });
   }
@@ -75,7 +78,8 @@ const q = (ident: string): string => `"${ident.replace(/"/g, '""')}"`;
 export async function installCapture(db: Database, specs: readonly TableSpec[]): Promise<void> {
   const stmts = ['CREATE TEMP TABLE IF NOT EXISTS cs_capture (n INTEGER PRIMARY KEY, image TEXT NOT NULL)'];
   for (const s of specs) {
-    const rowOf = (ref: 'NEW' | 'OLD'): string => `json_object(${s.cols.map((c) => `'${c}', ${ref}.${q(c)}`).join(', ')})`;
+    const rowOf = (ref: 'NEW' | 'OLD'): string =>
+      `json_object(${s.cols.map((c) => `'${c}', ${ref}.${q(c)}`).join(', ')})`;
     const keyOf = (ref: 'NEW' | 'OLD'): string => `json_array(${s.pk.map((c) => `${ref}.${q(c)}`).join(', ')})`;
     const ins = (body: string): string => `INSERT INTO temp.cs_capture (image) VALUES (${body});`;
     stmts.push(
@@ -109,7 +113,11 @@ export function keyText(spec: TableSpec, image: RowImage): string {
  * Applies images to this file, in order, inside the caller's transaction. Inserts and updates are
  * upserts that leave local columns (hit counts) alone; a row whose key changed loses its old key first.
  */
-export async function applyImages(db: Database, specs: ReadonlyMap<string, TableSpec>, images: readonly RowImage[]): Promise<void> {
+export async function applyImages(
+  db: Database,
+  specs: ReadonlyMap<string, TableSpec>,
+  images: readonly RowImage[],
+): Promise<void> {
   // Consecutive upserts into one table go as one multi-row statement (an import is thousands of
   // them): SQLite still inserts, checks constraints and fires triggers row by row, in order.
   let run: { spec: TableSpec; rows: Array<Readonly<Record<string, SqlParam>>> } | null = null;
@@ -127,13 +135,19 @@ export async function applyImages(db: Database, specs: ReadonlyMap<string, Table
       continue;
     }
     const r = img.r ?? {};
-    if (img.op === 'u' && img.k !== undefined && keyText(spec, { t: img.t, op: 'd', k: img.k }) !== keyText(spec, img) && !spec.appendOnly) {
+    if (
+      img.op === 'u' &&
+      img.k !== undefined &&
+      keyText(spec, { t: img.t, op: 'd', k: img.k }) !== keyText(spec, img) &&
+      !spec.appendOnly
+    ) {
       await flush();
       await db.run(`DELETE FROM ${q(spec.name)} WHERE ${where}`, [...img.k]);
     }
     // SQLite allows 32,766 parameters a statement; stay well below.
     const max = Math.max(1, Math.min(500, Math.floor(30_000 / spec.cols.length)));
-    if (run !== null && ((run as { spec: TableSpec }).spec !== spec || (run as { rows: unknown[] }).rows.length >= max)) await flush();
+    if (run !== null && ((run as { spec: TableSpec }).spec !== spec || (run as { rows: unknown[] }).rows.length >= max))
+      await flush();
     if (run === null) run = { spec, rows: [] };
     (run as { rows: Array<Readonly<Record<string, SqlParam>>> }).rows.push(r);
   }
@@ -146,11 +160,18 @@ export async function upsert(db: Database, spec: TableSpec, r: Readonly<Record<s
 }
 
 /** `upsert` of several rows in one statement, in order. */
-export async function upsertMany(db: Database, spec: TableSpec, rows: ReadonlyArray<Readonly<Record<string, SqlParam>>>): Promise<void> {
+export async function upsertMany(
+  db: Database,
+  spec: TableSpec,
+  rows: ReadonlyArray<Readonly<Record<string, SqlParam>>>,
+): Promise<void> {
   if (rows.length === 0) return;
   const cols = spec.cols;
   const nonKey = cols.filter((c) => !spec.pk.includes(c));
-  const action = spec.appendOnly || nonKey.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
+  const action =
+    spec.appendOnly || nonKey.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
   const tuple = `(${cols.map(() => '?').join(', ')})`;
   await db.run(
     `INSERT INTO ${q(spec.name)} (${cols.map(q).join(', ')}) VALUES ${rows.map(() => tuple).join(', ')} ON CONFLICT (${spec.pk.map(q).join(', ')}) ${action}`,

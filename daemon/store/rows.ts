@@ -54,10 +54,19 @@ export interface EntryRecord extends EntryView {
 
 export function toEntryView(r: EntryRow): EntryView {
   return {
-    id: r.id, list: r.list, kind: r.kind, value: r.value, mode: r.mode, name: r.name, reason: r.reason, expiresAt: r.expires_at,
+    id: r.id,
+    list: r.list,
+    kind: r.kind,
+    value: r.value,
+    mode: r.mode,
+    name: r.name,
+    reason: r.reason,
+    expiresAt: r.expires_at,
     // Every field always set, in one order (also in the index's summaries): one object shape
     // through decide() keeps its property reads monomorphic.
-    observe: r.observe_since !== null, dids: didsOf(r.dids), breadth: 0,
+    observe: r.observe_since !== null,
+    dids: didsOf(r.dids),
+    breadth: 0,
     requireAttestation: r.require_attestation === 1,
   };
 }

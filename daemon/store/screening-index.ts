@@ -19,7 +19,13 @@ import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { BlockMode, EntryView } from '../core/entry.js';
-import { compilePattern, narrowestFirst, patternMatches, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
+import {
+  compilePattern,
+  narrowestFirst,
+  patternMatches,
+  prefixBreadth,
+  type CompiledPattern,
+} from '../core/number-pattern.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -162,7 +168,12 @@ function patternTrieOf(patterns: readonly PatternEntry[]): PatternNode | null {
 /** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
 function isPlain(e: EntryView): boolean {
   // "Only when attested" (#16) needs the caller's attestation, which the summary cannot hold either.
-  return e.kind === 'exact' && e.observe !== true && e.requireAttestation !== true && (e.dids === undefined || e.dids === null || e.dids.length === 0);
+  return (
+    e.kind === 'exact' &&
+    e.observe !== true &&
+    e.requireAttestation !== true &&
+    (e.dids === undefined || e.dids === null || e.dids.length === 0)
+  );
 }
 
 /** A number's exact entries, then blocks of the contacts it belongs to (also `callscreen check`'s). */
@@ -227,7 +238,10 @@ export class ScreeningIndex {
   private readonly warmReads = new Set<Promise<void>>();
   private numberStmt: Promise<PreparedStatement> | null = null;
 
-  constructor(private readonly db: Database, options: ScreeningIndexOptions = {}) {
+  constructor(
+    private readonly db: Database,
+    options: ScreeningIndexOptions = {},
+  ) {
     this.cacheMax = options.cacheMax ?? 100_000;
     this.maxWarming = options.maxWarming ?? 8;
   }
@@ -262,7 +276,14 @@ export class ScreeningIndex {
   lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Matches {
     const only = call === null ? null : call.allowlistOnly;
     if (subject.kind === 'unidentified') {
-      return { exact: NO_ENTRIES, prefixes: NO_ENTRIES, unidentified: state.unidentified, protection: null, allowlistOnly: only, contact: false };
+      return {
+        exact: NO_ENTRIES,
+        prefixes: NO_ENTRIES,
+        unidentified: state.unidentified,
+        protection: null,
+        allowlistOnly: only,
+        contact: false,
+      };
     }
     const n = subject.value;
     const protection = this.protection(state, n);
@@ -286,8 +307,12 @@ export class ScreeningIndex {
       this.keyMisses++;
     }
     return {
-      exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection,
-      allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+      exact,
+      prefixes: this.prefixMatches(state, n),
+      unidentified: state.unidentified,
+      protection,
+      allowlistOnly: only,
+      contact: only !== null && state.contactNumbers.has(n),
     };
   }
 
@@ -325,8 +350,12 @@ export class ScreeningIndex {
         const exact = await this.fetchNumber(state, n);
         const only = call === null ? null : call.allowlistOnly;
         return {
-          exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n),
-          allowlistOnly: only, contact: only !== null && state.contactNumbers.has(n),
+          exact,
+          prefixes: this.prefixMatches(state, n),
+          unidentified: state.unidentified,
+          protection: this.protection(state, n),
+          allowlistOnly: only,
+          contact: only !== null && state.contactNumbers.has(n),
         };
       }
     }
@@ -338,7 +367,14 @@ export class ScreeningIndex {
    * them with `exactEntriesAfter` instead of one read per number).
    */
   matchesWith(state: OrgState, n: string, exact: readonly EntryView[]): Matches {
-    return { exact, prefixes: this.prefixMatches(state, n), unidentified: state.unidentified, protection: this.protection(state, n), allowlistOnly: null, contact: false };
+    return {
+      exact,
+      prefixes: this.prefixMatches(state, n),
+      unidentified: state.unidentified,
+      protection: this.protection(state, n),
+      allowlistOnly: null,
+      contact: false,
+    };
   }
 
   /** Resolves once the background reads in flight have settled (tests; a clean stop). */
@@ -363,8 +399,15 @@ export class ScreeningIndex {
   }
 
   stats(): {
-    orgs: number; keys: number; keyBytes: number; complex: number; cacheSize: number;
-    cacheHits: number; cacheMisses: number; keyMisses: number; warmFailures: number;
+    orgs: number;
+    keys: number;
+    keyBytes: number;
+    complex: number;
+    cacheSize: number;
+    cacheHits: number;
+    cacheMisses: number;
+    keyMisses: number;
+    warmFailures: number;
   } {
     let keys = 0;
     let keyBytes = 0;
@@ -377,8 +420,15 @@ export class ScreeningIndex {
       complex += s.complex.size;
     }
     return {
-      orgs: this.byId.size, keys, keyBytes, complex, cacheSize,
-      cacheHits: this.cacheHits, cacheMisses: this.cacheMisses, keyMisses: this.keyMisses, warmFailures: this.warmFailures,
+      orgs: this.byId.size,
+      keys,
+      keyBytes,
+      complex,
+      cacheSize,
+      cacheHits: this.cacheHits,
+      cacheMisses: this.cacheMisses,
+      keyMisses: this.keyMisses,
+      warmFailures: this.warmFailures,
     };
   }
 
@@ -414,7 +464,9 @@ export class ScreeningIndex {
     if (state.allowlistOnly.size > 0) {
       // A contact number added or removed: allowlist-only DIDs let contacts ring.
       const c = await this.db.get(
-        'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?', [orgId, number]);
+        'SELECT 1 FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ? AND cn.number = ?',
+        [orgId, number],
+      );
       if (c) state.contactNumbers.add(number);
       else state.contactNumbers.delete(number);
     }
@@ -422,7 +474,9 @@ export class ScreeningIndex {
 
   /** Every number of a contact (its block was added, changed or removed). */
   async refreshContact(orgId: number, contactId: number): Promise<void> {
-    const rows = await this.db.all<{ number: string }>('SELECT number FROM contact_numbers WHERE contact_id = ?', [contactId]);
+    const rows = await this.db.all<{ number: string }>('SELECT number FROM contact_numbers WHERE contact_id = ?', [
+      contactId,
+    ]);
     for (const r of rows) await this.refreshNumber(orgId, r.number);
   }
 
@@ -513,15 +567,17 @@ export class ScreeningIndex {
     const id = `${state.org.id}:${n}`;
     if (this.warming.size >= this.maxWarming || this.warming.has(id)) return;
     this.warming.add(id);
-    const read: Promise<void> = this.fetchNumber(state, n).then(
-      () => undefined,
-      () => {
-        this.warmFailures++;
-      },
-    ).finally(() => {
-      this.warming.delete(id);
-      this.warmReads.delete(read);
-    });
+    const read: Promise<void> = this.fetchNumber(state, n)
+      .then(
+        () => undefined,
+        () => {
+          this.warmFailures++;
+        },
+      )
+      .finally(() => {
+        this.warming.delete(id);
+        this.warmReads.delete(read);
+      });
     this.warmReads.add(read);
   }
 
@@ -546,14 +602,20 @@ export class ScreeningIndex {
   /** An org's state from SQLite (its key map kept from `previous` when given); not yet visible. */
   private async buildOrg(row: OrgRow, previous?: OrgState): Promise<OrgState> {
     const org = toOrg(row);
-    const dids = await this.db.all<{ number: string; allowlist_only: BlockMode | null }>('SELECT number, allowlist_only FROM org_numbers WHERE org_id = ?', [org.id]);
+    const dids = await this.db.all<{ number: string; allowlist_only: BlockMode | null }>(
+      'SELECT number, allowlist_only FROM org_numbers WHERE org_id = ?',
+      [org.id],
+    );
     const loaded = previous ?? (await this.loadKeys(org.id));
     const allowlistOnly = new Map<string, BlockMode>();
     for (const d of dids) if (d.allowlist_only !== null) allowlistOnly.set(d.number, d.allowlist_only);
     const contactNumbers = new Set<string>();
     if (allowlistOnly.size > 0) {
       await this.db.each(
-        'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?', [org.id], (r) => contactNumbers.add((r as { n: string }).n));
+        'SELECT cn.number AS n FROM contact_numbers cn JOIN contacts c ON c.id = cn.contact_id WHERE c.org_id = ?',
+        [org.id],
+        (r) => contactNumbers.add((r as { n: string }).n),
+      );
     }
     const state: OrgState = {
       org,
@@ -635,7 +697,9 @@ export class ScreeningIndex {
    * An org's key map from scratch: every exact entry's summary (paged, see KEYS_PAGE_SQL), then the
    * full entries of numbers that have several entries or belong to a blocked contact.
    */
-  private async loadKeys(orgId: number): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]>; scoped: boolean }> {
+  private async loadKeys(
+    orgId: number,
+  ): Promise<{ keys: NumberKeyMap; complex: Map<number, readonly EntryView[]>; scoped: boolean }> {
     const count = await this.db.get<{ c: number }>(
       "SELECT count(*) AS c FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL",
       [orgId],
@@ -655,7 +719,7 @@ export class ScreeningIndex {
         const c2 = t.indexOf(':', c1 + 1);
         const value = t.slice(0, c1);
         const meta = Number(t.slice(c1 + 1, c2));
-        const isAllow = (meta % 4 & ALLOW_BIT) !== 0;
+        const isAllow = ((meta % 4) & ALLOW_BIT) !== 0;
         // Rows of the previous page's last number come again (value >= last): skip those read.
         if (value === last && (lastWasBlock || isAllow)) continue;
         fresh++;

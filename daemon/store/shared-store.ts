@@ -28,11 +28,24 @@ export class SharedStore {
   readonly gate: PgWriteGate;
   readonly shipper: RecordShipper;
 
-  constructor(config: Config, db: Database, private readonly logger: Logger, private readonly now: () => number = Date.now) {
+  constructor(
+    config: Config,
+    db: Database,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
     this.pg = new PgStore(pgStoreOptions(config), logger.child({ component: 'pg-store' }));
-    this.replicator = new Replicator(db, this.pg, logger.child({ component: 'replicator' }), { pollMs: config.store.replica_poll_ms, now });
+    this.replicator = new Replicator(db, this.pg, logger.child({ component: 'replicator' }), {
+      pollMs: config.store.replica_poll_ms,
+      now,
+    });
     this.gate = new PgWriteGate(db, this.pg, this.replicator, logger.child({ component: 'write-gate' }));
-    this.shipper = new RecordShipper(db, this.pg, logger.child({ component: 'outbox' }), Math.max(config.records.flush_ms, 250));
+    this.shipper = new RecordShipper(
+      db,
+      this.pg,
+      logger.child({ component: 'outbox' }),
+      Math.max(config.records.flush_ms, 250),
+    );
     this.gate.attach();
   }
 
@@ -42,7 +55,10 @@ export class SharedStore {
       await this.replicator.catchUp();
       return true;
     } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err), store: this.pg.where }, 'shared store unreachable; working from this node\'s replica (writes are refused until it is back)');
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), store: this.pg.where },
+        "shared store unreachable; working from this node's replica (writes are refused until it is back)",
+      );
       return false;
     }
   }
@@ -61,8 +77,12 @@ export class SharedStore {
   status(): SharedStoreStatus {
     const replica = this.replicator.status();
     return {
-      store: this.pg.where, node: this.pg.node, replica, lagChanges: this.replicator.lag(),
-      lagMs: replica.behindSince === 0 ? 0 : Math.max(0, this.now() - replica.behindSince), outbox: this.shipper.status(),
+      store: this.pg.where,
+      node: this.pg.node,
+      replica,
+      lagChanges: this.replicator.lag(),
+      lagMs: replica.behindSince === 0 ? 0 : Math.max(0, this.now() - replica.behindSince),
+      outbox: this.shipper.status(),
     };
   }
 

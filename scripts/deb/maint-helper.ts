@@ -55,9 +55,17 @@ function probeTcp(host: string, port: number): Promise<{ ok: boolean; detail: st
   return new Promise((resolve) => {
     const s = connect({ host, port });
     s.setTimeout(2000);
-    s.once('connect', () => { s.destroy(); resolve({ ok: true, detail: `${host}:${port} accepts connections` }); });
-    s.once('timeout', () => { s.destroy(); resolve({ ok: false, detail: `${host}:${port} timed out` }); });
-    s.once('error', (e) => resolve({ ok: false, detail: `${host}:${port} ${(e as NodeJS.ErrnoException).code ?? e.message}` }));
+    s.once('connect', () => {
+      s.destroy();
+      resolve({ ok: true, detail: `${host}:${port} accepts connections` });
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve({ ok: false, detail: `${host}:${port} timed out` });
+    });
+    s.once('error', (e) =>
+      resolve({ ok: false, detail: `${host}:${port} ${(e as NodeJS.ErrnoException).code ?? e.message}` }),
+    );
   });
 }
 
@@ -102,7 +110,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'migrate': {
       const config = loadConfig(args);
-      const db = await openStore(config.store.path, { busyTimeoutMs: config.store.busy_timeout_ms, backupBeforeMigrate: false });
+      const db = await openStore(config.store.path, {
+        busyTimeoutMs: config.store.busy_timeout_ms,
+        backupBeforeMigrate: false,
+      });
       try {
         const row = await db.get<{ user_version: number }>('PRAGMA user_version');
         process.stdout.write(`${row?.user_version ?? 0}\n`);
@@ -114,7 +125,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'ready':
       return ready(args);
     default:
-      throw new CallscreenError('CS_ERR_USAGE', `maint-helper: unknown command ${command ?? '(none)'}; use store-path, migrate or ready`);
+      throw new CallscreenError(
+        'CS_ERR_USAGE',
+        `maint-helper: unknown command ${command ?? '(none)'}; use store-path, migrate or ready`,
+      );
   }
 }
 

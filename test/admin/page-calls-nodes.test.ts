@@ -8,17 +8,55 @@ import { renderDashboard } from '../../daemon/admin/page-views.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
 import type { Org } from '../../daemon/store/rows.js';
 
-const org: Org = { id: 1, slug: 'acme', name: 'Acme', createdAt: 0, policy: { region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false, attestationFailed: 'allow', ownDidUnattested: 'voicemail', standinsUnidentified: false } };
+const org: Org = {
+  id: 1,
+  slug: 'acme',
+  name: 'Acme',
+  createdAt: 0,
+  policy: {
+    region: 'US',
+    outboundPolicy: 'warn',
+    rejectCode: 603,
+    defaultMode: 'reject',
+    agentsMayBlock: false,
+    attestationFailed: 'allow',
+    ownDidUnattested: 'voicemail',
+    standinsUnidentified: false,
+  },
+};
 const user = { id: 1, name: 'alice', role: 'admin' as const, disabled: false, orgs: ['acme'], roles: {} };
-const frame: Frame = { title: 'Recent calls', user, csrf: 'x', org, orgs: [org], perms: permissionsFor(user, org), path: '/calls' };
+const frame: Frame = {
+  title: 'Recent calls',
+  user,
+  csrf: 'x',
+  org,
+  orgs: [org],
+  perms: permissionsFor(user, org),
+  path: '/calls',
+};
 const row = (id: number, node?: string): ScreenedRow => ({
-  id, at: 1_764_900_000_000 + id, org_id: 1, channel: 'call', direction: 'inbound', from_raw: `+1555000000${id}`, to_raw: '+12125550100', number: `+1555000000${id}`,
-  action: 'reject', rule_kind: 'exact', rule_id: '1', reason: 'blocked', adapter: 'fastagi', call_id: null, fail_mode: null, latency_us: 10, attestation: null,
+  id,
+  at: 1_764_900_000_000 + id,
+  org_id: 1,
+  channel: 'call',
+  direction: 'inbound',
+  from_raw: `+1555000000${id}`,
+  to_raw: '+12125550100',
+  number: `+1555000000${id}`,
+  action: 'reject',
+  rule_kind: 'exact',
+  rule_id: '1',
+  reason: 'blocked',
+  adapter: 'fastagi',
+  call_id: null,
+  fail_mode: null,
+  latency_us: 10,
+  attestation: null,
   ...(node !== undefined ? { node } : {}),
 });
 const none = { verdict: '' as const, number: '' };
 
-t.test('recent calls: a Node column with every node\'s calls; none on one node', async (t) => {
+t.test("recent calls: a Node column with every node's calls; none on one node", async (t) => {
   const site = renderCallsPage(frame, [row(2, 'pbx-b'), row(1, 'pbx-a')], none, 1, 25, 'site').value;
   t.match(site, '<th scope="col">Node</th>');
   t.match(site, '<td data-label="Node">pbx-b</td>');
@@ -28,16 +66,27 @@ t.test('recent calls: a Node column with every node\'s calls; none on one node',
   t.notMatch(single, /Node/, 'a single-node site has no Node column');
   const away = renderCallsPage(frame, [row(1, 'pbx-a')], none, 1, 25, 'node').value;
   t.match(away, '<td data-label="Node">pbx-a</td>');
-  t.match(away, 'The shared store cannot be reached: only the calls this node screened are listed.', 'PostgreSQL away: says the list is this node\'s');
+  t.match(
+    away,
+    'The shared store cannot be reached: only the calls this node screened are listed.',
+    "PostgreSQL away: says the list is this node's",
+  );
 });
 
-t.test('dashboard: each node\'s totals only with several nodes', async (t) => {
+t.test("dashboard: each node's totals only with several nodes", async (t) => {
   const base = { days: [{ day: '2026-12-05', calls: 3, messages: 0 }], top: [], totals: { screened: 5, blocked: 3 } };
   t.notMatch(renderDashboard(base).value, /per node/, 'one node: unchanged');
-  const site = renderDashboard({ ...base, scope: 'site', nodes: [{ node: 'pbx-a', screened: 2, blocked: 1 }, { node: 'pbx-b', screened: 3, blocked: 2 }] }).value;
+  const site = renderDashboard({
+    ...base,
+    scope: 'site',
+    nodes: [
+      { node: 'pbx-a', screened: 2, blocked: 1 },
+      { node: 'pbx-b', screened: 3, blocked: 2 },
+    ],
+  }).value;
   t.match(site, '<caption>Screened per node</caption>');
   t.match(site, '<td data-label="Node">pbx-b</td><td data-label="Screened">3</td><td data-label="Blocked">2</td>');
   t.notMatch(site, /cannot be reached/);
   const away = renderDashboard({ ...base, scope: 'node', nodes: [{ node: 'pbx-a', screened: 5, blocked: 3 }] }).value;
-  t.match(away, 'these figures are this node\'s calls only');
+  t.match(away, "these figures are this node's calls only");
 });

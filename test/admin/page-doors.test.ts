@@ -14,28 +14,60 @@ type Creds = { cookie: string; csrf: string };
 function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string | string[]>) {
   const body = new URLSearchParams({ org: 'acme', _csrf: who.csrf });
   for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) body.append(k, x);
-  return app.inject({ method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() });
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: body.toString(),
+  });
 }
 
-const valueOf = (body: string, id: string) => new RegExp(`id="${id}"[^>]*value="([^"]*)"`).exec(body)?.[1] ?? new RegExp(`value="([^"]*)"[^>]*id="${id}"`).exec(body)?.[1] ?? '';
+const valueOf = (body: string, id: string) =>
+  new RegExp(`id="${id}"[^>]*value="([^"]*)"`).exec(body)?.[1] ??
+  new RegExp(`value="([^"]*)"[^>]*id="${id}"`).exec(body)?.[1] ??
+  '';
 
 t.test('edit form: unchanged re-post is a no-op, also for a supervisor on an entry with an expiry', async (t) => {
   const { app, ctx } = await startPanel(t);
-  const e = await ctx.blocklist.block('acme', { kind: 'exact', number: '+15554440001' }, { mode: 'reject', expires: '30d', name: 'Timed' }, cliActor);
+  const e = await ctx.blocklist.block(
+    'acme',
+    { kind: 'exact', number: '+15554440001' },
+    { mode: 'reject', expires: '30d', name: 'Timed' },
+    cliActor,
+  );
   const sam = await signIn(app, 'sam');
-  const form = await app.inject({ method: 'GET', url: `/blocked/${e.id}/edit?org=acme`, headers: { cookie: sam.cookie } });
+  const form = await app.inject({
+    method: 'GET',
+    url: `/blocked/${e.id}/edit?org=acme`,
+    headers: { cookie: sam.cookie },
+  });
   t.equal(form.statusCode, 200);
   const expires = valueOf(form.body, 'expires');
   t.match(expires, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'the exact expiry, in UTC');
-  const res = await post(app, sam, `/blocked/${e.id}/edit`, { mode: 'reject', name: 'Timed', reason: '', expires, note: '' });
+  const res = await post(app, sam, `/blocked/${e.id}/edit`, {
+    mode: 'reject',
+    name: 'Timed',
+    reason: '',
+    expires,
+    note: '',
+  });
   t.equal(res.statusCode, 303, res.body.slice(0, 300));
   const after = await ctx.blocklist.getEntry(e.orgId, e.id);
   t.equal(after?.expiresAt, e.expiresAt, 'nothing changed');
-  const weaker = await post(app, sam, `/blocked/${e.id}/edit`, { mode: 'reject', name: 'Timed', reason: '', expires: '1d' });
+  const weaker = await post(app, sam, `/blocked/${e.id}/edit`, {
+    mode: 'reject',
+    name: 'Timed',
+    reason: '',
+    expires: '1d',
+  });
   t.equal(weaker.statusCode, 403, 'an earlier end is weakening: refused at the form');
   t.match(weaker.body, '<strong>Not saved:</strong> this would weaken entry', 'the form again, with the error');
   t.match(weaker.body, 'value="1d"', 'what was typed stays');
-  const allowAsBlock = await app.inject({ method: 'GET', url: `/allowed/${e.id}/edit?org=acme`, headers: { cookie: (await signIn(app, 'alice')).cookie } });
+  const allowAsBlock = await app.inject({
+    method: 'GET',
+    url: `/allowed/${e.id}/edit?org=acme`,
+    headers: { cookie: (await signIn(app, 'alice')).cookie },
+  });
   t.equal(allowAsBlock.statusCode, 404, 'a block entry is not edited as an allow entry');
 });
 
@@ -45,7 +77,11 @@ t.test('bulk: the confirmation page changes nothing; the confirmation unblocks, 
   const list = await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: alice.cookie } });
   t.match(list.body, 'form="bulk"', 'row boxes belong to the bulk form');
   const andy = await signIn(app, 'andy');
-  t.notMatch((await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: andy.cookie } })).body, 'id="bulk"', 'no bulk form for those who may not unblock');
+  t.notMatch(
+    (await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: andy.cookie } })).body,
+    'id="bulk"',
+    'no bulk form for those who may not unblock',
+  );
   const confirm = await post(app, alice, '/blocked/bulk', { ids: [String(ids.spam)] });
   t.equal(confirm.statusCode, 200);
   t.match(confirm.body, 'Unblock <strong>1 entry</strong>');
@@ -59,30 +95,48 @@ t.test('bulk: the confirmation page changes nothing; the confirmation unblocks, 
   t.equal((await post(app, alice, '/blocked/bulk', {})).statusCode, 400, 'nothing chosen: 400 naming ids');
 });
 
-t.test('import page: preview writes nothing; a pasted list larger than an ordinary form is accepted; export for viewers', async (t) => {
-  const { app, ctx } = await startPanel(t);
-  const alice = await signIn(app, 'alice');
-  const rows = ['number,name', ...Array.from({ length: 4000 }, (_, i) => `+1555888${String(i).padStart(4, '0')},row ${i}`)].join('\n');
-  t.ok(rows.length > 64 * 1024, `the text is ${rows.length} bytes, over the 64 KiB form limit`);
-  const preview = await post(app, alice, '/import', { action: 'preview', csv: rows, delimiter: '' });
-  t.equal(preview.statusCode, 200);
-  t.match(preview.body, '4000 rows checked: <strong>4000 new</strong>');
-  t.equal((await ctx.blocklist.list('acme', { list: 'block', search: '555888' })).total, 0);
-  const done = await post(app, alice, '/import', { action: 'import', csv: rows, delimiter: '' });
-  t.equal(done.statusCode, 303);
-  t.equal((await ctx.blocklist.list('acme', { list: 'block', search: '555888' })).total, 4000);
-  const bad = await post(app, alice, '/import', { action: 'preview', csv: 'number\nnope\n', delimiter: 'semicolon' });
-  t.equal(bad.statusCode, 422);
-  t.match(bad.body, /<td data-label="Line">2<\/td>/);
-  const sam = await signIn(app, 'sam');
-  t.equal((await post(app, sam, '/import', { action: 'preview', csv: rows })).statusCode, 403, 'supervisors do not import');
-  const andy = await signIn(app, 'andy');
-  const exp = await app.inject({ method: 'GET', url: '/export?org=acme&format=json', headers: { cookie: andy.cookie } });
-  t.equal(exp.statusCode, 200);
-  t.match(exp.headers['content-disposition'], 'acme-blocklist.json');
-  const page = await app.inject({ method: 'GET', url: '/import?org=acme', headers: { cookie: andy.cookie } });
-  t.match(page.body, 'Download CSV');
-  t.notMatch(page.body, 'Preview import', 'agents only export');
-  const blocked = await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: andy.cookie } });
-  t.match(blocked.body, /<time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z" title="\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC<\/time>/, 'times carry the UTC instant; UTC without script');
-});
+t.test(
+  'import page: preview writes nothing; a pasted list larger than an ordinary form is accepted; export for viewers',
+  async (t) => {
+    const { app, ctx } = await startPanel(t);
+    const alice = await signIn(app, 'alice');
+    const rows = [
+      'number,name',
+      ...Array.from({ length: 4000 }, (_, i) => `+1555888${String(i).padStart(4, '0')},row ${i}`),
+    ].join('\n');
+    t.ok(rows.length > 64 * 1024, `the text is ${rows.length} bytes, over the 64 KiB form limit`);
+    const preview = await post(app, alice, '/import', { action: 'preview', csv: rows, delimiter: '' });
+    t.equal(preview.statusCode, 200);
+    t.match(preview.body, '4000 rows checked: <strong>4000 new</strong>');
+    t.equal((await ctx.blocklist.list('acme', { list: 'block', search: '555888' })).total, 0);
+    const done = await post(app, alice, '/import', { action: 'import', csv: rows, delimiter: '' });
+    t.equal(done.statusCode, 303);
+    t.equal((await ctx.blocklist.list('acme', { list: 'block', search: '555888' })).total, 4000);
+    const bad = await post(app, alice, '/import', { action: 'preview', csv: 'number\nnope\n', delimiter: 'semicolon' });
+    t.equal(bad.statusCode, 422);
+    t.match(bad.body, /<td data-label="Line">2<\/td>/);
+    const sam = await signIn(app, 'sam');
+    t.equal(
+      (await post(app, sam, '/import', { action: 'preview', csv: rows })).statusCode,
+      403,
+      'supervisors do not import',
+    );
+    const andy = await signIn(app, 'andy');
+    const exp = await app.inject({
+      method: 'GET',
+      url: '/export?org=acme&format=json',
+      headers: { cookie: andy.cookie },
+    });
+    t.equal(exp.statusCode, 200);
+    t.match(exp.headers['content-disposition'], 'acme-blocklist.json');
+    const page = await app.inject({ method: 'GET', url: '/import?org=acme', headers: { cookie: andy.cookie } });
+    t.match(page.body, 'Download CSV');
+    t.notMatch(page.body, 'Preview import', 'agents only export');
+    const blocked = await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: andy.cookie } });
+    t.match(
+      blocked.body,
+      /<time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z" title="\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC<\/time>/,
+      'times carry the UTC instant; UTC without script',
+    );
+  },
+);

@@ -11,15 +11,30 @@ type Creds = { cookie: string; csrf: string };
 
 function post(app: FastifyInstance, who: Creds, url: string, form: Array<[string, string]>) {
   const body = new URLSearchParams([['org', 'acme'], ['_csrf', who.csrf], ...form]);
-  return app.inject({ method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: body.toString() });
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: body.toString(),
+  });
 }
-const get = (app: FastifyInstance, who: Creds, url: string) => app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
+const get = (app: FastifyInstance, who: Creds, url: string) =>
+  app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
 
 /** Every field of the form as a browser posts it (unticked checkboxes absent). */
 const form = (over: Record<string, string | null> = {}): Array<[string, string]> => {
   const base: Record<string, string | null> = {
-    enabled: 'on', neighbour: null, mode: 'voicemail', maxCalls: '5', windowMinutes: '10', didSweep: '4',
-    prefixDigits: '4', prefixMaxCalls: '10', holdMinutes: '60', neighbourMaxCalls: '3', ...over,
+    enabled: 'on',
+    neighbour: null,
+    mode: 'voicemail',
+    maxCalls: '5',
+    windowMinutes: '10',
+    didSweep: '4',
+    prefixDigits: '4',
+    prefixMaxCalls: '10',
+    holdMinutes: '60',
+    neighbourMaxCalls: '3',
+    ...over,
   };
   return Object.entries(base).filter((e): e is [string, string] => e[1] !== null);
 };
@@ -31,18 +46,34 @@ t.test('flood settings page', async (t) => {
   const seen = await get(app, sam, '/flood?org=acme');
   t.equal(seen.statusCode, 200);
   t.match(seen.body, 'These are the defaults.');
-  t.match(seen.body, /<input id="maxCalls" name="maxCalls" type="number"[^>]* value="5" disabled>/, 'a supervisor sees the settings, not a form to change them');
+  t.match(
+    seen.body,
+    /<input id="maxCalls" name="maxCalls" type="number"[^>]* value="5" disabled>/,
+    'a supervisor sees the settings, not a form to change them',
+  );
   t.match(seen.body, 'Only an admin of Acme Dental can change these.');
-  t.equal((await post(app, sam, '/flood', form({ maxCalls: '9' }))).statusCode, 403, 'supervisors do not change settings');
+  t.equal(
+    (await post(app, sam, '/flood', form({ maxCalls: '9' }))).statusCode,
+    403,
+    'supervisors do not change settings',
+  );
 
-  t.match((await get(app, alice, '/settings?org=acme')).body, '<a href="/flood?org=acme">Flood and robocall detection settings</a>', 'linked from Settings');
+  t.match(
+    (await get(app, alice, '/settings?org=acme')).body,
+    '<a href="/flood?org=acme">Flood and robocall detection settings</a>',
+    'linked from Settings',
+  );
   const adminPage = await get(app, alice, '/flood?org=acme');
   t.match(adminPage.body, '<button type="submit">Save</button>');
 
   const bad = await post(app, alice, '/flood', form({ maxCalls: '0', holdMinutes: '90' }));
   t.equal(bad.statusCode, 400);
   t.match(bad.body, /flood setting maxCalls must be a whole number from 1 to 100/);
-  t.match(bad.body, /<input id="maxCalls" name="maxCalls"[^>]* value="0" aria-invalid="true"/, 'the field is marked, with what was typed');
+  t.match(
+    bad.body,
+    /<input id="maxCalls" name="maxCalls"[^>]* value="0" aria-invalid="true"/,
+    'the field is marked, with what was typed',
+  );
   t.match(bad.body, /<input id="holdMinutes" name="holdMinutes"[^>]* value="90"/, 'the other values typed are kept');
   t.same((await ctx.flood.get('acme')).changes, {}, 'nothing saved');
   const notNumber = await post(app, alice, '/flood', form({ windowMinutes: 'ten' }));
@@ -56,9 +87,17 @@ t.test('flood settings page', async (t) => {
   const after = await get(app, alice, String(saved.headers.location));
   t.match(after.body, '<p class="notice" role="status">Settings saved.</p>');
   t.match(after.body, '<strong>3</strong> settings differ from the defaults.');
-  t.same((await ctx.flood.get('acme')).changes, { maxCalls: 9, neighbour: true, mode: 'reject' }, 'only what differs from the defaults is stored');
+  t.same(
+    (await ctx.flood.get('acme')).changes,
+    { maxCalls: 9, neighbour: true, mode: 'reject' },
+    'only what differs from the defaults is stored',
+  );
   t.match(after.body, /Calls from one number <span class="tag">changed<\/span>/);
-  t.match((await ctx.audit.query({})).events.map((e) => e.actor), ['alice'], 'audited as the admin');
+  t.match(
+    (await ctx.audit.query({})).events.map((e) => e.actor),
+    ['alice'],
+    'audited as the admin',
+  );
 
   const off = await post(app, alice, '/flood', form({ enabled: null }));
   t.equal(off.statusCode, 303);
@@ -72,13 +111,21 @@ t.test('flood settings page', async (t) => {
 t.test('block requests page', async (t) => {
   const { app, ctx } = await startPanel(t);
   const [alice, sam, andy] = [await signIn(app, 'alice'), await signIn(app, 'sam'), await signIn(app, 'andy')];
-  t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), { result: 'queued' });
-  t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550178', how: 'last-caller' }), { result: 'queued' });
+  t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), {
+    result: 'queued',
+  });
+  t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550178', how: 'last-caller' }), {
+    result: 'queued',
+  });
 
   t.equal((await get(app, andy, '/requests?org=acme')).statusCode, 403, 'agents do not see the queue');
   const list = await get(app, sam, '/requests?org=acme');
   t.equal(list.statusCode, 200);
-  t.match((await get(app, sam, '/dashboard?org=acme')).body, '2 block requests from phones are waiting for an admin: <a href="/requests?org=acme">review them</a>.', 'announced on the dashboard');
+  t.match(
+    (await get(app, sam, '/dashboard?org=acme')).body,
+    '2 block requests from phones are waiting for an admin: <a href="/requests?org=acme">review them</a>.',
+    'announced on the dashboard',
+  );
   t.match(list.body, /<td data-label="Number">\+14155550177<\/td>\s*<td data-label="Asked by">andy/);
   t.notMatch(list.body, 'action="/requests/', 'supervisors see the requests, not the buttons');
   t.equal((await get(app, sam, '/requests?org=acme&status=maybe')).statusCode, 400, 'an unknown status is named');
@@ -94,14 +141,25 @@ t.test('block requests page', async (t) => {
   const ok = await post(app, alice, `/requests/${first.id}/approve`, []);
   t.equal(ok.statusCode, 303, ok.body);
   t.match(String(ok.headers.location), /^\/requests\?org=acme&notice=blocked&ref=\d+$/);
-  t.match((await get(app, alice, String(ok.headers.location))).body, '<p class="notice" role="status">Blocked +14155550177.</p>');
-  t.match((await ctx.blocklist.list('acme', { search: '4155550177' })).entries, [{ createdBy: 'alice' }], 'blocked as the admin');
+  t.match(
+    (await get(app, alice, String(ok.headers.location))).body,
+    '<p class="notice" role="status">Blocked +14155550177.</p>',
+  );
+  t.match(
+    (await ctx.blocklist.list('acme', { search: '4155550177' })).entries,
+    [{ createdBy: 'alice' }],
+    'blocked as the admin',
+  );
 
   const no = await post(app, alice, `/requests/${second.id}/decline`, [['note', 'a customer']]);
   t.equal(no.statusCode, 303);
   t.match(String(no.headers.location), 'notice=request-declined');
   t.equal((await ctx.blocklist.list('acme', { search: '4155550178' })).total, 0, 'declined: not blocked');
-  t.equal((await post(app, alice, `/requests/${second.id}/approve`, [])).statusCode, 400, 'a decided request cannot be decided again');
+  t.equal(
+    (await post(app, alice, `/requests/${second.id}/approve`, [])).statusCode,
+    400,
+    'a decided request cannot be decided again',
+  );
 
   t.match((await get(app, alice, '/dashboard?org=acme')).body, 'Block requests from phones</a>: none waiting.');
   const pending = await get(app, alice, '/requests?org=acme');

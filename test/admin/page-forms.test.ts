@@ -11,7 +11,9 @@ type Creds = { cookie: string; csrf: string };
 
 function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string>) {
   return app.inject({
-    method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url,
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ org: 'acme', _csrf: who.csrf, ...form }).toString(),
   });
 }
@@ -28,28 +30,50 @@ t.test('Block form: pick the kind, then only its fields; one way to block a cont
   const res = await app.inject({ method: 'GET', url: '/block?org=acme', headers: { cookie: alice.cookie } });
   t.equal(res.statusCode, 200);
   t.match(res.body, '<legend>What are you blocking?</legend>');
-  for (const k of ['number', 'prefix', 'contact', 'unidentified']) t.match(res.body, `class="for-kind for-${k}"`, `a fieldset for ${k}`);
+  for (const k of ['number', 'prefix', 'contact', 'unidentified'])
+    t.match(res.body, `class="for-kind for-${k}"`, `a fieldset for ${k}`);
   t.notMatch(res.body, 'blockContact', 'no second way to block a contact');
   t.match(res.body, /<input type="radio" name="kind" value="number" checked>/, 'a number by default');
-  const pre = await app.inject({ method: 'GET', url: '/block?org=acme&kind=contact&contact=1', headers: { cookie: alice.cookie } });
+  const pre = await app.inject({
+    method: 'GET',
+    url: '/block?org=acme&kind=contact&contact=1',
+    headers: { cookie: alice.cookie },
+  });
   t.match(pre.body, /<input type="radio" name="kind" value="contact" checked>/);
   t.match(pre.body, /<option value="1" selected>/);
 
   const andy = await signIn(app, 'andy');
 
   // The fields of kinds not chosen are ignored, whatever they hold.
-  const prefix = await post(app, alice, '/block', { kind: 'prefix', prefix: '+1900', number: 'left over text', contactId: 'x', mode: 'reject' });
+  const prefix = await post(app, alice, '/block', {
+    kind: 'prefix',
+    prefix: '+1900',
+    number: 'left over text',
+    contactId: 'x',
+    mode: 'reject',
+  });
   t.equal(prefix.statusCode, 303, prefix.body);
   t.match(String(prefix.headers.location), /notice=blocked/);
   const unid = await post(app, alice, '/block', { kind: 'unidentified', number: '+15551112222', mode: 'voicemail' });
   t.equal(unid.statusCode, 303, unid.body);
-  t.equal((await post(app, andy, '/block', { kind: 'contact', contactId: '1' })).statusCode, 403, 'agents: only with the setting on');
+  t.equal(
+    (await post(app, andy, '/block', { kind: 'contact', contactId: '1' })).statusCode,
+    403,
+    'agents: only with the setting on',
+  );
 });
 
 t.test('a refused Block post keeps what was typed and puts the error next to its field', async (t) => {
   const { app } = await startPanel(t);
   const alice = await signIn(app, 'alice');
-  const typed = { kind: 'number', number: 'not a number "><b>x', mode: 'reject', name: 'Cold caller', reason: 'rang 5 times', expires: '30d' };
+  const typed = {
+    kind: 'number',
+    number: 'not a number "><b>x',
+    mode: 'reject',
+    name: 'Cold caller',
+    reason: 'rang 5 times',
+    expires: '30d',
+  };
   const bad = await post(app, alice, '/block', typed);
   t.equal(bad.statusCode, 400, 'the API status of CS_ERR_INVALID_NUMBER');
   t.notMatch(bad.body, 'Something went wrong');
@@ -83,7 +107,7 @@ t.test('a refused Block post keeps what was typed and puts the error next to its
   t.match(gone.body, /id="contactId-error">/);
 
   const shortPrefix = await post(app, await signIn(app, 'sam'), '/block', { kind: 'prefix', prefix: '+1' });
-  t.equal(shortPrefix.statusCode, 403, 'a supervisor\'s short prefix: 403 as in the API');
+  t.equal(shortPrefix.statusCode, 403, "a supervisor's short prefix: 403 as in the API");
   t.match(shortPrefix.body, /id="prefix-error">a supervisor may block a prefix of at least/);
   t.match(tagOf(shortPrefix.body, 'prefix'), 'value="+1"');
 });
@@ -100,9 +124,18 @@ t.test('contacts and settings forms keep what was typed', async (t) => {
   t.match(badNumber.body, /id="cnumbers-error">&quot;call me&quot; is not a phone number/);
   t.match(tagOf(badNumber.body, 'cname'), 'value="Nuisance"');
 
-  const settings = await post(app, alice, '/settings', { defaultMode: 'reject', rejectCode: '486', outboundPolicy: 'deny', supervisorMinPrefixDigits: 'six', note: 'ticket 9' });
+  const settings = await post(app, alice, '/settings', {
+    defaultMode: 'reject',
+    rejectCode: '486',
+    outboundPolicy: 'deny',
+    supervisorMinPrefixDigits: 'six',
+    note: 'ticket 9',
+  });
   t.equal(settings.statusCode, 400);
-  t.match(settings.body, /id="supervisorMinPrefixDigits-error">form field &quot;supervisorMinPrefixDigits&quot; must be a number of digits/);
+  t.match(
+    settings.body,
+    /id="supervisorMinPrefixDigits-error">form field &quot;supervisorMinPrefixDigits&quot; must be a number of digits/,
+  );
   t.match(settings.body, '<option value="486" selected>');
   t.match(settings.body, '<option value="deny" selected>');
   t.match(settings.body, '<option value="reject" selected>');
@@ -120,13 +153,28 @@ t.test('allow-list page: list with paging, add and remove for admins, read-only 
   t.match(empty.body, 'No callers are on the allow list of Acme Dental.');
   t.match(empty.body, '<a href="/allowed?org=acme" aria-current="page">Allowed callers</a>');
 
-  const added = await post(app, alice, '/allowed', { kind: 'number', number: '(555) 123-4567', name: 'Dr Who', reason: 'referring clinic' });
+  const added = await post(app, alice, '/allowed', {
+    kind: 'number',
+    number: '(555) 123-4567',
+    name: 'Dr Who',
+    reason: 'referring clinic',
+  });
   t.equal(added.statusCode, 303, added.body);
-  const banner = await app.inject({ method: 'GET', url: String(added.headers.location), headers: { cookie: alice.cookie } });
+  const banner = await app.inject({
+    method: 'GET',
+    url: String(added.headers.location),
+    headers: { cookie: alice.cookie },
+  });
   t.match(banner.body, 'Added +15551234567 to the allow list.');
   t.match(banner.body, /<td data-label="Caller ID">\+15551234567<\/td>\s*<td data-label="Name">Dr Who<\/td>/);
   await ctx.feed.poll();
-  const v = await ctx.screener.screen({ org: 'acme', channel: 'call', direction: 'inbound', from: '+15551234567', to: '+12125550100' });
+  const v = await ctx.screener.screen({
+    org: 'acme',
+    channel: 'call',
+    direction: 'inbound',
+    from: '+15551234567',
+    to: '+12125550100',
+  });
   t.equal(v.action, 'allow', 'the allow entry wins over the block of the same number');
 
   const bad = await post(app, alice, '/allowed', { kind: 'prefix', prefix: 'abc', number: 'ignored', name: 'range' });
@@ -136,7 +184,13 @@ t.test('allow-list page: list with paging, add and remove for admins, read-only 
   t.match(tagOf(bad.body, 'name'), 'value="range"');
   t.match(bad.body, /<input type="radio" name="kind" value="prefix" checked>/);
 
-  for (let i = 0; i < 30; i++) await ctx.blocklist.allow('acme', { kind: 'exact', number: `+1555200${String(i).padStart(4, '0')}` }, { name: `n${i}` }, cliActor);
+  for (let i = 0; i < 30; i++)
+    await ctx.blocklist.allow(
+      'acme',
+      { kind: 'exact', number: `+1555200${String(i).padStart(4, '0')}` },
+      { name: `n${i}` },
+      cliActor,
+    );
   const p1 = await app.inject({ method: 'GET', url: '/allowed?org=acme', headers: { cookie: alice.cookie } });
   t.match(p1.body, 'Page 1 of 2');
   t.equal(p1.body.match(/<tr>/g)?.length ?? 0, 26, '25 rows and the header');
@@ -163,7 +217,11 @@ t.test('allow-list page: list with paging, add and remove for admins, read-only 
 t.test('refusals name the role and the action in plain words', async (t) => {
   const { app, ids } = await startPanel(t);
   const andy = await signIn(app, 'andy');
-  const res = await app.inject({ method: 'GET', url: `/blocked/${ids.spam}/unblock?org=acme`, headers: { cookie: andy.cookie } });
+  const res = await app.inject({
+    method: 'GET',
+    url: `/blocked/${ids.spam}/unblock?org=acme`,
+    headers: { cookie: andy.cookie },
+  });
   t.equal(res.statusCode, 403);
   t.match(res.body, 'agents may not unblock numbers in &quot;acme&quot;');
   const sam = await signIn(app, 'sam');

@@ -12,7 +12,9 @@ type Creds = { cookie: string; csrf: string };
 
 function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string>) {
   return app.inject({
-    method: 'POST', url, headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url,
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ org: 'acme', _csrf: who.csrf, ...form }).toString(),
   });
 }
@@ -25,16 +27,29 @@ t.test('Block form: preview, confirm step, save anyway', async (t) => {
   await recordCalls(ctx.db, acme.id, now, '+15553330001', 3);
   await recordCalls(ctx.db, acme.id, now, '+15553330001', 1, { direction: 'outbound' });
   await recordCalls(ctx.db, acme.id, now, '+15553330002', 2);
-  const count = async () => (await ctx.db.get<{ c: number }>('SELECT count(*) AS c FROM entries WHERE removed_at IS NULL'))?.c;
+  const count = async () =>
+    (await ctx.db.get<{ c: number }>('SELECT count(*) AS c FROM entries WHERE removed_at IS NULL'))?.c;
   const before = await count();
 
   const form = await app.inject({ method: 'GET', url: '/block?org=acme', headers: { cookie: sam.cookie } });
-  t.match(form.body, '<button type="submit" name="whatIf" value="1" class="secondary">Preview what it would have done</button>');
+  t.match(
+    form.body,
+    '<button type="submit" name="whatIf" value="1" class="secondary">Preview what it would have done</button>',
+  );
 
-  const preview = await post(app, sam, '/block', { kind: 'prefix', prefix: '+1555333', mode: 'voicemail', reason: 'survey', whatIf: '1' });
+  const preview = await post(app, sam, '/block', {
+    kind: 'prefix',
+    prefix: '+1555333',
+    mode: 'voicemail',
+    reason: 'survey',
+    whatIf: '1',
+  });
   t.equal(preview.statusCode, 200, preview.body);
   t.match(preview.body, /What it would have done <span class="hint">— last 30 days, nothing saved/);
-  t.match(preview.body, /<strong>6 calls and messages<\/strong> of 6 would have been handled differently \(5 inbound calls, 0 inbound SMS, 1 agents' own\)/);
+  t.match(
+    preview.body,
+    /<strong>6 calls and messages<\/strong> of 6 would have been handled differently \(5 inbound calls, 0 inbound SMS, 1 agents' own\)/,
+  );
   t.match(preview.body, /<strong>2 numbers<\/strong> affected; agents called 1 of them back; 0 are contacts/);
   t.match(preview.body, /5 records: let through → <strong>sent to voicemail<\/strong>/);
   t.match(preview.body, /<td data-label="Number">\+15553330001<\/td><td data-label="Records">4<\/td>/);
@@ -43,13 +58,24 @@ t.test('Block form: preview, confirm step, save anyway', async (t) => {
   t.notMatch(preview.body, 'name="confirm"', 'a preview has no Save anyway');
   t.equal(await count(), before, 'a preview saves nothing');
 
-  const refused = await post(app, sam, '/block', { kind: 'prefix', prefix: '+1555333', mode: 'voicemail', reason: 'survey' });
+  const refused = await post(app, sam, '/block', {
+    kind: 'prefix',
+    prefix: '+1555333',
+    mode: 'voicemail',
+    reason: 'survey',
+  });
   t.equal(refused.statusCode, 409);
   t.match(refused.body, /role="alert"><strong>Not saved:<\/strong> not saved: this block entry is broad/);
   t.match(refused.body, /This entry is broad: confirm it/);
   t.match(refused.body, '<button type="submit" name="confirm" value="yes" class="danger">Save anyway</button>');
   t.equal(await count(), before, 'refused: nothing saved');
-  const saved = await post(app, sam, '/block', { kind: 'prefix', prefix: '+1555333', mode: 'voicemail', reason: 'survey', confirm: 'yes' });
+  const saved = await post(app, sam, '/block', {
+    kind: 'prefix',
+    prefix: '+1555333',
+    mode: 'voicemail',
+    reason: 'survey',
+    confirm: 'yes',
+  });
   t.equal(saved.statusCode, 303, saved.body);
   t.equal(await count(), (before ?? 0) + 1);
 
@@ -59,7 +85,12 @@ t.test('Block form: preview, confirm step, save anyway', async (t) => {
   t.match(oneClick.body, '<h1>Block</h1>');
   t.match(oneClick.body, /id="number" name="number" value="\+15553330001"/);
   t.match(oneClick.body, 'Save anyway');
-  const confirmed = await post(app, alice, '/block', { kind: 'number', number: '+15553330001', reason: 'blocked from recent calls', confirm: 'yes' });
+  const confirmed = await post(app, alice, '/block', {
+    kind: 'number',
+    number: '+15553330001',
+    reason: 'blocked from recent calls',
+    confirm: 'yes',
+  });
   t.equal(confirmed.statusCode, 303);
 
   // The allow form: a preview of what an allow entry would let through (once the daemon has the new block).

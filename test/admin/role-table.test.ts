@@ -15,11 +15,16 @@ type Creds = { cookie: string; csrf: string };
 function request(app: FastifyInstance, route: RouteAccess, who: Creds | null, org = 'acme') {
   const url = route.url.replace(':org', org).replace(':id', '1').replace(':name', 'andy');
   const api = url.startsWith('/api/');
-  const headers: Record<string, string> = who ? { cookie: who.cookie, ...(api ? { 'x-csrf-token': who.csrf } : {}) } : {};
-  if (route.method === 'GET') return app.inject({ method: 'GET', url: api ? url : `${url}${url.includes('?') ? '&' : '?'}org=${org}`, headers });
+  const headers: Record<string, string> = who
+    ? { cookie: who.cookie, ...(api ? { 'x-csrf-token': who.csrf } : {}) }
+    : {};
+  if (route.method === 'GET')
+    return app.inject({ method: 'GET', url: api ? url : `${url}${url.includes('?') ? '&' : '?'}org=${org}`, headers });
   if (api) return app.inject({ method: route.method as 'POST', url, headers, payload: {} });
   return app.inject({
-    method: 'POST', url, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    method: 'POST',
+    url,
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ org, ...(who ? { _csrf: who.csrf } : {}) }).toString(),
   });
 }
@@ -29,13 +34,15 @@ t.test('every route declares its access; the table covers every action', async (
   t.ok(server.routes.length > 40, `${server.routes.length} routes recorded`);
   const actions = new Set(server.routes.map((r) => r.access));
   for (const a of Object.keys(ACTIONS)) t.ok(actions.has(a as Permission), `some route needs "${a}"`);
-  for (const r of server.routes) t.ok(r.access === 'public' || r.access === 'signed-in' || r.access in ACTIONS, `${r.method} ${r.url}: ${r.access}`);
+  for (const r of server.routes)
+    t.ok(r.access === 'public' || r.access === 'signed-in' || r.access in ACTIONS, `${r.method} ${r.url}: ${r.access}`);
 });
 
 t.test('role × action × org, through the API and the forms', async (t) => {
   const { app, server, ctx } = await startPanel(t);
   const users: Record<string, { creds: Creds; user: User }> = {};
-  for (const name of ['alice', 'sam', 'andy', 'bob']) users[name] = { creds: await signIn(app, name), user: await server.users.require(name) };
+  for (const name of ['alice', 'sam', 'andy', 'bob'])
+    users[name] = { creds: await signIn(app, name), user: await server.users.require(name) };
   const walk = async (label: string, only?: (r: RouteAccess) => boolean) => {
     const acme = await ctx.orgs.require('acme');
     for (const route of server.routes.filter((r) => r.access in ACTIONS && (!only || only(r)))) {
@@ -44,8 +51,16 @@ t.test('role × action × org, through the API and the forms', async (t) => {
         const { creds, user } = users[name]!;
         const res = await request(app, route, creds);
         const allowed = can(user, acme, action);
-        t.ok(res.statusCode < 500, `${label}: no server error for ${user.role}: ${route.method} ${route.url} (${res.statusCode})`);
-        if (allowed) t.not(res.statusCode, 403, `${label}: ${user.role} may ${action}: ${route.method} ${route.url} (${res.statusCode})`);
+        t.ok(
+          res.statusCode < 500,
+          `${label}: no server error for ${user.role}: ${route.method} ${route.url} (${res.statusCode})`,
+        );
+        if (allowed)
+          t.not(
+            res.statusCode,
+            403,
+            `${label}: ${user.role} may ${action}: ${route.method} ${route.url} (${res.statusCode})`,
+          );
         else t.equal(res.statusCode, 403, `${label}: ${user.role} may not ${action}: ${route.method} ${route.url}`);
       }
       const other = await request(app, route, users.bob!.creds);

@@ -11,7 +11,17 @@ t.test('user add / token / list / disable', async (t) => {
   const run = (stdin: string | null, ...argv: string[]) => runOn(db, argv, stdin !== null ? { stdin } : {});
   t.equal((await run(null, 'init')).code, 0); // only init (or the daemon) creates a database
   t.equal((await run(null, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
-  const viaStdin = await run('from-stdin-password\n', 'user', 'add', 'alice', '--role', 'admin', '--org', 'acme', '--password-stdin');
+  const viaStdin = await run(
+    'from-stdin-password\n',
+    'user',
+    'add',
+    'alice',
+    '--role',
+    'admin',
+    '--org',
+    'acme',
+    '--password-stdin',
+  );
   t.equal(viaStdin.code, 0, viaStdin.err);
   t.match(viaStdin.out, '✓ added admin alice in acme');
   t.notMatch(viaStdin.out, 'from-stdin-password', 'a given password is never echoed');
@@ -35,7 +45,10 @@ t.test('user add / token / list / disable', async (t) => {
   const users = new UserService(s.db, s.orgs, s.audit, s.clock);
   t.match(await users.authenticate('alice', 'from-stdin-password'), { name: 'alice', role: 'admin' });
   t.match(await users.authenticate('sam', password), { name: 'sam' });
-  t.match(await users.verifyToken((JSON.parse(token.out) as { token: string }).token), { user: { name: 'alice' }, readOnly: false });
+  t.match(await users.verifyToken((JSON.parse(token.out) as { token: string }).token), {
+    user: { name: 'alice' },
+    readOnly: false,
+  });
   t.equal((await run(null, 'user', 'disable', 'sam')).code, 0);
   t.equal(await users.authenticate('sam', password), null, 'disabled users cannot sign in');
 });

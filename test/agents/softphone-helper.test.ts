@@ -65,7 +65,12 @@ t.test('precheck: path, query, bearer token, and advice per action', async (t) =
   const opts = { baseUrl, org: 'demo', token: 'tok-123' };
 
   reply = { status: 200, body: { action: 'deny', reason: 'blocked: Acme (harassment)', normalized: '+15559990666' } };
-  t.same(await precheck('+1 555 999 0666', opts), { advice: 'abort', action: 'deny', reason: 'blocked: Acme (harassment)', normalized: '+15559990666' });
+  t.same(await precheck('+1 555 999 0666', opts), {
+    advice: 'abort',
+    action: 'deny',
+    reason: 'blocked: Acme (harassment)',
+    normalized: '+15559990666',
+  });
   t.same(seen[0], { url: '/api/v1/orgs/demo/precheck?number=%2B1%20555%20999%200666', auth: 'Bearer tok-123' });
 
   const advice = async (action: string): Promise<string> => {
@@ -75,7 +80,11 @@ t.test('precheck: path, query, bearer token, and advice per action', async (t) =
   t.same([await advice('allow'), await advice('warn'), await advice('confirm')], ['proceed', 'proceed', 'confirm']);
 
   reply = { status: 401, body: { code: 'CS_ERR_UNAUTHENTICATED' } };
-  t.match(await precheck('+15550000001', opts), { advice: 'proceed', action: 'unknown', error: 'HTTP 401' }, 'an error never stops the agent');
+  t.match(
+    await precheck('+15550000001', opts),
+    { advice: 'proceed', action: 'unknown', error: 'HTTP 401' },
+    'an error never stops the agent',
+  );
 
   reply = { status: 200, body: { action: 'explode' } };
   t.match(await precheck('+15550000001', opts), { advice: 'proceed', error: /unexpected answer/ });
@@ -85,5 +94,9 @@ t.test('precheck: path, query, bearer token, and advice per action', async (t) =
   t.match(await precheck('+15550000001', { ...opts, timeoutMs: 100 }), { advice: 'proceed', error: 'timed out' });
   t.ok(Date.now() - t0 < 1000, 'bounded by timeoutMs');
 
-  t.match(await precheck('+15550000001', { ...opts, baseUrl: 'http://127.0.0.1:1' }), { advice: 'proceed', action: 'unknown' }, 'daemon down: proceed');
+  t.match(
+    await precheck('+15550000001', { ...opts, baseUrl: 'http://127.0.0.1:1' }),
+    { advice: 'proceed', action: 'unknown' },
+    'daemon down: proceed',
+  );
 });

@@ -8,8 +8,15 @@ import { tempDir } from '../support/harness.js';
 
 const BIN = ['--import', 'tsx', 'daemon/cli/bin.ts'];
 
-function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...BIN, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', USER: 'bin-test', ...env }, timeout: 60_000 });
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', USER: 'bin-test', ...env },
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -38,8 +45,14 @@ t.test('exit codes and output of the real bin', async (t) => {
 t.test('daemon runs until SIGTERM and exits 0', async (t) => {
   const dir = tempDir(t);
   const conf = join(dir, 'callscreen.toml');
-  writeFileSync(conf, `[store]\npath = ${JSON.stringify(join(dir, 'd.db'))}\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n[log]\nlevel = "info"\n`);
-  const child = spawn(process.execPath, [...BIN, '--config', conf, 'daemon', '--log-format', 'json'], { env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    conf,
+    `[store]\npath = ${JSON.stringify(join(dir, 'd.db'))}\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n[log]\nlevel = "info"\n`,
+  );
+  const child = spawn(process.execPath, [...BIN, '--config', conf, 'daemon', '--log-format', 'json'], {
+    env: { PATH: process.env['PATH'] ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -8,7 +8,11 @@ import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
 import { tempDir, type TapLike } from '../support/harness.js';
 
-export interface Run { code: number; out: string; err: string }
+export interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 export interface CliRunner {
   readonly db: string;
@@ -21,7 +25,11 @@ export interface CliRunner {
 }
 
 /** One `callscreen --db DB …` in-process, output captured; `stdin` is what it reads, `tty` a terminal stderr. */
-export async function runOn(db: string, argv: readonly string[], options: { stdin?: string; tty?: boolean } = {}): Promise<Run> {
+export async function runOn(
+  db: string,
+  argv: readonly string[],
+  options: { stdin?: string; tty?: boolean } = {},
+): Promise<Run> {
   let out = '';
   let err = '';
   const code = await runCli(['--db', db, ...argv], {
@@ -72,11 +80,20 @@ export function screen(text: string): string[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charAt(i);
     if (ch === '\x1b') {
-      if (text[i + 1] === '7') { saved = col; i++; continue; }
-      if (text[i + 1] === '8') { col = saved; i++; continue; }
+      if (text[i + 1] === '7') {
+        saved = col;
+        i++;
+        continue;
+      }
+      if (text[i + 1] === '8') {
+        col = saved;
+        i++;
+        continue;
+      }
       // The CSI sequence after the ESC at i: `[`, parameters, one final letter.
       const csi = /^\[([?0-9;]*)([A-Za-z])/.exec(text.slice(i + 1, i + 16));
-      if (!csi) throw new Error(`screen(): an escape it does not know at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
+      if (!csi)
+        throw new Error(`screen(): an escape it does not know at ${i}: ${JSON.stringify(text.slice(i, i + 8))}`);
       const [whole, arg = '', cmd] = csi;
       if (cmd === 'G') col = Math.max(0, Number(arg || '1') - 1);
       else if (cmd === 'K' && (arg === '' || arg === '0')) cur.length = Math.min(cur.length, col);
@@ -84,8 +101,16 @@ export function screen(text: string): string[] {
       i += whole.length; // ESC and the sequence; the loop's i++ steps past the last.
       continue;
     }
-    if (ch === '\n') { lines.push(cur.join('')); cur = []; col = 0; continue; }
-    if (ch === '\r') { col = 0; continue; }
+    if (ch === '\n') {
+      lines.push(cur.join(''));
+      cur = [];
+      col = 0;
+      continue;
+    }
+    if (ch === '\r') {
+      col = 0;
+      continue;
+    }
     cur[col++] = ch;
   }
   if (cur.length) lines.push(cur.join(''));

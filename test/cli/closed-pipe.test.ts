@@ -12,7 +12,12 @@ const ENV = { PATH: process.env['PATH'] ?? '', USER: 'pipe-test' };
 const START_LIMIT_MS = 120_000;
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...BIN, ...args], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [...BIN, ...args], {
+    encoding: 'utf8',
+    env: ENV,
+    timeout: START_LIMIT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -23,10 +28,12 @@ function closedPipe(args: string[]): Promise<{ code: number | null; signal: Node
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), START_LIMIT_MS);
-  return new Promise((resolve) => child.on('close', (code, signal) => {
-    clearTimeout(killer);
-    resolve({ code, signal, stderr });
-  }));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stderr });
+    }),
+  );
 }
 
 t.test('list, export, check and config check into a closed pipe: exit 0, nothing on stderr', async (t) => {
@@ -59,9 +66,19 @@ t.test('list, export, check and config check into a closed pipe: exit 0, nothing
   }
 
   // The shell pipeline users type: the reader leaves after one line, export is still writing.
-  const piped = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme 2>"${dir}/err" | head -1; echo "status=$?"; cat "${dir}/err"`],
-    { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
-  t.match(piped.stdout, /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at\nstatus=0\n$/, 'export | head -1: one line, status 0, nothing on stderr');
+  const piped = spawnSync(
+    'bash',
+    [
+      '-c',
+      `set -o pipefail; "${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme 2>"${dir}/err" | head -1; echo "status=$?"; cat "${dir}/err"`,
+    ],
+    { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS },
+  );
+  t.match(
+    piped.stdout,
+    /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at\nstatus=0\n$/,
+    'export | head -1: one line, status 0, nothing on stderr',
+  );
 });
 
 t.test('an export that cannot be written (a full disk) fails: exit non-zero, says why', async (t) => {
@@ -70,11 +87,19 @@ t.test('an export that cannot be written (a full disk) fails: exit non-zero, say
   t.equal(cli(['--db', db, 'init']).status, 0);
   t.equal(cli(['--db', db, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US']).status, 0);
   t.equal(cli(['--db', db, 'block', '5551234567', '--org', 'acme']).status, 0);
-  const full = spawnSync('sh', ['-c', `"${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme >/dev/full`], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
+  const full = spawnSync(
+    'sh',
+    ['-c', `"${process.execPath}" ${BIN.join(' ')} --db "${db}" export --org acme >/dev/full`],
+    { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS },
+  );
   t.equal(full.status, 74, 'exit 74 (CS_ERR_OUTPUT), not 0');
   t.match(full.stderr, /^callscreen: CS_ERR_OUTPUT: cannot write the output: ENOSPC/);
   t.notMatch(full.stderr, /\n {4}at /, 'no stack trace');
-  const small = spawnSync('sh', ['-c', `"${process.execPath}" ${BIN.join(' ')} config check >/dev/full`], { encoding: 'utf8', env: ENV, timeout: START_LIMIT_MS });
+  const small = spawnSync('sh', ['-c', `"${process.execPath}" ${BIN.join(' ')} config check >/dev/full`], {
+    encoding: 'utf8',
+    env: ENV,
+    timeout: START_LIMIT_MS,
+  });
   t.equal(small.status, 74, 'a short output that cannot be written: 74 too');
   t.match(small.stderr, /^callscreen: CS_ERR_OUTPUT: .*ENOSPC/);
 });

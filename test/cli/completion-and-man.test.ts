@@ -12,7 +12,9 @@ import { commandTree } from '../../daemon/cli/help-docs.js';
 import { tempDir } from '../support/harness.js';
 import { runOn } from './cli-runner.js';
 
-const quiet = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} } as unknown as Parameters<typeof buildProgram>[0];
+const quiet = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} } as unknown as Parameters<
+  typeof buildProgram
+>[0];
 
 t.test('bash completion: valid bash that completes commands, subcommands and options', async (t) => {
   const dir = tempDir(t);
@@ -22,16 +24,38 @@ t.test('bash completion: valid bash that completes commands, subcommands and opt
   const script = join(dir, 'callscreen.bash');
   writeFileSync(script, r.out);
   t.equal(spawnSync('bash', ['-n', script]).status, 0, 'bash -n: the script parses');
-  const complete = (...words: string[]) => execFileSync('bash', ['-c', `source "$0"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _callscreen; printf '%s\\n' "\${COMPREPLY[@]}"`, script], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const complete = (...words: string[]) =>
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        `source "$0"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _callscreen; printf '%s\\n' "\${COMPREPLY[@]}"`,
+        script,
+      ],
+      { encoding: 'utf8' },
+    )
+      .split('\n')
+      .filter(Boolean);
   t.same(complete('callscreen', 'unbl'), ['unblock', 'unblock-many']);
   t.same(complete('callscreen', 'org', 'did', ''), ['add', 'remove']);
-  t.same(complete('callscreen', '--db', 'x.db', 'org', 'did', 'r'), ['remove'], 'global options and their values are skipped');
-  t.ok(complete('callscreen', 'edit', '5', '--org', 'acme', '--ex').includes('--expires'), 'options of the command being typed');
+  t.same(
+    complete('callscreen', '--db', 'x.db', 'org', 'did', 'r'),
+    ['remove'],
+    'global options and their values are skipped',
+  );
+  t.ok(
+    complete('callscreen', 'edit', '5', '--org', 'acme', '--ex').includes('--expires'),
+    'options of the command being typed',
+  );
   t.same(complete('callscreen', 'ma'), ['man']);
   const { program, session } = buildProgram(quiet);
   t.teardown(() => session.close());
   const top = complete('callscreen', '');
-  t.same(top, program.commands.map((c) => c.name()), 'every command is offered');
+  t.same(
+    top,
+    program.commands.map((c) => c.name()),
+    'every command is offered',
+  );
 });
 
 t.test('man page: every command and option, exit statuses, renders in groff without warnings', async (t) => {
@@ -42,14 +66,19 @@ t.test('man page: every command and option, exit statuses, renders in groff with
   t.match(r.out, '.TH CALLSCREEN 1');
   const { program, session } = buildProgram(quiet);
   t.teardown(() => session.close());
-  for (const n of commandTree(program)) t.ok(r.out.includes(`.SS "callscreen ${n.path.replace(/-/g, '\\-')}`), `man lists callscreen ${n.path}`);
+  for (const n of commandTree(program))
+    t.ok(r.out.includes(`.SS "callscreen ${n.path.replace(/-/g, '\\-')}`), `man lists callscreen ${n.path}`);
   t.match(r.out, /\.B 64\nCS_ERR_USAGE/, 'exit statuses from the error catalogue');
   t.notMatch(r.out, /\P{ASCII}/u, 'ASCII only (non-ASCII as groff escapes)');
-  await t.test('renders in groff without warnings', { skip: existsSync('/usr/bin/groff') ? false : 'groff missing: the page is not rendered' }, async (t) => {
-    const g = spawnSync('groff', ['-man', '-Tutf8', '-ww'], { input: r.out, encoding: 'utf8' });
-    t.equal(g.status, 0);
-    t.equal(g.stderr, '', 'no groff warnings');
-    // Bold is overstruck (x BACKSPACE x) in a terminal rendering; [\b] is BACKSPACE in a class.
-    t.match(g.stdout.replace(/.[\b]/g, ''), /callscreen org did remove/);
-  });
+  await t.test(
+    'renders in groff without warnings',
+    { skip: existsSync('/usr/bin/groff') ? false : 'groff missing: the page is not rendered' },
+    async (t) => {
+      const g = spawnSync('groff', ['-man', '-Tutf8', '-ww'], { input: r.out, encoding: 'utf8' });
+      t.equal(g.status, 0);
+      t.equal(g.stderr, '', 'no groff warnings');
+      // Bold is overstruck (x BACKSPACE x) in a terminal rendering; [\b] is BACKSPACE in a class.
+      t.match(g.stdout.replace(/.[\b]/g, ''), /callscreen org did remove/);
+    },
+  );
 });

@@ -32,7 +32,11 @@ t.test('a missing --db is refused by every command but init, naming the path; no
   for (const argv of commands) {
     const r = await run(typo, ...argv);
     t.equal(r.code, 66, `${argv.slice(0, 2).join(' ')}: exit 66`);
-    t.match(r.err, /^callscreen: CS_ERR_DB_MISSING: database .*calscreen\.db does not exist/, `${String(argv[0])}: names the path`);
+    t.match(
+      r.err,
+      /^callscreen: CS_ERR_DB_MISSING: database .*calscreen\.db does not exist/,
+      `${String(argv[0])}: names the path`,
+    );
     t.match(r.err, /callscreen init/, `${String(argv[0])}: says how to create one`);
     t.notOk(existsSync(typo), `${String(argv[0])}: no database created`);
   }
@@ -75,7 +79,12 @@ t.test('writes on a corrupt database fail with CS_ERR_DB_CORRUPT naming the file
   smashPage(header, 1, 100);
   const h = await run(header, 'block', '5551234567', '--org', 'acme');
   t.equal(h.code, 74);
-  t.match(h.err, new RegExp(`^callscreen: CS_ERR_DB_CORRUPT: ${header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt .*callscreen restore`));
+  t.match(
+    h.err,
+    new RegExp(
+      `^callscreen: CS_ERR_DB_CORRUPT: ${header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt .*callscreen restore`,
+    ),
+  );
 
   // A damaged page of the entries table: SQLite says SQLITE_CORRUPT when the write reaches it.
   const page = join(dir, 'page.db');
@@ -83,7 +92,8 @@ t.test('writes on a corrupt database fail with CS_ERR_DB_CORRUPT naming the file
   t.equal((await run(page, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
   t.equal((await run(page, 'block', '5551230000', '--org', 'acme')).code, 0);
   const d = await Database.open(page, { create: false });
-  const root = (await d.get<{ rootpage: number }>("SELECT rootpage FROM sqlite_master WHERE name = 'entries_active'"))!.rootpage;
+  const root = (await d.get<{ rootpage: number }>("SELECT rootpage FROM sqlite_master WHERE name = 'entries_active'"))!
+    .rootpage;
   const pageSize = (await d.get<{ page_size: number }>('PRAGMA page_size'))!.page_size;
   await d.close(); // the last connection: the WAL is folded into the file first
   smashPage(page, root, pageSize);
@@ -93,24 +103,29 @@ t.test('writes on a corrupt database fail with CS_ERR_DB_CORRUPT naming the file
   t.notMatch(p.out, /blocked/, 'block did not report success');
 });
 
-t.test('through the real bin: a mistyped --db exits 66, a corrupt database 74, and neither creates a file', async (t) => {
-  const dir = tempDir(t);
-  const bin = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/cli/bin.ts', ...args], {
-      encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', USER: 'tester' }, timeout: 120_000, // a real process on a busy machine: generous
-    });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
-  const typo = join(dir, 'callscren.db');
-  const missing = bin(['--db', typo, 'org', 'list']);
-  t.equal(missing.status, 66);
-  t.equal(missing.stdout, '');
-  t.match(missing.stderr, /^callscreen: CS_ERR_DB_MISSING: database .*callscren\.db does not exist/);
-  t.notOk(existsSync(typo));
-  const junk = join(dir, 'junk.db');
-  writeFileSync(junk, 'SQLite format 2\0 not really'.padEnd(4096, '.'));
-  const corrupt = bin(['--db', junk, 'block', '5551234567', '--org', 'acme']);
-  t.equal(corrupt.status, 74);
-  t.match(corrupt.stderr, /^callscreen: CS_ERR_DB_CORRUPT: .*junk\.db is corrupt .*callscreen restore/);
-  t.same(readdirSync(dir), ['junk.db'], 'no -wal, -shm or -journal left by the refused write');
-});
+t.test(
+  'through the real bin: a mistyped --db exits 66, a corrupt database 74, and neither creates a file',
+  async (t) => {
+    const dir = tempDir(t);
+    const bin = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/cli/bin.ts', ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', USER: 'tester' },
+        timeout: 120_000, // a real process on a busy machine: generous
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const typo = join(dir, 'callscren.db');
+    const missing = bin(['--db', typo, 'org', 'list']);
+    t.equal(missing.status, 66);
+    t.equal(missing.stdout, '');
+    t.match(missing.stderr, /^callscreen: CS_ERR_DB_MISSING: database .*callscren\.db does not exist/);
+    t.notOk(existsSync(typo));
+    const junk = join(dir, 'junk.db');
+    writeFileSync(junk, 'SQLite format 2\0 not really'.padEnd(4096, '.'));
+    const corrupt = bin(['--db', junk, 'block', '5551234567', '--org', 'acme']);
+    t.equal(corrupt.status, 74);
+    t.match(corrupt.stderr, /^callscreen: CS_ERR_DB_CORRUPT: .*junk\.db is corrupt .*callscreen restore/);
+    t.same(readdirSync(dir), ['junk.db'], 'no -wal, -shm or -journal left by the refused write');
+  },
+);

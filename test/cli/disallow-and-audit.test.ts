@@ -8,9 +8,19 @@ t.test('disallow removes an allow entry: the block under it applies again', asyn
   t.equal((await c.run('block', '--prefix', '+1555', '--org', 'acme', '--mode', 'reject')).code, 0);
   t.equal((await c.run('allow', '5551234567', '--org', 'acme')).code, 0);
   t.equal((await c.run('allow', '--prefix', '+1555777', '--org', 'acme')).code, 0);
-  const verdict = async (n: string): Promise<string> => (JSON.parse((await c.run('check', n, '--org', 'acme', '--json')).out) as { action: string }).action;
+  const verdict = async (n: string): Promise<string> =>
+    (JSON.parse((await c.run('check', n, '--org', 'acme', '--json')).out) as { action: string }).action;
   t.equal(await verdict('5551234567'), 'allow');
-  const r = await c.run('disallow', '(555) 123-4567', '--org', 'acme', '--reason', 'no longer a customer', '--by', 'sam');
+  const r = await c.run(
+    'disallow',
+    '(555) 123-4567',
+    '--org',
+    'acme',
+    '--reason',
+    'no longer a customer',
+    '--by',
+    'sam',
+  );
   t.equal(r.code, 0, r.err);
   t.match(r.out, /^removed the allow entry for \+15551234567 in acme \(allowed by tester on /);
   t.equal(await verdict('5551234567'), 'reject', 'the prefix block applies again');
@@ -23,7 +33,11 @@ t.test('disallow removes an allow entry: the block under it applies again', asyn
   t.equal(both.code, 64);
   t.match(both.err, /give exactly one target: NUMBER, --prefix DIGITS or --pattern PATTERN/);
   t.equal(await c.scalar("SELECT count(*) AS v FROM entries WHERE list = 'allow' AND removed_at IS NULL"), 0);
-  t.equal(await c.scalar("SELECT count(*) AS v FROM entries WHERE list = 'allow' AND removed_by = 'sam'"), 1, 'history kept: who removed it');
+  t.equal(
+    await c.scalar("SELECT count(*) AS v FROM entries WHERE list = 'allow' AND removed_by = 'sam'"),
+    1,
+    'history kept: who removed it',
+  );
 });
 
 t.test('audit filters match the API: actor, action, target, since/until, paging', async (t) => {
@@ -33,12 +47,17 @@ t.test('audit filters match the API: actor, action, target, since/until, paging'
   t.equal((await c.run('unblock', '5551230001', '--org', 'acme', '--by', 'bob')).code, 0);
   // Four events: the org's creation (by tester) and the three above.
   t.equal(await c.scalar('SELECT count(*) AS v FROM audit_log WHERE org_id IS NOT NULL'), 4);
-  const json = async (...args: string[]): Promise<{ total: number; events: Array<{ actor: string; action: string; target: string }> }> => {
+  const json = async (
+    ...args: string[]
+  ): Promise<{ total: number; events: Array<{ actor: string; action: string; target: string }> }> => {
     const r = await c.run('audit', '--org', 'acme', '--json', ...args);
     if (r.code !== 0) throw new Error(r.err);
     return JSON.parse(r.out) as never;
   };
-  t.match(await json('--actor', 'bob'), { total: 2, events: [{ action: 'unblock' }, { action: 'block', target: '+15551230002' }] });
+  t.match(await json('--actor', 'bob'), {
+    total: 2,
+    events: [{ action: 'unblock' }, { action: 'block', target: '+15551230002' }],
+  });
   t.match(await json('--action', 'block'), { total: 2 });
   t.match(await json('--target', '1230001'), { total: 2 });
   t.match(await json('--actor', 'bob', '--action', 'block'), { total: 1, events: [{ target: '+15551230002' }] });

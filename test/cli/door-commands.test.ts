@@ -10,7 +10,21 @@ t.test('edit changes an entry in place; nothing given is a usage error', async (
   const b = await cli.run('block', '+15551230001', '--org', 'acme', '--mode', 'reject', '--json');
   t.equal(b.code, 0, b.err);
   const id = (JSON.parse(b.out) as { id: number }).id;
-  const e = await cli.run('edit', String(id), '--org', 'acme', '--name', 'Robo', '--reason', 'ticket 7', '--mode', 'voicemail', '--expires', '30d', '--json');
+  const e = await cli.run(
+    'edit',
+    String(id),
+    '--org',
+    'acme',
+    '--name',
+    'Robo',
+    '--reason',
+    'ticket 7',
+    '--mode',
+    'voicemail',
+    '--expires',
+    '30d',
+    '--json',
+  );
   t.equal(e.code, 0, e.err);
   t.match(JSON.parse(e.out), { id, name: 'Robo', reason: 'ticket 7', mode: 'voicemail' });
   t.ok((JSON.parse(e.out) as { expiresAt: number | null }).expiresAt, 'an expiry was set');
@@ -37,7 +51,11 @@ t.test('unblock-many: by id all or nothing, and --all --search', async (t) => {
   const some = await cli.run('unblock-many', '--org', 'acme', '--all', '--search', '555 123', '--reason', 'cleanup');
   t.equal(some.code, 0, some.err);
   t.match(some.out, 'unblocked 2 entries');
-  t.equal(await cli.scalar("SELECT count(*) AS v FROM audit_log WHERE action = 'unblock' AND reason = 'cleanup'"), 2, 'each unblock audited');
+  t.equal(
+    await cli.scalar("SELECT count(*) AS v FROM audit_log WHERE action = 'unblock' AND reason = 'cleanup'"),
+    2,
+    'each unblock audited',
+  );
   const both = await cli.run('unblock-many', String(ids[2]), '--org', 'acme', '--all');
   t.equal(both.code, 64);
   const last = await cli.run('unblock-many', String(ids[2]), '--org', 'acme');
@@ -54,7 +72,11 @@ t.test('org did remove and org settings --region', async (t) => {
   t.equal(await cli.scalar('SELECT count(*) AS v FROM org_numbers'), 1);
   const bad = await cli.run('org', 'settings', 'acme', '--region', 'XX', '--default-mode', 'voicemail');
   t.not(bad.code, 0, 'an unknown region is refused');
-  t.equal(await cli.scalar("SELECT count(*) AS v FROM orgs WHERE default_mode = 'voicemail'"), 0, 'and nothing else was changed');
+  t.equal(
+    await cli.scalar("SELECT count(*) AS v FROM orgs WHERE default_mode = 'voicemail'"),
+    0,
+    'and nothing else was changed',
+  );
   const ok = await cli.run('org', 'settings', 'acme', '--region', 'GB', '--json');
   t.equal(ok.code, 0, ok.err);
   t.match(JSON.parse(ok.out), { region: 'GB' });

@@ -11,7 +11,11 @@ import { tempDir } from '../support/harness.js';
 async function run(db: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(['--db', db, ...argv], { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, env: { USER: 'tester' } });
+  const code = await runCli(['--db', db, ...argv], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    env: { USER: 'tester' },
+  });
   return { code, out, err };
 }
 
@@ -28,7 +32,9 @@ t.test('a page that cannot be read mid-export: exit 74, no file under --output',
 
   // The last leaf page of the entries table holds the newest rows, which the export reaches last.
   const d = await Database.open(db, { create: false });
-  const leaves = await d.all<{ pageno: number }>("SELECT pageno FROM dbstat WHERE name = 'entries' AND pagetype = 'leaf' ORDER BY path");
+  const leaves = await d.all<{ pageno: number }>(
+    "SELECT pageno FROM dbstat WHERE name = 'entries' AND pagetype = 'leaf' ORDER BY path",
+  );
   const pageSize = (await d.get<{ page_size: number }>('PRAGMA page_size'))!.page_size;
   await d.close(); // folds the WAL into the file
   t.ok(leaves.length > 10, `${leaves.length} leaf pages`);
@@ -41,11 +47,17 @@ t.test('a page that cannot be read mid-export: exit 74, no file under --output',
   t.equal(piped.code, 74, 'non-zero: the export is not whole');
   t.match(piped.err, /^callscreen: CS_ERR_DB_CORRUPT: .*c\.db is corrupt/);
   const written = piped.out.split('\n').length - 2;
-  t.ok(written > 5000 && written < 20_000, `it had written ${written} rows before the bad page: a failure half-way, not at the start`);
+  t.ok(
+    written > 5000 && written < 20_000,
+    `it had written ${written} rows before the bad page: a failure half-way, not at the start`,
+  );
 
   const file = join(dir, 'acme.csv');
   const toFile = await run(db, 'export', '--org', 'acme', '--output', file);
   t.equal(toFile.code, 74);
   t.notOk(existsSync(file), 'nothing under the name asked for');
-  t.notOk(readdirSync(dir).some((f) => f.includes('.partial')), 'no .partial file left');
+  t.notOk(
+    readdirSync(dir).some((f) => f.includes('.partial')),
+    'no .partial file left',
+  );
 });

@@ -11,10 +11,11 @@ t.test('polled ops routes are not logged at info; other requests are', async (t)
   const admin = new AdminServer(ctx);
   const app = await admin.build();
   t.teardown(() => app.close());
-  const requestLines = (url: string): number => lines.filter((l) => {
-    const req = l['req'] as { url?: string } | undefined;
-    return req?.url === url || (typeof l['msg'] === 'string' && l['msg'].includes(url));
-  }).length;
+  const requestLines = (url: string): number =>
+    lines.filter((l) => {
+      const req = l['req'] as { url?: string } | undefined;
+      return req?.url === url || (typeof l['msg'] === 'string' && l['msg'].includes(url));
+    }).length;
   for (let i = 0; i < 5; i++) {
     t.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
     await app.inject({ url: '/readyz' });
@@ -26,5 +27,8 @@ t.test('polled ops routes are not logged at info; other requests are', async (t)
   const before = lines.length;
   await app.inject({ url: '/api/v1/orgs' });
   t.ok(lines.length > before, 'an API request is still logged');
-  t.ok(lines.some((l) => l['level'] === 30 && l['msg'] === 'incoming request'), 'at info');
+  t.ok(
+    lines.some((l) => l['level'] === 30 && l['msg'] === 'incoming request'),
+    'at info',
+  );
 });

@@ -8,7 +8,11 @@ import { runCli } from '../../daemon/cli/program.js';
 import { tempDir, type TapLike } from '../support/harness.js';
 import { screen } from './cli-runner.js';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
 function setup(t: TapLike): { dir: string; run: (opts: { tty?: boolean }, ...argv: string[]) => Promise<Run> } {
   const dir = tempDir(t);
@@ -32,7 +36,8 @@ function setup(t: TapLike): { dir: string; run: (opts: { tty?: boolean }, ...arg
 
 async function withOrg(t: TapLike, slug = 'acme'): Promise<ReturnType<typeof setup>> {
   const s = setup(t);
-  if ((await s.run({}, 'org', 'add', slug, '--name', slug, '--region', 'US')).code !== 0) throw new Error('org add failed');
+  if ((await s.run({}, 'org', 'add', slug, '--name', slug, '--region', 'US')).code !== 0)
+    throw new Error('org add failed');
   await s.run({}, 'org', 'did', 'add', slug, '5550001111');
   return s;
 }
@@ -44,7 +49,10 @@ async function entryCount(s: ReturnType<typeof setup>, org = 'acme'): Promise<nu
 t.test('bad rows: every one reported with its line, exit 65, nothing written', async (t) => {
   const s = await withOrg(t);
   const file = join(s.dir, 'bad.csv');
-  writeFileSync(file, 'number,mode,name\n5551234567,reject,ok\nnot a number,reject,x\n5551230000,loud,y\n911,reject,z\n5559990000,voicemail,fine\n');
+  writeFileSync(
+    file,
+    'number,mode,name\n5551234567,reject,ok\nnot a number,reject,x\n5551230000,loud,y\n911,reject,z\n5559990000,voicemail,fine\n',
+  );
   const r = await s.run({}, 'import', file, '--org', 'acme');
   t.equal(r.code, 65);
   t.match(r.err, /^callscreen: CS_ERR_IMPORT_INVALID: 3 bad row\(s\); nothing was imported/);
@@ -54,8 +62,13 @@ t.test('bad rows: every one reported with its line, exit 65, nothing written', a
   t.notMatch(r.err, /line 2:|line 6:/);
   t.equal(r.out, '');
   t.equal(await entryCount(s), 0, 'nothing written');
-  const audit = JSON.parse((await s.run({}, 'audit', '--org', 'acme', '--json')).out) as { events: Array<{ action: string }> };
-  t.notOk(audit.events.some((e) => e.action === 'import'), 'no import in the audit log');
+  const audit = JSON.parse((await s.run({}, 'audit', '--org', 'acme', '--json')).out) as {
+    events: Array<{ action: string }>;
+  };
+  t.notOk(
+    audit.events.some((e) => e.action === 'import'),
+    'no import in the audit log',
+  );
   const missing = await s.run({}, 'import', join(s.dir, 'none.csv'), '--org', 'acme');
   t.equal(missing.code, 66);
   t.match(missing.err, /CS_ERR_FILE_NOT_FOUND/);
@@ -79,14 +92,22 @@ t.test('dry run reports and writes nothing; the real run prints the summary', as
   const real = await s.run({}, 'import', file, '--org', 'acme', '--json');
   t.same(JSON.parse(real.out), { rows: 3, added: 1, updated: 1, duplicates: 1, dryRun: false });
   t.equal(real.err, '', 'no progress bar when stderr is not a TTY');
-  const list = JSON.parse((await s.run({}, 'list', '--org', 'acme', '--json')).out) as { entries: Array<{ value: string; name: string; source: string }> };
-  t.same(list.entries.map((e) => [e.value, e.name]).sort(), [['+15551234567', 'updated'], ['+15552223333', 'dup']]);
+  const list = JSON.parse((await s.run({}, 'list', '--org', 'acme', '--json')).out) as {
+    entries: Array<{ value: string; name: string; source: string }>;
+  };
+  t.same(list.entries.map((e) => [e.value, e.name]).sort(), [
+    ['+15551234567', 'updated'],
+    ['+15552223333', 'dup'],
+  ]);
 });
 
 t.test('a progress bar on stderr when it is a TTY', async (t) => {
   const s = await withOrg(t);
   const file = join(s.dir, 'list.csv');
-  writeFileSync(file, 'number\n' + Array.from({ length: 1200 }, (_, i) => `+1555300${String(i).padStart(4, '0')}`).join('\n') + '\n');
+  writeFileSync(
+    file,
+    'number\n' + Array.from({ length: 1200 }, (_, i) => `+1555300${String(i).padStart(4, '0')}`).join('\n') + '\n',
+  );
   const r = await s.run({ tty: true }, 'import', file, '--org', 'acme');
   t.equal(r.code, 0, r.err);
   // What the terminal shows (cli-progress redraws with cursor and erase escapes): the bar's last state, its line ended.
@@ -97,7 +118,21 @@ t.test('a progress bar on stderr when it is a TTY', async (t) => {
 
 t.test('export → import round trip (CSV and JSON)', async (t) => {
   const a = await withOrg(t);
-  await a.run({}, 'block', '5551234567', '--org', 'acme', '--mode', 'reject', '--name', 'Robo, Inc', '--reason', '=cmd() "quoted"', '--by', 'alice');
+  await a.run(
+    {},
+    'block',
+    '5551234567',
+    '--org',
+    'acme',
+    '--mode',
+    'reject',
+    '--name',
+    'Robo, Inc',
+    '--reason',
+    '=cmd() "quoted"',
+    '--by',
+    'alice',
+  );
   await a.run({}, 'block', '--prefix', '1900', '--org', 'acme', '--mode', 'voicemail', '--expires', '2099-01-01');
   await a.run({}, 'block', '--unidentified', '--org', 'acme');
   await a.run({}, 'allow', '5559990000', '--org', 'acme', '--reason', 'courier');
@@ -111,11 +146,17 @@ t.test('export → import round trip (CSV and JSON)', async (t) => {
   const imp = await b.run({}, 'import', file, '--org', 'beta');
   t.equal(imp.code, 0, imp.err);
   t.match(imp.out, /rows: 4, added: 4/);
-  const pick = (r: Run): unknown[] => (JSON.parse(r.out) as { entries: Array<Record<string, unknown>> }).entries
-    .map((e) => [e['list'], e['kind'], e['value'], e['mode'], e['name'], e['reason'], e['expiresAt'], e['createdBy']]).sort();
+  const pick = (r: Run): unknown[] =>
+    (JSON.parse(r.out) as { entries: Array<Record<string, unknown>> }).entries
+      .map((e) => [e['list'], e['kind'], e['value'], e['mode'], e['name'], e['reason'], e['expiresAt'], e['createdBy']])
+      .sort();
   const fromA = pick(await a.run({}, 'list', '--org', 'acme', '--json'));
   const fromB = pick(await b.run({}, 'list', '--org', 'beta', '--json'));
-  t.same(fromB.map((x) => JSON.stringify(x).replace(/'=cmd/, '=cmd')), fromA.map((x) => JSON.stringify(x)), 'same entries after the round trip');
+  t.same(
+    fromB.map((x) => JSON.stringify(x).replace(/'=cmd/, '=cmd')),
+    fromA.map((x) => JSON.stringify(x)),
+    'same entries after the round trip',
+  );
 
   const json = await a.run({}, 'export', '--org', 'acme', '--format', 'json');
   t.equal((JSON.parse(json.out) as unknown[]).length, 4);
@@ -129,7 +170,8 @@ t.test('export → import round trip (CSV and JSON)', async (t) => {
 async function writeAstdb(dir: string, rows: ReadonlyArray<[string, string]>): Promise<string> {
   const path = join(dir, 'astdb.sqlite3');
   const db = new sqlite3.Database(path);
-  const run = (sql: string, params: unknown[] = []): Promise<void> => new Promise((res, rej) => db.run(sql, params, (e) => (e ? rej(e) : res())));
+  const run = (sql: string, params: unknown[] = []): Promise<void> =>
+    new Promise((res, rej) => db.run(sql, params, (e) => (e ? rej(e) : res())));
   await run('CREATE TABLE astdb (key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key))');
   for (const [k, v] of rows) await run('INSERT INTO astdb (key, value) VALUES (?, ?)', [k, v]);
   await new Promise<void>((res, rej) => db.close((e) => (e ? rej(e) : res())));
@@ -151,13 +193,24 @@ t.test('import --from-astdb: FreePBX blacklist, blocked flag → unidentified, e
   t.equal(await entryCount(s), 0);
   const r = await s.run({}, 'import', '--from-astdb', path, '--org', 'acme');
   t.equal(r.code, 0, r.err);
-  const chk = JSON.parse((await s.run({}, 'check', 'anonymous', '--org', 'acme', '--json')).out) as Record<string, unknown>;
+  const chk = JSON.parse((await s.run({}, 'check', 'anonymous', '--org', 'acme', '--json')).out) as Record<
+    string,
+    unknown
+  >;
   t.match(chk, { rule: { kind: 'unidentified' } });
   t.notSame(chk['action'], 'allow', 'unknown callers are now blocked');
-  const list = JSON.parse((await s.run({}, 'list', '--org', 'acme', '--json')).out) as { entries: Array<{ value: string; source: string; name: string }> };
-  t.same(list.entries.map((e) => e.source), ['astdb', 'astdb']);
+  const list = JSON.parse((await s.run({}, 'list', '--org', 'acme', '--json')).out) as {
+    entries: Array<{ value: string; source: string; name: string }>;
+  };
+  t.same(
+    list.entries.map((e) => e.source),
+    ['astdb', 'astdb'],
+  );
 
-  const bad = await writeAstdb(tempDir(t), [['/blacklist/5551112222', 'ok'], ['/blacklist/abc', 'bad']]);
+  const bad = await writeAstdb(tempDir(t), [
+    ['/blacklist/5551112222', 'ok'],
+    ['/blacklist/abc', 'bad'],
+  ]);
   const before = await entryCount(s);
   const b = await s.run({}, 'import', '--from-astdb', bad, '--org', 'acme');
   t.equal(b.code, 65);

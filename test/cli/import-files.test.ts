@@ -7,12 +7,15 @@ import t from 'tap';
 import { ProgressBar } from '../../daemon/cli/progress-bar.js';
 import { cliWithOrg, screen } from './cli-runner.js';
 
-const entries = "SELECT count(*) AS v FROM entries WHERE removed_at IS NULL";
+const entries = 'SELECT count(*) AS v FROM entries WHERE removed_at IS NULL';
 
 t.test('semicolon and tab files import without options; --delimiter forces one', async (t) => {
   const c = await cliWithOrg(t);
   const semi = join(c.dir, 'semi.csv');
-  writeFileSync(semi, 'number;mode;name;reason\n="+15551230001";reject;"Smith; J";spam, surveys\n(555) 123-0002;voicemail;;\n');
+  writeFileSync(
+    semi,
+    'number;mode;name;reason\n="+15551230001";reject;"Smith; J";spam, surveys\n(555) 123-0002;voicemail;;\n',
+  );
   const r1 = await c.run('import', semi, '--org', 'acme');
   t.equal(r1.code, 0, r1.err);
   t.match(r1.out, /rows: 2, added: 2/);
@@ -25,7 +28,9 @@ t.test('semicolon and tab files import without options; --delimiter forces one',
   t.equal((await c.run('import', tab, '--org', 'acme')).code, 0);
   t.equal(await c.scalar(entries), 3);
   const list = await c.run('list', '--org', 'acme', '--json');
-  const names = (JSON.parse(list.out) as { entries: Array<{ value: string; name: string }> }).entries.map((e) => `${e.value} ${e.name}`).sort();
+  const names = (JSON.parse(list.out) as { entries: Array<{ value: string; name: string }> }).entries
+    .map((e) => `${e.value} ${e.name}`)
+    .sort();
   t.same(names, ['+15551230001 Smith; J', '+15551230002 ', '+15551230003 Tab, Ltd']);
 });
 
@@ -35,7 +40,10 @@ t.test('a file read with the wrong separator says which to pass; bad --delimiter
   writeFileSync(semi, 'number;reason;mode\n+15551234567;x;reject\n');
   const r = await c.run('import', semi, '--org', 'acme', '--delimiter', ',');
   t.equal(r.code, 65);
-  t.match(r.err, /^callscreen: CS_ERR_IMPORT_INVALID: 1 bad row\(s\); nothing was imported:\n {2}line 1: the header has one column `number;reason;mode`: is the file separated by `;`\? pass --delimiter ';'/);
+  t.match(
+    r.err,
+    /^callscreen: CS_ERR_IMPORT_INVALID: 1 bad row\(s\); nothing was imported:\n {2}line 1: the header has one column `number;reason;mode`: is the file separated by `;`\? pass --delimiter ';'/,
+  );
   t.equal(r.out, '');
   const bad = await c.run('import', semi, '--org', 'acme', '--delimiter', '|');
   t.equal(bad.code, 64);

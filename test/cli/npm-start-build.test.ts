@@ -19,13 +19,33 @@ t.test('prestart is an incremental build of tsconfig.build.json', async (t) => {
 t.test('tsc -b builds, then skips while nothing changed, then rebuilds after a change', async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'daemon'));
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'dist', rootDir: '.', types: [] } }));
-  writeFileSync(join(dir, 'tsconfig.build.json'), JSON.stringify({ extends: './tsconfig.json', include: ['daemon/**/*.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        outDir: 'dist',
+        rootDir: '.',
+        types: [],
+      },
+    }),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.build.json'),
+    JSON.stringify({ extends: './tsconfig.json', include: ['daemon/**/*.ts'] }),
+  );
   const src = join(dir, 'daemon', 'a.ts');
   writeFileSync(src, 'export const a: number = 1;\n');
   // The prestart command, run with the project's own tsc. Generous limit: a busy shared machine.
   const prestart = (): { status: number | null; out: string } => {
-    const r = spawnSync(process.execPath, [TSC, '-b', 'tsconfig.build.json', '--verbose'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [TSC, '-b', 'tsconfig.build.json', '--verbose'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     return { status: r.status, out: r.stdout + r.stderr };
   };
   const out = join(dir, 'dist', 'daemon', 'a.js');

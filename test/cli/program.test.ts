@@ -7,9 +7,18 @@ import { Database } from '../../daemon/store/database.js';
 import { tempDir, type TapLike } from '../support/harness.js';
 import { runOn } from './cli-runner.js';
 
-interface Run { code: number; out: string; err: string }
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
 
-function setup(t: TapLike): { db: string; dir: string; run: (...argv: string[]) => Promise<Run>; counts: () => Promise<string> } {
+function setup(t: TapLike): {
+  db: string;
+  dir: string;
+  run: (...argv: string[]) => Promise<Run>;
+  counts: () => Promise<string>;
+} {
   const dir = tempDir(t);
   const db = join(dir, 'callscreen.db');
   // Only `init` (and the daemon) create a database: every suite here starts from an initialised one.
@@ -23,7 +32,9 @@ function setup(t: TapLike): { db: string; dir: string; run: (...argv: string[]) 
   const counts = async (): Promise<string> => {
     const d = await Database.open(db, { readOnly: true });
     try {
-      const r = await d.get<Record<string, number>>(`SELECT (SELECT count(*) FROM orgs) o, (SELECT count(*) FROM org_numbers) n,
+      const r = await d.get<
+        Record<string, number>
+      >(`SELECT (SELECT count(*) FROM orgs) o, (SELECT count(*) FROM org_numbers) n,
         (SELECT count(*) FROM contacts) c, (SELECT count(*) FROM entries) e, (SELECT count(*) FROM audit_log) a,
         (SELECT group_concat(agents_may_block || outbound_policy || default_mode || reject_code) FROM orgs) s`);
       return JSON.stringify(r);
@@ -44,7 +55,14 @@ async function withOrg(t: TapLike): Promise<ReturnType<typeof setup>> {
 }
 
 /** Runs a command expected to fail and checks code, exit, message and that nothing changed. */
-async function refused(t: Test, s: ReturnType<typeof setup>, argv: string[], code: string, exit: number, mentions?: RegExp): Promise<void> {
+async function refused(
+  t: Test,
+  s: ReturnType<typeof setup>,
+  argv: string[],
+  code: string,
+  exit: number,
+  mentions?: RegExp,
+): Promise<void> {
   const before = await s.counts();
   const r = await s.run(...argv);
   t.equal(r.code, exit, `${argv.join(' ')} → exit ${exit}`);
@@ -62,17 +80,52 @@ t.test('org add / list / did add / settings', async (t) => {
   t.match(list.out, /acme\s+Acme Dental\s+US\s+\S+\s+603\s+warn\s+off\s+\+15550001111/);
   const json = await s.run('org', 'list', '--json');
   const orgs = JSON.parse(json.out) as Array<Record<string, unknown>>;
-  t.same(orgs.map((o) => [o['slug'], o['region'], o['dids']]), [['acme', 'US', ['+15550001111']]]);
+  t.same(
+    orgs.map((o) => [o['slug'], o['region'], o['dids']]),
+    [['acme', 'US', ['+15550001111']]],
+  );
 
-  const set = await s.run('org', 'settings', 'acme', '--agents-may-block', 'on', '--outbound-policy', 'deny', '--default-mode', 'voicemail', '--reject-code', '486', '--json');
+  const set = await s.run(
+    'org',
+    'settings',
+    'acme',
+    '--agents-may-block',
+    'on',
+    '--outbound-policy',
+    'deny',
+    '--default-mode',
+    'voicemail',
+    '--reject-code',
+    '486',
+    '--json',
+  );
   t.equal(set.code, 0, set.err);
-  t.match(JSON.parse(set.out), { agentsMayBlock: true, outboundPolicy: 'deny', defaultMode: 'voicemail', rejectCode: 486 });
+  t.match(JSON.parse(set.out), {
+    agentsMayBlock: true,
+    outboundPolicy: 'deny',
+    defaultMode: 'voicemail',
+    rejectCode: 486,
+  });
   const show = await s.run('org', 'settings', 'acme');
   t.match(show.out, /outbound-policy\s+deny/);
 
   await refused(t, s, ['org', 'add', 'acme', '--name', 'Again', '--region', 'US'], 'CS_ERR_ORG_EXISTS', 65);
-  await refused(t, s, ['org', 'add', 'Bad Slug', '--name', 'X', '--region', 'US'], 'CS_ERR_INVALID_VALUE', 65, /organisation id/);
-  await refused(t, s, ['org', 'add', 'beta', '--name', 'X', '--region', 'XX'], 'CS_ERR_INVALID_VALUE', 65, /region "XX"/);
+  await refused(
+    t,
+    s,
+    ['org', 'add', 'Bad Slug', '--name', 'X', '--region', 'US'],
+    'CS_ERR_INVALID_VALUE',
+    65,
+    /organisation id/,
+  );
+  await refused(
+    t,
+    s,
+    ['org', 'add', 'beta', '--name', 'X', '--region', 'XX'],
+    'CS_ERR_INVALID_VALUE',
+    65,
+    /region "XX"/,
+  );
   await refused(t, s, ['org', 'add', 'beta', '--name', 'X'], 'CS_ERR_USAGE', 64, /--region/);
   await refused(t, s, ['org', 'did', 'add', 'nope', '5550002222'], 'CS_ERR_ORG_NOT_FOUND', 66);
   await refused(t, s, ['org', 'did', 'add', 'acme', '5550002222', 'hello'], 'CS_ERR_INVALID_NUMBER', 65, /hello/);
@@ -88,7 +141,9 @@ t.test('contact add / list and blocking a contact', async (t) => {
   const id = add.out.trim();
   t.match(id, /^\d+$/, 'prints the contact id');
   const list = await s.run('contact', 'list', '--org', 'acme', '--json');
-  t.match(JSON.parse(list.out), [{ id: Number(id), name: 'Spammy Sam', numbers: ['+15552223333', '+15552224444'], blocked: false }]);
+  t.match(JSON.parse(list.out), [
+    { id: Number(id), name: 'Spammy Sam', numbers: ['+15552223333', '+15552224444'], blocked: false },
+  ]);
   const b = await s.run('block', '--contact', id, '--org', 'acme', '--mode', 'reject');
   t.equal(b.code, 0, b.err);
   const chk = await s.run('check', '5552224444', '--org', 'acme', '--json');
@@ -103,9 +158,33 @@ t.test('contact add / list and blocking a contact', async (t) => {
 
 t.test('block: targets, modes, expiry, and every refusal writes nothing', async (t) => {
   const s = await withOrg(t);
-  const b = await s.run('block', '(555) 123-4567', '--org', 'acme', '--mode', 'voicemail', '--name', 'Robo', '--reason', 'spam calls', '--by', 'alice', '--expires', '30d', '--json');
+  const b = await s.run(
+    'block',
+    '(555) 123-4567',
+    '--org',
+    'acme',
+    '--mode',
+    'voicemail',
+    '--name',
+    'Robo',
+    '--reason',
+    'spam calls',
+    '--by',
+    'alice',
+    '--expires',
+    '30d',
+    '--json',
+  );
   t.equal(b.code, 0, b.err);
-  t.match(JSON.parse(b.out), { kind: 'exact', value: '+15551234567', mode: 'voicemail', name: 'Robo', reason: 'spam calls', createdBy: 'alice', source: 'cli' });
+  t.match(JSON.parse(b.out), {
+    kind: 'exact',
+    value: '+15551234567',
+    mode: 'voicemail',
+    name: 'Robo',
+    reason: 'spam calls',
+    createdBy: 'alice',
+    source: 'cli',
+  });
   t.type((JSON.parse(b.out) as { expiresAt: unknown }).expiresAt, 'number');
   t.equal((await s.run('block', '--prefix', '1900', '--org', 'acme')).code, 0);
   t.equal((await s.run('block', '--unidentified', '--org', 'acme', '--mode', 'reject')).code, 0);
@@ -114,11 +193,39 @@ t.test('block: targets, modes, expiry, and every refusal writes nothing', async 
   await refused(t, s, ['block', '5559998888', '--org', 'nope'], 'CS_ERR_ORG_NOT_FOUND', 66, /nope/);
   await refused(t, s, ['block', '911', '--org', 'acme'], 'CS_ERR_PROTECTED_NUMBER', 65, /emergency/);
   await refused(t, s, ['block', '555-000-1111', '--org', 'acme'], 'CS_ERR_PROTECTED_NUMBER', 65, /own numbers/);
-  await refused(t, s, ['block', '5559998888', '--prefix', '1555', '--org', 'acme'], 'CS_ERR_USAGE', 64, /exactly one target/);
-  await refused(t, s, ['block', '--unidentified', '--contact', '1', '--org', 'acme'], 'CS_ERR_USAGE', 64, /exactly one target/);
+  await refused(
+    t,
+    s,
+    ['block', '5559998888', '--prefix', '1555', '--org', 'acme'],
+    'CS_ERR_USAGE',
+    64,
+    /exactly one target/,
+  );
+  await refused(
+    t,
+    s,
+    ['block', '--unidentified', '--contact', '1', '--org', 'acme'],
+    'CS_ERR_USAGE',
+    64,
+    /exactly one target/,
+  );
   await refused(t, s, ['block', '--org', 'acme'], 'CS_ERR_USAGE', 64, /exactly one target/);
-  await refused(t, s, ['block', '5559998888', '--org', 'acme', '--expires', 'tomorrow'], 'CS_ERR_INVALID_VALUE', 65, /expiry "tomorrow"/);
-  await refused(t, s, ['block', '5559998888', '--org', 'acme', '--expires', '2001-01-01'], 'CS_ERR_INVALID_VALUE', 65, /already passed/);
+  await refused(
+    t,
+    s,
+    ['block', '5559998888', '--org', 'acme', '--expires', 'tomorrow'],
+    'CS_ERR_INVALID_VALUE',
+    65,
+    /expiry "tomorrow"/,
+  );
+  await refused(
+    t,
+    s,
+    ['block', '5559998888', '--org', 'acme', '--expires', '2001-01-01'],
+    'CS_ERR_INVALID_VALUE',
+    65,
+    /already passed/,
+  );
   await refused(t, s, ['block', '5559998888', '--org', 'acme', '--mode', 'silence'], 'CS_ERR_USAGE', 64, /silence/);
   await refused(t, s, ['block', '5559998888'], 'CS_ERR_USAGE', 64, /--org/);
   await refused(t, s, ['block', '--prefix', '1-800-abc', '--org', 'acme'], 'CS_ERR_INVALID_PREFIX', 65);
@@ -139,14 +246,19 @@ t.test('allow and unblock', async (t) => {
   const u = await s.run('unblock', '--prefix', '+1 555', '--org', 'acme', '--by', 'bob', '--reason', 'mistake');
   t.equal(u.code, 0, u.err);
   t.match(u.out, /unblocked prefix \+1555 in acme \(blocked by tester on /);
-  t.match(JSON.parse((await s.run('check', '5554443333', '--org', 'acme', '--json')).out), { action: 'allow', rule: null });
+  t.match(JSON.parse((await s.run('check', '5554443333', '--org', 'acme', '--json')).out), {
+    action: 'allow',
+    rule: null,
+  });
   await refused(t, s, ['unblock', '--prefix', '1555', '--org', 'acme'], 'CS_ERR_ENTRY_NOT_FOUND', 66);
   await refused(t, s, ['unblock', '5551112222', '--unidentified', '--org', 'acme'], 'CS_ERR_USAGE', 64);
   await refused(t, s, ['unblock', 'what', '--org', 'acme'], 'CS_ERR_INVALID_NUMBER', 65);
   await refused(t, s, ['unblock', '5551112222', '--org', 'nope'], 'CS_ERR_ORG_NOT_FOUND', 66);
 
   const all = await s.run('list', '--org', 'acme', '--all', '--json');
-  const removed = (JSON.parse(all.out) as { entries: Array<Record<string, unknown>> }).entries.find((e) => e['kind'] === 'prefix');
+  const removed = (JSON.parse(all.out) as { entries: Array<Record<string, unknown>> }).entries.find(
+    (e) => e['kind'] === 'prefix',
+  );
   t.match(removed, { removedBy: 'bob', removedReason: 'mistake', createdBy: 'tester' }, 'history kept');
 });
 
@@ -159,8 +271,13 @@ t.test('--by defaults to $SUDO_USER then $USER; none at all is a usage error', a
   const before = await s.counts();
   t.equal(await run({}, 'block', '5551230003', '--org', 'acme'), 64);
   t.equal(await s.counts(), before);
-  const list = JSON.parse((await s.run('list', '--org', 'acme', '--json')).out) as { entries: Array<{ value: string; createdBy: string }> };
-  t.same(list.entries.map((e) => [e.value, e.createdBy]).sort(), [['+15551230001', 'carol'], ['+15551230002', 'dave']]);
+  const list = JSON.parse((await s.run('list', '--org', 'acme', '--json')).out) as {
+    entries: Array<{ value: string; createdBy: string }>;
+  };
+  t.same(list.entries.map((e) => [e.value, e.createdBy]).sort(), [
+    ['+15551230001', 'carol'],
+    ['+15551230002', 'dave'],
+  ]);
 });
 
 t.test('list: table columns, --search in another format, --limit, --all', async (t) => {
@@ -175,13 +292,22 @@ t.test('list: table columns, --search in another format, --limit, --all', async 
   const found = await s.run('list', '--org', 'acme', '--search', '(555) 12');
   t.match(found.out, /\+15551234567\s+Robo\s+\S+\s+alice\s+\d{4}-\d\d-\d\d \d\d:\d\dZ\s+spam\s+0/);
   t.notMatch(found.out, /5559876543/);
-  const json = JSON.parse((await s.run('list', '--org', 'acme', '--search', '555-987', '--json')).out) as { total: number; entries: Array<{ value: string }> };
-  t.same(json.entries.map((e) => e.value), ['+15559876543']);
+  const json = JSON.parse((await s.run('list', '--org', 'acme', '--search', '555-987', '--json')).out) as {
+    total: number;
+    entries: Array<{ value: string }>;
+  };
+  t.same(
+    json.entries.map((e) => e.value),
+    ['+15559876543'],
+  );
   const limited = await s.run('list', '--org', 'acme', '--limit', '1');
   t.match(limited.out, /\(1 of 2; use --limit, --search, or callscreen export for every entry\)/);
   const tooMany = await s.run('list', '--org', 'acme', '--limit', '10001');
   t.equal(tooMany.code, 64, 'a --limit beyond one page is refused, not quietly cut to 10,000');
-  t.match(tooMany.err, /CS_ERR_USAGE: --limit 10001 is more than 10000 rows; for every entry use: callscreen export --org acme/);
+  t.match(
+    tooMany.err,
+    /CS_ERR_USAGE: --limit 10001 is more than 10000 rows; for every entry use: callscreen export --org acme/,
+  );
   t.match((await s.run('list', '--org', 'acme', '--search', '777')).out, /nothing in acme matches "777"/);
   const bad = await s.run('list', '--org', 'acme', '--limit', 'lots');
   t.equal(bad.code, 64);
@@ -194,17 +320,37 @@ t.test('check gives the daemon verdict; --json fields; outbound screens --to', a
   await s.run('org', 'settings', 'acme', '--outbound-policy', 'confirm', '--reject-code', '607');
   await s.run('block', '5551234567', '--org', 'acme', '--mode', 'reject', '--reason', 'spam');
   await s.run('block', '5557654321', '--org', 'acme', '--mode', 'voicemail');
-  const j = JSON.parse((await s.run('check', '+1 (555) 123-4567', '--org', 'acme', '--to', '5550001111', '--json')).out) as Record<string, unknown>;
-  t.match(j, { action: 'reject', normalized: '+15551234567', rule: { kind: 'exact', value: '+15551234567', mode: 'reject', reason: 'spam' }, sipCode: 607 });
+  const j = JSON.parse(
+    (await s.run('check', '+1 (555) 123-4567', '--org', 'acme', '--to', '5550001111', '--json')).out,
+  ) as Record<string, unknown>;
+  t.match(j, {
+    action: 'reject',
+    normalized: '+15551234567',
+    rule: { kind: 'exact', value: '+15551234567', mode: 'reject', reason: 'spam' },
+    sipCode: 607,
+  });
   t.type(j['reason'], 'string');
   t.type((j['rule'] as { id: unknown }).id, 'number');
   t.match(JSON.parse((await s.run('check', '5557654321', '--org', 'acme', '--json')).out), { action: 'voicemail' });
-  t.match(JSON.parse((await s.run('check', '5557654321', '--org', 'acme', '--channel', 'sms', '--json')).out), { action: 'quarantine' });
-  t.match(JSON.parse((await s.run('check', '5550001234', '--org', 'acme', '--json')).out), { action: 'allow', rule: null });
-  t.match(JSON.parse((await s.run('check', '911', '--org', 'acme', '--json')).out), { action: 'allow', rule: { kind: 'protected' } });
-  t.match(JSON.parse((await s.run('check', 'anonymous', '--org', 'acme', '--json')).out), { action: 'allow', normalized: 'unidentified' });
+  t.match(JSON.parse((await s.run('check', '5557654321', '--org', 'acme', '--channel', 'sms', '--json')).out), {
+    action: 'quarantine',
+  });
+  t.match(JSON.parse((await s.run('check', '5550001234', '--org', 'acme', '--json')).out), {
+    action: 'allow',
+    rule: null,
+  });
+  t.match(JSON.parse((await s.run('check', '911', '--org', 'acme', '--json')).out), {
+    action: 'allow',
+    rule: { kind: 'protected' },
+  });
+  t.match(JSON.parse((await s.run('check', 'anonymous', '--org', 'acme', '--json')).out), {
+    action: 'allow',
+    normalized: 'unidentified',
+  });
   // Outbound: FROM is the agent, --to is screened.
-  const out = JSON.parse((await s.run('check', '201', '--org', 'acme', '--direction', 'outbound', '--to', '555-123-4567', '--json')).out) as Record<string, unknown>;
+  const out = JSON.parse(
+    (await s.run('check', '201', '--org', 'acme', '--direction', 'outbound', '--to', '555-123-4567', '--json')).out,
+  ) as Record<string, unknown>;
   t.match(out, { action: 'confirm', normalized: '+15551234567', rule: { kind: 'exact' } });
   const human = await s.run('check', '5551234567', '--org', 'acme');
   t.match(human.out, /^reject\s+\+15551234567\s+\(SIP 607\)\n.+spam/);
@@ -214,8 +360,13 @@ t.test('check gives the daemon verdict; --json fields; outbound screens --to', a
   t.equal((await s.run('check', '5551234567', '--org', 'nope')).code, 66);
   t.equal((await s.run('check', '5551234567', '--org', 'acme', '--channel', 'fax')).code, 64);
   // check records nothing: hit counts unchanged.
-  const list = JSON.parse((await s.run('list', '--org', 'acme', '--json')).out) as { entries: Array<{ hitCount: number }> };
-  t.same(list.entries.map((e) => e.hitCount), [0, 0]);
+  const list = JSON.parse((await s.run('list', '--org', 'acme', '--json')).out) as {
+    entries: Array<{ hitCount: number }>;
+  };
+  t.same(
+    list.entries.map((e) => e.hitCount),
+    [0, 0],
+  );
 });
 
 t.test('audit lists changes newest first', async (t) => {
@@ -228,9 +379,15 @@ t.test('audit lists changes newest first', async (t) => {
   t.match(lines[0], /^When\s+Who\s+Action\s+Target\s+Reason\s+From$/);
   t.match(lines[1], /bob\s+unblock\s+\+15551234567\s+oops\s+cli/);
   t.match(lines[2], /alice\s+block\s+\+15551234567\s+spam/);
-  const j = JSON.parse((await s.run('audit', '--org', 'acme', '--json', '--limit', '2')).out) as { total: number; events: Array<{ action: string }> };
+  const j = JSON.parse((await s.run('audit', '--org', 'acme', '--json', '--limit', '2')).out) as {
+    total: number;
+    events: Array<{ action: string }>;
+  };
   t.equal(j.total, 4);
-  t.same(j.events.map((e) => e.action), ['unblock', 'block']);
+  t.same(
+    j.events.map((e) => e.action),
+    ['unblock', 'block'],
+  );
   t.equal((await s.run('audit', '--org', 'nope')).code, 66);
 });
 
@@ -262,7 +419,11 @@ t.test('config check: ok with the effective config redacted; a bad key names its
   t.match(ok.out, /level = "warn"/);
   t.match(ok.out, /secret = "\[redacted\]"/);
   t.notMatch(ok.out, /hunter2/);
-  const j = JSON.parse((await s.run('--config', good, 'config', 'check', '--json')).out) as { ok: boolean; file: string; config: { ami: { secret: string } } };
+  const j = JSON.parse((await s.run('--config', good, 'config', 'check', '--json')).out) as {
+    ok: boolean;
+    file: string;
+    config: { ami: { secret: string } };
+  };
   t.match(j, { ok: true, file: good, config: { ami: { secret: '[redacted]' } } });
 
   const bad = join(s.dir, 'bad.toml');
@@ -279,10 +440,21 @@ t.test('config check: ok with the effective config redacted; a bad key names its
   const missing = await s.run('--config', join(s.dir, 'none.toml'), 'config', 'check');
   t.equal(missing.code, 66);
   t.match(missing.err, /CS_ERR_FILE_NOT_FOUND/);
-  const defaults = await runCli(['config', 'check'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} });
+  const defaults = await runCli(['config', 'check'], {
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    env: {},
+  });
   t.equal(defaults, 0);
   // CALLSCREEN_CONFIG is used when --config is absent.
   let out = '';
-  t.equal(await runCli(['config', 'check'], { stdout: { write: (x: string) => (out += x) }, stderr: { write: () => true }, env: { CALLSCREEN_CONFIG: bad } }), 78);
+  t.equal(
+    await runCli(['config', 'check'], {
+      stdout: { write: (x: string) => (out += x) },
+      stderr: { write: () => true },
+      env: { CALLSCREEN_CONFIG: bad },
+    }),
+    78,
+  );
   t.equal(out, '');
 });

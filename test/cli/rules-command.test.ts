@@ -3,7 +3,11 @@
 import t from 'tap';
 import { cliWithOrg, type CliRunner } from './cli-runner.js';
 
-const verdict = async (c: CliRunner, from: string, ...more: string[]): Promise<{ action: string; rule: { id: number | string; kind: string } | null; observed?: string }> => {
+const verdict = async (
+  c: CliRunner,
+  from: string,
+  ...more: string[]
+): Promise<{ action: string; rule: { id: number | string; kind: string } | null; observed?: string }> => {
   const r = await c.run('check', from, '--org', 'acme', '--json', ...more);
   if (r.code !== 0) throw new Error(r.err);
   return JSON.parse(r.out) as never;
@@ -17,7 +21,17 @@ const id = async (c: CliRunner, ...argv: string[]): Promise<number> => {
 t.test('disable and enable an entry: kept, listed as disabled, audited', async (t) => {
   const c = await cliWithOrg(t);
   const e = await id(c, 'block', '5551234567', '--org', 'acme');
-  const off = await c.run('entry', 'disable', String(e), '--org', 'acme', '--reason', 'customer complaint', '--by', 'sam');
+  const off = await c.run(
+    'entry',
+    'disable',
+    String(e),
+    '--org',
+    'acme',
+    '--reason',
+    'customer complaint',
+    '--by',
+    'sam',
+  );
   t.equal(off.code, 0, off.err);
   t.equal(off.out, `disabled: +15551234567 in acme (entry ${e})\n`);
   t.match(await verdict(c, '5551234567'), { action: 'allow', rule: null });
@@ -28,7 +42,9 @@ t.test('disable and enable an entry: kept, listed as disabled, audited', async (
   t.match(again.err, /^callscreen: CS_ERR_ENTRY_STATE: entry \d+ is already disabled/);
   t.equal((await c.run('entry', 'enable', String(e), '--org', 'acme')).code, 0);
   t.match(await verdict(c, '5551234567'), { action: 'reject' });
-  const audit = JSON.parse((await c.run('audit', '--org', 'acme', '--json', '--action', 'entry.disable')).out) as { events: Array<{ actor: string; reason: string }> };
+  const audit = JSON.parse((await c.run('audit', '--org', 'acme', '--json', '--action', 'entry.disable')).out) as {
+    events: Array<{ actor: string; reason: string }>;
+  };
   t.match(audit.events, [{ actor: 'sam', reason: 'customer complaint' }]);
   const missing = await c.run('entry', 'disable', '999', '--org', 'acme');
   t.equal(missing.code, 66);
@@ -45,8 +61,14 @@ t.test('observe mode: block --observe, check shows what it would have done, repo
   t.match(await verdict(c, '5551234567'), { action: 'allow', observed: 'voicemail', rule: { id: e, kind: 'prefix' } });
   const report = await c.run('entry', 'report', String(e), '--org', 'acme');
   t.equal(report.code, 0, report.err);
-  t.match(report.out, /observing since .*: would have sent to voicemail 0 call\(s\) or message\(s\) from 0 number\(s\)\nto make it block: callscreen entry promote \d+ --org acme\n$/);
-  const json = JSON.parse((await c.run('entry', 'report', String(e), '--org', 'acme', '--json')).out) as { hits: number; observingSince: number };
+  t.match(
+    report.out,
+    /observing since .*: would have sent to voicemail 0 call\(s\) or message\(s\) from 0 number\(s\)\nto make it block: callscreen entry promote \d+ --org acme\n$/,
+  );
+  const json = JSON.parse((await c.run('entry', 'report', String(e), '--org', 'acme', '--json')).out) as {
+    hits: number;
+    observingSince: number;
+  };
   t.match(json, { hits: 0, observingSince: Number });
   const p = await c.run('entry', 'promote', String(e), '--org', 'acme', '--reason', 'seen enough');
   t.equal(p.out, `promoted, now voicemail: prefix +1555 in acme (entry ${e})\n`);
@@ -72,10 +94,17 @@ t.test('patterns from the command line; the org minimum', async (t) => {
   const broad = await c.run('block', '--pattern', '+1??????????', '--org', 'acme');
   t.equal(broad.code, 65);
   t.match(broad.err, /CS_ERR_PATTERN_TOO_BROAD: "\+1\?\?\?\?\?\?\?\?\?\?" fixes 1 digit\(s\).*at least 6/);
-  t.equal((await c.run('rules', 'pattern-minimum', '--org', 'acme')).out, 'patterns in acme fix at least 6 digits after "+" (the default)\n');
+  t.equal(
+    (await c.run('rules', 'pattern-minimum', '--org', 'acme')).out,
+    'patterns in acme fix at least 6 digits after "+" (the default)\n',
+  );
   t.equal((await c.run('rules', 'pattern-minimum', '8', '--org', 'acme')).code, 0);
   t.equal((await c.run('block', '--pattern', '+1416555????', '--org', 'acme')).code, 65, 'now 8 are needed');
-  t.equal((await c.run('unblock', '--pattern', '+1415555????', '--org', 'acme')).code, 0, 'removing is never refused for breadth');
+  t.equal(
+    (await c.run('unblock', '--pattern', '+1415555????', '--org', 'acme')).code,
+    0,
+    'removing is never refused for breadth',
+  );
   const bad = await c.run('block', '--pattern', 'abc?', '--org', 'acme');
   t.equal(bad.code, 65);
   t.match(bad.err, /CS_ERR_INVALID_PATTERN/);
@@ -96,7 +125,10 @@ t.test('per-DID entries and allowlist-only DIDs', async (t) => {
   t.equal((await c.run('allow', '5557770000', '--org', 'acme', '--did', '+15550111')).code, 0);
   const a = await c.run('rules', 'allowlist-only', '+15550111', '--org', 'acme', '--others', 'voicemail');
   t.equal(a.out, '+15550111 in acme is allowlist-only: callers not allowed and not contacts get voicemail\n');
-  t.match(await verdict(c, '5553334444', '--to', '+15550111'), { action: 'voicemail', rule: { kind: 'allowlist-only' } });
+  t.match(await verdict(c, '5553334444', '--to', '+15550111'), {
+    action: 'voicemail',
+    rule: { kind: 'allowlist-only' },
+  });
   t.match(await verdict(c, '5557770000', '--to', '+15550111'), { action: 'allow', rule: { kind: 'allow' } });
   t.equal((await c.run('contact', 'add', '5553334444', '--name', 'Grandma', '--org', 'acme')).code, 0);
   t.match(await verdict(c, '5553334444', '--to', '+15550111'), { action: 'allow', rule: null }, 'a contact rings');
@@ -125,7 +157,11 @@ t.test('patterns survive a CSV export and import; a broad one in a file is refus
   t.equal(imported.code, 0, imported.err);
   t.match(await verdict(other, '+14155550123'), { action: 'allow', rule: { kind: 'allow' } });
   t.match(await verdict(other, '+14155551234'), { action: 'voicemail', rule: { kind: 'pattern' } });
-  t.match(await verdict(other, '+19005551234'), { action: 'reject', rule: { kind: 'prefix' } }, '"+1900*" imported as a prefix');
+  t.match(
+    await verdict(other, '+19005551234'),
+    { action: 'reject', rule: { kind: 'prefix' } },
+    '"+1900*" imported as a prefix',
+  );
   const broad = path.join(other.dir, 'broad.csv');
   writeFileSync(broad, 'number,kind\n+1??????????,pattern\n');
   const refused = await other.run('import', broad, '--org', 'acme');

@@ -11,20 +11,46 @@ t.test('token create / list / revoke; user disable revokes for good; user passwo
   const run = (stdin: string | null, ...argv: string[]) => runOn(db, argv, stdin !== null ? { stdin } : {});
   t.equal((await run(null, 'init')).code, 0);
   t.equal((await run(null, 'org', 'add', 'acme', '--name', 'Acme', '--region', 'US')).code, 0);
-  t.equal((await run('first-password-1\n', 'user', 'add', 'sam', '--role', 'supervisor', '--org', 'acme', '--password-stdin')).code, 0);
+  t.equal(
+    (await run('first-password-1\n', 'user', 'add', 'sam', '--role', 'supervisor', '--org', 'acme', '--password-stdin'))
+      .code,
+    0,
+  );
 
-  const created = await run(null, 'token', 'create', 'sam', '--name', 'softphone-101', '--role', 'agent', '--days', '30', '--json');
+  const created = await run(
+    null,
+    'token',
+    'create',
+    'sam',
+    '--name',
+    'softphone-101',
+    '--role',
+    'agent',
+    '--days',
+    '30',
+    '--json',
+  );
   t.equal(created.code, 0, created.err);
-  const tok = JSON.parse(created.out) as { id: number; token: string; role: string; expiresAt: number; readOnly: boolean };
+  const tok = JSON.parse(created.out) as {
+    id: number;
+    token: string;
+    role: string;
+    expiresAt: number;
+    readOnly: boolean;
+  };
   t.match(tok, { role: 'agent', readOnly: false, token: /^cs_/ });
   const human = await run(null, 'token', 'create', 'sam', '--name', 'wallboard', '--read-only');
   t.match(human.out, /✓ token \d+ "wallboard" for sam: read-only, role supervisor, expires \d{4}-/);
   t.match(human.out, /token \(shown once\): cs_/);
 
   const tooHigh = await run(null, 'token', 'create', 'sam', '--name', 'x', '--role', 'admin');
-  t.equal(tooHigh.code, 77, 'a token above the user\'s role: refused (CS_ERR_FORBIDDEN)');
+  t.equal(tooHigh.code, 77, "a token above the user's role: refused (CS_ERR_FORBIDDEN)");
   t.match(tooHigh.err, /at most supervisor/);
-  t.equal((await run(null, 'token', 'create', 'sam', '--name', 'x', '--days', '400')).code, 65, 'more than 366 days: invalid');
+  t.equal(
+    (await run(null, 'token', 'create', 'sam', '--name', 'x', '--days', '400')).code,
+    65,
+    'more than 366 days: invalid',
+  );
   t.equal((await run(null, 'token', 'create', 'sam', '--name', 'x', '--days', 'soon')).code, 64, 'not a number: usage');
   t.equal((await run(null, 'token', 'create', 'nobody', '--name', 'x')).code, 66, 'no such user');
 
@@ -48,9 +74,17 @@ t.test('token create / list / revoke; user disable revokes for good; user passwo
 
   t.equal((await run(null, 'user', 'disable', 'sam')).code, 0);
   t.equal((await run(null, 'user', 'enable', 'sam')).code, 0);
-  const after = JSON.parse((await run(null, 'token', 'list', 'sam', '--json')).out) as { tokens: Array<{ state: string; revokedReason: string }> };
-  t.ok(after.tokens.every((x) => x.state === 'revoked'), 'disable revoked every token; enable revived none');
-  t.match(after.tokens.map((x) => x.revokedReason), ['user disabled', 'revoked']);
+  const after = JSON.parse((await run(null, 'token', 'list', 'sam', '--json')).out) as {
+    tokens: Array<{ state: string; revokedReason: string }>;
+  };
+  t.ok(
+    after.tokens.every((x) => x.state === 'revoked'),
+    'disable revoked every token; enable revived none',
+  );
+  t.match(
+    after.tokens.map((x) => x.revokedReason),
+    ['user disabled', 'revoked'],
+  );
 
   t.equal((await run('short\n', 'user', 'password', 'sam', '--password-stdin')).code, 65, 'too short');
   const reset = await run('second-password-2\n', 'user', 'password', 'sam', '--password-stdin');
@@ -60,7 +94,10 @@ t.test('token create / list / revoke; user disable revokes for good; user passwo
   const users2 = new UserService(s2.db, s2.orgs, s2.audit, s2.clock);
   t.ok(await users2.authenticate('sam', 'second-password-2'), 'the new password signs in');
   t.notOk(await users2.authenticate('sam', 'first-password-1'));
-  const actions = (await s2.audit.query({ orgId: (await s2.orgs.require('acme')).id, limit: 50 })).events.map((e) => e.action);
-  for (const a of ['user.token.add', 'user.token.use', 'user.token.revoke', 'user.password.reset']) t.ok(actions.includes(a), `audited: ${a}`);
+  const actions = (await s2.audit.query({ orgId: (await s2.orgs.require('acme')).id, limit: 50 })).events.map(
+    (e) => e.action,
+  );
+  for (const a of ['user.token.add', 'user.token.use', 'user.token.revoke', 'user.password.reset'])
+    t.ok(actions.includes(a), `audited: ${a}`);
   await s2.close();
 });

@@ -11,7 +11,11 @@ const BIN = ['--import', 'tsx', 'daemon/cli/bin.ts'];
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   // Generous limit: a cold tsx start on the shared 2-core box can take several seconds.
-  const r = spawnSync(process.execPath, [...BIN, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', USER: 'bin-test' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...BIN, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '', USER: 'bin-test' },
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -26,12 +26,20 @@ t.test('block --what-if prints the figures and saves nothing; a broad block need
 
   const json = await cli.run('block', '--prefix', '+1555111', '--org', 'acme', '--what-if', '--json', '--days', '7');
   t.equal(json.code, 0, json.err);
-  t.match(JSON.parse(json.out), { days: 7, rule: { kind: 'prefix', value: '+1555111' }, changed: { numbers: 2, contacts: 1, calledBack: 1 }, broad: true });
+  t.match(JSON.parse(json.out), {
+    days: 7,
+    rule: { kind: 'prefix', value: '+1555111' },
+    changed: { numbers: 2, contacts: 1, calledBack: 1 },
+    broad: true,
+  });
 
   const refused = await cli.run('block', '--prefix', '+1555111', '--org', 'acme');
   t.equal(refused.code, 65);
   t.match(refused.err, /changed\s+6 records/);
-  t.match(refused.err, /callscreen: CS_ERR_CONFIRM_REQUIRED: not saved: this block entry is broad — 1 of them is a contact; agents called 1 of them back .*--yes/);
+  t.match(
+    refused.err,
+    /callscreen: CS_ERR_CONFIRM_REQUIRED: not saved: this block entry is broad — 1 of them is a contact; agents called 1 of them back .*--yes/,
+  );
   t.equal(await cli.scalar('SELECT count(*) AS v FROM entries'), 0, 'refused: nothing saved');
 
   const saved = await cli.run('block', '--prefix', '+1555111', '--org', 'acme', '--yes');

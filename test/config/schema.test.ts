@@ -7,10 +7,15 @@ import { CONFIG_SCHEMA, SECRET_KEYS } from '../../daemon/config/schema.js';
 import { createLogger, REDACT_PATHS } from '../../daemon/logger.js';
 
 const withSecrets = [
-  '[ami]', 'secret = "ami-s3cret"',
-  '[esl_inbound]', 'password = "esl-s3cret"',
-  '[sip_edge]', 'secret = "edge-s3cret"',
-  '[admin]', 'tls_cert = "/etc/callscreen/cert.pem"', 'tls_key = "/etc/callscreen/key-s3cret.pem"',
+  '[ami]',
+  'secret = "ami-s3cret"',
+  '[esl_inbound]',
+  'password = "esl-s3cret"',
+  '[sip_edge]',
+  'secret = "edge-s3cret"',
+  '[admin]',
+  'tls_cert = "/etc/callscreen/cert.pem"',
+  'tls_key = "/etc/callscreen/key-s3cret.pem"',
 ].join('\n');
 
 t.test('the secret keys are the ones the schema marks writeOnly', async (t) => {
@@ -29,7 +34,11 @@ t.test('config check: every secret key is redacted, nothing else is', async (t) 
     admin: { tls_key: '[redacted]', tls_cert: '/etc/callscreen/cert.pem' },
   });
   const empty = redactConfig(new ConfigLoader().fromText('', 'x.toml'));
-  t.match(empty, { ami: { secret: '' } }, 'an unset (empty) secret shows as empty: nothing to hide, and the reader sees it is unset');
+  t.match(
+    empty,
+    { ami: { secret: '' } },
+    'an unset (empty) secret shows as empty: nothing to hide, and the reader sees it is unset',
+  );
 });
 
 t.test('the logger redacts the same keys under a logged config object', async (t) => {

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { attestationText, identityClaimLevel, isAttested, parseAttestationText, parseVerstat, verstatOf } from '../../daemon/core/attestation.js';
+import {
+  attestationText,
+  identityClaimLevel,
+  isAttested,
+  parseAttestationText,
+  parseVerstat,
+  verstatOf,
+} from '../../daemon/core/attestation.js';
 
 t.test('verstat values carriers send, with and without a level', async (t) => {
   t.same(parseVerstat('TN-Validation-Passed'), { status: 'passed', level: null });
@@ -13,11 +20,25 @@ t.test('verstat values carriers send, with and without a level', async (t) => {
 });
 
 t.test('verstat is read from the URI, in the user part or after the host, never from the display name', async (t) => {
-  t.same(verstatOf('<sip:+15551234567;verstat=TN-Validation-Passed@carrier.example;user=phone>'), { status: 'passed', level: null });
-  t.same(verstatOf('"Bank" <sip:+15551234567@carrier.example;verstat=TN-Validation-Failed>;tag=1'), { status: 'failed', level: null });
+  t.same(verstatOf('<sip:+15551234567;verstat=TN-Validation-Passed@carrier.example;user=phone>'), {
+    status: 'passed',
+    level: null,
+  });
+  t.same(verstatOf('"Bank" <sip:+15551234567@carrier.example;verstat=TN-Validation-Failed>;tag=1'), {
+    status: 'failed',
+    level: null,
+  });
   t.same(verstatOf('tel:+15551234567;verstat=No-TN-Validation'), { status: 'no-validation', level: null });
-  t.same(verstatOf('<sip:anonymous;verstat=TN-Validation-Passed-A@anonymous.invalid>'), { status: 'passed', level: 'A' }, 'on an anonymous URI too');
-  t.equal(verstatOf('"x;verstat=TN-Validation-Passed" <sip:+15551234567@h>'), undefined, 'a display name attests nothing');
+  t.same(
+    verstatOf('<sip:anonymous;verstat=TN-Validation-Passed-A@anonymous.invalid>'),
+    { status: 'passed', level: 'A' },
+    'on an anonymous URI too',
+  );
+  t.equal(
+    verstatOf('"x;verstat=TN-Validation-Passed" <sip:+15551234567@h>'),
+    undefined,
+    'a display name attests nothing',
+  );
   t.equal(verstatOf('<sip:+15551234567@h>'), undefined);
 });
 
@@ -32,7 +53,11 @@ t.test('attested: passed at A, or passed with no level; B, C, failed and none ar
 });
 
 t.test('text form for records round-trips', async (t) => {
-  for (const a of [{ status: 'passed', level: 'A' }, { status: 'failed', level: null }, { status: 'no-validation', level: null }] as const) {
+  for (const a of [
+    { status: 'passed', level: 'A' },
+    { status: 'failed', level: null },
+    { status: 'no-validation', level: null },
+  ] as const) {
     t.same(parseAttestationText(attestationText(a)), a, attestationText(a));
   }
   t.equal(attestationText(undefined), '');

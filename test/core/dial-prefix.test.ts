@@ -3,7 +3,8 @@ import { stripDialPrefixes } from '../../daemon/core/dial-prefix.js';
 import { NumberNormalizer } from '../../daemon/core/phone-number.js';
 
 const n = new NumberNormalizer();
-const strip = (s: string, prefixes: readonly string[] = ['9']): string => stripDialPrefixes(s, prefixes, (x) => n.isDiallable(x, 'US'));
+const strip = (s: string, prefixes: readonly string[] = ['9']): string =>
+  stripDialPrefixes(s, prefixes, (x) => n.isDiallable(x, 'US'));
 
 t.test('outside-line 9 is removed when what follows is a number', async (t) => {
   t.equal(strip('915557770001'), '15557770001');

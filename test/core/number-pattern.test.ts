@@ -1,5 +1,11 @@
 import t from 'tap';
-import { checkBreadth, compilePattern, narrowestFirst, patternMatches, prefixBreadth } from '../../daemon/core/number-pattern.js';
+import {
+  checkBreadth,
+  compilePattern,
+  narrowestFirst,
+  patternMatches,
+  prefixBreadth,
+} from '../../daemon/core/number-pattern.js';
 
 const matches = (text: string, n: string): boolean => {
   const p = compilePattern(text);
@@ -52,9 +58,16 @@ t.test('bad patterns are refused with a reason', async (t) => {
 
 t.test('the breadth guard counts fixed digits', async (t) => {
   t.doesNotThrow(() => checkBreadth(compilePattern('+1415555????'), 7));
-  t.throws(() => checkBreadth(compilePattern('+1415555????'), 8), { code: 'CS_ERR_PATTERN_TOO_BROAD', message: /fixes 7 digit/ });
+  t.throws(() => checkBreadth(compilePattern('+1415555????'), 8), {
+    code: 'CS_ERR_PATTERN_TOO_BROAD',
+    message: /fixes 7 digit/,
+  });
   t.throws(() => checkBreadth(compilePattern('+1????'), 6), { code: 'CS_ERR_PATTERN_TOO_BROAD' });
-  t.throws(() => checkBreadth(compilePattern('+14150000000..+14159999999'), 6), { code: 'CS_ERR_PATTERN_TOO_BROAD' }, 'a wide range');
+  t.throws(
+    () => checkBreadth(compilePattern('+14150000000..+14159999999'), 6),
+    { code: 'CS_ERR_PATTERN_TOO_BROAD' },
+    'a wide range',
+  );
 });
 
 t.test('narrowest first: breadth, then prefix before pattern, then the older entry', async (t) => {
@@ -63,5 +76,8 @@ t.test('narrowest first: breadth, then prefix before pattern, then the older ent
   const prefix11 = { kind: 'prefix', id: 11, breadth: prefixBreadth(11) };
   const alsoTenThousand = { kind: 'pattern', id: 3, breadth: 10_000 };
   t.equal(prefixBreadth(11), 10_000, 'a prefix of 11 digits covers the 10,000 numbers of 15 digits');
-  t.same([prefix7, pattern4, prefix11, alsoTenThousand].sort(narrowestFirst).map((e) => e.id), [11, 3, 10, 9]);
+  t.same(
+    [prefix7, pattern4, prefix11, alsoTenThousand].sort(narrowestFirst).map((e) => e.id),
+    [11, 3, 10, 9],
+  );
 });

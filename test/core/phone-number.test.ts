@@ -62,20 +62,38 @@ const FORMS: ReadonlyArray<readonly [string, string, string]> = [
 
 t.test('real-world number forms per region: parseCallerId and normalizeNumber agree on E.164', async (t) => {
   for (const [region, raw, want] of FORMS) {
-    t.same(n.parseCallerId(raw, region), { kind: 'number', value: want }, `parseCallerId ${region} ${JSON.stringify(raw)}`);
+    t.same(
+      n.parseCallerId(raw, region),
+      { kind: 'number', value: want },
+      `parseCallerId ${region} ${JSON.stringify(raw)}`,
+    );
     t.equal(n.normalizeNumber(raw, region), want, `normalizeNumber ${region} ${JSON.stringify(raw)}`);
   }
 });
 
 t.test('unidentified callers: every withheld form is classified, never a number', async (t) => {
   const cases: ReadonlyArray<readonly [string | null | undefined, string]> = [
-    ['', 'empty'], ['   ', 'empty'], [null, 'empty'], [undefined, 'empty'],
-    ['anonymous', 'withheld-word'], ['Anonymous', 'withheld-word'], ['Restricted', 'withheld-word'],
-    ['PRIVATE', 'withheld-word'], ['unavailable', 'withheld-word'], ['unknown', 'withheld-word'],
-    ['withheld', 'withheld-word'], ['sip:anonymous@anonymous.invalid', 'withheld-word'],
+    ['', 'empty'],
+    ['   ', 'empty'],
+    [null, 'empty'],
+    [undefined, 'empty'],
+    ['anonymous', 'withheld-word'],
+    ['Anonymous', 'withheld-word'],
+    ['Restricted', 'withheld-word'],
+    ['PRIVATE', 'withheld-word'],
+    ['unavailable', 'withheld-word'],
+    ['unknown', 'withheld-word'],
+    ['withheld', 'withheld-word'],
+    ['sip:anonymous@anonymous.invalid', 'withheld-word'],
     ['"Anonymous" <sip:anonymous@anonymous.invalid>;tag=1', 'withheld-word'],
-    ['0000000000', 'all-zeros'], ['000', 'all-zeros'], ['+000', 'all-zeros'], ['0', 'all-zeros'],
-    ['ABC', 'non-numeric'], ['555-CALL-NOW', 'non-numeric'], ['sip:pbx.example.com', 'empty'], ['+', 'empty'],
+    ['0000000000', 'all-zeros'],
+    ['000', 'all-zeros'],
+    ['+000', 'all-zeros'],
+    ['0', 'all-zeros'],
+    ['ABC', 'non-numeric'],
+    ['555-CALL-NOW', 'non-numeric'],
+    ['sip:pbx.example.com', 'empty'],
+    ['+', 'empty'],
   ];
   for (const [raw, why] of cases) {
     t.same(n.parseCallerId(raw, 'US'), { kind: 'unidentified', why }, `${JSON.stringify(raw)} → ${why}`);
@@ -83,8 +101,22 @@ t.test('unidentified callers: every withheld form is classified, never a number'
 });
 
 t.test('normalizeNumber refuses text that is not a number, with CS_ERR_INVALID_NUMBER naming why', async (t) => {
-  for (const raw of ['', 'anonymous', 'ABC', '0000000000', '+0 123 456 789', '+1234567890123456', '+123', '1', '+999 1234 5678']) {
-    t.throws(() => n.normalizeNumber(raw, 'US'), { code: 'CS_ERR_INVALID_NUMBER', message: /is not a phone number: \S/ }, JSON.stringify(raw));
+  for (const raw of [
+    '',
+    'anonymous',
+    'ABC',
+    '0000000000',
+    '+0 123 456 789',
+    '+1234567890123456',
+    '+123',
+    '1',
+    '+999 1234 5678',
+  ]) {
+    t.throws(
+      () => n.normalizeNumber(raw, 'US'),
+      { code: 'CS_ERR_INVALID_NUMBER', message: /is not a phone number: \S/ },
+      JSON.stringify(raw),
+    );
   }
 });
 
@@ -103,11 +135,23 @@ t.test('extractUserPart: a quoted display name is never read as the number', asy
   // A caller controls the display name: reading a URI out of it would let them pick the number screened.
   t.equal(extractUserPart('"<sip:+12025550199@x>, a;b" <sip:+15557771001@h>'), '+15557771001');
   t.equal(extractUserPart('"a<b>c" <sip:+15557771001@h>'), '+15557771001');
-  t.equal(extractUserPart('"Spam, \\"Inc\\" <x>" <sip:+15557771001@h;user=phone>'), '+15557771001', 'escaped quotes inside');
-  t.equal(extractUserPart('"slash\\\\" <tel:+1-555-777-1001>'), '+1-555-777-1001', 'an escaped backslash before the closing quote');
+  t.equal(
+    extractUserPart('"Spam, \\"Inc\\" <x>" <sip:+15557771001@h;user=phone>'),
+    '+15557771001',
+    'escaped quotes inside',
+  );
+  t.equal(
+    extractUserPart('"slash\\\\" <tel:+1-555-777-1001>'),
+    '+1-555-777-1001',
+    'an escaped backslash before the closing quote',
+  );
   t.equal(extractUserPart('"Spam (Inc" <sip:+15557771001@h>'), '+15557771001');
   t.equal(extractUserPart('Plain Name <sip:+15557771001@h>'), '+15557771001', 'unquoted display name');
-  t.equal(extractUserPart('"unterminated <sip:+15557771001@h>'), '+15557771001', 'an unterminated quote: the URI is still found');
+  t.equal(
+    extractUserPart('"unterminated <sip:+15557771001@h>'),
+    '+15557771001',
+    'an unterminated quote: the URI is still found',
+  );
 });
 
 t.test('extractUserPart takes the user out of URIs and name-addrs', async (t) => {

@@ -30,106 +30,187 @@ const disposition = (r: SippResult): string | undefined => r.records.find((x) =>
 const astdb = (key: string): Promise<string | null> => sandbox.astdbGet('callscreen', key);
 
 void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
-    // Asterisk compares the heartbeat with its own ${EPOCH}: the daemon's clock follows the wall clock.
-    const s = await demoServices(t, { clock: wallClock(t) });
-    await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
-    const rejectEntry = await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', name: 'Robocaller', reason: 'spam' }, cliActor);
-    await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
-    await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
+  // Asterisk compares the heartbeat with its own ${EPOCH}: the daemon's clock follows the wall clock.
+  const s = await demoServices(t, { clock: wallClock(t) });
+  await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
+  const rejectEntry = await s.blocklist.block(
+    'demo',
+    { kind: 'exact', number: REJECTED },
+    { mode: 'reject', name: 'Robocaller', reason: 'spam' },
+    cliActor,
+  );
+  await s.blocklist.block(
+    'demo',
+    { kind: 'exact', number: VOICEMAIL },
+    { mode: 'voicemail', reason: 'ex-customer' },
+    cliActor,
+  );
+  await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
 
-    // The sandbox (and its lock) first: another test file's sandbox.stop() drops the callscreen family,
-    // which would wipe a mirror synced before this file holds the lock.
-    const { logger, lines } = captureLogger('info');
-    const { ctx, daemon, agi } = await startAsteriskDaemon(t, s, {
-      sandboxFirst: true,
-      defaultOrg: false,
-      logger,
-      toml: [
-        '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 100', 'reconnect_max_ms = 1000', 'keepalive_ms = 2000',
-        'astdb_mirror = true',
-      ].join('\n'),
+  // The sandbox (and its lock) first: another test file's sandbox.stop() drops the callscreen family,
+  // which would wipe a mirror synced before this file holds the lock.
+  const { logger, lines } = captureLogger('info');
+  const { ctx, daemon, agi } = await startAsteriskDaemon(t, s, {
+    sandboxFirst: true,
+    defaultOrg: false,
+    logger,
+    toml: [
+      '[ami]',
+      'enabled = true',
+      'secret = "callscreen-sandbox"',
+      'reconnect_min_ms = 100',
+      'reconnect_max_ms = 1000',
+      'keepalive_ms = 2000',
+      'astdb_mirror = true',
+    ].join('\n'),
+  });
+
+  const mirrorState = (): unknown =>
+    [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
+  t.ok(await until(() => mirrorState() === 'live', 15_000, 20), 'the mirror synced and went live');
+
+  t.equal(
+    await astdb(`n/demo/${REJECTED}`),
+    `reject|607|exact:${rejectEntry.id}|`,
+    'a blocked number: action, SIP code, rule',
+  );
+  t.match(await astdb(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
+  t.equal(await astdb(`n/demo/${UNLISTED}`), null, 'an unlisted number is not written');
+  t.equal(await astdb('did/+15550100'), 'demo', 'DIDs name their org');
+  const complete = await astdb('complete/demo');
+  t.ok(
+    complete !== null && !new RegExp(complete).test(UNLISTED) && !new RegExp(complete).test(UNLISTED.slice(2)),
+    `no prefix block, no timed block: a miss means allow, E.164 or national (${String(complete)})`,
+  );
+  t.equal(
+    await astdb(`n/demo/${REJECTED.slice(2)}`),
+    `reject|607|exact:${rejectEntry.id}|`,
+    'the national form of a blocked number is written too',
+  );
+  t.equal(
+    await astdb(`n/demo/${REJECTED.slice(1)}`),
+    `reject|607|exact:${rejectEntry.id}|`,
+    'and its trunk-prefixed form',
+  );
+  const alive = Number(await astdb('alive'));
+  t.ok(alive * 1000 > Date.now(), `heartbeat in the future (${alive})`);
+
+  const agiCalls = (): number => agi.counters.accepted;
+  const records = async (): Promise<ScreenedRow[]> => {
+    await ctx.recorder.flush();
+    return ctx.db.all<ScreenedRow>('SELECT * FROM screened ORDER BY id');
+  };
+
+  await t.test('a blocked caller is rejected from the mirror with the org’s code, FastAGI not asked', async (t) => {
+    const before = agiCalls();
+    const r = await inbound(REJECTED, '+15550100');
+    t.same(r.codes, [607], describeSipp(r));
+    t.equal(agiCalls(), before, 'no FastAGI session');
+    t.ok(
+      await until(
+        async () => (await records()).some((x) => x.number === REJECTED && x.adapter === 'astdb-mirror'),
+        5000,
+      ),
+      'recorded from the UserEvent',
+    );
+    const rec = must(
+      (await records()).find((x) => x.number === REJECTED),
+      'the call record of the rejected caller',
+    );
+    t.match(rec, {
+      action: 'reject',
+      rule_kind: 'exact',
+      rule_id: String(rejectEntry.id),
+      to_raw: '+15550100',
+      adapter: 'astdb-mirror',
     });
+    t.ok(rec.call_id, 'with Asterisk’s unique id');
+    t.ok(
+      lines.some(
+        (l) => l.msg === 'screened' && l.adapter === 'astdb-mirror' && l.from === REJECTED && l.org === 'demo',
+      ),
+      'logged with org, call id, from, to and the verdict',
+    );
+  });
 
-    const mirrorState = (): unknown => [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
-    t.ok(await until(() => mirrorState() === 'live', 15_000, 20), 'the mirror synced and went live');
+  await t.test('a voicemail-mode caller reaches voicemail from the mirror', async (t) => {
+    const before = agiCalls();
+    const r = await inbound(VOICEMAIL, '+15550101');
+    t.same(r.codes, [200], describeSipp(r));
+    t.equal(disposition(r), 'voicemail');
+    t.equal(agiCalls(), before, 'no FastAGI session');
+  });
 
-    t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|`, 'a blocked number: action, SIP code, rule');
-    t.match(await astdb(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
-    t.equal(await astdb(`n/demo/${UNLISTED}`), null, 'an unlisted number is not written');
-    t.equal(await astdb('did/+15550100'), 'demo', 'DIDs name their org');
-    const complete = await astdb('complete/demo');
-    t.ok(complete !== null && !new RegExp(complete).test(UNLISTED) && !new RegExp(complete).test(UNLISTED.slice(2)), `no prefix block, no timed block: a miss means allow, E.164 or national (${String(complete)})`);
-    t.equal(await astdb(`n/demo/${REJECTED.slice(2)}`), `reject|607|exact:${rejectEntry.id}|`, 'the national form of a blocked number is written too');
-    t.equal(await astdb(`n/demo/${REJECTED.slice(1)}`), `reject|607|exact:${rejectEntry.id}|`, 'and its trunk-prefixed form');
-    const alive = Number(await astdb('alive'));
-    t.ok(alive * 1000 > Date.now(), `heartbeat in the future (${alive})`);
+  await t.test('an unlisted caller is allowed in-process while the org is complete', async (t) => {
+    const before = agiCalls();
+    const r = await inbound(UNLISTED, '+15550102');
+    t.same(r.codes, [200], describeSipp(r));
+    t.equal(disposition(r), 'allow');
+    t.equal(agiCalls(), before, 'no FastAGI session');
+    t.ok(
+      await until(
+        async () =>
+          (await records()).some((x) => x.number === UNLISTED && x.action === 'allow' && x.adapter === 'astdb-mirror'),
+        5000,
+      ),
+      'recorded as allowed',
+    );
+  });
 
-    const agiCalls = (): number => agi.counters.accepted;
-    const records = async (): Promise<ScreenedRow[]> => {
-      await ctx.recorder.flush();
-      return ctx.db.all<ScreenedRow>('SELECT * FROM screened ORDER BY id');
-    };
+  await t.test('national and trunk-prefixed caller IDs are answered by the mirror too', async (t) => {
+    const before = agiCalls();
+    const r = await inbound(REJECTED.slice(2), '+15550103');
+    t.same(r.codes, [607], describeSipp(r));
+    const trunk = await inbound(VOICEMAIL.slice(1), '+15550103');
+    t.same(trunk.codes, [200], describeSipp(trunk));
+    t.equal(disposition(trunk), 'voicemail');
+    const unlisted = await inbound(UNLISTED.slice(2), '+15550103');
+    t.same(unlisted.codes, [200], describeSipp(unlisted));
+    t.equal(disposition(unlisted), 'allow');
+    t.equal(agiCalls(), before, 'no FastAGI session');
+    t.ok(
+      await until(
+        async () =>
+          (await records()).some(
+            (x) => x.from_raw === REJECTED.slice(2) && x.number === REJECTED && x.adapter === 'astdb-mirror',
+          ),
+        5000,
+      ),
+      'recorded as the daemon reads it (E.164)',
+    );
+    const short = await inbound('72345', '+15550103');
+    t.same(short.codes, [200], describeSipp(short));
+    t.equal(agiCalls(), before + 1, 'a short code is not a national form: FastAGI');
+  });
 
-    await t.test('a blocked caller is rejected from the mirror with the org’s code, FastAGI not asked', async (t) => {
-      const before = agiCalls();
-      const r = await inbound(REJECTED, '+15550100');
-      t.same(r.codes, [607], describeSipp(r));
-      t.equal(agiCalls(), before, 'no FastAGI session');
-      t.ok(await until(async () => (await records()).some((x) => x.number === REJECTED && x.adapter === 'astdb-mirror'), 5000), 'recorded from the UserEvent');
-      const rec = must((await records()).find((x) => x.number === REJECTED), 'the call record of the rejected caller');
-      t.match(rec, { action: 'reject', rule_kind: 'exact', rule_id: String(rejectEntry.id), to_raw: '+15550100', adapter: 'astdb-mirror' });
-      t.ok(rec.call_id, 'with Asterisk’s unique id');
-      t.ok(lines.some((l) => l.msg === 'screened' && l.adapter === 'astdb-mirror' && l.from === REJECTED && l.org === 'demo'), 'logged with org, call id, from, to and the verdict');
-    });
-
-    await t.test('a voicemail-mode caller reaches voicemail from the mirror', async (t) => {
-      const before = agiCalls();
-      const r = await inbound(VOICEMAIL, '+15550101');
-      t.same(r.codes, [200], describeSipp(r));
-      t.equal(disposition(r), 'voicemail');
-      t.equal(agiCalls(), before, 'no FastAGI session');
-    });
-
-    await t.test('an unlisted caller is allowed in-process while the org is complete', async (t) => {
-      const before = agiCalls();
-      const r = await inbound(UNLISTED, '+15550102');
-      t.same(r.codes, [200], describeSipp(r));
-      t.equal(disposition(r), 'allow');
-      t.equal(agiCalls(), before, 'no FastAGI session');
-      t.ok(await until(async () => (await records()).some((x) => x.number === UNLISTED && x.action === 'allow' && x.adapter === 'astdb-mirror'), 5000), 'recorded as allowed');
-    });
-
-    await t.test('national and trunk-prefixed caller IDs are answered by the mirror too', async (t) => {
-      const before = agiCalls();
-      const r = await inbound(REJECTED.slice(2), '+15550103');
-      t.same(r.codes, [607], describeSipp(r));
-      const trunk = await inbound(VOICEMAIL.slice(1), '+15550103');
-      t.same(trunk.codes, [200], describeSipp(trunk));
-      t.equal(disposition(trunk), 'voicemail');
-      const unlisted = await inbound(UNLISTED.slice(2), '+15550103');
-      t.same(unlisted.codes, [200], describeSipp(unlisted));
-      t.equal(disposition(unlisted), 'allow');
-      t.equal(agiCalls(), before, 'no FastAGI session');
-      t.ok(await until(async () => (await records()).some((x) => x.from_raw === REJECTED.slice(2) && x.number === REJECTED && x.adapter === 'astdb-mirror'), 5000), 'recorded as the daemon reads it (E.164)');
-      const short = await inbound('72345', '+15550103');
-      t.same(short.codes, [200], describeSipp(short));
-      t.equal(agiCalls(), before + 1, 'a short code is not a national form: FastAGI');
-    });
-
-    await t.test('a withheld caller (Privacy: id) is not the mirror’s: FastAGI applies the unidentified rule', async (t) => {
+  await t.test(
+    'a withheld caller (Privacy: id) is not the mirror’s: FastAGI applies the unidentified rule',
+    async (t) => {
       const before = agiCalls();
       const r = await inbound(REJECTED, '+15550103', 'inbound-call-withheld.xml');
       t.same(r.codes, [200], describeSipp(r));
       t.equal(disposition(r), 'voicemail');
       t.equal(agiCalls(), before + 1, 'one FastAGI session');
-    });
+    },
+  );
 
-    await t.test('a prefix block is excluded: callers under it go to FastAGI, other unlisted callers stay in-process', async (t) => {
-      await ctx.blocklist.block('demo', { kind: 'prefix', prefix: PREFIX }, { mode: 'reject', reason: 'range' }, cliActor);
+  await t.test(
+    'a prefix block is excluded: callers under it go to FastAGI, other unlisted callers stay in-process',
+    async (t) => {
+      await ctx.blocklist.block(
+        'demo',
+        { kind: 'prefix', prefix: PREFIX },
+        { mode: 'reject', reason: 'range' },
+        cliActor,
+      );
       await ctx.feed.poll();
       const excludesPrefix = async (): Promise<boolean> => {
         const p = await astdb('complete/demo');
-        return p !== null && [`${PREFIX}0001`, `${PREFIX.slice(2)}0001`, `${PREFIX.slice(1)}0001`].every((c) => new RegExp(p).test(c)) && !new RegExp(p).test(UNLISTED);
+        return (
+          p !== null &&
+          [`${PREFIX}0001`, `${PREFIX.slice(2)}0001`, `${PREFIX.slice(1)}0001`].every((c) => new RegExp(p).test(c)) &&
+          !new RegExp(p).test(UNLISTED)
+        );
       };
       t.ok(await until(excludesPrefix, 5000, 50), 'complete/demo excludes the prefix, in every form');
       t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|`, 'listed numbers written again');
@@ -149,27 +230,34 @@ void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asteri
 
       await ctx.blocklist.unblock('demo', { kind: 'prefix', prefix: PREFIX }, cliActor);
       await ctx.feed.poll();
-      t.ok(await until(async () => !(await excludesPrefix()) && (await astdb('complete/demo')) !== null, 5000, 50), 'nothing excluded once the prefix is gone');
-    });
+      t.ok(
+        await until(async () => !(await excludesPrefix()) && (await astdb('complete/demo')) !== null, 5000, 50),
+        'nothing excluded once the prefix is gone',
+      );
+    },
+  );
 
-    await t.test('an unblocked number leaves the mirror within the change feed’s poll', async (t) => {
-      await ctx.blocklist.unblock('demo', { kind: 'exact', number: REJECTED }, cliActor);
-      const t0 = Date.now();
-      await ctx.feed.poll();
-      t.ok(await until(async () => (await astdb(`n/demo/${REJECTED}`)) === null, 5000, 10), 'key deleted');
-      t.comment(`unblock → AstDB key gone in ${Date.now() - t0} ms`);
-      const before = agiCalls();
-      const r = await inbound(REJECTED, '+15550105');
-      t.same(r.codes, [200], describeSipp(r));
-      t.equal(disposition(r), 'allow');
-      t.equal(agiCalls(), before, 'allowed by the mirror (complete), no FastAGI');
-    });
+  await t.test('an unblocked number leaves the mirror within the change feed’s poll', async (t) => {
+    await ctx.blocklist.unblock('demo', { kind: 'exact', number: REJECTED }, cliActor);
+    const t0 = Date.now();
+    await ctx.feed.poll();
+    t.ok(await until(async () => (await astdb(`n/demo/${REJECTED}`)) === null, 5000, 10), 'key deleted');
+    t.comment(`unblock → AstDB key gone in ${Date.now() - t0} ms`);
+    const before = agiCalls();
+    const r = await inbound(REJECTED, '+15550105');
+    t.same(r.codes, [200], describeSipp(r));
+    t.equal(disposition(r), 'allow');
+    t.equal(agiCalls(), before, 'allowed by the mirror (complete), no FastAGI');
+  });
 
-    await t.test('a stopped daemon withdraws its heartbeat: calls go to FastAGI (here unreachable: fail open)', async (t) => {
+  await t.test(
+    'a stopped daemon withdraws its heartbeat: calls go to FastAGI (here unreachable: fail open)',
+    async (t) => {
       await daemon.stop();
       t.equal(await astdb('alive'), null, 'alive deleted on stop');
       const r = await inbound(VOICEMAIL, '+15550106');
       t.same(r.codes, [200], describeSipp(r));
       t.equal(disposition(r), 'fail-open', 'the mirror was not used once the daemon had gone');
-    });
-  });
+    },
+  );
+});

@@ -23,7 +23,14 @@ const STRANGER = '+15557771004';
 const WATCHED = '+15557772005';
 
 const inbound = (caller: string, did: string): Promise<SippResult> =>
-  runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, timeoutSec: 20 });
+  runSipp({
+    scenario: 'inbound-call.xml',
+    remote: sandbox.SANDBOX.sip,
+    bindIp: sandbox.SANDBOX.carrierIp,
+    caller,
+    did,
+    timeoutSec: 20,
+  });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
 void sandboxTest(t, 'per-DID lists, allowlist-only and observe mode through a real Asterisk', async (t) => {
@@ -32,7 +39,12 @@ void sandboxTest(t, 'per-DID lists, allowlist-only and observe mode through a re
   await s.blocklist.block('demo', { kind: 'exact', number: PEST }, { mode: 'reject', dids: [SALES] }, cliActor);
   await s.blocklist.allow('demo', { kind: 'exact', number: FRIEND }, { dids: [PRIVATE] }, cliActor);
   await s.contacts.add('demo', 'Aunt May', [AUNT], cliActor);
-  const watched = await s.blocklist.block('demo', { kind: 'pattern', pattern: '+155577720??' }, { mode: 'reject', observe: true }, cliActor);
+  const watched = await s.blocklist.block(
+    'demo',
+    { kind: 'pattern', pattern: '+155577720??' },
+    { mode: 'reject', observe: true },
+    cliActor,
+  );
   await s.rules.setAllowlistOnly('demo', PRIVATE, 'voicemail', cliActor);
 
   const { ctx } = await startAsteriskDaemon(t, s);
@@ -80,7 +92,13 @@ void sandboxTest(t, 'per-DID lists, allowlist-only and observe mode through a re
   await t.test('the call records name the rules', async (t) => {
     await ctx.recorder.flush();
     const rows = await ctx.recorder.recent(must(ctx.index.org('demo'), 'org demo in the index').org.id, 50);
-    t.ok(rows.some((r) => r.rule_kind === 'allowlist-only' && r.action === 'voicemail'), 'allowlist-only voicemail recorded');
-    t.ok(rows.some((r) => r.rule_kind === 'pattern' && r.action === 'allow' && /observe mode/.test(r.reason)), 'the observed call recorded with its pattern');
+    t.ok(
+      rows.some((r) => r.rule_kind === 'allowlist-only' && r.action === 'voicemail'),
+      'allowlist-only voicemail recorded',
+    );
+    t.ok(
+      rows.some((r) => r.rule_kind === 'pattern' && r.action === 'allow' && /observe mode/.test(r.reason)),
+      'the observed call recorded with its pattern',
+    );
   });
 });

@@ -58,21 +58,59 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
 
   /** Whether FreeSWITCH ran this application with this data (CHANNEL_EXECUTE), on any call. */
   const ran = (app: string, data: string): boolean =>
-    events.events.some((e) => e.headers['Event-Name'] === 'CHANNEL_EXECUTE' && e.headers['Application'] === app && e.headers['Application-Data'] === data);
-  const entryOf = async (n: string) => (await s.blocklist.list('demo', { search: n.slice(2) })).entries.find((e) => e.value === n);
+    events.events.some(
+      (e) =>
+        e.headers['Event-Name'] === 'CHANNEL_EXECUTE' &&
+        e.headers['Application'] === app &&
+        e.headers['Application-Data'] === data,
+    );
+  const entryOf = async (n: string) =>
+    (await s.blocklist.list('demo', { search: n.slice(2) })).entries.find((e) => e.value === n);
   const carrier = (caller: string, did: string): Promise<SippResult> =>
-    runSipp({ scenario: 'fs-inbound-call.xml', remote: fs.FS.sip, bindIp: fs.FS.carrierIp, caller, did, timeoutSec: 20 });
+    runSipp({
+      scenario: 'fs-inbound-call.xml',
+      remote: fs.FS.sip,
+      bindIp: fs.FS.carrierIp,
+      caller,
+      did,
+      timeoutSec: 20,
+    });
   const phones = {
     agent101: { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 },
     agent102: { bindIp: fs.FS.agentIps.agent102, bindPort: 5071 },
   } as const;
   const featureCode = (agent: 'agent101' | 'agent102'): Promise<SippResult> =>
-    runSipp({ scenario: 'fs-agent-feature-code.xml', remote: fs.FS.internal, bindIp: phones[agent].bindIp, bindPort: 5072, caller: agent, did: '*32', auth: fs.FS.agents[agent], timeoutSec: 20 });
+    runSipp({
+      scenario: 'fs-agent-feature-code.xml',
+      remote: fs.FS.internal,
+      bindIp: phones[agent].bindIp,
+      bindPort: 5072,
+      caller: agent,
+      did: '*32',
+      auth: fs.FS.agents[agent],
+      timeoutSec: 20,
+    });
 
   for (const agent of ['agent101', 'agent102'] as const) {
-    const reg = await runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phones[agent], caller: agent, text: '300', auth: fs.FS.agents[agent] });
+    const reg = await runSipp({
+      scenario: 'agent-register.xml',
+      remote: fs.FS.internal,
+      ...phones[agent],
+      caller: agent,
+      text: '300',
+      auth: fs.FS.agents[agent],
+    });
     t.same(reg.codes, [200], `${agent} registered: ${describeSipp(reg)}`);
-    t.teardown(() => runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phones[agent], caller: agent, text: '0', auth: fs.FS.agents[agent] }));
+    t.teardown(() =>
+      runSipp({
+        scenario: 'agent-register.xml',
+        remote: fs.FS.internal,
+        ...phones[agent],
+        caller: agent,
+        text: '0',
+        auth: fs.FS.agents[agent],
+      }),
+    );
   }
 
   await t.test('*32 after a call blocks the extension’s last caller, as the agent', async (t) => {
@@ -81,15 +119,29 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.same(call.codes, [200], `the call rang agent101, who answered: ${describeSipp(call)}`);
     const answered = await uas.done;
     t.ok(record(answered, 'CALL'), `agent101 had the call: ${describeSipp(answered)}`);
-    t.match(await fs.cli('db select/callscreen_calltrace/agent101'), LAST_CALLER, 'the snippet remembered the last caller in mod_db');
+    t.match(
+      await fs.cli('db select/callscreen_calltrace/agent101'),
+      LAST_CALLER,
+      'the snippet remembered the last caller in mod_db',
+    );
 
     const code = await featureCode('agent101');
     t.same(code.codes, [200], `*32 answered: ${describeSipp(code)}`);
     t.ok(record(code, 'BYE'), 'FreeSWITCH played the result and hung up itself');
     t.ok(await until(async () => (await entryOf(LAST_CALLER)) !== undefined, 10_000, 50), 'blocked');
-    t.match(await entryOf(LAST_CALLER), { kind: 'exact', createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (last caller)' });
-    t.match((await s.audit.query({ actor: 'agent101', action: 'block' })).events, [{ target: LAST_CALLER, origin: 'handset agent101' }]);
-    t.ok(ran('execute_extension', 'callscreen_handset_say_blocked XML callscreen_handset'), 'the dialplan read callscreen_block_result=blocked');
+    t.match(await entryOf(LAST_CALLER), {
+      kind: 'exact',
+      createdBy: 'agent101',
+      source: 'handset',
+      reason: 'blocked from the handset (last caller)',
+    });
+    t.match((await s.audit.query({ actor: 'agent101', action: 'block' })).events, [
+      { target: LAST_CALLER, origin: 'handset agent101' },
+    ]);
+    t.ok(
+      ran('execute_extension', 'callscreen_handset_say_blocked XML callscreen_handset'),
+      'the dialplan read callscreen_block_result=blocked',
+    );
     t.ok(ran('playback', 'tone_stream://%(300,0,800)'), 'and the phone heard the one-beep tone');
 
     await ctx.feed.poll();
@@ -104,16 +156,30 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     await uas.done;
     const code = await featureCode('agent102');
     t.same(code.codes, [200], describeSipp(code));
-    t.ok(await until(async () => (await ctx.handset.list('demo')).some((r) => r.number === ASKED_CALLER), 10_000, 50), 'a block request');
-    t.match((await ctx.handset.list('demo')).find((r) => r.number === ASKED_CALLER), { requestedBy: 'agent102', origin: 'handset agent102', status: 'pending', why: /agents may block/ });
+    t.ok(
+      await until(async () => (await ctx.handset.list('demo')).some((r) => r.number === ASKED_CALLER), 10_000, 50),
+      'a block request',
+    );
+    t.match(
+      (await ctx.handset.list('demo')).find((r) => r.number === ASKED_CALLER),
+      { requestedBy: 'agent102', origin: 'handset agent102', status: 'pending', why: /agents may block/ },
+    );
     t.equal(await entryOf(ASKED_CALLER), undefined, 'not blocked');
     t.match((await s.audit.query({ actor: 'agent102', action: 'block.request' })).events, [{ target: ASKED_CALLER }]);
-    t.ok(ran('execute_extension', 'callscreen_handset_say_queued XML callscreen_handset'), 'the dialplan read callscreen_block_result=queued');
+    t.ok(
+      ran('execute_extension', 'callscreen_handset_say_queued XML callscreen_handset'),
+      'the dialplan read callscreen_block_result=queued',
+    );
     t.ok(ran('playback', 'tone_stream://%(150,150,800);loops=2'), 'and the phone heard the two-beep tone');
   });
 
   await t.test('*32 during a call blocks the caller on the line and FreeSWITCH hangs up', async (t) => {
-    const uas = await startSipp({ scenario: 'fs-agent-answer-dtmf-uas.xml', ...phones.agent101, count: 1, timeoutSec: 20 });
+    const uas = await startSipp({
+      scenario: 'fs-agent-answer-dtmf-uas.xml',
+      ...phones.agent101,
+      count: 1,
+      timeoutSec: 20,
+    });
     const t0 = Date.now();
     const call = await carrier(ON_THE_LINE, RINGS_101);
     t.same(call.codes, [200], describeSipp(call));
@@ -121,17 +187,37 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     t.ok(record(pressed, 'BYE'), `FreeSWITCH hung up agent101's leg: ${describeSipp(pressed)}`);
     const callId = record(call, 'RESULT')?.callid ?? '';
     const end = await events.hangupOf(callId);
-    t.equal(end?.headers['Hangup-Cause'], 'CALL_REJECTED', 'the caller’s leg was ended by the snippet (uuid_kill … CALL_REJECTED)');
-    t.equal(end?.headers['variable_sip_hangup_disposition'], 'send_bye', 'FreeSWITCH sent the carrier its BYE: the carrier did not hang up');
-    t.ok(ran('execute_extension', 'callscreen_handset_end_blocked XML callscreen_handset'), 'the dialplan read callscreen_block_result=blocked');
+    t.equal(
+      end?.headers['Hangup-Cause'],
+      'CALL_REJECTED',
+      'the caller’s leg was ended by the snippet (uuid_kill … CALL_REJECTED)',
+    );
+    t.equal(
+      end?.headers['variable_sip_hangup_disposition'],
+      'send_bye',
+      'FreeSWITCH sent the carrier its BYE: the carrier did not hang up',
+    );
+    t.ok(
+      ran('execute_extension', 'callscreen_handset_end_blocked XML callscreen_handset'),
+      'the dialplan read callscreen_block_result=blocked',
+    );
     t.comment(`call answered, *32 pressed, both legs hung up in ${Date.now() - t0} ms`);
     t.ok(await until(async () => (await entryOf(ON_THE_LINE)) !== undefined, 10_000, 50), 'blocked');
-    t.match(await entryOf(ON_THE_LINE), { createdBy: 'agent101', source: 'handset', reason: 'blocked from the handset (caller on the line)' });
+    t.match(await entryOf(ON_THE_LINE), {
+      createdBy: 'agent101',
+      source: 'handset',
+      reason: 'blocked from the handset (caller on the line)',
+    });
     t.ok(await until(async () => (await fs.channels()) === 0, 10_000), 'no channel left in FreeSWITCH');
   });
 
   await t.test('*32 during a call as SIP INFO digits (a phone set to INFO) does the same', async (t) => {
-    const uas = await startSipp({ scenario: 'agent-answer-dtmf-uas.xml', ...phones.agent101, count: 1, timeoutSec: 20 });
+    const uas = await startSipp({
+      scenario: 'agent-answer-dtmf-uas.xml',
+      ...phones.agent101,
+      count: 1,
+      timeoutSec: 20,
+    });
     const call = await carrier(INFO_CALLER, RINGS_101);
     t.same(call.codes, [200], describeSipp(call));
     const pressed = await uas.done;
@@ -146,7 +232,10 @@ t.test('handset feature codes through a real FreeSWITCH', { skip: skip ?? false 
     const code = await featureCode('agent101');
     t.same(code.codes, [200], describeSipp(code));
     t.ok(record(code, 'BYE'), 'FreeSWITCH hung up itself');
-    t.ok(ran('execute_extension', 'callscreen_handset_say_ XML callscreen_handset'), 'no callscreen_block_result: the socket returned without one');
+    t.ok(
+      ran('execute_extension', 'callscreen_handset_say_ XML callscreen_handset'),
+      'no callscreen_block_result: the socket returned without one',
+    );
     t.ok(ran('playback', 'tone_stream://%(600,0,400)'), 'the low tone');
   });
 });

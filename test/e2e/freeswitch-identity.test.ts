@@ -17,7 +17,12 @@ t.setTimeout(5 * 60_000);
 const CALLER = '+15557780001';
 const OWN_DID = '+15550105';
 
-const inbound = (caller: string, did: string, verstat: string, scenario = 'fs-inbound-call-verstat.xml'): Promise<SippResult> =>
+const inbound = (
+  caller: string,
+  did: string,
+  verstat: string,
+  scenario = 'fs-inbound-call-verstat.xml',
+): Promise<SippResult> =>
   runSipp({ scenario, remote: fs.FS.sip, bindIp: fs.FS.carrierIp, caller, did, text: verstat, timeoutSec: 20 });
 const result = (r: SippResult): SippRecord => r.records.find((x) => x.kind === 'RESULT') ?? { kind: 'none' };
 
@@ -60,13 +65,29 @@ t.test('attestation through a real FreeSWITCH', { skip: skip ?? false }, async (
 
   await t.test('the records show the attestation', async (t) => {
     await ctx.recorder.flush();
-    const rows = await ctx.db.all<{ from_raw: string; to_raw: string; action: string; rule_kind: string | null; attestation: string | null }>(
-      "SELECT from_raw, to_raw, action, rule_kind, attestation FROM screened WHERE adapter = 'esl' ORDER BY id",
-    );
+    const rows = await ctx.db.all<{
+      from_raw: string;
+      to_raw: string;
+      action: string;
+      rule_kind: string | null;
+      attestation: string | null;
+    }>("SELECT from_raw, to_raw, action, rule_kind, attestation FROM screened WHERE adapter = 'esl' ORDER BY id");
     t.comment(JSON.stringify(rows));
-    t.match(rows.find((r) => r.to_raw === '+15550100'), { from_raw: CALLER, action: 'reject', rule_kind: 'attestation', attestation: 'failed' });
-    t.match(rows.find((r) => r.to_raw === '+15550101'), { action: 'allow', attestation: 'passed' });
-    t.match(rows.find((r) => r.from_raw === OWN_DID && r.attestation === 'passed-A'), { action: 'allow', rule_kind: 'protected' });
-    t.match(rows.find((r) => r.from_raw === OWN_DID && r.attestation === null), { action: 'voicemail', rule_kind: 'spoofed' });
+    t.match(
+      rows.find((r) => r.to_raw === '+15550100'),
+      { from_raw: CALLER, action: 'reject', rule_kind: 'attestation', attestation: 'failed' },
+    );
+    t.match(
+      rows.find((r) => r.to_raw === '+15550101'),
+      { action: 'allow', attestation: 'passed' },
+    );
+    t.match(
+      rows.find((r) => r.from_raw === OWN_DID && r.attestation === 'passed-A'),
+      { action: 'allow', rule_kind: 'protected' },
+    );
+    t.match(
+      rows.find((r) => r.from_raw === OWN_DID && r.attestation === null),
+      { action: 'voicemail', rule_kind: 'spoofed' },
+    );
   });
 });

@@ -29,12 +29,18 @@ const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
 
 /** Starts `callscreen daemon` as its own process; resolves once it has switched SMS screening on. */
 async function startDaemonProcess(configPath: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   // Generous: a cold tsx start on a busy 2-core machine.
-  const on = await until(async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'screen' || child.exitCode !== null, 60_000, 200);
+  const on = await until(
+    async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'screen' || child.exitCode !== null,
+    60_000,
+    200,
+  );
   if (!on || child.exitCode !== null) {
     child.kill('SIGKILL');
     throw new Error(`the daemon did not switch SMS screening on (exit ${String(child.exitCode)}):\n${out}`);
@@ -43,8 +49,16 @@ async function startDaemonProcess(configPath: string): Promise<ChildProcess> {
 }
 
 const carrierSms = (caller: string, text: string): ReturnType<typeof runSipp> =>
-  runSipp({ scenario: 'carrier-message.xml', remote: fs.FS.sip, bindIp: fs.FS.carrierIp, caller, did: '+15550100', text });
-const phoneInbox = (): Promise<SippProcess> => startSipp({ scenario: 'agent-message-uas.xml', ...phone, count: 1, timeoutSec: 20 });
+  runSipp({
+    scenario: 'carrier-message.xml',
+    remote: fs.FS.sip,
+    bindIp: fs.FS.carrierIp,
+    caller,
+    did: '+15550100',
+    text,
+  });
+const phoneInbox = (): Promise<SippProcess> =>
+  startSipp({ scenario: 'agent-message-uas.xml', ...phone, count: 1, timeoutSec: 20 });
 
 const skip = await fs.skipReason();
 
@@ -58,23 +72,47 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
   const held = new QuarantineService(s.db, s.audit, s.clock, null);
 
   const configPath = join(tempDir(t), 'callscreen.toml');
-  writeFileSync(configPath, [
-    '[store]', `path = ${JSON.stringify(s.dbPath)}`, 'change_poll_ms = 20',
-    '[log]', 'level = "info"',
-    '[fastagi]', 'enabled = false', '[admin]', 'enabled = false',
-    '[esl_inbound]', 'enabled = true', `host = "${fs.FS.esl.host}"`, `port = ${fs.FS.esl.port}`, `password = "${fs.FS.esl.password}"`,
-    `watchdog_ms = ${WATCHDOG_MS}`, '',
-  ].join('\n'));
+  writeFileSync(
+    configPath,
+    [
+      '[store]',
+      `path = ${JSON.stringify(s.dbPath)}`,
+      'change_poll_ms = 20',
+      '[log]',
+      'level = "info"',
+      '[fastagi]',
+      'enabled = false',
+      '[admin]',
+      'enabled = false',
+      '[esl_inbound]',
+      'enabled = true',
+      `host = "${fs.FS.esl.host}"`,
+      `port = ${fs.FS.esl.port}`,
+      `password = "${fs.FS.esl.password}"`,
+      `watchdog_ms = ${WATCHDOG_MS}`,
+      '',
+    ].join('\n'),
+  );
 
   await fs.start();
   t.teardown(() => fs.stop());
   // An unset global reads as "-ERR no reply".
-  t.notOk((await fs.cli('global_getvar callscreen_sms')).startsWith('screen'), 'before the daemon logs in, screening is off (unset)');
+  t.notOk(
+    (await fs.cli('global_getvar callscreen_sms')).startsWith('screen'),
+    'before the daemon logs in, screening is off (unset)',
+  );
 
   let daemon = await startDaemonProcess(configPath);
   t.teardown(() => daemon.kill('SIGKILL'));
 
-  const reg = await runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phone, caller: agent.user, text: '300', auth: agent });
+  const reg = await runSipp({
+    scenario: 'agent-register.xml',
+    remote: fs.FS.internal,
+    ...phone,
+    caller: agent.user,
+    text: '300',
+    auth: agent,
+  });
   t.same(reg.codes, [200], `agent101 registered: ${describeSipp(reg)}`);
 
   await t.test('an allowed sender’s message is screened and delivered', async (t) => {
@@ -92,27 +130,45 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     t.same((await carrierSms(BLOCKED, 'you won a prize')).codes, [202]);
     t.ok(await until(async () => (await held.list(orgId)).total === 1, 10_000), 'held');
     const message = (await held.list(orgId)).messages[0];
-    t.match(message, { from: BLOCKED, to: '+15550100', body: 'you won a prize', deliverTo: `sip/internal/agent101@${fs.FS.domain}` });
+    t.match(message, {
+      from: BLOCKED,
+      to: '+15550100',
+      body: 'you won a prize',
+      deliverTo: `sip/internal/agent101@${fs.FS.domain}`,
+    });
     heldId = message?.id ?? 0;
     // Nothing may arrive: give FreeSWITCH ample time to have sent it, had it been going to.
     await new Promise((r) => setTimeout(r, 1500));
     const none = await inbox.stop();
-    t.same(none.records.filter((x) => x.kind === 'MESSAGE'), [], `not delivered: ${JSON.stringify(none.records)}`);
+    t.same(
+      none.records.filter((x) => x.kind === 'MESSAGE'),
+      [],
+      `not delivered: ${JSON.stringify(none.records)}`,
+    );
   });
 
   await t.test('released with the CLI (over the Event Socket), it is delivered from the original sender', async (t) => {
     const inbox = await phoneInbox();
     let out = '';
     let err = '';
-    const code = await runCli(['--config', configPath, 'quarantine', 'release', String(heldId), '--org', 'demo', '--by', 'tester', '--json'], {
-      stdout: { write: (x: string) => (out += x) }, stderr: { write: (x: string) => (err += x) }, env: {},
-    });
+    const code = await runCli(
+      ['--config', configPath, 'quarantine', 'release', String(heldId), '--org', 'demo', '--by', 'tester', '--json'],
+      {
+        stdout: { write: (x: string) => (out += x) },
+        stderr: { write: (x: string) => (err += x) },
+        env: {},
+      },
+    );
     t.equal(code, 0, `${out}${err}`);
     const got = await inbox.done;
     const m = got.records.find((x) => x.kind === 'MESSAGE');
     t.equal(m?.body, 'you won a prize', `released message delivered: ${describeSipp(got)}`);
     t.match(m?.from, BLOCKED, 'From the original sender');
-    t.equal((await fs.cli('global_getvar callscreen_sms')).trim(), 'screen', 'the CLI’s login left the daemon’s switch alone');
+    t.equal(
+      (await fs.cli('global_getvar callscreen_sms')).trim(),
+      'screen',
+      'the CLI’s login left the daemon’s switch alone',
+    );
   });
 
   await t.test('the daemon SIGKILLed: FreeSWITCH’s watchdog task switches screening off by itself', async (t) => {
@@ -122,13 +178,23 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     // FreeSWITCH cannot see that the listener is gone; only its scheduled task ends screening:
     // within ceil(watchdog_ms / 1000) s + 0.5 s of the last renewal (docs/freeswitch-and-sip-edge.md),
     // plus slack for a busy machine.
-    const off = await until(async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'off', Math.ceil(WATCHDOG_MS / 1000) * 1000 + 500 + 5000, 100);
+    const off = await until(
+      async () => (await fs.cli('global_getvar callscreen_sms')).trim() === 'off',
+      Math.ceil(WATCHDOG_MS / 1000) * 1000 + 500 + 5000,
+      100,
+    );
     t.ok(off, 'callscreen_sms=off');
-    t.comment(`switched off ${Date.now() - killedAt} ms after the kill (watchdog_ms ${WATCHDOG_MS}; renewals every ${WATCHDOG_MS / 3} ms)`);
+    t.comment(
+      `switched off ${Date.now() - killedAt} ms after the kill (watchdog_ms ${WATCHDOG_MS}; renewals every ${WATCHDOG_MS / 3} ms)`,
+    );
     const inbox = await phoneInbox();
     t.same((await carrierSms(BLOCKED, 'now unscreened')).codes, [202]);
     const got = await inbox.done;
-    t.equal(got.records.find((x) => x.kind === 'MESSAGE')?.body, 'now unscreened', 'fail open: the rest of the chatplan delivered it unscreened');
+    t.equal(
+      got.records.find((x) => x.kind === 'MESSAGE')?.body,
+      'now unscreened',
+      'fail open: the rest of the chatplan delivered it unscreened',
+    );
     t.equal((await held.list(orgId)).total, before, 'nothing new held: the daemon never saw it');
   });
 
@@ -139,11 +205,26 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     t.same((await carrierSms(BLOCKED, 'again')).codes, [202]);
     t.ok(await until(async () => (await held.list(orgId)).total === before + 1, 10_000), 'held again');
     await new Promise((r) => setTimeout(r, 1000));
-    t.same((await inbox.stop()).records.filter((x) => x.kind === 'MESSAGE'), [], 'not delivered');
+    t.same(
+      (await inbox.stop()).records.filter((x) => x.kind === 'MESSAGE'),
+      [],
+      'not delivered',
+    );
     daemon.kill('SIGTERM');
     t.ok(await until(() => daemon.exitCode !== null || daemon.signalCode !== null, 20_000), 'stopped');
-    t.equal((await fs.cli('global_getvar callscreen_sms')).trim(), 'off', 'a clean stop switches screening off at once');
+    t.equal(
+      (await fs.cli('global_getvar callscreen_sms')).trim(),
+      'off',
+      'a clean stop switches screening off at once',
+    );
   });
 
-  await runSipp({ scenario: 'agent-register.xml', remote: fs.FS.internal, ...phone, caller: agent.user, text: '0', auth: agent });
+  await runSipp({
+    scenario: 'agent-register.xml',
+    remote: fs.FS.internal,
+    ...phone,
+    caller: agent.user,
+    text: '0',
+    auth: agent,
+  });
 });

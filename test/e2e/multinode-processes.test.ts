@@ -25,7 +25,9 @@ t.test('three daemon processes against one PostgreSQL', { skip: skip ?? false },
   const setup = await cl.services('a');
   await setup.orgs.add('acme', 'Acme', 'US', cliActor);
   await setup.orgs.addDids('acme', ['+15550100'], cliActor);
-  const blockedEntryId = (await setup.blocklist.block('acme', { kind: 'exact', number: BLOCKED }, { mode: 'reject' }, cliActor)).id;
+  const blockedEntryId = (
+    await setup.blocklist.block('acme', { kind: 'exact', number: BLOCKED }, { mode: 'reject' }, cliActor)
+  ).id;
   await setup.close();
 
   t.teardown(() => cl.stopAll());
@@ -36,34 +38,50 @@ t.test('three daemon processes against one PostgreSQL', { skip: skip ?? false },
     for (const n of names) t.equal(await verdict(n, BLOCKED), 'reject', `node ${n} rejects the blocked caller`);
     const r = await cl.cli('b', 'block', '5559876543', '--org', 'acme');
     t.equal(r.code, 0, r.err);
-    t.ok(await until(async () => (await verdict('a', '+15559876543')) === 'reject' && (await verdict('c', '+15559876543')) === 'reject', 10_000, 20), 'A and C reject it');
+    t.ok(
+      await until(
+        async () =>
+          (await verdict('a', '+15559876543')) === 'reject' && (await verdict('c', '+15559876543')) === 'reject',
+        10_000,
+        20,
+      ),
+      'A and C reject it',
+    );
   });
 
-  await t.test(`PostgreSQL stopped ${OUTAGE_S} s under ${RATE} calls/s: every verdict right, writes refused; back: every call record shipped once`, async (t) => {
-    const f = await cl.outage(sb, { seconds: OUTAGE_S, rate: RATE, blockedEntryId });
-    for (const l of describeOutage(f)) t.comment(l);
-    t.ok(f.calls >= OUTAGE_S * RATE * 0.5, `calls were made throughout (${f.calls})`);
-    t.equal(f.wrong, 0, 'every verdict right while PostgreSQL was away');
-    t.equal(f.failOpen, 0, 'no blocked caller let through');
-    t.equal(f.failModeRecords, 0, 'no call record marked fail-open');
-    t.ok(f.writesTried >= names.length, `writes were tried on every node (${f.writesTried})`);
-    t.equal(f.writesRefused, f.writesTried, 'every write refused with CS_ERR_UNAVAILABLE naming the store (exit 69)');
-    t.equal(f.lost, 0, `every call recorded in PostgreSQL (${f.made})`);
-    t.equal(f.duplicates, 0, 'and none twice');
-    t.equal(f.hitsShipped, f.hitsMade, `the blocked caller's hits summed exactly (${f.hitsMade})`);
-    const s = await cl.services('a');
-    t.teardown(() => s.close());
-    const byNode = await s.shared!.pg.query<{ node: string }>('SELECT DISTINCT node FROM cs_screened ORDER BY node');
-    t.same(byNode.map((r) => r.node), ['a', 'b', 'c'], 'from every node, with its name');
-    const ok = await cl.cli('c', 'block', '5550001111', '--org', 'acme');
-    t.equal(ok.code, 0, `writes work again: ${ok.err}`);
-  });
+  await t.test(
+    `PostgreSQL stopped ${OUTAGE_S} s under ${RATE} calls/s: every verdict right, writes refused; back: every call record shipped once`,
+    async (t) => {
+      const f = await cl.outage(sb, { seconds: OUTAGE_S, rate: RATE, blockedEntryId });
+      for (const l of describeOutage(f)) t.comment(l);
+      t.ok(f.calls >= OUTAGE_S * RATE * 0.5, `calls were made throughout (${f.calls})`);
+      t.equal(f.wrong, 0, 'every verdict right while PostgreSQL was away');
+      t.equal(f.failOpen, 0, 'no blocked caller let through');
+      t.equal(f.failModeRecords, 0, 'no call record marked fail-open');
+      t.ok(f.writesTried >= names.length, `writes were tried on every node (${f.writesTried})`);
+      t.equal(f.writesRefused, f.writesTried, 'every write refused with CS_ERR_UNAVAILABLE naming the store (exit 69)');
+      t.equal(f.lost, 0, `every call recorded in PostgreSQL (${f.made})`);
+      t.equal(f.duplicates, 0, 'and none twice');
+      t.equal(f.hitsShipped, f.hitsMade, `the blocked caller's hits summed exactly (${f.hitsMade})`);
+      const s = await cl.services('a');
+      t.teardown(() => s.close());
+      const byNode = await s.shared!.pg.query<{ node: string }>('SELECT DISTINCT node FROM cs_screened ORDER BY node');
+      t.same(
+        byNode.map((r) => r.node),
+        ['a', 'b', 'c'],
+        'from every node, with its name',
+      );
+      const ok = await cl.cli('c', 'block', '5550001111', '--org', 'acme');
+      t.equal(ok.code, 0, `writes work again: ${ok.err}`);
+    },
+  );
 
   await t.test('a node SIGKILLed while changes are made catches up when restarted', async (t) => {
     await cl.kill('c');
     const n = Number(process.env.CS_MULTINODE_CHANGES ?? 1000);
     const s = await cl.services('a');
-    for (let i = 0; i < n; i++) await s.blocklist.block('acme', { kind: 'exact', number: `+1555600${String(i).padStart(4, '0')}` }, {}, cliActor);
+    for (let i = 0; i < n; i++)
+      await s.blocklist.block('acme', { kind: 'exact', number: `+1555600${String(i).padStart(4, '0')}` }, {}, cliActor);
     await s.blocklist.unblock('acme', { kind: 'exact', number: '+15559876543' }, cliActor);
     await s.close();
     const t0 = performance.now();

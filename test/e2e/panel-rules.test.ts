@@ -17,11 +17,27 @@ import { PASSWORD, startPanel } from '../support/panel.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.PANEL_SCREENSHOTS ?? join(process.cwd(), 'artifacts', 'panel');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 860 }, timezoneId: 'America/New_York', locale: 'en-US' };
-const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, timezoneId: 'America/New_York', locale: 'en-US' };
+const DESKTOP: BrowserContextOptions = {
+  viewport: { width: 1280, height: 860 },
+  timezoneId: 'America/New_York',
+  locale: 'en-US',
+};
+const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 1,
+  isMobile: true,
+  hasTouch: true,
+  timezoneId: 'America/New_York',
+  locale: 'en-US',
+};
 const DID = '+12125550100';
 
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: Array<{ target: string[] }> }
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
 
 async function signInAs(page: Page, baseUrl: string, name: string): Promise<void> {
   await page.goto(`${baseUrl}/signin`);
@@ -35,148 +51,201 @@ async function signInAs(page: Page, baseUrl: string, name: string): Promise<void
 async function axeProblems(page: Page): Promise<string[]> {
   // evaluate() runs over the DevTools protocol, which the page's CSP (script-src 'self') does not govern.
   await page.evaluate(AXE);
-  const violations = await page.evaluate<AxeViolation[]>(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact ?? 'no impact'}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  const violations = await page.evaluate<AxeViolation[]>(
+    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`,
+  );
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id} (${v.impact ?? 'no impact'}): ${v.help} — ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 3)
+          .join(', ')}`,
+    );
 }
 
-t.test('issue #16 rule forms in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing: run scripts/install-browser.sh` }, async (t) => {
-  mkdirSync(SHOTS, { recursive: true });
-  const { baseUrl, ctx, clock } = await startPanel(t);
-  const acme = await ctx.orgs.require('acme');
-  await ctx.orgs.addDids('acme', ['+12125550111'], { name: 'tester', source: 'cli', origin: 'test' });
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  t.teardown(() => browser.close());
-  const admin = await (await browser.newContext(DESKTOP)).newPage();
-  const phone = await (await browser.newContext(PHONE)).newPage();
-  const pageErrors: string[] = [];
-  for (const p of [admin, phone]) {
-    p.on('pageerror', (e) => pageErrors.push(e.message));
-    p.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) pageErrors.push(m.text()); });
-    p.on('dialog', (d) => void d.accept());
-  }
-  await signInAs(admin, baseUrl, 'alice');
-  await signInAs(phone, baseUrl, 'alice');
-
-  /** The page as `p` shows it now: a screenshot, axe, and (phone) no sideways scrolling. */
-  const check = async (t: Test, p: Page, name: string) => {
-    await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-    t.same(await axeProblems(p), [], `${name}: no serious or critical axe violations`);
-    if (p === phone) {
-      const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-      t.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px)`);
+t.test(
+  'issue #16 rule forms in chromium',
+  { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing: run scripts/install-browser.sh` },
+  async (t) => {
+    mkdirSync(SHOTS, { recursive: true });
+    const { baseUrl, ctx, clock } = await startPanel(t);
+    const acme = await ctx.orgs.require('acme');
+    await ctx.orgs.addDids('acme', ['+12125550111'], { name: 'tester', source: 'cli', origin: 'test' });
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    t.teardown(() => browser.close());
+    const admin = await (await browser.newContext(DESKTOP)).newPage();
+    const phone = await (await browser.newContext(PHONE)).newPage();
+    const pageErrors: string[] = [];
+    for (const p of [admin, phone]) {
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      p.on('console', (m) => {
+        if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
+      });
+      p.on('dialog', (d) => void d.accept());
     }
-  };
+    await signInAs(admin, baseUrl, 'alice');
+    await signInAs(phone, baseUrl, 'alice');
 
-  await t.test('a pattern block: too broad is named at the field; then one DID, observing first', async (t) => {
-    await admin.goto(`${baseUrl}/block?org=acme`);
-    t.notOk(await admin.getByLabel(/^Pattern/).isVisible(), 'the pattern field hidden until chosen');
-    await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
-    t.ok(await admin.getByLabel(/^Pattern/).isVisible(), 'pattern chosen: its field shows');
-    t.notOk(await admin.getByLabel(/^Phone number/).isVisible());
-    await admin.getByLabel(/^Pattern/).fill('+1??????????');
-    await admin.getByLabel('Reason').fill('robots');
-    await admin.getByRole('button', { name: 'Add to block list' }).click();
-    t.match(await admin.getByRole('alert').textContent(), /Not saved: "\+1\?{10}" fixes 1 digit\(s\) .*fix at least 6/);
-    t.equal(await admin.getByLabel(/^Pattern/).getAttribute('aria-invalid'), 'true');
-    t.match(await admin.locator('#pattern-error').textContent(), /fixes 1 digit/);
-    t.equal(await admin.getByLabel(/^Pattern/).inputValue(), '+1??????????', 'what was typed is kept');
-    t.equal(await admin.getByLabel('Reason').inputValue(), 'robots');
-    await check(t, admin, 'rules-pattern-refused-desktop');
+    /** The page as `p` shows it now: a screenshot, axe, and (phone) no sideways scrolling. */
+    const check = async (t: Test, p: Page, name: string) => {
+      await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+      t.same(await axeProblems(p), [], `${name}: no serious or critical axe violations`);
+      if (p === phone) {
+        const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        t.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px)`);
+      }
+    };
 
-    await admin.getByLabel(/^Pattern/).fill('+1777555????');
-    await admin.getByLabel('Only calls and messages to +12125550111').check();
-    await admin.getByLabel(/Observe first/).check();
-    await admin.getByRole('button', { name: 'Add to block list' }).click();
-    await admin.waitForURL(/notice=blocked/);
-    t.match(await admin.getByRole('status').textContent(), 'Blocked pattern +1777555????.');
-    t.match(await admin.locator('tbody').textContent(), /\+1777555\?\?\?\? \(pattern\) observing only on \+12125550111/);
-    await ctx.feed.poll();
-    t.match(ctx.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: '+17775550001', to: '+12125550111' }), { action: 'allow', observed: 'reject' }, 'observing: let through, would have rejected (the org default)');
-    await check(t, admin, 'rules-blocked-desktop');
-    await phone.goto(`${baseUrl}/block?org=acme`);
-    await phone.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
-    await check(t, phone, 'rules-block-form-phone');
-  });
+    await t.test('a pattern block: too broad is named at the field; then one DID, observing first', async (t) => {
+      await admin.goto(`${baseUrl}/block?org=acme`);
+      t.notOk(await admin.getByLabel(/^Pattern/).isVisible(), 'the pattern field hidden until chosen');
+      await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
+      t.ok(await admin.getByLabel(/^Pattern/).isVisible(), 'pattern chosen: its field shows');
+      t.notOk(await admin.getByLabel(/^Phone number/).isVisible());
+      await admin.getByLabel(/^Pattern/).fill('+1??????????');
+      await admin.getByLabel('Reason').fill('robots');
+      await admin.getByRole('button', { name: 'Add to block list' }).click();
+      t.match(
+        await admin.getByRole('alert').textContent(),
+        /Not saved: "\+1\?{10}" fixes 1 digit\(s\) .*fix at least 6/,
+      );
+      t.equal(await admin.getByLabel(/^Pattern/).getAttribute('aria-invalid'), 'true');
+      t.match(await admin.locator('#pattern-error').textContent(), /fixes 1 digit/);
+      t.equal(await admin.getByLabel(/^Pattern/).inputValue(), '+1??????????', 'what was typed is kept');
+      t.equal(await admin.getByLabel('Reason').inputValue(), 'robots');
+      await check(t, admin, 'rules-pattern-refused-desktop');
 
-  await t.test('a broad pattern: preview, then Save anyway with the figures', async (t) => {
-    await recordCalls(ctx.db, acme.id, clock.now(), '+15553330001', 3);
-    await recordCalls(ctx.db, acme.id, clock.now(), '+15553330001', 1, { direction: 'outbound' });
-    await admin.goto(`${baseUrl}/block?org=acme`);
-    await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
-    await admin.getByLabel(/^Pattern/).fill('+1555333????');
-    await admin.getByRole('button', { name: 'Preview what it would have done' }).click();
-    t.match(await admin.locator('section.what-if').textContent(), /1 number affected; agents called 1 of them back/);
-    t.equal(await admin.getByLabel(/^Pattern/).inputValue(), '+1555333????');
-    await check(t, admin, 'rules-what-if-preview-desktop');
-    await admin.getByRole('button', { name: 'Add to block list' }).click();
-    t.match(await admin.getByRole('heading', { name: /This entry is broad/ }).textContent(), 'confirm it');
-    await check(t, admin, 'rules-what-if-confirm-desktop');
-    await admin.getByRole('button', { name: 'Save anyway' }).click();
-    await admin.waitForURL(/notice=blocked/);
-    t.match(await admin.getByRole('status').textContent(), 'Blocked pattern +1555333????.');
-  });
+      await admin.getByLabel(/^Pattern/).fill('+1777555????');
+      await admin.getByLabel('Only calls and messages to +12125550111').check();
+      await admin.getByLabel(/Observe first/).check();
+      await admin.getByRole('button', { name: 'Add to block list' }).click();
+      await admin.waitForURL(/notice=blocked/);
+      t.match(await admin.getByRole('status').textContent(), 'Blocked pattern +1777555????.');
+      t.match(
+        await admin.locator('tbody').textContent(),
+        /\+1777555\?\?\?\? \(pattern\) observing only on \+12125550111/,
+      );
+      await ctx.feed.poll();
+      t.match(
+        ctx.screener.screenSync({
+          org: 'acme',
+          channel: 'call',
+          direction: 'inbound',
+          from: '+17775550001',
+          to: '+12125550111',
+        }),
+        { action: 'allow', observed: 'reject' },
+        'observing: let through, would have rejected (the org default)',
+      );
+      await check(t, admin, 'rules-blocked-desktop');
+      await phone.goto(`${baseUrl}/block?org=acme`);
+      await phone.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
+      await check(t, phone, 'rules-block-form-phone');
+    });
 
-  await t.test('a pattern allow, only when attested, for one DID', async (t) => {
-    await admin.goto(`${baseUrl}/allowed?org=acme`);
-    await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
-    await admin.getByLabel(/^Pattern/).fill('+1555123????');
-    await admin.getByLabel(`Only calls and messages to ${DID}`).check();
-    await admin.getByLabel(/Only when the carrier attested/).check();
-    await admin.getByRole('button', { name: 'Add to allow list' }).click();
-    await admin.waitForURL(/notice=allowed/);
-    t.match(await admin.locator('tbody').textContent(), /\+1555123\?\?\?\? \(pattern\) only on \+12125550100 when attested/);
-    await check(t, admin, 'rules-allowed-desktop');
-  });
+    await t.test('a broad pattern: preview, then Save anyway with the figures', async (t) => {
+      await recordCalls(ctx.db, acme.id, clock.now(), '+15553330001', 3);
+      await recordCalls(ctx.db, acme.id, clock.now(), '+15553330001', 1, { direction: 'outbound' });
+      await admin.goto(`${baseUrl}/block?org=acme`);
+      await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
+      await admin.getByLabel(/^Pattern/).fill('+1555333????');
+      await admin.getByRole('button', { name: 'Preview what it would have done' }).click();
+      t.match(await admin.locator('section.what-if').textContent(), /1 number affected; agents called 1 of them back/);
+      t.equal(await admin.getByLabel(/^Pattern/).inputValue(), '+1555333????');
+      await check(t, admin, 'rules-what-if-preview-desktop');
+      await admin.getByRole('button', { name: 'Add to block list' }).click();
+      t.match(await admin.getByRole('heading', { name: /This entry is broad/ }).textContent(), 'confirm it');
+      await check(t, admin, 'rules-what-if-confirm-desktop');
+      await admin.getByRole('button', { name: 'Save anyway' }).click();
+      await admin.waitForURL(/notice=blocked/);
+      t.match(await admin.getByRole('status').textContent(), 'Blocked pattern +1555333????.');
+    });
 
-  await t.test('Settings: an allowlist-only DID and the pattern minimum', async (t) => {
-    await admin.goto(`${baseUrl}/settings?org=acme`);
-    await admin.getByLabel(`Who may ring ${DID}`, { exact: true }).selectOption('reject');
-    await admin.getByRole('button', { name: `Save who may ring ${DID}` }).click();
-    await admin.waitForURL(/notice=did-screening-saved/);
-    t.match(await admin.getByRole('status').textContent(), 'Saved who may ring the inbound number.');
-    t.equal(await admin.getByLabel(`Who may ring ${DID}`, { exact: true }).inputValue(), 'reject');
-    await ctx.feed.poll();
-    t.equal(ctx.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: '+13105550199', to: DID }).action, 'reject');
+    await t.test('a pattern allow, only when attested, for one DID', async (t) => {
+      await admin.goto(`${baseUrl}/allowed?org=acme`);
+      await admin.getByRole('radio', { name: /Numbers matching a pattern/ }).check();
+      await admin.getByLabel(/^Pattern/).fill('+1555123????');
+      await admin.getByLabel(`Only calls and messages to ${DID}`).check();
+      await admin.getByLabel(/Only when the carrier attested/).check();
+      await admin.getByRole('button', { name: 'Add to allow list' }).click();
+      await admin.waitForURL(/notice=allowed/);
+      t.match(
+        await admin.locator('tbody').textContent(),
+        /\+1555123\?\?\?\? \(pattern\) only on \+12125550100 when attested/,
+      );
+      await check(t, admin, 'rules-allowed-desktop');
+    });
 
-    await admin.getByLabel(/^Fewest fixed digits/).fill('99');
-    await admin.getByRole('button', { name: 'Save pattern minimum' }).click();
-    t.match(await admin.getByRole('alert').textContent(), /Not saved: the pattern minimum is 1–15 digits/);
-    t.equal(await admin.getByLabel(/^Fewest fixed digits/).getAttribute('aria-invalid'), 'true');
-    await check(t, admin, 'rules-settings-refused-desktop');
-    await admin.getByLabel(/^Fewest fixed digits/).fill('7');
-    await admin.getByRole('button', { name: 'Save pattern minimum' }).click();
-    await admin.waitForURL(/notice=pattern-minimum-saved/);
-    t.same(await ctx.rules.minPatternDigits('acme'), { minPatternDigits: 7, isDefault: false });
-    await check(t, admin, 'rules-settings-desktop');
-    await phone.goto(`${baseUrl}/settings?org=acme`);
-    await check(t, phone, 'rules-settings-phone');
-  });
+    await t.test('Settings: an allowlist-only DID and the pattern minimum', async (t) => {
+      await admin.goto(`${baseUrl}/settings?org=acme`);
+      await admin.getByLabel(`Who may ring ${DID}`, { exact: true }).selectOption('reject');
+      await admin.getByRole('button', { name: `Save who may ring ${DID}` }).click();
+      await admin.waitForURL(/notice=did-screening-saved/);
+      t.match(await admin.getByRole('status').textContent(), 'Saved who may ring the inbound number.');
+      t.equal(await admin.getByLabel(`Who may ring ${DID}`, { exact: true }).inputValue(), 'reject');
+      await ctx.feed.poll();
+      t.equal(
+        ctx.screener.screenSync({ org: 'acme', channel: 'call', direction: 'inbound', from: '+13105550199', to: DID })
+          .action,
+        'reject',
+      );
 
-  await t.test('Flood: a bad setting named at its field, a saved one, a handset request approved', async (t) => {
-    t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), { result: 'queued' });
-    await admin.goto(`${baseUrl}/settings?org=acme`);
-    await admin.getByRole('link', { name: 'Flood and robocall detection settings' }).click();
-    await admin.getByLabel(/^Hold \(minutes\)/).fill('0');
-    await admin.getByRole('button', { name: 'Save' }).click();
-    t.match(await admin.getByRole('alert').textContent(), /Not saved: flood setting holdMinutes must be a whole number from 1 to 10080/);
-    t.equal(await admin.getByLabel(/^Hold \(minutes\)/).getAttribute('aria-invalid'), 'true');
-    await check(t, admin, 'rules-flood-refused-desktop');
-    await admin.getByLabel(/^Hold \(minutes\)/).fill('120');
-    await admin.getByRole('button', { name: 'Save' }).click();
-    await admin.waitForURL(/notice=settings-saved/);
-    t.match((await ctx.flood.get('acme')).changes, { holdMinutes: 120 });
-    await check(t, admin, 'rules-flood-desktop');
-    await admin.goto(`${baseUrl}/dashboard?org=acme`);
-    await admin.getByRole('link', { name: 'review it' }).click();
-    await admin.getByRole('button', { name: 'Block +14155550177' }).click();
-    await admin.waitForURL(/notice=blocked/);
-    t.match(await admin.getByRole('status').textContent(), 'Blocked +14155550177.');
-    await phone.goto(`${baseUrl}/flood?org=acme`);
-    await check(t, phone, 'rules-flood-phone');
-  });
+      await admin.getByLabel(/^Fewest fixed digits/).fill('99');
+      await admin.getByRole('button', { name: 'Save pattern minimum' }).click();
+      t.match(await admin.getByRole('alert').textContent(), /Not saved: the pattern minimum is 1–15 digits/);
+      t.equal(await admin.getByLabel(/^Fewest fixed digits/).getAttribute('aria-invalid'), 'true');
+      await check(t, admin, 'rules-settings-refused-desktop');
+      await admin.getByLabel(/^Fewest fixed digits/).fill('7');
+      await admin.getByRole('button', { name: 'Save pattern minimum' }).click();
+      await admin.waitForURL(/notice=pattern-minimum-saved/);
+      t.same(await ctx.rules.minPatternDigits('acme'), { minPatternDigits: 7, isDefault: false });
+      await check(t, admin, 'rules-settings-desktop');
+      await phone.goto(`${baseUrl}/settings?org=acme`);
+      await check(t, phone, 'rules-settings-phone');
+    });
 
-  t.same(pageErrors, [], 'no script errors or CSP violations in the console');
-});
+    await t.test('Flood: a bad setting named at its field, a saved one, a handset request approved', async (t) => {
+      t.match(await ctx.handset.block({ org: 'acme', endpoint: 'andy', caller: '+14155550177', how: 'last-caller' }), {
+        result: 'queued',
+      });
+      await admin.goto(`${baseUrl}/settings?org=acme`);
+      await admin.getByRole('link', { name: 'Flood and robocall detection settings' }).click();
+      await admin.getByLabel(/^Hold \(minutes\)/).fill('0');
+      await admin.getByRole('button', { name: 'Save' }).click();
+      t.match(
+        await admin.getByRole('alert').textContent(),
+        /Not saved: flood setting holdMinutes must be a whole number from 1 to 10080/,
+      );
+      t.equal(await admin.getByLabel(/^Hold \(minutes\)/).getAttribute('aria-invalid'), 'true');
+      await check(t, admin, 'rules-flood-refused-desktop');
+      await admin.getByLabel(/^Hold \(minutes\)/).fill('120');
+      await admin.getByRole('button', { name: 'Save' }).click();
+      await admin.waitForURL(/notice=settings-saved/);
+      t.match((await ctx.flood.get('acme')).changes, { holdMinutes: 120 });
+      await check(t, admin, 'rules-flood-desktop');
+      await admin.goto(`${baseUrl}/dashboard?org=acme`);
+      await admin.getByRole('link', { name: 'review it' }).click();
+      await admin.getByRole('button', { name: 'Block +14155550177' }).click();
+      await admin.waitForURL(/notice=blocked/);
+      t.match(await admin.getByRole('status').textContent(), 'Blocked +14155550177.');
+      await phone.goto(`${baseUrl}/flood?org=acme`);
+      await check(t, phone, 'rules-flood-phone');
+    });
+
+    t.same(pageErrors, [], 'no script errors or CSP violations in the console');
+  },
+);

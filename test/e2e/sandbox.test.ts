@@ -145,7 +145,9 @@ if (skip) {
     const port = await agi.listen();
     const begun = Date.now();
     const { startedByUs } = await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
-    t.comment(`sandbox ready in ${Date.now() - begun} ms (started by this test: ${String(startedByUs)}), FastAGI on ${port}`);
+    t.comment(
+      `sandbox ready in ${Date.now() - begun} ms (started by this test: ${String(startedByUs)}), FastAGI on ${port}`,
+    );
   });
 
   t.teardown(async () => {
@@ -194,7 +196,10 @@ if (skip) {
     // Contract id2 (docs/asterisk-contract.md): `id2:` then PAI, Remote-Party-ID, Privacy,
     // Attestation-Info, X-Attestation-Info, From, each base64 of ":" + the header.
     const id2 = (arg: string | undefined): string[] =>
-      (arg ?? '').replace(/^id2:/, '').split(':').map((b) => Buffer.from(b, 'base64').toString('utf8').slice(1));
+      (arg ?? '')
+        .replace(/^id2:/, '')
+        .split(':')
+        .map((b) => Buffer.from(b, 'base64').toString('utf8').slice(1));
     const before = agi.sessionsFor('call-inbound').length;
     const noPai = await inbound('+15557770005', '+15550104', 'inbound-call-withheld.xml');
     t.same(noPai.codes, [200], describeSipp(noPai));
@@ -244,7 +249,14 @@ if (skip) {
     });
     t.same(reg.codes, [200], `agent101 registered: ${describeSipp(reg)}`);
     t.teardown(async () => {
-      await runSipp({ scenario: 'agent-register.xml', remote: sandbox.SANDBOX.sip, ...phone, caller: agent.user, text: '0', auth: agent });
+      await runSipp({
+        scenario: 'agent-register.xml',
+        remote: sandbox.SANDBOX.sip,
+        ...phone,
+        caller: agent.user,
+        text: '0',
+        auth: agent,
+      });
     });
 
     // The phone: a SIPp UAS on the registered contact.
@@ -300,7 +312,11 @@ if (skip) {
     const agent = sandbox.SANDBOX.agents.agent102;
     const received: Array<{ from: string; body: string }> = [];
     await registerSoftphone(t, agent, (m) => received.push(m));
-    t.match(await sandbox.rx(`pjsip show contacts`), /agent102\/sip:\S+;transp/, 'WS contact registered (the CLI cuts ";transport=ws" short)');
+    t.match(
+      await sandbox.rx(`pjsip show contacts`),
+      /agent102\/sip:\S+;transp/,
+      'WS contact registered (the CLI cuts ";transport=ws" short)',
+    );
 
     const sent = await runSipp({
       scenario: 'carrier-message.xml',
@@ -319,21 +335,59 @@ if (skip) {
   t.test('agents: outbound call screened then sent to the carrier; outbound SMS sent on', async (t) => {
     const agent = sandbox.SANDBOX.agents.agent102;
     const bindIp = sandbox.SANDBOX.agentIps.agent102;
-    const carrier = await startSipp({ scenario: 'carrier-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 });
-    const call = await runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp, caller: agent.user, did: '+15559990001', auth: agent });
+    const carrier = await startSipp({
+      scenario: 'carrier-uas.xml',
+      bindIp: sandbox.SANDBOX.carrierIp,
+      bindPort: 5060,
+      count: 1,
+      timeoutSec: 20,
+    });
+    const call = await runSipp({
+      scenario: 'agent-call.xml',
+      remote: sandbox.SANDBOX.sip,
+      bindIp,
+      caller: agent.user,
+      did: '+15559990001',
+      auth: agent,
+    });
     t.same(call.codes, [200], describeSipp(call));
     const carrierSaw = await carrier.done;
-    t.equal(carrierSaw.records.find((x) => x.kind === 'CALL')?.dialled, '+15559990001', 'carrier got the dialled number');
+    t.equal(
+      carrierSaw.records.find((x) => x.kind === 'CALL')?.dialled,
+      '+15559990001',
+      'carrier got the dialled number',
+    );
     const s = agi.sessionsFor('call-outbound').at(-1);
     t.equal(s?.env.agi_extension, '+15559990001');
     t.equal(s?.env.agi_callerid, agent.extension);
     t.match(s?.env.agi_channel ?? '', /^PJSIP\/agent102-/);
 
-    const denied = await runSipp({ scenario: 'agent-call.xml', remote: sandbox.SANDBOX.sip, bindIp, caller: agent.user, did: DENIED_DEST, auth: agent });
+    const denied = await runSipp({
+      scenario: 'agent-call.xml',
+      remote: sandbox.SANDBOX.sip,
+      bindIp,
+      caller: agent.user,
+      did: DENIED_DEST,
+      auth: agent,
+    });
     t.same(denied.codes, [403], `deny refuses the call: ${describeSipp(denied)}`);
 
-    const carrierSms = await startSipp({ scenario: 'carrier-message-uas.xml', bindIp: sandbox.SANDBOX.carrierIp, bindPort: 5060, count: 1, timeoutSec: 20 });
-    const sms = await runSipp({ scenario: 'agent-message.xml', remote: sandbox.SANDBOX.sip, bindIp, caller: agent.user, did: '+15559990002', text: 'on my way', auth: agent });
+    const carrierSms = await startSipp({
+      scenario: 'carrier-message-uas.xml',
+      bindIp: sandbox.SANDBOX.carrierIp,
+      bindPort: 5060,
+      count: 1,
+      timeoutSec: 20,
+    });
+    const sms = await runSipp({
+      scenario: 'agent-message.xml',
+      remote: sandbox.SANDBOX.sip,
+      bindIp,
+      caller: agent.user,
+      did: '+15559990002',
+      text: 'on my way',
+      auth: agent,
+    });
     t.same(sms.codes, [202], describeSipp(sms));
     const got = await carrierSms.done;
     const msg = got.records.find((x) => x.kind === 'MESSAGE');

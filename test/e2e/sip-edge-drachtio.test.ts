@@ -38,9 +38,26 @@ let runs = 0;
 const cp = (): string[] => ['-cp', String(8940 + (runs++ % 20))];
 
 const call = (caller: string, did: string): Promise<SippResult> =>
-  runSipp({ scenario: 'edge-inbound-call.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller, did, timeoutSec: 20, extraArgs: cp() });
+  runSipp({
+    scenario: 'edge-inbound-call.xml',
+    remote: drachtio.DRACHTIO.sip,
+    bindIp: NETWORK_IP,
+    caller,
+    did,
+    timeoutSec: 20,
+    extraArgs: cp(),
+  });
 const message = (caller: string, did: string, text: string): Promise<SippResult> =>
-  runSipp({ scenario: 'edge-message.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller, did, text, timeoutSec: 20, extraArgs: cp() });
+  runSipp({
+    scenario: 'edge-message.xml',
+    remote: drachtio.DRACHTIO.sip,
+    bindIp: NETWORK_IP,
+    caller,
+    did,
+    text,
+    timeoutSec: 20,
+    extraArgs: cp(),
+  });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
 const why = await drachtio.unavailable();
@@ -53,9 +70,24 @@ if (why !== null && drachtio.mustRun) {
     const s = await services(t);
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
     await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
-    await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject', reason: 'robocalls' }, cliActor);
-    await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
-    await s.blocklist.block('demo', { kind: 'exact', number: SMS_BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
+    await s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: REJECTED },
+      { mode: 'reject', reason: 'robocalls' },
+      cliActor,
+    );
+    await s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: VOICEMAIL },
+      { mode: 'voicemail', reason: 'ex-customer' },
+      cliActor,
+    );
+    await s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: SMS_BLOCKED },
+      { mode: 'reject', reason: 'sms spam' },
+      cliActor,
+    );
     await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'reject', reason: 'no caller id' }, cliActor);
 
     const begun = Date.now();
@@ -69,9 +101,15 @@ if (why !== null && drachtio.mustRun) {
     const { ctx } = await startDaemon(t, s.dbPath, {
       clock: s.clock,
       toml: [
-        '[fastagi]', 'listen = "127.0.0.1:0"', 'default_org = "demo"',
-        '[sip_edge]', `host = "${drachtio.DRACHTIO.adminHost}"`, `port = ${drachtio.DRACHTIO.adminPort}`, `secret = "${drachtio.DRACHTIO.secret}"`,
-        `pbx_uri = "sip:${sandbox.SANDBOX.sip}"`, `voicemail_uri = "sip:vm-{did}@${VOICEMAIL_SERVER.ip}:${VOICEMAIL_SERVER.port}"`,
+        '[fastagi]',
+        'listen = "127.0.0.1:0"',
+        'default_org = "demo"',
+        '[sip_edge]',
+        `host = "${drachtio.DRACHTIO.adminHost}"`,
+        `port = ${drachtio.DRACHTIO.adminPort}`,
+        `secret = "${drachtio.DRACHTIO.secret}"`,
+        `pbx_uri = "sip:${sandbox.SANDBOX.sip}"`,
+        `voicemail_uri = "sip:vm-{did}@${VOICEMAIL_SERVER.ip}:${VOICEMAIL_SERVER.port}"`,
       ].join('\n'),
       components: (c) => [
         (agi = buildFastAgiServer(c)),
@@ -88,7 +126,10 @@ if (why !== null && drachtio.mustRun) {
 
     await sandbox.start({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
     t.teardown(() => sandbox.stop());
-    t.ok(await until(() => theEdge.state === 'connected', 30_000), `edge connected to drachtio-server (state ${theEdge.state})`);
+    t.ok(
+      await until(() => theEdge.state === 'connected', 30_000),
+      `edge connected to drachtio-server (state ${theEdge.state})`,
+    );
     t.comment(`drachtio-server, daemon and Asterisk ready in ${Date.now() - begun} ms`);
 
     await t.test('blocked INVITE: answered by the edge with the org’s code, never reaching the PBX', async (t) => {
@@ -103,37 +144,91 @@ if (why !== null && drachtio.mustRun) {
       const r486 = await call(REJECTED, '+15550100');
       t.same(r486.codes, [486], describeSipp(r486));
       const recs = await records(REJECTED);
-      t.equal(recs.filter((x) => x.adapter === 'sip-edge' && x.action === 'reject').length, 3, 'three rejects recorded by the edge');
-      t.equal(recs.filter((x) => x.adapter === 'fastagi').length, 0, 'Asterisk never asked: the calls never reached it');
-      t.comment(`edge reject, INVITE→final response: ${[r603, r607, r486].map((r) => r.responseTimes.meanMs.toFixed(1)).join(' / ')} ms`);
+      t.equal(
+        recs.filter((x) => x.adapter === 'sip-edge' && x.action === 'reject').length,
+        3,
+        'three rejects recorded by the edge',
+      );
+      t.equal(
+        recs.filter((x) => x.adapter === 'fastagi').length,
+        0,
+        'Asterisk never asked: the calls never reached it',
+      );
+      t.comment(
+        `edge reject, INVITE→final response: ${[r603, r607, r486].map((r) => r.responseTimes.meanMs.toFixed(1)).join(' / ')} ms`,
+      );
     });
 
-    await t.test('withheld callers through drachtio-server: P-Asserted-Identity screened; no identity meets the unidentified rule', async (t) => {
-      const viaPai = await runSipp({ scenario: 'inbound-call-withheld-pai.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller: REJECTED, did: '+15550105', timeoutSec: 20, extraArgs: cp() });
-      t.same(viaPai.codes, [486], `From anonymous, PAI the blocked number: ${describeSipp(viaPai)}`);
-      const anonymous = await runSipp({ scenario: 'inbound-call-withheld.xml', remote: drachtio.DRACHTIO.sip, bindIp: NETWORK_IP, caller: ALLOWED, did: '+15550105', timeoutSec: 20, extraArgs: cp() });
-      t.same(anonymous.codes, [486], `From anonymous, Privacy: id, no PAI: ${describeSipp(anonymous)}`);
-      await ctx.recorder.flush();
-      const recs = (await ctx.recorder.recent(orgId, 200)).filter((x) => x.adapter === 'sip-edge' && x.to_raw === '+15550105');
-      t.ok(recs.some((x) => x.rule_kind === 'exact' && x.number === REJECTED), 'the asserted number matched its exact entry');
-      t.ok(recs.some((x) => x.rule_kind === 'unidentified'), 'the anonymous caller matched the unidentified rule');
-    });
+    await t.test(
+      'withheld callers through drachtio-server: P-Asserted-Identity screened; no identity meets the unidentified rule',
+      async (t) => {
+        const viaPai = await runSipp({
+          scenario: 'inbound-call-withheld-pai.xml',
+          remote: drachtio.DRACHTIO.sip,
+          bindIp: NETWORK_IP,
+          caller: REJECTED,
+          did: '+15550105',
+          timeoutSec: 20,
+          extraArgs: cp(),
+        });
+        t.same(viaPai.codes, [486], `From anonymous, PAI the blocked number: ${describeSipp(viaPai)}`);
+        const anonymous = await runSipp({
+          scenario: 'inbound-call-withheld.xml',
+          remote: drachtio.DRACHTIO.sip,
+          bindIp: NETWORK_IP,
+          caller: ALLOWED,
+          did: '+15550105',
+          timeoutSec: 20,
+          extraArgs: cp(),
+        });
+        t.same(anonymous.codes, [486], `From anonymous, Privacy: id, no PAI: ${describeSipp(anonymous)}`);
+        await ctx.recorder.flush();
+        const recs = (await ctx.recorder.recent(orgId, 200)).filter(
+          (x) => x.adapter === 'sip-edge' && x.to_raw === '+15550105',
+        );
+        t.ok(
+          recs.some((x) => x.rule_kind === 'exact' && x.number === REJECTED),
+          'the asserted number matched its exact entry',
+        );
+        t.ok(
+          recs.some((x) => x.rule_kind === 'unidentified'),
+          'the anonymous caller matched the unidentified rule',
+        );
+      },
+    );
 
     await t.test('voicemail-mode caller: proxied to voicemail_uri', async (t) => {
-      const vm = await startSipp({ scenario: 'voicemail-uas.xml', bindIp: VOICEMAIL_SERVER.ip, bindPort: VOICEMAIL_SERVER.port, count: 1, timeoutSec: 20, extraArgs: cp() });
+      const vm = await startSipp({
+        scenario: 'voicemail-uas.xml',
+        bindIp: VOICEMAIL_SERVER.ip,
+        bindPort: VOICEMAIL_SERVER.port,
+        count: 1,
+        timeoutSec: 20,
+        extraArgs: cp(),
+      });
       const r = await call(VOICEMAIL, '+15550101');
       const got = await vm.done;
       t.same(r.codes, [200], `answered: ${describeSipp(r)}`);
-      t.equal(r.records.find((x) => x.kind === 'RESULT')?.answered_by, `${VOICEMAIL_SERVER.ip}:${VOICEMAIL_SERVER.port}`, 'by the voicemail server');
+      t.equal(
+        r.records.find((x) => x.kind === 'RESULT')?.answered_by,
+        `${VOICEMAIL_SERVER.ip}:${VOICEMAIL_SERVER.port}`,
+        'by the voicemail server',
+      );
       t.equal(r.failedCalls, 0, 'and ended cleanly (ACK and BYE straight to it: the edge does not record-route)');
-      t.equal(got.records.find((x) => x.kind === 'VOICEMAIL')?.dialled, 'vm-+15550101', `voicemail_uri with {did} replaced: ${describeSipp(got)}`);
+      t.equal(
+        got.records.find((x) => x.kind === 'VOICEMAIL')?.dialled,
+        'vm-+15550101',
+        `voicemail_uri with {did} replaced: ${describeSipp(got)}`,
+      );
       t.match(got.records.find((x) => x.kind === 'VOICEMAIL')?.from, /\+15557770003/, 'the caller kept');
     });
 
     await t.test('voicemail_uri empty: the edge redirects voicemail-mode callers to the PBX with 302', async (t) => {
       await theEdge.stop();
       const redirecting = new SipEdge({
-        screening: ctx.screening, quarantine: ctx.quarantine, logger,
+        screening: ctx.screening,
+        quarantine: ctx.quarantine,
+        logger,
         config: () => ({ ...ctx.config, sip_edge: { ...ctx.config.sip_edge, voicemail_uri: '' } }),
       });
       await redirecting.start();
@@ -144,30 +239,59 @@ if (why !== null && drachtio.mustRun) {
       await theEdge.start();
       t.ok(await until(() => theEdge.state === 'connected', 30_000, 5), 'the first edge back');
       t.same(r.codes, [302], describeSipp(r));
-      t.equal(r.records.find((x) => x.kind === 'RESULT')?.redirect, `sip:+15550107@${sandbox.SANDBOX.sip};callscreen=voicemail`, 'Contact: the DID at the PBX, marked');
+      t.equal(
+        r.records.find((x) => x.kind === 'RESULT')?.redirect,
+        `sip:+15550107@${sandbox.SANDBOX.sip};callscreen=voicemail`,
+        'Contact: the DID at the PBX, marked',
+      );
     });
 
     await t.test('allowed caller: proxied to the PBX and answered there', async (t) => {
       const r = await call(ALLOWED, '+15550102');
       t.same(r.codes, [200], describeSipp(r));
       t.equal(disposition(r), 'allow', 'Asterisk answered it (its dialplan asked FastAGI too: allow)');
-      t.equal(r.records.find((x) => x.kind === 'RESULT')?.answered_by, sandbox.SANDBOX.sip, 'its 200 OK came from Asterisk');
+      t.equal(
+        r.records.find((x) => x.kind === 'RESULT')?.answered_by,
+        sandbox.SANDBOX.sip,
+        'its 200 OK came from Asterisk',
+      );
       t.equal(r.failedCalls, 0, 'and the call ended cleanly');
       const recs = await records(ALLOWED);
-      t.ok(recs.some((x) => x.adapter === 'sip-edge' && x.action === 'allow'), 'allowed by the edge');
-      t.ok(recs.some((x) => x.adapter === 'fastagi' && x.action === 'allow'), 'then screened by Asterisk’s own dialplan');
-      t.comment(`allowed call through drachtio-server and Asterisk, INVITE→200: ${r.responseTimes.meanMs.toFixed(1)} ms`);
+      t.ok(
+        recs.some((x) => x.adapter === 'sip-edge' && x.action === 'allow'),
+        'allowed by the edge',
+      );
+      t.ok(
+        recs.some((x) => x.adapter === 'fastagi' && x.action === 'allow'),
+        'then screened by Asterisk’s own dialplan',
+      );
+      t.comment(
+        `allowed call through drachtio-server and Asterisk, INVITE→200: ${r.responseTimes.meanMs.toFixed(1)} ms`,
+      );
     });
 
-    await t.test('MESSAGE: blocked sender refused with 603 at the SIP level and held; allowed one taken by the PBX', async (t) => {
-      const bad = await message(SMS_BLOCKED, '+15550100', 'you won a prize');
-      t.same(bad.codes, [603], describeSipp(bad));
-      const held = await ctx.quarantine.list(orgId);
-      t.match(held.messages, [{ from: SMS_BLOCKED, to: '+15550100', body: 'you won a prize', adapter: 'sip-edge' }], 'held for supervisors with its text');
-      const good = await message(ALLOWED, '+15550100', 'see you at 5');
-      t.same(good.codes, [202], `proxied to Asterisk, which accepted it: ${describeSipp(good)}`);
-      t.ok(await until(async () => (await records(ALLOWED)).some((x) => x.channel === 'sms' && x.adapter === 'fastagi'), 10_000), 'Asterisk’s message dialplan ran for it');
-    });
+    await t.test(
+      'MESSAGE: blocked sender refused with 603 at the SIP level and held; allowed one taken by the PBX',
+      async (t) => {
+        const bad = await message(SMS_BLOCKED, '+15550100', 'you won a prize');
+        t.same(bad.codes, [603], describeSipp(bad));
+        const held = await ctx.quarantine.list(orgId);
+        t.match(
+          held.messages,
+          [{ from: SMS_BLOCKED, to: '+15550100', body: 'you won a prize', adapter: 'sip-edge' }],
+          'held for supervisors with its text',
+        );
+        const good = await message(ALLOWED, '+15550100', 'see you at 5');
+        t.same(good.codes, [202], `proxied to Asterisk, which accepted it: ${describeSipp(good)}`);
+        t.ok(
+          await until(
+            async () => (await records(ALLOWED)).some((x) => x.channel === 'sms' && x.adapter === 'fastagi'),
+            10_000,
+          ),
+          'Asterisk’s message dialplan ran for it',
+        );
+      },
+    );
 
     await t.test('no app connected: drachtio-server answers 503 itself (fails closed); the app back', async (t) => {
       await theEdge.stop();
@@ -175,37 +299,53 @@ if (why !== null && drachtio.mustRun) {
       t.same(r.codes, [503], `INVITE with the edge stopped: ${describeSipp(r)}`);
       const m = await message(ALLOWED, '+15550103', 'hello');
       t.same(m.codes, [503], `MESSAGE with the edge stopped: ${describeSipp(m)}`);
-      t.comment(`drachtio-server's own 503 came in ${r.responseTimes.meanMs.toFixed(1)} ms (INVITE), ${m.responseTimes.meanMs.toFixed(1)} ms (MESSAGE)`);
+      t.comment(
+        `drachtio-server's own 503 came in ${r.responseTimes.meanMs.toFixed(1)} ms (INVITE), ${m.responseTimes.meanMs.toFixed(1)} ms (MESSAGE)`,
+      );
       const startAt = Date.now();
       await theEdge.start();
       t.ok(await until(() => theEdge.state === 'connected', 30_000, 5), 'connected again');
       const connectedMs = Date.now() - startAt;
       const back = await call(REJECTED, '+15550103');
       t.same(back.codes, [486], `screened again: ${describeSipp(back)}`);
-      t.comment(`edge start → connected: ${connectedMs} ms; start → first screened call answered: ${Date.now() - startAt} ms`);
+      t.comment(
+        `edge start → connected: ${connectedMs} ms; start → first screened call answered: ${Date.now() - startAt} ms`,
+      );
     });
 
-    await t.test('wrong secret: drachtio-server refuses and closes; logged once, health says so; stop ends the retries', async (t) => {
-      const wrong = captureLogger('debug');
-      const bad = new SipEdge({
-        screening: ctx.screening, quarantine: ctx.quarantine, logger: wrong.logger,
-        config: () => ({ ...ctx.config, sip_edge: { ...ctx.config.sip_edge, secret: 'not-the-secret' } }),
-      });
-      await bad.start();
-      const refusedAgain = () => wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge again').length;
-      t.ok(await until(() => refusedAgain() >= 2, 20_000, 20), 'refused, again and again (drachtio-srf retries every 255 ms)');
-      t.equal(wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge (check sip_edge.secret)').length, 1, 'one error line');
-      t.match(bad.health(), { ok: false, detail: { refused: true } });
-      await bad.stop();
-      const after = refusedAgain();
-      await new Promise((r) => setTimeout(r, 1000)); // ~4 retry periods of 255 ms
-      t.equal(refusedAgain(), after, 'no retry after stop');
-      const log = await drachtio.logTail(400);
-      t.match(log, /secret validation failed/, 'drachtio-server logged the refusal');
-      t.comment(`drachtio-server's own log line: ${/.*secret validation failed.*/.exec(log)?.[0] ?? ''}`);
-      const r = await call(REJECTED, '+15550106');
-      t.same(r.codes, [486], 'the right edge still serves');
-    });
+    await t.test(
+      'wrong secret: drachtio-server refuses and closes; logged once, health says so; stop ends the retries',
+      async (t) => {
+        const wrong = captureLogger('debug');
+        const bad = new SipEdge({
+          screening: ctx.screening,
+          quarantine: ctx.quarantine,
+          logger: wrong.logger,
+          config: () => ({ ...ctx.config, sip_edge: { ...ctx.config.sip_edge, secret: 'not-the-secret' } }),
+        });
+        await bad.start();
+        const refusedAgain = () => wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge again').length;
+        t.ok(
+          await until(() => refusedAgain() >= 2, 20_000, 20),
+          'refused, again and again (drachtio-srf retries every 255 ms)',
+        );
+        t.equal(
+          wrong.lines.filter((l) => l.msg === 'drachtio-server refused the edge (check sip_edge.secret)').length,
+          1,
+          'one error line',
+        );
+        t.match(bad.health(), { ok: false, detail: { refused: true } });
+        await bad.stop();
+        const after = refusedAgain();
+        await new Promise((r) => setTimeout(r, 1000)); // ~4 retry periods of 255 ms
+        t.equal(refusedAgain(), after, 'no retry after stop');
+        const log = await drachtio.logTail(400);
+        t.match(log, /secret validation failed/, 'drachtio-server logged the refusal');
+        t.comment(`drachtio-server's own log line: ${/.*secret validation failed.*/.exec(log)?.[0] ?? ''}`);
+        const r = await call(REJECTED, '+15550106');
+        t.same(r.codes, [486], 'the right edge still serves');
+      },
+    );
 
     await t.test('drachtio-server restarted: the app reconnects by itself', async (t) => {
       const connectsBefore = Number(theEdge.health().detail?.connects ?? 0);
@@ -216,8 +356,12 @@ if (why !== null && drachtio.mustRun) {
       t.ok(await until(() => theEdge.state !== 'connected', 10_000, 5), `edge noticed (state ${theEdge.state})`);
       // Down long enough for drachtio-srf's own backoff to reach the edge's ceiling (255, 433, 737,
       // 1252, then 2128 ms and on: capped at RECONNECT_MAX_MS).
-      const delays = (): number[] => lines.filter((l) => l.msg === 'drachtio reconnect scheduled').map((l) => Number(l.delayMs));
-      t.ok(await until(() => delays().slice(before).includes(RECONNECT_MAX_MS), 30_000, 50), 'backoff reached its ceiling while drachtio-server was down');
+      const delays = (): number[] =>
+        lines.filter((l) => l.msg === 'drachtio reconnect scheduled').map((l) => Number(l.delayMs));
+      t.ok(
+        await until(() => delays().slice(before).includes(RECONNECT_MAX_MS), 30_000, 50),
+        'backoff reached its ceiling while drachtio-server was down',
+      );
       const backAt = Date.now();
       await drachtio.start();
       const upMs = Date.now() - backAt;
@@ -226,10 +370,20 @@ if (why !== null && drachtio.mustRun) {
       t.equal(Number(theEdge.health().detail?.connects ?? 0), connectsBefore + 1, 'one new connection');
       const r = await call(REJECTED, '+15550104');
       t.same(r.codes, [486], `screened again: ${describeSipp(r)}`);
-      t.ok(delays().slice(before).every((d) => d <= RECONNECT_MAX_MS), `no retry waited longer than ${RECONNECT_MAX_MS} ms: ${delays().slice(before).join(', ')}`);
+      t.ok(
+        delays()
+          .slice(before)
+          .every((d) => d <= RECONNECT_MAX_MS),
+        `no retry waited longer than ${RECONNECT_MAX_MS} ms: ${delays().slice(before).join(', ')}`,
+      );
       t.comment(`reconnect delays drachtio-srf scheduled (ms): ${delays().slice(before).join(', ')}`);
-      t.comment(`drachtio-server restart: stop took ${downAt - stopAt} ms, then down ${backAt - downAt} ms; listening ${upMs} ms after its start; edge reconnected ${reconnectMs} ms after its start`);
-      t.ok(lines.some((l) => l.msg === 'SIP edge state' && l.to === 'reconnecting'), 'the drop was logged');
+      t.comment(
+        `drachtio-server restart: stop took ${downAt - stopAt} ms, then down ${backAt - downAt} ms; listening ${upMs} ms after its start; edge reconnected ${reconnectMs} ms after its start`,
+      );
+      t.ok(
+        lines.some((l) => l.msg === 'SIP edge state' && l.to === 'reconnecting'),
+        'the drop was logged',
+      );
     });
   });
 }

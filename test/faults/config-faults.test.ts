@@ -9,7 +9,19 @@ import { CallscreenError } from '../../daemon/core/errors.js';
 import { tempDir } from '../support/harness.js';
 import { cli } from '../support/faults-store.js';
 
-const BASE = ['# callscreen test config', '[store]', 'path = "/tmp/x.db"', '', '[fastagi]', 'listen = "127.0.0.1:4573"', '', '[ami]', 'enabled = false', 'secret = "hunter2-ami-secret"', ''];
+const BASE = [
+  '# callscreen test config',
+  '[store]',
+  'path = "/tmp/x.db"',
+  '',
+  '[fastagi]',
+  'listen = "127.0.0.1:4573"',
+  '',
+  '[ami]',
+  'enabled = false',
+  'secret = "hunter2-ami-secret"',
+  '',
+];
 
 /** [what, line to append to section, section, expected key, expected message part] */
 const CASES: Array<[string, string, string, string, RegExp]> = [
@@ -36,7 +48,14 @@ t.test('typos, wrong types and unknown keys: the error names the key and the lin
   const loader = new ConfigLoader();
   for (const [what, line, section, key, msg] of CASES) {
     const { text, lineNo } = fileWith(section, line);
-    const err = (() => { try { loader.fromText(text, 'callscreen.toml'); return null; } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        loader.fromText(text, 'callscreen.toml');
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
     t.ok(err instanceof CallscreenError, `${what}: refused`);
     const e = err as CallscreenError;
     t.comment(`sent: ${what} — "${line}" on line ${lineNo} → ${e.code}: ${e.message}`);
@@ -48,7 +67,14 @@ t.test('typos, wrong types and unknown keys: the error names the key and the lin
     t.notMatch(e.message, /hunter2/, 'the AMI secret is not in the message');
   }
   const unknownSection = `${BASE.join('\n')}\n[fastagii]\nlisten = "x"\n`;
-  const e = (() => { try { loader.fromText(unknownSection, 'callscreen.toml'); return null; } catch (x) { return x as CallscreenError; } })();
+  const e = (() => {
+    try {
+      loader.fromText(unknownSection, 'callscreen.toml');
+      return null;
+    } catch (x) {
+      return x as CallscreenError;
+    }
+  })();
   t.comment(`sent: a misspelt section [fastagii] on line ${BASE.length + 1} → ${e?.message ?? 'accepted'}`);
   t.match(e?.message ?? '', /unknown section or key "fastagii"/);
   t.match(e?.message ?? '', `(line ${BASE.length + 1})`);
@@ -60,12 +86,22 @@ t.test('typos, wrong types and unknown keys: the error names the key and the lin
     ['duplicate section', `${BASE.join('\n')}\n[store]\npath = "y"\n`, BASE.length + 1],
   ];
   for (const [what, text, near] of syntax) {
-    const x = (() => { try { loader.fromText(text, 'callscreen.toml'); return null; } catch (y) { return y as CallscreenError; } })();
+    const x = (() => {
+      try {
+        loader.fromText(text, 'callscreen.toml');
+        return null;
+      } catch (y) {
+        return y as CallscreenError;
+      }
+    })();
     const line = (x?.details as { line?: number } | undefined)?.line;
     t.comment(`sent: ${what} → ${x?.code ?? 'accepted'}: ${x?.message ?? ''}`);
     t.equal(x?.code, 'CS_ERR_CONFIG_SYNTAX', `${what}: syntax error`);
     t.match(x?.message ?? '', /line \d+, column \d+/, `${what}: names line and column`);
-    t.ok(line !== undefined && Math.abs(line - near) <= 1, `${what}: line ${String(line)} is where the problem is (${near})`);
+    t.ok(
+      line !== undefined && Math.abs(line - near) <= 1,
+      `${what}: line ${String(line)} is where the problem is (${near})`,
+    );
     t.notMatch(x?.message ?? '', /hunter2/, 'no secret echoed');
   }
 });
@@ -76,7 +112,9 @@ t.test('the CLI refuses a broken config file: exit code, key and line on stderr,
   const { text, lineNo } = fileWith('fastagi', 'max_conections = 10');
   writeFileSync(path, text);
   const r = await cli(['--config', path, 'config', 'check'], 60_000).done;
-  t.comment(`callscreen --config (typo on line ${lineNo}) config check → exit ${String(r.code)}: ${r.err.trim().split('\n')[0] ?? ''}`);
+  t.comment(
+    `callscreen --config (typo on line ${lineNo}) config check → exit ${String(r.code)}: ${r.err.trim().split('\n')[0] ?? ''}`,
+  );
   t.not(r.code, 0, 'refused');
   t.match(r.err, /CS_ERR_CONFIG_INVALID/);
   t.match(r.err, `unknown key "max_conections" in [fastagi]`);
@@ -86,16 +124,46 @@ t.test('the CLI refuses a broken config file: exit code, key and line on stderr,
 
 /** [what, line, section, key, message]: values the schema lets through but the daemon could not use. */
 const RULE_CASES: Array<[string, string, string, string, RegExp]> = [
-  ['port out of range', 'listen = "127.0.0.1:70000"', 'fastagi', 'fastagi.listen', /port 70000 is out of range \(0-65535\)/],
+  [
+    'port out of range',
+    'listen = "127.0.0.1:70000"',
+    'fastagi',
+    'fastagi.listen',
+    /port 70000 is out of range \(0-65535\)/,
+  ],
   ['no port', 'listen = "127.0.0.1"', 'fastagi', 'fastagi.listen', /is not host:port/],
-  ['malformed IPv4', 'listen = "127.0.0.300:4573"', 'fastagi', 'fastagi.listen', /"127\.0\.0\.300" is not an IPv4 address/],
+  [
+    'malformed IPv4',
+    'listen = "127.0.0.300:4573"',
+    'fastagi',
+    'fastagi.listen',
+    /"127\.0\.0\.300" is not an IPv4 address/,
+  ],
   ['empty host', 'listen = ":4573"', 'fastagi', 'fastagi.listen', /the host is empty/],
   ['IPv6 literal', 'listen = "[::1]:4573"', 'fastagi', 'fastagi.listen', /IPv6 listen addresses are not supported/],
   ['bad host name', 'listen = "my_host:4573"', 'fastagi', 'fastagi.listen', /"my_host" is not a host name/],
-  ['two listeners on one port', 'listen = "127.0.0.1:8080"', 'fastagi', 'fastagi.listen', /clashes with admin\.listen|clashes with fastagi\.listen/],
-  ['regex that does not compile', 'endpoint_pattern = "^(PJSIP"', 'agents', 'agents.endpoint_pattern', /is not a valid regular expression/],
+  [
+    'two listeners on one port',
+    'listen = "127.0.0.1:8080"',
+    'fastagi',
+    'fastagi.listen',
+    /clashes with admin\.listen|clashes with fastagi\.listen/,
+  ],
+  [
+    'regex that does not compile',
+    'endpoint_pattern = "^(PJSIP"',
+    'agents',
+    'agents.endpoint_pattern',
+    /is not a valid regular expression/,
+  ],
   ['half a TLS pair', 'tls_cert = "/etc/ssl/x.pem"', 'admin', 'admin.tls_key', /both or neither/],
-  ['reconnect min above max', 'reconnect_min_ms = 60000', 'ami', 'ami.reconnect_min_ms', /must not exceed ami\.reconnect_max_ms/],
+  [
+    'reconnect min above max',
+    'reconnect_min_ms = 60000',
+    'ami',
+    'ami.reconnect_min_ms',
+    /must not exceed ami\.reconnect_max_ms/,
+  ],
 ];
 
 t.test('what the daemon would refuse at start is refused at load: listen addresses, regexes, pairs', async (t) => {
@@ -106,11 +174,20 @@ t.test('what the daemon would refuse at start is refused at load: listen address
     const at = lines.indexOf(`[${section}]`) + 1;
     // Replace the section's existing key of the same name (fastagi.listen) rather than duplicating it.
     const name = line.split('=')[0]!.trim();
-    const existing = lines.findIndex((l, i) => i >= at && l.startsWith(`${name} =`) && lines.slice(at, i).every((x) => !x.startsWith('[')));
+    const existing = lines.findIndex(
+      (l, i) => i >= at && l.startsWith(`${name} =`) && lines.slice(at, i).every((x) => !x.startsWith('[')),
+    );
     if (existing >= 0) lines[existing] = line;
     else lines.splice(at, 0, line);
     const lineNo = (existing >= 0 ? existing : at) + 1;
-    const err = (() => { try { loader.fromText(lines.join('\n'), 'callscreen.toml'); return null; } catch (e) { return e as CallscreenError; } })();
+    const err = (() => {
+      try {
+        loader.fromText(lines.join('\n'), 'callscreen.toml');
+        return null;
+      } catch (e) {
+        return e as CallscreenError;
+      }
+    })();
     t.comment(`sent: ${what} — "${line}" on line ${lineNo} → ${err?.code ?? 'accepted'}: ${err?.message ?? ''}`);
     t.equal(err?.code, 'CS_ERR_CONFIG_INVALID', `${what}: refused`);
     t.match(err?.message ?? '', msg, `${what}: says what is wrong`);

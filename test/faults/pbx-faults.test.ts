@@ -20,7 +20,12 @@ t.setTimeout(20 * 60_000);
 
 const FULL = process.env.CS_FAULTS_FULL === '1';
 const CI = process.env.CI === 'true' || process.env.CI === '1';
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' ? 'CALLSCREEN_SKIP_SANDBOX=1' : process.getuid?.() !== 0 ? 'the PBX sandbox needs root (chroot)' : null;
+const skip =
+  process.env.CALLSCREEN_SKIP_SANDBOX === '1'
+    ? 'CALLSCREEN_SKIP_SANDBOX=1'
+    : process.getuid?.() !== 0
+      ? 'the PBX sandbox needs root (chroot)'
+      : null;
 /** Safety ceiling for a real daemon process to log "callscreen ready" (ms): a loaded 2-core machine needs far more than an idle one. */
 const READY_CEILING_MS = 180_000;
 const BIN = new URL('../../daemon/cli/bin.ts', import.meta.url).pathname;
@@ -56,11 +61,16 @@ interface DaemonProcess {
 
 /** Starts `callscreen daemon` as its own process; resolves once it logged "callscreen ready", fails if it exits first. */
 function startDaemonProcess(configPath: string): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', configPath, 'daemon'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   let buf = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready within the ${READY_CEILING_MS / 1000} s safety ceiling`)), READY_CEILING_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`daemon not ready within the ${READY_CEILING_MS / 1000} s safety ceiling`)),
+      READY_CEILING_MS,
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       let nl: number;
@@ -106,75 +116,140 @@ else {
     const s = await services(t);
     await s.orgs.add('demo', 'Demo', 'US', cliActor);
     await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
-    for (const n of BLOCKED) await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', reason: 'fault test' }, cliActor);
+    for (const n of BLOCKED)
+      await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', reason: 'fault test' }, cliActor);
     const port = await freePort();
     const config = join(tempDir(t), 'callscreen.toml');
-    writeFileSync(config, [
-      '[store]', `path = ${JSON.stringify(s.dbPath)}`,
-      '[log]', 'level = "info"',
-      '[fastagi]', `listen = "127.0.0.1:${port}"`, 'default_org = "demo"',
-      // FastAGI alone: this proves the dialplan's fail-open path and its counter. With the AstDB mirror
-      // (on by default) the dialplan would go on answering from AstDB for astdb_alive_ttl_ms after the
-      // kill, and this restart comes sooner, so no call would fail open to count.
-      '[ami]', 'enabled = true', 'secret = "callscreen-sandbox"', 'reconnect_min_ms = 200', 'reconnect_max_ms = 2000', 'keepalive_ms = 2000', 'astdb_mirror = false',
-      '[admin]', 'enabled = false',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        '[store]',
+        `path = ${JSON.stringify(s.dbPath)}`,
+        '[log]',
+        'level = "info"',
+        '[fastagi]',
+        `listen = "127.0.0.1:${port}"`,
+        'default_org = "demo"',
+        // FastAGI alone: this proves the dialplan's fail-open path and its counter. With the AstDB mirror
+        // (on by default) the dialplan would go on answering from AstDB for astdb_alive_ttl_ms after the
+        // kill, and this restart comes sooner, so no call would fail open to count.
+        '[ami]',
+        'enabled = true',
+        'secret = "callscreen-sandbox"',
+        'reconnect_min_ms = 200',
+        'reconnect_max_ms = 2000',
+        'keepalive_ms = 2000',
+        'astdb_mirror = false',
+        '[admin]',
+        'enabled = false',
+      ].join('\n'),
+    );
 
     let daemon = await startDaemonProcess(config);
-    t.teardown(() => { daemon.child.kill('SIGKILL'); });
+    t.teardown(() => {
+      daemon.child.kill('SIGKILL');
+    });
     await sandbox.start({ agi: `127.0.0.1:${port}`, failMode: 'open' });
     t.teardown(() => sandbox.stop());
     await sandbox.rx('database deltree callscreen_stats');
 
     const blockedOnce = async (): Promise<number | undefined> =>
-      (await runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller: BLOCKED[0], did: '+15550100', timeoutSec: 10 })).codes[0];
+      (
+        await runSipp({
+          scenario: 'inbound-call.xml',
+          remote: sandbox.SANDBOX.sip,
+          bindIp: sandbox.SANDBOX.carrierIp,
+          caller: BLOCKED[0],
+          did: '+15550100',
+          timeoutSec: 10,
+        })
+      ).codes[0];
     t.equal(await blockedOnce(), 603, 'before the fault: a blocked caller is rejected');
 
-    await t.test(`SIGKILL at ${KILL_RATE} calls/s: every call completes, no channel left, verdicts back within 2 s`, async (t) => {
-      const load = await startSipp({
-        scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp,
-        calls: loadCalls(KILL_CALLS), count: KILL_CALLS, rate: KILL_RATE, timeoutSec: 120,
-      });
-      const killAfterMs = Math.round((KILL_CALLS / KILL_RATE) * 400); // 40 % into the run
-      await new Promise((r) => setTimeout(r, killAfterMs));
-      daemon.child.kill('SIGKILL');
-      const r = await load.done;
-      t.comment(`sent ${r.totalCalls} calls at ${KILL_RATE}/s, daemon SIGKILLed ${killAfterMs} ms in; ${describeSipp(r)}`);
-      // Under overload Asterisk's BYE can arrive exactly as the scenario sends its own: SIPp aborts
-      // that (answered, finished) call as failed. Those are counted apart; any other failure fails.
-      t.equal(r.codes.length, KILL_CALLS, `every call got its final response (${r.codes.length})`);
-      t.equal(r.failedCalls - r.unexpectedByes, 0, `no call failed (${r.failedCalls} counted by SIPp, of which ${r.unexpectedByes} hung up by Asterisk as we hung up)`);
-      t.ok(r.unexpectedByes <= Math.ceil(KILL_CALLS / 1000), `hang-up races stay rare (${r.unexpectedByes})`);
-      t.ok((r.codeCounts[603] ?? 0) > 0, `some calls were rejected before the kill (603 × ${r.codeCounts[603] ?? 0})`);
-      t.ok((r.codeCounts[200] ?? 0) > 0, `calls after the kill were let through, fail-open (200 × ${r.codeCounts[200] ?? 0})`);
-      t.ok(await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250), 'no channel left in Asterisk (core show channels)');
+    await t.test(
+      `SIGKILL at ${KILL_RATE} calls/s: every call completes, no channel left, verdicts back within 2 s`,
+      async (t) => {
+        const load = await startSipp({
+          scenario: 'inbound-call.xml',
+          remote: sandbox.SANDBOX.sip,
+          bindIp: sandbox.SANDBOX.carrierIp,
+          calls: loadCalls(KILL_CALLS),
+          count: KILL_CALLS,
+          rate: KILL_RATE,
+          timeoutSec: 120,
+        });
+        const killAfterMs = Math.round((KILL_CALLS / KILL_RATE) * 400); // 40 % into the run
+        await new Promise((r) => setTimeout(r, killAfterMs));
+        daemon.child.kill('SIGKILL');
+        const r = await load.done;
+        t.comment(
+          `sent ${r.totalCalls} calls at ${KILL_RATE}/s, daemon SIGKILLed ${killAfterMs} ms in; ${describeSipp(r)}`,
+        );
+        // Under overload Asterisk's BYE can arrive exactly as the scenario sends its own: SIPp aborts
+        // that (answered, finished) call as failed. Those are counted apart; any other failure fails.
+        t.equal(r.codes.length, KILL_CALLS, `every call got its final response (${r.codes.length})`);
+        t.equal(
+          r.failedCalls - r.unexpectedByes,
+          0,
+          `no call failed (${r.failedCalls} counted by SIPp, of which ${r.unexpectedByes} hung up by Asterisk as we hung up)`,
+        );
+        t.ok(r.unexpectedByes <= Math.ceil(KILL_CALLS / 1000), `hang-up races stay rare (${r.unexpectedByes})`);
+        t.ok(
+          (r.codeCounts[603] ?? 0) > 0,
+          `some calls were rejected before the kill (603 × ${r.codeCounts[603] ?? 0})`,
+        );
+        t.ok(
+          (r.codeCounts[200] ?? 0) > 0,
+          `calls after the kill were let through, fail-open (200 × ${r.codeCounts[200] ?? 0})`,
+        );
+        t.ok(
+          await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250),
+          'no channel left in Asterisk (core show channels)',
+        );
 
-      const spawnAt = Date.now();
-      daemon = await startDaemonProcess(config);
-      const readyMs = daemon.readyAt - spawnAt;
-      let firstVerdictMs = -1;
-      const resumed = await until(async () => {
-        if ((await blockedOnce()) === 603) {
-          firstVerdictMs = Date.now() - daemon.readyAt;
-          return true;
-        }
-        return false;
-      }, 10_000, 0);
-      t.ok(resumed, 'a blocked caller is rejected again after the restart');
-      t.comment(`restart: process spawn → ready ${readyMs} ms (includes loading TypeScript through tsx); ready → first blocked verdict ${firstVerdictMs} ms`);
-      t.ok(firstVerdictMs >= 0 && firstVerdictMs <= 2000, `verdicts resume within 2 s of the daemon being ready (${firstVerdictMs} ms)`);
-      // The calls let through while the daemon was dead are not lost to monitoring: the dialplan
-      // counted them in AstDB and the restarted daemon reads them at its AMI login.
-      const counted = (): Record<string, unknown> | undefined => daemon.lines.find((l) => /^the dialplan handled \d+ call/.test(String(l.msg)));
-      t.ok(await until(() => counted() !== undefined, 60_000), 'the restarted daemon logs the calls the dialplan let through');
-      const n = Number(counted()?.count);
-      t.comment(`dialplan fail-open count read by the restarted daemon: ${n} (SIPp saw ${r.codeCounts[200] ?? 0} answered calls, before and after the kill)`);
-      t.ok(n > 0 && n <= (r.codeCounts[200] ?? 0), `counted ${n} fail-open calls, no more than were answered`);
-    });
+        const spawnAt = Date.now();
+        daemon = await startDaemonProcess(config);
+        const readyMs = daemon.readyAt - spawnAt;
+        let firstVerdictMs = -1;
+        const resumed = await until(
+          async () => {
+            if ((await blockedOnce()) === 603) {
+              firstVerdictMs = Date.now() - daemon.readyAt;
+              return true;
+            }
+            return false;
+          },
+          10_000,
+          0,
+        );
+        t.ok(resumed, 'a blocked caller is rejected again after the restart');
+        t.comment(
+          `restart: process spawn → ready ${readyMs} ms (includes loading TypeScript through tsx); ready → first blocked verdict ${firstVerdictMs} ms`,
+        );
+        t.ok(
+          firstVerdictMs >= 0 && firstVerdictMs <= 2000,
+          `verdicts resume within 2 s of the daemon being ready (${firstVerdictMs} ms)`,
+        );
+        // The calls let through while the daemon was dead are not lost to monitoring: the dialplan
+        // counted them in AstDB and the restarted daemon reads them at its AMI login.
+        const counted = (): Record<string, unknown> | undefined =>
+          daemon.lines.find((l) => /^the dialplan handled \d+ call/.test(String(l.msg)));
+        t.ok(
+          await until(() => counted() !== undefined, 60_000),
+          'the restarted daemon logs the calls the dialplan let through',
+        );
+        const n = Number(counted()?.count);
+        t.comment(
+          `dialplan fail-open count read by the restarted daemon: ${n} (SIPp saw ${r.codeCounts[200] ?? 0} answered calls, before and after the kill)`,
+        );
+        t.ok(n > 0 && n <= (r.codeCounts[200] ?? 0), `counted ${n} fail-open calls, no more than were answered`);
+      },
+    );
 
     await t.test('Asterisk restarted: AMI reconnects by itself', async (t) => {
       const amiState = (): string | undefined =>
-        [...daemon.lines].reverse().find((l) => l.component === 'ami' && typeof l.to === 'string')?.to as string | undefined;
+        [...daemon.lines].reverse().find((l) => l.component === 'ami' && typeof l.to === 'string')?.to as
+          string | undefined;
       t.ok(await until(() => amiState() === 'connected', 10_000), 'AMI connected before the restart');
       const mark = daemon.lines.length;
       await promisify(execFile)(sandbox.SANDBOX_SCRIPT, ['stop'], { env: process.env });
@@ -183,7 +258,10 @@ else {
         () => daemon.lines.slice(mark).some((l) => l.component === 'ami' && l.to === 'connected'),
         30_000,
       );
-      const transitions = daemon.lines.slice(mark).filter((l) => l.component === 'ami' && typeof l.to === 'string').map((l) => l.to);
+      const transitions = daemon.lines
+        .slice(mark)
+        .filter((l) => l.component === 'ami' && typeof l.to === 'string')
+        .map((l) => l.to);
       t.comment(`AMI transitions across the restart: ${transitions.join(' → ')}`);
       t.ok(reconnected, 'the AMI link logged in again without a daemon restart');
       t.equal(await blockedOnce(), 603, 'calls are screened again after the Asterisk restart');
@@ -192,17 +270,32 @@ else {
     await t.test(`soak: ${SOAK_SECONDS} s at ${SOAK_RATE} calls/s — memory and file descriptors flat`, async (t) => {
       const pid = daemon.child.pid!;
       // Warm up so that caches and pools are at their working size before the first reading.
-      await runSipp({ scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, calls: loadCalls(200), count: 200, rate: SOAK_RATE, timeoutSec: 60 });
+      await runSipp({
+        scenario: 'inbound-call.xml',
+        remote: sandbox.SANDBOX.sip,
+        bindIp: sandbox.SANDBOX.carrierIp,
+        calls: loadCalls(200),
+        count: 200,
+        rate: SOAK_RATE,
+        timeoutSec: 60,
+      });
       const before = procStats(pid);
       const count = SOAK_RATE * SOAK_SECONDS;
       const r = await runSipp({
-        scenario: 'inbound-call.xml', remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp,
-        calls: loadCalls(count), count, rate: SOAK_RATE, timeoutSec: SOAK_SECONDS + 120,
+        scenario: 'inbound-call.xml',
+        remote: sandbox.SANDBOX.sip,
+        bindIp: sandbox.SANDBOX.carrierIp,
+        calls: loadCalls(count),
+        count,
+        rate: SOAK_RATE,
+        timeoutSec: SOAK_SECONDS + 120,
       });
       await until(async () => (await sandbox.activeChannels()) === 0, 15_000, 250);
       const after = procStats(pid);
       const errors = daemon.lines.filter((l) => typeof l.level === 'number' && l.level >= 50);
-      t.comment(`soak: ${describeSipp(r)}; daemon rss ${before.rssMb.toFixed(1)} → ${after.rssMb.toFixed(1)} MB, fds ${before.fds} → ${after.fds}`);
+      t.comment(
+        `soak: ${describeSipp(r)}; daemon rss ${before.rssMb.toFixed(1)} → ${after.rssMb.toFixed(1)} MB, fds ${before.fds} → ${after.fds}`,
+      );
       t.equal(r.failedCalls, 0, 'no call failed');
       t.equal(r.successfulCalls, count, 'every call completed');
       t.ok(after.fds <= before.fds + 10, `file descriptors flat (${before.fds} → ${after.fds})`);

@@ -3,22 +3,33 @@
 // only waits are for loopback I/O, on the link's own state changes.
 import net from 'node:net';
 import t, { type Test } from 'tap';
-import { checkTransition, equalJitterBackoff, ReconnectingLink, TRANSITIONS, type LinkState } from '../../daemon/net/reconnecting-link.js';
+import {
+  checkTransition,
+  equalJitterBackoff,
+  ReconnectingLink,
+  TRANSITIONS,
+  type LinkState,
+} from '../../daemon/net/reconnecting-link.js';
 import { captureLogger } from '../support/harness.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const STATES: readonly LinkState[] = ['stopped', 'connecting', 'authenticating', 'subscribing', 'connected', 'backoff'];
 
 const waitState = (link: ReconnectingLink, s: LinkState): Promise<void> =>
-  link.state === s ? Promise.resolve() : new Promise((resolve) => {
-    const off = link.onState((x) => {
-      if (x !== s) return;
-      off();
-      resolve();
-    });
-  });
+  link.state === s
+    ? Promise.resolve()
+    : new Promise((resolve) => {
+        const off = link.onState((x) => {
+          if (x !== s) return;
+          off();
+          resolve();
+        });
+      });
 
-async function server(t: Test, onConn: (s: net.Socket) => void = () => undefined): Promise<{ port: number; sockets: net.Socket[] }> {
+async function server(
+  t: Test,
+  onConn: (s: net.Socket) => void = () => undefined,
+): Promise<{ port: number; sockets: net.Socket[] }> {
   const sockets: net.Socket[] = [];
   const srv = net.createServer((s) => {
     sockets.push(s);
@@ -26,10 +37,13 @@ async function server(t: Test, onConn: (s: net.Socket) => void = () => undefined
     onConn(s);
   });
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
-  t.teardown(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    srv.close(() => resolve());
-  }));
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => resolve());
+      }),
+  );
   return { port: (srv.address() as net.AddressInfo).port, sockets };
 }
 
@@ -38,7 +52,15 @@ function rig(port: number, hooks: { detached?: string[]; data?: Buffer[] } = {})
   const { logger, lines } = captureLogger();
   const clock = new ManualClock(1_000);
   const link = new ReconnectingLink(
-    { label: 'Test', host: '127.0.0.1', port, handshakeTimeoutMs: 500, reconnectMinMs: 100, reconnectMaxMs: 400, closeTimeoutMs: 1_000 },
+    {
+      label: 'Test',
+      host: '127.0.0.1',
+      port,
+      handshakeTimeoutMs: 500,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 400,
+      closeTimeoutMs: 1_000,
+    },
     { logger, timers, random: () => 1, clock },
     {
       attach: () => (chunk) => hooks.data?.push(chunk),
@@ -48,32 +70,52 @@ function rig(port: number, hooks: { detached?: string[]; data?: Buffer[] } = {})
   return { link, timers, lines, tick: (ms: number) => clock.set(clock.now() + ms) };
 }
 
-t.test('the transition table: every state may be stopped (but stopped itself), and only these moves are legal', async (t) => {
-  const legal: string[] = [];
-  for (const from of STATES) {
-    for (const to of STATES) {
-      try {
-        checkTransition('Test', from, to);
-        legal.push(`${from}>${to}`);
-      } catch (err) {
-        t.match(err, { code: 'CS_ERR_INTERNAL', message: `Test: illegal link transition ${from} → ${to}` });
+t.test(
+  'the transition table: every state may be stopped (but stopped itself), and only these moves are legal',
+  async (t) => {
+    const legal: string[] = [];
+    for (const from of STATES) {
+      for (const to of STATES) {
+        try {
+          checkTransition('Test', from, to);
+          legal.push(`${from}>${to}`);
+        } catch (err) {
+          t.match(err, { code: 'CS_ERR_INTERNAL', message: `Test: illegal link transition ${from} → ${to}` });
+        }
       }
     }
-  }
-  t.same(legal.sort(), [
-    'authenticating>backoff', 'authenticating>connected', 'authenticating>stopped', 'authenticating>subscribing',
-    'backoff>connecting', 'backoff>stopped',
-    'connected>backoff', 'connected>stopped',
-    'connecting>authenticating', 'connecting>backoff', 'connecting>stopped',
-    'stopped>connecting',
-    'subscribing>backoff', 'subscribing>connected', 'subscribing>stopped',
-  ]);
-  t.same(Object.keys(TRANSITIONS).sort(), [...STATES].sort(), 'one row per state');
-});
+    t.same(legal.sort(), [
+      'authenticating>backoff',
+      'authenticating>connected',
+      'authenticating>stopped',
+      'authenticating>subscribing',
+      'backoff>connecting',
+      'backoff>stopped',
+      'connected>backoff',
+      'connected>stopped',
+      'connecting>authenticating',
+      'connecting>backoff',
+      'connecting>stopped',
+      'stopped>connecting',
+      'subscribing>backoff',
+      'subscribing>connected',
+      'subscribing>stopped',
+    ]);
+    t.same(Object.keys(TRANSITIONS).sort(), [...STATES].sort(), 'one row per state');
+  },
+);
 
 t.test('equal-jitter backoff: between half and all of min(max, min·2ⁿ)', async (t) => {
-  t.same([0, 1, 2, 3, 4].map((n) => equalJitterBackoff(n, 100, 400, () => 1)), [100, 200, 400, 400, 400], 'top of each range');
-  t.same([0, 1, 2, 3].map((n) => equalJitterBackoff(n, 100, 400, () => 0)), [50, 100, 200, 200], 'bottom of each range');
+  t.same(
+    [0, 1, 2, 3, 4].map((n) => equalJitterBackoff(n, 100, 400, () => 1)),
+    [100, 200, 400, 400, 400],
+    'top of each range',
+  );
+  t.same(
+    [0, 1, 2, 3].map((n) => equalJitterBackoff(n, 100, 400, () => 0)),
+    [50, 100, 200, 200],
+    'bottom of each range',
+  );
 });
 
 t.test('an illegal move throws and changes nothing: subscribing straight from connecting', async (t) => {
@@ -86,70 +128,93 @@ t.test('an illegal move throws and changes nothing: subscribing straight from co
   t.equal(link.state, 'connecting', 'state unchanged');
 });
 
-t.test('connect, handshake steps, established; one log line and one event per move; since follows the clock', async (t) => {
-  const { port } = await server(t, (s) => s.write('hello'));
-  const data: Buffer[] = [];
-  const { link, lines, timers, tick } = rig(port, { data });
-  t.teardown(() => link.stop(''));
-  const seen: LinkState[] = [];
-  link.onState((s) => seen.push(s));
-  link.start();
-  t.same(timers.armed(), [500], 'the handshake timer');
-  await new Promise<void>((resolve) => { const i = setInterval(() => { if (data.length > 0) { clearInterval(i); resolve(); } }, 5); });
-  t.equal(Buffer.concat(data).toString(), 'hello', 'bytes go to the handler attach() returned');
-  tick(7);
-  link.advance('authenticating', { banner: 'hello' });
-  t.equal(link.since, 1_007);
-  link.advance('subscribing');
-  link.established();
-  t.same(timers.armed(), [], 'handshake timer cleared');
-  t.same(seen, ['connecting', 'authenticating', 'subscribing', 'connected']);
-  const moves = lines.filter((l) => typeof l.to === 'string').map((l) => `${String(l.msg)} ${String(l.from)}>${String(l.to)}`);
-  t.same(moves, ['Test connecting stopped>connecting', 'Test authenticating connecting>authenticating', 'Test subscribing authenticating>subscribing', 'Test connected subscribing>connected']);
-  t.equal(lines.find((l) => l.to === 'authenticating')?.banner, 'hello', 'extra fields in the log line');
-  t.equal(link.lastError, null);
-});
+t.test(
+  'connect, handshake steps, established; one log line and one event per move; since follows the clock',
+  async (t) => {
+    const { port } = await server(t, (s) => s.write('hello'));
+    const data: Buffer[] = [];
+    const { link, lines, timers, tick } = rig(port, { data });
+    t.teardown(() => link.stop(''));
+    const seen: LinkState[] = [];
+    link.onState((s) => seen.push(s));
+    link.start();
+    t.same(timers.armed(), [500], 'the handshake timer');
+    await new Promise<void>((resolve) => {
+      const i = setInterval(() => {
+        if (data.length > 0) {
+          clearInterval(i);
+          resolve();
+        }
+      }, 5);
+    });
+    t.equal(Buffer.concat(data).toString(), 'hello', 'bytes go to the handler attach() returned');
+    tick(7);
+    link.advance('authenticating', { banner: 'hello' });
+    t.equal(link.since, 1_007);
+    link.advance('subscribing');
+    link.established();
+    t.same(timers.armed(), [], 'handshake timer cleared');
+    t.same(seen, ['connecting', 'authenticating', 'subscribing', 'connected']);
+    const moves = lines
+      .filter((l) => typeof l.to === 'string')
+      .map((l) => `${String(l.msg)} ${String(l.from)}>${String(l.to)}`);
+    t.same(moves, [
+      'Test connecting stopped>connecting',
+      'Test authenticating connecting>authenticating',
+      'Test subscribing authenticating>subscribing',
+      'Test connected subscribing>connected',
+    ]);
+    t.equal(lines.find((l) => l.to === 'authenticating')?.banner, 'hello', 'extra fields in the log line');
+    t.equal(link.lastError, null);
+  },
+);
 
-t.test('failures: backoff grows with jitter, a second report of one failure is ignored, success resets it', async (t) => {
-  const { port } = await server(t);
-  const detached: string[] = [];
-  const { link, timers, lines } = rig(port, { detached });
-  t.teardown(() => link.stop(''));
-  link.start();
-  link.fail('first');
-  t.equal(link.state, 'backoff');
-  link.fail('the same failure again');
-  t.same(timers.armed(), [100], 'one reconnect timer, not two');
-  t.equal(link.reconnects, 1);
-  t.same(detached, ['Test connection lost: first'], 'the client was told once');
-  t.equal(lines.find((l) => l.to === 'backoff')?.level, 40, 'backoff is logged as a warning');
+t.test(
+  'failures: backoff grows with jitter, a second report of one failure is ignored, success resets it',
+  async (t) => {
+    const { port } = await server(t);
+    const detached: string[] = [];
+    const { link, timers, lines } = rig(port, { detached });
+    t.teardown(() => link.stop(''));
+    link.start();
+    link.fail('first');
+    t.equal(link.state, 'backoff');
+    link.fail('the same failure again');
+    t.same(timers.armed(), [100], 'one reconnect timer, not two');
+    t.equal(link.reconnects, 1);
+    t.same(detached, ['Test connection lost: first'], 'the client was told once');
+    t.equal(lines.find((l) => l.to === 'backoff')?.level, 40, 'backoff is logged as a warning');
 
-  timers.advance(100);
-  t.equal(link.state, 'connecting');
-  link.fail('second');
-  t.same(timers.armed(), [200], 'doubled');
-  timers.advance(200);
-  link.fail('third');
-  t.same(timers.armed(), [400]);
-  timers.advance(400);
-  link.fail('fourth');
-  t.same(timers.armed(), [400], 'capped at reconnectMaxMs');
-  t.equal(link.lastError, 'fourth');
+    timers.advance(100);
+    t.equal(link.state, 'connecting');
+    link.fail('second');
+    t.same(timers.armed(), [200], 'doubled');
+    timers.advance(200);
+    link.fail('third');
+    t.same(timers.armed(), [400]);
+    timers.advance(400);
+    link.fail('fourth');
+    t.same(timers.armed(), [400], 'capped at reconnectMaxMs');
+    t.equal(link.lastError, 'fourth');
 
-  timers.advance(400);
-  await waitState(link, 'connecting');
-  link.advance('authenticating');
-  link.established();
-  link.fail('after a success');
-  t.same(timers.armed(), [100], 'a connection that got through starts the backoff over');
-});
+    timers.advance(400);
+    await waitState(link, 'connecting');
+    link.advance('authenticating');
+    link.established();
+    link.fail('after a success');
+    t.same(timers.armed(), [100], 'a connection that got through starts the backoff over');
+  },
+);
 
 t.test('handshake timeout, then stop(): goodbye written, timers cleared, idempotent', async (t) => {
   const got: string[] = [];
   let conns = 0;
   const { port } = await server(t, (s) => {
     conns++;
-    s.on('data', (d: Buffer) => { got.push(d.toString()); s.end(); });
+    s.on('data', (d: Buffer) => {
+      got.push(d.toString());
+      s.end();
+    });
   });
   const { link, timers } = rig(port);
   link.start();
@@ -161,7 +226,14 @@ t.test('handshake timeout, then stop(): goodbye written, timers cleared, idempot
   timers.advance(100);
   t.equal(link.state, 'connecting');
   // Wait for the server to have accepted the new connection (loopback I/O only).
-  await new Promise<void>((resolve) => { const i = setInterval(() => { if (conns > before) { clearInterval(i); resolve(); } }, 5); });
+  await new Promise<void>((resolve) => {
+    const i = setInterval(() => {
+      if (conns > before) {
+        clearInterval(i);
+        resolve();
+      }
+    }, 5);
+  });
   await link.stop('bye\n');
   t.equal(link.state, 'stopped');
   t.same(got, ['bye\n'], 'the goodbye was written before closing');

@@ -30,8 +30,14 @@ const READY_TIMEOUT_MS = 90_000;
 
 function lintianMissing(): string | null {
   if (spawnSync('sh', ['-c', 'command -v lintian']).status === 0) return null;
-  spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', 'lintian'], { stdio: 'ignore', timeout: APT_TIMEOUT_MS });
-  return spawnSync('sh', ['-c', 'command -v lintian']).status === 0 ? null : 'lintian is not installed and apt-get could not install it';
+  spawnSync(
+    'apt-get',
+    ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', 'lintian'],
+    { stdio: 'ignore', timeout: APT_TIMEOUT_MS },
+  );
+  return spawnSync('sh', ['-c', 'command -v lintian']).status === 0
+    ? null
+    : 'lintian is not installed and apt-get could not install it';
 }
 
 function why(): string | null {
@@ -39,31 +45,72 @@ function why(): string | null {
   for (const tool of ['debootstrap', 'dpkg-deb']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0) continue;
     // Root can install what is missing, as the PBX sandbox does.
-    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', tool], { stdio: 'ignore', timeout: APT_TIMEOUT_MS });
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed and apt-get could not install it`;
+    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', '--no-install-recommends', tool], {
+      stdio: 'ignore',
+      timeout: APT_TIMEOUT_MS,
+    });
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `${tool} is not installed and apt-get could not install it`;
   }
   return null;
 }
 
-
-function sh(cmd: string, args: string[], opts: { timeout?: number; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeout ?? APT_TIMEOUT_MS, input: opts.input ?? '', cwd: opts.cwd ?? root, maxBuffer: 64 * 1024 * 1024 });
+function sh(
+  cmd: string,
+  args: string[],
+  opts: { timeout?: number; input?: string; cwd?: string } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: opts.timeout ?? APT_TIMEOUT_MS,
+    input: opts.input ?? '',
+    cwd: opts.cwd ?? root,
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 function must(r: SpawnSyncReturns<string>, what: string): string {
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${String(r.status)}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${what} failed (exit ${String(r.status)}${r.signal ? `, ${r.signal}` : ''}):\n${r.stdout}\n${r.stderr}`,
+    );
   return r.stdout;
 }
 
 /** Inside the chroot, as root, no stdin (as apt in a script runs). */
 const inRoot = (args: string[], timeout?: number): SpawnSyncReturns<string> =>
-  sh('chroot', [CHROOT, 'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'DEBIAN_FRONTEND=noninteractive', 'LC_ALL=C', 'HOME=/root', 'USER=root', ...args], timeout === undefined ? {} : { timeout });
+  sh(
+    'chroot',
+    [
+      CHROOT,
+      'env',
+      '-i',
+      'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+      'DEBIAN_FRONTEND=noninteractive',
+      'LC_ALL=C',
+      'HOME=/root',
+      'USER=root',
+      ...args,
+    ],
+    timeout === undefined ? {} : { timeout },
+  );
 
 const apt = (...args: string[]): SpawnSyncReturns<string> =>
-  inRoot(['apt-get', '-y', '-o', 'Dpkg::Use-Pty=0', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...args]);
+  inRoot([
+    'apt-get',
+    '-y',
+    '-o',
+    'Dpkg::Use-Pty=0',
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    ...args,
+  ]);
 
 /** An assertion message that carries the command's output only when it failed. */
-const said = (r: SpawnSyncReturns<string>, what: string): string => (r.status === 0 ? what : `${what} (exit ${String(r.status)}):\n${r.stdout}${r.stderr}`);
+const said = (r: SpawnSyncReturns<string>, what: string): string =>
+  r.status === 0 ? what : `${what} (exit ${String(r.status)}):\n${r.stdout}${r.stderr}`;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,7 +137,10 @@ function buildPackage(args: string[], what: string): string {
  * moment (1, 2, 4…8 before 3 landed); such a commit is skipped, since no release ships a gap.
  */
 function olderSchemaCommit(current: number): { commit: string; versions: number } | null {
-  const touched = sh('git', ['log', '--first-parent', '--format=%H', '--', 'daemon/store/migrations.ts']).stdout.trim().split('\n').filter(Boolean);
+  const touched = sh('git', ['log', '--first-parent', '--format=%H', '--', 'daemon/store/migrations.ts'])
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean);
   for (const c of touched) {
     const parent = sh('git', ['rev-parse', '--verify', '--quiet', `${c}^`]).stdout.trim();
     if (!parent) continue;
@@ -134,7 +184,12 @@ function withMigration(js: string, sql: string): string {
   return `${js.slice(0, close)}  { version: ${next}, description: 'deb-package test', sql: ${JSON.stringify(sql)} },\n${js.slice(close)}`;
 }
 
-interface Unit { user: string; env: string[]; cwd: string; exec: string[] }
+interface Unit {
+  user: string;
+  env: string[];
+  cwd: string;
+  exec: string[];
+}
 
 function readUnit(): Unit {
   const text = readFileSync(join(CHROOT, 'lib/systemd/system/callscreen.service'), 'utf8');
@@ -154,10 +209,28 @@ function readUnit(): Unit {
 /** Starts the daemon as the unit does: its user, environment, directory, umask and ExecStart. */
 function startAsUnit(unit: Unit, log: string): void {
   const script = `cd ${unit.cwd} && umask 0027 && exec ${unit.exec.join(' ')}`;
-  const child = spawn('chroot', [CHROOT, 'setpriv', `--reuid=${unit.user}`, `--regid=${unit.user}`, '--init-groups',
-    'env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', `HOME=${unit.cwd}`, ...unit.env, 'sh', '-c', script], {
-    detached: true, stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const child = spawn(
+    'chroot',
+    [
+      CHROOT,
+      'setpriv',
+      `--reuid=${unit.user}`,
+      `--regid=${unit.user}`,
+      '--init-groups',
+      'env',
+      '-i',
+      'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+      `HOME=${unit.cwd}`,
+      ...unit.env,
+      'sh',
+      '-c',
+      script,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   child.unref();
   writeFileSync(log, `started pid ${String(child.pid)}\n`, { flag: 'a' });
 }
@@ -192,7 +265,11 @@ function counts(): Record<string, number> {
 
 /** One inbound SMS over FastAGI, answering the variables the daemon asks for. */
 async function agiSms(port: number, from: string, body: string): Promise<string[]> {
-  const env = callEnv({ agi_network_script: 'sms-inbound', agi_channel: 'Message/ast_msg_queue', agi_arg_1: 'pjsip:agent101' });
+  const env = callEnv({
+    agi_network_script: 'sms-inbound',
+    agi_channel: 'Message/ast_msg_queue',
+    agi_arg_1: 'pjsip:agent101',
+  });
   const r = await agiCall(port, env, 10_000, {
     '${MESSAGE(from)}': `<sip:${from}@127.0.0.2>`,
     '${BASE64_ENCODE(${MESSAGE(body)})}': Buffer.from(body).toString('base64'),
@@ -223,7 +300,9 @@ async function run(t: Test): Promise<void> {
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const current = buildPackage(['--out', work], 'npm run package');
   t.comment(`${current}: ${(statSync(current).size / 1e6).toFixed(1)} MB uncompressed (--fast), built by ${elapsed()}`);
-  const currentSchema = (readFileSync(join(root, 'daemon/store/migrations.ts'), 'utf8').match(/^\s+version: \d+,/gm) ?? []).length;
+  const currentSchema = (
+    readFileSync(join(root, 'daemon/store/migrations.ts'), 'utf8').match(/^\s+version: \d+,/gm) ?? []
+  ).length;
   const older = olderSchemaCommit(currentSchema);
   let previous: string;
   let previousSchema: number;
@@ -231,9 +310,19 @@ async function run(t: Test): Promise<void> {
   if (older && older.versions < currentSchema) {
     // Keyed by the commit and by the packaging scripts that built it.
     const recipe = createHash('sha256');
-    for (const f of ['scripts/package-deb.sh', ...readdirSync(join(root, 'scripts/deb')).sort().map((n) => `scripts/deb/${n}`)]) recipe.update(readFileSync(join(root, f)));
-    const cached = join(CACHE, `callscreen_${prevVersion}_${older.commit.slice(0, 12)}_${recipe.digest('hex').slice(0, 12)}.deb`);
-    for (const stale of readdirSync(CACHE).filter((n) => n.endsWith('.deb') && join(CACHE, n) !== cached)) rmSync(join(CACHE, stale), { force: true });
+    for (const f of [
+      'scripts/package-deb.sh',
+      ...readdirSync(join(root, 'scripts/deb'))
+        .sort()
+        .map((n) => `scripts/deb/${n}`),
+    ])
+      recipe.update(readFileSync(join(root, f)));
+    const cached = join(
+      CACHE,
+      `callscreen_${prevVersion}_${older.commit.slice(0, 12)}_${recipe.digest('hex').slice(0, 12)}.deb`,
+    );
+    for (const stale of readdirSync(CACHE).filter((n) => n.endsWith('.deb') && join(CACHE, n) !== cached))
+      rmSync(join(CACHE, stale), { force: true });
     if (!existsSync(cached)) {
       const src = join(work, 'older-src');
       mkdirSync(src, { recursive: true });
@@ -243,7 +332,9 @@ async function run(t: Test): Promise<void> {
     }
     previous = cached;
     previousSchema = older.versions;
-    t.comment(`previous package: commit ${older.commit.slice(0, 12)}, schema v${previousSchema} (this tree: v${currentSchema}); ready at ${elapsed()}`);
+    t.comment(
+      `previous package: commit ${older.commit.slice(0, 12)}, schema v${previousSchema} (this tree: v${currentSchema}); ready at ${elapsed()}`,
+    );
   } else {
     // No older schema to build from: the same tree relabelled, and a schema step added by the test.
     previous = repack(current, prevVersion, work);
@@ -251,15 +342,33 @@ async function run(t: Test): Promise<void> {
     t.comment('no commit with an older schema: the previous package is this tree with a lower version');
   }
   // The next release, whose migration fails until the admin "fixes the cause" (a table it needs).
-  const failing = repack(current, `${version}+next1`, work, (js) => withMigration(js, 'CREATE TABLE deb_test_probe (x INTEGER); INSERT INTO deb_test_gate VALUES (1);'));
+  const failing = repack(current, `${version}+next1`, work, (js) =>
+    withMigration(js, 'CREATE TABLE deb_test_probe (x INTEGER); INSERT INTO deb_test_gate VALUES (1);'),
+  );
 
   await t.test('lintian: no errors', { skip: lintianMissing() ?? false }, async (t) => {
     // --fast packages are uncompressed on purpose; the released one is xz (npm run package).
-    const r = sh('lintian', ['--tag-display-limit', '0', '--suppress-tags', 'uses-no-compression-for-data-tarball,uses-no-compression-for-control-tarball', current], { timeout: 600_000 });
+    const r = sh(
+      'lintian',
+      [
+        '--tag-display-limit',
+        '0',
+        '--suppress-tags',
+        'uses-no-compression-for-data-tarball,uses-no-compression-for-control-tarball',
+        current,
+      ],
+      { timeout: 600_000 },
+    );
     const lines = `${r.stdout}${r.stderr}`.split('\n');
-    t.same(lines.filter((l) => l.startsWith('E:')), [], 'no lintian errors');
+    t.same(
+      lines.filter((l) => l.startsWith('E:')),
+      [],
+      'no lintian errors',
+    );
     const warnings = lines.filter((l) => l.startsWith('W:'));
-    t.comment(`lintian warnings kept (${warnings.length}): ${[...new Set(warnings.map((w) => w.split(' ')[2]))].join(', ')}`);
+    t.comment(
+      `lintian warnings kept (${warnings.length}): ${[...new Set(warnings.map((w) => w.split(' ')[2]))].join(', ')}`,
+    );
   });
 
   // 2. Fresh install of the previous release, config edited as an admin would.
@@ -270,15 +379,36 @@ async function run(t: Test): Promise<void> {
   const install1 = apt('install', inChroot(previous));
   t.equal(install1.status, 0, said(install1, 'apt-get install ./previous.deb'));
   t.match(install1.stdout, /Next steps/, 'postinst tells the admin what to do next');
-  const pw = /^callscreen:x:(\d+):(\d+):.*:\/var\/lib\/callscreen:\/usr\/sbin\/nologin$/m.exec(inRoot(['getent', 'passwd', 'callscreen']).stdout);
+  const pw = /^callscreen:x:(\d+):(\d+):.*:\/var\/lib\/callscreen:\/usr\/sbin\/nologin$/m.exec(
+    inRoot(['getent', 'passwd', 'callscreen']).stdout,
+  );
   t.ok(pw, 'system user callscreen, home /var/lib/callscreen, no login shell');
   const ids = { uid: pw?.[1] ?? 'none', gid: pw?.[2] ?? 'none' };
   const dataStat = statSync(join(CHROOT, 'var/lib/callscreen'));
   t.equal(dataStat.mode & 0o777, 0o750, '/var/lib/callscreen 0750');
-  t.equal(inRoot(['stat', '-c', '%U:%G %a', '/var/lib/callscreen', '/var/lib/callscreen/callscreen.db', '/etc/callscreen', '/etc/callscreen/callscreen.toml']).stdout,
-    'callscreen:callscreen 750\ncallscreen:callscreen 640\nroot:callscreen 750\nroot:callscreen 640\n', 'owners and modes');
-  t.match(readFileSync(join(CHROOT, 'usr/bin/callscreen'), 'utf8'), /exec \/usr\/lib\/callscreen\/bin\/node /, 'CLI uses the bundled node');
-  t.match(inRoot(['callscreen', '--version']).stdout + inRoot(['/usr/lib/callscreen/bin/node', '--version']).stdout, /v2\d\./, 'bundled node runs in bookworm');
+  t.equal(
+    inRoot([
+      'stat',
+      '-c',
+      '%U:%G %a',
+      '/var/lib/callscreen',
+      '/var/lib/callscreen/callscreen.db',
+      '/etc/callscreen',
+      '/etc/callscreen/callscreen.toml',
+    ]).stdout,
+    'callscreen:callscreen 750\ncallscreen:callscreen 640\nroot:callscreen 750\nroot:callscreen 640\n',
+    'owners and modes',
+  );
+  t.match(
+    readFileSync(join(CHROOT, 'usr/bin/callscreen'), 'utf8'),
+    /exec \/usr\/lib\/callscreen\/bin\/node /,
+    'CLI uses the bundled node',
+  );
+  t.match(
+    inRoot(['callscreen', '--version']).stdout + inRoot(['/usr/lib/callscreen/bin/node', '--version']).stdout,
+    /v2\d\./,
+    'bundled node runs in bookworm',
+  );
 
   const agiPort = await freePort();
   const adminPort = await freePort();
@@ -291,7 +421,11 @@ async function run(t: Test): Promise<void> {
   writeFileSync(conf, edited);
 
   const unit = readUnit();
-  t.same(unit.exec.slice(0, 2), ['/usr/lib/callscreen/bin/node', '/usr/lib/callscreen/dist/daemon/cli/bin.js'], 'unit runs the bundled node');
+  t.same(
+    unit.exec.slice(0, 2),
+    ['/usr/lib/callscreen/bin/node', '/usr/lib/callscreen/dist/daemon/cli/bin.js'],
+    'unit runs the bundled node',
+  );
   const daemonLog = join(work, 'daemon.log');
   startAsUnit(unit, daemonLog);
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'daemon started as the unit does is ready');
@@ -311,28 +445,58 @@ async function run(t: Test): Promise<void> {
   }
   const user = inRoot(['callscreen', 'user', 'add', 'alice', '--role', 'supervisor', '--org', 'demo']);
   t.equal(user.status, 0, said(user, 'callscreen user add alice --role supervisor --org demo'));
-  await until(async () => (await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567' }))).commands.some((c) => /CALLSCREEN_ACTION "reject"/.test(c)), 10_000, 200);
-  const call = await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567', agi_dnid: '+15550100', agi_extension: '+15550100' }));
-  t.ok(call.commands.some((c) => c === 'SET VARIABLE CALLSCREEN_ACTION "reject"'), `FastAGI call from the blocked number rejected: ${call.commands.join(' | ')}`);
+  await until(
+    async () =>
+      (await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567' }))).commands.some((c) =>
+        /CALLSCREEN_ACTION "reject"/.test(c),
+      ),
+    10_000,
+    200,
+  );
+  const call = await agiCall(
+    agiPort,
+    callEnv({ agi_callerid: '+15551234567', agi_dnid: '+15550100', agi_extension: '+15550100' }),
+  );
+  t.ok(
+    call.commands.some((c) => c === 'SET VARIABLE CALLSCREEN_ACTION "reject"'),
+    `FastAGI call from the blocked number rejected: ${call.commands.join(' | ')}`,
+  );
   const sms = await agiSms(agiPort, '+15551234567', 'held for supervisors');
-  t.ok(sms.some((c) => c === 'SET VARIABLE CALLSCREEN_ACTION "quarantine"'), `SMS from it quarantined: ${sms.join(' | ')}`);
+  t.ok(
+    sms.some((c) => c === 'SET VARIABLE CALLSCREEN_ACTION "quarantine"'),
+    `SMS from it quarantined: ${sms.join(' | ')}`,
+  );
   await until(() => (counts().screened ?? 0) > 0, 10_000, 500);
   const rows0 = counts();
   t.equal(rows0.schema, previousSchema, `previous package made schema v${previousSchema}`);
-  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows0[k] ?? 0) > 0, `${k}: ${String(rows0[k])} rows`);
+  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine'])
+    t.ok((rows0[k] ?? 0) > 0, `${k}: ${String(rows0[k])} rows`);
   t.comment(`installed and exercised by ${elapsed()}`);
 
   // 4. Upgrade to this tree: data and the edited config kept, the daemon back and ready.
   const up = apt('install', inChroot(current));
   t.equal(up.status, 0, said(up, `apt-get install ./callscreen_${version}_amd64.deb (upgrade)`));
-  t.match(up.stdout, /backed up \/var\/lib\/callscreen\/callscreen\.db to \/var\/lib\/callscreen\/backups\/pre-upgrade-/, 'backup taken');
-  t.match(up.stdout, new RegExp(`upgraded from ${prevVersion.replace(/[.+~]/g, '\\$&')} to ${version}`), 'says it upgraded');
+  t.match(
+    up.stdout,
+    /backed up \/var\/lib\/callscreen\/callscreen\.db to \/var\/lib\/callscreen\/backups\/pre-upgrade-/,
+    'backup taken',
+  );
+  t.match(
+    up.stdout,
+    new RegExp(`upgraded from ${prevVersion.replace(/[.+~]/g, '\\$&')} to ${version}`),
+    'says it upgraded',
+  );
   t.equal(readFileSync(conf, 'utf8'), edited, 'edited config kept byte for byte');
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'daemon ready after the upgrade');
   const rows1 = counts();
   t.equal(rows1.schema, currentSchema, `migrated to schema v${currentSchema}`);
-  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine']) t.ok((rows1[k] ?? 0) >= (rows0[k] ?? 0), `${k} kept (${String(rows0[k])} → ${String(rows1[k])})`);
-  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version, 'the new program is on disk');
+  for (const k of ['orgs', 'org_numbers', 'entries', 'users', 'audit_log', 'quarantine'])
+    t.ok((rows1[k] ?? 0) >= (rows0[k] ?? 0), `${k} kept (${String(rows0[k])} → ${String(rows1[k])})`);
+  t.equal(
+    readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(),
+    version,
+    'the new program is on disk',
+  );
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'the old program is gone once the new one is ready');
   const list = inRoot(['callscreen', 'list', '--org', 'demo', '--search', '555123']);
   t.match(list.stdout, /Robocaller/, 'the quick start entry is listed after the upgrade');
@@ -346,21 +510,43 @@ async function run(t: Test): Promise<void> {
   const bad = apt('install', inChroot(failing));
   t.not(bad.status, 0, 'apt-get reports the failed upgrade');
   t.match(bad.stderr, /FAILED: the database migration failed/, 'says what failed');
-  t.match(bad.stderr, /database restored from \/var\/lib\/callscreen\/backups\/pre-upgrade-/, 'says the database was restored');
+  t.match(
+    bad.stderr,
+    /database restored from \/var\/lib\/callscreen\/backups\/pre-upgrade-/,
+    'says the database was restored',
+  );
   t.match(bad.stderr, /dpkg --configure callscreen/, 'says how to retry');
-  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout, /half-configured/, 'dpkg knows the upgrade did not finish');
-  t.comment(`what the admin sees:\n${bad.stderr.split('\n').filter((l) => l.startsWith('callscreen:')).join('\n')}`);
-  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), version, 'the old program is back on disk');
+  t.match(
+    inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout,
+    /half-configured/,
+    'dpkg knows the upgrade did not finish',
+  );
+  t.comment(
+    `what the admin sees:\n${bad.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('callscreen:'))
+      .join('\n')}`,
+  );
+  t.equal(
+    readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(),
+    version,
+    'the old program is back on disk',
+  );
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'and the old version is running and ready');
   const rows2 = counts();
   t.equal(rows2.schema, currentSchema, 'schema unchanged');
-  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rows2[k], rows1[k], `${k} intact after the rollback`);
+  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine'])
+    t.equal(rows2[k], rows1[k], `${k} intact after the rollback`);
   const call2 = await agiCall(agiPort, callEnv({ agi_callerid: '+15551234567' }));
   t.ok(call2.commands.includes('SET VARIABLE CALLSCREEN_ACTION "reject"'), 'still screening after the rollback');
   // One way on the message offers: reinstall the version that works.
   const back = apt('install', '--allow-downgrades', inChroot(current));
   t.equal(back.status, 0, said(back, 'apt-get install --allow-downgrades the working version'));
-  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'callscreen']).stdout, `install ok installed ${version}`, 'installed and configured again');
+  t.match(
+    inRoot(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'callscreen']).stdout,
+    `install ok installed ${version}`,
+    'installed and configured again',
+  );
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.failed')), 'the failed program is cleared');
   // The other: fix the cause and let dpkg finish the upgrade.
   const bad2 = apt('install', inChroot(failing));
@@ -370,17 +556,40 @@ async function run(t: Test): Promise<void> {
     const sqlite3 = createRequire('/usr/lib/callscreen/package.json')('sqlite3');
     const db = new sqlite3.Database('/var/lib/callscreen/callscreen.db');
     db.exec('CREATE TABLE deb_test_gate (x INTEGER)', (e) => { if (e) { console.error(e); process.exit(1); } db.close(); });`;
-  must(inRoot(['setpriv', '--reuid=callscreen', '--regid=callscreen', '--init-groups', '/usr/lib/callscreen/bin/node', '-e', gate]), 'fixing the cause');
+  must(
+    inRoot([
+      'setpriv',
+      '--reuid=callscreen',
+      '--regid=callscreen',
+      '--init-groups',
+      '/usr/lib/callscreen/bin/node',
+      '-e',
+      gate,
+    ]),
+    'fixing the cause',
+  );
   const retry = inRoot(['dpkg', '--configure', 'callscreen']);
   t.equal(retry.status, 0, said(retry, 'dpkg --configure callscreen after fixing the cause'));
   t.match(retry.stdout, /retrying the upgrade/, 'postinst says it retries');
-  t.equal(readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(), `${version}+next1`, 'the next release is on disk');
-  t.match(inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout, 'install ok installed', 'and configured');
+  t.equal(
+    readFileSync(join(CHROOT, 'usr/lib/callscreen/VERSION'), 'utf8').trim(),
+    `${version}+next1`,
+    'the next release is on disk',
+  );
+  t.match(
+    inRoot(['dpkg-query', '-W', '-f', '${Status}', 'callscreen']).stdout,
+    'install ok installed',
+    'and configured',
+  );
   t.ok(await until(() => ready(adminPort), READY_TIMEOUT_MS, 250), 'and running and ready');
   const rowsNext = counts();
   t.equal(rowsNext.schema, currentSchema + 1, `migrated to schema v${currentSchema + 1}`);
-  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rowsNext[k], rows1[k], `${k} kept through the retried upgrade`);
-  t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.failed')) || existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'no program copies left');
+  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine'])
+    t.equal(rowsNext[k], rows1[k], `${k} kept through the retried upgrade`);
+  t.notOk(
+    existsSync(join(CHROOT, 'usr/lib/callscreen.failed')) || existsSync(join(CHROOT, 'usr/lib/callscreen.previous')),
+    'no program copies left',
+  );
   t.comment(`rollback, downgrade and retry proven by ${elapsed()}`);
 
   // 6. remove keeps data and config; install again finds them.
@@ -395,7 +604,8 @@ async function run(t: Test): Promise<void> {
   t.equal(again.status, 0, said(again, 'apt-get install again'));
   t.match(again.stdout, /found the kept database; backed up/, 'the kept database is backed up before it is opened');
   const rows3 = counts();
-  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine']) t.equal(rows3[k], rows1[k], `${k} found again`);
+  for (const k of ['orgs', 'entries', 'users', 'audit_log', 'quarantine'])
+    t.equal(rows3[k], rows1[k], `${k} found again`);
   t.equal(readFileSync(conf, 'utf8'), edited, 'config still the edited one');
 
   // 7. purge leaves nothing of ours.
@@ -414,11 +624,19 @@ async function run(t: Test): Promise<void> {
   const passwd = readFileSync(join(CHROOT, 'etc/passwd'), 'utf8') + readFileSync(join(CHROOT, 'etc/group'), 'utf8');
   t.notMatch(passwd, /callscreen/, 'no user or group left');
   t.comment(`after purge, paths that differ from the pristine root (dpkg/apt bookkeeping): ${left.length}`);
-  for (const l of left.filter((x) => !/^(var\/lib\/dpkg|var\/cache\/(apt|debconf)|var\/log\/(apt|dpkg)|var\/lib\/apt)/.test(x))) t.comment(`  left: ${l}`);
+  for (const l of left.filter(
+    (x) => !/^(var\/lib\/dpkg|var\/cache\/(apt|debconf)|var\/log\/(apt|dpkg)|var\/lib\/apt)/.test(x),
+  ))
+    t.comment(`  left: ${l}`);
   t.comment(`whole run ${elapsed()}`);
 }
 
 // Last: the suite body runs synchronously up to its first await, so every helper above must exist.
 const skip = why();
 if (skip && inCi) t.fail(`CI=true but the Debian package test cannot run: ${skip}`);
-else t.test('Debian package: install, quick start, FastAGI, upgrade, rollback, remove, purge', { timeout: 40 * 60_000, skip: skip ?? false }, run);
+else
+  t.test(
+    'Debian package: install, quick start, FastAGI, upgrade, rollback, remove, purge',
+    { timeout: 40 * 60_000, skip: skip ?? false },
+    run,
+  );

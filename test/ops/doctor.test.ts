@@ -26,13 +26,26 @@ async function fakeAmi(t: { teardown(fn: () => unknown): void }, dialplan: strin
       while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 4);
-        const f = Object.fromEntries(block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+        const f = Object.fromEntries(
+          block.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         const id = f.ActionID ?? '';
         if (f.Action === 'Login') {
           authed = f.Secret === 'right';
-          sock.write(authed ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
+          sock.write(
+            authed
+              ? `Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`
+              : `Response: Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`,
+          );
         } else if (f.Action === 'Command') {
-          sock.write(authed ? `Response: Success\r\nActionID: ${id}\r\nMessage: Command output follows\r\n${dialplan.split('\n').map((l) => `Output: ${l}`).join('\r\n')}\r\n\r\n` : `Response: Error\r\nActionID: ${id}\r\nMessage: Permission denied\r\n\r\n`);
+          sock.write(
+            authed
+              ? `Response: Success\r\nActionID: ${id}\r\nMessage: Command output follows\r\n${dialplan
+                  .split('\n')
+                  .map((l) => `Output: ${l}`)
+                  .join('\r\n')}\r\n\r\n`
+              : `Response: Error\r\nActionID: ${id}\r\nMessage: Permission denied\r\n\r\n`,
+          );
         } else if (f.Action === 'Logoff') {
           sock.end(`Response: Goodbye\r\nActionID: ${id}\r\n\r\n`);
         }
@@ -44,7 +57,8 @@ async function fakeAmi(t: { teardown(fn: () => unknown): void }, dialplan: strin
   return (srv.address() as AddressInfo).port;
 }
 
-const DIALPLAN_WITH_HOOK = "[ from-trunk ] (pbx_config)\n  '_X.' =>  1. Set(CALLSCREEN_PRIVACY=)\n    2. AGI(agi://127.0.0.1:4573/call-inbound,${CALLSCREEN_PRIVACY},${CALLSCREEN_PAI})\n-= 1 extension =-";
+const DIALPLAN_WITH_HOOK =
+  "[ from-trunk ] (pbx_config)\n  '_X.' =>  1. Set(CALLSCREEN_PRIVACY=)\n    2. AGI(agi://127.0.0.1:4573/call-inbound,${CALLSCREEN_PRIVACY},${CALLSCREEN_PAI})\n-= 1 extension =-";
 const DIALPLAN_WITHOUT = "[ from-trunk ] (pbx_config)\n  '_X.' =>  1. Dial(PJSIP/agent1)\n-= 1 extension =-";
 
 t.test('passing: valid config, sound db, free ports, AMI login and the hook present', async (t) => {
@@ -52,12 +66,34 @@ t.test('passing: valid config, sound db, free ports, AMI login and the hook pres
   const dir = tempDir(t);
   const amiPort = await fakeAmi(t, DIALPLAN_WITH_HOOK);
   const file = join(dir, 'callscreen.toml');
-  writeFileSync(file, `[store]\npath = ${JSON.stringify(s.dbPath)}\n[fastagi]\nlisten = "127.0.0.1:0"\n[admin]\nenabled = false\n[ami]\nenabled = true\nport = ${amiPort}\nsecret = "right"\n`);
+  writeFileSync(
+    file,
+    `[store]\npath = ${JSON.stringify(s.dbPath)}\n[fastagi]\nlisten = "127.0.0.1:0"\n[admin]\nenabled = false\n[ami]\nenabled = true\nport = ${amiPort}\nsecret = "right"\n`,
+  );
   chmodSync(file, 0o640);
   const config = new ConfigLoader().load(file).config;
   const checks = await runDoctor({ config, configSource: file, timeoutMs: 2000 });
-  t.same(checks.filter((c) => !c.ok), [], 'nothing fails');
-  t.same(checks.map((c) => c.name), ['config', 'config permissions', 'database permissions', 'database integrity', 'schema version', 'disk space', 'database writable', 'daemon lock', 'port fastagi.listen', 'AMI login', 'dialplan hook']);
+  t.same(
+    checks.filter((c) => !c.ok),
+    [],
+    'nothing fails',
+  );
+  t.same(
+    checks.map((c) => c.name),
+    [
+      'config',
+      'config permissions',
+      'database permissions',
+      'database integrity',
+      'schema version',
+      'disk space',
+      'database writable',
+      'daemon lock',
+      'port fastagi.listen',
+      'AMI login',
+      'dialplan hook',
+    ],
+  );
   t.match(byName(checks, 'database integrity')?.detail, /quick_check: ok/);
 });
 
@@ -74,7 +110,10 @@ t.test('failing: world-readable config, wrong AMI secret, missing hook, port tak
   chmodSync(dbPath, 0o644);
   const file = join(dir, 'callscreen.toml');
   const write = (amiPort: number, secret: string): Config => {
-    writeFileSync(file, `[store]\npath = ${JSON.stringify(dbPath)}\n[fastagi]\nlisten = "127.0.0.1:${busyPort}"\n[admin]\nenabled = false\n[ami]\nenabled = true\nport = ${amiPort}\nsecret = "${secret}"\n`);
+    writeFileSync(
+      file,
+      `[store]\npath = ${JSON.stringify(dbPath)}\n[fastagi]\nlisten = "127.0.0.1:${busyPort}"\n[admin]\nenabled = false\n[ami]\nenabled = true\nport = ${amiPort}\nsecret = "${secret}"\n`,
+    );
     chmodSync(file, 0o644);
     return new ConfigLoader().load(file).config;
   };
@@ -165,6 +204,10 @@ t.test('a running daemon that is not ready: doctor names each reason and what to
   await ctx.feed.poll();
   const checks = await runDoctor({ config, configSource: file, timeoutMs: 5000 });
   const c = byName(checks, 'daemon readiness: database');
-  t.match(c, { ok: false, detail: /^replaced: .*replaced under the running daemon/, fix: /systemctl restart callscreen/ });
+  t.match(c, {
+    ok: false,
+    detail: /^replaced: .*replaced under the running daemon/,
+    fix: /systemctl restart callscreen/,
+  });
   t.comment(`✗ ${String(c?.name)}: ${String(c?.detail)}\n    fix: ${String(c?.fix)}`);
 });

@@ -46,7 +46,8 @@ t.test('example config: parses, equals the defaults, lists every schema key', as
 
 t.test('install.sh into a DESTDIR: idempotent, config kept, uninstall and purge', async (t) => {
   const dest = tempDir(t, 'callscreen-install-');
-  const run = (...args: string[]): string => execFileSync(join(root, 'scripts/install.sh'), ['--destdir', dest, ...args], { encoding: 'utf8' });
+  const run = (...args: string[]): string =>
+    execFileSync(join(root, 'scripts/install.sh'), ['--destdir', dest, ...args], { encoding: 'utf8' });
   const first = run();
   t.match(first, /installed \/opt\/callscreen/);
   t.match(first, /AGI\(agi:\/\/127\.0\.0\.1:4573\/call-inbound/, 'prints the dialplan hook');
@@ -61,8 +62,14 @@ t.test('install.sh into a DESTDIR: idempotent, config kept, uninstall and purge'
   t.equal(statSync(p('var/lib/callscreen')).mode & 0o777, 0o750);
   const cfg = new ConfigLoader().load(conf).config;
   t.equal(cfg.store.path, '/var/lib/callscreen/callscreen.db', 'installed config points at the state directory');
-  t.match(readFileSync(p('etc/systemd/system/callscreen.service'), 'utf8'), /ExecStart=\/usr\/bin\/node \/opt\/callscreen\/dist/);
-  t.match(readFileSync(p('usr/local/bin/callscreen'), 'utf8'), /exec node \/opt\/callscreen\/dist\/daemon\/cli\/bin\.js/);
+  t.match(
+    readFileSync(p('etc/systemd/system/callscreen.service'), 'utf8'),
+    /ExecStart=\/usr\/bin\/node \/opt\/callscreen\/dist/,
+  );
+  t.match(
+    readFileSync(p('usr/local/bin/callscreen'), 'utf8'),
+    /exec node \/opt\/callscreen\/dist\/daemon\/cli\/bin\.js/,
+  );
 
   writeFileSync(conf, '[ami]\nsecret = "s3cret"\n');
   const second = run();
@@ -72,7 +79,11 @@ t.test('install.sh into a DESTDIR: idempotent, config kept, uninstall and purge'
 
   const other = tempDir(t, 'callscreen-install-prefix-');
   execFileSync(join(root, 'scripts/install.sh'), ['--destdir', other, '--prefix', '/srv/cs'], { encoding: 'utf8' });
-  t.match(readFileSync(join(other, 'etc/systemd/system/callscreen.service'), 'utf8'), /ExecStart=\/usr\/bin\/node \/srv\/cs\/dist/, '--prefix reaches the unit');
+  t.match(
+    readFileSync(join(other, 'etc/systemd/system/callscreen.service'), 'utf8'),
+    /ExecStart=\/usr\/bin\/node \/srv\/cs\/dist/,
+    '--prefix reaches the unit',
+  );
 
   const un = run('--uninstall');
   t.match(un, /kept \/etc\/callscreen/);

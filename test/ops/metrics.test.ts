@@ -8,7 +8,12 @@ import type { Component } from '../../daemon/component.js';
 t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, components', async (t) => {
   const dbPath = join(tempDir(t), 'cs.db');
   let amiOk = true;
-  const ami: Component = { name: 'ami', start: async () => {}, stop: async () => {}, health: () => ({ ok: amiOk, state: amiOk ? 'connected' : 'backoff' }) };
+  const ami: Component = {
+    name: 'ami',
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ ok: amiOk, state: amiOk ? 'connected' : 'backoff' }),
+  };
   const { ctx } = await startDaemon(t, dbPath, { components: () => [ami] });
   await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
   await ctx.blocklist.block('demo', { kind: 'exact', number: '+12025550100' }, { mode: 'reject' }, cliActor);
@@ -22,7 +27,13 @@ t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, co
   await ask('+12025550100');
   await ask('+12025550101');
   const req = { org: 'demo', channel: 'call' as const, direction: 'inbound' as const, from: '+12025550102', to: '+1' };
-  ctx.screener.recordVerdict(req, null, { action: 'allow', normalized: '+12025550102', rule: null, reason: 'fail open', failMode: 'open' }, 'fastagi', 250_000);
+  ctx.screener.recordVerdict(
+    req,
+    null,
+    { action: 'allow', normalized: '+12025550102', rule: null, reason: 'fail open', failMode: 'open' },
+    'fastagi',
+    250_000,
+  );
 
   const app = Fastify();
   registerOpsRoutes(app, ctx);
@@ -39,7 +50,11 @@ t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, co
   t.equal(value('callscreen_verdicts_total{adapter="fastagi",action="allow"}'), 2, 'two allows (one fail-open)');
   t.equal(value('callscreen_fail_mode_verdicts_total{adapter="fastagi",mode="open"}'), 1);
   t.equal(value('callscreen_verdict_duration_seconds_count{adapter="fastagi"}'), 4);
-  t.equal(value('callscreen_verdict_duration_seconds_bucket{le="0.00025",adapter="fastagi"}'), 3, '120 µs answers in the 250 µs bucket');
+  t.equal(
+    value('callscreen_verdict_duration_seconds_bucket{le="0.00025",adapter="fastagi"}'),
+    3,
+    '120 µs answers in the 250 µs bucket',
+  );
   const hits = value('callscreen_cache_hits_total');
   const misses = value('callscreen_cache_misses_total');
   // The block was applied by the change feed, which caches the new entry: both asks were hits; the
@@ -51,7 +66,10 @@ t.test('metrics after verdicts: counters, histogram, cache, feed, quarantine, co
   t.equal(value('callscreen_change_feed_pending'), 0, 'feed caught up');
   t.equal(value('callscreen_quarantine_held'), 0);
   t.equal(value('callscreen_component_up{component="ami"}'), 1);
-  t.ok(value('callscreen_process_resident_memory_bytes') > 0 || /callscreen_process_cpu/.test(body), 'process metrics on the daemon registry');
+  t.ok(
+    value('callscreen_process_resident_memory_bytes') > 0 || /callscreen_process_cpu/.test(body),
+    'process metrics on the daemon registry',
+  );
 
   // A change committed by another connection and not yet polled shows as pending.
   await ctx.blocklist.block('demo', { kind: 'exact', number: '+12025550103' }, { mode: 'reject' }, cliActor);
@@ -74,9 +92,16 @@ t.test('cache hit ratio: each lookup of a listed number is one hit or one miss, 
   // Written before the daemon starts: its index loads the numbers' keys, not their entries.
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  for (const n of ['+12025550100', '+12025550101']) await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject' }, cliActor);
+  for (const n of ['+12025550100', '+12025550101'])
+    await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath);
-  const req = (from: string) => ({ org: 'demo', channel: 'call' as const, direction: 'inbound' as const, from, to: '+12025550999' });
+  const req = (from: string) => ({
+    org: 'demo',
+    channel: 'call' as const,
+    direction: 'inbound' as const,
+    from,
+    to: '+12025550999',
+  });
   const scrape = async (): Promise<[number, number, number]> => {
     const body = (await ctx.metrics.render()).body;
     const v = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(body)?.[1]);
@@ -84,7 +109,11 @@ t.test('cache hit ratio: each lookup of a listed number is one hit or one miss, 
   };
   t.same(await scrape(), [0, 0, 1], 'nothing looked up: ratio 1');
   ctx.screener.screenSync(req('+12025550100'));
-  t.same(await scrape(), [0, 1, 0], 'call path, not cached: one miss (answered from the summary, read in the background)');
+  t.same(
+    await scrape(),
+    [0, 1, 0],
+    'call path, not cached: one miss (answered from the summary, read in the background)',
+  );
   await ctx.index.settled();
   ctx.screener.screenSync(req('+12025550100'));
   t.same(await scrape(), [1, 1, 0.5], 'the background read cached it: one hit');
@@ -100,8 +129,15 @@ t.test('no gauge is named like a counter (_total)', async (t) => {
   const body = (await ctx.metrics.render()).body;
   const types = [...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]] as const);
   t.ok(types.length > 20, `${types.length} metrics`);
-  t.same(types.filter(([name, type]) => name?.endsWith('_total') && type !== 'counter'), [], 'every _total is a counter');
-  t.ok(types.some(([name, type]) => name === 'callscreen_nodejs_active_resources' && type === 'gauge'), 'the by-type active resources gauge stays');
+  t.same(
+    types.filter(([name, type]) => name?.endsWith('_total') && type !== 'counter'),
+    [],
+    'every _total is a counter',
+  );
+  t.ok(
+    types.some(([name, type]) => name === 'callscreen_nodejs_active_resources' && type === 'gauge'),
+    'the by-type active resources gauge stays',
+  );
   t.match(body, /^callscreen_nodejs_active_resources\{type="[A-Za-z]+"\} [1-9]/m, 'with a count by type');
 });
 

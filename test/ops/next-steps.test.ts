@@ -9,7 +9,12 @@ import { cliActor, services, testConfig } from '../support/harness.js';
 t.test('a fresh site gets four steps with real paths; each goes once it is done', async (t) => {
   const s = await services(t);
   const config = testConfig(s.dbPath);
-  const fresh = await nextSteps({ config, configSource: '/etc/callscreen/callscreen.toml', dbPath: s.dbPath, shareDir: '/usr/share/callscreen' });
+  const fresh = await nextSteps({
+    config,
+    configSource: '/etc/callscreen/callscreen.toml',
+    dbPath: s.dbPath,
+    shareDir: '/usr/share/callscreen',
+  });
   t.equal(fresh.length, 4);
   t.match(fresh[0], /callscreen org add/);
   t.match(fresh[1], /callscreen user add admin --role admin --org acme/);
@@ -25,6 +30,14 @@ t.test('a fresh site gets four steps with real paths; each goes once it is done'
 });
 
 t.test('without a database the steps that need it are left to the doctor checks', async (t) => {
-  const steps = await nextSteps({ config: testConfig('/nonexistent/x.db'), configSource: null, dbPath: '/nonexistent/x.db', shareDir: '/x' });
-  t.same(steps.map((x) => x.split(':')[0]), ['give the daemon its PBX link', 'hook the dialplan so calls are screened']);
+  const steps = await nextSteps({
+    config: testConfig('/nonexistent/x.db'),
+    configSource: null,
+    dbPath: '/nonexistent/x.db',
+    shareDir: '/x',
+  });
+  t.same(
+    steps.map((x) => x.split(':')[0]),
+    ['give the daemon its PBX link', 'hook the dialplan so calls are screened'],
+  );
 });

@@ -20,7 +20,19 @@ import type { DaemonContext } from '../../daemon/daemon-context.js';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 
-async function setup(t: Test, dir: string, components: Component[] = []): Promise<{ ctx: DaemonContext; readyz: () => Promise<{ status: number; body: { ready: boolean; checks: Array<{ name: string; ok: boolean; reason?: string; detail: string }> } }>; lines: Array<Record<string, unknown>>; blocked: () => Promise<string> }> {
+async function setup(
+  t: Test,
+  dir: string,
+  components: Component[] = [],
+): Promise<{
+  ctx: DaemonContext;
+  readyz: () => Promise<{
+    status: number;
+    body: { ready: boolean; checks: Array<{ name: string; ok: boolean; reason?: string; detail: string }> };
+  }>;
+  lines: Array<Record<string, unknown>>;
+  blocked: () => Promise<string>;
+}> {
   const { logger, lines } = captureLogger('info');
   const { ctx } = await startDaemon(t, join(dir, 'cs.db'), { logger, components: () => components });
   await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
@@ -29,18 +41,32 @@ async function setup(t: Test, dir: string, components: Component[] = []): Promis
   const app = Fastify();
   registerOpsRoutes(app, ctx);
   t.teardown(() => app.close());
-  const readyz = async (): Promise<{ status: number; body: { ready: boolean; checks: Array<{ name: string; ok: boolean; reason?: string; detail: string }> } }> => {
+  const readyz = async (): Promise<{
+    status: number;
+    body: { ready: boolean; checks: Array<{ name: string; ok: boolean; reason?: string; detail: string }> };
+  }> => {
     // The feed is polled by hand (manual timers): keep it fresh so only the fault decides.
     await ctx.feed.poll().catch(() => undefined);
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     return { status: res.statusCode, body: res.json() };
   };
-  const blocked = async (): Promise<string> => (await ctx.screener.screen({ org: 'demo', channel: 'call', direction: 'inbound', from: '+12025550100', to: '+12025550999' })).action;
+  const blocked = async (): Promise<string> =>
+    (
+      await ctx.screener.screen({
+        org: 'demo',
+        channel: 'call',
+        direction: 'inbound',
+        from: '+12025550100',
+        to: '+12025550999',
+      })
+    ).action;
   return { ctx, readyz, lines, blocked };
 }
 
-const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`not ready: ${check} `)).length;
-const okAgainLines = (lines: Array<Record<string, unknown>>, check: string): number => lines.filter((l) => String(l.msg).startsWith(`${check} ok again`)).length;
+const notReadyLines = (lines: Array<Record<string, unknown>>, check: string): number =>
+  lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`not ready: ${check} `)).length;
+const okAgainLines = (lines: Array<Record<string, unknown>>, check: string): number =>
+  lines.filter((l) => String(l.msg).startsWith(`${check} ok again`)).length;
 
 t.test('deleted, then replaced, under the running daemon', async (t) => {
   const dir = tempDir(t);
@@ -52,14 +78,20 @@ t.test('deleted, then replaced, under the running daemon', async (t) => {
   for (let i = 0; i < 3; i++) {
     const r = await readyz();
     t.equal(r.status, 503, `deleted: 503 (probe ${i + 1})`);
-    t.match(r.body.checks.find((c) => c.name === 'database'), { ok: false, reason: 'deleted', detail: /was deleted under the running daemon/ });
+    t.match(
+      r.body.checks.find((c) => c.name === 'database'),
+      { ok: false, reason: 'deleted', detail: /was deleted under the running daemon/ },
+    );
   }
   t.equal(await blocked(), 'reject', 'still screening from memory');
   t.equal(notReadyLines(lines, 'database'), 1, 'logged once for three probes');
   renameSync(join(dir, 'copy.db'), db);
   const r = await readyz();
   t.equal(r.status, 503);
-  t.match(r.body.checks.find((c) => c.name === 'database'), { ok: false, reason: 'replaced', detail: /replaced under the running daemon \(inode \d+ → \d+\)/ });
+  t.match(
+    r.body.checks.find((c) => c.name === 'database'),
+    { ok: false, reason: 'replaced', detail: /replaced under the running daemon \(inode \d+ → \d+\)/ },
+  );
   t.equal(notReadyLines(lines, 'database'), 2, 'a new reason is a new state: logged once more');
   const warn = lines.find((l) => /not ready: database replaced/.test(String(l.msg)));
   t.equal(warn?.fix, READINESS_FIXES.replaced, 'the log line says what to do');
@@ -74,40 +106,93 @@ t.test('corrupt header', async (t) => {
   closeSync(fd);
   const r = await readyz();
   t.equal(r.status, 503);
-  t.match(r.body.checks.find((c) => c.name === 'database'), { ok: false, reason: 'corrupt', detail: /does not start with the SQLite header/ });
+  t.match(
+    r.body.checks.find((c) => c.name === 'database'),
+    { ok: false, reason: 'corrupt', detail: /does not start with the SQLite header/ },
+  );
   t.equal(notReadyLines(lines, 'database'), 1);
 });
 
-t.test('unreadable, read-only, disk full: injected (root reads every file; a busy file system cannot be remounted read-only)', async (t) => {
-  const dir = tempDir(t);
-  let denied = false;
-  const fs: StoreFs = { ...realStoreFs, access: async (p, m) => { if (denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); return realStoreFs.access(p, m); } };
-  const health = new StoreHealth(join(dir, 'x.db'), fs);
-  await startDaemon(t, join(dir, 'x.db'));
-  await health.remember();
-  t.match(await health.check(), [{ name: 'database', ok: true }, { name: 'disk', ok: true }]);
-  denied = true;
-  t.match(await health.check(), [{ name: 'database', ok: false, reason: 'unreadable', detail: /not readable and writable by this user \(EACCES\)/ }]);
-  const rofs: StoreFs = { ...realStoreFs, access: async () => { throw Object.assign(new Error('EROFS'), { code: 'EROFS' }); } };
-  const h1 = new StoreHealth(join(dir, 'x.db'), rofs);
-  await h1.remember();
-  t.match((await h1.check())[0], { name: 'database', ok: false, reason: 'read-only', detail: /file system is read-only/ });
-  const lowDisk: StoreFs = { ...realStoreFs, freeBytes: async () => 4096 };
-  const h2 = new StoreHealth(join(dir, 'x.db'), lowDisk);
-  await h2.remember();
-  t.match((await h2.check())[1], { name: 'disk', ok: false, reason: 'disk-full', detail: /4096 bytes free/ });
-});
+t.test(
+  'unreadable, read-only, disk full: injected (root reads every file; a busy file system cannot be remounted read-only)',
+  async (t) => {
+    const dir = tempDir(t);
+    let denied = false;
+    const fs: StoreFs = {
+      ...realStoreFs,
+      access: async (p, m) => {
+        if (denied) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+        return realStoreFs.access(p, m);
+      },
+    };
+    const health = new StoreHealth(join(dir, 'x.db'), fs);
+    await startDaemon(t, join(dir, 'x.db'));
+    await health.remember();
+    t.match(await health.check(), [
+      { name: 'database', ok: true },
+      { name: 'disk', ok: true },
+    ]);
+    denied = true;
+    t.match(await health.check(), [
+      {
+        name: 'database',
+        ok: false,
+        reason: 'unreadable',
+        detail: /not readable and writable by this user \(EACCES\)/,
+      },
+    ]);
+    const rofs: StoreFs = {
+      ...realStoreFs,
+      access: async () => {
+        throw Object.assign(new Error('EROFS'), { code: 'EROFS' });
+      },
+    };
+    const h1 = new StoreHealth(join(dir, 'x.db'), rofs);
+    await h1.remember();
+    t.match((await h1.check())[0], {
+      name: 'database',
+      ok: false,
+      reason: 'read-only',
+      detail: /file system is read-only/,
+    });
+    const lowDisk: StoreFs = { ...realStoreFs, freeBytes: async () => 4096 };
+    const h2 = new StoreHealth(join(dir, 'x.db'), lowDisk);
+    await h2.remember();
+    t.match((await h2.check())[1], { name: 'disk', ok: false, reason: 'disk-full', detail: /4096 bytes free/ });
+  },
+);
 
 t.test('an enabled PBX link down (AMI login failing) makes /readyz 503 with the last error', async (t) => {
   const dir = tempDir(t);
   let up = false;
-  const ami: Component = { name: 'ami', start: async () => {}, stop: async () => {}, health: () => ({ ok: up, state: up ? 'connected' : 'backoff', required: false, detail: { lastError: 'login failed: Authentication failed' } }) };
-  const watcher: Component = { name: 'ami-dial-watcher', start: async () => {}, stop: async () => {}, health: () => ({ ok: false, state: 'idle', required: false }) };
+  const ami: Component = {
+    name: 'ami',
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({
+      ok: up,
+      state: up ? 'connected' : 'backoff',
+      required: false,
+      detail: { lastError: 'login failed: Authentication failed' },
+    }),
+  };
+  const watcher: Component = {
+    name: 'ami-dial-watcher',
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ ok: false, state: 'idle', required: false }),
+  };
   const { readyz, lines, blocked } = await setup(t, dir, [ami, watcher]);
   const r = await readyz();
   t.equal(r.status, 503);
-  t.match(r.body.checks.find((c) => c.name === 'ami'), { ok: false, reason: 'link-down', detail: 'backoff, last error: login failed: Authentication failed' });
-  t.notOk(r.body.checks.some((c) => c.name === 'ami-dial-watcher'), 'a non-link optional component does not count');
+  t.match(
+    r.body.checks.find((c) => c.name === 'ami'),
+    { ok: false, reason: 'link-down', detail: 'backoff, last error: login failed: Authentication failed' },
+  );
+  t.notOk(
+    r.body.checks.some((c) => c.name === 'ami-dial-watcher'),
+    'a non-link optional component does not count',
+  );
   t.equal(await blocked(), 'reject', 'screening goes on');
   await readyz();
   up = true;
@@ -123,9 +208,19 @@ function mountTmpfs(t: { teardown(fn: () => unknown): void }, dir: string, sizeM
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', mnt], { stdio: 'pipe' });
   } catch (err) {
-    return `cannot mount a tmpfs (${String(String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0])}): needs root`;
+    return `cannot mount a tmpfs (${String(
+      String((err as { stderr?: Buffer }).stderr ?? err)
+        .trim()
+        .split('\n')[0],
+    )}): needs root`;
   }
-  t.teardown(() => { try { execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }); } catch { /* already gone */ } });
+  t.teardown(() => {
+    try {
+      execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
+    } catch {
+      /* already gone */
+    }
+  });
   return null;
 }
 
@@ -158,7 +253,10 @@ t.test('disk full, on a real tmpfs', { skip: CI ? false : notRoot }, async (t) =
   for (let i = 0; i < 3; i++) {
     const r = await readyz();
     t.equal(r.status, 503, 'full: 503');
-    t.match(r.body.checks.find((c) => c.name === 'disk'), { ok: false, reason: 'disk-full' });
+    t.match(
+      r.body.checks.find((c) => c.name === 'disk'),
+      { ok: false, reason: 'disk-full' },
+    );
   }
   t.equal(await blocked(), 'reject', 'screening from memory');
   t.equal(notReadyLines(lines, 'disk'), 1, 'logged once for three probes');
@@ -171,34 +269,53 @@ t.test('disk full, on a real tmpfs', { skip: CI ? false : notRoot }, async (t) =
   // (errors=remount-ro), so that case is the injected EROFS test above.
 });
 
-t.test('real link clients with nobody to talk to: AMI, inbound Event Socket and the drachtio edge each make /readyz 503', async (t) => {
-  const closed = async (): Promise<number> => {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  };
-  const cases: Array<[string, string, (c: DaemonContext) => Component[]]> = [
-    ['ami', `[ami]\nenabled = true\nport = ${await closed()}\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`, () => []],
-    ['esl-inbound', `[esl_inbound]\nenabled = true\nport = ${await closed()}\npassword = "x"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`, () => []],
-    ['sip-edge', `[sip_edge]\nenabled = true\nport = ${await closed()}\nsecret = "x"\n`, (c) => [buildSipEdge(c)]],
-  ];
-  for (const [name, toml, components] of cases) {
-    const dir = tempDir(t);
-    const { logger, lines } = captureLogger('info');
-    const { ctx, daemon } = await startDaemon(t, join(dir, 'cs.db'), { logger, toml, components });
-    await ctx.feed.poll();
-    // The client connects in the background: wait until it has tried (its own state says so).
-    const link = (): { ok: boolean; state: string } | undefined => ctx.ops.componentHealth().find((h) => h.component === name);
-    t.ok(await until(() => link() !== undefined && link()?.state !== 'connecting' && link()?.state !== 'stopped', 30_000, 20), `${name}: tried to connect (${String(link()?.state)})`);
-    const r = await ctx.ops.readiness();
-    t.notOk(r.ready, `${name} down: not ready`);
-    const check = r.checks.find((c) => c.name === name);
-    t.match(check, { ok: false, reason: 'link-down' }, `${name}: link-down`);
-    t.comment(`${name}: ${String(check?.detail)}`);
-    await ctx.ops.readiness();
-    t.equal(notReadyLines(lines, name), 1, `${name}: logged once over two evaluations`);
-    await daemon.stop();
-  }
-});
+t.test(
+  'real link clients with nobody to talk to: AMI, inbound Event Socket and the drachtio edge each make /readyz 503',
+  async (t) => {
+    const closed = async (): Promise<number> => {
+      const s = net.createServer();
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const port = (s.address() as net.AddressInfo).port;
+      await new Promise((r) => s.close(r));
+      return port;
+    };
+    const cases: Array<[string, string, (c: DaemonContext) => Component[]]> = [
+      [
+        'ami',
+        `[ami]\nenabled = true\nport = ${await closed()}\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,
+        () => [],
+      ],
+      [
+        'esl-inbound',
+        `[esl_inbound]\nenabled = true\nport = ${await closed()}\npassword = "x"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n`,
+        () => [],
+      ],
+      ['sip-edge', `[sip_edge]\nenabled = true\nport = ${await closed()}\nsecret = "x"\n`, (c) => [buildSipEdge(c)]],
+    ];
+    for (const [name, toml, components] of cases) {
+      const dir = tempDir(t);
+      const { logger, lines } = captureLogger('info');
+      const { ctx, daemon } = await startDaemon(t, join(dir, 'cs.db'), { logger, toml, components });
+      await ctx.feed.poll();
+      // The client connects in the background: wait until it has tried (its own state says so).
+      const link = (): { ok: boolean; state: string } | undefined =>
+        ctx.ops.componentHealth().find((h) => h.component === name);
+      t.ok(
+        await until(
+          () => link() !== undefined && link()?.state !== 'connecting' && link()?.state !== 'stopped',
+          30_000,
+          20,
+        ),
+        `${name}: tried to connect (${String(link()?.state)})`,
+      );
+      const r = await ctx.ops.readiness();
+      t.notOk(r.ready, `${name} down: not ready`);
+      const check = r.checks.find((c) => c.name === name);
+      t.match(check, { ok: false, reason: 'link-down' }, `${name}: link-down`);
+      t.comment(`${name}: ${String(check?.detail)}`);
+      await ctx.ops.readiness();
+      t.equal(notReadyLines(lines, name), 1, `${name}: logged once over two evaluations`);
+      await daemon.stop();
+    }
+  },
+);

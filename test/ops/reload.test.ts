@@ -11,7 +11,8 @@ import { Database } from '../../daemon/store/database.js';
 import { STOP_DEADLINE_MS } from '../../daemon/run-daemon.js';
 import { spawnProcess } from './fixtures/daemon-process.js';
 
-const base = (dbPath: string, extra = ''): string => `[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "info"\n${extra}`;
+const base = (dbPath: string, extra = ''): string =>
+  `[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "info"\n${extra}`;
 
 t.test('SIGHUP handler: good config applied live with screen() calls in flight; bad config refused', async (t) => {
   const dir = tempDir(t);
@@ -27,10 +28,23 @@ t.test('SIGHUP handler: good config applied live with screen() calls in flight; 
   await ctx.blocklist.block('demo', { kind: 'exact', number: '+12025550100' }, { mode: 'reject' }, cliActor);
   await ctx.feed.poll();
 
-  writeFileSync(file, base(dbPath, '[screening]\ndeadline_ms = 40\nfail_mode = "closed"\n[fastagi]\nlisten = "127.0.0.1:4999"\n').replace('level = "info"', 'level = "debug"'));
+  writeFileSync(
+    file,
+    base(dbPath, '[screening]\ndeadline_ms = 40\nfail_mode = "closed"\n[fastagi]\nlisten = "127.0.0.1:4999"\n').replace(
+      'level = "info"',
+      'level = "debug"',
+    ),
+  );
   const reload = createReloadHandler(daemon, file, logger);
   const calls = Array.from({ length: 500 }, (_, i) =>
-    ctx.screener.screen({ org: 'demo', channel: 'call', direction: 'inbound', from: i % 2 ? '+12025550100' : '+12025550101', to: '+12025550999' }));
+    ctx.screener.screen({
+      org: 'demo',
+      channel: 'call',
+      direction: 'inbound',
+      from: i % 2 ? '+12025550100' : '+12025550101',
+      to: '+12025550999',
+    }),
+  );
   const [outcome, verdicts] = await Promise.all([reload(), Promise.all(calls)]);
   t.equal(verdicts.length, 500, 'every in-flight screen() answered');
   t.equal(verdicts.filter((v) => v.action === 'reject').length, 250, 'and answered correctly');
@@ -43,7 +57,10 @@ t.test('SIGHUP handler: good config applied live with screen() calls in flight; 
   t.equal(ctx.config.fastagi.listen, '127.0.0.1:4573', 'listener keeps its running address until restart');
   t.equal(logger.level, 'debug', 'log level applied');
   t.ok(Object.isFrozen(ctx.config.screening), 'config stays frozen');
-  t.ok(lines.some((l) => l.level === 40 && /need a restart.*fastagi\.listen/.test(String(l.msg))), 'restart-needed keys named in a warning');
+  t.ok(
+    lines.some((l) => l.level === 40 && /need a restart.*fastagi\.listen/.test(String(l.msg))),
+    'restart-needed keys named in a warning',
+  );
 
   writeFileSync(file, base(dbPath, '[screening]\ndeadline_ms = "soon"\n'));
   const bad = await reload();
@@ -55,7 +72,13 @@ t.test('SIGHUP handler: good config applied live with screen() calls in flight; 
 
   writeFileSync(file, 'this is = = not toml');
   t.match(await reload(), { ok: false, reason: /line 1/ });
-  const v = await ctx.screener.screen({ org: 'demo', channel: 'call', direction: 'inbound', from: '+12025550100', to: '+12025550999' });
+  const v = await ctx.screener.screen({
+    org: 'demo',
+    channel: 'call',
+    direction: 'inbound',
+    from: '+12025550100',
+    to: '+12025550999',
+  });
   t.equal(v.action, 'reject', 'still screening after refused reloads');
 });
 
@@ -63,9 +86,22 @@ t.test('component reload hook can apply more keys', async (t) => {
   const dbPath = join(tempDir(t), 'cs.db');
   const seen: string[][] = [];
   const { daemon, ctx } = await startDaemon(t, dbPath, {
-    components: () => [{ name: 'fastagi', start: async () => {}, stop: async () => {}, reload: (_c, changed) => { seen.push([...changed]); return changed.filter((k) => k === 'fastagi.idle_timeout_ms'); } }],
+    components: () => [
+      {
+        name: 'fastagi',
+        start: async () => {},
+        stop: async () => {},
+        reload: (_c, changed) => {
+          seen.push([...changed]);
+          return changed.filter((k) => k === 'fastagi.idle_timeout_ms');
+        },
+      },
+    ],
   });
-  const next = new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "silent"\n[fastagi]\nidle_timeout_ms = 900\nmax_connections = 10\n`, 'x.toml');
+  const next = new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "silent"\n[fastagi]\nidle_timeout_ms = 900\nmax_connections = 10\n`,
+    'x.toml',
+  );
   const r = await daemon.reload(next);
   t.same(seen, [['fastagi.idle_timeout_ms', 'fastagi.max_connections']]);
   t.same(r.applied, ['fastagi.idle_timeout_ms']);
@@ -76,7 +112,9 @@ t.test('component reload hook can apply more keys', async (t) => {
 
 t.test('diffConfig and AdjustableTimers', async (t) => {
   const loader = new ConfigLoader();
-  t.same(diffConfig(loader.fromText('', 'a'), loader.fromText('[admin]\nlisten = "127.0.0.1:9"\n', 'b')), ['admin.listen']);
+  t.same(diffConfig(loader.fromText('', 'a'), loader.fromText('[admin]\nlisten = "127.0.0.1:9"\n', 'b')), [
+    'admin.listen',
+  ]);
   const base = new ManualClock();
   const timers = new AdjustableTimers(base);
   let runs = 0;
@@ -102,7 +140,13 @@ t.test('graceful stop under load: every answered verdict is flushed', async (t) 
   const load = (async () => {
     for (let b = 0; b < BATCHES; b++) {
       const batch = Array.from({ length: 50 }, async (_, i) => {
-        const req = { org: 'demo', channel: 'call' as const, direction: 'inbound' as const, from: `+1202555${String(1000 + i)}`, to: '+12025550999' };
+        const req = {
+          org: 'demo',
+          channel: 'call' as const,
+          direction: 'inbound' as const,
+          from: `+1202555${String(1000 + i)}`,
+          to: '+12025550999',
+        };
         const v = await ctx.screener.screen(req);
         ctx.screener.recordVerdict(req, 1, v, 'test', 50);
         answered++;
@@ -126,7 +170,8 @@ t.test('real process: SIGHUP reloads, bad file refused, SIGTERM exits 0 within 5
   const dir = tempDir(t);
   const dbPath = join(dir, 'cs.db');
   const file = join(dir, 'callscreen.toml');
-  const toml = (extra: string): string => `[store]\npath = ${JSON.stringify(dbPath)}\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n${extra}`;
+  const toml = (extra: string): string =>
+    `[store]\npath = ${JSON.stringify(dbPath)}\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n${extra}`;
   writeFileSync(file, toml(''));
   // Waits end when the line comes or the process exits without it: no 15 s limit that a loaded
   // machine (tsx compiling the daemon on a busy CPU) can miss.
@@ -152,7 +197,14 @@ t.test('real process: SIGHUP reloads, bad file refused, SIGTERM exits 0 within 5
   const { code } = await p.exited;
   // Exit code 0 is the proof of a stop within the daemon's own bound: past STOP_DEADLINE_MS its
   // guard logs and exits 1. The wall time is reported only.
-  t.equal(code, 0, `exit code 0: stopped within its own ${STOP_DEADLINE_MS} ms bound (stderr: ${p.stderr().slice(0, 300)})`);
+  t.equal(
+    code,
+    0,
+    `exit code 0: stopped within its own ${STOP_DEADLINE_MS} ms bound (stderr: ${p.stderr().slice(0, 300)})`,
+  );
   t.comment(`exited ${Date.now() - t0} ms after SIGTERM`);
-  t.ok(out.some((l) => l.msg === 'callscreen stopped'), 'stop logged (logs flushed)');
+  t.ok(
+    out.some((l) => l.msg === 'callscreen stopped'),
+    'stop logged (logs flushed)',
+  );
 });

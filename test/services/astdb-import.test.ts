@@ -12,7 +12,8 @@ import { cliActor, services, tempDir, type TapLike } from '../support/harness.js
 async function writeAstdb(t: TapLike, rows: ReadonlyArray<[string, string]>, table = 'astdb'): Promise<string> {
   const path = join(tempDir(t, 'astdb-'), 'astdb.sqlite3');
   const db = new sqlite3.Database(path);
-  const run = (sql: string, params: unknown[] = []): Promise<void> => new Promise((res, rej) => db.run(sql, params, (e) => (e ? rej(e) : res())));
+  const run = (sql: string, params: unknown[] = []): Promise<void> =>
+    new Promise((res, rej) => db.run(sql, params, (e) => (e ? rej(e) : res())));
   await run(`CREATE TABLE ${table} (key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key))`);
   for (const [k, v] of rows) await run(`INSERT INTO ${table} (key, value) VALUES (?, ?)`, [k, v]);
   await new Promise<void>((res, rej) => db.close((e) => (e ? rej(e) : res())));
@@ -39,7 +40,10 @@ t.test('astdbToCsv maps FreePBX keys (pure)', async (t) => {
   t.same(r.keys, ['/blacklist/5551234567', '/blacklist/blocked']);
   t.match(r.csv, /^number,kind,name,reason\n5551234567,exact,"Robo, ""the"" caller",/);
   t.match(r.csv, /\n,unidentified,/);
-  t.same(r.skipped.map((s) => s.key), ['/blacklist/dest', '/blacklist/x/y']);
+  t.same(
+    r.skipped.map((s) => s.key),
+    ['/blacklist/dest', '/blacklist/x/y'],
+  );
   t.same(astdbToCsv([{ key: '/blacklist/blocked', value: '0' }]).keys, [], 'flag off: no unidentified block');
 });
 
@@ -50,7 +54,10 @@ t.test('imports numbers and the unknown-caller flag; ignores other families; sou
   const before = readFileSync(path);
   const r = await new AstdbImport(s.importer).importFile(path, 'acme', { ...cliActor, source: 'astdb' });
   t.match(r, { rows: 4, added: 4, updated: 0, duplicates: 0, dryRun: false });
-  t.same(r.skipped.map((k) => k.key), ['/blacklist/dest']);
+  t.same(
+    r.skipped.map((k) => k.key),
+    ['/blacklist/dest'],
+  );
   const { entries } = await s.blocklist.list('acme');
   const got = entries.map((e) => [e.kind, e.value, e.name, e.source]).sort();
   t.same(got, [
@@ -67,8 +74,14 @@ t.test('imports numbers and the unknown-caller flag; ignores other families; sou
 t.test('bad numbers are reported by key and nothing is written; dry run writes nothing', async (t) => {
   const s = await services(t);
   await s.orgs.add('acme', 'Acme', 'US', cliActor);
-  const path = await writeAstdb(t, [['/blacklist/5551234567', 'ok'], ['/blacklist/call-me-maybe', 'bad'], ['/blacklist/911', 'emergency']]);
-  const err = await new AstdbImport(s.importer).importFile(path, 'acme', { ...cliActor, source: 'astdb' }).catch((e: unknown) => e);
+  const path = await writeAstdb(t, [
+    ['/blacklist/5551234567', 'ok'],
+    ['/blacklist/call-me-maybe', 'bad'],
+    ['/blacklist/911', 'emergency'],
+  ]);
+  const err = await new AstdbImport(s.importer)
+    .importFile(path, 'acme', { ...cliActor, source: 'astdb' })
+    .catch((e: unknown) => e);
   t.ok(err instanceof CallscreenError);
   t.match(err, { code: 'CS_ERR_IMPORT_INVALID', details: { errorCount: 2 } });
   t.match((err as Error).message, /\/blacklist\/call-me-maybe: /);
@@ -77,7 +90,12 @@ t.test('bad numbers are reported by key and nothing is written; dry run writes n
   t.equal((await s.blocklist.list('acme')).total, 0, 'nothing written');
 
   const ok = await writeAstdb(t, [['/blacklist/5551234567', 'ok']]);
-  const dry = await new AstdbImport(s.importer).importFile(ok, 'acme', { ...cliActor, source: 'astdb' }, { dryRun: true });
+  const dry = await new AstdbImport(s.importer).importFile(
+    ok,
+    'acme',
+    { ...cliActor, source: 'astdb' },
+    { dryRun: true },
+  );
   t.match(dry, { rows: 1, added: 1, dryRun: true });
   t.equal((await s.blocklist.list('acme')).total, 0, 'dry run wrote nothing');
 });
@@ -89,5 +107,7 @@ t.test('missing file, wrong file, unknown org', async (t) => {
   const other = await writeAstdb(t, [['/blacklist/5551234567', 'x']], 'not_astdb');
   await t.rejects(readAstdbBlacklist(other), { code: 'CS_ERR_IMPORT_INVALID', message: /no astdb table/ });
   const path = await writeAstdb(t, [['/blacklist/5551234567', 'x']]);
-  await t.rejects(new AstdbImport(s.importer).importFile(path, 'nope', { ...cliActor, source: 'astdb' }), { code: 'CS_ERR_ORG_NOT_FOUND' });
+  await t.rejects(new AstdbImport(s.importer).importFile(path, 'nope', { ...cliActor, source: 'astdb' }), {
+    code: 'CS_ERR_ORG_NOT_FOUND',
+  });
 });

@@ -16,11 +16,14 @@ function detector(changes: Partial<FloodPolicy> = {}, maxKeys?: number) {
   const holds: FloodHold[] = [];
   const policy = floodPolicy(changes);
   const d = new FloodDetector({
-    clock, policy: () => policy, onHold: (h) => holds.push(h),
+    clock,
+    policy: () => policy,
+    onHold: (h) => holds.push(h),
     parseNumber: (raw, region) => normalizer.parseCallerId(raw, region),
     ...(maxKeys !== undefined ? { maxKeys } : {}),
   });
-  const call = (caller: string, did = '+15550100'): void => d.observe({ orgId: 1, org: 'demo', caller, did } satisfies FloodCall);
+  const call = (caller: string, did = '+15550100'): void =>
+    d.observe({ orgId: 1, org: 'demo', caller, did } satisfies FloodCall);
   return { clock, holds, d, call };
 }
 
@@ -105,9 +108,19 @@ t.test('observeScreened counts only inbound calls let through by default', async
   const org = { org: { id: 1, slug: 'demo', policy: { region: 'US' } } } as unknown as OrgState;
   const base: Screened = {
     req: { org: 'demo', channel: 'call', direction: 'inbound', from: '+14155550004', to: '5550100' },
-    org, fallback: null, verdict: { action: 'allow', normalized: '+14155550004', rule: null, reason: 'allowed' },
+    org,
+    fallback: null,
+    verdict: { action: 'allow', normalized: '+14155550004', rule: null, reason: 'allowed' },
   };
-  const blocked: Screened = { ...base, verdict: { action: 'reject', normalized: '+14155550004', rule: { id: 1, kind: 'exact', value: '+14155550004' }, reason: 'x' } };
+  const blocked: Screened = {
+    ...base,
+    verdict: {
+      action: 'reject',
+      normalized: '+14155550004',
+      rule: { id: 1, kind: 'exact', value: '+14155550004' },
+      reason: 'x',
+    },
+  };
   const sms: Screened = { ...base, req: { ...base.req, channel: 'sms' } };
   const failOpen: Screened = { ...base, fallback: 'error' };
   const withheld: Screened = { ...base, verdict: { ...base.verdict, normalized: 'unidentified' } };
@@ -126,7 +139,9 @@ t.test('memory stays within maxKeys, and its size is measured', async (t) => {
   // What counting costs per call, for the record (no bound asserted: it depends on the machine).
   const t0 = performance.now();
   for (let i = 0; i < 100_000; i++) call(`+1${String(2000000000 + (i % 3000) * 7919)}`, `+1555010${i % 10}`);
-  t.comment(`flood detector: ${((performance.now() - t0) * 1000 / 100_000).toFixed(2)} µs per call counted (100,000 calls, 3,000 callers)`);
+  t.comment(
+    `flood detector: ${(((performance.now() - t0) * 1000) / 100_000).toFixed(2)} µs per call counted (100,000 calls, 3,000 callers)`,
+  );
   // Bytes per key with the default thresholds: fill 20,000 keys (the default bound) and weigh the heap.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) {

@@ -22,17 +22,31 @@ t.test('settleAll goes beyond 1,000 messages; a failed release leaves the rest h
   };
   await hold(1_250, '+15550001111');
   const before = (await ctx.quarantine.list(acme.id, { contactId: ids.contact })).total;
-  t.equal(before, 1_252, 'the fixture\'s two and 1,250 more');
-  t.equal(await ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'delete', cliActor), 1_252, 'every one deleted');
+  t.equal(before, 1_252, "the fixture's two and 1,250 more");
+  t.equal(
+    await ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'delete', cliActor),
+    1_252,
+    'every one deleted',
+  );
   t.equal((await ctx.quarantine.list(acme.id, { status: 'all' })).total, 0);
 
   await hold(1_100, '+15550001111');
   if (!deliverer) throw new Error('the panel fixture has a fake deliverer');
-  t.equal(await ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'release', cliActor), 1_100, 'every one released');
+  t.equal(
+    await ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'release', cliActor),
+    1_100,
+    'every one released',
+  );
   t.equal(deliverer.delivered.length, 1_100);
 
   await hold(5, '+15550001111');
   deliverer.down = true;
-  await t.rejects(ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'release', cliActor), { code: 'CS_ERR_UNAVAILABLE' });
-  t.equal((await ctx.quarantine.list(acme.id, { contactId: ids.contact })).total, 5, 'a failed release leaves them held');
+  await t.rejects(ctx.quarantine.settleAll(acme.id, { contactId: ids.contact }, 'release', cliActor), {
+    code: 'CS_ERR_UNAVAILABLE',
+  });
+  t.equal(
+    (await ctx.quarantine.list(acme.id, { contactId: ids.contact })).total,
+    5,
+    'a failed release leaves them held',
+  );
 });

@@ -13,18 +13,23 @@ const require = createRequire(import.meta.url);
 /** Runs `sql` from a separate node process with its own sqlite3 connection, as any script could. */
 function commitFromAnotherProcess(dir: string, dbPath: string, sql: string): Promise<void> {
   const script = join(dir, 'writer.cjs');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
 const sqlite3 = require(${JSON.stringify(require.resolve('sqlite3'))});
 const db = new sqlite3.Database(process.argv[2]);
 db.configure('busyTimeout', 5000);
 db.exec(process.argv[3], (err) => { if (err) { console.error(err.message); process.exit(1); } db.close(() => process.exit(0)); });
-`);
+`,
+  );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, dbPath, sql], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${String(code)}: ${stderr}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`writer exited ${String(code)}: ${stderr}`)),
+    );
   });
 }
 
@@ -32,9 +37,16 @@ t.test('a change committed by a second process reaches a running daemon’s verd
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { timers: systemScheduler });
-  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'allow', 'allowed and cached as not blocked');
-  await commitFromAnotherProcess(tempDir(t), s.dbPath,
-    "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', '+15551234567', 'voicemail', 'script', 0, 'cli');");
+  t.equal(
+    (await ctx.screener.screen({ ...base, from: '+15551234567' })).action,
+    'allow',
+    'allowed and cached as not blocked',
+  );
+  await commitFromAnotherProcess(
+    tempDir(t),
+    s.dbPath,
+    "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', '+15551234567', 'voicemail', 'script', 0, 'cli');",
+  );
   // Propagation is asynchronous by design (the feed polls every 20 ms here): wait, bounded.
   const deadline = Date.now() + 5000;
   let action = 'allow';
@@ -56,14 +68,26 @@ t.test('only what changed is refreshed: other cached entries survive a change', 
   t.ok(ctx.screener.screenSync({ ...base, from: '+15551111111' }), 'cached');
   await s.blocklist.block('demo', { kind: 'exact', number: '+15552222222' }, {}, cliActor);
   await ctx.feed.poll();
-  t.match(ctx.screener.screenSync({ ...base, from: '+15551111111' }), { action: 'reject' }, 'still answered from memory after an unrelated change');
-  t.match(ctx.screener.screenSync({ ...base, from: '+15552222222' }), { action: 'reject' }, 'the new one is in memory already');
+  t.match(
+    ctx.screener.screenSync({ ...base, from: '+15551111111' }),
+    { action: 'reject' },
+    'still answered from memory after an unrelated change',
+  );
+  t.match(
+    ctx.screener.screenSync({ ...base, from: '+15552222222' }),
+    { action: 'reject' },
+    'the new one is in memory already',
+  );
   await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1900' }, {}, cliActor);
   await ctx.feed.poll();
   t.match(ctx.screener.screenSync({ ...base, from: '+19005550000' }), { action: 'reject', rule: { kind: 'prefix' } });
   await s.orgs.updateSettings('demo', { outboundPolicy: 'deny' }, cliActor);
   await ctx.feed.poll();
-  t.match(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'outbound', from: '201', to: '+15551111111' }), { action: 'deny' }, 'settings reloaded');
+  t.match(
+    ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'outbound', from: '201', to: '+15551111111' }),
+    { action: 'deny' },
+    'settings reloaded',
+  );
 });
 
 t.test('a bulk import rebuilds the key set once instead of number by number', async (t) => {
@@ -76,7 +100,10 @@ t.test('a bulk import rebuilds the key set once instead of number by number', as
   await s.importer.importText(rows.join('\n'), 'demo', { name: 'importer', source: 'import', origin: 'test' });
   const before = ctx.index.org('demo')?.generation;
   await ctx.feed.poll();
-  t.ok(lines.some((l) => l.msg === 'bulk change: key set rebuilt'), 'took the bulk path');
+  t.ok(
+    lines.some((l) => l.msg === 'bulk change: key set rebuilt'),
+    'took the bulk path',
+  );
   t.not(ctx.index.org('demo')?.generation, before, 'new generation: old cache keys just age out');
   t.equal(ctx.index.stats().keys, 5000);
   t.equal((await ctx.screener.screen({ ...base, from: '+15551004999' })).action, 'reject');
@@ -96,8 +123,15 @@ t.test('a change log pruned past the daemon’s position makes it reload everyth
   const top = (await s.db.get<{ s: number }>('SELECT max(seq) AS s FROM changes'))!.s;
   await s.db.run('DELETE FROM changes WHERE seq < ?', [top]);
   await ctx.feed.poll();
-  t.ok(lines.some((l) => /pruned past this daemon/.test(String(l.msg))), 'noticed the gap');
-  t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'reject', 'the change whose log row was pruned is seen');
+  t.ok(
+    lines.some((l) => /pruned past this daemon/.test(String(l.msg))),
+    'noticed the gap',
+  );
+  t.equal(
+    (await ctx.screener.screen({ ...base, from: '+15551234567' })).action,
+    'reject',
+    'the change whose log row was pruned is seen',
+  );
   t.equal((await ctx.screener.screen({ ...base, from: '+15557654321' })).action, 'reject');
 });
 
@@ -136,6 +170,10 @@ t.test('a fetch racing a change is not cached stale', async (t) => {
   await ctx.feed.poll();
   release();
   t.equal((await racing).action, 'reject', 'the racing call got the answer of when it asked');
-  t.match(ctx.screener.screenSync({ ...base, from: '+15551234567' }), { action: 'voicemail' }, 'the cache holds the newer entry, not the stale fetch');
+  t.match(
+    ctx.screener.screenSync({ ...base, from: '+15551234567' }),
+    { action: 'voicemail' },
+    'the cache holds the newer entry, not the stale fetch',
+  );
   t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'voicemail');
 });

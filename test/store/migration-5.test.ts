@@ -8,10 +8,11 @@ import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../daemon/store/mi
 import { openStore } from '../../daemon/store/store.js';
 import { tempDir } from '../support/harness.js';
 
-const insert = (db: Database, source: string, value: string) => db.run(
-  "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', ?, 'reject', 'x', 0, ?)",
-  [value, source],
-);
+const insert = (db: Database, source: string, value: string) =>
+  db.run(
+    "INSERT INTO entries (org_id, list, kind, value, mode, created_by, created_at, source) VALUES (1, 'block', 'exact', ?, 'reject', 'x', 0, ?)",
+    [value, source],
+  );
 
 t.test('a schema-2 database with entries migrates to 5: sources auto and handset accepted', async (t) => {
   const path = join(tempDir(t), 'old.db');
@@ -34,8 +35,12 @@ t.test('a schema-2 database with entries migrates to 5: sources auto and handset
   const second = await Database.open(path);
   t.teardown(() => second.close());
   await insert(second, 'auto', '+15550005');
-  t.same((await second.all<{ value: string; source: string }>('SELECT value, source FROM entries ORDER BY id')).map((r) => `${r.value} ${r.source}`),
-    ['+15550001 cli', '+15550002 auto', '+15550003 handset', '+15550005 auto']);
+  t.same(
+    (await second.all<{ value: string; source: string }>('SELECT value, source FROM entries ORDER BY id')).map(
+      (r) => `${r.value} ${r.source}`,
+    ),
+    ['+15550001 cli', '+15550002 auto', '+15550003 handset', '+15550005 auto'],
+  );
   t.equal((await db.get<{ integrity_check: string }>('PRAGMA integrity_check'))?.integrity_check, 'ok');
   t.ok(await db.get("SELECT 1 FROM sqlite_schema WHERE name = 'block_requests'"), 'block_requests created');
   t.ok(await db.get("SELECT 1 FROM sqlite_schema WHERE name = 'org_flood_policy'"), 'org_flood_policy created');

@@ -56,20 +56,26 @@ t.test('random differential against Set', async (t) => {
   // A fixed-seed generator so a failure reproduces.
   let seed = 0x2545f491;
   const rnd = (): number => {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     return (seed >>> 0) / 4294967296;
   };
   const s = new NumberKeyMap();
   const ref = new Set<number>();
   // Keys from a small range so adds, deletes and lookups collide often; short codes included.
-  const key = (): number => (rnd() < 0.1 ? -(3 * 10_000_000 + Math.floor(rnd() * 1000)) : 4400000000 + Math.floor(rnd() * 5000));
+  const key = (): number =>
+    rnd() < 0.1 ? -(3 * 10_000_000 + Math.floor(rnd() * 1000)) : 4400000000 + Math.floor(rnd() * 5000);
   let mismatches = 0;
   for (let i = 0; i < 100_000; i++) {
     const k = key();
     const op = rnd();
-    if (op < 0.45) { s.set(k, 7, 0); ref.add(k); }
-    else if (op < 0.75) { if (s.delete(k) !== ref.delete(k)) mismatches++; }
-    else if (s.has(k) !== ref.has(k)) mismatches++;
+    if (op < 0.45) {
+      s.set(k, 7, 0);
+      ref.add(k);
+    } else if (op < 0.75) {
+      if (s.delete(k) !== ref.delete(k)) mismatches++;
+    } else if (s.has(k) !== ref.has(k)) mismatches++;
     if (s.size !== ref.size) mismatches++;
   }
   for (const k of ref) if (!s.has(k)) mismatches++;

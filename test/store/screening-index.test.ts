@@ -21,7 +21,13 @@ const num = (i: number): string => `+1${BASE + i}`;
 
 async function compare(t: Test, ctx: DaemonContext, numbers: readonly string[], label: string): Promise<void> {
   for (const s of ctx.index.orgs()) s.cache.clear();
-  const reqs: ScreenRequest[] = numbers.map((from) => ({ org: 'demo', channel: 'call', direction: 'inbound', from, to: '+15550100' }));
+  const reqs: ScreenRequest[] = numbers.map((from) => ({
+    org: 'demo',
+    channel: 'call',
+    direction: 'inbound',
+    from,
+    to: '+15550100',
+  }));
   const fast = reqs.map((r) => ctx.screener.screenSync(r));
   const slow = await Promise.all(reqs.map((r) => ctx.screener.screen(r)));
   let differ = 0;
@@ -29,10 +35,16 @@ async function compare(t: Test, ctx: DaemonContext, numbers: readonly string[], 
   for (let i = 0; i < reqs.length; i++) {
     const a = fast[i]!;
     const b = slow[i]!;
-    const same = a.action === b.action && a.sipCode === b.sipCode && a.rule?.id === b.rule?.id && a.rule?.kind === b.rule?.kind && a.rule?.mode === b.rule?.mode;
+    const same =
+      a.action === b.action &&
+      a.sipCode === b.sipCode &&
+      a.rule?.id === b.rule?.id &&
+      a.rule?.kind === b.rule?.kind &&
+      a.rule?.mode === b.rule?.mode;
     if (!same) {
       differ++;
-      if (examples.length < 5) examples.push(`${String(numbers[i])}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
+      if (examples.length < 5)
+        examples.push(`${String(numbers[i])}: ${a.action}/${String(a.rule?.id)} vs ${b.action}/${String(b.rule?.id)}`);
     }
   }
   t.equal(differ, 0, `${label}: summary and full entries agree on ${reqs.length} numbers ${examples.join('; ')}`);
@@ -58,19 +70,43 @@ t.test('verdicts from the key map equal verdicts from the full entries', async (
   writeFileSync(csv, lines.join('\n') + '\n');
   await s.importer.importFile(csv, 'demo', cliActor);
   const contact = await s.contacts.add('demo', 'Pushy Vendor', [num(N + 1), num(N + 2), num(10)], cliActor);
-  await s.blocklist.block('demo', { kind: 'contact', contactId: contact.id }, { mode: 'voicemail', reason: 'vendor' }, cliActor);
-  await s.blocklist.block('demo', { kind: 'prefix', prefix: `+1${BASE + 30_000}`.slice(0, 9) }, { mode: 'reject' }, cliActor);
+  await s.blocklist.block(
+    'demo',
+    { kind: 'contact', contactId: contact.id },
+    { mode: 'voicemail', reason: 'vendor' },
+    cliActor,
+  );
+  await s.blocklist.block(
+    'demo',
+    { kind: 'prefix', prefix: `+1${BASE + 30_000}`.slice(0, 9) },
+    { mode: 'reject' },
+    cliActor,
+  );
 
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const numbers = [
     ...Array.from({ length: N }, (_, i) => num(i)),
-    num(N + 1), num(N + 2), num(N + 3), num(30_000), '+15550000000', 'anonymous',
+    num(N + 1),
+    num(N + 2),
+    num(N + 3),
+    num(30_000),
+    '+15550000000',
+    'anonymous',
   ];
   const stats = ctx.index.stats();
   t.equal(stats.keys, N + 2, 'every listed number in the key map (the contact adds two new ones)');
-  t.equal(stats.complex, allowed.length + 3, 'numbers with two entries (19,998 across the page boundary too) or on the contact keep full entries');
+  t.equal(
+    stats.complex,
+    allowed.length + 3,
+    'numbers with two entries (19,998 across the page boundary too) or on the contact keep full entries',
+  );
   await compare(t, ctx, numbers, 'loaded at start');
-  t.equal(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(19_999), to: '+15550100' }).action, 'allow', 'the allow entry across the page boundary wins');
+  t.equal(
+    ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(19_999), to: '+15550100' })
+      .action,
+    'allow',
+    'the allow entry across the page boundary wins',
+  );
 
   // Time passes: timed blocks expire in memory exactly as in SQLite.
   s.clock.set(now + 2 * 3_600_000);
@@ -82,8 +118,18 @@ t.test('verdicts from the key map equal verdicts from the full entries', async (
   await s.blocklist.block('demo', { kind: 'exact', number: num(40_000) }, { mode: 'voicemail' }, cliActor);
   await ctx.feed.poll();
   await compare(t, ctx, [num(1), num(2), num(3), num(40_000), num(5)], 'after changes');
-  t.equal(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' }).action, 'allow', 'unblocked');
-  t.equal(ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(40_000), to: '+15550100' }).action, 'voicemail', 'newly blocked');
+  t.equal(
+    ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' })
+      .action,
+    'allow',
+    'unblocked',
+  );
+  t.equal(
+    ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(40_000), to: '+15550100' })
+      .action,
+    'voicemail',
+    'newly blocked',
+  );
 });
 
 t.test('an org being reloaded is never missing: calls made meanwhile find it (they would fail open)', async (t) => {
@@ -97,12 +143,20 @@ t.test('an org being reloaded is never missing: calls made meanwhile find it (th
     const reloading = { done: false };
     let looks = 0;
     let missing = 0;
-    const p = reload().then(() => { reloading.done = true; });
+    const p = reload().then(() => {
+      reloading.done = true;
+    });
     // Look between every turn of the event loop until the reload has finished.
     while (!reloading.done) {
       looks++;
       if (ctx.index.orgForDid('+15550100') === undefined || ctx.index.org('demo') === undefined) missing++;
-      const v = ctx.screener.screenSync({ org: 'demo', channel: 'call', direction: 'inbound', from: num(1), to: '+15550100' });
+      const v = ctx.screener.screenSync({
+        org: 'demo',
+        channel: 'call',
+        direction: 'inbound',
+        from: num(1),
+        to: '+15550100',
+      });
       if (v.action !== 'reject') missing++;
       await new Promise((r) => setImmediate(r));
     }

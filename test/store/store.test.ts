@@ -17,7 +17,11 @@ t.test('the store on a real SQLite file: created with schema, WAL, private mode,
   await db.run("INSERT INTO orgs (slug, name, region, created_at) VALUES ('demo', 'Demo', 'US', 0)");
   await db.close();
   const again = await openStore(path);
-  t.equal((await again.get<{ slug: string }>('SELECT slug FROM orgs'))?.slug, 'demo', 'data survives reopen; migration not re-run');
+  t.equal(
+    (await again.get<{ slug: string }>('SELECT slug FROM orgs'))?.slug,
+    'demo',
+    'data survives reopen; migration not re-run',
+  );
   await again.close();
 });
 
@@ -31,10 +35,13 @@ t.test('a database from a newer program is refused with CS_ERR_DB_SCHEMA', async
 
 t.test('a failed transaction leaves nothing behind', async (t) => {
   const s = await services(t);
-  await t.rejects(s.db.transaction(async () => {
-    await s.db.run("INSERT INTO orgs (slug, name, region, created_at) VALUES ('x', 'X', 'US', 0)");
-    throw new Error('boom');
-  }), /boom/);
+  await t.rejects(
+    s.db.transaction(async () => {
+      await s.db.run("INSERT INTO orgs (slug, name, region, created_at) VALUES ('x', 'X', 'US', 0)");
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   t.equal((await s.db.get<{ c: number }>('SELECT count(*) AS c FROM orgs'))?.c, 0);
 });
 
@@ -67,12 +74,18 @@ t.test('SQLite codes map to catalogue codes in one place (translate), naming the
   t.equal(translate(Object.assign(new Error('ro'), { code: 'SQLITE_READONLY' }), 'x', path).code, 'CS_ERR_DB_OPEN');
 });
 
-t.test('Database.open: a missing file with create: false is CS_ERR_DB_MISSING naming it; nothing created', async (t) => {
-  const path = join(tempDir(t), 'nope.db');
-  await t.rejects(Database.open(path, { create: false }), { code: 'CS_ERR_DB_MISSING', message: /nope\.db does not exist/ });
-  await t.rejects(Database.open(path, { readOnly: true, create: false }), { code: 'CS_ERR_DB_MISSING' });
-  t.notOk(existsSync(path));
-});
+t.test(
+  'Database.open: a missing file with create: false is CS_ERR_DB_MISSING naming it; nothing created',
+  async (t) => {
+    const path = join(tempDir(t), 'nope.db');
+    await t.rejects(Database.open(path, { create: false }), {
+      code: 'CS_ERR_DB_MISSING',
+      message: /nope\.db does not exist/,
+    });
+    await t.rejects(Database.open(path, { readOnly: true, create: false }), { code: 'CS_ERR_DB_MISSING' });
+    t.notOk(existsSync(path));
+  },
+);
 
 t.test('a statement on a corrupt page fails with CS_ERR_DB_CORRUPT, not a generic error', async (t) => {
   const path = join(tempDir(t), 'c.db');
@@ -86,5 +99,8 @@ t.test('a statement on a corrupt page fails with CS_ERR_DB_CORRUPT, not a generi
   closeSync(fd);
   const again = await Database.open(path, { create: false });
   t.teardown(() => again.close().catch(() => undefined));
-  await t.rejects(again.run("INSERT INTO orgs (slug, name, region, created_at) VALUES ('x', 'X', 'US', 0)"), { code: 'CS_ERR_DB_CORRUPT', details: { path } });
+  await t.rejects(again.run("INSERT INTO orgs (slug, name, region, created_at) VALUES ('x', 'X', 'US', 0)"), {
+    code: 'CS_ERR_DB_CORRUPT',
+    details: { path },
+  });
 });

@@ -21,7 +21,11 @@ const CI = process.env.CI === 'true' || process.env.CI === '1';
 
 /** Why the sandbox cannot be had here, or null when it can. */
 export const sandboxUnavailable: string | null =
-  process.env.CALLSCREEN_SKIP_SANDBOX === '1' ? 'CALLSCREEN_SKIP_SANDBOX=1' : process.getuid?.() !== 0 ? 'the PBX sandbox needs root (chroot)' : null;
+  process.env.CALLSCREEN_SKIP_SANDBOX === '1'
+    ? 'CALLSCREEN_SKIP_SANDBOX=1'
+    : process.getuid?.() !== 0
+      ? 'the PBX sandbox needs root (chroot)'
+      : null;
 
 /**
  * `t.test(name, body)` when the sandbox can be had; else that test skipped with the reason (tap's
@@ -38,7 +42,10 @@ export function sandboxTest(t: Test, name: string, body: (t: Test) => Promise<vo
 export type SuiteServices = Awaited<ReturnType<typeof services>>;
 
 /** Services on a fresh database with org `demo` (US) on the sandbox's DIDs and `dids`. */
-export async function demoServices(t: Test, options: { clock?: ManualClock; dids?: readonly string[] } = {}): Promise<SuiteServices> {
+export async function demoServices(
+  t: Test,
+  options: { clock?: ManualClock; dids?: readonly string[] } = {},
+): Promise<SuiteServices> {
   const s = await services(t, options.clock ? { clock: options.clock } : {});
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', [...sandbox.SANDBOX.dids, ...(options.dids ?? [])], cliActor);
@@ -72,7 +79,11 @@ export interface AsteriskDaemon {
  * Starts the daemon on `s`'s database with FastAGI on a free port, and the sandbox (fail mode open)
  * sending its calls there; both are stopped by `t`'s teardown.
  */
-export async function startAsteriskDaemon(t: Test, s: SuiteServices, options: AsteriskDaemonOptions = {}): Promise<AsteriskDaemon> {
+export async function startAsteriskDaemon(
+  t: Test,
+  s: SuiteServices,
+  options: AsteriskDaemonOptions = {},
+): Promise<AsteriskDaemon> {
   if (options.sandboxFirst === true) {
     await sandbox.start({ failMode: 'open' });
     t.teardown(() => sandbox.stop());
@@ -81,7 +92,12 @@ export async function startAsteriskDaemon(t: Test, s: SuiteServices, options: As
   const { daemon, ctx } = await startDaemon(t, s.dbPath, {
     clock: options.clock ?? s.clock,
     ...(options.logger ? { logger: options.logger } : {}),
-    toml: ['[fastagi]', 'listen = "127.0.0.1:0"', ...(options.defaultOrg === false ? [] : ['default_org = "demo"']), options.toml ?? ''].join('\n'),
+    toml: [
+      '[fastagi]',
+      'listen = "127.0.0.1:0"',
+      ...(options.defaultOrg === false ? [] : ['default_org = "demo"']),
+      options.toml ?? '',
+    ].join('\n'),
     components: (c): Component[] => [(server = buildFastAgiServer(c))],
   });
   if (!server) throw new Error('the daemon built no FastAGI server');

@@ -14,11 +14,27 @@ export interface RecordOptions {
 }
 
 /** Inserts `n` records of `number` (an inbound call by default), `ago` ms before `now`. */
-export async function recordCalls(db: Database, orgId: number, now: number, number: string, n: number, o: RecordOptions = {}): Promise<void> {
+export async function recordCalls(
+  db: Database,
+  orgId: number,
+  now: number,
+  number: string,
+  n: number,
+  o: RecordOptions = {},
+): Promise<void> {
   for (let i = 0; i < n; i++) {
     await db.run(
       `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, adapter) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'test')`,
-      [now - (o.ago ?? DAY_MS) - i, orgId, o.channel ?? 'call', o.direction ?? 'inbound', number, o.to ?? '+12125550100', number, o.action ?? 'allow'],
+      [
+        now - (o.ago ?? DAY_MS) - i,
+        orgId,
+        o.channel ?? 'call',
+        o.direction ?? 'inbound',
+        number,
+        o.to ?? '+12125550100',
+        number,
+        o.action ?? 'allow',
+      ],
     );
   }
 }

@@ -39,13 +39,18 @@ interface ScriptResult {
 
 function runScript(args: string[], timeoutMs: number): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(DRACHTIO_SCRIPT, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`drachtio-sandbox ${args.join(' ')}: ${err.message}\n${stderr}`));
-        return;
-      }
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
-    });
+    const child = execFile(
+      DRACHTIO_SCRIPT,
+      args,
+      { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(new Error(`drachtio-sandbox ${args.join(' ')}: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }

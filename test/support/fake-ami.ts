@@ -16,11 +16,14 @@ export class FakeAmi {
 
   /** As the client's: a refusal is a rejected promise, never a throw. */
   action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
-    return new Promise((resolve) => { resolve(this.answer(name, fields)); });
+    return new Promise((resolve) => {
+      resolve(this.answer(name, fields));
+    });
   }
 
   private answer(name: string, fields: Readonly<Record<string, string>>): AmiMessage {
-    if (this.currentState !== 'connected') throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
+    if (this.currentState !== 'connected')
+      throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
     this.actions.push({ name, fields: { ...fields } });
     const key = `/${String(fields.Family)}/${String(fields.Key)}`;
     const fail = (m: string): never => {
@@ -50,7 +53,8 @@ export class FakeAmi {
   }
 
   emit(fields: Record<string, string>): void {
-    for (const l of this.events) l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
+    for (const l of this.events)
+      l({ name: 'UserEvent', fields: { Event: 'UserEvent', UserEvent: 'CallScreen', ...fields } });
   }
 
   onState(l: (s: LinkState) => void): () => void {

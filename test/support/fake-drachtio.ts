@@ -72,7 +72,13 @@ export class FakeDrachtio {
   until(test: () => boolean, ms = 3000): Promise<void> {
     if (test()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const w = { test, resolve: () => { clearTimeout(timer); resolve(); } };
+      const w = {
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
         reject(new Error('fake drachtio: condition not met in time'));
@@ -86,7 +92,9 @@ export class FakeDrachtio {
     const txnId = options.txnId ?? randomUUID();
     const time = new Date().toISOString().slice(11, 23);
     this.sent.set(txnId, sip);
-    const frame = this.frame(`${randomUUID()}|sip|network|${Buffer.byteLength(sip)}|udp|198.51.100.7|5060|${time}|${txnId}||${this.sipAddress.ip}|${this.sipAddress.port}|\r\n${sip}`);
+    const frame = this.frame(
+      `${randomUUID()}|sip|network|${Buffer.byteLength(sip)}|udp|198.51.100.7|5060|${time}|${txnId}||${this.sipAddress.ip}|${this.sipAddress.port}|\r\n${sip}`,
+    );
     const size = options.chunkBytes ?? frame.length;
     for (let i = 0; i < frame.length; i += size) this.socket?.write(frame.subarray(i, i + size));
     return txnId;
@@ -167,13 +175,45 @@ export class FakeDrachtio {
     } else if (verb === 'sip' && crlf !== -1) {
       const sip = msg.slice(crlf + 2);
       const time = new Date().toISOString().slice(11, 23);
-      this.replyWithSip(msgId, ['OK', 'application', String(Buffer.byteLength(sip)), 'udp', '198.51.100.7', '5060', time, tokens[0] ?? '', tokens[1] ?? '', '', 'Msg sent:', ''], sip);
+      this.replyWithSip(
+        msgId,
+        [
+          'OK',
+          'application',
+          String(Buffer.byteLength(sip)),
+          'udp',
+          '198.51.100.7',
+          '5060',
+          time,
+          tokens[0] ?? '',
+          tokens[1] ?? '',
+          '',
+          'Msg sent:',
+          '',
+        ],
+        sip,
+      );
     } else if (verb === 'proxy') {
       const txnId = tokens[0] ?? '';
       const dest = /@?([\d.]+)(?::(\d+))?/.exec(tokens.at(-1)?.replace(/^sips?:(?:[^@]*@)?/, '') ?? '');
       const final = this.destinationResponse(txnId, this.proxyStatus);
       const time = new Date().toISOString().slice(11, 23);
-      this.replyWithSip(msgId, ['OK', 'network', String(Buffer.byteLength(final)), 'udp', dest?.[1] ?? '', dest?.[2] ?? '5060', time, '', '', 'continue'], final);
+      this.replyWithSip(
+        msgId,
+        [
+          'OK',
+          'network',
+          String(Buffer.byteLength(final)),
+          'udp',
+          dest?.[1] ?? '',
+          dest?.[2] ?? '5060',
+          time,
+          '',
+          '',
+          'continue',
+        ],
+        final,
+      );
       this.reply(msgId, 'OK', 'done');
     } else if (verb === 'ping') {
       this.reply(msgId, 'OK');
@@ -188,7 +228,10 @@ export class FakeDrachtio {
 }
 
 /** A SIP request as drachtio-server passes it on (headers the parser needs, CRLF line ends). */
-export function sipRequest(method: 'INVITE' | 'MESSAGE', opts: { from: string; to: string; headers?: Record<string, string>; body?: string }): string {
+export function sipRequest(
+  method: 'INVITE' | 'MESSAGE',
+  opts: { from: string; to: string; headers?: Record<string, string>; body?: string },
+): string {
   const callId = `${randomUUID()}@198.51.100.7`;
   const body = opts.body ?? '';
   const lines = [

@@ -82,17 +82,38 @@ export function chatplanMessage(over: Record<string, string> = {}): Record<strin
   // FreeSWITCH numbers every event it fires; any distinct number will do here.
   const n = 4000 + Math.floor(Math.random() * 1e9);
   return {
-    login: 'sip:mod_sofia@198.51.100.1:5080', proto: 'sip', to_proto: 'sip',
-    from: '+15550000000@carrier.example', from_user: '+15550000000', from_host: 'carrier.example',
-    to_user: '+15550100', to_host: 'pbx.example', from_sip_ip: '198.51.100.7', from_sip_port: '5060',
-    to: '+15550100@pbx.example', subject: 'SIMPLE MESSAGE', context: 'public', type: 'text/plain',
-    from_full: '"Some Sender" <sip:+15550000000@carrier.example>;tag=8h2Kx9', sip_profile: 'external',
-    dest_proto: 'sip', max_forwards: '69', callscreen: 'screen',
-    'Event-Name': 'MESSAGE', 'Core-UUID': '6f1c2a7e-1d2b-4c3d-8e9f-0a1b2c3d4e5f', 'FreeSWITCH-Hostname': 'pbx',
-    'FreeSWITCH-Switchname': 'pbx', 'FreeSWITCH-IPv4': '198.51.100.1', 'FreeSWITCH-IPv6': '::1',
-    'Event-Date-Local': '2026-11-01 12:00:00', 'Event-Date-GMT': 'Sun, 01 Nov 2026 12:00:00 GMT',
-    'Event-Date-Timestamp': '1793534400000000', 'Event-Calling-File': 'mod_sms.c', 'Event-Calling-Function': 'fire_function',
-    'Event-Calling-Line-Number': '466', 'Event-Sequence': String(n),
+    login: 'sip:mod_sofia@198.51.100.1:5080',
+    proto: 'sip',
+    to_proto: 'sip',
+    from: '+15550000000@carrier.example',
+    from_user: '+15550000000',
+    from_host: 'carrier.example',
+    to_user: '+15550100',
+    to_host: 'pbx.example',
+    from_sip_ip: '198.51.100.7',
+    from_sip_port: '5060',
+    to: '+15550100@pbx.example',
+    subject: 'SIMPLE MESSAGE',
+    context: 'public',
+    type: 'text/plain',
+    from_full: '"Some Sender" <sip:+15550000000@carrier.example>;tag=8h2Kx9',
+    sip_profile: 'external',
+    dest_proto: 'sip',
+    max_forwards: '69',
+    callscreen: 'screen',
+    'Event-Name': 'MESSAGE',
+    'Core-UUID': '6f1c2a7e-1d2b-4c3d-8e9f-0a1b2c3d4e5f',
+    'FreeSWITCH-Hostname': 'pbx',
+    'FreeSWITCH-Switchname': 'pbx',
+    'FreeSWITCH-IPv4': '198.51.100.1',
+    'FreeSWITCH-IPv6': '::1',
+    'Event-Date-Local': '2026-11-01 12:00:00',
+    'Event-Date-GMT': 'Sun, 01 Nov 2026 12:00:00 GMT',
+    'Event-Date-Timestamp': '1793534400000000',
+    'Event-Calling-File': 'mod_sms.c',
+    'Event-Calling-Function': 'fire_function',
+    'Event-Calling-Line-Number': '466',
+    'Event-Sequence': String(n),
     ...over,
   };
 }
@@ -150,7 +171,11 @@ export class FakeFreeswitchInbound {
   private readonly presetVars: Readonly<Record<string, string>>;
   private server: net.Server | null = null;
   private readonly conns = new Map<number, Conn>();
-  private readonly waiters: Array<{ from: number; pred: (c: ReceivedCommand) => boolean; resolve: (c: ReceivedCommand) => void }> = [];
+  private readonly waiters: Array<{
+    from: number;
+    pred: (c: ReceivedCommand) => boolean;
+    resolve: (c: ReceivedCommand) => void;
+  }> = [];
 
   constructor(options: FakeInboundOptions) {
     this.password = options.password;
@@ -194,10 +219,19 @@ export class FakeFreeswitchInbound {
    * A message entering the chatplan snippet's context (inbound: carriers' messages to DIDs; outbound:
    * agents' messages), as config/freeswitch/chatplan-callscreen.xml decides on `${<marker>_sms}`.
    */
-  chatplan(headers: Readonly<Record<string, string>>, body: string, direction: 'inbound' | 'outbound' = 'inbound', marker = 'callscreen'): ChatplanOutcome {
+  chatplan(
+    headers: Readonly<Record<string, string>>,
+    body: string,
+    direction: 'inbound' | 'outbound' = 'inbound',
+    marker = 'callscreen',
+  ): ChatplanOutcome {
     const mode = this.globals.get(`${marker}_sms`);
     if (mode === 'screen' && (headers[marker] ?? '') === '') {
-      const fired = { ...headers, [marker]: 'screen', ...(direction === 'outbound' ? { [`${marker}_direction`]: 'outbound' } : {}) };
+      const fired = {
+        ...headers,
+        [marker]: 'screen',
+        ...(direction === 'outbound' ? { [`${marker}_direction`]: 'outbound' } : {}),
+      };
       const reached = this.sendEvent(fired, body);
       // After the chatplan the core fires the message once more as its own delivery report
       // (switch_loadable_module.c do_chat_send): same headers, the marker included, so it passes the
@@ -238,7 +272,12 @@ export class FakeFreeswitchInbound {
       case 'sched_api': {
         const m = /^\+(\d+) (\S+) (.+)$/.exec(arg);
         if (!m) return '-ERR Invalid syntax. USAGE: [+@]<time> <group_name> <command_string>[&]\n';
-        const task: ScheduledTask = { id: ++this.taskSeq, group: m[2] ?? '', runtime: Math.floor(this.clockMs / 1000) + Number(m[1]), command: m[3] ?? '' };
+        const task: ScheduledTask = {
+          id: ++this.taskSeq,
+          group: m[2] ?? '',
+          runtime: Math.floor(this.clockMs / 1000) + Number(m[1]),
+          command: m[3] ?? '',
+        };
         this.tasks.push(task);
         return `+OK Added: ${task.id}\n`;
       }
@@ -318,7 +357,16 @@ export class FakeFreeswitchInbound {
   }
 
   private accept(sock: net.Socket): void {
-    const c: Conn = { id: ++this.connections, sock, dead: false, authed: false, events: new Set(), filters: [], buf: Buffer.alloc(0), unanswered: 0 };
+    const c: Conn = {
+      id: ++this.connections,
+      sock,
+      dead: false,
+      authed: false,
+      events: new Set(),
+      filters: [],
+      buf: Buffer.alloc(0),
+      unanswered: 0,
+    };
     sock.on('error', () => undefined);
     // Small writes (partial frames) go out as written, not coalesced by Nagle.
     sock.setNoDelay(true);

@@ -57,8 +57,8 @@ export function channelData(over: Record<string, string> = {}): Record<string, s
     'Caller-Destination-Number': '+15550100',
     'Caller-Context': 'public',
     'Caller-Unique-ID': uuid,
-    'variable_sip_from_user': '+15550000000',
-    'variable_domain_name': 'pbx.example',
+    variable_sip_from_user: '+15550000000',
+    variable_domain_name: 'pbx.example',
     ...over,
   };
 }
@@ -75,9 +75,15 @@ export function recordedConnectReply(name: 'plain' | 'withheld' | 'withheld-pai'
 }
 
 const encode = (headers: Record<string, string>): string =>
-  Object.entries(headers).map(([k, v]) => `${k}: ${encodeURIComponent(v)}\n`).join('') + '\n';
+  Object.entries(headers)
+    .map(([k, v]) => `${k}: ${encodeURIComponent(v)}\n`)
+    .join('') + '\n';
 
-export function dialOut(port: number, data: Record<string, string>, options: FakeFreeswitchOptions = {}): Promise<FakeFreeswitchCall> {
+export function dialOut(
+  port: number,
+  data: Record<string, string>,
+  options: FakeFreeswitchOptions = {},
+): Promise<FakeFreeswitchCall> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const commands: string[] = [];
@@ -147,9 +153,11 @@ export function dialOut(port: number, data: Record<string, string>, options: Fak
 
 /** The `execute-app-name execute-app-arg` pairs of the sendmsg commands in a recorded call. */
 export function executed(call: FakeFreeswitchCall): string[] {
-  return call.commands.filter((c) => c.startsWith('sendmsg')).map((c) => {
-    const app = /execute-app-name: (.*)/.exec(c)?.[1] ?? '';
-    const arg = /execute-app-arg: (.*)/.exec(c)?.[1] ?? '';
-    return `${app} ${arg}`;
-  });
+  return call.commands
+    .filter((c) => c.startsWith('sendmsg'))
+    .map((c) => {
+      const app = /execute-app-name: (.*)/.exec(c)?.[1] ?? '';
+      const arg = /execute-app-arg: (.*)/.exec(c)?.[1] ?? '';
+      return `${app} ${arg}`;
+    });
 }

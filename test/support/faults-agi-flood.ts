@@ -8,12 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { drip, rawClient } from './faults-agi.js';
 
 const KINDS: Record<string, Parameters<typeof rawClient>[1]> = {
-  'silent': () => undefined,
-  'random 4 KiB': (s) => { s.write(randomBytes(4096)); },
-  '64 KiB line': (s) => { s.write(Buffer.alloc(64 * 1024, 0x62)); },
+  silent: () => undefined,
+  'random 4 KiB': (s) => {
+    s.write(randomBytes(4096));
+  },
+  '64 KiB line': (s) => {
+    s.write(Buffer.alloc(64 * 1024, 0x62));
+  },
   'never-ending line': drip('z'.repeat(200), 20),
   'endless env lines': drip('agi_y: 1\n'.repeat(10), 20),
-  'slow drip': (s) => { s.write('agi_network: yes\n'); return drip('a', 300)(s); },
+  'slow drip': (s) => {
+    s.write('agi_network: yes\n');
+    return drip('a', 300)(s);
+  },
 };
 
 const port = Number(process.argv[2]);

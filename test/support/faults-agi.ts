@@ -32,7 +32,12 @@ export const callEnv = (over: Record<string, string> = {}): Record<string, strin
  * Plays Asterisk for one call: sends the environment, answers each command `200 result=1`; a
  * `GET FULL VARIABLE X` gets `vars[X]` (`200 result=1 (value)`), or `200 result=0` when unset.
  */
-export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5000, vars: Readonly<Record<string, string>> = {}): Promise<AgiCallResult> {
+export function agiCall(
+  port: number,
+  env: Record<string, string>,
+  timeoutMs = 5000,
+  vars: Readonly<Record<string, string>> = {},
+): Promise<AgiCallResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     const commands: string[] = [];
@@ -48,7 +53,13 @@ export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5
     };
     const timer = setTimeout(() => end('timeout'), timeoutMs);
     sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(Object.entries(env).map(([k, v]) => `${k}: ${v}\n`).join('') + '\n'));
+    sock.on('connect', () =>
+      sock.write(
+        Object.entries(env)
+          .map(([k, v]) => `${k}: ${v}\n`)
+          .join('') + '\n',
+      ),
+    );
     sock.on('data', (d: string) => {
       buf += d;
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
@@ -56,7 +67,9 @@ export function agiCall(port: number, env: Record<string, string>, timeoutMs = 5
         buf = buf.slice(nl + 1);
         commands.push(cmd);
         const v = /^GET FULL VARIABLE (.*)$/.exec(cmd)?.[1];
-        sock.write(v === undefined ? '200 result=1\n' : vars[v] === undefined ? '200 result=0\n' : `200 result=1 (${vars[v]})\n`);
+        sock.write(
+          v === undefined ? '200 result=1\n' : vars[v] === undefined ? '200 result=0\n' : `200 result=1 (${vars[v]})\n`,
+        );
       }
     });
     sock.on('error', () => end('error'));
@@ -79,12 +92,18 @@ export function isStop(x: PeerActResult): x is () => void {
  * A hostile client: connects, runs `act` (which may write forever), and resolves with the time
  * until the server closed it (or `capMs`, then it gives up and reports `closedBy: 'timeout'`).
  */
-export function rawClient(port: number, act: (s: net.Socket) => PeerActResult, capMs = 15_000): Promise<{ ms: number; closedBy: 'server' | 'timeout' | 'error' }> {
+export function rawClient(
+  port: number,
+  act: (s: net.Socket) => PeerActResult,
+  capMs = 15_000,
+): Promise<{ ms: number; closedBy: 'server' | 'timeout' | 'error' }> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     let stop: PeerActResult;
     let done = false;
-    const s = net.connect(port, '127.0.0.1', () => { stop = act(s); });
+    const s = net.connect(port, '127.0.0.1', () => {
+      stop = act(s);
+    });
     const end = (closedBy: 'server' | 'timeout' | 'error') => {
       if (done) return;
       done = true;
@@ -95,7 +114,9 @@ export function rawClient(port: number, act: (s: net.Socket) => PeerActResult, c
     };
     const timer = setTimeout(() => end('timeout'), capMs);
     // A reset (we were writing when the server destroyed the socket) is also the server closing us.
-    s.on('error', (e: NodeJS.ErrnoException) => end(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'server' : 'error'));
+    s.on('error', (e: NodeJS.ErrnoException) =>
+      end(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'server' : 'error'),
+    );
     s.on('close', () => end('server'));
     s.resume();
   });
@@ -104,7 +125,9 @@ export function rawClient(port: number, act: (s: net.Socket) => PeerActResult, c
 /** Writes `chunk` every `everyMs` until stopped: a line that never ends. */
 export function drip(chunk: Buffer | string, everyMs: number): (s: net.Socket) => () => void {
   return (s) => {
-    const h = setInterval(() => { if (!s.destroyed) s.write(chunk); }, everyMs);
+    const h = setInterval(() => {
+      if (!s.destroyed) s.write(chunk);
+    }, everyMs);
     return () => clearInterval(h);
   };
 }

@@ -33,7 +33,12 @@ export type EslAct = (s: net.Socket) => PeerActResult;
  * `halfOpen`: keep our side open when the server ends its own (the server's FIN is then not taken
  * as the end; only a reset, or our cap, ends it) — a peer that will not hang up.
  */
-export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { halfOpen?: boolean } = {}): Promise<EslPeerResult> {
+export function eslPeer(
+  port: number,
+  act: EslAct,
+  capMs = 15_000,
+  options: { halfOpen?: boolean } = {},
+): Promise<EslPeerResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
     let received = '';
@@ -41,7 +46,9 @@ export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { ha
     let acted = false;
     let done = false;
     let localPort = 0;
-    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.halfOpen === true }, () => { localPort = s.localPort ?? 0; });
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: options.halfOpen === true }, () => {
+      localPort = s.localPort ?? 0;
+    });
     const end = (closedBy: EslPeerResult['closedBy']): void => {
       if (done) return;
       done = true;
@@ -60,7 +67,9 @@ export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { ha
       }
     });
     // A reset (we were writing when the server destroyed the socket) is also the server closing us.
-    s.on('error', (e: NodeJS.ErrnoException) => end(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'server' : 'error'));
+    s.on('error', (e: NodeJS.ErrnoException) =>
+      end(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? 'server' : 'error'),
+    );
     s.on('close', () => end('server'));
   });
 }
@@ -68,18 +77,28 @@ export function eslPeer(port: number, act: EslAct, capMs = 15_000, options: { ha
 /** Writes `chunk` every `everyMs` until stopped. */
 export function drip(chunk: Buffer | string, everyMs: number): (s: net.Socket) => () => void {
   return (s) => {
-    const h = setInterval(() => { if (!s.destroyed) s.write(chunk); }, everyMs);
+    const h = setInterval(() => {
+      if (!s.destroyed) s.write(chunk);
+    }, everyMs);
     return () => clearInterval(h);
   };
 }
 
-const write = (data: Buffer | string): EslAct => (s) => { s.write(data); };
+const write =
+  (data: Buffer | string): EslAct =>
+  (s) => {
+    s.write(data);
+  };
 
 /** The hostile kinds, by name: single cases and flood mixes use the same table. */
 export const ESL_HOSTILE: Record<string, EslAct> = {
-  'silent': () => undefined,
-  'random 4 KiB': (s) => { s.write(randomBytes(4096)); },
-  'random 1 MiB': (s) => { s.write(randomBytes(1024 * 1024)); },
+  silent: () => undefined,
+  'random 4 KiB': (s) => {
+    s.write(randomBytes(4096));
+  },
+  'random 1 MiB': (s) => {
+    s.write(randomBytes(1024 * 1024));
+  },
   '1 MiB header line': write(Buffer.alloc(1024 * 1024, 0x61)),
   '64 KiB header line': write(Buffer.alloc(64 * 1024, 0x62)),
   'never-ending header line': drip('z'.repeat(200), 20),
@@ -88,18 +107,28 @@ export const ESL_HOSTILE: Record<string, EslAct> = {
   'Content-Length abc': write('Content-Type: command/reply\nContent-Length: abc\n\n'),
   'Content-Length 999999999': write('Content-Type: command/reply\nContent-Length: 999999999\n\n'),
   'Content-Length 60000, body never sent': write('Content-Type: command/reply\nContent-Length: 60000\n\nonly this'),
-  'slow drip': (s) => { s.write('Content-Type: command/reply\n'); return drip('a', 300)(s); },
+  'slow drip': (s) => {
+    s.write('Content-Type: command/reply\n');
+    return drip('a', 300)(s);
+  },
   'endless event frames': drip('Content-Type: text/event-plain\nContent-Length: 0\n\n'.repeat(5), 20),
   'tiny event frames as fast as TCP takes them': (s) => {
     const burst = Buffer.from('Content-Type: text/event-plain\n\n'.repeat(2048));
     let on = true;
-    const go = (): void => { while (on && !s.destroyed && s.write(burst)); };
+    const go = (): void => {
+      while (on && !s.destroyed && s.write(burst));
+    };
     s.on('drain', go);
     go();
-    return () => { on = false; };
+    return () => {
+      on = false;
+    };
   },
   'an HTTP request': write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
-  'NUL bytes and CRs': (s) => { s.write(Buffer.alloc(2048, 0)); s.write('\r\r\r\n\n'); },
+  'NUL bytes and CRs': (s) => {
+    s.write(Buffer.alloc(2048, 0));
+    s.write('\r\r\r\n\n');
+  },
   'CRLF framing (telnet)': write('Content-Type: command/reply\r\nReply-Text: +OK\r\n\r\n'),
 };
 
@@ -109,7 +138,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const jobs = spec.flatMap(([kind, n]) => {
     const act = ESL_HOSTILE[kind];
     if (!act) throw new Error(`unknown kind ${kind}`);
-    return Array.from({ length: n }, () => eslPeer(port, act, 20_000).then((r) => ({ kind, closedBy: r.closedBy, ms: r.ms, sentMore: r.received !== 'connect\n\n' })));
+    return Array.from({ length: n }, () =>
+      eslPeer(port, act, 20_000).then((r) => ({
+        kind,
+        closedBy: r.closedBy,
+        ms: r.ms,
+        sentMore: r.received !== 'connect\n\n',
+      })),
+    );
   });
   const results = await Promise.all(jobs);
   process.stdout.write(`${JSON.stringify(results)}\n`);

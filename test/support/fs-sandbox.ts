@@ -73,13 +73,18 @@ interface ScriptResult {
 
 function run(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(FS_SCRIPT, args, { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') {
-        reject(new Error(`fs-sandbox ${args.join(' ')}: ${err.message}\n${stderr}`));
-        return;
-      }
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
-    });
+    const child = execFile(
+      FS_SCRIPT,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') {
+          reject(new Error(`fs-sandbox ${args.join(' ')}: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -103,10 +108,14 @@ export async function skipReason(): Promise<string | undefined> {
   else if (where.code !== 0) reason = `fs-sandbox where failed: ${where.stderr.trim()}`;
   else if (where.stdout.trim().startsWith('/opt/callscreen-vendor/') && process.getuid?.() !== 0) {
     // Unpacking the vendored build to /opt and apt-get need root; a build already there does not.
-    const unpacked = await readFile('/opt/callscreen-vendor/freeswitch/bin/freeswitch').then(() => true, () => false);
+    const unpacked = await readFile('/opt/callscreen-vendor/freeswitch/bin/freeswitch').then(
+      () => true,
+      () => false,
+    );
     if (!unpacked) reason = 'the vendored FreeSWITCH is not unpacked and unpacking it to /opt needs root';
   }
-  if (reason !== undefined && ci) throw new Error(`real FreeSWITCH required in CI (CI=true) but unavailable: ${reason}`);
+  if (reason !== undefined && ci)
+    throw new Error(`real FreeSWITCH required in CI (CI=true) but unavailable: ${reason}`);
   return reason === undefined ? undefined : `no real FreeSWITCH: ${reason}`;
 }
 
@@ -205,7 +214,8 @@ export class FsEvents {
       const reply = next();
       sock.write(`${cmd}\n\n`);
       const text = (await reply).headers['Reply-Text'] ?? '';
-      if (!text.startsWith('+OK')) throw new Error(`FreeSWITCH refused "${cmd.startsWith('auth') ? 'auth' : cmd}": ${text}`);
+      if (!text.startsWith('+OK'))
+        throw new Error(`FreeSWITCH refused "${cmd.startsWith('auth') ? 'auth' : cmd}": ${text}`);
     }
   }
 
@@ -238,7 +248,10 @@ export class FsEvents {
 
   /** How the call with this SIP Call-ID ended (its CHANNEL_HANGUP_COMPLETE), waiting for it. */
   hangupOf(sipCallId: string, timeoutMs = 10_000): Promise<EslEvent | null> {
-    return this.waitFor((e) => e.headers['Event-Name'] === 'CHANNEL_HANGUP_COMPLETE' && e.headers['variable_sip_call_id'] === sipCallId, timeoutMs);
+    return this.waitFor(
+      (e) => e.headers['Event-Name'] === 'CHANNEL_HANGUP_COMPLETE' && e.headers['variable_sip_call_id'] === sipCallId,
+      timeoutMs,
+    );
   }
 
   close(): void {

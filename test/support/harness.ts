@@ -41,12 +41,18 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Array<R
 export const silentLogger = (): Logger => pino({ level: 'silent' });
 
 export function testConfig(dbPath: string, tomlExtra = ''): Config {
-  return new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "silent"\n${tomlExtra}`, 'test.toml');
+  return new ConfigLoader().fromText(
+    `[store]\npath = ${JSON.stringify(dbPath)}\nchange_poll_ms = 20\n[log]\nlevel = "silent"\n${tomlExtra}`,
+    'test.toml',
+  );
 }
 
 export const cliActor: Actor = { name: 'tester', source: 'cli', origin: 'test' };
 
-export async function services(t: TapLike, options: { clock?: ManualClock; toml?: string } = {}): Promise<Services & { dbPath: string; clock: ManualClock }> {
+export async function services(
+  t: TapLike,
+  options: { clock?: ManualClock; toml?: string } = {},
+): Promise<Services & { dbPath: string; clock: ManualClock }> {
   const dir = tempDir(t);
   const dbPath = join(dir, 'callscreen.db');
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 10, 1));
@@ -55,11 +61,16 @@ export async function services(t: TapLike, options: { clock?: ManualClock; toml?
   return { ...s, dbPath, clock };
 }
 
-
 export async function startDaemon(
   t: TapLike,
   dbPath: string,
-  options: { clock?: ManualClock; timers?: Scheduler; components?: (ctx: DaemonContext) => Component[]; toml?: string; logger?: Logger } = {},
+  options: {
+    clock?: ManualClock;
+    timers?: Scheduler;
+    components?: (ctx: DaemonContext) => Component[];
+    toml?: string;
+    logger?: Logger;
+  } = {},
 ): Promise<{ daemon: Daemon; ctx: DaemonContext }> {
   const daemon = new Daemon(testConfig(dbPath, options.toml), options.logger ?? silentLogger(), {
     ...(options.clock ? { clock: options.clock } : {}),

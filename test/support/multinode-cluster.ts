@@ -24,11 +24,16 @@ const READY_CEILING_MS = 180_000;
 /** The DID every call is made to. */
 export const MULTINODE_DID = '+15550100';
 
-export interface Proc { readonly child: ChildProcess; readonly exited: Promise<number | null> }
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+}
 
 /** Starts `callscreen --config CONFIG daemon` and resolves once it logged "callscreen ready". */
 export function startDaemonProcess(config: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', config, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, '--config', config, 'daemon'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let buf = '';
   let err = '';
@@ -55,7 +60,12 @@ export function startDaemonProcess(config: string): Promise<Proc> {
   });
 }
 
-export interface CliResult { readonly code: number; readonly out: string; readonly err: string; readonly ms: number }
+export interface CliResult {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+  readonly ms: number;
+}
 
 /** What an outage run measured. */
 export interface OutageFigures {
@@ -109,22 +119,44 @@ export class MultinodeCluster {
   hitsMade = 0;
 
   /** `blocked`: the caller the list blocks, whose entry's hits are counted. */
-  private constructor(readonly names: readonly string[], readonly runId: string, readonly blocked: string) {}
+  private constructor(
+    readonly names: readonly string[],
+    readonly runId: string,
+    readonly blocked: string,
+  ) {}
 
   /** Writes one config per node (own SQLite file and FastAGI port, the panel off). */
-  static async create(sb: PgSandbox, dir: string, names: readonly string[], blocked: string, logLevel = 'info'): Promise<MultinodeCluster> {
+  static async create(
+    sb: PgSandbox,
+    dir: string,
+    names: readonly string[],
+    blocked: string,
+    logLevel = 'info',
+  ): Promise<MultinodeCluster> {
     const cl = new MultinodeCluster(names, `mn${String(Date.now() % 1e9)}`, blocked);
     for (const n of names) {
       cl.ports[n] = await freePort();
       cl.configs[n] = join(dir, `${n}.toml`);
-      writeFileSync(cl.configs[n], [
-        '[store]', `path = ${JSON.stringify(join(dir, `${n}.db`))}`, 'backend = "postgres"', `url = ${JSON.stringify(sb.url)}`,
-        `node_name = "${n}"`, 'replica_poll_ms = 200', 'connect_timeout_ms = 1000',
-        '[records]', 'flush_ms = 100',
-        '[log]', `level = "${logLevel}"`,
-        '[fastagi]', `listen = "127.0.0.1:${cl.ports[n]}"`,
-        '[admin]', 'enabled = false',
-      ].join('\n'));
+      writeFileSync(
+        cl.configs[n],
+        [
+          '[store]',
+          `path = ${JSON.stringify(join(dir, `${n}.db`))}`,
+          'backend = "postgres"',
+          `url = ${JSON.stringify(sb.url)}`,
+          `node_name = "${n}"`,
+          'replica_poll_ms = 200',
+          'connect_timeout_ms = 1000',
+          '[records]',
+          'flush_ms = 100',
+          '[log]',
+          `level = "${logLevel}"`,
+          '[fastagi]',
+          `listen = "127.0.0.1:${cl.ports[n]}"`,
+          '[admin]',
+          'enabled = false',
+        ].join('\n'),
+      );
     }
     return cl;
   }
@@ -178,7 +210,15 @@ export class MultinodeCluster {
     const port = this.ports[name];
     if (port === undefined) throw new Error(`no node ${name}`);
     this.made++;
-    const r = await agiCall(port, callEnv({ agi_callerid: from, agi_dnid: MULTINODE_DID, agi_extension: MULTINODE_DID, agi_uniqueid: `${this.runId}.${++this.seq}` }));
+    const r = await agiCall(
+      port,
+      callEnv({
+        agi_callerid: from,
+        agi_dnid: MULTINODE_DID,
+        agi_extension: MULTINODE_DID,
+        agi_uniqueid: `${this.runId}.${++this.seq}`,
+      }),
+    );
     const set = r.commands.find((c) => c.startsWith('SET VARIABLE CALLSCREEN_ACTION'));
     const action = /"(\w+)"/.exec(set ?? '')?.[1] ?? 'none';
     if (from === this.blocked && action === 'reject') this.hitsMade++;
@@ -193,7 +233,10 @@ export class MultinodeCluster {
    * `blockedEntryId`: the blocked caller's entry, whose hits PostgreSQL must sum right (every hit
    * on it must have been made through this cluster's calls).
    */
-  async outage(sb: PgSandbox, o: { seconds: number; rate: number; blockedEntryId: number; drainCeilingMs?: number }): Promise<OutageFigures> {
+  async outage(
+    sb: PgSandbox,
+    o: { seconds: number; rate: number; blockedEntryId: number; drainCeilingMs?: number },
+  ): Promise<OutageFigures> {
     const firstSeq = this.seq + 1;
     await sb.pause();
     const perNode: Record<string, number> = Object.fromEntries(this.names.map((n) => [n, 0]));
@@ -218,20 +261,25 @@ export class MultinodeCluster {
       const from = blocked ? this.blocked : `+1555${String(2_000_000 + (this.seq % 7_000_000)).padStart(7, '0')}`;
       i++;
       perNode[node] = (perNode[node] ?? 0) + 1;
-      inFlight.push((async () => {
-        const r = await this.verdict(node, from);
-        ms.push(r.ms);
-        if (r.action !== (blocked ? 'reject' : 'allow')) wrong++;
-        if (blocked && (r.action === 'allow' || r.action === 'none')) failOpen++;
-      })());
+      inFlight.push(
+        (async () => {
+          const r = await this.verdict(node, from);
+          ms.push(r.ms);
+          if (r.action !== (blocked ? 'reject' : 'allow')) wrong++;
+          if (blocked && (r.action === 'allow' || r.action === 'none')) failOpen++;
+        })(),
+      );
       if (performance.now() >= nextWrite) {
         nextWrite += 5000;
         for (const n of this.names) {
           writesTried++;
-          writes.push(this.cli(n, 'block', `555${String(9_000_000 + writesTried).slice(-7)}`, '--org', 'acme').then((r) => {
-            if (r.code === 69 && /CS_ERR_UNAVAILABLE: PostgreSQL store .* is unreachable/.test(r.err)) writesRefused++;
-            refusalMaxMs = Math.max(refusalMaxMs, r.ms);
-          }));
+          writes.push(
+            this.cli(n, 'block', `555${String(9_000_000 + writesTried).slice(-7)}`, '--org', 'acme').then((r) => {
+              if (r.code === 69 && /CS_ERR_UNAVAILABLE: PostgreSQL store .* is unreachable/.test(r.err))
+                writesRefused++;
+              refusalMaxMs = Math.max(refusalMaxMs, r.ms);
+            }),
+          );
         }
       }
     }
@@ -245,10 +293,17 @@ export class MultinodeCluster {
     try {
       const pg = must(s.shared, 'the shared store').pg;
       const counts = async (): Promise<{ shipped: number; distinct: number; hits: number }> => {
-        const r = (await pg.query<{ shipped: string; distinct: string }>(
-          "SELECT count(*) AS shipped, count(DISTINCT data->>'call_id') AS distinct FROM cs_screened WHERE data->>'call_id' LIKE $1", [`${this.runId}.%`],
-        ))[0];
-        const h = (await pg.query<{ h: string }>('SELECT coalesce(sum(hits), 0) AS h FROM cs_hits WHERE entry_id = $1', [o.blockedEntryId]))[0];
+        const r = (
+          await pg.query<{ shipped: string; distinct: string }>(
+            "SELECT count(*) AS shipped, count(DISTINCT data->>'call_id') AS distinct FROM cs_screened WHERE data->>'call_id' LIKE $1",
+            [`${this.runId}.%`],
+          )
+        )[0];
+        const h = (
+          await pg.query<{ h: string }>('SELECT coalesce(sum(hits), 0) AS h FROM cs_hits WHERE entry_id = $1', [
+            o.blockedEntryId,
+          ])
+        )[0];
         return { shipped: Number(r?.shipped ?? -1), distinct: Number(r?.distinct ?? -1), hits: Number(h?.h ?? -1) };
       };
       const ceiling = tBack + (o.drainCeilingMs ?? 120_000);
@@ -262,17 +317,38 @@ export class MultinodeCluster {
       // Let any outbox that would ship twice do so before the final count.
       await sleep(2000);
       c = await counts();
-      const failModeRecords = Number((await pg.query<{ c: string }>(
-        "SELECT count(*) AS c FROM cs_screened WHERE data->>'call_id' LIKE $1 AND split_part(data->>'call_id', '.', 2)::int BETWEEN $2 AND $3 AND data->>'fail_mode' IS NOT NULL",
-        [`${this.runId}.%`, firstSeq, lastSeq],
-      ))[0]?.c ?? -1);
+      const failModeRecords = Number(
+        (
+          await pg.query<{ c: string }>(
+            "SELECT count(*) AS c FROM cs_screened WHERE data->>'call_id' LIKE $1 AND split_part(data->>'call_id', '.', 2)::int BETWEEN $2 AND $3 AND data->>'fail_mode' IS NOT NULL",
+            [`${this.runId}.%`, firstSeq, lastSeq],
+          )
+        )[0]?.c ?? -1,
+      );
       const sorted = [...ms].sort((a, b) => a - b);
       return {
-        seconds: o.seconds, rate: o.rate, achievedRate, calls: i, perNode, wrong, failOpen, failModeRecords,
-        p50Ms: pct(sorted, 50), p99Ms: pct(sorted, 99), maxMs: sorted[sorted.length - 1] ?? NaN,
-        writesTried, writesRefused, refusalMaxMs,
-        made: this.made, shipped: c.shipped, distinct: c.distinct, duplicates: c.shipped - c.distinct, lost: this.made - c.distinct,
-        hitsMade: this.hitsMade, hitsShipped: c.hits, drainMs,
+        seconds: o.seconds,
+        rate: o.rate,
+        achievedRate,
+        calls: i,
+        perNode,
+        wrong,
+        failOpen,
+        failModeRecords,
+        p50Ms: pct(sorted, 50),
+        p99Ms: pct(sorted, 99),
+        maxMs: sorted[sorted.length - 1] ?? NaN,
+        writesTried,
+        writesRefused,
+        refusalMaxMs,
+        made: this.made,
+        shipped: c.shipped,
+        distinct: c.distinct,
+        duplicates: c.shipped - c.distinct,
+        lost: this.made - c.distinct,
+        hitsMade: this.hitsMade,
+        hitsShipped: c.hits,
+        drainMs,
       };
     } finally {
       await s.close();
@@ -283,7 +359,11 @@ export class MultinodeCluster {
 /** The figures as lines for a report or a test comment. */
 export function describeOutage(f: OutageFigures): string[] {
   return [
-    `PostgreSQL stopped ${f.seconds} s under ${f.rate} FastAGI calls/s asked (${f.achievedRate.toFixed(0)}/s made) over ${Object.keys(f.perNode).length} nodes: ${f.calls} calls (${Object.entries(f.perNode).map(([n, c]) => `${n} ${c}`).join(', ')})`,
+    `PostgreSQL stopped ${f.seconds} s under ${f.rate} FastAGI calls/s asked (${f.achievedRate.toFixed(0)}/s made) over ${Object.keys(f.perNode).length} nodes: ${f.calls} calls (${Object.entries(
+      f.perNode,
+    )
+      .map(([n, c]) => `${n} ${c}`)
+      .join(', ')})`,
     `  verdicts wrong ${f.wrong}, fail-open ${f.failOpen} (records marked fail-open ${f.failModeRecords}); FastAGI round trip p50 ${f.p50Ms.toFixed(1)} ms, p99 ${f.p99Ms.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms`,
     `  writes tried during the outage ${f.writesTried}, refused with CS_ERR_UNAVAILABLE ${f.writesRefused} (slowest refusal ${f.refusalMaxMs.toFixed(0)} ms, whole CLI command)`,
     `  PostgreSQL back → outboxes drained in ${(f.drainMs / 1000).toFixed(1)} s: call records made ${f.made}, in PostgreSQL ${f.shipped} (distinct ${f.distinct}), lost ${f.lost}, duplicated ${f.duplicates}; hits made ${f.hitsMade}, summed in PostgreSQL ${f.hitsShipped}`,
@@ -295,19 +375,29 @@ export function describeOutage(f: OutageFigures): string[] {
  * next call when the last answered, callers from `froms` in turn. Returns answered calls per second
  * and how many got no verdict.
  */
-export async function fastagiRate(port: number, seconds: number, concurrency: number, froms: readonly string[]): Promise<{ perSecond: number; noVerdict: number }> {
+export async function fastagiRate(
+  port: number,
+  seconds: number,
+  concurrency: number,
+  froms: readonly string[],
+): Promise<{ perSecond: number; noVerdict: number }> {
   const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
   let done = 0;
   let noVerdict = 0;
   let k = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const from = froms[k++ % froms.length] ?? '+15550000000';
-      const r = await agiCall(port, callEnv({ agi_callerid: from, agi_dnid: MULTINODE_DID, agi_extension: MULTINODE_DID }));
-      if (!r.commands.some((c) => c.startsWith('SET VARIABLE CALLSCREEN_ACTION'))) noVerdict++;
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const from = froms[k++ % froms.length] ?? '+15550000000';
+        const r = await agiCall(
+          port,
+          callEnv({ agi_callerid: from, agi_dnid: MULTINODE_DID, agi_extension: MULTINODE_DID }),
+        );
+        if (!r.commands.some((c) => c.startsWith('SET VARIABLE CALLSCREEN_ACTION'))) noVerdict++;
+        done++;
+      }
+    }),
+  );
   return { perSecond: done / ((performance.now() - t0) / 1000), noVerdict };
 }

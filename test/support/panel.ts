@@ -79,28 +79,68 @@ export async function startPanel(t: TapLike, options: PanelOptions = {}): Promis
   await s.users.add('sam', 'supervisor', ['acme'], PASSWORD, cliActor);
   await s.users.add('andy', 'agent', ['acme'], PASSWORD, cliActor);
   await s.users.add('bob', 'admin', ['globex'], PASSWORD, cliActor);
-  const spam = await ctx.blocklist.block('acme', { kind: 'exact', number: '(555) 123-4567' }, { name: 'Spam Co', reason: 'robocalls', mode: 'reject' }, cliActor);
+  const spam = await ctx.blocklist.block(
+    'acme',
+    { kind: 'exact', number: '(555) 123-4567' },
+    { name: 'Spam Co', reason: 'robocalls', mode: 'reject' },
+    cliActor,
+  );
   clock.advance(60_000);
-  await ctx.blocklist.block('acme', { kind: 'exact', number: '555-987-6543' }, { name: 'Car warranty', mode: 'voicemail' }, cliActor);
+  await ctx.blocklist.block(
+    'acme',
+    { kind: 'exact', number: '555-987-6543' },
+    { name: 'Car warranty', mode: 'voicemail' },
+    cliActor,
+  );
   const contact = await ctx.contacts.add('acme', 'Pushy Vendor', ['+15550001111', '+15550002222'], cliActor);
-  const contactEntry = await ctx.blocklist.block('acme', { kind: 'contact', contactId: contact.id }, { name: 'Pushy Vendor', reason: 'spam texts' }, cliActor);
+  const contactEntry = await ctx.blocklist.block(
+    'acme',
+    { kind: 'contact', contactId: contact.id },
+    { name: 'Pushy Vendor', reason: 'spam texts' },
+    cliActor,
+  );
   const acme = await ctx.orgs.require('acme');
   const messages: number[] = [];
   for (const body of ['Buy now!!!', 'Last chance <b>50% off</b>']) {
     clock.advance(1000);
-    messages.push(await ctx.quarantine.hold({
-      orgId: acme.id, fromRaw: '+15550001111', to: '+12125550100', body, deliverTo: 'pjsip:agent101', adapter: 'test',
-      verdict: { action: 'quarantine', normalized: '+15550001111', reason: 'contact blocked', rule: { id: contactEntry.id, kind: 'contact', value: String(contact.id) } },
-    }));
+    messages.push(
+      await ctx.quarantine.hold({
+        orgId: acme.id,
+        fromRaw: '+15550001111',
+        to: '+12125550100',
+        body,
+        deliverTo: 'pjsip:agent101',
+        adapter: 'test',
+        verdict: {
+          action: 'quarantine',
+          normalized: '+15550001111',
+          reason: 'contact blocked',
+          rule: { id: contactEntry.id, kind: 'contact', value: String(contact.id) },
+        },
+      }),
+    );
   }
   await ctx.feed.poll();
   const app = await s.build();
   const { port } = s.address();
-  return { daemon, ctx, server: s, app, clock, deliverer, baseUrl: `http://127.0.0.1:${port}`, ids: { spam: spam.id, contact: contact.id, contactEntry: contactEntry.id, messages } };
+  return {
+    daemon,
+    ctx,
+    server: s,
+    app,
+    clock,
+    deliverer,
+    baseUrl: `http://127.0.0.1:${port}`,
+    ids: { spam: spam.id, contact: contact.id, contactEntry: contactEntry.id, messages },
+  };
 }
 
 /** Signs in through the JSON API; returns the cookie header and CSRF token for later requests. */
-export async function signIn(app: FastifyInstance, name: string, password = PASSWORD): Promise<{ cookie: string; csrf: string }> {
+export async function signIn(
+  app: FastifyInstance,
+  name: string,
+  password = PASSWORD,
+): Promise<{ cookie: string; csrf: string }> {
   const res = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name, password } });
   if (res.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${res.statusCode} ${res.body}`);
   const c = res.cookies.find((x) => x.name === 'cs_session');

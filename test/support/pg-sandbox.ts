@@ -51,7 +51,8 @@ export async function skipReason(): Promise<string | undefined> {
   let reason: string | undefined;
   if (where.code === EXIT_UNAVAILABLE) reason = where.stderr.trim().replace(/^pg-sandbox: unavailable: /, '');
   else if (where.code !== 0) reason = `pg-sandbox where failed: ${where.stderr.trim()}`;
-  if (reason !== undefined && ci) throw new Error(`real PostgreSQL required in CI (CI=true) but unavailable: ${reason}`);
+  if (reason !== undefined && ci)
+    throw new Error(`real PostgreSQL required in CI (CI=true) but unavailable: ${reason}`);
   return reason === undefined ? undefined : `no real PostgreSQL: ${reason}`;
 }
 
@@ -68,7 +69,11 @@ export function freePort(): Promise<number> {
 }
 
 export class PgSandbox {
-  private constructor(readonly dir: string, readonly port: number, readonly url: string) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly url: string,
+  ) {}
 
   /** Creates and starts a fresh cluster (about 1 s here; the first run may apt-get postgresql). */
   static async start(): Promise<PgSandbox> {

@@ -22,7 +22,10 @@ export class SandboxLock {
   private readonly owner: string;
 
   /** `dir`: the lock directory; `what`: named in the time-out error. */
-  constructor(private readonly dir: string, private readonly what: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly what: string,
+  ) {
     this.owner = join(dir, 'owner');
   }
 
@@ -46,12 +49,16 @@ export class SandboxLock {
       }
       // Held by someone: take it over if the owner is gone (or never wrote its pid: give it 5 s).
       const pid = Number((await readFile(this.owner, 'utf8').catch(() => '')).trim());
-      const abandoned = pid > 0 ? !pidAlive(pid) : await sleep(5000).then(async () => (await readFile(this.owner, 'utf8').catch(() => '')).trim() === '');
+      const abandoned =
+        pid > 0
+          ? !pidAlive(pid)
+          : await sleep(5000).then(async () => (await readFile(this.owner, 'utf8').catch(() => '')).trim() === '');
       if (abandoned) {
         await rm(this.dir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the ${this.what} lock ${this.dir} (pid ${pid})`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for the ${this.what} lock ${this.dir} (pid ${pid})`);
       await sleep(250);
     }
   }
@@ -59,7 +66,8 @@ export class SandboxLock {
   releaseSync(): void {
     if (!this.heldNow) return;
     try {
-      if (readFileSync(this.owner, 'utf8').trim() === String(process.pid)) rmSync(this.dir, { recursive: true, force: true });
+      if (readFileSync(this.owner, 'utf8').trim() === String(process.pid))
+        rmSync(this.dir, { recursive: true, force: true });
     } catch {
       // already gone
     }

@@ -146,10 +146,20 @@ function buildArgs(opts: SippOptions, scenarioFile: string, rows: number): strin
   if (opts.auth) args.push('-au', opts.auth.user, '-ap', opts.auth.password);
   args.push(
     '-nostdin',
-    '-trace_logs', '-log_file', 'calls.log',
-    '-trace_stat', '-stf', 'stat.csv', '-fd', '1',
-    '-trace_rtt', '-rtt_freq', '1',
-    '-trace_err', '-error_file', 'errors.log',
+    '-trace_logs',
+    '-log_file',
+    'calls.log',
+    '-trace_stat',
+    '-stf',
+    'stat.csv',
+    '-fd',
+    '1',
+    '-trace_rtt',
+    '-rtt_freq',
+    '1',
+    '-trace_err',
+    '-error_file',
+    'errors.log',
   );
   args.push(...(opts.extraArgs ?? []));
   return args;

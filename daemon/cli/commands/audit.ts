@@ -22,20 +22,26 @@ interface AuditOptions {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('audit')
+  program
+    .command('audit')
     .description('who changed what, when, why and from where (newest first)')
     .requiredOption('--org <org>', 'organisation')
     .option('--actor <name>', 'only changes by this user (exact name)')
     .option('--action <action>', 'only this action (exact: block, unblock, allow, disallow, import, contact.add…)')
     .option('--target <text>', 'only targets containing this text (a number, "contact 3"…)')
-    .option('--since <when>', 'from this time on: ISO-8601 (2026-12-01, 2026-12-01T09:00Z) or that long ago (90m, 12h, 7d, 2w)')
+    .option(
+      '--since <when>',
+      'from this time on: ISO-8601 (2026-12-01, 2026-12-01T09:00Z) or that long ago (90m, 12h, 7d, 2w)',
+    )
     .option('--until <when>', 'before this time (same forms as --since)')
     .option('--limit <n>', `at most this many events (default 50, at most ${MAX_LIMIT})`, positiveInt('--limit'))
     .option('--offset <n>', 'skip this many (newest) events first: the next page', nonNegativeInt)
     .option('--json', 'one JSON document')
     .action(async (o: AuditOptions) => {
       if (o.limit !== undefined && o.limit > MAX_LIMIT) {
-        throw new CallscreenError('CS_ERR_USAGE', `--limit ${o.limit} is more than ${MAX_LIMIT}; page with --offset`, { key: 'limit' });
+        throw new CallscreenError('CS_ERR_USAGE', `--limit ${o.limit} is more than ${MAX_LIMIT}; page with --offset`, {
+          key: 'limit',
+        });
       }
       const s = await ctx.services();
       const now = s.clock.now();
@@ -43,7 +49,11 @@ export function register(program: Command, ctx: CliContext): void {
       const since = o.since !== undefined ? pointInTime('--since', o.since, now) : undefined;
       const until = o.until !== undefined ? pointInTime('--until', o.until, now) : undefined;
       if (since !== undefined && until !== undefined && since >= until) {
-        throw new CallscreenError('CS_ERR_USAGE', `--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`, { key: 'since' });
+        throw new CallscreenError(
+          'CS_ERR_USAGE',
+          `--since (${new Date(since).toISOString()}) is not before --until (${new Date(until).toISOString()})`,
+          { key: 'since' },
+        );
       }
       const org = await s.orgs.require(o.org);
       const limit = o.limit ?? 50;
@@ -64,18 +74,29 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const filtered = [o.actor, o.action, o.target, o.since, o.until].some((f) => f !== undefined);
       if (events.length === 0) {
-        ctx.out(total > 0 ? `no audit events past --offset ${offset} (${total} in all)` : `no audit events for ${org.slug}${filtered ? ' match these filters' : ''}`);
+        ctx.out(
+          total > 0
+            ? `no audit events past --offset ${offset} (${total} in all)`
+            : `no audit events for ${org.slug}${filtered ? ' match these filters' : ''}`,
+        );
         return;
       }
-      for (const l of renderTable(['When', 'Who', 'Action', 'Target', 'Reason', 'From'], events.map((e) => [formatTime(e.at), e.actor, e.action, clip(e.target), clip(e.reason), e.origin]))) ctx.out(l);
-      if (total > offset + events.length) ctx.out(`(${offset + 1}–${offset + events.length} of ${total}; next page: --offset ${offset + events.length})`);
+      for (const l of renderTable(
+        ['When', 'Who', 'Action', 'Target', 'Reason', 'From'],
+        events.map((e) => [formatTime(e.at), e.actor, e.action, clip(e.target), clip(e.reason), e.origin]),
+      ))
+        ctx.out(l);
+      if (total > offset + events.length)
+        ctx.out(`(${offset + 1}–${offset + events.length} of ${total}; next page: --offset ${offset + events.length})`);
     });
 }
 
 function nonNegativeInt(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
-    throw new CallscreenError('CS_ERR_USAGE', `--offset "${text}" is not a whole number (0 or more)`, { key: '--offset' });
+    throw new CallscreenError('CS_ERR_USAGE', `--offset "${text}" is not a whole number (0 or more)`, {
+      key: '--offset',
+    });
   }
   return n;
 }
@@ -90,5 +111,9 @@ export function pointInTime(option: string, text: string, now: number): number {
     const at = Date.parse(s.length === 10 ? s + 'T00:00:00Z' : s);
     if (!Number.isNaN(at)) return at;
   }
-  throw new CallscreenError('CS_ERR_USAGE', `${option} "${text}" is not a time: use an ISO-8601 date or time (2026-12-01, 2026-12-01T09:00Z) or a duration ago (90m, 12h, 7d, 2w)`, { key: option });
+  throw new CallscreenError(
+    'CS_ERR_USAGE',
+    `${option} "${text}" is not a time: use an ISO-8601 date or time (2026-12-01, 2026-12-01T09:00Z) or a duration ago (90m, 12h, 7d, 2w)`,
+    { key: option },
+  );
 }

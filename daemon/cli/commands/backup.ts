@@ -19,7 +19,10 @@ export function register(program: Command, ctx: CliContext): void {
       const facts = await backupDatabase(dbPath(), file, { overwrite: opts.force === true });
       const ms = Math.round(performance.now() - t0);
       if (opts.json) ctx.json({ file, ms, ...facts });
-      else ctx.out(`✓ backed up ${dbPath()} to ${file}: ${facts.orgs} organisations, ${facts.entries} entries, schema v${facts.schemaVersion}, ${facts.bytes} bytes in ${ms} ms`);
+      else
+        ctx.out(
+          `✓ backed up ${dbPath()} to ${file}: ${facts.orgs} organisations, ${facts.entries} entries, schema v${facts.schemaVersion}, ${facts.bytes} bytes in ${ms} ms`,
+        );
     });
   program
     .command('restore')
@@ -30,7 +33,9 @@ export function register(program: Command, ctx: CliContext): void {
       const r = await restoreDatabase(file, dbPath());
       if (opts.json) ctx.json({ file, db: dbPath(), ...r });
       else {
-        ctx.out(`✓ restored ${file} to ${dbPath()}: ${r.orgs} organisations, ${r.entries} entries, schema v${r.schemaVersion}`);
+        ctx.out(
+          `✓ restored ${file} to ${dbPath()}: ${r.orgs} organisations, ${r.entries} entries, schema v${r.schemaVersion}`,
+        );
         if (r.previous) ctx.out(`  the previous database is kept as ${r.previous}`);
         ctx.out('  start the daemon: systemctl start callscreen');
       }

@@ -9,14 +9,18 @@ import { bashCompletion, manPage } from '../help-docs.js';
 import { packageVersion } from '../version.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('completion')
-    .description('print the bash completion script (install: callscreen completion bash > /etc/bash_completion.d/callscreen)')
+  program
+    .command('completion')
+    .description(
+      'print the bash completion script (install: callscreen completion bash > /etc/bash_completion.d/callscreen)',
+    )
     .addArgument(new Argument('[shell]', 'the shell').choices(['bash']).default('bash'))
     .action(() => {
       ctx.io.stdout.write(bashCompletion(program));
     });
 
-  program.command('man')
+  program
+    .command('man')
     .description('print the callscreen(1) man page in roff (view: callscreen man | man -l -)')
     .action(() => {
       // The date of the version, not of today: the same build prints the same page.

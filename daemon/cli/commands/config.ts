@@ -6,7 +6,8 @@ import type { CliContext } from '../cli-context.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const config = program.command('config').description('the configuration file');
-  config.command('check')
+  config
+    .command('check')
     .description('validate the config (--config, $CALLSCREEN_CONFIG or defaults) and print it with secrets redacted')
     .option('--json', 'one JSON document')
     .action((o: { json?: boolean }) => {

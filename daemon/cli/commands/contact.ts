@@ -5,9 +5,12 @@ import type { CliContext } from '../cli-context.js';
 import { renderTable } from '../table.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  const contact = program.command('contact').description('contacts (several numbers, blocked together with block --contact ID)');
+  const contact = program
+    .command('contact')
+    .description('contacts (several numbers, blocked together with block --contact ID)');
 
-  contact.command('add <numbers...>')
+  contact
+    .command('add <numbers...>')
     .description('add a contact with its numbers; prints the contact id')
     .requiredOption('--org <org>', 'organisation')
     .requiredOption('--name <name>', "contact's name")
@@ -19,10 +22,13 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out(String(c.id));
     });
 
-  const number = contact.command('number').description("add or remove numbers of an existing contact (a block on the contact follows)");
+  const number = contact
+    .command('number')
+    .description('add or remove numbers of an existing contact (a block on the contact follows)');
 
-  number.command('add <id> <numbers...>')
-    .description("add numbers to a contact; if the contact is blocked they are blocked at once")
+  number
+    .command('add <id> <numbers...>')
+    .description('add numbers to a contact; if the contact is blocked they are blocked at once')
     .requiredOption('--org <org>', 'organisation')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--json', 'print the contact as JSON')
@@ -35,7 +41,8 @@ export function register(program: Command, ctx: CliContext): void {
       else ctx.out(`contact ${c.id} ${c.name}: ${c.numbers.join(' ')}`);
     });
 
-  number.command('remove <id> <numbers...>')
+  number
+    .command('remove <id> <numbers...>')
     .description('remove numbers from a contact (each must be one of its numbers; all or nothing)')
     .requiredOption('--org <org>', 'organisation')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
@@ -50,7 +57,8 @@ export function register(program: Command, ctx: CliContext): void {
       else ctx.out(`contact ${c.id} ${c.name}: ${c.numbers.length ? c.numbers.join(' ') : '(no numbers left)'}`);
     });
 
-  contact.command('list')
+  contact
+    .command('list')
     .description("list an organisation's contacts")
     .requiredOption('--org <org>', 'organisation')
     .option('--search <text>', 'part of a name or number')
@@ -66,7 +74,11 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(`no contacts in ${o.org}`);
         return;
       }
-      for (const l of renderTable(['ID', 'Name', 'Blocked', 'Numbers'], contacts.map((c) => [String(c.id), c.name, c.blocked ? 'yes' : 'no', c.numbers.join(' ')]))) ctx.out(l);
+      for (const l of renderTable(
+        ['ID', 'Name', 'Blocked', 'Numbers'],
+        contacts.map((c) => [String(c.id), c.name, c.blocked ? 'yes' : 'no', c.numbers.join(' ')]),
+      ))
+        ctx.out(l);
     });
 }
 
@@ -74,7 +86,11 @@ export function register(program: Command, ctx: CliContext): void {
 function contactIdOf(text: string): number {
   const n = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-    throw new CallscreenError('CS_ERR_USAGE', `contact id "${text}" is not a positive whole number (see callscreen contact list)`, { key: 'id' });
+    throw new CallscreenError(
+      'CS_ERR_USAGE',
+      `contact id "${text}" is not a positive whole number (see callscreen contact list)`,
+      { key: 'id' },
+    );
   }
   return n;
 }

@@ -5,7 +5,8 @@ import { runDaemon } from '../../run-daemon.js';
 import type { CliContext } from '../cli-context.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('daemon')
+  program
+    .command('daemon')
     .description('run the daemon in the foreground until SIGTERM/SIGINT; SIGHUP reloads the config')
     .addOption(new Option('--log-format <format>', 'override [log] format').choices(['json', 'pretty']))
     .action(async (o: { logFormat?: 'json' | 'pretty' }) => {

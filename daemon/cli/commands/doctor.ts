@@ -33,7 +33,8 @@ export function register(program: Command, ctx: CliContext): void {
       });
       const failed = checks.filter((c) => !c.ok);
       // What a fresh site still has to do (first org and user, the PBX link, the dialplan hook).
-      const next = config && dbPath !== undefined ? await nextSteps({ config, configSource: ctx.configSource(), dbPath }) : [];
+      const next =
+        config && dbPath !== undefined ? await nextSteps({ config, configSource: ctx.configSource(), dbPath }) : [];
       if (opts.json) ctx.json({ ok: failed.length === 0, checks, nextSteps: next });
       else {
         for (const c of checks) {
@@ -47,7 +48,9 @@ export function register(program: Command, ctx: CliContext): void {
         }
       }
       if (failed.length > 0) {
-        throw new CallscreenError('CS_ERR_UNAVAILABLE', `doctor: ${failed.map((c) => c.name).join(', ')} failed`, { failed: failed.map((c) => c.name) });
+        throw new CallscreenError('CS_ERR_UNAVAILABLE', `doctor: ${failed.map((c) => c.name).join(', ')} failed`, {
+          failed: failed.map((c) => c.name),
+        });
       }
     });
 }

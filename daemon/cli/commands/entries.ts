@@ -17,12 +17,17 @@ interface TargetOptions {
 }
 
 function target(number: string | undefined, o: TargetOptions, allowOnly = false): Target {
-  const what = allowOnly ? 'NUMBER, --prefix DIGITS or --pattern PATTERN' : 'NUMBER, --prefix DIGITS, --pattern PATTERN, --contact ID or --unidentified';
+  const what = allowOnly
+    ? 'NUMBER, --prefix DIGITS or --pattern PATTERN'
+    : 'NUMBER, --prefix DIGITS, --pattern PATTERN, --contact ID or --unidentified';
   return exactlyOne<Target>(what, [
     number !== undefined && { kind: 'exact', number },
     o.prefix !== undefined && { kind: 'prefix', prefix: o.prefix },
     o.pattern !== undefined && { kind: 'pattern', pattern: o.pattern },
-    o.contact !== undefined && { kind: 'contact', contactId: /^\d+$/.test(o.contact.trim()) ? Number(o.contact) : Number.NaN },
+    o.contact !== undefined && {
+      kind: 'contact',
+      contactId: /^\d+$/.test(o.contact.trim()) ? Number(o.contact) : Number.NaN,
+    },
     o.unidentified === true && { kind: 'unidentified' },
   ]);
 }
@@ -32,65 +37,123 @@ export function register(program: Command, ctx: CliContext): void {
     .description('block a number, a prefix, a contact (all its numbers) or unidentified callers')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'block every number starting with these digits')
-    .option('--pattern <pattern>', 'block numbers matching wildcards ("+1415555????", "?" = one digit, "*" at the end = any) or a range ("+14155550100..+14155550199")')
+    .option(
+      '--pattern <pattern>',
+      'block numbers matching wildcards ("+1415555????", "?" = one digit, "*" at the end = any) or a range ("+14155550100..+14155550199")',
+    )
     .option('--contact <id>', 'block every number of a contact, including numbers added later')
     .option('--unidentified', 'block callers with no usable caller id (anonymous, withheld, empty…)')
-    .addOption(new Option('--mode <mode>', "voicemail (block, allow voicemail) or reject (block all); default: the org's").choices([...BLOCK_MODES]))
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        "voicemail (block, allow voicemail) or reject (block all); default: the org's",
+      ).choices([...BLOCK_MODES]),
+    )
     .option('--name <text>', 'a name for the entry')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--by <user>', 'who is blocking (default $SUDO_USER/$USER)')
     .option('--expires <when>', 'when the block ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
-    .option('--observe', 'observe mode: match and record ("would have blocked") but let calls through, until `callscreen entry promote`')
-    .option('--did <numbers...>', "only for calls to these of the org's DIDs (default: every call); replaces the DIDs of an existing entry")
+    .option(
+      '--observe',
+      'observe mode: match and record ("would have blocked") but let calls through, until `callscreen entry promote`',
+    )
+    .option(
+      '--did <numbers...>',
+      "only for calls to these of the org's DIDs (default: every call); replaces the DIDs of an existing entry",
+    )
     .option('--json', 'print the entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; mode?: string; name?: string; reason?: string; by?: string; expires?: string; observe?: boolean; did?: string[]; json?: boolean }) => {
-      const t = target(number, o);
-      const actor = ctx.actor(o.by);
-      const options = {
-        ...(o.mode !== undefined ? { mode: o.mode as BlockMode } : {}),
-        ...(o.name !== undefined ? { name: o.name } : {}),
-        ...(o.reason !== undefined ? { reason: o.reason } : {}),
-        ...(o.expires !== undefined ? { expires: o.expires } : {}),
-        ...(o.observe ? { observe: true } : {}),
-        ...(o.did !== undefined ? { dids: o.did } : {}),
-      };
-      if (await whatIfGate(ctx, o.org, { list: 'block', target: t, options }, o)) return;
-      const s = await ctx.services();
-      const e = await s.blocklist.block(o.org, t, options, actor);
-      if (o.json) ctx.json(e);
-      else ctx.out(`${e.observeSince !== null ? 'observing' : 'blocked'} ${describeTarget(e.kind, e.value)} in ${o.org} (${e.mode}${e.expiresAt !== null ? `, until ${formatTime(e.expiresAt)}` : ''}${scopeText(e)}; entry ${e.id})`);
-    });
+    .action(
+      async (
+        number: string | undefined,
+        o: TargetOptions &
+          WhatIfFlags & {
+            org: string;
+            mode?: string;
+            name?: string;
+            reason?: string;
+            by?: string;
+            expires?: string;
+            observe?: boolean;
+            did?: string[];
+            json?: boolean;
+          },
+      ) => {
+        const t = target(number, o);
+        const actor = ctx.actor(o.by);
+        const options = {
+          ...(o.mode !== undefined ? { mode: o.mode as BlockMode } : {}),
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.reason !== undefined ? { reason: o.reason } : {}),
+          ...(o.expires !== undefined ? { expires: o.expires } : {}),
+          ...(o.observe ? { observe: true } : {}),
+          ...(o.did !== undefined ? { dids: o.did } : {}),
+        };
+        if (await whatIfGate(ctx, o.org, { list: 'block', target: t, options }, o)) return;
+        const s = await ctx.services();
+        const e = await s.blocklist.block(o.org, t, options, actor);
+        if (o.json) ctx.json(e);
+        else
+          ctx.out(
+            `${e.observeSince !== null ? 'observing' : 'blocked'} ${describeTarget(e.kind, e.value)} in ${o.org} (${e.mode}${e.expiresAt !== null ? `, until ${formatTime(e.expiresAt)}` : ''}${scopeText(e)}; entry ${e.id})`,
+          );
+      },
+    );
 
   addWhatIfOptions(program.command('allow [number]'))
     .description('always let a number or prefix through (wins over every block)')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'allow every number starting with these digits')
-    .option('--pattern <pattern>', 'allow numbers matching wildcards ("+1415555????") or a range ("+14155550100..+14155550199")')
+    .option(
+      '--pattern <pattern>',
+      'allow numbers matching wildcards ("+1415555????") or a range ("+14155550100..+14155550199")',
+    )
     .option('--did <numbers...>', "only for calls to these of the org's DIDs (default: every call)")
     .option('--name <text>', 'a name for the entry')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--expires <when>', 'when the allow ends: 30d, 12h, 90m, 2w or an ISO-8601 date')
-    .option('--attested', 'only when the carrier attested the caller (STIR/SHAKEN A); otherwise the number is screened as usual')
+    .option(
+      '--attested',
+      'only when the carrier attested the caller (STIR/SHAKEN A); otherwise the number is screened as usual',
+    )
     .option('--json', 'print the entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & WhatIfFlags & { org: string; name?: string; reason?: string; by?: string; expires?: string; attested?: boolean; did?: string[]; json?: boolean }) => {
-      const t = target(number, o, true);
-      const actor = ctx.actor(o.by);
-      const options = {
-        ...(o.name !== undefined ? { name: o.name } : {}),
-        ...(o.reason !== undefined ? { reason: o.reason } : {}),
-        ...(o.expires !== undefined ? { expires: o.expires } : {}),
-        ...(o.did !== undefined ? { dids: o.did } : {}),
-        ...(o.attested ? { requireAttestation: true } : {}),
-      };
-      if (await whatIfGate(ctx, o.org, { list: 'allow', target: t, options }, o)) return;
-      const s = await ctx.services();
-      const e = await s.blocklist.allow(o.org, t, options, actor);
-      if (o.json) ctx.json(e);
-      else ctx.out(`allowed ${describeTarget(e.kind, e.value)} in ${o.org}${e.requireAttestation ? ' when attested' : ''} (entry ${e.id}${scopeText(e)})`);
-    });
+    .action(
+      async (
+        number: string | undefined,
+        o: TargetOptions &
+          WhatIfFlags & {
+            org: string;
+            name?: string;
+            reason?: string;
+            by?: string;
+            expires?: string;
+            attested?: boolean;
+            did?: string[];
+            json?: boolean;
+          },
+      ) => {
+        const t = target(number, o, true);
+        const actor = ctx.actor(o.by);
+        const options = {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.reason !== undefined ? { reason: o.reason } : {}),
+          ...(o.expires !== undefined ? { expires: o.expires } : {}),
+          ...(o.did !== undefined ? { dids: o.did } : {}),
+          ...(o.attested ? { requireAttestation: true } : {}),
+        };
+        if (await whatIfGate(ctx, o.org, { list: 'allow', target: t, options }, o)) return;
+        const s = await ctx.services();
+        const e = await s.blocklist.allow(o.org, t, options, actor);
+        if (o.json) ctx.json(e);
+        else
+          ctx.out(
+            `allowed ${describeTarget(e.kind, e.value)} in ${o.org}${e.requireAttestation ? ' when attested' : ''} (entry ${e.id}${scopeText(e)})`,
+          );
+      },
+    );
 
-  program.command('unblock [number]')
+  program
+    .command('unblock [number]')
     .description('remove a block (its history is kept: who blocked it, when, who unblocked it)')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'the prefix block to remove')
@@ -100,16 +163,25 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <user>', 'who is unblocking (default $SUDO_USER/$USER)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--json', 'print the removed entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean }) => {
-      const t = target(number, o);
-      const actor = ctx.actor(o.by);
-      const s = await ctx.services();
-      const e = await s.blocklist.unblock(o.org, t, actor, o.reason ?? '');
-      if (o.json) ctx.json(e);
-      else ctx.out(`unblocked ${describeTarget(e.kind, e.value)} in ${o.org} (blocked by ${e.createdBy} on ${formatTime(e.createdAt)})`);
-    });
+    .action(
+      async (
+        number: string | undefined,
+        o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean },
+      ) => {
+        const t = target(number, o);
+        const actor = ctx.actor(o.by);
+        const s = await ctx.services();
+        const e = await s.blocklist.unblock(o.org, t, actor, o.reason ?? '');
+        if (o.json) ctx.json(e);
+        else
+          ctx.out(
+            `unblocked ${describeTarget(e.kind, e.value)} in ${o.org} (blocked by ${e.createdBy} on ${formatTime(e.createdAt)})`,
+          );
+      },
+    );
 
-  program.command('disallow [number]')
+  program
+    .command('disallow [number]')
     .description('remove an allow entry (its history is kept), so blocks apply to the number again')
     .requiredOption('--org <org>', 'organisation')
     .option('--prefix <digits>', 'the prefix allow entry to remove')
@@ -117,26 +189,43 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--json', 'print the removed entry as JSON')
-    .action(async (number: string | undefined, o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean }) => {
-      const t = target(number, o, true);
-      const actor = ctx.actor(o.by);
-      const s = await ctx.services();
-      const e = await s.blocklist.disallow(o.org, t, actor, o.reason ?? '');
-      if (o.json) ctx.json(e);
-      else ctx.out(`removed the allow entry for ${describeTarget(e.kind, e.value)} in ${o.org} (allowed by ${e.createdBy} on ${formatTime(e.createdAt)})`);
-    });
+    .action(
+      async (
+        number: string | undefined,
+        o: TargetOptions & { org: string; by?: string; reason?: string; json?: boolean },
+      ) => {
+        const t = target(number, o, true);
+        const actor = ctx.actor(o.by);
+        const s = await ctx.services();
+        const e = await s.blocklist.disallow(o.org, t, actor, o.reason ?? '');
+        if (o.json) ctx.json(e);
+        else
+          ctx.out(
+            `removed the allow entry for ${describeTarget(e.kind, e.value)} in ${o.org} (allowed by ${e.createdBy} on ${formatTime(e.createdAt)})`,
+          );
+      },
+    );
 
-  program.command('list')
+  program
+    .command('list')
     .description("list an organisation's blocked (and allowed) numbers, newest first")
     .requiredOption('--org <org>', 'organisation')
     .option('--search <digits>', 'full or partial number in any format, or part of a name')
     .option('--all', 'include removed entries')
-    .option('--limit <n>', `at most this many rows (default 100, at most ${MAX_LIST_PAGE}; every entry: callscreen export)`, positiveInt('--limit'))
+    .option(
+      '--limit <n>',
+      `at most this many rows (default 100, at most ${MAX_LIST_PAGE}; every entry: callscreen export)`,
+      positiveInt('--limit'),
+    )
     .option('--json', 'one JSON document')
     .action(async (o: { org: string; search?: string; all?: boolean; limit?: number; json?: boolean }) => {
       if (o.limit !== undefined && o.limit > MAX_LIST_PAGE) {
         // Refused rather than quietly cut to a page: `export` streams every entry.
-        throw new CallscreenError('CS_ERR_USAGE', `--limit ${o.limit} is more than ${MAX_LIST_PAGE} rows; for every entry use: callscreen export --org ${o.org}`, { key: 'limit' });
+        throw new CallscreenError(
+          'CS_ERR_USAGE',
+          `--limit ${o.limit} is more than ${MAX_LIST_PAGE} rows; for every entry use: callscreen export --org ${o.org}`,
+          { key: 'limit' },
+        );
       }
       const s = await ctx.services();
       const { total, entries } = await s.blocklist.list(o.org, {
@@ -154,8 +243,13 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const headers = ['Caller ID', 'Name', 'Mode', 'Blocked By', 'Blocked On', 'Reason', 'Expires', 'Hits'];
       if (o.all) headers.push('Removed');
-      for (const l of renderTable(headers, entries.map((e) => row(e, o.all === true)))) ctx.out(l);
-      if (total > entries.length) ctx.out(`(${entries.length} of ${total}; use --limit, --search, or callscreen export for every entry)`);
+      for (const l of renderTable(
+        headers,
+        entries.map((e) => row(e, o.all === true)),
+      ))
+        ctx.out(l);
+      if (total > entries.length)
+        ctx.out(`(${entries.length} of ${total}; use --limit, --search, or callscreen export for every entry)`);
     });
 }
 
@@ -165,7 +259,8 @@ export function scopeText(e: EntryRecord): string {
 }
 
 function callerId(e: EntryListItem): string {
-  if (e.kind === 'contact') return `contact ${e.value} ${e.contact?.name ?? ''} (${e.contact?.numbers.join(' ') ?? ''})${scopeText(e)}`;
+  if (e.kind === 'contact')
+    return `contact ${e.value} ${e.contact?.name ?? ''} (${e.contact?.numbers.join(' ') ?? ''})${scopeText(e)}`;
   if (e.kind === 'prefix') return `${e.value}*${scopeText(e)}`;
   if (e.kind === 'unidentified') return `(unidentified)${scopeText(e)}`;
   return `${e.value}${scopeText(e)}`;
@@ -182,7 +277,16 @@ function modeText(e: EntryListItem): string {
 function row(e: EntryListItem, withRemoved: boolean): string[] {
   const mode = modeText(e);
   const expires = e.expiresAt === null ? '' : `${formatTime(e.expiresAt)}${e.expired ? ' (expired)' : ''}`;
-  const cells = [callerId(e), clip(e.name, 30), mode, e.createdBy, formatTime(e.createdAt), clip(e.reason), expires, String(e.hitCount)];
+  const cells = [
+    callerId(e),
+    clip(e.name, 30),
+    mode,
+    e.createdBy,
+    formatTime(e.createdAt),
+    clip(e.reason),
+    expires,
+    String(e.hitCount),
+  ];
   if (withRemoved) cells.push(removed(e));
   return cells;
 }

@@ -11,12 +11,14 @@ import { SCHEMA_VERSION } from '../../store/migrations.js';
 import type { CliContext } from '../cli-context.js';
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('init')
+  program
+    .command('init')
     .description('create the database file (--db or [store] path) with its schema; an existing one is left as is')
     .option('--json', 'print the result as JSON')
     .action(async (o: { json?: boolean }) => {
       const path = ctx.dbPath() ?? ctx.config().store.path;
-      if (path === ':memory:') throw new CallscreenError('CS_ERR_USAGE', 'init needs a file, not :memory:', { key: 'db' });
+      if (path === ':memory:')
+        throw new CallscreenError('CS_ERR_USAGE', 'init needs a file, not :memory:', { key: 'db' });
       let created = false;
       if (existsSync(path)) {
         // Opening migrates an older schema (after a backup, as the daemon does) and proves the file sound.
@@ -40,6 +42,11 @@ export function register(program: Command, ctx: CliContext): void {
         }
       }
       if (o.json) ctx.json({ db: path, created, schemaVersion: SCHEMA_VERSION });
-      else ctx.out(created ? `created ${path} (schema v${SCHEMA_VERSION})` : `${path} already exists (schema v${SCHEMA_VERSION}); left as is`);
+      else
+        ctx.out(
+          created
+            ? `created ${path} (schema v${SCHEMA_VERSION})`
+            : `${path} already exists (schema v${SCHEMA_VERSION}); left as is`,
+        );
     });
 }

@@ -30,7 +30,9 @@ async function withQuarantine<T>(ctx: CliContext, fn: (q: QuarantineService, s: 
 const messageId = positiveInt('ID');
 
 export function register(program: Command, ctx: CliContext): void {
-  const q = program.command('quarantine').description('SMS held from blocked senders: list, release (deliver now) or delete');
+  const q = program
+    .command('quarantine')
+    .description('SMS held from blocked senders: list, release (deliver now) or delete');
 
   q.command('list')
     .description('held messages, newest first')
@@ -40,27 +42,54 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'at most this many (default 100, at most 1000)', positiveInt('--limit'))
     .option('--offset <n>', 'skip this many (newest) first: the next page', nonNegativeInt('--offset'))
     .option('--json', 'one JSON document')
-    .action(async (o: { org: string; status?: string; contact?: number; limit?: number; offset?: number; json?: boolean }) => {
-      const status = o.status === undefined ? 'held' : o.status;
-      if (status !== 'held' && status !== 'released' && status !== 'all') throw new CallscreenError('CS_ERR_USAGE', `--status "${status}": use held, released or all`);
-      await withQuarantine(ctx, async (quarantine, s) => {
-        const org = await s.orgs.require(o.org);
-        const { total, messages } = await quarantine.list(org.id, { status, limit: o.limit ?? 100, offset: o.offset ?? 0, ...(o.contact !== undefined ? { contactId: o.contact } : {}) });
-        if (o.json) {
-          ctx.json({ org: org.slug, total, messages });
-          return;
-        }
-        if (messages.length === 0) {
-          ctx.out(`no ${status === 'all' ? '' : `${status} `}messages for ${org.slug}`);
-          return;
-        }
-        for (const l of renderTable(['ID', 'Received', 'From', 'To', 'Contact', 'Deliver to', 'Status', 'Text'], messages.map((m) => [
-          String(m.id), formatTime(m.receivedAt), m.from, m.to, m.contactName ?? '', m.deliverTo, m.status, clip(m.body.replace(/\s+/g, ' ')),
-        ]))) ctx.out(l);
-        const shownTo = (o.offset ?? 0) + messages.length;
-        if (total > shownTo) ctx.out(`(${(o.offset ?? 0) + 1}–${shownTo} of ${total}; next page: --offset ${shownTo})`);
-      });
-    });
+    .action(
+      async (o: {
+        org: string;
+        status?: string;
+        contact?: number;
+        limit?: number;
+        offset?: number;
+        json?: boolean;
+      }) => {
+        const status = o.status === undefined ? 'held' : o.status;
+        if (status !== 'held' && status !== 'released' && status !== 'all')
+          throw new CallscreenError('CS_ERR_USAGE', `--status "${status}": use held, released or all`);
+        await withQuarantine(ctx, async (quarantine, s) => {
+          const org = await s.orgs.require(o.org);
+          const { total, messages } = await quarantine.list(org.id, {
+            status,
+            limit: o.limit ?? 100,
+            offset: o.offset ?? 0,
+            ...(o.contact !== undefined ? { contactId: o.contact } : {}),
+          });
+          if (o.json) {
+            ctx.json({ org: org.slug, total, messages });
+            return;
+          }
+          if (messages.length === 0) {
+            ctx.out(`no ${status === 'all' ? '' : `${status} `}messages for ${org.slug}`);
+            return;
+          }
+          for (const l of renderTable(
+            ['ID', 'Received', 'From', 'To', 'Contact', 'Deliver to', 'Status', 'Text'],
+            messages.map((m) => [
+              String(m.id),
+              formatTime(m.receivedAt),
+              m.from,
+              m.to,
+              m.contactName ?? '',
+              m.deliverTo,
+              m.status,
+              clip(m.body.replace(/\s+/g, ' ')),
+            ]),
+          ))
+            ctx.out(l);
+          const shownTo = (o.offset ?? 0) + messages.length;
+          if (total > shownTo)
+            ctx.out(`(${(o.offset ?? 0) + 1}–${shownTo} of ${total}; next page: --offset ${shownTo})`);
+        });
+      },
+    );
 
   q.command('release <id>')
     .description('deliver a held message now (logs in to the PBX: [ami] or [esl_inbound] must be enabled)')
@@ -96,10 +125,14 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--from <number>', 'the sender number')
       .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
       .action(async (o: { org: string; contact?: number; from?: string; by?: string }) => {
-        if ((o.contact === undefined) === (o.from === undefined)) throw new CallscreenError('CS_ERR_USAGE', 'give exactly one of --contact or --from');
+        if ((o.contact === undefined) === (o.from === undefined))
+          throw new CallscreenError('CS_ERR_USAGE', 'give exactly one of --contact or --from');
         await withQuarantine(ctx, async (quarantine, s) => {
           const org = await s.orgs.require(o.org);
-          const selector = o.contact !== undefined ? { contactId: o.contact } : { from: s.normalizer.normalizeNumber(o.from ?? '', org.policy.region) };
+          const selector =
+            o.contact !== undefined
+              ? { contactId: o.contact }
+              : { from: s.normalizer.normalizeNumber(o.from ?? '', org.policy.region) };
           const n = await quarantine.settleAll(org.id, selector, action, ctx.actor(o.by));
           ctx.out(`${action === 'release' ? 'released' : 'deleted'} ${n} message${n === 1 ? '' : 's'}`);
         });

@@ -7,17 +7,23 @@ import { renderTable } from '../table.js';
 
 function requestId(text: string): number {
   const id = Number(text);
-  if (!Number.isSafeInteger(id) || id <= 0) throw new CallscreenError('CS_ERR_INVALID_VALUE', `request id "${text}" is not a number`, { key: 'id' });
+  if (!Number.isSafeInteger(id) || id <= 0)
+    throw new CallscreenError('CS_ERR_INVALID_VALUE', `request id "${text}" is not a number`, { key: 'id' });
   return id;
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  const req = program.command('requests').description('block requests from handsets (feature codes) waiting for an admin');
+  const req = program
+    .command('requests')
+    .description('block requests from handsets (feature codes) waiting for an admin');
 
-  req.command('list')
+  req
+    .command('list')
     .description('list block requests (pending by default)')
     .requiredOption('--org <org>', 'organisation')
-    .addOption(new Option('--status <status>', 'which').choices(['pending', 'approved', 'declined', 'all']).default('pending'))
+    .addOption(
+      new Option('--status <status>', 'which').choices(['pending', 'approved', 'declined', 'all']).default('pending'),
+    )
     .option('--json', 'one JSON document')
     .action(async (o: { org: string; status: BlockRequest['status'] | 'all'; json?: boolean }) => {
       const s = await ctx.services();
@@ -30,11 +36,19 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(`no ${o.status === 'all' ? '' : `${o.status} `}block requests in ${o.org}`);
         return;
       }
-      const rows = list.map((r) => [String(r.id), r.number, `${r.requestedBy} (${r.origin})`, new Date(r.requestedAt).toISOString(), r.status, r.why]);
+      const rows = list.map((r) => [
+        String(r.id),
+        r.number,
+        `${r.requestedBy} (${r.origin})`,
+        new Date(r.requestedAt).toISOString(),
+        r.status,
+        r.why,
+      ]);
       for (const line of renderTable(['id', 'number', 'requested by', 'when', 'status', 'why'], rows)) ctx.out(line);
     });
 
-  req.command('approve <id>')
+  req
+    .command('approve <id>')
     .description('block the requested number (as you, with the org’s default mode)')
     .requiredOption('--org <org>', 'organisation')
     .option('--by <user>', 'who is acting (default $SUDO_USER/$USER)')
@@ -46,7 +60,8 @@ export function register(program: Command, ctx: CliContext): void {
       else ctx.out(`approved request ${r.id}: ${r.number} blocked (entry ${String(r.entryId)})`);
     });
 
-  req.command('decline <id>')
+  req
+    .command('decline <id>')
     .description('decline a block request; the number stays unblocked')
     .requiredOption('--org <org>', 'organisation')
     .option('--reason <text>', 'why (kept in the audit log)')

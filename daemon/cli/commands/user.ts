@@ -14,7 +14,9 @@ async function readAll(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(String(c)));
   // One trailing newline (echo, a here-string) is not part of the password.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -27,7 +29,8 @@ export function register(program: Command, ctx: CliContext): void {
 
   const user = program.command('user').description('panel and API users: add, list, password, tokens, disable');
 
-  user.command('add')
+  user
+    .command('add')
     .description('add a user with a role in one or more organisations')
     .argument('<name>', 'user name (letters, digits, . _ @ -)')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
@@ -35,41 +38,59 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--password-stdin', 'read the password from stdin (else one is generated and printed)')
     .option('--json', 'one JSON document')
     .option('--by <name>', 'who is making the change (audit log)')
-    .action(async (name: string, o: { role: string; org: string[]; passwordStdin?: boolean; json?: boolean; by?: string }) => {
-      if (!ROLES.includes(o.role as Role)) throw new CallscreenError('CS_ERR_USAGE', `--role must be one of ${ROLES.join(', ')}`, { key: 'role' });
-      const generated = !o.passwordStdin;
-      const password = generated ? generatePassword() : await readAll(stdin());
-      const u = await (await users()).add(name, o.role as Role, o.org, password, ctx.actor(o.by));
-      if (o.json) ctx.json({ user: u, ...(generated ? { password } : {}) });
-      else {
-        ctx.out(`✓ added ${u.role} ${u.name} in ${u.orgs.join(', ')}`);
-        if (generated) ctx.out(`  password (shown once): ${password}`);
-      }
-    });
+    .action(
+      async (
+        name: string,
+        o: { role: string; org: string[]; passwordStdin?: boolean; json?: boolean; by?: string },
+      ) => {
+        if (!ROLES.includes(o.role as Role))
+          throw new CallscreenError('CS_ERR_USAGE', `--role must be one of ${ROLES.join(', ')}`, { key: 'role' });
+        const generated = !o.passwordStdin;
+        const password = generated ? generatePassword() : await readAll(stdin());
+        const u = await (await users()).add(name, o.role as Role, o.org, password, ctx.actor(o.by));
+        if (o.json) ctx.json({ user: u, ...(generated ? { password } : {}) });
+        else {
+          ctx.out(`✓ added ${u.role} ${u.name} in ${u.orgs.join(', ')}`);
+          if (generated) ctx.out(`  password (shown once): ${password}`);
+        }
+      },
+    );
 
-  user.command('list')
+  user
+    .command('list')
     .description('users, roles and organisations')
     .option('--json', 'one JSON document')
     .action(async (o: { json?: boolean }) => {
       const list = await (await users()).list();
       if (o.json) ctx.json({ users: list });
       else if (list.length === 0) ctx.out('no users yet: callscreen user add NAME --role admin --org ORG');
-      else for (const u of list) ctx.out(`${u.name}\t${u.role}\t${u.orgs.map((o) => (roleIn(u, o) === u.role ? o : `${o}:${roleIn(u, o)}`)).join(',')}${u.disabled ? '\tdisabled' : ''}`);
+      else
+        for (const u of list)
+          ctx.out(
+            `${u.name}\t${u.role}\t${u.orgs.map((o) => (roleIn(u, o) === u.role ? o : `${o}:${roleIn(u, o)}`)).join(',')}${u.disabled ? '\tdisabled' : ''}`,
+          );
     });
 
-  user.command('role')
-    .description('give a user a role in one organisation (others keep theirs); adds them to it if they do not work there yet')
+  user
+    .command('role')
+    .description(
+      'give a user a role in one organisation (others keep theirs); adds them to it if they do not work there yet',
+    )
     .argument('<name>', 'user name')
     .requiredOption('--org <org>', 'the organisation')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
     .option('--by <name>', 'who is making the change (audit log)')
     .action(async (name: string, o: { org: string; role: string; by?: string }) => {
-      if (!ROLES.includes(o.role as Role)) throw new CallscreenError('CS_ERR_USAGE', `--role must be one of ${ROLES.join(', ')}`, { key: 'role' });
+      if (!ROLES.includes(o.role as Role))
+        throw new CallscreenError('CS_ERR_USAGE', `--role must be one of ${ROLES.join(', ')}`, { key: 'role' });
       const u = await (await users()).setRole(name, o.org, o.role as Role, ctx.actor(o.by));
-      ctx.out(`✓ ${u.name} is ${o.role} in ${o.org}${u.orgs.length > 1 ? ` (${u.orgs.map((x) => `${x}: ${u.roles[x] ?? u.role}`).join(', ')})` : ''}`);
+      ctx.out(
+        `✓ ${u.name} is ${o.role} in ${o.org}${u.orgs.length > 1 ? ` (${u.orgs.map((x) => `${x}: ${u.roles[x] ?? u.role}`).join(', ')})` : ''}`,
+      );
     });
 
-  user.command('token')
+  user
+    .command('token')
     .description('create an API token for a user (same as: callscreen token create USER --name LABEL)')
     .argument('<name>', 'user name')
     .option('--label <label>', 'what the token is for', 'cli')
@@ -81,7 +102,8 @@ export function register(program: Command, ctx: CliContext): void {
       else ctx.out(`token for ${name} (shown once, expires ${new Date(t.expiresAt ?? 0).toISOString()}): ${t.token}`);
     });
 
-  user.command('password')
+  user
+    .command('password')
     .description("reset a user's password (from stdin, else generated and printed once); ends all their sessions")
     .argument('<name>', 'user name')
     .option('--password-stdin', 'read the new password from stdin')
@@ -94,9 +116,17 @@ export function register(program: Command, ctx: CliContext): void {
       if (generated) ctx.out(`  password (shown once): ${password}`);
     });
 
-  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    user.command(verb)
-      .description(disabled ? 'stop a user signing in (signs them out everywhere, revokes their tokens for good)' : 'let a disabled user sign in again (their old tokens stay revoked)')
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(verb)
+      .description(
+        disabled
+          ? 'stop a user signing in (signs them out everywhere, revokes their tokens for good)'
+          : 'let a disabled user sign in again (their old tokens stay revoked)',
+      )
       .argument('<name>', 'user name')
       .option('--by <name>', 'who is making the change (audit log)')
       .action(async (name: string, o: { by?: string }) => {

@@ -131,12 +131,21 @@ export function id2Caller(env: AgiEnv): InboundCaller | undefined {
   };
   const info = field(3) || field(4);
   const id = callerIdentity({
-    pai: field(0), remotePartyId: field(1), privacy: field(2), from: field(5),
+    pai: field(0),
+    remotePartyId: field(1),
+    privacy: field(2),
+    from: field(5),
     ...(info !== '' ? { attestationInfo: info } : {}),
     pbxCallerId: env.agi_callerid ?? '',
   });
   const name = env.agi_calleridname === 'unknown' ? '' : (env.agi_calleridname ?? '');
-  return { from: id.from, name, withheld: id.withheld, fromPai: false, ...(id.attestation ? { attestation: id.attestation } : {}) };
+  return {
+    from: id.from,
+    name,
+    withheld: id.withheld,
+    fromPai: false,
+    ...(id.attestation ? { attestation: id.attestation } : {}),
+  };
 }
 
 /** Caller IDs Asterisk and carriers use for "no number" (compared lower-case). */
@@ -152,7 +161,10 @@ export function inboundCaller(env: AgiEnv): InboundCaller {
   const id2 = id2Caller(env);
   if (id2 !== undefined) return id2;
   const args = argsOf(env);
-  const privacy = (args[0] ?? '').toLowerCase().split(/[;,\s]+/).filter(Boolean);
+  const privacy = (args[0] ?? '')
+    .toLowerCase()
+    .split(/[;,\s]+/)
+    .filter(Boolean);
   const pai = args.slice(1).join(',').trim();
   const callerId = (env.agi_callerid ?? '').trim();
   const noNumber = NO_NUMBER.has(callerId.toLowerCase()) || !/\d/.test(callerId);

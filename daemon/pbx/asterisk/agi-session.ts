@@ -20,7 +20,10 @@ export interface AgiSessionLimits {
 }
 
 export class AgiProtocolError extends Error {
-  constructor(message: string, readonly reason: 'line-too-long' | 'too-many-lines' | 'not-agi' | 'closed' | 'idle') {
+  constructor(
+    message: string,
+    readonly reason: 'line-too-long' | 'too-many-lines' | 'not-agi' | 'closed' | 'idle',
+  ) {
     super(message);
     this.name = 'AgiProtocolError';
   }
@@ -47,7 +50,10 @@ export class AgiSession {
   /** Commands sent on this session (for tests and counters). */
   commands = 0;
 
-  constructor(private readonly sock: Socket, limits: AgiSessionLimits = {}) {
+  constructor(
+    private readonly sock: Socket,
+    limits: AgiSessionLimits = {},
+  ) {
     this.maxLine = limits.maxLineBytes ?? 8192;
     this.maxEnvLines = limits.maxEnvLines ?? 128;
     this.maxReplyLines = limits.maxReplyLines ?? 64;
@@ -124,7 +130,10 @@ export class AgiSession {
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, nl);
       start = nl + 1;
-      if (this.pendingBytes + piece.length > this.maxLine) { this.fail(new AgiProtocolError('line too long', 'line-too-long')); return; }
+      if (this.pendingBytes + piece.length > this.maxLine) {
+        this.fail(new AgiProtocolError('line too long', 'line-too-long'));
+        return;
+      }
       let line: string;
       if (this.pending.length > 0) {
         this.pending.push(piece);
@@ -140,7 +149,10 @@ export class AgiSession {
     }
     const rest = chunk.subarray(start);
     if (rest.length === 0) return;
-    if (this.pendingBytes + rest.length > this.maxLine) { this.fail(new AgiProtocolError('line too long', 'line-too-long')); return; }
+    if (this.pendingBytes + rest.length > this.maxLine) {
+      this.fail(new AgiProtocolError('line too long', 'line-too-long'));
+      return;
+    }
     // Copy: the socket may reuse its buffer.
     this.pending.push(Buffer.from(rest));
     this.pendingBytes += rest.length;
@@ -149,7 +161,10 @@ export class AgiSession {
   private onLine(line: string): void {
     if (!this.envDone) {
       if (line === '') {
-        if (this.envLines === 0) { this.fail(new AgiProtocolError('empty environment', 'not-agi')); return; }
+        if (this.envLines === 0) {
+          this.fail(new AgiProtocolError('empty environment', 'not-agi'));
+          return;
+        }
         this.envDone = true;
         const ew = this.envWaiter;
         this.envWaiter = null;
@@ -157,8 +172,14 @@ export class AgiSession {
         return;
       }
       const kv = parseEnvLine(line);
-      if (!kv) { this.fail(new AgiProtocolError('not an AGI environment line', 'not-agi')); return; }
-      if (++this.envLines > this.maxEnvLines) { this.fail(new AgiProtocolError('too many environment lines', 'too-many-lines')); return; }
+      if (!kv) {
+        this.fail(new AgiProtocolError('not an AGI environment line', 'not-agi'));
+        return;
+      }
+      if (++this.envLines > this.maxEnvLines) {
+        this.fail(new AgiProtocolError('too many environment lines', 'too-many-lines'));
+        return;
+      }
       this.env[kv.key] = kv.value;
       return;
     }
@@ -172,7 +193,10 @@ export class AgiSession {
     // break) must not be taken for the reply to this command.
     if (w.lines.length === 0 && !/^\d{3}[ -]/.test(line)) return;
     w.lines.push(line);
-    if (w.lines.length > this.maxReplyLines) { this.fail(new AgiProtocolError('reply too long', 'too-many-lines')); return; }
+    if (w.lines.length > this.maxReplyLines) {
+      this.fail(new AgiProtocolError('reply too long', 'too-many-lines'));
+      return;
+    }
     // "520-Invalid command syntax…" continues until "520 End of proper usage."
     if (/^\d{3}-/.test(w.lines[0] ?? '') && !/^\d{3} /.test(line)) return;
     this.waiter = null;

@@ -61,7 +61,10 @@ export class AmiAgentNotifier implements AgentNotifier {
       // Let the other hook of the same call try again.
       if (w.callId !== undefined) this.recent.delete(w.callId);
       this.counters.failed++;
-      this.logger.warn({ ...log, error: (err as Error).message, code: (err as { code?: string }).code }, 'agent warning not sent');
+      this.logger.warn(
+        { ...log, error: (err as Error).message, code: (err as { code?: string }).code },
+        'agent warning not sent',
+      );
       return false;
     }
   }

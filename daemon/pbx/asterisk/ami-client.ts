@@ -139,10 +139,13 @@ export class AmiClient implements AmiActions, AmiEventSource {
     this.timers = deps.timers ?? backgroundScheduler;
     this.link = new ReconnectingLink(
       {
-        label: 'AMI', host: options.host, port: options.port,
+        label: 'AMI',
+        host: options.host,
+        port: options.port,
         // Connect, banner, login and filters must all finish in one action timeout, or the attempt failed.
         handshakeTimeoutMs: options.actionTimeoutMs,
-        reconnectMinMs: options.reconnectMinMs, reconnectMaxMs: options.reconnectMaxMs,
+        reconnectMinMs: options.reconnectMinMs,
+        reconnectMaxMs: options.reconnectMaxMs,
         // A peer that never closes its side does not hold up shutdown.
         closeTimeoutMs: options.actionTimeoutMs,
       },
@@ -186,7 +189,9 @@ export class AmiClient implements AmiActions, AmiEventSource {
     return new Promise((resolve, reject) => {
       const timer = this.timers.setTimeout(() => {
         off();
-        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI not connected within ${timeoutMs} ms`, { state: this.link.state }));
+        reject(
+          new CallscreenError('CS_ERR_TIMEOUT', `AMI not connected within ${timeoutMs} ms`, { state: this.link.state }),
+        );
       }, timeoutMs);
       const off = this.onState((s) => {
         if (s !== 'connected') return;
@@ -207,7 +212,12 @@ export class AmiClient implements AmiActions, AmiEventSource {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
-      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, { action: name, state }));
+      return Promise.reject(
+        new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, {
+          action: name,
+          state,
+        }),
+      );
     }
     return this.send(name, fields, true);
   }
@@ -242,7 +252,11 @@ export class AmiClient implements AmiActions, AmiEventSource {
     if (this.link.state !== 'connecting') return;
     const gen = this.link.generation;
     this.link.advance('authenticating', { banner: text });
-    const login: Record<string, string> = { Username: this.options.username, Secret: this.options.secret, Events: this.options.events ?? 'call' };
+    const login: Record<string, string> = {
+      Username: this.options.username,
+      Secret: this.options.secret,
+      Events: this.options.events ?? 'call',
+    };
     this.send('Login', login, false).then(
       () => {
         if (gen !== this.link.generation) return;
@@ -255,7 +269,10 @@ export class AmiClient implements AmiActions, AmiEventSource {
         if (gen !== this.link.generation) return;
         this.counters.loginFailures++;
         // The username and Asterisk's message only: the secret is in neither.
-        this.logger.error({ host: this.options.host, port: this.options.port, username: this.options.username, error: err.message }, 'AMI login failed');
+        this.logger.error(
+          { host: this.options.host, port: this.options.port, username: this.options.username, error: err.message },
+          'AMI login failed',
+        );
         this.link.fail(`login failed: ${err.message}`);
       },
     );
@@ -268,7 +285,10 @@ export class AmiClient implements AmiActions, AmiEventSource {
         await this.send('Filter', { Operation: 'Add', Filter: filter }, false);
       } catch (err) {
         if (gen !== this.link.generation) return;
-        this.logger.warn({ filter, error: (err as Error).message }, 'AMI event filter refused; events of the subscribed classes all come through');
+        this.logger.warn(
+          { filter, error: (err as Error).message },
+          'AMI event filter refused; events of the subscribed classes all come through',
+        );
       }
     }
   }
@@ -324,7 +344,13 @@ export class AmiClient implements AmiActions, AmiEventSource {
       const timer = this.timers.setTimeout(() => {
         if (!this.pending.delete(id)) return;
         if (counted) this.counters.actionsFailed++;
-        reject(new CallscreenError('CS_ERR_TIMEOUT', `AMI ${name} got no response within ${this.options.actionTimeoutMs} ms`, { action: name, timeoutMs: this.options.actionTimeoutMs }));
+        reject(
+          new CallscreenError(
+            'CS_ERR_TIMEOUT',
+            `AMI ${name} got no response within ${this.options.actionTimeoutMs} ms`,
+            { action: name, timeoutMs: this.options.actionTimeoutMs },
+          ),
+        );
       }, this.options.actionTimeoutMs);
       this.pending.set(id, { action: name, timer, counted, resolve, reject });
       this.link.write(encodeAction(name, id, fields));
@@ -356,7 +382,12 @@ export class AmiClient implements AmiActions, AmiEventSource {
       const message = field(msg, 'Message') ?? 'error';
       // `reply`, not `message`: pino's err serializer takes any object with a string `message` for an
       // error and tags it, which throws on the frozen details (a crash inside a log call).
-      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, { action: p.action, reply: message }));
+      p.reject(
+        new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, {
+          action: p.action,
+          reply: message,
+        }),
+      );
       return;
     }
     if (p.counted) this.counters.actionsOk++;

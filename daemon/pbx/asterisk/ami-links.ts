@@ -21,14 +21,21 @@ export interface AmiLinkParts {
   readonly deliverer: AmiMessageDeliverer;
   readonly watcher: DialWatcher;
   /** Started in this order by the daemon, stopped in reverse. */
-  readonly components: Array<{ name: string; start(): Promise<void>; stop(): Promise<void>; health?(): ComponentHealth }>;
+  readonly components: Array<{
+    name: string;
+    start(): Promise<void>;
+    stop(): Promise<void>;
+    health?(): ComponentHealth;
+  }>;
   /**
    * The AstDB mirror (`astdb_mirror = true`), built once the daemon has its index and change feed;
    * started after the AMI client and stopped before it, so it can withdraw its heartbeat.
    */
   readonly mirror: ((deps: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>) => AstdbMirror) | null;
   /** Reads the dialplan's fail-mode counters from AstDB into the daemon's metrics (built once metrics exist). */
-  readonly failCounter: (metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics']) => DialplanFailCounter;
+  readonly failCounter: (
+    metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics'],
+  ) => DialplanFailCounter;
 }
 
 export interface AmiLinkDeps {
@@ -39,7 +46,12 @@ export interface AmiLinkDeps {
 }
 
 /** The AMI client as `[ami]` describes it (the daemon's link, and the CLI's one-shot login with `events: 'off'`). */
-export function buildAmiClient(config: Config, logger: Logger, options: { events?: string; eventFilters?: readonly string[] } = {}, deps: AmiClientDeps = {}): AmiClient {
+export function buildAmiClient(
+  config: Config,
+  logger: Logger,
+  options: { events?: string; eventFilters?: readonly string[] } = {},
+  deps: AmiClientDeps = {},
+): AmiClient {
   const a = config.ami;
   return new AmiClient(
     {
@@ -66,13 +78,26 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
   // leave it off (said once at start).
   const mirrorOn = config.ami.astdb_mirror && config.fastagi.org_from === 'did';
   if (config.ami.astdb_mirror && !mirrorOn) {
-    logger.child({ component: 'astdb-mirror' }).info({ org_from: config.fastagi.org_from }, 'AstDB mirror off: it needs fastagi.org_from = did to name the org in the dialplan; every call goes through FastAGI');
+    logger
+      .child({ component: 'astdb-mirror' })
+      .info(
+        { org_from: config.fastagi.org_from },
+        'AstDB mirror off: it needs fastagi.org_from = did to name the org in the dialplan; every call goes through FastAGI',
+      );
   }
   const events = mirrorOn
     ? { events: 'call,user', eventFilters: ['Event: DialBegin', 'Event: UserEvent'] }
     : { eventFilters: ['Event: DialBegin'] };
-  const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, { ...(deps.timers ? { timers: deps.timers } : {}), clock: deps.clock });
-  const notifier = new AmiAgentNotifier(client, { messageFrom: config.agents.message_from }, deps.clock, logger.child({ component: 'agent-notifier' }));
+  const client = buildAmiClient(config, logger.child({ component: 'ami' }), events, {
+    ...(deps.timers ? { timers: deps.timers } : {}),
+    clock: deps.clock,
+  });
+  const notifier = new AmiAgentNotifier(
+    client,
+    { messageFrom: config.agents.message_from },
+    deps.clock,
+    logger.child({ component: 'agent-notifier' }),
+  );
   const deliverer = new AmiMessageDeliverer(client);
   const fixedOrg = config.fastagi.default_org;
   const watcher = new DialWatcher(
@@ -82,7 +107,8 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
     {
       endpointPattern: new RegExp(config.agents.endpoint_pattern),
       // default_org, else the only org (a single-tenant site); several orgs and no default: skip.
-      resolveOrg: () => Promise.resolve(deps.screening.outboundOrg({ orgFrom: 'did', defaultOrg: fixedOrg })?.org.slug ?? null),
+      resolveOrg: () =>
+        Promise.resolve(deps.screening.outboundOrg({ orgFrom: 'did', defaultOrg: fixedOrg })?.org.slug ?? null),
     },
     logger.child({ component: 'dial-watcher' }),
   );
@@ -105,11 +131,28 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
   const mirror = mirrorOn
     ? (d: Omit<AstdbMirrorDeps, 'ami' | 'timers' | 'logger'>): AstdbMirror =>
         new AstdbMirror(
-          { family: config.ami.astdb_family, aliveTtlMs: config.ami.astdb_alive_ttl_ms, window: config.ami.astdb_window, writeDids: true, callerForms: config.ami.astdb_caller_forms },
-          { ...d, ami: client, timers: deps.timers ?? backgroundScheduler, logger: logger.child({ component: 'astdb-mirror' }) },
+          {
+            family: config.ami.astdb_family,
+            aliveTtlMs: config.ami.astdb_alive_ttl_ms,
+            window: config.ami.astdb_window,
+            writeDids: true,
+            callerForms: config.ami.astdb_caller_forms,
+          },
+          {
+            ...d,
+            ami: client,
+            timers: deps.timers ?? backgroundScheduler,
+            logger: logger.child({ component: 'astdb-mirror' }),
+          },
         )
     : null;
   const failCounter = (metrics: ConstructorParameters<typeof DialplanFailCounter>[0]['metrics']): DialplanFailCounter =>
-    new DialplanFailCounter({ ami: client, metrics, logger: logger.child({ component: 'dialplan-fail-counter' }), timers: deps.timers ?? backgroundScheduler, eventTimeoutMs: config.ami.action_timeout_ms });
+    new DialplanFailCounter({
+      ami: client,
+      metrics,
+      logger: logger.child({ component: 'dialplan-fail-counter' }),
+      timers: deps.timers ?? backgroundScheduler,
+      eventTimeoutMs: config.ami.action_timeout_ms,
+    });
   return { client, notifier, deliverer, watcher, components: [watcherComponent, amiComponent], mirror, failCounter };
 }

@@ -7,7 +7,8 @@
 /** One response or event, keys as Asterisk spells them (`Response`, `ActionID`, `DialString`). */
 export type AmiMessage = Readonly<Record<string, string>>;
 
-export type AmiFrame = { readonly kind: 'banner'; readonly text: string } | { readonly kind: 'message'; readonly fields: AmiMessage };
+export type AmiFrame =
+  { readonly kind: 'banner'; readonly text: string } | { readonly kind: 'message'; readonly fields: AmiMessage };
 
 /** The banner tells us we speak to an AMI server and which protocol version. */
 const BANNER = /^Asterisk Call Manager\//;

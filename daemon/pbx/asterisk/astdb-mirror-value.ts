@@ -22,7 +22,15 @@ export type MirrorValue =
 
 /** The verdict the FastAGI route gives a bare E.164 caller with no Privacy header. */
 function plainCallVerdict(number: string, matches: Matches, policy: OrgPolicy, now: number): Verdict {
-  return decide({ channel: 'call', direction: 'inbound', subject: { kind: 'number', value: number }, withheld: false, matches, policy, now });
+  return decide({
+    channel: 'call',
+    direction: 'inbound',
+    subject: { kind: 'number', value: number },
+    withheld: false,
+    matches,
+    policy,
+    now,
+  });
 }
 
 /**
@@ -43,7 +51,8 @@ export function mirrorValueOf(number: string, matches: Matches, policy: OrgPolic
       if (e.expiresAt !== null) timeBound = true;
       // Scoped to some DIDs (the mirror is per org, not per DID) or in observe mode (its hits are
       // recorded by the FastAGI route only): left to the route.
-      if (e.observe === true || (e.dids !== undefined && e.dids !== null && e.dids.length > 0)) return { kind: 'unsure' };
+      if (e.observe === true || (e.dids !== undefined && e.dids !== null && e.dids.length > 0))
+        return { kind: 'unsure' };
       if (e.list === 'block') mayBlock = true;
     }
   }

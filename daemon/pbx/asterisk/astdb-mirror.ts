@@ -85,8 +85,12 @@ export interface AstdbMirrorOptions {
 export type CallerForm = 'e164' | 'national' | 'trunk';
 
 export interface AstdbMirrorDeps {
-  readonly ami: AmiActions & AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
-  readonly index: Pick<ScreeningIndex, 'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'>;
+  readonly ami: AmiActions &
+    AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
+  readonly index: Pick<
+    ScreeningIndex,
+    'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'
+  >;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
   /** The daemon's reading of caller IDs without "+" (the org's region): which national forms to write. */
@@ -150,7 +154,10 @@ export interface NationalReading {
  * value that is not `+digits`): then no miss is conclusive.
  */
 export function exclusionPattern(
-  prefixes: Iterable<string>, numbers: Iterable<string>, national: NationalReading | null = null, ownDids: Iterable<string> = [],
+  prefixes: Iterable<string>,
+  numbers: Iterable<string>,
+  national: NationalReading | null = null,
+  ownDids: Iterable<string> = [],
   forms: ReadonlySet<CallerForm> = ALL_FORMS,
 ): string | null {
   const e164: string[] = [];
@@ -194,13 +201,25 @@ export class AstdbMirror {
   private retryTimer: unknown = null;
   private readonly unsubscribe: Array<() => void> = [];
   private lastError: string | null = null;
-  readonly counters = { syncs: 0, syncFailures: 0, puts: 0, deletes: 0, heartbeats: 0, calls: 0, disagreements: 0, lastSyncMs: 0 };
+  readonly counters = {
+    syncs: 0,
+    syncFailures: 0,
+    puts: 0,
+    deletes: 0,
+    heartbeats: 0,
+    calls: 0,
+    disagreements: 0,
+    lastSyncMs: 0,
+  };
   private readonly retryMs: number;
   private readonly pageSize: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
 
-  constructor(private readonly options: AstdbMirrorOptions, private readonly deps: AstdbMirrorDeps) {
+  constructor(
+    private readonly options: AstdbMirrorOptions,
+    private readonly deps: AstdbMirrorDeps,
+  ) {
     this.retryMs = options.retryMs ?? 5000;
     this.pageSize = options.pageSize ?? 5000;
     this.family = options.family;
@@ -226,7 +245,12 @@ export class AstdbMirror {
     this.link++;
     this.setState('stopped');
     if (wasUp && this.deps.ami.currentState === 'connected') {
-      await this.del('alive').catch((err: unknown) => this.deps.logger.warn({ err }, 'could not withdraw the AstDB mirror heartbeat; the dialplan stops using it within the ttl'));
+      await this.del('alive').catch((err: unknown) =>
+        this.deps.logger.warn(
+          { err },
+          'could not withdraw the AstDB mirror heartbeat; the dialplan stops using it within the ttl',
+        ),
+      );
     }
     await this.work.catch(() => undefined);
   }
@@ -237,7 +261,12 @@ export class AstdbMirror {
 
   health(): ComponentHealth {
     // Not required: without the mirror every call still goes through FastAGI.
-    return { ok: this.state === 'live', state: this.state, required: false, detail: { ...this.counters, lastError: this.lastError } };
+    return {
+      ok: this.state === 'live',
+      state: this.state,
+      required: false,
+      detail: { ...this.counters, lastError: this.lastError },
+    };
   }
 
   /** Resolves when the work queued so far is done (tests, and `sync` callers that must wait). */
@@ -271,17 +300,19 @@ export class AstdbMirror {
   /** Jobs run one at a time, in order, each bound to the AMI link it was queued on. */
   private queue(what: string, job: (link: number) => Promise<void>): void {
     const link = this.link;
-    this.work = this.work.then(async () => {
-      if (link !== this.link || this.state === 'stopped') return;
-      try {
-        await job(link);
-      } catch (err) {
-        this.fail(what, link, err);
-      }
-    }).catch((err: unknown) => {
-      // Never leave the queue rejected: every later job would be skipped.
-      this.lastError = String(err);
-    });
+    this.work = this.work
+      .then(async () => {
+        if (link !== this.link || this.state === 'stopped') return;
+        try {
+          await job(link);
+        } catch (err) {
+          this.fail(what, link, err);
+        }
+      })
+      .catch((err: unknown) => {
+        // Never leave the queue rejected: every later job would be skipped.
+        this.lastError = String(err);
+      });
   }
 
   /** Any failed step: back to idle (the dialplan goes to FastAGI once `alive` lapses), full sync later. */
@@ -289,7 +320,10 @@ export class AstdbMirror {
     if (err instanceof SyncAborted || link !== this.link || this.state === 'stopped') return;
     this.counters.syncFailures++;
     this.lastError = err instanceof Error ? err.message : String(err);
-    this.deps.logger.warn({ err, what, retryMs: this.retryMs }, 'AstDB mirror update failed; calls go through FastAGI until a full sync succeeds');
+    this.deps.logger.warn(
+      { err, what, retryMs: this.retryMs },
+      'AstDB mirror update failed; calls go through FastAGI until a full sync succeeds',
+    );
     this.link++;
     this.clearTimers();
     this.setState('idle');
@@ -341,7 +375,12 @@ export class AstdbMirror {
     const now = this.deps.clock.now();
     for (const n of numbers) {
       this.check(link);
-      const v = mirrorValueOf(n, await this.deps.index.lookup(state, { kind: 'number', value: n }), state.org.policy, now);
+      const v = mirrorValueOf(
+        n,
+        await this.deps.index.lookup(state, { kind: 'number', value: n }),
+        state.org.policy,
+        now,
+      );
       if (v.kind === 'unsure') org.unsure.add(n);
       else org.unsure.delete(n);
       // Completeness goes first when it narrows (a new exclusion), last when it widens.
@@ -361,16 +400,25 @@ export class AstdbMirror {
     const now = this.deps.clock.now();
     const region = state.org.policy.region;
     const org: OrgMirror = {
-      slug, dids: new Set(this.options.writeDids ? state.dids : []), unsure: new Set(), prefixes: blockPrefixes(state, now),
-      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now), complete: null,
-      national: this.deps.normalizer.nationalPlan(region), region, ownDids: [...state.dids],
+      slug,
+      dids: new Set(this.options.writeDids ? state.dids : []),
+      unsure: new Set(),
+      prefixes: blockPrefixes(state, now),
+      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now),
+      complete: null,
+      national: this.deps.normalizer.nationalPlan(region),
+      region,
+      ownDids: [...state.dids],
       mirrored: !state.org.policy.standinsUnidentified,
     };
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
     const write = async (n: string, exact: readonly EntryView[] | null): Promise<void> => {
-      const matches = exact === null ? await this.deps.index.lookup(state, { kind: 'number', value: n }) : this.deps.index.matchesWith(state, n, exact);
+      const matches =
+        exact === null
+          ? await this.deps.index.lookup(state, { kind: 'number', value: n })
+          : this.deps.index.matchesWith(state, n, exact);
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
       else if (v.kind === 'put') for (const key of this.keysOf(org, n)) await window.put(key, v.value);
@@ -418,14 +466,17 @@ export class AstdbMirror {
     const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
     // Every form is the normaliser's own reading, so it is written whether or not the region's plain
     // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
-    if (n.startsWith('+')) for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region)) if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
+    if (n.startsWith('+'))
+      for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region))
+        if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
     return keys;
   }
 
   private completeValue(org: OrgMirror): string | null {
     if (org.headerRules || !org.mirrored) return null;
     const plan = org.national;
-    const national = plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
+    const national =
+      plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
     return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, this.forms);
   }
 
@@ -449,11 +500,14 @@ export class AstdbMirror {
     await this.put('alive', String(until));
     this.counters.heartbeats++;
     if (this.heartbeatTimer !== null) this.deps.timers.clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = this.deps.timers.setTimeout(() => {
-      this.heartbeatTimer = null;
-      if (this.state !== 'live' || link !== this.link) return;
-      this.heartbeat(link).catch((err: unknown) => this.fail('heartbeat', link, err));
-    }, Math.floor(this.options.aliveTtlMs / 3));
+    this.heartbeatTimer = this.deps.timers.setTimeout(
+      () => {
+        this.heartbeatTimer = null;
+        if (this.state !== 'live' || link !== this.link) return;
+        this.heartbeat(link).catch((err: unknown) => this.fail('heartbeat', link, err));
+      },
+      Math.floor(this.options.aliveTtlMs / 3),
+    );
   }
 
   private clearTimers(): void {
@@ -476,28 +530,52 @@ export class AstdbMirror {
     // The dialplan names the DID, not the org (one priority fewer): the org is the DID's, as in the
     // FastAGI route; an `Org:` field, when a dialplan sends one, wins.
     const state = f('Org') !== '' ? this.deps.screener.org(f('Org')) : this.deps.screener.orgForDid(f('To'));
-    const req: ScreenRequest = { org: state?.org.slug ?? f('Org'), channel: 'call', direction: 'inbound', from: f('From'), to: f('To'), withheld: false, callId: f('Uniqueid') };
+    const req: ScreenRequest = {
+      org: state?.org.slug ?? f('Org'),
+      channel: 'call',
+      direction: 'inbound',
+      from: f('From'),
+      to: f('To'),
+      withheld: false,
+      callId: f('Uniqueid'),
+    };
     const applied = f('Action');
     this.counters.calls++;
     const finish = (verdict: Verdict): void => {
-      const v = verdict.action === applied ? verdict : {
-        ...verdict,
-        action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
-        reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
-      } as Verdict;
+      const v =
+        verdict.action === applied
+          ? verdict
+          : ({
+              ...verdict,
+              action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
+              reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
+            } as Verdict);
       if (v !== verdict) {
         this.counters.disagreements++;
-        this.deps.logger.warn({ org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action }, 'AstDB mirror answered a call differently from the list (a change was on its way)');
+        this.deps.logger.warn(
+          { org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action },
+          'AstDB mirror answered a call differently from the list (a change was on its way)',
+        );
       }
       this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, 'astdb-mirror', null);
       this.deps.observe?.({ req, org: state, verdict: v, fallback: null });
       if (!this.deps.logger.isLevelEnabled('info')) return;
-      this.deps.logger
-        .child({ org: req.org, callId: req.callId, from: req.from, to: req.to })
-        .info({ script: 'call-inbound', adapter: 'astdb-mirror', action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason }, 'screened');
+      this.deps.logger.child({ org: req.org, callId: req.callId, from: req.from, to: req.to }).info(
+        {
+          script: 'call-inbound',
+          adapter: 'astdb-mirror',
+          action: v.action,
+          rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null,
+          reason: v.reason,
+        },
+        'screened',
+      );
     };
     if (!state) {
-      this.deps.logger.warn({ org: req.org, to: req.to, callId: req.callId }, 'AstDB mirror call for a DID or org this daemon does not have');
+      this.deps.logger.warn(
+        { org: req.org, to: req.to, callId: req.callId },
+        'AstDB mirror call for a DID or org this daemon does not have',
+      );
       return;
     }
     try {
@@ -529,7 +607,9 @@ export class AstdbMirror {
   /** DBDelTree of F/<sub> (all of F when sub is empty); an empty tree is not an error. */
   private async delTree(sub: string): Promise<void> {
     this.counters.deletes++;
-    await this.deps.ami.action('DBDelTree', { Family: sub === '' ? this.family : `${this.family}/${sub}` }).catch(notFoundIsFine);
+    await this.deps.ami
+      .action('DBDelTree', { Family: sub === '' ? this.family : `${this.family}/${sub}` })
+      .catch(notFoundIsFine);
   }
 
   private setState(next: MirrorState, extra: Record<string, unknown> = {}): void {
@@ -546,7 +626,12 @@ export class AstdbMirror {
  * deleted" (DBDel), "Database entry not found" (DBDelTree of an empty family).
  */
 function notFoundIsFine(err: unknown): void {
-  if (err instanceof CallscreenError && err.code === 'CS_ERR_UNAVAILABLE' && /not found|could not be deleted/i.test(err.message)) return;
+  if (
+    err instanceof CallscreenError &&
+    err.code === 'CS_ERR_UNAVAILABLE' &&
+    /not found|could not be deleted/i.test(err.message)
+  )
+    return;
   throw err;
 }
 
@@ -565,7 +650,8 @@ function blockPrefixes(state: OrgState, now: number): string[] {
  */
 function opaqueRules(state: OrgState, now: number): boolean {
   if (state.allowlistOnly.size > 0) return true;
-  for (const { entry: e } of state.patterns) if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
+  for (const { entry: e } of state.patterns)
+    if (e.list === 'block' && (e.expiresAt === null || e.expiresAt > now)) return true;
   return false;
 }
 
@@ -579,7 +665,11 @@ class PutWindow {
   private readonly waiting: Array<() => void> = [];
   private failure: Error | null = null;
 
-  constructor(private readonly mirror: AstdbMirror, private readonly max: number, private readonly link: number) {}
+  constructor(
+    private readonly mirror: AstdbMirror,
+    private readonly max: number,
+    private readonly link: number,
+  ) {}
 
   check(): void {
     if (this.failure !== null) throw this.failure;

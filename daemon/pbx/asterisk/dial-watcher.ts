@@ -27,7 +27,12 @@ const NUMBERISH = /^\+?[0-9]{3,}$/;
 
 /** The dialled number: DialString's user part (`+15559990001@carrier`), else DestCallerIDNum, else Exten. */
 export function dialledNumber(e: DialBeginEvent): string | null {
-  const fromDialString = e.dialString.replace(/^[A-Za-z]+\//, '').split('@')[0]?.split('/').pop() ?? '';
+  const fromDialString =
+    e.dialString
+      .replace(/^[A-Za-z]+\//, '')
+      .split('@')[0]
+      ?.split('/')
+      .pop() ?? '';
   for (const candidate of [fromDialString, e.destCallerIdNum, e.exten]) {
     const c = candidate.trim();
     if (NUMBERISH.test(c)) return c;
@@ -87,7 +92,14 @@ export class DialWatcher {
       return;
     }
     const callId = dial.uniqueId || undefined;
-    const verdict = await this.screener.screen({ org, channel: 'call', direction: 'outbound', from: dial.callerIdNum, to: number, ...(callId ? { callId } : {}) });
+    const verdict = await this.screener.screen({
+      org,
+      channel: 'call',
+      direction: 'outbound',
+      from: dial.callerIdNum,
+      to: number,
+      ...(callId ? { callId } : {}),
+    });
     this.counters.screened++;
     this.logger.debug({ org, endpoint, number, action: verdict.action, callId }, 'agent dial screened');
     if (verdict.action !== 'warn' && verdict.action !== 'confirm' && verdict.action !== 'deny') return;

@@ -82,7 +82,12 @@ export class DialplanFailCounter {
 
   health(): ComponentHealth {
     // Not required: a missing count never stops screening; AMI's own health says when it is down.
-    return { ok: this.lastError === null, state: this.lastError === null ? 'counting' : 'error', required: false, detail: { ...this.counted, reads: this.reads, lastError: this.lastError } };
+    return {
+      ok: this.lastError === null,
+      state: this.lastError === null ? 'counting' : 'error',
+      required: false,
+      detail: { ...this.counted, reads: this.reads, lastError: this.lastError },
+    };
   }
 
   /** Reads both counters once (one read at a time); resolves when done. */
@@ -126,7 +131,11 @@ export class DialplanFailCounter {
       this.lastError = null;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      if (this.lastError === null) this.deps.logger.warn({ error: msg }, 'cannot read the dialplan fail counters over AMI (DBGet needs "system" in the AMI user\'s write= permissions)');
+      if (this.lastError === null)
+        this.deps.logger.warn(
+          { error: msg },
+          'cannot read the dialplan fail counters over AMI (DBGet needs "system" in the AMI user\'s write= permissions)',
+        );
       this.lastError = msg;
     }
   }
@@ -144,9 +153,11 @@ export class DialplanFailCounter {
     // The value comes in a DBGetResponse event after the response (Asterisk 12+); it may already be here.
     const raw = this.values.get(id) ?? (await this.waitValue(id));
     this.values.delete(id);
-    if (raw === null) throw new Error(`DBGet ${STATS_FAMILY}/${key}: no DBGetResponse within ${this.deps.eventTimeoutMs} ms`);
+    if (raw === null)
+      throw new Error(`DBGet ${STATS_FAMILY}/${key}: no DBGetResponse within ${this.deps.eventTimeoutMs} ms`);
     const n = Number(raw.trim());
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${STATS_FAMILY}/${key} holds "${raw.slice(0, 40)}", not a count`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`${STATS_FAMILY}/${key} holds "${raw.slice(0, 40)}", not a count`);
     return n;
   }
 

@@ -85,11 +85,20 @@ async function callInbound(ctx: RouteContext): Promise<RouteOutcome> {
     if (raw !== undefined && raw.trim() !== '') caller = { ...caller, from: raw.trim() };
   }
   const to = didOf(env);
-  const s = ctx.deps.screening.inbound(routing(ctx), {
-    channel: 'call', direction: 'inbound', from: caller.from, to,
-    ...(caller.name ? { callerName: caller.name } : {}), withheld: caller.withheld, callId: env.agi_uniqueid ?? '',
-    ...(caller.attestation ? { attestation: caller.attestation } : {}),
-  }, env.agi_context ?? '');
+  const s = ctx.deps.screening.inbound(
+    routing(ctx),
+    {
+      channel: 'call',
+      direction: 'inbound',
+      from: caller.from,
+      to,
+      ...(caller.name ? { callerName: caller.name } : {}),
+      withheld: caller.withheld,
+      callId: env.agi_uniqueid ?? '',
+      ...(caller.attestation ? { attestation: caller.attestation } : {}),
+    },
+    env.agi_context ?? '',
+  );
   const latencyUs = ctx.elapsedUs();
   const v = s.verdict;
   // The dialplan knows allow, reject and voicemail; anything else would be treated as allow.
@@ -101,7 +110,13 @@ async function callInbound(ctx: RouteContext): Promise<RouteOutcome> {
   return { screened: s, latencyUs };
 }
 
-function warnAgent(ctx: RouteContext, s: Screened, endpoint: string | undefined, channel: 'call' | 'sms', callId?: string): void {
+function warnAgent(
+  ctx: RouteContext,
+  s: Screened,
+  endpoint: string | undefined,
+  channel: 'call' | 'sms',
+  callId?: string,
+): void {
   const notifier = ctx.deps.agentNotifier;
   const state = s.org;
   const v = s.verdict;
@@ -110,15 +125,26 @@ function warnAgent(ctx: RouteContext, s: Screened, endpoint: string | undefined,
   if (endpoint === undefined) return;
   // Not awaited: the dial (or the message) must not wait for the warning (nor for the entry's name
   // and reason it quotes); withText and notify never throw.
-  void ctx.deps.screening.withText(s).then((text) => notifier.notify({
-    org: state.org.slug, endpoint, number: v.normalized, channel, verdict: text, ...(callId ? { callId } : {}),
-  }));
+  void ctx.deps.screening.withText(s).then((text) =>
+    notifier.notify({
+      org: state.org.slug,
+      endpoint,
+      number: v.normalized,
+      channel,
+      verdict: text,
+      ...(callId ? { callId } : {}),
+    }),
+  );
 }
 
 async function callOutbound(ctx: RouteContext): Promise<RouteOutcome> {
   const { env, session } = ctx;
   const s = ctx.deps.screening.outbound(routing(ctx), {
-    channel: 'call', direction: 'outbound', from: env.agi_callerid ?? '', to: env.agi_extension ?? '', callId: env.agi_uniqueid ?? '',
+    channel: 'call',
+    direction: 'outbound',
+    from: env.agi_callerid ?? '',
+    to: env.agi_extension ?? '',
+    callId: env.agi_uniqueid ?? '',
   });
   const latencyUs = ctx.elapsedUs();
   const v = s.verdict;
@@ -153,12 +179,21 @@ async function smsInbound(ctx: RouteContext): Promise<RouteOutcome> {
   }
   let s = svc.screen({ channel: 'sms', direction: 'inbound', from, to }, state);
   const latencyUs = ctx.elapsedUs();
-  let action: 'allow' | 'quarantine' = s.verdict.action === 'quarantine' || s.verdict.action === 'reject' ? 'quarantine' : 'allow';
+  let action: 'allow' | 'quarantine' =
+    s.verdict.action === 'quarantine' || s.verdict.action === 'reject' ? 'quarantine' : 'allow';
   if (action === 'quarantine' && s.org) {
     const deliverTo = env.agi_arg_1 ?? '';
     try {
       const body = await messageBody(session);
-      await ctx.deps.quarantine.hold({ orgId: s.org.org.id, fromRaw: from, to, body, deliverTo, verdict: s.verdict, adapter: 'fastagi' });
+      await ctx.deps.quarantine.hold({
+        orgId: s.org.org.id,
+        fromRaw: from,
+        to,
+        body,
+        deliverTo,
+        verdict: s.verdict,
+        adapter: 'fastagi',
+      });
     } catch (error) {
       // Not stored: quarantining would lose it. Fail mode decides (open: deliver it after all).
       s = svc.unscreened(s.req, s.org, 'could not store the message', 'hold-failed', error);
@@ -172,7 +207,12 @@ async function smsInbound(ctx: RouteContext): Promise<RouteOutcome> {
 async function smsOutbound(ctx: RouteContext): Promise<RouteOutcome> {
   const { env, session } = ctx;
   const from = (await getVariable(session, '${MESSAGE(from)}')) ?? '';
-  const s = ctx.deps.screening.outbound(routing(ctx), { channel: 'sms', direction: 'outbound', from, to: env.agi_extension ?? '' });
+  const s = ctx.deps.screening.outbound(routing(ctx), {
+    channel: 'sms',
+    direction: 'outbound',
+    from,
+    to: env.agi_extension ?? '',
+  });
   const latencyUs = ctx.elapsedUs();
   // Always sent on (seed 001: agents are not restricted); the dialplan does not read this.
   await session.command(setVariable('CALLSCREEN_ACTION', 'allow'));

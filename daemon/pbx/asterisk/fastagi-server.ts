@@ -64,7 +64,15 @@ export const STOP_GRACE_MS = 2000;
 export class FastAgiServer {
   readonly name = 'fastagi';
   readonly counters: FastAgiCounters = {
-    connections: 0, accepted: 0, refused: 0, protocolErrors: 0, errors: 0, failOpen: 0, failClosed: 0, unknownOrg: 0, hangups: 0,
+    connections: 0,
+    accepted: 0,
+    refused: 0,
+    protocolErrors: 0,
+    errors: 0,
+    failOpen: 0,
+    failClosed: 0,
+    unknownOrg: 0,
+    hangups: 0,
     verdicts: Object.fromEntries(VERDICT_ACTIONS.map((a) => [a, 0])) as Record<VerdictAction, number>,
   };
   private server: net.Server | null = null;
@@ -109,7 +117,12 @@ export class FastAgiServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Sessions in flight get up to 2 s (STOP_GRACE_MS) to answer before their sockets are cut.
     let grace: unknown = null;
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise<void>((r) => { grace = this.timers.setTimeout(r, STOP_GRACE_MS); })]);
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise<void>((r) => {
+        grace = this.timers.setTimeout(r, STOP_GRACE_MS);
+      }),
+    ]);
     this.timers.clearTimeout(grace);
     for (const s of this.sockets) s.destroy();
     await closed;
@@ -118,8 +131,18 @@ export class FastAgiServer {
   health(): ComponentHealth {
     const c = this.counters;
     return {
-      ok: this.server !== null, state: this.server ? 'listening' : 'stopped',
-      detail: { connections: c.connections, accepted: c.accepted, refused: c.refused, failOpen: c.failOpen, failClosed: c.failClosed, unknownOrg: c.unknownOrg, errors: c.errors, protocolErrors: c.protocolErrors },
+      ok: this.server !== null,
+      state: this.server ? 'listening' : 'stopped',
+      detail: {
+        connections: c.connections,
+        accepted: c.accepted,
+        refused: c.refused,
+        failOpen: c.failOpen,
+        failClosed: c.failClosed,
+        unknownOrg: c.unknownOrg,
+        errors: c.errors,
+        protocolErrors: c.protocolErrors,
+      },
     };
   }
 
@@ -156,7 +179,10 @@ export class FastAgiServer {
     let env;
     // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
     // the connection for hours: the whole environment must arrive within idle_timeout_ms.
-    const envTimer = this.timers.setTimeout(() => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')), envMs);
+    const envTimer = this.timers.setTimeout(
+      () => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')),
+      envMs,
+    );
     try {
       env = await session.environment();
     } catch (err) {
@@ -170,18 +196,30 @@ export class FastAgiServer {
     const script = scriptOf(env);
     if (!script) {
       this.counters.protocolErrors++;
-      this.deps.logger.warn({ request: (env.agi_request ?? '').slice(0, 200) }, 'FastAGI request for an unknown script');
+      this.deps.logger.warn(
+        { request: (env.agi_request ?? '').slice(0, 200) },
+        'FastAGI request for an unknown script',
+      );
       session.fail(new AgiProtocolError('unknown script', 'not-agi'));
       return;
     }
-    const ctx: RouteContext = { env, session, config, deps: this.deps, elapsedUs: () => (this.monotonicMs() - t0) * 1000 };
+    const ctx: RouteContext = {
+      env,
+      session,
+      config,
+      deps: this.deps,
+      elapsedUs: () => (this.monotonicMs() - t0) * 1000,
+    };
     if (script === 'block-caller') {
       // A feature code, not a screening: no verdict to count or record (the block is audited).
       try {
         await blockCaller(ctx, this.deps.logger);
       } catch (err) {
         this.counters.errors++;
-        this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
+        this.deps.logger.warn(
+          { err, script, callId: env.agi_uniqueid },
+          'FastAGI session failed before the answer was complete',
+        );
       }
       session.end();
       return;
@@ -192,7 +230,10 @@ export class FastAgiServer {
     } catch (err) {
       // The connection broke while answering: the dialplan applies its own fail mode.
       this.counters.errors++;
-      this.deps.logger.warn({ err, script, callId: env.agi_uniqueid }, 'FastAGI session failed before the answer was complete');
+      this.deps.logger.warn(
+        { err, script, callId: env.agi_uniqueid },
+        'FastAGI session failed before the answer was complete',
+      );
     }
     if (outcome) this.finish(script, outcome, session, (this.monotonicMs() - acceptedAt) * 1000);
     if (session.hungUp) this.counters.hangups++;
@@ -215,12 +256,23 @@ export class FastAgiServer {
     // One line, no child logger: a child per call (its bindings serialised each time) cost more than
     // the line itself; a busy site that sets log.level = "warn" builds nothing at all.
     if (s.fallback !== null || !this.deps.logger.isLevelEnabled('info')) return;
-    this.deps.logger.info({
-      org: s.req.org || null, callId: s.req.callId ?? null, from: s.req.from, to: s.req.to,
-      script, action: v.action, rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null, reason: v.reason,
-      latencyUs: Math.round(o.latencyUs), sessionUs: Math.round(sessionUs), commands: session.commands,
-      ...(session.hungUp ? { hungUp: true } : {}),
-    }, 'screened');
+    this.deps.logger.info(
+      {
+        org: s.req.org || null,
+        callId: s.req.callId ?? null,
+        from: s.req.from,
+        to: s.req.to,
+        script,
+        action: v.action,
+        rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null,
+        reason: v.reason,
+        latencyUs: Math.round(o.latencyUs),
+        sessionUs: Math.round(sessionUs),
+        commands: session.commands,
+        ...(session.hungUp ? { hungUp: true } : {}),
+      },
+      'screened',
+    );
   }
 
   /**
@@ -262,6 +314,9 @@ export class FastAgiServer {
     // A peer that connected and left (a port probe, Asterisk giving up) is not worth a warning.
     if (reason === 'closed') return;
     this.counters.protocolErrors++;
-    this.deps.logger.warn({ reason, remote: sock.remoteAddress }, 'FastAGI connection dropped: not a valid AGI session');
+    this.deps.logger.warn(
+      { reason, remote: sock.remoteAddress },
+      'FastAGI connection dropped: not a valid AGI session',
+    );
   }
 }

@@ -25,16 +25,25 @@ export async function blockCaller(ctx: RouteContext, log: Logger): Promise<Block
   const { env, session, config, deps } = ctx;
   const args = argsOf(env);
   const how = args[0] as HandsetHow;
-  const caller = (args.slice(1).join(',')).trim();
+  const caller = args.slice(1).join(',').trim();
   const endpoint = agentEndpoint(new RegExp(config.agents.endpoint_pattern), env.agi_channel ?? '');
   const org = deps.screening.outboundOrg({ orgFrom: config.fastagi.org_from, defaultOrg: config.fastagi.default_org });
-  const where = { endpoint: endpoint ?? null, how: args[0] ?? '', caller, org: org?.org.slug ?? null, callId: env.agi_uniqueid ?? null };
+  const where = {
+    endpoint: endpoint ?? null,
+    how: args[0] ?? '',
+    caller,
+    org: org?.org.slug ?? null,
+    callId: env.agi_uniqueid ?? null,
+  };
   let result: BlockResult = 'refused';
   try {
     if (!HOWS.includes(how)) {
       log.warn(where, 'block-caller: the first argument must be last-caller or current-call');
     } else if (endpoint === undefined) {
-      log.warn({ ...where, channel: env.agi_channel }, 'block-caller: the channel is no phone of agents.endpoint_pattern');
+      log.warn(
+        { ...where, channel: env.agi_channel },
+        'block-caller: the channel is no phone of agents.endpoint_pattern',
+      );
     } else if (!org) {
       log.warn(where, 'block-caller: no organisation (set fastagi.default_org)');
     } else if (!deps.handset) {

@@ -14,7 +14,11 @@ export class EslAgentNotifier implements AgentNotifier {
   readonly counters = { sent: 0, failed: 0 };
   private readonly chat: EslChatNotifier;
 
-  constructor(sender: EslCommandSender, messageFrom: string, private readonly logger: Logger) {
+  constructor(
+    sender: EslCommandSender,
+    messageFrom: string,
+    private readonly logger: Logger,
+  ) {
     // `chat` takes user@host for its from field; agents.message_from is a SIP URI.
     this.chat = new EslChatNotifier(sender, messageFrom.replace(/^sips?:/, ''), logger);
   }
@@ -23,7 +27,10 @@ export class EslAgentNotifier implements AgentNotifier {
     const ok = await this.chat.notify(w);
     if (ok) {
       this.counters.sent++;
-      this.logger.info({ org: w.org, endpoint: w.endpoint, number: w.number, action: w.verdict.action, callId: w.callId }, 'agent warned');
+      this.logger.info(
+        { org: w.org, endpoint: w.endpoint, number: w.number, action: w.verdict.action, callId: w.callId },
+        'agent warned',
+      );
     } else {
       this.counters.failed++;
     }

@@ -45,12 +45,20 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
   const paiUser = (h['variable_sip_P-Asserted-Identity'] ?? '').trim();
   // The bare form holds no display name (no quote, bracket, space or @), so nothing a caller wrote
   // there can choose the number; `;` is allowed: user parameters, verstat among them.
-  const pai = h['variable_sip_h_P-Asserted-Identity'] || h['variable_sip_i_p_asserted_identity'] || (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
+  const pai =
+    h['variable_sip_h_P-Asserted-Identity'] ||
+    h['variable_sip_i_p_asserted_identity'] ||
+    (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
   const rpid = h['variable_sip_h_Remote-Party-ID'] || h['variable_sip_i_remote_party_id'] || '';
-  const info = h['variable_sip_h_X-Attestation-Info'] || h['variable_sip_h_Attestation-Info'] || h['variable_sip_i_attestation_info'] || '';
+  const info =
+    h['variable_sip_h_X-Attestation-Info'] ||
+    h['variable_sip_h_Attestation-Info'] ||
+    h['variable_sip_i_attestation_info'] ||
+    '';
   const verstat = h['variable_sip_verstat'] ?? '';
   const id = callerIdentity({
-    pai, remotePartyId: rpid,
+    pai,
+    remotePartyId: rpid,
     from: h['variable_sip_full_from'] ?? '',
     privacy: h['variable_sip_h_Privacy'] ?? h['variable_sip_Privacy'] ?? '',
     ...(info !== '' ? { attestationInfo: info } : {}),
@@ -62,7 +70,8 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
   const withheld = id.withheld;
   // FreeSWITCH calls every leg that reaches the dialplan "inbound", agents' too: the shipped
   // dialplan marks agents' calls with callscreen_direction=outbound before the socket app.
-  const direction: Direction = (h['variable_callscreen_direction'] ?? '').toLowerCase() === 'outbound' ? 'outbound' : 'inbound';
+  const direction: Direction =
+    (h['variable_callscreen_direction'] ?? '').toLowerCase() === 'outbound' ? 'outbound' : 'inbound';
   const user = h['Caller-Username'] || h['variable_sip_from_user'] || '';
   const domain = h['variable_domain_name'] || h['variable_sip_from_host'] || '';
   return {

@@ -16,17 +16,26 @@ export interface EslCommandSender {
 const field = (s: string): string => s.replace(/[|\r\n]+/g, ' ').trim();
 
 export class EslChatNotifier implements AgentNotifier {
-  constructor(private readonly sender: EslCommandSender, private readonly from: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly sender: EslCommandSender,
+    private readonly from: string,
+    private readonly logger: Logger,
+  ) {}
 
   async notify(w: AgentWarning): Promise<boolean> {
     try {
-      const reply = await this.sender.send(`api chat sip|${field(this.from)}|${field(w.endpoint)}|${field(warningText(w))}\n\n`);
+      const reply = await this.sender.send(
+        `api chat sip|${field(this.from)}|${field(w.endpoint)}|${field(warningText(w))}\n\n`,
+      );
       // mod_sms answers "Sent" (older builds "+OK"); anything else is its error text.
       const ok = /^(Sent|\+OK)/.test(reply.body) || (reply.headers['Reply-Text'] ?? '').startsWith('+OK');
       if (!ok) this.logger.warn({ endpoint: w.endpoint, reply: reply.body.slice(0, 200) }, 'agent warning not sent');
       return ok;
     } catch (err) {
-      this.logger.warn({ endpoint: w.endpoint, err: err instanceof Error ? err.message : String(err) }, 'agent warning not sent');
+      this.logger.warn(
+        { endpoint: w.endpoint, err: err instanceof Error ? err.message : String(err) },
+        'agent warning not sent',
+      );
       return false;
     }
   }

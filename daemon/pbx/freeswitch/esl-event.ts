@@ -20,7 +20,8 @@ export interface EslEvent {
 
 export type EslEventError = 'no-header-block' | 'bad-header-line' | 'bad-content-length' | 'short-body';
 
-export type EslEventParse = { readonly ok: true; readonly event: EslEvent } | { readonly ok: false; readonly error: EslEventError };
+export type EslEventParse =
+  { readonly ok: true; readonly event: EslEvent } | { readonly ok: false; readonly error: EslEventError };
 
 /** What FreeSWITCH writes for an empty header value. */
 const UNDEF = '_undef_';

@@ -29,10 +29,14 @@ export interface EslFrameLimits {
   readonly maxFrames?: number;
 }
 
-export type EslProtocolReason = 'header-too-long' | 'body-too-long' | 'too-many-frames' | 'not-esl' | 'closed' | 'timeout';
+export type EslProtocolReason =
+  'header-too-long' | 'body-too-long' | 'too-many-frames' | 'not-esl' | 'closed' | 'timeout';
 
 export class EslProtocolError extends Error {
-  constructor(message: string, readonly reason: EslProtocolReason) {
+  constructor(
+    message: string,
+    readonly reason: EslProtocolReason,
+  ) {
     super(message);
     this.name = 'EslProtocolError';
   }
@@ -107,7 +111,8 @@ export class EslFrameReader {
         return out;
       }
       if (end > this.maxHeader) throw new EslProtocolError('header block too long', 'header-too-long');
-      if (++this.frames > this.maxFrames) throw new EslProtocolError(`more than ${this.maxFrames} frames`, 'too-many-frames');
+      if (++this.frames > this.maxFrames)
+        throw new EslProtocolError(`more than ${this.maxFrames} frames`, 'too-many-frames');
       const headers = parseHeaderBlock(this.buf.subarray(0, end).toString('utf8'));
       if (headers === null) throw new EslProtocolError('not an Event Socket header block', 'not-esl');
       this.buf = this.buf.subarray(end + 2);

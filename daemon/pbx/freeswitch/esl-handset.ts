@@ -55,19 +55,35 @@ export interface EslHandsetDeps {
 /** Asks the service; never throws (a fault is `refused`, logged). */
 export async function answerHandset(deps: EslHandsetDeps, ask: EslHandsetAsk, log: Logger): Promise<HandsetResult> {
   // The org of the DID the caller dialled, else the default or only org (as agents' calls).
-  const org = (ask.did !== '' ? deps.screening.inboundOrg(BY_DID, [ask.did]) : undefined) ?? deps.screening.outboundOrg(BY_DID);
-  const where = { endpoint: ask.endpoint, how: ask.how, caller: ask.caller, did: ask.did, org: org?.org.slug ?? null, callId: ask.uuid };
+  const org =
+    (ask.did !== '' ? deps.screening.inboundOrg(BY_DID, [ask.did]) : undefined) ?? deps.screening.outboundOrg(BY_DID);
+  const where = {
+    endpoint: ask.endpoint,
+    how: ask.how,
+    caller: ask.caller,
+    did: ask.did,
+    org: org?.org.slug ?? null,
+    callId: ask.uuid,
+  };
   try {
     if (!(HOWS as readonly string[]).includes(ask.how)) {
       log.warn(where, 'handset: callscreen_handset must be last-caller or current-call');
     } else if (ask.endpoint === '') {
-      log.warn(where, 'handset: callscreen_handset_endpoint is empty (an unauthenticated phone, or a snippet without it)');
+      log.warn(
+        where,
+        'handset: callscreen_handset_endpoint is empty (an unauthenticated phone, or a snippet without it)',
+      );
     } else if (!org) {
       log.warn(where, 'handset: no organisation (the DID is no org’s, and the site has several orgs)');
     } else if (!deps.handset) {
       log.warn(where, 'handset: handset blocking is not wired');
     } else {
-      const out = await deps.handset.block({ org: org.org.slug, endpoint: ask.endpoint, caller: ask.caller, how: ask.how as HandsetHow });
+      const out = await deps.handset.block({
+        org: org.org.slug,
+        endpoint: ask.endpoint,
+        caller: ask.caller,
+        how: ask.how as HandsetHow,
+      });
       log.info({ ...where, ...out }, `handset: ${out.result}`);
       return out.result;
     }

@@ -86,7 +86,9 @@ export interface EslEventSource {
 
 /** The text of a reply: `Reply-Text` of a command/reply, the body of an api/response. */
 export function replyText(frame: EslFrame): string {
-  return frame.headers['Content-Type'] === 'api/response' ? frame.body.trim() : (frame.headers['Reply-Text'] ?? '').trim();
+  return frame.headers['Content-Type'] === 'api/response'
+    ? frame.body.trim()
+    : (frame.headers['Reply-Text'] ?? '').trim();
 }
 
 /** A short name for logs and errors: never the password, never a message body or a phone number. */
@@ -127,12 +129,15 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     this.limits = options.limits ?? { maxHeaderBytes: 65_536, maxBodyBytes: 262_144 };
     this.link = new ReconnectingLink(
       {
-        label: 'ESL inbound', host: options.host, port: options.port,
+        label: 'ESL inbound',
+        host: options.host,
+        port: options.port,
         // Connecting and FreeSWITCH's `auth/request` greeting share one command timeout; every
         // command after it has its own.
         handshakeTimeoutMs: options.commandTimeoutMs,
         handshakeTimeoutText: (ms, state) => `no auth/request within ${ms} ms (state ${state})`,
-        reconnectMinMs: options.reconnectMinMs, reconnectMaxMs: options.reconnectMaxMs,
+        reconnectMinMs: options.reconnectMinMs,
+        reconnectMaxMs: options.reconnectMaxMs,
         // A peer that never closes does not hold up shutdown.
         closeTimeoutMs: options.commandTimeoutMs,
       },
@@ -161,7 +166,10 @@ export class EslInboundClient implements EslCommands, EslEventSource {
         try {
           await this.command(`${line}\n\n`);
         } catch (err) {
-          this.logger.warn({ command: commandLabel(line), error: (err as Error).message }, 'ESL teardown command not answered');
+          this.logger.warn(
+            { command: commandLabel(line), error: (err as Error).message },
+            'ESL teardown command not answered',
+          );
         }
       }
     }
@@ -175,7 +183,12 @@ export class EslInboundClient implements EslCommands, EslEventSource {
 
   /** For /readyz and metrics. Not required: calls are screened without it; SMS, warnings and releases wait for it. */
   health(): ComponentHealth {
-    return { ok: this.link.state === 'connected', state: this.link.state, required: false, detail: { ...this.status() } };
+    return {
+      ok: this.link.state === 'connected',
+      state: this.link.state,
+      required: false,
+      detail: { ...this.status() },
+    };
   }
 
   onEvent(listener: (e: EslEvent) => void): () => void {
@@ -192,12 +205,24 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.commandsFailed++;
-      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected (state ${state}); ${label} not sent`, { command: label, state }));
+      return Promise.reject(
+        new CallscreenError(
+          'CS_ERR_UNAVAILABLE',
+          `FreeSWITCH Event Socket is not connected (state ${state}); ${label} not sent`,
+          { command: label, state },
+        ),
+      );
     }
     const maxQueued = this.options.maxQueued ?? 256;
     if (this.queue.length >= maxQueued) {
       this.counters.commandsFailed++;
-      return Promise.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `${maxQueued} Event Socket commands already waiting; ${label} not sent`, { command: label, queued: this.queue.length }));
+      return Promise.reject(
+        new CallscreenError(
+          'CS_ERR_UNAVAILABLE',
+          `${maxQueued} Event Socket commands already waiting; ${label} not sent`,
+          { command: label, queued: this.queue.length },
+        ),
+      );
     }
     return this.enqueue(text, label, true);
   }
@@ -254,8 +279,10 @@ export class EslInboundClient implements EslCommands, EslEventSource {
         this.link.fail(`FreeSWITCH closed the Event Socket: ${frame.body.trim().split('\n')[0] ?? ''}`.trim());
         return;
       case 'text/rude-rejection':
-        this.logger.error({ host: this.options.host, port: this.options.port, reply: frame.body.trim().slice(0, 100) },
-          'FreeSWITCH refused this address: allow it in event_socket.conf.xml (apply-inbound-acl)');
+        this.logger.error(
+          { host: this.options.host, port: this.options.port, reply: frame.body.trim().slice(0, 100) },
+          'FreeSWITCH refused this address: allow it in event_socket.conf.xml (apply-inbound-acl)',
+        );
         this.link.fail('refused by the Event Socket ACL');
         return;
       default:
@@ -281,8 +308,10 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       }
       this.counters.authFailures++;
       // FreeSWITCH's answer (`-ERR invalid`) and where: the password is in neither.
-      this.logger.error({ host: this.options.host, port: this.options.port, reply: text.slice(0, 100) },
-        'Event Socket login refused: check esl_inbound.password against event_socket.conf.xml');
+      this.logger.error(
+        { host: this.options.host, port: this.options.port, reply: text.slice(0, 100) },
+        'Event Socket login refused: check esl_inbound.password against event_socket.conf.xml',
+      );
       this.link.fail(`authentication failed: ${text.slice(0, 100)}`);
     });
   }
@@ -298,7 +327,10 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     this.queueCommand(`${line}\n\n`, label, false, (reply) => {
       const text = replyText(reply);
       if (!text.startsWith('+OK')) {
-        this.logger.error({ command: label, reply: text.slice(0, 100) }, 'FreeSWITCH refused an Event Socket setup command');
+        this.logger.error(
+          { command: label, reply: text.slice(0, 100) },
+          'FreeSWITCH refused an Event Socket setup command',
+        );
         this.link.fail(`setup command ${label} refused: ${text.slice(0, 100)}`);
         return;
       }
@@ -325,7 +357,10 @@ export class EslInboundClient implements EslCommands, EslEventSource {
     const parsed = parseEventPlain(frame.body);
     if (!parsed.ok) {
       this.counters.badEvents++;
-      this.logger.warn({ error: parsed.error, bytes: Buffer.byteLength(frame.body) }, 'Event Socket event not understood: ignored');
+      this.logger.warn(
+        { error: parsed.error, bytes: Buffer.byteLength(frame.body) },
+        'Event Socket event not understood: ignored',
+      );
       return;
     }
     this.counters.events++;
@@ -357,9 +392,19 @@ export class EslInboundClient implements EslCommands, EslEventSource {
   }
 
   /** Queues a command; `onReply` runs as its reply is read. Failures (lost, timeout) go to `onError`. */
-  private queueCommand(text: string, label: string, counted: boolean, onReply: (f: EslFrame) => void, onError: (e: CallscreenError) => void = () => undefined): void {
+  private queueCommand(
+    text: string,
+    label: string,
+    counted: boolean,
+    onReply: (f: EslFrame) => void,
+    onError: (e: CallscreenError) => void = () => undefined,
+  ): void {
     if (!this.link.open) {
-      onError(new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected; ${label} not sent`, { command: label }));
+      onError(
+        new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH Event Socket is not connected; ${label} not sent`, {
+          command: label,
+        }),
+      );
       return;
     }
     this.queue.push({ label, text, counted, timer: null, onReply, onError });
@@ -377,7 +422,12 @@ export class EslInboundClient implements EslCommands, EslEventSource {
       if (this.inflight !== next) return;
       this.inflight = null;
       if (next.counted) this.counters.commandsFailed++;
-      next.onError(new CallscreenError('CS_ERR_TIMEOUT', `FreeSWITCH did not answer ${next.label} within ${ms} ms`, { command: next.label, timeoutMs: ms }));
+      next.onError(
+        new CallscreenError('CS_ERR_TIMEOUT', `FreeSWITCH did not answer ${next.label} within ${ms} ms`, {
+          command: next.label,
+          timeoutMs: ms,
+        }),
+      );
       // No reply ids in ESL: a late reply would be taken for the next command's. Start over.
       this.link.fail(`no reply to ${next.label} within ${ms} ms`);
     }, ms);

@@ -49,12 +49,22 @@ export interface EslInboundSession {
 }
 
 /** The client for `[esl_inbound]`: one place maps the config onto it (the daemon's link and the CLI's). */
-export function buildEslInboundClient(config: Config, logger: Logger, session: EslInboundSession, deps: EslInboundDeps = {}): EslInboundClient {
+export function buildEslInboundClient(
+  config: Config,
+  logger: Logger,
+  session: EslInboundSession,
+  deps: EslInboundDeps = {},
+): EslInboundClient {
   const e = config.esl_inbound;
   return new EslInboundClient(
     {
-      host: e.host, port: e.port, password: e.password, commandTimeoutMs: e.command_timeout_ms,
-      reconnectMinMs: e.reconnect_min_ms, reconnectMaxMs: e.reconnect_max_ms, setup: session.setup,
+      host: e.host,
+      port: e.port,
+      password: e.password,
+      commandTimeoutMs: e.command_timeout_ms,
+      reconnectMinMs: e.reconnect_min_ms,
+      reconnectMaxMs: e.reconnect_max_ms,
+      setup: session.setup,
       ...(session.teardown ? { teardown: session.teardown } : {}),
     },
     logger,
@@ -64,10 +74,19 @@ export function buildEslInboundClient(config: Config, logger: Logger, session: E
 
 export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslInboundLinkDeps): EslInboundLinkParts {
   const marker = config.esl_inbound.chatplan_marker;
-  const client = buildEslInboundClient(config, logger.child({ component: 'esl-inbound' }), {
-    setup: ['event plain MESSAGE', `filter ${marker} screen`],
-  }, deps);
-  const notifier = new EslAgentNotifier(client, config.agents.message_from, logger.child({ component: 'agent-notifier' }));
+  const client = buildEslInboundClient(
+    config,
+    logger.child({ component: 'esl-inbound' }),
+    {
+      setup: ['event plain MESSAGE', `filter ${marker} screen`],
+    },
+    deps,
+  );
+  const notifier = new EslAgentNotifier(
+    client,
+    config.agents.message_from,
+    logger.child({ component: 'agent-notifier' }),
+  );
   const deliverer = new EslMessageDeliverer(client, marker);
   const sms = new EslSmsScreener({
     screening: deps.screening,
@@ -80,8 +99,12 @@ export function buildEslInboundLinks(config: Config, logger: Logger, deps: EslIn
   });
   // Renewed on the client's timers: unref'd in the daemon (the link is best effort), a test's manual ones.
   const watchdog = new EslSmsWatchdog({
-    commands: client, states: client, config, timers: deps.timers ?? backgroundScheduler,
-    logger: logger.child({ component: 'esl-sms-watchdog' }), ...(deps.clock ? { clock: deps.clock } : {}),
+    commands: client,
+    states: client,
+    config,
+    timers: deps.timers ?? backgroundScheduler,
+    logger: logger.child({ component: 'esl-sms-watchdog' }),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   // All three are components as they are (start, stop, health; the screener and watchdog also reload).
   return { client, sms, notifier, deliverer, watchdog, components: [client, sms, watchdog] };

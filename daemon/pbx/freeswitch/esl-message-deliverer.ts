@@ -10,7 +10,10 @@ import { replyText, type EslCommands } from './esl-inbound-client.js';
 import { parseDeliverTo, releasedMessageHeaders, sendMessageCommand } from './esl-send-message.js';
 
 export class EslMessageDeliverer implements MessageDeliverer {
-  constructor(private readonly commands: EslCommands, private readonly marker: string) {}
+  constructor(
+    private readonly commands: EslCommands,
+    private readonly marker: string,
+  ) {}
 
   /** Throws CS_ERR_UNAVAILABLE (not connected, refused) or CS_ERR_TIMEOUT (from the client). */
   async deliver(message: HeldMessage): Promise<void> {
@@ -19,7 +22,11 @@ export class EslMessageDeliverer implements MessageDeliverer {
     const reply = await this.commands.command(sendMessageCommand(destProto, headers, message.body));
     const text = replyText(reply);
     if (!text.startsWith('+OK')) {
-      throw new CallscreenError('CS_ERR_UNAVAILABLE', `FreeSWITCH refused the released message: ${text.slice(0, 100)}`, { message: message.id });
+      throw new CallscreenError(
+        'CS_ERR_UNAVAILABLE',
+        `FreeSWITCH refused the released message: ${text.slice(0, 100)}`,
+        { message: message.id },
+      );
     }
   }
 }

@@ -14,17 +14,35 @@
 
 /** Headers FreeSWITCH stamps on every fired event, or that would change what sendevent does. */
 const NOT_FORWARDED = new Set([
-  'event-name', 'event-subclass', 'core-uuid', 'freeswitch-hostname', 'freeswitch-switchname', 'freeswitch-ipv4', 'freeswitch-ipv6',
-  'event-date-local', 'event-date-gmt', 'event-date-timestamp', 'event-calling-file', 'event-calling-function',
-  'event-calling-line-number', 'event-sequence', 'event-uuid', 'content-length', 'content-type', 'command',
+  'event-name',
+  'event-subclass',
+  'core-uuid',
+  'freeswitch-hostname',
+  'freeswitch-switchname',
+  'freeswitch-ipv4',
+  'freeswitch-ipv6',
+  'event-date-local',
+  'event-date-gmt',
+  'event-date-timestamp',
+  'event-calling-file',
+  'event-calling-function',
+  'event-calling-line-number',
+  'event-sequence',
+  'event-uuid',
+  'content-length',
+  'content-type',
+  'command',
   // sendevent queues an event that carries unique-id to that call instead of firing it.
   'unique-id',
   // mod_sms's handler returns at once on these: they mark its own delivery reports.
-  'delivery-failure', 'nonblocking-delivery', 'delivery-result-code',
+  'delivery-failure',
+  'nonblocking-delivery',
+  'delivery-result-code',
   // sofia would hold the chat thread up to 20 s waiting for the far end's answer.
   'blocking',
   // Set here, once.
-  'dest_proto', 'skip_global_process',
+  'dest_proto',
+  'skip_global_process',
 ]);
 
 const TOKEN = /^[A-Za-z0-9_.-]+$/;
@@ -81,7 +99,13 @@ export function releasedMessageHeaders(from: string, to: string, marker: string)
   const host = at === -1 ? '' : addr.slice(at + 1);
   const fromFull = /sips?:/i.test(from) ? from.replace(/;\s*tag=[^;>\s]*/gi, '').trim() : `<sip:${addr}>`;
   return {
-    proto: 'sip', from: addr, from_user: user, ...(host ? { from_host: host } : {}), from_full: fromFull,
-    to, type: 'text/plain', [marker]: 'screened',
+    proto: 'sip',
+    from: addr,
+    from_user: user,
+    ...(host ? { from_host: host } : {}),
+    from_full: fromFull,
+    to,
+    type: 'text/plain',
+    [marker]: 'screened',
   };
 }

@@ -82,7 +82,10 @@ export class EslServer implements Component {
   private counters = { connections: 0, screened: 0, failed: 0 };
   private stateNow: 'stopped' | 'listening' = 'stopped';
 
-  constructor(private readonly deps: EslServerDeps, private readonly options: EslServerOptions = {}) {
+  constructor(
+    private readonly deps: EslServerDeps,
+    private readonly options: EslServerOptions = {},
+  ) {
     this.timers = deps.timers ?? systemScheduler;
   }
 
@@ -114,7 +117,11 @@ export class EslServer implements Component {
   }
 
   health(): ComponentHealth {
-    return { ok: this.stateNow === 'listening', state: this.stateNow, detail: { ...this.counters, open: this.sockets.size } };
+    return {
+      ok: this.stateNow === 'listening',
+      state: this.stateNow,
+      detail: { ...this.counters, open: this.sockets.size },
+    };
   }
 
   private accept(sock: Socket): void {
@@ -149,11 +156,19 @@ export class EslServer implements Component {
     const started = performance.now();
     const call = readCall(data);
     const ask = {
-      channel: 'call', direction: call.direction, from: call.from, to: call.to,
-      ...(call.callerName ? { callerName: call.callerName } : {}), withheld: call.withheld, callId: call.uuid,
+      channel: 'call',
+      direction: call.direction,
+      from: call.from,
+      to: call.to,
+      ...(call.callerName ? { callerName: call.callerName } : {}),
+      withheld: call.withheld,
+      callId: call.uuid,
       ...(call.attestation ? { attestation: call.attestation } : {}),
     } as const;
-    const s = call.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
+    const s =
+      call.direction === 'inbound'
+        ? this.deps.screening.inbound(BY_DID, ask)
+        : this.deps.screening.outbound(BY_DID, ask);
     const { req, verdict } = s;
     const latencyUs = (performance.now() - started) * 1000;
     const callLog = log.child({ org: req.org, callId: call.uuid, from: req.from, to: req.to, verdict: verdict.action });
@@ -162,11 +177,17 @@ export class EslServer implements Component {
     if (this.options.exchange !== 'classic' && call.direction === 'inbound') {
       const one = oneCommand(verdict, call);
       session.closeWith(executeCommand(one.app, one.arg), 'answered');
-      callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
+      callLog[verdict.action === 'allow' ? 'debug' : 'info'](
+        { reason: verdict.reason, latencyUs: Math.round(latencyUs) },
+        'call screened',
+      );
       return;
     }
     await this.answer(session, call, s, callLog);
-    callLog[verdict.action === 'allow' ? 'debug' : 'info']({ reason: verdict.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
+    callLog[verdict.action === 'allow' ? 'debug' : 'info'](
+      { reason: verdict.reason, latencyUs: Math.round(latencyUs) },
+      'call screened',
+    );
     session.close('answered');
   }
 
@@ -187,11 +208,22 @@ export class EslServer implements Component {
     } else {
       await run('set', 'callscreen_action=allow');
     }
-    if (call.direction === 'outbound' && (v.action === 'warn' || v.action === 'confirm' || v.action === 'deny') && call.agent !== '') {
+    if (
+      call.direction === 'outbound' &&
+      (v.action === 'warn' || v.action === 'confirm' || v.action === 'deny') &&
+      call.agent !== ''
+    ) {
       const from = this.deps.config().agents.message_from.replace(/^sips?:/, '');
       // The action is already set; the warning quotes the entry's name and reason (maybe one read).
       const text = await this.deps.screening.withText(s);
-      await new EslChatNotifier(session, from, log).notify({ org: '', endpoint: call.agent, number: v.normalized, channel: 'call', verdict: text, callId: call.uuid });
+      await new EslChatNotifier(session, from, log).notify({
+        org: '',
+        endpoint: call.agent,
+        number: v.normalized,
+        channel: 'call',
+        verdict: text,
+        callId: call.uuid,
+      });
     }
   }
 }
@@ -199,7 +231,8 @@ export class EslServer implements Component {
 /** The single command that gives an inbound call its verdict (see the header). */
 function oneCommand(v: Verdict, call: EslCall): { app: string; arg: string } {
   // respond sends the final response before answer: 603 Decline, 486 Busy Here, 607 Unwanted…
-  if (v.action === 'reject' || v.action === 'deny') return { app: 'respond', arg: String(v.sipCode ?? (v.action === 'deny' ? 403 : 603)) };
+  if (v.action === 'reject' || v.action === 'deny')
+    return { app: 'respond', arg: String(v.sipCode ?? (v.action === 'deny' ? 403 : 603)) };
   if (v.action === 'voicemail') return { app: 'transfer', arg: `${call.to} XML callscreen_voicemail` };
   // Read by the snippet's fail-mode step: an allowed call is not an unscreened one.
   return { app: 'set', arg: 'callscreen_action=allow' };

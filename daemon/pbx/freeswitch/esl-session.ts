@@ -37,7 +37,10 @@ export class EslSession {
   /** Commands sent (tests and counters). */
   commands = 0;
 
-  constructor(private readonly sock: Socket, private readonly options: EslSessionOptions) {
+  constructor(
+    private readonly sock: Socket,
+    private readonly options: EslSessionOptions,
+  ) {
     // FreeSWITCH sends a handful of frames per session (we never subscribe to events): the
     // connect reply, one reply per command, a disconnect notice. More is a peer burning our CPU.
     this.reader = new EslFrameReader({ ...options, maxFrames: options.maxFrames ?? 32 });
@@ -135,7 +138,10 @@ export class EslSession {
     }
     for (const frame of frames) {
       const type = frame.headers['Content-Type'];
-      if (type === 'text/disconnect-notice') { this.fail(new EslProtocolError('FreeSWITCH disconnected', 'closed'), 'disconnect notice'); return; }
+      if (type === 'text/disconnect-notice') {
+        this.fail(new EslProtocolError('FreeSWITCH disconnected', 'closed'), 'disconnect notice');
+        return;
+      }
       if (type !== 'command/reply' && type !== 'api/response') continue;
       const w = this.waiter;
       this.waiter = null;

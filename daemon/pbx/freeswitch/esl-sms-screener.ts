@@ -89,7 +89,12 @@ export class EslSmsScreener {
   }
 
   health(): ComponentHealth {
-    return { ok: this.unsubscribe !== null, state: this.unsubscribe !== null ? 'screening' : 'stopped', required: false, detail: { ...this.counters, inflight: this.inflight.size } };
+    return {
+      ok: this.unsubscribe !== null,
+      state: this.unsubscribe !== null ? 'screening' : 'stopped',
+      required: false,
+      detail: { ...this.counters, inflight: this.inflight.size },
+    };
   }
 
   /** Called once per message screened, with what became of it (for tests and metrics). */
@@ -104,10 +109,12 @@ export class EslSmsScreener {
     if (h[this.config.esl_inbound.chatplan_marker] !== 'screen') return;
     // The core's own delivery reports are copies of a message already handled.
     if (h['Delivery-Failure'] !== undefined || h['Nonblocking-Delivery'] !== undefined) return;
-    const p = this.handle(e).catch((err: unknown) => {
-      this.counters.failed++;
-      this.deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'SMS screening failed');
-    }).finally(() => this.inflight.delete(p));
+    const p = this.handle(e)
+      .catch((err: unknown) => {
+        this.counters.failed++;
+        this.deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'SMS screening failed');
+      })
+      .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
@@ -117,8 +124,16 @@ export class EslSmsScreener {
     const config = this.config;
     const read = readChatMessage(e, config.esl_inbound.chatplan_marker);
     const m: EslChatMessage = read.id !== '' ? read : { ...read, id: `esl-sms-${++this.localSeq}` };
-    const ask = { channel: 'sms', direction: m.direction, from: m.from, to: m.to, withheld: m.withheld, callId: m.id } as const;
-    const s = m.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
+    const ask = {
+      channel: 'sms',
+      direction: m.direction,
+      from: m.from,
+      to: m.to,
+      withheld: m.withheld,
+      callId: m.id,
+    } as const;
+    const s =
+      m.direction === 'inbound' ? this.deps.screening.inbound(BY_DID, ask) : this.deps.screening.outbound(BY_DID, ask);
     const { req, org: state, verdict: v } = s;
     const latencyUs = (performance.now() - started) * 1000;
     const held = m.direction === 'inbound' && (v.action === 'quarantine' || v.action === 'reject');
@@ -138,7 +153,13 @@ export class EslSmsScreener {
     await this.deliver(e, m, state, v, log);
   }
 
-  private async holdOrFallBack(e: EslEvent, m: EslChatMessage, s: Screened, latencyUs: number, log: Logger): Promise<void> {
+  private async holdOrFallBack(
+    e: EslEvent,
+    m: EslChatMessage,
+    s: Screened,
+    latencyUs: number,
+    log: Logger,
+  ): Promise<void> {
     const { org: state, verdict: v } = s;
     if (!state) {
       this.deps.screening.record(s, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
@@ -148,7 +169,13 @@ export class EslSmsScreener {
     }
     try {
       const id = await this.deps.quarantine.hold({
-        orgId: state.org.id, fromRaw: m.fromRaw, to: m.to, body: e.body, deliverTo: m.deliverTo, verdict: v, adapter: ESL_SMS_ADAPTER,
+        orgId: state.org.id,
+        fromRaw: m.fromRaw,
+        to: m.to,
+        body: e.body,
+        deliverTo: m.deliverTo,
+        verdict: v,
+        adapter: ESL_SMS_ADAPTER,
       });
       this.deps.screening.record(s, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
       log.info({ quarantineId: id, reason: v.reason }, 'message held');
@@ -157,17 +184,28 @@ export class EslSmsScreener {
       // Not stored: holding would lose it. The fail mode decides, as on Asterisk (open: deliver after all).
       const fallback = this.deps.screening.unscreened(s.req, state, 'could not store the message', 'hold-failed', err);
       this.deps.screening.record(fallback, ESL_SMS_ADAPTER, latencyUs, this.deps.logger);
-      log.error({ err: err instanceof Error ? err.message : String(err), then: fallback.verdict.action }, 'message could not be held');
+      log.error(
+        { err: err instanceof Error ? err.message : String(err), then: fallback.verdict.action },
+        'message could not be held',
+      );
       if (fallback.verdict.action === 'allow') await this.deliver(e, m, state, fallback.verdict, log);
       else this.settle(m, fallback.verdict, 'dropped');
     }
   }
 
-  private async deliver(e: EslEvent, m: EslChatMessage, state: OrgState | undefined, v: Verdict, log: Logger): Promise<void> {
+  private async deliver(
+    e: EslEvent,
+    m: EslChatMessage,
+    state: OrgState | undefined,
+    v: Verdict,
+    log: Logger,
+  ): Promise<void> {
     const marker = this.config.esl_inbound.chatplan_marker;
     let error: string;
     try {
-      const reply = await this.deps.commands.command(sendMessageCommand(m.destProto, { ...e.headers, [marker]: 'screened' }, e.body));
+      const reply = await this.deps.commands.command(
+        sendMessageCommand(m.destProto, { ...e.headers, [marker]: 'screened' }, e.body),
+      );
       const text = replyText(reply);
       if (text.startsWith('+OK')) {
         log[v.action === 'allow' ? 'debug' : 'info']({ reason: v.reason, destProto: m.destProto }, 'message sent on');
@@ -182,14 +220,22 @@ export class EslSmsScreener {
     if (state) {
       try {
         const id = await this.deps.quarantine.hold({
-          orgId: state.org.id, fromRaw: m.fromRaw, to: m.to, body: e.body, deliverTo: m.deliverTo,
-          verdict: { ...v, reason: `${v.reason}; not sent on (${error}): held` }, adapter: ESL_SMS_ADAPTER,
+          orgId: state.org.id,
+          fromRaw: m.fromRaw,
+          to: m.to,
+          body: e.body,
+          deliverTo: m.deliverTo,
+          verdict: { ...v, reason: `${v.reason}; not sent on (${error}): held` },
+          adapter: ESL_SMS_ADAPTER,
         });
         log.error({ error, quarantineId: id }, 'message could not be sent on; held so that it is not lost');
         this.settle(m, v, 'held', id);
         return;
       } catch (err) {
-        log.error({ error, holdError: err instanceof Error ? err.message : String(err) }, 'message could not be sent on nor held: lost');
+        log.error(
+          { error, holdError: err instanceof Error ? err.message : String(err) },
+          'message could not be sent on nor held: lost',
+        );
       }
     } else {
       log.error({ error }, 'message could not be sent on and has no organisation to be held for: lost');
@@ -204,8 +250,18 @@ export class EslSmsScreener {
     if (v.action !== 'warn' && v.action !== 'confirm' && v.action !== 'deny') return;
     this.counters.warnings++;
     // Not awaited by the message; withText and notify never throw. Tracked so that stop() waits for it.
-    const p = this.deps.screening.withText(s)
-      .then((text) => notifier.notify({ org: state.org.slug, endpoint: m.agent, number: v.normalized, channel: 'sms', verdict: text, callId: m.id }))
+    const p = this.deps.screening
+      .withText(s)
+      .then((text) =>
+        notifier.notify({
+          org: state.org.slug,
+          endpoint: m.agent,
+          number: v.normalized,
+          channel: 'sms',
+          verdict: text,
+          callId: m.id,
+        }),
+      )
       .then(() => undefined)
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
@@ -213,7 +269,13 @@ export class EslSmsScreener {
 
   private settle(m: EslChatMessage, v: Verdict, outcome: EslSmsOutcomeKind, quarantineId?: number): void {
     this.counters[outcome]++;
-    const o: EslSmsOutcome = { id: m.id, direction: m.direction, verdict: v, outcome, ...(quarantineId !== undefined ? { quarantineId } : {}) };
+    const o: EslSmsOutcome = {
+      id: m.id,
+      direction: m.direction,
+      verdict: v,
+      outcome,
+      ...(quarantineId !== undefined ? { quarantineId } : {}),
+    };
     for (const l of this.outcomeListeners) {
       try {
         l(o);

@@ -107,7 +107,10 @@ export class EslSmsWatchdog {
       try {
         await this.deps.commands.command(`${line}\n\n`);
       } catch (err) {
-        this.deps.logger.warn({ command: line.split(' ', 2).join(' '), error: (err as Error).message }, 'SMS screening switch not reset at stop: the FreeSWITCH watchdog will');
+        this.deps.logger.warn(
+          { command: line.split(' ', 2).join(' '), error: (err as Error).message },
+          'SMS screening switch not reset at stop: the FreeSWITCH watchdog will',
+        );
       }
     }
   }
@@ -120,8 +123,15 @@ export class EslSmsWatchdog {
   health(): ComponentHealth {
     const armed = this.armedAt !== null;
     return {
-      ok: armed, state: armed ? 'armed' : 'off', required: false,
-      detail: { ...this.counters, taskId: this.taskId, armedAt: this.armedAt, watchdogMs: this.config.esl_inbound.watchdog_ms },
+      ok: armed,
+      state: armed ? 'armed' : 'off',
+      required: false,
+      detail: {
+        ...this.counters,
+        taskId: this.taskId,
+        armedAt: this.armedAt,
+        watchdogMs: this.config.esl_inbound.watchdog_ms,
+      },
     };
   }
 
@@ -152,10 +162,13 @@ export class EslSmsWatchdog {
       if (this.inflight === p) this.inflight = null;
       if (gen !== this.generation) return;
       // Next renewal counted from the end of this one, so two never overlap.
-      this.timer = this.deps.timers.setTimeout(() => {
-        this.timer = null;
-        if (gen === this.generation) this.run(false);
-      }, Math.floor(this.config.esl_inbound.watchdog_ms / 3));
+      this.timer = this.deps.timers.setTimeout(
+        () => {
+          this.timer = null;
+          if (gen === this.generation) this.run(false);
+        },
+        Math.floor(this.config.esl_inbound.watchdog_ms / 3),
+      );
       for (const l of this.roundListeners) l(this.armedAt !== null);
     });
     this.inflight = p;
@@ -170,12 +183,17 @@ export class EslSmsWatchdog {
     try {
       if (first) await send(`api sched_del ${group}`);
       if (gen !== this.generation) return;
-      const added = await send(`api sched_api +${watchdogSeconds(config)} ${group} global_setvar ${m}_sms=${watchdogFallback(config)}`);
+      const added = await send(
+        `api sched_api +${watchdogSeconds(config)} ${group} global_setvar ${m}_sms=${watchdogFallback(config)}`,
+      );
       const id = /^\+OK Added: (\d+)/.exec(added)?.[1];
       if (id === undefined) {
         // No task: screening is not switched on (or, if it was, the previous task still ends it).
         this.counters.failures++;
-        log.error({ reply: added.slice(0, 100) }, 'FreeSWITCH did not schedule the SMS watchdog (is mod_commands loaded?): screening not switched on');
+        log.error(
+          { reply: added.slice(0, 100) },
+          'FreeSWITCH did not schedule the SMS watchdog (is mod_commands loaded?): screening not switched on',
+        );
         return;
       }
       const previous = this.taskId;
@@ -190,7 +208,11 @@ export class EslSmsWatchdog {
       }
       this.counters.renewals++;
       if (gen === this.generation) this.armedAt = this.clock.now();
-      if (first) log.info({ taskId: this.taskId, watchdogS: watchdogSeconds(config), fallback: watchdogFallback(config) }, 'SMS screening switched on in the chatplan, with a FreeSWITCH watchdog');
+      if (first)
+        log.info(
+          { taskId: this.taskId, watchdogS: watchdogSeconds(config), fallback: watchdogFallback(config) },
+          'SMS screening switched on in the chatplan, with a FreeSWITCH watchdog',
+        );
     } catch (err) {
       // Not connected or no reply: the client re-makes the connection and the next login re-arms.
       this.counters.failures++;

@@ -3,5 +3,10 @@ import type { DaemonContext } from '../../daemon-context.js';
 import { SipEdge } from './sip-edge.js';
 
 export function buildSipEdge(ctx: DaemonContext): SipEdge {
-  return new SipEdge({ screening: ctx.screening, quarantine: ctx.quarantine, config: () => ctx.config, logger: ctx.logger.child({ component: 'sip-edge' }) });
+  return new SipEdge({
+    screening: ctx.screening,
+    quarantine: ctx.quarantine,
+    config: () => ctx.config,
+    logger: ctx.logger.child({ component: 'sip-edge' }),
+  });
 }

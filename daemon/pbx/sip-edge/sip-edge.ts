@@ -60,7 +60,15 @@ export const BLOCKED_MESSAGE_STATUS = 603;
  */
 export const RECONNECT_MAX_MS = 2000;
 
-const REASONS: Readonly<Record<number, string>> = { 302: 'Moved Temporarily', 403: 'Forbidden', 404: 'Not Found', 486: 'Busy Here', 503: 'Service Unavailable', 603: 'Decline', 607: 'Unwanted' };
+const REASONS: Readonly<Record<number, string>> = {
+  302: 'Moved Temporarily',
+  403: 'Forbidden',
+  404: 'Not Found',
+  486: 'Busy Here',
+  503: 'Service Unavailable',
+  603: 'Decline',
+  607: 'Unwanted',
+};
 
 /** The parts of a drachtio-srf Response that Response#send itself uses (not in its typings). */
 interface RawResponse {
@@ -160,7 +168,8 @@ export class SipEdge implements Component {
       }
       if (err) {
         this.counters.errors++;
-        if (!this.refused) this.deps.logger.error({ err: err.message }, 'drachtio-server refused the edge (check sip_edge.secret)');
+        if (!this.refused)
+          this.deps.logger.error({ err: err.message }, 'drachtio-server refused the edge (check sip_edge.secret)');
         else this.deps.logger.debug({ err: err.message }, 'drachtio-server refused the edge again');
         this.refused = true;
         return;
@@ -170,10 +179,13 @@ export class SipEdge implements Component {
       this.move('connected', { hostport });
     });
     // Srf re-emits its wire protocol's 'reconnecting' (not in its typings) with the delay before the try, ms.
-    (srf as unknown as NodeJS.EventEmitter).on('reconnecting', (info: { delay?: number; attempt?: number } | undefined) => {
-      this.deps.logger.debug({ delayMs: info?.delay, attempt: info?.attempt }, 'drachtio reconnect scheduled');
-      this.move('reconnecting', {});
-    });
+    (srf as unknown as NodeJS.EventEmitter).on(
+      'reconnecting',
+      (info: { delay?: number; attempt?: number } | undefined) => {
+        this.deps.logger.debug({ delayMs: info?.delay, attempt: info?.attempt }, 'drachtio reconnect scheduled');
+        this.move('reconnecting', {});
+      },
+    );
     srf.on('error', (err: Error) => {
       this.counters.errors++;
       if (this.stateNow === 'connected') this.move('reconnecting', { err: err.message });
@@ -186,7 +198,10 @@ export class SipEdge implements Component {
     // Returns the app, not a promise, despite its typings; outcomes arrive as connect/error events.
     // `reconnect` is passed through to drachtio-srf's wire protocol but missing from its typings.
     const options: Srf.SrfConfig & { reconnect: { retryMaxDelay: number } } = {
-      host: c.host, port: c.port, secret: c.secret, reconnect: { retryMaxDelay: this.deps.reconnectMaxMs ?? RECONNECT_MAX_MS },
+      host: c.host,
+      port: c.port,
+      secret: c.secret,
+      reconnect: { retryMaxDelay: this.deps.reconnectMaxMs ?? RECONNECT_MAX_MS },
     };
     void srf.connect(options);
     return Promise.resolve();
@@ -201,7 +216,11 @@ export class SipEdge implements Component {
   }
 
   health(): ComponentHealth {
-    return { ok: this.stateNow === 'connected', state: this.stateNow, detail: { ...this.counters, refused: this.refused } };
+    return {
+      ok: this.stateNow === 'connected',
+      state: this.stateNow,
+      detail: { ...this.counters, refused: this.refused },
+    };
   }
 
   private move(to: SipEdgeState, detail: Record<string, unknown>): void {
@@ -217,12 +236,18 @@ export class SipEdge implements Component {
     // Every identity header, in the core's one precedence (caller-identity.ts, docs/caller-identity.md).
     const info = header(req, 'Attestation-Info') || header(req, 'X-Attestation-Info');
     const id = callerIdentity({
-      pai: header(req, 'P-Asserted-Identity'), remotePartyId: header(req, 'Remote-Party-ID'), from: header(req, 'From'), privacy: header(req, 'Privacy'),
+      pai: header(req, 'P-Asserted-Identity'),
+      remotePartyId: header(req, 'Remote-Party-ID'),
+      from: header(req, 'From'),
+      privacy: header(req, 'Privacy'),
       ...(info !== '' ? { attestationInfo: info } : {}),
     });
     const name = /^\s*"([^"]*)"/.exec(header(req, 'From'))?.[1] ?? '';
     return {
-      channel, direction: 'inbound', from: id.from, to: did,
+      channel,
+      direction: 'inbound',
+      from: id.from,
+      to: did,
       ...(name ? { callerName: name } : {}),
       withheld: id.withheld,
       ...(id.attestation ? { attestation: id.attestation } : {}),
@@ -231,7 +256,13 @@ export class SipEdge implements Component {
   }
 
   private logFor(s: Screened): Logger {
-    return this.deps.logger.child({ org: s.req.org, callId: s.req.callId, from: s.req.from, to: s.req.to, verdict: s.verdict.action });
+    return this.deps.logger.child({
+      org: s.req.org,
+      callId: s.req.callId,
+      from: s.req.from,
+      to: s.req.to,
+      verdict: s.verdict.action,
+    });
   }
 
   private async onInvite(req: Req, res: Res): Promise<void> {
@@ -244,14 +275,20 @@ export class SipEdge implements Component {
     const latencyUs = (performance.now() - started) * 1000;
     const log = this.logFor(s);
     this.deps.screening.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
-    log[v.action === 'allow' ? 'debug' : 'info']({ reason: v.reason, latencyUs: Math.round(latencyUs) }, 'call screened');
+    log[v.action === 'allow' ? 'debug' : 'info'](
+      { reason: v.reason, latencyUs: Math.round(latencyUs) },
+      'call screened',
+    );
     try {
       if (v.action === 'reject') {
         sendStatus(res, v.sipCode ?? 603);
       } else if (v.action === 'voicemail' && edge.voicemail_uri === '') {
-        sendStatus(res, 302, { Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, s.req.to)};callscreen=voicemail>` });
+        sendStatus(res, 302, {
+          Contact: `<${withUser(edge.pbx_uri.split(';')[0] ?? edge.pbx_uri, s.req.to)};callscreen=voicemail>`,
+        });
       } else {
-        const destination = v.action === 'voicemail' ? edge.voicemail_uri.replace('{did}', s.req.to) : withUser(edge.pbx_uri, s.req.to);
+        const destination =
+          v.action === 'voicemail' ? edge.voicemail_uri.replace('{did}', s.req.to) : withUser(edge.pbx_uri, s.req.to);
         this.checkProxied(await this.proxy(req, destination), destination, log);
       }
     } catch (err) {
@@ -268,13 +305,19 @@ export class SipEdge implements Component {
     let s = svc.inbound(BY_DID, this.ask(req, 'sms'));
     const latencyUs = (performance.now() - started) * 1000;
     const log = this.logFor(s);
-    const blocked = s.verdict.action === 'quarantine' || s.verdict.action === 'reject' || s.verdict.action === 'voicemail';
+    const blocked =
+      s.verdict.action === 'quarantine' || s.verdict.action === 'reject' || s.verdict.action === 'voicemail';
     try {
       if (blocked && s.org) {
         try {
           const id = await this.deps.quarantine.hold({
-            orgId: s.org.org.id, fromRaw: header(req, 'From') || s.req.from, to: s.req.to, body: bodyOf(req),
-            deliverTo: withUser(edge.pbx_uri, s.req.to), verdict: s.verdict, adapter: SIP_EDGE_ADAPTER,
+            orgId: s.org.org.id,
+            fromRaw: header(req, 'From') || s.req.from,
+            to: s.req.to,
+            body: bodyOf(req),
+            deliverTo: withUser(edge.pbx_uri, s.req.to),
+            verdict: s.verdict,
+            adapter: SIP_EDGE_ADAPTER,
           });
           svc.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
           sendStatus(res, BLOCKED_MESSAGE_STATUS);
@@ -284,7 +327,10 @@ export class SipEdge implements Component {
           // Not stored: refusing it as held would lose it. The fail mode decides, as on the other
           // doors: open passes it on; closed refuses it with 503 (the sender may retry).
           s = svc.unscreened(s.req, s.org, 'could not store the message', 'hold-failed', err);
-          log.error({ err: err instanceof Error ? err.message : String(err), then: s.verdict.action }, 'message could not be held');
+          log.error(
+            { err: err instanceof Error ? err.message : String(err), then: s.verdict.action },
+            'message could not be held',
+          );
         }
       }
       svc.record(s, SIP_EDGE_ADAPTER, latencyUs, log);
@@ -315,7 +361,12 @@ export class SipEdge implements Component {
     return new Promise((resolve, reject) => {
       srf.proxyRequest(req, [destination], {}, (err: unknown, results: unknown) => {
         if (err) reject(err instanceof Error ? err : new Error(inspect(err)));
-        else resolve(typeof results === 'object' && results !== null ? (results as { finalStatus?: number }).finalStatus : undefined);
+        else
+          resolve(
+            typeof results === 'object' && results !== null
+              ? (results as { finalStatus?: number }).finalStatus
+              : undefined,
+          );
       });
     });
   }
@@ -324,9 +375,12 @@ export class SipEdge implements Component {
   private checkProxied(status: number | undefined, destination: string, log: Logger): void {
     if (status !== undefined && status < 500 && status !== 408) return;
     this.counters.unanswered++;
-    log.warn({ destination, status: status ?? null }, status === undefined
-      ? 'the destination gave no final response (is it up? drachtio-server answers 408 after 32 s)'
-      : 'the destination refused the request');
+    log.warn(
+      { destination, status: status ?? null },
+      status === undefined
+        ? 'the destination gave no final response (is it up? drachtio-server answers 408 after 32 s)'
+        : 'the destination refused the request',
+    );
   }
 }
 

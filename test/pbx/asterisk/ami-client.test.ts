@@ -43,7 +43,9 @@ class FakeAmi {
   }
 
   event(fields: Fields): void {
-    const text = Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const text = Object.entries(fields)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     for (const s of this.sockets) s.write(`${text}\r\n`);
   }
 
@@ -122,7 +124,11 @@ async function setup(t: Test, opts: { mode?: Mode; random?: () => number; eventF
   await server.listen();
   const timers = new ManualClock();
   const { logger, lines } = captureLogger();
-  const client = new AmiClient({ ...OPTIONS, port: server.port, ...(opts.eventFilters ? { eventFilters: opts.eventFilters } : {}) }, logger, { timers, random: opts.random ?? (() => 1) });
+  const client = new AmiClient(
+    { ...OPTIONS, port: server.port, ...(opts.eventFilters ? { eventFilters: opts.eventFilters } : {}) },
+    logger,
+    { timers, random: opts.random ?? (() => 1) },
+  );
   t.teardown(async () => {
     await client.stop();
     await server.close();
@@ -142,19 +148,40 @@ t.test('logs in, sends actions with their ActionID, logs transitions and never t
   t.equal(res.ActionID, server.named('MessageSend')[0]?.ActionID, 'response matched by ActionID');
   t.match(client.status(), { state: 'connected', actionsOk: 1, actionsFailed: 0, reconnects: 0 });
   const transitions = lines.filter((l) => typeof l.to === 'string').map((l) => `${String(l.from)}>${String(l.to)}`);
-  t.same(transitions, ['stopped>connecting', 'connecting>authenticating', 'authenticating>subscribing', 'subscribing>connected']);
+  t.same(transitions, [
+    'stopped>connecting',
+    'connecting>authenticating',
+    'authenticating>subscribing',
+    'subscribing>connected',
+  ]);
   t.notMatch(JSON.stringify(lines), SECRET, 'the secret is in no log line');
 });
 
-t.test('event filters go out after login and before connected; a refused one is logged and the session goes on', async (t) => {
-  const { server, client, lines } = await setup(t, { eventFilters: ['Event: DialBegin', 'Event: UserEvent'] });
-  server.refuse.add('Event: UserEvent');
-  await client.start();
-  await until(() => client.currentState === 'connected', 'connected');
-  t.same(server.actions.map((a) => a.Action), ['Login', 'Filter', 'Filter'], 'login, then each filter, before anything else');
-  t.same(server.named('Filter').map((f) => [f.Operation, f.Filter]), [['Add', 'Event: DialBegin'], ['Add', 'Event: UserEvent']]);
-  t.ok(lines.some((l) => l.msg?.toString().startsWith('AMI event filter refused') && l.filter === 'Event: UserEvent'), 'the refused filter is named in the log');
-});
+t.test(
+  'event filters go out after login and before connected; a refused one is logged and the session goes on',
+  async (t) => {
+    const { server, client, lines } = await setup(t, { eventFilters: ['Event: DialBegin', 'Event: UserEvent'] });
+    server.refuse.add('Event: UserEvent');
+    await client.start();
+    await until(() => client.currentState === 'connected', 'connected');
+    t.same(
+      server.actions.map((a) => a.Action),
+      ['Login', 'Filter', 'Filter'],
+      'login, then each filter, before anything else',
+    );
+    t.same(
+      server.named('Filter').map((f) => [f.Operation, f.Filter]),
+      [
+        ['Add', 'Event: DialBegin'],
+        ['Add', 'Event: UserEvent'],
+      ],
+    );
+    t.ok(
+      lines.some((l) => l.msg?.toString().startsWith('AMI event filter refused') && l.filter === 'Event: UserEvent'),
+      'the refused filter is named in the log',
+    );
+  },
+);
 
 t.test('a failed login is logged without the secret and retried with backoff', async (t) => {
   const { server, client, lines, timers } = await setup(t, { mode: 'bad-login' });
@@ -194,47 +221,58 @@ t.test('an action with no response fails with CS_ERR_TIMEOUT after action_timeou
   t.equal(client.currentState, 'connected', 'one lost response does not drop the connection');
 });
 
-t.test('disconnect: exponential backoff min→max, reconnect, counters; nothing sent while down is replayed', async (t) => {
-  const { server, client, timers } = await setup(t);
-  await client.start();
-  await until(() => client.currentState === 'connected', 'connected');
+t.test(
+  'disconnect: exponential backoff min→max, reconnect, counters; nothing sent while down is replayed',
+  async (t) => {
+    const { server, client, timers } = await setup(t);
+    await client.start();
+    await until(() => client.currentState === 'connected', 'connected');
 
-  server.mode = 'drop';
-  server.kickAll();
-  await until(() => client.currentState === 'backoff', 'backoff after the drop');
-  t.same(timers.armed(), [100]);
+    server.mode = 'drop';
+    server.kickAll();
+    await until(() => client.currentState === 'backoff', 'backoff after the drop');
+    t.same(timers.armed(), [100]);
 
-  // Sent while down: fails at once, never queued.
-  const started = Date.now();
-  await t.rejects(client.action('MessageSend', { To: 'pjsip:agent101', Body: 'late warning' }), { code: 'CS_ERR_UNAVAILABLE' });
-  t.ok(Date.now() - started < 50, 'fails fast');
+    // Sent while down: fails at once, never queued.
+    const started = Date.now();
+    await t.rejects(client.action('MessageSend', { To: 'pjsip:agent101', Body: 'late warning' }), {
+      code: 'CS_ERR_UNAVAILABLE',
+    });
+    t.ok(Date.now() - started < 50, 'fails fast');
 
-  const delays: number[] = [timers.armed()[0] ?? -1];
-  for (let i = 0; i < 5; i++) {
-    const before = client.status().reconnects;
-    timers.advance(timers.armed()[0] ?? 0);
-    await until(() => client.status().reconnects === before + 1 && client.currentState === 'backoff', `retry ${i}`);
-    delays.push(...timers.armed());
-  }
-  t.same(delays, [100, 200, 400, 800, 1000, 1000], 'doubles from reconnect_min_ms, capped at reconnect_max_ms');
+    const delays: number[] = [timers.armed()[0] ?? -1];
+    for (let i = 0; i < 5; i++) {
+      const before = client.status().reconnects;
+      timers.advance(timers.armed()[0] ?? 0);
+      await until(() => client.status().reconnects === before + 1 && client.currentState === 'backoff', `retry ${i}`);
+      delays.push(...timers.armed());
+    }
+    t.same(delays, [100, 200, 400, 800, 1000, 1000], 'doubles from reconnect_min_ms, capped at reconnect_max_ms');
 
-  server.mode = 'ok';
-  timers.advance(1000);
-  await until(() => client.currentState === 'connected', 'reconnected');
-  t.equal(client.status().reconnects, 6);
-  await sleep(20);
-  t.same(server.named('MessageSend'), [], 'the action refused while down was never sent later');
+    server.mode = 'ok';
+    timers.advance(1000);
+    await until(() => client.currentState === 'connected', 'reconnected');
+    t.equal(client.status().reconnects, 6);
+    await sleep(20);
+    t.same(server.named('MessageSend'), [], 'the action refused while down was never sent later');
 
-  server.kickAll();
-  await until(() => client.currentState === 'backoff', 'backoff again');
-  t.same(timers.armed(), [100], 'a successful login resets the backoff');
-});
+    server.kickAll();
+    await until(() => client.currentState === 'backoff', 'backoff again');
+    t.same(timers.armed(), [100], 'a successful login resets the backoff');
+  },
+);
 
 t.test('backoff jitter: between half and all of the step', async (t) => {
   const low = new AmiClient({ ...OPTIONS, port: 1 }, silentLogger(), { random: () => 0 });
   const mid = new AmiClient({ ...OPTIONS, port: 1 }, silentLogger(), { random: () => 0.5 });
-  t.same([0, 1, 2, 3, 4, 5].map((n) => low.backoffDelay(n)), [50, 100, 200, 400, 500, 500]);
-  t.same([0, 1, 5].map((n) => mid.backoffDelay(n)), [75, 150, 750]);
+  t.same(
+    [0, 1, 2, 3, 4, 5].map((n) => low.backoffDelay(n)),
+    [50, 100, 200, 400, 500, 500],
+  );
+  t.same(
+    [0, 1, 5].map((n) => mid.backoffDelay(n)),
+    [75, 150, 750],
+  );
 });
 
 t.test('keep-alive: Ping every keepalive_ms; a missed pong drops the connection and reconnects', async (t) => {
@@ -265,7 +303,10 @@ t.test('a peer that is not AMI (no banner) fails the handshake in action_timeout
   const silent = net.createServer(() => undefined);
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
   const timers = new ManualClock();
-  const client = new AmiClient({ ...OPTIONS, port: (silent.address() as net.AddressInfo).port }, silentLogger(), { timers, random: () => 1 });
+  const client = new AmiClient({ ...OPTIONS, port: (silent.address() as net.AddressInfo).port }, silentLogger(), {
+    timers,
+    random: () => 1,
+  });
   t.teardown(async () => {
     await client.stop();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -311,7 +352,9 @@ t.test('DialBegin from an agent channel → screened → MessageSend warning, on
     {
       screen: async (req) => {
         screened.push(`${req.org}:${req.direction}:${req.to}`);
-        return req.to === '+15559990666' ? verdict : { action: 'allow', normalized: req.to, rule: null, reason: 'not listed' };
+        return req.to === '+15559990666'
+          ? verdict
+          : { action: 'allow', normalized: req.to, rule: null, reason: 'not listed' };
       },
     },
     notifier,
@@ -342,16 +385,33 @@ t.test('DialBegin from an agent channel → screened → MessageSend warning, on
   const msg = server.named('MessageSend')[0];
   t.equal(msg?.To, 'pjsip:agent101');
   t.equal(msg?.From, 'sip:callscreen@localhost');
-  t.match(msg?.Body ?? '', /^callscreen: You are calling \+15559990666 \(Acme Debt Collectors\).*Reason: harassment complaint\./);
-  t.match(msg?.Body ?? '', /You may continue or hang up/, 'the call is already dialling: told as a warning, not "not placed"');
+  t.match(
+    msg?.Body ?? '',
+    /^callscreen: You are calling \+15559990666 \(Acme Debt Collectors\).*Reason: harassment complaint\./,
+  );
+  t.match(
+    msg?.Body ?? '',
+    /You may continue or hang up/,
+    'the call is already dialling: told as a warning, not "not placed"',
+  );
   t.same(screened, ['demo:outbound:+15559990666']);
 
   server.event(dial); // the same call seen again (e.g. after the AGI already warned)
   server.event({ ...dial, Channel: 'PJSIP/carrier-00000009', Uniqueid: '1700000000.20' }); // not an agent
-  server.event({ ...dial, Uniqueid: '1700000000.30', Exten: '+15550000001', DialString: '+15550000001@carrier', DestCallerIDNum: '+15550000001' }); // allowed number
+  server.event({
+    ...dial,
+    Uniqueid: '1700000000.30',
+    Exten: '+15550000001',
+    DialString: '+15550000001@carrier',
+    DestCallerIDNum: '+15550000001',
+  }); // allowed number
   await until(() => screened.length === 3, 'the other dials screened');
   await sleep(20);
-  t.equal(server.named('MessageSend').length, 1, 'one warning: same call deduplicated, carrier channel and allowed number ignored');
+  t.equal(
+    server.named('MessageSend').length,
+    1,
+    'one warning: same call deduplicated, carrier channel and allowed number ignored',
+  );
   t.match(watcher.counters, { seen: 3, screened: 3 });
   t.match(notifier.counters, { sent: 1, deduplicated: 1, failed: 0 });
 });

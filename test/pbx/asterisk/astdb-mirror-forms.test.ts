@@ -6,7 +6,10 @@
 import t from 'tap';
 import { getCountries } from 'libphonenumber-js/max';
 import { NumberNormalizer } from '../../../daemon/core/phone-number.js';
-import { nationalPrefixAlternatives, unsupportedNationalForms } from '../../../daemon/pbx/asterisk/astdb-mirror-forms.js';
+import {
+  nationalPrefixAlternatives,
+  unsupportedNationalForms,
+} from '../../../daemon/pbx/asterisk/astdb-mirror-forms.js';
 import { prng } from '../../support/prng.js';
 
 const normalizer = new NumberNormalizer();
@@ -33,8 +36,10 @@ t.test('a digit string the pattern does not exclude is read by the plain rules, 
       const parsed = normalizer.parseCallerId(x, region);
       const national = plan.trunk !== null && x.startsWith(plan.trunk) ? x.slice(1) : x;
       const expected = `+${plan.callingCode}${national}`;
-      if (parsed.kind !== 'number' || parsed.value !== expected) wrong.push(`${region} ${x}: read ${JSON.stringify(parsed)}, plain rules ${expected}`);
-      else if (!normalizer.nationalForms(expected, region).includes(x)) wrong.push(`${region} ${x}: not among the forms of ${expected}`);
+      if (parsed.kind !== 'number' || parsed.value !== expected)
+        wrong.push(`${region} ${x}: read ${JSON.stringify(parsed)}, plain rules ${expected}`);
+      else if (!normalizer.nationalForms(expected, region).includes(x))
+        wrong.push(`${region} ${x}: not among the forms of ${expected}`);
     }
   }
   t.ok(regions > 50, `${regions} regions have plain rules`);
@@ -48,10 +53,19 @@ t.test('region US: 10 digits and 1 + 10 digits are national forms; others are ex
   const unsupported = anchored(unsupportedNationalForms(plan));
   t.notOk(unsupported.test('5551234567'));
   t.notOk(unsupported.test('15551234567'));
-  for (const x of ['1555123456', '011445551234', '0015551234567', '72345', '0000000000', '555123456', '155512345678']) t.ok(unsupported.test(x), `${x} goes to FastAGI`);
+  for (const x of ['1555123456', '011445551234', '0015551234567', '72345', '0000000000', '555123456', '155512345678'])
+    t.ok(unsupported.test(x), `${x} goes to FastAGI`);
   t.same(normalizer.nationalForms('+15551234567', 'US'), ['5551234567', '15551234567']);
-  t.same(normalizer.nationalForms('+447700900123', 'GB'), ['7700900123', '07700900123'], 'GB (no plain rules) still has key forms, each read back by the normaliser');
-  t.equal(normalizer.nationalPlan('GB'), null, "GB's national reading has rules (0|180020): a miss there goes to FastAGI");
+  t.same(
+    normalizer.nationalForms('+447700900123', 'GB'),
+    ['7700900123', '07700900123'],
+    'GB (no plain rules) still has key forms, each read back by the normaliser',
+  );
+  t.equal(
+    normalizer.nationalPlan('GB'),
+    null,
+    "GB's national reading has rules (0|180020): a miss there goes to FastAGI",
+  );
 });
 
 t.test('a caller under a block prefix matches one of its national alternatives', async (t) => {
@@ -72,7 +86,8 @@ t.test('a caller under a block prefix matches one of its national alternatives',
       const digits = parsed.value.slice(1);
       const prefix = digits.slice(0, 1 + Math.floor(random() * Math.min(digits.length, 6)));
       under++;
-      if (!anchored(nationalPrefixAlternatives(prefix, plan)).test(x)) wrong.push(`${region} ${x} (${parsed.value}) under +${prefix}`);
+      if (!anchored(nationalPrefixAlternatives(prefix, plan)).test(x))
+        wrong.push(`${region} ${x} (${parsed.value}) under +${prefix}`);
     }
   }
   t.ok(under > 1000, `${under} callers under a prefix`);

@@ -8,14 +8,32 @@ import type { OrgPolicy } from '../../../daemon/core/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 const policy: OrgPolicy = {
-  region: 'US', outboundPolicy: 'warn', rejectCode: 603, defaultMode: 'reject', agentsMayBlock: false,
-  attestationFailed: 'allow', ownDidUnattested: 'voicemail', standinsUnidentified: false,
+  region: 'US',
+  outboundPolicy: 'warn',
+  rejectCode: 603,
+  defaultMode: 'reject',
+  agentsMayBlock: false,
+  attestationFailed: 'allow',
+  ownDidUnattested: 'voicemail',
+  standinsUnidentified: false,
 };
 const none: Matches = { exact: [], prefixes: [], unidentified: [], protection: null };
-const e = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({ id: 1, value: '+15557790001', mode: 'reject', name: '', reason: '', expiresAt: null, ...p });
+const e = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
+  id: 1,
+  value: '+15557790001',
+  mode: 'reject',
+  name: '',
+  reason: '',
+  expiresAt: null,
+  ...p,
+});
 
 t.test('an "only when attested" allow entry: unsure (FastAGI decides; a miss no longer proves allow)', async (t) => {
-  const m: Matches = { ...none, exact: [e({ list: 'allow', kind: 'exact', requireAttestation: true })], prefixes: [e({ id: 2, list: 'block', kind: 'prefix', value: '+1555779' })] };
+  const m: Matches = {
+    ...none,
+    exact: [e({ list: 'allow', kind: 'exact', requireAttestation: true })],
+    prefixes: [e({ id: 2, list: 'block', kind: 'prefix', value: '+1555779' })],
+  };
   t.same(mirrorValueOf('+15557790001', m, policy, NOW), { kind: 'unsure' });
 });
 
@@ -24,6 +42,11 @@ t.test('an own DID: nothing stored (the dialplan sends callers presenting a DID 
 });
 
 t.test('a plain block is still mirrored: attestation never lifts a block', async (t) => {
-  const v = mirrorValueOf('+15557770001', { ...none, exact: [e({ id: 5, list: 'block', kind: 'exact', value: '+15557770001' })] }, policy, NOW);
+  const v = mirrorValueOf(
+    '+15557770001',
+    { ...none, exact: [e({ id: 5, list: 'block', kind: 'exact', value: '+15557770001' })] },
+    policy,
+    NOW,
+  );
   t.match(v, { kind: 'put', value: 'reject|603|exact:5|' });
 });

@@ -20,7 +20,8 @@ const DID = '+15550100';
 /** An E.164 number and the national forms region US reads as it (`5557770009`, `15557770009`). */
 const forms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
 /** Callers the `complete/<org>` pattern sends to FastAGI (all when there is no pattern). */
-const excluded = (pattern: string | undefined, callers: readonly string[]): string[] => callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
+const excluded = (pattern: string | undefined, callers: readonly string[]): string[] =>
+  callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
 /** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
 const PLAIN = forms('+15557770444');
 
@@ -29,7 +30,12 @@ async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', [DID], cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'spam' }, cliActor);
-  await s.blocklist.block('demo', { kind: 'exact', number: VOICEMAIL }, { mode: 'voicemail', reason: 'ex-customer' }, cliActor);
+  await s.blocklist.block(
+    'demo',
+    { kind: 'exact', number: VOICEMAIL },
+    { mode: 'voicemail', reason: 'ex-customer' },
+    cliActor,
+  );
   await s.blocklist.block('demo', { kind: 'exact', number: OVERRIDDEN }, { mode: 'reject' }, cliActor);
   await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
@@ -38,7 +44,16 @@ async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   const { logger, lines } = captureLogger('info');
   const mirror = new AstdbMirror(
     { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
-    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: s.normalizer, clock: s.clock, timers, logger },
+    {
+      ami,
+      index: ctx.index,
+      feed: ctx.feed,
+      screener: ctx.screener,
+      normalizer: s.normalizer,
+      clock: s.clock,
+      timers,
+      logger,
+    },
   );
   await mirror.start();
   t.teardown(() => mirror.stop());
@@ -65,13 +80,25 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   t.equal(ami.get(`n/demo/${OVERRIDDEN}`), undefined, 'blocked and allowed: the allow wins, nothing stored');
   t.equal(ami.get(`did/${DID}`), 'demo');
   t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete, with nothing excluded (E.164 and national forms)');
-  t.same(excluded(ami.get('complete/demo'), ['72345', '0000000000', '011445551234', '1555777044']), ['72345', '0000000000', '011445551234', '1555777044'], 'short codes, zeros, international and odd lengths go to FastAGI');
-  t.same(excluded(ami.get('complete/demo'), [DID.slice(2)]), [DID.slice(2)], 'an own DID in national form goes to FastAGI (it may be spoofed; only FastAGI reads attestation)');
+  t.same(
+    excluded(ami.get('complete/demo'), ['72345', '0000000000', '011445551234', '1555777044']),
+    ['72345', '0000000000', '011445551234', '1555777044'],
+    'short codes, zeros, international and odd lengths go to FastAGI',
+  );
+  t.same(
+    excluded(ami.get('complete/demo'), [DID.slice(2)]),
+    [DID.slice(2)],
+    'an own DID in national form goes to FastAGI (it may be spoofed; only FastAGI reads attestation)',
+  );
   for (const f of forms(BLOCKED)) t.match(ami.get(`n/demo/${f}`), /^reject\|603\|exact:\d+\|$/, `written under ${f}`);
   t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'alive = now + ttl, epoch seconds');
   t.equal(ami.db.size, 9, 'two numbers in three forms, one DID, complete, alive');
   const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
-  t.same(ami.actions.slice(0, firstPut).map((a) => a.name), ['DBDel', 'DBDelTree'], 'alive withdrawn and the tree cleared before any write');
+  t.same(
+    ami.actions.slice(0, firstPut).map((a) => a.name),
+    ['DBDel', 'DBDelTree'],
+    'alive withdrawn and the tree cleared before any write',
+  );
   t.equal(ami.actions.at(-1)?.fields.Key, 'alive', 'alive put back last');
 });
 
@@ -81,37 +108,53 @@ t.test('a block that will expire is not mirrored; completeness excludes that num
   await ctx.feed.poll();
   await connect(ami, mirror);
   t.equal(ami.get(`n/demo/${TIMED}`), undefined, 'the FastAGI route answers it (its verdict changes with time)');
-  t.same(excluded(ami.get('complete/demo'), [...forms(TIMED), ...PLAIN]), forms(TIMED), 'that caller goes to FastAGI in every form; other unlisted callers are still allowed');
+  t.same(
+    excluded(ami.get('complete/demo'), [...forms(TIMED), ...PLAIN]),
+    forms(TIMED),
+    'that caller goes to FastAGI in every form; other unlisted callers are still allowed',
+  );
   await s.blocklist.unblock('demo', { kind: 'exact', number: TIMED }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
   t.same(excluded(ami.get('complete/demo'), forms(TIMED)), [], 'nothing excluded again');
 });
 
-t.test('changes: a number added or removed is written at once; a prefix rewrites the org and is excluded', async (t) => {
-  const { s, ctx, ami, mirror } = await setup(t);
-  await connect(ami, mirror);
-  await s.blocklist.block('demo', { kind: 'exact', number: '+15557770100' }, { mode: 'reject', reason: 'new' }, cliActor);
-  await s.blocklist.unblock('demo', { kind: 'exact', number: BLOCKED }, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.match(ami.get('n/demo/+15557770100'), /^reject\|603\|exact:\d+\|$/);
-  for (const f of forms(BLOCKED)) t.equal(ami.get(`n/demo/${f}`), undefined, `unblocked: key ${f} deleted`);
-  t.match(ami.get('n/demo/5557770100'), /^reject\|603\|exact:\d+\|$/, 'national form written');
+t.test(
+  'changes: a number added or removed is written at once; a prefix rewrites the org and is excluded',
+  async (t) => {
+    const { s, ctx, ami, mirror } = await setup(t);
+    await connect(ami, mirror);
+    await s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: '+15557770100' },
+      { mode: 'reject', reason: 'new' },
+      cliActor,
+    );
+    await s.blocklist.unblock('demo', { kind: 'exact', number: BLOCKED }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.match(ami.get('n/demo/+15557770100'), /^reject\|603\|exact:\d+\|$/);
+    for (const f of forms(BLOCKED)) t.equal(ami.get(`n/demo/${f}`), undefined, `unblocked: key ${f} deleted`);
+    t.match(ami.get('n/demo/5557770100'), /^reject\|603\|exact:\d+\|$/, 'national form written');
 
-  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.same(excluded(ami.get('complete/demo'), [...forms('+15559990001'), ...PLAIN]), forms('+15559990001'), 'a prefix block: a miss under it proves nothing (any form), elsewhere it does');
-  t.ok(ami.get(`n/demo/${VOICEMAIL}`), 'listed numbers rewritten');
-  t.equal(ami.get(`did/${DID}`), 'demo');
-  // An allow prefix over a blocked number: its key must go.
-  await s.blocklist.allow('demo', { kind: 'prefix', prefix: '+155577700' }, {}, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.equal(ami.get(`n/demo/${VOICEMAIL}`), undefined, 'allowed by prefix now');
-  t.equal(mirror.currentState, 'live');
-});
+    await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.same(
+      excluded(ami.get('complete/demo'), [...forms('+15559990001'), ...PLAIN]),
+      forms('+15559990001'),
+      'a prefix block: a miss under it proves nothing (any form), elsewhere it does',
+    );
+    t.ok(ami.get(`n/demo/${VOICEMAIL}`), 'listed numbers rewritten');
+    t.equal(ami.get(`did/${DID}`), 'demo');
+    // An allow prefix over a blocked number: its key must go.
+    await s.blocklist.allow('demo', { kind: 'prefix', prefix: '+155577700' }, {}, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.equal(ami.get(`n/demo/${VOICEMAIL}`), undefined, 'allowed by prefix now');
+    t.equal(mirror.currentState, 'live');
+  },
+);
 
 t.test('heartbeat every ttl/3 with the clock; AMI lost → idle; back → full sync that removes stale keys', async (t) => {
   const { s, ami, mirror, timers } = await setup(t);
@@ -135,7 +178,14 @@ t.test('a refused write: idle (calls go to FastAGI), retried after retryMs', asy
   await connect(ami, mirror);
   t.equal(mirror.currentState, 'idle');
   t.equal(ami.get('alive'), undefined, 'never marked alive');
-  t.ok(lines.some((l) => l.msg?.toString().startsWith('AstDB mirror update failed') && (l.err as { message?: string }).message?.includes('Failed to update entry')), 'logged with the reason');
+  t.ok(
+    lines.some(
+      (l) =>
+        l.msg?.toString().startsWith('AstDB mirror update failed') &&
+        (l.err as { message?: string }).message?.includes('Failed to update entry'),
+    ),
+    'logged with the reason',
+  );
   ami.refuse.clear();
   timers.advance(5000);
   await mirror.idle();
@@ -153,15 +203,36 @@ t.test('calls the dialplan answered: recorded, counted and logged; a lagging ans
   ami.emit({ Org: 'demo', From: '+15557770556', To: DID, Action: 'reject', Uniqueid: '1700000000.3' });
   // A listed number not in the LRU is read from SQLite first: its record may come last.
   let rows = await records(ctx);
-  for (let i = 0; i < 50 && rows.length < 3; i++) rows = (await new Promise((r) => setTimeout(r, 10)), await records(ctx));
+  for (let i = 0; i < 50 && rows.length < 3; i++)
+    rows = (await new Promise((r) => setTimeout(r, 10)), await records(ctx));
   rows.sort((a, b) => String(a.call_id).localeCompare(String(b.call_id)));
   t.match(rows, [
-    { number: BLOCKED, action: 'reject', rule_kind: 'exact', adapter: 'astdb-mirror', call_id: '1700000000.1', to_raw: DID },
+    {
+      number: BLOCKED,
+      action: 'reject',
+      rule_kind: 'exact',
+      adapter: 'astdb-mirror',
+      call_id: '1700000000.1',
+      to_raw: DID,
+    },
     { number: '+15557770555', action: 'allow', rule_kind: null, adapter: 'astdb-mirror' },
-    { number: '+15557770556', action: 'reject', reason: /answered by the AstDB mirror \(reject\) before a change reached it/ },
+    {
+      number: '+15557770556',
+      action: 'reject',
+      reason: /answered by the AstDB mirror \(reject\) before a change reached it/,
+    },
   ]);
   t.equal(mirror.counters.disagreements, 1);
-  t.ok(lines.some((l) => l.msg === 'screened' && l.callId === '1700000000.1' && l.org === 'demo' && l.from === BLOCKED && l.action === 'reject'));
+  t.ok(
+    lines.some(
+      (l) =>
+        l.msg === 'screened' &&
+        l.callId === '1700000000.1' &&
+        l.org === 'demo' &&
+        l.from === BLOCKED &&
+        l.action === 'reject',
+    ),
+  );
 });
 
 t.test('stop withdraws the heartbeat', async (t) => {
@@ -173,40 +244,92 @@ t.test('stop withdraws the heartbeat', async (t) => {
 });
 
 t.test('mirrorValueOf: what is stored for one number', async (t) => {
-  const policy = { region: 'US', rejectCode: 607, outboundPolicy: 'warn' } as unknown as Parameters<typeof mirrorValueOf>[2];
+  const policy = { region: 'US', rejectCode: 607, outboundPolicy: 'warn' } as unknown as Parameters<
+    typeof mirrorValueOf
+  >[2];
   const now = 1_000_000;
-  const e = (over: Record<string, unknown>) => ({ id: 1, list: 'block', kind: 'exact', value: '+1555', mode: 'reject', name: '', reason: 'r|x\ny', expiresAt: null, ...over }) as never;
-  const m = (exact: never[], prefixes: never[] = [], protection: 'did' | null = null) => ({ exact, prefixes, unidentified: [], protection });
+  const e = (over: Record<string, unknown>) =>
+    ({
+      id: 1,
+      list: 'block',
+      kind: 'exact',
+      value: '+1555',
+      mode: 'reject',
+      name: '',
+      reason: 'r|x\ny',
+      expiresAt: null,
+      ...over,
+    }) as never;
+  const m = (exact: never[], prefixes: never[] = [], protection: 'did' | null = null) => ({
+    exact,
+    prefixes,
+    unidentified: [],
+    protection,
+  });
   const put = mirrorValueOf('+1555', m([e({})]), policy, now);
-  t.ok(put.kind === 'put' && put.value === 'reject|607|exact:1|', 'action, the org’s code, the rule; no free text (the dialplan splits it with MSet, on commas)');
+  t.ok(
+    put.kind === 'put' && put.value === 'reject|607|exact:1|',
+    'action, the org’s code, the rule; no free text (the dialplan splits it with MSet, on commas)',
+  );
   const vm = mirrorValueOf('+1555', m([e({ mode: 'voicemail' })]), policy, now);
   t.ok(vm.kind === 'put' && vm.value === 'voicemail||exact:1|', 'voicemail: no SIP code');
   t.equal(mirrorValueOf('+1555', m([e({ expiresAt: now + 1 })]), policy, now).kind, 'unsure', 'expires later: unsure');
-  t.equal(mirrorValueOf('+1555', m([e({ expiresAt: now })]), policy, now).kind, 'none', 'already expired: never matches again');
-  t.equal(mirrorValueOf('+1555', m([e({}), e({ id: 2, list: 'allow', expiresAt: now + 1 })]), policy, now).kind, 'unsure', 'a timed allow over a block: unsure');
-  t.equal(mirrorValueOf('+1555', m([e({ list: 'allow', expiresAt: now + 1 })]), policy, now).kind, 'none', 'only a timed allow: allowed either way');
+  t.equal(
+    mirrorValueOf('+1555', m([e({ expiresAt: now })]), policy, now).kind,
+    'none',
+    'already expired: never matches again',
+  );
+  t.equal(
+    mirrorValueOf('+1555', m([e({}), e({ id: 2, list: 'allow', expiresAt: now + 1 })]), policy, now).kind,
+    'unsure',
+    'a timed allow over a block: unsure',
+  );
+  t.equal(
+    mirrorValueOf('+1555', m([e({ list: 'allow', expiresAt: now + 1 })]), policy, now).kind,
+    'none',
+    'only a timed allow: allowed either way',
+  );
   t.equal(mirrorValueOf('+1555', m([e({})], [], 'did'), policy, now).kind, 'none', 'protected: never blocked');
-  t.equal(mirrorValueOf('+1555', m([], [e({ kind: 'prefix', value: '+15' })]), policy, now).kind, 'put', 'a prefix block reaches a listed number');
+  t.equal(
+    mirrorValueOf('+1555', m([], [e({ kind: 'prefix', value: '+15' })]), policy, now).kind,
+    'put',
+    'a prefix block reaches a listed number',
+  );
 });
 
-t.test('identity rules (issue #16): completeness is withheld while a verdict may depend on the call’s headers', async (t) => {
-  const { s, ctx, ami, mirror } = await setup(t);
-  await connect(ami, mirror);
-  t.same(excluded(ami.get('complete/demo'), PLAIN), []);
-  await s.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.equal(ami.get('complete/demo'), undefined, 'failed verification has an action: any unlisted caller may be sent elsewhere');
-  t.match(ami.get(`n/demo/${BLOCKED}`), /^reject\|603\|exact:\d+\|$/, 'blocked numbers are still answered by the mirror');
-  await s.orgs.updateSettings('demo', { attestationFailed: 'allow' }, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete again');
-  await s.blocklist.allow('demo', { kind: 'exact', number: '+15557790001' }, { requireAttestation: true }, cliActor);
-  await ctx.feed.poll();
-  await mirror.idle();
-  t.same(excluded(ami.get('complete/demo'), [...forms('+15557790001'), ...PLAIN]), forms('+15557790001'), 'an "only when attested" entry: unsure, so that caller goes to FastAGI');
-});
+t.test(
+  'identity rules (issue #16): completeness is withheld while a verdict may depend on the call’s headers',
+  async (t) => {
+    const { s, ctx, ami, mirror } = await setup(t);
+    await connect(ami, mirror);
+    t.same(excluded(ami.get('complete/demo'), PLAIN), []);
+    await s.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.equal(
+      ami.get('complete/demo'),
+      undefined,
+      'failed verification has an action: any unlisted caller may be sent elsewhere',
+    );
+    t.match(
+      ami.get(`n/demo/${BLOCKED}`),
+      /^reject\|603\|exact:\d+\|$/,
+      'blocked numbers are still answered by the mirror',
+    );
+    await s.orgs.updateSettings('demo', { attestationFailed: 'allow' }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete again');
+    await s.blocklist.allow('demo', { kind: 'exact', number: '+15557790001' }, { requireAttestation: true }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.same(
+      excluded(ami.get('complete/demo'), [...forms('+15557790001'), ...PLAIN]),
+      forms('+15557790001'),
+      'an "only when attested" entry: unsure, so that caller goes to FastAGI',
+    );
+  },
+);
 
 t.test('an org reading carrier stand-ins as unidentified is left to FastAGI whole', async (t) => {
   const { s, ctx, ami, mirror } = await setup(t);
@@ -215,7 +338,11 @@ t.test('an org reading carrier stand-ins as unidentified is left to FastAGI whol
   await s.orgs.updateSettings('demo', { standinsUnidentified: true }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'no keys: a stand-in caller ID is unidentified for the daemon, which the mirror cannot see');
+  t.equal(
+    ami.get(`n/demo/${BLOCKED}`),
+    undefined,
+    'no keys: a stand-in caller ID is unidentified for the daemon, which the mirror cannot see',
+  );
   t.equal(ami.get('complete/demo'), undefined, 'and no completeness');
   t.equal(ami.get(`did/${DID}`), 'demo', 'the DID still names the org (its calls go to FastAGI)');
   await s.orgs.updateSettings('demo', { standinsUnidentified: false }, cliActor);

@@ -1,6 +1,15 @@
 // The AGI wire format (daemon/pbx/asterisk/agi-protocol.ts): quoting, replies, routes, callers.
 import t from 'tap';
-import { agentEndpoint, argsOf, inboundCaller, parseEnvLine, parseReply, quoteArg, scriptOf, setVariable } from '../../../daemon/pbx/asterisk/agi-protocol.js';
+import {
+  agentEndpoint,
+  argsOf,
+  inboundCaller,
+  parseEnvLine,
+  parseReply,
+  quoteArg,
+  scriptOf,
+  setVariable,
+} from '../../../daemon/pbx/asterisk/agi-protocol.js';
 
 t.test('quoting: backslashes and quotes escaped, control characters cannot start a second command', async (t) => {
   t.equal(quoteArg('plain'), '"plain"');
@@ -35,11 +44,30 @@ t.test('environment lines and routes', async (t) => {
 });
 
 t.test('inbound caller: Privacy and PAI per the contract', async (t) => {
-  t.same(inboundCaller({ agi_callerid: '+15551234567', agi_calleridname: 'Bob', agi_arg_1: '', agi_arg_2: '' }), { from: '+15551234567', name: 'Bob', withheld: false, fromPai: false });
-  t.match(inboundCaller({ agi_callerid: '+15551234567', agi_arg_1: 'id;critical' }), { from: '+15551234567', withheld: true });
-  t.match(inboundCaller({ agi_callerid: 'anonymous', agi_arg_1: '', agi_arg_2: '' }), { from: 'anonymous', withheld: true });
-  t.match(inboundCaller({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '"A', agi_arg_3: ' B" <sip:+1555@h>' }), { from: '"A, B" <sip:+1555@h>', withheld: true, fromPai: true }, 'PAI re-joined');
-  t.match(inboundCaller({ agi_callerid: 'unknown', agi_calleridname: 'unknown' }), { from: 'unknown', name: '', withheld: true });
+  t.same(inboundCaller({ agi_callerid: '+15551234567', agi_calleridname: 'Bob', agi_arg_1: '', agi_arg_2: '' }), {
+    from: '+15551234567',
+    name: 'Bob',
+    withheld: false,
+    fromPai: false,
+  });
+  t.match(inboundCaller({ agi_callerid: '+15551234567', agi_arg_1: 'id;critical' }), {
+    from: '+15551234567',
+    withheld: true,
+  });
+  t.match(inboundCaller({ agi_callerid: 'anonymous', agi_arg_1: '', agi_arg_2: '' }), {
+    from: 'anonymous',
+    withheld: true,
+  });
+  t.match(
+    inboundCaller({ agi_callerid: 'anonymous', agi_arg_1: 'id', agi_arg_2: '"A', agi_arg_3: ' B" <sip:+1555@h>' }),
+    { from: '"A, B" <sip:+1555@h>', withheld: true, fromPai: true },
+    'PAI re-joined',
+  );
+  t.match(inboundCaller({ agi_callerid: 'unknown', agi_calleridname: 'unknown' }), {
+    from: 'unknown',
+    name: '',
+    withheld: true,
+  });
 });
 
 t.test('agent endpoint from the channel, else the SIP URI user', async (t) => {

@@ -21,23 +21,45 @@ t.test('block-caller: blocked, already blocked, queued, approved, refused', asyn
   await users.add('agent102', 'agent', ['demo'], 'agent-pw-12345', cliActor);
   let server: FastAgiServer | undefined;
   await startDaemon(t, s.dbPath, {
-    clock: s.clock, toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
+    clock: s.clock,
+    toml: '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"',
     components: (c) => [(server = buildFastAgiServer(c))],
   });
   const port = server!.address().port;
   const press = async (endpoint: string, how: string, caller: string): Promise<string | undefined> => {
-    const r = await agiCall(port, callEnv({
-      agi_network_script: 'block-caller', agi_request: `agi://127.0.0.1/block-caller`, agi_channel: `PJSIP/${endpoint}-00000007`,
-      agi_callerid: endpoint, agi_context: 'from-agents', agi_extension: '*32', agi_arg_1: how, agi_arg_2: caller,
-    }));
+    const r = await agiCall(
+      port,
+      callEnv({
+        agi_network_script: 'block-caller',
+        agi_request: `agi://127.0.0.1/block-caller`,
+        agi_channel: `PJSIP/${endpoint}-00000007`,
+        agi_callerid: endpoint,
+        agi_context: 'from-agents',
+        agi_extension: '*32',
+        agi_arg_1: how,
+        agi_arg_2: caller,
+      }),
+    );
     return /^SET VARIABLE CALLSCREEN_BLOCK_RESULT "(.*)"$/.exec(r.commands.at(-1) ?? '')?.[1];
   };
 
   t.equal(await press('agent101', 'last-caller', '+14155550101'), 'blocked', 'a supervisor blocks the last caller');
   const e = (await s.blocklist.list('demo', { search: '4155550101' })).entries[0];
-  t.match(e, { kind: 'exact', createdBy: 'agent101', source: 'handset', mode: 'reject', reason: 'blocked from the handset (last caller)' });
-  t.match((await s.audit.query({ actor: 'agent101', action: 'block' })).events, [{ target: '+14155550101', origin: 'handset agent101' }]);
-  t.equal(await press('agent101', 'current-call', '(415) 555-0101'), 'already-blocked', 'any form of the number; nothing rewritten');
+  t.match(e, {
+    kind: 'exact',
+    createdBy: 'agent101',
+    source: 'handset',
+    mode: 'reject',
+    reason: 'blocked from the handset (last caller)',
+  });
+  t.match((await s.audit.query({ actor: 'agent101', action: 'block' })).events, [
+    { target: '+14155550101', origin: 'handset agent101' },
+  ]);
+  t.equal(
+    await press('agent101', 'current-call', '(415) 555-0101'),
+    'already-blocked',
+    'any form of the number; nothing rewritten',
+  );
 
   t.equal(await press('agent102', 'current-call', '+14155550102'), 'queued', 'agents may not block numbers: queued');
   t.equal(await press('agent102', 'current-call', '+14155550102'), 'queued', 'twice: still one request');
@@ -55,8 +77,18 @@ t.test('block-caller: blocked, already blocked, queued, approved, refused', asyn
   t.match(list.out, /\+14155550102\s+agent102 \(handset agent102\)/);
   const ok = await runOn(s.dbPath, ['requests', 'approve', String(pending[0]!.id), '--org', 'demo', '--by', 'boss']);
   t.equal(ok.code, 0, ok.err);
-  t.match((await s.blocklist.list('demo', { search: '4155550102' })).entries, [{ createdBy: 'boss', reason: /block request \d+ from agent102/ }]);
-  const no = await runOn(s.dbPath, ['requests', 'decline', String(pending[1]!.id), '--org', 'demo', '--reason', 'known caller']);
+  t.match((await s.blocklist.list('demo', { search: '4155550102' })).entries, [
+    { createdBy: 'boss', reason: /block request \d+ from agent102/ },
+  ]);
+  const no = await runOn(s.dbPath, [
+    'requests',
+    'decline',
+    String(pending[1]!.id),
+    '--org',
+    'demo',
+    '--reason',
+    'known caller',
+  ]);
   t.equal(no.code, 0, no.err);
   const again = await runOn(s.dbPath, ['requests', 'decline', String(pending[1]!.id), '--org', 'demo']);
   t.match(again.err, /already declined/);
@@ -66,7 +98,9 @@ t.test('block-caller: blocked, already blocked, queued, approved, refused', asyn
   await s.orgs.updateSettings('demo', { agentsMayBlock: true }, cliActor);
   const c = await s.contacts.add('demo', 'Pest', ['+14155550104'], cliActor);
   t.equal(await press('agent102', 'current-call', '+14155550104'), 'blocked', 'agent blocks the contact');
-  t.match((await s.blocklist.list('demo', { search: '4155550104' })).entries, [{ kind: 'contact', value: String(c.id), createdBy: 'agent102' }]);
+  t.match((await s.blocklist.list('demo', { search: '4155550104' })).entries, [
+    { kind: 'contact', value: String(c.id), createdBy: 'agent102' },
+  ]);
 
   t.equal(await press('agent101', 'last-caller', ''), 'refused', 'no last caller');
   t.equal(await press('agent101', 'last-caller', 'anonymous'), 'refused', 'a withheld last caller');

@@ -13,19 +13,39 @@ t.test('the warning reaches mod_sms only over a `full` socket', async (t) => {
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100'], cliActor);
   await s.orgs.updateSettings('demo', { outboundPolicy: 'warn' }, cliActor);
-  await s.blocklist.block('demo', { kind: 'exact', number: '+15557770001' }, { mode: 'reject', reason: 'robocalls' }, cliActor);
+  await s.blocklist.block(
+    'demo',
+    { kind: 'exact', number: '+15557770001' },
+    { mode: 'reject', reason: 'robocalls' },
+    cliActor,
+  );
   const { logger, lines } = captureLogger('debug');
   let server: EslServer | undefined;
-  await startDaemon(t, s.dbPath, { clock: s.clock, logger, toml: '[esl]\nenabled = true\nlisten = "127.0.0.1:0"', components: (ctx) => [(server = buildEslServer(ctx))] });
+  await startDaemon(t, s.dbPath, {
+    clock: s.clock,
+    logger,
+    toml: '[esl]\nenabled = true\nlisten = "127.0.0.1:0"',
+    components: (ctx) => [(server = buildEslServer(ctx))],
+  });
   const port = Number(server?.address().split(':').at(-1));
-  const agentCall = (control: string) => dialOut(port, channelData({
-    Control: control, 'variable_callscreen_direction': 'outbound', 'Caller-Username': '1001', 'Caller-Destination-Number': '5557770001',
-  }));
+  const agentCall = (control: string) =>
+    dialOut(
+      port,
+      channelData({
+        Control: control,
+        variable_callscreen_direction: 'outbound',
+        'Caller-Username': '1001',
+        'Caller-Destination-Number': '5557770001',
+      }),
+    );
   const notSent = () => lines.filter((l) => l.msg === 'agent warning not sent').length;
 
   const full = await agentCall('full');
   t.same(executed(full), ['set callscreen_action=allow'], 'warn: the call goes on');
-  t.ok(full.commands.some((c) => c.startsWith('api chat sip|')), 'api chat sent');
+  t.ok(
+    full.commands.some((c) => c.startsWith('api chat sip|')),
+    'api chat sent',
+  );
   t.equal(notSent(), 0, 'and taken');
 
   const single = await agentCall('single-channel');

@@ -14,7 +14,13 @@ t.test('a plain call: From is the caller', async (t) => {
   const h = recordedConnectReply('plain');
   t.equal(h['Reply-Text'], '+OK\n', 'the reply text ends in a line feed');
   t.equal(h['Control'], 'single-channel');
-  t.match(readCall(h), { from: '+15557770004', to: '+15550102', withheld: false, channelName: 'sofia/carrier/+15557770004@127.0.0.2:5060', direction: 'inbound' });
+  t.match(readCall(h), {
+    from: '+15557770004',
+    to: '+15550102',
+    withheld: false,
+    channelName: 'sofia/carrier/+15557770004@127.0.0.2:5060',
+    direction: 'inbound',
+  });
 });
 
 t.test('withheld with no identity: anonymous, withheld', async (t) => {

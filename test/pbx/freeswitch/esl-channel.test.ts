@@ -13,7 +13,7 @@ t.test('readCall: the PAI beats From, even when its display name holds another n
   const call = readCall({
     'Caller-Caller-ID-Number': 'anonymous',
     'variable_sip_h_P-Asserted-Identity': '"<sip:+15550000009@x>" <sip:+15557770001@carrier.example>',
-    'variable_sip_h_Privacy': 'id',
+    variable_sip_h_Privacy: 'id',
     'Caller-Destination-Number': '+15550100',
     'Unique-ID': 'u1',
   });
@@ -22,14 +22,35 @@ t.test('readCall: the PAI beats From, even when its display name holds another n
   t.equal(call.to, '+15550100');
 });
 
-t.test('readCall: verstat as sofia hands it (the PAI user part with its parameters), through the core precedence', async (t) => {
-  // Seen on FreeSWITCH 1.10.12: variable_sip_P-Asserted-Identity = "+15557780001;verstat=TN-Validation-Failed".
-  t.match(readCall({ 'variable_sip_P-Asserted-Identity': '+15557780001;verstat=TN-Validation-Failed', 'Caller-Caller-ID-Number': '+15557780001' }),
-    { from: '+15557780001', withheld: false, attestation: { status: 'failed', level: null } });
-  t.match(readCall({ 'variable_sip_full_from': '<sip:+15557780002;verstat=TN-Validation-Passed-B@c;user=phone>;tag=1' }),
-    { from: '+15557780002', attestation: { status: 'passed', level: 'B' } }, 'verstat in the From');
-  t.match(readCall({ 'variable_sip_h_Remote-Party-ID': '<sip:+15557780003@c>;party=calling;privacy=full', 'variable_sip_full_from': '"Anonymous" <sip:anonymous@anonymous.invalid>' }),
-    { from: '+15557780003', withheld: true }, 'Remote-Party-ID with privacy=full');
-  t.equal(readCall({ 'variable_sip_P-Asserted-Identity': '"x" <sip:+1202@x>' }).from, '', 'a bare value with a display name is not taken');
-  t.equal(readCall({ 'Caller-Caller-ID-Number': '+15557780004' }).attestation, undefined, 'no verstat: none');
-});
+t.test(
+  'readCall: verstat as sofia hands it (the PAI user part with its parameters), through the core precedence',
+  async (t) => {
+    // Seen on FreeSWITCH 1.10.12: variable_sip_P-Asserted-Identity = "+15557780001;verstat=TN-Validation-Failed".
+    t.match(
+      readCall({
+        'variable_sip_P-Asserted-Identity': '+15557780001;verstat=TN-Validation-Failed',
+        'Caller-Caller-ID-Number': '+15557780001',
+      }),
+      { from: '+15557780001', withheld: false, attestation: { status: 'failed', level: null } },
+    );
+    t.match(
+      readCall({ variable_sip_full_from: '<sip:+15557780002;verstat=TN-Validation-Passed-B@c;user=phone>;tag=1' }),
+      { from: '+15557780002', attestation: { status: 'passed', level: 'B' } },
+      'verstat in the From',
+    );
+    t.match(
+      readCall({
+        'variable_sip_h_Remote-Party-ID': '<sip:+15557780003@c>;party=calling;privacy=full',
+        variable_sip_full_from: '"Anonymous" <sip:anonymous@anonymous.invalid>',
+      }),
+      { from: '+15557780003', withheld: true },
+      'Remote-Party-ID with privacy=full',
+    );
+    t.equal(
+      readCall({ 'variable_sip_P-Asserted-Identity': '"x" <sip:+1202@x>' }).from,
+      '',
+      'a bare value with a display name is not taken',
+    );
+    t.equal(readCall({ 'Caller-Caller-ID-Number': '+15557780004' }).attestation, undefined, 'no verstat: none');
+  },
+);

@@ -26,8 +26,14 @@ t.test('the fired copy reads into the message the daemon screens', async (t) => 
   t.equal(e.body, 'hello there\r\n');
   const m = readChatMessage(e, 'callscreen');
   t.match(m, {
-    id: `${String(e.headers['Core-UUID'])}:${String(e.headers['Event-Sequence'])}`, direction: 'inbound', from: '+15557770004', to: '+15550100',
-    fromRaw: /^<sip:\+15557770004@127\.0\.0\.2>;tag=/, destProto: 'sip', deliverTo: 'sip/internal/agent101@127.0.0.1', withheld: false,
+    id: `${String(e.headers['Core-UUID'])}:${String(e.headers['Event-Sequence'])}`,
+    direction: 'inbound',
+    from: '+15557770004',
+    to: '+15550100',
+    fromRaw: /^<sip:\+15557770004@127\.0\.0\.2>;tag=/,
+    destProto: 'sip',
+    deliverTo: 'sip/internal/agent101@127.0.0.1',
+    withheld: false,
   });
   const cmd = sendMessageCommand(m.destProto, { ...e.headers, callscreen: 'screened' }, e.body);
   t.match(cmd, /^sendevent CUSTOM\nEvent-Subclass: SMS::SEND_MESSAGE\ndest_proto: sip\n/);

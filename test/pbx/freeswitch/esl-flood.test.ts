@@ -14,13 +14,28 @@ t.test('a caller flooding through FreeSWITCH is held and then sent to voicemail'
   let server: EslServer | undefined;
   const { ctx } = await startDaemon(t, s.dbPath, {
     clock: s.clock,
-    components: (c) => [(server = new EslServer({ screening: c.screening, config: () => c.config, logger: silentLogger() }, { listen: '127.0.0.1:0' }))],
+    components: (c) => [
+      (server = new EslServer(
+        { screening: c.screening, config: () => c.config, logger: silentLogger() },
+        { listen: '127.0.0.1:0' },
+      )),
+    ],
   });
   const port = Number(server!.address().split(':').at(-1));
   const from = { 'Caller-Caller-ID-Number': '+13055550199' };
-  for (let i = 0; i < 3; i++) t.same(executed(await dialOut(port, channelData(from))), ['set callscreen_action=allow'], `call ${i + 1} allowed`);
-  t.ok(await until(async () => (await s.blocklist.list('demo', { search: '3055550199' })).total === 1, 5000, 20), 'hold written');
-  t.match((await s.blocklist.list('demo', { search: '3055550199' })).entries, [{ createdBy: 'auto', source: 'auto', mode: 'voicemail' }]);
+  for (let i = 0; i < 3; i++)
+    t.same(executed(await dialOut(port, channelData(from))), ['set callscreen_action=allow'], `call ${i + 1} allowed`);
+  t.ok(
+    await until(async () => (await s.blocklist.list('demo', { search: '3055550199' })).total === 1, 5000, 20),
+    'hold written',
+  );
+  t.match((await s.blocklist.list('demo', { search: '3055550199' })).entries, [
+    { createdBy: 'auto', source: 'auto', mode: 'voicemail' },
+  ]);
   await ctx.feed.poll();
-  t.same(executed(await dialOut(port, channelData(from))), ['transfer +15550100 XML callscreen_voicemail'], 'the next call goes to voicemail');
+  t.same(
+    executed(await dialOut(port, channelData(from))),
+    ['transfer +15550100 XML callscreen_voicemail'],
+    'the next call goes to voicemail',
+  );
 });

@@ -27,12 +27,20 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', ['+15550100', '+15550101'], cliActor);
-  await s.blocklist.block('demo', { kind: 'exact', number: '+15557770001' }, { mode: 'reject', name: 'Spam Inc', reason: 'robocalls' }, cliActor);
+  await s.blocklist.block(
+    'demo',
+    { kind: 'exact', number: '+15557770001' },
+    { mode: 'reject', name: 'Spam Inc', reason: 'robocalls' },
+    cliActor,
+  );
   const fake = new FakeFreeswitchInbound({ password: PASSWORD });
   await fake.listen();
   const { logger, lines } = captureLogger('debug');
   let links: PbxLinks | undefined;
-  const config = testConfig(s.dbPath, `[esl_inbound]\nenabled = true\nport = ${fake.port}\npassword = "${PASSWORD}"\n${toml}`);
+  const config = testConfig(
+    s.dbPath,
+    `[esl_inbound]\nenabled = true\nport = ${fake.port}\npassword = "${PASSWORD}"\n${toml}`,
+  );
   const daemon = new Daemon(config, logger, {
     clock: s.clock,
     timers: new ManualClock(),
@@ -65,88 +73,175 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
   return { ctx, daemon, fake, sms, lines, orgId: org.org.id };
 }
 
-const outcome = (sms: EslSmsScreener): Promise<EslSmsOutcome> => new Promise((resolve) => {
-  const off = sms.onOutcome((o) => {
-    off();
-    resolve(o);
+const outcome = (sms: EslSmsScreener): Promise<EslSmsOutcome> =>
+  new Promise((resolve) => {
+    const off = sms.onOutcome((o) => {
+      off();
+      resolve(o);
+    });
   });
-});
 
 interface QuarantineRow {
-  id: number; org_id: number; from_raw: string; from_number: string; to_number: string; body: string; deliver_to: string;
-  entry_id: number | null; adapter: string; status: string;
+  id: number;
+  org_id: number;
+  from_raw: string;
+  from_number: string;
+  to_number: string;
+  body: string;
+  deliver_to: string;
+  entry_id: number | null;
+  adapter: string;
+  status: string;
 }
 
-const spam = (over: Record<string, string> = {}): Record<string, string> => chatplanMessage({
-  from: '+15557770001@carrier.example', from_user: '+15557770001', from_full: '"Spam" <sip:+15557770001@carrier.example>;tag=zz1', ...over,
-});
+const spam = (over: Record<string, string> = {}): Record<string, string> =>
+  chatplanMessage({
+    from: '+15557770001@carrier.example',
+    from_user: '+15557770001',
+    from_full: '"Spam" <sip:+15557770001@carrier.example>;tag=zz1',
+    ...over,
+  });
 
-t.test('blocked sender: held in quarantine with where it was going; nothing goes back to FreeSWITCH; recorded and logged', async (t) => {
-  const r = await rig(t);
-  t.same(r.fake.received.map((c) => c.line), [
-    `auth ${PASSWORD}`, 'event plain MESSAGE', 'filter callscreen screen',
-    'api sched_del callscreen_watchdog', 'api sched_api +15 callscreen_watchdog global_setvar callscreen_sms=off', 'api global_setvar callscreen_sms=screen',
-  ], 'recorded exchange: login, MESSAGE events through the chatplan marker filter, the watchdog armed, then screening switched on for the chatplan');
-  const mark = r.fake.received.length;
-  const got = outcome(r.sms);
-  const headers = spam();
-  t.equal(r.fake.sendEvent(headers, 'WIN A PRIZE\nreply YES'), 1);
-  const o = await got;
-  t.match(o, { outcome: 'held', direction: 'inbound', verdict: { action: 'quarantine', normalized: '+15557770001' } });
-  const row = await r.ctx.db.get<QuarantineRow>('SELECT * FROM quarantine WHERE id = ?', [o.quarantineId ?? -1]);
-  t.match(row, {
-    org_id: r.orgId, from_raw: '"Spam" <sip:+15557770001@carrier.example>;tag=zz1', from_number: '+15557770001', to_number: '+15550100',
-    body: 'WIN A PRIZE\nreply YES', deliver_to: 'sip/external/+15550100@pbx.example', adapter: 'esl-sms', status: 'held',
-  }, 'the database row: who sent it, to which DID, the text, and where FreeSWITCH was delivering it');
-  t.type(row?.entry_id, 'number', 'linked to the block entry');
-  t.same(r.fake.received.slice(mark), [], 'not sent on: the chatplan stopped it and the daemon did not re-inject it');
+t.test(
+  'blocked sender: held in quarantine with where it was going; nothing goes back to FreeSWITCH; recorded and logged',
+  async (t) => {
+    const r = await rig(t);
+    t.same(
+      r.fake.received.map((c) => c.line),
+      [
+        `auth ${PASSWORD}`,
+        'event plain MESSAGE',
+        'filter callscreen screen',
+        'api sched_del callscreen_watchdog',
+        'api sched_api +15 callscreen_watchdog global_setvar callscreen_sms=off',
+        'api global_setvar callscreen_sms=screen',
+      ],
+      'recorded exchange: login, MESSAGE events through the chatplan marker filter, the watchdog armed, then screening switched on for the chatplan',
+    );
+    const mark = r.fake.received.length;
+    const got = outcome(r.sms);
+    const headers = spam();
+    t.equal(r.fake.sendEvent(headers, 'WIN A PRIZE\nreply YES'), 1);
+    const o = await got;
+    t.match(o, {
+      outcome: 'held',
+      direction: 'inbound',
+      verdict: { action: 'quarantine', normalized: '+15557770001' },
+    });
+    const row = await r.ctx.db.get<QuarantineRow>('SELECT * FROM quarantine WHERE id = ?', [o.quarantineId ?? -1]);
+    t.match(
+      row,
+      {
+        org_id: r.orgId,
+        from_raw: '"Spam" <sip:+15557770001@carrier.example>;tag=zz1',
+        from_number: '+15557770001',
+        to_number: '+15550100',
+        body: 'WIN A PRIZE\nreply YES',
+        deliver_to: 'sip/external/+15550100@pbx.example',
+        adapter: 'esl-sms',
+        status: 'held',
+      },
+      'the database row: who sent it, to which DID, the text, and where FreeSWITCH was delivering it',
+    );
+    t.type(row?.entry_id, 'number', 'linked to the block entry');
+    t.same(r.fake.received.slice(mark), [], 'not sent on: the chatplan stopped it and the daemon did not re-inject it');
 
-  await r.ctx.recorder.flush();
-  const records = await r.ctx.recorder.recent(r.orgId, 10);
-  t.match(records[0], { adapter: 'esl-sms', action: 'quarantine', channel: 'sms', call_id: `${String(headers['Core-UUID'])}:${String(headers['Event-Sequence'])}` });
-  t.match(r.lines.find((l) => l.msg === 'message held'), {
-    org: 'demo', from: '+15557770001', to: '+15550100', verdict: 'quarantine', callId: o.id, quarantineId: o.quarantineId,
-  }, 'one log line with org, call id, from, to and verdict');
-});
+    await r.ctx.recorder.flush();
+    const records = await r.ctx.recorder.recent(r.orgId, 10);
+    t.match(records[0], {
+      adapter: 'esl-sms',
+      action: 'quarantine',
+      channel: 'sms',
+      call_id: `${String(headers['Core-UUID'])}:${String(headers['Event-Sequence'])}`,
+    });
+    t.match(
+      r.lines.find((l) => l.msg === 'message held'),
+      {
+        org: 'demo',
+        from: '+15557770001',
+        to: '+15550100',
+        verdict: 'quarantine',
+        callId: o.id,
+        quarantineId: o.quarantineId,
+      },
+      'one log line with org, call id, from, to and verdict',
+    );
+  },
+);
 
-t.test('allowed sender: re-injected as SMS::SEND_MESSAGE with its own headers, marked screened, body byte for byte', async (t) => {
-  const r = await rig(t);
-  const mark = r.fake.received.length;
-  const got = outcome(r.sms);
-  const body = 'Hello 👋\n\nsecond paragraph';
-  r.fake.sendEvent(chatplanMessage(), body);
-  t.match(await got, { outcome: 'delivered', verdict: { action: 'allow' } });
-  const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
-  t.same(cmd.headers, {
-    'Event-Subclass': 'SMS::SEND_MESSAGE', dest_proto: 'sip',
-    login: 'sip:mod_sofia@198.51.100.1:5080', proto: 'sip', to_proto: 'sip',
-    from: '+15550000000@carrier.example', from_user: '+15550000000', from_host: 'carrier.example',
-    to_user: '+15550100', to_host: 'pbx.example', from_sip_ip: '198.51.100.7', from_sip_port: '5060',
-    to: '+15550100@pbx.example', subject: 'SIMPLE MESSAGE', context: 'public', type: 'text/plain',
-    from_full: '"Some Sender" <sip:+15550000000@carrier.example>;tag=8h2Kx9', sip_profile: 'external', max_forwards: '69',
-    callscreen: 'screened', 'Content-Length': String(Buffer.byteLength(body)),
-  }, 'what the chatplan had, minus what FreeSWITCH stamps on fired events; dest_proto as `send` would use it');
-  t.equal(cmd.body, body);
-  t.equal(r.fake.received.slice(mark).length, 1, 'one command per message');
-});
+t.test(
+  'allowed sender: re-injected as SMS::SEND_MESSAGE with its own headers, marked screened, body byte for byte',
+  async (t) => {
+    const r = await rig(t);
+    const mark = r.fake.received.length;
+    const got = outcome(r.sms);
+    const body = 'Hello 👋\n\nsecond paragraph';
+    r.fake.sendEvent(chatplanMessage(), body);
+    t.match(await got, { outcome: 'delivered', verdict: { action: 'allow' } });
+    const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
+    t.same(
+      cmd.headers,
+      {
+        'Event-Subclass': 'SMS::SEND_MESSAGE',
+        dest_proto: 'sip',
+        login: 'sip:mod_sofia@198.51.100.1:5080',
+        proto: 'sip',
+        to_proto: 'sip',
+        from: '+15550000000@carrier.example',
+        from_user: '+15550000000',
+        from_host: 'carrier.example',
+        to_user: '+15550100',
+        to_host: 'pbx.example',
+        from_sip_ip: '198.51.100.7',
+        from_sip_port: '5060',
+        to: '+15550100@pbx.example',
+        subject: 'SIMPLE MESSAGE',
+        context: 'public',
+        type: 'text/plain',
+        from_full: '"Some Sender" <sip:+15550000000@carrier.example>;tag=8h2Kx9',
+        sip_profile: 'external',
+        max_forwards: '69',
+        callscreen: 'screened',
+        'Content-Length': String(Buffer.byteLength(body)),
+      },
+      'what the chatplan had, minus what FreeSWITCH stamps on fired events; dest_proto as `send` would use it',
+    );
+    t.equal(cmd.body, body);
+    t.equal(r.fake.received.slice(mark).length, 1, 'one command per message');
+  },
+);
 
-t.test('release from quarantine: delivered with sendevent to where it was going, from the original sender; the row says released', async (t) => {
-  const r = await rig(t);
-  const got = outcome(r.sms);
-  r.fake.sendEvent(spam(), 'please call back');
-  const o = await got;
-  const mark = r.fake.received.length;
-  const released = await r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor);
-  t.match(released, { status: 'released', releasedBy: 'tester' });
-  const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
-  t.same(cmd.headers, {
-    'Event-Subclass': 'SMS::SEND_MESSAGE', dest_proto: 'sip', proto: 'sip',
-    from: '+15557770001@carrier.example', from_user: '+15557770001', from_host: 'carrier.example',
-    from_full: '"Spam" <sip:+15557770001@carrier.example>', to: 'external/+15550100@pbx.example', type: 'text/plain',
-    callscreen: 'screened', 'Content-Length': '16',
-  }, 'sofia profile kept in `to`; the From tag of the old request dropped');
-  t.equal(cmd.body, 'please call back');
-});
+t.test(
+  'release from quarantine: delivered with sendevent to where it was going, from the original sender; the row says released',
+  async (t) => {
+    const r = await rig(t);
+    const got = outcome(r.sms);
+    r.fake.sendEvent(spam(), 'please call back');
+    const o = await got;
+    const mark = r.fake.received.length;
+    const released = await r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor);
+    t.match(released, { status: 'released', releasedBy: 'tester' });
+    const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
+    t.same(
+      cmd.headers,
+      {
+        'Event-Subclass': 'SMS::SEND_MESSAGE',
+        dest_proto: 'sip',
+        proto: 'sip',
+        from: '+15557770001@carrier.example',
+        from_user: '+15557770001',
+        from_host: 'carrier.example',
+        from_full: '"Spam" <sip:+15557770001@carrier.example>',
+        to: 'external/+15550100@pbx.example',
+        type: 'text/plain',
+        callscreen: 'screened',
+        'Content-Length': '16',
+      },
+      'sofia profile kept in `to`; the From tag of the old request dropped',
+    );
+    t.equal(cmd.body, 'please call back');
+  },
+);
 
 t.test('release while FreeSWITCH is down: CS_ERR_UNAVAILABLE and the message stays held', async (t) => {
   const r = await rig(t);
@@ -164,24 +259,52 @@ t.test('agent texting a blocked number: sent on, and warned over api chat', asyn
   await r.ctx.feed.poll();
   const mark = r.fake.received.length;
   const got = outcome(r.sms);
-  r.fake.sendEvent(chatplanMessage({
-    context: 'default', sip_profile: 'internal', from: '1001@pbx.example', from_user: '1001', from_host: 'pbx.example',
-    from_full: '<sip:1001@pbx.example>;tag=q1', to_user: '5557770001', to: 'sip:+15557770001@carrier.example', callscreen_direction: 'outbound',
-  }), 'are you there?');
-  t.match(await got, { outcome: 'delivered', direction: 'outbound', verdict: { action: 'warn', normalized: '+15557770001' } });
+  r.fake.sendEvent(
+    chatplanMessage({
+      context: 'default',
+      sip_profile: 'internal',
+      from: '1001@pbx.example',
+      from_user: '1001',
+      from_host: 'pbx.example',
+      from_full: '<sip:1001@pbx.example>;tag=q1',
+      to_user: '5557770001',
+      to: 'sip:+15557770001@carrier.example',
+      callscreen_direction: 'outbound',
+    }),
+    'are you there?',
+  );
+  t.match(await got, {
+    outcome: 'delivered',
+    direction: 'outbound',
+    verdict: { action: 'warn', normalized: '+15557770001' },
+  });
   const chat = await r.fake.waitFor((c) => c.line.startsWith('api chat '), mark);
-  t.equal(chat.line, 'api chat sip|callscreen@localhost|1001@pbx.example|callscreen: You are texting +15557770001 (Spam Inc), which is on the block list. Reason: robocalls. The message was sent.');
+  t.equal(
+    chat.line,
+    'api chat sip|callscreen@localhost|1001@pbx.example|callscreen: You are texting +15557770001 (Spam Inc), which is on the block list. Reason: robocalls. The message was sent.',
+  );
   const sent = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
-  t.match(sent.headers, { dest_proto: 'sip', to: 'sip:+15557770001@carrier.example', callscreen: 'screened', callscreen_direction: 'outbound' });
+  t.match(sent.headers, {
+    dest_proto: 'sip',
+    to: 'sip:+15557770001@carrier.example',
+    callscreen: 'screened',
+    callscreen_direction: 'outbound',
+  });
   t.equal(sent.body, 'are you there?');
   await r.sms.stop(); // waits for the warning in hand (it does not hold up the message)
-  t.match(r.lines.find((l) => l.msg === 'agent warned'), { endpoint: '1001@pbx.example', number: '+15557770001', action: 'warn' });
+  t.match(
+    r.lines.find((l) => l.msg === 'agent warned'),
+    { endpoint: '1001@pbx.example', number: '+15557770001', action: 'warn' },
+  );
 });
 
 t.test('no org for the DID: fail open sends it on; fail closed neither sends nor stores it', async (t) => {
   const open = await rig(t);
   let got = outcome(open.sms);
-  open.fake.sendEvent(chatplanMessage({ from_user: '+15557770001', to_user: '+15559999999', to: '+15559999999@pbx.example' }), 'a');
+  open.fake.sendEvent(
+    chatplanMessage({ from_user: '+15557770001', to_user: '+15559999999', to: '+15559999999@pbx.example' }),
+    'a',
+  );
   t.match(await got, { outcome: 'delivered', verdict: { action: 'allow', failMode: 'open' } });
   t.equal(open.fake.named('sendevent').length, 1);
 
@@ -190,7 +313,11 @@ t.test('no org for the DID: fail open sends it on; fail closed neither sends nor
   closed.fake.sendEvent(chatplanMessage({ to_user: '+15559999999', to: '+15559999999@pbx.example' }), 'b');
   t.match(await got, { outcome: 'dropped', verdict: { action: 'quarantine', failMode: 'closed' } });
   t.equal(closed.fake.named('sendevent').length, 0);
-  t.equal((await closed.ctx.db.get<{ c: number }>('SELECT count(*) AS c FROM quarantine'))?.c, 0, 'no org to hold it for');
+  t.equal(
+    (await closed.ctx.db.get<{ c: number }>('SELECT count(*) AS c FROM quarantine'))?.c,
+    0,
+    'no org to hold it for',
+  );
   t.ok(closed.lines.some((l) => l.msg === 'message not delivered: fail closed and no organisation to hold it for'));
 });
 
@@ -201,8 +328,15 @@ t.test('FreeSWITCH refusing an allowed message back: held, so that it is not los
   r.fake.sendEvent(chatplanMessage(), 'important');
   const o = await got;
   t.match(o, { outcome: 'held', verdict: { action: 'allow' } });
-  t.match(await r.ctx.quarantine.get(r.orgId, o.quarantineId ?? -1), { status: 'held', body: 'important', from: '+15550000000' });
-  t.match(r.lines.find((l) => l.msg === 'message could not be sent on; held so that it is not lost'), { error: /FreeSWITCH refused it: -ERR event not fired/ });
+  t.match(await r.ctx.quarantine.get(r.orgId, o.quarantineId ?? -1), {
+    status: 'held',
+    body: 'important',
+    from: '+15550000000',
+  });
+  t.match(
+    r.lines.find((l) => l.msg === 'message could not be sent on; held so that it is not lost'),
+    { error: /FreeSWITCH refused it: -ERR event not fired/ },
+  );
 });
 
 t.test("FreeSWITCH's own delivery-report copies are not screened again", async (t) => {
@@ -213,22 +347,43 @@ t.test("FreeSWITCH's own delivery-report copies are not screened again", async (
   r.fake.sendEvent(report, 'copy');
   r.fake.sendEvent(real, 'original');
   const o = await got;
-  t.equal(o.id, `${String(real['Core-UUID'])}:${String(real['Event-Sequence'])}`, 'the first outcome is the real message: the report was skipped');
+  t.equal(
+    o.id,
+    `${String(real['Core-UUID'])}:${String(real['Event-Sequence'])}`,
+    'the first outcome is the real message: the report was skipped',
+  );
   t.equal(r.sms.counters.messages, 1);
 });
 
-t.test('clean stop: screening switched off in the chatplan (open) or to refusing (closed), the watchdog task deleted; then exit', async (t) => {
-  const open = await rig(t);
-  await open.daemon.stop();
-  t.same(open.fake.received.slice(-3).map((c) => c.line), ['api global_setvar callscreen_sms=off', 'api sched_del callscreen_watchdog', 'exit'],
-    'messages flow unscreened while the daemon is away');
-  t.equal(open.fake.globals.get('callscreen_sms'), 'off');
-  t.same(open.fake.tasks, [], 'no task left to run later');
-  t.equal(open.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'delivered');
+t.test(
+  'clean stop: screening switched off in the chatplan (open) or to refusing (closed), the watchdog task deleted; then exit',
+  async (t) => {
+    const open = await rig(t);
+    await open.daemon.stop();
+    t.same(
+      open.fake.received.slice(-3).map((c) => c.line),
+      ['api global_setvar callscreen_sms=off', 'api sched_del callscreen_watchdog', 'exit'],
+      'messages flow unscreened while the daemon is away',
+    );
+    t.equal(open.fake.globals.get('callscreen_sms'), 'off');
+    t.same(open.fake.tasks, [], 'no task left to run later');
+    t.equal(open.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'delivered');
 
-  const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
-  await closed.daemon.stop();
-  t.same(closed.fake.received.slice(-3).map((c) => c.line), ['api global_setvar callscreen_sms=closed', 'api sched_del callscreen_watchdog', 'exit']);
-  t.equal(closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'refused', 'closed: messages to DIDs are refused, not fired to nobody');
-  t.equal(closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'agent', 'outbound'), 'delivered', "agents' messages still go out");
-});
+    const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
+    await closed.daemon.stop();
+    t.same(
+      closed.fake.received.slice(-3).map((c) => c.line),
+      ['api global_setvar callscreen_sms=closed', 'api sched_del callscreen_watchdog', 'exit'],
+    );
+    t.equal(
+      closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'),
+      'refused',
+      'closed: messages to DIDs are refused, not fired to nobody',
+    );
+    t.equal(
+      closed.fake.chatplan(chatplanMessage({ callscreen: '' }), 'agent', 'outbound'),
+      'delivered',
+      "agents' messages still go out",
+    );
+  },
+);
