@@ -76,7 +76,7 @@ t.test('list, export, check and config check into a closed pipe: exit 0, nothing
   );
   t.match(
     piped.stdout,
-    /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at\nstatus=0\n$/,
+    /^number,kind,list,mode,name,reason,expires,blocked_by,blocked_at,dids,observe,disabled,attested\nstatus=0\n$/,
     'export | head -1: one line, status 0, nothing on stderr',
   );
 });

@@ -152,7 +152,7 @@ t.test('patterns survive a CSV export and import; a broad one in a file is refus
   const path = await import('node:path');
   const other = await cliWithOrg(t);
   const file = path.join(other.dir, 'patterns.csv');
-  writeFileSync(file, exported.out + '+1900*,pattern,block,reject,,,,,\n');
+  writeFileSync(file, exported.out + '+1900*,pattern,block,reject,,,,,,,,,\n');
   const imported = await other.run('import', file, '--org', 'acme');
   t.equal(imported.code, 0, imported.err);
   t.match(await verdict(other, '+14155550123'), { action: 'allow', rule: { kind: 'allow' } });
