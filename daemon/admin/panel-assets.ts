@@ -84,6 +84,14 @@ header.top .tag { color:var(--fg); }
   header.top .brand { width:100%; }
   header.top form { flex-wrap:wrap; max-width:100%; }
   header.top select { max-width:55vw; }
+  /* The twelve links took five rows on a 390 px phone; tighter, they take three or four (targets stay over 24 px). */
+  nav.main { padding:0 8px; }
+  nav.main a { padding:7px 4px; font-size:.88rem; }
+  /* A cell's form (a select and its button) may be wider than the phone: it shrinks and wraps instead. */
+  table.stack, table.stack tbody { display:block; }
+  table.stack td > * { min-width:0; max-width:100%; }
+  table.stack td form.inline { flex-wrap:wrap; }
+  table.stack td select { max-width:100%; }
 }
 `;
 

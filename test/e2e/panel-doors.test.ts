@@ -113,7 +113,7 @@ t.test(
         await p.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
         t.same(await axeProblems(p), [], `${name} (${label}): no serious or critical axe violations`);
         if (p === phone) {
-          const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+          const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - screen.width');
           t.ok(overflow <= 0, `${name} (phone): no sideways scrolling (${overflow}px)`);
         }
       }

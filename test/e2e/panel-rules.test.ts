@@ -105,7 +105,7 @@ t.test(
       await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
       t.same(await axeProblems(p), [], `${name}: no serious or critical axe violations`);
       if (p === phone) {
-        const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+        const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - screen.width');
         t.ok(overflow <= 0, `${name}: no sideways scrolling (${overflow}px)`);
       }
     };

@@ -236,7 +236,7 @@ t.test(
       await phone.locator('#number-error').waitFor();
       t.match(await phone.locator('#number-error').textContent(), 'is one of organisation "acme"\'s own numbers');
       t.ok(
-        (await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')) <= 0,
+        (await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width')) <= 0,
         'no sideways scrolling',
       );
       await phone.screenshot({ path: join(SHOTS, 'block-error-phone.png'), fullPage: true });
@@ -296,7 +296,7 @@ t.test(
       await signInAs(phone, baseUrl, 'alice');
       await phone.goto(`${baseUrl}/allowed?org=acme`);
       t.ok(
-        (await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')) <= 0,
+        (await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width')) <= 0,
         'no sideways scrolling',
       );
       await phone.screenshot({ path: join(SHOTS, 'allowed-phone.png'), fullPage: true });
@@ -440,7 +440,7 @@ t.test(
         })
       ).newPage();
       await signInAs(phone, baseUrl, 'alice');
-      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width');
       t.ok(overflow <= 0, `no horizontal overflow (${overflow}px)`);
       t.equal(
         await phone.evaluate<string>("getComputedStyle(document.querySelector('thead')).position"),
