@@ -65,9 +65,25 @@ export async function frameOf(
   const org = req.accessOrg ?? (await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view'));
   const orgs = await ops.orgs(a);
   const notice = await renderNotice(ctx, org, req.query as Record<string, unknown>);
+  // Every page says so while the shared PostgreSQL store (issue #15) cannot be reached.
+  const shared = ctx.shared?.status();
+  const readOnly =
+    shared && !shared.replica.connected
+      ? `the shared store ${shared.store} cannot be reached, so changes are refused until it is back. Calls are still screened with the list as it was.`
+      : undefined;
   return {
     a,
     org,
-    f: { title, user: a.user, csrf: a.csrf ?? '', org, orgs, perms: permissionsFor(a.user, org), path, notice },
+    f: {
+      title,
+      user: a.user,
+      csrf: a.csrf ?? '',
+      org,
+      orgs,
+      perms: permissionsFor(a.user, org),
+      path,
+      notice,
+      readOnly,
+    },
   };
 }

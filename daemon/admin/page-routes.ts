@@ -4,21 +4,18 @@
  * every page works with the keyboard and without script. Every user-supplied string is rendered
  * through the `html` template (escaped).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { BlockMode } from '../core/entry.js';
 import { CallscreenError } from '../core/errors.js';
 import type { IdentityAction, OutboundPolicy, RejectCode } from '../core/org-policy.js';
 import type { DaemonContext } from '../daemon-context.js';
-import type { Org } from '../store/rows.js';
-import { permissionsFor } from './access-policy.js';
 import type { AdminOperations, BlockKind } from './admin-operations.js';
 import { html } from './html-escape.js';
 import { PANEL_CSS, PANEL_JS } from './panel-assets.js';
-import { document, page, when, type Frame } from './page-layout.js';
-import { checkSameOrigin, type AuthState, type RequestAuth } from './request-auth.js';
-import { installAccess, principalOf, requestedOrg, type RouteAccess } from './access-hook.js';
+import { document, page, when } from './page-layout.js';
+import { checkSameOrigin, type RequestAuth } from './request-auth.js';
+import { installAccess, principalOf, type RouteAccess } from './access-hook.js';
 import { renderAccount } from './account-page.js';
-import { noticeQuery, renderNotice, type NoticeArgs, type NoticeKey } from './panel-notices.js';
 import { highestRole, type Role, type UserService } from './user-service.js';
 import type { SignInService } from './sign-in-service.js';
 import {
@@ -50,7 +47,7 @@ import { registerContactPages } from './page-contact.js';
 import { registerCheckPage } from './page-check.js';
 import { confirmStepOf, renderWhatIf } from './page-what-if.js';
 import { registerStalePages } from './page-stale.js';
-import { fields } from './page-kit.js';
+import { back, field, fields, frameOf, sendHtml } from './page-kit.js';
 import { registerDidRulePages, renderRuleSettings, ruleSettingsView } from './page-did-rules.js';
 import type { RuleOperations } from './rule-operations.js';
 
@@ -66,15 +63,9 @@ export interface PageDeps extends DoorApiDeps {
   readonly routes: RouteAccess[];
 }
 
-type Form = Record<string, string | string[] | undefined>;
 export const PAGE_SIZE = 25;
 /** Held messages per page of Quarantined messages (grouped by sender within the page). */
 export const QUARANTINE_PAGE = 50;
-
-function field(body: unknown, key: string): string {
-  const v = (body as Form | undefined)?.[key];
-  return typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-}
 
 function q(req: FastifyRequest, key: string): string {
   const v = (req.query as Record<string, unknown>)[key];
@@ -149,44 +140,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const { ops, auth, signIn } = deps;
   installAccess(app, auth, deps.ctx.orgs, deps.routes);
 
-  const sendHtml = (reply: FastifyReply, body: string, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').send(body);
-
-  /** The signed-in user and the organisation the access hook authorised (query/form `org`, else their first), and the page frame. */
-  async function frame(
-    req: FastifyRequest,
-    path: string,
-    title: string,
-  ): Promise<{ a: AuthState; org: Org; f: Frame }> {
-    const a = principalOf(req);
-    // Pages open to every signed-in user (Account) still show an org: the one asked for, if theirs.
-    const org = req.accessOrg ?? (await ops.org(a, requestedOrg(req, a.user.orgs[0] ?? ''), 'view'));
-    const orgs = await ops.orgs(a);
-    const notice = await renderNotice(deps.ctx, org, req.query as Record<string, unknown>);
-    const shared = deps.ctx.shared?.status();
-    const readOnly =
-      shared && !shared.replica.connected
-        ? `the shared store ${shared.store} cannot be reached, so changes are refused until it is back. Calls are still screened with the list as it was.`
-        : undefined;
-    return {
-      a,
-      org,
-      f: {
-        title,
-        user: a.user,
-        csrf: a.csrf ?? '',
-        org,
-        orgs,
-        perms: permissionsFor(a.user, org),
-        path,
-        notice,
-        readOnly,
-      },
-    };
-  }
-
-  const back = (reply: FastifyReply, path: string, org: string, key: NoticeKey, args: NoticeArgs = {}) =>
-    reply.redirect(`${path}?org=${encodeURIComponent(org)}&${noticeQuery(key, args)}`, 303);
+  /** The page frame (page-kit.ts): one for every page, with the notice and the read-only banner. */
+  const frame = (req: FastifyRequest, path: string, title: string) => frameOf(deps.ctx, ops, req, path, title);
 
   registerStalePages(app, { ops, frame, sendHtml, back });
 
