@@ -10,62 +10,21 @@
  * and checked with axe-core (injected into the page): no serious or critical violations.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { PASSWORD, startPanel } from '../support/panel.js';
+import { startPanel } from '../support/panel.js';
+import {
+  axeProblems,
+  CHROMIUM,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  SHOTS,
+  sidewaysPx,
+  signInAs,
+  watchPageErrors,
+} from '../support/panel-browser.js';
 import { cliActor } from '../support/harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = process.env.PANEL_SCREENSHOTS ?? join(process.cwd(), 'artifacts', 'panel');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const DESKTOP: BrowserContextOptions = {
-  viewport: { width: 1280, height: 860 },
-  timezoneId: 'America/New_York',
-  locale: 'en-US',
-};
-const PHONE: BrowserContextOptions = {
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 1,
-  isMobile: true,
-  hasTouch: true,
-  timezoneId: 'America/New_York',
-  locale: 'en-US',
-};
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-async function signInAs(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/signin`);
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/blocked\?org=/);
-}
-
-/** axe-core's serious and critical violations of the page as it is now. */
-async function axeProblems(page: Page): Promise<string[]> {
-  // evaluate() runs over the DevTools protocol, which the page's CSP (script-src 'self') does not govern.
-  await page.evaluate(AXE);
-  const violations = await page.evaluate<AxeViolation[]>(
-    `axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)`,
-  );
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.id} (${v.impact ?? 'no impact'}): ${v.help} — ${v.nodes
-          .map((n) => n.target.join(' '))
-          .slice(0, 3)
-          .join(', ')}`,
-    );
-}
 
 t.test(
   'issue #17 panel flows in chromium',
@@ -76,30 +35,10 @@ t.test(
     const panel = await startPanel(t);
     const { baseUrl, ctx, ids } = panel;
     const acme = await ctx.orgs.require('acme');
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    t.teardown(() => browser.close());
+    const browser = await launchChromium(t);
     const admin = await (await browser.newContext({ ...DESKTOP, acceptDownloads: true })).newPage();
     const phone = await (await browser.newContext(PHONE)).newPage();
-    const pageErrors: string[] = [];
-    for (const p of [admin, phone]) {
-      p.on('pageerror', (e) => pageErrors.push(e.message));
-      p.on('console', (m) => {
-        if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
-      });
-      p.on('dialog', (d) => void d.accept());
-    }
+    const pageErrors = watchPageErrors([admin, phone]);
     await signInAs(admin, baseUrl, 'alice');
     await signInAs(phone, baseUrl, 'alice');
 
@@ -113,7 +52,7 @@ t.test(
         await p.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
         t.same(await axeProblems(p), [], `${name} (${label}): no serious or critical axe violations`);
         if (p === phone) {
-          const overflow = await p.evaluate<number>('document.documentElement.scrollWidth - screen.width');
+          const overflow = await sidewaysPx(p);
           t.ok(overflow <= 0, `${name} (phone): no sideways scrolling (${overflow}px)`);
         }
       }
