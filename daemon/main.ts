@@ -250,6 +250,8 @@ export class Daemon {
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
   private readiness: ReadinessMonitor | null = null;
+  /** Holds the database file open for its header; closed last, after the database (store-health.ts). */
+  private storeHealth: StoreHealth | null = null;
   /** Flood holds still being written and settings being read: waited for before the database closes. */
   private floodIdle: (() => Promise<void>) | null = null;
 
@@ -407,7 +409,10 @@ export class Daemon {
     metrics.attach(ops);
     // Which file was opened, so readiness can tell when it is deleted or replaced under us.
     const storeHealth = new StoreHealth(services.db.path);
+    // First in the list, so undone last on a failed start: after every connection has closed.
+    cleanups.unshift(() => storeHealth.close());
     await storeHealth.remember();
+    this.storeHealth = storeHealth;
     const readiness = new ReadinessMonitor(ops, storeHealth, this.logger.child({ component: 'readiness' }), timers);
     ops.attachMonitor(readiness);
     feed.start();
@@ -496,6 +501,9 @@ export class Daemon {
     this.floodIdle = null;
     await ctx.reader.close();
     await ctx.close();
+    // Only now: closing the file earlier would drop the locks SQLite holds on it (store-health.ts).
+    await this.storeHealth?.close();
+    this.storeHealth = null;
     ctx.metrics.close();
     this.ctx = null;
     this.lock?.release();

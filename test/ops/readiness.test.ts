@@ -128,6 +128,7 @@ t.test(
     const health = new StoreHealth(join(dir, 'x.db'), fs);
     await startDaemon(t, join(dir, 'x.db'));
     await health.remember();
+    t.teardown(() => health.close());
     t.match(await health.check(), [
       { name: 'database', ok: true },
       { name: 'disk', ok: true },
@@ -149,6 +150,7 @@ t.test(
     };
     const h1 = new StoreHealth(join(dir, 'x.db'), rofs);
     await h1.remember();
+    t.teardown(() => h1.close());
     t.match((await h1.check())[0], {
       name: 'database',
       ok: false,
@@ -158,6 +160,7 @@ t.test(
     const lowDisk: StoreFs = { ...realStoreFs, freeBytes: async () => 4096 };
     const h2 = new StoreHealth(join(dir, 'x.db'), lowDisk);
     await h2.remember();
+    t.teardown(() => h2.close());
     t.match((await h2.check())[1], { name: 'disk', ok: false, reason: 'disk-full', detail: /4096 bytes free/ });
   },
 );
