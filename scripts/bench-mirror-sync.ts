@@ -10,8 +10,13 @@
  * `DB_EXISTS()` included, take the same AstDB lock as the sync's `DBPut`s, so this is what a call's
  * mirror step could wait (plus the manager's own queueing, so an upper bound).
  *
+ * Also the CPU each side spent during the sync, as cores busy (CPU seconds ÷ wall seconds): the daemon
+ * (this process, prober included — a few % of it) and Asterisk (its /proc stat; the prober's DBGets
+ * included — run with BENCH_PROBE=0 for the sync alone). A side near 1.0 is the one the sync waits for.
+ *
  *   BENCH_N      blocked numbers (default 100,000)
  *   BENCH_FORMS  settings to compare, `;`-separated (default `e164;e164,national,trunk`)
+ *   BENCH_PROBE  0: no DBGet prober (default 1)
  *
  * Needs root (the sandbox chroot); takes the sandbox lock.
  */
@@ -23,10 +28,12 @@ import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon, openServices } from '../daemon/main.js';
 import * as sandbox from '../test/support/pbx-sandbox.js';
+import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const FORMS = (process.env.BENCH_FORMS ?? 'e164;e164,national,trunk').split(';').map((f) => f.split(','));
 const AMI = { port: 5038, username: 'callscreen', secret: 'callscreen-sandbox' } as const;
+const PROBE = process.env.BENCH_PROBE !== '0';
 const DIDS = ['+15559300000'];
 const blocked = (i: number): string => `+1555${String(2_000_000 + i).padStart(7, '0')}`;
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -108,8 +115,10 @@ async function main(): Promise<void> {
     log('waiting for the PBX sandbox lock');
     await sandbox.acquireLock();
     await sandbox.start({ amiPort: AMI.port, amiSecret: AMI.secret });
-    log('| astdb_caller_forms | keys | sync s | longest DBGet wait during the sync (ms) | DBGets |');
-    log('| --- | ---: | ---: | ---: | ---: |');
+    log(
+      '| astdb_caller_forms | keys | sync s | longest DBGet wait during the sync (ms) | DBGets | daemon CPU (cores) | Asterisk CPU (cores) |',
+    );
+    log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const forms of FORMS) {
       const lines: Array<Record<string, unknown>> = [];
       const logger = pino(
@@ -133,19 +142,28 @@ async function main(): Promise<void> {
         `astdb_caller_forms = ${JSON.stringify(forms)}`,
       ].join('\n');
       const daemon = new Daemon(new ConfigLoader().fromText(toml, 'bench.toml'), logger);
-      const probe = prober();
+      const probe = PROBE ? prober() : null;
+      const apid = asteriskPid();
+      const a0 = cpuTicks(apid);
+      const d0 = process.cpuUsage();
       await daemon.start();
       const live = (): Record<string, unknown> | undefined =>
         lines.find((l) => l.component === 'astdb-mirror' && l.to === 'live');
       const t0 = performance.now();
       while (!live() && performance.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 100));
-      const { maxMs, count } = await probe.stop();
+      const wallMs = performance.now() - t0;
+      const d = process.cpuUsage(d0);
+      const daemonCores = (d.user + d.system) / 1000 / wallMs;
+      const asteriskCores = ((cpuTicks(apid) - a0) * TICK_MS) / wallMs;
+      const { maxMs, count } = probe ? await probe.stop() : { maxMs: Number.NaN, count: 0 };
       const ms = Number(live()?.ms ?? NaN);
       const puts =
         (await sandbox.rx('database query "SELECT count(*) FROM astdb WHERE key LIKE \'/callscreen/n/%\'"')).match(
           /\d+/,
         )?.[0] ?? '?';
-      log(`| ${forms.join(', ')} | ${puts} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${count} |`);
+      log(
+        `| ${forms.join(', ')} | ${puts} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${count} | ${daemonCores.toFixed(2)} | ${asteriskCores.toFixed(2)} |`,
+      );
       await daemon.stop();
     }
   } finally {

@@ -40,6 +40,7 @@ import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js
 import { profileTable } from './cpu-profile.js';
 import { writeSection } from './report-section.js';
 import { at, must } from './checked.js';
+import { asteriskPid, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -70,7 +71,6 @@ const CARRIER_IP = '127.0.0.2';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
 const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
-const ASTERISK_PIDFILE = join(sandbox.SANDBOX_DIR, 'var/run/asterisk/asterisk.pid');
 const started = Date.now();
 const log = (msg: string): void =>
   void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
@@ -127,28 +127,6 @@ interface Point {
   daemonCpuMs: number;
   asteriskCpuMs: number;
 }
-
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-  } catch {
-    return Number.NaN;
-  }
-}
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-/** Asterisk's pid: its own pid file, else the one pbx-sandbox wrote (setsid → chroot → asterisk exec in place). */
-const asteriskPid = (): number => {
-  for (const f of [ASTERISK_PIDFILE, join(sandbox.SANDBOX_DIR, 'run/callscreen-sandbox.pid')]) {
-    if (existsSync(f)) return Number(readFileSync(f, 'utf8').trim());
-  }
-  return 0;
-};
 
 // ------------------------------------------------------------------------------------------ state
 
