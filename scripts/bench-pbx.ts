@@ -45,6 +45,8 @@ import { asteriskPid, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--cpu-prof');
+/** `--perf`: Linux perf samples Asterisk during each variant's points of the first repetition (needs `perf`, Debian's linux-perf). */
+const PERF = argv.includes('--perf');
 const CORE = !argv.includes('--no-core') && !QUICK;
 const N = Number(process.env.BENCH_N ?? (QUICK ? 100_000 : 1_000_000));
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
@@ -179,6 +181,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const id0 = daemonVariant ? maxScreenedId() : 0;
   const d0 = cpuTicks(dpid);
   const a0 = cpuTicks(apid);
+  const perf = startPerf(variant, rate, apid);
   const r: SippResult = await runSipp({
     scenario: SCENARIO,
     remote: SIP,
@@ -190,6 +193,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   });
   const d1 = cpuTicks(dpid);
   const a1 = cpuTicks(apid);
+  await stopPerf(perf);
   const rt = [...r.responseTimes.samples].sort((a, b) => a - b);
   let verdictP50Us = Number.NaN;
   let verdictP99Us = Number.NaN;
@@ -259,6 +263,60 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
 }
 
 const sustains = (p: Point): boolean => p.failed === 0 && p.retrans === 0 && p.completed === p.calls && p.p99Ms < 50;
+
+// ------------------------------------------------------------------------------------------ perf
+
+/** perf.data of each variant × rate sampled (first repetition only). */
+const perfFiles = new Map<string, string>();
+
+function startPerf(variant: Variant, rate: number, apid: number): ChildProcess | null {
+  const key = `${variant} ${rate}/s`;
+  if (!PERF || perfFiles.has(key) || !apid) return null;
+  const out = join(work, `perf-${variant}-${rate}.data`);
+  perfFiles.set(key, out);
+  // 999 Hz, no call graphs: self time per function is what tells two dialplans apart.
+  return spawn('perf', ['record', '-F', '999', '-p', String(apid), '-o', out, '--quiet'], { stdio: 'ignore' });
+}
+
+async function stopPerf(p: ChildProcess | null): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const exited = new Promise((res) => p.once('exit', res));
+  p.kill('SIGINT'); // perf writes its file on SIGINT
+  await exited;
+}
+
+/**
+ * Asterisk's samples by binary (the kernel, libc, PJSIP, the asterisk binary — the dialplan core and
+ * the manager —, each module, libsqlite3 for AstDB), one block per variant × rate. Shares by binary
+ * rather than by function: Debian strips the sid binaries and the kernel's symbols are not readable
+ * here, so most samples have no function name. The sandbox's binaries are found through `--symfs`.
+ */
+function perfReport(): string {
+  const out: string[] = [];
+  for (const [key, file] of perfFiles) {
+    if (!existsSync(file)) continue;
+    const text = execFileSync(
+      'perf',
+      [
+        'report',
+        '-i',
+        file,
+        '--stdio',
+        '--no-children',
+        '--sort',
+        'dso,sym',
+        '--percent-limit',
+        '1',
+        '--symfs',
+        sandbox.SANDBOX_DIR,
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const rows = text.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l));
+    out.push(`Asterisk, ${key}:`, ...rows.slice(0, 25), '');
+  }
+  return out.join('\n');
+}
 
 // ------------------------------------------------------------------------------------------ setup
 
@@ -555,6 +613,7 @@ async function main(): Promise<void> {
     `AstDB after the run: ${astdbMbAfter.toFixed(1)} MB in use (${astdbMbBefore.toFixed(1)} MB before the mirror), ${mirrorKeys.toLocaleString('en-US')} callscreen/n/bench keys; the mirror went idle ${mirrorDrops} time(s)`,
   );
   const profile = PROFILE ? summariseProfile(join(work, 'prof')) : '';
+  if (PERF) log(`perf samples of Asterisk (self time, first repetition):\n${perfReport()}`);
 
   const core = (CORE ? await runCore() : '') + (QUICK ? '' : await runAgi());
   writeReport({
