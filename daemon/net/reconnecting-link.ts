@@ -105,6 +105,8 @@ export class ReconnectingLink {
   private current: LinkState = 'stopped';
   private sinceMs: number;
   private socket: net.Socket | null = null;
+  /** The socket corked by write() until the next tick, if any. */
+  private corked: net.Socket | null = null;
   /** Bumped per connection and per teardown so late callbacks of an old socket are ignored. */
   private gen = 0;
   /** Consecutive failed attempts: the exponent of the backoff. */
@@ -174,10 +176,24 @@ export class ReconnectingLink {
     if (this.current === 'stopped') this.connect();
   }
 
-  /** Writes to the open socket; false when there is none. */
+  /**
+   * Writes to the open socket; false when there is none. Writes made in the same tick leave in one
+   * system call: the first corks the socket and the next tick uncorks it (order is kept; nothing
+   * waits longer than the current tick). A mirror sync sends a few hundred DBPut actions for each
+   * chunk of responses; one write() each was the daemon's largest cost in a 1M-number sync.
+   */
   write(text: string): boolean {
-    if (this.socket === null) return false;
-    this.socket.write(text);
+    const socket = this.socket;
+    if (socket === null) return false;
+    if (this.corked !== socket) {
+      this.corked = socket;
+      socket.cork();
+      process.nextTick(() => {
+        if (this.corked === socket) this.corked = null;
+        socket.uncork();
+      });
+    }
+    socket.write(text);
     return true;
   }
 

@@ -256,3 +256,29 @@ t.test('a refused connection goes to backoff with the socket error as the reason
   await waitState(link, 'backoff');
   t.match(link.lastError, /ECONNREFUSED/);
 });
+
+t.test('writes made in one tick leave together, in order; later ticks and a goodbye follow them', async (t) => {
+  const received: Buffer[] = [];
+  let closed: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (closed = resolve));
+  const { port } = await server(t, (s) => {
+    s.on('data', (d: Buffer) => received.push(d));
+    s.on('end', () => closed());
+  });
+  const { link } = rig(port);
+  link.start();
+  // The socket exists from connecting on: the client writes its login before the handshake is done.
+  t.ok(link.open, 'a socket to write to');
+  const lines = Array.from({ length: 500 }, (_, i) => `Action: DBPut\r\nKey: n/${i}\r\n\r\n`);
+  for (const l of lines) t.equal(link.write(l), true);
+  await new Promise((r) => setImmediate(r)); // the tick is over: the socket was uncorked
+  t.equal(link.write('later\r\n'), true, 'a write in a later tick');
+  link.write('just before stop\r\n');
+  await link.stop('bye\r\n');
+  await ended;
+  t.equal(
+    Buffer.concat(received).toString(),
+    lines.join('') + 'later\r\njust before stop\r\nbye\r\n',
+    'every byte arrived, in the order written',
+  );
+});
