@@ -17,6 +17,7 @@
  *   BENCH_N      blocked numbers (default 100,000)
  *   BENCH_FORMS  settings to compare, `;`-separated (default `e164;e164,national,trunk`)
  *   BENCH_PROBE  0: no DBGet prober (default 1)
+ *   BENCH_WINDOW `[ami] astdb_window`, DBPuts in flight (default: the config's default, 256)
  *
  * Needs root (the sandbox chroot); takes the sandbox lock.
  */
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
         `secret = "${AMI.secret}"`,
         'astdb_mirror = true',
         `astdb_caller_forms = ${JSON.stringify(forms)}`,
+        ...(process.env.BENCH_WINDOW ? [`astdb_window = ${Number(process.env.BENCH_WINDOW)}`] : []),
       ].join('\n');
       const daemon = new Daemon(new ConfigLoader().fromText(toml, 'bench.toml'), logger);
       const probe = PROBE ? prober() : null;
