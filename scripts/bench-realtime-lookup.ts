@@ -462,21 +462,33 @@ function report(
         `| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(r, digits)} | ${ratio(r, b)} | ${step ? ratio(r - n, b - n) : ''} |`,
       );
     };
+    /** A row of text cells: each variant's points in repetition order, unreduced. */
+    const each = (name: string, f: (p: Point) => string, last = ''): void => {
+      const cells = VARIANTS.map((v) => (results.get(`${v}@${rate}`) ?? []).map(f).join(', '));
+      lines.push(`| ${rate}/s ${name} | ${cells.join(' | ')} | ${last} | |`);
+    };
     row(`calls completed (of ${callsAt(rate).toLocaleString('en-US')})`, (p) => p.completed, 0);
     row('failed calls', (p) => p.failed, 0);
     row('retransmissions', (p) => p.retrans, 0);
-    row('603s (expected: half the calls; none for no screening)', (p) => p.rejected603, 0);
-    row('603s expected', (p) => p.expected603, 0);
+    each('603 answers / expected, each repetition', (p) => `${p.rejected603}/${p.expected603}`);
     row('mean response (ms)', (p) => p.meanMs, 2);
     row('p99 response (ms)', (p) => p.p99Ms, 2);
     row('Asterisk CPU per 1000 calls (ms)', (p) => p.asteriskCpuMs, 0, true);
+    const rt = results.get(`realtime@${rate}`) ?? [];
+    const bl = results.get(`blacklist@${rate}`) ?? [];
+    each(
+      'Asterisk CPU per 1000 calls, each repetition (ms)',
+      (p) => fmt(p.asteriskCpuMs, 0),
+      rt.map((p, i) => ratio(p.asteriskCpuMs, bl[i]?.asteriskCpuMs ?? Number.NaN)).join(', '),
+    );
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `Measured by \`scripts/bench-realtime-lookup.ts\`${QUICK ? ' **--quick (smoke run, not the full experiment)**' : ''} on ${new Date().toISOString().slice(0, 10)}:
 ${N.toLocaleString('en-US')} blocked numbers${N < 1_000_000 ? ' (fewer than the 1,000,000 of the issue)' : ''}, sandbox Asterisk 22, SIPp from 127.0.0.2 at ${RATES.join(' and ')} calls/s,
 ${RATES.map(callsAt).join('/')} calls a point, half of them from listed numbers, variants interleaved (rotated order),
 ${REPS} repetition(s), median. Shared ${cpus().length}-core machine (${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; 1-minute load ${load[0].toFixed(1)} before the points, ${load[1].toFixed(1)} after).
-CPU: \`/proc/<pid>/stat\` utime+stime of Asterisk. Response: SIPp, INVITE → final response.
+CPU: \`/proc/<pid>/stat\` utime+stime of Asterisk. Response: SIPp, INVITE → final response (SIPp's clock counts
+in whole milliseconds, so a p99 moves in steps).
 
 **First sync into the SQLite file** (daemon/store/database.ts: WAL, synchronous NORMAL; ${ROWS_PER_INSERT} rows per INSERT,
 one transaction per form, rows in key order; Asterisk running and reading the file, ${SYNC_RATE} calls/s at the realtime DID meanwhile):
