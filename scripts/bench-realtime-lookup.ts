@@ -76,10 +76,22 @@ const started = Date.now();
 const log = (msg: string): void =>
   void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
-const VARIANTS = ['none', 'blacklist', 'realtime'] as const;
+/**
+ * `unmapped` is a control: REALTIME_FIELD() on a family extconfig.conf does not map, so the call pays
+ * what the function costs around the lookup (it puts the channel in autoservice and takes it out again,
+ * main/autoservice.c, and asks the realtime framework for an engine) but no SQLite; every call gets 486.
+ */
+const VARIANTS = ['none', 'blacklist', 'realtime', 'unmapped'] as const;
 type Variant = (typeof VARIANTS)[number];
-/** none and blacklist are the bench context's own (config/asterisk/extensions.conf); realtime is added by this run. */
-const DID: Record<Variant, string> = { none: '+15559000000', blacklist: '+15559100000', realtime: '+15559400000' };
+/** none and blacklist are the bench context's own (config/asterisk/extensions.conf); the others are added by this run. */
+const DID: Record<Variant, string> = {
+  none: '+15559000000',
+  blacklist: '+15559100000',
+  realtime: '+15559400000',
+  unmapped: '+15559400001',
+};
+/** Variants whose listed callers get 603. */
+const SCREENING: ReadonlySet<Variant> = new Set(['blacklist', 'realtime']);
 
 /** The i-th blocked number, as in bench-pbx: NANP, distinct for i < 8e9. */
 const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
@@ -211,18 +223,22 @@ batch => 0
 }
 
 /**
- * Adds the realtime variant's extension to the bench context over the CLI: in memory only, gone when
+ * Adds the realtime variants' extensions to the bench context over the CLI: in memory only, gone when
  * Asterisk stops, so the sandbox's dialplan files stay as the e2e tests expect them. Same shape as the
  * BLACKLIST() variant: one GotoIf on an expression, then the hang-up.
  */
 async function addDialplan(): Promise<void> {
-  const did = DID.realtime;
-  const cond = `$[\\"\${REALTIME_FIELD(${RT_FAMILY},number,\${CALLERID(num)},action)}\\" = \\"reject\\"]`;
-  const steps = [`1,GotoIf(${cond}?3)`, '2,PJSIPHangup(486)', '3,PJSIPHangup(603)'];
-  for (const step of steps) await sandbox.rx(`dialplan add extension "${did},${step}" into callscreen-bench replace`);
-  const plan = await sandbox.rx(`dialplan show ${did}@callscreen-bench`);
-  if (!plan.includes('REALTIME_FIELD') || !plan.includes('PJSIPHangup(603)'))
-    throw new Error(`the realtime extension did not go in:\n${plan}`);
+  for (const [did, family] of [
+    [DID.realtime, RT_FAMILY],
+    [DID.unmapped, `${RT_FAMILY}-unmapped`],
+  ] as const) {
+    const cond = `$[\\"\${REALTIME_FIELD(${family},number,\${CALLERID(num)},action)}\\" = \\"reject\\"]`;
+    const steps = [`1,GotoIf(${cond}?3)`, '2,PJSIPHangup(486)', '3,PJSIPHangup(603)'];
+    for (const step of steps) await sandbox.rx(`dialplan add extension "${did},${step}" into callscreen-bench replace`);
+    const plan = await sandbox.rx(`dialplan show ${did}@callscreen-bench`);
+    if (!plan.includes(`REALTIME_FIELD(${family},`) || !plan.includes('PJSIPHangup(603)'))
+      throw new Error(`the extension of ${did} did not go in:\n${plan}`);
+  }
 }
 
 /** How one row looks to Asterisk: `realtime load` (res_realtime's CLI) must show the action. */
@@ -393,7 +409,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   let expected603 = 0;
   for (let i = 0; i < calls; i++) {
     const isBlocked = i % 2 === 0;
-    if (isBlocked && variant !== 'none') expected603++;
+    if (isBlocked && SCREENING.has(variant)) expected603++;
     rows.push({ caller: isBlocked ? blocked(rnd(N)) : random(rnd(N)), did: DID[variant] });
   }
   const apid = asteriskPid();
@@ -452,14 +468,14 @@ function report(
   const med = (v: Variant, rate: number, f: (p: Point) => number): number =>
     median((results.get(`${v}@${rate}`) ?? []).map(f));
   const lines = [
-    '| figure | no screening | `BLACKLIST()` (AstDB) | `REALTIME_FIELD()` (SQLite file) | realtime / `BLACKLIST()` | screening step only: (realtime − none) / (`BLACKLIST()` − none) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| figure | no screening | `BLACKLIST()` (AstDB) | `REALTIME_FIELD()` (SQLite file) | control: `REALTIME_FIELD()`, unmapped family (no SQLite) | realtime / `BLACKLIST()` | screening step only: (realtime − none) / (`BLACKLIST()` − none) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const rate of RATES) {
     const row = (name: string, f: (p: Point) => number, digits: number, step = false): void => {
-      const [n, b, r] = VARIANTS.map((v) => med(v, rate, f)) as [number, number, number];
+      const [n, b, r, u] = VARIANTS.map((v) => med(v, rate, f)) as [number, number, number, number];
       lines.push(
-        `| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(r, digits)} | ${ratio(r, b)} | ${step ? ratio(r - n, b - n) : ''} |`,
+        `| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(r, digits)} | ${fmt(u, digits)} | ${ratio(r, b)} | ${step ? ratio(r - n, b - n) : ''} |`,
       );
     };
     /** A row of text cells: each variant's points in repetition order, unreduced. */
@@ -489,6 +505,8 @@ ${RATES.map(callsAt).join('/')} calls a point, half of them from listed numbers,
 ${REPS} repetition(s), median. Shared ${cpus().length}-core machine (${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; 1-minute load ${load[0].toFixed(1)} before the points, ${load[1].toFixed(1)} after).
 CPU: \`/proc/<pid>/stat\` utime+stime of Asterisk. Response: SIPp, INVITE → final response (SIPp's clock counts
 in whole milliseconds, so a p99 moves in steps).
+Control column: the same extension reading a realtime family that extconfig.conf does not map — what
+\`REALTIME_FIELD()\` costs around the lookup (autoservice on and off, the realtime framework) without SQLite.
 
 **First sync into the SQLite file** (daemon/store/database.ts: WAL, synchronous NORMAL; ${ROWS_PER_INSERT} rows per INSERT,
 one transaction per form, rows in key order; Asterisk running and reading the file, ${SYNC_RATE} calls/s at the realtime DID meanwhile):
