@@ -32,7 +32,7 @@
  * Holds the PBX sandbox lock for the whole run (waits for it up to BENCH_LOCK_WAIT_MIN, default 90
  * min); leaves the sandbox stopped, its AstDB and /etc/asterisk as found. Needs root.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -267,6 +267,65 @@ interface SyncFigures {
   /** The same stream for as long before the sync (no writer): slowest and p99 response (ms). */
   idleMaxMs: number;
   idleP99Ms: number;
+  /** The probe reader during the sync (see probeReader). */
+  probe: ProbeFigures;
+}
+
+interface ProbeFigures {
+  reads: number;
+  /** Reads refused with SQLITE_BUSY: with a busy timeout of 0, each would have been a lock wait. */
+  busy: number;
+  /** Reads that failed otherwise. */
+  other: number;
+  maxMs: number;
+}
+
+/**
+ * A reader in a process of its own, as Asterisk's connection is: one primary-key SELECT a millisecond,
+ * prepared each time (as res_config_sqlite3's sqlite3_exec does), busy timeout 0 — so a read that would
+ * have had to wait for the writer's lock fails with SQLITE_BUSY and is counted instead of waiting.
+ * Stopped with SIGTERM; prints its figures as JSON.
+ */
+const PROBE = `
+const sqlite3 = require('sqlite3');
+const [file, n] = [process.argv[1], Number(process.argv[2])];
+const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (err) => { if (err) { console.error(err.message); process.exit(2); } });
+db.configure('busyTimeout', 0);
+let stop = false, reads = 0, busy = 0, other = 0, maxMs = 0;
+process.on('SIGTERM', () => { stop = true; });
+const next = () => {
+  if (stop) { process.stdout.write(JSON.stringify({ reads, busy, other, maxMs })); db.close(); return; }
+  const t0 = performance.now();
+  db.get('SELECT action FROM blocked WHERE number = ?', ['+1' + String(2000000000 + Math.floor(Math.random() * n) * 7)], (err) => {
+    const ms = performance.now() - t0;
+    if (err) { if (err.code === 'SQLITE_BUSY') busy++; else other++; } else { reads++; if (ms > maxMs) maxMs = ms; }
+    setTimeout(next, 1);
+  });
+};
+next();
+`;
+
+function probeReader(): { stop(): Promise<ProbeFigures> } {
+  const child = spawn(process.execPath, ['-e', PROBE, RT_FILE, String(N)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  return {
+    async stop(): Promise<ProbeFigures> {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+      try {
+        return JSON.parse(out) as ProbeFigures;
+      } catch {
+        throw new Error(`the probe reader printed no figures: ${JSON.stringify(out)}`);
+      }
+    },
+  };
 }
 
 /** Inserts `numbers` (in key order) as `reject` rows in one transaction; seconds to COMMIT. */
@@ -315,7 +374,8 @@ async function firstSync(): Promise<SyncFigures> {
     rate: SYNC_RATE,
     timeoutSec: 1200,
   });
-  await sleep(2000); // calls under way before the first row
+  const probe = probeReader();
+  await sleep(2000); // calls and probe reads under way before the first row
   const db = await Database.open(RT_FILE);
   let e164S: number;
   let otherFormsS: number;
@@ -334,6 +394,7 @@ async function firstSync(): Promise<SyncFigures> {
     await db.close();
   }
   await sleep(1000);
+  const probed = await probe.stop();
   const r = await calls.stop(10_000);
   const rt = [...r.responseTimes.samples].sort((a, b) => a - b);
   const count = Number(sqlite(RT_FILE, 'SELECT count(*) FROM blocked;').trim());
@@ -350,6 +411,7 @@ async function firstSync(): Promise<SyncFigures> {
     p99Ms: pctl(rt, 0.99),
     idleMaxMs: idleRt.length ? at(idleRt, idleRt.length - 1) : Number.NaN,
     idleP99Ms: pctl(idleRt, 0.99),
+    probe: probed,
   };
 }
 
@@ -541,7 +603,9 @@ one transaction per form, rows in key order; Asterisk running and reading the fi
 File: ${sync.rows.toLocaleString('en-US')} rows, ${sync.fileMb.toFixed(0)} MB. Calls placed during the sync: ${sync.calls.toLocaleString('en-US')}, failed ${sync.failed},
 response p99 ${fmt(sync.p99Ms, 1)} ms, slowest ${fmt(sync.maxMs, 1)} ms; the same stream for 6 s just before, with no writer: p99
 ${fmt(sync.idleP99Ms, 1)} ms, slowest ${fmt(sync.idleMaxMs, 1)} ms (under WAL a reader does not wait for the writer's lock; what a call
-waited is the two cores being shared with the writer). For comparison, \`/blacklist\` keys written into astdb.sqlite3 with Asterisk stopped: ${astdbS.toFixed(1)} s.
+waited is the two cores being shared with the writer). A second reader in a process of its own (busy timeout 0, one
+primary-key read a millisecond, from 2 s before the first row to 1 s after the checkpoint) made ${sync.probe.reads.toLocaleString('en-US')} reads: ${sync.probe.busy}
+refused with SQLITE_BUSY (each would have been a wait for the writer's lock), ${sync.probe.other} failed otherwise, slowest ${fmt(sync.probe.maxMs, 1)} ms. For comparison, \`/blacklist\` keys written into astdb.sqlite3 with Asterisk stopped: ${astdbS.toFixed(1)} s.
 
 **Freshness** (no cache in \`ast_load_realtime\`): ${fresh.right} of ${fresh.rounds} calls placed right after a change
 (a number inserted, then deleted, by a second SQLite connection) got the new verdict (603, then 486); slowest commit →
