@@ -602,8 +602,8 @@ one transaction per form, rows in key order; Asterisk running and reading the fi
 
 File: ${sync.rows.toLocaleString('en-US')} rows, ${sync.fileMb.toFixed(0)} MB. Calls placed during the sync: ${sync.calls.toLocaleString('en-US')}, failed ${sync.failed},
 response p99 ${fmt(sync.p99Ms, 1)} ms, slowest ${fmt(sync.maxMs, 1)} ms; the same stream for 6 s just before, with no writer: p99
-${fmt(sync.idleP99Ms, 1)} ms, slowest ${fmt(sync.idleMaxMs, 1)} ms (under WAL a reader does not wait for the writer's lock; what a call
-waited is the two cores being shared with the writer). A second reader in a process of its own (busy timeout 0, one
+${fmt(sync.idleP99Ms, 1)} ms, slowest ${fmt(sync.idleMaxMs, 1)} ms (a call's response
+includes the CPU the writer takes from two shared cores). Lock waits, apart: a second reader in a process of its own (busy timeout 0, one
 primary-key read a millisecond, from 2 s before the first row to 1 s after the checkpoint) made ${sync.probe.reads.toLocaleString('en-US')} reads: ${sync.probe.busy}
 refused with SQLITE_BUSY (each would have been a wait for the writer's lock), ${sync.probe.other} failed otherwise, slowest ${fmt(sync.probe.maxMs, 1)} ms. For comparison, \`/blacklist\` keys written into astdb.sqlite3 with Asterisk stopped: ${astdbS.toFixed(1)} s.
 
