@@ -11,13 +11,15 @@
  * 2. Asterisk starts with two extra files (scripts/pbx-sandbox CALLSCREEN_SANDBOX_EXTRA_CONF, for this
  *    run only): extconfig.conf maps realtime family `callscreen-rt` to that table, res_config_sqlite3.conf
  *    names the file with `batch => 0` (the default, 100 ms, keeps a transaction open on Asterisk's
- *    connection, so a writer outside would not be seen, or would wait). One extension is added to the
+ *    connection, so a writer outside would not be seen, or would wait). Two extensions are added to the
  *    bench context over the CLI (`dialplan add extension`, gone when Asterisk stops): DID +15559400000
- *    answers 603 when REALTIME_FIELD(callscreen-rt,number,<caller>,action) is "reject", else 486.
+ *    answers 603 when REALTIME_FIELD(callscreen-rt,number,<caller>,action) is "reject", else 486; the
+ *    control +15559400001 does the same on a family nothing maps (the function's cost without SQLite).
  * 3. The "first sync": the N E.164 numbers, then their trunk-prefixed and national forms (US: 1NXX…,
  *    NXX…), are written with the daemon's own SQLite wrapper (daemon/store/database.ts), one
- *    transaction per form, while SIPp places 50 calls/s at the realtime DID: the slowest of those calls
- *    is how long a lookup waited on the sync.
+ *    transaction per form, while SIPp places 50 calls/s at the realtime DID (and, for comparison, 6 s
+ *    of the same stream just before), and a probe reader in its own process with busy timeout 0 counts
+ *    the reads that would have waited for the writer's lock.
  * 4. Freshness: a number inserted (then deleted) from outside is answered 603 (then 486) by the very
  *    next call.
  * 5. SIPp from 127.0.0.2 (the carrier) at 200 and 500 calls/s, variants interleaved (rotated order),
