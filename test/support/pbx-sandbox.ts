@@ -47,6 +47,11 @@ export interface SandboxSettings {
   amiSecret?: string;
   /** What calls do when the daemon is unreachable (CALLSCREEN_FAIL_MODE), default open. */
   failMode?: 'open' | 'closed';
+  /**
+   * A directory of extra *.conf files installed next to the templates for this start only
+   * (CALLSCREEN_SANDBOX_EXTRA_CONF; a bench's extconfig.conf, say). Default: none.
+   */
+  extraConfDir?: string;
 }
 
 const LOCK_DIR = `${SANDBOX_DIR}.tests.lock`;
@@ -61,6 +66,7 @@ function settingsEnv(settings: SandboxSettings): NodeJS.ProcessEnv {
   if (settings.amiPort !== undefined) env.CALLSCREEN_AMI_PORT = String(settings.amiPort);
   if (settings.amiSecret !== undefined) env.CALLSCREEN_AMI_SECRET = settings.amiSecret;
   if (settings.failMode !== undefined) env.CALLSCREEN_FAIL_MODE = settings.failMode;
+  if (settings.extraConfDir !== undefined) env.CALLSCREEN_SANDBOX_EXTRA_CONF = settings.extraConfDir;
   return env;
 }
 
