@@ -26,7 +26,7 @@
  * All traffic stays on 127.0.0.0/8; every SIPp run is bounded in calls and time. Holds the PBX
  * sandbox lock (test/support/pbx-sandbox.ts) for the whole run. Needs root (the sandbox does).
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +41,7 @@ import { profileTable } from './cpu-profile.js';
 import { writeSection } from './report-section.js';
 import { at, must } from './checked.js';
 import { asteriskPid, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
+import { blocked, median, pctl, random, rnd, sandboxScript, settle, sqlite } from './pbx-bench-kit.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -88,19 +89,6 @@ const DID: Record<Variant, string> = {
 /** Variants screened by the daemon: its CPU and call records are read for these. */
 const DAEMON_VARIANTS: ReadonlySet<Variant> = new Set(['callscreen', 'mirror']);
 
-/** The i-th blocked number, as in bench-core: NANP, distinct for i < 8e9. */
-const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
-/** A caller that is never blocked (≡ 3 mod 7). */
-const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
-const rnd = (n: number): number => Math.floor(Math.random() * n);
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? at(s, Math.floor(s.length / 2)) : Number.NaN;
-};
-const pctl = (sorted: number[], p: number): number =>
-  sorted.length ? at(sorted, Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))) : Number.NaN;
-
 // ------------------------------------------------------------------------------------------ SIPp
 
 /** The bench's scenario, with the tests' in test/e2e/sipp/ (the one place SIPp scenarios live). */
@@ -142,28 +130,7 @@ const DAEMON_LINES_SHOWN = 40;
 let daemonLines = 0;
 let asteriskStopped = false;
 
-function sqlite(db: string, sql: string, input?: string): string {
-  return execFileSync('sqlite3', [db], { input: input ?? sql, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-}
 const maxScreenedId = (): number => Number(sqlite(dbPath, 'SELECT coalesce(max(id), 0) FROM screened;').trim());
-
-/**
- * Waits until Asterisk has no channel left and is idle (< 10 % of a core over 500 ms), at most 60 s.
- * Without it, a point after an overloaded one (1000/s here) inherited Asterisk's backlog: a 200/s
- * point of BLACKLIST() showed 3,589 retransmissions right after a failed 1000/s point.
- */
-async function settle(): Promise<number> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < 60_000) {
-    const apid = asteriskPid();
-    const c0 = cpuTicks(apid);
-    await sleep(500);
-    const busy = (cpuTicks(apid) - c0) / 50; // ticks are 10 ms: share of one core over 500 ms
-    const channels = await sandbox.activeChannels().catch(() => -1);
-    if (channels === 0 && busy < 0.1) break;
-  }
-  return (Date.now() - t0) / 1000;
-}
 
 async function point(variant: Variant, rate: number, calls: number): Promise<Point> {
   const settledS = await settle();
@@ -370,14 +337,6 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
     ].join('\n') + '\n',
   );
   return { importS, configPath };
-}
-
-async function sandboxScript(args: string[]): Promise<void> {
-  await new Promise<void>((res, rej) =>
-    execFile(sandbox.SANDBOX_SCRIPT, args, { timeout: 120_000 }, (err, _o, stderr) =>
-      err ? rej(new Error(`pbx-sandbox ${args.join(' ')}: ${stderr}`)) : res(),
-    ),
-  );
 }
 
 /** Writes /blacklist/<number> for the N numbers into AstDB; Asterisk must be stopped. */

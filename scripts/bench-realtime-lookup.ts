@@ -34,7 +34,7 @@
  * Holds the PBX sandbox lock for the whole run (waits for it up to BENCH_LOCK_WAIT_MIN, default 90
  * min); leaves the sandbox stopped, its AstDB and /etc/asterisk as found. Needs root.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,6 +45,8 @@ import * as sandbox from '../test/support/pbx-sandbox.js';
 import { runSipp, startSipp, type SippCall, type SippResult } from '../test/support/sipp.js';
 import { writeSection } from './report-section.js';
 import { at } from './checked.js';
+import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
+import { blocked, median, pctl, random, rnd, sandboxScript, settle, sqlite } from './pbx-bench-kit.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -68,7 +70,6 @@ const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
 const SECTION = 'bench-realtime-lookup';
 const HEADING = '## A lookup that needs no sync (issue #20 experiment)';
 const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
-const ASTERISK_PIDFILE = join(sandbox.SANDBOX_DIR, 'var/run/asterisk/asterisk.pid');
 /** The realtime file: inside the chroot as /var/lib/asterisk/…, here under the sandbox root. */
 const RT_FILE_IN_ROOT = '/var/lib/asterisk/callscreen-rt-bench.sqlite3';
 const RT_FILE = join(sandbox.SANDBOX_DIR, RT_FILE_IN_ROOT);
@@ -94,63 +95,6 @@ const DID: Record<Variant, string> = {
 };
 /** Variants whose listed callers get 603. */
 const SCREENING: ReadonlySet<Variant> = new Set(['blacklist', 'realtime']);
-
-/** The i-th blocked number, as in bench-pbx: NANP, distinct for i < 8e9. */
-const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
-/** A caller that is never blocked (≡ 3 mod 7). */
-const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
-const rnd = (n: number): number => Math.floor(Math.random() * n);
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  return s.length ? at(s, Math.floor(s.length / 2)) : Number.NaN;
-};
-const pctl = (sorted: number[], p: number): number =>
-  sorted.length ? at(sorted, Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))) : Number.NaN;
-
-// ------------------------------------------------------------------------------------------ processes
-
-function cpuTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-  } catch {
-    return Number.NaN;
-  }
-}
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-const asteriskPid = (): number => {
-  for (const f of [ASTERISK_PIDFILE, join(sandbox.SANDBOX_DIR, 'run/callscreen-sandbox.pid')]) {
-    if (existsSync(f)) return Number(readFileSync(f, 'utf8').trim());
-  }
-  return 0;
-};
-
-function sqlite(db: string, sql: string, input?: string): string {
-  return execFileSync('sqlite3', [db], { input: input ?? sql, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-}
-
-async function sandboxScript(args: string[]): Promise<void> {
-  await new Promise<void>((res, rej) =>
-    execFile(sandbox.SANDBOX_SCRIPT, args, { timeout: 120_000 }, (err, _o, stderr) =>
-      err ? rej(new Error(`pbx-sandbox ${args.join(' ')}: ${stderr}`)) : res(),
-    ),
-  );
-}
-
-/** Waits until Asterisk has no channel left and is idle (< 10 % of a core over 500 ms), at most 60 s (bench-pbx). */
-async function settle(): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < 60_000) {
-    const apid = asteriskPid();
-    const c0 = cpuTicks(apid);
-    await sleep(500);
-    const busy = (cpuTicks(apid) - c0) / (500 / TICK_MS);
-    const channels = await sandbox.activeChannels().catch(() => -1);
-    if (channels === 0 && busy < 0.1) return;
-  }
-}
 
 // ------------------------------------------------------------------------------------------ setup
 
