@@ -49,7 +49,15 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
     h['variable_sip_h_P-Asserted-Identity'] ||
     h['variable_sip_i_p_asserted_identity'] ||
     (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
-  const rpid = h['variable_sip_h_Remote-Party-ID'] || h['variable_sip_i_remote_party_id'] || '';
+  // sofia sets variable_sip_Remote-Party-ID to the whole header (name-addr and its party, screen,
+  // privacy parameters) on every inbound INVITE that has one (sofia.c, 1.10.12; seen on the real
+  // FreeSWITCH, test/e2e/freeswitch-identity.test.ts): without it a Remote-Party-ID's privacy=full
+  // and party=called were lost unless the profile kept the header.
+  const rpid =
+    h['variable_sip_h_Remote-Party-ID'] ||
+    h['variable_sip_i_remote_party_id'] ||
+    h['variable_sip_Remote-Party-ID'] ||
+    '';
   const info =
     h['variable_sip_h_X-Attestation-Info'] ||
     h['variable_sip_h_Attestation-Info'] ||

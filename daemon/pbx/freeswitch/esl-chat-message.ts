@@ -50,15 +50,16 @@ export function readChatMessage(event: EslEvent, marker: string): EslChatMessage
   // stays in sofia's from_user: the number is what comes before the first `;`.
   const from = (h['from_user'] || addressUser(h['from'] ?? '')).split(';')[0] ?? '';
   const fromFull = h['from_full'] || h['from'] || '';
-  // sofia 1.10.12 puts the MESSAGE's From, whole, in from_full and no P-Asserted-Identity in the
-  // event (seen on the real FreeSWITCH, test/e2e/freeswitch-sms.test.ts): verstat is read from the
-  // From. sip_h_P-Asserted-Identity is read too, for a site whose chatplan or FreeSWITCH sets it.
+  // sofia (1.10.12, sofia_presence.c) puts the MESSAGE's From, whole, in from_full, and of the other
+  // headers only those it does not parse itself whose names start with X- or P- (as sip_h_<Name>).
+  // It parses P-Asserted-Identity, so a PAI never reaches the event (seen on the real FreeSWITCH,
+  // test/e2e/freeswitch-sms.test.ts): verstat is read from the From. sip_h_P-Asserted-Identity is
+  // read too, for a sofia built without its PAI parser; X-Attestation-Info gives a level.
+  const pai = h['sip_h_P-Asserted-Identity'] ?? '';
+  const info = h['sip_h_X-Attestation-Info'] ?? '';
   const attestation =
     direction === 'inbound'
-      ? callerIdentity({
-          pai: h['sip_h_P-Asserted-Identity'] ?? h['P-Asserted-Identity'] ?? '',
-          from: fromFull,
-        }).attestation
+      ? callerIdentity({ pai, from: fromFull, ...(info !== '' ? { attestationInfo: info } : {}) }).attestation
       : undefined;
   const fromHost = h['from_host'] ?? '';
   const seq = h['Event-Sequence'] ?? '';

@@ -54,3 +54,34 @@ t.test(
     t.equal(readCall({ 'Caller-Caller-ID-Number': '+15557780004' }).attestation, undefined, 'no verstat: none');
   },
 );
+
+t.test(
+  'readCall: the Remote-Party-ID as sofia sets it on every INVITE (variable_sip_Remote-Party-ID, whole), no profile change',
+  async (t) => {
+    // sofia.c sets sip_Remote-Party-ID to the whole header; Caller-Caller-ID-Number gets its user
+    // part without parameters (they go to sip_name_params). Seen on FreeSWITCH 1.10.12 (e2e).
+    const hidden = readCall({
+      'variable_sip_Remote-Party-ID': '<sip:+15557780003@127.0.0.2;user=phone>;party=calling;screen=yes;privacy=full',
+      'Caller-Caller-ID-Number': '+15557780003',
+      variable_sip_full_from: '<sip:gateway@127.0.0.2:5060>;tag=1',
+    });
+    t.match(hidden, { from: '+15557780003', withheld: true }, 'its privacy=full is read: withheld');
+    const called = readCall({
+      'variable_sip_Remote-Party-ID': '<sip:+15550100@127.0.0.2>;party=called',
+      variable_sip_full_from: '<sip:+15557780005@127.0.0.2>;tag=1',
+    });
+    t.equal(called.from, '+15557780005', 'party=called is not the caller: the From is screened');
+    const verstat = readCall({
+      'variable_sip_Remote-Party-ID':
+        '<sip:+15557780001;verstat=TN-Validation-Failed@127.0.0.2;user=phone>;party=calling;screen=yes;privacy=off',
+      'Caller-Caller-ID-Number': '+15557780001',
+      variable_sip_full_from: '<sip:gateway@127.0.0.2:5060>;tag=1',
+    });
+    t.match(verstat, { from: '+15557780001', withheld: false }, 'the number from the Remote-Party-ID');
+    t.equal(
+      verstat.attestation,
+      undefined,
+      'a verstat in a Remote-Party-ID is not read (docs/caller-identity.md: the PAI, else the From)',
+    );
+  },
+);
