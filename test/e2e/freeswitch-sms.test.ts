@@ -227,10 +227,22 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
       'the bank unattested: the allow entry does not count, the prefix block holds it',
     );
 
-    // A PAI on a MESSAGE: what sofia 1.10.12 puts in the event decides (logged above for the From).
+    // A PAI on a MESSAGE: sofia parses it itself and passes only unparsed X-/P- headers to the event
+    // (sofia_presence.c), so the daemon never sees it: the message is screened on its From alone.
+    const inbox2 = await phoneInbox();
     t.same((await verstatSms(UNVERIFIED_PAI, 'TN-Validation-Failed', 'pai')).codes, [202]);
     const paiEvent = await events.waitFor((e) => e.headers['from_user'] === UNVERIFIED_PAI);
     t.comment(`MESSAGE event with a PAI: ${JSON.stringify(paiEvent?.headers ?? {})}`);
+    t.notOk(
+      Object.keys(paiEvent?.headers ?? {}).some((k) => /asserted/i.test(k)),
+      'no P-Asserted-Identity in the MESSAGE event',
+    );
+    const got2 = await inbox2.done;
+    t.equal(
+      got2.records.find((x) => x.kind === 'MESSAGE')?.body,
+      'verstat TN-Validation-Failed',
+      `a verstat in a MESSAGE's PAI does not reach the daemon on FreeSWITCH: delivered: ${describeSipp(got2)}`,
+    );
 
     // The records carry the attestation (read from the daemon's database file).
     // The daemon process writes its records every 500 ms (screen-recorder flushMs).
@@ -242,6 +254,7 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     t.comment(JSON.stringify(rows));
     t.match(rows.find((r) => r.from_raw === UNVERIFIED), { action: 'quarantine', attestation: 'failed' });
     t.match(rows.find((r) => r.from_raw === BANK && r.action === 'allow'), { attestation: 'passed-A' });
+    t.match(rows.find((r) => r.from_raw === UNVERIFIED_PAI), { action: 'allow', attestation: null });
   });
 
   await t.test('the daemon SIGKILLed: FreeSWITCH’s watchdog task switches screening off by itself', async (t) => {

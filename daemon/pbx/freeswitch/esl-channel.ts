@@ -63,7 +63,14 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
     h['variable_sip_h_Attestation-Info'] ||
     h['variable_sip_i_attestation_info'] ||
     '';
-  const verstat = h['variable_sip_verstat'] ?? '';
+  // sofia cuts the user parameters off the header it takes the caller ID from — the From, when
+  // there is no PAI or Remote-Party-ID — before it writes variable_sip_full_from, so a verstat in the
+  // From's user part is gone from it (`<sip:+1555…@host;user=phone>`); variable_sip_from_user keeps
+  // them (`+1555…;verstat=TN-Validation-Failed`). Both seen on the real FreeSWITCH 1.10.12
+  // (test/e2e/freeswitch-identity.test.ts). It is the From's verstat, so it ranks where the From's
+  // does: after the PAI's. 1.10.12 sets no variable_sip_verstat; a later sofia may.
+  const fromUserVerstat = /;verstat=([^;@]+)/i.exec(h['variable_sip_from_user'] ?? '')?.[1] ?? '';
+  const verstat = h['variable_sip_verstat'] || fromUserVerstat;
   const id = callerIdentity({
     pai,
     remotePartyId: rpid,
