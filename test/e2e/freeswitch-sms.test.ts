@@ -5,6 +5,10 @@
 // Blocked → held with its body and not delivered; allowed → delivered; released (the CLI, logging in
 // over the Event Socket) → delivered from the original sender; the daemon SIGKILLed → FreeSWITCH's
 // own watchdog task switches screening off, and the next message is delivered unscreened.
+// STIR/SHAKEN (issue #16): the carrier's verstat in the From's user part (fs-carrier-message-verstat-
+// from.xml) reaches the screen as for calls — failed is held under the org's attestation rule, an
+// "allow only when attested" entry counts only when attested; a verstat in a P-Asserted-Identity
+// only (…-verstat-pai.xml) is judged by what sofia puts in the MESSAGE event (logged).
 //
 // Skips with one line where no FreeSWITCH can be had (test/support/fs-sandbox.ts); fails in CI.
 import t from 'tap';
@@ -23,6 +27,12 @@ const BIN = new URL('../../daemon/cli/bin.ts', import.meta.url).pathname;
 const ALLOWED = '+15557770004';
 const BLOCKED = '+15557770666';
 const WATCHDOG_MS = 3000;
+/** Failed verification (verstat in the From). */
+const UNVERIFIED = '+15557770701';
+/** Failed verification in a P-Asserted-Identity only. */
+const UNVERIFIED_PAI = '+15557770702';
+/** Allowed only when attested, under a blocked prefix. */
+const BANK = '+15557790001';
 
 const agent = fs.FS.agents.agent101;
 const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
@@ -57,6 +67,19 @@ const carrierSms = (caller: string, text: string): ReturnType<typeof runSipp> =>
     did: '+15550100',
     text,
   });
+const verstatSms = (
+  caller: string,
+  verstat: string,
+  where: 'from' | 'pai' = 'from',
+): ReturnType<typeof runSipp> =>
+  runSipp({
+    scenario: `fs-carrier-message-verstat-${where}.xml`,
+    remote: fs.FS.sip,
+    bindIp: fs.FS.carrierIp,
+    caller,
+    did: '+15550100',
+    text: verstat,
+  });
 const phoneInbox = (): Promise<SippProcess> =>
   startSipp({ scenario: 'agent-message-uas.xml', ...phone, count: 1, timeoutSec: 20 });
 
@@ -67,6 +90,9 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', fs.FS.dids, cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
+  await s.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
+  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
+  await s.blocklist.allow('demo', { kind: 'exact', number: BANK }, { name: 'Bank', requireAttestation: true }, cliActor);
   const orgId = (await s.orgs.require('demo')).id;
   // Reads what the daemon process held, from the same database file.
   const held = new QuarantineService(s.db, s.audit, s.clock, null);
@@ -169,6 +195,66 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
       'screen',
       'the CLI’s login left the daemon’s switch alone',
     );
+  });
+
+  await t.test('STIR/SHAKEN in the From of a message: the org’s rule and "only when attested" apply', async (t) => {
+    const events = await fs.FsEvents.connect(['MESSAGE']);
+    t.teardown(() => events.close());
+    const heldNow = async (from: string): Promise<number> =>
+      (await held.list(orgId)).messages.filter((m) => m.from === from).length;
+
+    t.same((await verstatSms(UNVERIFIED, 'TN-Validation-Failed')).codes, [202]);
+    t.ok(await until(async () => (await heldNow(UNVERIFIED)) === 1, 10_000), 'verification failed: held');
+    const fired = await events.waitFor((e) => e.headers['from_user']?.startsWith(UNVERIFIED) === true);
+    t.comment(
+      `MESSAGE event from sofia: ${JSON.stringify(
+        Object.fromEntries(Object.entries(fired?.headers ?? {}).filter(([k]) => /from|verstat|asserted|sip_h_/i.test(k))),
+      )}`,
+    );
+
+    const inbox = await phoneInbox();
+    t.same((await verstatSms(BANK, 'TN-Validation-Passed-A')).codes, [202]);
+    const got = await inbox.done;
+    t.equal(
+      got.records.find((x) => x.kind === 'MESSAGE')?.body,
+      'verstat TN-Validation-Passed-A',
+      `the bank attested A: its allow entry counts, delivered: ${describeSipp(got)}`,
+    );
+
+    t.same((await carrierSms(BANK, 'no verstat')).codes, [202]);
+    t.ok(
+      await until(async () => (await heldNow(BANK)) === 1, 10_000),
+      'the bank unattested: the allow entry does not count, the prefix block holds it',
+    );
+
+    // A PAI on a MESSAGE: sofia parses it itself and passes only unparsed X-/P- headers to the event
+    // (sofia_presence.c), so the daemon never sees it: the message is screened on its From alone.
+    const inbox2 = await phoneInbox();
+    t.same((await verstatSms(UNVERIFIED_PAI, 'TN-Validation-Failed', 'pai')).codes, [202]);
+    const paiEvent = await events.waitFor((e) => e.headers['from_user'] === UNVERIFIED_PAI);
+    t.comment(`MESSAGE event with a PAI: ${JSON.stringify(paiEvent?.headers ?? {})}`);
+    t.notOk(
+      Object.keys(paiEvent?.headers ?? {}).some((k) => /asserted/i.test(k)),
+      'no P-Asserted-Identity in the MESSAGE event',
+    );
+    const got2 = await inbox2.done;
+    t.equal(
+      got2.records.find((x) => x.kind === 'MESSAGE')?.body,
+      'verstat TN-Validation-Failed',
+      `a verstat in a MESSAGE's PAI does not reach the daemon on FreeSWITCH: delivered: ${describeSipp(got2)}`,
+    );
+
+    // The records carry the attestation (read from the daemon's database file).
+    // The daemon process writes its records every 500 ms (screen-recorder flushMs).
+    type Row = { from_raw: string; action: string; attestation: string | null };
+    const query = (): Promise<Row[]> =>
+      s.db.all<Row>("SELECT from_raw, action, attestation FROM screened WHERE adapter = 'esl-sms' ORDER BY id");
+    await until(async () => (await query()).some((r) => r.from_raw === UNVERIFIED_PAI), 10_000);
+    const rows = await query();
+    t.comment(JSON.stringify(rows));
+    t.match(rows.find((r) => r.from_raw === UNVERIFIED), { action: 'quarantine', attestation: 'failed' });
+    t.match(rows.find((r) => r.from_raw === BANK && r.action === 'allow'), { attestation: 'passed-A' });
+    t.match(rows.find((r) => r.from_raw === UNVERIFIED_PAI), { action: 'allow', attestation: null });
   });
 
   await t.test('the daemon SIGKILLed: FreeSWITCH’s watchdog task switches screening off by itself', async (t) => {

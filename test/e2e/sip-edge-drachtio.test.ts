@@ -9,6 +9,9 @@
 // Proves: blocked INVITE answered by the edge with the org's code (603, 607, 486); voicemail-mode
 // caller proxied to voicemail_uri; allowed caller proxied to and answered by the PBX; MESSAGE from a
 // blocked sender refused with 603 at the SIP level and held, allowed MESSAGE taken by the PBX;
+// STIR/SHAKEN on a MESSAGE (verstat in the From, edge-message-verstat-from.xml): failed held by the
+// edge, an "only when attested" allow entry counting only when attested — at the edge and again in
+// Asterisk's own message route (FastAGI sms-inbound reads MESSAGE(from), verstat and all);
 // drachtio-server with no app (503, measured); the app back (measured); drachtio-server restarted
 // (the app reconnects, measured).
 //
@@ -29,6 +32,10 @@ const REJECTED = '+15557770001';
 const VOICEMAIL = '+15557770003';
 const ALLOWED = '+15557770004';
 const SMS_BLOCKED = '+15557770666';
+/** Failed STIR/SHAKEN verification (verstat in the From). */
+const SMS_UNVERIFIED = '+15557770701';
+/** Allowed only when attested, under a blocked prefix. */
+const BANK = '+15557790001';
 const NETWORK_IP = '127.0.0.4';
 const VOICEMAIL_SERVER = { ip: '127.0.0.3', port: 5070 };
 
@@ -55,6 +62,17 @@ const message = (caller: string, did: string, text: string): Promise<SippResult>
     caller,
     did,
     text,
+    timeoutSec: 20,
+    extraArgs: cp(),
+  });
+const verstatMessage = (caller: string, did: string, verstat: string): Promise<SippResult> =>
+  runSipp({
+    scenario: 'edge-message-verstat-from.xml',
+    remote: drachtio.DRACHTIO.sip,
+    bindIp: NETWORK_IP,
+    caller,
+    did,
+    text: verstat,
     timeoutSec: 20,
     extraArgs: cp(),
   });
@@ -289,6 +307,52 @@ if (why !== null && drachtio.mustRun) {
             10_000,
           ),
           'Asterisk’s message dialplan ran for it',
+        );
+      },
+    );
+
+    await t.test(
+      'MESSAGE with STIR/SHAKEN in the From: failed held at the edge; "only when attested" counts only when attested, at the edge and in Asterisk',
+      async (t) => {
+        await ctx.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
+        await ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
+        await ctx.blocklist.allow(
+          'demo',
+          { kind: 'exact', number: BANK },
+          { name: 'Bank', requireAttestation: true },
+          cliActor,
+        );
+        await ctx.feed.poll();
+        const failed = await verstatMessage(SMS_UNVERIFIED, '+15550101', 'TN-Validation-Failed');
+        t.same(failed.codes, [603], `verification failed: refused and held: ${describeSipp(failed)}`);
+        t.match(
+          (await ctx.quarantine.list(orgId)).messages.find((m) => m.from === SMS_UNVERIFIED),
+          { body: 'verstat TN-Validation-Failed', adapter: 'sip-edge' },
+        );
+        const bank = await verstatMessage(BANK, '+15550101', 'TN-Validation-Passed-A');
+        t.same(bank.codes, [202], `the bank attested A: proxied, taken by Asterisk: ${describeSipp(bank)}`);
+        const unattested = await message(BANK, '+15550101', 'no verstat');
+        t.same(unattested.codes, [603], `the bank unattested: the prefix block holds it: ${describeSipp(unattested)}`);
+        t.ok(
+          await until(
+            async () => (await records(BANK)).some((x) => x.channel === 'sms' && x.adapter === 'fastagi'),
+            10_000,
+          ),
+          'Asterisk’s message dialplan ran for the attested one',
+        );
+        const rows = [...(await records(SMS_UNVERIFIED)), ...(await records(BANK))].filter((x) => x.channel === 'sms');
+        t.comment(JSON.stringify(rows.map((x) => [x.adapter, x.from_raw, x.action, x.attestation])));
+        t.ok(
+          rows.some((x) => x.adapter === 'sip-edge' && x.action === 'quarantine' && x.attestation === 'failed'),
+          'the edge recorded the failed verification',
+        );
+        t.ok(
+          rows.some((x) => x.adapter === 'sip-edge' && x.action === 'allow' && x.attestation === 'passed-A'),
+          'the edge recorded the attested bank',
+        );
+        t.ok(
+          rows.some((x) => x.adapter === 'fastagi' && x.action === 'allow' && x.attestation === 'passed-A'),
+          'Asterisk’s route read the verstat from MESSAGE(from) too, and let the attested bank through',
         );
       },
     );

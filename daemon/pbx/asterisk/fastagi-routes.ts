@@ -9,6 +9,7 @@
  * when it must be stored.
  */
 import type { Config } from '../../config/schema.js';
+import { callerIdentity } from '../../core/caller-identity.js';
 import type { AgentNotifier } from '../../agents/agent-notifier.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { HandsetBlockService } from '../../services/handset-block-service.js';
@@ -177,7 +178,15 @@ async function smsInbound(ctx: RouteContext): Promise<RouteOutcome> {
     state = svc.inboundOrg(routing(ctx), [msgTo]);
     if (msgTo) to = msgTo;
   }
-  let s = svc.screen({ channel: 'sms', direction: 'inbound', from, to }, state);
+  // STIR/SHAKEN: res_pjsip_messaging gives MESSAGE(from) as the From's URI with its user
+  // parameters, so a carrier's `sip:+1555…;verstat=TN-Validation-Failed@host` keeps its verstat; the
+  // core reads it as for calls (caller-identity.ts). The PAI of a MESSAGE (MESSAGE_DATA) is not read:
+  // it would cost every message one more AGI round trip.
+  const attestation = callerIdentity({ from }).attestation;
+  let s = svc.screen(
+    { channel: 'sms', direction: 'inbound', from, to, ...(attestation ? { attestation } : {}) },
+    state,
+  );
   const latencyUs = ctx.elapsedUs();
   let action: 'allow' | 'quarantine' =
     s.verdict.action === 'quarantine' || s.verdict.action === 'reject' ? 'quarantine' : 'allow';

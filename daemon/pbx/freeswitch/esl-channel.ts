@@ -49,13 +49,28 @@ export function readCall(h: Readonly<Record<string, string>>): EslCall {
     h['variable_sip_h_P-Asserted-Identity'] ||
     h['variable_sip_i_p_asserted_identity'] ||
     (/^[^\s<>"@:]+$/.test(paiUser) ? paiUser : '');
-  const rpid = h['variable_sip_h_Remote-Party-ID'] || h['variable_sip_i_remote_party_id'] || '';
+  // sofia sets variable_sip_Remote-Party-ID to the whole header (name-addr and its party, screen,
+  // privacy parameters) on every inbound INVITE that has one (sofia.c, 1.10.12; seen on the real
+  // FreeSWITCH, test/e2e/freeswitch-identity.test.ts): without it a Remote-Party-ID's privacy=full
+  // and party=called were lost unless the profile kept the header.
+  const rpid =
+    h['variable_sip_h_Remote-Party-ID'] ||
+    h['variable_sip_i_remote_party_id'] ||
+    h['variable_sip_Remote-Party-ID'] ||
+    '';
   const info =
     h['variable_sip_h_X-Attestation-Info'] ||
     h['variable_sip_h_Attestation-Info'] ||
     h['variable_sip_i_attestation_info'] ||
     '';
-  const verstat = h['variable_sip_verstat'] ?? '';
+  // sofia cuts the user parameters off the header it takes the caller ID from — the From, when
+  // there is no PAI or Remote-Party-ID — before it writes variable_sip_full_from, so a verstat in the
+  // From's user part is gone from it (`<sip:+1555…@host;user=phone>`); variable_sip_from_user keeps
+  // them (`+1555…;verstat=TN-Validation-Failed`). Both seen on the real FreeSWITCH 1.10.12
+  // (test/e2e/freeswitch-identity.test.ts). It is the From's verstat, so it ranks where the From's
+  // does: after the PAI's. 1.10.12 sets no variable_sip_verstat; a later sofia may.
+  const fromUserVerstat = /;verstat=([^;@]+)/i.exec(h['variable_sip_from_user'] ?? '')?.[1] ?? '';
+  const verstat = h['variable_sip_verstat'] || fromUserVerstat;
   const id = callerIdentity({
     pai,
     remotePartyId: rpid,

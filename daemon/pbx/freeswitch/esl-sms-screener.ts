@@ -130,6 +130,7 @@ export class EslSmsScreener {
       from: m.from,
       to: m.to,
       withheld: m.withheld,
+      ...(m.attestation ? { attestation: m.attestation } : {}),
       callId: m.id,
     } as const;
     const s =

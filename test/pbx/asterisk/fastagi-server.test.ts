@@ -494,6 +494,56 @@ t.test(
   },
 );
 
+t.test(
+  'inbound SMS attestation (issue #16): the verstat of MESSAGE(from) reaches the screen, at no extra round trip',
+  async (t) => {
+    const r = await rig(t);
+    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
+    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
+    await r.ctx.blocklist.allow(
+      'demo',
+      { kind: 'exact', number: '+15557790001' },
+      { name: 'Bank', requireAttestation: true },
+      cliActor,
+    );
+    await r.ctx.feed.poll();
+    const env = callEnv({
+      agi_network_script: 'sms-inbound',
+      agi_channel: 'Message/ast_msg_queue',
+      agi_arg_1: 'pjsip:agent101',
+    });
+    // res_pjsip_messaging prints the From's URI with its user parameters (ATIS puts verstat there).
+    const sms = (from: string) =>
+      asterisk(r.port, env, {
+        vars: { '${MESSAGE(from)}': from, '${BASE64_ENCODE(${MESSAGE(body)})}': Buffer.from('hi').toString('base64') },
+      });
+    const failed = await sms('<sip:+15558880001;verstat=TN-Validation-Failed@127.0.0.2;user=phone>');
+    t.equal(failed.commands.at(-1), 'SET VARIABLE CALLSCREEN_ACTION "quarantine"', 'verification failed: held');
+    const passed = await sms('"Bank" <sip:+15557790001;verstat=TN-Validation-Passed-A@127.0.0.2;user=phone>');
+    t.same(
+      passed.commands,
+      ['GET FULL VARIABLE ${MESSAGE(from)}', 'SET VARIABLE CALLSCREEN_ACTION "allow"'],
+      'the bank attested A: its "only when attested" allow counts; still one GET and one SET',
+    );
+    const unattested = await sms('<sip:+15557790001@127.0.0.2>');
+    t.equal(
+      unattested.commands.at(-1),
+      'SET VARIABLE CALLSCREEN_ACTION "quarantine"',
+      'the bank unattested: the allow entry does not count, the prefix block holds it',
+    );
+    const rows = (await recorded(r.ctx)).filter((x) => x.channel === 'sms');
+    t.same(
+      rows.map((x) => [x.action, x.rule_kind, x.attestation]).reverse(),
+      [
+        ['quarantine', 'attestation', 'failed'],
+        ['allow', 'allow', 'passed-A'],
+        ['quarantine', 'prefix', null],
+      ],
+      'recorded with the attestation',
+    );
+  },
+);
+
 t.test('outbound SMS: always allowed; a blocked destination warns the agent named in MESSAGE(from)', async (t) => {
   const r = await rig(t);
   const env = (to: string) =>

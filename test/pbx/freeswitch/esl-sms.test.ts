@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { Daemon, buildPbxLinks, type PbxLinks } from '../../../daemon/main.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { EslInboundClient } from '../../../daemon/pbx/freeswitch/esl-inbound-client.js';
+import { readChatMessage } from '../../../daemon/pbx/freeswitch/esl-chat-message.js';
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
 import { captureLogger, cliActor, services, testConfig } from '../../support/harness.js';
 import { chatplanMessage, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
@@ -387,3 +388,105 @@ t.test(
     );
   },
 );
+
+t.test(
+  'attestation (issue #16): the verstat of the From (from_full) reaches the screen; failed is held, an "only when attested" allow counts only when attested',
+  async (t) => {
+    const r = await rig(t);
+    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
+    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
+    await r.ctx.blocklist.allow(
+      'demo',
+      { kind: 'exact', number: '+15557790001' },
+      { name: 'Bank', requireAttestation: true },
+      cliActor,
+    );
+    await r.ctx.feed.poll();
+    // As sofia hands a From whose user part carries verstat (ATIS form): from_user keeps the parameter.
+    const send = async (number: string, verstat: string): Promise<EslSmsOutcome> => {
+      const user = verstat === '' ? number : `${number};verstat=${verstat}`;
+      const got = outcome(r.sms);
+      r.fake.sendEvent(
+        chatplanMessage({
+          from: `${user}@carrier.example`,
+          from_user: user,
+          from_full: `<sip:${user}@carrier.example;user=phone>;tag=a1`,
+        }),
+        'hello',
+      );
+      return got;
+    };
+    t.match(
+      await send('+15558880001', 'TN-Validation-Failed'),
+      { outcome: 'held', verdict: { action: 'quarantine', normalized: '+15558880001', rule: { kind: 'attestation' } } },
+      'verification failed: held (an SMS meeting a rule is held)',
+    );
+    t.match(
+      await send('+15558880002', 'TN-Validation-Passed'),
+      { outcome: 'delivered', verdict: { action: 'allow', normalized: '+15558880002' } },
+      'passed: sent on; the number is the user part without its parameters',
+    );
+    t.match(
+      await send('+15557790001', 'TN-Validation-Passed-A'),
+      { outcome: 'delivered', verdict: { action: 'allow', rule: { kind: 'allow' } } },
+      'the bank attested A: its allow entry counts',
+    );
+    t.match(
+      await send('+15557790001', ''),
+      { outcome: 'held', verdict: { rule: { kind: 'prefix' } } },
+      'the bank unattested: the allow entry does not count; the prefix block holds it',
+    );
+    await r.ctx.recorder.flush();
+    const records = await r.ctx.recorder.recent(r.orgId, 10, 0, 'sms');
+    t.same(
+      records.map((x) => [x.from_raw, x.action, x.attestation]).reverse(),
+      [
+        ['+15558880001', 'quarantine', 'failed'],
+        ['+15558880002', 'allow', 'passed'],
+        ['+15557790001', 'allow', 'passed-A'],
+        ['+15557790001', 'quarantine', null],
+      ],
+      'the records carry the attestation',
+    );
+  },
+);
+
+t.test('an agent’s own message (outbound) carries no attestation: a verstat in its From is not read', async (t) => {
+  const headers = chatplanMessage({
+    from_user: 'agent101;verstat=TN-Validation-Passed',
+    from_full: '<sip:agent101;verstat=TN-Validation-Passed@pbx.example>',
+    callscreen_direction: 'outbound',
+  });
+  const m = readChatMessage({ headers, body: '' }, 'callscreen');
+  t.equal(m.direction, 'outbound');
+  t.equal(m.attestation, undefined);
+  t.equal(m.from, 'agent101');
+  const inbound = readChatMessage(
+    { headers: chatplanMessage({ from_full: '"x;verstat=TN-Validation-Passed" <sip:+15558880003@c>' }), body: '' },
+    'callscreen',
+  );
+  t.equal(inbound.attestation, undefined, 'a verstat in the display name attests nothing');
+});
+
+t.test('readChatMessage: what sofia puts in a MESSAGE event — from_full, and sip_h_ X-/P- headers it does not parse', async (t) => {
+  const read = (over: Record<string, string>) =>
+    readChatMessage({ headers: chatplanMessage(over), body: '' }, 'callscreen');
+  t.match(
+    read({
+      from_user: '+15558880004;verstat=TN-Validation-Passed',
+      from_full: '<sip:+15558880004;verstat=TN-Validation-Passed@c;user=phone>;tag=1',
+      'sip_h_X-Attestation-Info': 'B',
+    }),
+    { from: '+15558880004', attestation: { status: 'passed', level: 'B' } },
+    'a level from X-Attestation-Info when verstat has none',
+  );
+  t.match(
+    read({
+      from_user: '+15558880005',
+      from_full: '<sip:+15558880005;verstat=TN-Validation-Failed@c>;tag=1',
+      'sip_h_P-Asserted-Identity': '<sip:+15558880005;verstat=TN-Validation-Passed-A@c>',
+    }),
+    { attestation: { status: 'passed', level: 'A' } },
+    'a PAI, where sofia passes one, outranks the From (the core precedence)',
+  );
+});

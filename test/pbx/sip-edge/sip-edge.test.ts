@@ -332,3 +332,86 @@ t.test(
     );
   },
 );
+
+t.test(
+  'MESSAGE attestation (issue #16): verstat failed → held; "allow only when attested" counts only when attested',
+  async (t) => {
+    const r = await rig(t);
+    await r.fake.until(() => r.fake.routes.length === 2);
+    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
+    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
+    await r.ctx.blocklist.allow(
+      'demo',
+      { kind: 'exact', number: '+15557790001' },
+      { name: 'Bank', requireAttestation: true },
+      cliActor,
+    );
+    await r.ctx.feed.poll();
+    const send = async (from: string, headers: Record<string, string>, body: string): Promise<string> => {
+      const txn = r.fake.sendRequest(sipRequest('MESSAGE', { from, to: '+15550100', headers, body }));
+      await r.fake.until(() => r.fake.forTxn(txn).length > 0);
+      const first = r.fake.forTxn(txn)[0];
+      return first?.verb === 'proxy' ? 'proxied' : status(first?.sip ?? '');
+    };
+    t.equal(
+      await send(
+        '+15558880001',
+        { 'P-Asserted-Identity': '<sip:+15558880001;verstat=TN-Validation-Failed@carrier;user=phone>' },
+        'failed-pai',
+      ),
+      '603',
+      'verstat failed in the PAI: held and refused like any blocked message',
+    );
+    t.equal(
+      await send(
+        '+15558880002;verstat=TN-Validation-Failed',
+        {},
+        'failed-from',
+      ),
+      '603',
+      'verstat failed in the From user part: held',
+    );
+    t.equal(
+      await send(
+        '+15558880003',
+        { 'P-Asserted-Identity': '<sip:+15558880003;verstat=TN-Validation-Passed@carrier;user=phone>' },
+        'passed',
+      ),
+      'proxied',
+      'passed: passed on',
+    );
+    t.equal(
+      await send(
+        '+15557790001',
+        { 'P-Asserted-Identity': '<sip:+15557790001;verstat=TN-Validation-Passed-A@carrier;user=phone>' },
+        'bank-attested',
+      ),
+      'proxied',
+      'the bank attested A: its allow entry counts',
+    );
+    t.equal(
+      await send('+15557790001', {}, 'bank-unattested'),
+      '603',
+      'the bank unattested: screened as if the entry were not there (the prefix block holds it)',
+    );
+    const org = r.ctx.index.org('demo');
+    const held = org ? await r.ctx.quarantine.list(org.org.id) : { messages: [] };
+    t.same(
+      held.messages.map((m) => m.body).sort(),
+      ['bank-unattested', 'failed-from', 'failed-pai'],
+      'the three held messages',
+    );
+    await r.ctx.recorder.flush();
+    const recent = org ? await r.ctx.recorder.recent(org.org.id, 10) : [];
+    t.ok(
+      recent.some(
+        (x) => x.channel === 'sms' && x.attestation === 'failed' && x.rule_kind === 'attestation' && x.action === 'quarantine',
+      ),
+      'recorded as an SMS with its attestation and the attestation rule',
+    );
+    t.ok(
+      recent.some((x) => x.channel === 'sms' && x.attestation === 'passed-A' && x.action === 'allow'),
+      'the attested bank recorded passed-A',
+    );
+  },
+);
