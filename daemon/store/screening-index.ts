@@ -19,13 +19,8 @@ import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { BlockMode, EntryView } from '../core/entry.js';
-import {
-  compilePattern,
-  narrowestFirst,
-  patternMatches,
-  prefixBreadth,
-  type CompiledPattern,
-} from '../core/number-pattern.js';
+import { compilePattern, narrowestFirst, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
+import { PatternSet } from '../core/pattern-set.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -49,12 +44,12 @@ export interface OrgState {
   /** Pattern entries (wildcards, ranges), in load order. */
   patterns: PatternEntry[];
   /**
-   * The same, filed in a digit trie by their lead (the characters every match starts with): a
-   * lookup walks the number's digits once and tests only patterns whose lead it has. Slicing the
-   * number at each lead length and hashing each slice, as prefixes do, cost ~40 % of a verdict with
-   * 80 patterns of 8 lead lengths. null when the org has no patterns.
+   * The same, filed by their lead (core/pattern-set.ts): a lookup walks the number's digits once
+   * and tests only patterns whose lead it has. Slicing the number at each lead length and hashing
+   * each slice, as prefixes do, cost ~40 % of a verdict with 80 patterns of 8 lead lengths. null
+   * when the org has no patterns.
    */
-  patternTrie: PatternNode | null;
+  patternSet: PatternSet<EntryView> | null;
   unidentified: EntryView[];
   /** The org's allowlist-only DIDs (E.164) → what callers who are not allowed get. */
   allowlistOnly: ReadonlyMap<string, BlockMode>;
@@ -137,32 +132,6 @@ const NO_DID: DidCall = Object.freeze({ did: null, allowlistOnly: null });
 export interface PatternEntry {
   readonly pattern: CompiledPattern;
   readonly entry: EntryView;
-}
-
-/** A node of the pattern trie: one digit further into the lead. */
-export interface PatternNode {
-  /** By digit (0–9). */
-  readonly next: Array<PatternNode | undefined>;
-  /** Patterns whose lead ends here. */
-  here: PatternEntry[] | null;
-}
-
-const newNode = (): PatternNode => ({ next: new Array<PatternNode | undefined>(10).fill(undefined), here: null });
-
-/** Files patterns (leads are "+digits") in a trie rooted at "+". */
-function patternTrieOf(patterns: readonly PatternEntry[]): PatternNode | null {
-  if (patterns.length === 0) return null;
-  const root = newNode();
-  for (const p of patterns) {
-    let node = root;
-    const lead = p.pattern.lead;
-    for (let i = 1; i < lead.length; i++) {
-      const d = lead.charCodeAt(i) - 48;
-      node = node.next[d] ??= newNode();
-    }
-    (node.here ??= []).push(p);
-  }
-  return root;
 }
 
 /** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
@@ -523,17 +492,10 @@ export class ScreeningIndex {
       const hit = state.prefixes.get(n.slice(0, len));
       if (hit !== undefined) (out ??= []).push(...hit);
     }
-    const trie = state.patternTrie;
-    if (trie === null || n.charCodeAt(0) !== 43 /* + */) return out ?? NO_ENTRIES;
-    let node: PatternNode = trie;
+    const set = state.patternSet;
+    if (set === null) return out ?? NO_ENTRIES;
     const prefixCount = out?.length ?? 0;
-    for (let i = 1; i < n.length; i++) {
-      const next = node.next[n.charCodeAt(i) - 48];
-      if (next === undefined) break;
-      node = next;
-      const here = node.here;
-      if (here !== null) for (const p of here) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
-    }
+    out = set.collect(n, out);
     // Patterns and prefixes in one precedence, the narrowest first (narrowestFirst); only when a
     // pattern matched, so an org without patterns pays nothing.
     if (out !== undefined && out.length > 1 && out.length > prefixCount) {
@@ -626,7 +588,7 @@ export class ScreeningIndex {
       prefixes: new Map(),
       prefixLengths: [],
       patterns: [],
-      patternTrie: null,
+      patternSet: null,
       unidentified: [],
       allowlistOnly,
       contactNumbers,
@@ -688,7 +650,7 @@ export class ScreeningIndex {
     state.prefixes = prefixes;
     state.prefixLengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
     state.patterns = patterns;
-    state.patternTrie = patternTrieOf(patterns);
+    state.patternSet = PatternSet.of(patterns);
     state.unidentified = unidentified;
     if (scoped) state.didScoped = true;
   }
