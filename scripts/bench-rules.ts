@@ -6,7 +6,8 @@
  * sibling DID (as bench:core's addRules). The same mix (half cached blocked numbers, half unseen)
  * is screened with `screenSync`, alternating org by org 41 times; printed: each side's median rate
  * and the median of the 41 paired ratios (rules / plain). AB_NO_PAT=1 or AB_NO_DID=1 leave out
- * one half of the rules.
+ * one half of the rules. With `--json` it prints the figures as one JSON line instead (bench:core
+ * runs it so, as a child process, for its "rules cost" rows).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,9 +107,12 @@ async function main() {
       [...x].sort((a, b) => a - b),
       Math.floor(x.length / 2),
     );
-  console.log(
-    `plain ${med(ra).toFixed(0)}/s rules ${med(rb).toFixed(0)}/s ratio ${(med(rb) / med(ra)).toFixed(3)} median pair ratio ${med(pairs).toFixed(3)}`,
-  );
+  if (process.argv.includes('--json'))
+    process.stdout.write(JSON.stringify({ plain: med(ra), rules: med(rb), pairRatio: med(pairs) }) + '\n');
+  else
+    console.log(
+      `plain ${med(ra).toFixed(0)}/s rules ${med(rb).toFixed(0)}/s ratio ${(med(rb) / med(ra)).toFixed(3)} median pair ratio ${med(pairs).toFixed(3)}`,
+    );
   await daemon.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -61,6 +61,12 @@ export interface OrgState {
    * between them (a false true costs one parse per call, a false false a wrong verdict).
    */
   didScoped: boolean;
+  /**
+   * Whether any prefix or pattern entry of the org is an allow entry. When none is, a number whose
+   * one exact entry is an enforced whole-org block is decided by it, whatever prefixes and patterns
+   * it matches (decide: allow > exact > prefix and pattern), and the call path skips them.
+   */
+  allowRules: boolean;
   /** The DID text adapters send (`to`) → what a verdict needs of it, for didScoped orgs. Bounded. */
   didForms: Map<string, DidCall>;
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
@@ -242,7 +248,7 @@ export class ScreeningIndex {
    * number whose full entries are not cached is answered from its summary (same action, rule and
    * expiry; no name or reason) and its full entries are read in the background for the next call.
    */
-  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Matches {
+  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null, forVerdict = false): Matches {
     const only = call === null ? null : call.allowlistOnly;
     if (subject.kind === 'unidentified') {
       return {
@@ -259,6 +265,12 @@ export class ScreeningIndex {
     let exact: readonly EntryView[] = NO_ENTRIES;
     const key = numberKey(n);
     const meta = state.keys.get(key);
+    // `forVerdict` (the call path's screenSync): prefixes and patterns are not looked up when they
+    // cannot change the verdict: the number's one exact entry (a summary: enforced, every DID) is a
+    // block that never expires (extra 0) and the org has no allow prefix or pattern that could beat
+    // it. Replays (what-if) take every match: they take entries away before deciding.
+    const decided =
+      forVerdict && meta >= 0 && ((meta % 4) & ALLOW_BIT) === 0 && !state.allowRules && state.keys.extra() === 0;
     if (meta === COMPLEX) {
       this.cacheHits++;
       exact = state.complex.get(key) ?? NO_ENTRIES;
@@ -277,7 +289,7 @@ export class ScreeningIndex {
     }
     return {
       exact,
-      prefixes: this.prefixMatches(state, n),
+      prefixes: decided ? NO_ENTRIES : this.prefixMatches(state, n),
       unidentified: state.unidentified,
       protection,
       allowlistOnly: only,
@@ -594,6 +606,7 @@ export class ScreeningIndex {
       contactNumbers,
       // Exact entries scoped to DIDs live among the complex ones (kept across an org reload).
       didScoped: allowlistOnly.size > 0 || ('scoped' in loaded ? loaded.scoped : loaded.didScoped),
+      allowRules: false,
       didForms: new Map(),
       generation: previous?.generation ?? ++this.generations,
       cache: previous?.cache ?? this.newCache(),
@@ -628,8 +641,10 @@ export class ScreeningIndex {
     const patterns: PatternEntry[] = [];
     const unidentified: EntryView[] = [];
     let scoped = false;
+    let allowRules = false;
     for (const r of rows) {
       const base = toEntryView(r);
+      if (base.list === 'allow' && base.kind !== 'unidentified') allowRules = true;
       if (base.dids !== null && base.dids !== undefined) scoped = true;
       if (r.kind === 'unidentified') unidentified.push(base);
       else if (r.kind === 'pattern') {
@@ -653,6 +668,7 @@ export class ScreeningIndex {
     state.patternSet = PatternSet.of(patterns);
     state.unidentified = unidentified;
     if (scoped) state.didScoped = true;
+    state.allowRules = allowRules;
   }
 
   /**
