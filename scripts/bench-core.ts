@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
@@ -322,6 +322,12 @@ async function main(): Promise<void> {
 
     const stats = ctx.index.stats();
     await daemon.stop();
+
+    // ---- what issue #16's rules cost a verdict: with and without, paired in one process ----
+    const cost = await rulesCost();
+    report('verdicts/s, no rules (bench-rules: 5,000 blocked, half cached, half unseen)', cost.plain, '/s', null, true);
+    report('verdicts/s, same mix, 80 patterns and per-DID lists in use', cost.rules, '/s', null, true);
+    report('rules / no rules (median of 41 paired ratios)', cost.pairRatio, '×', 0.9, true, 3);
     log(
       `(sink ${sink}; index: ${stats.keys} keys, ${(stats.keyBytes / 1048576).toFixed(0)} MiB key table, LRU ${stats.cacheSize})`,
     );
@@ -329,6 +335,26 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * scripts/bench-rules in a child process (its own heap, after the daemon above stopped): two orgs
+ * with the same 5,000 blocked numbers, one also with issue #16's rules, screened in alternation.
+ */
+function rulesCost(): Promise<{ plain: number; rules: number; pairRatio: number }> {
+  const script = join(here, `bench-rules${extname(fileURLToPath(import.meta.url))}`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, '--json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`bench-rules exited ${String(code)}`));
+      else resolvePromise(JSON.parse(out.trim()) as { plain: number; rules: number; pairRatio: number });
+    });
+  });
 }
 
 /**
@@ -437,6 +463,12 @@ How each is measured:
 - **latency**: 100,000 \`await screen()\` calls each timed alone; mix of 40 % cached, 10 % listed-but-not-cached
   (one indexed SQLite read on the reader connection), 50 % never seen. The p99 target (1 ms) is the design's
   "well under a millisecond".
+- **rules cost**: \`scripts/bench-rules.ts\` in its own process: two organisations with the same 5,000 blocked
+  numbers and prefix, one also with issue #16's rules (80 patterns, 50 entries and a prefix scoped to the DID
+  called, an allowlist-only sibling DID); the same mix (half cached blocked numbers, half unseen) screened with
+  \`screenSync\`, 100,000 verdicts per side, the sides alternating 41 times. The ratio is the median of the 41
+  paired ratios (a shared machine slows both sides of a pair alike); the target is issue #16's "no slower
+  than today by more than 10 %".
 - **start to ready**: \`new Daemon(...).start()\` on the 1M-row database: open, migrate check, load the key set.
 - **memory**: \`process.memoryUsage().rss\` after two forced GCs with the daemon loaded (the benchmark's own
   arrays released).

@@ -69,7 +69,7 @@ export class Screener {
       state,
       subject,
       call === null ? null : call.did,
-      this.index.lookupSync(state, subject, call),
+      this.index.lookupSync(state, subject, call, true),
     );
   }
 

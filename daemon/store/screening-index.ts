@@ -19,13 +19,8 @@ import { LRUCache } from 'lru-cache';
 import type { Matches, Protection } from '../core/decide.js';
 import { emergencyNumbers } from '../core/emergency-numbers.js';
 import type { BlockMode, EntryView } from '../core/entry.js';
-import {
-  compilePattern,
-  narrowestFirst,
-  patternMatches,
-  prefixBreadth,
-  type CompiledPattern,
-} from '../core/number-pattern.js';
+import { compilePattern, narrowestFirst, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
+import { PatternSet } from '../core/pattern-set.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
@@ -49,12 +44,12 @@ export interface OrgState {
   /** Pattern entries (wildcards, ranges), in load order. */
   patterns: PatternEntry[];
   /**
-   * The same, filed in a digit trie by their lead (the characters every match starts with): a
-   * lookup walks the number's digits once and tests only patterns whose lead it has. Slicing the
-   * number at each lead length and hashing each slice, as prefixes do, cost ~40 % of a verdict with
-   * 80 patterns of 8 lead lengths. null when the org has no patterns.
+   * The same, filed by their lead (core/pattern-set.ts): a lookup walks the number's digits once
+   * and tests only patterns whose lead it has. Slicing the number at each lead length and hashing
+   * each slice, as prefixes do, cost ~40 % of a verdict with 80 patterns of 8 lead lengths. null
+   * when the org has no patterns.
    */
-  patternTrie: PatternNode | null;
+  patternSet: PatternSet<EntryView> | null;
   unidentified: EntryView[];
   /** The org's allowlist-only DIDs (E.164) → what callers who are not allowed get. */
   allowlistOnly: ReadonlyMap<string, BlockMode>;
@@ -66,8 +61,20 @@ export interface OrgState {
    * between them (a false true costs one parse per call, a false false a wrong verdict).
    */
   didScoped: boolean;
+  /**
+   * Whether any prefix or pattern entry of the org is an allow entry. When none is, a number whose
+   * one exact entry is an enforced whole-org block is decided by it, whatever prefixes and patterns
+   * it matches (decide: allow > exact > prefix and pattern), and the call path skips them.
+   */
+  allowRules: boolean;
   /** The DID text adapters send (`to`) → what a verdict needs of it, for didScoped orgs. Bounded. */
   didForms: Map<string, DidCall>;
+  /**
+   * The last `to` read and its DidCall: a site's calls mostly go to one DID, and comparing the text
+   * costs less than hashing it into didForms (~half of didOf's time). '' = none yet.
+   */
+  lastDidText: string;
+  lastDid: DidCall;
   /** Bumped when the key set is rebuilt wholesale (and the org's LRU replaced). */
   generation: number;
   /**
@@ -137,32 +144,6 @@ const NO_DID: DidCall = Object.freeze({ did: null, allowlistOnly: null });
 export interface PatternEntry {
   readonly pattern: CompiledPattern;
   readonly entry: EntryView;
-}
-
-/** A node of the pattern trie: one digit further into the lead. */
-export interface PatternNode {
-  /** By digit (0–9). */
-  readonly next: Array<PatternNode | undefined>;
-  /** Patterns whose lead ends here. */
-  here: PatternEntry[] | null;
-}
-
-const newNode = (): PatternNode => ({ next: new Array<PatternNode | undefined>(10).fill(undefined), here: null });
-
-/** Files patterns (leads are "+digits") in a trie rooted at "+". */
-function patternTrieOf(patterns: readonly PatternEntry[]): PatternNode | null {
-  if (patterns.length === 0) return null;
-  const root = newNode();
-  for (const p of patterns) {
-    let node = root;
-    const lead = p.pattern.lead;
-    for (let i = 1; i < lead.length; i++) {
-      const d = lead.charCodeAt(i) - 48;
-      node = node.next[d] ??= newNode();
-    }
-    (node.here ??= []).push(p);
-  }
-  return root;
 }
 
 /** An exact entry the key map can summarise: enforced, whole-org (else its full entries are kept). */
@@ -273,7 +254,7 @@ export class ScreeningIndex {
    * number whose full entries are not cached is answered from its summary (same action, rule and
    * expiry; no name or reason) and its full entries are read in the background for the next call.
    */
-  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null): Matches {
+  lookupSync(state: OrgState, subject: ParsedCaller, call: DidCall | null = null, forVerdict = false): Matches {
     const only = call === null ? null : call.allowlistOnly;
     if (subject.kind === 'unidentified') {
       return {
@@ -290,6 +271,12 @@ export class ScreeningIndex {
     let exact: readonly EntryView[] = NO_ENTRIES;
     const key = numberKey(n);
     const meta = state.keys.get(key);
+    // `forVerdict` (the call path's screenSync): prefixes and patterns are not looked up when they
+    // cannot change the verdict: the number's one exact entry (a summary: enforced, every DID) is a
+    // block that never expires (extra 0) and the org has no allow prefix or pattern that could beat
+    // it. Replays (what-if) take every match: they take entries away before deciding.
+    const decided =
+      forVerdict && meta >= 0 && ((meta % 4) & ALLOW_BIT) === 0 && !state.allowRules && state.keys.extra() === 0;
     if (meta === COMPLEX) {
       this.cacheHits++;
       exact = state.complex.get(key) ?? NO_ENTRIES;
@@ -308,7 +295,7 @@ export class ScreeningIndex {
     }
     return {
       exact,
-      prefixes: this.prefixMatches(state, n),
+      prefixes: decided ? NO_ENTRIES : this.prefixMatches(state, n),
       unidentified: state.unidentified,
       protection,
       allowlistOnly: only,
@@ -322,6 +309,7 @@ export class ScreeningIndex {
    */
   didOf(state: OrgState, to: string, parse: (raw: string, region: string) => string): DidCall | null {
     if (!state.didScoped) return null;
+    if (to === state.lastDidText) return state.lastDid;
     let d = state.didForms.get(to);
     if (d === undefined) {
       const did = parse(to, state.org.policy.region);
@@ -330,6 +318,8 @@ export class ScreeningIndex {
       if (state.didForms.size >= 1024) state.didForms.clear();
       state.didForms.set(to, d);
     }
+    state.lastDidText = to;
+    state.lastDid = d;
     return d;
   }
 
@@ -523,17 +513,10 @@ export class ScreeningIndex {
       const hit = state.prefixes.get(n.slice(0, len));
       if (hit !== undefined) (out ??= []).push(...hit);
     }
-    const trie = state.patternTrie;
-    if (trie === null || n.charCodeAt(0) !== 43 /* + */) return out ?? NO_ENTRIES;
-    let node: PatternNode = trie;
+    const set = state.patternSet;
+    if (set === null) return out ?? NO_ENTRIES;
     const prefixCount = out?.length ?? 0;
-    for (let i = 1; i < n.length; i++) {
-      const next = node.next[n.charCodeAt(i) - 48];
-      if (next === undefined) break;
-      node = next;
-      const here = node.here;
-      if (here !== null) for (const p of here) if (patternMatches(p.pattern, n)) (out ??= []).push(p.entry);
-    }
+    out = set.collect(n, out);
     // Patterns and prefixes in one precedence, the narrowest first (narrowestFirst); only when a
     // pattern matched, so an org without patterns pays nothing.
     if (out !== undefined && out.length > 1 && out.length > prefixCount) {
@@ -626,13 +609,16 @@ export class ScreeningIndex {
       prefixes: new Map(),
       prefixLengths: [],
       patterns: [],
-      patternTrie: null,
+      patternSet: null,
       unidentified: [],
       allowlistOnly,
       contactNumbers,
       // Exact entries scoped to DIDs live among the complex ones (kept across an org reload).
       didScoped: allowlistOnly.size > 0 || ('scoped' in loaded ? loaded.scoped : loaded.didScoped),
+      allowRules: false,
       didForms: new Map(),
+      lastDidText: '',
+      lastDid: NO_DID,
       generation: previous?.generation ?? ++this.generations,
       cache: previous?.cache ?? this.newCache(),
     };
@@ -666,8 +652,10 @@ export class ScreeningIndex {
     const patterns: PatternEntry[] = [];
     const unidentified: EntryView[] = [];
     let scoped = false;
+    let allowRules = false;
     for (const r of rows) {
       const base = toEntryView(r);
+      if (base.list === 'allow' && base.kind !== 'unidentified') allowRules = true;
       if (base.dids !== null && base.dids !== undefined) scoped = true;
       if (r.kind === 'unidentified') unidentified.push(base);
       else if (r.kind === 'pattern') {
@@ -688,9 +676,10 @@ export class ScreeningIndex {
     state.prefixes = prefixes;
     state.prefixLengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
     state.patterns = patterns;
-    state.patternTrie = patternTrieOf(patterns);
+    state.patternSet = PatternSet.of(patterns);
     state.unidentified = unidentified;
     if (scoped) state.didScoped = true;
+    state.allowRules = allowRules;
   }
 
   /**
