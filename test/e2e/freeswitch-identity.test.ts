@@ -59,7 +59,9 @@ t.test('attestation through a real FreeSWITCH', { skip: skip ?? false }, async (
     );
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(e?.headers ?? {}))
-      if (/verstat|remote-party|p-asserted|full_from|from_user|^Caller-Caller-ID-Number$|sip_i_|sip_h_|privacy/i.test(k))
+      if (
+        /verstat|remote-party|p-asserted|full_from|from_user|^Caller-Caller-ID-Number$|sip_i_|sip_h_|privacy/i.test(k)
+      )
         out[k] = v;
     return out;
   };

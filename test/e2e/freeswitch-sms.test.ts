@@ -67,11 +67,7 @@ const carrierSms = (caller: string, text: string): ReturnType<typeof runSipp> =>
     did: '+15550100',
     text,
   });
-const verstatSms = (
-  caller: string,
-  verstat: string,
-  where: 'from' | 'pai' = 'from',
-): ReturnType<typeof runSipp> =>
+const verstatSms = (caller: string, verstat: string, where: 'from' | 'pai' = 'from'): ReturnType<typeof runSipp> =>
   runSipp({
     scenario: `fs-carrier-message-verstat-${where}.xml`,
     remote: fs.FS.sip,
@@ -92,7 +88,12 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
   await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
   await s.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
   await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-  await s.blocklist.allow('demo', { kind: 'exact', number: BANK }, { name: 'Bank', requireAttestation: true }, cliActor);
+  await s.blocklist.allow(
+    'demo',
+    { kind: 'exact', number: BANK },
+    { name: 'Bank', requireAttestation: true },
+    cliActor,
+  );
   const orgId = (await s.orgs.require('demo')).id;
   // Reads what the daemon process held, from the same database file.
   const held = new QuarantineService(s.db, s.audit, s.clock, null);
@@ -208,7 +209,9 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     const fired = await events.waitFor((e) => e.headers['from_user']?.startsWith(UNVERIFIED) === true);
     t.comment(
       `MESSAGE event from sofia: ${JSON.stringify(
-        Object.fromEntries(Object.entries(fired?.headers ?? {}).filter(([k]) => /from|verstat|asserted|sip_h_/i.test(k))),
+        Object.fromEntries(
+          Object.entries(fired?.headers ?? {}).filter(([k]) => /from|verstat|asserted|sip_h_/i.test(k)),
+        ),
       )}`,
     );
 
@@ -252,9 +255,18 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
     await until(async () => (await query()).some((r) => r.from_raw === UNVERIFIED_PAI), 10_000);
     const rows = await query();
     t.comment(JSON.stringify(rows));
-    t.match(rows.find((r) => r.from_raw === UNVERIFIED), { action: 'quarantine', attestation: 'failed' });
-    t.match(rows.find((r) => r.from_raw === BANK && r.action === 'allow'), { attestation: 'passed-A' });
-    t.match(rows.find((r) => r.from_raw === UNVERIFIED_PAI), { action: 'allow', attestation: null });
+    t.match(
+      rows.find((r) => r.from_raw === UNVERIFIED),
+      { action: 'quarantine', attestation: 'failed' },
+    );
+    t.match(
+      rows.find((r) => r.from_raw === BANK && r.action === 'allow'),
+      { attestation: 'passed-A' },
+    );
+    t.match(
+      rows.find((r) => r.from_raw === UNVERIFIED_PAI),
+      { action: 'allow', attestation: null },
+    );
   });
 
   await t.test('the daemon SIGKILLed: FreeSWITCH’s watchdog task switches screening off by itself', async (t) => {

@@ -86,33 +86,45 @@ t.test(
   },
 );
 
-t.test('readCall: a verstat in the From only, as sofia 1.10.12 really hands it (recorded on the real FreeSWITCH)', async (t) => {
-  // fs-inbound-call-verstat-from.xml: sofia cut the user parameters off sip_full_from (the From was
-  // the identity it took the caller ID from); sip_from_user kept them.
-  const fromOnly = {
-    'Caller-Caller-ID-Number': '+15557780001',
-    'Caller-Privacy-Hide-Number': 'false',
-    variable_sip_from_user: '+15557780001;verstat=TN-Validation-Failed',
-    variable_sip_from_user_stripped: '15557780001;verstat=TN-Validation-Failed',
-    variable_sip_full_from: '<sip:+15557780001@127.0.0.2:5060;user=phone>;tag=18420SIPpTag001',
-  };
-  t.match(readCall(fromOnly), { from: '+15557780001', withheld: false, attestation: { status: 'failed', level: null } });
-  // fs-inbound-call-verstat-conflict.xml: the PAI took the cut, the From kept its verstat; the PAI's wins.
-  const conflict = {
-    'Caller-Caller-ID-Number': '+15557780001',
-    variable_sip_from_user: '+15557780001;verstat=TN-Validation-Failed',
-    'variable_sip_P-Asserted-Identity': '+15557780001;verstat=TN-Validation-Passed',
-    variable_sip_full_from: '<sip:+15557780001;verstat=TN-Validation-Failed@127.0.0.2:5060;user=phone>;tag=18424SIPpTag001',
-  };
-  t.match(readCall(conflict), { from: '+15557780001', attestation: { status: 'passed', level: null } }, 'the PAI wins');
-  // fs-inbound-call-verstat-rpid.xml: the Remote-Party-ID whole; its verstat is not read.
-  const rpid = {
-    'Caller-Caller-ID-Number': '+15557780001',
-    variable_sip_from_user: 'gateway',
-    'variable_sip_Remote-Party-ID':
-      '<sip:+15557780001;verstat=TN-Validation-Failed@127.0.0.2;user=phone>;party=calling;screen=yes;privacy=off',
-    variable_sip_full_from: '<sip:gateway@127.0.0.2:5060>;tag=18423SIPpTag001',
-  };
-  t.match(readCall(rpid), { from: '+15557780001', withheld: false });
-  t.equal(readCall(rpid).attestation, undefined);
-});
+t.test(
+  'readCall: a verstat in the From only, as sofia 1.10.12 really hands it (recorded on the real FreeSWITCH)',
+  async (t) => {
+    // fs-inbound-call-verstat-from.xml: sofia cut the user parameters off sip_full_from (the From was
+    // the identity it took the caller ID from); sip_from_user kept them.
+    const fromOnly = {
+      'Caller-Caller-ID-Number': '+15557780001',
+      'Caller-Privacy-Hide-Number': 'false',
+      variable_sip_from_user: '+15557780001;verstat=TN-Validation-Failed',
+      variable_sip_from_user_stripped: '15557780001;verstat=TN-Validation-Failed',
+      variable_sip_full_from: '<sip:+15557780001@127.0.0.2:5060;user=phone>;tag=18420SIPpTag001',
+    };
+    t.match(readCall(fromOnly), {
+      from: '+15557780001',
+      withheld: false,
+      attestation: { status: 'failed', level: null },
+    });
+    // fs-inbound-call-verstat-conflict.xml: the PAI took the cut, the From kept its verstat; the PAI's wins.
+    const conflict = {
+      'Caller-Caller-ID-Number': '+15557780001',
+      variable_sip_from_user: '+15557780001;verstat=TN-Validation-Failed',
+      'variable_sip_P-Asserted-Identity': '+15557780001;verstat=TN-Validation-Passed',
+      variable_sip_full_from:
+        '<sip:+15557780001;verstat=TN-Validation-Failed@127.0.0.2:5060;user=phone>;tag=18424SIPpTag001',
+    };
+    t.match(
+      readCall(conflict),
+      { from: '+15557780001', attestation: { status: 'passed', level: null } },
+      'the PAI wins',
+    );
+    // fs-inbound-call-verstat-rpid.xml: the Remote-Party-ID whole; its verstat is not read.
+    const rpid = {
+      'Caller-Caller-ID-Number': '+15557780001',
+      variable_sip_from_user: 'gateway',
+      'variable_sip_Remote-Party-ID':
+        '<sip:+15557780001;verstat=TN-Validation-Failed@127.0.0.2;user=phone>;party=calling;screen=yes;privacy=off',
+      variable_sip_full_from: '<sip:gateway@127.0.0.2:5060>;tag=18423SIPpTag001',
+    };
+    t.match(readCall(rpid), { from: '+15557780001', withheld: false });
+    t.equal(readCall(rpid).attestation, undefined);
+  },
+);

@@ -468,25 +468,28 @@ t.test('an agent’s own message (outbound) carries no attestation: a verstat in
   t.equal(inbound.attestation, undefined, 'a verstat in the display name attests nothing');
 });
 
-t.test('readChatMessage: what sofia puts in a MESSAGE event — from_full, and sip_h_ X-/P- headers it does not parse', async (t) => {
-  const read = (over: Record<string, string>) =>
-    readChatMessage({ headers: chatplanMessage(over), body: '' }, 'callscreen');
-  t.match(
-    read({
-      from_user: '+15558880004;verstat=TN-Validation-Passed',
-      from_full: '<sip:+15558880004;verstat=TN-Validation-Passed@c;user=phone>;tag=1',
-      'sip_h_X-Attestation-Info': 'B',
-    }),
-    { from: '+15558880004', attestation: { status: 'passed', level: 'B' } },
-    'a level from X-Attestation-Info when verstat has none',
-  );
-  t.match(
-    read({
-      from_user: '+15558880005',
-      from_full: '<sip:+15558880005;verstat=TN-Validation-Failed@c>;tag=1',
-      'sip_h_P-Asserted-Identity': '<sip:+15558880005;verstat=TN-Validation-Passed-A@c>',
-    }),
-    { attestation: { status: 'passed', level: 'A' } },
-    'a PAI, where sofia passes one, outranks the From (the core precedence)',
-  );
-});
+t.test(
+  'readChatMessage: what sofia puts in a MESSAGE event — from_full, and sip_h_ X-/P- headers it does not parse',
+  async (t) => {
+    const read = (over: Record<string, string>) =>
+      readChatMessage({ headers: chatplanMessage(over), body: '' }, 'callscreen');
+    t.match(
+      read({
+        from_user: '+15558880004;verstat=TN-Validation-Passed',
+        from_full: '<sip:+15558880004;verstat=TN-Validation-Passed@c;user=phone>;tag=1',
+        'sip_h_X-Attestation-Info': 'B',
+      }),
+      { from: '+15558880004', attestation: { status: 'passed', level: 'B' } },
+      'a level from X-Attestation-Info when verstat has none',
+    );
+    t.match(
+      read({
+        from_user: '+15558880005',
+        from_full: '<sip:+15558880005;verstat=TN-Validation-Failed@c>;tag=1',
+        'sip_h_P-Asserted-Identity': '<sip:+15558880005;verstat=TN-Validation-Passed-A@c>',
+      }),
+      { attestation: { status: 'passed', level: 'A' } },
+      'a PAI, where sofia passes one, outranks the From (the core precedence)',
+    );
+  },
+);

@@ -363,11 +363,7 @@ t.test(
       'verstat failed in the PAI: held and refused like any blocked message',
     );
     t.equal(
-      await send(
-        '+15558880002;verstat=TN-Validation-Failed',
-        {},
-        'failed-from',
-      ),
+      await send('+15558880002;verstat=TN-Validation-Failed', {}, 'failed-from'),
       '603',
       'verstat failed in the From user part: held',
     );
@@ -405,7 +401,11 @@ t.test(
     const recent = org ? await r.ctx.recorder.recent(org.org.id, 10) : [];
     t.ok(
       recent.some(
-        (x) => x.channel === 'sms' && x.attestation === 'failed' && x.rule_kind === 'attestation' && x.action === 'quarantine',
+        (x) =>
+          x.channel === 'sms' &&
+          x.attestation === 'failed' &&
+          x.rule_kind === 'attestation' &&
+          x.action === 'quarantine',
       ),
       'recorded as an SMS with its attestation and the attestation rule',
     );
