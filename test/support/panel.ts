@@ -179,7 +179,7 @@ export function postForm(
   app: FastifyInstance,
   who: Session,
   url: string,
-  form: FormFields | FieldPairs,
+  form: FormFields | FieldPairs = {},
 ): Promise<LightMyRequestResponse> {
   const body = new URLSearchParams({ org: 'acme', _csrf: who.csrf });
   const pairs = isPairs(form) ? form : Object.entries(form).flatMap(([k, v]) => [v].flat().map((x) => [k, x] as const));
