@@ -50,7 +50,11 @@ t.test('a caller presenting an own DID: voicemail unless attested (default on)',
     'allow',
     'an agent dialling an own DID is not screened for it',
   );
-  t.equal(decide(input({ matches: { ...NO_MATCHES, protection: 'emergency' } })).action, 'allow', 'emergency numbers never');
+  t.equal(
+    decide(input({ matches: { ...NO_MATCHES, protection: 'emergency' } })).action,
+    'allow',
+    'emergency numbers never',
+  );
 });
 
 t.test('failed verification: the org’s action, below the list', async (t) => {
@@ -105,7 +109,9 @@ t.test('an allow entry "only when attested"', async (t) => {
   );
   t.match(decide(input({ matches: m, attestation: PASSED_B })), { action: 'reject' }, 'B is not enough');
   t.match(
-    decide(input({ matches: { ...NO_MATCHES, exact: [bank] }, attestation: FAILED }, { attestationFailed: 'voicemail' })),
+    decide(
+      input({ matches: { ...NO_MATCHES, exact: [bank] }, attestation: FAILED }, { attestationFailed: 'voicemail' }),
+    ),
     { action: 'voicemail', rule: { kind: 'attestation' } },
   );
   t.match(
