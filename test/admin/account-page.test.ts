@@ -1,18 +1,6 @@
 /** The panel's Account page: tokens (create shown once, list with last use, revoke) and password change. */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
-import { PASSWORD, signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function form(app: FastifyInstance, who: Creds, url: string, fields: Record<string, string>) {
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ org: 'acme', _csrf: who.csrf, ...fields }).toString(),
-  });
-}
+import { PASSWORD, postForm as form, signIn, startPanel } from '../support/panel.js';
 
 t.test('an agent makes, sees and revokes a token, and changes their password, from the panel', async (t) => {
   const { app } = await startPanel(t);

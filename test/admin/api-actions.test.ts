@@ -5,19 +5,7 @@
  * that name what was wrong, and what the daemon's screening does afterwards.
  */
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
-}
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
 t.test('orgs and DIDs: get one org; add and remove DIDs (admins); settings incl. region and name', async (t) => {
   const { app, ctx } = await startPanel(t);

@@ -5,21 +5,10 @@
  * import with dry run and per-row errors, export, and calls filtered by verdict and number.
  */
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { signIn, startPanel } from '../support/panel.js';
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
-type Creds = { cookie: string; csrf: string };
 /** GET …/calls, as far as these tests read it. */
 type CallsAnswer = { calls: { number: string }[] };
-
-function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
-}
 
 t.test(
   'bulk unblock: by id, all or nothing; all matching a search; a contact with held messages refuses',

@@ -2,18 +2,8 @@
 // settings read by anyone in the org, changed by admins with values checked by the schema; block
 // requests listed for admins and supervisors, approved or declined by admins only.
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
 import { AUTO_ACTOR } from '../../daemon/services/flood-holds.js';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-const call = (app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) =>
-  app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
 t.test('flood settings and block requests over the API, by role', async (t) => {
   const { app, ctx } = await startPanel(t);

@@ -4,20 +4,9 @@
  * minimum — each with the roles that may use it, and what the daemon's screening does afterwards.
  */
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { ScreenRequest } from '../../daemon/core/screen-request.js';
-import { signIn, startPanel } from '../support/panel.js';
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
-type Creds = { cookie: string; csrf: string };
-
-function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
-}
 const call1 = (from: string, to = '+12125550100'): ScreenRequest => ({
   org: 'acme',
   channel: 'call',

@@ -1,18 +1,6 @@
 /** GET /api/v1/orgs/:org/stale and POST …/stale/clean (issue #16): the report, the dry run, admins only for the clean-up. */
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
-}
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
 t.test('stale report and clean-up through the API', async (t) => {
   const { app, ctx, ids } = await startPanel(t);

@@ -4,20 +4,8 @@
  * it is confirmed; the roles a save needs are the roles a preview needs.
  */
 import t from 'tap';
-import type { FastifyInstance, InjectOptions } from 'fastify';
 import { recordCalls } from '../support/call-records.js';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function call(app: FastifyInstance, who: Creds, method: InjectOptions['method'], url: string, payload?: unknown) {
-  return app.inject({
-    method,
-    url,
-    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
-    ...(payload !== undefined ? { payload: payload as object } : {}),
-  });
-}
+import { apiCall as call, signIn, startPanel } from '../support/panel.js';
 
 t.test('what-if figures; a broad block is refused with them until confirmed', async (t) => {
   const { app, ctx, clock } = await startPanel(t);

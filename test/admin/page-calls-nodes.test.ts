@@ -1,39 +1,12 @@
 // Recent calls and the dashboard with several nodes on one PostgreSQL (issue #15): a Node column and
 // each node's totals only then; a single-node site's pages are unchanged.
 import t from 'tap';
-import { permissionsFor } from '../../daemon/admin/access-policy.js';
-import type { Frame } from '../../daemon/admin/page-layout.js';
 import { renderCallsPage } from '../../daemon/admin/page-calls.js';
 import { renderDashboard } from '../../daemon/admin/page-views.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import type { Org } from '../../daemon/store/rows.js';
+import { adminFrame } from '../support/page-frame.js';
 
-const org: Org = {
-  id: 1,
-  slug: 'acme',
-  name: 'Acme',
-  createdAt: 0,
-  policy: {
-    region: 'US',
-    outboundPolicy: 'warn',
-    rejectCode: 603,
-    defaultMode: 'reject',
-    agentsMayBlock: false,
-    attestationFailed: 'allow',
-    ownDidUnattested: 'voicemail',
-    standinsUnidentified: false,
-  },
-};
-const user = { id: 1, name: 'alice', role: 'admin' as const, disabled: false, orgs: ['acme'], roles: {} };
-const frame: Frame = {
-  title: 'Recent calls',
-  user,
-  csrf: 'x',
-  org,
-  orgs: [org],
-  perms: permissionsFor(user, org),
-  path: '/calls',
-};
+const frame = adminFrame('Recent calls', '/calls');
 const row = (id: number, node?: string): ScreenedRow => ({
   id,
   at: 1_764_900_000_000 + id,

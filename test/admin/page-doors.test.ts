@@ -5,22 +5,8 @@
  * nothing and a large pasted file is accepted, export needs only `view`, times carry UTC.
  */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { cliActor } from '../support/harness.js';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string | string[]>) {
-  const body = new URLSearchParams({ org: 'acme', _csrf: who.csrf });
-  for (const [k, v] of Object.entries(form)) for (const x of [v].flat()) body.append(k, x);
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: body.toString(),
-  });
-}
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
 const valueOf = (body: string, id: string) =>
   new RegExp(`id="${id}"[^>]*value="([^"]*)"`).exec(body)?.[1] ??

@@ -5,20 +5,9 @@
  */
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { signIn, startPanel } from '../support/panel.js';
+import { postForm as post, signIn, startPanel, type Session } from '../support/panel.js';
 
-type Creds = { cookie: string; csrf: string };
-
-function post(app: FastifyInstance, who: Creds, url: string, form: Array<[string, string]>) {
-  const body = new URLSearchParams([['org', 'acme'], ['_csrf', who.csrf], ...form]);
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: body.toString(),
-  });
-}
-const get = (app: FastifyInstance, who: Creds, url: string) =>
+const get = (app: FastifyInstance, who: Session, url: string) =>
   app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
 
 /** Every field of the form as a browser posts it (unticked checkboxes absent). */

@@ -3,20 +3,8 @@
  * error next to its field (with the API's status); the one Block form; the allow-list page.
  */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { cliActor } from '../support/harness.js';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string>) {
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ org: 'acme', _csrf: who.csrf, ...form }).toString(),
-  });
-}
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
 /** The `<input>` (or select/textarea start tag) with this id. */
 function tagOf(body: string, id: string): string {

@@ -1,6 +1,6 @@
 /** The HTML panel through inject(): sign-in form, escaping of stored text, CSP, form CSRF, role-aware pages. */
 import t from 'tap';
-import { PASSWORD, signIn, startPanel } from '../support/panel.js';
+import { PASSWORD, postForm as post, signIn, startPanel } from '../support/panel.js';
 
 t.test('pages need a session; the sign-in form signs in and only redirects to local paths', async (t) => {
   const { app } = await startPanel(t);
@@ -92,12 +92,7 @@ t.test('seed 000 page: columns, empty state, paging, unblock confirmation and fo
   });
   t.equal(noCsrf.statusCode, 403);
   t.match(noCsrf.body, /CSRF/);
-  const done = await app.inject({
-    method: 'POST',
-    url: `/blocked/${ids.spam}/unblock`,
-    headers: { cookie: alice.cookie },
-    payload: { org: 'acme', _csrf: alice.csrf, note: 'mistake' },
-  });
+  const done = await post(app, alice, `/blocked/${ids.spam}/unblock`, { note: 'mistake' });
   t.equal(done.statusCode, 303);
   t.equal(String(done.headers.location), `/blocked?org=acme&notice=unblocked&ref=${ids.spam}`);
   const banner = await app.inject({
@@ -159,19 +154,8 @@ t.test('every page renders for an admin; settings and block forms work', async (
     t.equal(r.statusCode, 200, path);
     t.match(r.body, /<meta name="viewport"/);
   }
-  const saved = await app.inject({
-    method: 'POST',
-    url: '/settings',
-    headers: { cookie: alice.cookie },
-    payload: {
-      org: 'acme',
-      _csrf: alice.csrf,
-      agentsMayBlock: 'on',
-      defaultMode: 'voicemail',
-      rejectCode: '486',
-      outboundPolicy: 'confirm',
-    },
-  });
+  const settings = { agentsMayBlock: 'on', defaultMode: 'voicemail', rejectCode: '486', outboundPolicy: 'confirm' };
+  const saved = await post(app, alice, '/settings', settings);
   t.equal(saved.statusCode, 303);
   const api = await app.inject({ method: 'GET', url: '/api/v1/orgs/acme/settings', headers: { cookie: alice.cookie } });
   t.same(api.json(), {
@@ -188,21 +172,11 @@ t.test('every page renders for an admin; settings and block forms work', async (
   // The identity settings (issue #16) from the same form.
   const page = await app.inject({ method: 'GET', url: '/settings?org=acme', headers: { cookie: alice.cookie } });
   t.match(page.body, /<select id="attestationFailed" name="attestationFailed"/);
-  const identity = await app.inject({
-    method: 'POST',
-    url: '/settings',
-    headers: { cookie: alice.cookie },
-    payload: {
-      org: 'acme',
-      _csrf: alice.csrf,
-      agentsMayBlock: 'on',
-      defaultMode: 'voicemail',
-      rejectCode: '486',
-      outboundPolicy: 'confirm',
-      attestationFailed: 'reject',
-      ownDidUnattested: 'allow',
-      standinsUnidentified: 'on',
-    },
+  const identity = await post(app, alice, '/settings', {
+    ...settings,
+    attestationFailed: 'reject',
+    ownDidUnattested: 'allow',
+    standinsUnidentified: 'on',
   });
   t.equal(identity.statusCode, 303);
   const api2 = await app.inject({
@@ -211,46 +185,27 @@ t.test('every page renders for an admin; settings and block forms work', async (
     headers: { cookie: alice.cookie },
   });
   t.match(api2.json(), { attestationFailed: 'reject', ownDidUnattested: 'allow', standinsUnidentified: true });
-  const refused = await app.inject({
-    method: 'POST',
-    url: '/settings',
-    headers: { cookie: alice.cookie },
-    payload: {
-      org: 'acme',
-      _csrf: alice.csrf,
-      defaultMode: 'voicemail',
-      rejectCode: '486',
-      outboundPolicy: 'confirm',
-      attestationFailed: 'maybe',
-    },
+  const refused = await post(app, alice, '/settings', {
+    defaultMode: 'voicemail',
+    rejectCode: '486',
+    outboundPolicy: 'confirm',
+    attestationFailed: 'maybe',
   });
   t.equal(refused.statusCode, 400, 'an unknown action is refused at its field');
   t.match(
     refused.body,
     /attestation_failed &quot;maybe&quot; is not one of allow, voicemail, reject <a\s+href="#attestationFailed">/,
   );
-  const blocked = await app.inject({
-    method: 'POST',
-    url: '/block',
-    headers: { cookie: alice.cookie },
-    payload: {
-      org: 'acme',
-      _csrf: alice.csrf,
-      kind: 'prefix',
-      prefix: '+1900',
-      mode: 'reject',
-      name: 'premium',
-      reason: '',
-      expires: '30d',
-    },
+  const blocked = await post(app, alice, '/block', {
+    kind: 'prefix',
+    prefix: '+1900',
+    mode: 'reject',
+    name: 'premium',
+    reason: '',
+    expires: '30d',
   });
   t.equal(blocked.statusCode, 303);
-  const bad = await app.inject({
-    method: 'POST',
-    url: '/block',
-    headers: { cookie: alice.cookie },
-    payload: { org: 'acme', _csrf: alice.csrf, kind: 'number', number: 'not a number' },
-  });
+  const bad = await post(app, alice, '/block', { kind: 'number', number: 'not a number' });
   t.equal(bad.statusCode, 400);
   t.match(bad.body, /role="alert"/);
   const assets = await app.inject({ method: 'GET', url: '/assets/panel.css' });

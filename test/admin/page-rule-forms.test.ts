@@ -6,22 +6,10 @@
  * was typed kept and nothing saved, roles, CSRF.
  */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { recordCalls } from '../support/call-records.js';
-import { signIn, startPanel } from '../support/panel.js';
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
-type Creds = { cookie: string; csrf: string };
 const DID = '+12125550100';
-
-/** A form post as a browser sends it (repeated keys for ticked checkboxes). */
-function post(app: FastifyInstance, who: Creds, url: string, form: Array<[string, string]>) {
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams([['org', 'acme'], ['_csrf', who.csrf], ...form]).toString(),
-  });
-}
 
 const inbound = (from: string, to = DID) => ({
   org: 'acme',

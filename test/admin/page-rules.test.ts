@@ -4,11 +4,20 @@
  * promotes it in one click; refused for roles that may not; CSRF required.
  */
 import t from 'tap';
-import { signIn, startPanel } from '../support/panel.js';
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
 t.test('disable and enable from the Blocked callers list', async (t) => {
   const { app, ctx, ids } = await startPanel(t);
   const [alice, sam] = [await signIn(app, 'alice'), await signIn(app, 'sam')];
+  /** What the daemon does to a call from the fixture's blocked +1 555 123 4567. */
+  const spamCall = () =>
+    ctx.screener.screenSync({
+      org: 'acme',
+      channel: 'call',
+      direction: 'inbound',
+      from: '+15551234567',
+      to: '+12125550100',
+    }).action;
   const list = await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: alice.cookie } });
   t.match(list.body, `<form method="post" action="/blocked/${ids.spam}/disable" class="inline">`);
   const samList = await app.inject({ method: 'GET', url: '/blocked?org=acme', headers: { cookie: sam.cookie } });
@@ -20,12 +29,7 @@ t.test('disable and enable from the Blocked callers list', async (t) => {
     payload: { org: 'acme' },
   });
   t.equal(noCsrf.statusCode, 403, 'CSRF token required');
-  const off = await app.inject({
-    method: 'POST',
-    url: `/blocked/${ids.spam}/disable`,
-    headers: { cookie: alice.cookie },
-    payload: { org: 'acme', _csrf: alice.csrf },
-  });
+  const off = await post(app, alice, `/blocked/${ids.spam}/disable`);
   t.equal(off.statusCode, 303, off.body);
   t.match(off.headers.location, /^\/blocked\?org=acme&notice=entry-disabled&ref=\d+$/);
   const after = await app.inject({
@@ -37,41 +41,13 @@ t.test('disable and enable from the Blocked callers list', async (t) => {
   t.match(after.body, '<span class="tag">disabled</span>');
   t.match(after.body, `action="/blocked/${ids.spam}/enable"`);
   await ctx.feed.poll();
-  t.equal(
-    ctx.screener.screenSync({
-      org: 'acme',
-      channel: 'call',
-      direction: 'inbound',
-      from: '+15551234567',
-      to: '+12125550100',
-    }).action,
-    'allow',
-  );
-  const samOff = await app.inject({
-    method: 'POST',
-    url: `/blocked/${ids.spam}/disable`,
-    headers: { cookie: sam.cookie },
-    payload: { org: 'acme', _csrf: sam.csrf },
-  });
+  t.equal(spamCall(), 'allow');
+  const samOff = await post(app, sam, `/blocked/${ids.spam}/disable`);
   t.equal(samOff.statusCode, 403);
-  const on = await app.inject({
-    method: 'POST',
-    url: `/blocked/${ids.spam}/enable`,
-    headers: { cookie: sam.cookie },
-    payload: { org: 'acme', _csrf: sam.csrf },
-  });
+  const on = await post(app, sam, `/blocked/${ids.spam}/enable`);
   t.equal(on.statusCode, 303, 'supervisors may enable (it blocks again)');
   await ctx.feed.poll();
-  t.equal(
-    ctx.screener.screenSync({
-      org: 'acme',
-      channel: 'call',
-      direction: 'inbound',
-      from: '+15551234567',
-      to: '+12125550100',
-    }).action,
-    'reject',
-  );
+  t.equal(spamCall(), 'reject');
 });
 
 t.test('an observing entry: tag, Report…, the report page and one-click Promote', async (t) => {
@@ -110,29 +86,14 @@ t.test('an observing entry: tag, Report…, the report page and one-click Promot
   );
   t.match(report.body, '<td data-label="From">+17775550001</td>');
   t.notMatch(report.body, '/promote"', 'agents may not promote (they block contacts only): no button');
-  t.match(
-    (
-      await app.inject({
-        method: 'POST',
-        url: `/blocked/${e.id}/promote`,
-        headers: { cookie: andy.cookie },
-        payload: { org: 'acme', _csrf: andy.csrf },
-      })
-    ).statusCode,
-    403,
-  );
+  t.match((await post(app, andy, `/blocked/${e.id}/promote`)).statusCode, 403);
   const adminReport = await app.inject({
     method: 'GET',
     url: `/blocked/${e.id}/report?org=acme`,
     headers: { cookie: alice.cookie },
   });
   t.match(adminReport.body, `<form method="post" action="/blocked/${e.id}/promote">`);
-  const promote = await app.inject({
-    method: 'POST',
-    url: `/blocked/${e.id}/promote`,
-    headers: { cookie: alice.cookie },
-    payload: { org: 'acme', _csrf: alice.csrf, note: 'robocalls' },
-  });
+  const promote = await post(app, alice, `/blocked/${e.id}/promote`, { note: 'robocalls' });
   t.equal(promote.statusCode, 303);
   const done = await app.inject({
     method: 'GET',

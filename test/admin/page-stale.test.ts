@@ -3,20 +3,7 @@
  * with a Confirm button), then the removal, audited; only admins see and use the clean-up.
  */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function post(app: FastifyInstance, who: Creds, url: string, form: Array<[string, string]>) {
-  const body = new URLSearchParams([['org', 'acme'], ['_csrf', who.csrf], ...form]);
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: body.toString(),
-  });
-}
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
 t.test('stale page, confirm step, clean-up', async (t) => {
   const { app, ctx } = await startPanel(t);

@@ -4,20 +4,8 @@
  * "Save anyway" button (409), which saves it; Recent calls' one-click block goes through the same step.
  */
 import t from 'tap';
-import type { FastifyInstance } from 'fastify';
 import { recordCalls } from '../support/call-records.js';
-import { signIn, startPanel } from '../support/panel.js';
-
-type Creds = { cookie: string; csrf: string };
-
-function post(app: FastifyInstance, who: Creds, url: string, form: Record<string, string>) {
-  return app.inject({
-    method: 'POST',
-    url,
-    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ org: 'acme', _csrf: who.csrf, ...form }).toString(),
-  });
-}
+import { postForm as post, signIn, startPanel } from '../support/panel.js';
 
 t.test('Block form: preview, confirm step, save anyway', async (t) => {
   const { app, ctx, clock } = await startPanel(t);

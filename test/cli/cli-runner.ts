@@ -3,16 +3,11 @@
  * organisation "acme" (US), and captures stdout/stderr. For the command tests of issue #17.
  */
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
+import { captureCli, type CliRun } from '../support/cli-capture.js';
 import { tempDir, type TapLike } from '../support/harness.js';
 
-export interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
+export type Run = CliRun;
 
 export interface CliRunner {
   readonly db: string;
@@ -25,20 +20,12 @@ export interface CliRunner {
 }
 
 /** One `callscreen --db DB …` in-process, output captured; `stdin` is what it reads, `tty` a terminal stderr. */
-export async function runOn(
+export function runOn(
   db: string,
   argv: readonly string[],
   options: { stdin?: string; tty?: boolean } = {},
 ): Promise<Run> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['--db', db, ...argv], {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: options.tty === true },
-    env: { USER: 'tester' },
-    ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
-  });
-  return { code, out, err };
+  return captureCli(['--db', db, ...argv], { env: { USER: 'tester' }, ...options });
 }
 
 export async function cliWithOrg(t: TapLike): Promise<CliRunner> {

@@ -4,20 +4,11 @@
 import { closeSync, existsSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from '../../daemon/cli/program.js';
 import { Database } from '../../daemon/store/database.js';
 import { tempDir } from '../support/harness.js';
+import { runOn } from './cli-runner.js';
 
-async function run(db: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(['--db', db, ...argv], {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: { USER: 'tester' },
-  });
-  return { code, out, err };
-}
+const run = (db: string, ...argv: string[]) => runOn(db, argv);
 
 t.test('a page that cannot be read mid-export: exit 74, no file under --output', async (t) => {
   const dir = tempDir(t);

@@ -4,15 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import t from 'tap';
-import { runCli } from '../../daemon/cli/program.js';
+import { captureCli, type CliRun as Run } from '../support/cli-capture.js';
 import { tempDir, type TapLike } from '../support/harness.js';
 import { screen } from './cli-runner.js';
-
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
 
 function setup(t: TapLike): { dir: string; run: (opts: { tty?: boolean }, ...argv: string[]) => Promise<Run> } {
   const dir = tempDir(t);
@@ -20,16 +14,9 @@ function setup(t: TapLike): { dir: string; run: (opts: { tty?: boolean }, ...arg
   // Only `init` (and the daemon) create a database: every suite here starts from an initialised one.
   let ready: Promise<number> | null = null;
   const run = async (opts: { tty?: boolean }, ...argv: string[]): Promise<Run> => {
-    ready ??= runCli(['--db', db, 'init'], { stdout: { write: () => true }, stderr: { write: () => true }, env: {} });
+    ready ??= captureCli(['--db', db, 'init']).then((r) => r.code);
     if ((await ready) !== 0) throw new Error('callscreen init failed');
-    let out = '';
-    let err = '';
-    const code = await runCli(['--db', db, ...argv], {
-      stdout: { write: (s: string) => (out += s) },
-      stderr: { write: (s: string) => (err += s), isTTY: opts.tty === true },
-      env: { USER: 'importer' },
-    });
-    return { code, out, err };
+    return captureCli(['--db', db, ...argv], { env: { USER: 'importer' }, tty: opts.tty === true });
   };
   return { dir, run };
 }

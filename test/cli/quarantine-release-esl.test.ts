@@ -5,7 +5,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../daemon/cli/program.js';
+import { captureCli } from '../support/cli-capture.js';
 import { QuarantineService } from '../../daemon/services/quarantine-service.js';
 import type { Verdict } from '../../daemon/core/verdict.js';
 import { cliActor, services, tempDir, type TapLike } from '../support/harness.js';
@@ -13,16 +13,7 @@ import { FakeFreeswitchInbound } from '../support/fake-freeswitch-inbound.js';
 
 const PASSWORD = 'cli-esl-pw-4410';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => captureCli(argv);
 
 const verdict: Verdict = {
   action: 'quarantine',

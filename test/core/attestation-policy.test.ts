@@ -1,47 +1,29 @@
 import t from 'tap';
 import { decide, type DecisionInput, type Matches } from '../../daemon/core/decide.js';
-import type { EntryView } from '../../daemon/core/entry.js';
 import type { OrgPolicy } from '../../daemon/core/org-policy.js';
 import type { Attestation } from '../../daemon/core/attestation.js';
+import { entryMaker, NO_MATCHES } from '../support/decide-fixtures.js';
+import { orgPolicy } from '../support/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
-// The defaults of migration 4: failed verification allowed, own DID unattested to voicemail.
-const policy: OrgPolicy = {
-  region: 'US',
-  outboundPolicy: 'warn',
-  rejectCode: 603,
-  defaultMode: 'reject',
-  agentsMayBlock: false,
-  attestationFailed: 'allow',
-  ownDidUnattested: 'voicemail',
-  standinsUnidentified: false,
-};
-const none: Matches = { exact: [], prefixes: [], unidentified: [], protection: null };
 const PASSED: Attestation = { status: 'passed', level: 'A' };
 const PASSED_B: Attestation = { status: 'passed', level: 'B' };
 const FAILED: Attestation = { status: 'failed', level: null };
-const entry = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
-  id: 7,
-  value: '+15551234567',
-  mode: 'reject',
-  name: '',
-  reason: '',
-  expiresAt: null,
-  ...p,
-});
+const { entry } = entryMaker({ id: 7, value: '+15551234567' });
 const input = (over: Partial<DecisionInput>, p: Partial<OrgPolicy> = {}): DecisionInput => ({
   channel: 'call',
   direction: 'inbound',
   subject: { kind: 'number', value: '+15551234567' },
   withheld: false,
-  matches: none,
-  policy: { ...policy, ...p },
+  matches: NO_MATCHES,
+  // The defaults of migration 4: failed verification allowed, own DID unattested to voicemail.
+  policy: orgPolicy(p),
   now: NOW,
   ...over,
 });
 
 t.test('a caller presenting an own DID: voicemail unless attested (default on)', async (t) => {
-  const did: Matches = { ...none, protection: 'did' };
+  const did: Matches = { ...NO_MATCHES, protection: 'did' };
   const v = decide(input({ matches: did }));
   t.equal(v.action, 'voicemail');
   t.match(v.rule, { kind: 'spoofed', id: 'did' });
@@ -68,7 +50,11 @@ t.test('a caller presenting an own DID: voicemail unless attested (default on)',
     'allow',
     'an agent dialling an own DID is not screened for it',
   );
-  t.equal(decide(input({ matches: { ...none, protection: 'emergency' } })).action, 'allow', 'emergency numbers never');
+  t.equal(
+    decide(input({ matches: { ...NO_MATCHES, protection: 'emergency' } })).action,
+    'allow',
+    'emergency numbers never',
+  );
 });
 
 t.test('failed verification: the org’s action, below the list', async (t) => {
@@ -88,13 +74,13 @@ t.test('failed verification: the org’s action, below the list', async (t) => {
     'allow',
     'not verified is not failed',
   );
-  const allowed = { ...none, exact: [entry({ list: 'allow', kind: 'exact' })] };
+  const allowed = { ...NO_MATCHES, exact: [entry({ list: 'allow', kind: 'exact' })] };
   t.equal(
     decide(input({ attestation: FAILED, matches: allowed }, { attestationFailed: 'reject' })).action,
     'allow',
     'an allow entry beats it',
   );
-  const blocked = { ...none, exact: [entry({ list: 'block', kind: 'exact', mode: 'voicemail' })] };
+  const blocked = { ...NO_MATCHES, exact: [entry({ list: 'block', kind: 'exact', mode: 'voicemail' })] };
   t.match(
     decide(input({ attestation: FAILED, matches: blocked }, { attestationFailed: 'reject' })),
     { action: 'voicemail', rule: { kind: 'exact' } },
@@ -110,7 +96,7 @@ t.test('failed verification: the org’s action, below the list', async (t) => {
 t.test('an allow entry "only when attested"', async (t) => {
   const bank = entry({ list: 'allow', kind: 'exact', requireAttestation: true, name: 'Bank' });
   const prefixBlock = entry({ id: 9, list: 'block', kind: 'prefix', value: '+1555', mode: 'reject' });
-  const m: Matches = { ...none, exact: [bank], prefixes: [prefixBlock] };
+  const m: Matches = { ...NO_MATCHES, exact: [bank], prefixes: [prefixBlock] };
   t.match(
     decide(input({ matches: m, attestation: PASSED })),
     { action: 'allow', rule: { kind: 'allow', id: 7 } },
@@ -123,11 +109,13 @@ t.test('an allow entry "only when attested"', async (t) => {
   );
   t.match(decide(input({ matches: m, attestation: PASSED_B })), { action: 'reject' }, 'B is not enough');
   t.match(
-    decide(input({ matches: { ...none, exact: [bank] }, attestation: FAILED }, { attestationFailed: 'voicemail' })),
+    decide(
+      input({ matches: { ...NO_MATCHES, exact: [bank] }, attestation: FAILED }, { attestationFailed: 'voicemail' }),
+    ),
     { action: 'voicemail', rule: { kind: 'attestation' } },
   );
   t.match(
-    decide(input({ matches: { ...none, exact: [bank] } })),
+    decide(input({ matches: { ...NO_MATCHES, exact: [bank] } })),
     { action: 'allow', rule: null },
     'not attested and nothing else: allowed by default',
   );

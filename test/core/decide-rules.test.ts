@@ -3,47 +3,17 @@
  * pattern entries in the prefix rung of the precedence.
  */
 import t from 'tap';
-import { decide, type DecisionInput, type Matches } from '../../daemon/core/decide.js';
-import type { EntryView } from '../../daemon/core/entry.js';
-import type { OrgPolicy } from '../../daemon/core/org-policy.js';
+import { decide } from '../../daemon/core/decide.js';
+import { entryMaker, inputMaker } from '../support/decide-fixtures.js';
+import { orgPolicy } from '../support/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 const DID = '+15550100';
 const OTHER_DID = '+15550199';
-const policy: OrgPolicy = {
-  region: 'US',
-  outboundPolicy: 'warn',
-  rejectCode: 603,
-  defaultMode: 'reject',
-  agentsMayBlock: false,
-  attestationFailed: 'allow',
-  ownDidUnattested: 'voicemail',
-  standinsUnidentified: false,
-};
-let nextId = 1;
-const entry = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
-  id: nextId++,
-  value: '',
-  mode: 'reject',
-  name: '',
-  reason: '',
-  expiresAt: null,
-  ...p,
-});
-const none: Matches = { exact: [], prefixes: [], unidentified: [], protection: null };
+const { entry, copy } = entryMaker();
 const num = { kind: 'number', value: '+15551234567' } as const;
 const anon = { kind: 'unidentified', why: 'withheld-word' } as const;
-const input = (m: Partial<Matches>, over: Partial<DecisionInput> = {}): DecisionInput => ({
-  channel: 'call',
-  direction: 'inbound',
-  subject: num,
-  withheld: false,
-  did: DID,
-  matches: { ...none, ...m },
-  policy,
-  now: NOW,
-  ...over,
-});
+const input = inputMaker({ subject: num, did: DID, policy: orgPolicy(), now: NOW });
 
 t.test('observe mode: matches, lets the call through, names what it would have done', async (t) => {
   const observed = entry({ list: 'block', kind: 'exact', value: num.value, observe: true, mode: 'voicemail' });
@@ -69,7 +39,7 @@ t.test('observe mode: matches, lets the call through, names what it would have d
     rule: { kind: 'unidentified' },
   });
   t.match(
-    decide(input({ exact: [{ ...observed, id: nextId++, expiresAt: NOW - 1 }] })),
+    decide(input({ exact: [copy(observed, { expiresAt: NOW - 1 })] })),
     { action: 'allow', rule: null },
     'an expired observed entry names nothing',
   );

@@ -1,44 +1,18 @@
 import t from 'tap';
-import { decide, type DecisionInput, type Matches } from '../../daemon/core/decide.js';
+import { decide } from '../../daemon/core/decide.js';
 import type { EntryView } from '../../daemon/core/entry.js';
-import type { OrgPolicy, OutboundPolicy } from '../../daemon/core/org-policy.js';
+import type { OutboundPolicy } from '../../daemon/core/org-policy.js';
+import { entryMaker, inputMaker } from '../support/decide-fixtures.js';
+import { orgPolicy } from '../support/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
 // The identity rules off (as before issue #16): these tests are about the list's precedence; the
 // identity rules have their own tests in attestation-policy.test.ts.
-const policy: OrgPolicy = {
-  region: 'US',
-  outboundPolicy: 'warn',
-  rejectCode: 603,
-  defaultMode: 'reject',
-  agentsMayBlock: false,
-  attestationFailed: 'allow',
-  ownDidUnattested: 'allow',
-  standinsUnidentified: false,
-};
-let nextId = 1;
-const entry = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
-  id: nextId++,
-  value: '',
-  mode: 'reject',
-  name: '',
-  reason: '',
-  expiresAt: null,
-  ...p,
-});
-const none: Matches = { exact: [], prefixes: [], unidentified: [], protection: null };
+const policy = orgPolicy({ ownDidUnattested: 'allow' });
+const { entry, copy } = entryMaker();
 const num = { kind: 'number', value: '+15551234567' } as const;
 const anon = { kind: 'unidentified', why: 'withheld-word' } as const;
-const input = (m: Partial<Matches>, over: Partial<DecisionInput> = {}): DecisionInput => ({
-  channel: 'call',
-  direction: 'inbound',
-  subject: num,
-  withheld: false,
-  matches: { ...none, ...m },
-  policy,
-  now: NOW,
-  ...over,
-});
+const input = inputMaker({ subject: num, policy, now: NOW });
 
 const exactBlock = entry({ list: 'block', kind: 'exact', value: '+15551234567', reason: 'robocalls' });
 const contactBlock = entry({ list: 'block', kind: 'contact', value: '7', name: 'Mallory', mode: 'voicemail' });
@@ -47,7 +21,7 @@ const longPrefixBlock = entry({ list: 'block', kind: 'prefix', value: '+155512',
 const exactAllow = entry({ list: 'allow', kind: 'exact', value: '+15551234567' });
 const prefixAllow = entry({ list: 'allow', kind: 'prefix', value: '+15551' });
 const unidentifiedBlock = entry({ list: 'block', kind: 'unidentified', mode: 'voicemail' });
-const expired = (e: EntryView): EntryView => ({ ...e, id: nextId++, expiresAt: NOW - 1 });
+const expired = (e: EntryView): EntryView => copy(e, { expiresAt: NOW - 1 });
 
 t.test('each rung of the precedence ladder', async (t) => {
   const prot = decide(input({ protection: 'emergency', exact: [exactBlock], prefixes: [prefixBlock] }));

@@ -5,9 +5,9 @@
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t from 'tap';
-import { runCli } from '../../daemon/cli/program.js';
 import { ConfigLoader } from '../../daemon/config/load-config.js';
 import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { captureCli } from '../support/cli-capture.js';
 import { cliActor } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
@@ -24,16 +24,7 @@ const inbound = (caller: string, did: string, scenario = 'inbound-call.xml'): Pr
   runSipp({ scenario, remote: sandbox.SANDBOX.sip, bindIp: sandbox.SANDBOX.carrierIp, caller, did, timeoutSec: 20 });
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => captureCli(argv);
 
 t.test('config/sandbox.toml is a valid daemon config for the sandbox', async (t) => {
   const c = new ConfigLoader().fromText(

@@ -8,20 +8,22 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { PASSWORD, startPanel } from '../support/panel.js';
+import {
+  CHROMIUM,
+  DESKTOP,
+  launchChromium,
+  PHONE,
+  sidewaysPx,
+  signInAs,
+  watchPageErrors,
+} from '../support/panel-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Screenshots go to a fresh temp dir (printed as a comment) to be looked at, not compared. */
+/**
+ * Screenshots go to a fresh temp dir (printed as a comment) to be looked at, not compared; not the
+ * other browser suites' artifacts/panel/, where the same page names would overwrite each other.
+ */
 const SHOTS = process.env.PANEL_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'callscreen-panel-shots-'));
-
-async function signInAs(page: Page, baseUrl: string, name: string): Promise<void> {
-  await page.goto(`${baseUrl}/`);
-  await page.getByLabel('User name').fill(name);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/blocked\?org=/);
-}
 
 t.test(
   'panel in chromium',
@@ -30,30 +32,12 @@ t.test(
     t.comment(`screenshots in ${SHOTS}`);
     const panel = await startPanel(t);
     const { baseUrl, ctx, ids } = panel;
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    t.teardown(() => browser.close());
+    const browser = await launchChromium(t);
 
-    const admin = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
-    const pageErrors: string[] = [];
+    const admin = await (await browser.newContext(DESKTOP)).newPage();
+    const pageErrors = watchPageErrors([admin], true);
     /** Console errors a test caused on purpose: each one is taken off pageErrors once at the end. */
     const expectedErrors: string[] = [];
-    admin.on('pageerror', (e) => pageErrors.push(e.message));
-    admin.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
-    admin.on('dialog', (d) => void d.accept());
 
     await t.test('sign in lands on Blocked callers of the first organisation', async (t) => {
       await admin.goto(`${baseUrl}/quarantine?org=acme`);
@@ -221,24 +205,14 @@ t.test(
       t.equal(await admin.getByLabel(/^Phone number/).getAttribute('aria-invalid'), 'true');
       t.ok(await admin.locator('#number-error').isVisible(), 'the message is next to the field');
       await admin.screenshot({ path: join(SHOTS, 'block-error-desktop.png'), fullPage: true });
-      const phone = await (
-        await browser.newContext({
-          viewport: { width: 390, height: 844 },
-          deviceScaleFactor: 1,
-          isMobile: true,
-          hasTouch: true,
-        })
-      ).newPage();
+      const phone = await (await browser.newContext(PHONE)).newPage();
       await signInAs(phone, baseUrl, 'alice');
       await phone.goto(`${baseUrl}/block?org=acme`);
       await phone.getByLabel(/^Phone number/).fill('+1 212 555 0100');
       await phone.getByRole('button', { name: 'Add to block list' }).click();
       await phone.locator('#number-error').waitFor();
       t.match(await phone.locator('#number-error').textContent(), 'is one of organisation "acme"\'s own numbers');
-      t.ok(
-        (await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width')) <= 0,
-        'no sideways scrolling',
-      );
+      t.ok((await sidewaysPx(phone)) <= 0, 'no sideways scrolling');
       await phone.screenshot({ path: join(SHOTS, 'block-error-phone.png'), fullPage: true });
       await phone.getByRole('radio', { name: /Unidentified callers/ }).check();
       t.notOk(await phone.getByLabel(/^Phone number/).isVisible(), 'unidentified: no number field');
@@ -247,9 +221,7 @@ t.test(
       await phone.context().close();
 
       // The kind switch is CSS only: the form works the same with JavaScript off.
-      const noJs = await (
-        await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false })
-      ).newPage();
+      const noJs = await (await browser.newContext({ ...DESKTOP, javaScriptEnabled: false })).newPage();
       await signInAs(noJs, baseUrl, 'alice');
       await noJs.goto(`${baseUrl}/block?org=acme`);
       await noJs.getByRole('radio', { name: /Every number starting with a prefix/ }).check();
@@ -285,20 +257,10 @@ t.test(
       await admin.waitForURL(/notice=allowed/);
       t.equal(await admin.locator('tbody tr').count(), 2);
       await admin.screenshot({ path: join(SHOTS, 'allowed-desktop.png'), fullPage: true });
-      const phone = await (
-        await browser.newContext({
-          viewport: { width: 390, height: 844 },
-          deviceScaleFactor: 1,
-          isMobile: true,
-          hasTouch: true,
-        })
-      ).newPage();
+      const phone = await (await browser.newContext(PHONE)).newPage();
       await signInAs(phone, baseUrl, 'alice');
       await phone.goto(`${baseUrl}/allowed?org=acme`);
-      t.ok(
-        (await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width')) <= 0,
-        'no sideways scrolling',
-      );
+      t.ok((await sidewaysPx(phone)) <= 0, 'no sideways scrolling');
       await phone.screenshot({ path: join(SHOTS, 'allowed-phone.png'), fullPage: true });
       await phone.context().close();
       await admin.getByRole('button', { name: 'Remove +15559876543' }).click();
@@ -373,7 +335,7 @@ t.test(
     );
 
     await t.test('an agent is refused an unblock', async (t) => {
-      const agent = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+      const agent = await (await browser.newContext(DESKTOP)).newPage();
       await signInAs(agent, baseUrl, 'andy');
       t.equal(await agent.getByRole('link', { name: /^Unblock/ }).count(), 0, 'no Unblock buttons for agents');
       t.ok(await agent.getByText('admins unblock').first().isVisible());
@@ -431,16 +393,9 @@ t.test(
     );
 
     await t.test('phone-sized viewport: readable, no sideways scrolling, keyboard focus visible', async (t) => {
-      const phone = await (
-        await browser.newContext({
-          viewport: { width: 390, height: 844 },
-          deviceScaleFactor: 1,
-          isMobile: true,
-          hasTouch: true,
-        })
-      ).newPage();
+      const phone = await (await browser.newContext(PHONE)).newPage();
       await signInAs(phone, baseUrl, 'alice');
-      const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - screen.width');
+      const overflow = await sidewaysPx(phone);
       t.ok(overflow <= 0, `no horizontal overflow (${overflow}px)`);
       t.equal(
         await phone.evaluate<string>("getComputedStyle(document.querySelector('thead')).position"),

@@ -22,7 +22,8 @@ import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.
 import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import { RECONNECT_MAX_MS, SipEdge } from '../../daemon/pbx/sip-edge/sip-edge.js';
 import * as drachtio from '../support/drachtio-sandbox.js';
-import { captureLogger, cliActor, services, startDaemon, until } from '../support/harness.js';
+import { demoServices } from '../support/asterisk-suite.js';
+import { captureLogger, cliActor, startDaemon, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
 
@@ -85,9 +86,7 @@ if (why !== null && drachtio.mustRun) {
   t.test('SIP edge through a real drachtio-server', { skip: why }, () => undefined);
 } else {
   t.test('SIP edge through a real drachtio-server in front of a real Asterisk', async (t) => {
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', 'US', cliActor);
-    await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+    const s = await demoServices(t);
     await s.blocklist.block(
       'demo',
       { kind: 'exact', number: REJECTED },

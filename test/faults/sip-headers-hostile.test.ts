@@ -14,16 +14,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildFastAgiServer } from '../../daemon/pbx/asterisk/fastagi-component.js';
-import type { FastAgiServer } from '../../daemon/pbx/asterisk/fastagi-server.js';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, tempDir, until, wallClock } from '../support/harness.js';
+import { demoServices, sandboxUnavailable, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { captureLogger, cliActor, tempDir, until, wallClock } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, SCENARIO_DIR, type SippResult } from '../support/sipp.js';
 
 t.setTimeout(5 * 60_000);
-
-const skip = process.env.CALLSCREEN_SKIP_SANDBOX === '1' || process.getuid?.() !== 0;
 
 const SCENARIO = 'inbound-call-hostile-from.xml';
 const BLOCKED = '+15557771001';
@@ -352,10 +349,10 @@ function scenarioWithFrom(dir: string, from: Buffer, n: number): string {
   return path;
 }
 
-if (skip) {
+if (sandboxUnavailable !== null) {
   t.test(
     'hostile From / P-Asserted-Identity / display names through the real Asterisk',
-    { skip: 'PBX sandbox needs root (and CALLSCREEN_SKIP_SANDBOX unset)' },
+    { skip: sandboxUnavailable },
     () => undefined,
   );
 } else {
@@ -367,9 +364,7 @@ if (skip) {
     t.test(
       `hostile From / P-Asserted-Identity / display names through the real Asterisk${mirror ? ', AstDB mirror on' : ''}`,
       async (t) => {
-        const s = await services(t, mirror ? { clock: wallClock(t) } : {});
-        await s.orgs.add('demo', 'Demo', 'US', cliActor);
-        await s.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);
+        const s = await demoServices(t, mirror ? { clock: wallClock(t) } : {});
         await s.blocklist.block(
           'demo',
           { kind: 'exact', number: BLOCKED },
@@ -398,21 +393,12 @@ if (skip) {
         // The sandbox lock before the daemon: with the mirror on, another test file's sandbox.stop()
         // (which drops the callscreen family) must not come after the mirror's first sync.
         const began = Date.now();
-        await sandbox.start({ failMode: 'open' });
-        t.teardown(() => sandbox.stop());
         const { logger, lines } = captureLogger('info');
-        let server: FastAgiServer | undefined;
-        const { ctx } = await startDaemon(t, s.dbPath, {
-          clock: s.clock,
+        const { ctx, agi } = await startAsteriskDaemon(t, s, {
+          sandboxFirst: true,
           logger,
-          toml:
-            '[fastagi]\nlisten = "127.0.0.1:0"\ndefault_org = "demo"' +
-            (mirror ? '\n[ami]\nenabled = true\nsecret = "callscreen-sandbox"\nastdb_mirror = true' : ''),
-          components: (c) => [(server = buildFastAgiServer(c))],
+          toml: mirror ? '[ami]\nenabled = true\nsecret = "callscreen-sandbox"\nastdb_mirror = true' : '',
         });
-        if (!server) throw new Error('no FastAGI server');
-        const agi: FastAgiServer = server;
-        await sandbox.configure({ agi: `127.0.0.1:${agi.address().port}`, failMode: 'open' });
         t.comment(`sandbox ready in ${Date.now() - began} ms (includes waiting for the sandbox lock)`);
         if (mirror) {
           const live = (): boolean => lines.some((l) => l.component === 'astdb-mirror' && l.to === 'live');

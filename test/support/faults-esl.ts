@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { isStop, type PeerActResult } from './faults-agi.js';
+import { drip, isStop, type PeerActResult } from './faults-agi.js';
 
 export interface EslPeerResult {
   /** Who ended it: the server (close or reset), or the client giving up at its cap. */
@@ -72,16 +72,6 @@ export function eslPeer(
     );
     s.on('close', () => end('server'));
   });
-}
-
-/** Writes `chunk` every `everyMs` until stopped. */
-export function drip(chunk: Buffer | string, everyMs: number): (s: net.Socket) => () => void {
-  return (s) => {
-    const h = setInterval(() => {
-      if (!s.destroyed) s.write(chunk);
-    }, everyMs);
-    return () => clearInterval(h);
-  };
 }
 
 const write =

@@ -1,5 +1,5 @@
 /**
- * The real Chromium the panel's browser suites drive (test/e2e/panel-doors.test.ts, panel-rules.test.ts):
+ * The real Chromium the panel's browser suites drive (test/e2e/panel.test.ts, panel-doors, panel-rules):
  * where it is, the desktop and phone contexts, signing in, axe-core's findings, script errors and
  * sideways scrolling on a phone. Chromium is Debian's package (scripts/install-browser.sh).
  */
@@ -55,15 +55,16 @@ export async function launchChromium(t: { teardown(fn: () => unknown): void }): 
 }
 
 /**
- * Collects the pages' script errors and console errors (a 4xx the page asked for is not one) and
- * accepts their confirm dialogs; the array fills as the suite runs.
+ * Collects the pages' script errors and console errors and accepts their confirm dialogs; the array
+ * fills as the suite runs. Chromium logs a console error for each 4xx the page asked for: left out,
+ * unless `with4xx` (for a suite that takes off just the ones it caused, so a missing asset still fails).
  */
-export function watchPageErrors(pages: readonly Page[]): string[] {
+export function watchPageErrors(pages: readonly Page[], with4xx = false): string[] {
   const errors: string[] = [];
   for (const p of pages) {
     p.on('pageerror', (e) => errors.push(e.message));
     p.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text());
+      if (m.type() === 'error' && (with4xx || !/status of 4\d\d/.test(m.text()))) errors.push(m.text());
     });
     p.on('dialog', (d) => void d.accept());
   }

@@ -4,7 +4,7 @@
  * a small org/user/blocklist fixture shared by the API and browser tests.
  */
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { AdminServer, type AdminServerOptions } from '../../daemon/admin/admin-server.js';
 import { ManualClock } from './manual-clock.js';
 import { CallscreenError } from '../../daemon/core/errors.js';
@@ -135,15 +135,59 @@ export async function startPanel(t: TapLike, options: PanelOptions = {}): Promis
   };
 }
 
+/** A signed-in user: the cookie header and the CSRF token their requests carry. */
+export interface Session {
+  readonly cookie: string;
+  readonly csrf: string;
+}
+
 /** Signs in through the JSON API; returns the cookie header and CSRF token for later requests. */
-export async function signIn(
-  app: FastifyInstance,
-  name: string,
-  password = PASSWORD,
-): Promise<{ cookie: string; csrf: string }> {
+export async function signIn(app: FastifyInstance, name: string, password = PASSWORD): Promise<Session> {
   const res = await app.inject({ method: 'POST', url: '/api/v1/session', payload: { name, password } });
   if (res.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${res.statusCode} ${res.body}`);
   const c = res.cookies.find((x) => x.name === 'cs_session');
   if (!c) throw new Error('no session cookie');
   return { cookie: `cs_session=${c.value}`, csrf: res.json<{ csrf: string }>().csrf };
+}
+
+/** A JSON API request as `who` (their cookie and the x-csrf-token header), with a body if one is given. */
+export function apiCall(
+  app: FastifyInstance,
+  who: Session,
+  method: InjectOptions['method'],
+  url: string,
+  payload?: unknown,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url,
+    headers: { cookie: who.cookie, 'x-csrf-token': who.csrf },
+    ...(payload !== undefined ? { payload: payload as object } : {}),
+  });
+}
+
+type FormFields = Readonly<Record<string, string | readonly string[]>>;
+type FieldPairs = ReadonlyArray<readonly [string, string]>;
+const isPairs = (form: FormFields | FieldPairs): form is FieldPairs => Array.isArray(form);
+
+/**
+ * A panel form posted by `who` as a browser sends it: urlencoded, org acme and the CSRF field first,
+ * then the fields in order. A field given several values (an array, or a repeated pair) is sent once
+ * a value, as ticked checkboxes are.
+ */
+export function postForm(
+  app: FastifyInstance,
+  who: Session,
+  url: string,
+  form: FormFields | FieldPairs = {},
+): Promise<LightMyRequestResponse> {
+  const body = new URLSearchParams({ org: 'acme', _csrf: who.csrf });
+  const pairs = isPairs(form) ? form : Object.entries(form).flatMap(([k, v]) => [v].flat().map((x) => [k, x] as const));
+  for (const [k, v] of pairs) body.append(k, v);
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: who.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: body.toString(),
+  });
 }

@@ -3,34 +3,16 @@
 import t from 'tap';
 import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
 import type { Matches } from '../../../daemon/core/decide.js';
-import type { EntryView } from '../../../daemon/core/entry.js';
-import type { OrgPolicy } from '../../../daemon/core/org-policy.js';
+import { entryMaker, NO_MATCHES } from '../../support/decide-fixtures.js';
+import { orgPolicy } from '../../support/org-policy.js';
 
 const NOW = Date.UTC(2026, 5, 1);
-const policy: OrgPolicy = {
-  region: 'US',
-  outboundPolicy: 'warn',
-  rejectCode: 603,
-  defaultMode: 'reject',
-  agentsMayBlock: false,
-  attestationFailed: 'allow',
-  ownDidUnattested: 'voicemail',
-  standinsUnidentified: false,
-};
-const none: Matches = { exact: [], prefixes: [], unidentified: [], protection: null };
-const e = (p: Partial<EntryView> & Pick<EntryView, 'list' | 'kind'>): EntryView => ({
-  id: 1,
-  value: '+15557790001',
-  mode: 'reject',
-  name: '',
-  reason: '',
-  expiresAt: null,
-  ...p,
-});
+const policy = orgPolicy();
+const { entry: e } = entryMaker({ id: 1, value: '+15557790001' });
 
 t.test('an "only when attested" allow entry: unsure (FastAGI decides; a miss no longer proves allow)', async (t) => {
   const m: Matches = {
-    ...none,
+    ...NO_MATCHES,
     exact: [e({ list: 'allow', kind: 'exact', requireAttestation: true })],
     prefixes: [e({ id: 2, list: 'block', kind: 'prefix', value: '+1555779' })],
   };
@@ -38,13 +20,13 @@ t.test('an "only when attested" allow entry: unsure (FastAGI decides; a miss no 
 });
 
 t.test('an own DID: nothing stored (the dialplan sends callers presenting a DID to FastAGI)', async (t) => {
-  t.same(mirrorValueOf('+15550100', { ...none, protection: 'did' }, policy, NOW), { kind: 'none' });
+  t.same(mirrorValueOf('+15550100', { ...NO_MATCHES, protection: 'did' }, policy, NOW), { kind: 'none' });
 });
 
 t.test('a plain block is still mirrored: attestation never lifts a block', async (t) => {
   const v = mirrorValueOf(
     '+15557770001',
-    { ...none, exact: [e({ id: 5, list: 'block', kind: 'exact', value: '+15557770001' })] },
+    { ...NO_MATCHES, exact: [e({ id: 5, list: 'block', kind: 'exact', value: '+15557770001' })] },
     policy,
     NOW,
   );

@@ -2,19 +2,10 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../../daemon/cli/program.js';
+import { captureCli } from '../../support/cli-capture.js';
 import { cliActor, services, startDaemon, tempDir } from '../../support/harness.js';
 
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-  });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => captureCli(argv);
 
 t.test('calls lists screened calls; quarantine lists, deletes, and refuses release without a PBX link', async (t) => {
   const s = await services(t);
