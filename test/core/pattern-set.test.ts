@@ -7,7 +7,7 @@ import t from 'tap';
 import { decide, type DecisionInput, type Matches } from '../../daemon/core/decide.js';
 import type { EntryView } from '../../daemon/core/entry.js';
 import { compilePattern, narrowestFirst, patternMatches, prefixBreadth } from '../../daemon/core/number-pattern.js';
-import type { OrgPolicy } from '../../daemon/core/org-policy.js';
+import { orgPolicy } from '../support/org-policy.js';
 import { PatternSet, type FiledPattern } from '../../daemon/core/pattern-set.js';
 
 let nextId = 1;
@@ -183,16 +183,7 @@ t.test('finds exactly what testing every pattern finds (many patterns, many numb
 const NOW = Date.UTC(2026, 5, 1);
 const DID = '+15550100';
 const OTHER_DID = '+15550199';
-const policy: OrgPolicy = {
-  region: 'US',
-  outboundPolicy: 'warn',
-  rejectCode: 603,
-  defaultMode: 'reject',
-  agentsMayBlock: false,
-  attestationFailed: 'allow',
-  ownDidUnattested: 'voicemail',
-  standinsUnidentified: false,
-};
+const policy = orgPolicy();
 /** Matches as ScreeningIndex.lookupSync builds them: prefixes and patterns, narrowest first. */
 const decideWith = (
   set: PatternSet<EntryView>,
