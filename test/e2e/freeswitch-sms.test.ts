@@ -20,6 +20,7 @@ import { QuarantineService } from '../../daemon/services/quarantine-service.js';
 import { cliActor, services, tempDir, until } from '../support/harness.js';
 import * as fs from '../support/fs-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippProcess } from '../support/sipp.js';
+import { BANK, listAttestedBank } from '../support/attested-bank.js';
 
 t.setTimeout(5 * 60_000);
 
@@ -32,7 +33,6 @@ const UNVERIFIED = '+15557770701';
 /** Failed verification in a P-Asserted-Identity only. */
 const UNVERIFIED_PAI = '+15557770702';
 /** Allowed only when attested, under a blocked prefix. */
-const BANK = '+15557790001';
 
 const agent = fs.FS.agents.agent101;
 const phone = { bindIp: fs.FS.agentIps.agent101, bindPort: 5071 };
@@ -86,14 +86,7 @@ t.test('SMS through a real FreeSWITCH chatplan', { skip: skip ?? false }, async 
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', fs.FS.dids, cliActor);
   await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'sms spam' }, cliActor);
-  await s.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
-  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-  await s.blocklist.allow(
-    'demo',
-    { kind: 'exact', number: BANK },
-    { name: 'Bank', requireAttestation: true },
-    cliActor,
-  );
+  await listAttestedBank(s, 'reject');
   const orgId = (await s.orgs.require('demo')).id;
   // Reads what the daemon process held, from the same database file.
   const held = new QuarantineService(s.db, s.audit, s.clock, null);

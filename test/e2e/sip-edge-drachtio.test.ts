@@ -26,6 +26,7 @@ import { demoServices } from '../support/asterisk-suite.js';
 import { captureLogger, cliActor, startDaemon, until } from '../support/harness.js';
 import * as sandbox from '../support/pbx-sandbox.js';
 import { describeSipp, runSipp, startSipp, type SippResult } from '../support/sipp.js';
+import { BANK, listAttestedBank } from '../support/attested-bank.js';
 
 t.setTimeout(8 * 60_000);
 
@@ -36,7 +37,6 @@ const SMS_BLOCKED = '+15557770666';
 /** Failed STIR/SHAKEN verification (verstat in the From). */
 const SMS_UNVERIFIED = '+15557770701';
 /** Allowed only when attested, under a blocked prefix. */
-const BANK = '+15557790001';
 const NETWORK_IP = '127.0.0.4';
 const VOICEMAIL_SERVER = { ip: '127.0.0.3', port: 5070 };
 
@@ -313,14 +313,7 @@ if (why !== null && drachtio.mustRun) {
     await t.test(
       'MESSAGE with STIR/SHAKEN in the From: failed held at the edge; "only when attested" counts only when attested, at the edge and in Asterisk',
       async (t) => {
-        await ctx.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
-        await ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-        await ctx.blocklist.allow(
-          'demo',
-          { kind: 'exact', number: BANK },
-          { name: 'Bank', requireAttestation: true },
-          cliActor,
-        );
+        await listAttestedBank(ctx, 'reject');
         await ctx.feed.poll();
         const failed = await verstatMessage(SMS_UNVERIFIED, '+15550101', 'TN-Validation-Failed');
         t.same(failed.codes, [603], `verification failed: refused and held: ${describeSipp(failed)}`);

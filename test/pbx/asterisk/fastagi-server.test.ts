@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listAttestedBank } from '../../support/attested-bank.js';
 
 interface FakeCall {
   commands: string[];
@@ -498,14 +499,7 @@ t.test(
   'inbound SMS attestation (issue #16): the verstat of MESSAGE(from) reaches the screen, at no extra round trip',
   async (t) => {
     const r = await rig(t);
-    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
-    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-    await r.ctx.blocklist.allow(
-      'demo',
-      { kind: 'exact', number: '+15557790001' },
-      { name: 'Bank', requireAttestation: true },
-      cliActor,
-    );
+    await listAttestedBank(r.ctx, 'voicemail');
     await r.ctx.feed.poll();
     const env = callEnv({
       agi_network_script: 'sms-inbound',

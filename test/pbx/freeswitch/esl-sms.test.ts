@@ -12,6 +12,7 @@ import { readChatMessage } from '../../../daemon/pbx/freeswitch/esl-chat-message
 import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswitch/esl-sms-screener.js';
 import { captureLogger, cliActor, services, testConfig } from '../../support/harness.js';
 import { chatplanMessage, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
+import { listAttestedBank } from '../../support/attested-bank.js';
 
 const PASSWORD = 'fs-inbound-pw-5521';
 
@@ -393,14 +394,7 @@ t.test(
   'attestation (issue #16): the verstat of the From (from_full) reaches the screen; failed is held, an "only when attested" allow counts only when attested',
   async (t) => {
     const r = await rig(t);
-    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'reject' }, cliActor);
-    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-    await r.ctx.blocklist.allow(
-      'demo',
-      { kind: 'exact', number: '+15557790001' },
-      { name: 'Bank', requireAttestation: true },
-      cliActor,
-    );
+    await listAttestedBank(r.ctx, 'reject');
     await r.ctx.feed.poll();
     // As sofia hands a From whose user part carries verstat (ATIS form): from_user keeps the parameter.
     const send = async (number: string, verstat: string): Promise<EslSmsOutcome> => {

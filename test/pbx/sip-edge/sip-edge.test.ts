@@ -5,6 +5,7 @@ import t from 'tap';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeDrachtio, sipRequest } from '../../support/fake-drachtio.js';
 import { SipEdge } from '../../../daemon/pbx/sip-edge/sip-edge.js';
+import { listAttestedBank } from '../../support/attested-bank.js';
 
 async function rig(
   t: TapLike,
@@ -338,14 +339,7 @@ t.test(
   async (t) => {
     const r = await rig(t);
     await r.fake.until(() => r.fake.routes.length === 2);
-    await r.ctx.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
-    await r.ctx.blocklist.block('demo', { kind: 'prefix', prefix: '+1555779' }, { mode: 'reject' }, cliActor);
-    await r.ctx.blocklist.allow(
-      'demo',
-      { kind: 'exact', number: '+15557790001' },
-      { name: 'Bank', requireAttestation: true },
-      cliActor,
-    );
+    await listAttestedBank(r.ctx, 'voicemail');
     await r.ctx.feed.poll();
     const send = async (from: string, headers: Record<string, string>, body: string): Promise<string> => {
       const txn = r.fake.sendRequest(sipRequest('MESSAGE', { from, to: '+15550100', headers, body }));
