@@ -41,7 +41,19 @@ import { profileTable } from './cpu-profile.js';
 import { writeSection } from './report-section.js';
 import { at, must } from './checked.js';
 import { asteriskPid, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
-import { blocked, median, pctl, random, rnd, sandboxScript, settle, sqlite } from './pbx-bench-kit.js';
+import {
+  ASTDB,
+  blocked,
+  clearBlacklist,
+  loadBlacklist,
+  median,
+  pctl,
+  random,
+  rnd,
+  sandboxScript,
+  settle,
+  sqlite,
+} from './pbx-bench-kit.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -73,7 +85,6 @@ const CARRIER_IP = '127.0.0.2';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
-const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
 const started = Date.now();
 const log = (msg: string): void =>
   void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
@@ -339,35 +350,9 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
   return { importS, configPath };
 }
 
-/** Writes /blacklist/<number> for the N numbers into AstDB; Asterisk must be stopped. */
-function loadAstdb(): number {
-  const t0 = performance.now();
-  const csv = join(work, 'astdb.csv');
-  const lines: string[] = [];
-  for (let i = 0; i < N; i++) lines.push(`/blacklist/${blocked(i)},1`);
-  writeFileSync(csv, lines.join('\n') + '\n');
-  sqlite(
-    ASTDB,
-    '',
-    [
-      'CREATE TABLE IF NOT EXISTS astdb(key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key));',
-      // Also a mirror family an earlier run may have left (the daemon rewrites it once Asterisk is up).
-      "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%';",
-      'BEGIN;',
-      '.mode csv',
-      `.import ${csv} astdb`,
-      'COMMIT;',
-    ].join('\n') + '\n',
-  );
-  const n = Number(sqlite(ASTDB, "SELECT count(*) FROM astdb WHERE key LIKE '/blacklist/%';").trim());
-  if (n !== N) throw new Error(`AstDB holds ${n} /blacklist keys, expected ${N}`);
-  return (performance.now() - t0) / 1000;
-}
-
 function clearAstdb(): void {
   // The mirror's family too (pbx-sandbox start also drops it, but leave the file as found).
-  if (existsSync(ASTDB))
-    sqlite(ASTDB, "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%'; VACUUM;");
+  if (existsSync(ASTDB)) clearBlacklist();
 }
 
 /** Bytes of astdb.sqlite3 in use (pages minus free pages: deleted rows leave free pages behind). Asterisk must be stopped. */
@@ -483,7 +468,7 @@ async function main(): Promise<void> {
   }
   asteriskStopped = true;
   await sandboxScript(['stop']);
-  const astdbS = loadAstdb();
+  const astdbS = loadBlacklist(work, N);
   const astdbMbBefore = astdbUsedMb();
   log(
     `AstDB: wrote ${N.toLocaleString('en-US')} /blacklist keys in ${astdbS.toFixed(1)} s (astdb.sqlite3: ${astdbMbBefore.toFixed(1)} MB in use)`,

@@ -46,7 +46,19 @@ import { runSipp, startSipp, type SippCall, type SippResult } from '../test/supp
 import { writeSection } from './report-section.js';
 import { at } from './checked.js';
 import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
-import { blocked, median, pctl, random, rnd, sandboxScript, settle, sqlite } from './pbx-bench-kit.js';
+import {
+  ASTDB,
+  blocked,
+  clearBlacklist,
+  loadBlacklist,
+  median,
+  pctl,
+  random,
+  rnd,
+  sandboxScript,
+  settle,
+  sqlite,
+} from './pbx-bench-kit.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -69,7 +81,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
 const SECTION = 'bench-realtime-lookup';
 const HEADING = '## A lookup that needs no sync (issue #20 experiment)';
-const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
 /** The realtime file: inside the chroot as /var/lib/asterisk/…, here under the sandbox root. */
 const RT_FILE_IN_ROOT = '/var/lib/asterisk/callscreen-rt-bench.sqlite3';
 const RT_FILE = join(sandbox.SANDBOX_DIR, RT_FILE_IN_ROOT);
@@ -103,27 +114,6 @@ let astdbLoaded = false;
 let extraInstalled = false;
 
 /** Writes /blacklist/<number> for the N numbers into AstDB (as bench-pbx); Asterisk must be stopped. */
-function loadAstdb(): void {
-  const csv = join(work, 'astdb.csv');
-  const lines: string[] = [];
-  for (let i = 0; i < N; i++) lines.push(`/blacklist/${blocked(i)},1`);
-  writeFileSync(csv, lines.join('\n') + '\n');
-  astdbLoaded = true;
-  sqlite(
-    ASTDB,
-    '',
-    [
-      'CREATE TABLE IF NOT EXISTS astdb(key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key));',
-      "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%';",
-      'BEGIN;',
-      '.mode csv',
-      `.import ${csv} astdb`,
-      'COMMIT;',
-    ].join('\n') + '\n',
-  );
-  const n = Number(sqlite(ASTDB, "SELECT count(*) FROM astdb WHERE key LIKE '/blacklist/%';").trim());
-  if (n !== N) throw new Error(`AstDB holds ${n} /blacklist keys, expected ${N}`);
-}
 
 function removeRealtimeFile(): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(RT_FILE + suffix, { force: true });
@@ -577,8 +567,7 @@ function writeReport(text: string): void {
 async function cleanup(): Promise<void> {
   try {
     if (await sandbox.isRunning()) await sandboxScript(['stop']);
-    if (astdbLoaded && existsSync(ASTDB))
-      sqlite(ASTDB, "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%'; VACUUM;");
+    if (astdbLoaded && existsSync(ASTDB)) clearBlacklist();
     // The next `pbx-sandbox start` would drop them too (they are not templates); leave nothing behind now.
     if (extraInstalled)
       for (const f of EXTRA_CONF) rmSync(join(sandbox.SANDBOX_DIR, 'etc/asterisk', f), { force: true });
@@ -602,7 +591,8 @@ async function main(): Promise<void> {
   if (!existsSync(ASTDB)) await sandbox.start(); // the first boot creates astdb.sqlite3
   await sandboxScript(['stop']);
   const t0 = performance.now();
-  loadAstdb();
+  astdbLoaded = true;
+  loadBlacklist(work, N);
   const astdbS = (performance.now() - t0) / 1000;
   log(`AstDB: ${N.toLocaleString('en-US')} /blacklist keys in ${astdbS.toFixed(1)} s`);
   await createRealtimeTable();

@@ -4,6 +4,8 @@
  * percentiles, the sqlite3 shell, the sandbox script, and waiting for Asterisk to drain between points.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as sandbox from '../test/support/pbx-sandbox.js';
 import { at } from './checked.js';
@@ -55,4 +57,40 @@ export async function settle(): Promise<number> {
     if (channels === 0 && busy < 0.1) break;
   }
   return (Date.now() - t0) / 1000;
+}
+
+/** The sandbox's AstDB file, as seen from the host. Read or write it only while Asterisk is stopped. */
+export const ASTDB = join(sandbox.SANDBOX_DIR, 'var/lib/asterisk/astdb.sqlite3');
+
+/**
+ * Writes `/blacklist/<number>` (what `BLACKLIST()` reads) for the first `n` blocked numbers into
+ * AstDB through a CSV in `dir`, after removing any left by an earlier run (and the mirror's family,
+ * which the daemon rewrites once Asterisk is up). Asterisk must be stopped. Returns the seconds taken.
+ */
+export function loadBlacklist(dir: string, n: number): number {
+  const t0 = performance.now();
+  const csv = join(dir, 'astdb.csv');
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`/blacklist/${blocked(i)},1`);
+  writeFileSync(csv, lines.join('\n') + '\n');
+  sqlite(
+    ASTDB,
+    '',
+    [
+      'CREATE TABLE IF NOT EXISTS astdb(key VARCHAR(256), value VARCHAR(256), PRIMARY KEY(key));',
+      "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%';",
+      'BEGIN;',
+      '.mode csv',
+      `.import ${csv} astdb`,
+      'COMMIT;',
+    ].join('\n') + '\n',
+  );
+  const got = Number(sqlite(ASTDB, "SELECT count(*) FROM astdb WHERE key LIKE '/blacklist/%';").trim());
+  if (got !== n) throw new Error(`AstDB holds ${got} /blacklist keys, expected ${n}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/** Removes what loadBlacklist and the mirror wrote, and gives the space back. Asterisk must be stopped. */
+export function clearBlacklist(): void {
+  sqlite(ASTDB, "DELETE FROM astdb WHERE key LIKE '/blacklist/%' OR key LIKE '/callscreen/%'; VACUUM;");
 }
