@@ -12,6 +12,9 @@
 // STIR/SHAKEN on a MESSAGE (verstat in the From, edge-message-verstat-from.xml): failed held by the
 // edge, an "only when attested" allow entry counting only when attested — at the edge and again in
 // Asterisk's own message route (FastAGI sms-inbound reads MESSAGE(from), verstat and all);
+// STIR/SHAKEN on an INVITE (verstat in the PAI, edge-inbound-call-verstat.xml): failed refused by the
+// edge, the attested-only bank proxied and answered by Asterisk (whose FastAGI verdict reads the same
+// PAI), the unattested bank refused by its range block;
 // drachtio-server with no app (503, measured); the app back (measured); drachtio-server restarted
 // (the app reconnects, measured).
 //
@@ -69,6 +72,17 @@ const message = (caller: string, did: string, text: string): Promise<SippResult>
 const verstatMessage = (caller: string, did: string, verstat: string): Promise<SippResult> =>
   runSipp({
     scenario: 'edge-message-verstat-from.xml',
+    remote: drachtio.DRACHTIO.sip,
+    bindIp: NETWORK_IP,
+    caller,
+    did,
+    text: verstat,
+    timeoutSec: 20,
+    extraArgs: cp(),
+  });
+const verstatCall = (caller: string, did: string, verstat: string): Promise<SippResult> =>
+  runSipp({
+    scenario: 'edge-inbound-call-verstat.xml',
     remote: drachtio.DRACHTIO.sip,
     bindIp: NETWORK_IP,
     caller,
@@ -345,6 +359,47 @@ if (why !== null && drachtio.mustRun) {
         t.ok(
           rows.some((x) => x.adapter === 'fastagi' && x.action === 'allow' && x.attestation === 'passed-A'),
           'Asterisk’s route read the verstat from MESSAGE(from) too, and let the attested bank through',
+        );
+      },
+    );
+
+    await t.test(
+      'INVITE with STIR/SHAKEN in the P-Asserted-Identity: failed refused at the edge; "only when attested" proxied only when attested',
+      async (t) => {
+        // listAttestedBank ran in the MESSAGE test above: failed verification → reject, the bank's
+        // range blocked, the bank allowed only when attested.
+        const failed = await verstatCall(SMS_UNVERIFIED, '+15550102', 'TN-Validation-Failed');
+        t.same(failed.codes, [486], `verification failed: refused with the org's code: ${describeSipp(failed)}`);
+        const bank = await verstatCall(BANK, '+15550102', 'TN-Validation-Passed-A');
+        t.same(bank.codes, [200], `the bank attested A: proxied and answered: ${describeSipp(bank)}`);
+        t.equal(
+          bank.records.find((x) => x.kind === 'RESULT')?.answered_by,
+          sandbox.SANDBOX.sip,
+          'its 200 OK came from Asterisk',
+        );
+        t.equal(disposition(bank), 'allow', 'Asterisk’s own dialplan let it through too');
+        const unattested = await call(BANK, '+15550102');
+        t.same(unattested.codes, [486], `the bank unattested: the range block holds it: ${describeSipp(unattested)}`);
+        const rows = [...(await records(SMS_UNVERIFIED)), ...(await records(BANK))].filter((x) => x.channel === 'call');
+        t.comment(JSON.stringify(rows.map((x) => [x.adapter, x.from_raw, x.action, x.attestation, x.rule_kind])));
+        t.ok(
+          rows.some((x) => x.adapter === 'sip-edge' && x.action === 'reject' && x.attestation === 'failed'),
+          'the edge recorded the failed verification',
+        );
+        t.ok(
+          rows.some((x) => x.adapter === 'sip-edge' && x.action === 'allow' && x.attestation === 'passed-A'),
+          'the edge recorded the attested bank',
+        );
+        t.ok(
+          rows.some((x) => x.adapter === 'fastagi' && x.action === 'allow' && x.attestation === 'passed-A'),
+          'Asterisk got the PAI through the edge and its FastAGI verdict read the same attestation',
+        );
+        t.ok(
+          rows.some(
+            (x) =>
+              x.adapter === 'sip-edge' && x.action === 'reject' && x.attestation === null && x.rule_kind === 'prefix',
+          ),
+          'the unattested bank rejected by the edge, by the range block',
         );
       },
     );
