@@ -227,7 +227,7 @@ export function buildPbxLinks(
  * What the AstDB mirror replays from on a reconnect (astdb-generation.ts): this file's change log,
  * its volatile numbers, and how far the change feed has applied the log to the index.
  */
-function mirrorResyncSource(ctx: DaemonContext): ResyncSource {
+export function mirrorResyncSource(ctx: DaemonContext): ResyncSource {
   const log = new ChangeLog(ctx.reader);
   return {
     identity: () => log.identity(),
