@@ -323,7 +323,7 @@ export class AstdbMirror {
       this.marker = null;
       this.queue('sync', (link) => this.connectSync(link));
     } else if (this.state !== 'idle') {
-      // Asterisk may have restarted or the list changed meanwhile: a full sync on the next link.
+      // Asterisk may have restarted or the list changed meanwhile: a sync (replay or full) on the next link.
       this.link++;
       this.clearTimers();
       this.setState('idle', { ami: s });
@@ -331,7 +331,7 @@ export class AstdbMirror {
   }
 
   private onChange(c: AppliedChange): void {
-    // Not live and not syncing: the next full sync reads the list as it is then.
+    // Not live and not syncing: the next sync reads the list as it is then (a replay, from the log).
     if (this.state !== 'live' && this.state !== 'syncing') return;
     if (c.kind === 'all') this.queue('full sync', (link) => this.fullSync(link, 'the change feed reloaded everything'));
     else if (c.kind === 'org') this.queue('org sync', (link) => this.syncOrg(link, c.orgId));
@@ -457,28 +457,66 @@ export class AstdbMirror {
     // before is in the log up to `top`, and in the index this reads.
     const position = source.position();
     const top = await source.head();
+    // What AstDB holds outside n/: the marker's orgs, checked again now that changes are queued
+    // (one applied since the plan was made would otherwise be written over keys of another name).
+    const written = new Map(
+      this.deps.index
+        .orgs()
+        .map((st) => [st.org.id, { slug: st.org.slug, dids: this.options.writeDids ? [...st.dids] : [] }] as const),
+    );
+    const shape = shapeOf(
+      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      [...written].map(([id, o]) => ({ id, ...o })),
+    );
+    if (shape !== from.shape) return this.fullSync(link, 'orgs, slugs, DIDs or caller forms changed');
     const changes = await source.changesBetween(from.seq, top);
     this.check(link);
     this.orgs.clear();
     const window = new PutWindow(this, this.options.window, link);
     const stats = { wholeOrgs: 0, numbers: 0, expired: 0 };
-    for (const state of this.deps.index.orgs()) {
-      const changed = changes.get(state.org.id);
-      const whole =
+    const differs = (was: { slug: string; dids: readonly string[] }, state: OrgState | undefined): boolean =>
+      state === undefined ||
+      state.org.slug !== was.slug ||
+      !sameMembers(this.options.writeDids ? state.dids : [], was.dids);
+    // Orgs redone whole: settings, rules or contacts changed (or a pattern's effect may have
+    // expired), or the org changed in the index since `written` was read. As the live org sync, from
+    // the keys AstDB holds (`was`) to the index's; every deletion before any write, so a DID that
+    // moved between two orgs is not deleted after its new org wrote it.
+    const rewrite: number[] = [];
+    const clear = async (id: number): Promise<void> => {
+      const was = written.get(id);
+      if (was === undefined) return;
+      stats.wholeOrgs++;
+      rewrite.push(id);
+      await this.del(`complete/${was.slug}`);
+      for (const d of was.dids) await this.del(`did/${d}`);
+      await this.delTree(`n/${was.slug}`);
+    };
+    for (const [id, was] of written) {
+      const state = this.deps.index.orgById(id);
+      const changed = changes.get(id);
+      if (
+        differs(was, state) ||
+        state === undefined ||
         changed?.whole === true ||
         (changed !== undefined && changed.numbers.size > state.keys.size) ||
-        state.patterns.some(({ entry }) => isVolatile(entry, from.since));
-      if (whole) {
-        // Settings, rules or contacts changed (or a pattern's effect may have expired): as the live
-        // org sync does. Slug and DIDs are the marker's (same shape), so the keys to clear are these.
-        stats.wholeOrgs++;
-        await this.del(`complete/${state.org.slug}`);
-        await this.delTree(`n/${state.org.slug}`);
-        await this.writeOrg(window, state);
+        state.patterns.some(({ entry }) => isVolatile(entry, from.since))
+      )
+        await clear(id);
+    }
+    for (const [id, was] of written) {
+      if (rewrite.includes(id)) continue;
+      const state = this.deps.index.orgById(id);
+      if (state === undefined || differs(was, state)) {
+        await clear(id);
         continue;
       }
-      await this.refreshOrg(window, link, source, state, changed?.numbers ?? new Set(), from.since, stats);
+      // Synchronous up to refreshOrg's first await: its mirror of the org is this state's, `was`.
+      await this.refreshOrg(window, link, source, state, changes.get(id)?.numbers ?? new Set(), from.since, stats);
     }
+    // Then the orgs redone whole, and those added since `written` was read (their jobs are queued too).
+    for (const state of this.deps.index.orgs())
+      if (rewrite.includes(state.org.id) || !written.has(state.org.id)) await this.writeOrg(window, state);
     await window.drain();
     this.check(link);
     await this.writeMarker(link, position, t0, store);
@@ -883,6 +921,12 @@ function notFoundIsFine(err: unknown): void {
   )
     return;
   throw err;
+}
+
+/** Whether two lists hold the same strings. */
+function sameMembers(a: Iterable<string>, b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((x) => set.has(x));
 }
 
 /** The org's block prefixes that still match now or later: a miss under them is inconclusive. */

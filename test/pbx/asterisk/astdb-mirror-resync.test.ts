@@ -8,7 +8,7 @@
 import t from 'tap';
 import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { mirrorResyncSource } from '../../../daemon/main.js';
-import { encodeMarker, parseMarker } from '../../../daemon/pbx/asterisk/astdb-generation.js';
+import { encodeMarker, parseMarker, type ResyncSource } from '../../../daemon/pbx/asterisk/astdb-generation.js';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -22,7 +22,7 @@ const num = (i: number): string => `+1555777${String(i).padStart(4, '0')}`;
 
 type Services = Awaited<ReturnType<typeof services>>;
 
-async function setup(t: TapLike) {
+async function setup(t: TapLike, hooks: { beforeHead?: () => Promise<void>; beforeChanges?: () => Promise<void> } = {}) {
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   await s.orgs.addDids('demo', [DID], cliActor);
@@ -47,7 +47,7 @@ async function setup(t: TapLike) {
         clock: s.clock,
         timers,
         logger,
-        resync: mirrorResyncSource(ctx),
+        resync: hooked(mirrorResyncSource(ctx), hooks),
       },
     );
     t.teardown(() => mirror.stop());
@@ -56,6 +56,28 @@ async function setup(t: TapLike) {
   const mirror = make();
   await mirror.start();
   return { s, ctx, ami, timers, mirror, make, lines };
+}
+
+/** The resync source with a change made at a chosen step of the replay (each hook runs once, then is cleared). */
+function hooked(
+  source: ResyncSource,
+  hooks: { beforeHead?: () => Promise<void>; beforeChanges?: () => Promise<void> },
+): ResyncSource {
+  return {
+    ...source,
+    head: async () => {
+      const h = hooks.beforeHead;
+      delete hooks.beforeHead;
+      await h?.();
+      return source.head();
+    },
+    changesBetween: async (a, b) => {
+      const h = hooks.beforeChanges;
+      delete hooks.beforeChanges;
+      await h?.();
+      return source.changesBetween(a, b);
+    },
+  };
 }
 
 async function connect(ami: FakeAmi, mirror: AstdbMirror): Promise<void> {
@@ -278,6 +300,36 @@ t.test('changes applied during the replay are queued behind it; the result is st
     t.same(contents(ami), await fullContents(ami, mirror), `round ${round}: as a full sync`);
   }
   t.ok(mirror.counters.resyncs >= 4);
+});
+
+t.test('a DID moved to another org while the replay runs: no key left naming the old org', async (t) => {
+  const hooks: { beforeHead?: () => Promise<void>; beforeChanges?: () => Promise<void> } = {};
+  const { s, ctx, ami, mirror } = await setup(t, hooks);
+  await connect(ami, mirror);
+  const move = async (): Promise<void> => {
+    await s.orgs.removeDids('demo', [DID], cliActor);
+    await s.orgs.addDids('other', [DID], cliActor);
+    await ctx.feed.poll();
+  };
+  // Applied after the marker was checked, before the replay read which orgs AstDB holds: full sync.
+  disconnect(ami);
+  hooks.beforeHead = move;
+  await connect(ami, mirror);
+  await mirror.idle();
+  t.equal(mirror.counters.fullSyncs, 2, 'the shape no longer matched: full sync');
+  t.equal(ami.get(`did/${DID}`), 'other');
+  // And back, applied after the replay read the orgs: those orgs are rewritten from the keys AstDB held.
+  disconnect(ami);
+  hooks.beforeChanges = async () => {
+    await s.orgs.removeDids('other', [DID], cliActor);
+    await s.orgs.addDids('demo', [DID], cliActor);
+    await ctx.feed.poll();
+  };
+  await connect(ami, mirror);
+  await mirror.idle();
+  t.equal(mirror.counters.resyncs, 1, 'a replay');
+  t.equal(ami.get(`did/${DID}`), 'demo', 'the DID names its org again');
+  t.same(contents(ami), await fullContents(ami, mirror), 'as a full sync');
 });
 
 t.test('randomized: replay after random changes equals a full sync, key for key', async (t) => {
