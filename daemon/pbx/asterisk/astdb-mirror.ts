@@ -582,6 +582,13 @@ export class AstdbMirror {
       const rewrite = changed.has(n) || expiredBetween([...matches.exact, ...matches.prefixes], since, now);
       if (changed.has(n)) stats.numbers++;
       else if (rewrite) stats.expired++;
+      // A number with no entry of its own (unblocked, or taken off a contact) is not written, even
+      // when a prefix blocks it: as a full sync, which writes listed numbers only (the prefix is in
+      // the exclusions, so FastAGI answers it).
+      if (matches.exact.length === 0) {
+        if (rewrite) for (const key of this.keysOf(org, n)) dels.push(key);
+        continue;
+      }
       await apply(n, matches, rewrite);
     }
     await flush();
