@@ -6,8 +6,8 @@
  * entries of those kinds). Every other listed number's mirror verdict depends only on its entries
  * and the org's settings, which change only through the log (astdb-mirror-value.ts).
  *
- * Read by the mirror's incremental re-sync instead of every entry of the org: one scan of the org's
- * exact entries in SQLite (no rows built for the others) plus one index range per prefix.
+ * Read by the mirror's incremental re-sync instead of every entry of the org: a partial index of
+ * the volatile entries (migration 10) plus one index range per prefix.
  */
 import type { EntryView } from '../core/entry.js';
 import type { Database } from './database.js';
@@ -15,11 +15,15 @@ import { toEntryView, type EntryRow } from './rows.js';
 
 const ACTIVE_EXACT = "org_id = ?1 AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL";
 
-/** Every active exact entry of the numbers that have a volatile one, by number. */
+/**
+ * Every active exact entry of the numbers that have a volatile one, by number. The inner query's
+ * terms are the partial index entries_volatile's (migration 10), so it reads that index only.
+ */
 const VOLATILE_SQL = `
 SELECT * FROM entries WHERE ${ACTIVE_EXACT} AND value IN (
-  SELECT value FROM entries WHERE ${ACTIVE_EXACT}
-    AND (expires_at IS NOT NULL OR require_attestation = 1 OR observe_since IS NOT NULL OR dids <> ''))
+  SELECT value FROM entries WHERE org_id = ?1 AND removed_at IS NULL AND kind = 'exact'
+    AND (expires_at IS NOT NULL OR require_attestation = 1 OR observe_since IS NOT NULL OR dids <> '')
+    AND disabled_at IS NULL)
 ORDER BY value, id`;
 
 /** Active exact entries of numbers starting with ?2 (`value < prefix + ':'`: ':' sorts after the digits). */
