@@ -59,7 +59,7 @@ import type { AdapterScreener } from '../../services/screener.js';
 import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
-import { mirrorValueOf } from './astdb-mirror-value.js';
+import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
@@ -670,12 +670,11 @@ export class AstdbMirror {
     const now = this.deps.clock.now();
     for (const n of numbers) {
       this.check(link);
-      const v = mirrorValueOf(
-        n,
-        await this.deps.index.lookup(state, { kind: 'number', value: n }),
-        state.org.policy,
-        now,
-      );
+      const matches = await this.deps.index.lookup(state, { kind: 'number', value: n });
+      // A number left with no entry of its own is not written even when a prefix blocks it, as a full
+      // sync writes listed numbers only (the prefix is excluded from `complete`: FastAGI answers it).
+      const v: MirrorValue =
+        matches.exact.length === 0 ? { kind: 'none' } : mirrorValueOf(n, matches, state.org.policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
       else org.unsure.delete(n);
       // Completeness goes first when it narrows (a new exclusion), last when it widens.

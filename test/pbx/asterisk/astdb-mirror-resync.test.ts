@@ -294,6 +294,25 @@ t.test('the marker follows live changes once the queue is empty', async (t) => {
   t.equal(after.since, before.since, 'since is the sync’s');
 });
 
+t.test('live changes then a reconnect: AstDB is still what a full sync writes', async (t) => {
+  const { s, ctx, ami, mirror } = await setup(t);
+  await s.blocklist.block('demo', { kind: 'prefix', prefix: '+15557770' }, { mode: 'reject' }, cliActor);
+  await ctx.feed.poll();
+  await connect(ami, mirror);
+  // Unblocked while live: the number is still blocked by the prefix, but no longer listed itself.
+  await s.blocklist.unblock('demo', { kind: 'exact', number: num(2) }, cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: num(800) }, { mode: 'voicemail' }, cliActor);
+  await ctx.feed.poll();
+  await mirror.idle();
+  await mirror.idle();
+  t.equal(ami.get(`n/demo/${num(2)}`), undefined, 'not written: FastAGI answers it (the prefix is excluded)');
+  t.ok(new RegExp(must(ami.get('complete/demo'), 'complete')).test(num(2)), 'excluded by the prefix');
+  disconnect(ami);
+  await connect(ami, mirror);
+  t.equal(mirror.counters.resyncs, 1);
+  t.same(contents(ami), await fullContents(ami, mirror));
+});
+
 t.test('changes applied during the replay are queued behind it; the result is still a full sync’s', async (t) => {
   const { s, ctx, ami, mirror } = await setup(t);
   await connect(ami, mirror);
