@@ -383,6 +383,13 @@ for (const seed of SEEDS)
     const pick = (n: number): number => Math.floor(rnd() * n);
     let replays = 0;
     for (let round = 0; round < 60; round++) {
+      if (rnd() < 0.5) {
+        // Changes while live first: the mirror's own number and org syncs, and the marker they move.
+        for (let k = 1 + pick(4); k > 0; k--) await randomChange(s, pick, rnd, contact.id);
+        await ctx.feed.poll();
+        await mirror.idle();
+        await mirror.idle();
+      }
       disconnect(ami);
       const ops = 1 + pick(8);
       for (let k = 0; k < ops; k++) await randomChange(s, pick, rnd, contact.id);
