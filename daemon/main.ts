@@ -46,10 +46,13 @@ import { describeStartFailure } from './ops/start-failure.js';
 import { ReadinessMonitor } from './ops/readiness-monitor.js';
 import { StoreHealth } from './ops/store-health.js';
 import { ChangeFeed } from './store/change-feed.js';
+import { ChangeLog } from './store/change-log.js';
+import { volatileNumbers } from './store/volatile-numbers.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
 import { SharedStore } from './store/shared-store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
+import type { ResyncSource } from './pbx/asterisk/astdb-generation.js';
 import { buildFastAgiServer } from './pbx/asterisk/fastagi-component.js';
 import { buildEslServer } from './pbx/freeswitch/esl-component.js';
 import { buildEslInboundLinks } from './pbx/freeswitch/esl-inbound-links.js';
@@ -197,6 +200,7 @@ export function buildPbxLinks(
                 normalizer: services.normalizer,
                 clock: ctx.clock,
                 observe: (s) => ctx.screening.observe(s),
+                resync: mirrorResyncSource(ctx),
               }),
             ]
           : []),
@@ -217,6 +221,22 @@ export function buildPbxLinks(
     return { deliverer: esl.deliverer, notifier: esl.notifier, components: esl.components };
   }
   return { deliverer: null, notifier: null, components: [] };
+}
+
+/**
+ * What the AstDB mirror replays from on a reconnect (astdb-generation.ts): this file's change log,
+ * its volatile numbers, and how far the change feed has applied the log to the index.
+ */
+export function mirrorResyncSource(ctx: DaemonContext): ResyncSource {
+  const log = new ChangeLog(ctx.reader);
+  return {
+    identity: () => log.identity(),
+    head: () => log.head(),
+    fingerprint: (seq) => log.fingerprint(seq),
+    changesBetween: (after, upTo) => log.changesBetween(after, upTo),
+    volatileNumbers: (orgId, prefixes) => volatileNumbers(ctx.reader, orgId, prefixes),
+    position: () => ctx.feed.getStatus().lastSeq,
+  };
 }
 
 export interface DaemonOptions extends ServiceOptions {

@@ -143,6 +143,9 @@ async function main(): Promise<void> {
         `astdb_caller_forms = ${JSON.stringify(forms)}`,
         ...(process.env.BENCH_WINDOW ? [`astdb_window = ${Number(process.env.BENCH_WINDOW)}`] : []),
       ].join('\n');
+      // Measured as a first sync each time: with the previous run's marker (callscreen/gen) left in
+      // AstDB, a setting with the same caller forms would replay the change log instead.
+      await sandbox.rx('database del callscreen gen').catch(() => '');
       const daemon = new Daemon(new ConfigLoader().fromText(toml, 'bench.toml'), logger);
       const probe = PROBE ? prober() : null;
       const apid = asteriskPid();

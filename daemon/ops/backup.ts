@@ -181,6 +181,7 @@ export async function restoreDatabase(file: string, dbPath: string): Promise<Res
       await src.close();
     }
     await standAlone(tmp);
+    await newStoreIdentity(tmp);
     takeOwnership(tmp, live);
     await guard?.close();
     guard = null;
@@ -195,6 +196,22 @@ export async function restoreDatabase(file: string, dbPath: string): Promise<Res
   } finally {
     await guard?.close();
     removeWithSidecars(tmp);
+  }
+}
+
+/**
+ * A restored file is an older state of the store whose change log goes on from an older sequence
+ * number: a new store identity (migration 10) makes the AstDB mirror sync it whole instead of
+ * replaying "later" changes of another history. A backup older than migration 10 gets one when the
+ * daemon migrates it.
+ */
+async function newStoreIdentity(path: string): Promise<void> {
+  const db = await Database.open(path, { create: false });
+  try {
+    const table = await db.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'");
+    if (table !== undefined) await db.run('UPDATE store_identity SET token = lower(hex(randomblob(16)))');
+  } finally {
+    await db.close();
   }
 }
 

@@ -395,6 +395,28 @@ ALTER TABLE entries ADD COLUMN peer_last_hit_at INTEGER;
 ALTER TABLE replica_state ADD COLUMN peer_hits_at INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 10,
+    description: 'store identity: a random token naming this database file, for the AstDB mirror\'s generation marker',
+    sql: `
+-- One row, never replicated (each node's file has its own change log). The AstDB mirror writes it
+-- into Asterisk with the last change it applied, and replays only later changes on a reconnect when
+-- the token still matches (daemon/pbx/asterisk/astdb-generation.ts). A new database (a reinstall, a
+-- replica rebuilt) gets a new token, and \`callscreen restore\` gives the restored file a new one:
+-- its change log is another history from the same sequence numbers on.
+CREATE TABLE store_identity (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  token TEXT NOT NULL
+);
+INSERT INTO store_identity (id, token) VALUES (1, lower(hex(randomblob(16))));
+-- The mirror's replay reads the org's volatile numbers (timed, attested-only, observed, DID-scoped:
+-- daemon/store/volatile-numbers.ts): few rows, found here instead of by a scan of every entry
+-- (1M entries: ~0.4 s). Partial: plain entries, nearly all of them, are not in it.
+CREATE INDEX entries_volatile ON entries(org_id, value)
+  WHERE removed_at IS NULL AND kind = 'exact'
+    AND (expires_at IS NOT NULL OR require_attestation = 1 OR observe_since IS NOT NULL OR dids <> '');
+`,
+  },
 ];
 
 /**

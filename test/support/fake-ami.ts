@@ -11,6 +11,9 @@ export class FakeAmi {
   readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
   /** Keys whose DBPut Asterisk refuses (a full disk, say). */
   readonly refuse = new Set<string>();
+  /** DBGet answers without their DBGetResponse event (an event filter that ate it, say). */
+  dropGetEvents = false;
+  private nextId = 0;
   private readonly states = new Set<(s: LinkState) => void>();
   private readonly events = new Set<(e: AmiEvent) => void>();
 
@@ -34,6 +37,22 @@ export class FakeAmi {
       this.db.set(key, fields.Val ?? '');
     } else if (name === 'DBDel') {
       if (!this.db.delete(key)) fail('Database entry could not be deleted');
+    } else if (name === 'DBGet') {
+      // As Asterisk: an event list whose value comes in a DBGetResponse event with the ActionID.
+      const value = this.db.get(key);
+      if (value === undefined) fail('Database entry not found');
+      const id = `fake-${++this.nextId}`;
+      if (!this.dropGetEvents) {
+        const event = {
+          Event: 'DBGetResponse',
+          Family: String(fields.Family),
+          Key: String(fields.Key),
+          Val: String(value),
+          ActionID: id,
+        };
+        for (const l of this.events) l({ name: 'DBGetResponse', fields: event });
+      }
+      return { Response: 'Success', EventList: 'start', Message: 'Result will follow', ActionID: id };
     } else if (name === 'DBDelTree') {
       const prefix = `/${String(fields.Family)}/`;
       const gone = [...this.db.keys()].filter((k) => k.startsWith(prefix));

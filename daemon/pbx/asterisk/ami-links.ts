@@ -137,6 +137,7 @@ export function buildAmiLinks(config: Config, logger: Logger, deps: AmiLinkDeps)
             window: config.ami.astdb_window,
             writeDids: true,
             callerForms: config.ami.astdb_caller_forms,
+            readTimeoutMs: config.ami.action_timeout_ms,
           },
           {
             ...d,

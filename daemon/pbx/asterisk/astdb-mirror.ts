@@ -36,10 +36,20 @@
  * Order matters so that the mirror is never ahead of the list in the blocking direction and never
  * claims completeness it does not have: a sync first deletes `alive` (and an org's `complete`), then
  * rewrites, then puts them back. While syncing, calls go to FastAGI.
+ *
+ * Which sync (astdb-generation.ts): each (re)connect reads the generation marker `F/gen`. When it
+ * names this store, the same shape and a change still in the log, the sync is a replay: `alive`
+ * withdrawn, the numbers changed since rewritten (orgs whose settings or rules changed rewritten
+ * whole), the numbers with an entry that expired since rewritten, every org's `complete` recomputed,
+ * the marker moved, `alive` put back — a handful of actions when nothing changed. Otherwise (no
+ * marker, another store, a shape or log that does not match, a read error) the full sync: `alive` and
+ * the whole family (the marker with it) deleted, everything rewritten. While live, the marker is moved
+ * forward whenever the mirror's queue is empty (every change the feed applied is then in AstDB).
  */
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { Clock, Scheduler } from '../../core/clock.js';
+import type { Matches } from '../../core/decide.js';
 import { CallscreenError } from '../../core/errors.js';
 import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
@@ -49,12 +59,23 @@ import type { AdapterScreener } from '../../services/screener.js';
 import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
-import { mirrorValueOf } from './astdb-mirror-value.js';
+import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
 import { ANY_NATIONAL, nationalPrefixAlternatives, unsupportedNationalForms } from './astdb-mirror-forms.js';
+import { AstdbReader } from './astdb-reader.js';
+import {
+  encodeMarker,
+  expiredBetween,
+  isVolatile,
+  MARKER_KEY,
+  planSync,
+  shapeOf,
+  type Marker,
+  type ResyncSource,
+} from './astdb-generation.js';
 
 export type MirrorState = 'idle' | 'syncing' | 'live' | 'stopped';
 
@@ -79,6 +100,8 @@ export interface AstdbMirrorOptions {
    * number is written under each; callers in a form left out go to FastAGI.
    */
   readonly callerForms?: readonly CallerForm[];
+  /** How long the marker's DBGetResponse may follow the DBGet's response (ms, default 5000). */
+  readonly readTimeoutMs?: number;
 }
 
 /** `+15551234567`, `5551234567`, `15551234567` (region US). */
@@ -100,6 +123,8 @@ export interface AstdbMirrorDeps {
   readonly logger: Logger;
   /** Told of each call the mirror answered, like ScreeningService.record's observer (the flood detector). */
   readonly observe?: (s: Screened) => void;
+  /** The change log and volatile numbers, to replay changes after a marker; absent: every sync is full. */
+  readonly resync?: ResyncSource;
 }
 
 /** What an org has in the mirror, to update it change by change. */
@@ -210,7 +235,20 @@ export class AstdbMirror {
     calls: 0,
     disagreements: 0,
     lastSyncMs: 0,
+    /** Syncs that deleted and rewrote the whole family. */
+    fullSyncs: 0,
+    /** Syncs that replayed the change log from the marker. */
+    resyncs: 0,
+    /** Marker writes (after each sync, and whenever the queue empties with the feed ahead of it). */
+    markers: 0,
   };
+  /** The last sync's kind and why (health detail and the log line). */
+  private lastSync: { kind: 'full' | 'replay'; why: string } | null = null;
+  private readonly reader: AstdbReader;
+  /** Jobs queued and not finished (the marker may move only when this is zero). */
+  private pending = 0;
+  /** The marker in AstDB as this daemon last wrote it (null: none written on this link yet). */
+  private marker: Marker | null = null;
   private readonly retryMs: number;
   private readonly pageSize: number;
   private readonly family: string;
@@ -224,6 +262,7 @@ export class AstdbMirror {
     this.pageSize = options.pageSize ?? 5000;
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
+    this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
   }
 
   start(): Promise<void> {
@@ -232,6 +271,7 @@ export class AstdbMirror {
       this.deps.ami.onState((s) => this.onAmiState(s)),
       this.deps.ami.onEvent((e) => this.onEvent(e)),
       this.deps.feed.onApplied((c) => this.onChange(c)),
+      this.reader.attach(),
     );
     if (this.deps.ami.currentState === 'connected') this.onAmiState('connected');
     return Promise.resolve();
@@ -265,7 +305,7 @@ export class AstdbMirror {
       ok: this.state === 'live',
       state: this.state,
       required: false,
-      detail: { ...this.counters, lastError: this.lastError },
+      detail: { ...this.counters, lastSync: this.lastSync, lastError: this.lastError },
     };
   }
 
@@ -280,9 +320,10 @@ export class AstdbMirror {
     if (this.state === 'stopped') return;
     if (s === 'connected') {
       this.link++;
-      this.queue('full sync', (link) => this.fullSync(link));
+      this.marker = null;
+      this.queue('sync', (link) => this.connectSync(link));
     } else if (this.state !== 'idle') {
-      // Asterisk may have restarted or the list changed meanwhile: a full sync on the next link.
+      // Asterisk may have restarted or the list changed meanwhile: a sync (replay or full) on the next link.
       this.link++;
       this.clearTimers();
       this.setState('idle', { ami: s });
@@ -290,9 +331,9 @@ export class AstdbMirror {
   }
 
   private onChange(c: AppliedChange): void {
-    // Not live and not syncing: the next full sync reads the list as it is then.
+    // Not live and not syncing: the next sync reads the list as it is then (a replay, from the log).
     if (this.state !== 'live' && this.state !== 'syncing') return;
-    if (c.kind === 'all') this.queue('full sync', (link) => this.fullSync(link));
+    if (c.kind === 'all') this.queue('full sync', (link) => this.fullSync(link, 'the change feed reloaded everything'));
     else if (c.kind === 'org') this.queue('org sync', (link) => this.syncOrg(link, c.orgId));
     else this.queue('number sync', (link) => this.syncNumbers(link, c.orgId, c.numbers));
   }
@@ -300,14 +341,18 @@ export class AstdbMirror {
   /** Jobs run one at a time, in order, each bound to the AMI link it was queued on. */
   private queue(what: string, job: (link: number) => Promise<void>): void {
     const link = this.link;
+    this.pending++;
     this.work = this.work
       .then(async () => {
-        if (link !== this.link || this.state === 'stopped') return;
         try {
+          if (link !== this.link || this.state === 'stopped') return;
           await job(link);
         } catch (err) {
           this.fail(what, link, err);
+        } finally {
+          this.pending--;
         }
+        if (this.pending === 0) this.moveMarker();
       })
       .catch((err: unknown) => {
         // Never leave the queue rejected: every later job would be skipped.
@@ -322,7 +367,7 @@ export class AstdbMirror {
     this.lastError = err instanceof Error ? err.message : String(err);
     this.deps.logger.warn(
       { err, what, retryMs: this.retryMs },
-      'AstDB mirror update failed; calls go through FastAGI until a full sync succeeds',
+      'AstDB mirror update failed; calls go through FastAGI until a sync succeeds',
     );
     this.link++;
     this.clearTimers();
@@ -335,21 +380,271 @@ export class AstdbMirror {
 
   // ------------------------------------------------------------------ syncs
 
-  private async fullSync(link: number): Promise<void> {
+  private async fullSync(link: number, why: string): Promise<void> {
     const t0 = this.deps.clock.now();
+    this.deps.logger.info({ sync: 'full', why }, `AstDB mirror full sync: ${why}`);
     this.setState('syncing');
     this.clearTimers();
     await this.del('alive');
+    // The marker goes with the family, before any key changes: a sync that stops half-way leaves none.
     await this.delTree('');
+    this.marker = null;
+    // Every change the feed applied up to here is in the index this sync reads.
+    const position = this.deps.resync?.position() ?? 0;
     this.orgs.clear();
     const window = new PutWindow(this, this.options.window, link);
     for (const state of this.deps.index.orgs()) await this.writeOrg(window, state);
     await window.drain();
     this.check(link);
+    await this.writeMarker(link, position, t0);
     await this.heartbeat(link);
     this.counters.syncs++;
+    this.counters.fullSyncs++;
+    this.lastSync = { kind: 'full', why };
     this.counters.lastSyncMs = this.deps.clock.now() - t0;
-    this.setState('live', { orgs: this.orgs.size, ms: this.counters.lastSyncMs });
+    this.setState('live', { sync: 'full', orgs: this.orgs.size, ms: this.counters.lastSyncMs });
+  }
+
+  // ------------------------------------------------------------------ re-sync from the marker
+
+  /** On each (re)connect: replay from the marker when it allows (astdb-generation.ts), else the full sync. */
+  private async connectSync(link: number): Promise<void> {
+    const source = this.deps.resync;
+    let raw: string | null | Error = null;
+    if (source !== undefined) {
+      raw = await this.reader.get(this.family, MARKER_KEY).catch((err: unknown) =>
+        err instanceof Error ? err : new Error(String(err)),
+      );
+      this.check(link);
+    }
+    const now = this.deps.clock.now();
+    const plan = await planSync(raw, source, this.shapeNow(), now);
+    this.check(link);
+    if (plan.kind === 'full' || source === undefined) return this.fullSync(link, plan.kind === 'full' ? plan.why : '');
+    await this.resync(link, source, plan.marker, plan.store);
+  }
+
+  /** The shape a full sync would write now (the orgs of the index). */
+  private shapeNow(): string {
+    return shapeOf(
+      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      this.deps.index
+        .orgs()
+        .map((s) => ({ id: s.org.id, slug: s.org.slug, dids: this.options.writeDids ? s.dids : [] })),
+    );
+  }
+
+  /** The shape of what this mirror has written (its orgs). */
+  private shapeWritten(): string {
+    return shapeOf(
+      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      [...this.orgs].map(([id, o]) => ({ id, slug: o.slug, dids: o.dids })),
+    );
+  }
+
+  /**
+   * Brings AstDB from the marker's state to the index's: with `alive` withdrawn (calls go to FastAGI,
+   * so the order of the writes in between does not matter), rewrites what changed in the log after
+   * the marker and what expired after its `since`, recomputes each org's `complete`, moves the marker,
+   * puts `alive` back. Changes the feed applies meanwhile are queued behind it, as during a full sync.
+   */
+  private async resync(link: number, source: ResyncSource, from: Marker, store: string): Promise<void> {
+    const t0 = this.deps.clock.now();
+    this.setState('syncing');
+    this.clearTimers();
+    await this.del('alive');
+    // Read after `syncing`: a change applied from here on is queued behind this job; one applied
+    // before is in the log up to `top`, and in the index this reads.
+    const position = source.position();
+    const top = await source.head();
+    // What AstDB holds outside n/: the marker's orgs, checked again now that changes are queued
+    // (one applied since the plan was made would otherwise be written over keys of another name).
+    const written = new Map(
+      this.deps.index
+        .orgs()
+        .map((st) => [st.org.id, { slug: st.org.slug, dids: this.options.writeDids ? [...st.dids] : [] }] as const),
+    );
+    const shape = shapeOf(
+      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      [...written].map(([id, o]) => ({ id, ...o })),
+    );
+    if (shape !== from.shape) return this.fullSync(link, 'orgs, slugs, DIDs or caller forms changed');
+    const changes = await source.changesBetween(from.seq, top);
+    this.check(link);
+    this.orgs.clear();
+    const window = new PutWindow(this, this.options.window, link);
+    const stats = { wholeOrgs: 0, numbers: 0, expired: 0 };
+    const differs = (was: { slug: string; dids: readonly string[] }, state: OrgState | undefined): boolean =>
+      state === undefined ||
+      state.org.slug !== was.slug ||
+      !sameMembers(this.options.writeDids ? state.dids : [], was.dids);
+    // Orgs redone whole: settings, rules or contacts changed (or a pattern's effect may have
+    // expired), or the org changed in the index since `written` was read. As the live org sync, from
+    // the keys AstDB holds (`was`) to the index's; every deletion before any write, so a DID that
+    // moved between two orgs is not deleted after its new org wrote it.
+    const rewrite: number[] = [];
+    const clear = async (id: number): Promise<void> => {
+      const was = written.get(id);
+      if (was === undefined) return;
+      stats.wholeOrgs++;
+      rewrite.push(id);
+      await this.del(`complete/${was.slug}`);
+      for (const d of was.dids) await this.del(`did/${d}`);
+      await this.delTree(`n/${was.slug}`);
+    };
+    for (const [id, was] of written) {
+      const state = this.deps.index.orgById(id);
+      const changed = changes.get(id);
+      if (
+        differs(was, state) ||
+        state === undefined ||
+        changed?.whole === true ||
+        (changed !== undefined && changed.numbers.size > state.keys.size) ||
+        state.patterns.some(({ entry }) => isVolatile(entry, from.since))
+      )
+        await clear(id);
+    }
+    for (const [id, was] of written) {
+      if (rewrite.includes(id)) continue;
+      const state = this.deps.index.orgById(id);
+      if (state === undefined || differs(was, state)) {
+        await clear(id);
+        continue;
+      }
+      // Synchronous up to refreshOrg's first await: its mirror of the org is this state's, `was`.
+      await this.refreshOrg(window, link, source, state, changes.get(id)?.numbers ?? new Set(), from.since, stats);
+    }
+    // Then the orgs redone whole, and those added since `written` was read (their jobs are queued too).
+    for (const state of this.deps.index.orgs())
+      if (rewrite.includes(state.org.id) || !written.has(state.org.id)) await this.writeOrg(window, state);
+    await window.drain();
+    this.check(link);
+    await this.writeMarker(link, position, t0, store);
+    await this.heartbeat(link);
+    this.counters.syncs++;
+    this.counters.resyncs++;
+    const why = `replayed changes ${from.seq + 1}..${top} (${top - from.seq}): ${stats.numbers} numbers, ${stats.expired} expired since the marker, ${stats.wholeOrgs} orgs whole`;
+    this.lastSync = { kind: 'replay', why };
+    this.counters.lastSyncMs = this.deps.clock.now() - t0;
+    this.deps.logger.info(
+      { sync: 'replay', from: from.seq, to: top, ...stats, ms: this.counters.lastSyncMs },
+      `AstDB mirror re-synced from its marker: ${why}`,
+    );
+    this.setState('live', { sync: 'replay', orgs: this.orgs.size, ms: this.counters.lastSyncMs });
+  }
+
+  /**
+   * One org whose settings and rules did not change since the marker: its in-memory mirror rebuilt
+   * (the volatile numbers say which are unsure), the changed and the expired numbers rewritten, its
+   * `complete` put or deleted. Other numbers' keys depend only on their entries and the org's
+   * settings, which are as the marker saw them.
+   */
+  private async refreshOrg(
+    window: PutWindow,
+    link: number,
+    source: ResyncSource,
+    state: OrgState,
+    changed: ReadonlySet<string>,
+    since: number,
+    stats: { numbers: number; expired: number },
+  ): Promise<void> {
+    const now = this.deps.clock.now();
+    const org = this.mirrorOf(state, now);
+    this.orgs.set(state.org.id, org);
+    const policy = state.org.policy;
+    const prefixes = [...state.prefixes].filter(([, es]) => es.some((e) => isVolatile(e, since))).map(([p]) => p);
+    const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
+    const volatile = await source.volatileNumbers(state.org.id, prefixes);
+    const dels: string[] = [];
+    const flush = async (): Promise<void> => {
+      this.check(link);
+      await Promise.all(dels.splice(0).map((k) => this.del(k)));
+    };
+    const apply = async (n: string, matches: Matches, rewrite: boolean): Promise<void> => {
+      const v = mirrorValueOf(n, matches, policy, now);
+      if (v.kind === 'unsure') org.unsure.add(n);
+      if (!rewrite) return;
+      for (const key of this.keysOf(org, n)) {
+        if (v.kind === 'put') await window.put(key, v.value);
+        else dels.push(key);
+      }
+      if (dels.length >= this.options.window) await flush();
+    };
+    for (const [n, exact] of volatile) {
+      if (contacts.has(n) || changed.has(n)) continue;
+      const matches = this.deps.index.matchesWith(state, n, exact);
+      const expired = expiredBetween([...matches.exact, ...matches.prefixes], since, now);
+      if (expired) stats.expired++;
+      await apply(n, matches, expired);
+    }
+    for (const n of new Set([...contacts, ...changed])) {
+      const matches = await this.deps.index.lookup(state, { kind: 'number', value: n });
+      const rewrite = changed.has(n) || expiredBetween([...matches.exact, ...matches.prefixes], since, now);
+      if (changed.has(n)) stats.numbers++;
+      else if (rewrite) stats.expired++;
+      // A number with no entry of its own (unblocked, or taken off a contact) is not written, even
+      // when a prefix blocks it: as a full sync, which writes listed numbers only (the prefix is in
+      // the exclusions, so FastAGI answers it).
+      if (matches.exact.length === 0) {
+        if (rewrite) for (const key of this.keysOf(org, n)) dels.push(key);
+        continue;
+      }
+      await apply(n, matches, rewrite);
+    }
+    await flush();
+    await window.drain();
+    const complete = this.completeValue(org);
+    await this.setComplete(org, complete);
+  }
+
+  /** What an org has in the mirror before any of its numbers is looked at (as writeOrg builds it). */
+  private mirrorOf(state: OrgState, now: number): OrgMirror {
+    const region = state.org.policy.region;
+    return {
+      slug: state.org.slug,
+      dids: new Set(this.options.writeDids ? state.dids : []),
+      unsure: new Set(),
+      prefixes: blockPrefixes(state, now),
+      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now),
+      complete: null,
+      national: this.deps.normalizer.nationalPlan(region),
+      region,
+      ownDids: [...state.dids],
+      mirrored: !state.org.policy.standinsUnidentified,
+    };
+  }
+
+  /**
+   * Puts the marker: every change up to `seq` is in the keys (acknowledged), each computed at or
+   * after `since`. `store` is read when not given.
+   */
+  private async writeMarker(link: number, seq: number, since: number, store?: string): Promise<void> {
+    const source = this.deps.resync;
+    if (source === undefined) return;
+    const id = store ?? (await source.identity());
+    if (id === '') return;
+    const atSeq = seq === 0 ? '-' : ((await source.fingerprint(seq)) ?? '-');
+    this.check(link);
+    const marker: Marker = { store: id, seq, atSeq, since, shape: this.shapeWritten() };
+    await this.put(MARKER_KEY, encodeMarker(marker));
+    this.marker = marker;
+    this.counters.markers++;
+  }
+
+  /**
+   * The queue just emptied: every change the feed has applied (its position now) is in AstDB, so the
+   * marker may move there. Queued as a job so it is ordered with the writes; it moves only if nothing
+   * was queued behind it meanwhile (that change could be in the position read but not yet written).
+   */
+  private moveMarker(): void {
+    const source = this.deps.resync;
+    const m = this.marker;
+    if (source === undefined || m === null || this.state !== 'live') return;
+    if (source.position() <= m.seq && this.shapeWritten() === m.shape) return;
+    this.queue('marker', async (link) => {
+      if (this.pending !== 1 || this.state !== 'live') return;
+      await this.writeMarker(link, source.position(), m.since, m.store);
+    });
   }
 
   /** An org's settings, DIDs, prefixes or contacts changed (or a bulk import): rewrite that org. */
@@ -375,12 +670,11 @@ export class AstdbMirror {
     const now = this.deps.clock.now();
     for (const n of numbers) {
       this.check(link);
-      const v = mirrorValueOf(
-        n,
-        await this.deps.index.lookup(state, { kind: 'number', value: n }),
-        state.org.policy,
-        now,
-      );
+      const matches = await this.deps.index.lookup(state, { kind: 'number', value: n });
+      // A number left with no entry of its own is not written even when a prefix blocks it, as a full
+      // sync writes listed numbers only (the prefix is excluded from `complete`: FastAGI answers it).
+      const v: MirrorValue =
+        matches.exact.length === 0 ? { kind: 'none' } : mirrorValueOf(n, matches, state.org.policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
       else org.unsure.delete(n);
       // Completeness goes first when it narrows (a new exclusion), last when it widens.
@@ -633,6 +927,12 @@ function notFoundIsFine(err: unknown): void {
   )
     return;
   throw err;
+}
+
+/** Whether two lists hold the same strings. */
+function sameMembers(a: Iterable<string>, b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((x) => set.has(x));
 }
 
 /** The org's block prefixes that still match now or later: a miss under them is inconclusive. */
