@@ -47,6 +47,7 @@ import { ReadinessMonitor } from './ops/readiness-monitor.js';
 import { StoreHealth } from './ops/store-health.js';
 import { ChangeFeed } from './store/change-feed.js';
 import { ChangeLog } from './store/change-log.js';
+import { packageVersion } from './cli/version.js';
 import { volatileNumbers } from './store/volatile-numbers.js';
 import { ScreeningIndex } from './store/screening-index.js';
 import { openReader, openStore } from './store/store.js';
@@ -230,6 +231,7 @@ export function buildPbxLinks(
 export function mirrorResyncSource(ctx: DaemonContext): ResyncSource {
   const log = new ChangeLog(ctx.reader);
   return {
+    program: packageVersion(),
     identity: () => log.identity(),
     head: () => log.head(),
     fingerprint: (seq) => log.fingerprint(seq),

@@ -13,8 +13,9 @@
  *   the log only when one of its entries expires (astdb-mirror-value.ts: a time-bound entry makes the
  *   number "unsure" until then); a replay recomputes the numbers with an entry that expired after it;
  * - `shape`: a digest of what decides which keys exist outside `n/<org>/` and what the format of all
- *   of them is: the marker format, caller forms, whether DIDs are written, and each org's id, slug and
- *   written DIDs. A slug or a DID cannot be renamed in place from the log (the old name is gone), so
+ *   of them is: the marker format, the program's version (another version may read numbers into other
+ *   forms, so an upgrade or a downgrade syncs in full once), caller forms, whether DIDs are written,
+ *   and each org's id, slug and written DIDs. A slug or a DID cannot be renamed in place from the log (the old name is gone), so
  *   any difference there is a full sync.
  *
  * Written only after every key it vouches for was acknowledged by Asterisk (never ahead of them), and
@@ -63,12 +64,13 @@ export interface OrgShape {
 
 /** The `shape` digest (hex, 16 characters). */
 export function shapeOf(
-  options: { family: string; forms: Iterable<string>; writeDids: boolean },
+  options: { family: string; forms: Iterable<string>; writeDids: boolean; program: string },
   orgs: Iterable<OrgShape>,
 ): string {
   const list = [...orgs].map((o) => [o.id, o.slug, [...o.dids].sort()] as const).sort((a, b) => a[0] - b[0]);
   const text = JSON.stringify({
     format: MARKER_FORMAT,
+    program: options.program,
     family: options.family,
     forms: [...options.forms].sort(),
     writeDids: options.writeDids,
@@ -82,6 +84,13 @@ export function shapeOf(
  * volatile numbers (daemon/store/volatile-numbers.ts) and the change feed's position.
  */
 export interface ResyncSource {
+  /**
+   * The version of the program writing the keys (package.json's): part of the shape, because a new
+   * version may write other keys for the same list (a caller form read differently) without anyone
+   * remembering to bump MARKER_FORMAT — a replay would then leave keys the new exclusion pattern
+   * trusts missing, and a blocked caller in that form answered as a conclusive miss.
+   */
+  readonly program: string;
   identity(): Promise<string>;
   head(): Promise<number>;
   fingerprint(seq: number): Promise<string | null>;
@@ -114,7 +123,7 @@ export async function planSync(
   const m = parseMarker(raw);
   if (m === null) return full('the marker is not in this version’s format');
   if (store === '' || m.store !== store) return full('the marker names another store (another or a restored database)');
-  if (m.shape !== currentShape) return full('orgs, slugs, DIDs or caller forms changed');
+  if (m.shape !== currentShape) return full('orgs, slugs, DIDs, caller forms or the program version changed');
   if (m.since > now) return full('the marker is from the future (the clock went back)');
   if (m.seq === 0) return full('the marker predates the change log');
   const head = await source.head();

@@ -424,10 +424,20 @@ export class AstdbMirror {
     await this.resync(link, source, plan.marker, plan.store);
   }
 
+  /** What the shape depends on besides the orgs (astdb-generation.ts shapeOf). */
+  private shapeOptions(): { family: string; forms: ReadonlySet<CallerForm>; writeDids: boolean; program: string } {
+    return {
+      family: this.family,
+      forms: this.forms,
+      writeDids: this.options.writeDids,
+      program: this.deps.resync?.program ?? '',
+    };
+  }
+
   /** The shape a full sync would write now (the orgs of the index). */
   private shapeNow(): string {
     return shapeOf(
-      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      this.shapeOptions(),
       this.deps.index
         .orgs()
         .map((s) => ({ id: s.org.id, slug: s.org.slug, dids: this.options.writeDids ? s.dids : [] })),
@@ -437,7 +447,7 @@ export class AstdbMirror {
   /** The shape of what this mirror has written (its orgs). */
   private shapeWritten(): string {
     return shapeOf(
-      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      this.shapeOptions(),
       [...this.orgs].map(([id, o]) => ({ id, slug: o.slug, dids: o.dids })),
     );
   }
@@ -465,10 +475,10 @@ export class AstdbMirror {
         .map((st) => [st.org.id, { slug: st.org.slug, dids: this.options.writeDids ? [...st.dids] : [] }] as const),
     );
     const shape = shapeOf(
-      { family: this.family, forms: this.forms, writeDids: this.options.writeDids },
+      this.shapeOptions(),
       [...written].map(([id, o]) => ({ id, ...o })),
     );
-    if (shape !== from.shape) return this.fullSync(link, 'orgs, slugs, DIDs or caller forms changed');
+    if (shape !== from.shape) return this.fullSync(link, 'orgs, slugs, DIDs, caller forms or the program version changed');
     const changes = await source.changesBetween(from.seq, top);
     this.check(link);
     this.orgs.clear();

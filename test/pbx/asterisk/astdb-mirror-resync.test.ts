@@ -43,7 +43,7 @@ async function setup(
   const ami = new FakeAmi();
   const timers = new ManualClock();
   const { logger, lines } = captureLogger('info');
-  const make = (options: Partial<AstdbMirrorOptions> = {}): AstdbMirror => {
+  const make = (options: Partial<AstdbMirrorOptions> = {}, program?: string): AstdbMirror => {
     const mirror = new AstdbMirror(
       { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
       {
@@ -55,7 +55,7 @@ async function setup(
         clock: s.clock,
         timers,
         logger,
-        resync: hooked(mirrorResyncSource(ctx), hooks),
+        resync: { ...hooked(mirrorResyncSource(ctx), hooks), ...(program === undefined ? {} : { program }) },
       },
     );
     t.teardown(() => mirror.stop());
@@ -278,6 +278,25 @@ t.test('caller forms changed in the config: full sync', async (t) => {
   t.equal(next.counters.fullSyncs, 1);
   t.ok(lines.some((l) => l.sync === 'full' && /caller forms/.test(String(l.why))));
   t.equal(ami.get(`n/demo/${num(0).slice(2)}`), undefined, 'national forms gone');
+});
+
+t.test('another program version (an upgrade or a downgrade): full sync', async (t) => {
+  // Another version may read numbers into other caller forms: replaying its keys could leave a form
+  // the new exclusion pattern trusts unwritten.
+  const { ami, mirror, make, lines } = await setup(t);
+  await connect(ami, mirror);
+  await mirror.stop();
+  const next = make({}, '99.0.0-test');
+  await next.start();
+  await next.idle();
+  t.equal(next.counters.fullSyncs, 1, 'a full sync');
+  t.equal(next.counters.resyncs, 0, 'no replay');
+  t.ok(lines.some((l) => l.sync === 'full' && /program version/.test(String(l.why))));
+  await next.stop();
+  const same = make({}, '99.0.0-test');
+  await same.start();
+  await same.idle();
+  t.equal(same.counters.resyncs, 1, 'the same version again replays');
 });
 
 t.test('the marker follows live changes once the queue is empty', async (t) => {
