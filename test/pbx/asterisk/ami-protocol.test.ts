@@ -62,7 +62,7 @@ t.test('split in two at every position, and one character at a time', async (t) 
     }
   }
   t.equal(wrong, 0, `all ${STREAM.length + 1} two-part splits give the same frames`);
-  t.same(parseInChunks(Array.from({ length: STREAM.length }, (_, i) => STREAM.charAt(i))), EXPECTED, "one character per push");
+  t.same(parseInChunks(Array.from({ length: STREAM.length }, (_, i) => STREAM.charAt(i))), EXPECTED, 'one character per push');
 });
 
 t.test('random chunkings of many responses in a row (a sync pipeline) keep every frame in order', async (t) => {
