@@ -107,6 +107,16 @@ export interface AmiActions {
   action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
 }
 
+/**
+ * Actions sent many at a time whose callers need only how each ended (a mirror sync's DBPuts): the
+ * same rules as `action`, told through a callback instead of a promise — one allocation fewer per
+ * action, of millions in a sync.
+ */
+export interface AmiPipeline {
+  /** As `action`; `done` is called once (never synchronously), with the error or the response. */
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void;
+}
+
 /** What the dial watcher needs: hear events. */
 export interface AmiEventSource {
   onEvent(listener: (e: AmiEvent) => void): () => void;
@@ -118,9 +128,12 @@ interface Pending {
   readonly batch: Batch;
   /** User actions count in actionsOk/Failed; Login and Ping do not. */
   readonly counted: boolean;
-  resolve(msg: AmiMessage): void;
-  reject(err: CallscreenError): void;
+  /** Called once, with the error or the response. */
+  readonly done: AmiDone;
 }
+
+/** How an action ends: `err` null and the response, or the error (CS_ERR_UNAVAILABLE, CS_ERR_TIMEOUT). */
+export type AmiDone = (err: CallscreenError | null, msg: AmiMessage | null) => void;
 
 /**
  * Actions written in one tick, which leave in one write and time out together: one timer for the
@@ -135,7 +148,7 @@ interface Batch {
   open: number;
 }
 
-export class AmiClient implements AmiActions, AmiEventSource {
+export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
   readonly name = 'ami';
   private readonly link: ReconnectingLink;
   private nextId = 0;
@@ -225,17 +238,28 @@ export class AmiClient implements AmiActions, AmiEventSource {
    * with CS_ERR_UNAVAILABLE when Asterisk answers `Response: Error`.
    */
   action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    return new Promise((resolve, reject) => {
+      this.actionThen(name, fields, (err, msg) => {
+        if (err !== null) reject(err);
+        else resolve(msg ?? {});
+      });
+    });
+  }
+
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
-      return Promise.reject(
-        new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, {
-          action: name,
-          state,
-        }),
-      );
+      const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, {
+        action: name,
+        state,
+      });
+      queueMicrotask(() => {
+        done(err, null);
+      });
+      return;
     }
-    return this.send(name, fields, true);
+    this.sendThen(name, fields, true, done);
   }
 
   /**
@@ -345,25 +369,35 @@ export class AmiClient implements AmiActions, AmiEventSource {
     for (const p of pending) {
       this.settle(p);
       if (p.counted) this.counters.actionsFailed++;
-      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }));
+      this.finish(p, new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }), null);
     }
   }
 
   // ------------------------------------------------------------------ messages
 
   private send(name: string, fields: Readonly<Record<string, string>>, counted: boolean): Promise<AmiMessage> {
-    const id = `cs-${++this.nextId}`;
     return new Promise<AmiMessage>((resolve, reject) => {
-      if (!this.link.open) {
-        reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name }));
-        return;
-      }
-      const batch = this.currentBatch();
-      batch.ids.push(id);
-      batch.open++;
-      this.pending.set(id, { action: name, batch, counted, resolve, reject });
-      this.link.write(encodeAction(name, id, fields));
+      this.sendThen(name, fields, counted, (err, msg) => {
+        if (err !== null) reject(err);
+        else resolve(msg ?? {});
+      });
     });
+  }
+
+  private sendThen(name: string, fields: Readonly<Record<string, string>>, counted: boolean, done: AmiDone): void {
+    if (!this.link.open) {
+      const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name });
+      queueMicrotask(() => {
+        done(err, null);
+      });
+      return;
+    }
+    const id = `cs-${++this.nextId}`;
+    const batch = this.currentBatch();
+    batch.ids.push(id);
+    batch.open++;
+    this.pending.set(id, { action: name, batch, counted, done });
+    this.link.write(encodeAction(name, id, fields));
   }
 
   /**
@@ -393,13 +427,26 @@ export class AmiClient implements AmiActions, AmiEventSource {
       this.pending.delete(id);
       batch.open--;
       if (p.counted) this.counters.actionsFailed++;
-      p.reject(
+      this.finish(p, 
         new CallscreenError(
           'CS_ERR_TIMEOUT',
           `AMI ${p.action} got no response within ${this.options.actionTimeoutMs} ms`,
           { action: p.action, timeoutMs: this.options.actionTimeoutMs },
         ),
+        null,
       );
+    }
+  }
+
+  /**
+   * Tells an action's caller how it ended. Called from the socket's data handler: a callback that
+   * throws is logged, and must not be taken for a protocol error that drops the connection.
+   */
+  private finish(p: Pending, err: CallscreenError | null, msg: AmiMessage | null): void {
+    try {
+      p.done(err, msg);
+    } catch (e) {
+      this.logger.error({ err: e, action: p.action }, 'AMI action callback failed');
     }
   }
 
@@ -437,15 +484,16 @@ export class AmiClient implements AmiActions, AmiEventSource {
       const message = field(msg, 'Message') ?? 'error';
       // `reply`, not `message`: pino's err serializer takes any object with a string `message` for an
       // error and tags it, which throws on the frozen details (a crash inside a log call).
-      p.reject(
+      this.finish(p, 
         new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, {
           action: p.action,
           reply: message,
         }),
+        null,
       );
       return;
     }
     if (p.counted) this.counters.actionsOk++;
-    p.resolve(msg);
+    this.finish(p, null, msg);
   }
 }

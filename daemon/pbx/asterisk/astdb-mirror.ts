@@ -50,7 +50,7 @@ import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import { mirrorValueOf } from './astdb-mirror-value.js';
-import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
+import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
@@ -85,7 +85,9 @@ export interface AstdbMirrorOptions {
 export type CallerForm = 'e164' | 'national' | 'trunk';
 
 export interface AstdbMirrorDeps {
+  /** `actionThen` (the AMI client has it) spares a sync a promise per key; `action` is used without it. */
   readonly ami: AmiActions &
+    Partial<AmiPipeline> &
     AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<
     ScreeningIndex,
@@ -616,10 +618,22 @@ export class AstdbMirror {
     if (link !== this.link || this.state === 'stopped') throw new SyncAborted();
   }
 
-  /** DBPut of F/<key> (also used by PutWindow). */
+  /** DBPut of F/<key>. */
   put(key: string, value: string): Promise<unknown> {
     this.counters.puts++;
     return this.deps.ami.action('DBPut', { Family: this.family, Key: key, Val: value });
+  }
+
+  /** DBPut of F/<key> for PutWindow: `done(null)` once stored, `done(err)` if not. */
+  putThen(key: string, value: string, done: (err: unknown) => void): void {
+    this.counters.puts++;
+    const fields = { Family: this.family, Key: key, Val: value };
+    const ami = this.deps.ami;
+    if (ami.actionThen) ami.actionThen('DBPut', fields, done);
+    else
+      ami.action('DBPut', fields).then(() => {
+        done(null);
+      }, done);
   }
 
   /** DBDel; a key that is not there is not an error. */
@@ -695,11 +709,8 @@ class PutWindow {
   private wakeAt = 0;
   private readonly refillAt: number;
   private failure: Error | null = null;
-  private readonly onDone = (): void => {
-    this.done();
-  };
-  private readonly onFail = (err: unknown): void => {
-    this.failure ??= err instanceof Error ? err : new Error(inspect(err));
+  private readonly onSettled = (err: unknown): void => {
+    if (err !== null) this.failure ??= err instanceof Error ? err : new Error(inspect(err));
     this.done();
   };
 
@@ -747,7 +758,7 @@ class PutWindow {
 
   private send(key: string, value: string): void {
     this.inFlight++;
-    this.mirror.put(key, value).then(this.onDone, this.onFail);
+    this.mirror.putThen(key, value, this.onSettled);
   }
 
   private done(): void {

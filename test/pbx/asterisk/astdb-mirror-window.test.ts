@@ -6,7 +6,8 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
-import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
+import type { CallscreenError } from '../../../daemon/core/errors.js';
+import type { AmiDone } from '../../../daemon/pbx/asterisk/ami-client.js';
 import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
 import { ManualClock } from '../../support/manual-clock.js';
@@ -15,7 +16,8 @@ const WINDOW = 8;
 const NUMBERS = Array.from({ length: 40 }, (_, i) => `+1555777${String(1000 + i)}`);
 
 /**
- * DBPut answers are held until `release`; every other action is answered at once. Each put sent is
+ * DBPuts sent through the window (the client's `actionThen`) are held until `release`; every other
+ * action is answered at once. Each put sent is
  * checked against the window's rules as it is sent, so the test decides by order, not by timing.
  */
 class HeldAmi extends FakeAmi {
@@ -29,21 +31,35 @@ class HeldAmi extends FakeAmi {
   refusalDelivered = false;
   sentAfterRefusal = 0;
 
-  override action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
-    if (name !== 'DBPut' || this.currentState !== 'connected') return super.action(name, fields);
+  /** The client's callback path (AmiPipeline), which the mirror's window uses when the client has it. */
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void {
+    if (name !== 'DBPut' || this.currentState !== 'connected') {
+      this.action(name, fields).then(
+        (m) => {
+          done(null, m);
+        },
+        (err: unknown) => {
+          done(err as CallscreenError, null);
+        },
+      );
+      return;
+    }
     if (this.full && this.held.length > WINDOW / 2) this.earlyRefills++;
     this.full = false;
     if (this.refusalDelivered) this.sentAfterRefusal++;
-    return new Promise((resolve, reject) => {
-      this.held.push(() => {
-        super.action(name, fields).then(resolve, (err: unknown) => {
+    this.held.push(() => {
+      this.action(name, fields).then(
+        (m) => {
+          done(null, m);
+        },
+        (err: unknown) => {
           this.refusalDelivered = true;
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
-      });
-      this.maxHeld = Math.max(this.maxHeld, this.held.length);
-      if (this.held.length >= WINDOW) this.full = true;
+          done(err as CallscreenError, null);
+        },
+      );
     });
+    this.maxHeld = Math.max(this.maxHeld, this.held.length);
+    if (this.held.length >= WINDOW) this.full = true;
   }
 
   /** Answers the `n` oldest puts, then lets the mirror run (its store reads take real I/O). */
