@@ -12,7 +12,7 @@
  * under AstDB's one mutex; the manager's `Getvar` of `DB_EXISTS()` would be the function itself, but
  * the sandbox's AMI user may not send Getvar (write = message,originate,system). The row says when the
  * longest wait began, in seconds from the mirror's `syncing` (the first DBDel, then the DBDelTree of
- * the family, then the DBPuts).
+ * the family, then the DBPuts), and lists every wait of 100 ms or more after the table.
  *
  * Also the CPU each side spent during the sync, as cores busy (CPU seconds ÷ wall seconds): the daemon
  * (this process, prober included — a few % of it) and Asterisk (its /proc stat; the prober's DBGets
@@ -57,6 +57,8 @@ interface ProbeResult {
   /** When the longest wait began (performance.now() ms). */
   readonly maxAt: number;
   readonly count: number;
+  /** Every wait of 100 ms or more: when it began (performance.now() ms) and how long it was. */
+  readonly long: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
 }
 
 /** Sends DBGet back to back on its own AMI session until stopped; returns the longest wait (ms). */
@@ -66,13 +68,14 @@ function prober(): { stop(): Promise<ProbeResult> } {
   let maxMs = 0;
   let maxAt = 0;
   let count = 0;
+  const long: Array<{ at: number; ms: number }> = [];
   let stopping = false;
   let sentAt = 0;
   let done: ((v: ProbeResult) => void) | null = null;
   const ask = (): void => {
     if (stopping) {
       socket.end();
-      done?.({ maxMs, maxAt, count });
+      done?.({ maxMs, maxAt, count, long });
       return;
     }
     sentAt = performance.now();
@@ -97,6 +100,7 @@ function prober(): { stop(): Promise<ProbeResult> } {
       if (msg.includes('Event: DBGetComplete') || msg.includes('Response: Error')) {
         const ms = performance.now() - sentAt;
         count++;
+        if (ms >= 100) long.push({ at: sentAt, ms });
         if (ms > maxMs) {
           maxMs = ms;
           maxAt = sentAt;
@@ -144,7 +148,10 @@ async function importList(work: string, dbPath: string): Promise<void> {
 }
 
 /** Starts the daemon with these caller forms, waits for the mirror's `live`, stops it: one table row. */
-async function syncOnce(dbPath: string, forms: readonly string[]): Promise<{ line: string; profile: unknown }> {
+async function syncOnce(
+  dbPath: string,
+  forms: readonly string[],
+): Promise<{ line: string; long: string[]; profile: unknown }> {
   const lines: Array<Record<string, unknown>> = [];
   const session = PROFILE ? new Session() : null;
   if (session) {
@@ -206,7 +213,9 @@ async function syncOnce(dbPath: string, forms: readonly string[]): Promise<{ lin
   const aMs = (e.asteriskTicks - b.asteriskTicks) * TICK_MS;
   const daemonCores = cpuMs / wallMs;
   const asteriskCores = aMs / wallMs;
-  const { maxMs, maxAt, count } = probe ? await probe.stop() : { maxMs: Number.NaN, maxAt: Number.NaN, count: 0 };
+  const { maxMs, maxAt, count, long } = probe
+    ? await probe.stop()
+    : { maxMs: Number.NaN, maxAt: Number.NaN, count: 0, long: [] };
   const ms = Number(lines.find((l) => l.component === 'astdb-mirror' && l.to === 'live')?.ms ?? NaN);
   const keys = Number(
     (await sandbox.rx('database query "SELECT count(*) FROM astdb WHERE key LIKE \'/callscreen/n/%\'"')).match(
@@ -216,6 +225,9 @@ async function syncOnce(dbPath: string, forms: readonly string[]): Promise<{ lin
   await daemon.stop();
   return {
     line: `| ${forms.join(', ')} | ${keys} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${((maxAt - b.at) / 1000).toFixed(1)} | ${count} | ${daemonCores.toFixed(2)} | ${asteriskCores.toFixed(2)} | ${((cpuMs * 1000) / keys).toFixed(1)} | ${((aMs * 1000) / keys).toFixed(1)} | ${loadavg()} |`,
+    long: long
+      .filter((w) => w.at >= b.at && w.at <= e.at)
+      .map((w) => `${w.ms.toFixed(0)} ms at ${((w.at - b.at) / 1000).toFixed(1)} s`),
     profile,
   };
 }
@@ -235,10 +247,13 @@ async function main(): Promise<void> {
     );
     log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     const profiles: string[] = [];
+    /** Per row, the DBGet waits of 100 ms or more: a sync's DBDelTree, then AstDB's commits. */
+    const waits: string[] = [];
     for (let rep = 0; rep < REPS; rep++)
       for (const forms of FORMS) {
         const row = await syncOnce(dbPath, forms);
         log(row.line);
+        if (row.long.length > 0) waits.push(`${forms.join(', ')}: ${row.long.join(', ')}`);
         if (PROFILE) {
           const dir = join(work, `prof-${rep}-${forms.join('-')}`);
           mkdirSync(dir, { recursive: true });
@@ -246,6 +261,7 @@ async function main(): Promise<void> {
           profiles.push(`\nDaemon CPU profile of the sync (${forms.join(', ')}), self time:\n\n${profileTable(dir, 30)}`);
         }
       }
+    if (waits.length > 0) log(`\nDBGet waits of 100 ms or more (from the mirror's syncing):\n${waits.join('\n')}`);
     for (const p of profiles) log(p);
   } finally {
     await sandbox.stop().catch(() => undefined);
