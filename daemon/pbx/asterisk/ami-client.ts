@@ -107,6 +107,16 @@ export interface AmiActions {
   action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
 }
 
+/**
+ * Actions sent many at a time whose callers need only how each ended (a mirror sync's DBPuts): the
+ * same rules as `action`, told through a callback instead of a promise — one allocation fewer per
+ * action, of millions in a sync.
+ */
+export interface AmiPipeline {
+  /** As `action`; `done` is called once (never synchronously), with the error or the response. */
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void;
+}
+
 /** What the dial watcher needs: hear events. */
 export interface AmiEventSource {
   onEvent(listener: (e: AmiEvent) => void): () => void;
@@ -114,18 +124,37 @@ export interface AmiEventSource {
 
 interface Pending {
   readonly action: string;
-  readonly timer: unknown;
+  /** The actions sent in the same tick as this one: they share one timeout timer. */
+  readonly batch: Batch;
   /** User actions count in actionsOk/Failed; Login and Ping do not. */
   readonly counted: boolean;
-  resolve(msg: AmiMessage): void;
-  reject(err: CallscreenError): void;
+  /** Called once, with the error or the response. */
+  readonly done: AmiDone;
 }
 
-export class AmiClient implements AmiActions, AmiEventSource {
+/** How an action ends: `err` null and the response, or the error (CS_ERR_UNAVAILABLE, CS_ERR_TIMEOUT). */
+export type AmiDone = (err: CallscreenError | null, msg: AmiMessage | null) => void;
+
+/**
+ * Actions written in one tick, which leave in one write and time out together: one timer for the
+ * lot instead of one per action (a mirror sync sends millions of DBPuts, a few hundred a tick;
+ * arming and clearing a timer each was a visible share of its cost). The timer is cleared once all
+ * of them are answered.
+ */
+interface Batch {
+  timer: unknown;
+  readonly ids: string[];
+  /** Actions of the batch not answered (nor failed) yet. */
+  open: number;
+}
+
+export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
   readonly name = 'ami';
   private readonly link: ReconnectingLink;
   private nextId = 0;
   private readonly pending = new Map<string, Pending>();
+  /** The batch actions sent in this tick join; null once the tick is over. */
+  private batch: Batch | null = null;
   private keepaliveTimer: unknown = null;
   private readonly eventListeners = new Set<(e: AmiEvent) => void>();
   private readonly counters = { actionsOk: 0, actionsFailed: 0, loginFailures: 0, keepaliveMisses: 0, events: 0 };
@@ -209,17 +238,28 @@ export class AmiClient implements AmiActions, AmiEventSource {
    * with CS_ERR_UNAVAILABLE when Asterisk answers `Response: Error`.
    */
   action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+    return new Promise((resolve, reject) => {
+      this.actionThen(name, fields, (err, msg) => {
+        if (err !== null) reject(err);
+        else resolve(msg ?? {});
+      });
+    });
+  }
+
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
-      return Promise.reject(
-        new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, {
-          action: name,
-          state,
-        }),
-      );
+      const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected (state ${state}); ${name} not sent`, {
+        action: name,
+        state,
+      });
+      queueMicrotask(() => {
+        done(err, null);
+      });
+      return;
     }
-    return this.send(name, fields, true);
+    this.sendThen(name, fields, true, done);
   }
 
   /**
@@ -325,36 +365,98 @@ export class AmiClient implements AmiActions, AmiEventSource {
     this.keepaliveTimer = null;
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.batch = null;
     for (const p of pending) {
-      this.timers.clearTimeout(p.timer);
+      this.settle(p);
       if (p.counted) this.counters.actionsFailed++;
-      p.reject(new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }));
+      this.finish(p, new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }), null);
     }
   }
 
   // ------------------------------------------------------------------ messages
 
   private send(name: string, fields: Readonly<Record<string, string>>, counted: boolean): Promise<AmiMessage> {
-    const id = `cs-${++this.nextId}`;
     return new Promise<AmiMessage>((resolve, reject) => {
-      if (!this.link.open) {
-        reject(new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name }));
-        return;
-      }
-      const timer = this.timers.setTimeout(() => {
-        if (!this.pending.delete(id)) return;
-        if (counted) this.counters.actionsFailed++;
-        reject(
-          new CallscreenError(
-            'CS_ERR_TIMEOUT',
-            `AMI ${name} got no response within ${this.options.actionTimeoutMs} ms`,
-            { action: name, timeoutMs: this.options.actionTimeoutMs },
-          ),
-        );
-      }, this.options.actionTimeoutMs);
-      this.pending.set(id, { action: name, timer, counted, resolve, reject });
-      this.link.write(encodeAction(name, id, fields));
+      this.sendThen(name, fields, counted, (err, msg) => {
+        if (err !== null) reject(err);
+        else resolve(msg ?? {});
+      });
     });
+  }
+
+  private sendThen(name: string, fields: Readonly<Record<string, string>>, counted: boolean, done: AmiDone): void {
+    if (!this.link.open) {
+      const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name });
+      queueMicrotask(() => {
+        done(err, null);
+      });
+      return;
+    }
+    const id = `cs-${++this.nextId}`;
+    const batch = this.currentBatch();
+    batch.ids.push(id);
+    batch.open++;
+    this.pending.set(id, { action: name, batch, counted, done });
+    this.link.write(encodeAction(name, id, fields));
+  }
+
+  /**
+   * The batch of this tick, opened (and its timer armed) by the tick's first action. Every action of
+   * a batch is given `actionTimeoutMs` from that first one: they are sent together, at the end of
+   * the tick (ReconnectingLink.write).
+   */
+  private currentBatch(): Batch {
+    if (this.batch !== null) return this.batch;
+    const batch: Batch = { timer: null, ids: [], open: 0 };
+    batch.timer = this.timers.setTimeout(() => {
+      batch.timer = null;
+      this.expire(batch);
+    }, this.options.actionTimeoutMs);
+    this.batch = batch;
+    process.nextTick(() => {
+      if (this.batch === batch) this.batch = null;
+    });
+    return batch;
+  }
+
+  /** The batch's timeout: every action of it still waiting fails with CS_ERR_TIMEOUT. */
+  private expire(batch: Batch): void {
+    for (const id of batch.ids) {
+      const p = this.pending.get(id);
+      if (p?.batch !== batch) continue; // answered, or failed with its connection
+      this.pending.delete(id);
+      batch.open--;
+      if (p.counted) this.counters.actionsFailed++;
+      this.finish(p, 
+        new CallscreenError(
+          'CS_ERR_TIMEOUT',
+          `AMI ${p.action} got no response within ${this.options.actionTimeoutMs} ms`,
+          { action: p.action, timeoutMs: this.options.actionTimeoutMs },
+        ),
+        null,
+      );
+    }
+  }
+
+  /**
+   * Tells an action's caller how it ended. Called from the socket's data handler: a callback that
+   * throws is logged, and must not be taken for a protocol error that drops the connection.
+   */
+  private finish(p: Pending, err: CallscreenError | null, msg: AmiMessage | null): void {
+    try {
+      p.done(err, msg);
+    } catch (e) {
+      this.logger.error({ err: e, action: p.action }, 'AMI action callback failed');
+    }
+  }
+
+  /** An action is answered or failed: its batch's timer goes once no action of it waits. */
+  private settle(p: Pending): void {
+    const batch = p.batch;
+    if (--batch.open > 0 || batch.timer === null) return;
+    this.timers.clearTimeout(batch.timer);
+    batch.timer = null;
+    if (this.batch === batch) this.batch = null;
   }
 
   private onMessage(msg: AmiMessage): void {
@@ -376,21 +478,22 @@ export class AmiClient implements AmiActions, AmiEventSource {
     const p = this.pending.get(id);
     if (!p) return; // answered after its timeout: already failed, nothing to do
     this.pending.delete(id);
-    this.timers.clearTimeout(p.timer);
+    this.settle(p);
     if (response.toLowerCase() === 'error') {
       if (p.counted) this.counters.actionsFailed++;
       const message = field(msg, 'Message') ?? 'error';
       // `reply`, not `message`: pino's err serializer takes any object with a string `message` for an
       // error and tags it, which throws on the frozen details (a crash inside a log call).
-      p.reject(
+      this.finish(p, 
         new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, {
           action: p.action,
           reply: message,
         }),
+        null,
       );
       return;
     }
     if (p.counted) this.counters.actionsOk++;
-    p.resolve(msg);
+    this.finish(p, null, msg);
   }
 }

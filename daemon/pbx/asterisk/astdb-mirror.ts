@@ -51,7 +51,6 @@ import type { Logger } from 'pino';
 import type { Clock, Scheduler } from '../../core/clock.js';
 import type { Matches } from '../../core/decide.js';
 import { CallscreenError } from '../../core/errors.js';
-import type { EntryView } from '../../core/entry.js';
 import type { ScreenRequest } from '../../core/screen-request.js';
 import type { Verdict } from '../../core/verdict.js';
 import type { ComponentHealth } from '../../ops/component-health.js';
@@ -60,7 +59,7 @@ import type { Screened } from '../../services/screening-service.js';
 import type { AppliedChange } from '../../store/change-feed.js';
 import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
-import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';
+import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
 import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
@@ -108,7 +107,9 @@ export interface AstdbMirrorOptions {
 export type CallerForm = 'e164' | 'national' | 'trunk';
 
 export interface AstdbMirrorDeps {
+  /** `actionThen` (the AMI client has it) spares a sync a promise per key; `action` is used without it. */
   readonly ami: AmiActions &
+    Partial<AmiPipeline> &
     AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<
     ScreeningIndex,
@@ -253,6 +254,8 @@ export class AstdbMirror {
   private readonly pageSize: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
+  /** Some national form is written (`national` or `trunk`): else keysOf reads no national forms. */
+  private readonly nationalKeys: boolean;
 
   constructor(
     private readonly options: AstdbMirrorOptions,
@@ -263,6 +266,7 @@ export class AstdbMirror {
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
     this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
+    this.nationalKeys = this.forms.has('national') || this.forms.has('trunk');
   }
 
   start(): Promise<void> {
@@ -718,15 +722,21 @@ export class AstdbMirror {
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
-    const write = async (n: string, exact: readonly EntryView[] | null): Promise<void> => {
-      const matches =
-        exact === null
-          ? await this.deps.index.lookup(state, { kind: 'number', value: n })
-          : this.deps.index.matchesWith(state, n, exact);
+    // Per number: its verdict and keys, and a DBPut per key; a put waits only when the window is
+    // full (PutWindow.put returns undefined otherwise), so a page costs no promise per key.
+    const write = (n: string, matches: Matches): Promise<void> | undefined => {
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      else if (v.kind === 'put') for (const key of this.keysOf(org, n)) await window.put(key, v.value);
+      if (v.kind !== 'put') return undefined;
+      const keys = this.keysOf(org, n);
+      for (let k = 0; k < keys.length; k++) {
+        const wait = window.put(keys[k] ?? '', v.value);
+        if (wait !== undefined) return this.putRest(window, wait, keys, k + 1, v.value);
+      }
+      return undefined;
     };
+    const lookup = async (n: string): Promise<Matches> =>
+      this.deps.index.lookup(state, { kind: 'number', value: n });
     let after = '';
     for (;;) {
       window.check();
@@ -743,22 +753,37 @@ export class AstdbMirror {
         while (page[j]?.value === n) j++;
         if (full && n === last) break;
         // Numbers of contacts are written below with their contact entries.
-        if (!contacts.has(n)) await write(n, page.slice(i, j));
+        if (!contacts.has(n)) {
+          const wait = write(n, this.deps.index.matchesWith(state, n, j === i + 1 ? [entry] : page.slice(i, j)));
+          if (wait !== undefined) await wait;
+        }
         after = n;
         i = j;
       }
       if (!full) break;
       if (i === 0) {
         // One number filled the whole page: read it alone.
-        if (!contacts.has(last)) await write(last, null);
+        if (!contacts.has(last)) await write(last, await lookup(last));
         after = last;
       }
     }
-    for (const n of contacts) await write(n, null);
+    for (const n of contacts) await write(n, await lookup(n));
     for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
     const complete = this.completeValue(org);
     if (complete !== null) await this.setComplete(org, complete);
+  }
+
+  /** The keys of a number from `from` on, after the window had room again (`wait`). */
+  private async putRest(
+    window: PutWindow,
+    wait: Promise<void>,
+    keys: readonly string[],
+    from: number,
+    value: string,
+  ): Promise<void> {
+    await wait;
+    for (let k = from; k < keys.length; k++) await window.put(keys[k] ?? '', value);
   }
 
   /**
@@ -770,7 +795,7 @@ export class AstdbMirror {
     const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
     // Every form is the normaliser's own reading, so it is written whether or not the region's plain
     // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
-    if (n.startsWith('+'))
+    if (n.startsWith('+') && this.nationalKeys)
       for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region))
         if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
     return keys;
@@ -896,10 +921,22 @@ export class AstdbMirror {
     if (link !== this.link || this.state === 'stopped') throw new SyncAborted();
   }
 
-  /** DBPut of F/<key> (also used by PutWindow). */
+  /** DBPut of F/<key>. */
   put(key: string, value: string): Promise<unknown> {
     this.counters.puts++;
     return this.deps.ami.action('DBPut', { Family: this.family, Key: key, Val: value });
+  }
+
+  /** DBPut of F/<key> for PutWindow: `done(null)` once stored, `done(err)` if not. */
+  putThen(key: string, value: string, done: (err: unknown) => void): void {
+    this.counters.puts++;
+    const fields = { Family: this.family, Key: key, Val: value };
+    const ami = this.deps.ami;
+    if (ami.actionThen) ami.actionThen('DBPut', fields, done);
+    else
+      ami.action('DBPut', fields).then(() => {
+        done(null);
+      }, done);
   }
 
   /** DBDel; a key that is not there is not an error. */
@@ -967,45 +1004,79 @@ function opaqueRules(state: OrgState, now: number): boolean {
 
 /**
  * Up to `max` DBPut actions in flight on the one AMI connection: a sync of a million numbers is
- * ~10 s of pipelined actions instead of a million round trips, and warnings sent meanwhile wait behind
- * at most `max` responses. The first failure stops the sync.
+ * pipelined actions instead of a million round trips, and warnings sent meanwhile wait behind at
+ * most `max` responses. The first failure stops the sync.
+ *
+ * A full window is refilled only once half of it has been answered: the puts then leave in batches
+ * of max/2 (one write each, ReconnectingLink.write) instead of a few per chunk of responses, and
+ * Asterisk always has max/2 actions queued. One writer at a time (a sync is one job of the queue).
  */
 class PutWindow {
   private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** The writer waiting for room (or for the drain), and how few in flight wake it. */
+  private wake: (() => void) | null = null;
+  private wakeAt = 0;
+  private readonly refillAt: number;
   private failure: Error | null = null;
+  private readonly onSettled = (err: unknown): void => {
+    if (err !== null) this.failure ??= err instanceof Error ? err : new Error(inspect(err));
+    this.done();
+  };
 
   constructor(
     private readonly mirror: AstdbMirror,
     private readonly max: number,
     private readonly link: number,
-  ) {}
+  ) {
+    this.refillAt = Math.floor(max / 2);
+  }
 
   check(): void {
     if (this.failure !== null) throw this.failure;
     this.mirror.check(this.link);
   }
 
-  async put(key: string, value: string): Promise<void> {
-    while (this.inFlight >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+  /**
+   * Sends the put at once when there is room and returns undefined; otherwise returns a promise that
+   * sends it once the window has room again. Throws (or rejects) on an earlier failure or a lost link.
+   */
+  put(key: string, value: string): Promise<void> | undefined {
+    if (this.inFlight >= this.max) return this.putLater(key, value);
     this.check();
-    this.inFlight++;
-    this.mirror.put(key, value).then(
-      () => this.done(),
-      (err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(inspect(err));
-        this.done();
-      },
-    );
+    this.send(key, value);
+    return undefined;
   }
 
   async drain(): Promise<void> {
-    while (this.inFlight > 0) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.inFlight > 0) await this.until(0);
     this.check();
+  }
+
+  private async putLater(key: string, value: string): Promise<void> {
+    await this.until(this.refillAt);
+    this.check();
+    this.send(key, value);
+  }
+
+  private until(inFlight: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.wakeAt = inFlight;
+    });
+  }
+
+  private send(key: string, value: string): void {
+    this.inFlight++;
+    this.mirror.putThen(key, value, this.onSettled);
   }
 
   private done(): void {
     this.inFlight--;
-    this.waiting.shift()?.();
+    // A failure wakes the writer at once: it stops at its next check().
+    if (this.wake !== null && (this.inFlight <= this.wakeAt || this.failure !== null)) {
+      const wake = this.wake;
+      this.wake = null;
+      wake();
+    }
   }
 }
