@@ -706,19 +706,7 @@ export class AstdbMirror {
   private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
     const now = this.deps.clock.now();
-    const region = state.org.policy.region;
-    const org: OrgMirror = {
-      slug,
-      dids: new Set(this.options.writeDids ? state.dids : []),
-      unsure: new Set(),
-      prefixes: blockPrefixes(state, now),
-      headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now),
-      complete: null,
-      national: this.deps.normalizer.nationalPlan(region),
-      region,
-      ownDids: [...state.dids],
-      mirrored: !state.org.policy.standinsUnidentified,
-    };
+    const org = this.mirrorOf(state, now);
     this.orgs.set(state.org.id, org);
     const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
