@@ -12,6 +12,9 @@
  *   would otherwise hold a connection for hours).
  * Either fails the session (its socket is destroyed; Asterisk applies its dialplan fail mode). A
  * deadline is never enforced early, and at most two sweep periods late.
+ *
+ * Time is read from `now` (ms), which must be monotonic in production (a wall-clock step forward would
+ * cut every open session at once); tests pass the fake clock that also fires the sweep.
  */
 import type { Scheduler } from '../../core/clock.js';
 import { AgiProtocolError } from './agi-session.js';
@@ -27,9 +30,9 @@ export interface DeadlinedSession {
 
 interface Entry {
   readonly idleMs: number;
-  /** Epoch ms by which the environment must be complete. */
+  /** When (`now()`, ms) the environment must be complete by. */
   readonly envDeadline: number;
-  /** `activity` as the last sweep saw it, and since when it has not moved (epoch ms). */
+  /** `activity` as the last sweep saw it, and since when (`now()`, ms) it has not moved. */
   seenActivity: number;
   quietSince: number;
 }
@@ -44,7 +47,10 @@ export class AgiDeadlines {
   private interval: unknown = null;
   private periodMs = 0;
 
-  constructor(private readonly timers: Scheduler) {}
+  constructor(
+    private readonly timers: Scheduler,
+    private readonly now: () => number,
+  ) {}
 
   /** Sessions held to a deadline now (for tests and health). */
   get size(): number {
@@ -53,7 +59,7 @@ export class AgiDeadlines {
 
   /** Holds a session just accepted to `idleMs` (both deadlines). */
   track(session: DeadlinedSession, idleMs: number): void {
-    const now = this.timers.now();
+    const now = this.now();
     this.sessions.set(session, {
       idleMs,
       envDeadline: now + idleMs,
@@ -83,7 +89,7 @@ export class AgiDeadlines {
   }
 
   private sweep(): void {
-    const now = this.timers.now();
+    const now = this.now();
     const expired: Array<[DeadlinedSession, AgiProtocolError]> = [];
     for (const [session, e] of this.sessions) {
       if (session.activity !== e.seenActivity) {

@@ -89,8 +89,12 @@ export class FastAgiServer {
 
   constructor(private readonly deps: FastAgiDeps) {
     this.timers = deps.timers ?? systemScheduler;
-    this.deadlines = new AgiDeadlines(this.timers);
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+    // The sessions' deadlines on a monotonic clock, as Node's own timers were (not the system
+    // scheduler's epoch ms, which a clock step would move); a test that injects the scheduler moves
+    // their time with it. Not `monotonicMs`: that one times the histogram, and tests move it alone.
+    const timers = this.timers;
+    this.deadlines = new AgiDeadlines(timers, deps.timers ? () => timers.now() : () => performance.now());
   }
 
   /** Where it listens (after start); port 0 in the config picks a free one (tests). */

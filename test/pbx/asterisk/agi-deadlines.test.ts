@@ -30,7 +30,7 @@ t.test('sweep period: a fifth of the idle timeout, within 20–1,000 ms', async 
 
 t.test('a silent session fails at its idle deadline, not before, at most two periods after', async (t) => {
   const clock = new ManualClock();
-  const d = new AgiDeadlines(clock);
+  const d = new AgiDeadlines(clock, () => clock.now());
   const idle = 500;
   const period = sweepPeriodMs(idle);
   const s = new FakeSession();
@@ -47,7 +47,7 @@ t.test('a silent session fails at its idle deadline, not before, at most two per
 
 t.test('activity restarts the idle deadline', async (t) => {
   const clock = new ManualClock();
-  const d = new AgiDeadlines(clock);
+  const d = new AgiDeadlines(clock, () => clock.now());
   const idle = 500;
   const s = new FakeSession();
   s.environmentComplete = true;
@@ -64,7 +64,7 @@ t.test('activity restarts the idle deadline', async (t) => {
 
 t.test('a peer dripping bytes is cut when the environment is not complete within idle_timeout_ms', async (t) => {
   const clock = new ManualClock();
-  const d = new AgiDeadlines(clock);
+  const d = new AgiDeadlines(clock, () => clock.now());
   const idle = 1000;
   const period = sweepPeriodMs(idle);
   const drip = new FakeSession();
@@ -97,7 +97,7 @@ t.test('a peer dripping bytes is cut when the environment is not complete within
 
 t.test('the sweep starts with a session, stops without, and follows a smaller idle timeout', async (t) => {
   const clock = new ManualClock();
-  const d = new AgiDeadlines(clock);
+  const d = new AgiDeadlines(clock, () => clock.now());
   t.same(clock.intervals(), [], 'nothing runs before the first session');
   const a = new FakeSession();
   d.track(a, 5000);
