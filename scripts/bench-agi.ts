@@ -12,19 +12,24 @@
  * (connect → daemon closed, ms), commands per call. Half the callers are blocked numbers.
  *
  * Next to the daemon, interleaved at every rate, runs a *floor*: a bare Node TCP server that reads
- * the environment, writes one `SET VARIABLE` and closes — no parsing, no screening, no records. Its
- * CPU per call is what any Node FastAGI server pays for accept, two reads, a write and a close on
- * this machine; the ratio daemon / floor is the daemon's own overhead, and holds up better than
- * absolute figures on a noisy shared machine.
+ * the environment, writes as many `SET VARIABLE`s as the daemon will (two for a listed caller, one
+ * otherwise: the same round trips) and closes — no parsing, no screening, no records. Its CPU per call
+ * is what any Node FastAGI server pays for accept, the reads, the writes and a close on this machine;
+ * the ratio daemon / floor is the daemon's own overhead, and holds up better than absolute figures on
+ * a noisy shared machine. Flood detection is off for the bench org, as in bench-pbx.ts: hundreds of
+ * calls a second from +1200… is a neighbours flood, whose holds would turn every call into a reject.
  *
  *   BENCH_N      blocked numbers loaded (default 100,000; the lookup cost hardly depends on it)
  *   BENCH_RATES  calls/s points (default 500,1000,2000)
  *   BENCH_SECS   seconds per point (default 5)
+ *   BENCH_PROF_KEEP    with --cpu-prof: copy the daemon's .cpuprofile to this path too
+ *   BENCH_DAEMON_ROOT  run scripts/bench-pbx-daemon.ts of another checkout (an A/B of two trees in one
+ *                      session; default this one)
  *   --cpu-prof   profile the daemon and print its top functions by self time
  *   --log-info   run the daemon at log level info (one line per call) instead of warn
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,19 +46,33 @@ const LOG_INFO = argv.includes('--log-info');
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').map(Number);
 const SECS = Number(process.env.BENCH_SECS ?? 5);
+const KEEP_PROFILE = process.env.BENCH_PROF_KEEP;
+const DAEMON_ROOT = process.env.BENCH_DAEMON_ROOT;
 const PORT = 4598;
 const FLOOR_PORT = 4597;
-/** The floor server (see the header), run as `node -e`. */
+/**
+ * The floor server (see the header), run as `node -e`. A listed caller here is +1 and 2,000,000,000 +
+ * a multiple of 7 (blocked() below): it gets two commands, as the daemon gives it DETAIL and ACTION.
+ */
 const FLOOR_SERVER = `
 const net = require('node:net');
 net.createServer({ noDelay: true }, (s) => {
-  let buf = ''; let stage = 0;
+  let buf = ''; let env = true; let left = 0;
   s.setEncoding('latin1');
   s.on('error', () => {});
   s.on('data', (d) => {
     buf += d;
-    if (stage === 0 && buf.includes('\\n\\n')) { stage = 1; buf = ''; s.write('SET VARIABLE CALLSCREEN_ACTION allow\\n'); }
-    else if (stage === 1 && buf.includes('\\n')) { stage = 2; s.end(); }
+    if (env) {
+      if (!buf.includes('\\n\\n')) return;
+      const m = /agi_callerid: [+]1(\\d+)/.exec(buf);
+      left = m && (Number(m[1]) - 2000000000) % 7 === 0 ? 2 : 1;
+      env = false; buf = '';
+      s.write(left === 2 ? 'SET VARIABLE CALLSCREEN_DETAIL "603|exact:1|"\\n' : 'SET VARIABLE CALLSCREEN_ACTION "allow"\\n');
+    } else if (buf.includes('\\n')) {
+      buf = '';
+      if (--left > 0) s.write('SET VARIABLE CALLSCREEN_ACTION "reject"\\n');
+      else s.end();
+    }
   });
 }).listen({ port: ${FLOOR_PORT}, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write('ready\\n'));
 `;
@@ -207,6 +226,8 @@ async function main(): Promise<void> {
     const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
     await s.orgs.add('bench', 'Bench', 'US', actor);
     await s.orgs.addDids('bench', [DID], actor);
+    // As in bench-pbx.ts: these callers are a neighbours flood, whose holds would reject them all.
+    await s.flood.set('bench', { enabled: false }, actor);
     const csv = join(work, 'blocked.csv');
     writeFileSync(
       csv,
@@ -234,7 +255,7 @@ async function main(): Promise<void> {
     );
     const args = ['--import', 'tsx'];
     if (PROFILE) args.push('--cpu-prof', '--cpu-prof-dir', join(work, 'prof'));
-    args.push(join(root, 'scripts', 'bench-pbx-daemon.ts'), configPath);
+    args.push(join(DAEMON_ROOT ?? root, 'scripts', 'bench-pbx-daemon.ts'), configPath);
     const child = await spawnReady(args);
     daemon = child;
     floor = await spawnReady(['-e', FLOOR_SERVER]);
@@ -268,6 +289,10 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await exited;
     daemon = null;
+    if (PROFILE && KEEP_PROFILE !== undefined) {
+      const file = readdirSync(join(work, 'prof')).find((f) => f.endsWith('.cpuprofile'));
+      if (file) copyFileSync(join(work, 'prof', file), KEEP_PROFILE);
+    }
     if (PROFILE)
       table.push(
         '',

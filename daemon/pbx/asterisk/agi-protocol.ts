@@ -22,12 +22,24 @@ export type AgiScript = (typeof AGI_SCRIPTS)[number];
 /** One `agi_name: value` line; null when the line is not one (garbage, or not AGI at all). */
 export function parseEnvLine(line: string): { key: string; value: string } | null {
   const colon = line.indexOf(':');
-  if (colon <= 4 || !line.startsWith('agi_')) return null;
+  if (colon <= 4 || !line.startsWith('agi_') || !isEnvKey(line, colon)) return null;
   const key = line.slice(0, colon);
-  if (!/^agi_[a-z0-9_]+$/i.test(key)) return null;
   // Asterisk writes "agi_x: value"; one space after the colon is the separator, not the value.
   const value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
   return { key, value };
+}
+
+/**
+ * `line[4..end)` is `[a-z0-9_]+` in either case (the name after `agi_`). A loop, not a RegExp: every
+ * call sends ~25 of these lines, and the daemon's whole cost per call is a few hundred µs.
+ */
+function isEnvKey(line: string, end: number): boolean {
+  for (let i = 4; i < end; i++) {
+    const c = line.charCodeAt(i);
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+    if (!ok) return false;
+  }
+  return true;
 }
 
 /**
@@ -58,12 +70,21 @@ export function argsOf(env: AgiEnv): string[] {
  * One AGI command argument, double-quoted. Asterisk's parser (res_agi parse_args) treats `\` as
  * "take the next character literally" and `"` as a quote toggle, so both are escaped. A command
  * is one line: CR/LF (and other control characters) become spaces so a value can never inject a
- * second command.
+ * second command. A value with none of these (the common case) is quoted as it is.
  */
 export function quoteArg(value: string): string {
+  if (!needsEscape(value)) return `"${value}"`;
   // eslint-disable-next-line no-control-regex
   const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
   return `"${clean.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function needsEscape(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x22 || c === 0x5c) return true;
+  }
+  return false;
 }
 
 /** `SET VARIABLE NAME "value"`: the name is ours (fixed identifiers), the value quoted. */

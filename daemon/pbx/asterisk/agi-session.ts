@@ -6,6 +6,9 @@
  *
  * An out-of-band `HANGUP` line (Asterisk sends it when the caller hangs up, unless AGISIGHUP=no)
  * marks the session hung up: commands after that are not sent (there is nobody to answer).
+ *
+ * The session keeps no timer of its own: its deadlines (silence, the environment) are kept by the
+ * server's one sweep (agi-deadlines.ts), which reads `activity` and `environmentComplete`.
  */
 import type { Socket } from 'node:net';
 import { parseEnvLine, parseReply, type AgiEnv, type AgiReply } from './agi-protocol.js';
@@ -49,6 +52,8 @@ export class AgiSession {
   private ended = false;
   /** Commands sent on this session (for tests and counters). */
   commands = 0;
+  /** Bumped on every chunk read and command written: the deadline sweep tells a silent session by it. */
+  activity = 0;
 
   constructor(
     private readonly sock: Socket,
@@ -65,6 +70,11 @@ export class AgiSession {
       // parsing the environment. The close after a failure needs nothing.
       if (!this.failure && !this.ended) this.fail(new AgiProtocolError('connection closed', 'closed'));
     });
+  }
+
+  /** The blank line that ends the environment has arrived. */
+  get environmentComplete(): boolean {
+    return this.envDone;
   }
 
   /** The environment, once the blank line has arrived. Rejects on a protocol error or close. */
@@ -87,18 +97,28 @@ export class AgiSession {
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject, lines: [] };
       this.commands++;
+      this.activity++;
       this.sock.write(`${line}\n`);
     });
   }
 
   /**
-   * The server has answered: closes our side (Asterisk then sets AGISTATUS=SUCCESS and goes on).
-   * The close that follows is the normal end, not a failure.
+   * The server has answered: closes the connection (Asterisk then sets AGISTATUS=SUCCESS and goes
+   * on). The close that follows is the normal end, not a failure.
+   *
+   * Every command has had its reply by now, so nothing of ours is left to send: the socket is closed
+   * at once (a FIN, as `end()` sends) rather than shut down for writing and kept until Asterisk's own
+   * close arrives — a syscall, a wake-up and the stream's end-of-file handling less per call (`npm run
+   * bench:agi`, BENCHMARKS.md). Asterisk reads the same end of file either way; should it write once
+   * more (a HANGUP racing the close), it reads a reset, which res_agi also takes for the end of the
+   * script. Anything still queued to send is flushed first.
    */
   end(): void {
     if (this.failure || this.ended) return;
     this.ended = true;
-    if (!this.sock.destroyed) this.sock.end();
+    if (this.sock.destroyed) return;
+    if (this.sock.writableLength === 0) this.sock.destroy();
+    else this.sock.end();
   }
 
   /** Protocol failure or close: wakes whoever waits, destroys the socket. Idempotent. */
@@ -124,38 +144,60 @@ export class AgiSession {
     return this.failure !== null;
   }
 
+  /**
+   * Complete lines are decoded together, one UTF-8 decode per chunk instead of one per line (the
+   * environment is ~25 lines in one chunk); a line's length is still checked in bytes, before it is
+   * decoded. UTF-8 never uses the byte 0x0A inside a character, so splitting the decoded text at
+   * "\n" gives the same lines as splitting the bytes.
+   */
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, nl);
-      start = nl + 1;
-      if (this.pendingBytes + piece.length > this.maxLine) {
+    this.activity++;
+    const last = chunk.lastIndexOf(10);
+    if (last === -1) {
+      this.hold(chunk);
+      return;
+    }
+    let text: string;
+    if (this.pending.length > 0) {
+      this.pending.push(chunk.subarray(0, last + 1));
+      text = Buffer.concat(this.pending).toString('utf8');
+    } else text = chunk.toString('utf8', 0, last + 1);
+    // The first line continues what earlier chunks left pending.
+    let carried = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    let byteStart = 0;
+    let charStart = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, byteStart);
+      if (carried + nl - byteStart > this.maxLine) {
         this.fail(new AgiProtocolError('line too long', 'line-too-long'));
         return;
       }
-      let line: string;
-      if (this.pending.length > 0) {
-        this.pending.push(piece);
-        line = Buffer.concat(this.pending).toString('utf8');
-        this.pending = [];
-        this.pendingBytes = 0;
-      } else line = piece.toString('utf8');
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      this.onLine(line);
+      carried = 0;
+      const charNl = text.indexOf('\n', charStart);
+      const end = charNl > charStart && text.charCodeAt(charNl - 1) === 13 ? charNl - 1 : charNl;
+      this.onLine(text.slice(charStart, end));
       // A method call, not `this.failure`: onLine may have failed the session (TypeScript's
       // narrowing from the check at the top does not see that).
       if (this.hasFailed()) return;
+      byteStart = nl + 1;
+      charStart = charNl + 1;
+      if (nl === last) break;
     }
-    const rest = chunk.subarray(start);
-    if (rest.length === 0) return;
-    if (this.pendingBytes + rest.length > this.maxLine) {
+    if (last + 1 < chunk.length) this.hold(chunk.subarray(last + 1));
+  }
+
+  /** Keeps the start of a line that has not ended yet (bounded by maxLineBytes). */
+  private hold(piece: Buffer): void {
+    if (this.pendingBytes + piece.length > this.maxLine) {
       this.fail(new AgiProtocolError('line too long', 'line-too-long'));
       return;
     }
     // Copy: the socket may reuse its buffer.
-    this.pending.push(Buffer.from(rest));
-    this.pendingBytes += rest.length;
+    this.pending.push(Buffer.from(piece));
+    this.pendingBytes += piece.length;
   }
 
   private onLine(line: string): void {
@@ -191,15 +233,26 @@ export class AgiSession {
     if (!w) return; // unsolicited line after the environment: ignored
     // A reply starts with a status code; anything else (the tail of a value that held a line
     // break) must not be taken for the reply to this command.
-    if (w.lines.length === 0 && !/^\d{3}[ -]/.test(line)) return;
+    if (w.lines.length === 0 && !isStatusLine(line)) return;
     w.lines.push(line);
     if (w.lines.length > this.maxReplyLines) {
       this.fail(new AgiProtocolError('reply too long', 'too-many-lines'));
       return;
     }
     // "520-Invalid command syntax…" continues until "520 End of proper usage."
-    if (/^\d{3}-/.test(w.lines[0] ?? '') && !/^\d{3} /.test(line)) return;
+    if ((w.lines[0] ?? '').charCodeAt(3) === 45 && !(isStatusLine(line) && line.charCodeAt(3) === 32)) return;
     this.waiter = null;
     w.resolve(parseReply(w.lines.join('\n')));
   }
+}
+
+/** `^\d{3}[ -]`: a reply's first line (`200 result=1`, `520-Invalid command syntax…`). */
+function isStatusLine(line: string): boolean {
+  if (line.length < 4) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  const sep = line.charCodeAt(3);
+  return sep === 32 || sep === 45;
 }

@@ -6,7 +6,7 @@
  * - at most `fastagi.max_connections` sockets; beyond that a connection is closed at once (Asterisk
  *   then has AGISTATUS=FAILURE and its dialplan fails open);
  * - a socket silent for `fastagi.idle_timeout_ms`, or whose environment is not complete by then, is
- *   destroyed; lines over 8 KiB, more than 128
+ *   destroyed (one sweep for every session, agi-deadlines.ts); lines over 8 KiB, more than 128
  *   environment lines or anything that is not AGI end the session;
  * - verdicts come from memory (ScreeningService): nothing on the way waits on SQLite; what the list
  *   cannot answer (no org, an error, a message that could not be held) gets the fail-mode verdict
@@ -22,6 +22,7 @@ import type { ComponentHealth } from '../../ops/component-health.js';
 import { systemScheduler, type Scheduler } from '../../core/clock.js';
 import { listenAddress, listenOn } from '../../net/listen.js';
 import { scriptOf } from './agi-protocol.js';
+import { AgiDeadlines } from './agi-deadlines.js';
 import { AgiProtocolError, AgiSession } from './agi-session.js';
 import { blockCaller } from './handset-route.js';
 import { ROUTES, type RouteContext, type RouteDeps, type RouteOutcome } from './fastagi-routes.js';
@@ -30,7 +31,7 @@ export interface FastAgiDeps extends RouteDeps {
   /** The current config (changes on reload). */
   readonly config: () => Config;
   readonly logger: Logger;
-  /** Its deadlines: the environment wait, the stop grace, the refused-connection log window (ms). System scheduler by default. */
+  /** Its deadlines: the sessions' sweep (silence, environment), the stop grace, the refused-connection log window (ms). System scheduler by default. */
   readonly timers?: Scheduler;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
@@ -79,6 +80,7 @@ export class FastAgiServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly timers: Scheduler;
+  private readonly deadlines: AgiDeadlines;
   private readonly monotonicMs: () => number;
   private bound: { host: string; port: number } | null = null;
   /** Refusals not yet in a log line, and the timer that writes the next one (null: none pending). */
@@ -88,6 +90,11 @@ export class FastAgiServer {
   constructor(private readonly deps: FastAgiDeps) {
     this.timers = deps.timers ?? systemScheduler;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+    // The sessions' deadlines on a monotonic clock, as Node's own timers were (not the system
+    // scheduler's epoch ms, which a clock step would move); a test that injects the scheduler moves
+    // their time with it. Not `monotonicMs`: that one times the histogram, and tests move it alone.
+    const timers = this.timers;
+    this.deadlines = new AgiDeadlines(timers, deps.timers ? () => timers.now() : () => performance.now());
   }
 
   /** Where it listens (after start); port 0 in the config picks a free one (tests). */
@@ -125,6 +132,7 @@ export class FastAgiServer {
     ]);
     this.timers.clearTimeout(grace);
     for (const s of this.sockets) s.destroy();
+    this.deadlines.stop();
     await closed;
   }
 
@@ -162,34 +170,30 @@ export class FastAgiServer {
     this.counters.accepted++;
     this.counters.connections++;
     this.sockets.add(sock);
-    sock.on('close', () => {
-      this.sockets.delete(sock);
-      this.counters.connections--;
-    });
     // The session's clock starts here, not at the environment: callscreen_verdict_duration_seconds
     // times what Asterisk waits for (environment sent, verdict computed, its commands answered).
     const acceptedAt = this.monotonicMs();
     const session = new AgiSession(sock);
-    sock.setTimeout(cfg.idle_timeout_ms, () => session.fail(new AgiProtocolError('idle timeout', 'idle')));
-    const p = this.serve(session, sock, cfg.idle_timeout_ms, acceptedAt).finally(() => this.inflight.delete(p));
+    // Silence and the environment are held to idle_timeout_ms by the one sweep, not timers per call.
+    // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
+    // the connection for hours: the whole environment must also arrive within idle_timeout_ms.
+    this.deadlines.track(session, cfg.idle_timeout_ms);
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      this.deadlines.untrack(session);
+      this.counters.connections--;
+    });
+    const p = this.serve(session, sock, acceptedAt).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
-  private async serve(session: AgiSession, sock: net.Socket, envMs: number, acceptedAt: number): Promise<void> {
+  private async serve(session: AgiSession, sock: net.Socket, acceptedAt: number): Promise<void> {
     let env;
-    // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
-    // the connection for hours: the whole environment must arrive within idle_timeout_ms.
-    const envTimer = this.timers.setTimeout(
-      () => session.fail(new AgiProtocolError('environment not complete within idle_timeout_ms', 'idle')),
-      envMs,
-    );
     try {
       env = await session.environment();
     } catch (err) {
       this.protocolError(err, sock);
       return;
-    } finally {
-      this.timers.clearTimeout(envTimer);
     }
     const t0 = this.monotonicMs();
     const config = this.deps.config();

@@ -3,6 +3,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { FastAgiServer, REFUSED_LOG_MS, STOP_GRACE_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
+import { sweepPeriodMs } from '../../../daemon/pbx/asterisk/agi-deadlines.js';
 import { captureLogger, startDaemon, tempDir, until } from '../../support/harness.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { join } from 'node:path';
@@ -63,8 +64,10 @@ t.test(
     t.match(String(refusedLines()[1]?.msg), /FastAGI refused 5 connections: 2 open \(fastagi\.max_connections\)/);
     timers.advance(REFUSED_LOG_MS);
     t.equal(refusedLines().length, 2, 'a quiet window writes nothing');
-    // The server's timers are all on this clock: what is left are the two held sessions' environment deadlines.
-    t.same(timers.armed(), [60_000, 60_000], 'and stops the timer');
+    // The server's timers are all on this clock: what is left is the sweep that holds the two held
+    // sessions to their deadlines (an interval, agi-deadlines.ts), no timeout.
+    t.same(timers.armed(), [], 'and stops the timer');
+    t.same(timers.intervals(), [sweepPeriodMs(60_000)], 'the deadline sweep runs while sessions are open');
     await connect();
     t.ok(await until(() => srv.counters.refused === 7, 30_000, 10));
     t.equal(refusedLines().length, 3, 'the next refusal after a quiet window is logged at once');
@@ -80,6 +83,9 @@ t.test(
     timers.advance(STOP_GRACE_MS);
     await stopping;
     t.match(refusedLines()[3], { refused: 1, refusedTotal: 8 }, 'stop writes what was still unlogged');
-    t.ok(await until(() => timers.pending === 0, 30_000, 10), 'no timer left once the cut sessions end');
+    t.ok(
+      await until(() => timers.pending === 0 && timers.intervals().length === 0, 30_000, 10),
+      'no timer left once the cut sessions end',
+    );
   },
 );
