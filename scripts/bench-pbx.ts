@@ -65,6 +65,12 @@ const PROFILE = argv.includes('--cpu-prof');
 const PROFILE_POINTS = argv.includes('--cpu-prof-points');
 /** `--perf`: Linux perf samples Asterisk during each variant's points of the first repetition (needs `perf`, Debian's linux-perf). */
 const PERF = argv.includes('--perf');
+/**
+ * `--perf-daemon`: Linux perf samples the daemon (all threads, by binary: the kernel, node, libc, the
+ * sqlite3 addon) during the points of BENCH_PROF_VARIANTS, and `strace -c` counts its system calls
+ * during the repetition after (strace slows what it traces: its point's figures are not CPU figures).
+ */
+const PERF_DAEMON = argv.includes('--perf-daemon');
 const CORE = !argv.includes('--no-core') && !QUICK;
 const N = Number(process.env.BENCH_N ?? (QUICK ? 100_000 : 1_000_000));
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
@@ -194,7 +200,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     await sleep(IDLE_MS);
     daemonIdleMsPerS = (cpuNs(dpid) - i0) / 1e6 / ((performance.now() - w0) / 1000);
   }
-  const profiled = PROFILE_POINTS && daemonVariant && PROF_VARIANTS.has(variant) && calls >= 1000;
+  const profiled = PROFILE_POINTS && profiledVariant(variant, calls);
   if (profiled) await toggleDaemonProfiler('profiling');
   const ami0 = amiSocket(dpid);
   const t0 = cpuNsByThread(dpid);
@@ -202,6 +208,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const w0 = performance.now();
   const a0 = cpuTicks(apid);
   const perf = startPerf(variant, rate, apid);
+  const perfD = PERF_DAEMON && profiledVariant(variant, calls) ? startDaemonTrace(variant, rate, dpid) : null;
   const r: SippResult = await runSipp({
     scenario: SCENARIO,
     remote: SIP,
@@ -217,6 +224,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const ami1 = amiSocket(dpid);
   const t1 = cpuNsByThread(dpid);
   await stopPerf(perf);
+  await stopPerf(perfD);
   if (profiled) await toggleDaemonProfiler('profiled');
   const rt = [...r.responseTimes.samples].sort((a, b) => a - b);
   let verdictP50Us = Number.NaN;
@@ -337,6 +345,51 @@ async function toggleDaemonProfiler(expect: 'profiling' | 'profiled'): Promise<v
 const sustains = (p: Point): boolean => p.failed === 0 && p.retrans === 0 && p.completed === p.calls && p.p99Ms < 50;
 
 // ------------------------------------------------------------------------------------------ perf
+
+/** A point of the variants --cpu-prof-points / --perf-daemon look at (not the 100-call sanity runs). */
+const profiledVariant = (v: Variant, calls: number): boolean => DAEMON_VARIANTS.has(v) && PROF_VARIANTS.has(v) && calls >= 1000;
+
+/** The daemon's perf.data per variant × rate, then its `strace -c` summary (the next point of the same key). */
+const daemonPerfFiles = new Map<string, string>();
+const daemonStraceFiles = new Map<string, string>();
+
+function startDaemonTrace(variant: Variant, rate: number, dpid: number): ChildProcess | null {
+  const key = `${variant} ${rate}/s`;
+  if (!dpid) return null;
+  if (!daemonPerfFiles.has(key)) {
+    const out = join(work, `perf-daemon-${variant}-${rate}.data`);
+    daemonPerfFiles.set(key, out);
+    return spawn('perf', ['record', '-F', '999', '-p', String(dpid), '-o', out, '--quiet'], { stdio: 'ignore' });
+  }
+  if (daemonStraceFiles.has(key)) return null;
+  const out = join(work, `strace-daemon-${variant}-${rate}.txt`);
+  daemonStraceFiles.set(key, out);
+  return spawn('strace', ['-c', '-f', '-p', String(dpid), '-o', out], { stdio: 'ignore' });
+}
+
+/** The daemon's perf samples by binary and its system calls, per variant × rate. */
+function daemonTraceReport(): string {
+  const out: string[] = [];
+  for (const [key, file] of daemonPerfFiles) {
+    if (!existsSync(file)) continue;
+    const text = execFileSync(
+      'perf',
+      ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso', '--percent-limit', '0.5'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    out.push(`daemon, ${key}, perf by binary:`, ...text.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 15));
+    const sym = execFileSync(
+      'perf',
+      ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym', '--percent-limit', '1'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    out.push(`daemon, ${key}, perf by symbol:`, ...sym.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 30), '');
+  }
+  for (const [key, file] of daemonStraceFiles) {
+    if (existsSync(file)) out.push(`daemon, ${key}, strace -c -f:`, readFileSync(file, 'utf8'), '');
+  }
+  return out.join('\n');
+}
 
 /** perf.data of each variant × rate sampled (first repetition only). */
 const perfFiles = new Map<string, string>();
@@ -663,6 +716,7 @@ async function main(): Promise<void> {
     (PROFILE ? summariseProfile(join(work, 'prof')) : '') +
     (PROFILE_POINTS ? summariseProfile(profPointsDir(), [...PROF_VARIANTS].join(', ')) : '');
   if (PERF) log(`perf samples of Asterisk (self time, first repetition):\n${perfReport()}`);
+  if (PERF_DAEMON) log(`the daemon during its points:\n${daemonTraceReport()}`);
 
   const core = (CORE ? await runCore() : '') + (QUICK ? '' : await runAgi());
   writeReport({

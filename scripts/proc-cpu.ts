@@ -43,16 +43,18 @@ export function cpuNs(pid: number): number {
 }
 
 /**
- * CPU time of `pid`'s threads by thread name (/proc/<pid>/task/<tid>/comm: `node` is Node's main
- * thread, `libuv-worker` the thread pool that runs sqlite3's statements and fs writes, `V8 …` the
- * compiler and GC helpers), ns; see `cpuNs`.
+ * CPU time of `pid`'s threads, ns: `main` (the event loop, JS) and the rest by name
+ * (/proc/<pid>/task/<tid>/comm; Node's libuv pool, which runs sqlite3's statements and fs writes, and
+ * V8's helpers are all `other threads` on Node 20); see `cpuNs`.
  */
 export function cpuNsByThread(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        // Node 20 leaves its pool and V8 threads named after the process: the main thread is told apart by its id.
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other threads' : comm;
         const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
         out.set(name, (out.get(name) ?? 0) + ns);
       } catch {
