@@ -178,19 +178,19 @@ SELECT e.* FROM contact_numbers cn
 
 /**
  * NUMBER_ENTRIES_SQL for `k` numbers at once (?2 … ?k+1), each row tagged with the number it was
- * read for (`warm_number`); per number, rows come in NUMBER_ENTRIES_SQL's order.
+ * read for (`warm_number`); per number, rows come in NUMBER_ENTRIES_SQL's order. Written with `IN`
+ * in NUMBER_ENTRIES_SQL's shape, not a join with a VALUES list: the sqlite3 module's SQLite (3.52)
+ * planned that join as a scan of every entry of the org (~6 ms a number at 100,000 entries).
  */
 export function numbersEntriesSql(k: number): string {
-  const values = Array.from({ length: k }, (_, i) => `(?${i + 2})`).join(', ');
+  const list = Array.from({ length: k }, (_, i) => `?${i + 2}`).join(', ');
   return `
-WITH q(n) AS (VALUES ${values})
-SELECT q.n AS warm_number, e.* FROM q JOIN entries e
-  ON e.org_id = ?1 AND e.value = q.n AND e.kind = 'exact' AND e.removed_at IS NULL AND e.disabled_at IS NULL
+SELECT value AS warm_number, * FROM entries WHERE org_id = ?1 AND value IN (${list}) AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL
 UNION ALL
-SELECT q.n AS warm_number, e.* FROM q
-  JOIN contact_numbers cn ON cn.number = q.n
-  JOIN contacts c ON c.id = cn.contact_id AND c.org_id = ?1
-  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL`;
+SELECT cn.number AS warm_number, e.* FROM contact_numbers cn
+  JOIN contacts c ON c.id = cn.contact_id
+  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL
+  WHERE cn.number IN (${list}) AND c.org_id = ?1`;
 }
 
 /**
