@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { PreparedStatement } from '../../daemon/store/database.js';
 import { numberKey } from '../../daemon/store/number-key-map.js';
-import { ScreeningIndex, type OrgState } from '../../daemon/store/screening-index.js';
+import { numbersEntriesSql, ScreeningIndex, type OrgState } from '../../daemon/store/screening-index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { must } from '../support/must.js';
 import { cliActor, services, type TapLike } from '../support/harness.js';
@@ -82,4 +82,19 @@ t.test('warmBatchMs 0 reads each number on its own at once', async (t) => {
   await index.settled();
   t.same(reads, ['one', 'one']);
   t.equal(cached(state, 1)?.[0]?.reason, 'reason 1');
+});
+
+t.test("the batched read seeks each number in the entries index, never scans the org's entries", async (t) => {
+  const s = await services(t);
+  const plan = (
+    await s.db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${numbersEntriesSql(8)}`, [1, ...Array<string>(8).fill('+1')])
+  ).map((r) => r.detail);
+  t.ok(
+    plan.some((d) => /SEARCH entries USING INDEX entries_active \(org_id=\? AND value=\?/.test(d)),
+    plan.join('; '),
+  );
+  t.notOk(
+    plan.some((d) => /entries_org_created|SCAN entries|AUTOMATIC/.test(d)),
+    `no scan of the org's entries: ${plan.join('; ')}`,
+  );
 });
