@@ -51,16 +51,51 @@ export function createLogger(options: LoggerOptions): Logger {
   // Buffered: a line per call written with its own write() was ~0.08 ms of CPU per FastAGI call
   // (`npm run bench:agi -- --cpu-prof --log-info`, BENCHMARKS.md). Lines wait for 4 KB (minLength,
   // bytes) or at most LOG_FLUSH_MS; pino flushes what is left synchronously when the process exits.
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  const timer = setInterval(() => {
-    try {
-      destination.flush();
-    } catch {
-      // Not ready yet (opening) or already closed: the next tick or the exit flush writes it.
-    }
-  }, LOG_FLUSH_MS);
+  const flushing = flushOnlyWhenWritten(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  const timer = setInterval(() => flushing.tick(), LOG_FLUSH_MS);
   timer.unref();
-  return pino(base, destination);
+  return pino(base, flushing.stream);
+}
+
+/** What pino writes to and flushes (sonic-boom, as pino.destination makes it; fakes in tests). */
+export interface FlushableDestination {
+  write(line: string): unknown;
+  flush(cb?: (err?: Error | null) => void): void;
+}
+
+/**
+ * `destination` for pino, and `tick()` for the flush timer: it flushes only when a line was written
+ * since the last tick. sonic-boom's flush() of an empty buffer still issues an empty write() through
+ * the thread pool: 4 a second of nothing on a quiet daemon, part of its fixed cost per second
+ * (BENCHMARKS.md, "The daemon's CPU per mirror-answered call").
+ */
+export function flushOnlyWhenWritten(destination: FlushableDestination): {
+  readonly stream: DestinationStream & FlushableDestination;
+  tick(): void;
+} {
+  let written = false;
+  return {
+    stream: {
+      write(line: string): void {
+        written = true;
+        destination.write(line);
+      },
+      flush(cb?: (err?: Error | null) => void): void {
+        written = false;
+        destination.flush(cb);
+      },
+    },
+    tick(): void {
+      if (!written) return;
+      written = false;
+      try {
+        destination.flush();
+      } catch {
+        // Not ready yet (opening) or already closed: the next line's tick or the exit flush writes it.
+        written = true;
+      }
+    },
+  };
 }
 
 /** Longest a buffered log line waits before it is written (ms): a quiet site's lines still show at once. */

@@ -17,7 +17,11 @@
  * between them, never in this script. SIPp scenario: test/e2e/sipp/bench-call.xml.
  *
  *   --quick      smoke run: 100,000 numbers, 1 repetition, 200 and 1000 calls/s, short search
- *   --cpu-prof   profile the daemon (node --cpu-prof) and append its top functions to the report
+ *   --cpu-prof   profile the daemon (node --cpu-prof, the whole run: mostly the first sync) and append
+ *                its top functions to the report
+ *   --cpu-prof-points  profile the daemon during the points of BENCH_PROF_VARIANTS only (default
+ *                mirror; bench-pbx-daemon's CS_BENCH_PROF_DIR, toggled by SIGUSR2), merged into one
+ *                table; BENCH_PROF_DIR keeps the .cpuprofile files there
  *   --no-core    skip the in-process figures (scripts/bench-core.ts, run as a child)
  *
  * After the PBX points (not in --quick) it also runs scripts/bench-agi.ts: the daemon's CPU per call
@@ -40,7 +44,7 @@ import { runSipp, type SippCall, type SippResult } from '../test/support/sipp.js
 import { profileTable } from './cpu-profile.js';
 import { writeSection } from './report-section.js';
 import { at, must } from './checked.js';
-import { asteriskPid, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
+import { asteriskPid, cpuNs, cpuNsByThread, cpuTicks, rssMb, TICK_MS } from './proc-cpu.js';
 import {
   ASTDB,
   blocked,
@@ -58,12 +62,20 @@ import {
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const PROFILE = argv.includes('--cpu-prof');
+const PROFILE_POINTS = argv.includes('--cpu-prof-points');
 /** `--perf`: Linux perf samples Asterisk during each variant's points of the first repetition (needs `perf`, Debian's linux-perf). */
 const PERF = argv.includes('--perf');
+/**
+ * `--perf-daemon`: Linux perf samples the daemon (all threads, by binary: the kernel, node, libc, the
+ * sqlite3 addon) during the points of BENCH_PROF_VARIANTS, and `strace -c` counts its system calls
+ * during the repetition after (strace slows what it traces: its point's figures are not CPU figures).
+ */
+const PERF_DAEMON = argv.includes('--perf-daemon');
 const CORE = !argv.includes('--no-core') && !QUICK;
 const N = Number(process.env.BENCH_N ?? (QUICK ? 100_000 : 1_000_000));
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
-const list = (v: string | undefined): number[] | null => (v ? v.split(',').map(Number) : null);
+/** A comma-separated list of rates; `none` for no rates at all (BENCH_SEARCH=none skips the search). */
+const list = (v: string | undefined): number[] | null => (v === 'none' ? [] : v ? v.split(',').map(Number) : null);
 /** BENCH_RATES / BENCH_SEARCH / BENCH_CALLS override the points (e.g. when the machine is too loaded for 1000/s). */
 const RATES = list(process.env.BENCH_RATES) ?? (QUICK ? [200, 1000] : [200, 500, 1000]);
 const SEARCH = list(process.env.BENCH_SEARCH) ?? (QUICK ? [1500] : [1500, 2000, 2500, 3000]);
@@ -85,12 +97,29 @@ const CARRIER_IP = '127.0.0.2';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
+/**
+ * BENCH_DAEMON_ROOT: run the daemon from another checkout (e.g. `git archive` of an earlier commit
+ * with this tree's node_modules linked in), to measure before/after with the same bench.
+ */
+const DAEMON_ROOT = process.env.BENCH_DAEMON_ROOT ?? root;
 const started = Date.now();
 const log = (msg: string): void =>
   void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
-const VARIANTS = ['none', 'blacklist', 'callscreen', 'mirror'] as const;
-type Variant = (typeof VARIANTS)[number];
+const ALL_VARIANTS = ['none', 'blacklist', 'callscreen', 'mirror'] as const;
+type Variant = (typeof ALL_VARIANTS)[number];
+/** BENCH_VARIANTS=mirror (comma-separated) runs only those columns, e.g. to profile or A/B the mirror. */
+const VARIANTS: readonly Variant[] = process.env.BENCH_VARIANTS
+  ? ALL_VARIANTS.filter((v) => (process.env.BENCH_VARIANTS ?? '').split(',').includes(v))
+  : ALL_VARIANTS;
+/** Variants whose points --cpu-prof-points profiles. */
+const PROF_VARIANTS = new Set((process.env.BENCH_PROF_VARIANTS ?? 'mirror').split(','));
+/**
+ * The daemon's idle CPU is read over this window (ms) right before each of its points, with no calls:
+ * the fixed costs (change-feed poll every 50 ms, heartbeat, AMI keepalive, flush timers) that a
+ * per-call figure divides among the calls, more so at low rates.
+ */
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2000);
 const DID: Record<Variant, string> = {
   none: '+15559000000',
   blacklist: '+15559100000',
@@ -126,6 +155,13 @@ interface Point {
   byFastagi: number;
   /** CPU ms per 1000 calls: the daemon (callscreen variants only) and Asterisk. */
   daemonCpuMs: number;
+  /** The daemon's CPU with no calls, right before the point (ms per s of wall time). */
+  daemonIdleMsPerS: number;
+  /** daemonCpuMs less what the daemon spends idle over the point's wall time (ms per 1000 calls). */
+  daemonNetCpuMs: number;
+  /** Bytes and TCP segments the daemon's AMI session received per call during the point. */
+  amiBytesPerCall: number;
+  amiSegsPerCall: number;
   asteriskCpuMs: number;
 }
 
@@ -157,9 +193,22 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const apid = asteriskPid();
   const daemonVariant = DAEMON_VARIANTS.has(variant);
   const id0 = daemonVariant ? maxScreenedId() : 0;
-  const d0 = cpuTicks(dpid);
+  let daemonIdleMsPerS = Number.NaN;
+  if (daemonVariant && IDLE_MS > 0) {
+    const i0 = cpuNs(dpid);
+    const w0 = performance.now();
+    await sleep(IDLE_MS);
+    daemonIdleMsPerS = (cpuNs(dpid) - i0) / 1e6 / ((performance.now() - w0) / 1000);
+  }
+  const profiled = PROFILE_POINTS && profiledVariant(variant, calls);
+  if (profiled) await toggleDaemonProfiler('profiling');
+  const ami0 = amiSocket(dpid);
+  const t0 = cpuNsByThread(dpid);
+  const d0 = cpuNs(dpid);
+  const w0 = performance.now();
   const a0 = cpuTicks(apid);
   const perf = startPerf(variant, rate, apid);
+  const perfD = PERF_DAEMON && profiledVariant(variant, calls) ? startDaemonTrace(variant, rate, dpid) : null;
   const r: SippResult = await runSipp({
     scenario: SCENARIO,
     remote: SIP,
@@ -169,9 +218,14 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     rate,
     timeoutSec: Math.ceil(calls / rate) + 15,
   });
-  const d1 = cpuTicks(dpid);
+  const d1 = cpuNs(dpid);
+  const w1 = performance.now();
   const a1 = cpuTicks(apid);
+  const ami1 = amiSocket(dpid);
+  const t1 = cpuNsByThread(dpid);
   await stopPerf(perf);
+  await stopPerf(perfD);
+  if (profiled) await toggleDaemonProfiler('profiled');
   const rt = [...r.responseTimes.samples].sort((a, b) => a - b);
   let verdictP50Us = Number.NaN;
   let verdictP99Us = Number.NaN;
@@ -223,7 +277,11 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     failOpen,
     byMirror,
     byFastagi,
-    daemonCpuMs: daemonVariant ? ((d1 - d0) * TICK_MS * 1000) / calls : Number.NaN,
+    daemonCpuMs: daemonVariant ? (d1 - d0) / 1e3 / calls : Number.NaN,
+    daemonIdleMsPerS,
+    daemonNetCpuMs: daemonVariant ? ((d1 - d0) / 1e6 - (daemonIdleMsPerS * (w1 - w0)) / 1000) / (calls / 1000) : Number.NaN,
+    amiBytesPerCall: daemonVariant ? (ami1.bytes - ami0.bytes) / calls : Number.NaN,
+    amiSegsPerCall: daemonVariant ? (ami1.segs - ami0.segs) / calls : Number.NaN,
     asteriskCpuMs: ((a1 - a0) * TICK_MS * 1000) / calls,
   };
   log(
@@ -231,18 +289,107 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
       ` mean ${p.meanMs.toFixed(2)} ms p99 ${p.p99Ms.toFixed(2)} ms 603s ${p.rejected603}/${expected603}` +
       (variant === 'mirror' ? ` answered by mirror ${byMirror} fastagi ${byFastagi}` : '') +
       (daemonVariant
-        ? ` verdict p50/p99 ${verdictP50Us}/${verdictP99Us} µs failopen ${failOpen} daemon cpu ${p.daemonCpuMs.toFixed(0)} ms/1000`
+        ? ` verdict p50/p99 ${verdictP50Us}/${verdictP99Us} µs failopen ${failOpen} daemon cpu ${p.daemonCpuMs.toFixed(0)} ms/1000` +
+          ` (idle ${daemonIdleMsPerS.toFixed(1)} ms/s, net ${p.daemonNetCpuMs.toFixed(0)} ms/1000; AMI ${p.amiBytesPerCall.toFixed(0)} B ${p.amiSegsPerCall.toFixed(2)} segs a call)`
         : '') +
       ` asterisk cpu ${p.asteriskCpuMs.toFixed(0)} ms/1000`,
   );
+  if (daemonVariant) {
+    const threads = [...t1]
+      .map(([name, ns]) => [name, (ns - (t0.get(name) ?? 0)) / 1e3 / calls] as const)
+      .filter(([, ms]) => ms >= 1)
+      .sort((a, b) => b[1] - a[1]);
+    log(`    daemon CPU by thread (ms per 1000 calls): ${threads.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')}`);
+  }
   if (p.failed > 0 && r.errors) log(`    sipp errors: ${r.errors.slice(-400).replace(/\n/g, ' | ')}`);
   await sleep(1500); // let Asterisk tear the channels down before the next point
   return p;
 }
 
+/**
+ * What the daemon's AMI session (its connection to port 5038) has received so far: bytes and TCP
+ * segments, from `ss -ti` (the kernel's tcp_info). Zeros when it cannot be read.
+ */
+function amiSocket(dpid: number): { bytes: number; segs: number } {
+  try {
+    const text = execFileSync('ss', ['-tinpH', 'state', 'established', `( dport = :${AMI.port} )`], {
+      encoding: 'utf8',
+    });
+    // One block per socket: a first line naming the process, then indented tcp_info lines.
+    for (const block of text.split(/\n(?=\S)/)) {
+      if (!block.includes(`pid=${dpid},`)) continue;
+      return {
+        bytes: Number(/bytes_received:(\d+)/.exec(block)?.[1] ?? 0),
+        segs: Number(/segs_in:(\d+)/.exec(block)?.[1] ?? 0),
+      };
+    }
+  } catch {
+    // ss missing: the figures read 0.
+  }
+  return { bytes: 0, segs: 0 };
+}
+
+/** Lines the daemon printed on stdout that a waiter asked for (bench-pbx-daemon's "profiling" / "profiled <n>"). */
+const daemonLineWaiters: Array<{ prefix: string; done: () => void }> = [];
+
+/** SIGUSR2 to the daemon (bench-pbx-daemon toggles its CPU profiler), then waits for its `expect` line. */
+async function toggleDaemonProfiler(expect: 'profiling' | 'profiled'): Promise<void> {
+  const d = daemon;
+  if (!d) return;
+  const seen = new Promise<void>((res) => daemonLineWaiters.push({ prefix: expect, done: res }));
+  d.kill('SIGUSR2');
+  const late = await Promise.race([seen.then(() => false), sleep(10_000).then(() => true)]);
+  if (late) log(`  (daemon did not answer "${expect}" within 10 s)`);
+}
+
 const sustains = (p: Point): boolean => p.failed === 0 && p.retrans === 0 && p.completed === p.calls && p.p99Ms < 50;
 
 // ------------------------------------------------------------------------------------------ perf
+
+/** A point of the variants --cpu-prof-points / --perf-daemon look at (not the 100-call sanity runs). */
+const profiledVariant = (v: Variant, calls: number): boolean => DAEMON_VARIANTS.has(v) && PROF_VARIANTS.has(v) && calls >= 1000;
+
+/** The daemon's perf.data per variant × rate, then its `strace -c` summary (the next point of the same key). */
+const daemonPerfFiles = new Map<string, string>();
+const daemonStraceFiles = new Map<string, string>();
+
+function startDaemonTrace(variant: Variant, rate: number, dpid: number): ChildProcess | null {
+  const key = `${variant} ${rate}/s`;
+  if (!dpid) return null;
+  if (!daemonPerfFiles.has(key)) {
+    const out = join(work, `perf-daemon-${variant}-${rate}.data`);
+    daemonPerfFiles.set(key, out);
+    return spawn('perf', ['record', '-F', '999', '-p', String(dpid), '-o', out, '--quiet'], { stdio: 'ignore' });
+  }
+  if (daemonStraceFiles.has(key)) return null;
+  const out = join(work, `strace-daemon-${variant}-${rate}.txt`);
+  daemonStraceFiles.set(key, out);
+  return spawn('strace', ['-c', '-f', '-p', String(dpid), '-o', out], { stdio: 'ignore' });
+}
+
+/** The daemon's perf samples by binary and its system calls, per variant × rate. */
+function daemonTraceReport(): string {
+  const out: string[] = [];
+  for (const [key, file] of daemonPerfFiles) {
+    if (!existsSync(file)) continue;
+    const text = execFileSync(
+      'perf',
+      ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso', '--percent-limit', '0.5'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    out.push(`daemon, ${key}, perf by binary:`, ...text.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 15));
+    const sym = execFileSync(
+      'perf',
+      ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym', '--percent-limit', '1'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    out.push(`daemon, ${key}, perf by symbol:`, ...sym.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 30), '');
+  }
+  for (const [key, file] of daemonStraceFiles) {
+    if (existsSync(file)) out.push(`daemon, ${key}, strace -c -f:`, readFileSync(file, 'utf8'), '');
+  }
+  return out.join('\n');
+}
 
 /** perf.data of each variant × rate sampled (first repetition only). */
 const perfFiles = new Map<string, string>();
@@ -322,6 +469,9 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
   const importS = (performance.now() - t0) / 1000;
   await s.close();
   if (r.added !== N) throw new Error(`imported ${r.added}, expected ${N}`);
+  // An experiment, not a setting: how much of the daemon's CPU per recorded call is the what-if
+  // index on call records (migration 6: one entry per record, at a random place in the index).
+  if (process.env.BENCH_DROP_NUMBER_INDEX === '1') sqlite(dbPath, 'DROP INDEX screened_org_number;');
   const configPath = join(work, 'callscreen.toml');
   writeFileSync(
     configPath,
@@ -393,11 +543,15 @@ async function waitMirrorLive(t0: number): Promise<number> {
   return s;
 }
 
+/** Where --cpu-prof-points writes its profiles (BENCH_PROF_DIR keeps them after the run). */
+const profPointsDir = (): string => process.env.BENCH_PROF_DIR ?? join(work, 'prof-points');
+
 async function startDaemon(configPath: string): Promise<ChildProcess> {
   const args = ['--import', 'tsx'];
   if (PROFILE) args.push('--cpu-prof', '--cpu-prof-dir', join(work, 'prof'));
-  args.push(join(root, 'scripts', 'bench-pbx-daemon.ts'), configPath);
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  args.push(join(DAEMON_ROOT, 'scripts', 'bench-pbx-daemon.ts'), configPath);
+  const env = PROFILE_POINTS ? { ...process.env, CS_BENCH_PROF_DIR: profPointsDir() } : process.env;
+  const child = spawn(process.execPath, args, { cwd: DAEMON_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error('daemon not ready within 120 s')), 120_000);
     child.once('exit', (code) => rej(new Error(`daemon exited ${String(code)} before ready`)));
@@ -411,6 +565,11 @@ async function startDaemon(configPath: string): Promise<ChildProcess> {
           ready = true;
           clearTimeout(timer);
           res();
+          continue;
+        }
+        const w = daemonLineWaiters.findIndex((x) => line.startsWith(x.prefix));
+        if (w >= 0) {
+          daemonLineWaiters.splice(w, 1)[0]?.done();
           continue;
         }
         // log.level = "warn": only what went wrong reaches here, e.g. the mirror dropping to idle.
@@ -556,8 +715,11 @@ async function main(): Promise<void> {
   log(
     `AstDB after the run: ${astdbMbAfter.toFixed(1)} MB in use (${astdbMbBefore.toFixed(1)} MB before the mirror), ${mirrorKeys.toLocaleString('en-US')} callscreen/n/bench keys; the mirror went idle ${mirrorDrops} time(s)`,
   );
-  const profile = PROFILE ? summariseProfile(join(work, 'prof')) : '';
+  const profile =
+    (PROFILE ? summariseProfile(join(work, 'prof')) : '') +
+    (PROFILE_POINTS ? summariseProfile(profPointsDir(), [...PROF_VARIANTS].join(', ')) : '');
   if (PERF) log(`perf samples of Asterisk (self time, first repetition):\n${perfReport()}`);
+  if (PERF_DAEMON) log(`the daemon during its points:\n${daemonTraceReport()}`);
 
   const core = (CORE ? await runCore() : '') + (QUICK ? '' : await runAgi());
   writeReport({
@@ -631,7 +793,7 @@ function writeReport(r: Report): void {
   const verdicts: string[] = [];
   for (const rate of RATES) {
     const row = (name: string, f: (p: Point) => number, digits: number, target = ''): void => {
-      const [n, b, c, m] = VARIANTS.map((v) => med(v, rate, f)) as [number, number, number, number];
+      const [n, b, c, m] = ALL_VARIANTS.map((v) => med(v, rate, f)) as [number, number, number, number];
       lines.push(
         `| ${rate}/s ${name} | ${fmt(n, digits)} | ${fmt(b, digits)} | ${fmt(c, digits)} | ${fmt(m, digits)} | ${ratio(c, b)} | ${ratio(m, b)} | ${target} |`,
       );
@@ -669,6 +831,9 @@ function writeReport(r: Report): void {
     row('daemon verdict p50 (µs; mirror column: its FastAGI-answered calls only)', (p) => p.verdictP50Us, 0);
     row('daemon verdict p99 (µs; mirror column: its FastAGI-answered calls only)', (p) => p.verdictP99Us, 0);
     row('daemon CPU per 1000 calls (ms)', (p) => p.daemonCpuMs, 0);
+    row('daemon CPU idle, measured before the point (ms per s)', (p) => p.daemonIdleMsPerS, 1);
+    row('daemon CPU per 1000 calls net of its idle CPU (ms)', (p) => p.daemonNetCpuMs, 0);
+    row("bytes received by the daemon's AMI session per call", (p) => p.amiBytesPerCall, 0);
     row('Asterisk CPU per 1000 calls (ms)', (p) => p.asteriskCpuMs, 0);
     for (const [label, v] of SCREENED) {
       if (top)
@@ -734,9 +899,11 @@ ${verdicts.map((v) => `- ${v}`).join('\n')}`;
 }
 
 /** Top self-time functions of the daemon's CPU profile, as a report section. */
-function summariseProfile(dir: string): string {
-  const table = profileTable(dir);
-  return table ? `\n## Daemon CPU profile (--cpu-prof, whole run, self time)\n\n${table}` : '';
+function summariseProfile(dir: string, points?: string): string {
+  const table = profileTable(dir, points ? 30 : 20);
+  if (table && points) log(`daemon CPU profile during the ${points} points (self time):\n${table}`);
+  const what = points ? `--cpu-prof-points, the ${points} points only` : '--cpu-prof, whole run';
+  return table ? `\n## Daemon CPU profile (${what}, self time)\n\n${table}` : '';
 }
 
 /** The daemon's own CPU per call over FastAGI without Asterisk, next to a bare Node server (bench-agi.ts). */

@@ -32,6 +32,14 @@ const TOTAL_NAMED_GAUGES = [
   'nodejs_active_requests_total',
 ];
 
+/**
+ * How often the event-loop lag histogram samples the loop (ms; prom-client's default is 10). Each
+ * sample is a timer that wakes an idle daemon: at 10 ms that was ~6.5 ms of CPU a second on the
+ * bench machine, half of an idle daemon's CPU (BENCHMARKS.md, "The daemon's CPU per mirror-answered
+ * call"); at 100 ms, ~0.9. A stall of 100 ms or more is still seen whole; shorter ones are sampled.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 export class DaemonMetrics {
   readonly registry = new Registry();
   private readonly verdicts: Counter<'adapter' | 'action'>;
@@ -44,7 +52,11 @@ export class DaemonMetrics {
     const registers = [this.registry];
     // Process metrics (CPU, memory, event-loop lag) with the same registry; off in most tests.
     if (options.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'callscreen_' });
+      collectDefaultMetrics({
+        register: this.registry,
+        prefix: 'callscreen_',
+        eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
+      });
       for (const name of TOTAL_NAMED_GAUGES) this.registry.removeSingleMetric(`callscreen_${name}`);
     }
     this.verdicts = new Counter({

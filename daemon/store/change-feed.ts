@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from '../core/clock.js';
-import type { Database } from './database.js';
+import type { Database, PreparedStatement } from './database.js';
 import type { ScreeningIndex } from './screening-index.js';
 
 export interface ChangeFeedOptions {
@@ -55,6 +55,7 @@ export class ChangeFeed {
   private readonly bulkThreshold: number;
   private readonly batchSize: number;
   private readonly followers = new Set<(c: AppliedChange) => void>();
+  private dataVersionStmt: Promise<PreparedStatement> | null = null;
 
   constructor(
     private readonly db: Database,
@@ -224,8 +225,17 @@ export class ChangeFeed {
     }
   }
 
+  /**
+   * Compiled once: `db.get` would prepare, step and finalize a statement on every tick — three trips
+   * through the sqlite3 thread pool, 20 times a second, most of an idle daemon's CPU (BENCHMARKS.md,
+   * "The daemon's CPU per mirror-answered call"). A failed prepare is not kept: the next tick retries.
+   */
   private async readDataVersion(): Promise<number> {
-    const row = await this.db.get<{ data_version: number }>('PRAGMA data_version');
-    return row?.data_version ?? 0;
+    const stmt = (this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').catch((err: unknown) => {
+      this.dataVersionStmt = null;
+      throw err;
+    }));
+    const rows = await (await stmt).all<{ data_version: number }>([]);
+    return rows[0]?.data_version ?? 0;
   }
 }

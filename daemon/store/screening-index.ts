@@ -22,6 +22,7 @@ import type { BlockMode, EntryView } from '../core/entry.js';
 import { compilePattern, narrowestFirst, prefixBreadth, type CompiledPattern } from '../core/number-pattern.js';
 import { PatternSet } from '../core/pattern-set.js';
 import type { ParsedCaller } from '../core/phone-number.js';
+import { backgroundScheduler, type Scheduler } from '../core/clock.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
 import { ENTRY_VIEW_COLUMNS, toEntryView, toOrg, type EntryRow, type EntryViewRow, type Org, type OrgRow } from './rows.js';
@@ -95,6 +96,15 @@ export interface ScreeningIndexOptions {
    * bound (they share the thread pool with everything else).
    */
   readonly maxWarming?: number;
+  /**
+   * Background reads are gathered for this long (ms, default 25) and made in one statement, up to
+   * maxWarming numbers: one read per uncached listed caller was a thread-pool round trip each, a
+   * large share of the daemon's CPU per call with the AstDB mirror (BENCHMARKS.md, "The daemon's
+   * CPU per mirror-answered call"). 0: each number is read on its own at once.
+   */
+  readonly warmBatchMs?: number;
+  /** Timers of the batched reads (default: unref'd system timers; tests pass their own). */
+  readonly timers?: Scheduler;
 }
 
 /** A number whose entries are in `OrgState.complex` rather than summarised in the key map. */
@@ -167,6 +177,23 @@ SELECT e.* FROM contact_numbers cn
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 /**
+ * NUMBER_ENTRIES_SQL for `k` numbers at once (?2 … ?k+1), each row tagged with the number it was
+ * read for (`warm_number`); per number, rows come in NUMBER_ENTRIES_SQL's order. Written with `IN`
+ * in NUMBER_ENTRIES_SQL's shape, not a join with a VALUES list: the sqlite3 module's SQLite (3.52)
+ * planned that join as a scan of every entry of the org (~6 ms a number at 100,000 entries).
+ */
+export function numbersEntriesSql(k: number): string {
+  const list = Array.from({ length: k }, (_, i) => `?${i + 2}`).join(', ');
+  return `
+SELECT value AS warm_number, * FROM entries WHERE org_id = ?1 AND value IN (${list}) AND kind = 'exact' AND removed_at IS NULL AND disabled_at IS NULL
+UNION ALL
+SELECT cn.number AS warm_number, e.* FROM contact_numbers cn
+  JOIN contacts c ON c.id = cn.contact_id
+  JOIN entries e ON e.contact_id = cn.contact_id AND e.kind = 'contact' AND e.removed_at IS NULL AND e.disabled_at IS NULL
+  WHERE cn.number IN (${list}) AND c.org_id = ?1`;
+}
+
+/**
  * One page of an org's exact entries in index order (entries_active: org_id, value, kind, list), as
  * one comma-joined string of `value:summary:expiry` triples. Loading 1,000,000 numbers with
  * node-sqlite3's `each` queued every row as a JS object faster than they were consumed: ~300 MB RSS
@@ -218,6 +245,13 @@ export class ScreeningIndex {
   private readonly warming = new Set<string>();
   private readonly warmReads = new Set<Promise<void>>();
   private numberStmt: Promise<PreparedStatement> | null = null;
+  /** numbersEntriesSql(k) compiled, by k (at most maxWarming of them). */
+  private readonly batchStmts = new Map<number, Promise<PreparedStatement>>();
+  private readonly warmBatchMs: number;
+  private readonly timers: Scheduler;
+  /** The numbers waiting for the next batched read, by org id; `flush` reads them all. */
+  private gathering: { byOrg: Map<number, { state: OrgState; numbers: string[] }>; size: number; flush: () => void } | null =
+    null;
 
   constructor(
     private readonly db: Database,
@@ -225,6 +259,8 @@ export class ScreeningIndex {
   ) {
     this.cacheMax = options.cacheMax ?? 100_000;
     this.maxWarming = options.maxWarming ?? 8;
+    this.warmBatchMs = options.warmBatchMs ?? 25;
+    this.timers = options.timers ?? backgroundScheduler;
   }
 
   async loadAll(): Promise<void> {
@@ -369,6 +405,8 @@ export class ScreeningIndex {
 
   /** Resolves once the background reads in flight have settled (tests; a clean stop). */
   async settled(): Promise<void> {
+    // Numbers gathered for a batch are read now rather than at the end of the window.
+    this.gathering?.flush();
     while (this.warmReads.size > 0) await Promise.allSettled([...this.warmReads]);
   }
 
@@ -550,23 +588,91 @@ export class ScreeningIndex {
     return entries;
   }
 
-  /** Reads a listed number's full entries into the LRU, in the background, within maxWarming. */
+  /**
+   * Reads a listed number's full entries into the LRU, in the background, within maxWarming: gathered
+   * for warmBatchMs (or until maxWarming are waiting) and read in one statement per org.
+   */
   private warm(state: OrgState, n: string): void {
     const id = `${state.org.id}:${n}`;
     if (this.warming.size >= this.maxWarming || this.warming.has(id)) return;
     this.warming.add(id);
-    const read: Promise<void> = this.fetchNumber(state, n)
-      .then(
-        () => undefined,
-        () => {
-          this.warmFailures++;
+    if (this.warmBatchMs <= 0) {
+      this.track(
+        this.fetchNumber(state, n).then(
+          () => undefined,
+          () => {
+            this.warmFailures++;
+          },
+        ),
+        [id],
+      );
+      return;
+    }
+    let g = this.gathering;
+    if (g === null) {
+      let fire: () => void = () => undefined;
+      const due = new Promise<void>((resolve) => (fire = resolve));
+      const timer = this.timers.setTimeout(() => gathered.flush(), this.warmBatchMs);
+      const gathered = {
+        byOrg: new Map<number, { state: OrgState; numbers: string[] }>(),
+        size: 0,
+        flush: (): void => {
+          if (this.gathering === gathered) this.gathering = null;
+          this.timers.clearTimeout(timer);
+          fire();
         },
-      )
-      .finally(() => {
-        this.warming.delete(id);
-        this.warmReads.delete(read);
+      };
+      g = this.gathering = gathered;
+      const ids: string[] = [];
+      this.track(
+        due.then(async () => {
+          for (const { state: s, numbers } of gathered.byOrg.values()) {
+            for (const m of numbers) ids.push(`${s.org.id}:${m}`);
+            await this.fetchNumbers(s, numbers).catch(() => {
+              this.warmFailures += numbers.length;
+            });
+          }
+        }),
+        ids,
+      );
+    }
+    const forOrg = g.byOrg.get(state.org.id);
+    if (forOrg) forOrg.numbers.push(n);
+    else g.byOrg.set(state.org.id, { state, numbers: [n] });
+    if (++g.size >= this.maxWarming) g.flush();
+  }
+
+  /** Keeps a background read for settled(); its numbers leave `warming` when it is done. */
+  private track(read: Promise<void>, ids: readonly string[]): void {
+    const tracked: Promise<void> = read.finally(() => {
+      for (const id of ids) this.warming.delete(id);
+      this.warmReads.delete(tracked);
+    });
+    this.warmReads.add(tracked);
+  }
+
+  /** fetchNumber for several numbers of one org in one statement; each one's entries cached as fetchNumber does. */
+  private async fetchNumbers(state: OrgState, numbers: readonly string[]): Promise<void> {
+    const epoch = this.epoch;
+    const k = numbers.length;
+    let stmt = this.batchStmts.get(k);
+    if (stmt === undefined) {
+      // A failed prepare (database busy) is not kept: the next batch tries again.
+      stmt = this.db.prepare(numbersEntriesSql(k)).catch((err: unknown) => {
+        this.batchStmts.delete(k);
+        throw err;
       });
-    this.warmReads.add(read);
+      this.batchStmts.set(k, stmt);
+    }
+    const rows = await (await stmt).all<EntryRow & { warm_number: string }>([state.org.id, ...numbers]);
+    if (epoch !== this.epoch) return; // raced a change: the change feed installs the new entries itself
+    const byNumber = new Map<string, EntryView[]>();
+    for (const r of rows) {
+      const list = byNumber.get(r.warm_number);
+      if (list) list.push(toEntryView(r));
+      else byNumber.set(r.warm_number, [toEntryView(r)]);
+    }
+    for (const [n, entries] of byNumber) state.cache.set(numberKey(n), Object.freeze(entries));
   }
 
   /** A number's entries as the key map, the complex map and the LRU hold them. */

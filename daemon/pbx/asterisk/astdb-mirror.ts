@@ -840,54 +840,27 @@ export class AstdbMirror {
    * `UserEvent(CallScreen,From: …,To: …,Action: …)` from the contract's mirror steps.
    * The daemon screens the call itself (from memory, as every verdict) so the record carries its
    * rule and the hit is counted; a different answer means the mirror lagged a change.
+   * Runs once per mirror-answered call: no closure or child logger is made per call (each was an
+   * allocation, and under tsx a defineProperty too), and each field is read once.
    */
   private onEvent(e: AmiEvent): void {
     if (e.name !== 'UserEvent' || field(e.fields, 'UserEvent') !== 'CallScreen') return;
-    const f = (k: string): string => field(e.fields, k) ?? '';
+    const fields = e.fields;
     // The dialplan names the DID, not the org (one priority fewer): the org is the DID's, as in the
     // FastAGI route; an `Org:` field, when a dialplan sends one, wins.
-    const state = f('Org') !== '' ? this.deps.screener.org(f('Org')) : this.deps.screener.orgForDid(f('To'));
+    const orgField = field(fields, 'Org') ?? '';
+    const to = field(fields, 'To') ?? '';
+    const state = orgField !== '' ? this.deps.screener.org(orgField) : this.deps.screener.orgForDid(to);
     const req: ScreenRequest = {
-      org: state?.org.slug ?? f('Org'),
+      org: state?.org.slug ?? orgField,
       channel: 'call',
       direction: 'inbound',
-      from: f('From'),
-      to: f('To'),
+      from: field(fields, 'From') ?? '',
+      to,
       withheld: false,
-      callId: f('Uniqueid'),
+      callId: field(fields, 'Uniqueid') ?? '',
     };
-    const applied = f('Action');
     this.counters.calls++;
-    const finish = (verdict: Verdict): void => {
-      const v =
-        verdict.action === applied
-          ? verdict
-          : ({
-              ...verdict,
-              action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
-              reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
-            } as Verdict);
-      if (v !== verdict) {
-        this.counters.disagreements++;
-        this.deps.logger.warn(
-          { org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action },
-          'AstDB mirror answered a call differently from the list (a change was on its way)',
-        );
-      }
-      this.deps.screener.recordVerdict(req, state?.org.id ?? null, v, 'astdb-mirror', null);
-      this.deps.observe?.({ req, org: state, verdict: v, fallback: null });
-      if (!this.deps.logger.isLevelEnabled('info')) return;
-      this.deps.logger.child({ org: req.org, callId: req.callId, from: req.from, to: req.to }).info(
-        {
-          script: 'call-inbound',
-          adapter: 'astdb-mirror',
-          action: v.action,
-          rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null,
-          reason: v.reason,
-        },
-        'screened',
-      );
-    };
     if (!state) {
       this.deps.logger.warn(
         { org: req.org, to: req.to, callId: req.callId },
@@ -896,10 +869,47 @@ export class AstdbMirror {
       return;
     }
     try {
-      finish(this.deps.screener.screenSync(req));
+      this.recordAnswered(req, state, field(fields, 'Action') ?? '', this.deps.screener.screenSync(req));
     } catch (err) {
       this.deps.logger.warn({ err, callId: req.callId }, 'could not record a call answered by the AstDB mirror');
     }
+  }
+
+  /** Records a call the dialplan answered with `applied`, as the list's `verdict` says or corrected to what was applied. */
+  private recordAnswered(req: ScreenRequest, state: OrgState, applied: string, verdict: Verdict): void {
+    const v =
+      verdict.action === applied
+        ? verdict
+        : ({
+            ...verdict,
+            action: applied === 'reject' || applied === 'voicemail' ? applied : 'allow',
+            reason: `answered by the AstDB mirror (${applied}) before a change reached it; the list now says ${verdict.action}: ${verdict.reason}`,
+          } as Verdict);
+    if (v !== verdict) {
+      this.counters.disagreements++;
+      this.deps.logger.warn(
+        { org: req.org, callId: req.callId, from: req.from, to: req.to, applied, now: verdict.action },
+        'AstDB mirror answered a call differently from the list (a change was on its way)',
+      );
+    }
+    this.deps.screener.recordVerdict(req, state.org.id, v, 'astdb-mirror', null);
+    this.deps.observe?.({ req, org: state, verdict: v, fallback: null });
+    if (!this.deps.logger.isLevelEnabled('info')) return;
+    // One line with the call's fields, as the FastAGI path logs it (no child logger per call).
+    this.deps.logger.info(
+      {
+        org: req.org,
+        callId: req.callId,
+        from: req.from,
+        to: req.to,
+        script: 'call-inbound',
+        adapter: 'astdb-mirror',
+        action: v.action,
+        rule: v.rule ? `${v.rule.kind}:${v.rule.id}` : null,
+        reason: v.reason,
+      },
+      'screened',
+    );
   }
 
   // ------------------------------------------------------------------ AMI
