@@ -261,7 +261,9 @@ async function main(): Promise<void> {
           const dir = join(work, `prof-${rep}-${forms.join('-')}`);
           mkdirSync(dir, { recursive: true });
           writeFileSync(join(dir, 'sync.cpuprofile'), JSON.stringify(row.profile));
-          profiles.push(`\nDaemon CPU profile of the sync (${forms.join(', ')}), self time:\n\n${profileTable(dir, 30)}`);
+          profiles.push(
+            `\nDaemon CPU profile of the sync (${forms.join(', ')}), self time:\n\n${profileTable(dir, 30)}`,
+          );
         }
       }
     if (waits.length > 0) log(`\nDBGet waits of 100 ms or more (from the mirror's syncing):\n${waits.join('\n')}`);

@@ -279,7 +279,9 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     byFastagi,
     daemonCpuMs: daemonVariant ? (d1 - d0) / 1e3 / calls : Number.NaN,
     daemonIdleMsPerS,
-    daemonNetCpuMs: daemonVariant ? ((d1 - d0) / 1e6 - (daemonIdleMsPerS * (w1 - w0)) / 1000) / (calls / 1000) : Number.NaN,
+    daemonNetCpuMs: daemonVariant
+      ? ((d1 - d0) / 1e6 - (daemonIdleMsPerS * (w1 - w0)) / 1000) / (calls / 1000)
+      : Number.NaN,
     amiBytesPerCall: daemonVariant ? (ami1.bytes - ami0.bytes) / calls : Number.NaN,
     amiSegsPerCall: daemonVariant ? (ami1.segs - ami0.segs) / calls : Number.NaN,
     asteriskCpuMs: ((a1 - a0) * TICK_MS * 1000) / calls,
@@ -299,7 +301,9 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
       .map(([name, ns]) => [name, (ns - (t0.get(name) ?? 0)) / 1e3 / calls] as const)
       .filter(([, ms]) => ms >= 1)
       .sort((a, b) => b[1] - a[1]);
-    log(`    daemon CPU by thread (ms per 1000 calls): ${threads.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')}`);
+    log(
+      `    daemon CPU by thread (ms per 1000 calls): ${threads.map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ')}`,
+    );
   }
   if (p.failed > 0 && r.errors) log(`    sipp errors: ${r.errors.slice(-400).replace(/\n/g, ' | ')}`);
   await sleep(1500); // let Asterisk tear the channels down before the next point
@@ -347,7 +351,8 @@ const sustains = (p: Point): boolean => p.failed === 0 && p.retrans === 0 && p.c
 // ------------------------------------------------------------------------------------------ perf
 
 /** A point of the variants --cpu-prof-points / --perf-daemon look at (not the 100-call sanity runs). */
-const profiledVariant = (v: Variant, calls: number): boolean => DAEMON_VARIANTS.has(v) && PROF_VARIANTS.has(v) && calls >= 1000;
+const profiledVariant = (v: Variant, calls: number): boolean =>
+  DAEMON_VARIANTS.has(v) && PROF_VARIANTS.has(v) && calls >= 1000;
 
 /** The daemon's perf.data per variant × rate, then its `strace -c` summary (the next point of the same key). */
 const daemonPerfFiles = new Map<string, string>();
@@ -377,13 +382,26 @@ function daemonTraceReport(): string {
       ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso', '--percent-limit', '0.5'],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    out.push(`daemon, ${key}, perf by binary:`, ...text.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 15));
+    out.push(
+      `daemon, ${key}, perf by binary:`,
+      ...text
+        .split('\n')
+        .filter((l) => /^\s+\d+\.\d+%/.test(l))
+        .slice(0, 15),
+    );
     const sym = execFileSync(
       'perf',
       ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym', '--percent-limit', '1'],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    out.push(`daemon, ${key}, perf by symbol:`, ...sym.split('\n').filter((l) => /^\s+\d+\.\d+%/.test(l)).slice(0, 30), '');
+    out.push(
+      `daemon, ${key}, perf by symbol:`,
+      ...sym
+        .split('\n')
+        .filter((l) => /^\s+\d+\.\d+%/.test(l))
+        .slice(0, 30),
+      '',
+    );
   }
   for (const [key, file] of daemonStraceFiles) {
     if (existsSync(file)) out.push(`daemon, ${key}, strace -c -f:`, readFileSync(file, 'utf8'), '');

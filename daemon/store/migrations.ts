@@ -397,7 +397,7 @@ ALTER TABLE replica_state ADD COLUMN peer_hits_at INTEGER NOT NULL DEFAULT 0;
   },
   {
     version: 10,
-    description: 'store identity: a random token naming this database file, for the AstDB mirror\'s generation marker',
+    description: "store identity: a random token naming this database file, for the AstDB mirror's generation marker",
     sql: `
 -- One row, never replicated (each node's file has its own change log). The AstDB mirror writes it
 -- into Asterisk with the last change it applied, and replays only later changes on a reconnect when

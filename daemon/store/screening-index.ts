@@ -25,7 +25,15 @@ import type { ParsedCaller } from '../core/phone-number.js';
 import { backgroundScheduler, type Scheduler } from '../core/clock.js';
 import type { Database, PreparedStatement } from './database.js';
 import { ABSENT, NumberKeyMap, numberKey } from './number-key-map.js';
-import { ENTRY_VIEW_COLUMNS, toEntryView, toOrg, type EntryRow, type EntryViewRow, type Org, type OrgRow } from './rows.js';
+import {
+  ENTRY_VIEW_COLUMNS,
+  toEntryView,
+  toOrg,
+  type EntryRow,
+  type EntryViewRow,
+  type Org,
+  type OrgRow,
+} from './rows.js';
 
 export interface OrgState {
   readonly org: Org;
@@ -250,8 +258,11 @@ export class ScreeningIndex {
   private readonly warmBatchMs: number;
   private readonly timers: Scheduler;
   /** The numbers waiting for the next batched read, by org id; `flush` reads them all. */
-  private gathering: { byOrg: Map<number, { state: OrgState; numbers: string[] }>; size: number; flush: () => void } | null =
-    null;
+  private gathering: {
+    byOrg: Map<number, { state: OrgState; numbers: string[] }>;
+    size: number;
+    flush: () => void;
+  } | null = null;
 
   constructor(
     private readonly db: Database,

@@ -59,23 +59,26 @@ t.test('head, fingerprint and the changes after a position, by org', async (t) =
   t.equal(await log.fingerprint(mark), null, 'pruned: no longer in the log');
 });
 
-t.test('volatile numbers: timed, attested-only, observed and DID-scoped entries, and numbers under prefixes', async (t) => {
-  const s = await services(t);
-  const demo = await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  await s.orgs.addDids('demo', ['+15550100'], cliActor);
-  const block = (n: string, o: Record<string, unknown> = {}) =>
-    s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', ...o }, cliActor);
-  await block('+15557770001');
-  await block('+15557770002', { expires: '1h' });
-  await block('+15557770003', { observe: true });
-  await block('+15557770004', { dids: ['+15550100'] });
-  await block('+15557770005');
-  await s.blocklist.allow('demo', { kind: 'exact', number: '+15557770005' }, { requireAttestation: true }, cliActor);
-  await block('+15558880001');
-  const got = await volatileNumbers(s.db, demo.id, []);
-  t.same([...got.keys()].sort(), ['+15557770002', '+15557770003', '+15557770004', '+15557770005']);
-  t.equal(got.get('+15557770005')?.length, 2, 'every active exact entry of the number, not only the volatile one');
-  const under = await volatileNumbers(s.db, demo.id, ['+1555888']);
-  t.ok(under.has('+15558880001'), 'a number under a given prefix');
-  t.notOk(under.has('+15557770001'), 'a plain number elsewhere is not');
-});
+t.test(
+  'volatile numbers: timed, attested-only, observed and DID-scoped entries, and numbers under prefixes',
+  async (t) => {
+    const s = await services(t);
+    const demo = await s.orgs.add('demo', 'Demo', 'US', cliActor);
+    await s.orgs.addDids('demo', ['+15550100'], cliActor);
+    const block = (n: string, o: Record<string, unknown> = {}) =>
+      s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', ...o }, cliActor);
+    await block('+15557770001');
+    await block('+15557770002', { expires: '1h' });
+    await block('+15557770003', { observe: true });
+    await block('+15557770004', { dids: ['+15550100'] });
+    await block('+15557770005');
+    await s.blocklist.allow('demo', { kind: 'exact', number: '+15557770005' }, { requireAttestation: true }, cliActor);
+    await block('+15558880001');
+    const got = await volatileNumbers(s.db, demo.id, []);
+    t.same([...got.keys()].sort(), ['+15557770002', '+15557770003', '+15557770004', '+15557770005']);
+    t.equal(got.get('+15557770005')?.length, 2, 'every active exact entry of the number, not only the volatile one');
+    const under = await volatileNumbers(s.db, demo.id, ['+1555888']);
+    t.ok(under.has('+15558880001'), 'a number under a given prefix');
+    t.notOk(under.has('+15557770001'), 'a plain number elsewhere is not');
+  },
+);

@@ -87,7 +87,10 @@ t.test('warmBatchMs 0 reads each number on its own at once', async (t) => {
 t.test("the batched read seeks each number in the entries index, never scans the org's entries", async (t) => {
   const s = await services(t);
   const plan = (
-    await s.db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${numbersEntriesSql(8)}`, [1, ...Array<string>(8).fill('+1')])
+    await s.db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${numbersEntriesSql(8)}`, [
+      1,
+      ...Array<string>(8).fill('+1'),
+    ])
   ).map((r) => r.detail);
   t.ok(
     plan.some((d) => /SEARCH entries USING INDEX entries_active \(org_id=\? AND value=\?/.test(d)),

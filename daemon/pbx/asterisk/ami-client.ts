@@ -369,7 +369,11 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     for (const p of pending) {
       this.settle(p);
       if (p.counted) this.counters.actionsFailed++;
-      this.finish(p, new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }), null);
+      this.finish(
+        p,
+        new CallscreenError('CS_ERR_UNAVAILABLE', `${reason}; ${p.action} not answered`, { action: p.action }),
+        null,
+      );
     }
   }
 
@@ -427,7 +431,8 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
       this.pending.delete(id);
       batch.open--;
       if (p.counted) this.counters.actionsFailed++;
-      this.finish(p, 
+      this.finish(
+        p,
         new CallscreenError(
           'CS_ERR_TIMEOUT',
           `AMI ${p.action} got no response within ${this.options.actionTimeoutMs} ms`,
@@ -484,7 +489,8 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
       const message = field(msg, 'Message') ?? 'error';
       // `reply`, not `message`: pino's err serializer takes any object with a string `message` for an
       // error and tags it, which throws on the frozen details (a crash inside a log call).
-      this.finish(p, 
+      this.finish(
+        p,
         new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${p.action} failed: ${message}`, {
           action: p.action,
           reply: message,

@@ -416,9 +416,9 @@ export class AstdbMirror {
     const source = this.deps.resync;
     let raw: string | null | Error = null;
     if (source !== undefined) {
-      raw = await this.reader.get(this.family, MARKER_KEY).catch((err: unknown) =>
-        err instanceof Error ? err : new Error(String(err)),
-      );
+      raw = await this.reader
+        .get(this.family, MARKER_KEY)
+        .catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
       this.check(link);
     }
     const now = this.deps.clock.now();
@@ -482,7 +482,8 @@ export class AstdbMirror {
       this.shapeOptions(),
       [...written].map(([id, o]) => ({ id, ...o })),
     );
-    if (shape !== from.shape) return this.fullSync(link, 'orgs, slugs, DIDs, caller forms or the program version changed');
+    if (shape !== from.shape)
+      return this.fullSync(link, 'orgs, slugs, DIDs, caller forms or the program version changed');
     const changes = await source.changesBetween(from.seq, top);
     this.check(link);
     this.orgs.clear();
@@ -723,8 +724,7 @@ export class AstdbMirror {
       }
       return undefined;
     };
-    const lookup = async (n: string): Promise<Matches> =>
-      this.deps.index.lookup(state, { kind: 'number', value: n });
+    const lookup = async (n: string): Promise<Matches> => this.deps.index.lookup(state, { kind: 'number', value: n });
     let after = '';
     for (;;) {
       window.check();

@@ -62,7 +62,11 @@ t.test('split in two at every position, and one character at a time', async (t) 
     }
   }
   t.equal(wrong, 0, `all ${STREAM.length + 1} two-part splits give the same frames`);
-  t.same(parseInChunks(Array.from({ length: STREAM.length }, (_, i) => STREAM.charAt(i))), EXPECTED, 'one character per push');
+  t.same(
+    parseInChunks(Array.from({ length: STREAM.length }, (_, i) => STREAM.charAt(i))),
+    EXPECTED,
+    'one character per push',
+  );
 });
 
 t.test('random chunkings of many responses in a row (a sync pipeline) keep every frame in order', async (t) => {
@@ -74,7 +78,7 @@ t.test('random chunkings of many responses in a row (a sync pipeline) keep every
   for (const seed of [1, 2, 3]) {
     const random = seeded(seed);
     const chunks: string[] = [];
-    for (let at = 0; at < wire.length; ) {
+    for (let at = 0; at < wire.length;) {
       const len = 1 + Math.floor(random() * 300);
       chunks.push(wire.slice(at, at + len));
       at += len;

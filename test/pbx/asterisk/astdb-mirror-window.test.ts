@@ -91,7 +91,16 @@ async function setup(t: TapLike) {
     // One form, so one put per number; one page, so the writer waits for nothing but the window (a
     // put refused for room is then always tried the moment the window is full).
     { family: 'callscreen', aliveTtlMs: 15_000, window: WINDOW, writeDids: true, retryMs: 5000, callerForms: ['e164'] },
-    { ami, index: ctx.index, feed: ctx.feed, screener: ctx.screener, normalizer: s.normalizer, clock: s.clock, timers, logger },
+    {
+      ami,
+      index: ctx.index,
+      feed: ctx.feed,
+      screener: ctx.screener,
+      normalizer: s.normalizer,
+      clock: s.clock,
+      timers,
+      logger,
+    },
   );
   await mirror.start();
   t.teardown(() => mirror.stop());
