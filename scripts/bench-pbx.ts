@@ -513,6 +513,9 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
       `username = "${AMI.username}"`,
       `secret = "${AMI.secret}"`,
       'astdb_mirror = true',
+      // BENCH_ALIVE_TTL_MS: the mirror's heartbeat period is a third of it (an experiment: how often
+      // the heartbeat's DBPut makes AstDB commit during the points).
+      ...(process.env.BENCH_ALIVE_TTL_MS ? [`astdb_alive_ttl_ms = ${Number(process.env.BENCH_ALIVE_TTL_MS)}`] : []),
     ].join('\n') + '\n',
   );
   return { importS, configPath };
