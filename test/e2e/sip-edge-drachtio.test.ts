@@ -48,49 +48,25 @@ const VOICEMAIL_SERVER = { ip: '127.0.0.3', port: 5070 };
 let runs = 0;
 const cp = (): string[] => ['-cp', String(8940 + (runs++ % 20))];
 
-const call = (caller: string, did: string): Promise<SippResult> =>
+/** One SIPp run of `scenario` through drachtio-server (field2, `text`: a message's text or a verstat). */
+const viaEdge = (scenario: string, caller: string, did: string, text?: string): Promise<SippResult> =>
   runSipp({
-    scenario: 'edge-inbound-call.xml',
+    scenario,
     remote: drachtio.DRACHTIO.sip,
     bindIp: NETWORK_IP,
     caller,
     did,
+    ...(text === undefined ? {} : { text }),
     timeoutSec: 20,
     extraArgs: cp(),
   });
+const call = (caller: string, did: string): Promise<SippResult> => viaEdge('edge-inbound-call.xml', caller, did);
 const message = (caller: string, did: string, text: string): Promise<SippResult> =>
-  runSipp({
-    scenario: 'edge-message.xml',
-    remote: drachtio.DRACHTIO.sip,
-    bindIp: NETWORK_IP,
-    caller,
-    did,
-    text,
-    timeoutSec: 20,
-    extraArgs: cp(),
-  });
+  viaEdge('edge-message.xml', caller, did, text);
 const verstatMessage = (caller: string, did: string, verstat: string): Promise<SippResult> =>
-  runSipp({
-    scenario: 'edge-message-verstat-from.xml',
-    remote: drachtio.DRACHTIO.sip,
-    bindIp: NETWORK_IP,
-    caller,
-    did,
-    text: verstat,
-    timeoutSec: 20,
-    extraArgs: cp(),
-  });
+  viaEdge('edge-message-verstat-from.xml', caller, did, verstat);
 const verstatCall = (caller: string, did: string, verstat: string): Promise<SippResult> =>
-  runSipp({
-    scenario: 'edge-inbound-call-verstat.xml',
-    remote: drachtio.DRACHTIO.sip,
-    bindIp: NETWORK_IP,
-    caller,
-    did,
-    text: verstat,
-    timeoutSec: 20,
-    extraArgs: cp(),
-  });
+  viaEdge('edge-inbound-call-verstat.xml', caller, did, verstat);
 const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
 const why = await drachtio.unavailable();
@@ -193,25 +169,9 @@ if (why !== null && drachtio.mustRun) {
     await t.test(
       'withheld callers through drachtio-server: P-Asserted-Identity screened; no identity meets the unidentified rule',
       async (t) => {
-        const viaPai = await runSipp({
-          scenario: 'inbound-call-withheld-pai.xml',
-          remote: drachtio.DRACHTIO.sip,
-          bindIp: NETWORK_IP,
-          caller: REJECTED,
-          did: '+15550105',
-          timeoutSec: 20,
-          extraArgs: cp(),
-        });
+        const viaPai = await viaEdge('inbound-call-withheld-pai.xml', REJECTED, '+15550105');
         t.same(viaPai.codes, [486], `From anonymous, PAI the blocked number: ${describeSipp(viaPai)}`);
-        const anonymous = await runSipp({
-          scenario: 'inbound-call-withheld.xml',
-          remote: drachtio.DRACHTIO.sip,
-          bindIp: NETWORK_IP,
-          caller: ALLOWED,
-          did: '+15550105',
-          timeoutSec: 20,
-          extraArgs: cp(),
-        });
+        const anonymous = await viaEdge('inbound-call-withheld.xml', ALLOWED, '+15550105');
         t.same(anonymous.codes, [486], `From anonymous, Privacy: id, no PAI: ${describeSipp(anonymous)}`);
         await ctx.recorder.flush();
         const recs = (await ctx.recorder.recent(orgId, 200)).filter(
