@@ -130,15 +130,25 @@ export class Database {
     });
   }
 
-  /** Compiles `sql` once; see PreparedStatement. Finalized when the database is closed. */
+  /**
+   * Compiles `sql` once; see PreparedStatement. Finalized when the database is closed. The statement
+   * is known to `close()` from the moment it is asked for, not once compiled: a prepare still in the
+   * pool when the daemon stops (the change feed's poll, a batched read) would otherwise be left
+   * unfinalized, and SQLite refuses to close with one (SQLITE_BUSY, "unfinalized statements").
+   */
   prepare(sql: string): Promise<PreparedStatement> {
+    if (this.closed) {
+      return Promise.reject(
+        new CallscreenError('CS_ERR_UNAVAILABLE', `the database is closed; not prepared: ${sql}`, { path: this.path }),
+      );
+    }
     return new Promise((resolve, reject) => {
       const stmt: sqlite3.Statement = this.db.prepare(sql, (err: Error | null) => {
         if (err) {
+          this.statements.delete(stmt);
           reject(translate(err, sql, this.path));
           return;
         }
-        this.statements.add(stmt);
         resolve({
           all: <T>(params: SqlParams) =>
             new Promise<T[]>((res, rej) => {
@@ -148,6 +158,7 @@ export class Database {
             }),
         });
       });
+      this.statements.add(stmt);
     });
   }
 
