@@ -516,6 +516,9 @@ async function loadCallscreen(): Promise<{ importS: number; configPath: string }
       // BENCH_ALIVE_TTL_MS: the mirror's heartbeat period is a third of it (an experiment: how often
       // the heartbeat's DBPut makes AstDB commit during the points).
       ...(process.env.BENCH_ALIVE_TTL_MS ? [`astdb_alive_ttl_ms = ${Number(process.env.BENCH_ALIVE_TTL_MS)}`] : []),
+      // BENCH_EVENT_BATCH_MS: [ami] event_batch_ms (default 20) — 0 reads each UserEvent as it
+      // arrives, one wake-up of the daemon per call (the before of an A/B).
+      ...(process.env.BENCH_EVENT_BATCH_MS ? [`event_batch_ms = ${Number(process.env.BENCH_EVENT_BATCH_MS)}`] : []),
     ].join('\n') + '\n',
   );
   return { importS, configPath };

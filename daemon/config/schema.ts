@@ -265,6 +265,14 @@ export const CONFIG_SCHEMA = {
           default: 15000,
           description: 'Ping interval to detect a dead connection (ms)',
         },
+        event_batch_ms: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 1000,
+          default: 20,
+          description:
+            'while no action awaits a response, read events at most once per this many ms, so a busy PBX wakes the daemon once per batch instead of once per call; events are handled up to this much later; 0 reads each as it arrives (ms)',
+        },
         astdb_mirror: {
           type: 'boolean',
           default: true,

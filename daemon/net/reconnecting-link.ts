@@ -66,6 +66,14 @@ export interface LinkOptions {
   readonly reconnectMaxMs: number;
   /** How long stop() waits for the peer to close after the goodbye before destroying (ms). */
   readonly closeTimeoutMs: number;
+  /**
+   * Once connected, after a read while the client awaits no reply (`LinkHooks.awaiting`), stop
+   * reading for this long (ms), so that what the peer sends meanwhile (events) is read in one go:
+   * one wake-up of the process per hold instead of one per event. A `write` resumes reading at once,
+   * so a reply is never held. Events are handled up to this much later. Default 0: read as data
+   * arrives.
+   */
+  readonly readHoldMs?: number;
 }
 
 /** What a link's client is given besides its logger: time and randomness, injected for tests. */
@@ -99,7 +107,16 @@ export interface LinkHooks {
   attach(): (chunk: Buffer) => void;
   /** The connection is gone (failed, closed or stopped): clear its timers, fail what waits on it. */
   detach(reason: string): void;
+  /** A reply is awaited, so reading must not be held (`readHoldMs`). Default: never held. */
+  awaiting?(): boolean;
 }
+
+/**
+ * Bytes one read hands the client at most. One buffer per link, reused by every read (`onread`):
+ * the clients decode or copy a chunk before returning, and a held socket stops reading from the
+ * kernel only in this mode (a paused stream with its own buffers reads on until 16 KiB are queued).
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class ReconnectingLink {
   private current: LinkState = 'stopped';
@@ -116,6 +133,10 @@ export class ReconnectingLink {
   private lastErrorText: string | null = null;
   private retryTimer: unknown = null;
   private handshakeTimer: unknown = null;
+  /** Set while reading is held (`readHoldMs`): resumes the held socket when it fires. */
+  private holdTimer: unknown = null;
+  private heldSocket: net.Socket | null = null;
+  private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly listeners = new Set<(s: LinkState) => void>();
   private readonly timers: Scheduler;
   private readonly random: () => number;
@@ -188,6 +209,7 @@ export class ReconnectingLink {
   write(text: string): boolean {
     const socket = this.socket;
     if (socket === null) return false;
+    if (this.heldSocket === socket) this.release();
     if (this.outSocket !== socket) {
       this.flush();
       this.outSocket = socket;
@@ -197,6 +219,27 @@ export class ReconnectingLink {
     }
     this.outText += text;
     return true;
+  }
+
+  /** Resumes reading a held socket now (a write expects a reply; a teardown clears the timer). */
+  private release(): void {
+    if (this.holdTimer !== null) this.timers.clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    const socket = this.heldSocket;
+    this.heldSocket = null;
+    if (socket !== null && !socket.destroyed) socket.resume();
+  }
+
+  /** After a read: false (stop reading) when the link holds reads and the client awaits no reply. */
+  private afterRead(socket: net.Socket): boolean {
+    const holdMs = this.options.readHoldMs ?? 0;
+    if (holdMs <= 0 || this.current !== 'connected' || this.hooks.awaiting?.() !== false) return true;
+    this.heldSocket = socket;
+    this.holdTimer = this.timers.setTimeout(() => {
+      this.holdTimer = null;
+      this.release();
+    }, holdMs);
+    return false;
   }
 
   /** Writes what `write` gathered this tick; a socket torn down meanwhile loses it, as unsent bytes. */
@@ -290,10 +333,21 @@ export class ReconnectingLink {
     this.retryTimer = null;
     const gen = ++this.gen;
     this.move('connecting');
-    const socket = net.createConnection({ host: this.options.host, port: this.options.port });
+    const onData = this.hooks.attach();
+    const socket: net.Socket = net.createConnection({
+      host: this.options.host,
+      port: this.options.port,
+      onread: {
+        buffer: this.readBuffer,
+        callback: (bytes: number, buf: Uint8Array): boolean => {
+          if (gen !== this.gen || this.socket !== socket) return true;
+          onData(Buffer.from(buf.buffer, buf.byteOffset, bytes));
+          return gen === this.gen && this.socket === socket ? this.afterRead(socket) : true;
+        },
+      },
+    });
     this.socket = socket;
     socket.setNoDelay(true);
-    const onData = this.hooks.attach();
     const ms = this.options.handshakeTimeoutMs;
     this.handshakeTimer = this.timers.setTimeout(() => {
       this.handshakeTimer = null;
@@ -303,9 +357,6 @@ export class ReconnectingLink {
         `${this.options.label} handshake not done within ${ms} ms (state ${this.current})`;
       this.fail(text);
     }, ms);
-    socket.on('data', (chunk: Buffer) => {
-      if (gen === this.gen && this.socket === socket) onData(chunk);
-    });
     socket.on('error', (err) => {
       if (gen === this.gen) this.lastErrorText = err.message;
     });
@@ -317,6 +368,8 @@ export class ReconnectingLink {
   private teardown(reason: string): void {
     this.gen++;
     this.socket = null;
+    // A held socket reads again: stop() waits for the peer's close, which must be read to be seen.
+    this.release();
     this.handshakeDone();
     this.hooks.detach(reason);
   }

@@ -47,7 +47,11 @@ async function server(
   return { port: (srv.address() as net.AddressInfo).port, sockets };
 }
 
-function rig(port: number, hooks: { detached?: string[]; data?: Buffer[] } = {}) {
+function rig(
+  port: number,
+  hooks: { detached?: string[]; data?: Buffer[]; awaiting?: () => boolean } = {},
+  readHoldMs?: number,
+) {
   const timers = new ManualClock();
   const { logger, lines } = captureLogger();
   const clock = new ManualClock(1_000);
@@ -60,11 +64,14 @@ function rig(port: number, hooks: { detached?: string[]; data?: Buffer[] } = {})
       reconnectMinMs: 100,
       reconnectMaxMs: 400,
       closeTimeoutMs: 1_000,
+      ...(readHoldMs !== undefined ? { readHoldMs } : {}),
     },
     { logger, timers, random: () => 1, clock },
     {
-      attach: () => (chunk) => hooks.data?.push(chunk),
+      // A copy: the link reads every chunk into one reused buffer.
+      attach: () => (chunk) => hooks.data?.push(Buffer.from(chunk)),
       detach: (reason) => hooks.detached?.push(reason),
+      ...(hooks.awaiting !== undefined ? { awaiting: hooks.awaiting } : {}),
     },
   );
   return { link, timers, lines, tick: (ms: number) => clock.set(clock.now() + ms) };
@@ -281,4 +288,83 @@ t.test('writes made in one tick leave together, in order; later ticks and a good
     lines.join('') + 'later\r\njust before stop\r\nbye\r\n',
     'every byte arrived, in the order written',
   );
+});
+
+/** Resolves once `socket.write(text)` has handed the bytes to the kernel: on loopback they are then in the peer's receive queue. */
+const sent = (socket: net.Socket, text: string): Promise<void> =>
+  new Promise((resolve, reject) => socket.write(text, (err) => (err ? reject(err) : resolve())));
+
+t.test(
+  'readHoldMs: while nothing awaits a reply, what arrives during a hold is read in one go when it ends; a write resumes reading at once',
+  async (t) => {
+    const data: Buffer[] = [];
+    let awaited = false;
+    const { port, sockets } = await server(t);
+    const { link, timers } = rig(port, { data, awaiting: () => awaited }, 20);
+    link.start();
+    await waitState(link, 'connecting');
+    link.advance('authenticating');
+    link.established();
+    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
+    const peer = sockets[0]!;
+    const readCount = async (n: number): Promise<void> => {
+      while (data.length < n) await new Promise((r) => setImmediate(r));
+    };
+
+    await sent(peer, 'event 1\r\n');
+    await readCount(1);
+    t.same(timers.armed(), [20], 'after a read with nothing awaited: reading held for readHoldMs (20 ms)');
+    await sent(peer, 'event 2\r\n');
+    await sent(peer, 'event 3\r\n');
+    // Both are in this process's receive queue (loopback); a few turns of the loop read nothing while held.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    t.equal(data.length, 1, 'held: events 2 and 3 not read yet');
+    timers.advance(20);
+    await readCount(2);
+    t.equal(data[1]?.toString(), 'event 2\r\nevent 3\r\n', 'the hold over: both read in one chunk');
+
+    // A write (an action) resumes reading at once: its reply is never held.
+    t.same(timers.armed(), [20], 'held again after that read');
+    awaited = true;
+    link.write('Action: Ping\r\n\r\n');
+    t.same(timers.armed(), [], 'the write cancelled the hold');
+    await sent(peer, 'Response: Success\r\n\r\n');
+    await readCount(3);
+    t.equal(data[2]?.toString(), 'Response: Success\r\n\r\n', 'the reply read without advancing any timer');
+    t.same(timers.armed(), [], 'a reply is awaited: reading is not held');
+
+    // stop() on a held socket still sees the peer's close (no wait for closeTimeoutMs, which is real time).
+    awaited = false;
+    await sent(peer, 'event 4\r\n');
+    await readCount(4);
+    t.same(timers.armed(), [20], 'held');
+    peer.on('end', () => peer.end());
+    await link.stop('bye\r\n');
+    t.same(timers.armed(), [], 'stop cleared the hold timer');
+    t.equal(link.state, 'stopped');
+  },
+);
+
+t.test('readHoldMs 0 (the default) and links whose client says nothing of replies never hold', async (t) => {
+  for (const [name, holdMs, awaiting] of [
+    ['no readHoldMs', undefined, () => false],
+    ['no awaiting hook', 20, undefined],
+  ] as const) {
+    const data: Buffer[] = [];
+    const { port, sockets } = await server(t);
+    const { link, timers } = rig(port, { data, ...(awaiting !== undefined ? { awaiting } : {}) }, holdMs);
+    link.start();
+    await waitState(link, 'connecting');
+    link.advance('authenticating');
+    link.established();
+    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
+    const peer = sockets[0]!;
+    await sent(peer, 'a\r\n');
+    while (data.length < 1) await new Promise((r) => setImmediate(r));
+    t.same(timers.armed(), [], `${name}: no hold after a read`);
+    await sent(peer, 'b\r\n');
+    while (data.length < 2) await new Promise((r) => setImmediate(r));
+    t.equal(data[1]?.toString(), 'b\r\n', `${name}: the next chunk read without any timer`);
+    await link.stop('');
+  }
 });

@@ -63,6 +63,7 @@ export function buildAmiClient(
       reconnectMinMs: a.reconnect_min_ms,
       reconnectMaxMs: a.reconnect_max_ms,
       keepaliveMs: a.keepalive_ms,
+      readHoldMs: a.event_batch_ms,
       ...(options.events !== undefined ? { events: options.events } : {}),
       ...(options.eventFilters !== undefined ? { eventFilters: options.eventFilters } : {}),
     },
