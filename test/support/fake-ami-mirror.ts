@@ -31,7 +31,7 @@ export interface MirrorRigOptions<A extends FakeAmi> {
   /** Org `demo`'s DIDs (default none). */
   readonly dids?: readonly string[];
   /** More orgs and rules, written before the daemon starts (its index loads them at start-up). */
-  readonly before?: (s: MirrorServices) => Promise<void>;
+  readonly beforeStart?: (s: MirrorServices) => Promise<void>;
   /** Every mirror's options over MIRROR_DEFAULTS. */
   readonly options?: Partial<AstdbMirrorOptions>;
   /** The AMI (default a new FakeAmi); a subclass can hold or refuse actions. */
@@ -58,7 +58,7 @@ export async function mirrorRig<A extends FakeAmi = FakeAmi>(
   const s = await services(t);
   await s.orgs.add('demo', 'Demo', rig.region ?? 'US', cliActor);
   if (rig.dids !== undefined) await s.orgs.addDids('demo', [...rig.dids], cliActor);
-  await rig.before?.(s);
+  await rig.beforeStart?.(s);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   const ami = rig.ami ?? (new FakeAmi() as A);
   const timers = new ManualClock();

@@ -26,7 +26,7 @@ async function setup(
 ) {
   const rig = await mirrorRig(t, {
     dids: [DID],
-    before: async (s) => {
+    beforeStart: async (s) => {
       await s.orgs.add('other', 'Other', 'GB', cliActor);
       await s.orgs.addDids('other', [OTHER_DID], cliActor);
       for (let i = 0; i < 20; i++)

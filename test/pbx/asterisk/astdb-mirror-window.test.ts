@@ -83,7 +83,7 @@ function setup(t: TapLike) {
     // One form, so one put per number; one page, so the writer waits for nothing but the window (a
     // put refused for room is then always tried the moment the window is full).
     options: { window: WINDOW, callerForms: ['e164'] },
-    before: async (s) => {
+    beforeStart: async (s) => {
       for (const n of NUMBERS)
         await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', reason: 'spam' }, cliActor);
     },

@@ -29,7 +29,7 @@ function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   return startedMirror(t, {
     dids: [DID],
     options,
-    before: async (s) => {
+    beforeStart: async (s) => {
       await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'spam' }, cliActor);
       await s.blocklist.block(
         'demo',
