@@ -9,12 +9,13 @@
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 // CALLSCREEN_RESYNC_N: numbers listed (default 100,000).
 import t from 'tap';
-import type { Test } from 'tap';
-import { demoServices, sandboxTest, startAsteriskDaemon, type SuiteServices } from '../support/asterisk-suite.js';
-import { captureLogger, cliActor, until, wallClock } from '../support/harness.js';
+import { demoServices, sandboxTest } from '../support/asterisk-suite.js';
+import { startMirroredAsteriskDaemon } from '../support/asterisk-mirror-daemon.js';
+import { cliActor, wallClock } from '../support/harness.js';
 import { must } from '../support/must.js';
 import * as sandbox from '../support/pbx-sandbox.js';
-import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
+import { disposition, inbound } from '../support/sandbox-calls.js';
+import { describeSipp } from '../support/sipp.js';
 
 t.setTimeout(15 * 60_000);
 
@@ -23,51 +24,7 @@ const REJECTED = '+15557770001';
 const CHANGED = '+15557770002';
 const UNLISTED = '+15557770004';
 
-const inbound = (caller: string, did: string): Promise<SippResult> =>
-  runSipp({
-    scenario: 'inbound-call.xml',
-    remote: sandbox.SANDBOX.sip,
-    bindIp: sandbox.SANDBOX.carrierIp,
-    caller,
-    did,
-    timeoutSec: 20,
-  });
-const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 const astdb = (key: string): Promise<string | null> => sandbox.astdbGet('callscreen', key);
-
-const MIRROR_TOML = [
-  '[ami]',
-  'enabled = true',
-  'secret = "callscreen-sandbox"',
-  'reconnect_min_ms = 100',
-  'reconnect_max_ms = 1000',
-  'keepalive_ms = 2000',
-  'astdb_mirror = true',
-].join('\n');
-
-interface MirrorDetail {
-  fullSyncs: number;
-  resyncs: number;
-  puts: number;
-  deletes: number;
-  lastSyncMs: number;
-  lastSync: { kind: string; why: string } | null;
-}
-
-/** Starts a daemon with the mirror on `s`'s database; resolves once the mirror is live. */
-async function startMirrored(t: Test, s: SuiteServices) {
-  const { logger, lines } = captureLogger('info');
-  const started = await startAsteriskDaemon(t, s, { sandboxFirst: true, defaultOrg: false, logger, toml: MIRROR_TOML });
-  const mirror = (): { state: string; detail: MirrorDetail } => {
-    const h = must(
-      started.ctx.ops.componentHealth().find((c) => c.component === 'astdb-mirror'),
-      'the mirror component',
-    );
-    return { state: h.state, detail: h.detail as unknown as MirrorDetail };
-  };
-  const live = await until(() => mirror().state === 'live', 5 * 60_000, 50);
-  return { ...started, lines, mirror, live };
-}
 
 void sandboxTest(
   t,
@@ -84,7 +41,7 @@ void sandboxTest(
     );
     await s.blocklist.block('demo', { kind: 'exact', number: REJECTED }, { mode: 'reject' }, cliActor);
 
-    const a = await startMirrored(t, s);
+    const a = await startMirroredAsteriskDaemon(t, s);
     t.ok(a.live, 'the first daemon’s mirror went live');
     const full = a.mirror().detail;
     t.equal(full.fullSyncs, 1, 'its first sync is full (no marker)');
@@ -104,7 +61,7 @@ void sandboxTest(
     await s.blocklist.unblock('demo', { kind: 'exact', number: REJECTED }, cliActor);
     t.equal(await astdb(`n/demo/${CHANGED}`), null, 'not in AstDB yet');
 
-    const b = await startMirrored(t, s);
+    const b = await startMirroredAsteriskDaemon(t, s);
     t.ok(b.live, 'the restarted daemon’s mirror went live');
     const replay = b.mirror().detail;
     t.match(replay, { fullSyncs: 0, resyncs: 1, lastSync: { kind: 'replay' } }, 'a replay, not a full sync');
@@ -137,7 +94,7 @@ void sandboxTest(
     });
 
     await b.daemon.stop();
-    const c = await startMirrored(t, s);
+    const c = await startMirroredAsteriskDaemon(t, s);
     t.ok(c.live, 'a third start with nothing changed goes live');
     const idle = c.mirror().detail;
     t.match(idle, { fullSyncs: 0, resyncs: 1 });

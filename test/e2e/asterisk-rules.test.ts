@@ -9,8 +9,8 @@ import t from 'tap';
 import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
 import { cliActor } from '../support/harness.js';
 import { must } from '../support/must.js';
-import * as sandbox from '../support/pbx-sandbox.js';
-import { describeSipp, runSipp, type SippResult } from '../support/sipp.js';
+import { disposition, inbound } from '../support/sandbox-calls.js';
+import { describeSipp } from '../support/sipp.js';
 
 t.setTimeout(10 * 60_000);
 
@@ -21,17 +21,6 @@ const FRIEND = '+15557771002';
 const AUNT = '+15557771003';
 const STRANGER = '+15557771004';
 const WATCHED = '+15557772005';
-
-const inbound = (caller: string, did: string): Promise<SippResult> =>
-  runSipp({
-    scenario: 'inbound-call.xml',
-    remote: sandbox.SANDBOX.sip,
-    bindIp: sandbox.SANDBOX.carrierIp,
-    caller,
-    did,
-    timeoutSec: 20,
-  });
-const disposition = (r: SippResult): string | undefined => r.records.find((x) => x.kind === 'RESULT')?.disposition;
 
 void sandboxTest(t, 'per-DID lists, allowlist-only and observe mode through a real Asterisk', async (t) => {
   const s = await demoServices(t);

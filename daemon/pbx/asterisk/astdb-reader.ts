@@ -7,6 +7,9 @@
  *
  * The event may be handled before the action's promise resumes its caller (both come from one read
  * of the socket), so values are kept by ActionID until collected.
+ *
+ * The one DBGet reader: the AstDB mirror reads its generation marker with it, the dialplan fail
+ * counter (dialplan-fail-counter.ts) its counters.
  */
 import type { Scheduler } from '../../core/clock.js';
 import type { AmiActions, AmiEvent, AmiEventSource } from './ami-client.js';

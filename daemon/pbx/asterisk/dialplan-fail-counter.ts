@@ -17,9 +17,9 @@
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../ops/component-health.js';
 import type { Scheduler } from '../../core/clock.js';
-import type { AmiEvent } from './ami-client.js';
+import type { AmiActions, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
-import { field, type AmiMessage } from './ami-protocol.js';
+import { AstdbReader } from './astdb-reader.js';
 
 export const STATS_FAMILY = 'callscreen_stats';
 /** How often the counters are read while AMI is up (ms): 30 s, well inside a 5-minute alert window. */
@@ -28,9 +28,7 @@ export const FAIL_COUNTER_POLL_MS = 30_000;
 type Mode = 'open' | 'closed';
 const MODES: readonly Mode[] = ['open', 'closed'];
 
-export interface FailCounterAmi {
-  action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
-  onEvent(listener: (e: AmiEvent) => void): () => void;
+export interface FailCounterAmi extends AmiActions, AmiEventSource {
   onState(listener: (s: LinkState) => void): () => void;
   readonly currentState: LinkState;
 }
@@ -55,14 +53,15 @@ export class DialplanFailCounter {
   private offEvent: (() => void) | null = null;
   private timer: unknown = null;
   private running: Promise<void> | null = null;
-  /** DBGetResponse values by ActionID, until the DBGet that asked for them collects them. */
-  private readonly values = new Map<string, string>();
-  private readonly waiting = new Map<string, (v: string | null) => void>();
+  /** DBGet and its DBGetResponse event, shared with the AstDB mirror's marker read. */
+  private readonly reader: AstdbReader;
 
-  constructor(private readonly deps: FailCounterDeps) {}
+  constructor(private readonly deps: FailCounterDeps) {
+    this.reader = new AstdbReader(deps.ami, deps.timers, deps.eventTimeoutMs);
+  }
 
   start(): Promise<void> {
-    this.offEvent = this.deps.ami.onEvent((e) => this.onEvent(e));
+    this.offEvent = this.reader.attach();
     this.offState = this.deps.ami.onState((s) => {
       if (s === 'connected') void this.read();
     });
@@ -142,46 +141,11 @@ export class DialplanFailCounter {
 
   /** One AstDB value as an integer; null when the key does not exist. */
   private async dbGet(key: string): Promise<number | null> {
-    let res: AmiMessage;
-    try {
-      res = await this.deps.ami.action('DBGet', { Family: STATS_FAMILY, Key: key });
-    } catch (err) {
-      if (/not found/i.test(err instanceof Error ? err.message : String(err))) return null;
-      throw err;
-    }
-    const id = field(res, 'ActionID') ?? '';
-    // The value comes in a DBGetResponse event after the response (Asterisk 12+); it may already be here.
-    const raw = this.values.get(id) ?? (await this.waitValue(id));
-    this.values.delete(id);
-    if (raw === null)
-      throw new Error(`DBGet ${STATS_FAMILY}/${key}: no DBGetResponse within ${this.deps.eventTimeoutMs} ms`);
+    const raw = await this.reader.get(STATS_FAMILY, key);
+    if (raw === null) return null;
     const n = Number(raw.trim());
     if (!Number.isInteger(n) || n < 0)
       throw new Error(`${STATS_FAMILY}/${key} holds "${raw.slice(0, 40)}", not a count`);
     return n;
-  }
-
-  private waitValue(id: string): Promise<string | null> {
-    return new Promise((resolve) => {
-      const timer = this.deps.timers.setTimeout(() => {
-        this.waiting.delete(id);
-        resolve(null);
-      }, this.deps.eventTimeoutMs);
-      this.waiting.set(id, (v) => {
-        this.deps.timers.clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(v);
-      });
-    });
-  }
-
-  private onEvent(e: AmiEvent): void {
-    if (e.name !== 'DBGetResponse' || field(e.fields, 'Family') !== STATS_FAMILY) return;
-    const id = field(e.fields, 'ActionID');
-    if (id === undefined) return;
-    const v = field(e.fields, 'Val') ?? '';
-    const w = this.waiting.get(id);
-    if (w) w(v);
-    else this.values.set(id, v);
   }
 }

@@ -5,11 +5,10 @@ import t from 'tap';
 import net from 'node:net';
 import { AgiDeadlines, sweepPeriodMs, type DeadlinedSession } from '../../../daemon/pbx/asterisk/agi-deadlines.js';
 import { AgiProtocolError } from '../../../daemon/pbx/asterisk/agi-session.js';
-import { FastAgiServer } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import { callEnv } from '../../support/faults-agi.js';
-import { captureLogger, startDaemon, tempDir, until } from '../../support/harness.js';
+import { captureLogger, until } from '../../support/harness.js';
+import { startFastAgiDaemon } from '../../support/fastagi-daemon.js';
 import { ManualClock } from '../../support/manual-clock.js';
-import { join } from 'node:path';
 
 class FakeSession implements DeadlinedSession {
   activity = 0;
@@ -120,22 +119,7 @@ t.test('the sweep starts with a session, stops without, and follows a smaller id
 t.test('FastAGI: a silent connection and a dripping one are cut on the injected clock', async (t) => {
   const { logger } = captureLogger('warn');
   const timers = new ManualClock();
-  let server: FastAgiServer | undefined;
-  await startDaemon(t, join(tempDir(t), 'cs.db'), {
-    toml: '[fastagi]\nlisten = "127.0.0.1:0"\nidle_timeout_ms = 60000\n',
-    components: (c) => [
-      (server = new FastAgiServer({
-        screening: c.screening,
-        quarantine: c.quarantine,
-        agentNotifier: null,
-        config: () => c.config,
-        logger,
-        timers,
-      })),
-    ],
-  });
-  if (!server) throw new Error('no server');
-  const srv = server;
+  const { server: srv } = await startFastAgiDaemon(t, { logger, toml: 'idle_timeout_ms = 60000\n', deps: { timers } });
   const open = (): { sock: net.Socket; closed: Promise<void> } => {
     const sock = net.connect(srv.address().port, '127.0.0.1');
     sock.on('error', () => undefined);

@@ -11,12 +11,12 @@
 // CS_MIRROR_SEED runs another one.
 import t from 'tap';
 import { prng as rng } from '../../support/prng.js';
-import { AstdbMirror, type CallerForm } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import type { CallerForm } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { id2Caller } from '../../../daemon/pbx/asterisk/agi-protocol.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
-import { captureLogger, cliActor, services, startDaemon } from '../../support/harness.js';
-import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualClock } from '../../support/manual-clock.js';
+import { cliActor } from '../../support/harness.js';
+import type { FakeAmi } from '../../support/fake-ami.js';
+import { startedMirror } from '../../support/fake-ami-mirror.js';
 
 const DIDS = ['+15550100', '+15550101'];
 const ROUNDS = 4;
@@ -99,36 +99,12 @@ for (const seed of SEEDS)
     };
     const prefix = (): string => number().slice(0, R.base.length + 1 + Math.floor(random() * 3));
 
-    const s = await services(t);
-    await s.orgs.add('demo', 'Demo', R.region, cliActor);
-    await s.orgs.addDids('demo', DIDS, cliActor);
-    const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
-    const ami = new FakeAmi();
-    const timers = new ManualClock();
-    const { logger } = captureLogger('warn');
-    const mirror = new AstdbMirror(
-      {
-        family: 'callscreen',
-        aliveTtlMs: 60_000,
-        window: 16,
-        writeDids: true,
-        retryMs: 5000,
-        pageSize: 7,
-        callerForms: FORMS[seed % FORMS.length]!,
-      },
-      {
-        ami,
-        index: ctx.index,
-        feed: ctx.feed,
-        screener: ctx.screener,
-        normalizer: s.normalizer,
-        clock: s.clock,
-        timers,
-        logger,
-      },
-    );
-    await mirror.start();
-    t.teardown(() => mirror.stop());
+    const { s, ctx, ami, timers, mirror } = await startedMirror(t, {
+      region: R.region,
+      dids: DIDS,
+      logLevel: 'warn',
+      options: { aliveTtlMs: 60_000, window: 16, pageSize: 7, callerForms: FORMS[seed % FORMS.length]! },
+    });
 
     const listed = new Set<string>();
     const prefixes = new Set<string>();

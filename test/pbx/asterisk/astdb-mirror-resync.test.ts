@@ -6,12 +6,12 @@
 // blocks, allow entries, prefixes, org settings), and anything the marker cannot vouch for is a full
 // sync. The real Asterisk is in test/e2e/asterisk-astdb-resync.test.ts.
 import t from 'tap';
-import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import type { AstdbMirror, AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { mirrorResyncSource } from '../../../daemon/main.js';
 import { encodeMarker, parseMarker, type ResyncSource } from '../../../daemon/pbx/asterisk/astdb-generation.js';
-import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
-import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualClock } from '../../support/manual-clock.js';
+import { cliActor, type TapLike } from '../../support/harness.js';
+import type { FakeAmi } from '../../support/fake-ami.js';
+import { mirrorRig, type MirrorServices } from '../../support/fake-ami-mirror.js';
 import { must } from '../../support/must.js';
 import { prng } from '../../support/prng.js';
 
@@ -20,50 +20,32 @@ const OTHER_DID = '+15550200';
 const HOUR = 3_600_000;
 const num = (i: number): string => `+1555777${String(i).padStart(4, '0')}`;
 
-type Services = Awaited<ReturnType<typeof services>>;
-
 async function setup(
   t: TapLike,
   hooks: { beforeHead?: () => Promise<void>; beforeChanges?: () => Promise<void> } = {},
 ) {
-  const s = await services(t);
-  await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  await s.orgs.addDids('demo', [DID], cliActor);
-  await s.orgs.add('other', 'Other', 'GB', cliActor);
-  await s.orgs.addDids('other', [OTHER_DID], cliActor);
-  for (let i = 0; i < 20; i++)
-    await s.blocklist.block(
-      'demo',
-      { kind: 'exact', number: num(i) },
-      { mode: i % 3 === 0 ? 'voicemail' : 'reject' },
-      cliActor,
-    );
-  await s.blocklist.block('other', { kind: 'exact', number: '+447700900123' }, { mode: 'reject' }, cliActor);
-  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
-  const ami = new FakeAmi();
-  const timers = new ManualClock();
-  const { logger, lines } = captureLogger('info');
-  const make = (options: Partial<AstdbMirrorOptions> = {}, program?: string): AstdbMirror => {
-    const mirror = new AstdbMirror(
-      { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
-      {
-        ami,
-        index: ctx.index,
-        feed: ctx.feed,
-        screener: ctx.screener,
-        normalizer: s.normalizer,
-        clock: s.clock,
-        timers,
-        logger,
-        resync: { ...hooked(mirrorResyncSource(ctx), hooks), ...(program === undefined ? {} : { program }) },
-      },
-    );
-    t.teardown(() => mirror.stop());
-    return mirror;
-  };
+  const rig = await mirrorRig(t, {
+    dids: [DID],
+    beforeStart: async (s) => {
+      await s.orgs.add('other', 'Other', 'GB', cliActor);
+      await s.orgs.addDids('other', [OTHER_DID], cliActor);
+      for (let i = 0; i < 20; i++)
+        await s.blocklist.block(
+          'demo',
+          { kind: 'exact', number: num(i) },
+          { mode: i % 3 === 0 ? 'voicemail' : 'reject' },
+          cliActor,
+        );
+      await s.blocklist.block('other', { kind: 'exact', number: '+447700900123' }, { mode: 'reject' }, cliActor);
+    },
+  });
+  const make = (options: Partial<AstdbMirrorOptions> = {}, program?: string): AstdbMirror =>
+    rig.make(options, {
+      resync: { ...hooked(mirrorResyncSource(rig.ctx), hooks), ...(program === undefined ? {} : { program }) },
+    });
   const mirror = make();
   await mirror.start();
-  return { s, ctx, ami, timers, mirror, make, lines };
+  return { ...rig, mirror, make };
 }
 
 /** The resync source with a change made at a chosen step of the replay (each hook runs once, then is cleared). */
@@ -434,7 +416,7 @@ for (const seed of SEEDS)
   });
 
 async function randomChange(
-  s: Services,
+  s: MirrorServices,
   pick: (n: number) => number,
   rnd: () => number,
   contactId: number,

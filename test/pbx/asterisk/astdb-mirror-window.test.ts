@@ -5,12 +5,11 @@
 // before anything claims it is done.
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AstdbMirror } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import type { CallscreenError } from '../../../daemon/core/errors.js';
 import type { AmiDone } from '../../../daemon/pbx/asterisk/ami-client.js';
-import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
+import { cliActor, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualClock } from '../../support/manual-clock.js';
+import { startedMirror } from '../../support/fake-ami-mirror.js';
 
 const WINDOW = 8;
 const NUMBERS = Array.from({ length: 40 }, (_, i) => `+1555777${String(1000 + i)}`);
@@ -78,33 +77,17 @@ class HeldAmi extends FakeAmi {
   }
 }
 
-async function setup(t: TapLike) {
-  const s = await services(t);
-  await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  for (const n of NUMBERS)
-    await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', reason: 'spam' }, cliActor);
-  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
-  const ami = new HeldAmi();
-  const timers = new ManualClock();
-  const { logger, lines } = captureLogger('info');
-  const mirror = new AstdbMirror(
+function setup(t: TapLike) {
+  return startedMirror(t, {
+    ami: new HeldAmi(),
     // One form, so one put per number; one page, so the writer waits for nothing but the window (a
     // put refused for room is then always tried the moment the window is full).
-    { family: 'callscreen', aliveTtlMs: 15_000, window: WINDOW, writeDids: true, retryMs: 5000, callerForms: ['e164'] },
-    {
-      ami,
-      index: ctx.index,
-      feed: ctx.feed,
-      screener: ctx.screener,
-      normalizer: s.normalizer,
-      clock: s.clock,
-      timers,
-      logger,
+    options: { window: WINDOW, callerForms: ['e164'] },
+    beforeStart: async (s) => {
+      for (const n of NUMBERS)
+        await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'reject', reason: 'spam' }, cliActor);
     },
-  );
-  await mirror.start();
-  t.teardown(() => mirror.stop());
-  return { ami, mirror, timers, lines };
+  });
 }
 
 t.test('never more than the window unanswered; refilled once half is answered; every key written', async (t) => {

@@ -3,13 +3,13 @@
 // manual: heartbeats and retries are tested by advancing them. The real Asterisk is in
 // test/e2e/asterisk-astdb-mirror.test.ts.
 import t from 'tap';
-import { AstdbMirror, type AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
+import type { AstdbMirror, AstdbMirrorOptions } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { mirrorValueOf } from '../../../daemon/pbx/asterisk/astdb-mirror-value.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
-import { captureLogger, cliActor, services, startDaemon, type TapLike } from '../../support/harness.js';
-import { FakeAmi } from '../../support/fake-ami.js';
-import { ManualClock } from '../../support/manual-clock.js';
+import { cliActor, type TapLike } from '../../support/harness.js';
+import type { FakeAmi } from '../../support/fake-ami.js';
+import { startedMirror } from '../../support/fake-ami-mirror.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
@@ -25,39 +25,22 @@ const excluded = (pattern: string | undefined, callers: readonly string[]): stri
 /** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
 const PLAIN = forms('+15557770444');
 
-async function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
-  const s = await services(t);
-  await s.orgs.add('demo', 'Demo', 'US', cliActor);
-  await s.orgs.addDids('demo', [DID], cliActor);
-  await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'spam' }, cliActor);
-  await s.blocklist.block(
-    'demo',
-    { kind: 'exact', number: VOICEMAIL },
-    { mode: 'voicemail', reason: 'ex-customer' },
-    cliActor,
-  );
-  await s.blocklist.block('demo', { kind: 'exact', number: OVERRIDDEN }, { mode: 'reject' }, cliActor);
-  await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
-  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
-  const ami = new FakeAmi();
-  const timers = new ManualClock();
-  const { logger, lines } = captureLogger('info');
-  const mirror = new AstdbMirror(
-    { family: 'callscreen', aliveTtlMs: 15_000, window: 4, writeDids: true, retryMs: 5000, ...options },
-    {
-      ami,
-      index: ctx.index,
-      feed: ctx.feed,
-      screener: ctx.screener,
-      normalizer: s.normalizer,
-      clock: s.clock,
-      timers,
-      logger,
+function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
+  return startedMirror(t, {
+    dids: [DID],
+    options,
+    beforeStart: async (s) => {
+      await s.blocklist.block('demo', { kind: 'exact', number: BLOCKED }, { mode: 'reject', reason: 'spam' }, cliActor);
+      await s.blocklist.block(
+        'demo',
+        { kind: 'exact', number: VOICEMAIL },
+        { mode: 'voicemail', reason: 'ex-customer' },
+        cliActor,
+      );
+      await s.blocklist.block('demo', { kind: 'exact', number: OVERRIDDEN }, { mode: 'reject' }, cliActor);
+      await s.blocklist.allow('demo', { kind: 'exact', number: OVERRIDDEN }, { reason: 'our supplier' }, cliActor);
     },
-  );
-  await mirror.start();
-  t.teardown(() => mirror.stop());
-  return { s, ctx, ami, timers, mirror, lines };
+  });
 }
 
 async function connect(ami: FakeAmi, mirror: AstdbMirror): Promise<void> {

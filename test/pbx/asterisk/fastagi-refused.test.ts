@@ -2,34 +2,26 @@
 // per REFUSED_LOG_MS with the count since the last line — time advanced by hand, not slept.
 import t from 'tap';
 import net from 'node:net';
-import { FastAgiServer, REFUSED_LOG_MS, STOP_GRACE_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
+import { REFUSED_LOG_MS, STOP_GRACE_MS } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import { sweepPeriodMs } from '../../../daemon/pbx/asterisk/agi-deadlines.js';
-import { captureLogger, startDaemon, tempDir, until } from '../../support/harness.js';
+import { captureLogger, until } from '../../support/harness.js';
+import { startFastAgiDaemon } from '../../support/fastagi-daemon.js';
 import { ManualClock } from '../../support/manual-clock.js';
-import { join } from 'node:path';
 
 t.test(
   'refusals: the first logged at once, the rest once per window with their count, all in the metric',
   async (t) => {
     const { logger, lines } = captureLogger('info');
     const timers = new ManualClock();
-    let server: FastAgiServer | undefined;
-    const { ctx } = await startDaemon(t, join(tempDir(t), 'cs.db'), {
-      toml: '[fastagi]\nlisten = "127.0.0.1:0"\nmax_connections = 2\nidle_timeout_ms = 60000\n',
-      components: (c) => [
-        (server = new FastAgiServer({
-          screening: c.screening,
-          quarantine: c.quarantine,
-          agentNotifier: null,
-          config: () => c.config,
-          logger,
-          timers,
-        })),
-      ],
+    const {
+      ctx,
+      server: srv,
+      port,
+    } = await startFastAgiDaemon(t, {
+      logger,
+      toml: 'max_connections = 2\nidle_timeout_ms = 60000\n',
+      deps: { timers },
     });
-    if (!server) throw new Error('no server');
-    const srv = server;
-    const port = srv.address().port;
     const open: net.Socket[] = [];
     t.teardown(() => {
       for (const s of open) s.destroy();

@@ -4,9 +4,10 @@
 import t from 'tap';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { cliActor, captureLogger, services, startDaemon, until, type TapLike } from '../../support/harness.js';
+import { cliActor, captureLogger, services, until, type TapLike } from '../../support/harness.js';
+import { startFastAgiDaemon } from '../../support/fastagi-daemon.js';
 import { callEnv } from '../../support/faults-agi.js';
-import { FastAgiServer, type FastAgiDeps } from '../../../daemon/pbx/asterisk/fastagi-server.js';
+import type { FastAgiServer, FastAgiDeps } from '../../../daemon/pbx/asterisk/fastagi-server.js';
 import type { AgentWarning } from '../../../daemon/agents/agent-notifier.js';
 import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import { ScreeningService } from '../../../daemon/services/screening-service.js';
@@ -97,28 +98,22 @@ async function rig(t: TapLike, toml = '', override: Partial<FastAgiDeps> = {}): 
   await s.blocklist.block('demo', { kind: 'unidentified' }, { mode: 'voicemail', reason: 'no caller id' }, cliActor);
   const warnings: AgentWarning[] = [];
   const { logger, lines } = captureLogger('info');
-  let server: FastAgiServer | undefined;
-  const { ctx } = await startDaemon(t, s.dbPath, {
+  const { ctx, server, port } = await startFastAgiDaemon(t, {
+    dbPath: s.dbPath,
     clock: s.clock,
-    toml: `[fastagi]\nlisten = "127.0.0.1:0"\n${toml.includes('idle_timeout_ms') ? '' : 'idle_timeout_ms = 300\n'}${toml}`,
-    components: (ctx) => [
-      (server = new FastAgiServer({
-        screening: ctx.screening,
-        quarantine: ctx.quarantine,
-        agentNotifier: {
-          notify: async (w) => {
-            warnings.push(w);
-            return true;
-          },
+    logger,
+    toml: `${toml.includes('idle_timeout_ms') ? '' : 'idle_timeout_ms = 300\n'}${toml}`,
+    deps: {
+      agentNotifier: {
+        notify: async (w) => {
+          warnings.push(w);
+          return true;
         },
-        config: () => ctx.config,
-        logger,
-        ...override,
-      })),
-    ],
+      },
+      ...override,
+    },
   });
-  if (!server) throw new Error('no server');
-  return { ctx, server, port: server.address().port, warnings, lines, blockedId: blocked.id };
+  return { ctx, server, port, warnings, lines, blockedId: blocked.id };
 }
 
 const recorded = async (ctx: DaemonContext) => {
