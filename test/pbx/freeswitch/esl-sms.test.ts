@@ -72,8 +72,13 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
     bounded(step, p, { state: () => seen(links, fake, lines) });
   const ctx = await bound('daemon started', daemon.start());
   t.teardown(async () => {
-    await bound('daemon stopped', daemon.stop());
-    await fake.close();
+    // The fake closed even when the stop fails: its listening socket would keep the process alive
+    // (a failed stop once became a hang until tap's 600 s timeout instead of one failure).
+    try {
+      await bound('daemon stopped', daemon.stop());
+    } finally {
+      await fake.close();
+    }
   });
   const sms = links?.components.find((c): c is EslSmsScreener => c instanceof EslSmsScreener);
   const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
