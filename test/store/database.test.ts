@@ -6,8 +6,11 @@
 // held until tap's 600 s timeout). Ordering only: no timing decides these tests.
 import t from 'tap';
 import { join } from 'node:path';
-import { Database } from '../../daemon/store/database.js';
-import { tempDir } from '../support/harness.js';
+import { Database, type PreparedStatement } from '../../daemon/store/database.js';
+import { ScreeningIndex } from '../../daemon/store/screening-index.js';
+import { cliActor, services, tempDir } from '../support/harness.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { must } from '../support/must.js';
 
 t.test('a prepare still compiling when close() is called: finalized, and the database closes', async (t) => {
   const db = await Database.open(join(tempDir(t), 'a.db'));
@@ -40,3 +43,36 @@ t.test('many prepares in flight at close(): every one settles and the database c
   );
   await t.resolves(closing);
 });
+
+t.test(
+  'the path it was seen on: the screening index sends its gathered read as the daemon closes the file',
+  async (t) => {
+    const s = await services(t);
+    await s.orgs.add('demo', 'Demo', 'US', cliActor);
+    await s.blocklist.block(
+      'demo',
+      { kind: 'exact', number: '+15557770001' },
+      { mode: 'reject', name: 'Spam Inc' },
+      cliActor,
+    );
+    let sent: () => void = () => undefined;
+    const batchSent = new Promise<void>((resolve) => (sent = resolve));
+    const prepare = s.db.prepare.bind(s.db);
+    s.db.prepare = (sql: string): Promise<PreparedStatement> => {
+      const compiling = prepare(sql);
+      if (sql.includes('warm_number')) sent();
+      return compiling;
+    };
+    const timers = new ManualClock(Date.UTC(2026, 10, 1));
+    const index = new ScreeningIndex(s.db, { timers });
+    await index.loadAll();
+    const state = must(index.org('demo'), 'org demo');
+    index.lookupSync(state, { kind: 'number', value: '+15557770001' }, null, true);
+    timers.advance(25); // the window closes: the gathered read is sent
+    await batchSent;
+    const closing = s.db.close(); // the daemon's stop reaching reader.close() meanwhile
+    await index.settled();
+    await t.resolves(closing, 'the file closes (was CS_ERR_DB_BUSY: unfinalized statements)');
+    t.equal(index.stats().warmFailures, 1, 'the read counts as failed, nothing else');
+  },
+);
