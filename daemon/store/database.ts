@@ -51,6 +51,12 @@ export class Database {
   private inTransaction = false;
   /** Finalized by close(): SQLite will not close a connection with live statements. */
   private readonly statements = new Set<sqlite3.Statement>();
+  /**
+   * Prepares SQLite has not answered yet. close() waits for them: one compiled while close() ran
+   * (a background read of the screening index, gathered for 25 ms, racing a daemon's stop) was
+   * otherwise added after the finalizing and left SQLite refusing to close (SQLITE_BUSY).
+   */
+  private readonly preparing = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly db: sqlite3.Database,
@@ -131,24 +137,25 @@ export class Database {
   }
 
   /**
-   * Compiles `sql` once; see PreparedStatement. Finalized when the database is closed. The statement
-   * is known to `close()` from the moment it is asked for, not once compiled: a prepare still in the
-   * pool when the daemon stops (the change feed's poll, a batched read) would otherwise be left
-   * unfinalized, and SQLite refuses to close with one (SQLITE_BUSY, "unfinalized statements").
+   * Compiles `sql` once; see PreparedStatement. Finalized when the database is closed. Once close()
+   * has begun, rejects with CS_ERR_UNAVAILABLE (and a statement compiled meanwhile is finalized).
    */
   prepare(sql: string): Promise<PreparedStatement> {
-    if (this.closed) {
-      return Promise.reject(
-        new CallscreenError('CS_ERR_UNAVAILABLE', `the database is closed; not prepared: ${sql}`, { path: this.path }),
-      );
-    }
-    return new Promise((resolve, reject) => {
+    if (this.closed) return Promise.reject(this.closedError());
+    const compiling = new Promise<PreparedStatement>((resolve, reject) => {
       const stmt: sqlite3.Statement = this.db.prepare(sql, (err: Error | null) => {
         if (err) {
-          this.statements.delete(stmt);
           reject(translate(err, sql, this.path));
           return;
         }
+        if (this.closed) {
+          // close() waits for this promise, so the statement is gone before the connection closes.
+          stmt.finalize(() => {
+            reject(this.closedError());
+          });
+          return;
+        }
+        this.statements.add(stmt);
         resolve({
           all: <T>(params: SqlParams) =>
             new Promise<T[]>((res, rej) => {
@@ -158,7 +165,19 @@ export class Database {
             }),
         });
       });
-      this.statements.add(stmt);
+    });
+    const settled = compiling.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.preparing.add(settled);
+    void settled.finally(() => this.preparing.delete(settled));
+    return compiling;
+  }
+
+  private closedError(): CallscreenError {
+    return new CallscreenError('CS_ERR_UNAVAILABLE', `database ${this.path} is closed (the daemon is stopping)`, {
+      path: this.path,
     });
   }
 
@@ -257,16 +276,19 @@ export class Database {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    // With a callback: node-sqlite3 reports a failure without one as an 'error' event, which
-    // nobody listens to on a statement and would throw inside a native callback (a process abort).
-    const finalized = [...this.statements].map((stmt) => new Promise<void>((res) => stmt.finalize(() => res())));
-    this.statements.clear();
-    return Promise.all(finalized).then(
-      () =>
-        new Promise((resolve, reject) =>
-          this.db.close((err) => (err ? reject(translate(err, 'close', this.path)) : resolve())),
-        ),
-    );
+    // Prepares already sent finalize their own statement (they see `closed`); none starts from now.
+    return Promise.all([...this.preparing]).then(() => {
+      // With a callback: node-sqlite3 reports a failure without one as an 'error' event, which
+      // nobody listens to on a statement and would throw inside a native callback (a process abort).
+      const finalized = [...this.statements].map((stmt) => new Promise<void>((res) => stmt.finalize(() => res())));
+      this.statements.clear();
+      return Promise.all(finalized).then(
+        () =>
+          new Promise<void>((resolve, reject) =>
+            this.db.close((err) => (err ? reject(translate(err, 'close', this.path)) : resolve())),
+          ),
+      );
+    });
   }
 }
 

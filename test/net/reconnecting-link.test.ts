@@ -368,3 +368,35 @@ t.test('readHoldMs 0 (the default) and links whose client says nothing of replie
     await link.stop('');
   }
 });
+t.test(
+  'a write in the tick its connection fails is dropped with it, never sent on the next connection; a write with none is refused',
+  async (t) => {
+    // What each accepted connection received, once the client has closed it.
+    const texts: string[] = [];
+    let goodbye: (text: string) => void = () => undefined;
+    const second = new Promise<string>((resolve) => (goodbye = resolve));
+    const { port } = await server(t, (s) => {
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      s.on('end', () => {
+        const text = Buffer.concat(got).toString();
+        texts.push(text);
+        if (text.endsWith('bye\r\n')) goodbye(text);
+      });
+    });
+    const { link, timers } = rig(port);
+    link.start();
+    t.equal(link.write('for the first connection\r\n'), true, 'gathered for the first socket');
+    link.fail('cut in the same tick');
+    t.equal(link.write('with no connection\r\n'), false, 'in backoff: refused, not queued for the next one');
+    timers.advance(100); // the backoff: reconnect
+    t.equal(link.state, 'connecting');
+    t.equal(link.write('for the second connection\r\n'), true);
+    await link.stop('bye\r\n');
+    t.equal(await second, 'for the second connection\r\nbye\r\n', 'the second connection got only its own writes');
+    t.notOk(
+      texts.some((x) => x.includes('first connection') || x.includes('no connection')),
+      'what was written for the dead connection, or with none, went nowhere',
+    );
+  },
+);

@@ -13,6 +13,7 @@ import { EslSmsScreener, type EslSmsOutcome } from '../../../daemon/pbx/freeswit
 import { captureLogger, cliActor, services, testConfig } from '../../support/harness.js';
 import { chatplanMessage, FakeFreeswitchInbound } from '../../support/fake-freeswitch-inbound.js';
 import { listAttestedBank } from '../../support/attested-bank.js';
+import { bounded } from '../../support/bounded-wait.js';
 
 const PASSWORD = 'fs-inbound-pw-5521';
 
@@ -23,6 +24,24 @@ interface Rig {
   sms: EslSmsScreener;
   lines: Array<Record<string, unknown>>;
   orgId: number;
+  /** `p`, or a failure naming `step` and what the rig saw, if it has not settled within 60 s (a hang). */
+  bound<T>(step: string, p: Promise<T>): Promise<T>;
+}
+
+/** What a rig can see, for the message of a wait that never ended. */
+function seen(
+  links: PbxLinks | undefined,
+  fake: FakeFreeswitchInbound,
+  lines: ReadonlyArray<Record<string, unknown>>,
+): unknown {
+  const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
+  const sms = links?.components.find((c): c is EslSmsScreener => c instanceof EslSmsScreener);
+  return {
+    link: client?.status(),
+    screener: sms?.health().detail,
+    fake: { connections: fake.connections, received: fake.received.slice(-12).map((c) => `#${c.conn} ${c.line}`) },
+    log: lines.slice(-20).map((l) => `${typeof l.component === 'string' ? l.component : '-'} ${String(l.msg)}`),
+  };
 }
 
 async function rig(t: Test, toml = ''): Promise<Rig> {
@@ -49,39 +68,56 @@ async function rig(t: Test, toml = ''): Promise<Rig> {
     components: () => [],
     pbxLinks: (...args) => (links = buildPbxLinks(...args)),
   });
-  const ctx = await daemon.start();
+  const bound = <T>(step: string, p: Promise<T>): Promise<T> =>
+    bounded(step, p, { state: () => seen(links, fake, lines) });
+  const ctx = await bound('daemon started', daemon.start());
   t.teardown(async () => {
-    await daemon.stop();
-    await fake.close();
+    // The fake closed even when the stop fails: its listening socket would keep the process alive
+    // (a failed stop once became a hang until tap's 600 s timeout instead of one failure).
+    try {
+      await bound('daemon stopped', daemon.stop());
+    } finally {
+      await fake.close();
+    }
   });
   const sms = links?.components.find((c): c is EslSmsScreener => c instanceof EslSmsScreener);
   const client = links?.components.find((c): c is EslInboundClient => c instanceof EslInboundClient);
   if (!sms || !client) throw new Error('no SMS screener or Event Socket client among the PBX links');
-  await new Promise<void>((resolve) => {
-    if (client.currentState === 'connected') {
-      resolve();
-      return;
-    }
-    const off = client.onState((st) => {
-      if (st !== 'connected') return;
-      off();
-      resolve();
-    });
-  });
+  await bound(
+    'Event Socket client connected',
+    new Promise<void>((resolve) => {
+      if (client.currentState === 'connected') {
+        resolve();
+        return;
+      }
+      const off = client.onState((st) => {
+        if (st !== 'connected') return;
+        off();
+        resolve();
+      });
+    }),
+  );
   // Logged in is not screening yet: the watchdog switches the chatplan over once its task is armed.
-  await fake.waitFor((c) => c.line === 'api global_setvar callscreen_sms=screen');
+  await bound(
+    'watchdog switched screening on (api global_setvar callscreen_sms=screen)',
+    fake.waitFor((c) => c.line === 'api global_setvar callscreen_sms=screen'),
+  );
   const org = ctx.index.org('demo');
   if (!org) throw new Error('no org');
-  return { ctx, daemon, fake, sms, lines, orgId: org.org.id };
+  return { ctx, daemon, fake, sms, lines, orgId: org.org.id, bound };
 }
 
-const outcome = (sms: EslSmsScreener): Promise<EslSmsOutcome> =>
-  new Promise((resolve) => {
-    const off = sms.onOutcome((o) => {
-      off();
-      resolve(o);
-    });
-  });
+/** The next outcome of the rig's screener (listening from now), bounded: a lost message fails naming `step`. */
+const outcome = (r: Rig, step = 'outcome of the message'): Promise<EslSmsOutcome> =>
+  r.bound(
+    step,
+    new Promise((resolve) => {
+      const off = r.sms.onOutcome((o) => {
+        off();
+        resolve(o);
+      });
+    }),
+  );
 
 interface QuarantineRow {
   id: number;
@@ -121,7 +157,7 @@ t.test(
       'recorded exchange: login, MESSAGE events through the chatplan marker filter, the watchdog armed, then screening switched on for the chatplan',
     );
     const mark = r.fake.received.length;
-    const got = outcome(r.sms);
+    const got = outcome(r);
     const headers = spam();
     t.equal(r.fake.sendEvent(headers, 'WIN A PRIZE\nreply YES'), 1);
     const o = await got;
@@ -176,11 +212,14 @@ t.test(
   async (t) => {
     const r = await rig(t);
     const mark = r.fake.received.length;
-    const got = outcome(r.sms);
+    const got = outcome(r);
     const body = 'Hello 👋\n\nsecond paragraph';
     r.fake.sendEvent(chatplanMessage(), body);
     t.match(await got, { outcome: 'delivered', verdict: { action: 'allow' } });
-    const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
+    const cmd = await r.bound(
+      'sendevent CUSTOM of the allowed message',
+      r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark),
+    );
     t.same(
       cmd.headers,
       {
@@ -217,13 +256,16 @@ t.test(
   'release from quarantine: delivered with sendevent to where it was going, from the original sender; the row says released',
   async (t) => {
     const r = await rig(t);
-    const got = outcome(r.sms);
+    const got = outcome(r);
     r.fake.sendEvent(spam(), 'please call back');
     const o = await got;
     const mark = r.fake.received.length;
-    const released = await r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor);
+    const released = await r.bound('release', r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor));
     t.match(released, { status: 'released', releasedBy: 'tester' });
-    const cmd = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
+    const cmd = await r.bound(
+      'sendevent CUSTOM of the released message',
+      r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark),
+    );
     t.same(
       cmd.headers,
       {
@@ -247,11 +289,13 @@ t.test(
 
 t.test('release while FreeSWITCH is down: CS_ERR_UNAVAILABLE and the message stays held', async (t) => {
   const r = await rig(t);
-  const got = outcome(r.sms);
+  const got = outcome(r);
   r.fake.sendEvent(spam(), 'x');
   const o = await got;
-  await r.fake.down();
-  await t.rejects(r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor), { code: 'CS_ERR_UNAVAILABLE' });
+  await r.bound('FreeSWITCH down', r.fake.down());
+  await t.rejects(r.bound('release refused', r.ctx.quarantine.release(r.orgId, o.quarantineId ?? -1, cliActor)), {
+    code: 'CS_ERR_UNAVAILABLE',
+  });
   t.match(await r.ctx.quarantine.get(r.orgId, o.quarantineId ?? -1), { status: 'held' });
 });
 
@@ -260,7 +304,7 @@ t.test('agent texting a blocked number: sent on, and warned over api chat', asyn
   await r.ctx.orgs.updateSettings('demo', { outboundPolicy: 'warn' }, cliActor);
   await r.ctx.feed.poll();
   const mark = r.fake.received.length;
-  const got = outcome(r.sms);
+  const got = outcome(r);
   r.fake.sendEvent(
     chatplanMessage({
       context: 'default',
@@ -280,12 +324,18 @@ t.test('agent texting a blocked number: sent on, and warned over api chat', asyn
     direction: 'outbound',
     verdict: { action: 'warn', normalized: '+15557770001' },
   });
-  const chat = await r.fake.waitFor((c) => c.line.startsWith('api chat '), mark);
+  const chat = await r.bound(
+    'api chat warning the agent',
+    r.fake.waitFor((c) => c.line.startsWith('api chat '), mark),
+  );
   t.equal(
     chat.line,
     'api chat sip|callscreen@localhost|1001@pbx.example|callscreen: You are texting +15557770001 (Spam Inc), which is on the block list. Reason: robocalls. The message was sent.',
   );
-  const sent = await r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark);
+  const sent = await r.bound(
+    "sendevent CUSTOM of the agent's message",
+    r.fake.waitFor((c) => c.line === 'sendevent CUSTOM', mark),
+  );
   t.match(sent.headers, {
     dest_proto: 'sip',
     to: 'sip:+15557770001@carrier.example',
@@ -293,7 +343,7 @@ t.test('agent texting a blocked number: sent on, and warned over api chat', asyn
     callscreen_direction: 'outbound',
   });
   t.equal(sent.body, 'are you there?');
-  await r.sms.stop(); // waits for the warning in hand (it does not hold up the message)
+  await r.bound('SMS screener stopped', r.sms.stop()); // waits for the warning in hand (it does not hold up the message)
   t.match(
     r.lines.find((l) => l.msg === 'agent warned'),
     { endpoint: '1001@pbx.example', number: '+15557770001', action: 'warn' },
@@ -302,7 +352,7 @@ t.test('agent texting a blocked number: sent on, and warned over api chat', asyn
 
 t.test('no org for the DID: fail open sends it on; fail closed neither sends nor stores it', async (t) => {
   const open = await rig(t);
-  let got = outcome(open.sms);
+  let got = outcome(open);
   open.fake.sendEvent(
     chatplanMessage({ from_user: '+15557770001', to_user: '+15559999999', to: '+15559999999@pbx.example' }),
     'a',
@@ -311,7 +361,7 @@ t.test('no org for the DID: fail open sends it on; fail closed neither sends nor
   t.equal(open.fake.named('sendevent').length, 1);
 
   const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
-  got = outcome(closed.sms);
+  got = outcome(closed);
   closed.fake.sendEvent(chatplanMessage({ to_user: '+15559999999', to: '+15559999999@pbx.example' }), 'b');
   t.match(await got, { outcome: 'dropped', verdict: { action: 'quarantine', failMode: 'closed' } });
   t.equal(closed.fake.named('sendevent').length, 0);
@@ -326,7 +376,7 @@ t.test('no org for the DID: fail open sends it on; fail closed neither sends nor
 t.test('FreeSWITCH refusing an allowed message back: held, so that it is not lost', async (t) => {
   const r = await rig(t);
   r.fake.sendeventReply = () => '-ERR event not fired';
-  const got = outcome(r.sms);
+  const got = outcome(r);
   r.fake.sendEvent(chatplanMessage(), 'important');
   const o = await got;
   t.match(o, { outcome: 'held', verdict: { action: 'allow' } });
@@ -343,7 +393,7 @@ t.test('FreeSWITCH refusing an allowed message back: held, so that it is not los
 
 t.test("FreeSWITCH's own delivery-report copies are not screened again", async (t) => {
   const r = await rig(t);
-  const got = outcome(r.sms);
+  const got = outcome(r);
   const report = chatplanMessage({ 'Nonblocking-Delivery': 'true' });
   const real = chatplanMessage();
   r.fake.sendEvent(report, 'copy');
@@ -361,7 +411,7 @@ t.test(
   'clean stop: screening switched off in the chatplan (open) or to refusing (closed), the watchdog task deleted; then exit',
   async (t) => {
     const open = await rig(t);
-    await open.daemon.stop();
+    await open.bound('daemon stopped (open)', open.daemon.stop());
     t.same(
       open.fake.received.slice(-3).map((c) => c.line),
       ['api global_setvar callscreen_sms=off', 'api sched_del callscreen_watchdog', 'exit'],
@@ -372,7 +422,7 @@ t.test(
     t.equal(open.fake.chatplan(chatplanMessage({ callscreen: '' }), 'after stop'), 'delivered');
 
     const closed = await rig(t, '[screening]\nfail_mode = "closed"\n');
-    await closed.daemon.stop();
+    await closed.bound('daemon stopped (closed)', closed.daemon.stop());
     t.same(
       closed.fake.received.slice(-3).map((c) => c.line),
       ['api global_setvar callscreen_sms=closed', 'api sched_del callscreen_watchdog', 'exit'],
@@ -399,7 +449,7 @@ t.test(
     // As sofia hands a From whose user part carries verstat (ATIS form): from_user keeps the parameter.
     const send = async (number: string, verstat: string): Promise<EslSmsOutcome> => {
       const user = verstat === '' ? number : `${number};verstat=${verstat}`;
-      const got = outcome(r.sms);
+      const got = outcome(r, `outcome of ${number} with verstat '${verstat}'`);
       r.fake.sendEvent(
         chatplanMessage({
           from: `${user}@carrier.example`,
