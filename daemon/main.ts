@@ -504,6 +504,11 @@ export class Daemon {
   }
 
   /** Stops components in reverse order, flushes records, closes the database. */
+  /**
+   * Stops every part, in reverse order of start. Every step runs even when an earlier one failed
+   * (a database that will not close must not leave the daemon lock held or the health probe's file
+   * open); the first failure is thrown once all have run, each one logged.
+   */
   async stop(): Promise<void> {
     const ctx = this.ctx;
     if (!ctx) return;
@@ -514,22 +519,32 @@ export class Daemon {
         this.logger.warn({ err, component: c.name }, 'component did not stop cleanly');
       }
     }
-    await this.readiness?.stop();
+    const failures: unknown[] = [];
+    const step = async (what: string, run: () => unknown): Promise<void> => {
+      try {
+        await run();
+      } catch (err) {
+        failures.push(err);
+        this.logger.error({ err, step: what }, 'a stop step failed; the rest of the shutdown goes on');
+      }
+    };
+    await step('readiness', async () => this.readiness?.stop());
     this.readiness = null;
-    await ctx.shared?.stop();
-    await ctx.feed.stop();
-    await ctx.recorder.stop();
-    await this.floodIdle?.();
+    await step('shared store', async () => ctx.shared?.stop());
+    await step('change feed', () => ctx.feed.stop());
+    await step('call recorder', () => ctx.recorder.stop());
+    await step('flood holds', async () => this.floodIdle?.());
     this.floodIdle = null;
-    await ctx.reader.close();
-    await ctx.close();
+    await step('reader connection', () => ctx.reader.close());
+    await step('database', () => ctx.close());
     // Only now: closing the file earlier would drop the locks SQLite holds on it (store-health.ts).
-    await this.storeHealth?.close();
+    await step('store health', async () => this.storeHealth?.close());
     this.storeHealth = null;
-    ctx.metrics.close();
+    await step('metrics', () => ctx.metrics.close());
     this.ctx = null;
-    this.lock?.release();
+    await step('daemon lock', () => this.lock?.release());
     this.lock = null;
+    if (failures.length > 0) throw failures[0];
     this.logger.info('callscreen stopped');
   }
 }
