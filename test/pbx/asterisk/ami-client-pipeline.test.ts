@@ -95,9 +95,13 @@ async function setup(t: Test) {
     silentLogger(),
     { timers, random: () => 1 },
   );
+  // The peer is closed even when stopping throws: its listener would keep the process alive.
   t.teardown(async () => {
-    await client.stop();
-    await server.close();
+    try {
+      await client.stop();
+    } finally {
+      await server.close();
+    }
   });
   await client.start();
   await until(() => client.currentState === 'connected', 'connected');

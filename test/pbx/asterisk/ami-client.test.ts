@@ -129,9 +129,13 @@ async function setup(t: Test, opts: { mode?: Mode; random?: () => number; eventF
     logger,
     { timers, random: opts.random ?? (() => 1) },
   );
+  // The peer is closed even when stopping throws: its listener would keep the process alive.
   t.teardown(async () => {
-    await client.stop();
-    await server.close();
+    try {
+      await client.stop();
+    } finally {
+      await server.close();
+    }
   });
   return { server, timers, client, lines };
 }

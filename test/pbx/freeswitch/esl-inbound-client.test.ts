@@ -58,9 +58,13 @@ async function setup(t: Test, opts: { serverPassword?: string; options?: Partial
     // random() = 1: each delay is the top of its jitter range, so the schedule reads 100, 200, 400…
     { timers, random: () => 1 },
   );
+  // The peer is closed even when stopping throws: its listener would keep the process alive.
   t.teardown(async () => {
-    await client.stop();
-    await fake.close();
+    try {
+      await client.stop();
+    } finally {
+      await fake.close();
+    }
   });
   return { fake, timers, client, lines };
 }

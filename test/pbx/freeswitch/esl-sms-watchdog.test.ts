@@ -68,9 +68,13 @@ async function rig(t: Test, toml = '', before: (fake: FakeFreeswitchInbound) => 
     watchdog: null as EslSmsWatchdog | null,
   };
   const ctxP = daemon.start();
+  // The peer is closed even when stopping throws: its listener would keep the process alive.
   t.teardown(async () => {
-    await daemon.stop();
-    await fake.close();
+    try {
+      await daemon.stop();
+    } finally {
+      await fake.close();
+    }
   });
   const ctx = await ctxP;
   for (const c of links?.components ?? []) {
