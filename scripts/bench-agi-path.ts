@@ -45,7 +45,10 @@ try {
   const dbPath = join(work, 'bench.db');
   const text = (level: string): string =>
     `[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "${level}"\n[fastagi]\nenabled = false\n[admin]\nenabled = false\n[ami]\nenabled = false\n`;
-  const setup = await openServices(new ConfigLoader().fromText(text('silent'), 'bench.toml'), pino({ level: 'silent' }));
+  const setup = await openServices(
+    new ConfigLoader().fromText(text('silent'), 'bench.toml'),
+    pino({ level: 'silent' }),
+  );
   const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
   await setup.orgs.add('bench', 'Bench', 'US', actor);
   await setup.orgs.addDids('bench', [DID], actor);
@@ -53,7 +56,8 @@ try {
   const csv = join(work, 'blocked.csv');
   writeFileSync(
     csv,
-    ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') + '\n',
+    ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
+      '\n',
   );
   await setup.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
   await setup.close();
