@@ -22,6 +22,8 @@
  *   BENCH_N      blocked numbers loaded (default 100,000; the lookup cost hardly depends on it)
  *   BENCH_RATES  calls/s points (default 500,1000,2000)
  *   BENCH_SECS   seconds per point (default 5)
+ *   BENCH_WARMUP_SECS  seconds of calls at the first rate before the points, daemon and floor (default
+ *                      10; before issue #20's second profile: 5 s at 200/s)
  *   BENCH_PROF_KEEP    with --cpu-prof: copy the daemon's .cpuprofile to this path too
  *   BENCH_DAEMON_ROOT  run scripts/bench-pbx-daemon.ts of another checkout (an A/B of two trees in one
  *                      session; default this one)
@@ -46,6 +48,7 @@ const LOG_INFO = argv.includes('--log-info');
 const N = Number(process.env.BENCH_N ?? 100_000);
 const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').map(Number);
 const SECS = Number(process.env.BENCH_SECS ?? 5);
+const WARMUP_SECS = Number(process.env.BENCH_WARMUP_SECS ?? 10);
 const KEEP_PROFILE = process.env.BENCH_PROF_KEEP;
 const DAEMON_ROOT = process.env.BENCH_DAEMON_ROOT;
 const PORT = 4598;
@@ -157,8 +160,8 @@ interface PointResult {
   commands: number;
 }
 
-async function point(pid: number, port: number, rate: number, seq0: number): Promise<PointResult> {
-  const total = rate * SECS;
+async function point(pid: number, port: number, rate: number, seq0: number, secs = SECS): Promise<PointResult> {
+  const total = rate * secs;
   const results: Array<Promise<{ ms: number; commands: number; ok: boolean }>> = [];
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
@@ -264,11 +267,15 @@ async function main(): Promise<void> {
     daemon = child;
     floor = await spawnReady(['-e', FLOOR_SERVER]);
     const pid = must(child.pid, "the daemon's pid");
-    await point(pid, PORT, 200, 0); // warm-up: JIT, caches
+    // Warm-up: JIT, caches. A daemon answers calls for days; a short warm-up left its optimising
+    // compiles (V8's background threads) and first reads in the first point: three 500/s points in a
+    // row measured 388, 332, 280 ms per 1,000 calls after 1,000 calls at 200/s (BENCHMARKS.md, #20).
     const floorPid = must(floor.pid, "the floor server's pid");
-    await point(floorPid, FLOOR_PORT, 200, 0);
+    const warmRate = RATES[0] ?? 500;
+    await point(pid, PORT, warmRate, 0, WARMUP_SECS);
+    await point(floorPid, FLOOR_PORT, warmRate, 0, WARMUP_SECS);
     table.push(
-      `FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`,
+      `FastAGI without Asterisk: ${N.toLocaleString('en-US')} blocked numbers, ${SECS} s per point after ${WARMUP_SECS} s of warm-up at ${RATES[0] ?? 500}/s, daemon log level ${LOG_INFO ? 'info' : 'warn'}; floor = bare Node TCP server, same exchange`,
     );
     table.push('');
     table.push(
