@@ -128,9 +128,9 @@ export function createLogger(options: LoggerOptions): Logger {
     );
   }
   // Buffered: a line per call written with its own write() was ~0.08 ms of CPU per FastAGI call
-  // (`npm run bench:agi -- --cpu-prof --log-info`, BENCHMARKS.md). Lines wait for 4 KB (minLength,
-  // bytes) or at most LOG_FLUSH_MS; pino flushes what is left synchronously when the process exits.
-  const flushing = flushOnlyWhenWritten(pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  // (`npm run bench:agi -- --cpu-prof --log-info`, BENCHMARKS.md). Lines wait for LOG_MIN_WRITE bytes
+  // or at most LOG_FLUSH_MS; pino flushes what is left synchronously when the process exits.
+  const flushing = flushOnlyWhenWritten(pino.destination({ dest: 1, sync: false, minLength: LOG_MIN_WRITE }));
   const timer = setInterval(() => flushing.tick(), LOG_FLUSH_MS);
   timer.unref();
   return censoringChildren(pino(base, flushing.stream));
@@ -176,6 +176,13 @@ export function flushOnlyWhenWritten(destination: FlushableDestination): {
     },
   };
 }
+
+/**
+ * Bytes of log lines gathered before a write (12 KB; sonic-boom requires less than its 16 KB maxWrite).
+ * Each write is a hand-off to libuv's thread pool and back: 400-byte lines at 500 a second into a pipe
+ * cost 52.5–53.6 µs of CPU a line with 4 KB writes, 45.4–47.1 with 12 KB (BENCHMARKS.md, issue #20).
+ */
+const LOG_MIN_WRITE = 12 * 1024;
 
 /** Longest a buffered log line waits before it is written (ms): a quiet site's lines still show at once. */
 const LOG_FLUSH_MS = 250;
