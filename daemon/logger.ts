@@ -13,9 +13,10 @@ import {
 import { SECRET_KEYS } from './config/schema.js';
 
 /**
- * Paths pino replaces with `[redacted]`: any `secret`/`password`/`token`/`authorization` field one
- * level deep, the request headers that carry credentials, and every config key the schema marks
- * secret (SECRET_KEYS, the one list) under a logged `config`.
+ * Paths logged as `[redacted]`: any `secret`/`password`/`token`/`authorization` field one level
+ * deep, the request headers that carry credentials, and every config key the schema marks secret
+ * (SECRET_KEYS, the one list) under a logged `config`. The `*.x` ones are applied by censorNested,
+ * the others by pino (see pinoOptions).
  */
 export const REDACT_PATHS: readonly string[] = [
   'secret',
