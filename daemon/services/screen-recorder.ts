@@ -101,6 +101,23 @@ const recordValues = (r: ScreenRecord): unknown[] => [
   r.attestation ?? null,
 ];
 
+/** A lone UTF-16 surrogate: not text, and not in any string decoded from bytes (only from a JSON body's escapes). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The JSON array INSERT_RECORDS reads. A lone surrogate becomes U+FFFD, as node-sqlite3 stored it when
+ * bound: JSON.stringify escapes it (`\ud800`) and SQLite would store those escapes as invalid UTF-8. A
+ * well-formed string never needs that escape (pairs are written as they are), so only a line holding
+ * `\ud` (one, or a backslash and "ud" in the text) is made again with the strings mended.
+ */
+export function recordsJson(records: readonly ScreenRecord[]): string {
+  const json = JSON.stringify(records.map(recordValues));
+  if (!json.includes('\\ud')) return json;
+  return JSON.stringify(records.map(recordValues), (_key, v: unknown) =>
+    typeof v === 'string' ? v.replace(LONE_SURROGATE, '\uFFFD') : v,
+  );
+}
+
 /** Records from one JSON array of recordValues arrays. */
 const INSERT_RECORDS = `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us, attestation)
   SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15
@@ -206,7 +223,7 @@ export class ScreenRecorder {
         }
         for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
           const chunk = records.slice(i, i + ROWS_PER_STATEMENT);
-          await this.db.run(INSERT_RECORDS, [JSON.stringify(chunk.map(recordValues))]);
+          await this.db.run(INSERT_RECORDS, [recordsJson(chunk)]);
         }
       });
       if (++this.flushes % 200 === 0) await this.prune();

@@ -179,3 +179,44 @@ t.test('records are written as they were recorded: every value, its SQL type and
   });
   t.equal(ok, made.length, 'every record, in the order recorded (ids ascending)');
 });
+
+t.test('a lone surrogate (from a JSON body) is stored as U+FFFD, as a bound value was', async (t) => {
+  const s = await services(t);
+  const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
+  const base: ScreenRecord = {
+    at: 1,
+    orgId: null,
+    channel: 'call',
+    direction: 'inbound',
+    fromRaw: '',
+    toRaw: '',
+    number: '',
+    action: 'allow',
+    ruleKind: null,
+    ruleId: null,
+    reason: '',
+    adapter: 'http',
+    callId: null,
+    failMode: null,
+    latencyUs: null,
+  };
+  const froms = ['\ud800', 'a\udc00b', 'x\ud83d\ude00y', 'back\\udslash', '\ud83d\ude00\ud800'];
+  for (const fromRaw of froms) rec.record({ ...base, fromRaw });
+  await rec.flush();
+  t.equal(rec.stats().failures, 0);
+  const rows = await s.db.all<{ from_raw: string }>('SELECT from_raw FROM screened ORDER BY id');
+  const bound = await Promise.all(froms.map(async (f) => (await s.db.get<{ v: string }>('SELECT ? AS v', [f]))!.v));
+  t.same(
+    rows.map((r) => r.from_raw),
+    bound,
+    'the same text node-sqlite3 stores for a bound value',
+  );
+  t.same(
+    rows.map((r) => r.from_raw),
+    ['\ufffd', 'a\ufffdb', 'x\ud83d\ude00y', 'back\\udslash', '\ud83d\ude00\ufffd'],
+  );
+  t.notOk(
+    (await s.db.all<{ h: string }>('SELECT hex(from_raw) AS h FROM screened')).some((r) => /^(..)*ED[AB]/.test(r.h)),
+    'no invalid UTF-8 (an encoded surrogate) in the table',
+  );
+});
