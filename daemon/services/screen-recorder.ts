@@ -75,6 +75,63 @@ export interface ScreenRecorderOptions {
   readonly keepRecords?: number;
 }
 
+/**
+ * Rows per statement of a flush (records or hit counts): a flush at 500 calls/s and the default
+ * 500 ms holds ~250, so one statement; 50,000 queued after an outage are 50 statements of ~200 KB.
+ */
+const ROWS_PER_STATEMENT = 1000;
+
+/** The columns of a record, in INSERT_RECORDS' order. */
+const recordValues = (r: ScreenRecord): unknown[] => [
+  r.at,
+  r.orgId,
+  r.channel,
+  r.direction,
+  r.fromRaw,
+  r.toRaw,
+  r.number,
+  r.action,
+  r.ruleKind,
+  r.ruleId,
+  r.reason,
+  r.adapter,
+  r.callId,
+  r.failMode,
+  r.latencyUs,
+  r.attestation ?? null,
+];
+
+/** A lone UTF-16 surrogate: not text, and not in any string decoded from bytes (only from a JSON body's escapes). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The JSON array INSERT_RECORDS reads. A lone surrogate becomes U+FFFD, as node-sqlite3 stored it when
+ * bound: JSON.stringify escapes it (`\ud800`) and SQLite would store those escapes as invalid UTF-8. A
+ * well-formed string never needs that escape (pairs are written as they are), so only a line holding
+ * `\ud` (one, or a backslash and "ud" in the text) is made again with the strings mended.
+ */
+export function recordsJson(records: readonly ScreenRecord[]): string {
+  const json = JSON.stringify(records.map(recordValues));
+  if (!json.includes('\\ud')) return json;
+  return JSON.stringify(records.map(recordValues), (_key, v: unknown) =>
+    typeof v === 'string' ? v.replace(LONE_SURROGATE, '\uFFFD') : v,
+  );
+}
+
+/** Records from one JSON array of recordValues arrays. */
+const INSERT_RECORDS = `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us, attestation)
+  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13, value->>14, value->>15
+  FROM jsonb_each(?) ORDER BY key`;
+
+/**
+ * Hit counts from one JSON array of [entry id, hits, last hit (ms)]: one statement for many entries,
+ * not one per entry (at 1,000 blocked calls/s from distinct numbers, per-entry UPDATEs were the
+ * daemon's largest CPU cost, each a prepare, a step and a finalize through the thread pool).
+ */
+const UPDATE_HITS = `WITH h(id, n, last) AS (SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?))
+  UPDATE entries SET hit_count = entries.hit_count + h.n, last_hit_at = max(coalesce(entries.last_hit_at, 0), h.last)
+  FROM h WHERE entries.id = h.id`;
+
 export class ScreenRecorder {
   private records: ScreenRecord[] = [];
   private hits = new Map<number, { count: number; last: number }>();
@@ -151,45 +208,22 @@ export class ScreenRecorder {
     this.hits = new Map();
     try {
       await this.db.transaction(async () => {
-        // One statement per 300 entries, not one per entry: at 1,000 blocked calls/s from distinct
-        // numbers, per-entry UPDATEs were the daemon's largest CPU cost (each a prepare, a step and a
-        // finalize through the sqlite3 thread pool). 300 × 3 parameters stays far below SQLite's
-        // 32,766-parameter limit.
+        // Each statement takes its rows as one JSON parameter, not as ? per value: node-sqlite3 converts
+        // every bound value on the main thread, and 100 records × 16 values cost ~500–800 µs of it per
+        // statement. One JSON string is made by V8 in ~1 µs per record; SQLite parses it once
+        // (jsonb_each: binary JSON, so the 16 `->>` of a row do not parse its text again, as with
+        // json_each). All threads: 10–12 µs of CPU per record bound, 7 with json_each, 3.5 with
+        // jsonb_each (250-record flushes, no index; BENCHMARKS.md issue #20). The values and their types
+        // are the same (JSON integers, strings and null read back as INTEGER, TEXT and NULL), in the same
+        // order (ORDER BY key: the array's order, so ids follow it).
         const all = [...hits];
-        for (let i = 0; i < all.length; i += 300) {
-          const chunk = all.slice(i, i + 300);
-          await this.db.run(
-            `WITH h(id, n, last) AS (VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')})
-             UPDATE entries SET hit_count = entries.hit_count + h.n, last_hit_at = max(coalesce(entries.last_hit_at, 0), h.last)
-             FROM h WHERE entries.id = h.id`,
-            chunk.flatMap(([id, h]) => [id, h.count, h.last]),
-          );
+        for (let i = 0; i < all.length; i += ROWS_PER_STATEMENT) {
+          const chunk = all.slice(i, i + ROWS_PER_STATEMENT);
+          await this.db.run(UPDATE_HITS, [JSON.stringify(chunk.map(([id, h]) => [id, h.count, h.last]))]);
         }
-        for (let i = 0; i < records.length; i += 100) {
-          const chunk = records.slice(i, i + 100);
-          const params = chunk.flatMap((r) => [
-            r.at,
-            r.orgId,
-            r.channel,
-            r.direction,
-            r.fromRaw,
-            r.toRaw,
-            r.number,
-            r.action,
-            r.ruleKind,
-            r.ruleId,
-            r.reason,
-            r.adapter,
-            r.callId,
-            r.failMode,
-            r.latencyUs,
-            r.attestation ?? null,
-          ]);
-          await this.db.run(
-            `INSERT INTO screened (at, org_id, channel, direction, from_raw, to_raw, number, action, rule_kind, rule_id, reason, adapter, call_id, fail_mode, latency_us, attestation)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-            params,
-          );
+        for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
+          const chunk = records.slice(i, i + ROWS_PER_STATEMENT);
+          await this.db.run(INSERT_RECORDS, [recordsJson(chunk)]);
         }
       });
       if (++this.flushes % 200 === 0) await this.prune();

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ScreenRecorder } from '../../daemon/services/screen-recorder.js';
+import { ScreenRecorder, type ScreenRecord } from '../../daemon/services/screen-recorder.js';
 import { cliActor, services, silentLogger, tempDir } from '../support/harness.js';
 
 type HitRow = { id: number; value: string; hit_count: number; last_hit_at: number | null };
@@ -11,7 +11,7 @@ t.test(
   async (t) => {
     const s = await services(t);
     await s.orgs.add('acme', 'Acme', 'US', cliActor);
-    // 700 entries: more than two 300-entry chunks of the batched UPDATE.
+    // 700 entries, all in one flush (one statement: ROWS_PER_STATEMENT is 1,000).
     const csv = join(tempDir(t), 'n.csv');
     writeFileSync(
       csv,
@@ -99,4 +99,124 @@ t.test('records and hits survive a failed flush and are written by the next one'
     last_hit_at: 3000,
   });
   t.same(await s.db.all('SELECT call_id, action FROM screened'), [{ call_id: 'c1', action: 'reject' }]);
+});
+
+t.test('records are written as they were recorded: every value, its SQL type and their order', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('acme', 'Acme', 'US', cliActor);
+  const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
+  // Strings JSON must escape or could misread: quotes, backslashes, control characters, non-ASCII,
+  // text that looks like a number or null; a null org, null rule, attestation and latency.
+  const awkward = [
+    '"Dr. Who" <sip:+12025550100@carrier>;tag=a\\b',
+    'line\nbreak\ttab\u0001\u007f',
+    'Zoë 日本 📞 \u2028',
+    '123',
+    'null',
+    '',
+  ];
+  const made: ScreenRecord[] = [];
+  // 2,500: more than two statements (ROWS_PER_STATEMENT 1,000), so order across them is checked too.
+  for (let i = 0; i < 2500; i++) {
+    const text = awkward[i % awkward.length]!;
+    const r: ScreenRecord = {
+      at: 1_700_000_000_000 + i,
+      orgId: i % 5 === 0 ? null : 1,
+      channel: i % 2 === 0 ? 'call' : 'sms',
+      direction: 'inbound',
+      fromRaw: text,
+      toRaw: '+15559200000',
+      number: i % 3 === 0 ? '' : '+1202555' + String(i).padStart(4, '0'),
+      action: i % 2 === 0 ? 'reject' : 'allow',
+      ruleKind: i % 2 === 0 ? 'exact' : null,
+      ruleId: i % 2 === 0 ? String(i) : null,
+      reason: `reason ${text}`,
+      adapter: 'fastagi',
+      callId: i % 7 === 0 ? null : `1700000000.${i}`,
+      failMode: i % 11 === 0 ? 'open' : null,
+      latencyUs: i % 13 === 0 ? null : i * 3,
+      ...(i % 4 === 0 ? { attestation: 'passed-A' } : i % 4 === 1 ? {} : { attestation: null }),
+    };
+    made.push(r);
+    rec.record(r);
+  }
+  await rec.flush();
+  const rows = await s.db.all<Record<string, unknown>>(
+    `SELECT id, at, typeof(at) AS at_t, org_id, typeof(org_id) AS org_t, channel, direction, from_raw, to_raw, number,
+       action, rule_kind, rule_id, typeof(rule_id) AS rule_id_t, reason, adapter, call_id, fail_mode, latency_us,
+       typeof(latency_us) AS latency_t, attestation, typeof(from_raw) AS from_t FROM screened ORDER BY id`,
+  );
+  t.equal(rows.length, made.length);
+  let ok = 0;
+  rows.forEach((row, i) => {
+    const r = made[i]!;
+    const want = {
+      at: r.at,
+      at_t: 'integer',
+      org_id: r.orgId,
+      org_t: r.orgId === null ? 'null' : 'integer',
+      channel: r.channel,
+      direction: r.direction,
+      from_raw: r.fromRaw,
+      from_t: 'text',
+      to_raw: r.toRaw,
+      number: r.number,
+      action: r.action,
+      rule_kind: r.ruleKind,
+      rule_id: r.ruleId,
+      rule_id_t: r.ruleId === null ? 'null' : 'text',
+      reason: r.reason,
+      adapter: r.adapter,
+      call_id: r.callId,
+      fail_mode: r.failMode,
+      latency_us: r.latencyUs,
+      latency_t: r.latencyUs === null ? 'null' : 'integer',
+      attestation: r.attestation ?? null,
+    };
+    const { id: _id, ...got } = row;
+    if (JSON.stringify(got, Object.keys(want).sort()) === JSON.stringify(want, Object.keys(want).sort())) ok++;
+    else if (ok === i) t.same(got, want, `record ${i} as recorded`);
+  });
+  t.equal(ok, made.length, 'every record, in the order recorded (ids ascending)');
+});
+
+t.test('a lone surrogate (from a JSON body) is stored as U+FFFD, as a bound value was', async (t) => {
+  const s = await services(t);
+  const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
+  const base: ScreenRecord = {
+    at: 1,
+    orgId: null,
+    channel: 'call',
+    direction: 'inbound',
+    fromRaw: '',
+    toRaw: '',
+    number: '',
+    action: 'allow',
+    ruleKind: null,
+    ruleId: null,
+    reason: '',
+    adapter: 'http',
+    callId: null,
+    failMode: null,
+    latencyUs: null,
+  };
+  const froms = ['\ud800', 'a\udc00b', 'x\ud83d\ude00y', 'back\\udslash', '\ud83d\ude00\ud800'];
+  for (const fromRaw of froms) rec.record({ ...base, fromRaw });
+  await rec.flush();
+  t.equal(rec.stats().failures, 0);
+  const rows = await s.db.all<{ from_raw: string }>('SELECT from_raw FROM screened ORDER BY id');
+  const bound = await Promise.all(froms.map(async (f) => (await s.db.get<{ v: string }>('SELECT ? AS v', [f]))!.v));
+  t.same(
+    rows.map((r) => r.from_raw),
+    bound,
+    'the same text node-sqlite3 stores for a bound value',
+  );
+  t.same(
+    rows.map((r) => r.from_raw),
+    ['\ufffd', 'a\ufffdb', 'x\ud83d\ude00y', 'back\\udslash', '\ud83d\ude00\ufffd'],
+  );
+  t.notOk(
+    (await s.db.all<{ h: string }>('SELECT hex(from_raw) AS h FROM screened')).some((r) => /^(..)*ED[AB]/.test(r.h)),
+    'no invalid UTF-8 (an encoded surrogate) in the table',
+  );
 });
