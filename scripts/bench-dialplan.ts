@@ -1,0 +1,342 @@
+/**
+ * `npm run bench:dialplan`: what each piece of the AstDB mirror's dialplan costs Asterisk, in µs of
+ * Asterisk CPU per evaluation (issue #20).
+ *
+ * The PBX bench (scripts/bench-pbx.ts) compares whole calls, and its ±15 % noise between points hides
+ * pieces worth a few µs. Here one SIPp call reaches a bench-only extension that evaluates one piece
+ * N times (default 20,000; BENCH_DIALPLAN_N) in a `While` loop, inside that one call; the Asterisk
+ * process's CPU (every thread's /proc schedstat, ns) is read before and after the call. The same loop
+ * with nothing in it is the baseline subtracted, so what is left is the piece alone. Cheap pieces are
+ * written K times in one `NoOp()` (default 10; BENCH_DIALPLAN_K) so that they outweigh the loop.
+ *
+ * Pieces: `BLACKLIST()`, `DB_EXISTS()` hit and miss, `DB()`, `${EPOCH}`, `PJSIP_HEADER(read,…)` of an
+ * absent and of a present header, `PJSIP_HEADERS()`, each `REGEX()` of the mirror, `SET()`, one more
+ * priority; then the expressions of the mirror's priorities as shipped (taken from the `[callscreen-bench]`
+ * copy of the mirror in config/asterisk/extensions.conf, DID +15559300000: its leading priorities that
+ * `GotoIf` to a `mirror-…` label), alone, and as the priorities a call runs (the "path": listed caller,
+ * unlisted caller, unlisted caller with a P-Asserted-Identity asserting it), the `GotoIf` targets sent
+ * to the loop's end. `--compare REV` adds the same expressions and paths of another git revision's
+ * extensions.conf (say HEAD~1), measured in the same run, for a before/after.
+ *
+ * Every repetition (BENCH_DIALPLAN_REPS, default 3) runs every piece once, in an order rotated per
+ * repetition; the table gives the median. The generated extensions (extensions-bench-dialplan.conf)
+ * reach Asterisk through scripts/pbx-sandbox's CALLSCREEN_SANDBOX_EXTRA_CONF and the `#tryinclude` at
+ * the end of the bench section of config/asterisk/extensions.conf: DIDs +15559400xxx, which belong to
+ * no org, so nothing else changes; the next sandbox start without it removes the file. AstDB: the
+ * mirror's keys for a bench org `csbench` (written here, family `callscreen` dropped at the end, as
+ * the sandbox's test helpers do) and `/blacklist/<listed caller>`. No daemon runs.
+ *
+ * Holds the PBX sandbox lock (test/support/pbx-sandbox.ts) for the run. Needs root (the sandbox does).
+ * Prints the load average with the table: the machine is shared, and a loaded machine inflates every
+ * row (the baseline included), but the per-piece differences less so than whole-call figures.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as sandbox from '../test/support/pbx-sandbox.js';
+import { describeSipp, runSipp } from '../test/support/sipp.js';
+import { at } from './checked.js';
+import { median } from './pbx-bench-kit.js';
+import { asteriskPid, cpuNs } from './proc-cpu.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+/** Loop iterations per call (one call per piece and repetition). */
+const N = Number(process.env.BENCH_DIALPLAN_N ?? 20_000);
+/** Copies of a cheap piece in one NoOp() per iteration. */
+const K = Number(process.env.BENCH_DIALPLAN_K ?? 10);
+const REPS = Number(process.env.BENCH_DIALPLAN_REPS ?? 3);
+/** BENCH_DIALPLAN_ONLY=regex,path: only the pieces whose name holds one of these words (and the baseline). */
+const ONLY = (process.env.BENCH_DIALPLAN_ONLY ?? '').split(',').filter(Boolean);
+const COMPARE = flag('--compare');
+const CARRIER_IP = sandbox.SANDBOX.carrierIp;
+const SCENARIO = 'inbound-call-hostile-from.xml';
+const INCLUDE_FILE = 'extensions-bench-dialplan.conf';
+const ORG = 'csbench';
+const LISTED = '+15557770001';
+const UNLISTED = '+15557770004';
+/** "Far future" for callscreen/alive (2100-01-01, epoch s). */
+const ALIVE = 4_102_444_800;
+/**
+ * An exclusion pattern shaped like the daemon's for a US org with one prefix block and one timed block
+ * (docs/asterisk-contract.md, `complete/<org>`): E.164 and national forms, own DIDs, lengths the plain
+ * reading does not cover. Its length is what REGEX() pays for (compiled on every call).
+ */
+const EXCLUSIONS =
+  '^([+](1900|15557770009$)|900|1900|5557770009$|15557770009$|5550100$|15550100$|5550101$|15550101$|0|00|011|[0-9]{1,6}$|[0-9]{7}$|[0-9]{8}$|[0-9]{9}$|1[0-9]{9}$|[02-9][0-9]{10}$|[0-9]{12})';
+
+const started = Date.now();
+const log = (msg: string): void =>
+  void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+
+// ------------------------------------------------------------------------------------------ pieces
+
+/** One header line sent with the INVITE (scenario key cs_h1), or a harmless one. */
+type Headers = 'none' | 'pai';
+
+interface Piece {
+  name: string;
+  caller: string;
+  headers: Headers;
+  /** Priorities (application calls) run once per iteration. */
+  body: string[];
+  /** Evaluations of the piece per iteration (K for a piece copied into one NoOp, 1 otherwise). */
+  evals: number;
+  /** Priorities run once before the loop (variables a later piece reads). */
+  prelude?: string[];
+  /** Subtract this piece's result instead of the empty loop's (e.g. `${X}` alone from `${F(${X})}`). */
+  minus?: string;
+}
+
+const BASELINE = 'empty loop (baseline: While + NoOp() + EndWhile)';
+const C = '[${CALLERID(num):0:1}]${CALLERID(num):1}';
+const PAI_REGEX = `^x$|^x[A-Za-z0-9 ._-]*<(sips?:${C}@[^@>]*|tel:${C}(\\;[^@>]*)?)>`;
+const RPID_REGEX = `^x$|^x[A-Za-z0-9 ._-]*<sips?:${C}@[^@>]*>(\\;party=calling|\\;screen=yes|\\;screen=no|\\;privacy=off)*$`;
+
+/** `expr` K times in one NoOp(). */
+const copies = (expr: string): string[] => [`NoOp(${Array.from({ length: K }, () => expr).join('')})`];
+
+function basicPieces(): Piece[] {
+  const p = (name: string, expr: string, caller = LISTED, headers: Headers = 'none', extra: Partial<Piece> = {}): Piece => ({
+    name,
+    caller,
+    headers,
+    body: copies(expr),
+    evals: K,
+    ...extra,
+  });
+  return [
+    { name: BASELINE, caller: LISTED, headers: 'none', body: ['NoOp()'], evals: 1 },
+    { name: 'one more priority (NoOp())', caller: LISTED, headers: 'none', body: ['NoOp()', 'NoOp()'], evals: 1 },
+    p('BLACKLIST() (listed caller)', '${BLACKLIST()}'),
+    p('DB_EXISTS(callscreen/n/<org>/<caller>) hit', `\${DB_EXISTS(callscreen/n/${ORG}/\${CALLERID(num)})}`),
+    p('DB_EXISTS(callscreen/n/<org>/<caller>) miss', `\${DB_EXISTS(callscreen/n/${ORG}/\${CALLERID(num)})}`, UNLISTED),
+    p('DB(callscreen/alive)', '${DB(callscreen/alive)}'),
+    p('DB(callscreen/did/${EXTEN})', '${DB(callscreen/did/${EXTEN})}'),
+    p('${EPOCH}', '${EPOCH}'),
+    p('${CALLERID(num)}', '${CALLERID(num)}'),
+    p('PJSIP_HEADER(read,Privacy), absent', '${PJSIP_HEADER(read,Privacy)}'),
+    p('PJSIP_HEADER(read,P-Asserted-Identity), present', '${PJSIP_HEADER(read,P-Asserted-Identity)}', LISTED, 'pai'),
+    {
+      name: 'PJSIP_HEADER(read,Privacy), absent, once an iteration',
+      caller: LISTED,
+      headers: 'none',
+      body: ['NoOp(${PJSIP_HEADER(read,Privacy)})'],
+      evals: 1,
+    },
+    {
+      name: 'PJSIP_HEADER(read,…) of Privacy, P-Asserted-Identity, Remote-Party-ID, absent, in one NoOp()',
+      caller: LISTED,
+      headers: 'none',
+      body: ['NoOp(${PJSIP_HEADER(read,Privacy)}${PJSIP_HEADER(read,P-Asserted-Identity)}${PJSIP_HEADER(read,Remote-Party-ID)})'],
+      evals: 1,
+    },
+    p('PJSIP_HEADERS() (names of all 9 headers)', '${PJSIP_HEADERS()}'),
+    p('PJSIP_HEADERS(P) (names starting with P: none)', '${PJSIP_HEADERS(P)}'),
+    p('REGEX(<PAI check>) on "x" (header absent)', `\${REGEX("${PAI_REGEX}" x)}`),
+    p('REGEX(<RPID check>) on "x" (header absent)', `\${REGEX("${RPID_REGEX}" x)}`),
+    p('REGEX(<caller form>)', '${REGEX("^([+][1-9])?[0-9]+$" ${CALLERID(num)})}'),
+    p('REGEX(<exclusions>) (pattern in a variable)', '${REGEX("${CSB_EXCL}" ${CALLERID(num)})}', UNLISTED, 'none', {
+      prelude: [`Set(CSB_EXCL=${EXCLUSIONS})`],
+    }),
+    p('$[a = "" & b & c] (an expression of five terms)', '$["" = "" & 1 & 1 & 5 >= 4 & 1]'),
+    p('SET(CSB_V=1) (a channel variable written inside an expression)', '${SET(CSB_V=1)}'),
+  ];
+}
+
+// ------------------------------------------------------------------------------------------ the shipped mirror
+
+/** The leading priorities of the bench copy of the mirror (DID +15559300000) that GotoIf to a `mirror-…` label. */
+function mirrorPriorities(conf: string): string[] {
+  const lines = conf.split('\n');
+  const out: string[] = [];
+  let inExten = false;
+  for (const line of lines) {
+    const first = /^exten\s*=>\s*\+15559300000,1,(.*)$/.exec(line);
+    if (first) {
+      inExten = true;
+      out.push(at(first, 1));
+      continue;
+    }
+    if (!inExten) continue;
+    if (/^\s*;/.test(line)) continue;
+    const next = /^\s*same\s*=>\s*n,(.*)$/.exec(line);
+    if (!next) break;
+    out.push(at(next, 1));
+  }
+  const mirror: string[] = [];
+  for (const app of out) {
+    if (!/\?mirror-[a-z-]+\)$/.test(app)) break;
+    mirror.push(app);
+  }
+  if (mirror.length === 0) throw new Error('no mirror priorities found for +15559300000 in the dialplan');
+  return mirror;
+}
+
+/** The condition of `GotoIf(<cond>?label)`. */
+const condition = (app: string): string => {
+  const m = /^GotoIf\((.*)\?mirror-[a-z-]+\)$/.exec(app);
+  if (!m) throw new Error(`not a GotoIf to a mirror label: ${app.slice(0, 80)}`);
+  return at(m, 1);
+};
+
+function mirrorPieces(label: string, apps: string[]): Piece[] {
+  const pieces: Piece[] = [];
+  // The expressions alone, each after the ones before it (a later one may read what an earlier one SET()).
+  apps.forEach((app, i) => {
+    const before = apps.slice(0, i).map((a) => `NoOp(${condition(a)})`);
+    const callers = i === 0 ? [LISTED, UNLISTED] : [UNLISTED];
+    for (const caller of callers) {
+      pieces.push({
+        name: `${label}: priority ${i + 1}'s expression, ${caller === LISTED ? 'listed' : 'unlisted'} caller`,
+        caller,
+        headers: 'none',
+        body: [`NoOp(${condition(app)})`],
+        evals: 1,
+        prelude: before,
+      });
+    }
+  });
+  const loopBody = apps.map((a) => a.replace(/\?mirror-[a-z-]+\)$/, '?csb-end)'));
+  for (const [what, caller, headers] of [
+    ['listed caller', LISTED, 'none'],
+    ['unlisted caller', UNLISTED, 'none'],
+    ['unlisted caller, PAI asserting it', UNLISTED, 'pai'],
+  ] as const) {
+    pieces.push({ name: `${label}: the priorities a call runs, ${what}`, caller, headers, body: loopBody, evals: 1 });
+  }
+  return pieces;
+}
+
+// ------------------------------------------------------------------------------------------ the dialplan
+
+const didOf = (i: number): string => `+15559400${String(i).padStart(3, '0')}`;
+
+function renderInclude(pieces: Piece[]): string {
+  const out = [
+    '; Generated by scripts/bench-dialplan.ts for one run: not a template (see that script).',
+    '[from-carrier](+)',
+    'include => callscreen-bench-dialplan',
+    '',
+    '[callscreen-bench-dialplan]',
+  ];
+  pieces.forEach((p, i) => {
+    out.push(`exten => ${didOf(i)},1,NoOp(${p.name.replace(/[,;()$\\]/g, ' ')})`);
+    for (const app of p.prelude ?? []) out.push(` same => n,${app}`);
+    out.push(' same => n,Set(CSB_I=0)');
+    out.push(` same => n,While($[\${INC(CSB_I)} <= ${N}])`);
+    for (const app of p.body) out.push(` same => n,${app}`);
+    out.push(' same => n(csb-end),EndWhile()');
+    out.push(' same => n,PJSIPHangup(486)');
+  });
+  return out.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------------------ run
+
+async function place(p: Piece, did: string): Promise<number> {
+  const apid = asteriskPid();
+  const c0 = cpuNs(apid);
+  const r = await runSipp({
+    scenario: SCENARIO,
+    remote: sandbox.SANDBOX.sip,
+    bindIp: CARRIER_IP,
+    caller: 'bench',
+    did,
+    timeoutSec: 120,
+    extraArgs: [
+      '-key',
+      'cs_from',
+      `<sip:${p.caller}@${CARRIER_IP}>`,
+      '-key',
+      'cs_h1',
+      p.headers === 'pai' ? `P-Asserted-Identity: <sip:${p.caller}@${CARRIER_IP}>` : 'X-Callscreen-Pad: -',
+      '-key',
+      'cs_h2',
+      'X-Callscreen-Pad: -',
+    ],
+  });
+  const c1 = cpuNs(apid);
+  if (r.codes[0] !== 486) throw new Error(`${p.name}: expected 486 after the loop\n${describeSipp(r)}`);
+  return c1 - c0;
+}
+
+async function main(): Promise<void> {
+  const current = readFileSync(join(root, 'config/asterisk/extensions.conf'), 'utf8');
+  let pieces = [...basicPieces(), ...mirrorPieces('as in this tree', mirrorPriorities(current))];
+  if (COMPARE) {
+    const old = execFileSync('git', ['show', `${COMPARE}:config/asterisk/extensions.conf`], { cwd: root, encoding: 'utf8' });
+    pieces.push(...mirrorPieces(COMPARE, mirrorPriorities(old)));
+  }
+  if (ONLY.length) pieces = pieces.filter((p) => p.name === BASELINE || ONLY.some((w) => p.name.includes(w)));
+
+  const dir = mkdtempSync(join(tmpdir(), 'callscreen-bench-dialplan-'));
+  writeFileSync(join(dir, INCLUDE_FILE), renderInclude(pieces));
+  log(`${pieces.length} pieces, N=${N} iterations a call, K=${K} copies of a cheap piece, ${REPS} repetitions`);
+  await sandbox.start({ extraConfDir: dir });
+  try {
+    const shown = await sandbox.rx(`dialplan show ${didOf(0)}@callscreen-bench-dialplan`);
+    if (!shown.includes('While')) throw new Error(`the bench extensions did not load:\n${shown}`);
+    const puts: Array<[string, string]> = [
+      ['callscreen', `alive ${ALIVE}`],
+      ['callscreen', `n/${ORG}/${LISTED} "reject|603|exact:1|"`],
+      ['callscreen', `complete/${ORG} "${EXCLUSIONS}"`],
+      ['blacklist', `${LISTED} 1`],
+      ...pieces.map((_, i) => ['callscreen', `did/${didOf(i)} ${ORG}`] as [string, string]),
+    ];
+    for (const [family, kv] of puts) await sandbox.rx(`database put ${family} ${kv}`);
+    const excl = await sandbox.astdbGet('callscreen', `complete/${ORG}`);
+    if (excl !== EXCLUSIONS) throw new Error(`complete/${ORG} reads back as ${String(excl)}`);
+
+    const ns = new Map<string, number[]>(pieces.map((p) => [p.name, []]));
+    const loads: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = pieces.map((p, i) => ({ p, i }));
+      const shift = Math.round((rep * order.length) / REPS);
+      const rotated = [...order.slice(shift), ...order.slice(0, shift)];
+      for (const { p, i } of rotated) {
+        ns.get(p.name)?.push(await place(p, didOf(i)));
+        await sleep(200);
+      }
+      loads.push(at(loadavg(), 0));
+      log(`repetition ${rep + 1}/${REPS} done, load average ${at(loadavg(), 0).toFixed(2)}`);
+    }
+
+    const perIter = (name: string): number => median(ns.get(name) ?? []) / N / 1000; // µs per iteration
+    const base = perIter(BASELINE);
+    const rows = pieces.map((p) => {
+      const all = (ns.get(p.name) ?? []).map((x) => x / N / 1000);
+      const net = (perIter(p.name) - (p.minus ? perIter(p.minus) : base)) / p.evals;
+      return { p, net, spread: `${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)}` };
+    });
+    const out = [
+      '',
+      `Asterisk CPU per evaluation, µs (median of ${REPS}; N=${N} iterations in one call, less the empty loop's ${base.toFixed(2)} µs an iteration; K=${K}).`,
+      `Load average (1 min) after each repetition: ${loads.map((l) => l.toFixed(2)).join(', ')}.`,
+      '',
+      '| piece | µs per evaluation | µs per iteration, min–max of the repetitions |',
+      '| --- | ---: | ---: |',
+      ...rows.map(({ p, net, spread }) =>
+        p.name === BASELINE
+          ? `| ${p.name} | (${base.toFixed(2)} per iteration) | ${spread} |`
+          : `| ${p.name.replace(/\|/g, '\\|')} | ${net.toFixed(2)} | ${spread} |`,
+      ),
+      '',
+    ];
+    process.stdout.write(out.join('\n'));
+  } finally {
+    await sandbox.rx('database deltree callscreen').catch(() => undefined);
+    await sandbox.rx(`database del blacklist ${LISTED}`).catch(() => undefined);
+    await sandbox.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
