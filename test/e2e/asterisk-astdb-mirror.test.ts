@@ -195,6 +195,88 @@ void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asteri
   );
 
   await t.test(
+    'identity header names in any case: the mirror leaves to FastAGI what the daemon reads differently',
+    async (t) => {
+      // SIP header names are case-insensitive; the dialplan lists them once with PJSIP_HEADERS() and
+      // reads the three identity headers only when one of their names is there (upper-cased first).
+      const cases: Array<{
+        name: string;
+        from: string;
+        header: string;
+        code: number;
+        disposition?: string;
+        mirror: boolean;
+      }> = [
+        {
+          name: 'privacy: id',
+          from: UNLISTED,
+          header: 'privacy: id',
+          code: 200,
+          disposition: 'voicemail',
+          mirror: false,
+        },
+        {
+          name: 'p-asserted-identity naming a blocked number',
+          from: UNLISTED,
+          header: `p-asserted-identity: <sip:${REJECTED}@${sandbox.SANDBOX.carrierIp}>`,
+          code: 607,
+          mirror: false,
+        },
+        {
+          name: 'REMOTE-PARTY-ID naming a blocked number',
+          from: UNLISTED,
+          header: `REMOTE-PARTY-ID: <sip:${REJECTED}@${sandbox.SANDBOX.carrierIp}>;party=calling`,
+          code: 607,
+          mirror: false,
+        },
+        {
+          name: 'P-asserted-IDENTITY asserting the caller ID',
+          from: REJECTED,
+          header: `P-asserted-IDENTITY: <sip:${REJECTED}@${sandbox.SANDBOX.carrierIp}>`,
+          code: 607,
+          mirror: true,
+        },
+        {
+          name: 'a name holding PRIVACY (X-Privacy-Note): the headers are read, and found harmless',
+          from: REJECTED,
+          header: 'X-Privacy-Note: nothing',
+          code: 607,
+          mirror: true,
+        },
+      ];
+      for (const c of cases) {
+        const before = agiCalls();
+        const r = await runSipp({
+          scenario: 'inbound-call-hostile-from.xml',
+          remote: sandbox.SANDBOX.sip,
+          bindIp: sandbox.SANDBOX.carrierIp,
+          caller: 'mixed-case',
+          did: '+15550107',
+          timeoutSec: 20,
+          extraArgs: [
+            '-key',
+            'cs_from',
+            `<sip:${c.from}@${sandbox.SANDBOX.carrierIp}>`,
+            '-key',
+            'cs_h1',
+            c.header,
+            '-key',
+            'cs_h2',
+            'X-Callscreen-Pad: -',
+          ],
+        });
+        t.same(r.codes, [c.code], `${c.name}: ${describeSipp(r)}`);
+        if (c.disposition !== undefined) t.equal(disposition(r), c.disposition, `${c.name}: disposition`);
+        t.equal(
+          agiCalls(),
+          before + (c.mirror ? 0 : 1),
+          `${c.name}: ${c.mirror ? 'answered by the mirror' : 'FastAGI'}`,
+        );
+      }
+    },
+  );
+
+  await t.test(
     'a prefix block is excluded: callers under it go to FastAGI, other unlisted callers stay in-process',
     async (t) => {
       await ctx.blocklist.block(
