@@ -34,6 +34,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,13 @@ const REPS = Number(process.env.BENCH_DIALPLAN_REPS ?? 3);
 /** BENCH_DIALPLAN_ONLY=regex,path: only the pieces whose name holds one of these words (and the baseline). */
 const ONLY = (process.env.BENCH_DIALPLAN_ONLY ?? '').split(',').filter(Boolean);
 const COMPARE = flag('--compare');
+/**
+ * BENCH_DIALPLAN_AMI=0: no AMI session during the run. By default one is logged in the way the daemon's
+ * mirror logs in (Events: call,user; filters DialBegin and UserEvent), since with any AMI session
+ * Asterisk turns each channel snapshot and event into AMI text before filtering: what a priority or
+ * a UserEvent costs depends on it.
+ */
+const AMI_SESSION = process.env.BENCH_DIALPLAN_AMI !== '0';
 const CARRIER_IP = sandbox.SANDBOX.carrierIp;
 const SCENARIO = 'inbound-call-hostile-from.xml';
 const INCLUDE_FILE = 'extensions-bench-dialplan.conf';
@@ -158,6 +166,20 @@ function basicPieces(): Piece[] {
     }),
     p('$[a = "" & b & c] (an expression of five terms)', '$["" = "" & 1 & 1 & 5 >= 4 & 1]'),
     p('SET(CSB_V=1) (a channel variable written inside an expression)', '${SET(CSB_V=1)}'),
+    {
+      name: 'one more priority: MSet(CALLSCREEN_ACTION=…,CALLSCREEN_DETAIL=…) as the mirror-listed answer',
+      caller: LISTED,
+      headers: 'none',
+      body: ['NoOp()', 'MSet(CALLSCREEN_ACTION=reject,CALLSCREEN_DETAIL=603|exact:1|)'],
+      evals: 1,
+    },
+    {
+      name: 'one more priority: UserEvent(CallScreen,From: …,To: …,Action: reject) (the daemon reads it)',
+      caller: LISTED,
+      headers: 'none',
+      body: ['NoOp()', 'UserEvent(CallScreen,From: ${CALLERID(num)},To: ${EXTEN},Action: reject)'],
+      evals: 1,
+    },
   ];
 }
 
@@ -275,6 +297,32 @@ function renderInclude(pieces: Piece[]): string {
 
 // ------------------------------------------------------------------------------------------ run
 
+/** An AMI session like the daemon's mirror (login, the same event filters); what it receives is dropped. */
+async function amiSession(): Promise<Socket> {
+  const sock = connect({ host: '127.0.0.1', port: 5038 });
+  let text = '';
+  const loggedIn = new Promise<void>((res, rej) => {
+    sock.on('data', (d: Buffer) => {
+      if (text.length < 100_000) text += d.toString('latin1');
+      if (/Response: Success\r\nMessage: Authentication accepted/.test(text)) res();
+      if (/Response: Error/.test(text)) rej(new Error(`AMI login refused: ${text.slice(0, 300)}`));
+    });
+    sock.once('error', rej);
+  });
+  sock.write(
+    'Action: Login\r\nUsername: callscreen\r\nSecret: callscreen-sandbox\r\nEvents: call,user\r\n\r\n' +
+      'Action: Filter\r\nOperation: Add\r\nFilter: Event: DialBegin\r\n\r\n' +
+      'Action: Filter\r\nOperation: Add\r\nFilter: Event: UserEvent\r\n\r\n',
+  );
+  await Promise.race([
+    loggedIn,
+    sleep(10_000).then(() => {
+      throw new Error('AMI login: no answer within 10 s');
+    }),
+  ]);
+  return sock;
+}
+
 async function place(p: Piece, did: string): Promise<number> {
   const apid = asteriskPid();
   const c0 = cpuNs(apid);
@@ -318,6 +366,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, INCLUDE_FILE), renderInclude(pieces));
   log(`${pieces.length} pieces, N=${N} iterations a call, K=${K} copies of a cheap piece, ${REPS} repetitions`);
   await sandbox.start({ extraConfDir: dir });
+  let ami: Socket | null = null;
   try {
     const shown = await sandbox.rx(`dialplan show ${didOf(0)}@callscreen-bench-dialplan`);
     if (!shown.includes('While')) throw new Error(`the bench extensions did not load:\n${shown}`);
@@ -331,6 +380,7 @@ async function main(): Promise<void> {
     for (const [family, kv] of puts) await sandbox.rx(`database put ${family} ${kv}`);
     const excl = await sandbox.astdbGet('callscreen', `complete/${ORG}`);
     if (excl !== EXCLUSIONS) throw new Error(`complete/${ORG} reads back as ${String(excl)}`);
+    ami = AMI_SESSION ? await amiSession() : null;
 
     const ns = new Map<string, number[]>(pieces.map((p) => [p.name, []]));
     const loads: number[] = [];
@@ -359,7 +409,8 @@ async function main(): Promise<void> {
     const out = [
       '',
       `Asterisk CPU per evaluation, µs (median of ${REPS}; N=${N} iterations in one call, less the empty loop's ${base.toFixed(2)} µs an iteration; K=${K}).`,
-      `Load average (1 min) after each repetition: ${loads.map((l) => l.toFixed(2)).join(', ')}.`,
+      `Load average (1 min) after each repetition: ${loads.map((l) => l.toFixed(2)).join(', ')}. ` +
+        (AMI_SESSION ? 'An AMI session logged in as the daemon logs in.' : 'No AMI session.'),
       '',
       '| piece | µs per evaluation (median) | from the fastest repetitions | µs per iteration, min–max |',
       '| --- | ---: | ---: | ---: |',
@@ -372,6 +423,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(out.join('\n'));
   } finally {
+    ami?.destroy();
     await sandbox.rx('database deltree callscreen').catch(() => undefined);
     await sandbox.rx(`database del blacklist ${LISTED}`).catch(() => undefined);
     await sandbox.stop();
