@@ -66,6 +66,15 @@ const COMPARE = flag('--compare');
  * a UserEvent costs depends on it.
  */
 const AMI_SESSION = process.env.BENCH_DIALPLAN_AMI !== '0';
+/**
+ * BENCH_DIALPLAN_PACE_MS (default 0: off): also run paced copies of the baseline, of one more priority,
+ * of a header read and of the call paths, with a `Wait()` of this many ms in every iteration (N/10
+ * iterations), so that Asterisk's other threads (the SIP serializer, stasis subscribers, the manager)
+ * fall idle between iterations as they do between the priorities of real calls; back to back, a loop
+ * finds them awake and pays no wake-ups. The paced baseline (the Wait alone) is subtracted.
+ */
+const PACE_MS = Number(process.env.BENCH_DIALPLAN_PACE_MS ?? 0);
+const PACED_BASELINE = `paced (Wait ${PACE_MS} ms an iteration): baseline`;
 const CARRIER_IP = sandbox.SANDBOX.carrierIp;
 const SCENARIO = 'inbound-call-hostile-from.xml';
 const INCLUDE_FILE = 'extensions-bench-dialplan.conf';
@@ -103,6 +112,8 @@ interface Piece {
   prelude?: string[];
   /** Subtract this piece's result instead of the empty loop's (e.g. `${X}` alone from `${F(${X})}`). */
   minus?: string;
+  /** Iterations of this piece's loop (default N). */
+  n?: number;
 }
 
 const BASELINE = 'empty loop (baseline: While + NoOp() + EndWhile)';
@@ -271,6 +282,31 @@ function mirrorPieces(label: string, ps: Priority[]): Piece[] {
   return pieces;
 }
 
+/** Paced copies (BENCH_DIALPLAN_PACE_MS) of the pieces whose cost may be wake-ups of other threads. */
+function pacedPieces(all: Piece[]): Piece[] {
+  const wait = `Wait(${PACE_MS / 1000})`;
+  const n = Math.max(1, Math.round(N / 10));
+  const pick = all.filter(
+    (p) =>
+      p.name.startsWith('one more priority') ||
+      p.name.includes('once an iteration') ||
+      p.name.includes('in one NoOp') ||
+      p.name.startsWith('BLACKLIST') ||
+      p.name.includes('a call runs'),
+  );
+  return [
+    { name: PACED_BASELINE, caller: LISTED, headers: 'none', body: [wait], evals: 1, n },
+    ...pick.map((p) => ({
+      ...p,
+      name: `paced: ${p.name}`,
+      body: [wait, ...p.body],
+      evals: p.evals,
+      minus: PACED_BASELINE,
+      n,
+    })),
+  ];
+}
+
 // ------------------------------------------------------------------------------------------ the dialplan
 
 const didOf = (i: number): string => `+15559400${String(i).padStart(3, '0')}`;
@@ -287,7 +323,7 @@ function renderInclude(pieces: Piece[]): string {
     out.push(`exten => ${didOf(i)},1,NoOp(${p.name.replace(/[,;()$\\]/g, ' ')})`);
     for (const app of p.prelude ?? []) out.push(` same => n,${app}`);
     out.push(' same => n,Set(CSB_I=0)');
-    out.push(` same => n,While($[\${INC(CSB_I)} <= ${N}])`);
+    out.push(` same => n,While($[\${INC(CSB_I)} <= ${p.n ?? N}])`);
     for (const app of p.body) out.push(app.startsWith('(') ? ` same => n${app}` : ` same => n,${app}`);
     out.push(' same => n(csb-end),EndWhile()');
     out.push(' same => n,PJSIPHangup(486)');
@@ -360,7 +396,11 @@ async function main(): Promise<void> {
     });
     pieces.push(...mirrorPieces(COMPARE, mirrorPriorities(old)));
   }
-  if (ONLY.length) pieces = pieces.filter((p) => p.name === BASELINE || ONLY.some((w) => p.name.includes(w)));
+  if (PACE_MS > 0) pieces.push(...pacedPieces(pieces));
+  if (ONLY.length)
+    pieces = pieces.filter(
+      (p) => p.name === BASELINE || p.name === PACED_BASELINE || ONLY.some((w) => p.name.includes(w)),
+    );
 
   const dir = mkdtempSync(join(tmpdir(), 'callscreen-bench-dialplan-'));
   writeFileSync(join(dir, INCLUDE_FILE), renderInclude(pieces));
@@ -396,12 +436,13 @@ async function main(): Promise<void> {
       log(`repetition ${rep + 1}/${REPS} done, load average ${at(loadavg(), 0).toFixed(2)}`);
     }
 
-    const perIter = (name: string): number => median(ns.get(name) ?? []) / N / 1000; // µs per iteration
+    const iters = (name: string): number => pieces.find((q) => q.name === name)?.n ?? N;
+    const perIter = (name: string): number => median(ns.get(name) ?? []) / iters(name) / 1000; // µs per iteration
     const base = perIter(BASELINE);
-    const minIter = (name: string): number => Math.min(...(ns.get(name) ?? []).map((x) => x / N / 1000));
+    const minIter = (name: string): number => Math.min(...(ns.get(name) ?? []).map((x) => x / iters(name) / 1000));
     const minBase = minIter(BASELINE);
     const rows = pieces.map((p) => {
-      const all = (ns.get(p.name) ?? []).map((x) => x / N / 1000);
+      const all = (ns.get(p.name) ?? []).map((x) => x / iters(p.name) / 1000);
       const net = (perIter(p.name) - (p.minus ? perIter(p.minus) : base)) / p.evals;
       const fastest = (Math.min(...all) - (p.minus ? minIter(p.minus) : minBase)) / p.evals;
       return { p, net, fastest, spread: `${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)}` };
