@@ -241,10 +241,10 @@ const evaluated = (app: string): string => {
   return m ? `NoOp(${at(m, 1)})` : app;
 };
 
-/** The priorities as a loop body: the answers (`mirror-listed`, `mirror-allowed`) become the loop's end. */
+/** The priorities as a loop body: the answers (`mirror-listed`, `mirror-allowed`) and the way to the AGI (`mirror-miss`) become the loop's end. */
 const asLoopBody = (ps: Priority[]): string[] =>
   ps.map((p) => {
-    const app = p.app.replace(/\?mirror-(listed|allowed)\)$/, '?csb-end)');
+    const app = p.app.replace(/\?mirror-(listed|allowed|miss)\)$/, '?csb-end)');
     return p.label ? `(${p.label}),${app}` : app;
   });
 
