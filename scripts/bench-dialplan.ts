@@ -389,12 +389,12 @@ async function place(p: Piece, did: string): Promise<number> {
 async function main(): Promise<void> {
   const current = readFileSync(join(root, 'config/asterisk/extensions.conf'), 'utf8');
   let pieces = [...basicPieces(), ...mirrorPieces('as in this tree', mirrorPriorities(current))];
-  if (COMPARE) {
-    const old = execFileSync('git', ['show', `${COMPARE}:config/asterisk/extensions.conf`], {
+  for (const rev of COMPARE?.split(',').filter(Boolean) ?? []) {
+    const old = execFileSync('git', ['show', `${rev}:config/asterisk/extensions.conf`], {
       cwd: root,
       encoding: 'utf8',
     });
-    pieces.push(...mirrorPieces(COMPARE, mirrorPriorities(old)));
+    pieces.push(...mirrorPieces(rev, mirrorPriorities(old)));
   }
   if (PACE_MS > 0) pieces.push(...pacedPieces(pieces));
   if (ONLY.length)
