@@ -12,10 +12,10 @@
  * Pieces: `BLACKLIST()`, `DB_EXISTS()` hit and miss, `DB()`, `${EPOCH}`, `PJSIP_HEADER(read,…)` of an
  * absent and of a present header, `PJSIP_HEADERS()`, each `REGEX()` of the mirror, `SET()`, one more
  * priority; then the expressions of the mirror's priorities as shipped (taken from `[from-carrier]` in
- * config/asterisk/extensions.conf: from its first priority that jumps to a `mirror-…` label to the one
+ * config/asterisk/extensions.conf: from its first priority that jumps to a `mirror-…` label to the last
  * that jumps to `mirror-allowed`), alone, and as the priorities a call runs (the "path": listed and
- * unlisted callers, with and without a P-Asserted-Identity asserting them), the answers' jumps sent to
- * the loop's end. `--compare REV` adds the same expressions and paths of another git revision's
+ * unlisted callers, with and without a P-Asserted-Identity asserting them), the answers' jumps and the
+ * jump to the AGI sent to the loop's end. `--compare REV[,REV…]` adds the same of other git revisions'
  * extensions.conf (say HEAD~1), measured in the same run, for a before/after.
  *
  * Every repetition (BENCH_DIALPLAN_REPS, default 3) runs every piece once, in an order rotated per
