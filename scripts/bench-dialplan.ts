@@ -61,9 +61,9 @@ const ONLY = (process.env.BENCH_DIALPLAN_ONLY ?? '').split(',').filter(Boolean);
 const COMPARE = flag('--compare');
 /**
  * BENCH_DIALPLAN_AMI=0: no AMI session during the run. By default one is logged in the way the daemon's
- * mirror logs in (Events: call,user; filters DialBegin and UserEvent), since with any AMI session
- * Asterisk turns each channel snapshot and event into AMI text before filtering: what a priority or
- * a UserEvent costs depends on it.
+ * mirror logs in (Events: call,user; filters DialBegin and UserEvent): with a session logged in, the
+ * manager has events to format, filter and write (a UserEvent reaches the socket), so what a priority
+ * or a UserEvent costs may depend on it.
  */
 const AMI_SESSION = process.env.BENCH_DIALPLAN_AMI !== '0';
 /**
