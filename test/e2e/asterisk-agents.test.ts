@@ -20,6 +20,7 @@ import * as sandbox from '../support/pbx-sandbox.js';
 import { registerSoftphone } from '../support/softphone.js';
 import { describeSipp, runSipp, startSipp } from '../support/sipp.js';
 import { sandboxTest } from '../support/asterisk-suite.js';
+import { SANDBOX_AMI_TOML } from '../support/asterisk-mirror-daemon.js';
 import { captureLogger, cliActor, startDaemon, tempDir, until } from '../support/harness.js';
 
 t.setTimeout(10 * 60_000);
@@ -94,17 +95,7 @@ void sandboxTest(t, 'agent warnings through a real Asterisk', async (t) => {
       const { logger, lines } = captureLogger('debug');
       const { ctx } = await startDaemon(t, join(dir, 'callscreen.db'), {
         logger,
-        toml: [
-          '[ami]',
-          'enabled = true',
-          'secret = "callscreen-sandbox"',
-          'reconnect_min_ms = 100',
-          'reconnect_max_ms = 1000',
-          'keepalive_ms = 2000',
-          '[fastagi]',
-          'enabled = false',
-          'default_org = "demo"',
-        ].join('\n'),
+        toml: [SANDBOX_AMI_TOML, '[fastagi]', 'enabled = false', 'default_org = "demo"'].join('\n'),
       });
       await ctx.orgs.add('demo', 'Demo', 'US', cliActor);
       await ctx.orgs.addDids('demo', sandbox.SANDBOX.dids, cliActor);

@@ -11,6 +11,7 @@
 import t from 'tap';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
 import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
+import { SANDBOX_MIRROR_TOML } from '../support/asterisk-mirror-daemon.js';
 import { captureLogger, cliActor, until, wallClock } from '../support/harness.js';
 import { must } from '../support/must.js';
 import * as sandbox from '../support/pbx-sandbox.js';
@@ -55,15 +56,7 @@ void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asteri
     sandboxFirst: true,
     defaultOrg: false,
     logger,
-    toml: [
-      '[ami]',
-      'enabled = true',
-      'secret = "callscreen-sandbox"',
-      'reconnect_min_ms = 100',
-      'reconnect_max_ms = 1000',
-      'keepalive_ms = 2000',
-      'astdb_mirror = true',
-    ].join('\n'),
+    toml: SANDBOX_MIRROR_TOML,
   });
 
   const mirrorState = (): unknown =>

@@ -10,16 +10,18 @@ import { startAsteriskDaemon, type AsteriskDaemon, type SuiteServices } from './
 import { captureLogger, until } from './harness.js';
 import { must } from './must.js';
 
-/** The daemon configuration that turns the mirror on against the sandbox (its AMI user's secret). */
-export const SANDBOX_MIRROR_TOML = [
+/** `[ami]` against the sandbox (its AMI user's secret): reconnecting within 0.1–1 s, pinging every 2 s. */
+export const SANDBOX_AMI_TOML = [
   '[ami]',
   'enabled = true',
   'secret = "callscreen-sandbox"',
   'reconnect_min_ms = 100',
   'reconnect_max_ms = 1000',
   'keepalive_ms = 2000',
-  'astdb_mirror = true',
 ].join('\n');
+
+/** The daemon configuration that turns the mirror on against the sandbox. */
+export const SANDBOX_MIRROR_TOML = [SANDBOX_AMI_TOML, 'astdb_mirror = true'].join('\n');
 
 /** The mirror component's health detail (astdb-mirror.ts) that the suites read. */
 export interface MirrorDetail {
