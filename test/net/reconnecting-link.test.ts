@@ -290,6 +290,21 @@ t.test('writes made in one tick leave together, in order; later ticks and a good
   );
 });
 
+/** Starts `link`, walks it to connected as a client would, and returns the server's side of its socket. */
+async function connectedPeer(link: ReconnectingLink, sockets: net.Socket[]): Promise<net.Socket> {
+  link.start();
+  await waitState(link, 'connecting');
+  link.advance('authenticating');
+  link.established();
+  while (sockets.length === 0) await new Promise((r) => setImmediate(r));
+  return sockets[0]!;
+}
+
+/** Resolves once `data` holds `n` chunks (loopback I/O only: each turn of the loop may read one). */
+async function chunks(data: Buffer[], n: number): Promise<void> {
+  while (data.length < n) await new Promise((r) => setImmediate(r));
+}
+
 /** Resolves once `socket.write(text)` has handed the bytes to the kernel: on loopback they are then in the peer's receive queue. */
 const sent = (socket: net.Socket, text: string): Promise<void> =>
   new Promise((resolve, reject) => socket.write(text, (err) => (err ? reject(err) : resolve())));
@@ -301,15 +316,8 @@ t.test(
     let awaited = false;
     const { port, sockets } = await server(t);
     const { link, timers } = rig(port, { data, awaiting: () => awaited }, 20);
-    link.start();
-    await waitState(link, 'connecting');
-    link.advance('authenticating');
-    link.established();
-    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
-    const peer = sockets[0]!;
-    const readCount = async (n: number): Promise<void> => {
-      while (data.length < n) await new Promise((r) => setImmediate(r));
-    };
+    const peer = await connectedPeer(link, sockets);
+    const readCount = (n: number): Promise<void> => chunks(data, n);
 
     await sent(peer, 'event 1\r\n');
     await readCount(1);
@@ -353,17 +361,12 @@ t.test('readHoldMs 0 (the default) and links whose client says nothing of replie
     const data: Buffer[] = [];
     const { port, sockets } = await server(t);
     const { link, timers } = rig(port, { data, ...(awaiting !== undefined ? { awaiting } : {}) }, holdMs);
-    link.start();
-    await waitState(link, 'connecting');
-    link.advance('authenticating');
-    link.established();
-    while (sockets.length === 0) await new Promise((r) => setImmediate(r));
-    const peer = sockets[0]!;
+    const peer = await connectedPeer(link, sockets);
     await sent(peer, 'a\r\n');
-    while (data.length < 1) await new Promise((r) => setImmediate(r));
+    await chunks(data, 1);
     t.same(timers.armed(), [], `${name}: no hold after a read`);
     await sent(peer, 'b\r\n');
-    while (data.length < 2) await new Promise((r) => setImmediate(r));
+    await chunks(data, 2);
     t.equal(data[1]?.toString(), 'b\r\n', `${name}: the next chunk read without any timer`);
     await link.stop('');
   }
