@@ -433,8 +433,21 @@ if (sandboxUnavailable !== null) {
         for (let b = 0; b < CASES.length; b += BATCH) {
           const batch = CASES.slice(b, b + BATCH);
           const results = await Promise.all(batch.map((c, k) => place(c, b + k, sandbox.SANDBOX.dids[k]!)));
-          await ctx.recorder.flush();
-          const fresh = (await ctx.recorder.recent(orgId, 100)).filter((r) => r.id > lastId);
+          // A call the mirror answered is recorded from its UserEvent, which the daemon reads up to
+          // [ami] event_batch_ms (20 ms) later, maybe after SIPp is done: wait (at most 10 s) until
+          // every call that should have reached the daemon has a record; a call that should not is
+          // checked after that wait.
+          const expected = batch.filter((c) => !('asterisk' in c.expect)).length;
+          let fresh: ScreenedRow[] = [];
+          await until(
+            async () => {
+              await ctx.recorder.flush();
+              fresh = (await ctx.recorder.recent(orgId, 100)).filter((r) => r.id > lastId);
+              return fresh.length >= expected;
+            },
+            10_000,
+            20,
+          );
           lastId = Math.max(lastId, ...fresh.map((r) => r.id));
           batch.forEach((c, k) => {
             const mine = fresh.filter((r) => r.to_raw === sandbox.SANDBOX.dids[k]);
