@@ -133,9 +133,8 @@ export class ReconnectingLink {
   private lastErrorText: string | null = null;
   private retryTimer: unknown = null;
   private handshakeTimer: unknown = null;
-  /** Set while reading is held (`readHoldMs`): resumes the held socket when it fires. */
+  /** Set while reading of the current socket is held (`readHoldMs`): resumes it when it fires. */
   private holdTimer: unknown = null;
-  private heldSocket: net.Socket | null = null;
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly listeners = new Set<(s: LinkState) => void>();
   private readonly timers: Scheduler;
@@ -209,7 +208,7 @@ export class ReconnectingLink {
   write(text: string): boolean {
     const socket = this.socket;
     if (socket === null) return false;
-    if (this.heldSocket === socket) this.release();
+    if (this.holdTimer !== null) this.release();
     if (this.outSocket !== socket) {
       this.flush();
       this.outSocket = socket;
@@ -221,22 +220,23 @@ export class ReconnectingLink {
     return true;
   }
 
-  /** Resumes reading a held socket now (a write expects a reply; a teardown clears the timer). */
+  /**
+   * Resumes reading the current socket now if it is held (a write expects a reply; a teardown,
+   * before it drops the socket). Only the current socket is ever held: a teardown releases it first.
+   */
   private release(): void {
-    if (this.holdTimer !== null) this.timers.clearTimeout(this.holdTimer);
+    if (this.holdTimer === null) return;
+    this.timers.clearTimeout(this.holdTimer);
     this.holdTimer = null;
-    const socket = this.heldSocket;
-    this.heldSocket = null;
+    const socket = this.socket;
     if (socket !== null && !socket.destroyed) socket.resume();
   }
 
   /** After a read: false (stop reading) when the link holds reads and the client awaits no reply. */
-  private afterRead(socket: net.Socket): boolean {
+  private afterRead(): boolean {
     const holdMs = this.options.readHoldMs ?? 0;
     if (holdMs <= 0 || this.current !== 'connected' || this.hooks.awaiting?.() !== false) return true;
-    this.heldSocket = socket;
     this.holdTimer = this.timers.setTimeout(() => {
-      this.holdTimer = null;
       this.release();
     }, holdMs);
     return false;
@@ -339,10 +339,10 @@ export class ReconnectingLink {
       port: this.options.port,
       onread: {
         buffer: this.readBuffer,
-        callback: (bytes: number, buf: Uint8Array): boolean => {
+        callback: (bytes: number): boolean => {
           if (gen !== this.gen || this.socket !== socket) return true;
-          onData(Buffer.from(buf.buffer, buf.byteOffset, bytes));
-          return gen === this.gen && this.socket === socket ? this.afterRead(socket) : true;
+          onData(this.readBuffer.subarray(0, bytes));
+          return gen === this.gen && this.socket === socket ? this.afterRead() : true;
         },
       },
     });
@@ -367,9 +367,9 @@ export class ReconnectingLink {
 
   private teardown(reason: string): void {
     this.gen++;
-    this.socket = null;
     // A held socket reads again: stop() waits for the peer's close, which must be read to be seen.
     this.release();
+    this.socket = null;
     this.handshakeDone();
     this.hooks.detach(reason);
   }
