@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { systemClock, systemScheduler, type Clock, type Scheduler } from '../core/clock.js';
+import { CoalescedTask } from '../core/coalesced-task.js';
 import type { Database, PreparedStatement } from './database.js';
 import type { ScreeningIndex } from './screening-index.js';
 
@@ -49,7 +50,7 @@ export class ChangeFeed {
   private lastSeq = 0;
   private dataVersion = -1;
   private handle: unknown = null;
-  private running: Promise<void> | null = null;
+  private readonly polls = new CoalescedTask(() => this.pollOnce());
   private status = { lastPollAt: 0, lastAppliedAt: 0, applied: 0, errors: 0, lastError: null as string | null };
   private readonly pollMs: number;
   private readonly bulkThreshold: number;
@@ -85,7 +86,7 @@ export class ChangeFeed {
   async stop(): Promise<void> {
     if (this.handle !== null) this.timers.clearInterval(this.handle);
     this.handle = null;
-    await this.running;
+    await this.polls.settled();
   }
 
   getStatus(): ChangeFeedStatus {
@@ -108,12 +109,12 @@ export class ChangeFeed {
     }
   }
 
-  /** One poll; overlapping calls share the one in progress. Resolves when applied. */
+  /**
+   * Resolves once everything committed before the call is in the index. A poll in progress may have
+   * read `data_version` before the caller's commit, so the caller gets the next one (CoalescedTask).
+   */
   poll(): Promise<void> {
-    this.running ??= this.pollOnce().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.polls.run();
   }
 
   private async pollOnce(): Promise<void> {

@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import type { Database } from './database.js';
 import type { PgStore } from './pg-store.js';
+import { CoalescedTask } from '../core/coalesced-task.js';
 
 /**
  * Hits are stamped with the call's time but reach the file up to a recorder flush later (500 ms by
@@ -44,7 +45,7 @@ export interface ShipperStatus {
 
 export class RecordShipper {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly shipRuns = new CoalescedTask(() => this.shipOnce());
   private st = {
     shippedRecords: 0,
     shippedHits: 0,
@@ -75,15 +76,16 @@ export class RecordShipper {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running?.catch(() => undefined);
+    await this.shipRuns.settled();
   }
 
-  /** Ships everything pending; concurrent calls share one run. Throws CS_ERR_UNAVAILABLE when PostgreSQL is away. */
+  /**
+   * Ships everything pending at the call: a run in progress may have read its mark before, so a
+   * caller during it gets the next run, shared (CoalescedTask). Throws CS_ERR_UNAVAILABLE when
+   * PostgreSQL is away.
+   */
   ship(): Promise<void> {
-    this.running ??= this.shipOnce().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.shipRuns.run();
   }
 
   private async shipOnce(): Promise<void> {

@@ -4,8 +4,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
 import { systemScheduler } from '../../daemon/core/clock.js';
+import { ChangeFeed } from '../../daemon/store/change-feed.js';
 import type { Database } from '../../daemon/store/database.js';
-import { captureLogger, cliActor, services, startDaemon, tempDir } from '../support/harness.js';
+import { captureLogger, cliActor, services, silentLogger, startDaemon, tempDir } from '../support/harness.js';
 
 const base = { org: 'demo', channel: 'call', direction: 'inbound', to: '+12125550100' } as const;
 const require = createRequire(import.meta.url);
@@ -176,4 +177,53 @@ t.test('a fetch racing a change is not cached stale', async (t) => {
     'the cache holds the newer entry, not the stale fetch',
   );
   t.equal((await ctx.screener.screen({ ...base, from: '+15551234567' })).action, 'voicemail');
+});
+
+t.test('a poll asked for after a commit sees it, even while an earlier poll is still running', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
+  // A feed of its own over the daemon's reader, whose `PRAGMA data_version` answers can be held back:
+  // the first poll reads the version, then waits while the test commits and asks for a second poll.
+  const reader = ctx.reader as Database & { prepare: Database['prepare'] };
+  const realPrepare = reader.prepare.bind(reader);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let reads = 0;
+  let onFirstRead!: () => void;
+  const firstRead = new Promise<void>((r) => (onFirstRead = r));
+  reader.prepare = async (sql: string) => {
+    const stmt = await realPrepare(sql);
+    if (sql !== 'PRAGMA data_version') return stmt;
+    return {
+      all: async <T>(params: Parameters<typeof stmt.all>[0]): Promise<T[]> => {
+        const rows = await stmt.all<T>(params);
+        // Read 1 is init(); read 2 is the poll the test holds.
+        if (++reads === 2) {
+          onFirstRead();
+          await gate;
+        }
+        return rows;
+      },
+    };
+  };
+  const feed = new ChangeFeed(ctx.reader, ctx.index, silentLogger());
+  await feed.init();
+  const early = feed.poll();
+  await firstRead;
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15559876543' }, { mode: 'voicemail' }, cliActor);
+  const asked = feed.poll();
+  const again = feed.poll();
+  t.not(asked, early, 'the poll asked for after the commit is not the one already running');
+  t.equal(again, asked, 'callers while one poll runs share the one next poll');
+  release();
+  await early;
+  await asked;
+  t.match(
+    ctx.screener.screenSync({ ...base, from: '+15559876543' }),
+    { action: 'voicemail' },
+    'the commit made before asking is in memory when the poll resolves',
+  );
+  t.equal(reads, 3, 'one more data_version read: the queued poll ran once');
+  await feed.stop();
 });

@@ -20,6 +20,7 @@ import type { Scheduler } from '../../core/clock.js';
 import type { AmiActions, AmiEventSource } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { AstdbReader } from './astdb-reader.js';
+import { CoalescedTask } from '../../core/coalesced-task.js';
 
 export const STATS_FAMILY = 'callscreen_stats';
 /** How often the counters are read while AMI is up (ms): 30 s, well inside a 5-minute alert window. */
@@ -52,7 +53,7 @@ export class DialplanFailCounter {
   private offState: (() => void) | null = null;
   private offEvent: (() => void) | null = null;
   private timer: unknown = null;
-  private running: Promise<void> | null = null;
+  private readonly readRuns = new CoalescedTask(() => this.readAll());
   /** DBGet and its DBGetResponse event, shared with the AstDB mirror's marker read. */
   private readonly reader: AstdbReader;
 
@@ -76,7 +77,7 @@ export class DialplanFailCounter {
     this.offState = this.offEvent = null;
     if (this.timer !== null) this.deps.timers.clearTimeout(this.timer);
     this.timer = null;
-    await this.running;
+    await this.readRuns.settled();
   }
 
   health(): ComponentHealth {
@@ -89,12 +90,9 @@ export class DialplanFailCounter {
     };
   }
 
-  /** Reads both counters once (one read at a time); resolves when done. */
+  /** Reads both counters (one read at a time); resolves with a read that began after the call. */
   read(): Promise<void> {
-    this.running ??= this.readAll().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.readRuns.run();
   }
 
   private arm(): void {
