@@ -4,10 +4,12 @@
  *
  * Bounded: at most `maxQueue` records wait (default 50,000); beyond that the oldest are dropped and
  * counted — hit counts are merged per entry and never dropped. A failed flush (database locked, disk
- * full) keeps what it could not write and retries on the next tick; verdicts are unaffected.
+ * full) keeps what it could not write and is retried by the timer after a back-off; verdicts are
+ * unaffected.
  */
 import type { Logger } from 'pino';
 import type { Clock, Scheduler } from '../core/clock.js';
+import { CoalescedTask } from '../core/coalesced-task.js';
 import type { Channel, Direction } from '../core/screen-request.js';
 import type { VerdictAction } from '../core/verdict.js';
 import type { Database } from '../store/database.js';
@@ -81,6 +83,16 @@ export interface ScreenRecorderOptions {
  */
 const ROWS_PER_STATEMENT = 1000;
 
+/**
+ * Longest wait (ms) between the timer's flush attempts while they keep failing. After the k-th failure
+ * in a row the timer waits `flushMs × 2^k`, at most this. A locked database makes every attempt hold
+ * the daemon's write connection for `busy_timeout_ms` (default 5 s); retried every tick, that would
+ * leave a panel or API write on the same connection nothing but the gaps between attempts, and it
+ * could wait out the whole lock instead of failing with CS_ERR_DB_BUSY after its own busy timeout.
+ * At 500 calls/s, 10 s is 5,000 records waiting in memory, well inside `maxQueue`.
+ */
+const RETRY_MAX_MS = 10_000;
+
 /** The columns of a record, in INSERT_RECORDS' order. */
 const recordValues = (r: ScreenRecord): unknown[] => [
   r.at,
@@ -136,10 +148,13 @@ export class ScreenRecorder {
   private records: ScreenRecord[] = [];
   private hits = new Map<number, { count: number; last: number }>();
   private handle: unknown = null;
-  private flushing: Promise<void> | null = null;
+  private readonly flushRuns = new CoalescedTask(() => this.flushOnce());
   private dropped = 0;
   private flushes = 0;
   private failures = 0;
+  /** Failed flushes in a row, and the time (epoch ms) before which the timer does not try again. */
+  private failedInRow = 0;
+  private retryAt = 0;
   private readonly flushMs: number;
   private readonly maxQueue: number;
   private readonly keepRecords: number;
@@ -174,7 +189,9 @@ export class ScreenRecorder {
 
   start(): void {
     if (this.handle !== null || !this.timers) return;
-    this.handle = this.timers.setInterval(() => void this.flush(), this.flushMs);
+    this.handle = this.timers.setInterval(() => {
+      if (this.clock.now() >= this.retryAt) void this.flush();
+    }, this.flushMs);
   }
 
   async stop(): Promise<void> {
@@ -193,11 +210,13 @@ export class ScreenRecorder {
     };
   }
 
+  /**
+   * Writes everything queued before the call. A flush in progress took the queue as it was when it
+   * began, so a caller during it gets the next flush (CoalescedTask); `stop()` relies on this to
+   * leave nothing queued behind.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+    return this.flushRuns.run();
   }
 
   private async flushOnce(): Promise<void> {
@@ -226,9 +245,13 @@ export class ScreenRecorder {
           await this.db.run(INSERT_RECORDS, [recordsJson(chunk)]);
         }
       });
+      this.failedInRow = 0;
+      this.retryAt = 0;
       if (++this.flushes % 200 === 0) await this.prune();
     } catch (err) {
       this.failures++;
+      this.failedInRow++;
+      this.retryAt = this.clock.now() + Math.min(this.flushMs * 2 ** this.failedInRow, RETRY_MAX_MS);
       // Put back what was not written: hits merged, records in front, still bounded.
       for (const [id, h] of hits) {
         const cur = this.hits.get(id);
@@ -244,7 +267,10 @@ export class ScreenRecorder {
         this.dropped += over;
       }
       this.records = merged;
-      this.logger.warn({ err, queued: this.records.length }, 'could not write call records; will retry');
+      this.logger.warn(
+        { err, queued: this.records.length, retryInMs: this.retryAt - this.clock.now() },
+        'could not write call records; will retry',
+      );
     }
   }
 

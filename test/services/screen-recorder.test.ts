@@ -2,7 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ScreenRecorder, type ScreenRecord } from '../../daemon/services/screen-recorder.js';
+import { CallscreenError } from '../../daemon/core/errors.js';
+import type { Database } from '../../daemon/store/database.js';
 import { cliActor, services, silentLogger, tempDir } from '../support/harness.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 type HitRow = { id: number; value: string; hit_count: number; last_hit_at: number | null };
 
@@ -220,3 +223,91 @@ t.test('a lone surrogate (from a JSON body) is stored as U+FFFD, as a bound valu
     'no invalid UTF-8 (an encoded surrogate) in the table',
   );
 });
+
+t.test('a flush asked for while one is writing writes what was queued after that one began', async (t) => {
+  const s = await services(t);
+  await s.orgs.add('acme', 'Acme', 'US', cliActor);
+  const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
+  const record = (callId: string): ScreenRecord => ({
+    at: 2000,
+    orgId: 1,
+    channel: 'call',
+    direction: 'inbound',
+    fromRaw: '+12025550100',
+    toRaw: '+15550100',
+    number: '+12025550100',
+    action: 'allow',
+    ruleKind: null,
+    ruleId: null,
+    reason: 'not listed',
+    adapter: 'test',
+    callId,
+    failMode: null,
+    latencyUs: 12,
+  });
+  rec.record(record('before'));
+  const first = rec.flush(); // has taken the queue: ['before']
+  rec.record(record('during'));
+  const asked = rec.flush();
+  t.not(asked, first, 'not the flush already writing');
+  await asked;
+  t.same(
+    (await s.db.all<{ call_id: string }>('SELECT call_id FROM screened ORDER BY id')).map((r) => r.call_id),
+    ['before', 'during'],
+    'both written when the later flush resolves',
+  );
+  rec.record(record('at stop'));
+  const timerFlush = rec.flush(); // as the flush timer would, just before the daemon stops
+  rec.record(record('last'));
+  await rec.stop();
+  await timerFlush;
+  t.same(
+    (await s.db.all<{ call_id: string }>('SELECT call_id FROM screened ORDER BY id')).map((r) => r.call_id),
+    ['before', 'during', 'at stop', 'last'],
+    'stop() during a flush leaves nothing queued behind',
+  );
+  t.equal(rec.stats().queued, 0);
+});
+
+t.test(
+  'while flushes fail, the timer backs off (flushMs doubled per failure, at most 10 s), then resumes',
+  async (t) => {
+    // A database whose transactions fail at once while `locked` (as BEGIN IMMEDIATE does after its busy
+    // timeout): the attempts the timer makes, and when, are all this test looks at.
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const attempts: number[] = []; // ms since t0
+    let locked = true;
+    const db = {
+      transaction: async (fn: () => Promise<unknown>) => {
+        attempts.push(clock.now() - t0);
+        if (locked) throw new CallscreenError('CS_ERR_DB_BUSY', 'database is locked by another process; try again');
+        return fn();
+      },
+      run: () => Promise.resolve({ changes: 1, lastID: 0 }),
+    } as unknown as Database;
+    const rec = new ScreenRecorder(db, clock, silentLogger(), { flushMs: 500 }, clock);
+    rec.recordHit(1, 1000);
+    rec.start();
+    const settle = () => new Promise((r) => setImmediate(r));
+    for (let ms = 500; ms <= 50_000; ms += 500) {
+      if (ms === 36_000) locked = false;
+      if (ms === 46_000) rec.recordHit(1, ms); // after the success: something new, written on the next tick
+      clock.advance(500);
+      await settle();
+    }
+    t.same(
+      attempts,
+      [500, 1500, 3500, 7500, 15_500, 25_500, 35_500, 45_500, 46_000],
+      'waits of 1, 2, 4, 8 s, then 10 s each; the first success resets it to every tick',
+    );
+    t.equal(rec.stats().failures, 7);
+    t.equal(rec.stats().pendingHits, 0, 'everything written once the lock was gone');
+    await rec.flush();
+    t.equal(attempts.length, 9, 'an explicit flush with nothing queued writes nothing');
+    rec.recordHit(1, 50_001);
+    locked = true;
+    await rec.flush();
+    t.equal(attempts.length, 10, 'an explicit flush (stop, a test) is never held back by the back-off');
+  },
+);
