@@ -50,7 +50,8 @@ import { ChangeLog } from './store/change-log.js';
 import { packageVersion } from './cli/version.js';
 import { volatileNumbers } from './store/volatile-numbers.js';
 import { ScreeningIndex } from './store/screening-index.js';
-import { openReader, openStore } from './store/store.js';
+import { openReader, openRecordsWriter, openStore } from './store/store.js';
+import type { Database } from './store/database.js';
 import { SharedStore } from './store/shared-store.js';
 import { buildAmiLinks } from './pbx/asterisk/ami-links.js';
 import type { ResyncSource } from './pbx/asterisk/astdb-generation.js';
@@ -269,6 +270,8 @@ export class Daemon {
   private current: Config;
   private feedTimers: AdjustableTimers | null = null;
   private recorderTimers: AdjustableTimers | null = null;
+  /** The recorder's own connection (store.ts, openRecordsWriter); closed after its last flush. */
+  private recordsDb: Database | null = null;
   private reloading: Promise<unknown> = Promise.resolve();
   private lock: DaemonLock | null = null;
   private readiness: ReadinessMonitor | null = null;
@@ -343,8 +346,11 @@ export class Daemon {
     );
     await feed.init();
     await index.loadAll();
+    const recordsDb = await openRecordsWriter(services.db.path, this.config.store.busy_timeout_ms);
+    cleanups.push(() => recordsDb.close());
+    this.recordsDb = recordsDb;
     const recorder = new ScreenRecorder(
-      services.db,
+      recordsDb,
       services.clock,
       this.logger.child({ component: 'recorder' }),
       {
@@ -533,6 +539,8 @@ export class Daemon {
     await step('shared store', async () => ctx.shared?.stop());
     await step('change feed', () => ctx.feed.stop());
     await step('call recorder', () => ctx.recorder.stop());
+    await step('records connection', async () => this.recordsDb?.close());
+    this.recordsDb = null;
     await step('flood holds', async () => this.floodIdle?.());
     this.floodIdle = null;
     await step('reader connection', () => ctx.reader.close());

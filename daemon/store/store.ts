@@ -43,3 +43,14 @@ export async function openStore(path: string, options: OpenStoreOptions = {}): P
 export function openReader(path: string, busyTimeoutMs = 5000): Promise<Database> {
   return Database.open(path, { busyTimeoutMs, create: false });
 }
+
+/**
+ * The call recorder's own connection for its write-behind flushes. While another process holds the
+ * write lock, a flush's BEGIN IMMEDIATE waits up to `busyTimeoutMs` inside SQLite, holding its
+ * connection's mutex all that time. On the services' connection every panel, API or CLI statement
+ * would wait behind it, flush after flush, and a write could wait out the whole lock instead of
+ * failing with CS_ERR_DB_BUSY after its own busy timeout. On its own connection a flush waits alone.
+ */
+export function openRecordsWriter(path: string, busyTimeoutMs = 5000): Promise<Database> {
+  return Database.open(path, { busyTimeoutMs, create: false });
+}

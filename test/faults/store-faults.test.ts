@@ -65,12 +65,20 @@ t.test(
 
     const lock = await holdWriteLock(dbPath, holdMs);
     const t0 = performance.now();
+    // Whether the lock holder has exited when a write settles: order, not elapsed time, decides.
+    const holder = { exited: false };
+    void lock.done.then(() => (holder.exited = true));
     // A write from the daemon (busy 1 s) and one from a patient writer, both during the lock.
     const fast = ctx.blocklist
       .block('demo', { kind: 'exact', number: '+15557770002' }, { mode: 'reject', reason: 'during lock' }, cliActor)
       .then(
-        () => ({ ok: true, ms: performance.now() - t0, err: '' }),
-        (e: unknown) => ({ ok: false, ms: performance.now() - t0, err: `${errCode(e)}: ${(e as Error).message}` }),
+        () => ({ ok: true, ms: performance.now() - t0, err: '', lockHeld: !holder.exited }),
+        (e: unknown) => ({
+          ok: false,
+          ms: performance.now() - t0,
+          err: `${errCode(e)}: ${(e as Error).message}`,
+          lockHeld: !holder.exited,
+        }),
       );
     const slow = patient.blocklist
       .block(
@@ -103,14 +111,15 @@ t.test(
     t.comment(
       `lock held ${holdMs} ms by another process; ${verdicts} verdicts meanwhile, ${wrong} wrong, slowest ${maxUs.toFixed(0)} µs`,
     );
+    // screenSync answers from memory by construction (it cannot wait on the lock); the slowest one is
+    // a figure for the reader, not a pass mark: this machine's speed decides nothing here.
     t.equal(wrong, 0, 'every verdict right while the database is locked');
-    t.ok(maxUs < 50_000, `verdicts stayed fast (max ${maxUs.toFixed(0)} µs)`);
     t.comment(
       `daemon write (busy_timeout_ms 1000): ${f.ok ? 'succeeded' : `failed after ${f.ms.toFixed(0)} ms with ${f.err}`}`,
     );
     t.notOk(f.ok, 'the daemon write could not wait for the whole lock');
     t.match(f.err, /^CS_ERR_DB_BUSY: database is locked by another process; try again/, 'clear error: CS_ERR_DB_BUSY');
-    t.ok(f.ms < holdMs, 'it failed within its busy timeout, not at the end of the lock');
+    t.ok(f.lockHeld, 'it failed while the other process still held the lock, not when the lock ended');
     t.equal(await lock.done, 0, 'lock holder released');
     const s = await slow;
     t.comment(
@@ -140,6 +149,44 @@ t.test(
       t.equal((await ctx.screener.screen(call(n))).action, 'reject', `${n} blocked after the lock`);
   },
 );
+
+t.test('a call-record flush waiting on another process’s lock holds up no panel or API statement', async (t) => {
+  // The recorder writes on its own connection (store.ts, openRecordsWriter): its BEGIN IMMEDIATE may
+  // wait out busy_timeout_ms inside SQLite, and on the services' connection every statement would
+  // wait behind it. Order decides here, not time: the read must finish while the flush still waits.
+  const holdMs = 8_000;
+  const dbPath = join(tempDir(t), 'callscreen.db');
+  await seed(dbPath);
+  const ctx = await daemonOn(t, dbPath, 5_000);
+  const orgId = ctx.index.org('demo')?.org.id ?? null;
+  const lock = await holdWriteLock(dbPath, holdMs);
+  const req = call('+15551230000');
+  ctx.screener.recordVerdict(req, orgId, ctx.screener.screenSync(req), 'faults', 1);
+  const order: string[] = [];
+  const flushed = ctx.recorder.flush().then(() => order.push('flush settled'));
+  // Let the flush's BEGIN IMMEDIATE reach SQLite first. If it had not yet, the reads would go first
+  // whichever connection it uses: this wait can only weaken the check, never fail a correct daemon.
+  await new Promise((r) => setTimeout(r, 200));
+  const read = ctx.db
+    .get<{ n: number }>('SELECT count(*) AS n FROM entries')
+    .then((row) => order.push(`read ${String(row?.n)} entries`));
+  const listed = ctx.orgs.list().then((orgs) => order.push(`listed ${orgs.length} org`));
+  await Promise.all([read, listed]);
+  order.push('reads done');
+  await flushed;
+  await lock.done;
+  t.same(
+    order.slice(0, 3).sort(),
+    ['listed 1 org', 'read 1 entries', 'reads done'],
+    `the reads finished while the flush still waited on the lock (${order.join(' → ')})`,
+  );
+  await ctx.recorder.flush();
+  t.equal(
+    (await ctx.db.get<{ n: number }>("SELECT count(*) AS n FROM screened WHERE adapter = 'faults'"))?.n,
+    1,
+    'the record was written once the lock was gone',
+  );
+});
 
 function bigCsv(path: string, rows: number): void {
   const npas = [212, 213, 312, 415, 617, 646, 718, 917];
