@@ -9,6 +9,26 @@ import { ManualClock } from '../support/manual-clock.js';
 
 type HitRow = { id: number; value: string; hit_count: number; last_hit_at: number | null };
 
+/** A call record from +12025550100 to +15550100: `callId` and whatever `over` changes. */
+const aRecord = (callId: string, over: Partial<ScreenRecord> = {}): ScreenRecord => ({
+  at: 2000,
+  orgId: 1,
+  channel: 'call',
+  direction: 'inbound',
+  fromRaw: '+12025550100',
+  toRaw: '+15550100',
+  number: '+12025550100',
+  action: 'allow',
+  ruleKind: null,
+  ruleId: null,
+  reason: 'not listed',
+  adapter: 'test',
+  callId,
+  failMode: null,
+  latencyUs: 12,
+  ...over,
+});
+
 t.test(
   'hit counts: many distinct entries in one flush, merged across flushes, last hit kept as the latest',
   async (t) => {
@@ -66,23 +86,7 @@ t.test('records and hits survive a failed flush and are written by the next one'
   const id = (await s.db.get<{ id: number }>('SELECT id FROM entries'))!.id;
   const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
   rec.recordHit(id, 2000);
-  rec.record({
-    at: 2000,
-    orgId: 1,
-    channel: 'call',
-    direction: 'inbound',
-    fromRaw: '+12025550100',
-    toRaw: '+15550100',
-    number: '+12025550100',
-    action: 'reject',
-    ruleKind: 'exact',
-    ruleId: String(id),
-    reason: 'blocked',
-    adapter: 'test',
-    callId: 'c1',
-    failMode: null,
-    latencyUs: 12,
-  });
+  rec.record(aRecord('c1', { action: 'reject', ruleKind: 'exact', ruleId: String(id), reason: 'blocked' }));
   // Break the write: the screened table is gone for a moment.
   await s.db.exec('ALTER TABLE screened RENAME TO screened_away');
   await rec.flush();
@@ -228,26 +232,9 @@ t.test('a flush asked for while one is writing writes what was queued after that
   const s = await services(t);
   await s.orgs.add('acme', 'Acme', 'US', cliActor);
   const rec = new ScreenRecorder(s.db, s.clock, silentLogger());
-  const record = (callId: string): ScreenRecord => ({
-    at: 2000,
-    orgId: 1,
-    channel: 'call',
-    direction: 'inbound',
-    fromRaw: '+12025550100',
-    toRaw: '+15550100',
-    number: '+12025550100',
-    action: 'allow',
-    ruleKind: null,
-    ruleId: null,
-    reason: 'not listed',
-    adapter: 'test',
-    callId,
-    failMode: null,
-    latencyUs: 12,
-  });
-  rec.record(record('before'));
+  rec.record(aRecord('before'));
   const first = rec.flush(); // has taken the queue: ['before']
-  rec.record(record('during'));
+  rec.record(aRecord('during'));
   const asked = rec.flush();
   t.not(asked, first, 'not the flush already writing');
   await asked;
@@ -256,9 +243,9 @@ t.test('a flush asked for while one is writing writes what was queued after that
     ['before', 'during'],
     'both written when the later flush resolves',
   );
-  rec.record(record('at stop'));
+  rec.record(aRecord('at stop'));
   const timerFlush = rec.flush(); // as the flush timer would, just before the daemon stops
-  rec.record(record('last'));
+  rec.record(aRecord('last'));
   await rec.stop();
   await timerFlush;
   t.same(
