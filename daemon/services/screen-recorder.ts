@@ -85,11 +85,11 @@ const ROWS_PER_STATEMENT = 1000;
 
 /**
  * Longest wait (ms) between the timer's flush attempts while they keep failing. After the k-th failure
- * in a row the timer waits `flushMs × 2^k`, at most this. A locked database makes every attempt hold
- * the daemon's write connection for `busy_timeout_ms` (default 5 s); retried every tick, that would
- * leave a panel or API write on the same connection nothing but the gaps between attempts, and it
- * could wait out the whole lock instead of failing with CS_ERR_DB_BUSY after its own busy timeout.
- * At 500 calls/s, 10 s is 5,000 records waiting in memory, well inside `maxQueue`.
+ * in a row the timer waits `flushMs × 2^k`, at most this. Behind another process's lock every attempt
+ * waits `busy_timeout_ms` (default 5 s) and fails; retried every tick, flushes would run back to back
+ * for the whole lock, each a writer more for the lock holder's and the panel's writes to race when it
+ * ends, and a warning each. At 500 calls/s, 10 s is 5,000 records waiting in memory, well inside
+ * `maxQueue`.
  */
 const RETRY_MAX_MS = 10_000;
 
