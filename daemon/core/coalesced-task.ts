@@ -7,8 +7,8 @@
  * has settled. Every caller meanwhile shares that next run, so at most one run waits and a busy
  * timer (a flush every 50 ms behind a write held 1 s by a lock) never piles runs up.
  *
- * Used by the change feed's poll, the recorder's flush, the record shipper and the dialplan fail
- * counter: each "resolves when done" means done with everything before the call.
+ * Used by the change feed's poll, the recorder's flush, the record shipper, the replicator's catch-up
+ * and the dialplan fail counter: each "resolves when done" means done with everything before the call.
  */
 export class CoalescedTask {
   private running: Promise<void> | null = null;

@@ -12,6 +12,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { CoalescedTask } from '../core/coalesced-task.js';
 import type { Database } from './database.js';
 import { CHANGE_CHANNEL, type PgStore } from './pg-store.js';
 import { applyImages, readTableSpecs, upsert, type TableSpec } from './row-images.js';
@@ -48,8 +49,7 @@ export interface ReplicatorOptions {
 
 export class Replicator {
   private specs: Map<string, TableSpec> | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly catchUps = new CoalescedTask(() => this.catchUpOnce());
   private timer: NodeJS.Timeout | null = null;
   private listener: pg.Client | null = null;
   private stopped = true;
@@ -114,15 +114,11 @@ export class Replicator {
   }
 
   /**
-   * The flags as they are now. Read through methods after an await: catchUp() and stop() change
-   * them meanwhile, which the compiler's narrowing (from the check before the await) cannot see.
+   * The flag as it is now. Read through a method after an await: stop() changes it meanwhile, which
+   * the compiler's narrowing (from the check before the await) cannot see.
    */
   private isStopped(): boolean {
     return this.stopped;
-  }
-
-  private askedAgain(): boolean {
-    return this.again;
   }
 
   async localState(): Promise<LocalState> {
@@ -158,7 +154,7 @@ export class Replicator {
     this.listener = null;
     this.st.listening = false;
     if (l) await l.end().catch(() => undefined);
-    await this.running?.catch(() => undefined);
+    await this.catchUps.settled();
   }
 
   private async listen(): Promise<void> {
@@ -211,25 +207,13 @@ export class Replicator {
   }
 
   /**
-   * Applies everything up to PostgreSQL's current head (resyncing when it must). Concurrent calls
-   * share the run in progress, and one more run follows when asked meanwhile. Throws the catalogue
+   * Applies everything up to PostgreSQL's current head (resyncing when it must). A call while a run is
+   * in progress gets the next run, shared with every caller meanwhile (CoalescedTask): the run in
+   * progress may have read the head before the change the caller was told of. Throws the catalogue
    * error (CS_ERR_UNAVAILABLE) when PostgreSQL cannot be reached.
    */
   catchUp(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    const run = (async () => {
-      do {
-        this.again = false;
-        await this.catchUpOnce();
-      } while (this.askedAgain() && !this.isStopped());
-    })().finally(() => {
-      this.running = null;
-    });
-    this.running = run;
-    return run;
+    return this.catchUps.run();
   }
 
   private async catchUpOnce(): Promise<void> {
