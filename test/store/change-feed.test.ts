@@ -11,6 +11,36 @@ import { captureLogger, cliActor, services, silentLogger, startDaemon, tempDir }
 const base = { org: 'demo', channel: 'call', direction: 'inbound', to: '+12125550100' } as const;
 const require = createRequire(import.meta.url);
 
+/**
+ * Wraps `reader.prepare` so that the `nth` read (1-based) through a statement whose SQL `matches`
+ * reads its rows, then waits for `release()` before answering. Statements prepared before the call
+ * are not wrapped. `held` resolves when that read has been made; `reads()` counts matching reads.
+ */
+function holdRead(reader: Database, matches: (sql: string) => boolean, nth: number) {
+  const r = reader as Database & { prepare: Database['prepare'] };
+  const realPrepare = r.prepare.bind(r);
+  let release!: () => void;
+  const gate = new Promise<void>((res) => (release = res));
+  let onHeld!: () => void;
+  const held = new Promise<void>((res) => (onHeld = res));
+  let reads = 0;
+  r.prepare = async (sql: string) => {
+    const stmt = await realPrepare(sql);
+    if (!matches(sql)) return stmt;
+    return {
+      all: async <T>(params: Parameters<typeof stmt.all>[0]): Promise<T[]> => {
+        const rows = await stmt.all<T>(params);
+        if (++reads === nth) {
+          onHeld();
+          await gate;
+        }
+        return rows;
+      },
+    };
+  };
+  return { held, release, reads: () => reads };
+}
+
 /** Runs `sql` from a separate node process with its own sqlite3 connection, as any script could. */
 function commitFromAnotherProcess(dir: string, dbPath: string, sql: string): Promise<void> {
   const script = join(dir, 'writer.cjs');
@@ -142,34 +172,13 @@ t.test('a fetch racing a change is not cached stale', async (t) => {
   await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'reject' }, cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   // Hold back the first entry fetch's answer (read before the change) until the change is applied.
-  // The index reads a number's entries through a prepared statement: wrap the one it prepares.
-  const reader = ctx.reader as Database & { prepare: Database['prepare'] };
-  const realPrepare = reader.prepare.bind(reader);
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let held = false;
-  let onHeld!: () => void;
-  const heldNow = new Promise<void>((r) => (onHeld = r));
-  reader.prepare = async (sql: string) => {
-    const stmt = await realPrepare(sql);
-    if (!/FROM entries WHERE org_id = \?1 AND value = \?2/.test(sql)) return stmt;
-    return {
-      all: async <T>(params: Parameters<typeof stmt.all>[0]): Promise<T[]> => {
-        const rows = await stmt.all<T>(params);
-        if (!held) {
-          held = true;
-          onHeld();
-          await gate;
-        }
-        return rows;
-      },
-    };
-  };
+  // The index reads a number's entries through a prepared statement: hold the one it prepares.
+  const hold = holdRead(ctx.reader, (sql) => /FROM entries WHERE org_id = \?1 AND value = \?2/.test(sql), 1);
   const racing = ctx.screener.screen({ ...base, from: '+15551234567' });
-  await heldNow;
+  await hold.held;
   await s.blocklist.block('demo', { kind: 'exact', number: '+15551234567' }, { mode: 'voicemail' }, cliActor);
   await ctx.feed.poll();
-  release();
+  hold.release();
   t.equal((await racing).action, 'reject', 'the racing call got the answer of when it asked');
   t.match(
     ctx.screener.screenSync({ ...base, from: '+15551234567' }),
@@ -184,39 +193,18 @@ t.test('a poll asked for after a commit sees it, even while an earlier poll is s
   await s.orgs.add('demo', 'Demo', 'US', cliActor);
   const { ctx } = await startDaemon(t, s.dbPath, { clock: s.clock });
   // A feed of its own over the daemon's reader, whose `PRAGMA data_version` answers can be held back:
-  // the first poll reads the version, then waits while the test commits and asks for a second poll.
-  const reader = ctx.reader as Database & { prepare: Database['prepare'] };
-  const realPrepare = reader.prepare.bind(reader);
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let reads = 0;
-  let onFirstRead!: () => void;
-  const firstRead = new Promise<void>((r) => (onFirstRead = r));
-  reader.prepare = async (sql: string) => {
-    const stmt = await realPrepare(sql);
-    if (sql !== 'PRAGMA data_version') return stmt;
-    return {
-      all: async <T>(params: Parameters<typeof stmt.all>[0]): Promise<T[]> => {
-        const rows = await stmt.all<T>(params);
-        // Read 1 is init(); read 2 is the poll the test holds.
-        if (++reads === 2) {
-          onFirstRead();
-          await gate;
-        }
-        return rows;
-      },
-    };
-  };
+  // read 1 is init(); read 2, the first poll's, waits while the test commits and asks for a second poll.
+  const hold = holdRead(ctx.reader, (sql) => sql === 'PRAGMA data_version', 2);
   const feed = new ChangeFeed(ctx.reader, ctx.index, silentLogger());
   await feed.init();
   const early = feed.poll();
-  await firstRead;
+  await hold.held;
   await s.blocklist.block('demo', { kind: 'exact', number: '+15559876543' }, { mode: 'voicemail' }, cliActor);
   const asked = feed.poll();
   const again = feed.poll();
   t.not(asked, early, 'the poll asked for after the commit is not the one already running');
   t.equal(again, asked, 'callers while one poll runs share the one next poll');
-  release();
+  hold.release();
   await early;
   await asked;
   t.match(
@@ -224,6 +212,6 @@ t.test('a poll asked for after a commit sees it, even while an earlier poll is s
     { action: 'voicemail' },
     'the commit made before asking is in memory when the poll resolves',
   );
-  t.equal(reads, 3, 'one more data_version read: the queued poll ran once');
+  t.equal(hold.reads(), 3, 'one more data_version read: the queued poll ran once');
   await feed.stop();
 });
