@@ -509,7 +509,6 @@ export class Daemon {
     return run;
   }
 
-  /** Stops components in reverse order, flushes records, closes the database. */
   /**
    * Stops every part, in reverse order of start. Every step runs even when an earlier one failed
    * (a database that will not close must not leave the daemon lock held or the health probe's file
