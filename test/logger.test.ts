@@ -11,6 +11,7 @@ import {
   REDACT_PATHS,
   type FlushableDestination,
 } from '../daemon/logger.js';
+import { SECRET_CONFIG_LINES } from './support/secret-config.js';
 
 /** A destination that counts what pino's buffered destination would be asked to do. */
 function fakeDestination(): FlushableDestination & { lines: string[]; flushes: number; failNext: boolean } {
@@ -98,15 +99,7 @@ function capture(
 function secretBearing(): Array<{ what: string; obj: Record<string, unknown> }> {
   const config = new ConfigLoader().fromText(
     [
-      '[ami]',
-      'secret = "ami-s3cret"',
-      '[esl_inbound]',
-      'password = "esl-s3cret"',
-      '[sip_edge]',
-      'secret = "edge-s3cret"',
-      '[admin]',
-      'tls_key = "/etc/callscreen/key-s3cret.pem"',
-      'tls_cert = "/etc/callscreen/cert.pem"',
+      ...SECRET_CONFIG_LINES,
       '[store]',
       'backend = "postgres"',
       'url = "postgres://cs:pg-s3cret@db.example/callscreen"',

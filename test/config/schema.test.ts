@@ -5,18 +5,9 @@ import t from 'tap';
 import { ConfigLoader, redactConfig } from '../../daemon/config/load-config.js';
 import { CONFIG_SCHEMA, SECRET_KEYS } from '../../daemon/config/schema.js';
 import { createLogger, REDACT_PATHS } from '../../daemon/logger.js';
+import { SECRET_CONFIG_LINES } from '../support/secret-config.js';
 
-const withSecrets = [
-  '[ami]',
-  'secret = "ami-s3cret"',
-  '[esl_inbound]',
-  'password = "esl-s3cret"',
-  '[sip_edge]',
-  'secret = "edge-s3cret"',
-  '[admin]',
-  'tls_cert = "/etc/callscreen/cert.pem"',
-  'tls_key = "/etc/callscreen/key-s3cret.pem"',
-].join('\n');
+const withSecrets = SECRET_CONFIG_LINES.join('\n');
 
 t.test('the secret keys are the ones the schema marks writeOnly', async (t) => {
   t.same([...SECRET_KEYS].sort(), ['admin.tls_key', 'ami.secret', 'esl_inbound.password', 'sip_edge.secret']);
