@@ -14,21 +14,20 @@
  *   BENCH_BATCH  calls per recorder flush (default 250)
  *   BENCH_REPS   repetitions, interleaved (default 3)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { createLogger } from '../daemon/logger.js';
 import { Daemon, openServices } from '../daemon/main.js';
+import { blocked, importBenchList, random } from './bench-list.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 250);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DID = '+15559200000';
-const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
-const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
 
 type Stage = 'screen' | 'record' | 'line';
 const STAGES: readonly Stage[] = ['screen', 'record', 'line'];
@@ -49,17 +48,7 @@ try {
     new ConfigLoader().fromText(text('silent'), 'bench.toml'),
     pino({ level: 'silent' }),
   );
-  const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
-  await setup.orgs.add('bench', 'Bench', 'US', actor);
-  await setup.orgs.addDids('bench', [DID], actor);
-  await setup.flood.set('bench', { enabled: false }, actor);
-  const csv = join(work, 'blocked.csv');
-  writeFileSync(
-    csv,
-    ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
-      '\n',
-  );
-  await setup.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
+  await importBenchList(setup, work, { n: N, dids: [DID], floodOff: true });
   await setup.close();
 
   const config = new ConfigLoader().fromText(text('info'), 'bench.toml');

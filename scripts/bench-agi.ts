@@ -39,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { openServices } from '../daemon/main.js';
+import { blocked, importBenchList, random } from './bench-list.js';
 import { profileTable } from './cpu-profile.js';
 import { must } from './checked.js';
 
@@ -81,8 +82,6 @@ net.createServer({ noDelay: true }, (s) => {
 `;
 const DID = '+15559200000';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
-const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
 
 /** What Asterisk 22 sends for one FastAGI call (res_agi.c setup_env), with our script and caller. */
 function environment(seq: number, caller: string): string {
@@ -230,18 +229,7 @@ async function main(): Promise<void> {
       'bench.toml',
     );
     const s = await openServices(config, pino({ level: 'silent' }));
-    const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
-    await s.orgs.add('bench', 'Bench', 'US', actor);
-    await s.orgs.addDids('bench', [DID], actor);
-    // As in bench-pbx.ts: these callers are a neighbours flood, whose holds would reject them all.
-    await s.flood.set('bench', { enabled: false }, actor);
-    const csv = join(work, 'blocked.csv');
-    writeFileSync(
-      csv,
-      ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
-        '\n',
-    );
-    await s.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
+    await importBenchList(s, work, { n: N, dids: [DID], floodOff: true });
     await s.close();
     const configPath = join(work, 'callscreen.toml');
     writeFileSync(

@@ -38,6 +38,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon, openServices } from '../daemon/main.js';
+import { importBenchList } from './bench-list.js';
 import * as sandbox from '../test/support/pbx-sandbox.js';
 import { profileTable } from './cpu-profile.js';
 import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
@@ -134,16 +135,7 @@ async function importList(work: string, dbPath: string): Promise<void> {
     new ConfigLoader().fromText(`[store]\npath = ${JSON.stringify(dbPath)}\n[log]\nlevel = "silent"\n`, 'bench.toml'),
     pino({ level: 'silent' }),
   );
-  const actor = { name: 'bench', source: 'cli', origin: 'bench' } as const;
-  await s.orgs.add('bench', 'Bench', 'US', actor);
-  await s.orgs.addDids('bench', DIDS, actor);
-  const csv = join(work, 'blocked.csv');
-  writeFileSync(
-    csv,
-    ['number,mode,name,reason', ...Array.from({ length: N }, (_, i) => `${blocked(i)},reject,,bench`)].join('\n') +
-      '\n',
-  );
-  await s.importer.importFile(csv, 'bench', { ...actor, source: 'import' });
+  await importBenchList(s, work, { n: N, dids: DIDS, number: blocked });
   await s.close();
 }
 

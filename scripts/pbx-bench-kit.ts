@@ -8,13 +8,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as sandbox from '../test/support/pbx-sandbox.js';
+import { blocked } from './bench-list.js';
 import { at } from './checked.js';
 import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
 
-/** The i-th blocked number, as in bench-core: NANP, distinct for i < 8e9. */
-export const blocked = (i: number): string => '+1' + String(2_000_000_000 + i * 7);
-/** A caller that is never blocked (≡ 3 mod 7). */
-export const random = (i: number): string => '+1' + String(2_000_000_000 + i * 7 + 3);
+/** The numbering of blocked and never-blocked callers (bench-list.ts, shared with the benches without Asterisk). */
+export { blocked, random } from './bench-list.js';
 export const rnd = (n: number): number => Math.floor(Math.random() * n);
 
 /** The median of the finite values (NaN when there are none). */
