@@ -99,16 +99,19 @@ export interface ScreeningIndexOptions {
   /** Listed numbers whose full entries (name, reason) are cached, per organisation (default 100,000). */
   readonly cacheMax?: number;
   /**
-   * Background reads of full entries in flight at once (default 8). Beyond it a listed number's
-   * verdict simply carries no name: a flood of uncached listed callers cannot queue reads without
-   * bound (they share the thread pool with everything else).
+   * Numbers waiting for or in a background read of their full entries, at most (default 64). Beyond
+   * it a listed number's verdict simply carries no name: a flood of uncached listed callers cannot
+   * queue reads without bound (they share the thread pool with everything else).
    */
   readonly maxWarming?: number;
   /**
-   * Background reads are gathered for this long (ms, default 25) and made in one statement, up to
+   * Background reads are gathered for this long (ms, default 250) and made in one statement, up to
    * maxWarming numbers: one read per uncached listed caller was a thread-pool round trip each, a
    * large share of the daemon's CPU per call with the AstDB mirror (BENCHMARKS.md, "The daemon's
-   * CPU per mirror-answered call"). 0: each number is read on its own at once.
+   * CPU per mirror-answered call"), and so was a batch every 25 ms (the earlier default; "Fewer,
+   * larger background reads"). A number called again within the window is answered from its
+   * summary again: its action and rule never wait on this, only its name and reason. 0: each number
+   * is read on its own at once.
    */
   readonly warmBatchMs?: number;
   /** Timers of the batched reads (default: unref'd system timers; tests pass their own). */
@@ -185,6 +188,17 @@ SELECT e.* FROM contact_numbers cn
   WHERE cn.number = ?2 AND c.org_id = ?1`;
 
 /**
+ * The statement size a batch of `n` numbers is read with: the next power of two, so a window of any
+ * size compiles at most log2(maxWarming) + 1 statements (each is kept, and one per `n` up to 64
+ * would be 64 compiled plans of up to 128 parameters).
+ */
+export function batchSize(n: number): number {
+  let k = 1;
+  while (k < n) k *= 2;
+  return k;
+}
+
+/**
  * NUMBER_ENTRIES_SQL for `k` numbers at once (?2 … ?k+1), each row tagged with the number it was
  * read for (`warm_number`); per number, rows come in NUMBER_ENTRIES_SQL's order. Written with `IN`
  * in NUMBER_ENTRIES_SQL's shape, not a join with a VALUES list: the sqlite3 module's SQLite (3.52)
@@ -253,7 +267,7 @@ export class ScreeningIndex {
   private readonly warming = new Set<string>();
   private readonly warmReads = new Set<Promise<void>>();
   private numberStmt: Promise<PreparedStatement> | null = null;
-  /** numbersEntriesSql(k) compiled, by k (at most maxWarming of them). */
+  /** numbersEntriesSql(k) compiled, by k: powers of two up to maxWarming (batchSize). */
   private readonly batchStmts = new Map<number, Promise<PreparedStatement>>();
   private readonly warmBatchMs: number;
   private readonly timers: Scheduler;
@@ -269,8 +283,8 @@ export class ScreeningIndex {
     options: ScreeningIndexOptions = {},
   ) {
     this.cacheMax = options.cacheMax ?? 100_000;
-    this.maxWarming = options.maxWarming ?? 8;
-    this.warmBatchMs = options.warmBatchMs ?? 25;
+    this.maxWarming = options.maxWarming ?? 64;
+    this.warmBatchMs = options.warmBatchMs ?? 250;
     this.timers = options.timers ?? backgroundScheduler;
   }
 
@@ -665,7 +679,7 @@ export class ScreeningIndex {
   /** fetchNumber for several numbers of one org in one statement; each one's entries cached as fetchNumber does. */
   private async fetchNumbers(state: OrgState, numbers: readonly string[]): Promise<void> {
     const epoch = this.epoch;
-    const k = numbers.length;
+    const k = batchSize(numbers.length);
     let stmt = this.batchStmts.get(k);
     if (stmt === undefined) {
       // A failed prepare (database busy) is not kept: the next batch tries again.
@@ -675,7 +689,11 @@ export class ScreeningIndex {
       });
       this.batchStmts.set(k, stmt);
     }
-    const rows = await (await stmt).all<EntryRow & { warm_number: string }>([state.org.id, ...numbers]);
+    // The list is padded to k with its last number (IN is a set: a number twice is read once).
+    const params: (number | string)[] = [state.org.id, ...numbers];
+    const last = numbers.at(-1) ?? '';
+    while (params.length < k + 1) params.push(last);
+    const rows = await (await stmt).all<EntryRow & { warm_number: string }>(params);
     if (epoch !== this.epoch) return; // raced a change: the change feed installs the new entries itself
     const byNumber = new Map<string, EntryView[]>();
     for (const r of rows) {

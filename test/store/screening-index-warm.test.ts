@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { PreparedStatement } from '../../daemon/store/database.js';
 import { numberKey } from '../../daemon/store/number-key-map.js';
-import { numbersEntriesSql, ScreeningIndex, type OrgState } from '../../daemon/store/screening-index.js';
+import { batchSize, numbersEntriesSql, ScreeningIndex, type OrgState } from '../../daemon/store/screening-index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { must } from '../support/must.js';
 import { cliActor, services, type TapLike } from '../support/harness.js';
@@ -24,13 +24,20 @@ async function setup(t: TapLike, options: { warmBatchMs?: number } = {}) {
       cliActor,
     );
   // Every statement run through the index's connection, counted.
+  // Every statement run through the index's connection, counted: a batch by the distinct numbers it
+  // asks for (its list is padded to a power of two) and by its size; every SQL text compiled.
   const reads: string[] = [];
+  const sizes: number[] = [];
+  const compiled = new Set<string>();
   const prepare = s.db.prepare.bind(s.db);
   s.db.prepare = async (sql: string): Promise<PreparedStatement> => {
+    compiled.add(sql);
     const st = await prepare(sql);
     return {
       all: <T>(params: Parameters<PreparedStatement['all']>[0]) => {
-        reads.push(sql.includes('warm_number') ? `batch of ${(params as unknown[]).length - 1}` : 'one');
+        const list = (params as unknown[]).slice(1);
+        reads.push(sql.includes('warm_number') ? `batch of ${String(new Set(list).size)}` : 'one');
+        sizes.push(list.length);
         return st.all<T>(params);
       },
     };
@@ -41,23 +48,26 @@ async function setup(t: TapLike, options: { warmBatchMs?: number } = {}) {
   const state = must(index.org('demo'), 'org demo');
   const call = (i: number) => index.lookupSync(state, { kind: 'number', value: num(i) }, null, true);
   const cached = (st: OrgState, i: number) => st.cache.get(numberKey(num(i)));
-  return { index, state, call, cached, reads, timers };
+  return { index, state, call, cached, reads, sizes, compiled, timers };
 }
 
 t.test('uncached listed callers within the window are read in one statement, names and reasons cached', async (t) => {
-  const { index, state, call, cached, reads, timers } = await setup(t);
+  const { index, state, call, cached, reads, sizes, timers } = await setup(t);
   for (let i = 0; i < 5; i++) {
     const m = call(i);
     t.equal(m.exact[0]?.reason, '', `caller ${i}: answered from the summary, no reason yet`);
   }
+  timers.advance(249);
   await new Promise((r) => setImmediate(r));
-  t.same(reads, [], 'nothing read before the window closes');
-  timers.advance(25);
+  t.same(reads, [], 'nothing read before the window (250 ms by default) closes');
+  timers.advance(1);
   // The window's timer sends the batch (the statement is compiled on the thread pool first).
   for (let k = 0; k < 1000 && reads.length === 0; k++) await new Promise((r) => setTimeout(r, 5));
   t.same(reads, ['batch of 5'], 'one statement for the five, sent when the window closed');
+  t.same(sizes, [8], 'its list padded to 8, the next power of two');
   await index.settled();
   for (let i = 0; i < 5; i++) {
+    t.equal(cached(state, i)?.length, 1, `caller ${i}: one entry, though the padding asked for the last number 4 times`);
     t.equal(cached(state, i)?.[0]?.reason, `reason ${i}`, `caller ${i}: reason cached`);
     t.equal(cached(state, i)?.[0]?.name, `Caller ${i}`, `caller ${i}: name cached`);
     t.equal(call(i).exact[0]?.reason, `reason ${i}`, `caller ${i}: the next call has it`);
@@ -73,6 +83,25 @@ t.test('maxWarming waiting send the batch at once; more callers meanwhile are no
   for (let i = 0; i < 8; i++) t.ok(cached(state, i), `caller ${i} cached`);
   for (let i = 8; i < 12; i++) t.equal(cached(state, i), undefined, `caller ${i}: over the bound, not read`);
   t.equal(index.stats().warmFailures, 0);
+});
+
+t.test('batches of every size up to maxWarming compile one statement per power of two', async (t) => {
+  t.same([1, 2, 3, 4, 5, 8, 9, 33, 64].map(batchSize), [1, 2, 4, 4, 8, 8, 16, 64, 64]);
+  const { index, state, call, cached, compiled, timers } = await setup(t);
+  let next = 0;
+  for (let n = 1; n <= 8; n++) {
+    for (let i = 0; i < n; i++) call(next++ % 20);
+    timers.advance(250);
+    await index.settled();
+    // A fresh LRU for the next round, so its callers miss again.
+    state.cache.clear();
+  }
+  const batchSql = [...compiled].filter((sql) => sql.includes('warm_number'));
+  t.equal(batchSql.length, 4, 'sizes 1 to 8 read with statements of 1, 2, 4 and 8 numbers');
+  call(3);
+  timers.advance(250);
+  await index.settled();
+  t.equal(cached(state, 3)?.[0]?.reason, 'reason 3', 'still read right after the rounds');
 });
 
 t.test('warmBatchMs 0 reads each number on its own at once', async (t) => {
