@@ -35,6 +35,12 @@ export interface FastAgiDeps extends RouteDeps {
   readonly timers?: Scheduler;
   /** A monotonic clock in ms with sub-ms precision (default performance.now). */
   readonly monotonicMs?: () => number;
+  /**
+   * How long a new connection is left unread (ms, default FIRST_READ_HOLD_MS; 0: read at once), on
+   * `timers`. Asterisk writes the AGI environment one write() per line, ~25 of them; read as they
+   * come, they cost the daemon several wake-ups per call, each a read and a parse of a few lines.
+   */
+  readonly firstReadHoldMs?: number;
 }
 
 export interface FastAgiCounters {
@@ -59,6 +65,13 @@ export interface FastAgiCounters {
 /** Refused connections are logged at most once per this many ms, with the count since the last line. */
 export const REFUSED_LOG_MS = 1000;
 
+/**
+ * A new connection is read this long after it was accepted (ms): by then Asterisk has written the
+ * whole environment (its writes follow its connect within ~0.1 ms), so it arrives in one read.
+ * It adds at most this much to the call's post-dial delay, against hundreds of ms of SIP signalling.
+ */
+export const FIRST_READ_HOLD_MS = 1;
+
 /** How long stop() lets sessions in flight finish before it closes their sockets (ms). */
 export const STOP_GRACE_MS = 2000;
 
@@ -82,6 +95,7 @@ export class FastAgiServer {
   private readonly timers: Scheduler;
   private readonly deadlines: AgiDeadlines;
   private readonly monotonicMs: () => number;
+  private readonly holdMs: number;
   private bound: { host: string; port: number } | null = null;
   /** Refusals not yet in a log line, and the timer that writes the next one (null: none pending). */
   private refusedUnlogged = 0;
@@ -90,6 +104,7 @@ export class FastAgiServer {
   constructor(private readonly deps: FastAgiDeps) {
     this.timers = deps.timers ?? systemScheduler;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+    this.holdMs = deps.firstReadHoldMs ?? FIRST_READ_HOLD_MS;
     // The sessions' deadlines on a monotonic clock, as Node's own timers were (not the system
     // scheduler's epoch ms, which a clock step would move); a test that injects the scheduler moves
     // their time with it. Not `monotonicMs`: that one times the histogram, and tests move it alone.
@@ -104,7 +119,8 @@ export class FastAgiServer {
   }
 
   async start(): Promise<void> {
-    const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
+    // pauseOnConnect: nothing is read from a new connection until accept() resumes it (holdMs).
+    const server = net.createServer({ noDelay: true, pauseOnConnect: this.holdMs > 0 }, (sock) => this.accept(sock));
     // A deep accept queue (LISTEN_BACKLOG): a burst of calls must not have its SYNs dropped.
     const a = await listenOn(server, listenAddress(this.deps.config().fastagi.listen));
     server.on('error', (err) => this.deps.logger.error({ err }, 'FastAGI server error'));
@@ -178,6 +194,10 @@ export class FastAgiServer {
     // The idle timeout restarts with every byte, so a peer dripping one byte at a time would hold
     // the connection for hours: the whole environment must also arrive within idle_timeout_ms.
     this.deadlines.track(session, cfg.idle_timeout_ms);
+    if (this.holdMs > 0)
+      this.timers.setTimeout(() => {
+        if (!sock.destroyed) sock.resume();
+      }, this.holdMs);
     sock.on('close', () => {
       this.sockets.delete(sock);
       this.deadlines.untrack(session);
