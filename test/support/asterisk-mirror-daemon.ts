@@ -3,7 +3,7 @@
  * Asterisk, as the real-Asterisk mirror suites start it: the sandbox (and its lock) first, since
  * another suite's teardown drops the `callscreen` family; AMI reconnecting within 0.1–1 s and
  * pinging every 2 s; no default org (the mirror names the org by DID). Resolves once the mirror is
- * live or 5 minutes have passed (a first sync of many numbers on a loaded machine).
+ * live with every caller form written, or 5 minutes have passed (a first sync of many numbers on a loaded machine).
  */
 import type { Test } from 'tap';
 import { startAsteriskDaemon, type AsteriskDaemon, type SuiteServices } from './asterisk-suite.js';
@@ -30,6 +30,8 @@ export interface MirrorDetail {
   puts: number;
   deletes: number;
   lastSyncMs: number;
+  /** A full sync's national forms still being written (its second pass). */
+  formsPending: boolean;
   lastSync: { kind: string; why: string } | null;
 }
 
@@ -58,6 +60,7 @@ export async function startMirroredAsteriskDaemon(t: Test, s: SuiteServices): Pr
     );
     return { state: h.state, detail: h.detail as unknown as MirrorDetail };
   };
-  const live = await until(() => mirror().state === 'live', 5 * 60_000, 50);
+  // Live, and every caller form written: the suites call in national forms too.
+  const live = await until(() => mirror().state === 'live' && !mirror().detail.formsPending, 5 * 60_000, 50);
   return { ...started, lines, mirror, live };
 }

@@ -150,12 +150,28 @@ interface OrgMirror {
   /** The org's own DIDs (E.164): their national forms go to FastAGI (the dialplan's did/ check is E.164 only). */
   ownDids: readonly string[];
   /**
+   * The caller forms written under n/<org>/ so far, and so the ones `complete/<org>` lets through: all
+   * of `callerForms`, or E.164 alone between a full sync's two passes (fullSync).
+   */
+  forms: ReadonlySet<CallerForm>;
+  /**
    * False when the org reads carrier stand-ins as unidentified (standins-unidentified): the daemon
    * then screens a stand-in caller ID (site-wide, reloadable `screening.anonymous_standins`, matched
    * by digits in any form) as withheld, which the mirror does not know; nothing of the org is
    * written, so its calls go to FastAGI.
    */
   mirrored: boolean;
+}
+
+/** Where a full sync's second pass is (AstdbMirror.secondPassPage). */
+interface SecondPass {
+  /** The orgs still to write, the first one in progress. */
+  readonly orgIds: readonly number[];
+  /** Its next page starts after this number ('' = its first page). */
+  readonly after: string;
+  /** The change feed's position when the full sync began, and when it began (ms): the marker's. */
+  readonly position: number;
+  readonly t0: number;
 }
 
 /**
@@ -212,6 +228,7 @@ export function exclusionPattern(
 }
 
 const ALL_FORMS: ReadonlySet<CallerForm> = new Set(['e164', 'national', 'trunk']);
+const E164_ONLY: ReadonlySet<CallerForm> = new Set(['e164']);
 
 /** Work of an AMI link that is gone, or after stop(): it stops quietly; the next full sync redoes it. */
 class SyncAborted extends Error {}
@@ -235,7 +252,10 @@ export class AstdbMirror {
     heartbeats: 0,
     calls: 0,
     disagreements: 0,
+    /** The last sync's time to `live` (ms). */
     lastSyncMs: 0,
+    /** The last full sync's time until every caller form was written (ms; = lastSyncMs with one form). */
+    lastAllFormsMs: 0,
     /** Syncs that deleted and rewrote the whole family. */
     fullSyncs: 0,
     /** Syncs that replayed the change log from the marker. */
@@ -254,8 +274,13 @@ export class AstdbMirror {
   private readonly pageSize: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
-  /** Some national form is written (`national` or `trunk`): else keysOf reads no national forms. */
-  private readonly nationalKeys: boolean;
+  /**
+   * A full sync writes E.164 keys first and goes live, then the national forms (fullSync): set
+   * when `callerForms` has E.164 and a national form.
+   */
+  private readonly twoPasses: boolean;
+  /** A full sync's second pass (national forms) is still to come or running. */
+  private secondPassDue = false;
 
   constructor(
     private readonly options: AstdbMirrorOptions,
@@ -266,7 +291,7 @@ export class AstdbMirror {
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
     this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
-    this.nationalKeys = this.forms.has('national') || this.forms.has('trunk');
+    this.twoPasses = this.forms.has('e164') && (this.forms.has('national') || this.forms.has('trunk'));
   }
 
   start(): Promise<void> {
@@ -309,13 +334,22 @@ export class AstdbMirror {
       ok: this.state === 'live',
       state: this.state,
       required: false,
-      detail: { ...this.counters, lastSync: this.lastSync, lastError: this.lastError },
+      detail: {
+        ...this.counters,
+        formsPending: this.secondPassDue,
+        lastSync: this.lastSync,
+        lastError: this.lastError,
+      },
     };
   }
 
-  /** Resolves when the work queued so far is done (tests, and `sync` callers that must wait). */
-  idle(): Promise<void> {
-    return this.work.catch(() => undefined);
+  /**
+   * Resolves when no work is queued (tests, and `sync` callers that must wait): what was queued so
+   * far and what it queued in turn (a full sync's second pass, the marker).
+   */
+  async idle(): Promise<void> {
+    do await this.work.catch(() => undefined);
+    while (this.pending > 0);
   }
 
   // ------------------------------------------------------------------ link and changes
@@ -397,16 +431,85 @@ export class AstdbMirror {
     const position = this.deps.resync?.position() ?? 0;
     this.orgs.clear();
     const window = new PutWindow(this, this.options.window, link);
-    for (const state of this.deps.index.orgs()) await this.writeOrg(window, state);
+    // Two passes when national forms are written: E.164 keys first, then live, then the national
+    // forms as a job of their own. A 1,000,000-number list of the org's region is 3,000,000 keys and
+    // AMI takes them at ~100,000/s (BENCHMARKS.md); in the first pass `complete/<org>` excludes every
+    // caller ID without "+", so those calls go to FastAGI until their keys are all written and the
+    // second pass widens it. The marker is written after the second pass only: a daemon stopped
+    // between them finds none and syncs in full again.
+    const first = this.twoPasses ? E164_ONLY : this.forms;
+    this.secondPassDue = this.twoPasses;
+    for (const state of this.deps.index.orgs()) await this.writeOrg(window, state, first);
     await window.drain();
     this.check(link);
-    await this.writeMarker(link, position, t0);
+    if (!this.twoPasses) await this.writeMarker(link, position, t0);
     await this.heartbeat(link);
     this.counters.syncs++;
     this.counters.fullSyncs++;
     this.lastSync = { kind: 'full', why };
     this.counters.lastSyncMs = this.deps.clock.now() - t0;
-    this.setState('live', { sync: 'full', orgs: this.orgs.size, ms: this.counters.lastSyncMs });
+    if (!this.twoPasses) this.counters.lastAllFormsMs = this.counters.lastSyncMs;
+    this.setState('live', {
+      sync: 'full',
+      orgs: this.orgs.size,
+      ms: this.counters.lastSyncMs,
+      ...(this.twoPasses ? { forms: 'e164 (national forms next)' } : {}),
+    });
+    if (this.twoPasses) {
+      const pass: SecondPass = { orgIds: [...this.orgs.keys()], after: '', position, t0 };
+      this.queue('national forms', (l) => this.secondPassPage(l, pass));
+    }
+  }
+
+  /**
+   * A full sync's second pass: each org's numbers under their national forms, one page (pageSize
+   * numbers) per job, so a change the feed applies meanwhile waits for one page, not for the pass;
+   * then the org's `complete` widened to them; after the last org, the marker (at the full sync's
+   * position: every change since is in the index the pages were read from or queued behind them).
+   * Changes always write and delete a number under every form (keysOf), so a page already written
+   * never leaves a stale national key; a number delisted before its page is not read.
+   */
+  private async secondPassPage(link: number, pass: SecondPass): Promise<void> {
+    const id = pass.orgIds[0];
+    if (id === undefined) {
+      this.check(link);
+      await this.writeMarker(link, pass.position, pass.t0);
+      this.secondPassDue = false;
+      this.counters.lastAllFormsMs = this.deps.clock.now() - pass.t0;
+      this.deps.logger.info(
+        { orgs: this.orgs.size, ms: this.counters.lastAllFormsMs },
+        'AstDB mirror: every caller form written',
+      );
+      return;
+    }
+    const state = this.deps.index.orgById(id);
+    const org = this.orgs.get(id);
+    let next: string | null = null;
+    // An org gone or rewritten since (syncOrg) needs nothing more.
+    if (state !== undefined && org !== undefined && org.forms !== this.forms) {
+      const window = new PutWindow(this, this.options.window, link);
+      const rest = new Set([...this.forms].filter((f) => f !== 'e164'));
+      const contacts = new Set(await this.deps.index.contactNumbers(id));
+      next = await this.writePage(window, state, org, contacts, pass.after, (n, value) =>
+        // A short code's one key went in the first pass.
+        n.startsWith('+') ? this.putKeys(window, this.keysOf(org, n, rest), value) : undefined,
+      );
+      await window.drain();
+      this.check(link);
+      if (next === null) {
+        org.forms = this.forms;
+        const complete = this.completeValue(org);
+        if (complete !== org.complete) await this.setComplete(org, complete);
+      }
+    }
+    const after: SecondPass =
+      next === null ? { ...pass, orgIds: pass.orgIds.slice(1), after: '' } : { ...pass, after: next };
+    this.queue('national forms', (l) => this.secondPassPage(l, after));
+  }
+
+  /** Whether a full sync's national forms are still being written (calls in them go to FastAGI meanwhile). */
+  get formsPending(): boolean {
+    return this.secondPassDue;
   }
 
   // ------------------------------------------------------------------ re-sync from the marker
@@ -613,7 +716,7 @@ export class AstdbMirror {
   }
 
   /** What an org has in the mirror before any of its numbers is looked at (as writeOrg builds it). */
-  private mirrorOf(state: OrgState, now: number): OrgMirror {
+  private mirrorOf(state: OrgState, now: number, forms: ReadonlySet<CallerForm> = this.forms): OrgMirror {
     const region = state.org.policy.region;
     return {
       slug: state.org.slug,
@@ -626,6 +729,7 @@ export class AstdbMirror {
       region,
       ownDids: [...state.dids],
       mirrored: !state.org.policy.standinsUnidentified,
+      forms,
     };
   }
 
@@ -704,35 +808,78 @@ export class AstdbMirror {
     if (next !== null && org.complete !== next) await this.setComplete(org, next);
   }
 
-  private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
+  /** Writes an org whole: its numbers under `forms`, its DIDs, its `complete`. */
+  private async writeOrg(
+    window: PutWindow,
+    state: OrgState,
+    forms: ReadonlySet<CallerForm> = this.forms,
+  ): Promise<void> {
     const slug = state.org.slug;
-    const now = this.deps.clock.now();
-    const org = this.mirrorOf(state, now);
+    const org = this.mirrorOf(state, this.deps.clock.now(), forms);
     this.orgs.set(state.org.id, org);
-    const policy = state.org.policy;
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
-    // Per number: its verdict and keys, and a DBPut per key; a put waits only when the window is
-    // full (PutWindow.put returns undefined otherwise), so a page costs no promise per key.
+    await this.writeNumbers(window, state, org, contacts, (n, value) =>
+      this.putKeys(window, this.keysOf(org, n, org.forms), value),
+    );
+    for (const d of org.dids) await window.put(`did/${d}`, slug);
+    await window.drain();
+    const complete = this.completeValue(org);
+    if (complete !== null) await this.setComplete(org, complete);
+  }
+
+  /**
+   * A DBPut per key; waits only when the window is full (PutWindow.put returns undefined otherwise),
+   * so a page costs no promise per key.
+   */
+  private putKeys(window: PutWindow, keys: readonly string[], value: string): Promise<void> | undefined {
+    for (let k = 0; k < keys.length; k++) {
+      const wait = window.put(keys[k] ?? '', value);
+      if (wait !== undefined) return this.putRest(window, wait, keys, k + 1, value);
+    }
+    return undefined;
+  }
+
+  /**
+   * Every listed number of the org with its verdict, page by page from the store: `put(n, value)` for
+   * each one the mirror stores; the ones whose verdict depends on time go to `org.unsure`.
+   */
+  private async writeNumbers(
+    window: PutWindow,
+    state: OrgState,
+    org: OrgMirror,
+    contacts: ReadonlySet<string>,
+    put: (n: string, value: string) => Promise<void> | undefined,
+  ): Promise<void> {
+    let after: string | null = '';
+    while (after !== null) after = await this.writePage(window, state, org, contacts, after, put);
+  }
+
+  /**
+   * One page of writeNumbers, the numbers after `after`: returns where the next page starts, or null
+   * after the last one (the contacts' numbers are written then).
+   */
+  private async writePage(
+    window: PutWindow,
+    state: OrgState,
+    org: OrgMirror,
+    contacts: ReadonlySet<string>,
+    after: string,
+    put: (n: string, value: string) => Promise<void> | undefined,
+  ): Promise<string | null> {
+    const now = this.deps.clock.now();
+    const policy = state.org.policy;
     const write = (n: string, matches: Matches): Promise<void> | undefined => {
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      if (v.kind !== 'put') return undefined;
-      const keys = this.keysOf(org, n);
-      for (let k = 0; k < keys.length; k++) {
-        const wait = window.put(keys[k] ?? '', v.value);
-        if (wait !== undefined) return this.putRest(window, wait, keys, k + 1, v.value);
-      }
-      return undefined;
+      return v.kind === 'put' ? put(n, v.value) : undefined;
     };
     const lookup = async (n: string): Promise<Matches> => this.deps.index.lookup(state, { kind: 'number', value: n });
-    let after = '';
-    for (;;) {
-      window.check();
-      const page = await this.deps.index.exactEntriesAfter(state.org.id, after, this.pageSize);
-      const lastEntry = page.at(-1);
-      if (lastEntry === undefined) break;
-      // A number's entries may straddle two pages: a full page's last number is read again whole.
-      const full = page.length === this.pageSize;
+    window.check();
+    const page = await this.deps.index.exactEntriesAfter(state.org.id, after, this.pageSize);
+    const lastEntry = page.at(-1);
+    // A number's entries may straddle two pages: a full page's last number is read again whole.
+    const full = page.length === this.pageSize;
+    if (lastEntry !== undefined) {
       const last = lastEntry.value;
       let i = 0;
       for (let entry = page[0]; entry !== undefined; entry = page[i]) {
@@ -748,18 +895,17 @@ export class AstdbMirror {
         after = n;
         i = j;
       }
-      if (!full) break;
-      if (i === 0) {
-        // One number filled the whole page: read it alone.
-        if (!contacts.has(last)) await write(last, await lookup(last));
-        after = last;
+      if (full) {
+        if (i === 0) {
+          // One number filled the whole page: read it alone.
+          if (!contacts.has(last)) await write(last, await lookup(last));
+          after = last;
+        }
+        return after;
       }
     }
     for (const n of contacts) await write(n, await lookup(n));
-    for (const d of org.dids) await window.put(`did/${d}`, slug);
-    await window.drain();
-    const complete = this.completeValue(org);
-    if (complete !== null) await this.setComplete(org, complete);
+    return null;
   }
 
   /** The keys of a number from `from` on, after the window had room again (`wait`). */
@@ -778,14 +924,14 @@ export class AstdbMirror {
    * `n/<org>/<number>` and the same under each national form the daemon reads as that number
    * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
    */
-  private keysOf(org: OrgMirror, n: string): string[] {
+  private keysOf(org: OrgMirror, n: string, forms: ReadonlySet<CallerForm> = this.forms): string[] {
     if (!org.mirrored) return [];
-    const keys = this.forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
+    const keys = forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
     // Every form is the normaliser's own reading, so it is written whether or not the region's plain
     // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
-    if (n.startsWith('+') && this.nationalKeys)
+    if (n.startsWith('+') && (forms.has('national') || forms.has('trunk')))
       for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region))
-        if (this.forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
+        if (forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
     return keys;
   }
 
@@ -794,7 +940,7 @@ export class AstdbMirror {
     const plan = org.national;
     const national =
       plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
-    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, this.forms);
+    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, org.forms);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {
