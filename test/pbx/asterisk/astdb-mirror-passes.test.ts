@@ -2,7 +2,7 @@
 // forms one page per job. Against the fake AMI, with a DBPut held to stop the sync between its passes.
 import t from 'tap';
 import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
-import { cliActor } from '../../support/harness.js';
+import { cliActor, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
 import { startedMirror } from '../../support/fake-ami-mirror.js';
 
@@ -46,7 +46,7 @@ class HeldAmi extends FakeAmi {
   }
 }
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: TapLike) {
   return startedMirror(t, {
     dids: [DID],
     ami: new HeldAmi(),
@@ -115,7 +115,7 @@ t.test('AMI lost between the passes: idle, and the next connect syncs in full ag
   const { ami, mirror } = await setup(t);
   ami.setState('connected');
   await ami.held;
-  ami.setState('disconnected');
+  ami.setState('backoff');
   ami.release();
   await mirror.idle();
   t.equal(mirror.currentState, 'idle');
