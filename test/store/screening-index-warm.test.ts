@@ -67,7 +67,11 @@ t.test('uncached listed callers within the window are read in one statement, nam
   t.same(sizes, [8], 'its list padded to 8, the next power of two');
   await index.settled();
   for (let i = 0; i < 5; i++) {
-    t.equal(cached(state, i)?.length, 1, `caller ${i}: one entry, though the padding asked for the last number 4 times`);
+    t.equal(
+      cached(state, i)?.length,
+      1,
+      `caller ${i}: one entry, though the padding asked for the last number 4 times`,
+    );
     t.equal(cached(state, i)?.[0]?.reason, `reason ${i}`, `caller ${i}: reason cached`);
     t.equal(cached(state, i)?.[0]?.name, `Caller ${i}`, `caller ${i}: name cached`);
     t.equal(call(i).exact[0]?.reason, `reason ${i}`, `caller ${i}: the next call has it`);
