@@ -118,6 +118,9 @@ export interface ScreeningIndexOptions {
   readonly timers?: Scheduler;
 }
 
+/** The default window (ms) background reads are gathered for (ScreeningIndexOptions.warmBatchMs). */
+export const WARM_BATCH_MS = 250;
+
 /** A number whose entries are in `OrgState.complex` rather than summarised in the key map. */
 const COMPLEX = -1;
 const ALLOW_BIT = 1;
@@ -284,7 +287,7 @@ export class ScreeningIndex {
   ) {
     this.cacheMax = options.cacheMax ?? 100_000;
     this.maxWarming = options.maxWarming ?? 64;
-    this.warmBatchMs = options.warmBatchMs ?? 250;
+    this.warmBatchMs = options.warmBatchMs ?? WARM_BATCH_MS;
     this.timers = options.timers ?? backgroundScheduler;
   }
 

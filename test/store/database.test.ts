@@ -7,7 +7,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { Database, type PreparedStatement } from '../../daemon/store/database.js';
-import { ScreeningIndex } from '../../daemon/store/screening-index.js';
+import { ScreeningIndex, WARM_BATCH_MS } from '../../daemon/store/screening-index.js';
 import { cliActor, services, tempDir } from '../support/harness.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { must } from '../support/must.js';
@@ -68,7 +68,7 @@ t.test(
     await index.loadAll();
     const state = must(index.org('demo'), 'org demo');
     index.lookupSync(state, { kind: 'number', value: '+15557770001' }, null, true);
-    timers.advance(25); // the window closes: the gathered read is sent
+    timers.advance(WARM_BATCH_MS); // the window closes: the gathered read is sent
     await batchSent;
     const closing = s.db.close(); // the daemon's stop reaching reader.close() meanwhile
     await index.settled();

@@ -6,7 +6,13 @@
 import t from 'tap';
 import type { PreparedStatement } from '../../daemon/store/database.js';
 import { numberKey } from '../../daemon/store/number-key-map.js';
-import { batchSize, numbersEntriesSql, ScreeningIndex, type OrgState } from '../../daemon/store/screening-index.js';
+import {
+  batchSize,
+  numbersEntriesSql,
+  ScreeningIndex,
+  WARM_BATCH_MS,
+  type OrgState,
+} from '../../daemon/store/screening-index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { must } from '../support/must.js';
 import { cliActor, services, type TapLike } from '../support/harness.js';
@@ -57,9 +63,9 @@ t.test('uncached listed callers within the window are read in one statement, nam
     const m = call(i);
     t.equal(m.exact[0]?.reason, '', `caller ${i}: answered from the summary, no reason yet`);
   }
-  timers.advance(249);
+  timers.advance(WARM_BATCH_MS - 1);
   await new Promise((r) => setImmediate(r));
-  t.same(reads, [], 'nothing read before the window (250 ms by default) closes');
+  t.same(reads, [], 'nothing read before the window (WARM_BATCH_MS) closes');
   timers.advance(1);
   // The window's timer sends the batch (the statement is compiled on the thread pool first).
   for (let k = 0; k < 1000 && reads.length === 0; k++) await new Promise((r) => setTimeout(r, 5));
@@ -95,7 +101,7 @@ t.test('batches of every size up to maxWarming compile one statement per power o
   let next = 0;
   for (let n = 1; n <= 8; n++) {
     for (let i = 0; i < n; i++) call(next++ % 20);
-    timers.advance(250);
+    timers.advance(WARM_BATCH_MS);
     await index.settled();
     // A fresh LRU for the next round, so its callers miss again.
     state.cache.clear();
@@ -103,7 +109,7 @@ t.test('batches of every size up to maxWarming compile one statement per power o
   const batchSql = [...compiled].filter((sql) => sql.includes('warm_number'));
   t.equal(batchSql.length, 4, 'sizes 1 to 8 read with statements of 1, 2, 4 and 8 numbers');
   call(3);
-  timers.advance(250);
+  timers.advance(WARM_BATCH_MS);
   await index.settled();
   t.equal(cached(state, 3)?.[0]?.reason, 'reason 3', 'still read right after the rounds');
 });
