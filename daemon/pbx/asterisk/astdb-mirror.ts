@@ -281,10 +281,10 @@ export class AstdbMirror {
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
   /**
-   * A full sync writes E.164 keys first and goes live, then the national forms (fullSync): set
-   * when `callerForms` has E.164 and a national form.
+   * The forms a full sync's second pass writes (`callerForms` but E.164), when it has one: with E.164
+   * and a national form, a full sync writes the E.164 keys, goes live, then these (fullSync).
    */
-  private readonly twoPasses: boolean;
+  private readonly secondPassForms: ReadonlySet<CallerForm> | null;
   /** A full sync's second pass (national forms) is still to come or running. */
   private secondPassDue = false;
 
@@ -297,7 +297,8 @@ export class AstdbMirror {
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
     this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
-    this.twoPasses = this.forms.has('e164') && (this.forms.has('national') || this.forms.has('trunk'));
+    const later = new Set([...this.forms].filter((f) => f !== 'e164'));
+    this.secondPassForms = this.forms.has('e164') && later.size > 0 ? later : null;
   }
 
   start(): Promise<void> {
@@ -443,25 +444,26 @@ export class AstdbMirror {
     // caller ID without "+", so those calls go to FastAGI until their keys are all written and the
     // second pass widens it. The marker is written after the second pass only: a daemon stopped
     // between them finds none and syncs in full again.
-    const first = this.twoPasses ? E164_ONLY : this.forms;
-    this.secondPassDue = this.twoPasses;
+    const twoPasses = this.secondPassForms !== null;
+    const first = twoPasses ? E164_ONLY : this.forms;
+    this.secondPassDue = twoPasses;
     for (const state of this.deps.index.orgs()) await this.writeOrg(window, state, first);
     await window.drain();
     this.check(link);
-    if (!this.twoPasses) await this.writeMarker(link, position, t0);
+    if (!twoPasses) await this.writeMarker(link, position, t0);
     await this.heartbeat(link);
     this.counters.syncs++;
     this.counters.fullSyncs++;
     this.lastSync = { kind: 'full', why };
     this.counters.lastSyncMs = this.deps.clock.now() - t0;
-    if (!this.twoPasses) this.counters.lastAllFormsMs = this.counters.lastSyncMs;
+    if (!twoPasses) this.counters.lastAllFormsMs = this.counters.lastSyncMs;
     this.setState('live', {
       sync: 'full',
       orgs: this.orgs.size,
       ms: this.counters.lastSyncMs,
-      ...(this.twoPasses ? { forms: 'e164 (national forms next)' } : {}),
+      ...(twoPasses ? { forms: 'e164 (national forms next)' } : {}),
     });
-    if (this.twoPasses) {
+    if (twoPasses) {
       const pass: SecondPass = { orgIds: [...this.orgs.keys()], after: '', contacts: null, position, t0 };
       this.queue('national forms', (l) => this.secondPassPage(l, pass));
     }
@@ -492,10 +494,10 @@ export class AstdbMirror {
     const org = this.orgs.get(id);
     let next: string | null = null;
     let contacts: ReadonlySet<string> | null = null;
+    const rest = this.secondPassForms;
     // An org gone or rewritten since (syncOrg) needs nothing more.
-    if (state !== undefined && org !== undefined && org.forms !== this.forms) {
+    if (rest !== null && state !== undefined && org !== undefined && org.forms !== this.forms) {
       const window = new PutWindow(this, this.options.window, link);
-      const rest = new Set([...this.forms].filter((f) => f !== 'e164'));
       contacts = pass.contacts ?? new Set(await this.deps.index.contactNumbers(id));
       next = await this.writePage(window, state, org, contacts, pass.after, (n, value) =>
         // A short code's one key went in the first pass.
