@@ -162,6 +162,9 @@ async function syncOnce(
   // `ended`: every caller form written — the `live` line with E.164 alone; with national forms too, the
   // second pass's own line after it (the mirror is live, for E.164 callers, at `live`).
   const twoPasses = forms.includes('e164') && forms.some((f) => f !== 'e164');
+  const isEnd = (l: Record<string, unknown>): boolean =>
+    l.component === 'astdb-mirror' &&
+    (twoPasses ? l.msg === 'AstDB mirror: every caller form written' : l.to === 'live');
   const marks: { began?: Mark; ended?: Mark } = {};
   const logger = pino(
     { level: 'info' },
@@ -174,8 +177,7 @@ async function syncOnce(
           marks.began = mark();
           void session?.post('Profiler.start');
         }
-        const done = twoPasses ? line.msg === 'AstDB mirror: every caller form written' : line.to === 'live';
-        if (done && marks.ended === undefined) marks.ended = mark();
+        if (isEnd(line) && marks.ended === undefined) marks.ended = mark();
       },
     },
   );
@@ -217,9 +219,7 @@ async function syncOnce(
     ? await probe.stop()
     : { maxMs: Number.NaN, maxAt: Number.NaN, count: 0, long: [] };
   const liveMs = Number(lines.find((l) => l.component === 'astdb-mirror' && l.to === 'live')?.ms ?? NaN);
-  const ms = twoPasses
-    ? Number(lines.find((l) => l.msg === 'AstDB mirror: every caller form written')?.ms ?? NaN)
-    : liveMs;
+  const ms = Number(lines.find(isEnd)?.ms ?? NaN);
   const keys = Number(
     (await sandbox.rx('database query "SELECT count(*) FROM astdb WHERE key LIKE \'/callscreen/n/%\'"')).match(
       /\d+/,
