@@ -4,21 +4,20 @@ import t from 'tap';
 import type { AmiMessage } from '../../../daemon/pbx/asterisk/ami-protocol.js';
 import { cliActor, type TapLike } from '../../support/harness.js';
 import { FakeAmi } from '../../support/fake-ami.js';
-import { startedMirror } from '../../support/fake-ami-mirror.js';
+import {
+  excludedBy as excluded,
+  PLAIN_US as PLAIN,
+  startedMirror,
+  usForms as forms,
+} from '../../support/fake-ami-mirror.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
 const LATER = '+15557770005';
 const DID = '+15550100';
 
-/** An E.164 number and the national forms region US reads as it (`5557770001`, `15557770001`). */
-const forms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
+/** The national forms alone (`5557770001`, `15557770001`). */
 const national = (e164: string): string[] => forms(e164).slice(1);
-/** Callers the `complete/<org>` pattern sends to FastAGI (all when there is no pattern). */
-const excluded = (pattern: string | undefined, callers: readonly string[]): string[] =>
-  callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
-/** An unlisted caller in every form a US trunk sends. */
-const PLAIN = forms('+15557770444');
 
 /** Holds the first DBPut of a key without "+" (a national form) until `release()`. */
 class HeldAmi extends FakeAmi {

@@ -9,21 +9,18 @@ import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { cliActor, type TapLike } from '../../support/harness.js';
 import type { FakeAmi } from '../../support/fake-ami.js';
-import { startedMirror } from '../../support/fake-ami-mirror.js';
+import {
+  excludedBy as excluded,
+  PLAIN_US as PLAIN,
+  startedMirror,
+  usForms as forms,
+} from '../../support/fake-ami-mirror.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
 const OVERRIDDEN = '+15557770003';
 const TIMED = '+15557770009';
 const DID = '+15550100';
-
-/** An E.164 number and the national forms region US reads as it (`5557770009`, `15557770009`). */
-const forms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
-/** Callers the `complete/<org>` pattern sends to FastAGI (all when there is no pattern). */
-const excluded = (pattern: string | undefined, callers: readonly string[]): string[] =>
-  callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
-/** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
-const PLAIN = forms('+15557770444');
 
 function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   return startedMirror(t, {
