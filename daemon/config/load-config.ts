@@ -22,7 +22,7 @@ export class ConfigLoader {
   private readonly validate;
 
   constructor() {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
     // The validator narrows what it accepts to Config (the type derived from the same schema).
     this.validate = ajv.compile<Config>(CONFIG_SCHEMA);
   }
@@ -60,7 +60,10 @@ export class ConfigLoader {
     }
     if (!this.validate(data)) {
       const lines = keyLines(text);
-      const errors = (this.validate.errors ?? []).filter((e) => e.keyword !== 'if');
+      // `if` restates its `then`'s error; each item's miss of a `contains` restates the `contains` error.
+      const errors = (this.validate.errors ?? []).filter(
+        (e) => e.keyword !== 'if' && !e.schemaPath.includes('/contains/'),
+      );
       const described = errors.map((e) => describe(e, lines));
       const [first] = described;
       throw new CallscreenError('CS_ERR_CONFIG_INVALID', `${name}: ${described.map((d) => d.text).join('; ')}`, {
@@ -119,6 +122,12 @@ function describe(e: ErrorObject, lines: ReadonlyMap<string, number>): Described
       const missing = (e.params as { missingProperty: string }).missingProperty;
       key = base ? `${base}.${missing}` : missing;
       text = 'must be set';
+      break;
+    }
+    case 'contains': {
+      // The schema's `contains` are `{ const: … }`: name the item that must be there.
+      const item = (e.parentSchema as { contains?: { const?: unknown } } | undefined)?.contains?.const;
+      text = item === undefined ? (e.message ?? e.keyword) : `must include ${JSON.stringify(item)}`;
       break;
     }
     case 'minLength':

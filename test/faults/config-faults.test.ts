@@ -35,6 +35,13 @@ const CASES: Array<[string, string, string, string, RegExp]> = [
   ['enum typo', 'org_from = "dids"', 'fastagi', 'fastagi.org_from', /must be one of "did", "context", "fixed"/],
   ['array for a string', 'default_org = ["a"]', 'fastagi', 'fastagi.default_org', /must be string/],
   ['table for a number', 'action_timeout_ms = { a = 1 }', 'ami', 'ami.action_timeout_ms', /must be integer/],
+  [
+    'a list without its required item',
+    'astdb_caller_forms = ["national", "trunk"]',
+    'ami',
+    'ami.astdb_caller_forms',
+    /must include "e164"/,
+  ],
 ];
 
 function fileWith(section: string, line: string): { text: string; lineNo: number } {
