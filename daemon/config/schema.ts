@@ -307,8 +307,9 @@ export const CONFIG_SCHEMA = {
           uniqueItems: true,
           default: ['e164', 'national', 'trunk'],
           items: { enum: ['e164', 'national', 'trunk'] },
+          contains: { const: 'e164' },
           description:
-            'the caller-ID forms the trunk presents, each a key per listed number in AstDB: e164 (+15551234567), national (5551234567), trunk (15551234567, 07700900123); a form left out goes to FastAGI (a 1M-number list is 1M keys per form)',
+            "the caller-ID forms the dialplan answers from the mirror: e164 (+15551234567, always: the keys are E.164), national (5551234567), trunk (15551234567, 07700900123), the last two read into E.164 by the dialplan with the org's region; a form left out goes to FastAGI",
         },
       },
     },

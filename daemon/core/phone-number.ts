@@ -311,7 +311,7 @@ export class NumberNormalizer {
 
   /**
    * How a caller ID without "+" is read in `region`, when that reading is plain enough to state as
-   * rules (the AstDB mirror turns it into a dialplan pattern, astdb-mirror-forms.ts): a simple plan
+   * rules (the AstDB mirror's dialplan reads such callers with them, astdb-mirror-forms.ts): a simple plan
    * (no transform rule) whose trunk prefix is one digit or none, and whose access code is fixed.
    * Null otherwise (AR, BR, JP, HU…): such regions' national forms stay with the FastAGI route.
    */
@@ -332,35 +332,6 @@ export class NumberNormalizer {
       lengths: [...p.lengths].sort((a, b) => a - b),
       minDigits: MAX_SHORT_CODE + 1,
     };
-  }
-
-  /**
-   * The caller IDs without "+" that `parseCallerId` reads as `e164` in `region`: the national number
-   * and its trunk-prefixed form (`5551234567`, `15551234567` for +15551234567 in US), each kept only
-   * when the forward reading gives `e164` back, so this never says more than parseCallerId does.
-   */
-  nationalForms(e164: string, region: string): string[] {
-    return this.nationalFormsByKind(e164, region).map((f) => f.form);
-  }
-
-  /** nationalForms, each said to be the national number alone or with the trunk prefix in front. */
-  nationalFormsByKind(
-    e164: string,
-    region: string,
-  ): Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> {
-    const p = this.plan(region);
-    if (p === null || !e164.startsWith('+' + p.callingCode)) return [];
-    const national = e164.slice(1 + p.callingCode.length);
-    if (national === '') return [];
-    const candidates: Array<{ readonly form: string; readonly kind: 'national' | 'trunk' }> = [
-      { form: national, kind: 'national' },
-    ];
-    if (typeof p.trunk === 'string' && /^\d+$/.test(p.trunk))
-      candidates.push({ form: p.trunk + national, kind: 'trunk' });
-    return candidates.filter(({ form }) => {
-      const back = this.parseCallerId(form, region);
-      return back.kind === 'number' && back.value === e164;
-    });
   }
 
   /** National (or IDD-prefixed) digits to E.164, or null. Fast path for plain plans, memo otherwise. */

@@ -98,9 +98,5 @@ export async function startedMirror<A extends FakeAmi = FakeAmi>(
 /** An E.164 number of region US and the national forms the region reads as it (`5557770001`, `15557770001`). */
 export const usForms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
 
-/** Callers the `complete/<org>` pattern sends to FastAGI (all when there is no pattern). */
-export const excludedBy = (pattern: string | undefined, callers: readonly string[]): string[] =>
-  callers.filter((c) => pattern === undefined || new RegExp(pattern).test(c));
-
 /** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
 export const PLAIN_US = usForms('+15557770444');

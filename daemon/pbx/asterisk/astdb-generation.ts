@@ -27,8 +27,12 @@ import { createHash } from 'node:crypto';
 import type { EntryView } from '../../core/entry.js';
 import type { OrgChanges } from '../../store/change-log.js';
 
-/** Bump when what the mirror writes for the same list changes (a key, a value format, a rule). */
-export const MARKER_FORMAT = 1;
+/**
+ * Bump when what the mirror writes for the same list changes (a key, a value format, a rule). 2: one
+ * E.164 key per number and `national/<org>` (format 1 wrote a key per national form, and its
+ * `complete/<org>` let national callers through on a miss).
+ */
+export const MARKER_FORMAT = 2;
 
 /** The key of the marker under the mirror's family. */
 export const MARKER_KEY = 'gen';

@@ -1,16 +1,12 @@
 /**
- * National caller forms in the AstDB mirror's exclusion pattern (`complete/<org>`,
- * docs/asterisk-contract.md "AstDB mirror"). Trunks send `5551234567` or `15551234567` (region US),
- * `07700900123` (GB) as often as E.164; the daemon reads them with the org's region
- * (NumberNormalizer), and the mirror answers them only where that reading is certain:
- *
- * - a listed number is written under each form `NumberNormalizer.nationalForms` gives back, so a
- *   key hit is the daemon's own reading of that caller ID;
- * - a miss allows only a caller ID the plan reads with its plain rules (NationalPlan: trunk prefix
- *   and possible lengths, no access code, not all zeros, not a short code). The pattern therefore
- *   excludes every other digit string — written as lengths and first digits, which is all those
- *   rules look at — and the national forms of the org's exclusions (block prefixes, numbers whose
- *   verdict depends on time, its own DIDs).
+ * How the AstDB mirror's dialplan reads caller IDs without "+" (docs/asterisk-contract.md "AstDB
+ * mirror"). Trunks send `5551234567` or `15551234567` (region US), `07700900123` (GB) as often as
+ * E.164; the daemon reads them with the org's region (NumberNormalizer). The mirror writes one key per
+ * listed number, E.164, and `national/<org>` tells the dialplan how to turn such a caller ID into that
+ * E.164 number where the reading is certain: the plan's plain rules (NationalPlan: trunk prefix and
+ * possible lengths, no access code, not all zeros, not a short code). Every digit string those rules
+ * do not read is matched by the pattern it carries — written as lengths and first digits, which is
+ * all the rules look at — and goes to FastAGI.
  *
  * Every alternative is anchored at the start by the caller of these functions (`^(…)`), has no
  * comma (Asterisk's REGEX() arguments) and no double quote, and is POSIX extended syntax.
@@ -55,14 +51,25 @@ export function unsupportedNationalForms(plan: NationalPlan): string[] {
 }
 
 /**
- * National forms of the callers under a block prefix (E.164 digits without "+"): a caller read as
- * `+<cc><n>` is under it when `<cc><n>` starts with it, so the national number starts with the rest
- * (with or without the trunk prefix); a prefix that is part of the calling code covers them all.
+ * The `national/<org>` value, `<calling code>|<trunk prefix>|<pattern>` (`1|1|^(0+$|00|011|…)` for
+ * region US): the dialplan reads a caller ID of digits the pattern does not match as "+", the calling
+ * code, and the caller ID without its first digit when that digit is the trunk prefix — what
+ * NumberNormalizer.parseCallerId reads for every such digit string (test/pbx/asterisk/
+ * astdb-mirror-forms.test.ts) — and looks that E.164 number up as it would a caller presenting it.
+ * The pattern matches what the plain rules do not read, and the forms the site left out
+ * (`astdb_caller_forms`): `national` is the national number alone, `trunk` with the trunk prefix in
+ * front. Null when neither form is answered, or the pattern would be longer than `maxChars`.
  */
-export function nationalPrefixAlternatives(prefixDigits: string, plan: NationalPlan): string[] {
-  const cc = plan.callingCode;
-  if (cc.startsWith(prefixDigits)) return [ANY_NATIONAL];
-  if (!prefixDigits.startsWith(cc)) return [];
-  const rest = prefixDigits.slice(cc.length);
-  return plan.trunk === null ? [rest] : [rest, plan.trunk + rest];
+export function nationalReading(
+  plan: NationalPlan,
+  forms: { readonly national: boolean; readonly trunk: boolean },
+  maxChars: number,
+): string | null {
+  const t = plan.trunk;
+  if (!forms.national && (!forms.trunk || t === null)) return null;
+  const alts = new Set(unsupportedNationalForms(plan));
+  if (!forms.national) alts.add(t === null ? ANY_NATIONAL : `[${DIGITS.replace(t, '')}]`);
+  if (!forms.trunk && t !== null) alts.add(t);
+  const value = `${plan.callingCode}|${t ?? ''}|^(${[...alts].sort().join('|')})`;
+  return value.length <= maxChars ? value : null;
 }

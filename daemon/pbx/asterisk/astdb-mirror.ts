@@ -14,15 +14,17 @@
  *   F/alive               epoch seconds until which the mirror may be used (the heartbeat);
  *   F/did/<DID>           the org slug owning an E.164 DID (org_from = did);
  *   F/n/<org>/<number>    `<action>|<sip code>|<rule>|` for a number blocked for good (no free text:
- *                         the dialplan splits it with MSet, on commas);
- *   F/complete/<org>      present when a bare E.164 caller not under n/<org> is allowed unless it matches
+ *                         the dialplan splits it with MSet, on commas); E.164, or a short code as is;
+ *   F/complete/<org>      present when an E.164 caller not under n/<org> is allowed unless it matches
  *                         this POSIX regex (the exclusions: the org's block prefixes and its numbers
- *                         whose verdict depends on time, `^[+](1900|15557770009$)`; `^-`, which no
- *                         caller ID matches, when there are none). A caller matching it goes to FastAGI.
- *                         National forms (astdb-mirror-forms.ts): n/<org>/ also holds each national
- *                         form the daemon reads as a listed number (`5557770001`, `15557770001`),
- *                         and the pattern excludes every digit string the region's plain rules do
- *                         not read, and the exclusions' and own DIDs' national forms.
+ *                         whose verdict depends on time, `^[+](1900|15557770009$)`; `[0-9]`, every
+ *                         caller ID without "+", always). A caller matching it goes to FastAGI.
+ *   F/national/<org>      `<calling code>|<trunk prefix>|<pattern>` (astdb-mirror-forms.ts): how the
+ *                         org's region reads a caller ID without "+" (`5557770001`, `15557770001`)
+ *                         as E.164 where the reading is certain. The dialplan turns such a caller ID
+ *                         into its E.164 number and answers it as that number (n/, then complete/);
+ *                         one key per listed number serves every form a trunk sends. Absent for a
+ *                         region whose reading has rules (GB, AR…): those callers go to FastAGI.
  * The dialplan uses the mirror only when F/alive is in the future, the caller ID is `+digits` or
  * digits, there is no Privacy header, and any PAI / Remote-Party-ID asserts exactly the caller ID;
  * anything else goes to FastAGI as before. Each call answered from the
@@ -62,8 +64,8 @@ import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
-import type { NationalPlan, NumberNormalizer } from '../../core/phone-number.js';
-import { ANY_NATIONAL, nationalPrefixAlternatives, unsupportedNationalForms } from './astdb-mirror-forms.js';
+import type { NumberNormalizer } from '../../core/phone-number.js';
+import { ANY_NATIONAL, nationalReading } from './astdb-mirror-forms.js';
 import { AstdbReader } from './astdb-reader.js';
 import {
   encodeMarker,
@@ -95,8 +97,9 @@ export interface AstdbMirrorOptions {
    */
   readonly writeDids: boolean;
   /**
-   * The caller-ID forms the trunk presents (`astdb_caller_forms`, default all three): each listed
-   * number is written under each; callers in a form left out go to FastAGI.
+   * The caller-ID forms the dialplan answers (`astdb_caller_forms`, default all three): E.164 always
+   * (the keys are E.164), `national` and `trunk` read through `national/<org>`; callers in a form
+   * left out go to FastAGI.
    */
   readonly callerForms?: readonly CallerForm[];
   /** How long the marker's DBGetResponse may follow the DBGet's response (ms, default 5000). */
@@ -117,8 +120,8 @@ export interface AstdbMirrorDeps {
   >;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
-  /** The daemon's reading of caller IDs without "+" (the org's region): which national forms to write. */
-  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan' | 'nationalForms' | 'nationalFormsByKind'>;
+  /** The daemon's reading of caller IDs without "+" (the org's region), for `national/<org>`. */
+  readonly normalizer: Pick<NumberNormalizer, 'nationalPlan'>;
   readonly clock: Clock;
   readonly timers: Scheduler;
   readonly logger: Logger;
@@ -144,16 +147,8 @@ interface OrgMirror {
   headerRules: boolean;
   /** The `complete/<org>` value written, or null when the key is absent. */
   complete: string | null;
-  /** How the org's region reads national caller IDs; null: they all go to FastAGI. */
-  national: NationalPlan | null;
-  region: string;
-  /** The org's own DIDs (E.164): their national forms go to FastAGI (the dialplan's did/ check is E.164 only). */
-  ownDids: readonly string[];
-  /**
-   * The caller forms written under n/<org>/ so far, and so the ones `complete/<org>` lets through: all
-   * of `callerForms`, or E.164 alone between a full sync's two passes (fullSync).
-   */
-  forms: ReadonlySet<CallerForm>;
+  /** The `national/<org>` value (astdb-mirror-forms.ts nationalReading); null: no national caller is answered. */
+  readonly national: string | null;
   /**
    * False when the org reads carrier stand-ins as unidentified (standins-unidentified): the daemon
    * then screens a stand-in caller ID (site-wide, reloadable `screening.anonymous_standins`, matched
@@ -163,23 +158,6 @@ interface OrgMirror {
   mirrored: boolean;
 }
 
-/** Where a full sync's second pass is (AstdbMirror.secondPassPage). */
-interface SecondPass {
-  /** The orgs still to write, the first one in progress. */
-  readonly orgIds: readonly number[];
-  /** Its next page starts after this number ('' = its first page). */
-  readonly after: string;
-  /**
-   * Its contacts' numbers, read at its first page (null before): the query walks the org's entries
-   * (~0.15 s at 1,000,000), so once per org, not per page. A change to its contacts rewrites the
-   * org (syncOrg), which the pass then skips.
-   */
-  readonly contacts: ReadonlySet<string> | null;
-  /** The change feed's position when the full sync began, and when it began (ms): the marker's. */
-  readonly position: number;
-  readonly t0: number;
-}
-
 /**
  * Longest exclusion pattern written (characters, default 2000). The dialplan substitutes it into an
  * expression, and Asterisk substitutes in fixed buffers of 4 KB (VAR_BUF_SIZE); past this the org is
@@ -187,54 +165,29 @@ interface SecondPass {
  */
 const MAX_EXCLUSION_CHARS = 2000;
 
-/** How a region reads national caller IDs, for the exclusion pattern (astdb-mirror-forms.ts). */
-export interface NationalReading {
-  readonly plan: NationalPlan;
-  /** The caller IDs without "+" read as this E.164 number (NumberNormalizer.nationalForms). */
-  forms(e164: string): readonly string[];
-}
-
 /**
  * The `complete/<org>` value: a POSIX extended regex matching the callers a miss under `n/<org>`
- * says nothing about — under a block prefix, a number whose verdict depends on time, and (for
- * caller IDs without "+") one of the org's own DIDs or a digit string the region's plain rules do
- * not read (`national` null: every such caller). Null when it cannot be written (too long, or a
+ * says nothing about — under a block prefix, or a number whose verdict depends on time — and every
+ * caller ID without "+" (the dialplan reads those through `national/<org>` first, and checks the
+ * E.164 number it reads against this same pattern). Null when it cannot be written (too long, or a
  * value that is not `+digits`): then no miss is conclusive.
  */
-export function exclusionPattern(
-  prefixes: Iterable<string>,
-  numbers: Iterable<string>,
-  national: NationalReading | null = null,
-  ownDids: Iterable<string> = [],
-  forms: ReadonlySet<CallerForm> = ALL_FORMS,
-): string | null {
+export function exclusionPattern(prefixes: Iterable<string>, numbers: Iterable<string>): string | null {
   const e164: string[] = [];
-  const nat = new Set<string>(national === null ? [ANY_NATIONAL] : unsupportedNationalForms(national.plan));
-  // Forms the mirror does not write keys under: a listed caller in them would be a miss.
-  const trunk = national?.plan.trunk ?? null;
-  if (!forms.has('e164')) nat.add('[+]');
-  if (!forms.has('national')) nat.add(trunk === null ? ANY_NATIONAL : `[${'0123456789'.replace(trunk, '')}]`);
-  if (!forms.has('trunk') && trunk !== null) nat.add(trunk);
   for (const p of prefixes) {
     if (!/^\+\d+$/.test(p)) return null;
     e164.push(p.slice(1));
-    if (national !== null) for (const a of nationalPrefixAlternatives(p.slice(1), national.plan)) nat.add(a);
   }
   for (const n of numbers) {
     if (!/^\+\d+$/.test(n)) return null;
     e164.push(`${n.slice(1)}$`);
-    if (national !== null) for (const f of national.forms(n)) nat.add(`${f}$`);
   }
-  if (national !== null) for (const d of ownDids) for (const f of national.forms(d)) nat.add(`${f}$`);
-  // Callers without "+" are all excluded when any is: no need to list them one by one.
-  const natAlts = nat.has(ANY_NATIONAL) ? [ANY_NATIONAL] : [...nat];
-  const alternatives = [...(e164.length > 0 ? [`[+](${e164.sort().join('|')})`] : []), ...natAlts.sort()];
+  const alternatives = [...(e164.length > 0 ? [`[+](${e164.sort().join('|')})`] : []), ANY_NATIONAL];
   const pattern = `^(${alternatives.join('|')})`;
   return pattern.length <= MAX_EXCLUSION_CHARS ? pattern : null;
 }
 
-const ALL_FORMS: ReadonlySet<CallerForm> = new Set(['e164', 'national', 'trunk']);
-const E164_ONLY: ReadonlySet<CallerForm> = new Set(['e164']);
+const ALL_FORMS: readonly CallerForm[] = ['e164', 'national', 'trunk'];
 
 /** Work of an AMI link that is gone, or after stop(): it stops quietly; the next full sync redoes it. */
 class SyncAborted extends Error {}
@@ -260,8 +213,6 @@ export class AstdbMirror {
     disagreements: 0,
     /** The last sync's time to `live` (ms). */
     lastSyncMs: 0,
-    /** The last full sync's time until every caller form was written (ms; = lastSyncMs with one form). */
-    lastAllFormsMs: 0,
     /** Syncs that deleted and rewrote the whole family. */
     fullSyncs: 0,
     /** Syncs that replayed the change log from the marker. */
@@ -280,13 +231,6 @@ export class AstdbMirror {
   private readonly pageSize: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
-  /**
-   * The forms a full sync's second pass writes (`callerForms` but E.164), when it has one: with E.164
-   * and a national form, a full sync writes the E.164 keys, goes live, then these (fullSync).
-   */
-  private readonly secondPassForms: ReadonlySet<CallerForm> | null;
-  /** A full sync's second pass (national forms) is still to come or running. */
-  private secondPassDue = false;
 
   constructor(
     private readonly options: AstdbMirrorOptions,
@@ -297,8 +241,6 @@ export class AstdbMirror {
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
     this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
-    const later = new Set([...this.forms].filter((f) => f !== 'e164'));
-    this.secondPassForms = this.forms.has('e164') && later.size > 0 ? later : null;
   }
 
   start(): Promise<void> {
@@ -343,7 +285,6 @@ export class AstdbMirror {
       required: false,
       detail: {
         ...this.counters,
-        formsPending: this.secondPassDue,
         lastSync: this.lastSync,
         lastError: this.lastError,
       },
@@ -352,7 +293,7 @@ export class AstdbMirror {
 
   /**
    * Resolves when no work is queued (tests, and `sync` callers that must wait): what was queued so
-   * far and what it queued in turn (a full sync's second pass, the marker).
+   * far and what it queued in turn (the marker).
    */
   async idle(): Promise<void> {
     do await this.work.catch(() => undefined);
@@ -438,89 +379,16 @@ export class AstdbMirror {
     const position = this.deps.resync?.position() ?? 0;
     this.orgs.clear();
     const window = new PutWindow(this, this.options.window, link);
-    // Two passes when national forms are written: E.164 keys first, then live, then the national
-    // forms as a job of their own. A 1,000,000-number list of the org's region is 3,000,000 keys and
-    // AMI takes them at ~100,000/s (BENCHMARKS.md); in the first pass `complete/<org>` excludes every
-    // caller ID without "+", so those calls go to FastAGI until their keys are all written and the
-    // second pass widens it. The marker is written after the second pass only: a daemon stopped
-    // between them finds none and syncs in full again.
-    const twoPasses = this.secondPassForms !== null;
-    const first = twoPasses ? E164_ONLY : this.forms;
-    this.secondPassDue = twoPasses;
-    for (const state of this.deps.index.orgs()) await this.writeOrg(window, state, first);
+    for (const state of this.deps.index.orgs()) await this.writeOrg(window, state);
     await window.drain();
     this.check(link);
-    if (!twoPasses) await this.writeMarker(link, position, t0);
+    await this.writeMarker(link, position, t0);
     await this.heartbeat(link);
     this.counters.syncs++;
     this.counters.fullSyncs++;
     this.lastSync = { kind: 'full', why };
     this.counters.lastSyncMs = this.deps.clock.now() - t0;
-    if (!twoPasses) this.counters.lastAllFormsMs = this.counters.lastSyncMs;
-    this.setState('live', {
-      sync: 'full',
-      orgs: this.orgs.size,
-      ms: this.counters.lastSyncMs,
-      ...(twoPasses ? { forms: 'e164 (national forms next)' } : {}),
-    });
-    if (twoPasses) {
-      const pass: SecondPass = { orgIds: [...this.orgs.keys()], after: '', contacts: null, position, t0 };
-      this.queue('national forms', (l) => this.secondPassPage(l, pass));
-    }
-  }
-
-  /**
-   * A full sync's second pass: each org's numbers under their national forms, one page (pageSize
-   * numbers) per job, so a change the feed applies meanwhile waits for one page, not for the pass;
-   * then the org's `complete` widened to them; after the last org, the marker (at the full sync's
-   * position: every change since is in the index the pages were read from or queued behind them).
-   * Changes always write and delete a number under every form (keysOf), so a page already written
-   * never leaves a stale national key; a number delisted before its page is not read.
-   */
-  private async secondPassPage(link: number, pass: SecondPass): Promise<void> {
-    const id = pass.orgIds[0];
-    if (id === undefined) {
-      this.check(link);
-      await this.writeMarker(link, pass.position, pass.t0);
-      this.secondPassDue = false;
-      this.counters.lastAllFormsMs = this.deps.clock.now() - pass.t0;
-      this.deps.logger.info(
-        { orgs: this.orgs.size, ms: this.counters.lastAllFormsMs },
-        'AstDB mirror: every caller form written',
-      );
-      return;
-    }
-    const state = this.deps.index.orgById(id);
-    const org = this.orgs.get(id);
-    let next: string | null = null;
-    let contacts: ReadonlySet<string> | null = null;
-    const rest = this.secondPassForms;
-    // An org gone or rewritten since (syncOrg) needs nothing more.
-    if (rest !== null && state !== undefined && org !== undefined && org.forms !== this.forms) {
-      const window = new PutWindow(this, this.options.window, link);
-      contacts = pass.contacts ?? new Set(await this.deps.index.contactNumbers(id));
-      next = await this.writePage(window, state, org, contacts, pass.after, (n, value) =>
-        // A short code's one key went in the first pass.
-        n.startsWith('+') ? this.putKeys(window, this.keysOf(org, n, rest), value) : undefined,
-      );
-      await window.drain();
-      this.check(link);
-      if (next === null) {
-        org.forms = this.forms;
-        const complete = this.completeValue(org);
-        if (complete !== org.complete) await this.setComplete(org, complete);
-      }
-    }
-    const after: SecondPass =
-      next === null
-        ? { ...pass, orgIds: pass.orgIds.slice(1), after: '', contacts: null }
-        : { ...pass, after: next, contacts };
-    this.queue('national forms', (l) => this.secondPassPage(l, after));
-  }
-
-  /** Whether a full sync's national forms are still being written (calls in them go to FastAGI meanwhile). */
-  get formsPending(): boolean {
-    return this.secondPassDue;
+    this.setState('live', { sync: 'full', orgs: this.orgs.size, ms: this.counters.lastSyncMs });
   }
 
   // ------------------------------------------------------------------ re-sync from the marker
@@ -618,6 +486,7 @@ export class AstdbMirror {
       stats.wholeOrgs++;
       rewrite.push(id);
       await this.del(`complete/${was.slug}`);
+      await this.del(`national/${was.slug}`);
       for (const d of was.dids) await this.del(`did/${d}`);
       await this.delTree(`n/${was.slug}`);
     };
@@ -692,11 +561,10 @@ export class AstdbMirror {
     const apply = async (n: string, matches: Matches, rewrite: boolean): Promise<void> => {
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      if (!rewrite) return;
-      for (const key of this.keysOf(org, n)) {
-        if (v.kind === 'put') await window.put(key, v.value);
-        else dels.push(key);
-      }
+      const key = this.keyOf(org, n);
+      if (!rewrite || key === null) return;
+      if (v.kind === 'put') await window.put(key, v.value);
+      else dels.push(key);
       if (dels.length >= this.options.window) await flush();
     };
     for (const [n, exact] of volatile) {
@@ -715,20 +583,23 @@ export class AstdbMirror {
       // when a prefix blocks it: as a full sync, which writes listed numbers only (the prefix is in
       // the exclusions, so FastAGI answers it).
       if (matches.exact.length === 0) {
-        if (rewrite) for (const key of this.keysOf(org, n)) dels.push(key);
+        const key = this.keyOf(org, n);
+        if (rewrite && key !== null) dels.push(key);
         continue;
       }
       await apply(n, matches, rewrite);
     }
     await flush();
     await window.drain();
-    const complete = this.completeValue(org);
-    await this.setComplete(org, complete);
+    // `national/<org>` is as the marker left it: it depends on the org's region (a settings change
+    // rewrites the org whole) and the caller forms (part of the shape).
+    await this.setComplete(org, this.completeValue(org));
   }
 
   /** What an org has in the mirror before any of its numbers is looked at (as writeOrg builds it). */
-  private mirrorOf(state: OrgState, now: number, forms: ReadonlySet<CallerForm> = this.forms): OrgMirror {
-    const region = state.org.policy.region;
+  private mirrorOf(state: OrgState, now: number): OrgMirror {
+    const plan = this.deps.normalizer.nationalPlan(state.org.policy.region);
+    const mirrored = !state.org.policy.standinsUnidentified;
     return {
       slug: state.org.slug,
       dids: new Set(this.options.writeDids ? state.dids : []),
@@ -736,11 +607,15 @@ export class AstdbMirror {
       prefixes: blockPrefixes(state, now),
       headerRules: state.org.policy.attestationFailed !== 'allow' || opaqueRules(state, now),
       complete: null,
-      national: this.deps.normalizer.nationalPlan(region),
-      region,
-      ownDids: [...state.dids],
-      mirrored: !state.org.policy.standinsUnidentified,
-      forms,
+      national:
+        plan === null || !mirrored
+          ? null
+          : nationalReading(
+              plan,
+              { national: this.forms.has('national'), trunk: this.forms.has('trunk') },
+              MAX_EXCLUSION_CHARS,
+            ),
+      mirrored,
     };
   }
 
@@ -783,6 +658,7 @@ export class AstdbMirror {
     const state = this.deps.index.orgById(orgId);
     if (old) {
       await this.del(`complete/${old.slug}`);
+      await this.del(`national/${old.slug}`);
       for (const d of old.dids) await this.del(`did/${d}`);
       await this.delTree(`n/${old.slug}`);
       this.orgs.delete(orgId);
@@ -810,44 +686,27 @@ export class AstdbMirror {
       // Completeness goes first when it narrows (a new exclusion), last when it widens.
       const next = this.completeValue(org);
       if (org.complete !== null && org.complete !== next) await this.setComplete(org, null);
-      for (const key of this.keysOf(org, n)) {
-        if (v.kind === 'put') await this.put(key, v.value);
-        else await this.del(key);
-      }
+      const key = this.keyOf(org, n);
+      if (key !== null && v.kind === 'put') await this.put(key, v.value);
+      else if (key !== null) await this.del(key);
     }
     const next = this.completeValue(org);
     if (next !== null && org.complete !== next) await this.setComplete(org, next);
   }
 
-  /** Writes an org whole: its numbers under `forms`, its DIDs, its `complete`. */
-  private async writeOrg(
-    window: PutWindow,
-    state: OrgState,
-    forms: ReadonlySet<CallerForm> = this.forms,
-  ): Promise<void> {
+  /** Writes an org whole: its numbers, its DIDs, how its region reads national caller IDs, its `complete`. */
+  private async writeOrg(window: PutWindow, state: OrgState): Promise<void> {
     const slug = state.org.slug;
-    const org = this.mirrorOf(state, this.deps.clock.now(), forms);
+    const org = this.mirrorOf(state, this.deps.clock.now());
     this.orgs.set(state.org.id, org);
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
-    await this.writeNumbers(window, state, org, contacts, (n, value) =>
-      this.putKeys(window, this.keysOf(org, n, org.forms), value),
-    );
+    if (org.mirrored)
+      await this.writeNumbers(window, state, org, contacts, (n, value) => window.put(`n/${slug}/${n}`, value));
     for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
+    await this.putNational(org);
     const complete = this.completeValue(org);
     if (complete !== null) await this.setComplete(org, complete);
-  }
-
-  /**
-   * A DBPut per key; waits only when the window is full (PutWindow.put returns undefined otherwise),
-   * so a page costs no promise per key.
-   */
-  private putKeys(window: PutWindow, keys: readonly string[], value: string): Promise<void> | undefined {
-    for (let k = 0; k < keys.length; k++) {
-      const wait = window.put(keys[k] ?? '', value);
-      if (wait !== undefined) return this.putRest(window, wait, keys, k + 1, value);
-    }
-    return undefined;
   }
 
   /**
@@ -919,39 +778,22 @@ export class AstdbMirror {
     return null;
   }
 
-  /** The keys of a number from `from` on, after the window had room again (`wait`). */
-  private async putRest(
-    window: PutWindow,
-    wait: Promise<void>,
-    keys: readonly string[],
-    from: number,
-    value: string,
-  ): Promise<void> {
-    await wait;
-    for (let k = from; k < keys.length; k++) await window.put(keys[k] ?? '', value);
-  }
-
-  /**
-   * `n/<org>/<number>` and the same under each national form the daemon reads as that number
-   * (`5551234567`, `15551234567` for +15551234567 in region US): one key per form a trunk may send.
-   */
-  private keysOf(org: OrgMirror, n: string, forms: ReadonlySet<CallerForm> = this.forms): string[] {
-    if (!org.mirrored) return [];
-    const keys = forms.has('e164') || !n.startsWith('+') ? [`n/${org.slug}/${n}`] : [];
-    // Every form is the normaliser's own reading, so it is written whether or not the region's plain
-    // rules can be stated for the exclusion pattern (GB's cannot: a miss there still goes to FastAGI).
-    if (n.startsWith('+') && (forms.has('national') || forms.has('trunk')))
-      for (const f of this.deps.normalizer.nationalFormsByKind(n, org.region))
-        if (forms.has(f.kind)) keys.push(`n/${org.slug}/${f.form}`);
-    return keys;
+  /** `n/<org>/<number>`, the one key of a number (E.164 or a short code); null when nothing of the org is written. */
+  private keyOf(org: OrgMirror, n: string): string | null {
+    return org.mirrored ? `n/${org.slug}/${n}` : null;
   }
 
   private completeValue(org: OrgMirror): string | null {
     if (org.headerRules || !org.mirrored) return null;
-    const plan = org.national;
-    const national =
-      plan === null ? null : { plan, forms: (e164: string) => this.deps.normalizer.nationalForms(e164, org.region) };
-    return exclusionPattern(org.prefixes, org.unsure, national, org.ownDids, org.forms);
+    return exclusionPattern(org.prefixes, org.unsure);
+  }
+
+  /**
+   * `national/<org>`, when the org's region has one. Safe at any time: what the dialplan reads
+   * through it is answered by the E.164 keys and `complete/<org>`, which say only what is true.
+   */
+  private async putNational(org: OrgMirror): Promise<void> {
+    if (org.national !== null) await this.put(`national/${org.slug}`, org.national);
   }
 
   private async setComplete(org: OrgMirror, value: string | null): Promise<void> {

@@ -3,7 +3,7 @@
 // allows, contacts) and random
 // callers (listed, under a prefix, unlisted, withheld; E.164, national and trunk-prefixed forms of
 // the org's region — US, GB and DE by seed) are put to a model of the
-// contract's two mirror priorities (docs/asterisk-contract.md, "AstDB mirror") reading the AstDB
+// contract's mirror priorities (test/support/mirror-dialplan.ts) reading the AstDB
 // the mirror wrote, and to the daemon's `screenSync`. Where the model answers, it must answer what
 // the daemon does; where it does not, the call goes to FastAGI, which is the daemon. The rule set is
 // then changed (blocks, unblocks, allows, prefixes) and compared again, so incremental updates are
@@ -15,52 +15,12 @@ import type { CallerForm } from '../../../daemon/pbx/asterisk/astdb-mirror.js';
 import { id2Caller } from '../../../daemon/pbx/asterisk/agi-protocol.js';
 import type { ScreenRequest } from '../../../daemon/core/screen-request.js';
 import { cliActor } from '../../support/harness.js';
-import type { FakeAmi } from '../../support/fake-ami.js';
 import { startedMirror } from '../../support/fake-ami-mirror.js';
+import { mirrorAnswer } from '../../support/mirror-dialplan.js';
 
 const DIDS = ['+15550100', '+15550101'];
 const ROUNDS = 4;
 const CALLERS_PER_ROUND = 250;
-
-type MirrorAnswer = { readonly action: string; readonly detail: string } | 'fastagi';
-
-/**
- * The contract's two priorities, read literally: usable = no Privacy, heartbeat current, caller
- * `^([+][1-9])?[0-9]+$` (E.164 or digits: national forms); a key under n/<org>/<caller> → its value; else `complete/<org>` present and
- * its pattern not matching the caller → allow; else FastAGI.
- */
-function dialplan(
-  ami: FakeAmi,
-  caller: string,
-  did: string,
-  privacy: string,
-  nowMs: number,
-  pai = '',
-  rpid = '',
-): MirrorAnswer {
-  // The contract's header check: each of PAI and Remote-Party-ID absent, or asserting exactly the
-  // caller ID (config/asterisk/extensions.conf; `[<first char>]<rest>` so that "+" is literal).
-  const c = `[${caller.slice(0, 1)}]${caller.slice(1)}`;
-  const paiOk = new RegExp(`^x$|^x[A-Za-z0-9 ._-]*<(sips?:${c}@[^@>]*|tel:${c}(;[^@>]*)?)>`).test(`x${pai}`);
-  const rpidOk = new RegExp(
-    `^x$|^x[A-Za-z0-9 ._-]*<sips?:${c}@[^@>]*>(;party=calling|;screen=yes|;screen=no|;privacy=off)*$`,
-  ).test(`x${rpid}`);
-  const usable =
-    privacy === '' &&
-    paiOk &&
-    rpidOk &&
-    Number(ami.get('alive') ?? 0) >= Math.floor(nowMs / 1000) &&
-    /^([+][1-9])?[0-9]+$/.test(caller);
-  const org = usable ? (ami.get(`did/${did}`) ?? '') : '-';
-  const listed = ami.get(`n/${org}/${caller}`);
-  if (listed !== undefined) {
-    const [action = '', ...rest] = listed.split('|');
-    return { action, detail: rest.join('|') };
-  }
-  const complete = usable && ami.get(`did/${caller}`) === undefined ? ami.get(`complete/${org}`) : undefined;
-  if (complete !== undefined && !new RegExp(complete).test(caller)) return { action: 'allow', detail: '' };
-  return 'fastagi';
-}
 
 /** Over all seeds: one seed's rules may leave the mirror little to answer (an allow prefix over the space, a pattern). */
 const totals = { answered: 0, compared: 0, national: 0, withHeaders: 0 };
@@ -71,7 +31,7 @@ const FORMS: ReadonlyArray<readonly CallerForm[]> = [
   ['e164', 'national', 'trunk'],
   ['e164', 'national', 'trunk'],
   ['e164'],
-  ['national', 'trunk'],
+  ['e164', 'national'],
   ['e164', 'national', 'trunk'],
   ['e164', 'trunk'],
   ['e164', 'national', 'trunk'],
@@ -241,7 +201,7 @@ for (const seed of SEEDS)
         const { pai, rpid } = headers(from);
         const did = pick(DIDS);
         const now = s.clock.now();
-        const m = dialplan(ami, from, did, privacy, now, pai, rpid);
+        const m = mirrorAnswer(ami, { caller: from, did, privacy, nowMs: now, pai, rpid });
         compared++;
         if (m === 'fastagi') continue;
         answered++;

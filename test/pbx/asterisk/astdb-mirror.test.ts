@@ -10,11 +10,12 @@ import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { cliActor, type TapLike } from '../../support/harness.js';
 import type { FakeAmi } from '../../support/fake-ami.js';
 import {
-  excludedBy as excluded,
   PLAIN_US as PLAIN,
   startedMirror,
   usForms as forms,
+  type MirrorServices,
 } from '../../support/fake-ami-mirror.js';
+import { mirrorAnswer, toFastAgi } from '../../support/mirror-dialplan.js';
 
 const BLOCKED = '+15557770001';
 const VOICEMAIL = '+15557770002';
@@ -40,6 +41,10 @@ function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
   });
 }
 
+/** The callers the contract's dialplan sends to FastAGI, calling DID now. */
+const excluded = (r: { readonly s: MirrorServices; readonly ami: FakeAmi }, callers: readonly string[]): string[] =>
+  toFastAgi(r.ami, callers, DID, r.s.clock.now());
+
 async function connect(ami: FakeAmi, mirror: AstdbMirror): Promise<void> {
   ami.setState('connected');
   await mirror.idle();
@@ -59,33 +64,43 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   t.match(ami.get(`n/demo/${VOICEMAIL}`), /^voicemail\|\|exact:\d+\|$/);
   t.equal(ami.get(`n/demo/${OVERRIDDEN}`), undefined, 'blocked and allowed: the allow wins, nothing stored');
   t.equal(ami.get(`did/${DID}`), 'demo');
-  t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete, with nothing excluded (E.164 and national forms)');
+  t.same(excluded({ s, ami }, PLAIN), [], 'complete, with nothing excluded (E.164 and national forms)');
   t.same(
-    excluded(ami.get('complete/demo'), ['72345', '0000000000', '011445551234', '1555777044']),
+    excluded({ s, ami }, ['72345', '0000000000', '011445551234', '1555777044']),
     ['72345', '0000000000', '011445551234', '1555777044'],
     'short codes, zeros, international and odd lengths go to FastAGI',
   );
   t.same(
-    excluded(ami.get('complete/demo'), [DID.slice(2)]),
+    excluded({ s, ami }, [DID.slice(2)]),
     [DID.slice(2)],
     'an own DID in national form goes to FastAGI (it may be spoofed; only FastAGI reads attestation)',
   );
-  for (const f of forms(BLOCKED)) t.match(ami.get(`n/demo/${f}`), /^reject\|603\|exact:\d+\|$/, `written under ${f}`);
+  t.equal(
+    ami.get('national/demo')?.split('|').slice(0, 2).join('|'),
+    '1|1',
+    'region US: calling code 1, trunk prefix 1',
+  );
+  for (const f of forms(BLOCKED))
+    t.match(
+      mirrorAnswer(ami, { caller: f, did: DID, nowMs: s.clock.now() }),
+      { action: 'reject', detail: /^603\|exact:\d+\|$/ },
+      `${f} answered from the one E.164 key`,
+    );
   t.equal(ami.get('alive'), String(Math.ceil((s.clock.now() + 15_000) / 1000)), 'alive = now + ttl, epoch seconds');
-  t.equal(ami.db.size, 9, 'two numbers in three forms, one DID, complete, alive');
+  t.same(
+    [...ami.db.keys()].map((k) => k.replace('/callscreen/', '')).sort(),
+    ['alive', 'complete/demo', `did/${DID}`, 'national/demo', `n/demo/${BLOCKED}`, `n/demo/${VOICEMAIL}`].sort(),
+    'two numbers (one key each), one DID, how the region reads national callers, complete, alive',
+  );
   const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
   t.same(
     ami.actions.slice(0, firstPut).map((a) => a.name),
     ['DBDel', 'DBDelTree'],
     'alive withdrawn and the tree cleared before any write',
   );
-  // Two passes (test/pbx/asterisk/astdb-mirror-passes.test.ts): E.164 keys, alive; national forms, complete.
   const keys = ami.actions.map((a) => a.fields.Key ?? '');
-  t.ok(
-    keys.indexOf('alive', firstPut) < keys.findIndex((k) => /^n\/demo\/[0-9]/.test(k)),
-    'alive put back after the E.164 keys, before the national forms',
-  );
-  t.equal(ami.actions.at(-1)?.fields.Key, 'complete/demo', 'complete widened to them last');
+  t.ok(keys.indexOf('complete/demo') < keys.indexOf('alive', firstPut), 'complete before alive');
+  t.equal(ami.actions.at(-1)?.fields.Key, 'alive', 'alive put back last');
 });
 
 t.test('a block that will expire is not mirrored; completeness excludes that number until it is gone', async (t) => {
@@ -95,14 +110,14 @@ t.test('a block that will expire is not mirrored; completeness excludes that num
   await connect(ami, mirror);
   t.equal(ami.get(`n/demo/${TIMED}`), undefined, 'the FastAGI route answers it (its verdict changes with time)');
   t.same(
-    excluded(ami.get('complete/demo'), [...forms(TIMED), ...PLAIN]),
+    excluded({ s, ami }, [...forms(TIMED), ...PLAIN]),
     forms(TIMED),
     'that caller goes to FastAGI in every form; other unlisted callers are still allowed',
   );
   await s.blocklist.unblock('demo', { kind: 'exact', number: TIMED }, cliActor);
   await ctx.feed.poll();
   await mirror.idle();
-  t.same(excluded(ami.get('complete/demo'), forms(TIMED)), [], 'nothing excluded again');
+  t.same(excluded({ s, ami }, forms(TIMED)), [], 'nothing excluded again');
 });
 
 t.test(
@@ -120,14 +135,19 @@ t.test(
     await ctx.feed.poll();
     await mirror.idle();
     t.match(ami.get('n/demo/+15557770100'), /^reject\|603\|exact:\d+\|$/);
-    for (const f of forms(BLOCKED)) t.equal(ami.get(`n/demo/${f}`), undefined, `unblocked: key ${f} deleted`);
-    t.match(ami.get('n/demo/5557770100'), /^reject\|603\|exact:\d+\|$/, 'national form written');
+    t.equal(ami.get(`n/demo/${BLOCKED}`), undefined, 'unblocked: its key deleted');
+    t.same(excluded({ s, ami }, forms(BLOCKED)), [], 'and it is allowed in every form');
+    t.match(
+      mirrorAnswer(ami, { caller: '5557770100', did: DID, nowMs: s.clock.now() }),
+      { action: 'reject' },
+      'the new one answered in national form too',
+    );
 
     await s.blocklist.block('demo', { kind: 'prefix', prefix: '+1555999' }, { mode: 'reject' }, cliActor);
     await ctx.feed.poll();
     await mirror.idle();
     t.same(
-      excluded(ami.get('complete/demo'), [...forms('+15559990001'), ...PLAIN]),
+      excluded({ s, ami }, [...forms('+15559990001'), ...PLAIN]),
       forms('+15559990001'),
       'a prefix block: a miss under it proves nothing (any form), elsewhere it does',
     );
@@ -288,7 +308,7 @@ t.test(
   async (t) => {
     const { s, ctx, ami, mirror } = await setup(t);
     await connect(ami, mirror);
-    t.same(excluded(ami.get('complete/demo'), PLAIN), []);
+    t.same(excluded({ s, ami }, PLAIN), []);
     await s.orgs.updateSettings('demo', { attestationFailed: 'voicemail' }, cliActor);
     await ctx.feed.poll();
     await mirror.idle();
@@ -305,12 +325,12 @@ t.test(
     await s.orgs.updateSettings('demo', { attestationFailed: 'allow' }, cliActor);
     await ctx.feed.poll();
     await mirror.idle();
-    t.same(excluded(ami.get('complete/demo'), PLAIN), [], 'complete again');
+    t.same(excluded({ s, ami }, PLAIN), [], 'complete again');
     await s.blocklist.allow('demo', { kind: 'exact', number: '+15557790001' }, { requireAttestation: true }, cliActor);
     await ctx.feed.poll();
     await mirror.idle();
     t.same(
-      excluded(ami.get('complete/demo'), [...forms('+15557790001'), ...PLAIN]),
+      excluded({ s, ami }, [...forms('+15557790001'), ...PLAIN]),
       forms('+15557790001'),
       'an "only when attested" entry: unsure, so that caller goes to FastAGI',
     );
