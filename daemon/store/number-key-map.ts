@@ -30,6 +30,14 @@ export function numberKey(normalized: string): number {
   return plus ? k : -(normalized.length * 10_000_000 + k);
 }
 
+/** The number a key stands for: numberKey's inverse (`+15551234567`, or a short code with its zeros). */
+export function numberOfKey(key: number): string {
+  if (key > 0) return '+' + String(key);
+  const v = -key;
+  const length = Math.floor(v / 10_000_000);
+  return String(v - length * 10_000_000).padStart(length, '0');
+}
+
 /** What `get` returns for a key that is absent. */
 export const ABSENT = -2;
 
@@ -64,6 +72,17 @@ export class NumberKeyMap {
   /** Bytes held by the tables. */
   get byteLength(): number {
     return this.keys.byteLength + this.metas.byteLength + this.extras.byteLength;
+  }
+
+  /**
+   * Every key held now, a copy in slot order: the caller may wait between keys while the map changes
+   * (a set may rehash it), and reads each key's summary again with `get` when it comes to it.
+   */
+  keysNow(): Float64Array {
+    const out = new Float64Array(this.live);
+    let j = 0;
+    for (const k of this.keys) if (k !== EMPTY && k !== TOMBSTONE) out[j++] = k;
+    return out;
   }
 
   has(key: number): boolean {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ABSENT, NumberKeyMap, numberKey } from '../../daemon/store/number-key-map.js';
+import { ABSENT, NumberKeyMap, numberKey, numberOfKey } from '../../daemon/store/number-key-map.js';
 
 t.test('numberKey: E.164 positive, short codes negative and length-aware', async (t) => {
   t.equal(numberKey('+15551234567'), 15551234567);
@@ -7,6 +7,27 @@ t.test('numberKey: E.164 positive, short codes negative and length-aware', async
   t.ok(numberKey('911') < 0);
   t.not(numberKey('000'), numberKey('00'), '000 and 00 differ');
   t.not(numberKey('0911'), numberKey('911'));
+});
+
+t.test('numberOfKey gives the number back, zeros of a short code included', async (t) => {
+  for (const n of ['+15551234567', '+999999999999999', '+44', '911', '000', '00', '0911', '72345', '1234567'])
+    t.equal(numberOfKey(numberKey(n)), n, n);
+});
+
+t.test('keysNow: a copy of the live keys, unchanged by later sets, deletes and growth', async (t) => {
+  const s = new NumberKeyMap();
+  for (let i = 1; i <= 10; i++) s.set(15550000000 + i, i, 0);
+  s.delete(15550000003);
+  const copy = s.keysNow();
+  t.same(
+    [...copy].sort((a, b) => a - b),
+    [1, 2, 4, 5, 6, 7, 8, 9, 10].map((i) => 15550000000 + i),
+    'the live keys, no tombstone',
+  );
+  for (let i = 11; i <= 3000; i++) s.set(15550000000 + i, i, 0); // grows: rehashed
+  s.delete(15550000001);
+  t.equal(copy.length, 9, 'the copy is as it was');
+  t.equal(s.keysNow().length, 2998);
 });
 
 t.test('set, has, delete, re-set over a tombstone', async (t) => {

@@ -64,6 +64,7 @@ import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
 import { field } from './ami-protocol.js';
+import { numberOfKey } from '../../store/number-key-map.js';
 import type { NumberNormalizer } from '../../core/phone-number.js';
 import { ANY_NATIONAL, nationalReading } from './astdb-mirror-forms.js';
 import { AstdbReader } from './astdb-reader.js';
@@ -89,8 +90,6 @@ export interface AstdbMirrorOptions {
   readonly window: number;
   /** After a failed sync, the next try (ms, default 5000). */
   readonly retryMs?: number;
-  /** Exact entries read per page during a sync (default 5000). */
-  readonly pageSize?: number;
   /**
    * Write F/did/<DID> (fastagi.org_from = did). Other org_from modes give the dialplan no way to
    * name the org, so no DID is written and every call goes to FastAGI as before.
@@ -116,7 +115,7 @@ export interface AstdbMirrorDeps {
     AmiEventSource & { readonly currentState: LinkState; onState(l: (s: LinkState) => void): () => void };
   readonly index: Pick<
     ScreeningIndex,
-    'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'exactEntriesAfter' | 'contactNumbers'
+    'orgs' | 'orgById' | 'lookup' | 'matchesWith' | 'listedKeys' | 'exactEntriesOf' | 'contactNumbers'
   >;
   readonly feed: { onApplied(l: (c: AppliedChange) => void): () => void };
   readonly screener: AdapterScreener;
@@ -228,7 +227,6 @@ export class AstdbMirror {
   /** The marker in AstDB as this daemon last wrote it (null: none written on this link yet). */
   private marker: Marker | null = null;
   private readonly retryMs: number;
-  private readonly pageSize: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
 
@@ -237,7 +235,6 @@ export class AstdbMirror {
     private readonly deps: AstdbMirrorDeps,
   ) {
     this.retryMs = options.retryMs ?? 5000;
-    this.pageSize = options.pageSize ?? 5000;
     this.family = options.family;
     this.forms = new Set(options.callerForms ?? ALL_FORMS);
     this.reader = new AstdbReader(deps.ami, deps.timers, options.readTimeoutMs ?? 5000);
@@ -700,8 +697,7 @@ export class AstdbMirror {
     const org = this.mirrorOf(state, this.deps.clock.now());
     this.orgs.set(state.org.id, org);
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
-    if (org.mirrored)
-      await this.writeNumbers(window, state, org, contacts, (n, value) => window.put(`n/${slug}/${n}`, value));
+    if (org.mirrored) await this.writeNumbers(state, org, contacts, (n, value) => window.put(`n/${slug}/${n}`, value));
     for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
     await this.putNational(org);
@@ -710,72 +706,39 @@ export class AstdbMirror {
   }
 
   /**
-   * Every listed number of the org with its verdict, page by page from the store: `put(n, value)` for
-   * each one the mirror stores; the ones whose verdict depends on time go to `org.unsure`.
+   * Every listed number of the org with its verdict, read from the index's memory (listedKeys, as
+   * the call path reads it): `put(n, value)` for each one the mirror stores, waiting only when the
+   * window is full; the ones whose verdict depends on time go to `org.unsure`; the contacts' numbers
+   * last, each looked up whole. From memory rather than SQLite pages: a page read cost the daemon
+   * more CPU per key than the DBPut itself (BENCHMARKS.md). A number changed while the walk waits is
+   * read as it is when the walk reaches it (one added after the copy is not); either way its change
+   * is queued behind this job.
    */
   private async writeNumbers(
-    window: PutWindow,
     state: OrgState,
     org: OrgMirror,
     contacts: ReadonlySet<string>,
     put: (n: string, value: string) => Promise<void> | undefined,
   ): Promise<void> {
-    let after: string | null = '';
-    while (after !== null) after = await this.writePage(window, state, org, contacts, after, put);
-  }
-
-  /**
-   * One page of writeNumbers, the numbers after `after`: returns where the next page starts, or null
-   * after the last one (the contacts' numbers are written then).
-   */
-  private async writePage(
-    window: PutWindow,
-    state: OrgState,
-    org: OrgMirror,
-    contacts: ReadonlySet<string>,
-    after: string,
-    put: (n: string, value: string) => Promise<void> | undefined,
-  ): Promise<string | null> {
     const now = this.deps.clock.now();
     const policy = state.org.policy;
+    const index = this.deps.index;
     const write = (n: string, matches: Matches): Promise<void> | undefined => {
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
       return v.kind === 'put' ? put(n, v.value) : undefined;
     };
-    const lookup = async (n: string): Promise<Matches> => this.deps.index.lookup(state, { kind: 'number', value: n });
-    window.check();
-    const page = await this.deps.index.exactEntriesAfter(state.org.id, after, this.pageSize);
-    const lastEntry = page.at(-1);
-    // A number's entries may straddle two pages: a full page's last number is read again whole.
-    const full = page.length === this.pageSize;
-    if (lastEntry !== undefined) {
-      const last = lastEntry.value;
-      let i = 0;
-      for (let entry = page[0]; entry !== undefined; entry = page[i]) {
-        const n = entry.value;
-        let j = i;
-        while (page[j]?.value === n) j++;
-        if (full && n === last) break;
-        // Numbers of contacts are written below with their contact entries.
-        if (!contacts.has(n)) {
-          const wait = write(n, this.deps.index.matchesWith(state, n, j === i + 1 ? [entry] : page.slice(i, j)));
-          if (wait !== undefined) await wait;
-        }
-        after = n;
-        i = j;
-      }
-      if (full) {
-        if (i === 0) {
-          // One number filled the whole page: read it alone.
-          if (!contacts.has(last)) await write(last, await lookup(last));
-          after = last;
-        }
-        return after;
-      }
+    const keys = index.listedKeys(state);
+    for (let i = 0; i < keys.length; i++) {
+      const n = numberOfKey(keys[i] ?? 0);
+      // Numbers of contacts are written below with their contact entries.
+      if (contacts.has(n)) continue;
+      const exact = index.exactEntriesOf(state, n);
+      if (exact === null) continue;
+      const wait = write(n, index.matchesWith(state, n, exact));
+      if (wait !== undefined) await wait;
     }
-    for (const n of contacts) await write(n, await lookup(n));
-    return null;
+    for (const n of contacts) await write(n, await index.lookup(state, { kind: 'number', value: n }));
   }
 
   /** `n/<org>/<number>`, the one key of a number (E.164 or a short code); null when nothing of the org is written. */

@@ -63,7 +63,7 @@ for (const seed of SEEDS)
       region: R.region,
       dids: DIDS,
       logLevel: 'warn',
-      options: { aliveTtlMs: 60_000, window: 16, pageSize: 7, callerForms: FORMS[seed % FORMS.length]! },
+      options: { aliveTtlMs: 60_000, window: 16, callerForms: FORMS[seed % FORMS.length]! },
     });
 
     const listed = new Set<string>();

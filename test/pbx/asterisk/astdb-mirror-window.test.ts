@@ -134,3 +134,32 @@ t.test('an Error answer mid-window: no more puts, no complete, no alive; the ret
   t.ok(ami.get(`n/demo/${bad}`), 'the refused number is written by the retry');
   t.ok(ami.get('complete/demo'));
 });
+
+t.test('the list changed while the full sync waits on Asterisk: AstDB ends as the list says', async (t) => {
+  // The sync walks a copy of the index's key map; 600 numbers added meanwhile make the map grow
+  // (rehash) under it, and 10 removed may not have been reached yet. Either way the feed's changes
+  // are queued behind the sync, so what AstDB holds at the end is the list's.
+  const { s, ctx, ami, mirror } = await setup(t);
+  ami.setState('connected');
+  await ami.release(WINDOW / 2);
+  t.equal(mirror.currentState, 'syncing', 'the sync is waiting on Asterisk');
+  const added = Array.from({ length: 600 }, (_, i) => `+1555888${String(1000 + i)}`);
+  for (const n of added) await s.blocklist.block('demo', { kind: 'exact', number: n }, { mode: 'voicemail' }, cliActor);
+  const removed = NUMBERS.slice(30);
+  for (const n of removed) await s.blocklist.unblock('demo', { kind: 'exact', number: n }, cliActor);
+  await ctx.feed.poll();
+  await ami.driveUntil(() => mirror.currentState === 'live');
+  await ami.release(ami.held.length);
+  await mirror.idle();
+  const listed = [...NUMBERS.slice(0, 30), ...added];
+  t.same(
+    listed.filter((n) => ami.get(`n/demo/${n}`) === undefined),
+    [],
+    `every listed number written (${listed.length})`,
+  );
+  t.same(
+    removed.filter((n) => ami.get(`n/demo/${n}`) !== undefined),
+    [],
+    'no key left for a number removed meanwhile',
+  );
+});

@@ -56,7 +56,7 @@ async function records(ctx: DaemonContext): Promise<ScreenedRow[]> {
 }
 
 t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat — nothing else', async (t) => {
-  const { s, ami, mirror } = await setup(t, { pageSize: 2 });
+  const { s, ami, mirror } = await setup(t);
   t.equal(mirror.currentState, 'idle', 'nothing before AMI is up');
   await connect(ami, mirror);
   t.equal(mirror.currentState, 'live');
