@@ -297,8 +297,9 @@ export const CONFIG_SCHEMA = {
           type: 'integer',
           minimum: 1,
           maximum: 5000,
-          default: 256,
-          description: 'DBPut actions in flight at once during a sync',
+          default: 1024,
+          description:
+            'DBPut actions in flight at once during a sync: enough to keep Asterisk busy while the daemon holds a read for 1 ms (an agent warning sent meanwhile waits behind at most this many, ~10 us each)',
         },
         astdb_caller_forms: {
           type: 'array',

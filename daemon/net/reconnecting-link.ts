@@ -66,14 +66,6 @@ export interface LinkOptions {
   readonly reconnectMaxMs: number;
   /** How long stop() waits for the peer to close after the goodbye before destroying (ms). */
   readonly closeTimeoutMs: number;
-  /**
-   * Once connected, after a read while the client awaits no reply (`LinkHooks.awaiting`), stop
-   * reading for this long (ms), so that what the peer sends meanwhile (events) is read in one go:
-   * one wake-up of the process per hold instead of one per event. A `write` resumes reading at once,
-   * so a reply is never held. Events are handled up to this much later. Default 0: read as data
-   * arrives.
-   */
-  readonly readHoldMs?: number;
 }
 
 /** What a link's client is given besides its logger: time and randomness, injected for tests. */
@@ -107,8 +99,13 @@ export interface LinkHooks {
   attach(): (chunk: Buffer) => void;
   /** The connection is gone (failed, closed or stopped): clear its timers, fail what waits on it. */
   detach(reason: string): void;
-  /** A reply is awaited, so reading must not be held (`readHoldMs`). Default: never held. */
-  awaiting?(): boolean;
+  /**
+   * Once connected, after each read: how long reading may stop now (ms), so that what the peer sends
+   * meanwhile (events, responses to a bulk of actions) is read in one go — one wake-up of the process
+   * per hold instead of one per message. The client says 0 while it awaits a reply that must not
+   * wait; a `write` resumes reading at once. Default (absent, or 0): read as data arrives.
+   */
+  readHold?(): number;
 }
 
 /**
@@ -133,7 +130,7 @@ export class ReconnectingLink {
   private lastErrorText: string | null = null;
   private retryTimer: unknown = null;
   private handshakeTimer: unknown = null;
-  /** Set while reading of the current socket is held (`readHoldMs`): resumes it when it fires. */
+  /** Set while reading of the current socket is held (`LinkHooks.readHold`): resumes it when it fires. */
   private holdTimer: unknown = null;
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   private readonly listeners = new Set<(s: LinkState) => void>();
@@ -232,10 +229,11 @@ export class ReconnectingLink {
     if (socket !== null && !socket.destroyed) socket.resume();
   }
 
-  /** After a read: false (stop reading) when the link holds reads and the client awaits no reply. */
+  /** After a read: false (stop reading) when the client says reading may wait (LinkHooks.readHold). */
   private afterRead(): boolean {
-    const holdMs = this.options.readHoldMs ?? 0;
-    if (holdMs <= 0 || this.current !== 'connected' || this.hooks.awaiting?.() !== false) return true;
+    if (this.current !== 'connected') return true;
+    const holdMs = this.hooks.readHold?.() ?? 0;
+    if (holdMs <= 0) return true;
     this.holdTimer = this.timers.setTimeout(() => {
       this.release();
     }, holdMs);

@@ -47,11 +47,7 @@ async function server(
   return { port: (srv.address() as net.AddressInfo).port, sockets };
 }
 
-function rig(
-  port: number,
-  hooks: { detached?: string[]; data?: Buffer[]; awaiting?: () => boolean } = {},
-  readHoldMs?: number,
-) {
+function rig(port: number, hooks: { detached?: string[]; data?: Buffer[]; readHold?: () => number } = {}) {
   const timers = new ManualClock();
   const { logger, lines } = captureLogger();
   const clock = new ManualClock(1_000);
@@ -64,14 +60,13 @@ function rig(
       reconnectMinMs: 100,
       reconnectMaxMs: 400,
       closeTimeoutMs: 1_000,
-      ...(readHoldMs !== undefined ? { readHoldMs } : {}),
     },
     { logger, timers, random: () => 1, clock },
     {
       // A copy: the link reads every chunk into one reused buffer.
       attach: () => (chunk) => hooks.data?.push(Buffer.from(chunk)),
       detach: (reason) => hooks.detached?.push(reason),
-      ...(hooks.awaiting !== undefined ? { awaiting: hooks.awaiting } : {}),
+      ...(hooks.readHold !== undefined ? { readHold: hooks.readHold } : {}),
     },
   );
   return { link, timers, lines, tick: (ms: number) => clock.set(clock.now() + ms) };
@@ -310,18 +305,19 @@ const sent = (socket: net.Socket, text: string): Promise<void> =>
   new Promise((resolve, reject) => socket.write(text, (err) => (err ? reject(err) : resolve())));
 
 t.test(
-  'readHoldMs: while nothing awaits a reply, what arrives during a hold is read in one go when it ends; a write resumes reading at once',
+  'readHold: what arrives during a hold is read in one go when it ends; a write resumes reading at once; 0 reads at once',
   async (t) => {
     const data: Buffer[] = [];
     let awaited = false;
     const { port, sockets } = await server(t);
-    const { link, timers } = rig(port, { data, awaiting: () => awaited }, 20);
+    // As the AMI client says it: 20 ms while no reply is awaited, 0 while one is.
+    const { link, timers } = rig(port, { data, readHold: () => (awaited ? 0 : 20) });
     const peer = await connectedPeer(link, sockets);
     const readCount = (n: number): Promise<void> => chunks(data, n);
 
     await sent(peer, 'event 1\r\n');
     await readCount(1);
-    t.same(timers.armed(), [20], 'after a read with nothing awaited: reading held for readHoldMs (20 ms)');
+    t.same(timers.armed(), [20], 'after a read with nothing awaited: reading held for what readHold says (20 ms)');
     await sent(peer, 'event 2\r\n');
     await sent(peer, 'event 3\r\n');
     // Both are in this process's receive queue (loopback); a few turns of the loop read nothing while held.
@@ -353,14 +349,14 @@ t.test(
   },
 );
 
-t.test('readHoldMs 0 (the default) and links whose client says nothing of replies never hold', async (t) => {
-  for (const [name, holdMs, awaiting] of [
-    ['no readHoldMs', undefined, () => false],
-    ['no awaiting hook', 20, undefined],
+t.test('a client whose readHold says 0, or that has none, never holds', async (t) => {
+  for (const [name, readHold] of [
+    ['readHold 0', () => 0],
+    ['no readHold hook', undefined],
   ] as const) {
     const data: Buffer[] = [];
     const { port, sockets } = await server(t);
-    const { link, timers } = rig(port, { data, ...(awaiting !== undefined ? { awaiting } : {}) }, holdMs);
+    const { link, timers } = rig(port, { data, ...(readHold !== undefined ? { readHold } : {}) });
     const peer = await connectedPeer(link, sockets);
     await sent(peer, 'a\r\n');
     await chunks(data, 1);

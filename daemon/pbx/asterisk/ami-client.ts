@@ -55,7 +55,7 @@ export interface AmiClientOptions {
   readonly eventFilters?: readonly string[];
   /**
    * While no action awaits its response, events are read at most once per this many ms (the link's
-   * `readHoldMs`): at 500 calls/s the mirror's UserEvents then wake the daemon ~50 times a second
+   * `readHold`): at 500 calls/s the mirror's UserEvents then wake the daemon ~50 times a second
    * instead of 500. Default 0 (read as they arrive).
    */
   readonly readHoldMs?: number;
@@ -119,9 +119,23 @@ export interface AmiActions {
  * action, of millions in a sync.
  */
 export interface AmiPipeline {
-  /** As `action`; `done` is called once (never synchronously), with the error or the response. */
-  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void;
+  /**
+   * As `action`; `done` is called once (never synchronously), with the error or the response.
+   * `bulk`: one of many whose responses nobody waits on one by one (a sync's DBPuts): while only
+   * such actions await responses, reading may wait BULK_READ_HOLD_MS, as events' does.
+   */
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone, bulk?: boolean): void;
 }
+
+/**
+ * How long reading may wait while only bulk actions await their responses (ms): Asterisk answers each
+ * action with its own write(), and read as they came, a 1,000,000-key mirror sync woke the daemon
+ * once per ~10 responses — half its CPU per key went to those reads and their wake-ups. Held 1 ms,
+ * one read takes ~100; the sync's window (1024 in flight, refilled at half) keeps Asterisk busy
+ * meanwhile, and a write (the refill, any other action) ends the hold at once. Measured, 1M keys:
+ * daemon CPU per key 9.3-12 µs → 5.2-7.1 µs, sync time within the noise (BENCHMARKS.md).
+ */
+export const BULK_READ_HOLD_MS = 1;
 
 /** What the dial watcher needs: hear events. */
 export interface AmiEventSource {
@@ -136,6 +150,8 @@ interface Pending {
   readonly counted: boolean;
   /** Called once, with the error or the response. */
   readonly done: AmiDone;
+  /** Sent with actionThen's `bulk`: its response may wait for a read hold. */
+  readonly bulk: boolean;
 }
 
 /** How an action ends: `err` null and the response, or the error (CS_ERR_UNAVAILABLE, CS_ERR_TIMEOUT). */
@@ -159,6 +175,8 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
   private readonly link: ReconnectingLink;
   private nextId = 0;
   private readonly pending = new Map<string, Pending>();
+  /** How many of `pending` are bulk: when all of them are, reading may be held (BULK_READ_HOLD_MS). */
+  private bulkPending = 0;
   /** The batch actions sent in this tick join; null once the tick is over. */
   private batch: Batch | null = null;
   private keepaliveTimer: unknown = null;
@@ -183,13 +201,18 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
         reconnectMaxMs: options.reconnectMaxMs,
         // A peer that never closes its side does not hold up shutdown.
         closeTimeoutMs: options.actionTimeoutMs,
-        ...(options.readHoldMs !== undefined ? { readHoldMs: options.readHoldMs } : {}),
       },
       { ...deps, logger, timers: this.timers },
       {
         attach: () => this.attach(),
         detach: (reason) => this.detach(reason),
-        awaiting: () => this.pending.size > 0,
+        // Events: held `readHoldMs`. A response anyone waits on: never held. Bulk responses only: held briefly.
+        readHold: () =>
+          this.pending.size === 0
+            ? (options.readHoldMs ?? 0)
+            : this.pending.size === this.bulkPending
+              ? BULK_READ_HOLD_MS
+              : 0,
       },
     );
   }
@@ -257,7 +280,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     });
   }
 
-  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone): void {
+  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone, bulk = false): void {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
@@ -270,7 +293,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
       });
       return;
     }
-    this.sendThen(name, fields, true, done);
+    this.sendThen(name, fields, true, done, bulk);
   }
 
   /**
@@ -376,6 +399,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     this.keepaliveTimer = null;
     const pending = [...this.pending.values()];
     this.pending.clear();
+    this.bulkPending = 0;
     this.batch = null;
     for (const p of pending) {
       this.settle(p);
@@ -399,7 +423,13 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     });
   }
 
-  private sendThen(name: string, fields: Readonly<Record<string, string>>, counted: boolean, done: AmiDone): void {
+  private sendThen(
+    name: string,
+    fields: Readonly<Record<string, string>>,
+    counted: boolean,
+    done: AmiDone,
+    bulk = false,
+  ): void {
     if (!this.link.open) {
       const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name });
       queueMicrotask(() => {
@@ -411,7 +441,8 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     const batch = this.currentBatch();
     batch.ids.push(id);
     batch.open++;
-    this.pending.set(id, { action: name, batch, counted, done });
+    this.pending.set(id, { action: name, batch, counted, done, bulk });
+    if (bulk) this.bulkPending++;
     this.link.write(encodeAction(name, id, fields));
   }
 
@@ -440,6 +471,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
       const p = this.pending.get(id);
       if (p?.batch !== batch) continue; // answered, or failed with its connection
       this.pending.delete(id);
+      if (p.bulk) this.bulkPending--;
       batch.open--;
       if (p.counted) this.counters.actionsFailed++;
       this.finish(
@@ -494,6 +526,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     const p = this.pending.get(id);
     if (!p) return; // answered after its timeout: already failed, nothing to do
     this.pending.delete(id);
+    if (p.bulk) this.bulkPending--;
     this.settle(p);
     if (response.toLowerCase() === 'error') {
       if (p.counted) this.counters.actionsFailed++;

@@ -86,7 +86,7 @@ export interface AstdbMirrorOptions {
   readonly family: string;
   /** The dialplan stops trusting the mirror this long after the last heartbeat (ms, default 15000). */
   readonly aliveTtlMs: number;
-  /** DBPut actions in flight at once during a sync (default 256). */
+  /** DBPut actions in flight at once during a sync (default 1024). */
   readonly window: number;
   /** After a failed sync, the next try (ms, default 5000). */
   readonly retryMs?: number;
@@ -892,7 +892,7 @@ export class AstdbMirror {
     this.counters.puts++;
     const fields = { Family: this.family, Key: key, Val: value };
     const ami = this.deps.ami;
-    if (ami.actionThen) ami.actionThen('DBPut', fields, done);
+    if (ami.actionThen) ami.actionThen('DBPut', fields, done, true);
     else
       ami.action('DBPut', fields).then(() => {
         done(null);

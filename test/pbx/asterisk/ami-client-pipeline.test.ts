@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AmiClient } from '../../../daemon/pbx/asterisk/ami-client.js';
+import { AmiClient, BULK_READ_HOLD_MS } from '../../../daemon/pbx/asterisk/ami-client.js';
 import { ManualClock } from '../../support/manual-clock.js';
 import { silentLogger } from '../../support/harness.js';
 
@@ -159,3 +159,44 @@ t.test('a tick whose answers do not all come: only the unanswered fail, at actio
   t.match(client.status(), { actionsOk: 2, actionsFailed: 2, state: 'connected' });
   t.same(timers.armed(), [KEEPALIVE_MS]);
 });
+
+t.test(
+  'while only bulk actions await responses, reading waits BULK_READ_HOLD_MS; any other action pending, it does not',
+  async (t) => {
+    const { server, client, timers } = await setup(t);
+    server.ignore.add('n/9'); // never answered: a bulk action stays pending throughout
+    const answered: string[] = [];
+    const bulk = (key: string): void =>
+      client.actionThen(
+        'DBPut',
+        { Family: 'callscreen', Key: key, Val: 'reject|603||' },
+        (err) => answered.push(err === null ? key : `${key} failed`),
+        true,
+      );
+    for (let i = 0; i < 10; i++) bulk(`n/${i}`);
+    await until(() => answered.length > 0, 'a first answer read');
+    t.ok(timers.armed().includes(BULK_READ_HOLD_MS), `reading held ${BULK_READ_HOLD_MS} ms after that read`);
+    const seen = answered.length;
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    t.equal(answered.length, seen, 'nothing more read while held');
+    for (let i = 0; i < 200 && answered.length < 9; i++) {
+      timers.advance(BULK_READ_HOLD_MS);
+      await sleep(2);
+    }
+    t.same(
+      answered,
+      Array.from({ length: 9 }, (_, i) => `n/${i}`),
+      'every answered put delivered, each hold ended by the timer',
+    );
+
+    // A plain action (its caller awaits it) pending: a read is never followed by a hold.
+    server.ignore.add('n/10');
+    const plain = put(client, 'n/10').catch(() => undefined);
+    bulk('n/11');
+    await until(() => answered.includes('n/11'), 'the bulk answer read with no timer advanced');
+    t.notOk(timers.armed().includes(BULK_READ_HOLD_MS), 'no hold while the plain action awaits its response');
+    timers.advance(1000); // action_timeout_ms: n/9 and n/10 fail
+    await plain;
+    t.same(answered.at(-1), 'n/9 failed');
+  },
+);
