@@ -130,10 +130,10 @@ export interface AmiPipeline {
 /**
  * How long reading may wait while only bulk actions await their responses (ms): Asterisk answers each
  * action with its own write(), and read as they came, a 1,000,000-key mirror sync woke the daemon
- * once per ~10 responses — half its CPU per key went to those reads and their wake-ups. Held 1 ms,
- * one read takes ~100; the sync's window (1024 in flight, refilled at half) keeps Asterisk busy
- * meanwhile, and a write (the refill, any other action) ends the hold at once. Measured, 1M keys:
- * daemon CPU per key 9.3-12 µs → 5.2-7.1 µs, sync time within the noise (BENCHMARKS.md).
+ * once per ~10 responses — a third of its CPU per key was system time in those reads. Held 1 ms, one
+ * read takes ~100; the sync's window (1024 in flight, refilled at half) keeps Asterisk busy meanwhile,
+ * and a write (the refill, any other action) ends the hold at once. Measured, 1M keys: the daemon's
+ * CPU per key 9.3-12 µs → 5.0-5.2 µs; the sync then waits for Asterisk (BENCHMARKS.md).
  */
 export const BULK_READ_HOLD_MS = 1;
 
