@@ -697,7 +697,7 @@ export class AstdbMirror {
     const org = this.mirrorOf(state, this.deps.clock.now());
     this.orgs.set(state.org.id, org);
     const contacts = new Set(await this.deps.index.contactNumbers(state.org.id));
-    if (org.mirrored) await this.writeNumbers(state, org, contacts, (n, value) => window.put(`n/${slug}/${n}`, value));
+    if (org.mirrored) await this.writeNumbers(window, state, org, contacts);
     for (const d of org.dids) await window.put(`did/${d}`, slug);
     await window.drain();
     await this.putNational(org);
@@ -707,18 +707,18 @@ export class AstdbMirror {
 
   /**
    * Every listed number of the org with its verdict, read from the index's memory (listedKeys, as
-   * the call path reads it): `put(n, value)` for each one the mirror stores, waiting only when the
-   * window is full; the ones whose verdict depends on time go to `org.unsure`; the contacts' numbers
+   * the call path reads it): a DBPut of `n/<org>/<number>` for each one the mirror stores, waiting
+   * only when the window is full; the ones whose verdict depends on time go to `org.unsure`; the contacts' numbers
    * last, each looked up whole. From memory rather than SQLite pages: a page read cost the daemon
    * more CPU per key than the DBPut itself (BENCHMARKS.md). A number changed while the walk waits is
    * read as it is when the walk reaches it (one added after the copy is not); either way its change
    * is queued behind this job.
    */
   private async writeNumbers(
+    window: PutWindow,
     state: OrgState,
     org: OrgMirror,
     contacts: ReadonlySet<string>,
-    put: (n: string, value: string) => Promise<void> | undefined,
   ): Promise<void> {
     const now = this.deps.clock.now();
     const policy = state.org.policy;
@@ -726,7 +726,7 @@ export class AstdbMirror {
     const write = (n: string, matches: Matches): Promise<void> | undefined => {
       const v = mirrorValueOf(n, matches, policy, now);
       if (v.kind === 'unsure') org.unsure.add(n);
-      return v.kind === 'put' ? put(n, v.value) : undefined;
+      return v.kind === 'put' ? window.put(`n/${org.slug}/${n}`, v.value) : undefined;
     };
     const keys = index.listedKeys(state);
     for (let i = 0; i < keys.length; i++) {
