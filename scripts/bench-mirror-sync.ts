@@ -1,6 +1,6 @@
 /**
  * `npm run bench:mirror-sync`: how long the AstDB mirror's first full sync takes through the real
- * Asterisk 22 sandbox, for each `astdb_caller_forms` setting in one run, and the longest an AstDB read
+ * Asterisk 22 sandbox, for each `astdb_caller_forms` setting asked for (BENCH_FORMS), and the longest an AstDB read
  * waited meanwhile.
  *
  * The daemon runs in this process (SQLite store with BENCH_N blocked numbers of region US); for each
@@ -20,7 +20,8 @@
  * included — run with BENCH_PROBE=0 for the sync alone). A side near 1.0 is the one the sync waits for.
  *
  *   BENCH_N      blocked numbers (default 100,000)
- *   BENCH_FORMS  settings to compare, `;`-separated (default `e164;e164,national,trunk`)
+ *   BENCH_FORMS  settings to compare, `;`-separated (default `e164,national,trunk`, the config's: every
+ *                setting writes the same keys now, one per number, so one is enough)
  *   BENCH_PROBE  0: no DBGet prober (default 1)
  *   BENCH_WINDOW `[ami] astdb_window`, DBPuts in flight (default: the config's default, 256)
  *   BENCH_DB     keep the blocklist database in this file between runs (imported once; default: a
@@ -45,7 +46,7 @@ import { profileTable } from './cpu-profile.js';
 import { asteriskPid, cpuTicks, TICK_MS } from './proc-cpu.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
-const FORMS = (process.env.BENCH_FORMS ?? 'e164;e164,national,trunk').split(';').map((f) => f.split(','));
+const FORMS = (process.env.BENCH_FORMS ?? 'e164,national,trunk').split(';').map((f) => f.split(','));
 const AMI = { port: 5038, username: 'callscreen', secret: 'callscreen-sandbox' } as const;
 const PROBE = process.env.BENCH_PROBE !== '0';
 const REPS = Number(process.env.BENCH_REPS ?? 1);
