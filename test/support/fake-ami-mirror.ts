@@ -94,9 +94,3 @@ export async function startedMirror<A extends FakeAmi = FakeAmi>(
   await mirror.start();
   return { ...r, mirror };
 }
-
-/** An E.164 number of region US and the national forms the region reads as it (`5557770001`, `15557770001`). */
-export const usForms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
-
-/** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
-export const PLAIN_US = usForms('+15557770444');

@@ -9,12 +9,7 @@ import type { DaemonContext } from '../../../daemon/daemon-context.js';
 import type { ScreenedRow } from '../../../daemon/services/screen-recorder.js';
 import { cliActor, type TapLike } from '../../support/harness.js';
 import type { FakeAmi } from '../../support/fake-ami.js';
-import {
-  PLAIN_US as PLAIN,
-  startedMirror,
-  usForms as forms,
-  type MirrorServices,
-} from '../../support/fake-ami-mirror.js';
+import { startedMirror, type MirrorServices } from '../../support/fake-ami-mirror.js';
 import { mirrorAnswer, toFastAgi } from '../../support/mirror-dialplan.js';
 
 const BLOCKED = '+15557770001';
@@ -40,6 +35,11 @@ function setup(t: TapLike, options: Partial<AstdbMirrorOptions> = {}) {
     },
   });
 }
+
+/** An E.164 number and the national forms region US reads as it (`5557770009`, `15557770009`). */
+const forms = (e164: string): string[] => [e164, e164.slice(2), e164.slice(1)];
+/** Unlisted callers in every form a US trunk sends: a complete org allows them in the dialplan. */
+const PLAIN = forms('+15557770444');
 
 /** The callers the contract's dialplan sends to FastAGI, calling DID now. */
 const excluded = (r: { readonly s: MirrorServices; readonly ami: FakeAmi }, callers: readonly string[]): string[] =>
