@@ -141,6 +141,11 @@ cp "$SRC/README.md" "$ROOT/usr/share/doc/callscreen/"
 cp "$SRC/config/callscreen.example.toml" "$ROOT/usr/share/doc/callscreen/"
 cp -r "$SRC/config/asterisk" "$ROOT/usr/share/callscreen/asterisk"
 [ -d "$SRC/config/freeswitch" ] && cp -r "$SRC/config/freeswitch" "$ROOT/usr/share/callscreen/freeswitch"
+# callscreen's Asterisk module, as source and the script that builds it on the PBX against its own
+# Asterisk (a build is for one Asterisk version; docs/asterisk-contract.md "The module").
+mkdir -p "$ROOT/usr/share/callscreen/asterisk/module"
+cp "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" "$ROOT/usr/share/callscreen/asterisk/module/"
+install -m 0755 "$SRC/scripts/build-asterisk-module" "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
 cp "$DEB_DIR/copyright" "$ROOT/usr/share/doc/callscreen/copyright"
 {
   printf 'callscreen (%s) unstable; urgency=medium\n\n' "$VERSION"

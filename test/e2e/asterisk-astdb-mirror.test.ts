@@ -7,8 +7,11 @@
 // PJSIP_HEADERS() lists fails 6 of that subtest's assertions: checked once by hand) —, changes reaching AstDB (a prefix block is excluded from completeness — callers
 // under it go to FastAGI, the others are still allowed in-process —, an unblock removes the key), and a stopped daemon withdrawing its heartbeat so calls fall back at once.
 //
+// Runs once with callscreen's module answering (docs/asterisk-contract.md "The module"), once with the
+// dialplan's own priorities.
+//
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { ScreenedRow } from '../../daemon/services/screen-recorder.js';
 import { demoServices, sandboxTest, startAsteriskDaemon } from '../support/asterisk-suite.js';
 import { SANDBOX_MIRROR_TOML } from '../support/asterisk-mirror-daemon.js';
@@ -31,7 +34,20 @@ const disposition = (r: SippResult): string | undefined => r.records.find((x) =>
 /** A key of the mirror's family, or null when it is not there. */
 const astdb = (key: string): Promise<string | null> => sandbox.astdbGet('callscreen', key);
 
-void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asterisk', async (t) => {
+/** How the sandbox's dialplan reads the mirror: callscreen's module, or its own priorities. */
+type Form = 'module' | 'dialplan';
+
+// Twice: the mirror read by callscreen's module (CALLSCREEN_MIRROR(), which scripts/pbx-sandbox
+// builds and loads), then by the dialplan's own priorities with the module unloaded (the sandbox's
+// from-carrier takes the module's priority only while IFMODULE() says it is loaded).
+for (const form of ['module', 'dialplan'] as const)
+  void sandboxTest(
+    t,
+    `calls answered from the AstDB mirror, through a real Asterisk (${form === 'module' ? "callscreen's module" : "the dialplan's own priorities"})`,
+    (t) => suite(t, form),
+  );
+
+async function suite(t: Test, form: Form): Promise<void> {
   // Asterisk compares the heartbeat with its own ${EPOCH}: the daemon's clock follows the wall clock.
   const s = await demoServices(t, { clock: wallClock(t) });
   await s.orgs.updateSettings('demo', { rejectCode: 607 }, cliActor);
@@ -58,6 +74,13 @@ void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asteri
     logger,
     toml: SANDBOX_MIRROR_TOML,
   });
+
+  if (form === 'dialplan') await sandbox.withoutMirrorModule(t);
+  t.equal(
+    await sandbox.mirrorModuleLoaded(),
+    form === 'module',
+    `callscreen's module ${form === 'module' ? 'loaded' : 'unloaded'}`,
+  );
 
   const mirrorState = (): unknown =>
     [...lines].reverse().find((l) => l.component === 'astdb-mirror' && typeof l.to === 'string')?.to;
@@ -332,4 +355,4 @@ void sandboxTest(t, 'calls answered from the AstDB mirror, through a real Asteri
       t.equal(disposition(r), 'fail-open', 'the mirror was not used once the daemon had gone');
     },
   );
-});
+}

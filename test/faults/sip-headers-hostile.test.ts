@@ -356,13 +356,19 @@ if (sandboxUnavailable !== null) {
     () => undefined,
   );
 } else {
-  // Twice: FastAGI alone, then with the AstDB mirror in front ([ami] astdb_mirror = true), which
+  // Three times: FastAGI alone, then with the AstDB mirror in front ([ami] astdb_mirror = true), which
   // answers in the dialplan when the caller ID is +digits or a national form, no Privacy header came
   // and any PAI / Remote-Party-ID asserts exactly the caller ID: no case may get a different verdict
   // from it. This org has a prefix block: callers under it go to FastAGI (docs/asterisk-contract.md).
-  for (const mirror of [false, true])
+  // The mirror is read by callscreen's module (CALLSCREEN_MIRROR(), "The module"), then by the
+  // dialplan's own priorities with the module unloaded.
+  for (const [mirror, form] of [
+    [false, null],
+    [true, 'module'],
+    [true, 'dialplan'],
+  ] as const)
     t.test(
-      `hostile From / P-Asserted-Identity / display names through the real Asterisk${mirror ? ', AstDB mirror on' : ''}`,
+      `hostile From / P-Asserted-Identity / display names through the real Asterisk${mirror ? `, AstDB mirror on (${form === 'module' ? "callscreen's module" : "the dialplan's own priorities"})` : ''}`,
       async (t) => {
         const s = await demoServices(t, mirror ? { clock: wallClock(t) } : {});
         await s.blocklist.block(
@@ -403,6 +409,8 @@ if (sandboxUnavailable !== null) {
         if (mirror) {
           const live = (): boolean => lines.some((l) => l.component === 'astdb-mirror' && l.to === 'live');
           t.ok(await until(live, 15_000, 20), 'the AstDB mirror is live');
+          if (form === 'dialplan') await sandbox.withoutMirrorModule(t);
+          t.equal(await sandbox.mirrorModuleLoaded(), form === 'module', `callscreen's module: ${form}`);
         }
         const orgId = ctx.index.org('demo')?.org.id ?? 0;
         const dir = tempDir(t);

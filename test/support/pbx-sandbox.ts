@@ -156,6 +156,24 @@ export async function stop(): Promise<void> {
   }
 }
 
+/** Whether callscreen's module (func_callscreen.so, CALLSCREEN_MIRROR()) is loaded in the sandbox's Asterisk. */
+export async function mirrorModuleLoaded(): Promise<boolean> {
+  return /\bfunc_callscreen\.so\b/.test(await rx('module show like func_callscreen'));
+}
+
+/**
+ * Unloads callscreen's module for the rest of `t`: the sandbox's from-carrier then answers from the
+ * AstDB mirror with the dialplan's own priorities, as a site without the module does. Loaded again
+ * in `t`'s teardown (and by `scripts/pbx-sandbox start` whenever it finds it missing).
+ */
+export async function withoutMirrorModule(t: { teardown(fn: () => Promise<unknown>): void }): Promise<void> {
+  await rx('module unload func_callscreen.so');
+  if (await mirrorModuleLoaded()) throw new Error('func_callscreen.so did not unload');
+  t.teardown(async () => {
+    if (await isRunning()) await rx('module load func_callscreen.so');
+  });
+}
+
 /** Run an Asterisk CLI command in the sandbox and return its output. */
 export async function rx(command: string): Promise<string> {
   return runScriptOk(['rx', command], process.env, 30_000);
