@@ -120,11 +120,19 @@ const PROF_VARIANTS = new Set((process.env.BENCH_PROF_VARIANTS ?? 'mirror').spli
  * per-call figure divides among the calls, more so at low rates.
  */
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 2000);
+/**
+ * BENCH_MIRROR_FORM: how the mirror column's dialplan reads the AstDB mirror — `module` (default:
+ * callscreen's CALLSCREEN_MIRROR(), which scripts/pbx-sandbox builds) or `dialplan` (the contract's
+ * priorities, for sites without the module), each on its own DID of the bench context.
+ */
+const MIRROR_FORM = process.env.BENCH_MIRROR_FORM ?? 'module';
+if (MIRROR_FORM !== 'module' && MIRROR_FORM !== 'dialplan')
+  throw new Error(`BENCH_MIRROR_FORM must be module or dialplan (got ${MIRROR_FORM})`);
 const DID: Record<Variant, string> = {
   none: '+15559000000',
   blacklist: '+15559100000',
   callscreen: '+15559200000',
-  mirror: '+15559300000',
+  mirror: MIRROR_FORM === 'module' ? '+15559300000' : '+15559500000',
 };
 /** Variants screened by the daemon: its CPU and call records are read for these. */
 const DAEMON_VARIANTS: ReadonlySet<Variant> = new Set(['callscreen', 'mirror']);
@@ -906,7 +914,11 @@ callscreen with the **AstDB mirror** in front of FastAGI (\`[ami] astdb_mirror =
 the daemon keeps the verdicts of listed numbers in AstDB, plus a flag saying that a miss means allow when the org has no
 prefix or timed blocks, so the dialplan answers both halves of this bench's mix in-process without FastAGI; other callers
 (withheld, not \`+digits\`, or while the mirror is not live) still go to FastAGI, and the daemon records each
-mirror-answered call from the dialplan's \`UserEvent\` over AMI. The same daemon serves both callscreen DIDs, so all four
+mirror-answered call from a \`UserEvent\` over AMI. The mirror column's dialplan reads the mirror ${
+    MIRROR_FORM === 'module'
+      ? 'with callscreen\'s module (`GotoIf(${CALLSCREEN_MIRROR(callscreen)}?screened)`, docs/asterisk-contract.md "The module"; its event carries no channel snapshot)'
+      : "with the contract's own dialplan priorities (`BENCH_MIRROR_FORM=dialplan`: no module; `UserEvent(CallScreen,…)`)"
+  }. The same daemon serves both callscreen DIDs, so all four
 columns are measured with its AMI session (events \`call,user\`, filtered to \`DialBegin\` and \`UserEvent\`) connected to
 Asterisk, which runs before this one (in the sections below) did not have. Mirror: first full sync of
 ${r.mirror.keys.toLocaleString('en-US')} \`callscreen/n/bench\` keys (one per number, E.164): live (heartbeat and \`complete/bench\` seen) ${r.mirror.syncS.toFixed(1)} s
