@@ -15,7 +15,7 @@
 // loaded and again without it.
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AmiClient } from '../../daemon/pbx/asterisk/ami-client.js';
 import { field } from '../../daemon/pbx/asterisk/ami-protocol.js';
 import { sandboxTest } from '../support/asterisk-suite.js';
@@ -71,6 +71,25 @@ async function settled(d: MirroredAsteriskDaemon): Promise<boolean> {
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
+/** An AMI client as the sandbox's check user: Getvar needs write class reporting (config/asterisk/manager.conf). */
+function checkClient(t: Test): AmiClient {
+  const ami = new AmiClient(
+    {
+      host: sandbox.SANDBOX.ami.host,
+      port: 5038,
+      username: 'callscreen-check',
+      secret: 'callscreen-sandbox',
+      actionTimeoutMs: 30_000,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+      keepaliveMs: 60_000,
+    },
+    silentLogger(),
+  );
+  t.teardown(() => ami.stop());
+  return ami;
+}
+
 /** Over all seeds: one seed's rules may leave the mirror little to answer (an allow prefix over the space, a pattern). */
 const totals = { calls: 0, answered: 0, national: 0, withHeaders: 0 };
 
@@ -89,21 +108,7 @@ for (const seed of [1, 2, 3])
     t.ok(d.live, 'the mirror synced and went live');
     t.match(await sandbox.rx('module show like func_callscreen'), /func_callscreen\.so/, 'the module is loaded');
 
-    // Getvar needs write class reporting: the sandbox's check user (config/asterisk/manager.conf).
-    const ami = new AmiClient(
-      {
-        host: sandbox.SANDBOX.ami.host,
-        port: 5038,
-        username: 'callscreen-check',
-        secret: 'callscreen-sandbox',
-        actionTimeoutMs: 30_000,
-        reconnectMinMs: 100,
-        reconnectMaxMs: 1000,
-        keepaliveMs: 60_000,
-      },
-      silentLogger(),
-    );
-    t.teardown(() => ami.stop());
+    const ami = checkClient(t);
     await ami.start();
     await ami.whenConnected(60_000);
     const moduleAnswer = async (c: MirrorCase): Promise<MirrorAnswerText> => {
@@ -174,3 +179,32 @@ void sandboxTest(
     );
   },
 );
+
+void sandboxTest(t, 'what the module leaves to FastAGI that the dialplan form might not', async (t) => {
+  const s = await services(t, { clock: wallClock(t) });
+  await s.orgs.add('demo', 'Demo', 'US', cliActor);
+  await s.orgs.addDids('demo', [...sandbox.SANDBOX.dids], cliActor);
+  await s.blocklist.block('demo', { kind: 'exact', number: '+15557770001' }, { mode: 'reject' }, cliActor);
+  const d = await startMirroredAsteriskDaemon(t, s);
+  t.ok(d.live, 'the mirror synced and went live');
+  const ami = checkClient(t);
+  await ami.start();
+  await ami.whenConnected(60_000);
+  const check = async (args: string): Promise<string> =>
+    field(await ami.action('Getvar', { Variable: `CALLSCREEN_MIRROR_CHECK(${args})` }), 'Value') ?? '';
+  const did = DIDS[0] ?? '';
+
+  t.match(await check(`callscreen,${did},+15557770001`), /^reject\|/, 'a listed caller is answered');
+  t.equal(await check(`callscreen,${did},+15557770002`), 'allow|', 'an unlisted one is allowed: the org is complete');
+  t.equal(await check(`callscreen,${did},+1${'5'.repeat(70)}`), 'fastagi', 'a caller ID of 64 characters or more');
+  t.equal(await check(`callscreen,+15559999999,+15557770002`), 'fastagi', 'a DID no org owns');
+  t.equal(await check(`callscreen,${did},+15557770002,${b64('id')}`), 'fastagi', 'Privacy: id');
+  t.equal(await check(`callscreen/x,${did},+15557770002`), '', 'a family with "/" is refused (the function fails)');
+
+  // A complete/ pattern that does not compile (written by hand: the daemon never writes one): the
+  // dialplan's REGEX() would fail and its expression be read as "no match"; the module asks FastAGI.
+  await sandbox.rx('database put callscreen complete/demo ^([');
+  t.equal(await check(`callscreen,${did},+15557770002`), 'fastagi', 'a pattern that does not compile: FastAGI');
+  t.equal(await check(`callscreen,${did},+15557770003`), 'fastagi', 'and for the next caller too');
+  t.match(await check(`callscreen,${did},+15557770001`), /^reject\|/, 'listed callers are still answered');
+});

@@ -96,6 +96,8 @@
 struct cached_pattern {
 	char *text;
 	regex_t compiled;
+	/*! 0: the text does not compile (kept, so that it is compiled and logged once, not on every call). */
+	int ok;
 	unsigned int uses;
 };
 
@@ -132,20 +134,24 @@ static int pattern_matches(const char *pattern, const char *subject)
 			return -1;
 		}
 		if (oldest->text) {
-			regfree(&oldest->compiled);
+			if (oldest->ok) {
+				regfree(&oldest->compiled);
+			}
 			ast_free(oldest->text);
 			oldest->text = NULL;
 		}
-		if (regcomp(&oldest->compiled, pattern, REG_EXTENDED | REG_NOSUB)) {
-			ast_free(text);
-			ast_mutex_unlock(&pattern_lock);
-			ast_log(LOG_WARNING, "CALLSCREEN_MIRROR: pattern does not compile; the call goes to FastAGI\n");
-			return -1;
+		oldest->ok = !regcomp(&oldest->compiled, pattern, REG_EXTENDED | REG_NOSUB);
+		if (!oldest->ok) {
+			ast_log(LOG_WARNING, "CALLSCREEN_MIRROR: an AstDB pattern does not compile; its calls go to FastAGI\n");
 		}
 		oldest->text = text;
 		slot = oldest;
 	}
 	slot->uses = ++pattern_clock;
+	if (!slot->ok) {
+		ast_mutex_unlock(&pattern_lock);
+		return -1;
+	}
 	/* Held across regexec (~1-2 us): the slot may not be replaced under it. */
 	res = regexec(&slot->compiled, subject, 0, NULL, 0) == 0 ? 1 : 0;
 	ast_mutex_unlock(&pattern_lock);
@@ -598,7 +604,9 @@ static int unload_module(void)
 	ast_mutex_lock(&pattern_lock);
 	for (i = 0; i < PATTERN_CACHE_SLOTS; i++) {
 		if (pattern_cache[i].text) {
-			regfree(&pattern_cache[i].compiled);
+			if (pattern_cache[i].ok) {
+				regfree(&pattern_cache[i].compiled);
+			}
 			ast_free(pattern_cache[i].text);
 			pattern_cache[i].text = NULL;
 		}
