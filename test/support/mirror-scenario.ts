@@ -232,3 +232,25 @@ export function daemonAnswer(
 export function sameAnswer(m: { action: string; detail: string }, d: { action: string; detail: string }): boolean {
   return m.action === d.action && (m.action === 'allow' || m.detail === d.detail);
 }
+
+/** What a comparison answered, summed over its seeds. */
+export interface MirrorTotals {
+  calls: number;
+  answered: number;
+  national: number;
+  withHeaders: number;
+}
+
+/**
+ * One seed's rules may leave the mirror little to answer (an allow prefix over the space, a
+ * pattern): over all seeds it must have answered a good share of the calls, national forms and
+ * asserting headers among them, for the comparison to mean something.
+ */
+export function checkMirrorCoverage(t: { ok(v: boolean, msg: string): void }, totals: MirrorTotals): void {
+  t.ok(totals.calls > 0 && totals.answered > totals.calls / 20, `${totals.answered} of ${totals.calls}`);
+  t.ok(totals.national > totals.answered / 10, `${totals.national} of them in national or trunk-prefixed form`);
+  t.ok(
+    totals.withHeaders > totals.answered / 10,
+    `${totals.withHeaders} of them with a P-Asserted-Identity or Remote-Party-ID asserting the caller ID`,
+  );
+}
