@@ -3,7 +3,7 @@
 import { CallscreenError } from '../../daemon/core/errors.js';
 import type { AmiEvent } from '../../daemon/pbx/asterisk/ami-client.js';
 import type { LinkState } from '../../daemon/net/reconnecting-link.js';
-import type { AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
+import { overlongField, type AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
 
 export class FakeAmi {
   currentState: LinkState = 'stopped';
@@ -32,6 +32,8 @@ export class FakeAmi {
     const fail = (m: string): never => {
       throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI ${name} failed: ${m}`, { action: name, reply: m });
     };
+    // As Asterisk: a line longer than its buffer is refused (ami-protocol.ts, AMI_MAX_LINE_BYTES).
+    if (overlongField(fields) !== null) fail('Failed to parse message: line too long');
     if (name === 'DBPut') {
       if (this.refuse.has(fields.Key ?? '')) fail('Failed to update entry');
       this.db.set(key, fields.Val ?? '');

@@ -28,7 +28,7 @@ import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
 import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
 import { CallscreenError, toCallscreenError } from '../../core/errors.js';
-import { AmiParser, encodeAction, field, type AmiMessage } from './ami-protocol.js';
+import { AMI_MAX_LINE_BYTES, AmiParser, encodeAction, field, overlongField, type AmiMessage } from './ami-protocol.js';
 
 export interface AmiClientOptions {
   readonly host: string;
@@ -432,6 +432,19 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
   ): void {
     if (!this.link.open) {
       const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name });
+      queueMicrotask(() => {
+        done(err, null);
+      });
+      return;
+    }
+    const overlong = overlongField(fields);
+    if (overlong !== null) {
+      // Asterisk would refuse the line and, in the same breath, lose the rest of the action.
+      const err = new CallscreenError(
+        'CS_ERR_INVALID_VALUE',
+        `AMI ${name} not sent: its ${overlong} line is longer than the ${AMI_MAX_LINE_BYTES} bytes Asterisk reads`,
+        { action: name, field: overlong },
+      );
       queueMicrotask(() => {
         done(err, null);
       });

@@ -88,6 +88,24 @@ export function field(msg: AmiMessage, key: string): string | undefined {
  * entry's name or reason, an SMS body) inject AMI headers: they become spaces. Multi-line SMS
  * bodies go through `Base64Body` instead (see AmiMessageDeliverer).
  */
+/**
+ * The longest line Asterisk's manager reads, CRLF included (bytes): its session buffer holds 1,024.
+ * Measured on Asterisk 22: `Val: ` and 1,017 characters is the longest DBPut value; one more and it
+ * answers "Failed to parse message: line too long".
+ */
+export const AMI_MAX_LINE_BYTES = 1024;
+
+/** The first field whose `Key: value` line Asterisk would refuse as too long, or null. */
+export function overlongField(fields: Readonly<Record<string, string>>): string | null {
+  for (const k in fields) {
+    const v = fields[k] ?? '';
+    // Bytes only when the characters alone come near the limit (UTF-8: up to 4 bytes a character).
+    if (4 * (k.length + v.length) + 4 > AMI_MAX_LINE_BYTES && Buffer.byteLength(`${k}: ${v}\r\n`) > AMI_MAX_LINE_BYTES)
+      return k;
+  }
+  return null;
+}
+
 export function encodeAction(action: string, actionId: string, fields: Readonly<Record<string, string>>): string {
   let out = `Action: ${clean(action)}\r\nActionID: ${clean(actionId)}\r\n`;
   for (const k in fields) out += `${clean(k)}: ${clean(fields[k] ?? '')}\r\n`;

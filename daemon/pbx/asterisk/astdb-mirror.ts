@@ -63,7 +63,7 @@ import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
-import { field } from './ami-protocol.js';
+import { AMI_MAX_LINE_BYTES, field } from './ami-protocol.js';
 import { numberOfKey } from '../../store/number-key-map.js';
 import type { NumberNormalizer } from '../../core/phone-number.js';
 import { ANY_NATIONAL, nationalReading } from './astdb-mirror-forms.js';
@@ -158,11 +158,13 @@ interface OrgMirror {
 }
 
 /**
- * Longest exclusion pattern written (characters, default 2000). The dialplan substitutes it into an
- * expression, and Asterisk substitutes in fixed buffers of 4 KB (VAR_BUF_SIZE); past this the org is
- * left incomplete (unlisted callers go to FastAGI), which is always safe.
+ * Longest exclusion pattern (and `national/` value) written: 1,017 characters, what one AMI line can
+ * carry after `Val: ` (AMI_MAX_LINE_BYTES with its CRLF; the values are ASCII). Past this the org is
+ * left incomplete (unlisted callers go to FastAGI), which is always safe. It was 2,000 (the
+ * dialplan's 4 KB substitution buffers) until the module's tests found the AMI line limit: a longer
+ * pattern's DBPut was refused, and every sync failed and started again 5 s later.
  */
-const MAX_EXCLUSION_CHARS = 2000;
+const MAX_EXCLUSION_CHARS = AMI_MAX_LINE_BYTES - 'Val: \r\n'.length;
 
 /**
  * The `complete/<org>` value: a POSIX extended regex matching the callers a miss under `n/<org>`

@@ -8,6 +8,7 @@ import { ManualClock } from '../../support/manual-clock.js';
 import type { Verdict } from '../../../daemon/core/verdict.js';
 import { AmiAgentNotifier } from '../../../daemon/pbx/asterisk/ami-agent-notifier.js';
 import { AmiClient, type AmiClientOptions } from '../../../daemon/pbx/asterisk/ami-client.js';
+import { AMI_MAX_LINE_BYTES } from '../../../daemon/pbx/asterisk/ami-protocol.js';
 import { DialWatcher } from '../../../daemon/pbx/asterisk/dial-watcher.js';
 import { captureLogger, silentLogger } from '../../support/harness.js';
 
@@ -186,6 +187,30 @@ t.test(
     );
   },
 );
+
+t.test('an action with a line longer than Asterisk reads is refused here, not sent', async (t) => {
+  const { server, client } = await setup(t);
+  await client.start();
+  await until(() => client.currentState === 'connected', 'connected');
+  const fits = 'x'.repeat(AMI_MAX_LINE_BYTES - 'Val: \r\n'.length);
+  const res = await client.action('DBPut', { Family: 'callscreen', Key: 'k', Val: fits });
+  t.equal(res.Response, 'Success', `a value of ${fits.length} characters fills the line exactly and is sent`);
+  await t.rejects(
+    client.action('DBPut', { Family: 'callscreen', Key: 'k2', Val: `${fits}x` }),
+    { code: 'CS_ERR_INVALID_VALUE', message: /DBPut not sent: its Val line is longer than the 1024 bytes/ },
+    'one character more: refused before sending (Asterisk would answer "line too long")',
+  );
+  await t.rejects(
+    client.action('DBPut', { Family: 'callscreen', Key: 'k3', Val: 'é'.repeat(600) }),
+    { code: 'CS_ERR_INVALID_VALUE' },
+    'counted in bytes: 600 two-byte characters are 1,200 bytes',
+  );
+  t.same(
+    server.named('DBPut').map((a) => a.Key),
+    ['k'],
+    'only the one that fits reached the peer',
+  );
+});
 
 t.test('a failed login is logged without the secret and retried with backoff', async (t) => {
   const { server, client, lines, timers } = await setup(t, { mode: 'bad-login' });

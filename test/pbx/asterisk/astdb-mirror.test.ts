@@ -162,6 +162,30 @@ t.test(
   },
 );
 
+t.test(
+  'an exclusion pattern longer than one AMI line: the org is left incomplete and the sync still succeeds',
+  async (t) => {
+    const { s, ctx, ami, mirror } = await setup(t);
+    // 120 block prefixes of 8 digits: "1555xxxx|" each, a pattern of ~1,100 characters. Asterisk reads
+    // AMI lines of 1,024 bytes at most, and refuses a longer DBPut (the fake AMI does too).
+    for (let i = 0; i < 120; i++)
+      await s.blocklist.block('demo', { kind: 'prefix', prefix: `+1555${1000 + i}` }, { mode: 'reject' }, cliActor);
+    await ctx.feed.poll();
+    await connect(ami, mirror);
+    t.equal(mirror.currentState, 'live', 'live: no refused write');
+    t.equal(ami.get('complete/demo'), undefined, 'no completeness: every miss goes to FastAGI, which is safe');
+    t.match(ami.get(`n/demo/${BLOCKED}`), /^reject\|/, 'listed numbers are still answered');
+    t.same(excluded({ s, ami }, PLAIN), PLAIN, 'an unlisted caller goes to FastAGI');
+    for (let i = 40; i < 120; i++)
+      await s.blocklist.unblock('demo', { kind: 'prefix', prefix: `+1555${1000 + i}` }, cliActor);
+    await ctx.feed.poll();
+    await mirror.idle();
+    t.ok((ami.get('complete/demo') ?? '').length > 300, 'with 40 prefixes the pattern fits: complete again');
+    t.same(excluded({ s, ami }, PLAIN), [], 'and unlisted callers are allowed in-process');
+    t.equal(mirror.currentState, 'live');
+  },
+);
+
 t.test('heartbeat every ttl/3 with the clock; AMI lost → idle; back → full sync that removes stale keys', async (t) => {
   const { s, ami, mirror, timers } = await setup(t);
   await connect(ami, mirror);
