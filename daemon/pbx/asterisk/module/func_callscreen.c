@@ -84,7 +84,7 @@
 	</function>
  ***/
 
-/*! AstDB values read here: a complete/ pattern is at most 2000 characters (the daemon's limit). */
+/*! AstDB values read here: the daemon writes at most 1,017 characters (one AMI line); hand edits may be longer. */
 #define VALUE_LEN 4096
 /*! AstDB keys: family-relative, "n/<org>/<number>". */
 #define KEY_LEN 512
@@ -271,8 +271,16 @@ static int rpid_agrees(const char *h, const char *caller)
 	return 1;
 }
 
-/*! ast_db_get with a formatted key; 0 when found. */
-static int __attribute__((format(printf, 4, 5))) db_get(const char *family, char *value, int len, const char *fmt, ...)
+/*! db_get's answers. */
+enum db_read {
+	DB_FOUND,
+	DB_ABSENT,
+	/*! A key or value too long for the buffers: nothing may be concluded from it. */
+	DB_UNUSABLE,
+};
+
+/*! ast_db_get with a formatted key. */
+static enum db_read __attribute__((format(printf, 4, 5))) db_get(const char *family, char *value, int len, const char *fmt, ...)
 {
 	char key[KEY_LEN];
 	va_list ap;
@@ -281,11 +289,15 @@ static int __attribute__((format(printf, 4, 5))) db_get(const char *family, char
 	va_start(ap, fmt);
 	n = vsnprintf(key, sizeof(key), fmt, ap);
 	va_end(ap);
-	if (n < 0 || n >= (int) sizeof(key)) {
-		return -1;
-	}
 	value[0] = '\0';
-	return ast_db_get(family, key, value, len);
+	if (n < 0 || n >= (int) sizeof(key)) {
+		return DB_UNUSABLE;
+	}
+	if (ast_db_get(family, key, value, len)) {
+		return DB_ABSENT;
+	}
+	/* ast_db_get cuts a longer value to fit, silently: a cut pattern or verdict would be another one. */
+	return strlen(value) >= (size_t) len - 1 ? DB_UNUSABLE : DB_FOUND;
 }
 
 /*! No CR or LF: a value that goes into a manager event's line. */
@@ -305,13 +317,18 @@ static enum answer look_up(const char *family, const char *org, const char *numb
 {
 	char pattern[VALUE_LEN];
 
-	if (!db_get(family, value, len, "n/%s/%s", org, number)) {
+	switch (db_get(family, value, len, "n/%s/%s", org, number)) {
+	case DB_FOUND:
 		return ANSWER_LISTED;
+	case DB_UNUSABLE:
+		return ANSWER_ASK;
+	case DB_ABSENT:
+		break;
 	}
-	if (!db_get(family, pattern, sizeof(pattern), "did/%s", number)) {
+	if (db_get(family, pattern, sizeof(pattern), "did/%s", number) != DB_ABSENT) {
 		return ANSWER_ASK;
 	}
-	if (db_get(family, pattern, sizeof(pattern), "complete/%s", org)) {
+	if (db_get(family, pattern, sizeof(pattern), "complete/%s", org) != DB_FOUND) {
 		return ANSWER_ASK;
 	}
 	return pattern_matches(pattern, number) == 0 ? ANSWER_ALLOWED : ANSWER_ASK;
@@ -323,7 +340,7 @@ static int national_reading(const char *family, const char *org, const char *cal
 	char value[VALUE_LEN];
 	char *cc, *trunk, *pattern, *rest;
 
-	if (db_get(family, value, sizeof(value), "national/%s", org)) {
+	if (db_get(family, value, sizeof(value), "national/%s", org) != DB_FOUND) {
 		return 0;
 	}
 	rest = value;
@@ -369,11 +386,11 @@ static enum answer mirror_answer(const struct mirror_call *call, char *value, in
 		|| ast_strlen_zero(call->did) || !is_one_line(call->did)) {
 		return ANSWER_ASK;
 	}
-	if (db_get(call->family, header, sizeof(header), "alive")
+	if (db_get(call->family, header, sizeof(header), "alive") != DB_FOUND
 		|| sscanf(header, "%lld", &alive) != 1 || alive < (long long) time(NULL)) {
 		return ANSWER_ASK;
 	}
-	if (db_get(call->family, org, sizeof(org), "did/%s", call->did) || ast_strlen_zero(org)) {
+	if (db_get(call->family, org, sizeof(org), "did/%s", call->did) != DB_FOUND || ast_strlen_zero(org)) {
 		return ANSWER_ASK;
 	}
 	call->header(call->source, "Privacy", header, sizeof(header));
