@@ -142,10 +142,13 @@ cp "$SRC/config/callscreen.example.toml" "$ROOT/usr/share/doc/callscreen/"
 cp -r "$SRC/config/asterisk" "$ROOT/usr/share/callscreen/asterisk"
 [ -d "$SRC/config/freeswitch" ] && cp -r "$SRC/config/freeswitch" "$ROOT/usr/share/callscreen/freeswitch"
 # callscreen's Asterisk module, as source and the script that builds it on the PBX against its own
-# Asterisk (a build is for one Asterisk version; docs/asterisk-contract.md "The module").
-mkdir -p "$ROOT/usr/share/callscreen/asterisk/module"
-cp "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" "$ROOT/usr/share/callscreen/asterisk/module/"
-install -m 0755 "$SRC/scripts/build-asterisk-module" "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
+# Asterisk (a build is for one Asterisk version; docs/asterisk-contract.md "The module"). A tree from
+# before the module (the package test builds an older version with this script) has neither.
+if [ -f "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" ]; then
+  mkdir -p "$ROOT/usr/share/callscreen/asterisk/module"
+  cp "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" "$ROOT/usr/share/callscreen/asterisk/module/"
+  install -m 0755 "$SRC/scripts/build-asterisk-module" "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
+fi
 cp "$DEB_DIR/copyright" "$ROOT/usr/share/doc/callscreen/copyright"
 {
   printf 'callscreen (%s) unstable; urgency=medium\n\n' "$VERSION"
@@ -172,6 +175,10 @@ help="$("$LIB/bin/node" "$LIB/dist/daemon/cli/bin.js" --help 2>&1 | sed -e 's/\\
   printf '.SH SEE ALSO\n/usr/share/doc/callscreen/operations.md\n'
 } | gzip -9n >"$ROOT/usr/share/man/man1/callscreen.1.gz"
 find "$ROOT/usr/share" -type f -exec chmod 0644 {} +
+# The one program under /usr/share: the module's build script, run on the PBX.
+if [ -f "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module" ]; then
+  chmod 0755 "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
+fi
 chmod 0644 "$LIB/package.json" "$LIB/VERSION"
 find "$ROOT/usr/share" -type d -exec chmod 0755 {} +
 

@@ -498,6 +498,10 @@ async function run(t: Test): Promise<void> {
     'the new program is on disk',
   );
   t.notOk(existsSync(join(CHROOT, 'usr/lib/callscreen.previous')), 'the old program is gone once the new one is ready');
+  // callscreen's Asterisk module, to be built on the PBX against its own Asterisk (docs/asterisk-contract.md).
+  const moduleDir = join(CHROOT, 'usr/share/callscreen/asterisk/module');
+  t.ok(existsSync(join(moduleDir, 'func_callscreen.c')), "the Asterisk module's source is shipped");
+  t.equal(statSync(join(moduleDir, 'build-asterisk-module')).mode & 0o755, 0o755, 'with its build script, executable');
   const list = inRoot(['callscreen', 'list', '--org', 'demo', '--search', '555123']);
   t.match(list.stdout, /Robocaller/, 'the quick start entry is listed after the upgrade');
   for (const line of quickAdded) {
