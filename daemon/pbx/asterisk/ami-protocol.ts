@@ -84,11 +84,6 @@ export function field(msg: AmiMessage, key: string): string | undefined {
 }
 
 /**
- * Encodes an action. CR and LF inside a value would end the header early and let a value (an
- * entry's name or reason, an SMS body) inject AMI headers: they become spaces. Multi-line SMS
- * bodies go through `Base64Body` instead (see AmiMessageDeliverer).
- */
-/**
  * The longest line Asterisk's manager reads, CRLF included (bytes): its session buffer holds 1,024.
  * Measured on Asterisk 22: `Val: ` and 1,017 characters is the longest DBPut value; one more and it
  * answers "Failed to parse message: line too long".
@@ -106,6 +101,11 @@ export function overlongField(fields: Readonly<Record<string, string>>): string 
   return null;
 }
 
+/**
+ * Encodes an action. CR and LF inside a value would end the header early and let a value (an
+ * entry's name or reason, an SMS body) inject AMI headers: they become spaces. Multi-line SMS
+ * bodies go through `Base64Body` instead (see AmiMessageDeliverer).
+ */
 export function encodeAction(action: string, actionId: string, fields: Readonly<Record<string, string>>): string {
   let out = `Action: ${clean(action)}\r\nActionID: ${clean(actionId)}\r\n`;
   for (const k in fields) out += `${clean(k)}: ${clean(fields[k] ?? '')}\r\n`;
