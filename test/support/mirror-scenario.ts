@@ -64,7 +64,6 @@ export function mirrorScenario(
     return r < 0.35 ? e164.slice(R.cc.length) : r < 0.6 ? R.trunk + e164.slice(R.cc.length) : e164;
   };
   const prefix = (): string => number().slice(0, R.base.length + 1 + Math.floor(random() * 3));
-  const DIDS = dids;
   const listed = new Set<string>();
   const prefixes = new Set<string>();
   /** One random change to the list; failures the service refuses on purpose (duplicates…) are fine. */
@@ -74,7 +73,7 @@ export function mirrorScenario(
       if (r < 0.35) {
         const n = number();
         // Now and then in observe mode, or for one DID only (#16): the mirror must leave those to FastAGI.
-        const extra = random() < 0.1 ? { observe: true } : random() < 0.1 ? { dids: [pick(DIDS)] } : {};
+        const extra = random() < 0.1 ? { observe: true } : random() < 0.1 ? { dids: [pick(dids)] } : {};
         await s.blocklist.block(
           'demo',
           { kind: 'exact', number: n },
@@ -172,7 +171,7 @@ export function mirrorScenario(
       const p = pick([...prefixes]);
       return { from: presented(p + number().slice(p.length)), privacy: '' };
     }
-    if (r < 0.6) return { from: presented(pick(DIDS)), privacy: '' }; // an own DID, spoofed
+    if (r < 0.6) return { from: presented(pick(dids)), privacy: '' }; // an own DID, spoofed
     if (r < 0.63)
       return {
         from: pick(['72345', '0000000000', '011445551234', '00447700900123', number().slice(R.cc.length + 1)]),
@@ -187,7 +186,7 @@ export function mirrorScenario(
     change,
     call: () => {
       const { from, privacy } = caller();
-      return { from, privacy, ...headers(from), did: pick(DIDS) };
+      return { from, privacy, ...headers(from), did: pick(dids) };
     },
   };
 }
