@@ -7,8 +7,9 @@
 // PJSIP_HEADERS() lists fails 6 of that subtest's assertions: checked once by hand) —, changes reaching AstDB (a prefix block is excluded from completeness — callers
 // under it go to FastAGI, the others are still allowed in-process —, an unblock removes the key), and a stopped daemon withdrawing its heartbeat so calls fall back at once.
 //
-// Runs once with callscreen's module answering (docs/asterisk-contract.md "The module"), once with the
-// dialplan's own priorities.
+// Runs once with callscreen's module answering (docs/asterisk-contract.md "The module") and storing
+// the sync's keys many to an action (CallScreenDBPut), once with the dialplan's own priorities and
+// one DBPut a key.
 //
 // Needs root (chroot); shares the sandbox lock with the other sandbox tests. CALLSCREEN_SKIP_SANDBOX=1 skips.
 import t, { type Test } from 'tap';
@@ -309,6 +310,13 @@ async function suite(t: Test, form: Form): Promise<void> {
       };
       t.ok(await until(excludesPrefix, 5000, 50), 'complete/demo excludes the prefix, in every form');
       t.equal(await astdb(`n/demo/${REJECTED}`), `reject|607|exact:${rejectEntry.id}|`, 'listed numbers written again');
+      t.equal(
+        [...lines].reverse().find((l) => typeof l.putAction === 'string')?.putAction,
+        form === 'module' ? 'CallScreenDBPut' : 'DBPut',
+        form === 'module'
+          ? "the org's keys written many to an action by the module's CallScreenDBPut"
+          : 'the module unloaded: one DBPut a key (Asterisk refused CallScreenDBPut as unknown)',
+      );
       let before = agiCalls();
       const r = await inbound(`${PREFIX}0001`, '+15550104');
       t.same(r.codes, [607], describeSipp(r));

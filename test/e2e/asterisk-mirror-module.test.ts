@@ -9,7 +9,8 @@
 //     read back from Asterisk: the module and the dialplan form must answer every call alike, the
 //     calls they leave to FastAGI included;
 //  2. where the module answers, with the daemon's own verdict.
-// The list is then changed and both compared again. CALLSCREEN_MIRROR() on real calls (the channel's
+// The list is then changed and both compared again. The module's CallScreenDBPut (a sync's keys
+// many to an action) is checked for what it stores and what it refuses. CALLSCREEN_MIRROR() on real calls (the channel's
 // caller ID, its INVITE's headers, the event the daemon records from) is proven by
 // asterisk-astdb-mirror.test.ts and test/faults/sip-headers-hostile.test.ts, which run with the module
 // loaded and again without it.
@@ -73,13 +74,16 @@ async function settled(d: MirroredAsteriskDaemon): Promise<boolean> {
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
-/** An AMI client as the sandbox's check user: Getvar needs write class reporting (config/asterisk/manager.conf). */
-function checkClient(t: Test): AmiClient {
+/**
+ * An AMI client of the sandbox (config/asterisk/manager.conf): by default its check user (Getvar
+ * needs write class reporting); `callscreen`, the daemon's, for what needs class system.
+ */
+function checkClient(t: Test, username = 'callscreen-check'): AmiClient {
   const ami = new AmiClient(
     {
       host: sandbox.SANDBOX.ami.host,
       port: 5038,
-      username: 'callscreen-check',
+      username,
       secret: 'callscreen-sandbox',
       actionTimeoutMs: 30_000,
       reconnectMinMs: 100,
@@ -203,3 +207,64 @@ void sandboxTest(t, 'what the module leaves to FastAGI that the dialplan form mi
   t.equal(await check(`callscreen,${did},+15557770003`), 'fastagi', 'and for the next caller too');
   t.match(await check(`callscreen,${did},+15557770001`), /^reject\|/, 'listed callers are still answered');
 });
+
+void sandboxTest(
+  t,
+  "CallScreenDBPut stores a sync's keys many to an action, and refuses a short count whole",
+  async (t) => {
+    const ami = checkClient(t, 'callscreen');
+    await ami.start();
+    await ami.whenConnected(60_000);
+    const family = 'callscreen-put-test';
+    const cleanUp = (): Promise<unknown> => ami.action('DBDelTree', { Family: family }).catch(() => undefined);
+    await cleanUp();
+    t.teardown(cleanUp);
+    const put = (lines: readonly string[], count = lines.length, f = family): Promise<string> =>
+      ami.action('CallScreenDBPut', { Family: f, Count: String(count), Put: lines }).then(
+        (m) => field(m, 'Message') ?? '',
+        (err: unknown) => `refused: ${(err as Error).message}`,
+      );
+    const get = (key: string): Promise<string | null> => sandbox.astdbGet(family, key);
+
+    t.equal(await put([]), 'Stored', 'Count 0: the daemon asks with it whether the module is loaded');
+    t.equal(
+      await put([
+        'n/demo/+15557770001 reject|607|exact:12|',
+        'did/+15550100 demo',
+        'n/demo/+15557770002 a value with spaces',
+      ]),
+      'Stored',
+    );
+    t.equal(await get('n/demo/+15557770001'), 'reject|607|exact:12|');
+    t.equal(await get('did/+15550100'), 'demo');
+    t.equal(
+      await get('n/demo/+15557770002'),
+      'a value with spaces',
+      'the value is the rest of the line, spaces and all',
+    );
+
+    const many = Array.from({ length: 120 }, (_, i) => `n/many/${String(i)} v${String(i)}`);
+    t.equal(await put(many), 'Stored', '120 keys, the most one action carries');
+    const stored = await sandbox.rx(`database show ${family} n/many`);
+    t.equal((stored.match(/^\/callscreen-put-test\/n\/many\//gm) ?? []).length, 120, 'all 120 in AstDB');
+
+    t.match(
+      await put(['n/short/1 a', 'n/short/2 b'], 3),
+      /refused: .*Count says 3 Put lines, 2 arrived: nothing stored/,
+      'a line lost on the way (Count says more): refused',
+    );
+    t.equal(await get('n/short/1'), null, 'and nothing of it stored');
+    t.match(await put([...many, 'n/many/120 x']), /refused: .*Count: the number of Put lines, 0 to 120/, '121 keys');
+    t.match(
+      await put(['n/k1 a', ' n/k2 b'].map((l) => l.trimStart()).concat([''])),
+      /refused: .*Put line 3 has no key/,
+    );
+    t.equal(await get('n/k1'), null, 'a line without a key: nothing of the action stored');
+    t.match(await put(['n/x 1'], 1, 'a/b'), /refused: .*Family/, 'a family with "/"');
+    t.match(
+      await put([`n/${'k'.repeat(600)} v`]),
+      /refused: .*Put line 1: key too long; 0 stored/,
+      'a key longer than the module reads',
+    );
+  },
+);

@@ -3,12 +3,17 @@
 import { CallscreenError } from '../../daemon/core/errors.js';
 import type { AmiEvent } from '../../daemon/pbx/asterisk/ami-client.js';
 import type { LinkState } from '../../daemon/net/reconnecting-link.js';
-import { overlongField, type AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
+import { overlongField, type AmiFields, type AmiMessage } from '../../daemon/pbx/asterisk/ami-protocol.js';
 
 export class FakeAmi {
   currentState: LinkState = 'stopped';
   readonly db = new Map<string, string>();
-  readonly actions: Array<{ name: string; fields: Record<string, string> }> = [];
+  readonly actions: Array<{ name: string; fields: AmiFields }> = [];
+  /**
+   * Whether callscreen's Asterisk module is loaded: CallScreenDBPut stores its Put lines as the
+   * module does; without it, Asterisk's answer to an action nobody registered. Default: not loaded.
+   */
+  module = false;
   /** Keys whose DBPut Asterisk refuses (a full disk, say). */
   readonly refuse = new Set<string>();
   /** DBGet answers without their DBGetResponse event (an event filter that ate it, say). */
@@ -18,13 +23,13 @@ export class FakeAmi {
   private readonly events = new Set<(e: AmiEvent) => void>();
 
   /** As the client's: a refusal is a rejected promise, never a throw. */
-  action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+  action(name: string, fields: AmiFields = {}): Promise<AmiMessage> {
     return new Promise((resolve) => {
       resolve(this.answer(name, fields));
     });
   }
 
-  private answer(name: string, fields: Readonly<Record<string, string>>): AmiMessage {
+  private answer(name: string, fields: AmiFields): AmiMessage {
     if (this.currentState !== 'connected')
       throw new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`);
     this.actions.push({ name, fields: { ...fields } });
@@ -34,9 +39,12 @@ export class FakeAmi {
     };
     // As Asterisk: a line longer than its buffer is refused (ami-protocol.ts, AMI_MAX_LINE_BYTES).
     if (overlongField(fields) !== null) fail('Failed to parse message: line too long');
-    if (name === 'DBPut') {
-      if (this.refuse.has(fields.Key ?? '')) fail('Failed to update entry');
-      this.db.set(key, fields.Val ?? '');
+    if (name === 'CallScreenDBPut') {
+      if (!this.module) fail(`Invalid/unknown command: ${name}. Use Action: ListCommands to show available commands.`);
+      this.putMany(fields, fail);
+    } else if (name === 'DBPut') {
+      if (this.refuse.has(String(fields.Key))) fail('Failed to update entry');
+      this.db.set(key, String(fields.Val ?? ''));
     } else if (name === 'DBDel') {
       if (!this.db.delete(key)) fail('Database entry could not be deleted');
     } else if (name === 'DBGet') {
@@ -62,6 +70,19 @@ export class FakeAmi {
       for (const k of gone) this.db.delete(k);
     }
     return { Response: 'Success' };
+  }
+
+  /** The module's CallScreenDBPut: Count must equal the Put lines; keys stored in order until one is refused. */
+  private putMany(fields: AmiFields, fail: (m: string) => never): void {
+    const lines = fields.Put === undefined ? [] : typeof fields.Put === 'string' ? [fields.Put] : fields.Put;
+    if (String(fields.Count) !== String(lines.length))
+      fail(`Count says ${String(fields.Count)} Put lines, ${lines.length} arrived: nothing stored`);
+    lines.forEach((line, i) => {
+      const space = line.indexOf(' ');
+      const k = space < 0 ? line : line.slice(0, space);
+      if (this.refuse.has(k)) fail(`Put line ${i + 1}: AstDB refused it; ${i} stored`);
+      this.db.set(`/${String(fields.Family)}/${k}`, space < 0 ? '' : line.slice(space + 1));
+    });
   }
 
   get(key: string): string | undefined {

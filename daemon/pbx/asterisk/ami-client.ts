@@ -28,7 +28,15 @@ import { backgroundScheduler, type Scheduler } from '../../core/clock.js';
 import { ReconnectingLink, type LinkClientDeps, type LinkState, type LinkStatus } from '../../net/reconnecting-link.js';
 import type { Logger } from 'pino';
 import { CallscreenError, toCallscreenError } from '../../core/errors.js';
-import { AMI_MAX_LINE_BYTES, AmiParser, encodeAction, field, overlongField, type AmiMessage } from './ami-protocol.js';
+import {
+  AMI_MAX_LINE_BYTES,
+  AmiParser,
+  encodeAction,
+  field,
+  overlongField,
+  type AmiFields,
+  type AmiMessage,
+} from './ami-protocol.js';
 
 export interface AmiClientOptions {
   readonly host: string;
@@ -110,7 +118,7 @@ export interface AmiStatus extends LinkStatus {
 
 /** What notifiers and deliverers need: send an action, get its response. */
 export interface AmiActions {
-  action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
+  action(name: string, fields?: AmiFields): Promise<AmiMessage>;
 }
 
 /**
@@ -124,7 +132,7 @@ export interface AmiPipeline {
    * `bulk`: one of many whose responses nobody waits on one by one (a sync's DBPuts): while only
    * such actions await responses, reading may wait BULK_READ_HOLD_MS, as events' does.
    */
-  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone, bulk?: boolean): void;
+  actionThen(name: string, fields: AmiFields, done: AmiDone, bulk?: boolean): void;
 }
 
 /**
@@ -271,7 +279,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
    * logs or retries itself), with CS_ERR_TIMEOUT when no response comes in `actionTimeoutMs`, and
    * with CS_ERR_UNAVAILABLE when Asterisk answers `Response: Error`.
    */
-  action(name: string, fields: Readonly<Record<string, string>> = {}): Promise<AmiMessage> {
+  action(name: string, fields: AmiFields = {}): Promise<AmiMessage> {
     return new Promise((resolve, reject) => {
       this.actionThen(name, fields, (err, msg) => {
         if (err !== null) reject(err);
@@ -280,7 +288,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     });
   }
 
-  actionThen(name: string, fields: Readonly<Record<string, string>>, done: AmiDone, bulk = false): void {
+  actionThen(name: string, fields: AmiFields, done: AmiDone, bulk = false): void {
     const state = this.link.state;
     if (state !== 'connected' || !this.link.open) {
       this.counters.actionsFailed++;
@@ -414,7 +422,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
 
   // ------------------------------------------------------------------ messages
 
-  private send(name: string, fields: Readonly<Record<string, string>>, counted: boolean): Promise<AmiMessage> {
+  private send(name: string, fields: AmiFields, counted: boolean): Promise<AmiMessage> {
     return new Promise<AmiMessage>((resolve, reject) => {
       this.sendThen(name, fields, counted, (err, msg) => {
         if (err !== null) reject(err);
@@ -423,13 +431,7 @@ export class AmiClient implements AmiActions, AmiPipeline, AmiEventSource {
     });
   }
 
-  private sendThen(
-    name: string,
-    fields: Readonly<Record<string, string>>,
-    counted: boolean,
-    done: AmiDone,
-    bulk = false,
-  ): void {
+  private sendThen(name: string, fields: AmiFields, counted: boolean, done: AmiDone, bulk = false): void {
     if (!this.link.open) {
       const err = new CallscreenError('CS_ERR_UNAVAILABLE', `AMI is not connected; ${name} not sent`, { action: name });
       queueMicrotask(() => {

@@ -7,6 +7,12 @@
 /** One response or event, keys as Asterisk spells them (`Response`, `ActionID`, `DialString`). */
 export type AmiMessage = Readonly<Record<string, string>>;
 
+/**
+ * An action's fields. A list is one line per item under the same name, in order: the module's
+ * `CallScreenDBPut` takes one `Put:` line per key (docs/asterisk-contract.md "The module").
+ */
+export type AmiFields = Readonly<Record<string, string | readonly string[]>>;
+
 export type AmiFrame =
   { readonly kind: 'banner'; readonly text: string } | { readonly kind: 'message'; readonly fields: AmiMessage };
 
@@ -90,15 +96,22 @@ export function field(msg: AmiMessage, key: string): string | undefined {
  */
 export const AMI_MAX_LINE_BYTES = 1024;
 
-/** The first field whose `Key: value` line Asterisk would refuse as too long, or null. */
-export function overlongField(fields: Readonly<Record<string, string>>): string | null {
+/** The first field whose `Key: value` line (any of a list's) Asterisk would refuse as too long, or null. */
+export function overlongField(fields: AmiFields): string | null {
   for (const k in fields) {
     const v = fields[k] ?? '';
-    // Bytes only when the characters alone come near the limit (UTF-8: up to 4 bytes a character).
-    if (4 * (k.length + v.length) + 4 > AMI_MAX_LINE_BYTES && Buffer.byteLength(`${k}: ${v}\r\n`) > AMI_MAX_LINE_BYTES)
-      return k;
+    if (typeof v === 'string' ? overlongLine(k, v) : v.some((item) => overlongLine(k, item))) return k;
   }
   return null;
+}
+
+/** Whether `Key: value` CRLF is longer than AMI_MAX_LINE_BYTES. */
+export function overlongLine(key: string, value: string): boolean {
+  // Bytes only when the characters alone come near the limit (UTF-8: up to 4 bytes a character).
+  return (
+    4 * (key.length + value.length) + 4 > AMI_MAX_LINE_BYTES &&
+    Buffer.byteLength(`${key}: ${value}\r\n`) > AMI_MAX_LINE_BYTES
+  );
 }
 
 /**
@@ -106,9 +119,13 @@ export function overlongField(fields: Readonly<Record<string, string>>): string 
  * entry's name or reason, an SMS body) inject AMI headers: they become spaces. Multi-line SMS
  * bodies go through `Base64Body` instead (see AmiMessageDeliverer).
  */
-export function encodeAction(action: string, actionId: string, fields: Readonly<Record<string, string>>): string {
+export function encodeAction(action: string, actionId: string, fields: AmiFields): string {
   let out = `Action: ${clean(action)}\r\nActionID: ${clean(actionId)}\r\n`;
-  for (const k in fields) out += `${clean(k)}: ${clean(fields[k] ?? '')}\r\n`;
+  for (const k in fields) {
+    const v = fields[k] ?? '';
+    if (typeof v === 'string') out += `${clean(k)}: ${clean(v)}\r\n`;
+    else for (const item of v) out += `${clean(k)}: ${clean(item)}\r\n`;
+  }
   return `${out}\r\n`;
 }
 

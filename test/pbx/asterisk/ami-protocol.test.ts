@@ -2,7 +2,13 @@
 // place, so every split of the stream across reads — inside a key, a value, between CR and LF, on
 // the empty line — must give the same frames as the whole stream at once.
 import t from 'tap';
-import { AmiParser, encodeAction, field, type AmiFrame } from '../../../daemon/pbx/asterisk/ami-protocol.js';
+import {
+  AmiParser,
+  encodeAction,
+  field,
+  overlongField,
+  type AmiFrame,
+} from '../../../daemon/pbx/asterisk/ami-protocol.js';
 
 /** Banner, then messages with every line shape the parser treats specially. */
 const STREAM =
@@ -111,6 +117,20 @@ t.test('encodeAction: fields in order, CR and LF inside a name or value become o
     encodeAction('Message\nSend', 'cs-\r8', { 'To\r\n': 'a\r\n\r\nAction: Originate', Body: 'x\ry' }),
     'Action: Message Send\r\nActionID: cs- 8\r\nTo : a Action: Originate\r\nBody: x y\r\n\r\n',
   );
+});
+
+t.test('encodeAction: a list is one line per item under its name, in order, each made one line', async (t) => {
+  t.equal(
+    encodeAction('CallScreenDBPut', 'cs-9', { Family: 'callscreen', Count: '3', Put: ['a 1', 'b\r\nAction: x', 'c'] }),
+    'Action: CallScreenDBPut\r\nActionID: cs-9\r\nFamily: callscreen\r\nCount: 3\r\nPut: a 1\r\nPut: b Action: x\r\nPut: c\r\n\r\n',
+  );
+  t.equal(encodeAction('CallScreenDBPut', 'cs-10', { Put: [] }), 'Action: CallScreenDBPut\r\nActionID: cs-10\r\n\r\n');
+  t.equal(
+    overlongField({ Put: ['short', 'x'.repeat(1018)] }),
+    'Put',
+    'any item too long for one AMI line names the field',
+  );
+  t.equal(overlongField({ Put: ['short', 'x'.repeat(1017)] }), null, '"Put: " and 1,017 characters fit');
 });
 
 t.test('field: exact key first, else case-insensitive; absent is undefined', async (t) => {

@@ -95,8 +95,8 @@ t.test('a full sync writes blocked numbers, DIDs, completeness and the heartbeat
   const firstPut = ami.actions.findIndex((a) => a.name === 'DBPut');
   t.same(
     ami.actions.slice(0, firstPut).map((a) => a.name),
-    ['DBDel', 'DBDelTree'],
-    'alive withdrawn and the tree cleared before any write',
+    ['DBDel', 'DBDelTree', 'CallScreenDBPut'],
+    'alive withdrawn and the tree cleared before any write (then: is the module loaded? no)',
   );
   const keys = ami.actions.map((a) => a.fields.Key ?? '');
   t.ok(keys.indexOf('complete/demo') < keys.indexOf('alive', firstPut), 'complete before alive');
