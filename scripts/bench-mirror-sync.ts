@@ -23,7 +23,10 @@
  *   BENCH_FORMS  settings to compare, `;`-separated (default `e164,national,trunk`, the config's: every
  *                setting writes the same keys now, one per number, so one is enough)
  *   BENCH_PROBE  0: no DBGet prober (default 1)
- *   BENCH_WINDOW `[ami] astdb_window`, DBPuts in flight (default: the config's default, 256)
+ *   BENCH_WINDOW `[ami] astdb_window`, keys in flight (default: the config's default, 1024)
+ *   BENCH_PUTS   how Asterisk is asked to store the keys, `,`-separated, alternated within each
+ *                repetition (default `CallScreenDBPut,DBPut`): `CallScreenDBPut` with callscreen's
+ *                module loaded (100 keys an action), `DBPut` with it unloaded (one action a key)
  *   BENCH_DB     keep the blocklist database in this file between runs (imported once; default: a
  *                temporary file, imported each run — a 1M-number import takes longer than the sync)
  *   BENCH_REPS   syncs per setting, each row printed (default 1)
@@ -50,6 +53,11 @@ const FORMS = (process.env.BENCH_FORMS ?? 'e164,national,trunk').split(';').map(
 const AMI = { port: 5038, username: 'callscreen', secret: 'callscreen-sandbox' } as const;
 const PROBE = process.env.BENCH_PROBE !== '0';
 const REPS = Number(process.env.BENCH_REPS ?? 1);
+const PUTS = (process.env.BENCH_PUTS ?? 'CallScreenDBPut,DBPut').split(',').map((p) => {
+  if (p !== 'CallScreenDBPut' && p !== 'DBPut')
+    throw new Error(`BENCH_PUTS: ${p} is neither CallScreenDBPut nor DBPut`);
+  return p;
+});
 const PROFILE = process.argv.includes('--cpu-prof');
 const DIDS = ['+15559300000'];
 const blocked = (i: number): string => `+1555${String(2_000_000 + i).padStart(7, '0')}`;
@@ -141,11 +149,18 @@ async function importList(work: string, dbPath: string): Promise<void> {
   await s.close();
 }
 
-/** Starts the daemon with these caller forms, waits for the mirror's `live`, stops it: one table row. */
+/**
+ * Starts the daemon with these caller forms, callscreen's module loaded (CallScreenDBPut) or not
+ * (DBPut), waits for the mirror's `live`, stops it: one table row.
+ */
 async function syncOnce(
   dbPath: string,
   forms: readonly string[],
+  puts: 'CallScreenDBPut' | 'DBPut',
 ): Promise<{ line: string; long: string[]; profile: unknown }> {
+  await sandbox.rx(`module ${puts === 'DBPut' ? 'unload' : 'load'} func_callscreen.so`).catch(() => '');
+  if ((await sandbox.mirrorModuleLoaded()) !== (puts === 'CallScreenDBPut'))
+    throw new Error(`callscreen's module could not be ${puts === 'DBPut' ? 'unloaded' : 'loaded'}`);
   const lines: Array<Record<string, unknown>> = [];
   const session = PROFILE ? new Session() : null;
   if (session) {
@@ -222,7 +237,7 @@ async function syncOnce(
   );
   await daemon.stop();
   return {
-    line: `| ${forms.join(', ')} | ${keys} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${((maxAt - b.at) / 1000).toFixed(1)} | ${count} | ${daemonCores.toFixed(2)} | ${asteriskCores.toFixed(2)} | ${((cpuMs * 1000) / keys).toFixed(1)} | ${((aMs * 1000) / keys).toFixed(1)} | ${loadavg()} |`,
+    line: `| ${forms.join(', ')} | ${String(lines.find((l) => typeof l.putAction === 'string')?.putAction)} | ${keys} | ${(ms / 1000).toFixed(1)} | ${maxMs.toFixed(1)} | ${((maxAt - b.at) / 1000).toFixed(1)} | ${count} | ${daemonCores.toFixed(2)} | ${asteriskCores.toFixed(2)} | ${((cpuMs * 1000) / keys).toFixed(1)} | ${((aMs * 1000) / keys).toFixed(1)} | ${loadavg()} |`,
     long: long
       .filter((w) => w.at >= b.at && w.at <= e.at)
       .map((w) => `${w.ms.toFixed(0)} ms at ${((w.at - b.at) / 1000).toFixed(1)} s`),
@@ -241,29 +256,31 @@ async function main(): Promise<void> {
     await sandbox.start({ amiPort: AMI.port, amiSecret: AMI.secret });
     log(`load average at start: ${loadavg()}`);
     log(
-      `| astdb_caller_forms | keys | sync s | longest DBGet wait during the sync (ms) | … began at (s into the sync) | DBGets | daemon CPU (cores) | Asterisk CPU (cores) | daemon µs/key | Asterisk µs/key | load |`,
+      `| astdb_caller_forms | keys stored by | keys | sync s | longest DBGet wait during the sync (ms) | … began at (s into the sync) | DBGets | daemon CPU (cores) | Asterisk CPU (cores) | daemon µs/key | Asterisk µs/key | load |`,
     );
-    log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     const profiles: string[] = [];
     /** Per row, the DBGet waits of 100 ms or more: a sync's DBDelTree, then AstDB's commits. */
     const waits: string[] = [];
     for (let rep = 0; rep < REPS; rep++)
-      for (const forms of FORMS) {
-        const row = await syncOnce(dbPath, forms);
-        log(row.line);
-        if (row.long.length > 0) waits.push(`${forms.join(', ')}: ${row.long.join(', ')}`);
-        if (PROFILE) {
-          const dir = join(work, `prof-${rep}-${forms.join('-')}`);
-          mkdirSync(dir, { recursive: true });
-          writeFileSync(join(dir, 'sync.cpuprofile'), JSON.stringify(row.profile));
-          profiles.push(
-            `\nDaemon CPU profile of the sync (${forms.join(', ')}), self time:\n\n${profileTable(dir, 30)}`,
-          );
+      for (const forms of FORMS)
+        for (const puts of PUTS) {
+          const row = await syncOnce(dbPath, forms, puts);
+          log(row.line);
+          if (row.long.length > 0) waits.push(`${forms.join(', ')}, ${puts}: ${row.long.join(', ')}`);
+          if (PROFILE) {
+            const dir = join(work, `prof-${rep}-${forms.join('-')}-${puts}`);
+            mkdirSync(dir, { recursive: true });
+            writeFileSync(join(dir, 'sync.cpuprofile'), JSON.stringify(row.profile));
+            profiles.push(
+              `\nDaemon CPU profile of the sync (${forms.join(', ')}, ${puts}), self time:\n\n${profileTable(dir, 30)}`,
+            );
+          }
         }
-      }
     if (waits.length > 0) log(`\nDBGet waits of 100 ms or more (from the mirror's syncing):\n${waits.join('\n')}`);
     for (const p of profiles) log(p);
   } finally {
+    await sandbox.rx('module load func_callscreen.so').catch(() => '');
     await sandbox.stop().catch(() => undefined);
     await sandbox.releaseLock();
     rmSync(work, { recursive: true, force: true });
