@@ -299,7 +299,7 @@ export const CONFIG_SCHEMA = {
           maximum: 5000,
           default: 1024,
           description:
-            'DBPut actions in flight at once during a sync: enough to keep Asterisk busy while the daemon holds a read for 1 ms (an agent warning sent meanwhile waits behind at most this many, ~10 us each)',
+            "keys in flight at once during a sync (one DBPut each, or 100 to a CallScreenDBPut with callscreen's module): enough to keep Asterisk busy while the daemon holds a read for 1 ms (an agent warning sent meanwhile waits behind at most this many, ~2-10 us each)",
         },
         astdb_caller_forms: {
           type: 'array',
