@@ -244,7 +244,7 @@ export class AstdbMirror {
   private readonly retryMs: number;
   private readonly family: string;
   private readonly forms: ReadonlySet<CallerForm>;
-  /** How the last window wrote its keys (openWindow), null before the first. */
+  /** How the last window wrote its keys (putBatch), null before the first. */
   private putAction: PutAction | null = null;
 
   constructor(
@@ -1030,8 +1030,10 @@ function opaqueRules(state: OrgState, now: number): boolean {
  * keys' worth of actions. The first failure stops the sync.
  *
  * With callscreen's module loaded, keys go PUT_BATCH_KEYS to a CallScreenDBPut (AstdbMirror.putBatch,
- * asked before the first key); without, one DBPut each. A key with a space, or a line too long for one AMI line, goes alone as a DBPut (which
- * refuses an over-long value itself).
+ * asked before the first key); without, one DBPut each. A key with a space, or a line too long for
+ * one AMI line, goes alone as a DBPut (which refuses an over-long value itself). Batched keys are sent
+ * by the time drain() returns: every caller drains before it writes what must follow its keys (an
+ * org's `complete`, the marker, `alive`).
  *
  * A full window is refilled only once half of it has been answered: the actions then leave in
  * batches of max/2 keys (one write each, ReconnectingLink.write) instead of a few per chunk of

@@ -30,6 +30,10 @@
  * given values (headers in base64) and returns the answer as text, with no channel and no event: for
  * AMI's Getvar, which tests and a site checking a number use.
  *
+ * The manager action CallScreenDBPut stores many of the mirror's keys in one action ("Put: <key>
+ * <value>" lines, with a Count that must match); the daemon's syncs use it when the module is
+ * loaded, one DBPut a key when it is not (put_action below).
+ *
  * Where the dialplan form could take a broken pattern as "no match" (an unreadable value written by
  * hand), this function goes to FastAGI: only the daemon's own answer is ever given for an unclear case.
  */
@@ -734,4 +738,4 @@ static int load_module(void)
 	return AST_MODULE_LOAD_SUCCESS;
 }
 
-AST_MODULE_INFO_STANDARD_EXTENDED(ASTERISK_GPL_KEY, "callscreen AstDB mirror lookup");
+AST_MODULE_INFO_STANDARD_EXTENDED(ASTERISK_GPL_KEY, "callscreen AstDB mirror lookup and bulk store");
