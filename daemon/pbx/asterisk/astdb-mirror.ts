@@ -63,7 +63,7 @@ import type { OrgState, ScreeningIndex } from '../../store/screening-index.js';
 import { mirrorValueOf, type MirrorValue } from './astdb-mirror-value.js';
 import type { AmiActions, AmiEvent, AmiEventSource, AmiPipeline } from './ami-client.js';
 import type { LinkState } from '../../net/reconnecting-link.js';
-import { AMI_MAX_LINE_BYTES, field, overlongLine } from './ami-protocol.js';
+import { AMI_MAX_LINE_BYTES, field, overlongLine, type AmiFields } from './ami-protocol.js';
 import { numberOfKey } from '../../store/number-key-map.js';
 import type { NumberNormalizer } from '../../core/phone-number.js';
 import { ANY_NATIONAL, nationalReading } from './astdb-mirror-forms.js';
@@ -929,13 +929,7 @@ export class AstdbMirror {
   putManyThen(lines: readonly string[], done: (err: unknown) => void): void {
     this.counters.puts += lines.length;
     this.counters.bulkPuts += lines.length;
-    const fields = { Family: this.family, Count: String(lines.length), Put: lines };
-    const ami = this.deps.ami;
-    if (ami.actionThen) ami.actionThen('CallScreenDBPut', fields, done, true);
-    else
-      ami.action('CallScreenDBPut', fields).then(() => {
-        done(null);
-      }, done);
+    this.bulkAction('CallScreenDBPut', { Family: this.family, Count: String(lines.length), Put: lines }, done);
   }
 
   /** DBPut of F/<key>. */
@@ -947,11 +941,15 @@ export class AstdbMirror {
   /** DBPut of F/<key> for PutWindow: `done(null)` once stored, `done(err)` if not. */
   putThen(key: string, value: string, done: (err: unknown) => void): void {
     this.counters.puts++;
-    const fields = { Family: this.family, Key: key, Val: value };
+    this.bulkAction('DBPut', { Family: this.family, Key: key, Val: value }, done);
+  }
+
+  /** One of a sync's many actions: through the client's callback path when it has one (a promise fewer). */
+  private bulkAction(name: PutAction, fields: AmiFields, done: (err: unknown) => void): void {
     const ami = this.deps.ami;
-    if (ami.actionThen) ami.actionThen('DBPut', fields, done, true);
+    if (ami.actionThen) ami.actionThen(name, fields, done, true);
     else
-      ami.action('DBPut', fields).then(() => {
+      ami.action(name, fields).then(() => {
         done(null);
       }, done);
   }
