@@ -23,6 +23,7 @@
  *                mirror; bench-pbx-daemon's CS_BENCH_PROF_DIR, toggled by SIGUSR2), merged into one
  *                table; BENCH_PROF_DIR keeps the .cpuprofile files there
  *   --no-core    skip the in-process figures (scripts/bench-core.ts, run as a child)
+ *   --ctx-switches  count Asterisk's context switches per call in every point (`perf stat`)
  *
  * After the PBX points (not in --quick) it also runs scripts/bench-agi.ts: the daemon's CPU per call
  * over FastAGI with no Asterisk, next to a bare Node TCP server doing the same exchange.
@@ -71,6 +72,12 @@ const PERF = argv.includes('--perf');
  * during the repetition after (strace slows what it traces: its point's figures are not CPU figures).
  */
 const PERF_DAEMON = argv.includes('--perf-daemon');
+/**
+ * `--ctx-switches`: `perf stat` counts Asterisk's context switches (every thread, those a call starts
+ * included) during each point, printed per call: how often a variant's calls put Asterisk's threads
+ * to sleep and wake them, which this VM charges ~0.1 ms of CPU each (BENCHMARKS.md).
+ */
+const CTX_SWITCHES = argv.includes('--ctx-switches');
 const CORE = !argv.includes('--no-core') && !QUICK;
 const N = Number(process.env.BENCH_N ?? (QUICK ? 100_000 : 1_000_000));
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
@@ -171,6 +178,8 @@ interface Point {
   amiBytesPerCall: number;
   amiSegsPerCall: number;
   asteriskCpuMs: number;
+  /** Asterisk's context switches per call during the point (`--ctx-switches`; NaN otherwise). */
+  asteriskCtxPerCall: number;
 }
 
 // ------------------------------------------------------------------------------------------ state
@@ -216,6 +225,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const w0 = performance.now();
   const a0 = cpuTicks(apid);
   const perf = startPerf(variant, rate, apid);
+  const ctx = CTX_SWITCHES && apid ? startCtxCount(apid) : null;
   const perfD = PERF_DAEMON && profiledVariant(variant, calls) ? startDaemonTrace(variant, rate, dpid) : null;
   const r: SippResult = await runSipp({
     scenario: SCENARIO,
@@ -233,6 +243,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
   const t1 = cpuNsByThread(dpid);
   await stopPerf(perf);
   await stopPerf(perfD);
+  const ctxSwitches = ctx ? await ctx.stop() : Number.NaN;
   if (profiled) await toggleDaemonProfiler('profiled');
   const rt = [...r.responseTimes.samples].sort((a, b) => a - b);
   let verdictP50Us = Number.NaN;
@@ -293,6 +304,7 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
     amiBytesPerCall: daemonVariant ? (ami1.bytes - ami0.bytes) / calls : Number.NaN,
     amiSegsPerCall: daemonVariant ? (ami1.segs - ami0.segs) / calls : Number.NaN,
     asteriskCpuMs: ((a1 - a0) * TICK_MS * 1000) / calls,
+    asteriskCtxPerCall: ctxSwitches / calls,
   };
   log(
     `  ${variant.padEnd(10)} ${String(rate).padStart(4)}/s ×${calls}: ok ${p.completed} failed ${p.failed} retrans ${p.retrans}` +
@@ -302,7 +314,8 @@ async function point(variant: Variant, rate: number, calls: number): Promise<Poi
         ? ` verdict p50/p99 ${verdictP50Us}/${verdictP99Us} µs failopen ${failOpen} daemon cpu ${p.daemonCpuMs.toFixed(0)} ms/1000` +
           ` (idle ${daemonIdleMsPerS.toFixed(1)} ms/s, net ${p.daemonNetCpuMs.toFixed(0)} ms/1000; AMI ${p.amiBytesPerCall.toFixed(0)} B ${p.amiSegsPerCall.toFixed(2)} segs a call)`
         : '') +
-      ` asterisk cpu ${p.asteriskCpuMs.toFixed(0)} ms/1000`,
+      ` asterisk cpu ${p.asteriskCpuMs.toFixed(0)} ms/1000` +
+      (CTX_SWITCHES ? ` context switches ${p.asteriskCtxPerCall.toFixed(1)} a call` : ''),
   );
   if (daemonVariant) {
     const threads = [...t1]
@@ -427,6 +440,26 @@ function startPerf(variant: Variant, rate: number, apid: number): ChildProcess |
   perfFiles.set(key, out);
   // 999 Hz, no call graphs: self time per function is what tells two dialplans apart.
   return spawn('perf', ['record', '-F', '999', '-p', String(apid), '-o', out, '--quiet'], { stdio: 'ignore' });
+}
+
+/** `perf stat` of Asterisk's context switches until `stop()`, which resolves to their count (NaN when perf fails). */
+function startCtxCount(apid: number): { stop(): Promise<number> } {
+  const p = spawn('perf', ['stat', '-x,', '-e', 'context-switches', '-p', String(apid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return {
+    async stop(): Promise<number> {
+      if (p.exitCode === null) {
+        const exited = new Promise((res) => p.once('exit', res));
+        p.kill('SIGINT'); // perf stat prints its counts on SIGINT
+        await exited;
+      }
+      const m = /^(\d+),[^,]*,context-switches/m.exec(err);
+      return m ? Number(m[1]) : Number.NaN;
+    },
+  };
 }
 
 async function stopPerf(p: ChildProcess | null): Promise<void> {
@@ -875,6 +908,7 @@ function writeReport(r: Report): void {
     row('daemon CPU per 1000 calls net of its idle CPU (ms)', (p) => p.daemonNetCpuMs, 0);
     row("bytes received by the daemon's AMI session per call", (p) => p.amiBytesPerCall, 0);
     row('Asterisk CPU per 1000 calls (ms)', (p) => p.asteriskCpuMs, 0);
+    if (CTX_SWITCHES) row('Asterisk context switches per call', (p) => p.asteriskCtxPerCall, 1);
     for (const [label, v] of SCREENED) {
       if (top)
         verdicts.push(
