@@ -212,6 +212,9 @@ void sandboxTest(
   t,
   "CallScreenDBPut stores a sync's keys many to an action, and refuses a short count whole",
   async (t) => {
+    // No daemon here to start the sandbox (and take its lock): the test does.
+    await sandbox.start({ failMode: 'open' });
+    t.teardown(() => sandbox.stop());
     const ami = checkClient(t, 'callscreen');
     await ami.start();
     await ami.whenConnected(60_000);
