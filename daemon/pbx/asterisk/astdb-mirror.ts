@@ -1108,10 +1108,14 @@ class PutWindow {
   }
 
   private send(key: string, value: string): void {
-    if (this.batch !== null && this.batch > 1 && batchable(key, value)) {
-      this.lines.push(`${key} ${value}`);
-      if (this.lines.length >= this.batch) this.flush();
-      return;
+    if (this.batch !== null && this.batch > 1 && !key.includes(' ')) {
+      const line = `${key} ${value}`;
+      // One line of CallScreenDBPut must fit one AMI line; a longer one goes alone as a DBPut.
+      if (!overlongLine('Put', line)) {
+        this.lines.push(line);
+        if (this.lines.length >= this.batch) this.flush();
+        return;
+      }
     }
     this.inFlight++;
     this.mirror.putThen(key, value, this.onSettled);
@@ -1137,9 +1141,4 @@ class PutWindow {
       wake();
     }
   }
-}
-
-/** A key CallScreenDBPut can carry: no space in the key (its end), and `Put: <key> <value>` on one AMI line. */
-function batchable(key: string, value: string): boolean {
-  return !key.includes(' ') && !overlongLine('Put', `${key} ${value}`);
 }
