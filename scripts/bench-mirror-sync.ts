@@ -43,6 +43,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigLoader } from '../daemon/config/load-config.js';
 import { Daemon, openServices } from '../daemon/main.js';
+import type { PutAction } from '../daemon/pbx/asterisk/astdb-mirror.js';
 import { importBenchList } from './bench-list.js';
 import * as sandbox from '../test/support/pbx-sandbox.js';
 import { profileTable } from './cpu-profile.js';
@@ -53,7 +54,7 @@ const FORMS = (process.env.BENCH_FORMS ?? 'e164,national,trunk').split(';').map(
 const AMI = { port: 5038, username: 'callscreen', secret: 'callscreen-sandbox' } as const;
 const PROBE = process.env.BENCH_PROBE !== '0';
 const REPS = Number(process.env.BENCH_REPS ?? 1);
-const PUTS = (process.env.BENCH_PUTS ?? 'CallScreenDBPut,DBPut').split(',').map((p) => {
+const PUTS = (process.env.BENCH_PUTS ?? 'CallScreenDBPut,DBPut').split(',').map((p): PutAction => {
   if (p !== 'CallScreenDBPut' && p !== 'DBPut')
     throw new Error(`BENCH_PUTS: ${p} is neither CallScreenDBPut nor DBPut`);
   return p;
@@ -156,7 +157,7 @@ async function importList(work: string, dbPath: string): Promise<void> {
 async function syncOnce(
   dbPath: string,
   forms: readonly string[],
-  puts: 'CallScreenDBPut' | 'DBPut',
+  puts: PutAction,
 ): Promise<{ line: string; long: string[]; profile: unknown }> {
   await sandbox.rx(`module ${puts === 'DBPut' ? 'unload' : 'load'} func_callscreen.so`).catch(() => '');
   if ((await sandbox.mirrorModuleLoaded()) !== (puts === 'CallScreenDBPut'))
