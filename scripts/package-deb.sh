@@ -147,7 +147,8 @@ cp -r "$SRC/config/asterisk" "$ROOT/usr/share/callscreen/asterisk"
 if [ -f "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" ]; then
   mkdir -p "$ROOT/usr/share/callscreen/asterisk/module"
   cp "$SRC/daemon/pbx/asterisk/module/func_callscreen.c" "$ROOT/usr/share/callscreen/asterisk/module/"
-  install -m 0755 "$SRC/scripts/build-asterisk-module" "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
+  # Made executable below, after the blanket chmod of /usr/share.
+  cp "$SRC/scripts/build-asterisk-module" "$ROOT/usr/share/callscreen/asterisk/module/build-asterisk-module"
 fi
 cp "$DEB_DIR/copyright" "$ROOT/usr/share/doc/callscreen/copyright"
 {
